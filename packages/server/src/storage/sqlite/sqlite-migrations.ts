@@ -1,0 +1,109 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Append only:
+ * a released migration is never edited, a change is a new entry.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE apis (
+    identifier        TEXT PRIMARY KEY,
+    name              TEXT NOT NULL,
+    scopes            TEXT NOT NULL,
+    signing_alg       TEXT NOT NULL,
+    token_ttl_seconds INTEGER NOT NULL,
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL
+  );
+  CREATE TABLE clients (
+    client_id                   TEXT PRIMARY KEY,
+    name                        TEXT NOT NULL,
+    description                 TEXT NOT NULL,
+    default_api                 TEXT,
+    is_enabled                  INTEGER NOT NULL,
+    grant_types                 TEXT NOT NULL,
+    token_endpoint_auth_methods TEXT NOT NULL,
+    jwks                        TEXT,
+    created_at                  INTEGER NOT NULL,
+    updated_at                  INTEGER NOT NULL
+  );
+  CREATE TABLE client_secrets (
+    id         TEXT PRIMARY KEY,
+    client_id  TEXT NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+    hash       TEXT NOT NULL,
+    hint       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER
+  );
+  CREATE INDEX client_secrets_by_client ON client_secrets (client_id, created_at);
+  CREATE TABLE client_grants (
+    id                TEXT PRIMARY KEY,
+    client_id         TEXT NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+    api_identifier    TEXT NOT NULL REFERENCES apis (identifier) ON DELETE CASCADE,
+    scopes            TEXT NOT NULL,
+    token_ttl_seconds INTEGER,
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL,
+    UNIQUE (client_id, api_identifier)
+  );
+  CREATE INDEX client_grants_by_api ON client_grants (api_identifier);
+  CREATE TABLE signing_keys (
+    kid                   TEXT PRIMARY KEY,
+    alg                   TEXT NOT NULL,
+    status                TEXT NOT NULL,
+    encrypted_private_key TEXT NOT NULL,
+    public_jwk            TEXT,
+    api_identifier        TEXT,
+    created_at            INTEGER NOT NULL,
+    rotated_at            INTEGER
+  );
+  CREATE TABLE audit_events (
+    seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+    id     TEXT NOT NULL UNIQUE,
+    at     INTEGER NOT NULL,
+    type   TEXT NOT NULL,
+    actor  TEXT NOT NULL,
+    data   TEXT NOT NULL
+  );
+  CREATE INDEX audit_events_by_type ON audit_events (type, seq);
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  );
+  INSERT INTO meta (key, value) VALUES ('revision', 0);
+  ${revisionTriggers(['apis', 'clients', 'client_secrets', 'client_grants', 'signing_keys'])}
+  `,
+];
+
+/**
+ * Every write to the registry bumps one counter in the same transaction, so another process (the
+ * server, while the CLI writes) learns of it with one indexed read. Triggers make it impossible
+ * for a new write path to forget. Audit events do not count: they change no behaviour.
+ */
+function revisionTriggers(tables: string[]): string {
+  return tables
+    .flatMap((table) =>
+      ['INSERT', 'UPDATE', 'DELETE'].map(
+        (event) => `
+  CREATE TRIGGER ${table}_${event.toLowerCase()}_bumps_revision AFTER ${event} ON ${table}
+  BEGIN
+    UPDATE meta SET value = value + 1 WHERE key = 'revision';
+  END;`,
+      ),
+    )
+    .join('\n');
+}
+
+export function migrate(db: Database): void {
+  const applied = db.pragma('user_version', { simple: true }) as number;
+  if (applied > MIGRATIONS.length) {
+    throw new Error(`database schema version ${applied} is newer than this m2m-auth (${MIGRATIONS.length}); upgrade m2m-auth`);
+  }
+  for (let version = applied; version < MIGRATIONS.length; version += 1) {
+    // One transaction per migration: a crash leaves the schema at a known version.
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}

@@ -1,0 +1,355 @@
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import {
+  StorageConflictError,
+  type ApiRecord,
+  type AuditEventRecord,
+  type ClientGrantRecord,
+  type ClientRecord,
+  type ClientSecretRecord,
+  type SigningKeyRecord,
+  type Storage,
+} from '../types.js';
+import { migrate } from './sqlite-migrations.js';
+
+export interface SqliteStorageOptions {
+  /** Database file; created (mode 0600) with its directory when missing. `:memory:` for tests. */
+  path: string;
+  /** How long a writer waits for another process's lock before failing. */
+  busyTimeoutMs?: number;
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * The embedded default. WAL lets the server read while the CLI writes from another process; the
+ * busy timeout makes concurrent writers queue instead of failing. better-sqlite3 is synchronous,
+ * which is fine here: every query is an indexed lookup measured in microseconds, and the server
+ * caches the registry in memory anyway.
+ */
+export function createSqliteStorage(options: SqliteStorageOptions): Storage {
+  if (options.path !== ':memory:') createPrivateFile(options.path);
+  const db = new BetterSqlite3(options.path);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    db.pragma('foreign_keys = ON');
+    db.pragma('synchronous = NORMAL');
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+
+  const statements = {
+    insertApi: db.prepare(
+      `INSERT INTO apis (identifier, name, scopes, signing_alg, token_ttl_seconds, created_at, updated_at)
+       VALUES (@identifier, @name, @scopes, @signingAlg, @tokenTtlSeconds, @createdAt, @updatedAt)`,
+    ),
+    getApi: db.prepare('SELECT * FROM apis WHERE identifier = ?'),
+    listApis: db.prepare('SELECT * FROM apis ORDER BY created_at, rowid'),
+    updateApi: db.prepare(
+      `UPDATE apis SET name = @name, scopes = @scopes, signing_alg = @signingAlg, token_ttl_seconds = @tokenTtlSeconds,
+       updated_at = @updatedAt WHERE identifier = @identifier`,
+    ),
+    deleteApi: db.prepare('DELETE FROM apis WHERE identifier = ?'),
+    clearDefaultApi: db.prepare('UPDATE clients SET default_api = NULL WHERE default_api = ?'),
+
+    insertClient: db.prepare(
+      `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, created_at, updated_at)
+       VALUES (@clientId, @name, @description, @defaultApi, @isEnabled, @grantTypes, @tokenEndpointAuthMethods, @jwks, @createdAt, @updatedAt)`,
+    ),
+    getClient: db.prepare('SELECT * FROM clients WHERE client_id = ?'),
+    listClients: db.prepare('SELECT * FROM clients ORDER BY created_at, rowid'),
+    updateClient: db.prepare(
+      `UPDATE clients SET name = @name, description = @description, default_api = @defaultApi, is_enabled = @isEnabled,
+       grant_types = @grantTypes, token_endpoint_auth_methods = @tokenEndpointAuthMethods, jwks = @jwks, updated_at = @updatedAt
+       WHERE client_id = @clientId`,
+    ),
+    deleteClient: db.prepare('DELETE FROM clients WHERE client_id = ?'),
+
+    insertSecret: db.prepare(
+      `INSERT INTO client_secrets (id, client_id, hash, hint, created_at, expires_at)
+       VALUES (@id, @clientId, @hash, @hint, @createdAt, @expiresAt)`,
+    ),
+    listSecrets: db.prepare('SELECT * FROM client_secrets WHERE client_id = ? ORDER BY created_at, rowid'),
+    expireSecret: db.prepare('UPDATE client_secrets SET expires_at = ? WHERE client_id = ? AND id = ?'),
+    deleteSecret: db.prepare('DELETE FROM client_secrets WHERE client_id = ? AND id = ?'),
+
+    insertGrant: db.prepare(
+      `INSERT INTO client_grants (id, client_id, api_identifier, scopes, token_ttl_seconds, created_at, updated_at)
+       VALUES (@id, @clientId, @apiIdentifier, @scopes, @tokenTtlSeconds, @createdAt, @updatedAt)`,
+    ),
+    getGrant: db.prepare('SELECT * FROM client_grants WHERE id = ?'),
+    findGrant: db.prepare('SELECT * FROM client_grants WHERE client_id = ? AND api_identifier = ?'),
+    listGrants: db.prepare(
+      `SELECT * FROM client_grants WHERE (@clientId IS NULL OR client_id = @clientId)
+       AND (@apiIdentifier IS NULL OR api_identifier = @apiIdentifier) ORDER BY created_at, rowid`,
+    ),
+    updateGrant: db.prepare('UPDATE client_grants SET scopes = @scopes, token_ttl_seconds = @tokenTtlSeconds, updated_at = @updatedAt WHERE id = @id'),
+    deleteGrant: db.prepare('DELETE FROM client_grants WHERE id = ?'),
+
+    insertKey: db.prepare(
+      `INSERT INTO signing_keys (kid, alg, status, encrypted_private_key, public_jwk, api_identifier, created_at, rotated_at)
+       VALUES (@kid, @alg, @status, @encryptedPrivateKey, @publicJwk, @apiIdentifier, @createdAt, @rotatedAt)`,
+    ),
+    getKey: db.prepare('SELECT * FROM signing_keys WHERE kid = ?'),
+    listKeys: db.prepare('SELECT * FROM signing_keys ORDER BY created_at, rowid'),
+    setKeyStatus: db.prepare(
+      `UPDATE signing_keys SET rotated_at = CASE WHEN status = 'active' AND @status <> 'active' THEN @now ELSE rotated_at END,
+       status = @status WHERE kid = @kid`,
+    ),
+
+    insertAuditEvent: db.prepare('INSERT INTO audit_events (id, at, type, actor, data) VALUES (@id, @at, @type, @actor, @data)'),
+    listAuditEvents: db.prepare(
+      `SELECT * FROM audit_events WHERE (@type IS NULL OR type = @type) AND (@actor IS NULL OR actor = @actor)
+       ORDER BY seq DESC LIMIT @limit`,
+    ),
+
+    revision: db.prepare("SELECT value FROM meta WHERE key = 'revision'").pluck(),
+    ping: db.prepare('SELECT 1').pluck(),
+  };
+
+  const deleteApi = db.transaction((identifier: string) => {
+    statements.clearDefaultApi.run(identifier);
+    return statements.deleteApi.run(identifier).changes > 0;
+  });
+
+  /** Runs an insert, turning a uniqueness clash into the contract's conflict error. */
+  function insert(entity: string, key: string, run: () => unknown): void {
+    try {
+      run();
+    } catch (error) {
+      if (isUniquenessViolation(error)) throw new StorageConflictError(entity, key);
+      throw error;
+    }
+  }
+
+  return {
+    kind: 'sqlite',
+
+    async createApi(api) {
+      insert('api', api.identifier, () => statements.insertApi.run(apiToRow(api)));
+    },
+    async getApi(identifier) {
+      const row = statements.getApi.get(identifier) as Row | undefined;
+      return row && rowToApi(row);
+    },
+    async listApis() {
+      return (statements.listApis.all() as Row[]).map(rowToApi);
+    },
+    async updateApi(identifier, patch, now) {
+      const row = statements.getApi.get(identifier) as Row | undefined;
+      if (!row) return undefined;
+      const updated: ApiRecord = { ...rowToApi(row), ...definedOnly(patch), updatedAt: now };
+      statements.updateApi.run(apiToRow(updated));
+      return updated;
+    },
+    async deleteApi(identifier) {
+      return deleteApi(identifier);
+    },
+
+    async createClient(client) {
+      insert('client', client.clientId, () => statements.insertClient.run(clientToRow(client)));
+    },
+    async getClient(clientId) {
+      const row = statements.getClient.get(clientId) as Row | undefined;
+      return row && rowToClient(row);
+    },
+    async listClients() {
+      return (statements.listClients.all() as Row[]).map(rowToClient);
+    },
+    async updateClient(clientId, patch, now) {
+      const row = statements.getClient.get(clientId) as Row | undefined;
+      if (!row) return undefined;
+      const updated: ClientRecord = { ...rowToClient(row), ...definedOnly(patch), updatedAt: now };
+      statements.updateClient.run(clientToRow(updated));
+      return updated;
+    },
+    async deleteClient(clientId) {
+      return statements.deleteClient.run(clientId).changes > 0;
+    },
+
+    async addClientSecret(secret) {
+      insert('client secret', secret.id, () => statements.insertSecret.run(secret));
+    },
+    async listClientSecrets(clientId) {
+      return (statements.listSecrets.all(clientId) as Row[]).map(rowToSecret);
+    },
+    async expireClientSecret(clientId, secretId, expiresAt) {
+      return statements.expireSecret.run(expiresAt, clientId, secretId).changes > 0;
+    },
+    async deleteClientSecret(clientId, secretId) {
+      return statements.deleteSecret.run(clientId, secretId).changes > 0;
+    },
+
+    async createGrant(grant) {
+      insert('client grant', `${grant.clientId} → ${grant.apiIdentifier}`, () => statements.insertGrant.run(grantToRow(grant)));
+    },
+    async getGrant(id) {
+      const row = statements.getGrant.get(id) as Row | undefined;
+      return row && rowToGrant(row);
+    },
+    async findGrant(clientId, apiIdentifier) {
+      const row = statements.findGrant.get(clientId, apiIdentifier) as Row | undefined;
+      return row && rowToGrant(row);
+    },
+    async listGrants(filter = {}) {
+      const rows = statements.listGrants.all({ clientId: filter.clientId ?? null, apiIdentifier: filter.apiIdentifier ?? null }) as Row[];
+      return rows.map(rowToGrant);
+    },
+    async updateGrant(id, patch, now) {
+      const row = statements.getGrant.get(id) as Row | undefined;
+      if (!row) return undefined;
+      const updated: ClientGrantRecord = { ...rowToGrant(row), ...definedOnly(patch), updatedAt: now };
+      statements.updateGrant.run(grantToRow(updated));
+      return updated;
+    },
+    async deleteGrant(id) {
+      return statements.deleteGrant.run(id).changes > 0;
+    },
+
+    async createKey(key) {
+      insert('signing key', key.kid, () =>
+        statements.insertKey.run({ ...key, publicJwk: key.publicJwk && JSON.stringify(key.publicJwk) }),
+      );
+    },
+    async getKey(kid) {
+      const row = statements.getKey.get(kid) as Row | undefined;
+      return row && rowToKey(row);
+    },
+    async listKeys() {
+      return (statements.listKeys.all() as Row[]).map(rowToKey);
+    },
+    async setKeyStatus(kid, status, now) {
+      return statements.setKeyStatus.run({ kid, status, now }).changes > 0;
+    },
+
+    async appendAuditEvent(event) {
+      insert('audit event', event.id, () => statements.insertAuditEvent.run({ ...event, data: JSON.stringify(event.data) }));
+    },
+    async listAuditEvents(options = {}) {
+      const rows = statements.listAuditEvents.all({ type: options.type ?? null, actor: options.actor ?? null, limit: options.limit ?? 100 }) as Row[];
+      return rows.map(rowToAuditEvent);
+    },
+
+    async currentRevision() {
+      return statements.revision.get() as number;
+    },
+    async ping() {
+      statements.ping.get();
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+}
+
+/** The database holds key material (encrypted) and secret hashes: owner-only from the first byte. */
+function createPrivateFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+}
+
+function isUniquenessViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+function definedOnly<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+const parse = <T>(value: unknown): T => JSON.parse(value as string) as T;
+
+function apiToRow(api: ApiRecord) {
+  return { ...api, scopes: JSON.stringify(api.scopes) };
+}
+
+function rowToApi(row: Row): ApiRecord {
+  return {
+    identifier: row.identifier as string,
+    name: row.name as string,
+    scopes: parse(row.scopes),
+    signingAlg: row.signing_alg as ApiRecord['signingAlg'],
+    tokenTtlSeconds: row.token_ttl_seconds as number,
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+  };
+}
+
+function clientToRow(client: ClientRecord) {
+  return {
+    ...client,
+    isEnabled: client.isEnabled ? 1 : 0,
+    grantTypes: JSON.stringify(client.grantTypes),
+    tokenEndpointAuthMethods: JSON.stringify(client.tokenEndpointAuthMethods),
+    jwks: client.jwks && JSON.stringify(client.jwks),
+  };
+}
+
+function rowToClient(row: Row): ClientRecord {
+  return {
+    clientId: row.client_id as string,
+    name: row.name as string,
+    description: row.description as string,
+    defaultApi: row.default_api as string | null,
+    isEnabled: row.is_enabled === 1,
+    grantTypes: parse(row.grant_types),
+    tokenEndpointAuthMethods: parse(row.token_endpoint_auth_methods),
+    jwks: row.jwks === null ? null : parse(row.jwks),
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+  };
+}
+
+function rowToSecret(row: Row): ClientSecretRecord {
+  return {
+    id: row.id as string,
+    clientId: row.client_id as string,
+    hash: row.hash as string,
+    hint: row.hint as string,
+    createdAt: row.created_at as number,
+    expiresAt: row.expires_at as number | null,
+  };
+}
+
+function grantToRow(grant: ClientGrantRecord) {
+  return { ...grant, scopes: JSON.stringify(grant.scopes) };
+}
+
+function rowToGrant(row: Row): ClientGrantRecord {
+  return {
+    id: row.id as string,
+    clientId: row.client_id as string,
+    apiIdentifier: row.api_identifier as string,
+    scopes: parse(row.scopes),
+    tokenTtlSeconds: row.token_ttl_seconds as number | null,
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+  };
+}
+
+function rowToKey(row: Row): SigningKeyRecord {
+  return {
+    kid: row.kid as string,
+    alg: row.alg as SigningKeyRecord['alg'],
+    status: row.status as SigningKeyRecord['status'],
+    encryptedPrivateKey: row.encrypted_private_key as string,
+    publicJwk: row.public_jwk === null ? null : parse(row.public_jwk),
+    apiIdentifier: row.api_identifier as string | null,
+    createdAt: row.created_at as number,
+    rotatedAt: row.rotated_at as number | null,
+  };
+}
+
+function rowToAuditEvent(row: Row): AuditEventRecord {
+  return {
+    id: row.id as string,
+    at: row.at as number,
+    type: row.type as string,
+    actor: row.actor as string,
+    data: parse(row.data),
+  };
+}

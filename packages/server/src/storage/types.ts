@@ -1,0 +1,197 @@
+/**
+ * Storage contracts. Every adapter (memory, SQLite, later PostgreSQL) implements these and passes
+ * the one conformance suite in `storage/conformance/`.
+ *
+ * Rules for every store:
+ * - Records are plain data (no class instances, no Dates): times are epoch milliseconds.
+ * - "Not found" is `undefined`, never an exception.
+ * - A uniqueness clash throws `StorageConflictError`.
+ * - Every method is async, so a networked adapter fits the same contract.
+ * - Every successful write bumps the store's revision (see `RevisionSource`), so long-running
+ *   readers (the server's caches) notice writes made by another process such as the CLI.
+ */
+
+export type SigningAlgorithm = 'RS256' | 'PS256' | 'ES256' | 'EdDSA' | 'HS256';
+export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['RS256', 'PS256', 'ES256', 'EdDSA', 'HS256'];
+
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+
+export interface ApiScope {
+  value: string;
+  description: string;
+}
+
+/** A protected resource (an "API" in Auth0's terms): the `aud` of the tokens issued for it. */
+export interface ApiRecord {
+  /** Absolute URI, unique; becomes the token's `aud`. */
+  identifier: string;
+  name: string;
+  scopes: ApiScope[];
+  signingAlg: SigningAlgorithm;
+  tokenTtlSeconds: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ClientRecord {
+  clientId: string;
+  name: string;
+  description: string;
+  /** API identifier used when a token request names no audience. */
+  defaultApi: string | null;
+  isEnabled: boolean;
+  grantTypes: string[];
+  tokenEndpointAuthMethods: ClientAuthMethod[];
+  /** Public JWK Set for private_key_jwt (RFC 7523), null when the client uses secrets only. */
+  jwks: { keys: Record<string, unknown>[] } | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A client secret is stored only as a peppered HMAC; the raw secret is shown once at creation. */
+export interface ClientSecretRecord {
+  id: string;
+  clientId: string;
+  /** base64url HMAC-SHA-256(pepper, secret). */
+  hash: string;
+  /** The last 4 characters of the secret, so operators can tell secrets apart. */
+  hint: string;
+  createdAt: number;
+  /** After this instant the secret no longer authenticates (used during rotation); null = never. */
+  expiresAt: number | null;
+}
+
+/** Auth0-style client grant: which scopes of which API a client may request. */
+export interface ClientGrantRecord {
+  id: string;
+  clientId: string;
+  apiIdentifier: string;
+  scopes: string[];
+  /** Overrides the API's token TTL for this client; null = the API's. */
+  tokenTtlSeconds: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type SigningKeyStatus = 'active' | 'published' | 'retired';
+
+/**
+ * A signing key. `active`: signs new tokens (one per algorithm and owner); `published`: no longer
+ * signs but stays in the JWKS so tokens it signed still verify; `retired`: gone from the JWKS.
+ */
+export interface SigningKeyRecord {
+  kid: string;
+  alg: SigningAlgorithm;
+  status: SigningKeyStatus;
+  /** Private key material (PKCS#8 PEM, or raw secret for HS256), encrypted: see keys/key-encryption. */
+  encryptedPrivateKey: string;
+  /** Public JWK (with kid, alg, use); null for HS256 keys, which are never published. */
+  publicJwk: Record<string, unknown> | null;
+  /** Set for HS256 keys: the one API allowed to use this shared secret. */
+  apiIdentifier: string | null;
+  createdAt: number;
+  /** When the key stopped signing (rotation); null while active. */
+  rotatedAt: number | null;
+}
+
+export interface AuditEventRecord {
+  id: string;
+  at: number;
+  /** e.g. `token.issued`, `client.created`, `key.rotated`. */
+  type: string;
+  /** Who did it: a client id, `cli`, `admin-api`. */
+  actor: string;
+  /** Plain data that never contains a secret or a token. */
+  data: Record<string, unknown>;
+}
+
+export class StorageConflictError extends Error {
+  override readonly name = 'StorageConflictError';
+  constructor(
+    readonly entity: string,
+    readonly key: string,
+  ) {
+    super(`${entity} ${key} already exists`);
+  }
+}
+
+export type ApiPatch = Partial<Pick<ApiRecord, 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds'>>;
+export type ClientPatch = Partial<
+  Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks'>
+>;
+export type ClientGrantPatch = Partial<Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'>>;
+
+export interface ApiStore {
+  createApi(api: ApiRecord): Promise<void>;
+  getApi(identifier: string): Promise<ApiRecord | undefined>;
+  listApis(): Promise<ApiRecord[]>;
+  /** Returns the updated record, or undefined when there is no such API. */
+  updateApi(identifier: string, patch: ApiPatch, now: number): Promise<ApiRecord | undefined>;
+  /** Deletes the API and every client grant on it. Returns false when there was none. */
+  deleteApi(identifier: string): Promise<boolean>;
+}
+
+export interface ClientStore {
+  createClient(client: ClientRecord): Promise<void>;
+  getClient(clientId: string): Promise<ClientRecord | undefined>;
+  listClients(): Promise<ClientRecord[]>;
+  updateClient(clientId: string, patch: ClientPatch, now: number): Promise<ClientRecord | undefined>;
+  /** Deletes the client with its secrets and grants. Returns false when there was none. */
+  deleteClient(clientId: string): Promise<boolean>;
+
+  addClientSecret(secret: ClientSecretRecord): Promise<void>;
+  /** All secrets of the client, expired ones included, oldest first. */
+  listClientSecrets(clientId: string): Promise<ClientSecretRecord[]>;
+  /** Sets expiresAt of one secret (rotation). Returns false when there is no such secret. */
+  expireClientSecret(clientId: string, secretId: string, expiresAt: number): Promise<boolean>;
+  deleteClientSecret(clientId: string, secretId: string): Promise<boolean>;
+}
+
+export interface ClientGrantStore {
+  /** Throws StorageConflictError when the client already has a grant on that API. */
+  createGrant(grant: ClientGrantRecord): Promise<void>;
+  getGrant(id: string): Promise<ClientGrantRecord | undefined>;
+  findGrant(clientId: string, apiIdentifier: string): Promise<ClientGrantRecord | undefined>;
+  /** Filters are ANDed; no filter lists all grants. Ordered by createdAt. */
+  listGrants(filter?: { clientId?: string; apiIdentifier?: string }): Promise<ClientGrantRecord[]>;
+  updateGrant(id: string, patch: ClientGrantPatch, now: number): Promise<ClientGrantRecord | undefined>;
+  deleteGrant(id: string): Promise<boolean>;
+}
+
+export interface SigningKeyStore {
+  createKey(key: SigningKeyRecord): Promise<void>;
+  getKey(kid: string): Promise<SigningKeyRecord | undefined>;
+  /** Ordered by createdAt, oldest first. */
+  listKeys(): Promise<SigningKeyRecord[]>;
+  /** Changes status (and rotatedAt when leaving `active`). Returns false when there is no such key. */
+  setKeyStatus(kid: string, status: SigningKeyStatus, now: number): Promise<boolean>;
+}
+
+export interface AuditLogStore {
+  appendAuditEvent(event: AuditEventRecord): Promise<void>;
+  /** Newest first. */
+  listAuditEvents(options?: { limit?: number; type?: string; actor?: string }): Promise<AuditEventRecord[]>;
+}
+
+export interface RevisionSource {
+  /**
+   * A number that changes whenever any store was written, by this process or another one
+   * sharing the database. Cheap enough to poll every second.
+   */
+  currentRevision(): Promise<number>;
+}
+
+/** Everything the server needs from a database, as one handle. */
+export interface Storage
+  extends ApiStore,
+    ClientStore,
+    ClientGrantStore,
+    SigningKeyStore,
+    AuditLogStore,
+    RevisionSource {
+  /** Human-readable adapter name for logs and `readyz`: `memory`, `sqlite`, `postgres`. */
+  readonly kind: string;
+  /** Resolves when the database answers; rejects otherwise (used by `/readyz`). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

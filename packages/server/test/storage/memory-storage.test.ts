@@ -1,0 +1,4 @@
+import { describeStorageConformance } from '../../src/storage/conformance/storage-conformance.js';
+import { createMemoryStorage } from '../../src/storage/memory/memory-storage.js';
+
+describeStorageConformance('memory', async () => createMemoryStorage());
