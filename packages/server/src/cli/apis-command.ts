@@ -1,0 +1,107 @@
+import { Command } from 'commander';
+import type { SigningAlgorithm } from '../storage/types.js';
+import { apiView } from '../admin/views.js';
+import { withCliContext } from './cli-context.js';
+import { action, fields, parseInteger, parseList, print, table, withCommonOptions, type CommonOptions } from './output.js';
+
+interface ApiOptions extends CommonOptions {
+  identifier?: string;
+  name?: string;
+  scopes?: string[];
+  alg?: SigningAlgorithm;
+  tokenTtl?: number;
+}
+
+const describeApi = (api: ReturnType<typeof apiView>) =>
+  fields([
+    ['identifier', api.identifier],
+    ['name', api.name],
+    ['scopes', api.scopes.map((scope) => scope.value)],
+    ['signing alg', api.signing_alg],
+    ['token ttl', `${api.token_ttl_seconds}s`],
+    ['created', api.created_at],
+  ]);
+
+const SHARED_SECRET_WARNING = '\nHS256 shared secret (shown once; give it only to this API’s resource servers):';
+
+export function apisCommand(): Command {
+  const apis = new Command('apis').description('APIs (resource servers): the audiences tokens are issued for, with their scopes');
+
+  withCommonOptions(apis.command('create').description('register an API'))
+    .requiredOption('--identifier <uri>', 'absolute URI; becomes the token audience (aud)')
+    .option('--name <name>', 'display name (default: the identifier)')
+    .option('--scopes <list>', 'comma-separated scopes, e.g. read:orders,write:orders', parseList)
+    .option('--alg <alg>', 'signing algorithm: RS256 (default), PS256, ES256, EdDSA, HS256')
+    .option('--token-ttl <seconds>', 'access token lifetime in seconds (default 900)', parseInteger('--token-ttl'))
+    .action(
+      action(async (options: ApiOptions) =>
+        withCliContext(options, async ({ admin }) => {
+          const { api, sharedSecret } = await admin.createApi({
+            identifier: options.identifier!,
+            ...(options.name !== undefined ? { name: options.name } : {}),
+            scopes: options.scopes ?? [],
+            ...(options.alg !== undefined ? { signingAlg: options.alg } : {}),
+            ...(options.tokenTtl !== undefined ? { tokenTtlSeconds: options.tokenTtl } : {}),
+          });
+          const view = apiView(api);
+          print(
+            options,
+            () => `API created\n${describeApi(view)}${sharedSecret ? `${SHARED_SECRET_WARNING}\n  ${sharedSecret}` : ''}`,
+            sharedSecret ? { ...view, shared_secret: sharedSecret } : view,
+          );
+        }),
+      ),
+    );
+
+  withCommonOptions(apis.command('list').description('list APIs')).action(
+    action(async (options: CommonOptions) =>
+      withCliContext(options, async ({ admin }) => {
+        const list = (await admin.listApis()).map(apiView);
+        print(
+          options,
+          () => table(['IDENTIFIER', 'NAME', 'ALG', 'TTL', 'SCOPES'], list.map((api) => [api.identifier, api.name, api.signing_alg, api.token_ttl_seconds, api.scopes.map((scope) => scope.value).join(',')])),
+          list,
+        );
+      }),
+    ),
+  );
+
+  withCommonOptions(apis.command('show').description('show one API').argument('<identifier>')).action(
+    action(async (identifier: string, options: CommonOptions) =>
+      withCliContext(options, async ({ admin }) => {
+        const view = apiView(await admin.getApi(identifier));
+        print(options, () => describeApi(view), view);
+      }),
+    ),
+  );
+
+  withCommonOptions(apis.command('update').description('change an API').argument('<identifier>'))
+    .option('--name <name>', 'display name')
+    .option('--scopes <list>', 'the complete new scope list, comma-separated', parseList)
+    .option('--alg <alg>', 'signing algorithm')
+    .option('--token-ttl <seconds>', 'access token lifetime in seconds', parseInteger('--token-ttl'))
+    .action(
+      action(async (identifier: string, options: ApiOptions) =>
+        withCliContext(options, async ({ admin }) => {
+          const { api, sharedSecret } = await admin.updateApi(identifier, {
+            ...(options.name !== undefined ? { name: options.name } : {}),
+            ...(options.scopes !== undefined ? { scopes: options.scopes } : {}),
+            ...(options.alg !== undefined ? { signingAlg: options.alg } : {}),
+            ...(options.tokenTtl !== undefined ? { tokenTtlSeconds: options.tokenTtl } : {}),
+          });
+          const view = apiView(api);
+          print(options, () => `API updated\n${describeApi(view)}${sharedSecret ? `${SHARED_SECRET_WARNING}\n  ${sharedSecret}` : ''}`, sharedSecret ? { ...view, shared_secret: sharedSecret } : view);
+        }),
+      ),
+    );
+
+  withCommonOptions(apis.command('delete').description('delete an API and every grant on it').argument('<identifier>')).action(
+    action(async (identifier: string, options: CommonOptions) =>
+      withCliContext(options, async ({ admin }) => {
+        await admin.deleteApi(identifier);
+        print(options, () => `API ${identifier} deleted`, { deleted: identifier });
+      }),
+    ),
+  );
+  return apis;
+}

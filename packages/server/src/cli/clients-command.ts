@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import type { ClientAuthMethod } from '../storage/types.js';
+import { clientView, secretView } from '../admin/views.js';
+import { withCliContext } from './cli-context.js';
+import { action, fields, parseInteger, parseList, print, table, UsageError, withCommonOptions, type CommonOptions } from './output.js';
+
+interface ClientOptions extends CommonOptions {
+  name?: string;
+  description?: string;
+  defaultApi?: string;
+  authMethods?: ClientAuthMethod[];
+  jwksFile?: string;
+  grace?: number;
+}
+
+const SECRET_WARNING = 'Store this secret now (e.g. in your secrets manager): it is shown only once and cannot be recovered.';
+
+const describeClient = (client: ReturnType<typeof clientView>) =>
+  fields([
+    ['client_id', client.client_id],
+    ['name', client.name],
+    ['description', client.description || '-'],
+    ['default api', client.default_api],
+    ['enabled', client.enabled ? 'yes' : 'no'],
+    ['auth methods', client.token_endpoint_auth_methods],
+    ['created', client.created_at],
+  ]);
+
+function readJwks(path: string | undefined) {
+  if (path === undefined) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--jwks-file ${path}: ${(error as Error).message}`);
+  }
+}
+
+export function clientsCommand(): Command {
+  const clients = new Command('clients').description('clients: one per calling service');
+
+  withCommonOptions(clients.command('create').description('register a client and print its secret once'))
+    .requiredOption('--name <name>', 'service name, e.g. billing-service')
+    .option('--description <text>', 'free text')
+    .option('--default-api <identifier>', 'audience used when a token request names none')
+    .option('--auth-methods <list>', 'client_secret_basic,client_secret_post,private_key_jwt', parseList)
+    .option('--jwks-file <path>', 'public JWK Set for private_key_jwt')
+    .action(
+      action(async (options: ClientOptions) =>
+        withCliContext(options, async ({ admin }) => {
+          const jwks = readJwks(options.jwksFile);
+          const created = await admin.createClient({
+            name: options.name!,
+            ...(options.description !== undefined ? { description: options.description } : {}),
+            ...(options.defaultApi !== undefined ? { defaultApi: options.defaultApi } : {}),
+            ...(options.authMethods !== undefined ? { tokenEndpointAuthMethods: options.authMethods } : {}),
+            ...(jwks !== undefined ? { jwks } : {}),
+          });
+          const view = clientView(created.client);
+          if (created.clientSecret) process.stderr.write(`warning: ${SECRET_WARNING}\n`);
+          print(
+            options,
+            () => `Client created\n${describeClient(view)}${created.clientSecret ? `\nclient_secret: ${created.clientSecret}` : ''}`,
+            { ...view, ...(created.clientSecret ? { client_secret: created.clientSecret } : {}) },
+          );
+        }),
+      ),
+    );
+
+  withCommonOptions(clients.command('list').description('list clients')).action(
+    action(async (options: CommonOptions) =>
+      withCliContext(options, async ({ admin }) => {
+        const list = (await admin.listClients()).map(clientView);
+        print(options, () => table(['CLIENT_ID', 'NAME', 'ENABLED', 'DEFAULT_API'], list.map((c) => [c.client_id, c.name, c.enabled ? 'yes' : 'no', c.default_api])), list);
+      }),
+    ),
+  );
+
+  withCommonOptions(clients.command('show').description('show a client and its secrets (hints only)').argument('<client_id>')).action(
+    action(async (clientId: string, options: CommonOptions) =>
+      withCliContext(options, async ({ admin }) => {
+        const { client, secrets } = await admin.getClient(clientId);
+        const grants = await admin.listGrants({ clientId });
+        const view = { ...clientView(client), secrets: secrets.map(secretView), grants: grants.map((grant) => ({ id: grant.id, api: grant.apiIdentifier, scopes: grant.scopes })) };
+        print(
+          options,
+          () =>
+            `${describeClient(view)}\n\nsecrets:\n${table(['ID', 'HINT', 'CREATED', 'EXPIRES'], view.secrets.map((s) => [s.id, s.hint, s.created_at, s.expires_at]))}` +
+            `\n\ngrants:\n${table(['ID', 'API', 'SCOPES'], view.grants.map((g) => [g.id, g.api, g.scopes.join(',')]))}`,
+          view,
+        );
+      }),
+    ),
+  );
+
+  withCommonOptions(clients.command('update').description('change a client').argument('<client_id>'))
+    .option('--name <name>', 'service name')
+    .option('--description <text>', 'free text')
+    .option('--default-api <identifier>', 'default audience ("" to clear)')
+    .option('--auth-methods <list>', 'allowed authentication methods', parseList)
+    .option('--jwks-file <path>', 'public JWK Set for private_key_jwt')
+    .action(
+      action(async (clientId: string, options: ClientOptions) =>
+        withCliContext(options, async ({ admin }) => {
+          const jwks = readJwks(options.jwksFile);
+          const client = await admin.updateClient(clientId, {
+            ...(options.name !== undefined ? { name: options.name } : {}),
+            ...(options.description !== undefined ? { description: options.description } : {}),
+            ...(options.defaultApi !== undefined ? { defaultApi: options.defaultApi || null } : {}),
+            ...(options.authMethods !== undefined ? { tokenEndpointAuthMethods: options.authMethods } : {}),
+            ...(jwks !== undefined ? { jwks } : {}),
+          });
+          const view = clientView(client);
+          print(options, () => `Client updated\n${describeClient(view)}`, view);
+        }),
+      ),
+    );
+
+  for (const [name, isEnabled] of [['disable', false], ['enable', true]] as const) {
+    withCommonOptions(clients.command(name).description(`${name} a client (${isEnabled ? 'it can get tokens again' : 'no new tokens; introspection reports its tokens inactive'})`).argument('<client_id>')).action(
+      action(async (clientId: string, options: CommonOptions) =>
+        withCliContext(options, async ({ admin }) => {
+          const view = clientView(await admin.updateClient(clientId, { isEnabled }));
+          print(options, () => `Client ${clientId} ${name}d`, view);
+        }),
+      ),
+    );
+  }
+
+  withCommonOptions(clients.command('delete').description('delete a client with its secrets and grants').argument('<client_id>')).action(
+    action(async (clientId: string, options: CommonOptions) =>
+      withCliContext(options, async ({ admin }) => {
+        await admin.deleteClient(clientId);
+        print(options, () => `Client ${clientId} deleted`, { deleted: clientId });
+      }),
+    ),
+  );
+
+  withCommonOptions(clients.command('rotate-secret').description('issue a new secret; current ones stop working after the grace period').argument('<client_id>'))
+    .option('--grace <seconds>', 'how long the current secrets keep working (default 3600)', parseInteger('--grace'))
+    .action(
+      action(async (clientId: string, options: ClientOptions) =>
+        withCliContext(options, async ({ admin }) => {
+          const rotated = await admin.rotateClientSecret(clientId, options.grace !== undefined ? { graceSeconds: options.grace } : {});
+          const expires = new Date(rotated.previousSecretsExpireAt).toISOString();
+          process.stderr.write(`warning: ${SECRET_WARNING}\n`);
+          print(
+            options,
+            () => `New secret for ${clientId} (previous secrets stop working at ${expires}):\nclient_secret: ${rotated.clientSecret}`,
+            { client_id: clientId, client_secret: rotated.clientSecret, secret: secretView(rotated.secret), previous_secrets_expire_at: expires },
+          );
+        }),
+      ),
+    );
+  return clients;
+}

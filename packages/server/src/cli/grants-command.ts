@@ -1,0 +1,63 @@
+import { Command } from 'commander';
+import { grantView } from '../admin/views.js';
+import { withCliContext } from './cli-context.js';
+import { action, fields, parseInteger, parseList, print, table, withCommonOptions, type CommonOptions } from './output.js';
+
+interface GrantOptions extends CommonOptions {
+  client?: string;
+  api?: string;
+  scopes?: string[];
+  tokenTtl?: number;
+}
+
+export function grantsCommand(): Command {
+  const grants = new Command('grants').description('client grants: which scopes of which API a client may request');
+
+  withCommonOptions(grants.command('create').description('allow a client to get tokens for an API'))
+    .requiredOption('--client <client_id>', 'the client')
+    .requiredOption('--api <identifier>', 'the API (audience)')
+    .option('--scopes <list>', 'comma-separated scopes of that API', parseList)
+    .option('--token-ttl <seconds>', "token lifetime for this client (default: the API's)", parseInteger('--token-ttl'))
+    .action(
+      action(async (options: GrantOptions) =>
+        withCliContext(options, async ({ admin }) => {
+          const grant = await admin.createGrant({
+            clientId: options.client!,
+            apiIdentifier: options.api!,
+            scopes: options.scopes ?? [],
+            ...(options.tokenTtl !== undefined ? { tokenTtlSeconds: options.tokenTtl } : {}),
+          });
+          const view = grantView(grant);
+          print(
+            options,
+            () => `Grant created\n${fields([['id', view.id], ['client_id', view.client_id], ['api', view.api], ['scopes', view.scopes], ['token ttl', view.token_ttl_seconds ?? "API's"]])}`,
+            view,
+          );
+        }),
+      ),
+    );
+
+  withCommonOptions(grants.command('list').description('list grants'))
+    .option('--client <client_id>', 'only this client')
+    .option('--api <identifier>', 'only this API')
+    .action(
+      action(async (options: GrantOptions) =>
+        withCliContext(options, async ({ admin }) => {
+          const list = (
+            await admin.listGrants({ ...(options.client ? { clientId: options.client } : {}), ...(options.api ? { apiIdentifier: options.api } : {}) })
+          ).map(grantView);
+          print(options, () => table(['ID', 'CLIENT_ID', 'API', 'SCOPES', 'TTL'], list.map((g) => [g.id, g.client_id, g.api, g.scopes.join(','), g.token_ttl_seconds])), list);
+        }),
+      ),
+    );
+
+  withCommonOptions(grants.command('delete').description('remove a grant').argument('<grant_id>')).action(
+    action(async (id: string, options: CommonOptions) =>
+      withCliContext(options, async ({ admin }) => {
+        await admin.deleteGrant(id);
+        print(options, () => `Grant ${id} deleted`, { deleted: id });
+      }),
+    ),
+  );
+  return grants;
+}

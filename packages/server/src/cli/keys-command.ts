@@ -1,0 +1,53 @@
+import { Command } from 'commander';
+import type { SigningAlgorithm } from '../storage/types.js';
+import { keyView } from '../admin/views.js';
+import { withCliContext } from './cli-context.js';
+import { action, print, table, withCommonOptions, type CommonOptions } from './output.js';
+
+interface KeyOptions extends CommonOptions {
+  alg?: SigningAlgorithm;
+  api?: string;
+}
+
+export function keysCommand(): Command {
+  const keys = new Command('keys').description('signing keys (private parts are encrypted at rest and never printed)');
+
+  withCommonOptions(keys.command('list').description('list signing keys')).action(
+    action(async (options: CommonOptions) =>
+      withCliContext(options, async ({ admin }) => {
+        const list = (await admin.listKeys()).map(keyView);
+        print(options, () => table(['KID', 'ALG', 'STATUS', 'API', 'CREATED', 'ROTATED'], list.map((k) => [k.kid, k.alg, k.status, k.api, k.created_at, k.rotated_at])), list);
+      }),
+    ),
+  );
+
+  withCommonOptions(keys.command('rotate').description('new key signs from now on; the old one stays in the JWKS'))
+    .option('--alg <alg>', 'algorithm to rotate (default RS256)', 'RS256')
+    .option('--api <identifier>', 'for HS256: the API whose shared secret to rotate')
+    .action(
+      action(async (options: KeyOptions) =>
+        withCliContext(options, async ({ admin }) => {
+          const rotated = await admin.rotateSigningKey(options.alg, options.api);
+          const view = { key: keyView(rotated.key), previous: rotated.previous.map(keyView), ...(rotated.sharedSecret ? { shared_secret: rotated.sharedSecret } : {}) };
+          print(
+            options,
+            () =>
+              `New ${view.key.alg} signing key ${view.key.kid} is active.` +
+              (view.previous.length ? `\nStill published for verification: ${view.previous.map((k) => k.kid).join(', ')}` : '') +
+              (rotated.sharedSecret ? `\nNew HS256 shared secret (shown once): ${rotated.sharedSecret}` : ''),
+            view,
+          );
+        }),
+      ),
+    );
+
+  withCommonOptions(keys.command('retire').description('remove a rotated key from the JWKS').argument('<kid>')).action(
+    action(async (kid: string, options: CommonOptions) =>
+      withCliContext(options, async ({ admin }) => {
+        await admin.retireSigningKey(kid);
+        print(options, () => `Key ${kid} retired`, { retired: kid });
+      }),
+    ),
+  );
+  return keys;
+}

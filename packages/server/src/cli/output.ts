@@ -1,0 +1,74 @@
+import { Command, Option } from 'commander';
+import { AdminError } from '../errors/admin-error.js';
+import { ConfigError } from '../config/server-config.js';
+
+/** Options every data command takes. */
+export interface CommonOptions {
+  dataDir?: string;
+  json?: boolean;
+}
+
+export function withCommonOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--data-dir <dir>', 'data directory (database and master key)').env('M2M_AUTH_DATA_DIR'))
+    .option('--json', 'print JSON instead of text');
+}
+
+/** Prints the JSON view with --json, the human text otherwise. */
+export function print(options: CommonOptions, human: () => string, json: unknown): void {
+  process.stdout.write(options.json ? `${JSON.stringify(json, null, 2)}\n` : `${human()}\n`);
+}
+
+/** A plain text table: header row, aligned columns. */
+export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
+  if (rows.length === 0) return '(none)';
+  const cells = [headers, ...rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell))))];
+  const widths = headers.map((_, column) => Math.max(...cells.map((row) => row[column]!.length)));
+  return cells.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+}
+
+export function fields(entries: [string, unknown][]): string {
+  const width = Math.max(...entries.map(([label]) => label.length));
+  return entries
+    .map(([label, value]) => `${`${label}:`.padEnd(width + 2)}${Array.isArray(value) ? value.join(', ') || '-' : value ?? '-'}`)
+    .join('\n');
+}
+
+/** Runs an action; known errors become one clear line on stderr and exit code 1, never a stack. */
+export function action<A extends unknown[]>(run: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await run(...args);
+    } catch (error) {
+      const options = args.find((arg): arg is CommonOptions => typeof arg === 'object' && arg !== null && 'json' in arg);
+      reportError(error, options?.json === true);
+      process.exitCode = 1;
+    }
+  };
+}
+
+function reportError(error: unknown, asJson: boolean) {
+  const known = error instanceof AdminError || error instanceof ConfigError || error instanceof UsageError;
+  const message = known || error instanceof Error ? (error as Error).message : String(error);
+  const code = error instanceof AdminError ? error.code : error instanceof ConfigError ? 'invalid_config' : error instanceof UsageError ? 'usage' : 'error';
+  if (asJson) process.stderr.write(`${JSON.stringify({ error: code, message, ...(error instanceof AdminError && error.field ? { field: error.field } : {}) })}\n`);
+  else process.stderr.write(`error: ${message}\n`);
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export function parseList(value: string): string[] {
+  return value
+    .split(/[,\s]+/)
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+export function parseInteger(name: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new UsageError(`${name} must be a whole number (got ${JSON.stringify(value)})`);
+    return Number(value);
+  };
+}

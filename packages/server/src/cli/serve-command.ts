@@ -1,0 +1,112 @@
+import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { ConfigError, readConfigFile, resolveServerConfig, type ConfigSource, type ServerConfig } from '../config/server-config.js';
+import { createLogger } from '../http/logger.js';
+import { startServer, type RunningServer } from '../http/start-server.js';
+import { withCliContext } from './cli-context.js';
+import { action } from './output.js';
+
+interface ServeFlags extends ConfigSource {
+  config?: string;
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the authorization server')
+    .option('--port <port>', 'TCP port (default 8080; env M2M_AUTH_PORT)')
+    .option('--host <host>', 'address to bind (default 127.0.0.1; env M2M_AUTH_HOST)')
+    .option('--issuer <url>', 'public base URL, the tokens’ iss (env M2M_AUTH_ISSUER)')
+    .option('--data-dir <dir>', 'data directory (default ./m2m-auth-data; env M2M_AUTH_DATA_DIR)')
+    .option('--tls-cert <path>', 'serve HTTPS with this PEM certificate (env M2M_AUTH_TLS_CERT)')
+    .option('--tls-key <path>', 'PEM private key for --tls-cert (env M2M_AUTH_TLS_KEY)')
+    .option('--insecure-http', 'allow a non-https issuer on a non-loopback host')
+    .option('--trust-proxy', 'take the client address from X-Forwarded-For')
+    .option('--metrics', 'serve Prometheus metrics at /metrics (env M2M_AUTH_METRICS)')
+    .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace, silent')
+    .option('--workers <n>', 'worker processes sharing the port (default 1)')
+    .addOption(new Option('--config <file>', 'JSON file with the same settings').env('M2M_AUTH_CONFIG'))
+    .action(
+      action(async (flags: ServeFlags) => {
+        const { config: configFile, ...rest } = flags;
+        const config = resolveServerConfig(rest, process.env, configFile ? readConfigFile(configFile) : {});
+        if (config.workers > 1 && cluster.isPrimary) return runPrimary(config);
+        await runServer(config);
+      }),
+    );
+}
+
+async function runServer(config: ServerConfig) {
+  const logger = createLogger(config.logLevel);
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      storage: 'sqlite',
+      dataDir: config.dataDir,
+      host: config.host,
+      port: config.port,
+      ...(config.isIssuerExplicit || config.port !== 0 ? { issuer: config.issuer } : {}),
+      trustProxy: config.trustProxy,
+      exposeMetrics: config.metrics,
+      logger,
+      ...(config.tls ? { tls: { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } } : {}),
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new ConfigError([`port ${config.port} on ${config.host} is already in use; pick another with --port`]);
+    if (code === 'EACCES') throw new ConfigError([`not allowed to listen on ${config.host}:${config.port}`]);
+    throw error;
+  }
+  if (cluster.isPrimary) printBanner({ ...config, issuer: server.issuer }, server.url);
+  const shutdown = (signal: string) => {
+    logger.info({ event: 'server.stopping', signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** The primary creates the keys once, then forks workers that share the listening port. */
+async function runPrimary(config: ServerConfig) {
+  await withCliContext({ dataDir: config.dataDir }, async () => undefined);
+  for (let i = 0; i < config.workers; i++) cluster.fork();
+  let stopping = false;
+  cluster.on('exit', (worker, code) => {
+    if (!stopping && code !== 0) {
+      process.stderr.write(`worker ${worker.process.pid} exited with ${code}; restarting\n`);
+      cluster.fork();
+    }
+  });
+  printBanner(config, config.issuer);
+  const stop = () => {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    cluster.disconnect(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+function printBanner(config: ServerConfig, url: string) {
+  process.stderr.write(
+    [
+      '',
+      `m2m-auth is running${config.workers > 1 ? ` with ${config.workers} workers` : ''}`,
+      `  issuer:     ${config.issuer}`,
+      `  listening:  ${url}`,
+      `  token:      ${config.issuer}/oauth/token`,
+      `  jwks:       ${config.issuer}/.well-known/jwks.json`,
+      `  data dir:   ${config.dataDir}`,
+      '',
+      'Next steps (in another terminal):',
+      `  npx m2m-auth apis create --identifier https://orders.example --scopes read:orders,write:orders --data-dir ${config.dataDir}`,
+      `  npx m2m-auth clients create --name billing-service --data-dir ${config.dataDir}`,
+      `  npx m2m-auth grants create --client <client_id> --api https://orders.example --scopes read:orders --data-dir ${config.dataDir}`,
+      `  curl -s -u '<client_id>:<client_secret>' -d grant_type=client_credentials -d audience=https://orders.example ${config.issuer}/oauth/token`,
+      '',
+    ].join('\n') + '\n',
+  );
+}

@@ -1,0 +1,124 @@
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
+import type { ClientRecord } from '../storage/types.js';
+import { clientSecretMatches } from '../secrets/client-secret.js';
+import type { RegistryView } from '../runtime/registry-view.js';
+import { invalidClient, type PresentedCredentials } from './client-credentials.js';
+import type { FailureLimiter } from './failure-limiter.js';
+
+export interface ClientAuthDeps {
+  registry: Pick<RegistryView, 'client' | 'clientSecrets'>;
+  secretPepper: Buffer;
+  now: () => number;
+  limiter: FailureLimiter;
+  /** Values accepted as `aud` of a private_key_jwt assertion: the issuer and the endpoint URLs. */
+  assertionAudiences: readonly string[];
+  assertionReplay: AssertionReplayCache;
+}
+
+const FAILED = 'Client authentication failed.';
+/** Compared against when the client does not exist, so unknown and known ids take the same time. */
+const DUMMY_HASH = Buffer.alloc(32).toString('base64url');
+
+/** Checks presented credentials against storage; returns the authenticated client or throws invalid_client. */
+export async function authenticateClient(
+  deps: ClientAuthDeps,
+  credentials: PresentedCredentials,
+  remoteAddress: string,
+): Promise<ClientRecord> {
+  const clientId =
+    credentials.method === 'private_key_jwt' ? credentials.clientId ?? assertionSubject(credentials.assertion) : credentials.clientId;
+  const limiterKey = `${remoteAddress}\n${clientId}`;
+  deps.limiter.assertAllowed(limiterKey);
+  try {
+    const client = await verifyCredentials(deps, credentials, clientId);
+    deps.limiter.recordSuccess(limiterKey);
+    return client;
+  } catch (error) {
+    deps.limiter.recordFailure(limiterKey);
+    throw error;
+  }
+}
+
+async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCredentials, clientId: string) {
+  const client = await deps.registry.client(clientId);
+  if (credentials.method === 'private_key_jwt') {
+    if (!client?.jwks) throw invalidClient(FAILED, client ? 'client has no registered keys' : 'unknown client');
+    await verifyAssertion(deps, client, credentials.assertion);
+  } else {
+    const secrets = client ? await deps.registry.clientSecrets(clientId) : [];
+    const now = deps.now();
+    // Every live secret is compared (rotation keeps two), each in constant time.
+    let matched = false;
+    for (const secret of secrets) {
+      if (secret.expiresAt !== null && secret.expiresAt <= now) continue;
+      if (clientSecretMatches(deps.secretPepper, credentials.secret, secret.hash)) matched = true;
+    }
+    if (!client) clientSecretMatches(deps.secretPepper, credentials.secret, DUMMY_HASH);
+    if (!client || !matched) throw invalidClient(FAILED, client ? 'secret mismatch' : 'unknown client');
+  }
+  if (!client.tokenEndpointAuthMethods.includes(credentials.method)) {
+    throw invalidClient(`This client may not authenticate with ${credentials.method}.`);
+  }
+  if (!client.isEnabled) throw invalidClient('This client is disabled.');
+  return client;
+}
+
+function assertionSubject(assertion: string): string {
+  try {
+    const { sub, iss } = decodeJwt(assertion);
+    if (typeof sub === 'string' && sub === iss) return sub;
+  } catch {
+    // fall through: a malformed assertion is an authentication failure, not a server error
+  }
+  throw invalidClient('client_assertion must be a JWT whose iss and sub are the client_id.');
+}
+
+const ASSERTION_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+const MAX_ASSERTION_LIFETIME_S = 300;
+
+/** RFC 7523 §3: iss = sub = client_id, aud names this server, exp required, jti used once. */
+async function verifyAssertion(deps: ClientAuthDeps, client: ClientRecord, assertion: string) {
+  let payload;
+  try {
+    ({ payload } = await jwtVerify(assertion, createLocalJWKSet(client.jwks as JSONWebKeySet), {
+      algorithms: ASSERTION_ALGORITHMS,
+      issuer: client.clientId,
+      subject: client.clientId,
+      audience: [...deps.assertionAudiences],
+      requiredClaims: ['exp', 'jti'],
+      currentDate: new Date(deps.now()),
+      clockTolerance: 5,
+    }));
+  } catch (error) {
+    throw invalidClient(FAILED, `client_assertion rejected: ${(error as Error).message}`);
+  }
+  const nowS = Math.floor(deps.now() / 1000);
+  if (payload.exp! - nowS > MAX_ASSERTION_LIFETIME_S) {
+    throw invalidClient(`client_assertion must expire within ${MAX_ASSERTION_LIFETIME_S} seconds.`);
+  }
+  if (!deps.assertionReplay.useOnce(`${client.clientId}\n${payload.jti}`, payload.exp! * 1000)) {
+    throw invalidClient('client_assertion was already used (jti replay).');
+  }
+}
+
+/** Remembers assertion ids until they expire, so a captured assertion cannot be replayed. */
+export interface AssertionReplayCache {
+  /** False when the key was seen before and has not expired. */
+  useOnce(key: string, expiresAtMs: number): boolean;
+}
+
+export function createAssertionReplayCache(now: () => number, maxEntries = 100_000): AssertionReplayCache {
+  const seen = new Map<string, number>();
+  return {
+    useOnce(key, expiresAtMs) {
+      const at = now();
+      const previous = seen.get(key);
+      if (previous !== undefined && previous > at) return false;
+      if (seen.size >= maxEntries) {
+        for (const [k, exp] of seen) if (exp <= at) seen.delete(k);
+      }
+      seen.set(key, expiresAtMs);
+      return true;
+    },
+  };
+}

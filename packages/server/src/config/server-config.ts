@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** Everything `serve` needs, validated. Sources, highest first: flags, environment, config file, defaults. */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  issuer: string;
+  /** False when the issuer was derived from host and port (then port 0 means: follow the real port). */
+  isIssuerExplicit: boolean;
+  dataDir: string;
+  tls: { certPath: string; keyPath: string } | undefined;
+  insecureHttp: boolean;
+  logLevel: string;
+  workers: number;
+  trustProxy: boolean;
+  metrics: boolean;
+}
+
+export type ConfigSource = Partial<Record<keyof ConfigInput, string | number | boolean | undefined>>;
+
+interface ConfigInput {
+  host: string;
+  port: string;
+  issuer: string;
+  dataDir: string;
+  tlsCert: string;
+  tlsKey: string;
+  insecureHttp: string;
+  logLevel: string;
+  workers: string;
+  trustProxy: string;
+  metrics: string;
+}
+
+export const DEFAULT_DATA_DIR = './m2m-auth-data';
+export const DEFAULT_PORT = 8080;
+
+const ENV: Record<keyof ConfigInput, string> = {
+  host: 'M2M_AUTH_HOST',
+  port: 'M2M_AUTH_PORT',
+  issuer: 'M2M_AUTH_ISSUER',
+  dataDir: 'M2M_AUTH_DATA_DIR',
+  tlsCert: 'M2M_AUTH_TLS_CERT',
+  tlsKey: 'M2M_AUTH_TLS_KEY',
+  insecureHttp: 'M2M_AUTH_INSECURE_HTTP',
+  logLevel: 'M2M_AUTH_LOG_LEVEL',
+  workers: 'M2M_AUTH_WORKERS',
+  trustProxy: 'M2M_AUTH_TRUST_PROXY',
+  metrics: 'M2M_AUTH_METRICS',
+};
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+/** Keys of the optional JSON config file (M2M_AUTH_CONFIG or --config), same names as the flags. */
+export function readConfigFile(path: string): ConfigSource {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError([`config file ${path}: ${(error as Error).message}`]);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError([`config file ${path}: must be a JSON object`]);
+  const unknown = Object.keys(parsed).filter((key) => !(key in ENV));
+  if (unknown.length > 0) throw new ConfigError(unknown.map((key) => `config file ${path}: unknown setting "${key}" (known: ${Object.keys(ENV).join(', ')})`));
+  return parsed as ConfigSource;
+}
+
+export function envSource(env: NodeJS.ProcessEnv): ConfigSource {
+  const source: ConfigSource = {};
+  for (const [key, name] of Object.entries(ENV) as [keyof ConfigInput, string][]) {
+    if (env[name] !== undefined && env[name] !== '') source[key] = env[name];
+  }
+  return source;
+}
+
+/** Merges the sources and validates every value, reporting all problems at once. */
+export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv, file: ConfigSource = {}): ServerConfig {
+  const fromEnv = envSource(env);
+  const pick = (key: keyof ConfigInput) => {
+    const value = flags[key] ?? fromEnv[key] ?? file[key];
+    return value === undefined ? undefined : String(value);
+  };
+  const problems: string[] = [];
+  const where = (key: keyof ConfigInput) => `--${kebab(key)} / ${ENV[key]}`;
+
+  const host = pick('host') ?? '127.0.0.1';
+  const port = parseInteger(pick('port') ?? String(DEFAULT_PORT), 0, 65_535);
+  if (port === undefined) problems.push(`${where('port')}: must be a port number from 0 to 65535 (got ${JSON.stringify(pick('port'))})`);
+  const workers = parseInteger(pick('workers') ?? '1', 1, 64);
+  if (workers === undefined) problems.push(`${where('workers')}: must be a whole number from 1 to 64`);
+  const logLevel = pick('logLevel') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`${where('logLevel')}: must be one of ${LOG_LEVELS.join(', ')}`);
+  const insecureHttp = parseBoolean(pick('insecureHttp'), where('insecureHttp'), problems);
+  const trustProxy = parseBoolean(pick('trustProxy'), where('trustProxy'), problems);
+  const metrics = parseBoolean(pick('metrics'), where('metrics'), problems);
+
+  const certPath = pick('tlsCert');
+  const keyPath = pick('tlsKey');
+  if ((certPath === undefined) !== (keyPath === undefined)) problems.push('--tls-cert and --tls-key go together: give both or neither');
+  const tls = certPath && keyPath ? { certPath: resolve(certPath), keyPath: resolve(keyPath) } : undefined;
+
+  const issuer = pick('issuer') ?? defaultIssuer(host, port ?? DEFAULT_PORT, tls !== undefined, problems);
+  validateIssuer(issuer, insecureHttp, problems);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    host,
+    port: port!,
+    issuer: issuer.replace(/\/+$/, ''),
+    isIssuerExplicit: pick('issuer') !== undefined,
+    dataDir: resolve(pick('dataDir') ?? DEFAULT_DATA_DIR),
+    tls,
+    insecureHttp,
+    logLevel,
+    workers: workers!,
+    trustProxy,
+    metrics,
+  };
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function defaultIssuer(host: string, port: number, isTls: boolean, problems: string[]): string {
+  if (host === '0.0.0.0' || host === '::') {
+    problems.push(`--issuer / M2M_AUTH_ISSUER: required when binding ${host}: the public URL clients use, e.g. https://auth.example.com`);
+    return 'https://invalid.invalid';
+  }
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  return `${isTls ? 'https' : 'http'}://${hostPart}:${port}`;
+}
+
+function validateIssuer(issuer: string, insecureHttp: boolean, problems: string[]) {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    problems.push(`--issuer / M2M_AUTH_ISSUER: must be an absolute URL (got ${JSON.stringify(issuer)})`);
+    return;
+  }
+  if (url.search || url.hash) problems.push('--issuer / M2M_AUTH_ISSUER: must not have a query or fragment (RFC 8414 §2)');
+  if (url.protocol === 'http:' && !insecureHttp && !isLoopbackHost(url.hostname)) {
+    problems.push(`--issuer / M2M_AUTH_ISSUER: ${issuer} is not https; use https (with --tls-cert/--tls-key or a TLS proxy), or pass --insecure-http for a test network`);
+  } else if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    problems.push('--issuer / M2M_AUTH_ISSUER: must be an http(s) URL');
+  }
+}
+
+function parseInteger(value: string, min: number, max: number): number | undefined {
+  if (!/^\d+$/.test(value)) return undefined;
+  const number = Number(value);
+  return number >= min && number <= max ? number : undefined;
+}
+
+function parseBoolean(value: string | undefined, name: string, problems: string[]): boolean {
+  if (value === undefined || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  problems.push(`${name}: must be true or false`);
+  return false;
+}
+
+function kebab(key: string) {
+  return key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}

@@ -1,0 +1,44 @@
+import type { ApiRecord } from '../storage/types.js';
+
+export interface ServerEndpoints {
+  issuer: string;
+  tokenEndpoint: string;
+  jwksUri: string;
+  introspectionEndpoint: string;
+}
+
+export const TOKEN_PATH = '/oauth/token';
+export const INTROSPECTION_PATH = '/oauth/introspect';
+export const JWKS_PATH = '/.well-known/jwks.json';
+
+export function serverEndpoints(issuer: string): ServerEndpoints {
+  const base = issuer.replace(/\/+$/, '');
+  return {
+    issuer,
+    tokenEndpoint: `${base}${TOKEN_PATH}`,
+    jwksUri: `${base}${JWKS_PATH}`,
+    introspectionEndpoint: `${base}${INTROSPECTION_PATH}`,
+  };
+}
+
+const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+const ASSERTION_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+
+/** RFC 8414 metadata, rendered once per change of the API list (scopes_supported lists every API scope). */
+export function renderDiscoveryDocument(endpoints: ServerEndpoints, apis: readonly ApiRecord[]): string {
+  const scopes = [...new Set(apis.flatMap((api) => api.scopes.map((scope) => scope.value)))].sort();
+  return JSON.stringify({
+    issuer: endpoints.issuer,
+    token_endpoint: endpoints.tokenEndpoint,
+    jwks_uri: endpoints.jwksUri,
+    introspection_endpoint: endpoints.introspectionEndpoint,
+    grant_types_supported: ['client_credentials'],
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: AUTH_METHODS,
+    token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    introspection_endpoint_auth_methods_supported: AUTH_METHODS,
+    introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    scopes_supported: scopes,
+    resource_indicators_supported: true,
+  });
+}

@@ -1,0 +1,71 @@
+import type { ClientRecord } from '../storage/types.js';
+import { OAuthError, invalidRequest } from '../errors/oauth-error.js';
+import { authenticateClient, type ClientAuthDeps } from '../client-auth/authenticate-client.js';
+import { CLIENT_AUTH_PARAMETERS, extractClientCredentials } from '../client-auth/client-credentials.js';
+import type { GrantResult, GrantType } from '../grants/grant-type.js';
+import { rejectRepeatedParameters, type FormParams } from './form-params.js';
+import { errorResponse, jsonResponse, NO_STORE, type EndpointResponse } from './endpoint-response.js';
+
+export interface TokenRequest {
+  authorization: string | undefined;
+  params: FormParams;
+  remoteAddress: string;
+  /** Correlates the log lines of one request. */
+  requestId?: string;
+}
+
+export interface TokenEndpointDeps {
+  clientAuth: ClientAuthDeps;
+  grants: readonly GrantType[];
+  /** Called after a token is issued: the audit trail (who got which audience and scopes). */
+  onIssued?: (event: { client: ClientRecord; grantType: string; result: GrantResult; requestId: string | undefined }) => void;
+  /** Called with every error, with its log-only detail, before it is rendered. */
+  onError?: (error: unknown, context: { clientId: string | undefined; requestId: string | undefined }) => void;
+}
+
+/**
+ * POST /oauth/token, as the RFC 6749 checklist: parameters, grant type, client authentication,
+ * grant-type permission, then the grant itself. Every answer carries Cache-Control: no-store.
+ */
+export function createTokenEndpoint(deps: TokenEndpointDeps) {
+  const grants = new Map(deps.grants.map((grant) => [grant.grantType, grant]));
+
+  return async function tokenEndpoint(request: TokenRequest): Promise<EndpointResponse> {
+    let client: ClientRecord | undefined;
+    try {
+      const grant = selectGrant(grants, request.params);
+      rejectRepeatedParameters(request.params, ['grant_type', ...CLIENT_AUTH_PARAMETERS, ...grant.parameters]);
+      const credentials = extractClientCredentials(request.authorization, request.params);
+      client = await authenticateClient(deps.clientAuth, credentials, request.remoteAddress);
+      if (!client.grantTypes.includes(grant.grantType)) {
+        throw new OAuthError('unauthorized_client', `This client may not use the ${grant.grantType} grant.`);
+      }
+      const result = await grant.handle(client, request.params);
+      deps.onIssued?.({ client, grantType: grant.grantType, result, requestId: request.requestId });
+      return jsonResponse(
+        200,
+        {
+          access_token: result.token.accessToken,
+          token_type: 'Bearer',
+          expires_in: result.token.expiresIn,
+          scope: result.token.scope,
+        },
+        { ...NO_STORE },
+      );
+    } catch (error) {
+      deps.onError?.(error, { clientId: client?.clientId, requestId: request.requestId });
+      return errorResponse(error, { ...NO_STORE });
+    }
+  };
+}
+
+function selectGrant(grants: Map<string, GrantType>, params: FormParams): GrantType {
+  rejectRepeatedParameters(params, ['grant_type']);
+  const grantType = params.get('grant_type');
+  if (grantType === undefined) throw invalidRequest('The grant_type parameter is required.');
+  const grant = grants.get(grantType);
+  if (!grant) {
+    throw new OAuthError('unsupported_grant_type', `The grant type ${grantType.slice(0, 100)} is not supported; use client_credentials.`);
+  }
+  return grant;
+}

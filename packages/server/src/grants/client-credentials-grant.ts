@@ -1,0 +1,101 @@
+import type { ApiRecord, ClientRecord } from '../storage/types.js';
+import { invalidRequest, invalidScope, invalidTarget, OAuthError } from '../errors/oauth-error.js';
+import type { FormParams } from '../endpoints/form-params.js';
+import type { RegistryView } from '../runtime/registry-view.js';
+import { issueAccessToken, type TokenFactoryDeps } from '../tokens/issue-access-token.js';
+import { parseScopeParameter } from './scope.js';
+import type { GrantType } from './grant-type.js';
+
+export interface ClientCredentialsDeps extends TokenFactoryDeps {
+  issuer: string;
+  registry: Pick<RegistryView, 'api' | 'grant' | 'keyRing'>;
+}
+
+const ENTRA_DEFAULT_SUFFIX = '/.default';
+
+/** RFC 6749 §4.4 with Auth0 `audience`, RFC 8707 `resource` and Entra `<api>/.default`. */
+export function createClientCredentialsGrant(deps: ClientCredentialsDeps): GrantType {
+  return {
+    grantType: 'client_credentials',
+    parameters: ['scope', 'audience', 'resource'],
+    async handle(client, params) {
+      const request = readTokenRequest(params);
+      const api = await resolveApi(deps, client, request.audience);
+      const grant = await deps.registry.grant(client.clientId, api.identifier);
+      if (!grant) throw invalidTarget(`This client has no grant for the API ${api.identifier}.`);
+      const scopes = resolveScopes(api, grant.scopes, request.scopes);
+      const signer = (await deps.registry.keyRing()).signerFor(api.signingAlg, api.identifier);
+      if (!signer) {
+        throw new OAuthError('server_error', 'The server could not complete the request.', {
+          detail: `no active ${api.signingAlg} signing key for ${api.identifier}`,
+        });
+      }
+      const token = await issueAccessToken(deps, signer, {
+        issuer: deps.issuer,
+        clientId: client.clientId,
+        audience: api.identifier,
+        scopes,
+        ttlSeconds: grant.tokenTtlSeconds ?? api.tokenTtlSeconds,
+      });
+      return { token, audience: api.identifier, scopes };
+    },
+  };
+}
+
+/** The audience and scopes the request names, from whichever convention the caller used. */
+export function readTokenRequest(params: FormParams): { audience: string | undefined; scopes: string[] | undefined } {
+  const audience = params.get('audience');
+  const resource = params.get('resource');
+  if (audience !== undefined && resource !== undefined && audience !== resource) {
+    throw invalidRequest('audience and resource name different APIs; send one of them.');
+  }
+  if (resource !== undefined && !isAbsoluteUriWithoutFragment(resource)) {
+    throw invalidTarget('resource must be an absolute URI without a fragment (RFC 8707).');
+  }
+  let target = audience ?? resource;
+  let scopes = parseScopeParameter(params.get('scope'));
+  const defaults = scopes?.filter((scope) => scope.endsWith(ENTRA_DEFAULT_SUFFIX)) ?? [];
+  if (defaults.length > 0) {
+    if (defaults.length > 1 || scopes!.length > 1) {
+      throw invalidScope('A <api>/.default scope must be the only scope requested.');
+    }
+    const fromScope = defaults[0]!.slice(0, -ENTRA_DEFAULT_SUFFIX.length);
+    if (target !== undefined && target !== fromScope) {
+      throw invalidScope('The /.default scope names a different API than audience/resource.');
+    }
+    target = fromScope;
+    scopes = undefined;
+  }
+  return { audience: target, scopes };
+}
+
+async function resolveApi(deps: ClientCredentialsDeps, client: ClientRecord, audience: string | undefined): Promise<ApiRecord> {
+  const identifier = audience ?? client.defaultApi;
+  if (identifier === undefined || identifier === null) {
+    throw invalidRequest('No audience: send audience (or resource, or scope=<api>/.default), or give the client a default API.');
+  }
+  const api = await deps.registry.api(identifier);
+  if (!api) throw invalidTarget(`Unknown API: ${identifier}.`);
+  return api;
+}
+
+/** Without a requested scope, everything granted; otherwise exactly what was asked, never more. */
+function resolveScopes(api: ApiRecord, granted: readonly string[], requested: string[] | undefined): string[] {
+  const defined = new Set(api.scopes.map((scope) => scope.value));
+  const allowed = granted.filter((scope) => defined.has(scope));
+  if (requested === undefined) return allowed;
+  for (const scope of requested) {
+    if (!defined.has(scope)) throw invalidScope(`The scope ${scope} is not defined on ${api.identifier}.`);
+    if (!allowed.includes(scope)) throw invalidScope(`The scope ${scope} is not granted to this client.`);
+  }
+  return requested;
+}
+
+function isAbsoluteUriWithoutFragment(value: string): boolean {
+  if (value.includes('#')) return false;
+  try {
+    return new URL(value).protocol.length > 1;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,132 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Storage } from '../storage/types.js';
+import { openStorage } from '../storage/open-storage.js';
+import { generateMasterKey, loadOrCreateMasterKeyFile, parseMasterKey } from '../keys/master-key.js';
+import { createRuntime, type ServerRuntime } from '../runtime/create-runtime.js';
+import type { Admin } from '../admin/admin.js';
+import { createLogger } from './logger.js';
+import { buildApp } from './app.js';
+
+export interface StartServerOptions {
+  /** `memory` (tests), `sqlite` (default; `<dataDir>/m2m-auth.db`), or an opened Storage. */
+  storage?: 'memory' | 'sqlite' | Storage;
+  dataDir?: string;
+  host?: string;
+  /** 0 picks a free port; the issuer then follows it. */
+  port?: number;
+  /** Defaults to http(s)://host:port. */
+  issuer?: string;
+  /** base64url master key; else M2M_AUTH_MASTER_KEY; else `<dataDir>/master.key` (memory: random). */
+  masterKey?: string;
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  trustProxy?: boolean;
+  /** Serve Prometheus metrics at /metrics. */
+  exposeMetrics?: boolean;
+  /** A pino logger, or a level; tests pass 'silent'. */
+  logger?: Logger | string;
+  clock?: () => number;
+  revisionCheckIntervalMs?: number;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly issuer: string;
+  readonly admin: Admin;
+  readonly runtime: ServerRuntime;
+  close(): Promise<void>;
+}
+
+export const DATABASE_FILE = 'm2m-auth.db';
+
+/**
+ * Opens storage, makes sure signing keys exist, and serves. The socket listens before the app is
+ * built, so with port 0 the issuer can name the real port.
+ */
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const logger = typeof options.logger === 'object' ? options.logger : createLogger(options.logger ?? 'info');
+  const dataDir = options.dataDir ?? './m2m-auth-data';
+  const storage = await resolveStorage(options.storage ?? 'sqlite', dataDir);
+  try {
+    const masterKey = resolveMasterKey(options, storage, dataDir);
+    const tls = options.tls && { cert: toBuffer(options.tls.cert), key: toBuffer(options.tls.key) };
+    const server: Server = tls ? createHttpsServer(tls) : createHttpServer();
+    const host = options.host ?? '127.0.0.1';
+    await listen(server, options.port ?? 8080, host);
+    const { port } = server.address() as AddressInfo;
+    const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const issuer = (options.issuer ?? url).replace(/\/+$/, '');
+
+    const runtime = createRuntime({
+      storage,
+      masterKey,
+      issuer,
+      logger,
+      ...(options.clock ? { now: options.clock } : {}),
+      ...(options.revisionCheckIntervalMs !== undefined ? { revisionCheckIntervalMs: options.revisionCheckIntervalMs } : {}),
+    });
+    const created = await runtime.admin.ensureSigningKeys();
+    if (created.length > 0) logger.info({ event: 'key.created', kids: created.map((key) => key.kid) }, 'signing keys generated');
+
+    const app = buildApp(runtime, {
+      logger,
+      trustProxy: options.trustProxy ?? false,
+      exposeMetrics: options.exposeMetrics ?? false,
+      serverFactory: (handler) => {
+        server.on('request', handler);
+        return server;
+      },
+    });
+    await app.ready();
+    logger.info({ event: 'server.listening', url, issuer, storage: storage.kind }, 'm2m-auth listening');
+
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      issuer,
+      admin: runtime.admin,
+      runtime,
+      close: () =>
+        (closing ??= (async () => {
+          server.closeIdleConnections?.();
+          await app.close();
+          await storage.close();
+        })()),
+    };
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+}
+
+async function resolveStorage(choice: 'memory' | 'sqlite' | Storage, dataDir: string): Promise<Storage> {
+  if (typeof choice === 'object') return choice;
+  if (choice === 'memory') return openStorage({ kind: 'memory' });
+  return openStorage({ kind: 'sqlite', path: join(dataDir, DATABASE_FILE) });
+}
+
+function resolveMasterKey(options: StartServerOptions, storage: Storage, dataDir: string): Buffer {
+  const configured = options.masterKey ?? process.env.M2M_AUTH_MASTER_KEY;
+  if (configured) return parseMasterKey(configured);
+  if (storage.kind === 'memory' && options.storage === 'memory') return parseMasterKey(generateMasterKey());
+  return loadOrCreateMasterKeyFile(dataDir);
+}
+
+function listen(server: Server, port: number, host: string) {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function toBuffer(value: string | Buffer): Buffer {
+  if (Buffer.isBuffer(value)) return value;
+  return value.includes('-----BEGIN') ? Buffer.from(value) : readFileSync(value);
+}

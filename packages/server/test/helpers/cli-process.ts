@@ -1,0 +1,54 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+/** The real CLI entry point (needs `npm run build`, which `npm test` runs first). */
+export const CLI = fileURLToPath(new URL('../../bin/m2m-auth.js', import.meta.url));
+const run = promisify(execFile);
+
+export async function cli(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+export async function cliJson<T = Record<string, unknown>>(args: string[]): Promise<T> {
+  const result = await cli([...args, '--json']);
+  if (result.code !== 0) throw new Error(`m2m-auth ${args.join(' ')} failed: ${result.stderr}`);
+  return JSON.parse(result.stdout) as T;
+}
+
+/** Starts `m2m-auth serve` and resolves with its URL once the banner names it. */
+export function startServeProcess(args: string[]): Promise<{ url: string; child: ChildProcess; stdout: () => string }> {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start:\n${stderr}`));
+    }, 30_000);
+    child.stderr!.on('data', (chunk) => {
+      stderr += chunk;
+      const match = /listening:\s+(\S+)/.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ url: match[1]!, child, stdout: () => stdout });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${stderr}`));
+    });
+  });
+}
+
+export function waitForExit(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}

@@ -1,0 +1,92 @@
+import { Writable } from 'node:stream';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import type { FastifyInstance } from 'fastify';
+import { createRuntime, type ServerRuntime } from '../../src/runtime/create-runtime.js';
+import { buildApp } from '../../src/http/app.js';
+import { createLogger } from '../../src/http/logger.js';
+import { openStorage } from '../../src/storage/open-storage.js';
+import { generateMasterKey, parseMasterKey } from '../../src/keys/master-key.js';
+
+export const ISSUER = 'https://auth.test';
+export const START = Date.UTC(2026, 10, 24, 12, 0, 0);
+
+/** A controllable clock: tests move time instead of sleeping. */
+export function createClock(start = START) {
+  let now = start;
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  runtime: ServerRuntime;
+  clock: ReturnType<typeof createClock>;
+  logs: () => string;
+  close(): Promise<void>;
+}
+
+/** The real app on in-memory storage, driven with inject(); logs captured for redaction checks. */
+export async function createTestApp(): Promise<TestApp> {
+  const clock = createClock();
+  let captured = '';
+  const logger = createLogger('debug', new Writable({ write: (chunk, _encoding, done) => ((captured += String(chunk)), done()) }) as never);
+  const storage = await openStorage({ kind: 'memory' });
+  const runtime = createRuntime({ storage, masterKey: parseMasterKey(generateMasterKey()), issuer: ISSUER, logger, now: clock.now });
+  await runtime.admin.ensureSigningKeys();
+  const app = buildApp(runtime, { logger, exposeMetrics: true });
+  await app.ready();
+  return {
+    app,
+    runtime,
+    clock,
+    logs: () => captured,
+    close: async () => {
+      await app.close();
+      await storage.close();
+    },
+  };
+}
+
+export function basic(clientId: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
+
+export function form(params: Record<string, string | string[]>): string {
+  const body = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) for (const v of [value].flat()) body.append(name, v);
+  return body.toString();
+}
+
+export async function postToken(app: FastifyInstance, params: Record<string, string | string[]>, authorization?: string) {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/oauth/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization ? { authorization } : {}) },
+    payload: form(params),
+  });
+  return { status: response.statusCode, headers: response.headers, body: response.json() as Record<string, unknown> };
+}
+
+export async function verifyWithJwks(app: FastifyInstance, token: string, clock: { now: () => number }, audience?: string) {
+  const jwks = (await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as JSONWebKeySet;
+  return jwtVerify(token, createLocalJWKSet(jwks), {
+    issuer: ISSUER,
+    typ: 'at+jwt',
+    currentDate: new Date(clock.now()),
+    ...(audience ? { audience } : {}),
+  });
+}
+
+/** The example system from MISSION.md: an orders service calling payments and inventory. */
+export async function seedExampleSystem(runtime: ServerRuntime) {
+  await runtime.admin.createApi({ identifier: 'https://payments.example', scopes: ['payments:write', 'payments:read'] });
+  await runtime.admin.createApi({ identifier: 'https://inventory.example', scopes: ['inventory:read', 'inventory:write'], signingAlg: 'ES256', tokenTtlSeconds: 600 });
+  const orders = await runtime.admin.createClient({ name: 'orders-service' });
+  await runtime.admin.createGrant({ clientId: orders.clientId, apiIdentifier: 'https://payments.example', scopes: ['payments:write'] });
+  await runtime.admin.createGrant({ clientId: orders.clientId, apiIdentifier: 'https://inventory.example', scopes: ['inventory:read'] });
+  return { clientId: orders.clientId, clientSecret: orders.clientSecret! };
+}

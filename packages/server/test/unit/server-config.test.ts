@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, resolveServerConfig } from '../../src/config/server-config.js';
+
+describe('resolveServerConfig', () => {
+  it('defaults to a loopback bind with an http issuer that names the port', () => {
+    const config = resolveServerConfig({}, {});
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, issuer: 'http://127.0.0.1:8080', workers: 1, logLevel: 'info' });
+  });
+
+  it('takes flags over environment over file', () => {
+    const config = resolveServerConfig({ port: '9001' }, { M2M_AUTH_PORT: '9002', M2M_AUTH_LOG_LEVEL: 'warn' }, { port: 9003, logLevel: 'error', host: '127.0.0.2' });
+    expect(config).toMatchObject({ port: 9001, logLevel: 'warn', host: '127.0.0.2' });
+  });
+
+  it('refuses a non-https issuer off loopback unless --insecure-http', () => {
+    expect(() => resolveServerConfig({ issuer: 'http://auth.example.com' }, {})).toThrowError(/not https/);
+    expect(resolveServerConfig({ issuer: 'http://auth.example.com', insecureHttp: true }, {}).issuer).toBe('http://auth.example.com');
+    expect(resolveServerConfig({ issuer: 'https://auth.example.com/' }, {}).issuer).toBe('https://auth.example.com');
+  });
+
+  it('reports every bad value at once', () => {
+    try {
+      resolveServerConfig({ port: 'eighty', logLevel: 'loud', tlsCert: 'cert.pem', host: '0.0.0.0' }, {});
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const problems = (error as ConfigError).problems.join('\n');
+      expect(problems).toMatch(/port/);
+      expect(problems).toMatch(/log-level/);
+      expect(problems).toMatch(/tls-cert and --tls-key/);
+      expect(problems).toMatch(/issuer.*required when binding 0\.0\.0\.0/);
+    }
+  });
+});
