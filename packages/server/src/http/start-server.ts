@@ -92,8 +92,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       runtime,
       close: () =>
         (closing ??= (async () => {
-          server.closeIdleConnections?.();
+          // We own the socket (we listened before Fastify existed), so we close it: stop
+          // accepting, drop idle keep-alive sockets, let in-flight requests finish.
+          const socketClosed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+          server.closeIdleConnections();
           await app.close();
+          await socketClosed;
           await storage.close();
         })()),
     };
