@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError, readConfigFile, resolveServerConfig, type ConfigSource, type ServerConfig } from '../config/server-config.js';
-import { createLogger } from '../http/logger.js';
+import { createBufferedStdout, createLogger } from '../http/logger.js';
 import { startServer, type RunningServer } from '../http/start-server.js';
 import { withCliContext } from './cli-context.js';
 import { action } from './output.js';
@@ -37,7 +37,9 @@ export function serveCommand(): Command {
 }
 
 async function runServer(config: ServerConfig) {
-  const logger = createLogger(config.logLevel);
+  const stdout = createBufferedStdout();
+  const logger = createLogger(config.logLevel, stdout.stream);
+  process.once('exit', () => stdout.flush());
   let server: RunningServer;
   try {
     server = await startServer({

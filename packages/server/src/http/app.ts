@@ -34,6 +34,9 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
     trustProxy: options.trustProxy ?? false,
     requestIdHeader: false,
     genReqId: () => randomUUID(),
+    // Fastify would build a child logger per request only to bind reqId; the one line per token
+    // names its reqId itself, so requests share the app's logger (saves a child per request).
+    childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
     ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
     ...(options.https ? { https: options.https } : {}),
@@ -90,13 +93,13 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
   }
 
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', async (request, reply) => {
     try {
       await runtime.storage.ping();
       await runtime.registry.keyRing();
       return reply.header('cache-control', 'no-store').send({ status: 'ready', storage: runtime.storage.kind });
     } catch (error) {
-      reply.log.warn({ err: error }, 'readiness check failed');
+      reply.log.warn({ err: error, reqId: request.id }, 'readiness check failed');
       return reply.code(503).header('cache-control', 'no-store').send({ status: 'unavailable', storage: runtime.storage.kind });
     }
   });
@@ -113,7 +116,7 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500;
     if (status >= 500) {
-      request.log.error({ err: error, path: request.url.split('?')[0] }, 'unhandled error');
+      request.log.error({ err: error, reqId: request.id, path: request.url.split('?')[0] }, 'unhandled error');
       return send(reply, errorResponse(error, { ...NO_STORE }));
     }
     const description = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `The request body must be at most ${BODY_LIMIT_BYTES} bytes.` : 'The request could not be parsed.';

@@ -35,11 +35,25 @@ export function createServerMetrics(): ServerMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
+  // Label children are looked up once per label set and kept: prom-client would otherwise hash the
+  // label object on every token. The sets are bounded (registered clients × APIs, status codes).
+  const issuedByLabels = new Map<string, ReturnType<typeof issued.labels>>();
+  const durationByLabels = new Map<string, ReturnType<typeof duration.labels>>();
   return {
     registry,
-    tokenIssued: (clientId, audience) => issued.inc({ client_id: clientId, audience }),
+    tokenIssued: (clientId, audience) => {
+      const key = `${clientId} ${audience}`;
+      let child = issuedByLabels.get(key);
+      if (!child) issuedByLabels.set(key, (child = issued.labels({ client_id: clientId, audience })));
+      child.inc();
+    },
     tokenFailed: (error, clientId) =>
       failed.inc({ error: error instanceof OAuthError ? error.error : 'server_error', client_id: clientId ?? 'unknown' }),
-    observeRequest: (endpoint, status, seconds) => duration.observe({ endpoint, status: String(status) }, seconds),
+    observeRequest: (endpoint, status, seconds) => {
+      const key = `${endpoint} ${status}`;
+      let child = durationByLabels.get(key);
+      if (!child) durationByLabels.set(key, (child = duration.labels({ endpoint, status: String(status) })));
+      child.observe(seconds);
+    },
   };
 }
