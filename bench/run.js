@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// npm run bench [-- --suite token,resource,client] [--quick] [--repetitions N] [--duration S]
+// Loopback only, bounded in time; prints markdown tables and writes bench/results/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { runTokenEndpointSuite, tokenEndpointTable } from './token-endpoint/suite.js';
+import { tokenEndpointPlot } from './lib/svg-plot.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    suite: { type: 'string', default: 'token,resource,client' },
+    quick: { type: 'boolean', default: false },
+    repetitions: { type: 'string' },
+    duration: { type: 'string' },
+    connections: { type: 'string', default: '10,50' },
+    algs: { type: 'string', default: 'ES256,RS256' },
+    targets: { type: 'string' },
+  },
+});
+
+const suites = new Set(flags.suite.split(','));
+const repetitions = Number(flags.repetitions ?? (flags.quick ? 1 : 5));
+const durationSeconds = Number(flags.duration ?? (flags.quick ? 2 : 3));
+const startedAt = Date.now();
+const progress = (message) => process.stderr.write(`[${((Date.now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node.js ${process.version}, ${process.platform}`;
+const output = [`Machine: ${machine}`, `Command: npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), `Repetitions: ${repetitions} × ${durationSeconds} s, interleaved`, ''];
+const results = { machine, startedAt: new Date(startedAt).toISOString(), repetitions, durationSeconds };
+const resultsDirectory = fileURLToPath(new URL('./results/', import.meta.url));
+mkdirSync(resultsDirectory, { recursive: true });
+
+if (suites.has('token')) {
+  results.tokenEndpoint = await runTokenEndpointSuite({
+    algs: flags.algs.split(','),
+    connectionCounts: flags.connections.split(',').map(Number),
+    repetitions,
+    durationSeconds,
+    warmupSeconds: 1,
+    only: flags.targets?.split(','),
+    progress,
+  });
+  output.push('### Token endpoint', '', tokenEndpointTable(results.tokenEndpoint));
+  writeFileSync(`${resultsDirectory}token-endpoint.svg`, tokenEndpointPlot(results.tokenEndpoint));
+}
+
+if (suites.has('resource')) {
+  const { runResourceServerSuite, resourceServerTable } = await import('./resource-server/suite.js');
+  results.resourceServer = await runResourceServerSuite({ repetitions, durationSeconds, progress });
+  output.push('### Resource server', '', resourceServerTable(results.resourceServer));
+}
+
+if (suites.has('client')) {
+  const { runClientSuite, clientTable } = await import('./client/suite.js');
+  results.client = await runClientSuite({ progress });
+  output.push('### Client SDK', '', clientTable(results.client));
+}
+
+writeFileSync(`${resultsDirectory}latest.json`, JSON.stringify(results, null, 2));
+writeFileSync(`${resultsDirectory}latest.md`, output.join('\n'));
+process.stdout.write(`\n${output.join('\n')}\n`);
+progress(`done; results in bench/results/latest.{md,json}${suites.has('token') ? ' and token-endpoint.svg' : ''}`);
