@@ -8,7 +8,7 @@ import { startChildServer } from '../lib/child-server.js';
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const m2mAuthBin = join(repoRoot, 'packages/server/bin/m2m-auth.js');
 const peer = (name) => join(repoRoot, 'bench/peers', name);
-const AUDIENCE = 'https://api.bench.example';
+export const AUDIENCE = 'https://api.bench.example';
 
 const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
@@ -39,7 +39,7 @@ export const tokenTargets = [
   },
 ];
 
-async function startM2mAuth({ alg, port, workers }) {
+export async function startM2mAuth({ alg, port, workers }) {
   const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-bench-'));
   const cli = (...args) => JSON.parse(execFileSync(process.execPath, [m2mAuthBin, ...args, '--data-dir', dataDir, '--json'], { encoding: 'utf8' }));
   cli('apis', 'create', '--identifier', AUDIENCE, '--scopes', 'read:things', '--alg', alg, '--token-ttl', '900');
@@ -49,7 +49,7 @@ async function startM2mAuth({ alg, port, workers }) {
   const server = await startChildServer({
     command: process.execPath,
     // Logging stays on (one token.issued line per token, as in production), written to /dev/null.
-    args: [m2mAuthBin, 'serve', '--port', String(port), '--data-dir', dataDir, '--workers', String(workers)],
+    args: ['--max-semi-space-size=4', m2mAuthBin, 'serve', '--port', String(port), '--data-dir', dataDir, '--workers', String(workers), '--metrics'],
     probeUrl: `${url}/healthz`,
   });
   if (workers > 1) await waitForWorkers(`${url}/healthz`, workers);
