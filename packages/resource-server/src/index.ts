@@ -1,1 +1,12 @@
-export {};
+// Public surface of @m2m-auth/resource-server: the framework-free core. Adapters live in
+// '@m2m-auth/resource-server/express' and '@m2m-auth/resource-server/fastify'.
+export { createVerifier, type Verifier, type VerifierOptions } from './core/verifier.js';
+export { AuthError, isAuthError, toHttpResponse, type AuthErrorCode, type RejectionReason, type AuthHttpResponse } from './core/errors.js';
+export { extractBearerToken, type BearerSources, type BearerOptions } from './core/bearer-token.js';
+export { checkScopes, type ScopeRequirement } from './core/require-scopes.js';
+export { presets, type ProviderPreset } from './core/presets.js';
+export type { Principal, AuthoritiesOptions } from './core/principal.js';
+export type { ResourceServerEvent } from './core/events.js';
+export { createMemoryReplayStore, type ReplayStore } from './core/replay-store.js';
+export type { IntrospectionOptions } from './core/introspection.js';
+export type { JwsAlgorithm, VerifyOn } from './core/jws.js';

@@ -1,0 +1,26 @@
+import type { RejectionReason } from './errors.js';
+
+/**
+ * What the SDK reports, so a service can count rejections and alert on a spike without the SDK
+ * depending on a metrics library. Events never carry the token.
+ */
+export type ResourceServerEvent =
+  | { type: 'token.accepted'; issuer: string | undefined; clientId: string | undefined; cached: boolean }
+  | { type: 'token.rejected'; reason: RejectionReason; code: string; issuer: string | undefined; clientId: string | undefined }
+  | { type: 'jwks.refreshed'; jwksUri: string; keyCount: number }
+  | { type: 'jwks.refresh_failed'; jwksUri: string | undefined; message: string }
+  | { type: 'introspection.failed'; message: string };
+
+export type EmitEvent = (event: ResourceServerEvent) => void;
+
+/** Wraps a user hook so a throwing listener can never fail a request. */
+export function safeEmitter(listener: ((event: ResourceServerEvent) => void) | undefined): EmitEvent {
+  if (!listener) return () => undefined;
+  return (event) => {
+    try {
+      listener(event);
+    } catch {
+      // An observability hook must not change the outcome of authentication.
+    }
+  };
+}

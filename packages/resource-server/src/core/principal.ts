@@ -1,0 +1,71 @@
+/** Who called, and what they may do: the result of a successful verification. Frozen. */
+export interface Principal {
+  /** The configured principal claim: `sub` by default (`azp`, `client_id`, `appid` …). */
+  readonly subject: string;
+  /** The OAuth client that obtained the token (`client_id`, `azp`, `appid` or `cid`), when the token says. */
+  readonly clientId: string | undefined;
+  /** Scopes as granted (from `scope`, `scp` …), without prefix. */
+  readonly scopes: readonly string[];
+  /** Scopes and roles as authorities, with the configured prefix (e.g. `SCOPE_read`). */
+  readonly authorities: readonly string[];
+  readonly issuer: string | undefined;
+  readonly audience: readonly string[];
+  /** Expiry, seconds since the epoch. */
+  readonly expiresAt: number | undefined;
+  readonly issuedAt: number | undefined;
+  readonly tokenId: string | undefined;
+  /** How it was checked: a JWT verified offline, or an introspection answer. */
+  readonly source: 'jwt' | 'introspection';
+  /** Every claim, for what the SDK does not model. */
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+export interface AuthoritiesOptions {
+  /** Claims that hold scopes, in order. Default `['scope', 'scp']`. */
+  scopeClaims?: readonly string[];
+  /** Claims that hold roles or permissions (Auth0 `permissions`, Entra `roles`). Default none. */
+  roleClaims?: readonly string[];
+  /** Prefix for scope authorities (`SCOPE_` for Spring-style). Default none. */
+  scopePrefix?: string;
+  /** Prefix for role authorities. Default none. */
+  rolePrefix?: string;
+}
+
+/** A claim as a list of strings: space-separated string (RFC 8693 `scope`) or an array (`scp`, `roles`). */
+export function claimValues(value: unknown): string[] {
+  if (typeof value === 'string') return value.split(' ').filter(Boolean);
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string' && v !== '');
+  return [];
+}
+
+export function buildPrincipal(
+  claims: Record<string, unknown>,
+  options: { principalClaim: string; authorities: AuthoritiesOptions; source: Principal['source'] },
+): Principal {
+  const scopeClaims = options.authorities.scopeClaims ?? ['scope', 'scp'];
+  const scopes = [...new Set(scopeClaims.flatMap((name) => claimValues(claims[name])))];
+  const roles = [...new Set((options.authorities.roleClaims ?? []).flatMap((name) => claimValues(claims[name])))];
+  const scopePrefix = options.authorities.scopePrefix ?? '';
+  const rolePrefix = options.authorities.rolePrefix ?? '';
+  const authorities = [...new Set([...scopes.map((s) => scopePrefix + s), ...roles.map((r) => rolePrefix + r)])];
+  const principalValue = claims[options.principalClaim] ?? claims.sub;
+  const clientId = firstString(claims.client_id, claims.azp, claims.appid, claims.cid);
+  const audience = claimValues(claims.aud);
+  return Object.freeze({
+    subject: typeof principalValue === 'string' ? principalValue : String(principalValue ?? ''),
+    clientId,
+    scopes: Object.freeze(scopes),
+    authorities: Object.freeze(authorities),
+    issuer: typeof claims.iss === 'string' ? claims.iss : undefined,
+    audience: Object.freeze(audience),
+    expiresAt: typeof claims.exp === 'number' ? claims.exp : undefined,
+    issuedAt: typeof claims.iat === 'number' ? claims.iat : undefined,
+    tokenId: typeof claims.jti === 'string' ? claims.jti : undefined,
+    source: options.source,
+    claims: Object.freeze({ ...claims }),
+  });
+}
+
+function firstString(...values: unknown[]): string | undefined {
+  return values.find((v): v is string => typeof v === 'string');
+}

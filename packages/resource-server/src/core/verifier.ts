@@ -1,0 +1,293 @@
+import { AuthError, invalidToken, type RejectionReason } from './errors.js';
+import { safeEmitter, type EmitEvent, type ResourceServerEvent } from './events.js';
+import { ASYMMETRIC_ALGORITHMS, decodeCompactJws, importSharedSecret, isJwsAlgorithm, verifySignature, type JwsAlgorithm, type VerificationKey, type VerifyOn } from './jws.js';
+import { createJwksCache, type JwksCache } from './jwks-cache.js';
+import { createJwksUriResolver } from './discovery.js';
+import { createIntrospector, type IntrospectionOptions, type Introspector } from './introspection.js';
+import { buildPrincipal, type AuthoritiesOptions, type Principal } from './principal.js';
+import { createVerifiedTokenCache, type VerifiedTokenCache } from './token-cache.js';
+import { createMemoryReplayStore, type ReplayStore } from './replay-store.js';
+import { DEFAULT_MAX_TOKEN_LENGTH, extractBearerToken, type BearerOptions, type BearerSources } from './bearer-token.js';
+import type { ProviderPreset } from './presets.js';
+
+export interface VerifierOptions {
+  /** A provider preset (`presets.auth0({...})` …); explicit options below override it. */
+  preset?: ProviderPreset;
+  /** The one issuer whose tokens are accepted (exact `iss`). */
+  issuer?: string;
+  /** Several trusted issuers (each with its own keys from discovery). */
+  issuers?: readonly string[];
+  /** This API's identifier: `aud` must contain it (or one of them). */
+  audience?: string | readonly string[];
+  /** When the provider puts no `aud` in access tokens (Cognito): the accepted client ids. */
+  allowedClientIds?: readonly string[];
+  /** Accepted algorithms. Default: every asymmetric one. HS* only with `sharedSecret`. */
+  algorithms?: readonly JwsAlgorithm[];
+  /** JWKS location; default from the issuer's discovery document. Only with a single issuer. */
+  jwksUri?: string;
+  /** An HMAC secret for HS256/384/512 tokens — only for issuers that sign with a shared secret. */
+  sharedSecret?: string | Buffer;
+  /** Allowed clock skew for exp, nbf and iat. Default 5 s. */
+  clockToleranceSeconds?: number;
+  /** Claims that must be present, or present with this exact value. */
+  requiredClaims?: readonly string[] | Readonly<Record<string, string | number | boolean>>;
+  /** Require header `typ: at+jwt` (RFC 9068). Default true, except in presets of providers that do not set it. */
+  requireTyp?: boolean;
+  /** The claim that names the caller. Default `sub`. */
+  principalClaim?: string;
+  authorities?: AuthoritiesOptions;
+  /** RFC 7662 introspection, for opaque tokens or for checking revocation. */
+  introspection?: IntrospectionOptions;
+  /** Verified-token cache. Default `{ maxEntries: 10000 }`; `false` checks every signature. */
+  cache?: { maxEntries?: number } | false;
+  /** Refuse a token whose `jti` was seen before (one-time tokens). `true` = in-memory store. */
+  replayDetection?: boolean | ReplayStore;
+  jwks?: { cooldownSeconds?: number; timeoutMs?: number; prefetch?: boolean };
+  /** Where signatures are checked. Default `threadpool` (see docs/benchmarks.md). */
+  verifyOn?: VerifyOn;
+  /** The realm in WWW-Authenticate challenges. Default `api`. */
+  realm?: string;
+  bearer?: BearerOptions;
+  onEvent?: (event: ResourceServerEvent) => void;
+  fetch?: typeof fetch;
+  /** Milliseconds since the epoch; tests move it instead of sleeping. */
+  now?: () => number;
+}
+
+export interface Verifier {
+  /** Verifies a token and returns who called; throws AuthError. */
+  verify(token: string): Promise<Principal>;
+  /** Finds the bearer token of a request and verifies it; throws AuthError (missing_token when none). */
+  authenticate(sources: BearerSources): Promise<Principal>;
+  /**
+   * The principal for a request whose exact Authorization header was verified before and has not
+   * expired — synchronously, with no parsing: the adapters' fast path. Undefined otherwise.
+   */
+  cached(sources: BearerSources): Principal | undefined;
+  /** Loads the signing keys now instead of on the first request. */
+  prefetch(): Promise<void>;
+  readonly realm: string;
+}
+
+const TYP = /^(application\/)?at\+jwt$/i;
+
+export function createVerifier(options: VerifierOptions): Verifier {
+  const preset = options.preset;
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const now = options.now ?? Date.now;
+  const emit: EmitEvent = safeEmitter(options.onEvent);
+  const issuers = [...(options.issuers ?? []), ...(options.issuer ? [options.issuer] : preset && !options.issuers ? [preset.issuer] : [])];
+  if (issuers.length === 0) throw new TypeError('createVerifier needs an issuer (or issuers, or a preset).');
+  const audiences = toList(options.audience ?? preset?.audience);
+  const allowedClientIds = options.allowedClientIds ?? preset?.allowedClientIds;
+  if (audiences.length === 0 && !allowedClientIds?.length) {
+    throw new TypeError('createVerifier needs an audience (or allowedClientIds, for providers without aud).');
+  }
+  const jwksUri = options.jwksUri ?? (preset?.jwksUri && issuers.length === 1 ? preset.jwksUri : undefined);
+  if (jwksUri && issuers.length > 1) throw new TypeError('jwksUri needs a single issuer; several issuers use discovery.');
+
+  const sharedKey = options.sharedSecret === undefined ? undefined : importSharedSecret(options.sharedSecret);
+  const algorithms = new Set<JwsAlgorithm>(options.algorithms ?? (sharedKey ? ['HS256'] : ASYMMETRIC_ALGORITHMS));
+  for (const alg of algorithms) {
+    if (!isJwsAlgorithm(alg)) throw new TypeError(`Unsupported algorithm ${String(alg)}.`);
+    if (alg.startsWith('HS') && !sharedKey) throw new TypeError(`${alg} needs an explicit sharedSecret; a key from a JWKS is never used as an HMAC secret.`);
+  }
+  const tolerance = options.clockToleranceSeconds ?? 5;
+  const requireTyp = options.requireTyp ?? preset?.requireTyp ?? true;
+  const principalClaim = options.principalClaim ?? preset?.principalClaim ?? 'sub';
+  const authorities = options.authorities ?? preset?.authorities ?? {};
+  const requiredClaims = normaliseRequiredClaims(options.requiredClaims ?? preset?.requiredClaims);
+  const verifyOn = options.verifyOn ?? 'threadpool';
+  const realm = options.realm ?? 'api';
+  const maxTokenLength = options.bearer?.maxLength ?? DEFAULT_MAX_TOKEN_LENGTH;
+  const replayStore = options.replayDetection === true ? createMemoryReplayStore({ now }) : options.replayDetection || undefined;
+  // A replay check must see every presentation, so it turns the verified-token cache off.
+  const cache: VerifiedTokenCache | undefined =
+    options.cache === false || replayStore ? undefined : createVerifiedTokenCache(options.cache?.maxEntries ?? 10_000);
+
+  // Keyed by the raw Authorization header: a repeat caller costs one map lookup, nothing more.
+  const headerCache: VerifiedTokenCache | undefined = cache && createVerifiedTokenCache(options.cache ? (options.cache.maxEntries ?? 10_000) : 10_000);
+  const bearerOptions: BearerOptions = { ...options.bearer, maxLength: maxTokenLength };
+
+  const timeoutMs = options.jwks?.timeoutMs ?? 5000;
+  const jwksByIssuer = new Map<string, JwksCache>(
+    issuers.map((issuer) => [
+      issuer,
+      createJwksCache({
+        jwksUri: jwksUri ? async () => jwksUri : createJwksUriResolver(issuer, fetchImpl, timeoutMs),
+        fetch: fetchImpl,
+        now,
+        emit,
+        cooldownMs: (options.jwks?.cooldownSeconds ?? 30) * 1000,
+        timeoutMs,
+      }),
+    ]),
+  );
+
+  let introspector: Introspector | undefined;
+  if (options.introspection) {
+    const introspection = options.introspection;
+    const endpoint = introspection.endpoint;
+    introspector = createIntrospector(
+      { ...introspection, endpointUri: endpoint ? async () => endpoint : () => discoverIntrospection(issuers[0]!, fetchImpl, timeoutMs) },
+      { fetch: fetchImpl, now, emit },
+    );
+  }
+
+  async function verifyUncached(token: string): Promise<Principal> {
+    if (token.length > maxTokenLength) throw invalidToken('The access token is too large.', 'token_too_large');
+    const looksLikeJwt = token.split('.').length === 3;
+    if (introspector && (!looksLikeJwt || options.introspection?.mode === 'always')) {
+      const claims = await introspector.introspect(token);
+      checkClaims(claims, now() / 1000, true);
+      return buildPrincipal(claims, { principalClaim, authorities, source: 'introspection' });
+    }
+    const jws = decodeCompactJws(token);
+    const { header, payload } = jws;
+    if (header.crit !== undefined) throw invalidToken('The access token uses unsupported critical header parameters.', 'malformed_token');
+    const alg = header.alg;
+    if (!isJwsAlgorithm(alg) || !algorithms.has(alg)) throw invalidToken('The access token is signed with an algorithm this API does not accept.', 'algorithm_not_allowed');
+    if (requireTyp && (typeof header.typ !== 'string' || !TYP.test(header.typ))) {
+      throw invalidToken('The access token is not an RFC 9068 access token (typ must be at+jwt).', 'wrong_type');
+    }
+    // The issuer is checked before any key is fetched, so a forged iss never makes us call out.
+    const issuer = payload.iss;
+    if (typeof issuer !== 'string' || !jwksByIssuer.has(issuer)) throw invalidToken('The access token was issued by an untrusted issuer.', 'wrong_issuer');
+    const key = alg.startsWith('HS') ? sharedKey! : await jwksByIssuer.get(issuer)!.keyFor(typeof header.kid === 'string' ? header.kid : undefined, alg);
+    if (!keyAccepts(key, alg)) throw invalidToken('The access token is signed with an algorithm its key does not allow.', 'algorithm_not_allowed');
+    if (!(await verifySignature(alg, key.key, jws.signingInput, jws.signature, verifyOn))) {
+      throw invalidToken('The access token signature is invalid.', 'bad_signature');
+    }
+    checkClaims(payload, now() / 1000, false);
+    if (introspector && options.introspection?.mode === 'always') await introspector.introspect(token);
+    return buildPrincipal(payload, { principalClaim, authorities, source: 'jwt' });
+  }
+
+  function checkClaims(claims: Record<string, unknown>, nowSeconds: number, introspected: boolean): void {
+    if (!introspected || claims.iss !== undefined) {
+      if (typeof claims.iss !== 'string' || !jwksByIssuer.has(claims.iss)) throw invalidToken('The access token was issued by an untrusted issuer.', 'wrong_issuer');
+    }
+    if (typeof claims.exp !== 'number') {
+      if (!introspected) throw invalidToken('The access token has no expiry.', 'missing_claim');
+    } else if (nowSeconds - tolerance >= claims.exp) {
+      throw invalidToken('The access token expired.', 'expired');
+    }
+    if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf > nowSeconds + tolerance)) {
+      throw invalidToken('The access token is not valid yet.', 'not_yet_valid');
+    }
+    if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat > nowSeconds + tolerance)) {
+      throw invalidToken('The access token was issued in the future.', 'issued_in_future');
+    }
+    if (audiences.length > 0) {
+      const aud = claims.aud;
+      const tokenAudiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+      if (!tokenAudiences.some((value) => audiences.includes(value as string))) throw invalidToken('The access token is not meant for this API.', 'wrong_audience');
+    }
+    if (allowedClientIds?.length) {
+      const clientId = claims.client_id ?? claims.azp ?? claims.appid ?? claims.cid;
+      if (typeof clientId !== 'string' || !allowedClientIds.includes(clientId)) throw invalidToken('The access token was issued to a client this API does not accept.', 'wrong_audience');
+    }
+    for (const [name, expected] of requiredClaims) {
+      const value = claims[name];
+      if (value === undefined) throw invalidToken(`The access token has no ${name} claim.`, 'missing_claim');
+      if (expected !== undefined && value !== expected) {
+        throw invalidToken(`The access token's ${name} claim is not accepted here.`, name === 'token_use' ? 'wrong_token_use' : 'missing_claim');
+      }
+    }
+  }
+
+  function report(error: unknown, token: string | undefined): never {
+    if (error instanceof AuthError) {
+      const claims = token ? peekClaims(token) : undefined;
+      emit({ type: 'token.rejected', reason: error.reason, code: error.code, issuer: claims?.iss, clientId: claims?.clientId });
+    }
+    throw error;
+  }
+
+  async function verify(token: string): Promise<Principal> {
+    if (cache) {
+      const hit = cache.get(token, now() / 1000);
+      if (hit) return hit;
+    }
+    let principal: Principal;
+    try {
+      principal = await verifyUncached(token);
+      if (replayStore) {
+        if (!principal.tokenId) throw invalidToken('The access token has no jti, so it cannot be checked for replay.', 'missing_claim');
+        const fresh = await replayStore.checkAndRemember(principal.tokenId, principal.expiresAt ?? now() / 1000 + 3600);
+        if (!fresh) throw invalidToken('The access token was already used.', 'replayed');
+      }
+    } catch (error) {
+      return report(error, token);
+    }
+    if (cache && principal.expiresAt !== undefined) cache.set(token, principal, principal.expiresAt + tolerance);
+    emit({ type: 'token.accepted', issuer: principal.issuer, clientId: principal.clientId, cached: false });
+    return principal;
+  }
+
+  const verifier: Verifier = {
+    verify,
+    async authenticate(sources) {
+      let token: string | undefined;
+      try {
+        token = extractBearerToken(sources, bearerOptions);
+      } catch (error) {
+        return report(error, undefined);
+      }
+      if (token === undefined) return report(new AuthError('missing_token', 'A bearer token is required.', 'missing'), undefined);
+      const principal = await verify(token);
+      // Remember the whole header too, so the next request with it skips even the extraction.
+      if (headerCache && typeof sources.authorization === 'string' && principal.expiresAt !== undefined) {
+        headerCache.set(sources.authorization, principal, principal.expiresAt + tolerance);
+      }
+      return principal;
+    },
+    cached(sources) {
+      if (!headerCache || typeof sources.authorization !== 'string') return undefined;
+      // With body or query tokens allowed, "a token in two places" must be checked every time.
+      if ((bearerOptions.allowBody && sources.bodyToken !== undefined) || (bearerOptions.allowQuery && sources.queryToken !== undefined)) return undefined;
+      return headerCache.get(sources.authorization, now() / 1000);
+    },
+    async prefetch() {
+      await Promise.all([...jwksByIssuer.values()].map((jwks) => jwks.prefetch()));
+    },
+    realm,
+  };
+  if (options.jwks?.prefetch) verifier.prefetch().catch(() => undefined);
+  return verifier;
+}
+
+function keyAccepts(key: VerificationKey, alg: JwsAlgorithm): boolean {
+  return key.algorithms.has(alg) && (key.alg === undefined || key.alg === alg);
+}
+
+function toList(value: string | readonly string[] | undefined): string[] {
+  return value === undefined ? [] : typeof value === 'string' ? [value] : [...value];
+}
+
+function normaliseRequiredClaims(value: VerifierOptions['requiredClaims']): Array<[string, unknown]> {
+  if (!value) return [];
+  if (Array.isArray(value)) return value.map((name: string) => [name, undefined]);
+  return Object.entries(value);
+}
+
+/** Issuer and client of a rejected token, for the rejection event — parsed, never trusted. */
+function peekClaims(token: string): { iss: string | undefined; clientId: string | undefined } | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 200) : undefined);
+    return { iss: str(payload.iss), clientId: str(payload.client_id ?? payload.azp ?? payload.appid ?? payload.cid) };
+  } catch {
+    return undefined;
+  }
+}
+
+async function discoverIntrospection(issuer: string, fetchImpl: typeof fetch, timeoutMs: number): Promise<string> {
+  const base = issuer.replace(/\/+$/, '');
+  const response = await fetchImpl(`${base}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(timeoutMs) });
+  const metadata = (await response.json()) as { introspection_endpoint?: unknown };
+  if (typeof metadata.introspection_endpoint !== 'string') throw new Error(`${issuer} advertises no introspection_endpoint`);
+  return metadata.introspection_endpoint;
+}
+
+export type { RejectionReason };

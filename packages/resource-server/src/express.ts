@@ -1,0 +1,67 @@
+// Express adapter: a thin layer over the core. The only file that knows Express's types.
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { createVerifier, type Verifier, type VerifierOptions } from './core/verifier.js';
+import { isAuthError, toHttpResponse, type AuthError } from './core/errors.js';
+import { checkScopes, type ScopeRequirement } from './core/require-scopes.js';
+import type { Principal } from './core/principal.js';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Set by requireAuth: who called, with scopes and claims. */
+      auth?: Principal;
+    }
+  }
+}
+
+/**
+ * Middleware that verifies the request's bearer token and sets `req.auth`, or answers 400/401/503
+ * per RFC 6750. Pass options (one verifier per middleware, with its caches) or a shared verifier.
+ */
+export function requireAuth(options: VerifierOptions | Verifier): RequestHandler {
+  const verifier = 'verify' in options ? options : createVerifier(options);
+  return (req, res, next) => {
+    const sources = { authorization: req.headers.authorization, bodyToken: bodyToken(req), queryToken: req.query?.access_token };
+    const known = verifier.cached(sources);
+    if (known) {
+      req.auth = known;
+      return next();
+    }
+    verifier.authenticate(sources).then(
+        (principal) => {
+          req.auth = principal;
+          next();
+        },
+      (error: unknown) => fail(error, verifier.realm, res, next),
+    );
+  };
+}
+
+/** Middleware after requireAuth: 403 insufficient_scope unless `req.auth` has the scopes. */
+export function requireScopes(scopes: readonly string[], options: ScopeRequirement & { realm?: string } = {}): RequestHandler {
+  return (req, res, next) => {
+    if (!req.auth) return next(new Error('requireScopes must run after requireAuth'));
+    try {
+      checkScopes(req.auth, scopes, options);
+      next();
+    } catch (error) {
+      fail(error, options.realm ?? 'api', res, next);
+    }
+  };
+}
+
+function fail(error: unknown, realm: string, res: Response, next: NextFunction): void {
+  if (!isAuthError(error)) return next(error);
+  send(res, error, realm);
+}
+
+function send(res: Response, error: AuthError, realm: string): void {
+  const answer = toHttpResponse(error, realm);
+  res.status(answer.status).set(answer.headers).json(answer.body);
+}
+
+function bodyToken(req: Request): unknown {
+  const body = req.body as Record<string, unknown> | undefined;
+  return req.is('application/x-www-form-urlencoded') && body && typeof body === 'object' ? body.access_token : undefined;
+}

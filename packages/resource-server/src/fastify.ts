@@ -1,0 +1,76 @@
+// Fastify adapter: a thin layer over the core. The only file that knows Fastify's types.
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction, preHandlerHookHandler } from 'fastify';
+import { createVerifier, type Verifier, type VerifierOptions } from './core/verifier.js';
+import { isAuthError, toHttpResponse } from './core/errors.js';
+import { checkScopes, type ScopeRequirement } from './core/require-scopes.js';
+import type { Principal } from './core/principal.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by requireAuth: who called, with scopes and claims (null before). */
+    auth: Principal | null;
+  }
+}
+
+/**
+ * Decorates `request.auth` (so every request has the same shape, which keeps Fastify fast).
+ * Register it once: `await app.register(resourceServer)`; then use requireAuth/requireScopes as
+ * route preHandlers. Declared with skip-override so the decoration is visible app-wide.
+ */
+export const resourceServer: FastifyPluginCallback = Object.assign(
+  (app: Parameters<FastifyPluginCallback>[0], _options: unknown, done: (error?: Error) => void) => {
+    if (!app.hasRequestDecorator('auth')) app.decorateRequest('auth', null);
+    done();
+  },
+  { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: '@m2m-auth/resource-server' },
+);
+
+/**
+ * preHandler that verifies the bearer token and sets `request.auth`, or answers per RFC 6750.
+ * Callback-style on purpose: a token seen before is answered synchronously from the cache, with
+ * no promise at all (see docs/benchmarks.md).
+ */
+export function requireAuth(options: VerifierOptions | Verifier): preHandlerHookHandler {
+  const verifier = 'verify' in options ? options : createVerifier(options);
+  return function authenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    const sources = {
+      authorization: request.headers.authorization,
+      bodyToken: (request.body as Record<string, unknown> | undefined)?.access_token,
+      queryToken: (request.query as Record<string, unknown> | undefined)?.access_token,
+    };
+    const known = verifier.cached(sources);
+    if (known) {
+      request.auth = known;
+      return done();
+    }
+    verifier.authenticate(sources).then(
+      (principal) => {
+        request.auth = principal;
+        done();
+      },
+      (error: unknown) => {
+        if (!isAuthError(error)) return done(error as Error);
+        const answer = toHttpResponse(error, verifier.realm);
+        reply.code(answer.status).headers(answer.headers).send(answer.body);
+      },
+    );
+  };
+}
+
+/** preHandler after requireAuth: 403 insufficient_scope unless `request.auth` has the scopes. */
+export function requireScopes(scopes: readonly string[], options: ScopeRequirement & { realm?: string } = {}): preHandlerHookHandler {
+  return function checkRouteScopes(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    if (!request.auth) return done(new Error('requireScopes must run after requireAuth'));
+    try {
+      checkScopes(request.auth, scopes, options);
+    } catch (error) {
+      if (!isAuthError(error)) return done(error as Error);
+      const answer = toHttpResponse(error, options.realm ?? 'api');
+      reply.code(answer.status).headers(answer.headers).send(answer.body);
+      return;
+    }
+    done();
+  };
+}
+
+export type { Principal, VerifierOptions, Verifier };
