@@ -48,7 +48,7 @@ if (suites.has('token')) {
 
 if (suites.has('resource')) {
   const { runResourceServerSuite, resourceServerTable } = await import('./resource-server/suite.js');
-  results.resourceServer = await runResourceServerSuite({ repetitions, durationSeconds, progress });
+  results.resourceServer = await runResourceServerSuite({ algs: flags.algs.split(','), repetitions, durationSeconds, progress, only: flags.targets?.split(',') });
   output.push('### Resource server', '', resourceServerTable(results.resourceServer));
 }
 

@@ -1,0 +1,77 @@
+/**
+ * How each provider wants a client-credentials request, as data. `audience` says how an API
+ * identifier travels: Auth0's `audience` parameter, RFC 8707 `resource`, Entra's
+ * `scope=<resource>/.default`, Cognito's `<resource-server>/<scope>` scope names, or not at all
+ * (Keycloak and Okta put the audience in the server's configuration).
+ */
+export type AudienceStyle = 'audience' | 'resource' | 'entra-default-scope' | 'cognito-scope-prefix' | 'none';
+export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+
+export interface ClientPreset {
+  readonly name: string;
+  /** Either a token endpoint, or an issuer whose metadata names it. */
+  readonly tokenEndpoint?: string;
+  readonly issuer?: string;
+  readonly audience: AudienceStyle;
+  readonly authMethod?: AuthMethod;
+}
+
+const origin = (domain: string) => (/^https?:\/\//.test(domain) ? domain.replace(/\/+$/, '') : `https://${domain.replace(/\/+$/, '')}`);
+
+export const presets = {
+  /** m2m-auth: endpoints from discovery, `audience` parameter. */
+  m2mAuth: (options: { issuer: string }): ClientPreset => ({ name: 'm2m-auth', issuer: options.issuer.replace(/\/+$/, ''), audience: 'audience' }),
+  /** Keycloak: `{baseUrl}/realms/{realm}`; the audience comes from the client's audience mapper. */
+  keycloak: (options: { baseUrl: string; realm: string }): ClientPreset => ({
+    name: 'keycloak',
+    tokenEndpoint: `${origin(options.baseUrl)}/realms/${encodeURIComponent(options.realm)}/protocol/openid-connect/token`,
+    audience: 'none',
+    authMethod: 'client_secret_basic',
+  }),
+  /** Auth0: `https://{domain}/oauth/token` with the `audience` parameter. */
+  auth0: (options: { domain: string }): ClientPreset => ({
+    name: 'auth0',
+    tokenEndpoint: `${origin(options.domain)}/oauth/token`,
+    audience: 'audience',
+    authMethod: 'client_secret_post',
+  }),
+  /** Microsoft Entra ID v2: the audience becomes `scope=<resource>/.default`. */
+  entra: (options: { tenantId: string; authority?: string }): ClientPreset => ({
+    name: 'entra',
+    tokenEndpoint: `${origin(options.authority ?? 'login.microsoftonline.com')}/${encodeURIComponent(options.tenantId)}/oauth2/v2.0/token`,
+    audience: 'entra-default-scope',
+    authMethod: 'client_secret_post',
+  }),
+  /** AWS Cognito: `https://{domain}/oauth2/token`; scopes are `<resource-server>/<scope>`, no audience parameter. */
+  cognito: (options: { domain: string }): ClientPreset => ({
+    name: 'cognito',
+    tokenEndpoint: `${origin(options.domain)}/oauth2/token`,
+    audience: 'cognito-scope-prefix',
+    authMethod: 'client_secret_basic',
+  }),
+  /** Okta custom authorization server: `https://{domain}/oauth2/{id}/v1/token`. */
+  okta: (options: { domain: string; authorizationServerId?: string }): ClientPreset => ({
+    name: 'okta',
+    tokenEndpoint: `${origin(options.domain)}/oauth2/${encodeURIComponent(options.authorizationServerId ?? 'default')}/v1/token`,
+    audience: 'none',
+    authMethod: 'client_secret_basic',
+  }),
+} as const;
+
+/** The token request parameters for an audience and scopes, in the preset's dialect. */
+export function audienceParameters(style: AudienceStyle, audience: string | undefined, scopes: readonly string[]): { scope: string[]; extra: Record<string, string> } {
+  if (!audience) return { scope: [...scopes], extra: {} };
+  switch (style) {
+    case 'audience':
+      return { scope: [...scopes], extra: { audience } };
+    case 'resource':
+      return { scope: [...scopes], extra: { resource: audience } };
+    case 'entra-default-scope':
+      // Entra grants app permissions per resource: the only client-credentials scope is `.default`.
+      return { scope: [`${audience.replace(/\/+$/, '')}/.default`], extra: {} };
+    case 'cognito-scope-prefix':
+      return { scope: scopes.map((s) => (s.includes('/') ? s : `${audience}/${s}`)), extra: {} };
+    case 'none':
+      return { scope: [...scopes], extra: {} };
+  }
+}
