@@ -105,8 +105,9 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
         refresh().catch(() => undefined); // stale: revalidate in the background, keep serving
       }
       let key = find(kid, alg);
-      if (!key && options.now() - lastAttemptAt >= cooldownMs) {
-        // An unknown kid may be a freshly rotated key: one refetch, shared, then at most once per cooldown.
+      if (!key && (inFlight || options.now() - lastAttemptAt >= cooldownMs)) {
+        // An unknown kid may be a freshly rotated key: one refetch shared by every caller (joining
+        // one already under way), then at most one per cooldown.
         await refresh().catch(() => undefined);
         key = find(kid, alg);
       }

@@ -25,7 +25,7 @@ const SEGMENT = /^[A-Za-z0-9_-]*$/;
 export function decodeCompactJws(token: string): DecodedJws {
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
-  if (first <= 0 || second <= first + 1 || token.indexOf('.', second + 1) !== -1) throw malformed();
+  if (first <= 0 || second <= first + 1 || second === token.length - 1 || token.indexOf('.', second + 1) !== -1) throw malformed();
   const encodedHeader = token.slice(0, first);
   const encodedPayload = token.slice(first + 1, second);
   const encodedSignature = token.slice(second + 1);

@@ -196,6 +196,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
   }
 
+  /**
+   * Offline-verified JWTs are cached until they expire. Introspection answers are not: the
+   * introspector keeps its own cache with its shorter TTL, so a revocation is seen in time.
+   */
+  function cacheable(principal: Principal): boolean {
+    return principal.expiresAt !== undefined && principal.source === 'jwt' && options.introspection?.mode !== 'always';
+  }
+
   function report(error: unknown, token: string | undefined): never {
     if (error instanceof AuthError) {
       const claims = token ? peekClaims(token) : undefined;
@@ -220,7 +228,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     } catch (error) {
       return report(error, token);
     }
-    if (cache && principal.expiresAt !== undefined) cache.set(token, principal, principal.expiresAt + tolerance);
+    if (cache && cacheable(principal)) cache.set(token, principal, principal.expiresAt! + tolerance);
     emit({ type: 'token.accepted', issuer: principal.issuer, clientId: principal.clientId, cached: false });
     return principal;
   }
@@ -237,8 +245,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (token === undefined) return report(new AuthError('missing_token', 'A bearer token is required.', 'missing'), undefined);
       const principal = await verify(token);
       // Remember the whole header too, so the next request with it skips even the extraction.
-      if (headerCache && typeof sources.authorization === 'string' && principal.expiresAt !== undefined) {
-        headerCache.set(sources.authorization, principal, principal.expiresAt + tolerance);
+      if (headerCache && typeof sources.authorization === 'string' && cacheable(principal)) {
+        headerCache.set(sources.authorization, principal, principal.expiresAt! + tolerance);
       }
       return principal;
     },

@@ -1,0 +1,222 @@
+import { describe, expect, it } from 'vitest';
+import { AuthError, createMemoryReplayStore, createVerifier, extractBearerToken, presets, toHttpResponse } from '../src/index.js';
+import { claims, createClock, makeKey, mint, nowSeconds, startIssuer } from './helpers.js';
+
+describe('bearer token extraction (RFC 6750 §2)', () => {
+  it('takes the token from the Authorization header, scheme case-insensitive', () => {
+    expect(extractBearerToken({ authorization: 'Bearer abc.def-ghi_~+/=' })).toBe('abc.def-ghi_~+/=');
+    expect(extractBearerToken({ authorization: 'bearer abc' })).toBe('abc');
+  });
+
+  it('treats no header, or another scheme, as no token', () => {
+    expect(extractBearerToken({})).toBeUndefined();
+    expect(extractBearerToken({ authorization: 'Basic dXNlcjpwYXNz' })).toBeUndefined();
+  });
+
+  it('refuses malformed bearer headers as invalid_request', () => {
+    for (const header of ['Bearer', 'Bearer ', 'Bearer  abc', 'Bearer a b', 'Bearer abc=def', 'Bearer ab"c']) {
+      expect(() => extractBearerToken({ authorization: header }), header).toThrowError(expect.objectContaining({ code: 'invalid_request' }));
+    }
+  });
+
+  it('reads body and query tokens only when enabled, and refuses a token in two places', () => {
+    expect(extractBearerToken({ queryToken: 'abc' })).toBeUndefined();
+    expect(extractBearerToken({ queryToken: 'abc' }, { allowQuery: true })).toBe('abc');
+    expect(extractBearerToken({ bodyToken: 'abc' }, { allowBody: true })).toBe('abc');
+    expect(() => extractBearerToken({ authorization: 'Bearer abc', queryToken: 'abc' }, { allowQuery: true })).toThrowError(
+      expect.objectContaining({ code: 'invalid_request', description: 'The request must carry its access token in exactly one place.' }),
+    );
+    expect(() => extractBearerToken({ queryToken: ['a', 'b'] }, { allowQuery: true })).toThrowError(expect.objectContaining({ code: 'invalid_request' }));
+  });
+});
+
+describe('RFC 6750 responses', () => {
+  it('quotes and escapes challenge parameters, and keeps them printable ASCII', () => {
+    const error = new AuthError('invalid_token', 'bad "token" \\ here\nnext', 'malformed_token');
+    expect(toHttpResponse(error, 'my "realm"').headers['www-authenticate']).toBe(
+      'Bearer realm="my \\"realm\\"", error="invalid_token", error_description="bad \\"token\\" \\\\ here?next"',
+    );
+  });
+});
+
+describe('verifier options', () => {
+  it('refuses configurations that would be unsafe or ambiguous', () => {
+    expect(() => createVerifier({ audience: 'x' })).toThrow(/issuer/);
+    expect(() => createVerifier({ issuer: 'https://a.example' })).toThrow(/audience/);
+    expect(() => createVerifier({ issuer: 'https://a.example', audience: 'x', algorithms: ['HS256'] })).toThrow(/sharedSecret/);
+  });
+
+  it('accepts HS256 only with an explicit shared secret', async () => {
+    const secret = 'a-shared-secret-of-at-least-32-bytes!!';
+    const verifier = createVerifier({ issuer: 'https://a.example', audience: 'https://payments.example', sharedSecret: secret, now: createClock().now });
+    const { SignJWT } = await import('jose');
+    const token = await new SignJWT(claims('https://a.example')).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' }).sign(Buffer.from(secret));
+    await expect(verifier.verify(token)).resolves.toMatchObject({ subject: 'orders-service' });
+    const wrong = await new SignJWT(claims('https://a.example')).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' }).sign(Buffer.from(`${secret}x`));
+    await expect(verifier.verify(wrong)).rejects.toMatchObject({ reason: 'bad_signature' });
+  });
+
+  it('maps scopes and roles to authorities with a configurable prefix', async () => {
+    const key = await makeKey('ES256');
+    const issuer = await startIssuer({ keys: [key] });
+    try {
+      const verifier = createVerifier({
+        issuer: issuer.issuer,
+        audience: 'https://payments.example',
+        now: createClock().now,
+        authorities: { scopeClaims: ['scope'], roleClaims: ['roles'], scopePrefix: 'SCOPE_', rolePrefix: 'ROLE_' },
+        principalClaim: 'client_id',
+      });
+      const principal = await verifier.verify(await mint(key, claims(issuer.issuer, { roles: ['Payments.Admin'], sub: 'ignored' })));
+      expect(principal.subject).toBe('orders-service');
+      expect(principal.authorities).toEqual(['SCOPE_payments:read', 'SCOPE_payments:write', 'ROLE_Payments.Admin']);
+      expect(Object.isFrozen(principal)).toBe(true);
+      expect(Object.isFrozen(principal.scopes)).toBe(true);
+    } finally {
+      await issuer.close();
+    }
+  });
+
+  it('detects a replayed jti when asked to (one-time tokens)', async () => {
+    const key = await makeKey('ES256');
+    const issuer = await startIssuer({ keys: [key] });
+    const clock = createClock();
+    try {
+      const verifier = createVerifier({ issuer: issuer.issuer, audience: 'https://payments.example', now: clock.now, replayDetection: createMemoryReplayStore({ now: clock.now }) });
+      const token = await mint(key, claims(issuer.issuer));
+      await expect(verifier.verify(token)).resolves.toBeDefined();
+      await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'invalid_token', reason: 'replayed' });
+    } finally {
+      await issuer.close();
+    }
+  });
+
+  it('reports JWKS refreshes and failures as events', async () => {
+    const key = await makeKey('ES256');
+    const issuer = await startIssuer({ keys: [key] });
+    const events: unknown[] = [];
+    try {
+      const verifier = createVerifier({ issuer: issuer.issuer, audience: 'https://payments.example', now: createClock().now, onEvent: (e) => events.push(e) });
+      await verifier.prefetch();
+      expect(events).toContainEqual({ type: 'jwks.refreshed', jwksUri: issuer.jwksUri, keyCount: 1 });
+    } finally {
+      await issuer.close();
+    }
+  });
+});
+
+describe('introspection failures', () => {
+  it('fails closed with 503 when the endpoint is down, and caches answers by token hash', async () => {
+    const key = await makeKey('ES256');
+    const issuer = await startIssuer({ keys: [key] });
+    const clock = createClock();
+    let calls = 0;
+    let status = 500;
+    issuer.onIntrospect(() => {
+      calls += 1;
+      return status === 200 ? { status, body: { active: true, iss: issuer.issuer, aud: 'https://payments.example', exp: nowSeconds() + 600, scope: 'payments:read', client_id: 'orders-service', sub: 'orders-service' } } : { status, body: { error: 'down' } };
+    });
+    try {
+      const verifier = createVerifier({
+        issuer: issuer.issuer,
+        audience: 'https://payments.example',
+        now: clock.now,
+        introspection: { endpoint: `${issuer.base}/introspect`, clientId: 'rs', clientSecret: 'rs-secret' },
+      });
+      await expect(verifier.verify('opaque-token-1')).rejects.toMatchObject({ code: 'temporarily_unavailable', status: 503 });
+      status = 200;
+      await expect(verifier.verify('opaque-token-1')).resolves.toMatchObject({ subject: 'orders-service', source: 'introspection' });
+      const before = calls;
+      await verifier.verify('opaque-token-1');
+      expect(calls).toBe(before); // cached
+      clock.advance(61_000);
+      await verifier.verify('opaque-token-1');
+      expect(calls).toBe(before + 1); // active answers live at most cacheTtlSeconds
+    } finally {
+      await issuer.close();
+    }
+  });
+});
+
+describe('provider presets with tokens shaped like each provider', () => {
+  const cases = [
+    {
+      name: 'Keycloak',
+      preset: (base: string) => presets.keycloak({ baseUrl: base, realm: 'shop', audience: 'payments-api' }),
+      issuerPath: '/realms/shop',
+      claims: (iss: string) => ({ iss, aud: ['payments-api', 'account'], azp: 'orders-service', sub: 'service-account-uuid', typ: 'Bearer', scope: 'profile payments:read', exp: nowSeconds() + 300, iat: nowSeconds() }),
+      header: { typ: 'JWT' },
+      expected: { subject: 'orders-service', clientId: 'orders-service', scopes: ['profile', 'payments:read'] },
+    },
+    {
+      name: 'Auth0',
+      preset: (base: string) => presets.auth0({ domain: base, audience: 'https://payments.example' }),
+      issuerPath: '/',
+      claims: (iss: string) => ({ iss, aud: 'https://payments.example', azp: 'AbC123', sub: 'AbC123@clients', gty: 'client-credentials', scope: 'payments:read', permissions: ['payments:read'], exp: nowSeconds() + 300, iat: nowSeconds() }),
+      header: { typ: 'JWT' },
+      expected: { subject: 'AbC123', clientId: 'AbC123', scopes: ['payments:read'], authorities: ['payments:read'] },
+    },
+    {
+      name: 'Entra ID v2',
+      preset: (base: string) => ({ ...presets.entra({ tenantId: 'tenant-1', audience: 'api://payments' }), issuer: `${base}/tenant-1/v2.0` }),
+      issuerPath: '/tenant-1/v2.0',
+      claims: (iss: string) => ({ iss, aud: 'api://payments', azp: 'app-guid', sub: 'sp-object-id', roles: ['Payments.Read'], ver: '2.0', exp: nowSeconds() + 300, iat: nowSeconds(), nbf: nowSeconds() }),
+      header: { typ: 'JWT' },
+      expected: { subject: 'app-guid', clientId: 'app-guid', scopes: [], authorities: ['Payments.Read'] },
+    },
+    {
+      name: 'Entra ID v1',
+      preset: (base: string) => ({ ...presets.entra({ tenantId: 'tenant-1', audience: 'api://payments', version: 1 }), issuer: `${base}/tenant-1/` }),
+      issuerPath: '/tenant-1/',
+      claims: (iss: string) => ({ iss, aud: 'api://payments', appid: 'app-guid', sub: 'sp-object-id', roles: ['Payments.Read'], ver: '1.0', exp: nowSeconds() + 300, iat: nowSeconds() }),
+      header: { typ: 'JWT' },
+      expected: { subject: 'app-guid', clientId: 'app-guid', authorities: ['Payments.Read'] },
+    },
+    {
+      name: 'Cognito',
+      preset: (base: string) => ({ ...presets.cognito({ region: 'eu-west-1', userPoolId: 'eu-west-1_AbC', clientIds: ['cognito-client'] }), issuer: `${base}/eu-west-1_AbC` }),
+      issuerPath: '/eu-west-1_AbC',
+      claims: (iss: string) => ({ iss, client_id: 'cognito-client', sub: 'cognito-client', token_use: 'access', scope: 'payments/read', exp: nowSeconds() + 300, iat: nowSeconds() }),
+      header: { typ: undefined },
+      expected: { subject: 'cognito-client', clientId: 'cognito-client', scopes: ['payments/read'] },
+    },
+    {
+      name: 'Okta',
+      preset: (base: string) => presets.okta({ domain: base, authorizationServerId: 'aus1', audience: 'api://payments' }),
+      issuerPath: '/oauth2/aus1',
+      claims: (iss: string) => ({ iss, aud: 'api://payments', cid: '0oa-client', sub: '0oa-client', scp: ['payments:read'], ver: 1, exp: nowSeconds() + 300, iat: nowSeconds() }),
+      header: { typ: undefined },
+      expected: { subject: '0oa-client', clientId: '0oa-client', scopes: ['payments:read'] },
+    },
+  ];
+
+  for (const c of cases) {
+    it(`${c.name}: accepts the provider's access token and maps its claims`, async () => {
+      const key = await makeKey('RS256', `${c.name}-key`);
+      const issuer = await startIssuer({ keys: [key] });
+      try {
+        const base = issuer.base;
+        const preset = { ...c.preset(base), jwksUri: issuer.jwksUri };
+        const verifier = createVerifier({ preset, now: createClock().now });
+        const principal = await verifier.verify(await mint(key, c.claims(preset.issuer), c.header));
+        expect(principal).toMatchObject(c.expected);
+      } finally {
+        await issuer.close();
+      }
+    });
+  }
+
+  it('Cognito: an ID token (token_use=id) or another app client is refused', async () => {
+    const key = await makeKey('RS256');
+    const issuer = await startIssuer({ keys: [key] });
+    try {
+      const preset = { ...presets.cognito({ region: 'eu-west-1', userPoolId: 'pool', clientIds: ['cognito-client'] }), issuer: `${issuer.base}/pool`, jwksUri: issuer.jwksUri };
+      const verifier = createVerifier({ preset, now: createClock().now });
+      const base = { iss: preset.issuer, client_id: 'cognito-client', exp: nowSeconds() + 300, iat: nowSeconds() };
+      await expect(verifier.verify(await mint(key, { ...base, token_use: 'id' }))).rejects.toMatchObject({ reason: 'wrong_token_use' });
+      await expect(verifier.verify(await mint(key, { ...base, token_use: 'access', client_id: 'other' }))).rejects.toMatchObject({ reason: 'wrong_audience' });
+    } finally {
+      await issuer.close();
+    }
+  });
+});
