@@ -22,7 +22,12 @@ declare global {
 export function requireAuth(options: VerifierOptions | Verifier): RequestHandler {
   const verifier = 'verify' in options ? options : createVerifier(options);
   return (req, res, next) => {
-    const sources = { authorization: req.headers.authorization, bodyToken: bodyToken(req), queryToken: req.query?.access_token };
+    // Express 5 parses req.query on every access: touch it only when query tokens are accepted.
+    const sources = {
+      authorization: req.headers.authorization,
+      bodyToken: verifier.acceptsBodyToken ? bodyToken(req) : undefined,
+      queryToken: verifier.acceptsQueryToken ? req.query?.access_token : undefined,
+    };
     const known = verifier.cached(sources);
     if (known) {
       req.auth = known;

@@ -35,8 +35,8 @@ export function requireAuth(options: VerifierOptions | Verifier): preHandlerHook
   return function authenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
     const sources = {
       authorization: request.headers.authorization,
-      bodyToken: (request.body as Record<string, unknown> | undefined)?.access_token,
-      queryToken: (request.query as Record<string, unknown> | undefined)?.access_token,
+      bodyToken: verifier.acceptsBodyToken ? (request.body as Record<string, unknown> | undefined)?.access_token : undefined,
+      queryToken: verifier.acceptsQueryToken ? (request.query as Record<string, unknown> | undefined)?.access_token : undefined,
     };
     const known = verifier.cached(sources);
     if (known) {

@@ -156,6 +156,42 @@ for (const [adapterName, startApi] of Object.entries(adapters)) {
       });
     });
   });
+
+  describe(`query-parameter tokens through the ${adapterName} adapter (RFC 6750 §2.3)`, () => {
+    const clock = createClock();
+    let issuer: TestIssuer;
+    let key: SigningKey;
+    let strictApi: RunningApi;
+    let queryApi: RunningApi;
+
+    beforeAll(async () => {
+      key = await makeKey('ES256', 'key-1');
+      issuer = await startIssuer({ keys: [key] });
+      strictApi = await startApi({ issuer: issuer.issuer, audience: AUDIENCE, now: clock.now });
+      queryApi = await startApi({ issuer: issuer.issuer, audience: AUDIENCE, now: clock.now, bearer: { allowQuery: true } });
+    });
+    afterAll(async () => {
+      await strictApi.close();
+      await queryApi.close();
+      await issuer.close();
+    });
+
+    it('accepts ?access_token= only when enabled', async () => {
+      const token = await mint(key, claims(issuer.issuer));
+      const enabled = await fetch(`${queryApi.url}/orders?access_token=${token}`);
+      expect(enabled.status).toBe(200);
+      const disabled = await fetch(`${strictApi.url}/orders?access_token=${token}`);
+      expect(disabled.status).toBe(401);
+      expect(disabled.headers.get('www-authenticate')).toBe('Bearer realm="api"');
+    });
+
+    it('refuses a token in the header and the query at once: 400 invalid_request', async () => {
+      const token = await mint(key, claims(issuer.issuer));
+      const response = await fetch(`${queryApi.url}/orders?access_token=${token}`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toBe('invalid_request');
+    });
+  });
 }
 
 describe('JWKS availability and rotation', () => {

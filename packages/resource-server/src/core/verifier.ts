@@ -67,6 +67,9 @@ export interface Verifier {
   /** Loads the signing keys now instead of on the first request. */
   prefetch(): Promise<void>;
   readonly realm: string;
+  /** Whether form-body and query tokens are accepted (adapters read those only when they are). */
+  readonly acceptsBodyToken: boolean;
+  readonly acceptsQueryToken: boolean;
 }
 
 const TYP = /^(application\/)?at\+jwt$/i;
@@ -260,6 +263,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       await Promise.all([...jwksByIssuer.values()].map((jwks) => jwks.prefetch()));
     },
     realm,
+    acceptsBodyToken: bearerOptions.allowBody ?? false,
+    acceptsQueryToken: bearerOptions.allowQuery ?? false,
   };
   if (options.jwks?.prefetch) verifier.prefetch().catch(() => undefined);
   return verifier;
