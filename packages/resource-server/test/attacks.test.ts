@@ -231,6 +231,28 @@ describe('JWKS availability and rotation', () => {
     }
   });
 
+  it('past the JWKS max-age a known key still verifies at once while one background refetch runs', async () => {
+    const clock = createClock();
+    const key = await makeKey('ES256', 'k1');
+    const issuer = await startIssuer({ keys: [key] });
+    const api = await adapters.express!({ issuer: issuer.issuer, audience: AUDIENCE, now: clock.now, cache: false });
+    const status = async () => (await fetch(`${api.url}/orders`, { headers: { authorization: `Bearer ${await mint(key, claims(issuer.issuer))}` } })).status;
+    try {
+      expect(await status()).toBe(200);
+      expect(await status()).toBe(200);
+      expect(issuer.jwksFetches()).toBe(1); // fresh for max-age=300: no refetch
+      clock.advance(301_000);
+      expect(await Promise.all([status(), status(), status()])).toEqual([200, 200, 200]);
+      // The revalidation runs in the background: wait for it (bounded), then check it was only one.
+      for (let i = 0; i < 100 && issuer.jwksFetches() < 2; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await status()).toBe(200);
+      expect(issuer.jwksFetches()).toBe(2);
+    } finally {
+      await api.close();
+      await issuer.close();
+    }
+  });
+
   it('a rotated key is picked up with one fetch; an unknown-kid flood does not hammer the JWKS', async () => {
     const clock = createClock();
     const oldKey = await makeKey('ES256', 'old');

@@ -56,6 +56,24 @@ describe('verifier options', () => {
     await expect(verifier.verify(wrong)).rejects.toMatchObject({ reason: 'bad_signature' });
   });
 
+  it('checks every asymmetric algorithm the same wherever the signature runs (auto, threadpool, event loop)', async () => {
+    for (const alg of ['RS256', 'PS256', 'ES256', 'EdDSA'] as const) {
+      const key = await makeKey(alg);
+      const issuer = await startIssuer({ keys: [key] });
+      try {
+        const token = await mint(key, claims(issuer.issuer));
+        const tampered = `${token.slice(0, -6)}${token.slice(-6, -5) === 'A' ? 'B' : 'A'}${token.slice(-5)}`;
+        for (const verifyOn of ['auto', 'threadpool', 'event-loop'] as const) {
+          const verifier = createVerifier({ issuer: issuer.issuer, audience: 'https://payments.example', now: createClock().now, verifyOn, cache: false });
+          await expect(verifier.verify(token), `${alg} ${verifyOn}`).resolves.toMatchObject({ subject: 'orders-service' });
+          await expect(verifier.verify(tampered), `${alg} ${verifyOn}`).rejects.toMatchObject({ reason: 'bad_signature' });
+        }
+      } finally {
+        await issuer.close();
+      }
+    }
+  });
+
   it('maps scopes and roles to authorities with a configurable prefix', async () => {
     const key = await makeKey('ES256');
     const issuer = await startIssuer({ keys: [key] });

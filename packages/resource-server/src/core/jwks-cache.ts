@@ -22,6 +22,8 @@ export interface JwksCacheOptions {
 export interface JwksCache {
   /** The key for a token's header; fetches when needed, within the cooldown. */
   keyFor(kid: string | undefined, alg: JwsAlgorithm): Promise<VerificationKey>;
+  /** The key when it is already in memory, without a promise (the per-request fast path); else undefined. */
+  knownKey(kid: string | undefined, alg: JwsAlgorithm): VerificationKey | undefined;
   /** Loads the keys now (at start-up, so the first request does not wait). */
   prefetch(): Promise<void>;
 }
@@ -90,7 +92,18 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
   const unavailable = (cause: unknown) =>
     new AuthError('temporarily_unavailable', 'The signing keys of the token issuer cannot be obtained right now.', 'keys_unavailable', [], { cause });
 
+  function revalidateIfStale(now: number): void {
+    if (now >= freshUntil && !inFlight && now - lastAttemptAt >= 1000) {
+      refresh().catch(() => undefined); // stale: revalidate in the background, keep serving
+    }
+  }
+
   return {
+    knownKey(kid, alg) {
+      if (!keys) return undefined;
+      revalidateIfStale(options.now());
+      return find(kid, alg);
+    },
     async keyFor(kid, alg) {
       const now = options.now();
       if (!keys) {
@@ -101,8 +114,8 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
         } catch (error) {
           throw unavailable(error);
         }
-      } else if (now >= freshUntil && !inFlight && now - lastAttemptAt >= 1000) {
-        refresh().catch(() => undefined); // stale: revalidate in the background, keep serving
+      } else {
+        revalidateIfStale(now);
       }
       let key = find(kid, alg);
       if (!key && (inFlight || options.now() - lastAttemptAt >= cooldownMs)) {

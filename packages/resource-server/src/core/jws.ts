@@ -102,12 +102,14 @@ const HASH: Record<JwsAlgorithm, string | null> = {
 };
 const PSS_SALT: Partial<Record<JwsAlgorithm, number>> = { PS256: 32, PS384: 48, PS512: 64 };
 
-export type VerifyOn = 'threadpool' | 'event-loop';
+export type VerifyOn = 'auto' | 'threadpool' | 'event-loop';
 
 /**
  * Checks a signature. Asymmetric verifies can run on the libuv threadpool (node:crypto's callback
- * form), so one request's RSA or ECDSA check does not hold up the others on a busy event loop, and
- * two cores verify in parallel; HMAC is a few microseconds and always runs inline.
+ * form), so one request's ECDSA or EdDSA check (~60–100 µs) does not hold up the others on a busy
+ * event loop, and two cores verify in parallel. An RSA verify (public exponent 65537) costs less
+ * than the hop to the threadpool and back, so `auto` runs RS and PS inline; HMAC is a few
+ * microseconds and always runs inline. Measured in docs/benchmarks.md.
  */
 export function verifySignature(alg: JwsAlgorithm, key: KeyObject, signingInput: string, signature: Buffer, on: VerifyOn): boolean | Promise<boolean> {
   if (alg.startsWith('HS')) {
@@ -122,7 +124,8 @@ export function verifySignature(alg: JwsAlgorithm, key: KeyObject, signingInput:
       : saltLength
         ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }
         : key;
-  if (on === 'event-loop') {
+  const inline = on === 'event-loop' || (on === 'auto' && (alg.startsWith('RS') || alg.startsWith('PS')));
+  if (inline) {
     try {
       return verify(HASH[alg], input, keyInput, signature);
     } catch {

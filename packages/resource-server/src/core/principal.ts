@@ -42,28 +42,50 @@ export function buildPrincipal(
   claims: Record<string, unknown>,
   options: { principalClaim: string; authorities: AuthoritiesOptions; source: Principal['source'] },
 ): Principal {
-  const scopeClaims = options.authorities.scopeClaims ?? ['scope', 'scp'];
-  const scopes = [...new Set(scopeClaims.flatMap((name) => claimValues(claims[name])))];
-  const roles = [...new Set((options.authorities.roleClaims ?? []).flatMap((name) => claimValues(claims[name])))];
+  // Runs for every verified token without a cache hit: plain loops, and no copies when there is
+  // nothing to prefix or merge (the common case of one scope claim and no roles).
+  const scopes = Object.freeze(distinctValues(claims, options.authorities.scopeClaims ?? DEFAULT_SCOPE_CLAIMS));
+  const roles = options.authorities.roleClaims ? distinctValues(claims, options.authorities.roleClaims) : [];
   const scopePrefix = options.authorities.scopePrefix ?? '';
   const rolePrefix = options.authorities.rolePrefix ?? '';
-  const authorities = [...new Set([...scopes.map((s) => scopePrefix + s), ...roles.map((r) => rolePrefix + r)])];
+  let authorities: readonly string[] = scopes;
+  if (scopePrefix !== '' || roles.length > 0) {
+    const merged: string[] = [];
+    for (const scope of scopes) merged.push(scopePrefix + scope);
+    for (const role of roles) if (!merged.includes(rolePrefix + role)) merged.push(rolePrefix + role);
+    authorities = Object.freeze(merged);
+  }
   const principalValue = claims[options.principalClaim] ?? claims.sub;
-  const clientId = firstString(claims.client_id, claims.azp, claims.appid, claims.cid);
-  const audience = claimValues(claims.aud);
   return Object.freeze({
     subject: typeof principalValue === 'string' ? principalValue : String(principalValue ?? ''),
-    clientId,
-    scopes: Object.freeze(scopes),
-    authorities: Object.freeze(authorities),
+    clientId: firstString(claims.client_id, claims.azp, claims.appid, claims.cid),
+    scopes,
+    authorities,
     issuer: typeof claims.iss === 'string' ? claims.iss : undefined,
-    audience: Object.freeze(audience),
+    audience: Object.freeze(claimValues(claims.aud)),
     expiresAt: typeof claims.exp === 'number' ? claims.exp : undefined,
     issuedAt: typeof claims.iat === 'number' ? claims.iat : undefined,
     tokenId: typeof claims.jti === 'string' ? claims.jti : undefined,
     source: options.source,
     claims: Object.freeze({ ...claims }),
   });
+}
+
+const DEFAULT_SCOPE_CLAIMS: readonly string[] = ['scope', 'scp'];
+
+/** The values of several list claims, in order, each once. */
+function distinctValues(claims: Record<string, unknown>, names: readonly string[]): string[] {
+  let values: string[] | undefined;
+  for (const name of names) {
+    const found = claimValues(claims[name]);
+    if (found.length === 0) continue;
+    if (values === undefined) {
+      values = found.length > 1 && new Set(found).size !== found.length ? [...new Set(found)] : found;
+      continue;
+    }
+    for (const value of found) if (!values.includes(value)) values.push(value);
+  }
+  return values ?? [];
 }
 
 function firstString(...values: unknown[]): string | undefined {

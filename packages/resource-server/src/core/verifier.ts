@@ -43,7 +43,7 @@ export interface VerifierOptions {
   /** Refuse a token whose `jti` was seen before (one-time tokens). `true` = in-memory store. */
   replayDetection?: boolean | ReplayStore;
   jwks?: { cooldownSeconds?: number; timeoutMs?: number; prefetch?: boolean };
-  /** Where signatures are checked. Default `threadpool` (see docs/benchmarks.md). */
+  /** Where signatures are checked. Default `auto`: RSA inline, ECDSA and EdDSA on the threadpool (see docs/benchmarks.md). */
   verifyOn?: VerifyOn;
   /** The realm in WWW-Authenticate challenges. Default `api`. */
   realm?: string;
@@ -100,7 +100,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const principalClaim = options.principalClaim ?? preset?.principalClaim ?? 'sub';
   const authorities = options.authorities ?? preset?.authorities ?? {};
   const requiredClaims = normaliseRequiredClaims(options.requiredClaims ?? preset?.requiredClaims);
-  const verifyOn = options.verifyOn ?? 'threadpool';
+  const verifyOn = options.verifyOn ?? 'auto';
   const realm = options.realm ?? 'api';
   const maxTokenLength = options.bearer?.maxLength ?? DEFAULT_MAX_TOKEN_LENGTH;
   const replayStore = options.replayDetection === true ? createMemoryReplayStore({ now }) : options.replayDetection || undefined;
@@ -139,8 +139,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   async function verifyUncached(token: string): Promise<Principal> {
     if (token.length > maxTokenLength) throw invalidToken('The access token is too large.', 'token_too_large');
-    const looksLikeJwt = token.split('.').length === 3;
-    if (introspector && (!looksLikeJwt || options.introspection?.mode === 'always')) {
+    if (introspector && (!looksLikeJwt(token) || options.introspection?.mode === 'always')) {
       const claims = await introspector.introspect(token);
       checkClaims(claims, now() / 1000, true);
       return buildPrincipal(claims, { principalClaim, authorities, source: 'introspection' });
@@ -156,9 +155,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
     // The issuer is checked before any key is fetched, so a forged iss never makes us call out.
     const issuer = payload.iss;
     if (typeof issuer !== 'string' || !jwksByIssuer.has(issuer)) throw invalidToken('The access token was issued by an untrusted issuer.', 'wrong_issuer');
-    const key = alg.startsWith('HS') ? sharedKey! : await jwksByIssuer.get(issuer)!.keyFor(typeof header.kid === 'string' ? header.kid : undefined, alg);
+    const kid = typeof header.kid === 'string' ? header.kid : undefined;
+    const jwks = jwksByIssuer.get(issuer)!;
+    // Known keys and inline signature checks are taken without a promise: each await is a microtask.
+    const key = alg.startsWith('HS') ? sharedKey! : (jwks.knownKey(kid, alg) ?? (await jwks.keyFor(kid, alg)));
     if (!keyAccepts(key, alg)) throw invalidToken('The access token is signed with an algorithm its key does not allow.', 'algorithm_not_allowed');
-    if (!(await verifySignature(alg, key.key, jws.signingInput, jws.signature, verifyOn))) {
+    const checked = verifySignature(alg, key.key, jws.signingInput, jws.signature, verifyOn);
+    if (!(typeof checked === 'boolean' ? checked : await checked)) {
       throw invalidToken('The access token signature is invalid.', 'bad_signature');
     }
     checkClaims(payload, now() / 1000, false);
@@ -272,6 +275,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
 function keyAccepts(key: VerificationKey, alg: JwsAlgorithm): boolean {
   return key.algorithms.has(alg) && (key.alg === undefined || key.alg === alg);
+}
+
+/** Three dot-separated parts, without allocating them. */
+function looksLikeJwt(token: string): boolean {
+  const first = token.indexOf('.');
+  const second = first === -1 ? -1 : token.indexOf('.', first + 1);
+  return second !== -1 && token.indexOf('.', second + 1) === -1;
 }
 
 function toList(value: string | readonly string[] | undefined): string[] {
