@@ -73,6 +73,7 @@ async function fastifyApp() {
   const sdk = await import('@m2m-auth/resource-server/fastify');
   const verifyByHand = await referenceVerifier();
   const app = Fastify();
+  await app.register(sdk.resourceServer); // as the README says: decorates request.auth
   app.get('/public', async () => publicBody);
   const subjectOf = async (request) => ({ subject: request.auth.subject });
   app.get('/protected', { preHandler: [sdk.requireAuth({ issuer: ISSUER, audience: AUDIENCE }), sdk.requireScopes([SCOPE])] }, subjectOf);

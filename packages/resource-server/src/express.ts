@@ -28,16 +28,21 @@ export function requireAuth(options: VerifierOptions | Verifier): RequestHandler
       bodyToken: verifier.acceptsBodyToken ? bodyToken(req) : undefined,
       queryToken: verifier.acceptsQueryToken ? req.query?.access_token : undefined,
     };
-    const known = verifier.cached(sources);
-    if (known) {
-      req.auth = known;
+    let outcome: Principal | Promise<Principal>;
+    try {
+      outcome = verifier.check(sources);
+    } catch (error) {
+      return fail(error, verifier.realm, res, next);
+    }
+    if (!(outcome instanceof Promise)) {
+      req.auth = outcome;
       return next();
     }
-    verifier.authenticate(sources).then(
-        (principal) => {
-          req.auth = principal;
-          next();
-        },
+    outcome.then(
+      (principal) => {
+        req.auth = principal;
+        next();
+      },
       (error: unknown) => fail(error, verifier.realm, res, next),
     );
   };

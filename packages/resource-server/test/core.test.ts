@@ -74,6 +74,25 @@ describe('verifier options', () => {
     }
   });
 
+  it('check() answers without a promise when no I/O or threadpool hop is needed, and throws AuthError synchronously', async () => {
+    const rsaKey = await makeKey('RS256');
+    const issuer = await startIssuer({ keys: [rsaKey] });
+    try {
+      const verifier = createVerifier({ issuer: issuer.issuer, audience: 'https://payments.example', now: createClock().now, cache: false });
+      const token = await mint(rsaKey, claims(issuer.issuer));
+      const first = verifier.check({ authorization: `Bearer ${token}` });
+      expect(first).toBeInstanceOf(Promise); // keys not loaded yet: one JWKS fetch
+      await first;
+      const second = verifier.check({ authorization: `Bearer ${token}` });
+      expect(second).not.toBeInstanceOf(Promise);
+      expect(second).toMatchObject({ subject: 'orders-service', scopes: ['payments:read', 'payments:write'] });
+      expect(() => verifier.check({ authorization: `Bearer ${token.slice(0, -4)}AAAA` })).toThrowError(expect.objectContaining({ reason: 'bad_signature' }));
+      expect(() => verifier.check({})).toThrowError(expect.objectContaining({ code: 'missing_token' }));
+    } finally {
+      await issuer.close();
+    }
+  });
+
   it('maps scopes and roles to authorities with a configurable prefix', async () => {
     const key = await makeKey('ES256');
     const issuer = await startIssuer({ keys: [key] });

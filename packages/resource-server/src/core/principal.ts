@@ -67,7 +67,8 @@ export function buildPrincipal(
     issuedAt: typeof claims.iat === 'number' ? claims.iat : undefined,
     tokenId: typeof claims.jti === 'string' ? claims.jti : undefined,
     source: options.source,
-    claims: Object.freeze({ ...claims }),
+    // The claims object is the verifier's own (freshly parsed, or its introspection cache entry): frozen, not copied.
+    claims: Object.freeze(claims),
   });
 }
 
