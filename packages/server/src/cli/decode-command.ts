@@ -27,12 +27,17 @@ export function decodeCommand(): Command {
       if (typeof claims.nbf === 'number' && claims.nbf > now) problems.push(`not valid for another ${claims.nbf - now}s`);
       const signature = await checkSignature(jwt, header.kid, options);
       const result = { header, claims, time_valid: problems.length === 0, time_problems: problems, signature };
-      const when = (seconds: unknown) => (typeof seconds === 'number' ? ` (${new Date(seconds * 1000).toISOString()})` : '');
+      // "2026-11-26T22:32:20.000Z (12s ago)": absolute time, and how far from now.
+      const when = (seconds: unknown) => {
+        if (typeof seconds !== 'number') return '-';
+        const delta = seconds - now;
+        return `${new Date(seconds * 1000).toISOString()} (${delta >= 0 ? `in ${delta}s` : `${-delta}s ago`})`;
+      };
       print(
         options,
         () =>
           `header:\n${JSON.stringify(header, null, 2)}\nclaims:\n${JSON.stringify(claims, null, 2)}\n` +
-          `issued:  ${when(claims.iat)}\nexpires: ${when(claims.exp)}\n` +
+          `issued:    ${when(claims.iat)}\nexpires:   ${when(claims.exp)}\n` +
           `time:      ${problems.length ? problems.join('; ') : 'valid now'}\nsignature: ${signature}`,
         result,
       );
