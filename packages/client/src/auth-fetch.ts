@@ -46,7 +46,7 @@ function isAsyncIterable(value: unknown): boolean {
 }
 
 /** RFC 6750 §3: retry when the token itself was refused, or when the challenge names no error. */
-function tokenWasRejected(challenge: string | null): boolean {
+export function tokenWasRejected(challenge: string | null): boolean {
   if (!challenge || !/^\s*bearer\b/i.test(challenge)) return challenge === null;
   const error = /error\s*=\s*"?([A-Za-z_]+)"?/i.exec(challenge)?.[1];
   return error === undefined || error === 'invalid_token';

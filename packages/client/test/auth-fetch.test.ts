@@ -1,31 +1,16 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthFetch, createTokenClient } from '../src/index.js';
-import { createClock, startTokenServer, tokenAnswer } from './helpers.js';
+import { createClock, startProtectedApi, startTokenServer, tokenAnswer } from './helpers.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** An API that answers each call by a rule, and records the tokens and bodies it saw. */
-async function startApi(rule: (token: string | undefined, call: number) => { status: number; challenge?: string }) {
-  const seen: Array<{ token: string | undefined; body: string }> = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      const token = req.headers.authorization?.replace(/^Bearer /, '');
-      seen.push({ token, body });
-      const answer = rule(token, seen.length);
-      res.writeHead(answer.status, answer.challenge ? { 'www-authenticate': answer.challenge } : {});
-      res.end(JSON.stringify({ status: answer.status }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+async function startApi(rule: Parameters<typeof startProtectedApi>[0]) {
+  const api = await startProtectedApi(rule);
+  cleanups.push(() => api.close());
+  return api;
 }
 
 async function setup() {

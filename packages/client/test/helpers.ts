@@ -75,3 +75,25 @@ export const basicCredentials = (header: string | undefined) => {
   const colon = decoded.indexOf(':');
   return { id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')), secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')) };
 };
+
+/** A protected API that answers each call by a rule, and records the tokens and bodies it saw. */
+export async function startProtectedApi(rule: (token: string | undefined, call: number) => { status: number; challenge?: string }) {
+  const seen: Array<{ token: string | undefined; body: string }> = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const token = req.headers.authorization?.replace(/^Bearer /, '');
+      seen.push({ token, body });
+      const answer = rule(token, seen.length);
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...(answer.challenge ? { 'www-authenticate': answer.challenge } : {}) });
+      res.end(JSON.stringify({ status: answer.status }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
