@@ -3,8 +3,7 @@ import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/types.js';
 import { deriveSecrets, loadOrCreateMasterKeyFile, parseMasterKey } from '../keys/master-key.js';
 import { createAdmin, type Admin } from '../admin/admin.js';
-import { DEFAULT_DATA_DIR } from '../config/server-config.js';
-import { DATABASE_FILE } from '../http/start-server.js';
+import { DATABASE_FILE, DEFAULT_DATA_DIR } from '../config/server-config.js';
 import type { CommonOptions } from './output.js';
 
 export interface CliContext {

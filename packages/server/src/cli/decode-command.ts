@@ -2,10 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import { createLogger } from '../http/logger.js';
-import { createRuntime } from '../runtime/create-runtime.js';
-import { DEFAULT_DATA_DIR } from '../config/server-config.js';
-import { DATABASE_FILE } from '../http/start-server.js';
+import { DATABASE_FILE, DEFAULT_DATA_DIR } from '../config/server-config.js';
 import { withCliContext } from './cli-context.js';
 import { action, print, UsageError, withCommonOptions, type CommonOptions } from './output.js';
 
@@ -49,6 +46,7 @@ async function checkSignature(jwt: string, kid: string | undefined, options: Com
   const dataDir = resolve(options.dataDir ?? process.env.M2M_AUTH_DATA_DIR ?? DEFAULT_DATA_DIR);
   if (!kid) return 'not checked (no kid in the header)';
   if (!existsSync(join(dataDir, DATABASE_FILE))) return `not checked (no data directory at ${dataDir})`;
+  const [{ createLogger }, { createRuntime }] = await Promise.all([import('../http/logger.js'), import('../runtime/create-runtime.js')]);
   return withCliContext(options, async ({ storage, masterKey }) => {
     const runtime = createRuntime({ storage, masterKey, issuer: 'http://127.0.0.1', logger: createLogger('silent') });
     const key = (await runtime.registry.keyRing()).verificationKey(kid);

@@ -1,6 +1,4 @@
 import { Command, Option } from 'commander';
-import { createLogger } from '../http/logger.js';
-import { createRuntime } from '../runtime/create-runtime.js';
 import { parseFormParams } from '../endpoints/form-params.js';
 import { resolveServerConfig } from '../config/server-config.js';
 import { withCliContext } from './cli-context.js';
@@ -60,6 +58,7 @@ async function requestOverHttp(url: string, authorization: string, form: URLSear
 }
 
 async function requestInProcess(options: TokenOptions, authorization: string, form: URLSearchParams) {
+  const [{ createLogger }, { createRuntime }] = await Promise.all([import('../http/logger.js'), import('../runtime/create-runtime.js')]);
   return withCliContext(options, async ({ storage, masterKey }) => {
     const { issuer } = resolveServerConfig({ ...(options.issuer ? { issuer: options.issuer } : {}) }, process.env);
     const runtime = createRuntime({ storage, masterKey, issuer, logger: createLogger('silent') });

@@ -34,6 +34,8 @@ interface ConfigInput {
 }
 
 export const DEFAULT_DATA_DIR = './m2m-auth-data';
+/** The SQLite database inside the data directory, shared by the server and the CLI. */
+export const DATABASE_FILE = 'm2m-auth.db';
 export const DEFAULT_PORT = 8080;
 
 const ENV: Record<keyof ConfigInput, string> = {

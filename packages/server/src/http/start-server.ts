@@ -1,4 +1,5 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
+import { DATABASE_FILE } from '../config/server-config.js';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -41,7 +42,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const DATABASE_FILE = 'm2m-auth.db';
+export { DATABASE_FILE };
 
 /**
  * Opens storage, makes sure signing keys exist, and serves. The socket listens before the app is

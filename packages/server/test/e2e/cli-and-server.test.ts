@@ -102,6 +102,31 @@ describe('CLI + server as real processes', () => {
   });
 });
 
+describe('serve --workers 2', () => {
+  it('answers on one port from two worker processes, then stops cleanly on SIGTERM', async () => {
+    const workers = await startServeProcess(['--port', '0', '--workers', '2', ...d, '--log-level', 'info']);
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => getToken(workers.url, billing.client_id, billing.client_secret, { audience: 'https://orders.example' })),
+      );
+      expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(200));
+      const issuer = ((await (await fetch(`${workers.url}/.well-known/oauth-authorization-server`)).json()) as { issuer: string }).issuer;
+      expect(issuer).toBe(workers.url);
+    } finally {
+      workers.child.kill('SIGTERM');
+    }
+    expect(await waitForExit(workers.child)).toBe(0);
+    // Each worker flushes its log on exit: the audit lines name two different processes.
+    const pids = workers
+      .stdout()
+      .split('\n')
+      .filter((line) => line.includes('"token.issued"'))
+      .map((line) => (JSON.parse(line) as { pid: number }).pid);
+    expect(pids).toHaveLength(20);
+    expect(new Set(pids).size).toBe(2);
+  });
+});
+
 describe('CLI input errors', () => {
   it.each([
     [['apis', 'create', '--identifier', 'not-a-uri', '--scopes', 'a'], /identifier must be an absolute URI/],
