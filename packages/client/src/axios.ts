@@ -83,6 +83,5 @@ function headerValue(headers: unknown, name: string): string | undefined {
 function isReplayable(data: unknown): boolean {
   if (data === null || typeof data !== 'object') return true;
   if (typeof (data as { pipe?: unknown }).pipe === 'function') return false;
-  if (data instanceof ReadableStream) return false;
-  return !(Symbol.asyncIterator in data) || Array.isArray(data) || ArrayBuffer.isView(data);
+  return !(data instanceof ReadableStream) && !(Symbol.asyncIterator in data);
 }

@@ -38,25 +38,23 @@ export function requireAuth(options: VerifierOptions | Verifier): preHandlerHook
       bodyToken: verifier.acceptsBodyToken ? (request.body as Record<string, unknown> | undefined)?.access_token : undefined,
       queryToken: verifier.acceptsQueryToken ? (request.query as Record<string, unknown> | undefined)?.access_token : undefined,
     };
-    const refuse = (error: unknown) => {
-      if (!isAuthError(error)) return done(error as Error);
-      const answer = toHttpResponse(error, verifier.realm);
-      reply.code(answer.status).headers(answer.headers).send(answer.body);
-    };
     let outcome: Principal | Promise<Principal>;
     try {
       outcome = verifier.check(sources);
     } catch (error) {
-      return refuse(error);
+      return refuse(error, verifier.realm, reply, done);
     }
     if (!(outcome instanceof Promise)) {
       request.auth = outcome;
       return done();
     }
-    outcome.then((principal) => {
-      request.auth = principal;
-      done();
-    }, refuse);
+    outcome.then(
+      (principal) => {
+        request.auth = principal;
+        done();
+      },
+      (error: unknown) => refuse(error, verifier.realm, reply, done),
+    );
   };
 }
 
@@ -67,13 +65,17 @@ export function requireScopes(scopes: readonly string[], options: ScopeRequireme
     try {
       checkScopes(request.auth, scopes, options);
     } catch (error) {
-      if (!isAuthError(error)) return done(error as Error);
-      const answer = toHttpResponse(error, options.realm ?? 'api');
-      reply.code(answer.status).headers(answer.headers).send(answer.body);
-      return;
+      return refuse(error, options.realm ?? 'api', reply, done);
     }
     done();
   };
+}
+
+/** An AuthError becomes its RFC 6750 answer; anything else goes to Fastify's error handling. */
+function refuse(error: unknown, realm: string, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  if (!isAuthError(error)) return done(error as Error);
+  const answer = toHttpResponse(error, realm);
+  reply.code(answer.status).headers(answer.headers).send(answer.body);
 }
 
 export type { Principal, VerifierOptions, Verifier };

@@ -60,11 +60,6 @@ export interface Verifier {
   /** Finds the bearer token of a request and verifies it; throws AuthError (missing_token when none). */
   authenticate(sources: BearerSources): Promise<Principal>;
   /**
-   * The principal for a request whose exact Authorization header was verified before and has not
-   * expired — synchronously, with no parsing. Undefined otherwise.
-   */
-  cached(sources: BearerSources): Principal | undefined;
-  /**
    * `authenticate` for adapters: returns the principal directly when no I/O or threadpool hop is
    * needed (a cached header, a known key and an inline signature check), a promise otherwise; may
    * throw AuthError synchronously. Saves the promise round-trips on the hot path.
@@ -278,6 +273,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return principal;
   }
 
+  /** A request whose exact Authorization header was verified before and has not expired: one map lookup. */
   function cachedHeader(sources: BearerSources): Principal | undefined {
     if (!headerCache || typeof sources.authorization !== 'string') return undefined;
     // With body or query tokens allowed, "a token in two places" must be checked every time.
@@ -311,7 +307,6 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const verifier: Verifier = {
     verify: async (token) => verifyNow(token),
     authenticate: async (sources) => check(sources),
-    cached: cachedHeader,
     check,
     async prefetch() {
       await Promise.all([...jwksByIssuer.values()].map((jwks) => jwks.prefetch()));

@@ -1,5 +1,4 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { DATABASE_FILE } from '../config/server-config.js';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -10,6 +9,7 @@ import { openStorage } from '../storage/open-storage.js';
 import { generateMasterKey, loadOrCreateMasterKeyFile, parseMasterKey } from '../keys/master-key.js';
 import { createRuntime, type ServerRuntime } from '../runtime/create-runtime.js';
 import type { Admin } from '../admin/admin.js';
+import { DATABASE_FILE } from '../config/server-config.js';
 import { createLogger } from './logger.js';
 import { buildApp } from './app.js';
 
@@ -41,8 +41,6 @@ export interface RunningServer {
   readonly runtime: ServerRuntime;
   close(): Promise<void>;
 }
-
-export { DATABASE_FILE };
 
 /**
  * Opens storage, makes sure signing keys exist, and serves. The socket listens before the app is
