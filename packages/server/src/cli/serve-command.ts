@@ -38,8 +38,12 @@ export function serveCommand(): Command {
 async function runServer(config: ServerConfig) {
   // Loaded here, not at the top: the cluster primary and the other CLI commands never need the
   // HTTP stack (Fastify alone is ~18 MiB resident).
-  const [{ createBufferedStdout, createLogger }, { startServer }] = await Promise.all([import('../http/logger.js'), import('../http/start-server.js')]);
-  const stdout = createBufferedStdout();
+  const [{ createLogger }, { createBatchedLogDestination }, { startServer }] = await Promise.all([
+    import('../http/logger.js'),
+    import('../http/log-destination.js'),
+    import('../http/start-server.js'),
+  ]);
+  const stdout = createBatchedLogDestination();
   const logger = createLogger(config.logLevel, stdout.stream);
   process.once('exit', () => stdout.flush());
   let server: RunningServer;

@@ -48,30 +48,3 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     destination,
   );
 }
-
-export interface BufferedStdout {
-  readonly stream: DestinationStream;
-  /** Writes out what is buffered, synchronously (before exit). */
-  flush(): void;
-}
-
-/**
- * The server's log destination: stdout through a 4 KiB buffer, written out when full and at least
- * every `flushIntervalMs`. One write(2) per log line (one line per token) costs more than the line
- * itself at thousands of tokens a second; the price is that a line can be up to a second late,
- * and a hard kill (SIGKILL, OOM) can lose that last second. Signals and normal exits flush.
- */
-export function createBufferedStdout(flushIntervalMs = 1000): BufferedStdout {
-  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  setInterval(() => stream.flush(), flushIntervalMs).unref();
-  return {
-    stream,
-    flush: () => {
-      try {
-        stream.flushSync();
-      } catch {
-        // Nothing buffered, or stdout already closed: nothing more we can do for these lines.
-      }
-    },
-  };
-}
