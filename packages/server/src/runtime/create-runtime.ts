@@ -52,6 +52,9 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     onReload: () => (discovery = undefined),
   });
 
+  // The audit line of every token: its constant field is serialised once, not per token.
+  const issuedLog = logger.child({ event: 'token.issued' });
+
   const clientAuth: ClientAuthDeps = {
     registry,
     secretPepper,
@@ -67,8 +70,8 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     // The audit trail of token issuance is this log line, not a database write per token.
     onIssued: ({ client, grantType, result, requestId }) => {
       metrics.tokenIssued(client.clientId, result.audience);
-      logger.info(
-        { event: 'token.issued', reqId: requestId, clientId: client.clientId, grantType, audience: result.audience, scope: result.token.scope, jti: result.token.jti, expiresIn: result.token.expiresIn },
+      issuedLog.info(
+        { reqId: requestId, clientId: client.clientId, grantType, audience: result.audience, scope: result.token.scope, jti: result.token.jti, expiresIn: result.token.expiresIn },
         'token issued',
       );
     },

@@ -104,4 +104,16 @@ describe('GET /metrics', () => {
     expect(text).not.toContain('guessed-id');
     expect(text).not.toContain(client.clientSecret);
   });
+
+  it('keeps counting across scrapes: totals, not what happened since the last scrape', async () => {
+    const auth = basic(client.clientId, client.clientSecret);
+    const issuedLine = (text: string) => text.split('\n').find((line) => line.startsWith(`m2m_auth_tokens_issued_total{client_id="${client.clientId}"`));
+    const before = Number(issuedLine((await t.app.inject({ url: '/metrics' })).body)?.split(' ').pop() ?? 0);
+    for (let i = 0; i < 3; i += 1) await postToken(t.app, { grant_type: 'client_credentials', audience: 'https://payments.example' }, auth);
+    expect(issuedLine((await t.app.inject({ url: '/metrics' })).body)).toBe(
+      `m2m_auth_tokens_issued_total{client_id="${client.clientId}",audience="https://payments.example"} ${before + 3}`,
+    );
+    await postToken(t.app, { grant_type: 'client_credentials', audience: 'https://payments.example' }, auth);
+    expect(issuedLine((await t.app.inject({ url: '/metrics' })).body)?.endsWith(` ${before + 4}`)).toBe(true);
+  });
 });
