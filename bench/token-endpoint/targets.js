@@ -26,6 +26,11 @@ export const tokenTargets = [
     start: (options) => startM2mAuth({ ...options, workers: 2 }),
   },
   {
+    // The same runtime without Fastify: shows what the framework costs (see the peer's header).
+    name: 'm2m-auth core on node:http',
+    start: (options) => startM2mAuth({ ...options, workers: 1, coreOnly: true }),
+  },
+  {
     name: 'reference',
     start: (options) => startPeer('reference-token-server.js', { ...options, workers: 1 }),
   },
@@ -39,19 +44,26 @@ export const tokenTargets = [
   },
 ];
 
-export async function startM2mAuth({ alg, port, workers }) {
+export async function startM2mAuth({ alg, port, workers, coreOnly = false }) {
   const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-bench-'));
   const cli = (...args) => JSON.parse(execFileSync(process.execPath, [m2mAuthBin, ...args, '--data-dir', dataDir, '--json'], { encoding: 'utf8' }));
   cli('apis', 'create', '--identifier', AUDIENCE, '--scopes', 'read:things', '--alg', alg, '--token-ttl', '900');
   const client = cli('clients', 'create', '--name', 'bench-client');
   cli('grants', 'create', '--client', client.client_id, '--api', AUDIENCE, '--scopes', 'read:things');
   const url = `http://127.0.0.1:${port}`;
-  const server = await startChildServer({
-    command: process.execPath,
-    // Logging stays on (one token.issued line per token, as in production), written to /dev/null.
-    args: ['--max-semi-space-size=4', m2mAuthBin, 'serve', '--port', String(port), '--data-dir', dataDir, '--workers', String(workers), '--metrics'],
-    probeUrl: `${url}/healthz`,
-  });
+  const server = coreOnly
+    ? await startChildServer({
+        command: process.execPath,
+        args: ['--max-semi-space-size=4', peer('m2m-auth-core-server.js')],
+        env: { PORT: String(port), DATA_DIR: dataDir },
+        readyLine: true,
+      })
+    : await startChildServer({
+        command: process.execPath,
+        // Logging stays on (one token.issued line per token, as in production), written to /dev/null.
+        args: ['--max-semi-space-size=4', m2mAuthBin, 'serve', '--port', String(port), '--data-dir', dataDir, '--workers', String(workers), '--metrics'],
+        probeUrl: `${url}/healthz`,
+      });
   if (workers > 1) await waitForWorkers(`${url}/healthz`, workers);
   return {
     ...server,

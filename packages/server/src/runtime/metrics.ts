@@ -43,9 +43,9 @@ export function createServerMetrics(): ServerMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
-  // One labels() child per label set, so no label object is built per request (prom-client still
-  // hashes the set on each observe; the set is bounded: endpoints × status codes).
-  const durationByLabels = new Map<string, ReturnType<typeof duration.labels>>();
+  // One labels() child per endpoint and status, found without building a key or a label object per
+  // request (prom-client still hashes the set on each observe; the set is bounded).
+  const durationByEndpoint = new Map<string, Map<number, ReturnType<typeof duration.labels>>>();
   return {
     registry,
     tokenIssued: (clientId, audience) => {
@@ -57,9 +57,10 @@ export function createServerMetrics(): ServerMetrics {
     tokenFailed: (error, clientId) =>
       failed.inc({ error: error instanceof OAuthError ? error.error : 'server_error', client_id: clientId ?? 'unknown' }),
     observeRequest: (endpoint, status, seconds) => {
-      const key = `${endpoint} ${status}`;
-      let child = durationByLabels.get(key);
-      if (!child) durationByLabels.set(key, (child = duration.labels({ endpoint, status: String(status) })));
+      let byStatus = durationByEndpoint.get(endpoint);
+      if (!byStatus) durationByEndpoint.set(endpoint, (byStatus = new Map()));
+      let child = byStatus.get(status);
+      if (!child) byStatus.set(status, (child = duration.labels({ endpoint, status: String(status) })));
       child.observe(seconds);
     },
   };
