@@ -23,9 +23,15 @@ export function tokenEndpointPlot(results) {
     const axis = [0, 0.5, 1].map((f) => `<text x="${left - 6}" y="${(top + height - 20 - f * (height - 40) + 4).toFixed(1)}" text-anchor="end" font-size="11">${Math.round(f * max)}</text>`);
     return [`<text x="${left}" y="${top + 12}" font-size="14" font-weight="bold">${title}</text>`, ...axis, ...bars, ...labels].join('\n');
   };
-  const legend = targets.map((t, i) => `<rect x="${60 + i * 170}" y="500" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/><text x="${76 + i * 170}" y="510" font-size="12">${t}</text>`);
+  // Three entries per row, so any number of targets fits the width.
+  const legend = targets.map((t, i) => {
+    const x = 60 + (i % 3) * 270;
+    const y = 500 + Math.floor(i / 3) * 20;
+    return `<rect x="${x}" y="${y}" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/><text x="${x + 16}" y="${y + 10}" font-size="12">${t}</text>`;
+  });
+  const svgHeight = 520 + Math.ceil(targets.length / 3) * 20;
   return [
-    '<svg xmlns="http://www.w3.org/2000/svg" width="900" height="530" font-family="sans-serif">',
+    `<svg xmlns="http://www.w3.org/2000/svg" width="900" height="${svgHeight}" font-family="sans-serif">`,
     '<rect width="100%" height="100%" fill="white"/>',
     panel('Token endpoint: tokens/s (median)', (r) => r.tokensPerSecond.median, 'tokens/s', 10),
     panel('p99 latency, ms (median)', (r) => r.p99Ms.median, 'ms', 250),
