@@ -74,6 +74,26 @@ describe('verifier options', () => {
     }
   });
 
+  it('a cached token is served only to the exact same token: a forgery ending in its signature is still checked', async () => {
+    const key = await makeKey('RS256');
+    const issuer = await startIssuer({ keys: [key] });
+    try {
+      const verifier = createVerifier({ issuer: issuer.issuer, audience: 'https://payments.example', now: createClock().now });
+      const token = await mint(key, claims(issuer.issuer, { scope: 'payments:read' }));
+      await expect(verifier.check({ authorization: `Bearer ${token}` })).resolves.toMatchObject({ scopes: ['payments:read'] });
+      // Same signature (so the same last characters the cache files entries under), another payload.
+      const [header, , signature] = token.split('.');
+      const forgedPayload = Buffer.from(JSON.stringify(claims(issuer.issuer, { scope: 'payments:write' }))).toString('base64url');
+      const forged = `${header}.${forgedPayload}.${signature}`;
+      expect(() => verifier.check({ authorization: `Bearer ${forged}` })).toThrowError(expect.objectContaining({ reason: 'bad_signature' }));
+      await expect(verifier.verify(forged)).rejects.toMatchObject({ reason: 'bad_signature' });
+      // The genuine token is still served from the cache, synchronously.
+      expect(verifier.check({ authorization: `Bearer ${token}` })).toMatchObject({ scopes: ['payments:read'] });
+    } finally {
+      await issuer.close();
+    }
+  });
+
   it('check() answers without a promise when no I/O or threadpool hop is needed, and throws AuthError synchronously', async () => {
     const rsaKey = await makeKey('RS256');
     const issuer = await startIssuer({ keys: [rsaKey] });
