@@ -44,7 +44,7 @@ export const tokenTargets = [
   },
 ];
 
-export async function startM2mAuth({ alg, port, workers, coreOnly = false }) {
+export async function startM2mAuth({ alg, port, workers, coreOnly = false, nodeArgs = [] }) {
   const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-bench-'));
   const cli = (...args) => JSON.parse(execFileSync(process.execPath, [m2mAuthBin, ...args, '--data-dir', dataDir, '--json'], { encoding: 'utf8' }));
   cli('apis', 'create', '--identifier', AUDIENCE, '--scopes', 'read:things', '--alg', alg, '--token-ttl', '900');
@@ -54,14 +54,14 @@ export async function startM2mAuth({ alg, port, workers, coreOnly = false }) {
   const server = coreOnly
     ? await startChildServer({
         command: process.execPath,
-        args: ['--max-semi-space-size=4', peer('m2m-auth-core-server.js')],
+        args: ['--max-semi-space-size=4', ...nodeArgs, peer('m2m-auth-core-server.js')],
         env: { PORT: String(port), DATA_DIR: dataDir },
         readyLine: true,
       })
     : await startChildServer({
         command: process.execPath,
         // Logging stays on (one token.issued line per token, as in production), written to /dev/null.
-        args: ['--max-semi-space-size=4', m2mAuthBin, 'serve', '--port', String(port), '--data-dir', dataDir, '--workers', String(workers), '--metrics'],
+        args: ['--max-semi-space-size=4', ...nodeArgs, m2mAuthBin, 'serve', '--port', String(port), '--data-dir', dataDir, '--workers', String(workers), '--metrics'],
         probeUrl: `${url}/healthz`,
       });
   if (workers > 1) await waitForWorkers(`${url}/healthz`, workers);
@@ -75,10 +75,10 @@ export async function startM2mAuth({ alg, port, workers, coreOnly = false }) {
   };
 }
 
-async function startPeer(file, { alg, port, workers }) {
+async function startPeer(file, { alg, port, workers, nodeArgs = [] }) {
   const server = await startChildServer({
     command: process.execPath,
-    args: [peer(file)],
+    args: [...nodeArgs, peer(file)],
     env: { PORT: String(port), ALG: alg, WORKERS: String(workers) },
     readyLine: true,
   });
