@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { ConfigError, readConfigFile, resolveServerConfig, type ConfigSource, type ServerConfig } from '../config/server-config.js';
 import type { RunningServer } from '../http/start-server.js';
 import { withCliContext } from './cli-context.js';
+import { signOnFor } from '../tokens/jws-signer.js';
 import { action } from './output.js';
 
 interface ServeFlags extends ConfigSource {
@@ -24,6 +25,7 @@ export function serveCommand(): Command {
     .option('--metrics', 'serve Prometheus metrics at /metrics (env M2M_AUTH_METRICS)')
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace, silent')
     .option('--workers <n>', 'worker processes sharing the port (default 1)')
+    .option('--sign-on <where>', 'where ES256/EdDSA signatures run: auto (default), threadpool, event-loop (env M2M_AUTH_SIGN_ON)')
     .addOption(new Option('--config <file>', 'JSON file with the same settings').env('M2M_AUTH_CONFIG'))
     .action(
       action(async (flags: ServeFlags) => {
@@ -56,6 +58,8 @@ async function runServer(config: ServerConfig) {
       ...(config.isIssuerExplicit || config.port !== 0 ? { issuer: config.issuer } : {}),
       trustProxy: config.trustProxy,
       exposeMetrics: config.metrics,
+      // auto: the threadpool while cores outnumber the workers, else inline (see signOnFor).
+      signOn: config.signOn === 'auto' ? signOnFor(config.workers) : config.signOn,
       logger,
       ...(config.tls ? { tls: { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } } : {}),
     });

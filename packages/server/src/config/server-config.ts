@@ -15,6 +15,8 @@ export interface ServerConfig {
   workers: number;
   trustProxy: boolean;
   metrics: boolean;
+  /** Where ECDSA/EdDSA signatures run; `auto` decides from the worker count and the cores. */
+  signOn: 'auto' | 'threadpool' | 'event-loop';
 }
 
 export type ConfigSource = Partial<Record<keyof ConfigInput, string | number | boolean | undefined>>;
@@ -31,6 +33,7 @@ interface ConfigInput {
   workers: string;
   trustProxy: string;
   metrics: string;
+  signOn: string;
 }
 
 export const DEFAULT_DATA_DIR = './m2m-auth-data';
@@ -50,7 +53,10 @@ const ENV: Record<keyof ConfigInput, string> = {
   workers: 'M2M_AUTH_WORKERS',
   trustProxy: 'M2M_AUTH_TRUST_PROXY',
   metrics: 'M2M_AUTH_METRICS',
+  signOn: 'M2M_AUTH_SIGN_ON',
 };
+
+const SIGN_ON = ['auto', 'threadpool', 'event-loop'] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -103,6 +109,8 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   const insecureHttp = parseBoolean(pick('insecureHttp'), where('insecureHttp'), problems);
   const trustProxy = parseBoolean(pick('trustProxy'), where('trustProxy'), problems);
   const metrics = parseBoolean(pick('metrics'), where('metrics'), problems);
+  const signOn = pick('signOn') ?? 'auto';
+  if (!(SIGN_ON as readonly string[]).includes(signOn)) problems.push(`${where('signOn')}: must be one of ${SIGN_ON.join(', ')}`);
 
   const certPath = pick('tlsCert');
   const keyPath = pick('tlsKey');
@@ -125,6 +133,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     workers: workers!,
     trustProxy,
     metrics,
+    signOn: signOn as ServerConfig['signOn'],
   };
 }
 

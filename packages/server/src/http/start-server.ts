@@ -8,6 +8,7 @@ import type { Storage } from '../storage/types.js';
 import { openStorage } from '../storage/open-storage.js';
 import { generateMasterKey, loadOrCreateMasterKeyFile, parseMasterKey } from '../keys/master-key.js';
 import { createRuntime, type ServerRuntime } from '../runtime/create-runtime.js';
+import type { SignOn } from '../tokens/jws-signer.js';
 import type { Admin } from '../admin/admin.js';
 import { DATABASE_FILE } from '../config/server-config.js';
 import { createLogger } from './logger.js';
@@ -32,6 +33,8 @@ export interface StartServerOptions {
   logger?: Logger | string;
   clock?: () => number;
   revisionCheckIntervalMs?: number;
+  /** Where ECDSA and EdDSA signatures run; default as in createRuntime. */
+  signOn?: SignOn;
 }
 
 export interface RunningServer {
@@ -67,6 +70,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       logger,
       ...(options.clock ? { now: options.clock } : {}),
       ...(options.revisionCheckIntervalMs !== undefined ? { revisionCheckIntervalMs: options.revisionCheckIntervalMs } : {}),
+      ...(options.signOn ? { signOn: options.signOn } : {}),
     });
     const created = await runtime.admin.ensureSigningKeys();
     if (created.length > 0) logger.info({ event: 'key.created', kids: created.map((key) => key.kid) }, 'signing keys generated');

@@ -1,6 +1,6 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import type { SigningAlgorithm, SigningKeyRecord } from '../storage/types.js';
-import { createJwsSigner, type JwsSigner } from '../tokens/jws-signer.js';
+import { createJwsSigner, type JwsSigner, type SignOn } from '../tokens/jws-signer.js';
 import { decryptPrivateKey } from './key-encryption.js';
 
 /**
@@ -23,22 +23,22 @@ interface ImportedKey {
   verifyKey: KeyObject;
 }
 
-export function buildKeyRing(records: readonly SigningKeyRecord[], kek: Buffer, previous?: KeyRing): KeyRing {
+export function buildKeyRing(records: readonly SigningKeyRecord[], kek: Buffer, previous?: KeyRing, signOn: SignOn = 'event-loop'): KeyRing {
   const carried = previous instanceof ImportedKeyRing ? previous.imported : new Map<string, ImportedKey>();
   const imported = new Map<string, ImportedKey>();
   for (const record of records) {
     if (record.status === 'retired') continue;
     const reused = carried.get(record.kid);
-    imported.set(record.kid, reused ? { ...reused, record } : importKey(record, kek));
+    imported.set(record.kid, reused ? { ...reused, record } : importKey(record, kek, signOn));
   }
   return new ImportedKeyRing(imported);
 }
 
-function importKey(record: SigningKeyRecord, kek: Buffer): ImportedKey {
+function importKey(record: SigningKeyRecord, kek: Buffer, signOn: SignOn): ImportedKey {
   const material = decryptPrivateKey(kek, record.kid, record.encryptedPrivateKey);
   const verifyKey =
     record.alg === 'HS256' ? createSecretKey(Buffer.from(material, 'base64url')) : createPublicKey(material);
-  return { record, signer: createJwsSigner(record.kid, record.alg, material), verifyKey };
+  return { record, signer: createJwsSigner(record.kid, record.alg, material, signOn), verifyKey };
 }
 
 class ImportedKeyRing implements KeyRing {

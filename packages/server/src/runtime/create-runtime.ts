@@ -12,6 +12,7 @@ import { renderDiscoveryDocument, serverEndpoints, type ServerEndpoints } from '
 import type { EndpointResponse } from '../endpoints/endpoint-response.js';
 import { OAuthError } from '../errors/oauth-error.js';
 import { createRegistryView, type RegistryView } from './registry-view.js';
+import { signOnFor, type SignOn } from '../tokens/jws-signer.js';
 import { createServerMetrics, type ServerMetrics } from './metrics.js';
 
 export interface RuntimeOptions {
@@ -21,6 +22,8 @@ export interface RuntimeOptions {
   logger: Logger;
   now?: () => number;
   revisionCheckIntervalMs?: number;
+  /** Where ECDSA and EdDSA signatures run. Default: the threadpool when this process is not alone on its cores (`signOnFor(1)`). */
+  signOn?: SignOn;
 }
 
 /** The server without HTTP: endpoints as functions, the registry cache, and admin operations. */
@@ -50,6 +53,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     now,
     ...(options.revisionCheckIntervalMs !== undefined ? { revisionCheckIntervalMs: options.revisionCheckIntervalMs } : {}),
     onReload: () => (discovery = undefined),
+    signOn: options.signOn ?? signOnFor(1),
   });
 
   // The audit line of every token: its constant field is serialised once, not per token.

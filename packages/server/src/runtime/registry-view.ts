@@ -1,5 +1,6 @@
 import type { ApiRecord, ClientGrantRecord, ClientRecord, ClientSecretRecord, Storage } from '../storage/types.js';
 import { buildKeyRing, type KeyRing } from '../keys/key-ring.js';
+import type { SignOn } from '../tokens/jws-signer.js';
 
 /**
  * A read-through cache over storage for the request path: after the first request for a client,
@@ -28,6 +29,8 @@ export interface RegistryViewOptions {
   /** Bound on cached entries per kind, so a flood of unknown client ids cannot grow memory. */
   maxEntries?: number;
   onReload?: () => void;
+  /** Where the signers built from storage run ECDSA and EdDSA signatures. */
+  signOn?: SignOn;
 }
 
 export function createRegistryView(options: RegistryViewOptions): RegistryView {
@@ -91,7 +94,7 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
       memo(grants, `${clientId}\n${apiIdentifier}`, () => storage.findGrant(clientId, apiIdentifier)),
     apis: () => (apiList ??= storage.listApis()),
     keyRing() {
-      keyRing ??= storage.listKeys().then((records) => (lastKeyRing = buildKeyRing(records, kek, lastKeyRing)));
+      keyRing ??= storage.listKeys().then((records) => (lastKeyRing = buildKeyRing(records, kek, lastKeyRing, options.signOn)));
       keyRing.catch(() => (keyRing = undefined));
       return keyRing;
     },

@@ -7,6 +7,13 @@ describe('resolveServerConfig', () => {
     expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, issuer: 'http://127.0.0.1:8080', workers: 1, logLevel: 'info' });
   });
 
+  it('chooses where ES256/EdDSA signatures run: auto by default, or as told', () => {
+    expect(resolveServerConfig({}, {}).signOn).toBe('auto');
+    expect(resolveServerConfig({ signOn: 'event-loop' }, {}).signOn).toBe('event-loop');
+    expect(resolveServerConfig({}, { M2M_AUTH_SIGN_ON: 'threadpool' }).signOn).toBe('threadpool');
+    expect(() => resolveServerConfig({ signOn: 'gpu' }, {})).toThrowError(/sign-on \/ M2M_AUTH_SIGN_ON: must be one of auto, threadpool, event-loop/);
+  });
+
   it('takes flags over environment over file', () => {
     const config = resolveServerConfig({ port: '9001' }, { M2M_AUTH_PORT: '9002', M2M_AUTH_LOG_LEVEL: 'warn' }, { port: 9003, logLevel: 'error', host: '127.0.0.2' });
     expect(config).toMatchObject({ port: 9001, logLevel: 'warn', host: '127.0.0.2' });
