@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AuthError, createMemoryReplayStore, createVerifier, extractBearerToken, presets, toHttpResponse } from '../src/index.js';
+import { resolveVerifyOn } from '../src/core/jws.js';
 import { claims, createClock, makeKey, mint, nowSeconds, startIssuer } from './helpers.js';
 
 describe('bearer token extraction (RFC 6750 §2)', () => {
@@ -85,7 +86,7 @@ describe('verifier options', () => {
       const [header, , signature] = token.split('.');
       const forgedPayload = Buffer.from(JSON.stringify(claims(issuer.issuer, { scope: 'payments:write' }))).toString('base64url');
       const forged = `${header}.${forgedPayload}.${signature}`;
-      expect(() => verifier.check({ authorization: `Bearer ${forged}` })).toThrowError(expect.objectContaining({ reason: 'bad_signature' }));
+      await expect((async () => verifier.check({ authorization: `Bearer ${forged}` }))()).rejects.toMatchObject({ reason: 'bad_signature' });
       await expect(verifier.verify(forged)).rejects.toMatchObject({ reason: 'bad_signature' });
       // The genuine token is still served from the cache, synchronously.
       expect(verifier.check({ authorization: `Bearer ${token}` })).toMatchObject({ scopes: ['payments:read'] });
@@ -94,11 +95,18 @@ describe('verifier options', () => {
     }
   });
 
+  it('verifyOn auto: the threadpool when there is a core to spare, else the event loop', () => {
+    expect(resolveVerifyOn('auto', 2)).toBe('threadpool');
+    expect(resolveVerifyOn('auto', 1)).toBe('event-loop');
+    expect(resolveVerifyOn('event-loop', 8)).toBe('event-loop');
+    expect(resolveVerifyOn('threadpool', 1)).toBe('threadpool');
+  });
+
   it('check() answers without a promise when no I/O or threadpool hop is needed, and throws AuthError synchronously', async () => {
     const rsaKey = await makeKey('RS256');
     const issuer = await startIssuer({ keys: [rsaKey] });
     try {
-      const verifier = createVerifier({ issuer: issuer.issuer, audience: 'https://payments.example', now: createClock().now, cache: false });
+      const verifier = createVerifier({ issuer: issuer.issuer, audience: 'https://payments.example', now: createClock().now, cache: false, verifyOn: 'event-loop' });
       const token = await mint(rsaKey, claims(issuer.issuer));
       const first = verifier.check({ authorization: `Bearer ${token}` });
       expect(first).toBeInstanceOf(Promise); // keys not loaded yet: one JWKS fetch
@@ -108,6 +116,12 @@ describe('verifier options', () => {
       expect(second).toMatchObject({ subject: 'orders-service', scopes: ['payments:read', 'payments:write'] });
       expect(() => verifier.check({ authorization: `Bearer ${token.slice(0, -4)}AAAA` })).toThrowError(expect.objectContaining({ reason: 'bad_signature' }));
       expect(() => verifier.check({})).toThrowError(expect.objectContaining({ code: 'missing_token' }));
+      // On the threadpool the same check answers with a promise, resolving to the same principal.
+      const pooled = createVerifier({ issuer: issuer.issuer, audience: 'https://payments.example', now: createClock().now, cache: false, verifyOn: 'threadpool' });
+      await pooled.prefetch();
+      const fromPool = pooled.check({ authorization: `Bearer ${token}` });
+      expect(fromPool).toBeInstanceOf(Promise);
+      await expect(fromPool).resolves.toMatchObject({ subject: 'orders-service' });
     } finally {
       await issuer.close();
     }

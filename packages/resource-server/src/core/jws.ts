@@ -1,4 +1,5 @@
 import { constants, createPublicKey, createSecretKey, timingSafeEqual, createHmac, verify, type KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { invalidToken } from './errors.js';
 
 /** The JWS algorithms this SDK can check. `none` is not one of them, by construction. */
@@ -105,13 +106,26 @@ const PSS_SALT: Partial<Record<JwsAlgorithm, number>> = { PS256: 32, PS384: 48, 
 export type VerifyOn = 'auto' | 'threadpool' | 'event-loop';
 
 /**
- * Checks a signature. Asymmetric verifies can run on the libuv threadpool (node:crypto's callback
- * form), so one request's ECDSA or EdDSA check (~60–100 µs) does not hold up the others on a busy
- * event loop, and two cores verify in parallel. An RSA verify (public exponent 65537) costs less
- * than the hop to the threadpool and back, so `auto` runs RS and PS inline; HMAC is a few
- * microseconds and always runs inline. Measured in docs/benchmarks.md.
+ * `auto`: the threadpool when the machine has more than one core, else the event loop. On the
+ * threadpool (node:crypto's callback form) a second core verifies while the event loop parses the
+ * next request; the hop costs ~7 µs of CPU, so it pays wherever a core would otherwise wait, and
+ * not on one core. Measured on 2 cores (docs/benchmarks.md), cache off, against a bare inline
+ * verify: RS256 Fastify 1.06×, Express 1.08× on the threadpool, 0.93× and 0.96× inline; ES256
+ * (~44 µs a verify) gains more. A cluster with a worker per core should pass `'event-loop'`.
  */
-export function verifySignature(alg: JwsAlgorithm, key: KeyObject, signingInput: string, signature: Buffer, on: VerifyOn): boolean | Promise<boolean> {
+export function resolveVerifyOn(on: VerifyOn, cores: number = availableParallelism()): 'threadpool' | 'event-loop' {
+  if (on !== 'auto') return on;
+  return cores > 1 ? 'threadpool' : 'event-loop';
+}
+
+/** Checks a signature, asymmetric ones where `on` says; HMAC is a few microseconds and always runs inline. */
+export function verifySignature(
+  alg: JwsAlgorithm,
+  key: KeyObject,
+  signingInput: string,
+  signature: Buffer,
+  on: 'threadpool' | 'event-loop',
+): boolean | Promise<boolean> {
   if (alg.startsWith('HS')) {
     const expected = createHmac(HASH[alg]!, key).update(signingInput).digest();
     return expected.length === signature.length && timingSafeEqual(expected, signature);
@@ -124,8 +138,7 @@ export function verifySignature(alg: JwsAlgorithm, key: KeyObject, signingInput:
       : saltLength
         ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }
         : key;
-  const inline = on === 'event-loop' || (on === 'auto' && (alg.startsWith('RS') || alg.startsWith('PS')));
-  if (inline) {
+  if (on === 'event-loop') {
     try {
       return verify(HASH[alg], input, keyInput, signature);
     } catch {

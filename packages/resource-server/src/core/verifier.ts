@@ -1,6 +1,6 @@
 import { AuthError, invalidToken, type RejectionReason } from './errors.js';
 import { safeEmitter, type EmitEvent, type ResourceServerEvent } from './events.js';
-import { ASYMMETRIC_ALGORITHMS, decodeCompactJws, type DecodedJws, importSharedSecret, isJwsAlgorithm, verifySignature, type JwsAlgorithm, type VerificationKey, type VerifyOn } from './jws.js';
+import { ASYMMETRIC_ALGORITHMS, decodeCompactJws, type DecodedJws, importSharedSecret, isJwsAlgorithm, resolveVerifyOn, verifySignature, type JwsAlgorithm, type VerificationKey, type VerifyOn } from './jws.js';
 import { createJwksCache, type JwksCache } from './jwks-cache.js';
 import { createJwksUriResolver } from './discovery.js';
 import { createIntrospector, type IntrospectionOptions, type Introspector } from './introspection.js';
@@ -43,7 +43,7 @@ export interface VerifierOptions {
   /** Refuse a token whose `jti` was seen before (one-time tokens). `true` = in-memory store. */
   replayDetection?: boolean | ReplayStore;
   jwks?: { cooldownSeconds?: number; timeoutMs?: number; prefetch?: boolean };
-  /** Where signatures are checked. Default `auto`: RSA inline, ECDSA and EdDSA on the threadpool (see docs/benchmarks.md). */
+  /** Where signatures are checked. Default `auto`: on the threadpool when the machine has more than one core (see `resolveVerifyOn`). */
   verifyOn?: VerifyOn;
   /** The realm in WWW-Authenticate challenges. Default `api`. */
   realm?: string;
@@ -101,7 +101,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const principalClaim = options.principalClaim ?? preset?.principalClaim ?? 'sub';
   const authorities = options.authorities ?? preset?.authorities ?? {};
   const requiredClaims = normaliseRequiredClaims(options.requiredClaims ?? preset?.requiredClaims);
-  const verifyOn = options.verifyOn ?? 'auto';
+  const verifyOn = resolveVerifyOn(options.verifyOn ?? 'auto');
   const realm = options.realm ?? 'api';
   const maxTokenLength = options.bearer?.maxLength ?? DEFAULT_MAX_TOKEN_LENGTH;
   const replayStore = options.replayDetection === true ? createMemoryReplayStore({ now }) : options.replayDetection || undefined;
