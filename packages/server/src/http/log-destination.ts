@@ -24,8 +24,10 @@ export interface BatchedLogDestinationOptions {
  * ~2 µs a line at thousands of tokens a second (one line per token), against ~0.2 µs here.
  * Why synchronous writes: one write(2) per ~50 lines is cheap, and nothing is ever in flight on
  * the threadpool (busy with RSA signatures under load) for an exiting process to lose, so a flush
- * at exit writes every line. The price of batching: a line can be up to `flushIntervalMs` late,
- * and a hard kill (SIGKILL, OOM) loses what was collected; signals and normal exits flush.
+ * at exit writes every line; and a log reader slower than the server slows the server down (as
+ * pino's own default does) instead of losing audit lines or growing memory without bound. The
+ * price of batching: a line can be up to `flushIntervalMs` late, and a hard kill (SIGKILL, OOM)
+ * loses what was collected; signals and normal exits flush.
  */
 export function createBatchedLogDestination(options: BatchedLogDestinationOptions = {}): BatchedLogDestination {
   const batchBytes = options.batchBytes ?? 16 * 1024;
