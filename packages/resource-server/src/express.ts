@@ -1,6 +1,6 @@
 // Express adapter: a thin layer over the core. The only file that knows Express's types.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { createVerifier, type Verifier, type VerifierOptions } from './core/verifier.js';
+import { checkThen, createVerifier, type Verifier, type VerifierOptions } from './core/verifier.js';
 import { isAuthError, toHttpResponse, type AuthError } from './core/errors.js';
 import { checkScopes, type ScopeRequirement } from './core/require-scopes.js';
 import type { Principal } from './core/principal.js';
@@ -28,22 +28,14 @@ export function requireAuth(options: VerifierOptions | Verifier): RequestHandler
       bodyToken: verifier.acceptsBodyToken ? bodyToken(req) : undefined,
       queryToken: verifier.acceptsQueryToken ? req.query?.access_token : undefined,
     };
-    let outcome: Principal | Promise<Principal>;
-    try {
-      outcome = verifier.check(sources);
-    } catch (error) {
-      return fail(error, verifier.realm, res, next);
-    }
-    if (!(outcome instanceof Promise)) {
-      req.auth = outcome;
-      return next();
-    }
-    outcome.then(
+    checkThen(
+      verifier,
+      sources,
       (principal) => {
         req.auth = principal;
         next();
       },
-      (error: unknown) => fail(error, verifier.realm, res, next),
+      (error) => fail(error, verifier.realm, res, next),
     );
   };
 }

@@ -1,6 +1,6 @@
 // Fastify adapter: a thin layer over the core. The only file that knows Fastify's types.
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction, preHandlerHookHandler } from 'fastify';
-import { createVerifier, type Verifier, type VerifierOptions } from './core/verifier.js';
+import { checkThen, createVerifier, type Verifier, type VerifierOptions } from './core/verifier.js';
 import { isAuthError, toHttpResponse } from './core/errors.js';
 import { checkScopes, type ScopeRequirement } from './core/require-scopes.js';
 import type { Principal } from './core/principal.js';
@@ -38,22 +38,14 @@ export function requireAuth(options: VerifierOptions | Verifier): preHandlerHook
       bodyToken: verifier.acceptsBodyToken ? (request.body as Record<string, unknown> | undefined)?.access_token : undefined,
       queryToken: verifier.acceptsQueryToken ? (request.query as Record<string, unknown> | undefined)?.access_token : undefined,
     };
-    let outcome: Principal | Promise<Principal>;
-    try {
-      outcome = verifier.check(sources);
-    } catch (error) {
-      return refuse(error, verifier.realm, reply, done);
-    }
-    if (!(outcome instanceof Promise)) {
-      request.auth = outcome;
-      return done();
-    }
-    outcome.then(
+    checkThen(
+      verifier,
+      sources,
       (principal) => {
         request.auth = principal;
         done();
       },
-      (error: unknown) => refuse(error, verifier.realm, reply, done),
+      (error) => refuse(error, verifier.realm, reply, done),
     );
   };
 }

@@ -319,6 +319,21 @@ export function createVerifier(options: VerifierOptions): Verifier {
   return verifier;
 }
 
+/**
+ * For callback-style adapters: `accepted` runs synchronously when `check()` needed nothing to
+ * wait for, otherwise when it settles; `refused` gets whatever it threw or rejected with.
+ */
+export function checkThen(verifier: Verifier, sources: BearerSources, accepted: (principal: Principal) => void, refused: (error: unknown) => void): void {
+  let outcome: Principal | Promise<Principal>;
+  try {
+    outcome = verifier.check(sources);
+  } catch (error) {
+    return refused(error);
+  }
+  if (outcome instanceof Promise) outcome.then(accepted, refused);
+  else accepted(outcome);
+}
+
 function keyAccepts(key: VerificationKey, alg: JwsAlgorithm): boolean {
   return key.algorithms.has(alg) && (key.alg === undefined || key.alg === alg);
 }

@@ -23,7 +23,7 @@ interface ImportedKey {
   verifyKey: KeyObject;
 }
 
-export function buildKeyRing(records: readonly SigningKeyRecord[], kek: Buffer, previous?: KeyRing, signOn: SignOn = 'event-loop'): KeyRing {
+export function buildKeyRing(records: readonly SigningKeyRecord[], kek: Buffer, previous: KeyRing | undefined, signOn: SignOn): KeyRing {
   const carried = previous instanceof ImportedKeyRing ? previous.imported : new Map<string, ImportedKey>();
   const imported = new Map<string, ImportedKey>();
   for (const record of records) {

@@ -30,7 +30,7 @@ export interface RegistryViewOptions {
   maxEntries?: number;
   onReload?: () => void;
   /** Where the signers built from storage run ECDSA and EdDSA signatures. */
-  signOn?: SignOn;
+  signOn: SignOn;
 }
 
 export function createRegistryView(options: RegistryViewOptions): RegistryView {

@@ -34,7 +34,7 @@ export function signOnFor(eventLoops: number, cores: number = availableParalleli
   return eventLoops < cores ? 'threadpool' : 'event-loop';
 }
 
-export function createJwsSigner(kid: string, alg: SigningAlgorithm, privateMaterial: string, signOn: SignOn = 'event-loop'): JwsSigner {
+export function createJwsSigner(kid: string, alg: SigningAlgorithm, privateMaterial: string, signOn: SignOn): JwsSigner {
   const encodedHeader = Buffer.from(JSON.stringify({ alg, typ: 'at+jwt', kid })).toString('base64url');
   return { kid, alg, encodedHeader, sign: signatureFunction(alg, privateMaterial, signOn) };
 }
