@@ -1,9 +1,8 @@
-import { join, resolve } from 'node:path';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/types.js';
 import { deriveSecrets, loadOrCreateMasterKeyFile, parseMasterKey } from '../keys/master-key.js';
 import { createAdmin, type Admin } from '../admin/admin.js';
-import { DATABASE_FILE, DEFAULT_DATA_DIR } from '../config/server-config.js';
+import { readConfigFile, resolveConnectionConfig, type ConnectionConfig } from '../config/server-config.js';
 import type { CommonOptions } from './output.js';
 
 export interface CliContext {
@@ -14,13 +13,29 @@ export interface CliContext {
 }
 
 /**
- * Opens the data directory the server uses. SQLite in WAL mode with a busy timeout lets the CLI
- * write while a server runs; the server notices through the storage revision.
+ * Where the data is, from the same sources as `serve` (flags, environment, the M2M_AUTH_CONFIG
+ * file), so a CLI command and a server given the same environment share one database.
+ */
+export function resolveCliConnections(options: CommonOptions): ConnectionConfig {
+  const file = process.env.M2M_AUTH_CONFIG ? readConfigFile(process.env.M2M_AUTH_CONFIG) : {};
+  const { dataDir, databaseUrl, redisUrl } = options;
+  return resolveConnectionConfig({ dataDir, databaseUrl, redisUrl }, process.env, file);
+}
+
+/**
+ * Opens the database the server uses. SQLite in WAL mode with a busy timeout lets the CLI write
+ * while a server runs; PostgreSQL takes concurrent writers anyway. Servers notice the change
+ * through the storage revision (or its notification).
  */
 export async function withCliContext<T>(options: CommonOptions, run: (context: CliContext) => Promise<T>): Promise<T> {
-  const dataDir = resolve(options.dataDir ?? process.env.M2M_AUTH_DATA_DIR ?? DEFAULT_DATA_DIR);
+  return withConnections(resolveCliConnections(options), run);
+}
+
+export async function withConnections<T>(connections: ConnectionConfig, run: (context: CliContext) => Promise<T>): Promise<T> {
+  const { dataDir } = connections;
   const masterKey = process.env.M2M_AUTH_MASTER_KEY ? parseMasterKey(process.env.M2M_AUTH_MASTER_KEY) : loadOrCreateMasterKeyFile(dataDir);
-  const storage = await openStorage({ kind: 'sqlite', path: join(dataDir, DATABASE_FILE) });
+  // The CLI does one thing and exits: one connection is plenty.
+  const storage = await openStorage({ ...connections.database, poolSize: 1 });
   try {
     const { keyEncryptionKey, secretPepper } = deriveSecrets(masterKey);
     const admin = createAdmin({ storage, kek: keyEncryptionKey, secretPepper, now: Date.now, actor: 'cli' });

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import { DATABASE_FILE, DEFAULT_DATA_DIR } from '../config/server-config.js';
-import { withCliContext } from './cli-context.js';
+import { parseDatabaseUrl } from '../storage/open-storage.js';
+import { resolveCliConnections, withConnections } from './cli-context.js';
 import { action, print, UsageError, withCommonOptions, type CommonOptions } from './output.js';
 
 /** Shows a JWT's header and claims, its time validity and, when the data directory holds its key, its signature. */
@@ -43,11 +42,14 @@ export function decodeCommand(): Command {
 }
 
 async function checkSignature(jwt: string, kid: string | undefined, options: CommonOptions): Promise<string> {
-  const dataDir = resolve(options.dataDir ?? process.env.M2M_AUTH_DATA_DIR ?? DEFAULT_DATA_DIR);
+  const connections = resolveCliConnections(options);
+  const { dataDir } = connections;
   if (!kid) return 'not checked (no kid in the header)';
-  if (!existsSync(join(dataDir, DATABASE_FILE))) return `not checked (no data directory at ${dataDir})`;
+  // Decoding must not create an empty SQLite database (and keys) as a side effect.
+  const location = parseDatabaseUrl(connections.database.url);
+  if (location.kind === 'sqlite' && !existsSync(location.path)) return `not checked (no data directory at ${dataDir})`;
   const [{ createLogger }, { createRuntime }] = await Promise.all([import('../http/logger.js'), import('../runtime/create-runtime.js')]);
-  return withCliContext(options, async ({ storage, masterKey }) => {
+  return withConnections(connections, async ({ storage, masterKey }) => {
     const runtime = createRuntime({ storage, masterKey, issuer: 'http://127.0.0.1', logger: createLogger('silent') });
     const key = (await runtime.registry.keyRing()).verificationKey(kid);
     if (!key) return `not checked (key ${kid} is not in ${dataDir})`;

@@ -5,12 +5,16 @@ import { ConfigError } from '../config/server-config.js';
 /** Options every data command takes. */
 export interface CommonOptions {
   dataDir?: string;
+  databaseUrl?: string;
+  redisUrl?: string;
   json?: boolean;
 }
 
 export function withCommonOptions(command: Command): Command {
   return command
-    .addOption(new Option('--data-dir <dir>', 'data directory (database and master key)').env('M2M_AUTH_DATA_DIR'))
+    .addOption(new Option('--data-dir <dir>', 'data directory (default SQLite database and master key)').env('M2M_AUTH_DATA_DIR'))
+    .option('--database-url <url>', 'sqlite:<path> or postgres://… (default sqlite:<data-dir>/m2m-auth.db; env M2M_AUTH_DATABASE_URL)')
+    .option('--redis-url <url>', 'redis://… shared state across instances (env M2M_AUTH_REDIS_URL)')
     .option('--json', 'print JSON instead of text');
 }
 

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError, readConfigFile, resolveServerConfig, type ConfigSource, type ServerConfig } from '../config/server-config.js';
 import type { RunningServer } from '../http/start-server.js';
-import { withCliContext } from './cli-context.js';
+import { withConnections } from './cli-context.js';
+import { redactDatabaseUrl } from '../storage/open-storage.js';
 import { signOnFor } from '../tokens/jws-signer.js';
 import { action } from './output.js';
 
@@ -17,7 +18,12 @@ export function serveCommand(): Command {
     .option('--port <port>', 'TCP port (default 8080; env M2M_AUTH_PORT)')
     .option('--host <host>', 'address to bind (default 127.0.0.1; env M2M_AUTH_HOST)')
     .option('--issuer <url>', 'public base URL, the tokens’ iss (env M2M_AUTH_ISSUER)')
-    .option('--data-dir <dir>', 'data directory (default ./m2m-auth-data; env M2M_AUTH_DATA_DIR)')
+    .option('--data-dir <dir>', 'data directory: default SQLite database and master.key (default ./m2m-auth-data; env M2M_AUTH_DATA_DIR)')
+    .option('--database-url <url>', 'sqlite:<path> or postgres://user@host/db (default sqlite:<data-dir>/m2m-auth.db; env M2M_AUTH_DATABASE_URL)')
+    .option('--database-pool-size <n>', 'PostgreSQL connections per process (default 10; env M2M_AUTH_DATABASE_POOL_SIZE)')
+    .option('--database-connect-timeout-ms <ms>', 'PostgreSQL connect timeout (default 5000; env M2M_AUTH_DATABASE_CONNECT_TIMEOUT_MS)')
+    .option('--database-statement-timeout-ms <ms>', 'PostgreSQL statement timeout (default 10000; env M2M_AUTH_DATABASE_STATEMENT_TIMEOUT_MS)')
+    .option('--redis-url <url>', 'redis://… shared state across instances (env M2M_AUTH_REDIS_URL)')
     .option('--tls-cert <path>', 'serve HTTPS with this PEM certificate (env M2M_AUTH_TLS_CERT)')
     .option('--tls-key <path>', 'PEM private key for --tls-cert (env M2M_AUTH_TLS_KEY)')
     .option('--insecure-http', 'allow a non-https issuer on a non-loopback host')
@@ -51,7 +57,8 @@ async function runServer(config: ServerConfig) {
   let server: RunningServer;
   try {
     server = await startServer({
-      storage: 'sqlite',
+      databaseUrl: config.database.url,
+      database: config.database,
       dataDir: config.dataDir,
       host: config.host,
       port: config.port,
@@ -83,7 +90,7 @@ async function runServer(config: ServerConfig) {
 
 /** The primary creates the keys once, then forks workers that share the listening port. */
 async function runPrimary(config: ServerConfig) {
-  await withCliContext({ dataDir: config.dataDir }, async () => undefined);
+  await withConnections(config, async () => undefined);
   for (let i = 0; i < config.workers; i++) cluster.fork();
   let stopping = false;
   cluster.on('exit', (worker, code) => {
@@ -115,6 +122,7 @@ function printBanner(config: ServerConfig, url: string) {
       `  listening:  ${url}`,
       `  token:      ${config.issuer}/oauth/token`,
       `  jwks:       ${config.issuer}/.well-known/jwks.json`,
+      `  database:   ${redactDatabaseUrl(config.database.url)}`,
       `  data dir:   ${config.dataDir}`,
       '',
       'Next steps (in another terminal):',

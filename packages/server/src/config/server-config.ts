@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { DatabaseUrlError, parseDatabaseUrl, type OpenStorageOptions } from '../storage/open-storage.js';
 
 /** Everything `serve` needs, validated. Sources, highest first: flags, environment, config file, defaults. */
 export interface ServerConfig {
@@ -8,7 +9,12 @@ export interface ServerConfig {
   issuer: string;
   /** False when the issuer was derived from host and port (then port 0 means: follow the real port). */
   isIssuerExplicit: boolean;
+  /** Default home of the SQLite database and of master.key. */
   dataDir: string;
+  /** Which database, and how to talk to it (the server and every CLI command resolve it alike). */
+  database: OpenStorageOptions;
+  /** Shared state across instances (rate limits, replay, revocations) when set; validated, `redis://` or `rediss://`. */
+  redisUrl: string | undefined;
   tls: { certPath: string; keyPath: string } | undefined;
   insecureHttp: boolean;
   logLevel: string;
@@ -26,6 +32,11 @@ interface ConfigInput {
   port: string;
   issuer: string;
   dataDir: string;
+  databaseUrl: string;
+  redisUrl: string;
+  databasePoolSize: string;
+  databaseConnectTimeoutMs: string;
+  databaseStatementTimeoutMs: string;
   tlsCert: string;
   tlsKey: string;
   insecureHttp: string;
@@ -40,12 +51,18 @@ export const DEFAULT_DATA_DIR = './m2m-auth-data';
 /** The SQLite database inside the data directory, shared by the server and the CLI. */
 export const DATABASE_FILE = 'm2m-auth.db';
 export const DEFAULT_PORT = 8080;
+export const DATABASE_DEFAULTS = { poolSize: 10, connectTimeoutMs: 5_000, statementTimeoutMs: 10_000 } as const;
 
 const ENV: Record<keyof ConfigInput, string> = {
   host: 'M2M_AUTH_HOST',
   port: 'M2M_AUTH_PORT',
   issuer: 'M2M_AUTH_ISSUER',
   dataDir: 'M2M_AUTH_DATA_DIR',
+  databaseUrl: 'M2M_AUTH_DATABASE_URL',
+  redisUrl: 'M2M_AUTH_REDIS_URL',
+  databasePoolSize: 'M2M_AUTH_DATABASE_POOL_SIZE',
+  databaseConnectTimeoutMs: 'M2M_AUTH_DATABASE_CONNECT_TIMEOUT_MS',
+  databaseStatementTimeoutMs: 'M2M_AUTH_DATABASE_STATEMENT_TIMEOUT_MS',
   tlsCert: 'M2M_AUTH_TLS_CERT',
   tlsKey: 'M2M_AUTH_TLS_KEY',
   insecureHttp: 'M2M_AUTH_INSECURE_HTTP',
@@ -91,13 +108,8 @@ export function envSource(env: NodeJS.ProcessEnv): ConfigSource {
 
 /** Merges the sources and validates every value, reporting all problems at once. */
 export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv, file: ConfigSource = {}): ServerConfig {
-  const fromEnv = envSource(env);
-  const pick = (key: keyof ConfigInput) => {
-    const value = flags[key] ?? fromEnv[key] ?? file[key];
-    return value === undefined ? undefined : String(value);
-  };
+  const pick = picker(flags, env, file);
   const problems: string[] = [];
-  const where = (key: keyof ConfigInput) => `--${kebab(key)} / ${ENV[key]}`;
 
   const host = pick('host') ?? '127.0.0.1';
   const port = parseInteger(pick('port') ?? String(DEFAULT_PORT), 0, 65_535);
@@ -120,13 +132,15 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   const issuer = pick('issuer') ?? defaultIssuer(host, port ?? DEFAULT_PORT, tls !== undefined, problems);
   validateIssuer(issuer, insecureHttp, problems);
 
+  const connections = resolveConnections(pick, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     host,
     port: port!,
     issuer: issuer.replace(/\/+$/, ''),
     isIssuerExplicit: pick('issuer') !== undefined,
-    dataDir: resolve(pick('dataDir') ?? DEFAULT_DATA_DIR),
+    ...connections,
     tls,
     insecureHttp,
     logLevel,
@@ -135,6 +149,60 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     metrics,
     signOn: signOn as ServerConfig['signOn'],
   };
+}
+
+/** What the CLI commands share with `serve`: where the data is, from the same sources. */
+export interface ConnectionConfig {
+  dataDir: string;
+  database: OpenStorageOptions;
+  redisUrl: string | undefined;
+}
+
+/** The data directory, database and Redis settings alone, for the CLI's data commands. */
+export function resolveConnectionConfig(flags: ConfigSource, env: NodeJS.ProcessEnv, file: ConfigSource = {}): ConnectionConfig {
+  const problems: string[] = [];
+  const connections = resolveConnections(picker(flags, env, file), problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return connections;
+}
+
+type Pick = (key: keyof ConfigInput) => string | undefined;
+
+function picker(flags: ConfigSource, env: NodeJS.ProcessEnv, file: ConfigSource): Pick {
+  const fromEnv = envSource(env);
+  return (key) => {
+    const value = flags[key] ?? fromEnv[key] ?? file[key];
+    return value === undefined ? undefined : String(value);
+  };
+}
+
+const where = (key: keyof ConfigInput) => `--${kebab(key)} / ${ENV[key]}`;
+
+/** `--data-dir` keeps meaning the default SQLite location, so the URL defaults to a file in it. */
+function resolveConnections(pick: Pick, problems: string[]): ConnectionConfig {
+  const dataDir = resolve(pick('dataDir') ?? DEFAULT_DATA_DIR);
+  const url = pick('databaseUrl') ?? `sqlite:${join(dataDir, DATABASE_FILE)}`;
+  try {
+    parseDatabaseUrl(url);
+  } catch (error) {
+    if (!(error instanceof DatabaseUrlError)) throw error;
+    problems.push(`${where('databaseUrl')}: ${error.message}`);
+  }
+  const number = (key: keyof ConfigInput, fallback: number, min: number, max: number) => {
+    const value = parseInteger(pick(key) ?? String(fallback), min, max);
+    if (value === undefined) problems.push(`${where(key)}: must be a whole number from ${min} to ${max}`);
+    return value ?? fallback;
+  };
+  const database: OpenStorageOptions = {
+    url,
+    poolSize: number('databasePoolSize', DATABASE_DEFAULTS.poolSize, 1, 1_000),
+    connectTimeoutMs: number('databaseConnectTimeoutMs', DATABASE_DEFAULTS.connectTimeoutMs, 1, 600_000),
+    // 0 would mean "no limit" to PostgreSQL; a hung statement must not hold a connection forever.
+    statementTimeoutMs: number('databaseStatementTimeoutMs', DATABASE_DEFAULTS.statementTimeoutMs, 1, 3_600_000),
+  };
+  const redisUrl = pick('redisUrl');
+  if (redisUrl !== undefined && !/^rediss?:\/\/[^/]/i.test(redisUrl)) problems.push(`${where('redisUrl')}: must be a redis:// or rediss:// URL`);
+  return { dataDir, database, redisUrl };
 }
 
 export function isLoopbackHost(hostname: string): boolean {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Storage } from '../storage/types.js';
-import { openStorage } from '../storage/open-storage.js';
+import { openStorage, type DatabasePoolOptions } from '../storage/open-storage.js';
 import { generateMasterKey, loadOrCreateMasterKeyFile, parseMasterKey } from '../keys/master-key.js';
 import { createRuntime, type ServerRuntime } from '../runtime/create-runtime.js';
 import type { SignOn } from '../tokens/jws-signer.js';
@@ -15,8 +15,13 @@ import { createLogger } from './logger.js';
 import { buildApp } from './app.js';
 
 export interface StartServerOptions {
-  /** `memory` (tests), `sqlite` (default; `<dataDir>/m2m-auth.db`), or an opened Storage. */
+  /** `memory` (tests), `sqlite` (`<dataDir>/m2m-auth.db`), or an opened Storage; else `databaseUrl` decides. */
   storage?: 'memory' | 'sqlite' | Storage;
+  /** `sqlite:<path>` or `postgres://…`; default M2M_AUTH_DATABASE_URL, else SQLite in `dataDir`. */
+  databaseUrl?: string;
+  /** Pool size and timeouts for a networked database. */
+  database?: DatabasePoolOptions;
+  /** Default home of the SQLite database and of master.key. */
   dataDir?: string;
   host?: string;
   /** 0 picks a free port; the issuer then follows it. */
@@ -52,7 +57,7 @@ export interface RunningServer {
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = typeof options.logger === 'object' ? options.logger : createLogger(options.logger ?? 'info');
   const dataDir = options.dataDir ?? './m2m-auth-data';
-  const storage = await resolveStorage(options.storage ?? 'sqlite', dataDir);
+  const storage = await resolveStorage(options, dataDir);
   try {
     const masterKey = resolveMasterKey(options, storage, dataDir);
     const tls = options.tls && { cert: toBuffer(options.tls.cert), key: toBuffer(options.tls.key) };
@@ -110,10 +115,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   }
 }
 
-async function resolveStorage(choice: 'memory' | 'sqlite' | Storage, dataDir: string): Promise<Storage> {
+async function resolveStorage(options: StartServerOptions, dataDir: string): Promise<Storage> {
+  const choice = options.storage;
   if (typeof choice === 'object') return choice;
   if (choice === 'memory') return openStorage({ kind: 'memory' });
-  return openStorage({ kind: 'sqlite', path: join(dataDir, DATABASE_FILE) });
+  const url = (choice === undefined ? options.databaseUrl ?? process.env.M2M_AUTH_DATABASE_URL : undefined) ?? `sqlite:${join(dataDir, DATABASE_FILE)}`;
+  return openStorage({ url, ...options.database });
 }
 
 function resolveMasterKey(options: StartServerOptions, storage: Storage, dataDir: string): Buffer {

@@ -2,14 +2,74 @@ import type { Storage } from './types.js';
 import { createMemoryStorage } from './memory/memory-storage.js';
 import { createSqliteStorage } from './sqlite/sqlite-storage.js';
 
+/** Where the data lives, as parsed from a database URL. */
+export type DatabaseLocation = { kind: 'memory' } | { kind: 'sqlite'; path: string } | { kind: 'postgres'; connectionString: string };
+
+/** Tuning that applies to a networked database; ignored by the embedded adapters. */
+export interface DatabasePoolOptions {
+  /** Connections per process (PostgreSQL). */
+  poolSize?: number;
+  /** How long opening a connection may take before it fails. */
+  connectTimeoutMs?: number;
+  /** Server-side cap on any one statement, so a stuck query cannot hold a connection forever. */
+  statementTimeoutMs?: number;
+}
+
+export interface OpenStorageOptions extends DatabasePoolOptions {
+  /** `sqlite:<path>`, `postgres://…` (or `postgresql://…`), or `memory:`. */
+  url: string;
+  /** SQLite: how long a writer waits for another process's lock. */
+  busyTimeoutMs?: number;
+}
+
+/** The older, structured way to name an adapter; kept so callers need not build a URL. */
 export type StorageChoice = { kind: 'memory' } | { kind: 'sqlite'; path: string; busyTimeoutMs?: number };
 
-/** One entry point, so the server and the CLI pick an adapter by configuration, not by import. */
-export async function openStorage(choice: StorageChoice): Promise<Storage> {
-  switch (choice.kind) {
+export class DatabaseUrlError extends Error {
+  override readonly name = 'DatabaseUrlError';
+}
+
+/**
+ * One entry point, so the server and the CLI pick an adapter by configuration (one URL), not by
+ * import. Adapters for networked databases are imported only when named, so an SQLite install
+ * never loads a PostgreSQL driver.
+ */
+export async function openStorage(options: OpenStorageOptions | StorageChoice): Promise<Storage> {
+  if ('kind' in options) return options.kind === 'memory' ? createMemoryStorage() : createSqliteStorage(options);
+  const location = parseDatabaseUrl(options.url);
+  switch (location.kind) {
     case 'memory':
       return createMemoryStorage();
     case 'sqlite':
-      return createSqliteStorage({ path: choice.path, ...(choice.busyTimeoutMs ? { busyTimeoutMs: choice.busyTimeoutMs } : {}) });
+      return createSqliteStorage({ path: location.path, ...(options.busyTimeoutMs ? { busyTimeoutMs: options.busyTimeoutMs } : {}) });
+    case 'postgres':
+      throw new DatabaseUrlError('PostgreSQL is not supported by this build');
   }
+}
+
+/**
+ * `sqlite:relative/path.db`, `sqlite:/absolute/path.db` (also `sqlite:///absolute/path.db`),
+ * `sqlite::memory:`, `memory:`, `postgres://user@host:5432/db` or `postgresql://…`.
+ */
+export function parseDatabaseUrl(url: string): DatabaseLocation {
+  if (url === 'memory:') return { kind: 'memory' };
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    try {
+      new URL(url);
+    } catch {
+      throw new DatabaseUrlError(`not a valid PostgreSQL URL: ${redactDatabaseUrl(url)}`);
+    }
+    return { kind: 'postgres', connectionString: url };
+  }
+  if (/^sqlite:/i.test(url)) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (path === '') throw new DatabaseUrlError('sqlite: URL names no file (e.g. sqlite:./m2m-auth-data/m2m-auth.db)');
+    return { kind: 'sqlite', path };
+  }
+  throw new DatabaseUrlError(`unsupported database URL ${JSON.stringify(redactDatabaseUrl(url))}: use sqlite:<path> or postgres://…`);
+}
+
+/** For logs and banners: the password never leaves the process. */
+export function redactDatabaseUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, '$1:***@');
 }

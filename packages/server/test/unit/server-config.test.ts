@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, resolveServerConfig } from '../../src/config/server-config.js';
+import { join, resolve } from 'node:path';
+import { ConfigError, resolveConnectionConfig, resolveServerConfig } from '../../src/config/server-config.js';
+import { parseDatabaseUrl, redactDatabaseUrl } from '../../src/storage/open-storage.js';
 
 describe('resolveServerConfig', () => {
   it('defaults to a loopback bind with an http issuer that names the port', () => {
@@ -37,5 +39,59 @@ describe('resolveServerConfig', () => {
       expect(problems).toMatch(/tls-cert and --tls-key/);
       expect(problems).toMatch(/issuer.*required when binding 0\.0\.0\.0/);
     }
+  });
+});
+
+describe('database and Redis settings', () => {
+  it('defaults to SQLite inside the data directory, which also holds master.key', () => {
+    expect(resolveServerConfig({}, {}).database).toEqual({
+      url: `sqlite:${resolve('./m2m-auth-data/m2m-auth.db')}`,
+      poolSize: 10,
+      connectTimeoutMs: 5_000,
+      statementTimeoutMs: 10_000,
+    });
+    const moved = resolveConnectionConfig({ dataDir: '/srv/auth' }, {});
+    expect(moved).toMatchObject({ dataDir: '/srv/auth', database: { url: `sqlite:${join('/srv/auth', 'm2m-auth.db')}` }, redisUrl: undefined });
+  });
+
+  it('takes one URL and the pool settings from flags, environment or file, alike for serve and the CLI', () => {
+    const env = { M2M_AUTH_DATABASE_URL: 'postgres://auth@db.internal/m2m', M2M_AUTH_DATABASE_POOL_SIZE: '25', M2M_AUTH_REDIS_URL: 'redis://cache:6379' };
+    const file = { databaseStatementTimeoutMs: 2_000, databaseConnectTimeoutMs: 1_000 };
+    const expected = {
+      database: { url: 'postgres://auth@db.internal/m2m', poolSize: 25, connectTimeoutMs: 1_000, statementTimeoutMs: 2_000 },
+      redisUrl: 'redis://cache:6379',
+    };
+    expect(resolveServerConfig({}, env, file)).toMatchObject(expected);
+    expect(resolveConnectionConfig({}, env, file)).toMatchObject(expected);
+    expect(resolveConnectionConfig({ databaseUrl: 'sqlite:./other.db' }, env).database.url).toBe('sqlite:./other.db');
+  });
+
+  it('reports a bad URL, pool size or Redis URL with the rest', () => {
+    try {
+      resolveServerConfig({ databaseUrl: 'mysql://db/x', databasePoolSize: '0', redisUrl: 'http://cache', port: 'x' }, {});
+      expect.unreachable();
+    } catch (error) {
+      const problems = (error as ConfigError).problems.join('\n');
+      expect(problems).toMatch(/--database-url \/ M2M_AUTH_DATABASE_URL: unsupported database URL "mysql:\/\/db\/x"/);
+      expect(problems).toMatch(/--database-pool-size \/ M2M_AUTH_DATABASE_POOL_SIZE: must be a whole number from 1 to 1000/);
+      expect(problems).toMatch(/--redis-url \/ M2M_AUTH_REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/);
+      expect(problems).toMatch(/port/);
+    }
+  });
+});
+
+describe('parseDatabaseUrl', () => {
+  it('names the adapter and where its data lives', () => {
+    expect(parseDatabaseUrl('sqlite:./data/m2m.db')).toEqual({ kind: 'sqlite', path: './data/m2m.db' });
+    expect(parseDatabaseUrl('sqlite:///var/lib/m2m.db')).toEqual({ kind: 'sqlite', path: '/var/lib/m2m.db' });
+    expect(parseDatabaseUrl('sqlite::memory:')).toEqual({ kind: 'sqlite', path: ':memory:' });
+    expect(parseDatabaseUrl('memory:')).toEqual({ kind: 'memory' });
+    expect(parseDatabaseUrl('postgresql://u:p@h:5432/db')).toEqual({ kind: 'postgres', connectionString: 'postgresql://u:p@h:5432/db' });
+    expect(() => parseDatabaseUrl('sqlite:')).toThrowError(/names no file/);
+  });
+
+  it('never repeats a password in a message or a banner', () => {
+    expect(redactDatabaseUrl('postgres://auth:s3cret@db/m2m')).toBe('postgres://auth:***@db/m2m');
+    expect(() => parseDatabaseUrl('ftp://auth:s3cret@db')).toThrowError(/^(?!.*s3cret)/);
   });
 });
