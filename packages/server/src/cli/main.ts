@@ -7,6 +7,7 @@ import { keysCommand } from './keys-command.js';
 import { tokenCommand } from './token-command.js';
 import { decodeCommand } from './decode-command.js';
 import { serveCommand } from './serve-command.js';
+import { migrateCommand } from './migrate-command.js';
 
 export function buildCli(): Command {
   const program = new Command('m2m-auth')
@@ -14,6 +15,7 @@ export function buildCli(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
   program.addCommand(serveCommand());
+  program.addCommand(migrateCommand());
   program.addCommand(apisCommand());
   program.addCommand(clientsCommand());
   program.addCommand(grantsCommand());

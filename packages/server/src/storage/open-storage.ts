@@ -1,6 +1,6 @@
 import type { Storage } from './types.js';
 import { createMemoryStorage } from './memory/memory-storage.js';
-import { createSqliteStorage } from './sqlite/sqlite-storage.js';
+import { createSqliteStorage, migrateSqliteDatabase } from './sqlite/sqlite-storage.js';
 
 /** Where the data lives, as parsed from a database URL. */
 export type DatabaseLocation = { kind: 'memory' } | { kind: 'sqlite'; path: string } | { kind: 'postgres'; connectionString: string };
@@ -42,9 +42,37 @@ export async function openStorage(options: OpenStorageOptions | StorageChoice): 
       return createMemoryStorage();
     case 'sqlite':
       return createSqliteStorage({ path: location.path, ...(options.busyTimeoutMs ? { busyTimeoutMs: options.busyTimeoutMs } : {}) });
-    case 'postgres':
-      throw new DatabaseUrlError('PostgreSQL is not supported by this build');
+    case 'postgres': {
+      const { createPostgresStorage } = await import('./postgres/postgres-storage.js');
+      return createPostgresStorage({ connectionString: location.connectionString, ...poolOptions(options) });
+    }
   }
+}
+
+/**
+ * Brings the database's schema up to date without starting anything else. Opening storage does
+ * the same, so this is for running it ahead of a deploy (or from a job with DDL rights).
+ */
+export async function migrateDatabase(options: OpenStorageOptions): Promise<{ kind: DatabaseLocation['kind']; from: number; to: number }> {
+  const location = parseDatabaseUrl(options.url);
+  switch (location.kind) {
+    case 'memory':
+      return { kind: 'memory', from: 0, to: 0 };
+    case 'sqlite':
+      return { kind: 'sqlite', ...migrateSqliteDatabase({ path: location.path }) };
+    case 'postgres': {
+      const { migratePostgresDatabase } = await import('./postgres/postgres-storage.js');
+      return { kind: 'postgres', ...(await migratePostgresDatabase({ connectionString: location.connectionString, ...poolOptions(options) })) };
+    }
+  }
+}
+
+function poolOptions({ poolSize, connectTimeoutMs, statementTimeoutMs }: DatabasePoolOptions): DatabasePoolOptions {
+  return {
+    ...(poolSize !== undefined ? { poolSize } : {}),
+    ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
+    ...(statementTimeoutMs !== undefined ? { statementTimeoutMs } : {}),
+  };
 }
 
 /**

@@ -1,16 +1,22 @@
 import type { RegistryStores, TransactionalStore } from './types.js';
 
 export interface TransactionHooks {
-  begin(): void;
-  commit(): void;
-  rollback(): void;
+  /**
+   * Starts a transaction. An adapter with one connection (memory, SQLite) returns nothing: the work
+   * runs on its own stores. A pooled adapter (PostgreSQL) returns stores bound to the one
+   * connection it took from the pool for this transaction.
+   */
+  begin(): void | RegistryStores | Promise<void | RegistryStores>;
+  commit(): void | Promise<void>;
+  rollback(): void | Promise<void>;
 }
 
 /**
- * Gives an adapter whose statements run on one connection (memory, SQLite) the contract's
- * transaction semantics: one transaction at a time, and every call made outside it — reads
- * included — waits until it ends, so no caller sees or joins a transaction's uncommitted writes.
- * Outside a transaction a call goes straight through (no extra await on the hot path).
+ * Gives an adapter the contract's transaction semantics within one process: one transaction at a
+ * time, and every call made outside it through the same Storage — reads included — waits until it
+ * ends, so no caller in this process sees or joins a transaction's uncommitted writes. Other
+ * processes are the database's business (PostgreSQL: they see only committed data). Outside a
+ * transaction a call goes straight through (no extra await on the hot path).
  */
 export function withTransactions<S extends RegistryStores>(stores: S, hooks: TransactionHooks): S & TransactionalStore {
   let running: Promise<unknown> | undefined;
@@ -33,15 +39,15 @@ export function withTransactions<S extends RegistryStores>(stores: S, hooks: Tra
   async function transaction<T>(work: (tx: RegistryStores) => Promise<T>): Promise<T> {
     while (running) await running.catch(() => undefined);
     let isOpen = true;
-    const tx = guardAfterEnd(stores, () => isOpen);
     const run = (async () => {
-      hooks.begin();
+      const bound = await hooks.begin();
+      const tx = guardAfterEnd(bound ?? stores, () => isOpen);
       try {
         const result = await work(tx);
-        hooks.commit();
+        await hooks.commit();
         return result;
       } catch (error) {
-        hooks.rollback();
+        await hooks.rollback();
         throw error;
       } finally {
         isOpen = false;

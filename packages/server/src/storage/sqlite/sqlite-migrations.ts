@@ -101,7 +101,9 @@ function revisionTriggers(tables: string[]): string {
     .join('\n');
 }
 
-export function migrate(db: Database): void {
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(db: Database): { from: number; to: number } {
   const applied = db.pragma('user_version', { simple: true }) as number;
   if (applied > MIGRATIONS.length) {
     throw new Error(`database schema version ${applied} is newer than this m2m-auth (${MIGRATIONS.length}); upgrade m2m-auth`);
@@ -113,4 +115,5 @@ export function migrate(db: Database): void {
       db.pragma(`user_version = ${version + 1}`);
     }).immediate();
   }
+  return { from: applied, to: MIGRATIONS.length };
 }

@@ -32,18 +32,7 @@ type Row = Record<string, unknown>;
  * caches the registry in memory anyway.
  */
 export function createSqliteStorage(options: SqliteStorageOptions): Storage {
-  if (options.path !== ':memory:') createPrivateFile(options.path);
-  const db = new BetterSqlite3(options.path);
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    db.pragma('foreign_keys = ON');
-    db.pragma('synchronous = NORMAL');
-    migrate(db);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  const { db } = openDatabase(options);
 
   const statements = {
     insertApi: db.prepare(
@@ -140,8 +129,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   const hooks = {
     // IMMEDIATE takes the write lock at once, so another process's writer queues (busy timeout)
     // instead of failing half-way through our transaction.
-    begin: () => db.exec('BEGIN IMMEDIATE'),
-    commit: () => db.exec('COMMIT'),
+    begin: () => void db.exec('BEGIN IMMEDIATE'),
+    commit: () => void db.exec('COMMIT'),
     rollback: () => {
       if (db.inTransaction) db.exec('ROLLBACK');
     },
@@ -279,6 +268,28 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     },
   };
   return withTransactions(stores, hooks);
+}
+
+/** Runs the pending migrations and closes: `m2m-auth migrate`. */
+export function migrateSqliteDatabase(options: SqliteStorageOptions): { from: number; to: number } {
+  const { db, migrated } = openDatabase(options);
+  db.close();
+  return migrated;
+}
+
+function openDatabase(options: SqliteStorageOptions) {
+  if (options.path !== ':memory:') createPrivateFile(options.path);
+  const db = new BetterSqlite3(options.path);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    db.pragma('foreign_keys = ON');
+    db.pragma('synchronous = NORMAL');
+    return { db, migrated: migrate(db) };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
 }
 
 /** SQLite's LIMIT -1 is "no limit". */

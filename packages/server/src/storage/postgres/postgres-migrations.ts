@@ -1,0 +1,152 @@
+import type { ClientBase, Pool } from 'pg';
+
+/** The channel every registry write notifies on; servers LISTEN on it to refresh their caches. */
+export const CHANGE_CHANNEL = 'm2m_auth_registry_changed';
+
+/**
+ * Schema migrations, applied in order; `schema_migrations` records which ran. Append only: a
+ * released migration is never edited, a change is a new entry. Mirrors the SQLite schema: text
+ * keys use COLLATE "C" so ties order byte-wise as in SQLite, times are epoch milliseconds.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE apis (
+    identifier        TEXT COLLATE "C" PRIMARY KEY,
+    name              TEXT NOT NULL,
+    scopes            JSONB NOT NULL,
+    signing_alg       TEXT NOT NULL,
+    token_ttl_seconds INTEGER NOT NULL,
+    created_at        BIGINT NOT NULL,
+    updated_at        BIGINT NOT NULL
+  );
+  CREATE INDEX apis_by_created ON apis (created_at, identifier);
+  CREATE TABLE clients (
+    client_id                   TEXT COLLATE "C" PRIMARY KEY,
+    name                        TEXT NOT NULL,
+    description                 TEXT NOT NULL,
+    default_api                 TEXT COLLATE "C",
+    is_enabled                  BOOLEAN NOT NULL,
+    grant_types                 JSONB NOT NULL,
+    token_endpoint_auth_methods JSONB NOT NULL,
+    jwks                        JSONB,
+    created_at                  BIGINT NOT NULL,
+    updated_at                  BIGINT NOT NULL
+  );
+  CREATE INDEX clients_by_created ON clients (created_at, client_id);
+  CREATE INDEX clients_by_default_api ON clients (default_api) WHERE default_api IS NOT NULL;
+  CREATE TABLE client_secrets (
+    id         TEXT COLLATE "C" PRIMARY KEY,
+    client_id  TEXT COLLATE "C" NOT NULL CONSTRAINT client_secrets_client_fk REFERENCES clients (client_id) ON DELETE CASCADE,
+    hash       TEXT NOT NULL,
+    hint       TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT
+  );
+  CREATE INDEX client_secrets_by_client ON client_secrets (client_id, created_at, id);
+  CREATE TABLE client_grants (
+    id                TEXT COLLATE "C" PRIMARY KEY,
+    client_id         TEXT COLLATE "C" NOT NULL CONSTRAINT client_grants_client_fk REFERENCES clients (client_id) ON DELETE CASCADE,
+    api_identifier    TEXT COLLATE "C" NOT NULL CONSTRAINT client_grants_api_fk REFERENCES apis (identifier) ON DELETE CASCADE,
+    scopes            JSONB NOT NULL,
+    token_ttl_seconds INTEGER,
+    created_at        BIGINT NOT NULL,
+    updated_at        BIGINT NOT NULL,
+    CONSTRAINT client_grants_one_per_api UNIQUE (client_id, api_identifier)
+  );
+  CREATE INDEX client_grants_by_api ON client_grants (api_identifier);
+  CREATE INDEX client_grants_by_created ON client_grants (created_at, id);
+  CREATE TABLE signing_keys (
+    kid                   TEXT COLLATE "C" PRIMARY KEY,
+    alg                   TEXT NOT NULL,
+    status                TEXT NOT NULL,
+    encrypted_private_key TEXT NOT NULL,
+    public_jwk            JSONB,
+    api_identifier        TEXT COLLATE "C",
+    created_at            BIGINT NOT NULL,
+    rotated_at            BIGINT
+  );
+  CREATE TABLE audit_events (
+    id    TEXT COLLATE "C" PRIMARY KEY,
+    at    BIGINT NOT NULL,
+    type  TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    data  JSONB NOT NULL
+  );
+  CREATE INDEX audit_events_by_at ON audit_events (at, id);
+  CREATE INDEX audit_events_by_type ON audit_events (type, at);
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value BIGINT NOT NULL
+  );
+  INSERT INTO meta (key, value) VALUES ('revision', 0);
+
+  -- Every registry write bumps one counter in the same transaction and notifies listeners when it
+  -- commits. Triggers make it impossible for a new write path to forget. The payload is empty so
+  -- PostgreSQL folds the notifications of one transaction into one. Audit events do not count:
+  -- they change no behaviour.
+  CREATE FUNCTION bump_revision() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    UPDATE meta SET value = value + 1 WHERE key = 'revision';
+    PERFORM pg_notify('${CHANGE_CHANNEL}', '');
+    RETURN NULL;
+  END;
+  $$;
+  ${['apis', 'clients', 'client_secrets', 'client_grants', 'signing_keys']
+    .map((table) => `CREATE TRIGGER ${table}_bumps_revision AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION bump_revision();`)
+    .join('\n  ')}
+  `,
+];
+
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Any fixed number: instances that migrate at once take turns on it (per schema, see below). */
+const MIGRATION_LOCK = 0x6d326d; // "m2m"
+
+export class SchemaVersionError extends Error {
+  override readonly name = 'SchemaVersionError';
+}
+
+/**
+ * Brings the schema up to date. Several instances starting together is safe: each takes a
+ * session-level advisory lock first, so one migrates while the others wait, then find nothing
+ * left to do. Each migration commits with its version row, so a crash leaves a known version.
+ */
+export async function migratePostgres(pool: Pool, schema: string | undefined): Promise<{ from: number; to: number }> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [MIGRATION_LOCK, schema ?? 'public']);
+    try {
+      return await migrateLocked(client, schema);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [MIGRATION_LOCK, schema ?? 'public']);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+async function migrateLocked(client: ClientBase, schema: string | undefined): Promise<{ from: number; to: number }> {
+  if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
+  await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+  const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
+  const from = rows[0]?.version ?? 0;
+  if (from > MIGRATIONS.length) {
+    throw new SchemaVersionError(`database schema version ${from} is newer than this m2m-auth (${MIGRATIONS.length}); upgrade m2m-auth`);
+  }
+  for (let version = from; version < MIGRATIONS.length; version += 1) {
+    await client.query('BEGIN');
+    try {
+      await client.query(MIGRATIONS[version]!);
+      await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [version + 1]);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    }
+  }
+  return { from, to: MIGRATIONS.length };
+}
+
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

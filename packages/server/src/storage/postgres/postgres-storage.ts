@@ -1,0 +1,432 @@
+import pg from 'pg';
+import {
+  StorageConflictError,
+  StorageReferenceError,
+  type ApiRecord,
+  type AuditEventRecord,
+  type ClientGrantRecord,
+  type ClientRecord,
+  type ClientSecretRecord,
+  type PageOptions,
+  type RegistryStores,
+  type SigningKeyRecord,
+  type Storage,
+} from '../types.js';
+import { withTransactions } from '../transaction-gate.js';
+import { migratePostgres, quoteIdentifier } from './postgres-migrations.js';
+
+export interface PostgresStorageOptions {
+  connectionString: string;
+  /** Tables live in this schema (created when missing); default: the connection's search_path. */
+  schema?: string;
+  poolSize?: number;
+  connectTimeoutMs?: number;
+  statementTimeoutMs?: number;
+  /** Bring the schema up to date on open (default). False: `m2m-auth migrate` did it. */
+  migrate?: boolean;
+}
+
+type Row = Record<string, unknown>;
+type Queryable = Pick<pg.Pool, 'query'>;
+
+const INT8 = 20;
+/** Times are epoch milliseconds in BIGINT: well inside Number's exact range, so read them as numbers. */
+const types = { getTypeParser: ((oid: number, format?: string) => (oid === INT8 ? Number : pg.types.getTypeParser(oid, format as never))) as typeof pg.types.getTypeParser };
+
+/**
+ * PostgreSQL, for several server instances sharing one database. Every write is one statement
+ * (UPDATE … RETURNING, a CTE for delete-with-cleanup), so instances never race through a
+ * read-then-write. Outside `transaction()` calls take any pooled connection; readers in other
+ * processes see only committed data (READ COMMITTED).
+ */
+export async function createPostgresStorage(options: PostgresStorageOptions): Promise<Storage> {
+  const pool = createPool(options);
+  try {
+    if (options.migrate !== false) await migratePostgres(pool, options.schema);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+
+  const outer = storesOn(pool, false);
+  let txClient: pg.PoolClient | undefined;
+  const endTransaction = async (statement: 'COMMIT' | 'ROLLBACK') => {
+    const client = txClient;
+    txClient = undefined;
+    if (!client) return;
+    try {
+      await client.query(statement);
+      client.release();
+    } catch (error) {
+      // A connection whose COMMIT or ROLLBACK failed is in an unknown state: destroy, never reuse.
+      client.release(error as Error);
+      if (statement === 'COMMIT') throw error;
+    }
+  };
+  const hooks = {
+    // One pooled connection carries the whole transaction; the gate runs one at a time per process.
+    async begin(): Promise<RegistryStores> {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+      } catch (error) {
+        client.release(error as Error);
+        throw error;
+      }
+      txClient = client;
+      return storesOn(client, true);
+    },
+    commit: () => endTransaction('COMMIT'),
+    rollback: () => endTransaction('ROLLBACK'),
+  };
+
+  let closed: Promise<void> | undefined;
+  return withTransactions(
+    {
+      ...outer,
+      kind: 'postgres',
+      async currentRevision() {
+        const { rows } = await pool.query("SELECT value FROM meta WHERE key = 'revision'");
+        return rows[0]!.value as number;
+      },
+      async ping() {
+        await pool.query('SELECT 1');
+      },
+      close: () => (closed ??= pool.end()),
+    },
+    hooks,
+  );
+}
+
+/** Runs the pending migrations and closes: `m2m-auth migrate`, ahead of a rolling deploy. */
+export async function migratePostgresDatabase(options: PostgresStorageOptions): Promise<{ from: number; to: number }> {
+  const pool = createPool({ ...options, poolSize: 1 });
+  try {
+    return await migratePostgres(pool, options.schema);
+  } finally {
+    await pool.end();
+  }
+}
+
+function createPool(options: PostgresStorageOptions): pg.Pool {
+  if (options.schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(options.schema)) throw new Error(`invalid schema name ${JSON.stringify(options.schema)}`);
+  const statementTimeout = options.statementTimeoutMs ?? 10_000;
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    statement_timeout: statementTimeout,
+    // A process that dies (or hangs) inside a transaction must not hold row locks for long.
+    idle_in_transaction_session_timeout: Math.max(statementTimeout * 3, 30_000),
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    types,
+    application_name: 'm2m-auth',
+  });
+  // An idle pooled connection that drops emits here; without a listener that would crash the
+  // process. The next query gets a fresh connection, or fails and reaches the caller (and /readyz).
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** The registry stores over a pool (calls outside a transaction) or one client (inside one). */
+function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
+  const insert = (entity: string, key: string, sql: string, values: unknown[], parent?: (constraint: string | undefined) => [string, string]) =>
+    insertOn(db, isTransaction, entity, key, sql, values, parent);
+  const one = async (sql: string, values: unknown[]) => (await db.query(sql, values)).rows[0] as Row | undefined;
+  const all = async (sql: string, values: unknown[]) => (await db.query(sql, values)).rows as Row[];
+  const changed = async (sql: string, values: unknown[]) => ((await db.query(sql, values)).rowCount ?? 0) > 0;
+
+  return {
+    async createApi(api) {
+      await insert('api', api.identifier, 'INSERT INTO apis (identifier, name, scopes, signing_alg, token_ttl_seconds, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+        api.identifier, api.name, JSON.stringify(api.scopes), api.signingAlg, api.tokenTtlSeconds, api.createdAt, api.updatedAt,
+      ]);
+    },
+    async getApi(identifier) {
+      const row = await one('SELECT * FROM apis WHERE identifier = $1', [identifier]);
+      return row && rowToApi(row);
+    },
+    async listApis(page) {
+      return (await all(...paged('SELECT * FROM apis', 'identifier', [], page))).map(rowToApi);
+    },
+    async updateApi(identifier, patch, now) {
+      const row = await update(db, 'apis', 'identifier', identifier, {
+        name: patch.name,
+        scopes: patch.scopes && JSON.stringify(patch.scopes),
+        signing_alg: patch.signingAlg,
+        token_ttl_seconds: patch.tokenTtlSeconds,
+        updated_at: now,
+      });
+      return row && rowToApi(row);
+    },
+    async deleteApi(identifier) {
+      // One statement: no instance sees the API gone while a client still defaults to it.
+      return changed('WITH cleared AS (UPDATE clients SET default_api = NULL WHERE default_api = $1) DELETE FROM apis WHERE identifier = $1', [identifier]);
+    },
+
+    async createClient(client) {
+      await insert(
+        'client',
+        client.clientId,
+        `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [
+          client.clientId, client.name, client.description, client.defaultApi, client.isEnabled, JSON.stringify(client.grantTypes),
+          JSON.stringify(client.tokenEndpointAuthMethods), client.jwks && JSON.stringify(client.jwks), client.createdAt, client.updatedAt,
+        ],
+      );
+    },
+    async getClient(clientId) {
+      const row = await one('SELECT * FROM clients WHERE client_id = $1', [clientId]);
+      return row && rowToClient(row);
+    },
+    async listClients(page) {
+      return (await all(...paged('SELECT * FROM clients', 'client_id', [], page))).map(rowToClient);
+    },
+    async updateClient(clientId, patch, now) {
+      const row = await update(db, 'clients', 'client_id', clientId, {
+        name: patch.name,
+        description: patch.description,
+        default_api: patch.defaultApi,
+        is_enabled: patch.isEnabled,
+        grant_types: patch.grantTypes && JSON.stringify(patch.grantTypes),
+        token_endpoint_auth_methods: patch.tokenEndpointAuthMethods && JSON.stringify(patch.tokenEndpointAuthMethods),
+        jwks: patch.jwks === undefined ? undefined : patch.jwks && JSON.stringify(patch.jwks),
+        updated_at: now,
+      });
+      return row && rowToClient(row);
+    },
+    async deleteClient(clientId) {
+      return changed('DELETE FROM clients WHERE client_id = $1', [clientId]);
+    },
+
+    async addClientSecret(secret) {
+      await insert('client secret', secret.id, 'INSERT INTO client_secrets (id, client_id, hash, hint, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+        secret.id, secret.clientId, secret.hash, secret.hint, secret.createdAt, secret.expiresAt,
+      ], () => ['client', secret.clientId]);
+    },
+    async listClientSecrets(clientId) {
+      return (await all('SELECT * FROM client_secrets WHERE client_id = $1 ORDER BY created_at, id', [clientId])).map(rowToSecret);
+    },
+    async expireClientSecret(clientId, secretId, expiresAt) {
+      return changed('UPDATE client_secrets SET expires_at = $3 WHERE client_id = $1 AND id = $2', [clientId, secretId, expiresAt]);
+    },
+    async deleteClientSecret(clientId, secretId) {
+      return changed('DELETE FROM client_secrets WHERE client_id = $1 AND id = $2', [clientId, secretId]);
+    },
+
+    async createGrant(grant) {
+      await insert(
+        'client grant',
+        `${grant.clientId} → ${grant.apiIdentifier}`,
+        'INSERT INTO client_grants (id, client_id, api_identifier, scopes, token_ttl_seconds, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [grant.id, grant.clientId, grant.apiIdentifier, JSON.stringify(grant.scopes), grant.tokenTtlSeconds, grant.createdAt, grant.updatedAt],
+        // The violated constraint names the missing parent, with no second query.
+        (constraint) => (constraint === 'client_grants_api_fk' ? ['api', grant.apiIdentifier] : ['client', grant.clientId]),
+      );
+    },
+    async getGrant(id) {
+      const row = await one('SELECT * FROM client_grants WHERE id = $1', [id]);
+      return row && rowToGrant(row);
+    },
+    async findGrant(clientId, apiIdentifier) {
+      const row = await one('SELECT * FROM client_grants WHERE client_id = $1 AND api_identifier = $2', [clientId, apiIdentifier]);
+      return row && rowToGrant(row);
+    },
+    async listGrants(filter = {}) {
+      const where = 'SELECT * FROM client_grants WHERE ($1::text IS NULL OR client_id = $1) AND ($2::text IS NULL OR api_identifier = $2)';
+      return (await all(...paged(where, 'id', [filter.clientId ?? null, filter.apiIdentifier ?? null], filter))).map(rowToGrant);
+    },
+    async updateGrant(id, patch, now) {
+      const row = await update(db, 'client_grants', 'id', id, {
+        scopes: patch.scopes && JSON.stringify(patch.scopes),
+        token_ttl_seconds: patch.tokenTtlSeconds,
+        updated_at: now,
+      });
+      return row && rowToGrant(row);
+    },
+    async deleteGrant(id) {
+      return changed('DELETE FROM client_grants WHERE id = $1', [id]);
+    },
+
+    async createKey(key) {
+      await insert(
+        'signing key',
+        key.kid,
+        'INSERT INTO signing_keys (kid, alg, status, encrypted_private_key, public_jwk, api_identifier, created_at, rotated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [key.kid, key.alg, key.status, key.encryptedPrivateKey, key.publicJwk && JSON.stringify(key.publicJwk), key.apiIdentifier, key.createdAt, key.rotatedAt],
+      );
+    },
+    async getKey(kid) {
+      const row = await one('SELECT * FROM signing_keys WHERE kid = $1', [kid]);
+      return row && rowToKey(row);
+    },
+    async listKeys() {
+      return (await all('SELECT * FROM signing_keys ORDER BY created_at, kid', [])).map(rowToKey);
+    },
+    async setKeyStatus(kid, status, now) {
+      // rotated_at is decided by the row's own status in the same statement: two instances
+      // rotating at once cannot both stamp it.
+      return changed(
+        `UPDATE signing_keys SET rotated_at = CASE WHEN status = 'active' AND $2 <> 'active' THEN $3 ELSE rotated_at END, status = $2 WHERE kid = $1`,
+        [kid, status, now],
+      );
+    },
+
+    async appendAuditEvent(event) {
+      await insert('audit event', event.id, 'INSERT INTO audit_events (id, at, type, actor, data) VALUES ($1, $2, $3, $4, $5)', [
+        event.id, event.at, event.type, event.actor, JSON.stringify(event.data),
+      ]);
+    },
+    async listAuditEvents(query = {}) {
+      const rows = await all(
+        `SELECT * FROM audit_events WHERE ($1::text IS NULL OR type = $1) AND ($2::text IS NULL OR actor = $2)
+         AND ($3::bigint IS NULL OR at >= $3) AND ($4::bigint IS NULL OR at < $4)
+         AND ($5::bigint IS NULL OR (at, id) < ($5, $6::text)) ORDER BY at DESC, id DESC LIMIT $7`,
+        [query.type ?? null, query.actor ?? null, query.since ?? null, query.until ?? null, query.before?.at ?? null, query.before?.id ?? null, query.limit ?? 100],
+      );
+      return rows.map(rowToAuditEvent);
+    },
+    async pruneAuditEvents(before) {
+      return (await db.query('DELETE FROM audit_events WHERE at < $1', [before])).rowCount ?? 0;
+    },
+  };
+}
+
+/**
+ * Runs an insert, turning 23505 into the contract's conflict error and 23503 into its reference
+ * error. Inside a transaction the insert runs under a savepoint: PostgreSQL would otherwise abort
+ * the whole transaction on the failed statement, while the contract (and SQLite) let the work
+ * catch a conflict and carry on.
+ */
+async function insertOn(
+  db: Queryable,
+  isTransaction: boolean,
+  entity: string,
+  key: string,
+  sql: string,
+  values: unknown[],
+  parent?: (constraint: string | undefined) => [string, string],
+): Promise<void> {
+  try {
+    if (!isTransaction) {
+      await db.query(sql, values);
+    } else {
+      await db.query('SAVEPOINT m2m_auth_insert');
+      try {
+        await db.query(sql, values);
+      } catch (error) {
+        await db.query('ROLLBACK TO SAVEPOINT m2m_auth_insert');
+        throw error;
+      } finally {
+        await db.query('RELEASE SAVEPOINT m2m_auth_insert').catch(() => undefined);
+      }
+    }
+  } catch (error) {
+    const { code, constraint } = error as { code?: string; constraint?: string };
+    if (code === '23505') throw new StorageConflictError(entity, key);
+    if (code === '23503' && parent) throw new StorageReferenceError(...parent(constraint));
+    throw error;
+  }
+}
+
+/**
+ * UPDATE … RETURNING the given columns (undefined = keep): one atomic statement, no read first.
+ * Column names come from the callers above, never from input.
+ */
+async function update(db: Queryable, table: string, keyColumn: string, key: string, columns: Record<string, unknown>): Promise<Row | undefined> {
+  const set = Object.entries(columns).filter(([, value]) => value !== undefined);
+  const assignments = set.map(([column], index) => `${quoteIdentifier(column)} = $${index + 2}`).join(', ');
+  const { rows } = await db.query(`UPDATE ${table} SET ${assignments} WHERE ${keyColumn} = $1 RETURNING *`, [key, ...set.map(([, value]) => value)]);
+  return rows[0] as Row | undefined;
+}
+
+/** Appends the keyset condition and the contract's order to a query whose parameters are `values`. */
+function paged(select: string, keyColumn: string, values: unknown[], page: PageOptions = {}): [string, unknown[]] {
+  const params = [...values];
+  const conditions: string[] = [];
+  if (page.after) {
+    params.push(page.after.createdAt, page.after.key);
+    conditions.push(`(created_at, ${keyColumn}) > ($${params.length - 1}, $${params.length})`);
+  }
+  let sql = conditions.length === 0 ? select : `${select} ${select.includes(' WHERE ') ? 'AND' : 'WHERE'} ${conditions.join(' AND ')}`;
+  sql += ` ORDER BY created_at, ${keyColumn}`;
+  if (page.limit !== undefined) {
+    params.push(page.limit);
+    sql += ` LIMIT $${params.length}`;
+  }
+  return [sql, params];
+}
+
+function rowToApi(row: Row): ApiRecord {
+  return {
+    identifier: row.identifier as string,
+    name: row.name as string,
+    scopes: row.scopes as ApiRecord['scopes'],
+    signingAlg: row.signing_alg as ApiRecord['signingAlg'],
+    tokenTtlSeconds: row.token_ttl_seconds as number,
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+  };
+}
+
+function rowToClient(row: Row): ClientRecord {
+  return {
+    clientId: row.client_id as string,
+    name: row.name as string,
+    description: row.description as string,
+    defaultApi: row.default_api as string | null,
+    isEnabled: row.is_enabled as boolean,
+    grantTypes: row.grant_types as string[],
+    tokenEndpointAuthMethods: row.token_endpoint_auth_methods as ClientRecord['tokenEndpointAuthMethods'],
+    jwks: row.jwks as ClientRecord['jwks'],
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+  };
+}
+
+function rowToSecret(row: Row): ClientSecretRecord {
+  return {
+    id: row.id as string,
+    clientId: row.client_id as string,
+    hash: row.hash as string,
+    hint: row.hint as string,
+    createdAt: row.created_at as number,
+    expiresAt: row.expires_at as number | null,
+  };
+}
+
+function rowToGrant(row: Row): ClientGrantRecord {
+  return {
+    id: row.id as string,
+    clientId: row.client_id as string,
+    apiIdentifier: row.api_identifier as string,
+    scopes: row.scopes as string[],
+    tokenTtlSeconds: row.token_ttl_seconds as number | null,
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+  };
+}
+
+function rowToKey(row: Row): SigningKeyRecord {
+  return {
+    kid: row.kid as string,
+    alg: row.alg as SigningKeyRecord['alg'],
+    status: row.status as SigningKeyRecord['status'],
+    encryptedPrivateKey: row.encrypted_private_key as string,
+    publicJwk: row.public_jwk as SigningKeyRecord['publicJwk'],
+    apiIdentifier: row.api_identifier as string | null,
+    createdAt: row.created_at as number,
+    rotatedAt: row.rotated_at as number | null,
+  };
+}
+
+function rowToAuditEvent(row: Row): AuditEventRecord {
+  return {
+    id: row.id as string,
+    at: row.at as number,
+    type: row.type as string,
+    actor: row.actor as string,
+    data: row.data as AuditEventRecord['data'],
+  };
+}

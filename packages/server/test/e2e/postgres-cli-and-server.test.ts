@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import pg from 'pg';
+import { cli, cliJson, startServeProcess } from '../helpers/cli-process.js';
+import { createSchemaNames, isPostgresAvailable, POSTGRES_URL } from '../helpers/services.js';
+
+/**
+ * The PostgreSQL path with real processes: `migrate`, the CLI and `serve` all find the database
+ * from one URL; the master key stays in the data directory.
+ */
+const isAvailable = await isPostgresAvailable();
+const schemas = createSchemaNames('m2m_e2e');
+const schema = schemas.next();
+const databaseUrl = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-e2e-pg-'));
+const d = ['--data-dir', dataDir, '--database-url', databaseUrl];
+let server: { url: string; child: ChildProcess } | undefined;
+
+describe.skipIf(!isAvailable)('CLI + server on PostgreSQL', () => {
+  beforeAll(async () => {
+    const admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+    await admin.end();
+  });
+  afterAll(async () => {
+    server?.child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+    await schemas.dropAll();
+  });
+
+  it('migrate applies the schema once, then finds nothing to do', async () => {
+    expect(await cliJson(['migrate', ...d])).toMatchObject({ kind: 'postgres', from_version: 0, to_version: 1 });
+    const again = await cli(['migrate', ...d]);
+    expect(again.stdout).toMatch(/schema already at version 1/);
+  });
+
+  it('the CLI writes and the server reads the same database; /readyz names it', async () => {
+    await cliJson(['apis', 'create', '--identifier', 'https://orders.example', '--scopes', 'read:orders', ...d]);
+    const client = await cliJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'billing', ...d]);
+    await cliJson(['grants', 'create', '--client', client.client_id, '--api', 'https://orders.example', '--scopes', 'read:orders', ...d]);
+    server = await startServeProcess(['--port', '0', ...d, '--log-level', 'warn']);
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(await ready.json()).toEqual({ status: 'ready', storage: 'postgres' });
+    const response = await fetch(`${server.url}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', audience: 'https://orders.example' }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ token_type: 'Bearer', scope: 'read:orders' });
+  });
+});

@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/**
+ * The PostgreSQL the tests use: M2M_AUTH_TEST_POSTGRES_URL, else the local default. A suite that
+ * needs it is skipped when it does not answer, unless M2M_AUTH_REQUIRE_SERVICES=1 (CI), where its
+ * absence fails the run instead.
+ */
+export const POSTGRES_URL = process.env.M2M_AUTH_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const REQUIRE_SERVICES = process.env.M2M_AUTH_REQUIRE_SERVICES === '1';
+
+export async function isPostgresAvailable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch (error) {
+    if (REQUIRE_SERVICES) throw new Error(`M2M_AUTH_REQUIRE_SERVICES=1 but PostgreSQL at ${POSTGRES_URL} does not answer: ${(error as Error).message}`);
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** A schema name no other test run uses; `dropSchemas` removes every one this file made. */
+export function createSchemaNames(prefix = 'm2m_test') {
+  const run = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const made: string[] = [];
+  return {
+    next(): string {
+      const name = `${run}_${made.length + 1}`;
+      made.push(name);
+      return name;
+    },
+    async dropAll(): Promise<void> {
+      if (made.length === 0) return;
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      try {
+        for (const name of made.splice(0)) await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
