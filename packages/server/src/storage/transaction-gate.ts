@@ -23,7 +23,8 @@ export function withTransactions<S extends RegistryStores>(stores: S, hooks: Tra
 
   const gated = {} as Record<string, unknown>;
   for (const [name, value] of Object.entries(stores)) {
-    if (typeof value !== 'function') {
+    // watchChanges only registers a listener: synchronous, and nothing a transaction could hide.
+    if (typeof value !== 'function' || name === 'watchChanges') {
       gated[name] = value;
       continue;
     }
@@ -64,7 +65,7 @@ export function withTransactions<S extends RegistryStores>(stores: S, hooks: Tra
   return Object.assign(gated as S, { transaction });
 }
 
-const NOT_IN_TRANSACTION = new Set(['close', 'ping', 'currentRevision', 'transaction']);
+const NOT_IN_TRANSACTION = new Set(['close', 'ping', 'currentRevision', 'transaction', 'watchChanges', 'changesSince']);
 
 /** A transaction handle kept past its end would write outside any transaction: refuse it. */
 function guardAfterEnd<S extends RegistryStores>(stores: S, isOpen: () => boolean): S {

@@ -7,8 +7,9 @@
  * - "Not found" is `undefined`, never an exception.
  * - A uniqueness clash throws `StorageConflictError`.
  * - Every method is async, so a networked adapter fits the same contract.
- * - Every successful write bumps the store's revision (see `RevisionSource`), so long-running
- *   readers (the server's caches) notice writes made by another process such as the CLI.
+ * - Every successful write bumps the store's revision (see `RevisionSource`) and records which
+ *   record it touched (`ChangeFeed`), so long-running readers (the server's caches) notice writes
+ *   made by another process such as the CLI, and refresh only what changed.
  * - A write that names a missing parent record (a secret or grant for an unknown client, a grant
  *   on an unknown API) throws `StorageReferenceError` and changes nothing.
  * - Lists are ordered by `createdAt`, ties broken by the record's key (ascending), so a keyset
@@ -222,6 +223,39 @@ export interface RevisionSource {
   currentRevision(): Promise<number>;
 }
 
+/** Which registry record a write touched; `key` is what caches are keyed by. */
+export type RegistryChange =
+  | { entity: 'api'; key: string }
+  | { entity: 'client'; key: string }
+  /** key: the client id whose secrets changed. */
+  | { entity: 'client_secret'; key: string }
+  /** key: `${clientId}\n${apiIdentifier}`. */
+  | { entity: 'client_grant'; key: string }
+  | { entity: 'signing_key'; key: string };
+
+/**
+ * How a long-running reader (the server's registry cache) learns of writes made anywhere — this
+ * process, another instance, the CLI — without asking on every request.
+ */
+export interface ChangeFeed {
+  /**
+   * Calls `listener` soon after registry writes commit, from any handle on the database
+   * (PostgreSQL: LISTEN/NOTIFY; SQLite: a background revision poll; memory: at once). Calls may
+   * coalesce several writes, or come without a change (after a reconnect); readers then ask
+   * `changesSince`. Returns the function that stops the calls.
+   */
+  watchChanges(listener: () => void): () => void;
+  /**
+   * The writes after `revision`, oldest first, and the revision they bring the reader to.
+   * `undefined` when the history no longer reaches back that far (it is bounded): the reader
+   * must then treat everything as changed.
+   */
+  changesSince(revision: number): Promise<{ revision: number; changes: RegistryChange[] } | undefined>;
+}
+
+/** How many changes every adapter keeps: a reader further behind reloads everything. */
+export const CHANGE_HISTORY_LENGTH = 10_000;
+
 /** The registry stores, as seen inside a transaction. */
 export interface RegistryStores extends ApiStore, ClientStore, ClientGrantStore, SigningKeyStore, AuditLogStore {}
 
@@ -235,7 +269,7 @@ export interface TransactionalStore {
 }
 
 /** Everything the server needs from a database, as one handle. */
-export interface Storage extends RegistryStores, TransactionalStore, RevisionSource {
+export interface Storage extends RegistryStores, TransactionalStore, RevisionSource, ChangeFeed {
   /** Human-readable adapter name for logs and `readyz`: `memory`, `sqlite`, `postgres`. */
   readonly kind: string;
   /** Resolves when the database answers; rejects otherwise (used by `/readyz`). */

@@ -12,7 +12,9 @@ import {
   type SigningKeyRecord,
   type SigningKeyStatus,
   type PageOptions,
+  type RegistryChange,
   type Storage,
+  CHANGE_HISTORY_LENGTH,
 } from '../types.js';
 import { withTransactions } from '../transaction-gate.js';
 
@@ -29,12 +31,26 @@ export function createMemoryStorage(): Storage {
   let keys = new Map<string, SigningKeyRecord>();
   let audit: AuditEventRecord[] = [];
   let revision = 0;
+  let history: (RegistryChange & { revision: number })[] = [];
   let isClosed = false;
+  const listeners = new Set<() => void>();
+  let isNotifying = false;
 
   const copy = <T,>(value: T): T => structuredClone(value);
-  const written = () => {
-    revision += 1;
+  /** One revision per record touched, as the SQL adapters' row triggers count them. */
+  const written = (...changes: RegistryChange[]) => {
+    for (const change of changes) history.push({ ...change, revision: (revision += 1) });
+    if (history.length > CHANGE_HISTORY_LENGTH) history = history.slice(-CHANGE_HISTORY_LENGTH);
+    // Listeners hear of it after the caller's turn, once for a burst of writes.
+    if (listeners.size > 0 && !isNotifying) {
+      isNotifying = true;
+      queueMicrotask(() => {
+        isNotifying = false;
+        for (const listener of listeners) listener();
+      });
+    }
   };
+  const grantKey = (grant: ClientGrantRecord) => `${grant.clientId}\n${grant.apiIdentifier}`;
   /** The contract's order: createdAt, ties by key; then keyset paging. */
   const ordered = <T extends { createdAt: number }>(records: Iterable<T>, keyOf: (record: T) => string, page: PageOptions = {}): T[] => {
     const after = page.after;
@@ -45,17 +61,17 @@ export function createMemoryStorage(): Storage {
   };
 
   // A transaction snapshots everything and puts the snapshot back if it fails.
-  let snapshot: { apis: typeof apis; clients: typeof clients; secrets: typeof secrets; grants: typeof grants; keys: typeof keys; audit: typeof audit; revision: number } | undefined;
+  let snapshot: { apis: typeof apis; clients: typeof clients; secrets: typeof secrets; grants: typeof grants; keys: typeof keys; audit: typeof audit; revision: number; history: typeof history } | undefined;
   const hooks = {
     begin() {
-      snapshot = { apis: copy(apis), clients: copy(clients), secrets: copy(secrets), grants: copy(grants), keys: copy(keys), audit: copy(audit), revision };
+      snapshot = { apis: copy(apis), clients: copy(clients), secrets: copy(secrets), grants: copy(grants), keys: copy(keys), audit: copy(audit), revision, history: [...history] };
     },
     commit() {
       snapshot = undefined;
     },
     rollback() {
       if (!snapshot) return;
-      ({ apis, clients, secrets, grants, keys, audit, revision } = snapshot);
+      ({ apis, clients, secrets, grants, keys, audit, revision, history } = snapshot);
       snapshot = undefined;
     },
   };
@@ -66,7 +82,7 @@ export function createMemoryStorage(): Storage {
     async createApi(api) {
       if (apis.has(api.identifier)) throw new StorageConflictError('api', api.identifier);
       apis.set(api.identifier, copy(api));
-      written();
+      written({ entity: 'api', key: api.identifier });
     },
     async getApi(identifier) {
       const api = apis.get(identifier);
@@ -80,21 +96,30 @@ export function createMemoryStorage(): Storage {
       if (!api) return undefined;
       const updated = { ...api, ...definedOnly(copy(patch)), updatedAt: now };
       apis.set(identifier, updated);
-      written();
+      written({ entity: 'api', key: identifier });
       return copy(updated);
     },
     async deleteApi(identifier) {
       if (!apis.delete(identifier)) return false;
-      for (const [id, grant] of grants) if (grant.apiIdentifier === identifier) grants.delete(id);
-      for (const client of clients.values()) if (client.defaultApi === identifier) client.defaultApi = null;
-      written();
+      const changes: RegistryChange[] = [{ entity: 'api', key: identifier }];
+      for (const [id, grant] of grants) {
+        if (grant.apiIdentifier !== identifier) continue;
+        grants.delete(id);
+        changes.push({ entity: 'client_grant', key: grantKey(grant) });
+      }
+      for (const client of clients.values()) {
+        if (client.defaultApi !== identifier) continue;
+        client.defaultApi = null;
+        changes.push({ entity: 'client', key: client.clientId });
+      }
+      written(...changes);
       return true;
     },
 
     async createClient(client) {
       if (clients.has(client.clientId)) throw new StorageConflictError('client', client.clientId);
       clients.set(client.clientId, copy(client));
-      written();
+      written({ entity: 'client', key: client.clientId });
     },
     async getClient(clientId) {
       const client = clients.get(clientId);
@@ -108,14 +133,23 @@ export function createMemoryStorage(): Storage {
       if (!client) return undefined;
       const updated = { ...client, ...definedOnly(copy(patch)), updatedAt: now };
       clients.set(clientId, updated);
-      written();
+      written({ entity: 'client', key: clientId });
       return copy(updated);
     },
     async deleteClient(clientId) {
       if (!clients.delete(clientId)) return false;
-      for (const [id, secret] of secrets) if (secret.clientId === clientId) secrets.delete(id);
-      for (const [id, grant] of grants) if (grant.clientId === clientId) grants.delete(id);
-      written();
+      const changes: RegistryChange[] = [{ entity: 'client', key: clientId }];
+      for (const [id, secret] of secrets) {
+        if (secret.clientId !== clientId) continue;
+        secrets.delete(id);
+        changes.push({ entity: 'client_secret', key: clientId });
+      }
+      for (const [id, grant] of grants) {
+        if (grant.clientId !== clientId) continue;
+        grants.delete(id);
+        changes.push({ entity: 'client_grant', key: grantKey(grant) });
+      }
+      written(...changes);
       return true;
     },
 
@@ -123,7 +157,7 @@ export function createMemoryStorage(): Storage {
       if (secrets.has(secret.id)) throw new StorageConflictError('client secret', secret.id);
       if (!clients.has(secret.clientId)) throw new StorageReferenceError('client', secret.clientId);
       secrets.set(secret.id, copy(secret));
-      written();
+      written({ entity: 'client_secret', key: secret.clientId });
     },
     async listClientSecrets(clientId) {
       return ordered([...secrets.values()].filter((s) => s.clientId === clientId), (s) => s.id);
@@ -132,14 +166,14 @@ export function createMemoryStorage(): Storage {
       const secret = secrets.get(secretId);
       if (!secret || secret.clientId !== clientId) return false;
       secret.expiresAt = expiresAt;
-      written();
+      written({ entity: 'client_secret', key: clientId });
       return true;
     },
     async deleteClientSecret(clientId, secretId) {
       const secret = secrets.get(secretId);
       if (!secret || secret.clientId !== clientId) return false;
       secrets.delete(secretId);
-      written();
+      written({ entity: 'client_secret', key: clientId });
       return true;
     },
 
@@ -153,7 +187,7 @@ export function createMemoryStorage(): Storage {
       if (!clients.has(grant.clientId)) throw new StorageReferenceError('client', grant.clientId);
       if (!apis.has(grant.apiIdentifier)) throw new StorageReferenceError('api', grant.apiIdentifier);
       grants.set(grant.id, copy(grant));
-      written();
+      written({ entity: 'client_grant', key: grantKey(grant) });
     },
     async getGrant(id) {
       const grant = grants.get(id);
@@ -176,19 +210,21 @@ export function createMemoryStorage(): Storage {
       if (!grant) return undefined;
       const updated = { ...grant, ...definedOnly(copy(patch)), updatedAt: now };
       grants.set(id, updated);
-      written();
+      written({ entity: 'client_grant', key: grantKey(updated) });
       return copy(updated);
     },
     async deleteGrant(id) {
-      if (!grants.delete(id)) return false;
-      written();
+      const grant = grants.get(id);
+      if (!grant) return false;
+      grants.delete(id);
+      written({ entity: 'client_grant', key: grantKey(grant) });
       return true;
     },
 
     async createKey(key) {
       if (keys.has(key.kid)) throw new StorageConflictError('signing key', key.kid);
       keys.set(key.kid, copy(key));
-      written();
+      written({ entity: 'signing_key', key: key.kid });
     },
     async getKey(kid) {
       const key = keys.get(kid);
@@ -202,7 +238,7 @@ export function createMemoryStorage(): Storage {
       if (!key) return false;
       if (key.status === 'active' && status !== 'active') key.rotatedAt = now;
       key.status = status;
-      written();
+      written({ entity: 'signing_key', key: kid });
       return true;
     },
 
@@ -235,11 +271,24 @@ export function createMemoryStorage(): Storage {
     async currentRevision() {
       return revision;
     },
+    watchChanges(listener) {
+      const subscription = () => listener();
+      listeners.add(subscription);
+      return () => listeners.delete(subscription);
+    },
+    async changesSince(since) {
+      if (since === revision) return { revision, changes: [] };
+      const first = history.findIndex((change) => change.revision > since);
+      // History must start right after `since`, else some changes were dropped (or `since` is from a rolled-back future).
+      if (first === -1 || history[first]!.revision !== since + 1) return undefined;
+      return { revision, changes: history.slice(first).map(({ entity, key }) => ({ entity, key }) as RegistryChange) };
+    },
     async ping() {
       if (isClosed) throw new Error('storage is closed');
     },
     async close() {
       isClosed = true;
+      listeners.clear();
     },
   };
   return withTransactions(stores, hooks);

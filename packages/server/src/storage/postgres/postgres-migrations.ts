@@ -1,4 +1,5 @@
 import type { ClientBase, Pool } from 'pg';
+import { CHANGE_HISTORY_LENGTH } from '../types.js';
 
 /** The channel every registry write notifies on; servers LISTEN on it to refresh their caches. */
 export const CHANGE_CHANNEL = 'm2m_auth_registry_changed';
@@ -94,6 +95,43 @@ const MIGRATIONS: readonly string[] = [
   ${['apis', 'clients', 'client_secrets', 'client_grants', 'signing_keys']
     .map((table) => `CREATE TRIGGER ${table}_bumps_revision AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION bump_revision();`)
     .join('\n  ')}
+  `,
+  // 2: which record each write touched, so readers refresh that record instead of everything;
+  // notifications name the schema, so deployments sharing a database ignore each other.
+  `
+  CREATE TABLE registry_changes (
+    revision BIGINT PRIMARY KEY,
+    entity   TEXT NOT NULL,
+    key      TEXT COLLATE "C" NOT NULL
+  );
+  -- Arguments: the entity name, then the columns whose values (joined by a newline) are its key.
+  CREATE OR REPLACE FUNCTION record_change() RETURNS trigger LANGUAGE plpgsql AS $$
+  DECLARE
+    changed JSONB := to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END);
+    change_key TEXT := changed ->> TG_ARGV[1];
+    next_revision BIGINT;
+  BEGIN
+    IF TG_NARGS > 2 THEN change_key := change_key || E'\n' || (changed ->> TG_ARGV[2]); END IF;
+    UPDATE meta SET value = value + 1 WHERE key = 'revision' RETURNING value INTO next_revision;
+    INSERT INTO registry_changes (revision, entity, key) VALUES (next_revision, TG_ARGV[0], change_key);
+    DELETE FROM registry_changes WHERE revision <= next_revision - ${CHANGE_HISTORY_LENGTH};
+    PERFORM pg_notify('${CHANGE_CHANNEL}', TG_TABLE_SCHEMA);
+    RETURN NULL;
+  END;
+  $$;
+  ${Object.entries({
+    apis: ['api', 'identifier'],
+    clients: ['client', 'client_id'],
+    client_secrets: ['client_secret', 'client_id'],
+    client_grants: ['client_grant', 'client_id', 'api_identifier'],
+    signing_keys: ['signing_key', 'kid'],
+  })
+    .map(
+      ([table, args]) => `DROP TRIGGER ${table}_bumps_revision ON ${table};
+  CREATE TRIGGER ${table}_records_change AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION record_change(${args.map((arg) => `'${arg}'`).join(', ')});`,
+    )
+    .join('\n  ')}
+  DROP FUNCTION bump_revision();
   `,
 ];
 

@@ -13,7 +13,9 @@ import {
   type Storage,
 } from '../types.js';
 import { withTransactions } from '../transaction-gate.js';
-import { migratePostgres, quoteIdentifier } from './postgres-migrations.js';
+import { CHANGE_CHANNEL, migratePostgres, quoteIdentifier } from './postgres-migrations.js';
+import { createChangeListener } from './postgres-change-listener.js';
+import { changesAfter, type ChangeRow } from '../change-history.js';
 
 export interface PostgresStorageOptions {
   connectionString: string;
@@ -80,6 +82,10 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     rollback: () => endTransaction('ROLLBACK'),
   };
 
+  // Notifications carry the schema the write went to (see the record_change trigger).
+  const schema = options.schema ?? ((await pool.query('SELECT current_schema() AS name')).rows[0]?.name as string);
+  const changeListener = createChangeListener({ connection: connectionConfig(options), channel: CHANGE_CHANNEL, payload: schema });
+
   let closed: Promise<void> | undefined;
   return withTransactions(
     {
@@ -89,10 +95,20 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
         const { rows } = await pool.query("SELECT value FROM meta WHERE key = 'revision'");
         return rows[0]!.value as number;
       },
+      watchChanges: (listener: () => void) => changeListener.add(listener),
+      async changesSince(since: number) {
+        // One statement: the revision and the history from the same snapshot.
+        const { rows } = await pool.query(
+          "SELECT (SELECT value FROM meta WHERE key = 'revision') AS current, c.revision, c.entity, c.key FROM (SELECT 1) AS one LEFT JOIN registry_changes c ON c.revision > $1 ORDER BY c.revision",
+          [since],
+        );
+        const current = Number(rows[0]!.current);
+        return changesAfter(since, current, rows.filter((row) => row.revision !== null) as ChangeRow[]);
+      },
       async ping() {
         await pool.query('SELECT 1');
       },
-      close: () => (closed ??= pool.end()),
+      close: () => (closed ??= Promise.all([changeListener.close(), pool.end()]).then(() => undefined)),
     },
     hooks,
   );
@@ -108,12 +124,11 @@ export async function migratePostgresDatabase(options: PostgresStorageOptions): 
   }
 }
 
-function createPool(options: PostgresStorageOptions): pg.Pool {
+function connectionConfig(options: PostgresStorageOptions): pg.ClientConfig {
   if (options.schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(options.schema)) throw new Error(`invalid schema name ${JSON.stringify(options.schema)}`);
   const statementTimeout = options.statementTimeoutMs ?? 10_000;
-  const pool = new pg.Pool({
+  return {
     connectionString: options.connectionString,
-    max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     statement_timeout: statementTimeout,
     // A process that dies (or hangs) inside a transaction must not hold row locks for long.
@@ -121,7 +136,11 @@ function createPool(options: PostgresStorageOptions): pg.Pool {
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     types,
     application_name: 'm2m-auth',
-  });
+  };
+}
+
+function createPool(options: PostgresStorageOptions): pg.Pool {
+  const pool = new pg.Pool({ ...connectionConfig(options), max: options.poolSize ?? 10 });
   // An idle pooled connection that drops emits here; without a listener that would crash the
   // process. The next query gets a fresh connection, or fails and reaches the caller (and /readyz).
   pool.on('error', () => undefined);

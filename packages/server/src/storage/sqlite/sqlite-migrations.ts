@@ -1,4 +1,14 @@
 import type { Database } from 'better-sqlite3';
+import { CHANGE_HISTORY_LENGTH } from '../types.js';
+
+/** The entity and cache key each registry table's rows are known by (see RegistryChange). */
+const CHANGE_KEYS: Record<string, { entity: string; key: (row: 'NEW' | 'OLD') => string }> = {
+  apis: { entity: 'api', key: (row) => `${row}.identifier` },
+  clients: { entity: 'client', key: (row) => `${row}.client_id` },
+  client_secrets: { entity: 'client_secret', key: (row) => `${row}.client_id` },
+  client_grants: { entity: 'client_grant', key: (row) => `${row}.client_id || char(10) || ${row}.api_identifier` },
+  signing_keys: { entity: 'signing_key', key: (row) => `${row}.kid` },
+};
 
 /**
  * Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Append only:
@@ -80,7 +90,39 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX client_grants_by_created ON client_grants (created_at, id);
   CREATE INDEX audit_events_by_at ON audit_events (at, id);
   `,
+  // 3: which record each write touched, so readers refresh that record instead of everything.
+  `
+  CREATE TABLE registry_changes (
+    revision INTEGER PRIMARY KEY,
+    entity   TEXT NOT NULL,
+    key      TEXT NOT NULL
+  );
+  ${['apis', 'clients', 'client_secrets', 'client_grants', 'signing_keys']
+    .flatMap((table) => ['insert', 'update', 'delete'].map((event) => `DROP TRIGGER ${table}_${event}_bumps_revision;`))
+    .join('\n  ')}
+  ${changeTriggers()}
+  `,
 ];
+
+/**
+ * Every registry write (cascaded deletes included) bumps the revision and records what it touched,
+ * in the same transaction. The history is trimmed to CHANGE_HISTORY_LENGTH entries as it grows.
+ */
+function changeTriggers(): string {
+  return Object.entries(CHANGE_KEYS)
+    .flatMap(([table, { entity, key }]) =>
+      ['INSERT', 'UPDATE', 'DELETE'].map(
+        (event) => `
+  CREATE TRIGGER ${table}_${event.toLowerCase()}_records_change AFTER ${event} ON ${table}
+  BEGIN
+    UPDATE meta SET value = value + 1 WHERE key = 'revision';
+    INSERT INTO registry_changes (revision, entity, key) SELECT value, '${entity}', ${key(event === 'DELETE' ? 'OLD' : 'NEW')} FROM meta WHERE key = 'revision';
+    DELETE FROM registry_changes WHERE revision <= (SELECT value FROM meta WHERE key = 'revision') - ${CHANGE_HISTORY_LENGTH};
+  END;`,
+      ),
+    )
+    .join('\n');
+}
 
 /**
  * Every write to the registry bumps one counter in the same transaction, so another process (the

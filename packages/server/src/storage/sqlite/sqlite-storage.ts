@@ -15,12 +15,15 @@ import {
 } from '../types.js';
 import { migrate } from './sqlite-migrations.js';
 import { withTransactions } from '../transaction-gate.js';
+import { changesAfter, type ChangeRow } from '../change-history.js';
 
 export interface SqliteStorageOptions {
   /** Database file; created (mode 0600) with its directory when missing. `:memory:` for tests. */
   path: string;
   /** How long a writer waits for another process's lock before failing. */
   busyTimeoutMs?: number;
+  /** How often watchers poll the revision for writes by other processes (SQLite cannot push). */
+  changePollIntervalMs?: number;
 }
 
 type Row = Record<string, unknown>;
@@ -104,6 +107,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     pruneAuditEvents: db.prepare('DELETE FROM audit_events WHERE at < ?'),
 
     revision: db.prepare("SELECT value FROM meta WHERE key = 'revision'").pluck(),
+    changesSince: db.prepare('SELECT revision, entity, key FROM registry_changes WHERE revision > ? ORDER BY revision'),
     ping: db.prepare('SELECT 1').pluck(),
   };
 
@@ -135,6 +139,9 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       if (db.inTransaction) db.exec('ROLLBACK');
     },
   };
+
+  // SQLite cannot push: watchers poll the revision, a one-row indexed read, in the background.
+  const poller = createRevisionPoller(() => (db.open ? (statements.revision.get() as number) : undefined), options.changePollIntervalMs ?? 250);
 
   const stores: Omit<Storage, 'transaction'> = {
     kind: 'sqlite',
@@ -260,14 +267,53 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     async currentRevision() {
       return statements.revision.get() as number;
     },
+    watchChanges: (listener) => poller.add(listener),
+    async changesSince(since) {
+      const rows = statements.changesSince.all(since) as ChangeRow[];
+      return changesAfter(since, statements.revision.get() as number, rows);
+    },
     async ping() {
       statements.ping.get();
     },
     async close() {
+      poller.stop();
       if (db.open) db.close();
     },
   };
   return withTransactions(stores, hooks);
+}
+
+/** Polls while anyone watches; the timer never keeps the process alive on its own. */
+function createRevisionPoller(read: () => number | undefined, intervalMs: number) {
+  const listeners = new Set<() => void>();
+  let timer: NodeJS.Timeout | undefined;
+  let last: number | undefined;
+  const poll = () => {
+    const revision = read();
+    if (revision === undefined || revision === last) return;
+    last = revision;
+    for (const listener of listeners) listener();
+  };
+  const stop = () => {
+    clearInterval(timer);
+    timer = undefined;
+    listeners.clear();
+  };
+  return {
+    add(listener: () => void) {
+      const subscription = () => listener();
+      listeners.add(subscription);
+      if (!timer) {
+        last = read();
+        timer = setInterval(poll, intervalMs).unref();
+      }
+      return () => {
+        listeners.delete(subscription);
+        if (listeners.size === 0) stop();
+      };
+    },
+    stop,
+  };
 }
 
 /** Runs the pending migrations and closes: `m2m-auth migrate`. */

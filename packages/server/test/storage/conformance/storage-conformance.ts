@@ -6,6 +6,7 @@ import { describeTransactions } from './transactions.js';
 import { describeRevision } from './revision.js';
 import { describeCrossConnection } from './cross-connection.js';
 import { describeAudit } from './audit.js';
+import { describeChangeFeed } from './change-feed.js';
 
 export type { ConformanceHarness } from './fixtures.js';
 
@@ -23,6 +24,7 @@ export function describeStorageConformance(adapterName: string, harness: Conform
     describeTransactions(harness, T0);
     describeRevision(harness, T0);
     describeCrossConnection(harness, T0);
+    describeChangeFeed(harness, T0);
     describeAudit(harness, T0);
   });
 }
