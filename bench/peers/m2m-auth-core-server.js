@@ -28,7 +28,6 @@ const server = createServer((request, response) => {
   request.on('data', (chunk) => chunks.push(chunk));
   request.on('end', async () => {
     const started = performance.now();
-    await runtime.registry.sync();
     const answer = await runtime.token({
       authorization: request.headers.authorization,
       params: parseFormParams(Buffer.concat(chunks).toString()),

@@ -31,8 +31,8 @@ export interface AdminDeps {
   now: () => number;
   /** Recorded in the audit log: `cli`, `admin-api`, … */
   actor: string;
-  /** Called after every successful write, so in-process caches drop stale entries at once. */
-  onChange?: () => void;
+  /** Called after every successful write, so in-process caches drop stale entries before it returns. */
+  onChange?: () => void | Promise<void>;
 }
 
 export interface CreateApiInput {
@@ -86,7 +86,7 @@ export function createAdmin(deps: AdminDeps) {
 
   async function changed(type: string, data: Record<string, unknown>) {
     await storage.appendAuditEvent({ id: generateRecordId('evt'), at: now(), type, actor: deps.actor, data });
-    deps.onChange?.();
+    await deps.onChange?.();
   }
 
   async function requireApi(identifier: string): Promise<ApiRecord> {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatabaseUrlError, parseDatabaseUrl, type OpenStorageOptions } from '../storage/open-storage.js';
+import { DEFAULT_REGISTRY_CACHE_ENTRIES } from '../runtime/registry-view.js';
 
 /** Everything `serve` needs, validated. Sources, highest first: flags, environment, config file, defaults. */
 export interface ServerConfig {
@@ -23,6 +24,8 @@ export interface ServerConfig {
   metrics: boolean;
   /** Where ECDSA/EdDSA signatures run; `auto` decides from the worker count and the cores. */
   signOn: 'auto' | 'threadpool' | 'event-loop';
+  /** Registry records each process keeps in memory (least recently used go first). */
+  registryCacheEntries: number;
 }
 
 export type ConfigSource = Partial<Record<keyof ConfigInput, string | number | boolean | undefined>>;
@@ -45,6 +48,7 @@ interface ConfigInput {
   trustProxy: string;
   metrics: string;
   signOn: string;
+  registryCacheEntries: string;
 }
 
 export const DEFAULT_DATA_DIR = './m2m-auth-data';
@@ -71,6 +75,7 @@ const ENV: Record<keyof ConfigInput, string> = {
   trustProxy: 'M2M_AUTH_TRUST_PROXY',
   metrics: 'M2M_AUTH_METRICS',
   signOn: 'M2M_AUTH_SIGN_ON',
+  registryCacheEntries: 'M2M_AUTH_REGISTRY_CACHE_ENTRIES',
 };
 
 const SIGN_ON = ['auto', 'threadpool', 'event-loop'] as const;
@@ -133,6 +138,8 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   validateIssuer(issuer, insecureHttp, problems);
 
   const connections = resolveConnections(pick, problems);
+  const registryCacheEntries = parseInteger(pick('registryCacheEntries') ?? String(DEFAULT_REGISTRY_CACHE_ENTRIES), 1_000, 100_000_000);
+  if (registryCacheEntries === undefined) problems.push(`${where('registryCacheEntries')}: must be a whole number from 1000 to 100000000`);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -148,6 +155,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     trustProxy,
     metrics,
     signOn: signOn as ServerConfig['signOn'],
+    registryCacheEntries: registryCacheEntries!,
   };
 }
 

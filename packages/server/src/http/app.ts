@@ -51,7 +51,6 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
   const oauthEndpoint = (name: string, handler: (request: TokenRequest) => Promise<EndpointResponse>) =>
     async (request: FastifyRequest, reply: FastifyReply) => {
       const started = performance.now();
-      await runtime.registry.sync();
       const params = request.body as FormParams | typeof NOT_FORM | undefined;
       const response =
         params === NOT_FORM || params === undefined
@@ -73,7 +72,6 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
   }
 
   app.get(JWKS_PATH, async (_request, reply) => {
-    await runtime.registry.sync();
     return reply
       .header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`)
       .type('application/jwk-set+json')
@@ -81,7 +79,6 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
   });
   for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
     app.get(path, async (_request, reply) => {
-      await runtime.registry.sync();
       return reply.header('cache-control', 'public, max-age=300').type('application/json').send(await runtime.discoveryJson());
     });
   }

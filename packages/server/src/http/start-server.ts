@@ -38,6 +38,8 @@ export interface StartServerOptions {
   logger?: Logger | string;
   clock?: () => number;
   revisionCheckIntervalMs?: number;
+  /** Registry records kept in memory (default sized for ~100,000 clients). */
+  registryCacheEntries?: number;
   /** Where ECDSA and EdDSA signatures run; default as in createRuntime. */
   signOn?: SignOn;
 }
@@ -76,6 +78,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ...(options.clock ? { now: options.clock } : {}),
       ...(options.revisionCheckIntervalMs !== undefined ? { revisionCheckIntervalMs: options.revisionCheckIntervalMs } : {}),
       ...(options.signOn ? { signOn: options.signOn } : {}),
+      ...(options.registryCacheEntries !== undefined ? { registryCacheEntries: options.registryCacheEntries } : {}),
     });
     const created = await runtime.admin.ensureSigningKeys();
     if (created.length > 0) logger.info({ event: 'key.created', kids: created.map((key) => key.kid) }, 'signing keys generated');
@@ -106,6 +109,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           server.closeIdleConnections();
           await app.close();
           await socketClosed;
+          runtime.close();
           await storage.close();
         })()),
     };

@@ -22,6 +22,8 @@ export interface RuntimeOptions {
   logger: Logger;
   now?: () => number;
   revisionCheckIntervalMs?: number;
+  /** Registry records kept in memory (default sized for ~100,000 clients). */
+  registryCacheEntries?: number;
   /** Where ECDSA and EdDSA signatures run. Default: the threadpool when this process is not alone on its cores (`signOnFor(1)`). */
   signOn?: SignOn;
 }
@@ -34,6 +36,8 @@ export interface ServerRuntime {
   readonly registry: RegistryView;
   readonly admin: Admin;
   readonly metrics: ServerMetrics;
+  /** Stops background work (the registry's refresh); storage is the caller's to close. */
+  close(): void;
   token(request: TokenRequest): Promise<EndpointResponse>;
   introspect(request: TokenRequest): Promise<EndpointResponse>;
   jwksJson(): Promise<string>;
@@ -52,9 +56,13 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     kek,
     now,
     ...(options.revisionCheckIntervalMs !== undefined ? { revisionCheckIntervalMs: options.revisionCheckIntervalMs } : {}),
+    ...(options.registryCacheEntries !== undefined ? { maxEntries: options.registryCacheEntries } : {}),
     onReload: () => (discovery = undefined),
+    onRefreshError: (error) => logger.warn({ event: 'registry.refresh_failed', err: error }, 'registry refresh failed; serving cached data'),
     signOn: options.signOn ?? signOnFor(1),
   });
+
+  metrics.observeRegistryCache(registry.stats);
 
   // The audit line of every token: its constant field is serialised once, not per token.
   const issuedLog = logger.child({ event: 'token.issued' });
@@ -99,7 +107,9 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     storage,
     registry,
     metrics,
-    admin: createAdmin({ storage, kek, secretPepper, now, actor: 'server', onChange: () => registry.invalidate() }),
+    // A write through this process's admin is applied to its own cache before the call returns.
+    admin: createAdmin({ storage, kek, secretPepper, now, actor: 'server', onChange: () => registry.refresh() }),
+    close: () => registry.close(),
     token,
     introspect,
     jwksJson: async () => (await registry.keyRing()).jwksJson,

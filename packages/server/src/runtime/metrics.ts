@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RegistryCacheStats } from './registry-view.js';
 import { OAuthError } from '../errors/oauth-error.js';
 
 /**
@@ -11,6 +12,8 @@ export interface ServerMetrics {
   tokenIssued(clientId: string, audience: string): void;
   tokenFailed(error: unknown, clientId: string | undefined): void;
   observeRequest(endpoint: string, status: number, seconds: number): void;
+  /** Reports the registry cache (read when Prometheus scrapes, never per request). */
+  observeRegistryCache(stats: () => RegistryCacheStats): void;
 }
 
 export function createServerMetrics(): ServerMetrics {
@@ -48,6 +51,42 @@ export function createServerMetrics(): ServerMetrics {
   const durationByEndpoint = new Map<string, Map<number, ReturnType<typeof duration.labels>>>();
   return {
     registry,
+    observeRegistryCache(stats) {
+      new Gauge({
+        name: 'm2m_auth_registry_cache_entries',
+        help: 'Registry records cached (kind=positive) and misses remembered (kind=negative)',
+        labelNames: ['kind'],
+        registers: [registry],
+        collect() {
+          const current = stats();
+          this.set({ kind: 'positive' }, current.entries);
+          this.set({ kind: 'negative' }, current.negativeEntries);
+        },
+      });
+      new Gauge({
+        name: 'm2m_auth_registry_cache_capacity',
+        help: 'Most entries the registry cache keeps, by kind; past it the least recently used go',
+        labelNames: ['kind'],
+        registers: [registry],
+        collect() {
+          const current = stats();
+          this.set({ kind: 'positive' }, current.capacity);
+          this.set({ kind: 'negative' }, current.negativeCapacity);
+        },
+      });
+      new Gauge({
+        name: 'm2m_auth_registry_loads',
+        help: 'Storage reads for uncached records: in flight, queued, and refused (total) because the queue was full',
+        labelNames: ['state'],
+        registers: [registry],
+        collect() {
+          const { loads } = stats();
+          this.set({ state: 'in_flight' }, loads.inFlight);
+          this.set({ state: 'queued' }, loads.queued);
+          this.set({ state: 'refused_total' }, loads.refused);
+        },
+      });
+    },
     tokenIssued: (clientId, audience) => {
       const key = `${clientId}\n${audience}`;
       const entry = issuedCounts.get(key);

@@ -46,6 +46,7 @@ export async function createTestApp(): Promise<TestApp> {
     logs: () => captured,
     close: async () => {
       await app.close();
+      runtime.close();
       await storage.close();
     },
   };
