@@ -8,6 +8,8 @@ import { tokenCommand } from './token-command.js';
 import { decodeCommand } from './decode-command.js';
 import { serveCommand } from './serve-command.js';
 import { migrateCommand } from './migrate-command.js';
+import { adminCommand } from './admin-command.js';
+import { auditCommand } from './audit-command.js';
 
 export function buildCli(): Command {
   const program = new Command('m2m-auth')
@@ -20,6 +22,8 @@ export function buildCli(): Command {
   program.addCommand(clientsCommand());
   program.addCommand(grantsCommand());
   program.addCommand(keysCommand());
+  program.addCommand(auditCommand());
+  program.addCommand(adminCommand());
   program.addCommand(tokenCommand());
   program.addCommand(decodeCommand());
   program
