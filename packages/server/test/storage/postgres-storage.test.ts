@@ -5,6 +5,7 @@ import { createPostgresStorage } from '../../src/storage/postgres/postgres-stora
 import { POSTGRES_SCHEMA_VERSION } from '../../src/storage/postgres/postgres-migrations.js';
 import type { Storage } from '../../src/storage/types.js';
 import { createSchemaNames, isPostgresAvailable, POSTGRES_URL } from '../helpers/services.js';
+import { eventually } from './conformance/fixtures.js';
 
 const isAvailable = await isPostgresAvailable();
 const schemas = createSchemaNames();
@@ -99,6 +100,31 @@ describe.skipIf(!isAvailable)('postgres', () => {
         expect(await storage.getClient('c2')).toBeDefined();
       } finally {
         await storage.close();
+      }
+    });
+
+    it('reopens a dropped LISTEN connection and tells watchers, so changes made meanwhile are not lost', async () => {
+      const schema = schemas.next();
+      const server = await open(schema);
+      const cli = await open(schema);
+      const admin = new pg.Client({ connectionString: POSTGRES_URL });
+      await admin.connect();
+      try {
+        let heard = 0;
+        const stop = server.watchChanges(() => (heard += 1));
+        await eventually(() => heard > 0, 'the listener to connect'); // every (re)connect tells watchers once
+        const listening = "SELECT pid FROM pg_stat_activity WHERE application_name = 'm2m-auth' AND query LIKE 'LISTEN%'";
+        await eventually(async () => (await admin.query(listening)).rowCount! > 0, 'the LISTEN to show');
+        await admin.query(`SELECT pg_terminate_backend(pid) FROM (${listening}) AS listeners`);
+        const before = heard;
+        await cli.createClient(client('written-while-down'));
+        await eventually(() => heard > before, 'a notification after the reconnect');
+        expect(await server.getClient('written-while-down')).toBeDefined();
+        stop();
+      } finally {
+        await admin.end();
+        await cli.close();
+        await server.close();
       }
     });
 
