@@ -6,27 +6,16 @@ import { createRegistryView, type RegistryView } from '../../src/runtime/registr
 import { createMemoryStorage } from '../../src/storage/memory/memory-storage.js';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { createPostgresStorage } from '../../src/storage/postgres/postgres-storage.js';
-import type { ClientRecord, Storage } from '../../src/storage/types.js';
+import type { Storage } from '../../src/storage/types.js';
 import { OAuthError } from '../../src/errors/oauth-error.js';
-import { eventually } from '../storage/conformance/fixtures.js';
+import { eventually, recordBuilders } from '../storage/conformance/fixtures.js';
 import { createSchemaNames, isPostgresAvailable, POSTGRES_URL } from '../helpers/services.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const isPostgres = await isPostgresAvailable();
 const schemas = createSchemaNames('m2m_view');
 afterAll(() => schemas.dropAll());
-const client = (clientId: string): ClientRecord => ({
-  clientId,
-  name: clientId,
-  description: '',
-  defaultApi: null,
-  isEnabled: true,
-  grantTypes: ['client_credentials'],
-  tokenEndpointAuthMethods: ['client_secret_basic'],
-  jwks: null,
-  createdAt: T0,
-  updatedAt: T0,
-});
+const { client } = recordBuilders(T0);
 
 /** Storage that counts the reads the view makes, and can hold them to show what waits. */
 function observed(storage: Storage) {

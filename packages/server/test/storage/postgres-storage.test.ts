@@ -5,7 +5,7 @@ import { createPostgresStorage } from '../../src/storage/postgres/postgres-stora
 import { POSTGRES_SCHEMA_VERSION } from '../../src/storage/postgres/postgres-migrations.js';
 import type { Storage } from '../../src/storage/types.js';
 import { createSchemaNames, isPostgresAvailable, POSTGRES_URL } from '../helpers/services.js';
-import { eventually } from './conformance/fixtures.js';
+import { eventually, recordBuilders } from './conformance/fixtures.js';
 
 const isAvailable = await isPostgresAvailable();
 const schemas = createSchemaNames();
@@ -27,18 +27,8 @@ describe.skipIf(!isAvailable)('postgres', () => {
 
   describe('postgres adapter specifics', () => {
     const T0 = Date.UTC(2026, 0, 1);
-    const client = (clientId: string) => ({
-      clientId,
-      name: clientId,
-      description: '',
-      defaultApi: null,
-      isEnabled: true,
-      grantTypes: ['client_credentials'],
-      tokenEndpointAuthMethods: ['client_secret_basic' as const],
-      jwks: null,
-      createdAt: T0,
-      updatedAt: T0,
-    });
+    const { client } = recordBuilders(T0);
+
 
     it('migrates once when several instances start together, and records the version', async () => {
       const schema = schemas.next();

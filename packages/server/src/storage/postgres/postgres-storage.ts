@@ -2,17 +2,12 @@ import pg from 'pg';
 import {
   StorageConflictError,
   StorageReferenceError,
-  type ApiRecord,
-  type AuditEventRecord,
-  type ClientGrantRecord,
-  type ClientRecord,
-  type ClientSecretRecord,
   type PageOptions,
   type RegistryStores,
-  type SigningKeyRecord,
   type Storage,
 } from '../types.js';
 import { withTransactions } from '../transaction-gate.js';
+import { createRowMappers, type Row } from '../sql-rows.js';
 import { CHANGE_CHANNEL, migratePostgres, quoteIdentifier } from './postgres-migrations.js';
 import { createChangeListener } from './postgres-change-listener.js';
 import { changesAfter, type ChangeRow } from '../change-history.js';
@@ -28,7 +23,7 @@ export interface PostgresStorageOptions {
   migrate?: boolean;
 }
 
-type Row = Record<string, unknown>;
+const records = createRowMappers({ json: (value) => value as never, bool: (value) => value as boolean });
 type Queryable = Pick<pg.Pool, 'query'>;
 
 const INT8 = 20;
@@ -163,10 +158,10 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
     },
     async getApi(identifier) {
       const row = await one('SELECT * FROM apis WHERE identifier = $1', [identifier]);
-      return row && rowToApi(row);
+      return row && records.api(row);
     },
     async listApis(page) {
-      return (await all(...paged('SELECT * FROM apis', 'identifier', [], page))).map(rowToApi);
+      return (await all(...paged('SELECT * FROM apis', 'identifier', [], page))).map(records.api);
     },
     async updateApi(identifier, patch, now) {
       const row = await update(db, 'apis', 'identifier', identifier, {
@@ -176,7 +171,7 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
         token_ttl_seconds: patch.tokenTtlSeconds,
         updated_at: now,
       });
-      return row && rowToApi(row);
+      return row && records.api(row);
     },
     async deleteApi(identifier) {
       // One statement: no instance sees the API gone while a client still defaults to it.
@@ -197,10 +192,10 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
     },
     async getClient(clientId) {
       const row = await one('SELECT * FROM clients WHERE client_id = $1', [clientId]);
-      return row && rowToClient(row);
+      return row && records.client(row);
     },
     async listClients(page) {
-      return (await all(...paged('SELECT * FROM clients', 'client_id', [], page))).map(rowToClient);
+      return (await all(...paged('SELECT * FROM clients', 'client_id', [], page))).map(records.client);
     },
     async updateClient(clientId, patch, now) {
       const row = await update(db, 'clients', 'client_id', clientId, {
@@ -213,7 +208,7 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
         jwks: patch.jwks === undefined ? undefined : patch.jwks && JSON.stringify(patch.jwks),
         updated_at: now,
       });
-      return row && rowToClient(row);
+      return row && records.client(row);
     },
     async deleteClient(clientId) {
       return changed('DELETE FROM clients WHERE client_id = $1', [clientId]);
@@ -225,7 +220,7 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
       ], () => ['client', secret.clientId]);
     },
     async listClientSecrets(clientId) {
-      return (await all('SELECT * FROM client_secrets WHERE client_id = $1 ORDER BY created_at, id', [clientId])).map(rowToSecret);
+      return (await all('SELECT * FROM client_secrets WHERE client_id = $1 ORDER BY created_at, id', [clientId])).map(records.secret);
     },
     async expireClientSecret(clientId, secretId, expiresAt) {
       return changed('UPDATE client_secrets SET expires_at = $3 WHERE client_id = $1 AND id = $2', [clientId, secretId, expiresAt]);
@@ -246,15 +241,15 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
     },
     async getGrant(id) {
       const row = await one('SELECT * FROM client_grants WHERE id = $1', [id]);
-      return row && rowToGrant(row);
+      return row && records.grant(row);
     },
     async findGrant(clientId, apiIdentifier) {
       const row = await one('SELECT * FROM client_grants WHERE client_id = $1 AND api_identifier = $2', [clientId, apiIdentifier]);
-      return row && rowToGrant(row);
+      return row && records.grant(row);
     },
     async listGrants(filter = {}) {
       const where = 'SELECT * FROM client_grants WHERE ($1::text IS NULL OR client_id = $1) AND ($2::text IS NULL OR api_identifier = $2)';
-      return (await all(...paged(where, 'id', [filter.clientId ?? null, filter.apiIdentifier ?? null], filter))).map(rowToGrant);
+      return (await all(...paged(where, 'id', [filter.clientId ?? null, filter.apiIdentifier ?? null], filter))).map(records.grant);
     },
     async updateGrant(id, patch, now) {
       const row = await update(db, 'client_grants', 'id', id, {
@@ -262,7 +257,7 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
         token_ttl_seconds: patch.tokenTtlSeconds,
         updated_at: now,
       });
-      return row && rowToGrant(row);
+      return row && records.grant(row);
     },
     async deleteGrant(id) {
       return changed('DELETE FROM client_grants WHERE id = $1', [id]);
@@ -278,10 +273,10 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
     },
     async getKey(kid) {
       const row = await one('SELECT * FROM signing_keys WHERE kid = $1', [kid]);
-      return row && rowToKey(row);
+      return row && records.key(row);
     },
     async listKeys() {
-      return (await all('SELECT * FROM signing_keys ORDER BY created_at, kid', [])).map(rowToKey);
+      return (await all('SELECT * FROM signing_keys ORDER BY created_at, kid', [])).map(records.key);
     },
     async setKeyStatus(kid, status, now) {
       // rotated_at is decided by the row's own status in the same statement: two instances
@@ -304,7 +299,7 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
          AND ($5::bigint IS NULL OR (at, id) < ($5, $6::text)) ORDER BY at DESC, id DESC LIMIT $7`,
         [query.type ?? null, query.actor ?? null, query.since ?? null, query.until ?? null, query.before?.at ?? null, query.before?.id ?? null, query.limit ?? 100],
       );
-      return rows.map(rowToAuditEvent);
+      return rows.map(records.auditEvent);
     },
     async pruneAuditEvents(before) {
       return (await db.query('DELETE FROM audit_events WHERE at < $1', [before])).rowCount ?? 0;
@@ -377,75 +372,8 @@ function paged(select: string, keyColumn: string, values: unknown[], page: PageO
   return [sql, params];
 }
 
-function rowToApi(row: Row): ApiRecord {
-  return {
-    identifier: row.identifier as string,
-    name: row.name as string,
-    scopes: row.scopes as ApiRecord['scopes'],
-    signingAlg: row.signing_alg as ApiRecord['signingAlg'],
-    tokenTtlSeconds: row.token_ttl_seconds as number,
-    createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number,
-  };
-}
 
-function rowToClient(row: Row): ClientRecord {
-  return {
-    clientId: row.client_id as string,
-    name: row.name as string,
-    description: row.description as string,
-    defaultApi: row.default_api as string | null,
-    isEnabled: row.is_enabled as boolean,
-    grantTypes: row.grant_types as string[],
-    tokenEndpointAuthMethods: row.token_endpoint_auth_methods as ClientRecord['tokenEndpointAuthMethods'],
-    jwks: row.jwks as ClientRecord['jwks'],
-    createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number,
-  };
-}
 
-function rowToSecret(row: Row): ClientSecretRecord {
-  return {
-    id: row.id as string,
-    clientId: row.client_id as string,
-    hash: row.hash as string,
-    hint: row.hint as string,
-    createdAt: row.created_at as number,
-    expiresAt: row.expires_at as number | null,
-  };
-}
 
-function rowToGrant(row: Row): ClientGrantRecord {
-  return {
-    id: row.id as string,
-    clientId: row.client_id as string,
-    apiIdentifier: row.api_identifier as string,
-    scopes: row.scopes as string[],
-    tokenTtlSeconds: row.token_ttl_seconds as number | null,
-    createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number,
-  };
-}
 
-function rowToKey(row: Row): SigningKeyRecord {
-  return {
-    kid: row.kid as string,
-    alg: row.alg as SigningKeyRecord['alg'],
-    status: row.status as SigningKeyRecord['status'],
-    encryptedPrivateKey: row.encrypted_private_key as string,
-    publicJwk: row.public_jwk as SigningKeyRecord['publicJwk'],
-    apiIdentifier: row.api_identifier as string | null,
-    createdAt: row.created_at as number,
-    rotatedAt: row.rotated_at as number | null,
-  };
-}
 
-function rowToAuditEvent(row: Row): AuditEventRecord {
-  return {
-    id: row.id as string,
-    at: row.at as number,
-    type: row.type as string,
-    actor: row.actor as string,
-    data: row.data as AuditEventRecord['data'],
-  };
-}

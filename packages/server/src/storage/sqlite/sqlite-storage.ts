@@ -5,16 +5,14 @@ import {
   StorageConflictError,
   StorageReferenceError,
   type ApiRecord,
-  type AuditEventRecord,
   type ClientGrantRecord,
   type ClientRecord,
-  type ClientSecretRecord,
   type PageOptions,
-  type SigningKeyRecord,
   type Storage,
 } from '../types.js';
 import { migrate } from './sqlite-migrations.js';
 import { withTransactions } from '../transaction-gate.js';
+import { createRowMappers, type Row } from '../sql-rows.js';
 import { changesAfter, type ChangeRow } from '../change-history.js';
 
 export interface SqliteStorageOptions {
@@ -26,7 +24,7 @@ export interface SqliteStorageOptions {
   changePollIntervalMs?: number;
 }
 
-type Row = Record<string, unknown>;
+const records = createRowMappers({ json: (value) => JSON.parse(value as string), bool: (value) => value === 1 });
 
 /**
  * The embedded default. WAL lets the server read while the CLI writes from another process; the
@@ -151,15 +149,15 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     },
     async getApi(identifier) {
       const row = statements.getApi.get(identifier) as Row | undefined;
-      return row && rowToApi(row);
+      return row && records.api(row);
     },
     async listApis(page) {
-      return (statements.listApis.all(pageParams(page)) as Row[]).map(rowToApi);
+      return (statements.listApis.all(pageParams(page)) as Row[]).map(records.api);
     },
     async updateApi(identifier, patch, now) {
       const row = statements.getApi.get(identifier) as Row | undefined;
       if (!row) return undefined;
-      const updated: ApiRecord = { ...rowToApi(row), ...definedOnly(patch), updatedAt: now };
+      const updated: ApiRecord = { ...records.api(row), ...definedOnly(patch), updatedAt: now };
       statements.updateApi.run(apiToRow(updated));
       return updated;
     },
@@ -172,15 +170,15 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     },
     async getClient(clientId) {
       const row = statements.getClient.get(clientId) as Row | undefined;
-      return row && rowToClient(row);
+      return row && records.client(row);
     },
     async listClients(page) {
-      return (statements.listClients.all(pageParams(page)) as Row[]).map(rowToClient);
+      return (statements.listClients.all(pageParams(page)) as Row[]).map(records.client);
     },
     async updateClient(clientId, patch, now) {
       const row = statements.getClient.get(clientId) as Row | undefined;
       if (!row) return undefined;
-      const updated: ClientRecord = { ...rowToClient(row), ...definedOnly(patch), updatedAt: now };
+      const updated: ClientRecord = { ...records.client(row), ...definedOnly(patch), updatedAt: now };
       statements.updateClient.run(clientToRow(updated));
       return updated;
     },
@@ -192,7 +190,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       insert('client secret', secret.id, () => statements.insertSecret.run(secret), () => ['client', secret.clientId]);
     },
     async listClientSecrets(clientId) {
-      return (statements.listSecrets.all(clientId) as Row[]).map(rowToSecret);
+      return (statements.listSecrets.all(clientId) as Row[]).map(records.secret);
     },
     async expireClientSecret(clientId, secretId, expiresAt) {
       return statements.expireSecret.run(expiresAt, clientId, secretId).changes > 0;
@@ -208,20 +206,20 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     },
     async getGrant(id) {
       const row = statements.getGrant.get(id) as Row | undefined;
-      return row && rowToGrant(row);
+      return row && records.grant(row);
     },
     async findGrant(clientId, apiIdentifier) {
       const row = statements.findGrant.get(clientId, apiIdentifier) as Row | undefined;
-      return row && rowToGrant(row);
+      return row && records.grant(row);
     },
     async listGrants(filter = {}) {
       const rows = statements.listGrants.all({ clientId: filter.clientId ?? null, apiIdentifier: filter.apiIdentifier ?? null, ...pageParams(filter) }) as Row[];
-      return rows.map(rowToGrant);
+      return rows.map(records.grant);
     },
     async updateGrant(id, patch, now) {
       const row = statements.getGrant.get(id) as Row | undefined;
       if (!row) return undefined;
-      const updated: ClientGrantRecord = { ...rowToGrant(row), ...definedOnly(patch), updatedAt: now };
+      const updated: ClientGrantRecord = { ...records.grant(row), ...definedOnly(patch), updatedAt: now };
       statements.updateGrant.run(grantToRow(updated));
       return updated;
     },
@@ -236,10 +234,10 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     },
     async getKey(kid) {
       const row = statements.getKey.get(kid) as Row | undefined;
-      return row && rowToKey(row);
+      return row && records.key(row);
     },
     async listKeys() {
-      return (statements.listKeys.all() as Row[]).map(rowToKey);
+      return (statements.listKeys.all() as Row[]).map(records.key);
     },
     async setKeyStatus(kid, status, now) {
       return statements.setKeyStatus.run({ kid, status, now }).changes > 0;
@@ -258,7 +256,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
         beforeId: query.before?.id ?? null,
         limit: query.limit ?? 100,
       }) as Row[];
-      return rows.map(rowToAuditEvent);
+      return rows.map(records.auditEvent);
     },
     async pruneAuditEvents(before) {
       return statements.pruneAuditEvents.run(before).changes;
@@ -358,23 +356,11 @@ function definedOnly<T extends object>(patch: T): Partial<T> {
   return Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
-const parse = <T>(value: unknown): T => JSON.parse(value as string) as T;
 
 function apiToRow(api: ApiRecord) {
   return { ...api, scopes: JSON.stringify(api.scopes) };
 }
 
-function rowToApi(row: Row): ApiRecord {
-  return {
-    identifier: row.identifier as string,
-    name: row.name as string,
-    scopes: parse(row.scopes),
-    signingAlg: row.signing_alg as ApiRecord['signingAlg'],
-    tokenTtlSeconds: row.token_ttl_seconds as number,
-    createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number,
-  };
-}
 
 function clientToRow(client: ClientRecord) {
   return {
@@ -386,67 +372,11 @@ function clientToRow(client: ClientRecord) {
   };
 }
 
-function rowToClient(row: Row): ClientRecord {
-  return {
-    clientId: row.client_id as string,
-    name: row.name as string,
-    description: row.description as string,
-    defaultApi: row.default_api as string | null,
-    isEnabled: row.is_enabled === 1,
-    grantTypes: parse(row.grant_types),
-    tokenEndpointAuthMethods: parse(row.token_endpoint_auth_methods),
-    jwks: row.jwks === null ? null : parse(row.jwks),
-    createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number,
-  };
-}
 
-function rowToSecret(row: Row): ClientSecretRecord {
-  return {
-    id: row.id as string,
-    clientId: row.client_id as string,
-    hash: row.hash as string,
-    hint: row.hint as string,
-    createdAt: row.created_at as number,
-    expiresAt: row.expires_at as number | null,
-  };
-}
 
 function grantToRow(grant: ClientGrantRecord) {
   return { ...grant, scopes: JSON.stringify(grant.scopes) };
 }
 
-function rowToGrant(row: Row): ClientGrantRecord {
-  return {
-    id: row.id as string,
-    clientId: row.client_id as string,
-    apiIdentifier: row.api_identifier as string,
-    scopes: parse(row.scopes),
-    tokenTtlSeconds: row.token_ttl_seconds as number | null,
-    createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number,
-  };
-}
 
-function rowToKey(row: Row): SigningKeyRecord {
-  return {
-    kid: row.kid as string,
-    alg: row.alg as SigningKeyRecord['alg'],
-    status: row.status as SigningKeyRecord['status'],
-    encryptedPrivateKey: row.encrypted_private_key as string,
-    publicJwk: row.public_jwk === null ? null : parse(row.public_jwk),
-    apiIdentifier: row.api_identifier as string | null,
-    createdAt: row.created_at as number,
-    rotatedAt: row.rotated_at as number | null,
-  };
-}
 
-function rowToAuditEvent(row: Row): AuditEventRecord {
-  return {
-    id: row.id as string,
-    at: row.at as number,
-    type: row.type as string,
-    actor: row.actor as string,
-    data: parse(row.data),
-  };
-}
