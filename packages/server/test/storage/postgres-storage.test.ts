@@ -118,6 +118,27 @@ describe.skipIf(!isAvailable)('postgres', () => {
       }
     });
 
+    it('records every row a bulk statement touched (an API deleted with its 500 grants), one revision each', async () => {
+      const storage = await open(schemas.next());
+      try {
+        const { api, grant } = recordBuilders(T0);
+        await storage.createApi(api('https://bulk.example'));
+        await storage.transaction(async (tx) => {
+          for (let i = 0; i < 500; i += 1) {
+            await tx.createClient(client(`c${i}`));
+            await tx.createGrant(grant(`g${i}`, `c${i}`, 'https://bulk.example'));
+          }
+        });
+        const before = await storage.currentRevision();
+        await storage.deleteApi('https://bulk.example');
+        const result = await storage.changesSince(before);
+        expect(result?.revision).toBe(before + 501);
+        expect(new Set(result?.changes.map((change) => change.entity))).toEqual(new Set(['api', 'client_grant']));
+      } finally {
+        await storage.close();
+      }
+    });
+
     it('ping fails once the database is unreachable (what /readyz reports)', async () => {
       const storage = await createPostgresStorage({ connectionString: POSTGRES_URL, schema: schemas.next(), poolSize: 1 });
       await storage.close();

@@ -98,6 +98,9 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 2: which record each write touched, so readers refresh that record instead of everything;
   // notifications name the schema, so deployments sharing a database ignore each other.
+  // Statement-level triggers over transition tables: a statement touching 100,000 rows (a bulk
+  // import, an API deleted with its grants) bumps the revision once, not 100,000 times — updating
+  // one row over and over in a transaction slows down with every update.
   `
   CREATE TABLE registry_changes (
     revision BIGINT PRIMARY KEY,
@@ -105,16 +108,19 @@ const MIGRATIONS: readonly string[] = [
     key      TEXT COLLATE "C" NOT NULL
   );
   -- Arguments: the entity name, then the columns whose values (joined by a newline) are its key.
-  CREATE OR REPLACE FUNCTION record_change() RETURNS trigger LANGUAGE plpgsql AS $$
+  CREATE FUNCTION record_changes() RETURNS trigger LANGUAGE plpgsql AS $$
   DECLARE
-    changed JSONB := to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END);
-    change_key TEXT := changed ->> TG_ARGV[1];
-    next_revision BIGINT;
+    touched BIGINT;
+    last_revision BIGINT;
   BEGIN
-    IF TG_NARGS > 2 THEN change_key := change_key || E'\n' || (changed ->> TG_ARGV[2]); END IF;
-    UPDATE meta SET value = value + 1 WHERE key = 'revision' RETURNING value INTO next_revision;
-    INSERT INTO registry_changes (revision, entity, key) VALUES (next_revision, TG_ARGV[0], change_key);
-    DELETE FROM registry_changes WHERE revision <= next_revision - ${CHANGE_HISTORY_LENGTH};
+    SELECT count(*) INTO touched FROM changed_rows;
+    IF touched = 0 THEN RETURN NULL; END IF;
+    UPDATE meta SET value = value + touched WHERE key = 'revision' RETURNING value INTO last_revision;
+    INSERT INTO registry_changes (revision, entity, key)
+      SELECT last_revision - touched + row_number() OVER (), TG_ARGV[0],
+             (to_jsonb(c) ->> TG_ARGV[1]) || CASE WHEN TG_NARGS > 2 THEN E'\n' || (to_jsonb(c) ->> TG_ARGV[2]) ELSE '' END
+      FROM changed_rows AS c;
+    DELETE FROM registry_changes WHERE revision <= last_revision - ${CHANGE_HISTORY_LENGTH};
     PERFORM pg_notify('${CHANGE_CHANNEL}', TG_TABLE_SCHEMA);
     RETURN NULL;
   END;
@@ -126,10 +132,13 @@ const MIGRATIONS: readonly string[] = [
     client_grants: ['client_grant', 'client_id', 'api_identifier'],
     signing_keys: ['signing_key', 'kid'],
   })
-    .map(
-      ([table, args]) => `DROP TRIGGER ${table}_bumps_revision ON ${table};
-  CREATE TRIGGER ${table}_records_change AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION record_change(${args.map((arg) => `'${arg}'`).join(', ')});`,
-    )
+    .map(([table, args]) => {
+      const call = `EXECUTE FUNCTION record_changes(${args.map((arg) => `'${arg}'`).join(', ')})`;
+      return `DROP TRIGGER ${table}_bumps_revision ON ${table};
+  CREATE TRIGGER ${table}_insert_records_changes AFTER INSERT ON ${table} REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT ${call};
+  CREATE TRIGGER ${table}_update_records_changes AFTER UPDATE ON ${table} REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT ${call};
+  CREATE TRIGGER ${table}_delete_records_changes AFTER DELETE ON ${table} REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT ${call};`;
+    })
     .join('\n  ')}
   DROP FUNCTION bump_revision();
   `,
