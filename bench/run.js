@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --suite token,resource,client] [--quick] [--repetitions N] [--duration S]
+// npm run bench [-- --suite token,resource,client,clients] [--quick] [--active-clients 10,10000,100000] [--databases sqlite,postgres] [--repetitions N] [--duration S]
 // Loopback only, bounded in time; prints markdown tables and writes bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -17,6 +17,8 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '10,50' },
     algs: { type: 'string', default: 'ES256,RS256' },
     targets: { type: 'string' },
+    'active-clients': { type: 'string', default: '10,10000,100000' },
+    databases: { type: 'string', default: 'sqlite,postgres' },
   },
 });
 
@@ -56,6 +58,19 @@ if (suites.has('client')) {
   const { runClientSuite, clientTable } = await import('./client/suite.js');
   results.client = await runClientSuite({ progress });
   output.push('### Client SDK', '', clientTable(results.client));
+}
+
+if (suites.has('clients')) {
+  const { runActiveClientsSuite, activeClientsTable } = await import('./active-clients/suite.js');
+  results.activeClients = await runActiveClientsSuite({
+    clientCounts: flags['active-clients'].split(',').map(Number),
+    databases: flags.databases.split(','),
+    alg: flags.algs.split(',')[0],
+    connections: Number(flags.connections.split(',').at(-1)),
+    durationSeconds,
+    progress,
+  });
+  output.push('### Active clients', '', activeClientsTable(results.activeClients));
 }
 
 writeFileSync(`${resultsDirectory}latest.json`, JSON.stringify(results, null, 2));

@@ -57,7 +57,8 @@ async function waitForHttp(url, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      await fetch(url);
+      // Bounded: a server that accepts the connection before its app is ready would hold it open.
+      await fetch(url, { signal: AbortSignal.timeout(2_000) });
       return {};
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 100));
