@@ -1,5 +1,5 @@
 import { createAdminContext, type AdminDeps } from './admin-context.js';
-import { createApiOperations, type ApiOperations } from './apis.js';
+import { createApiOperations, createApiWrites, type ApiOperations } from './apis.js';
 import { createClientOperations, createClientWrites, type ClientOperations } from './clients.js';
 import { createGrantOperations, createGrantWrites, type GrantOperations } from './grants.js';
 import { createKeyOperations, type KeyOperations } from './keys.js';
@@ -29,12 +29,13 @@ export interface Admin extends ApiOperations, ClientOperations, GrantOperations,
 
 export function createAdmin(deps: AdminDeps): Admin {
   const context = createAdminContext(deps);
+  const apiWrites = createApiWrites(context);
   const clientWrites = createClientWrites(context);
   const grantWrites = createGrantWrites(context);
   return {
     actor: deps.actor,
     withActor: (actor) => createAdmin({ ...deps, actor }),
-    ...createApiOperations(context),
+    ...createApiOperations(context, apiWrites),
     ...createClientOperations(context, clientWrites),
     ...createGrantOperations(context, grantWrites),
     ...createKeyOperations(context),
