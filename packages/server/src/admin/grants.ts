@@ -116,7 +116,7 @@ async function requireGrant(store: Pick<RegistryStores, 'getGrant'>, id: string)
   return grant;
 }
 
-export function validateGrantScopes(api: ApiRecord, scopes: unknown): string[] {
+export function validateGrantScopes(api: Pick<ApiRecord, 'identifier' | 'scopes'>, scopes: unknown): string[] {
   if (!Array.isArray(scopes)) throw validationFailed('scopes', 'scopes must be a list');
   const defined = new Set(api.scopes.map((scope) => scope.value));
   for (const scope of scopes) {

@@ -1,0 +1,330 @@
+import type { ApiRecord, ClientGrantRecord, ClientRecord, RegistryStores } from '../storage/types.js';
+import { apiView, clientView } from './views.js';
+import { changedFields, type AdminContext, type RecordAudit } from './admin-context.js';
+import type { ApiWrites } from './apis.js';
+import type { ClientWrites } from './clients.js';
+import type { GrantWrites } from './grants.js';
+import { ADMIN_API_IDENTIFIER } from './built-in-admin-api.js';
+import {
+  CONFIG_DOCUMENT_VERSION,
+  invalidDocument,
+  parseConfigDocument,
+  type ConfigApi,
+  type ConfigDocument,
+  type DesiredApi,
+  type DesiredClient,
+  type DesiredConfig,
+  type DesiredGrant,
+} from './config-document.js';
+
+export type Resource = 'api' | 'client' | 'grant';
+
+/** One line of the plan, in the document's snake_case terms; never a secret. */
+export interface PlanChange {
+  action: 'create' | 'update' | 'delete';
+  resource: Resource;
+  /** How the plan names the resource: the API identifier, `name (client_id)`, `client → api`. */
+  key: string;
+  /** create: every field of the new resource. */
+  after?: Record<string, unknown>;
+  /** update: each changed field with its value before and after. */
+  changes?: Record<string, { before: unknown; after: unknown }>;
+}
+
+export interface ConfigPlan {
+  /** In the order of the document's sections: APIs, clients, grants. */
+  changes: PlanChange[];
+  /** Resources on the server that the document does not list, kept because prune was not asked for. */
+  kept: { resource: Resource; key: string }[];
+}
+
+/** Shown once, in the result of the apply that created them. */
+export type CreatedSecret =
+  | { resource: 'client'; client_id: string; name: string; client_secret: string }
+  | { resource: 'api'; identifier: string; shared_secret: string };
+
+export interface ApplyConfigOptions {
+  /** Only compute the plan. */
+  dryRun?: boolean;
+  /** Delete the APIs, clients and grants the document does not list (never the built-in admin API). */
+  prune?: boolean;
+}
+
+export interface ApplyConfigResult {
+  plan: ConfigPlan;
+  /** True when the plan's changes were committed (false for a dry run or an empty plan). */
+  applied: boolean;
+  createdSecrets: CreatedSecret[];
+}
+
+export interface ExportConfigOptions {
+  /** Also write the built-in admin API (apply accepts it and leaves it alone). */
+  includeAdmin?: boolean;
+}
+
+export interface ConfigOperations {
+  /** APIs, clients and grants as one configuration document: never a secret or a secret's hash. */
+  exportConfig(options?: ExportConfigOptions): Promise<ConfigDocument>;
+  /**
+   * Makes the registry match a configuration document: validates it, computes the plan and, unless
+   * `dryRun`, applies every change in one transaction (all or nothing), each with its audit event.
+   * Input and output are plain JSON, so the CLI and the admin HTTP API pass them through.
+   */
+  applyConfig(document: unknown, options?: ApplyConfigOptions): Promise<ApplyConfigResult>;
+}
+
+type Reader = Pick<RegistryStores, 'listApis' | 'listClients' | 'listGrants'>;
+
+/** Creates and updates first, in dependency order; deletes last, children before parents. */
+const PHASES = ['api.create', 'client.create', 'grant.create', 'grant.delete', 'client.delete', 'api.delete'] as const;
+
+interface Step {
+  change: PlanChange;
+  phase: (typeof PHASES)[number];
+  run(tx: RegistryStores, audit: RecordAudit, applied: AppliedState): Promise<void>;
+}
+
+interface AppliedState {
+  /** Client ids of the document's clients, known once each is matched or created. */
+  clientIds: Map<DesiredClient, string>;
+  secrets: CreatedSecret[];
+}
+
+export function createConfigOperations({ deps, write }: AdminContext, writes: { apis: ApiWrites; clients: ClientWrites; grants: GrantWrites }): ConfigOperations {
+  const { storage } = deps;
+
+  return {
+    async exportConfig(options = {}) {
+      const [apis, clients, grants] = await Promise.all([storage.listApis(), storage.listClients(), storage.listGrants()]);
+      return exportDocument(apis, clients, grants, options.includeAdmin === true);
+    },
+
+    async applyConfig(document, options = {}) {
+      const desired = parseConfigDocument(document);
+      const prune = options.prune === true;
+      if (options.dryRun) {
+        const { plan } = await planChanges(storage, desired, prune);
+        return { plan, applied: false, createdSecrets: [] };
+      }
+      const run = async (tx: RegistryStores, audit: RecordAudit): Promise<ApplyConfigResult> => {
+        const { plan, steps, clientIds } = await planChanges(tx, desired, prune);
+        const applied: AppliedState = { clientIds, secrets: [] };
+        for (const phase of PHASES) for (const step of steps) if (step.phase === phase) await step.run(tx, audit, applied);
+        return { plan, applied: steps.length > 0, createdSecrets: applied.secrets };
+      };
+      // An empty plan writes nothing: no transaction, no cache invalidation.
+      const { plan, steps } = await planChanges(storage, desired, prune);
+      return steps.length === 0 ? { plan, applied: false, createdSecrets: [] } : write(run);
+    },
+  };
+
+  /** Compares the document with the registry: the plan to show, and the steps that carry it out. */
+  async function planChanges(reader: Reader, desired: DesiredConfig, prune: boolean) {
+    const [apis, clients, grants] = await Promise.all([reader.listApis(), reader.listClients(), reader.listGrants()]);
+    const { matches, clientIds } = matchClients(desired, clients, apis);
+    const steps: Step[] = [];
+    const kept: ConfigPlan['kept'] = [];
+    const removeOrKeep = (resource: Resource, key: string, step: Omit<Step, 'change'>) =>
+      prune ? steps.push({ ...step, change: { action: 'delete', resource, key } }) : kept.push({ resource, key });
+
+    const apisById = new Map(apis.map((api) => [api.identifier, api]));
+    for (const api of desired.apis) {
+      const existing = apisById.get(api.identifier);
+      const after = desiredApiView(api);
+      const input = { name: api.name, scopes: api.scopes, signingAlg: api.signingAlg, tokenTtlSeconds: api.tokenTtlSeconds };
+      const keepSharedSecret = (applied: AppliedState, sharedSecret: string | undefined) => {
+        if (sharedSecret) applied.secrets.push({ resource: 'api', identifier: api.identifier, shared_secret: sharedSecret });
+      };
+      if (!existing) {
+        steps.push({
+          change: { action: 'create', resource: 'api', key: api.identifier, after },
+          phase: 'api.create',
+          run: async (tx, audit, applied) => keepSharedSecret(applied, (await writes.apis.createApi(tx, audit, { identifier: api.identifier, ...input })).sharedSecret),
+        });
+        continue;
+      }
+      const changes = changedFields(apiView(existing), after);
+      if (Object.keys(changes).length === 0) continue;
+      steps.push({
+        change: { action: 'update', resource: 'api', key: api.identifier, changes },
+        phase: 'api.create',
+        run: async (tx, audit, applied) => keepSharedSecret(applied, (await writes.apis.updateApi(tx, audit, api.identifier, input)).sharedSecret),
+      });
+    }
+    const wantedApis = new Set([ADMIN_API_IDENTIFIER, ...desired.apis.map((api) => api.identifier)]);
+    for (const api of apis) {
+      if (!wantedApis.has(api.identifier)) removeOrKeep('api', api.identifier, { phase: 'api.delete', run: (tx, audit) => writes.apis.deleteApi(tx, audit, api.identifier) });
+    }
+
+    for (const client of desired.clients) {
+      const existing = matches.get(client);
+      const after = desiredClientView(client);
+      const input = {
+        name: client.name,
+        description: client.description,
+        defaultApi: client.defaultApi,
+        isEnabled: client.isEnabled,
+        tokenEndpointAuthMethods: client.tokenEndpointAuthMethods,
+        jwks: client.jwks,
+      };
+      if (!existing) {
+        steps.push({
+          change: { action: 'create', resource: 'client', key: clientKey(client.name, client.clientId), after: { ...(client.clientId ? { client_id: client.clientId } : {}), ...after } },
+          phase: 'client.create',
+          run: async (tx, audit, applied) => {
+            const created = await writes.clients.createClient(tx, audit, input, client.clientId ? { clientId: client.clientId } : {});
+            applied.clientIds.set(client, created.clientId);
+            if (created.clientSecret) applied.secrets.push({ resource: 'client', client_id: created.clientId, name: created.client.name, client_secret: created.clientSecret });
+          },
+        });
+        continue;
+      }
+      const changes = changedFields(clientView(existing), after);
+      if (Object.keys(changes).length === 0) continue;
+      steps.push({
+        change: { action: 'update', resource: 'client', key: clientKey(existing.name, existing.clientId), changes },
+        phase: 'client.create',
+        run: async (tx, audit) => void (await writes.clients.updateClient(tx, audit, existing.clientId, input)),
+      });
+    }
+    const clientsById = new Map(clients.map((client) => [client.clientId, client]));
+    const claimed = new Set([...matches.values()].map((client) => client.clientId));
+    for (const client of clients) {
+      if (!claimed.has(client.clientId)) {
+        removeOrKeep('client', clientKey(client.name, client.clientId), { phase: 'client.delete', run: (tx, audit) => writes.clients.deleteClient(tx, audit, client.clientId) });
+      }
+    }
+
+    const grantsByPair = new Map(grants.map((grant) => [`${grant.clientId} ${grant.apiIdentifier}`, grant]));
+    const matchedGrants = new Set<ClientGrantRecord>();
+    for (const grant of desired.grants) {
+      const clientId = clientIds.get(grant.client);
+      const existing = clientId === undefined ? undefined : grantsByPair.get(`${clientId} ${grant.api}`);
+      const key = grantKey(grant.client.name, grant.api);
+      const after = desiredGrantView(grant);
+      if (!existing) {
+        steps.push({
+          change: { action: 'create', resource: 'grant', key, after: { client: grant.client.name, api: grant.api, ...after } },
+          phase: 'grant.create',
+          run: async (tx, audit, applied) =>
+            void (await writes.grants.createGrant(tx, audit, { clientId: applied.clientIds.get(grant.client)!, apiIdentifier: grant.api, scopes: grant.scopes, tokenTtlSeconds: grant.tokenTtlSeconds })),
+        });
+        continue;
+      }
+      matchedGrants.add(existing);
+      const changes = changedFields({ scopes: existing.scopes, token_ttl_seconds: existing.tokenTtlSeconds }, after);
+      if (Object.keys(changes).length === 0) continue;
+      steps.push({
+        change: { action: 'update', resource: 'grant', key, changes },
+        phase: 'grant.create',
+        run: async (tx, audit) => void (await writes.grants.updateGrant(tx, audit, existing.id, { scopes: grant.scopes, tokenTtlSeconds: grant.tokenTtlSeconds })),
+      });
+    }
+    for (const grant of grants) {
+      if (matchedGrants.has(grant)) continue;
+      const key = grantKey(clientsById.get(grant.clientId)?.name ?? grant.clientId, grant.apiIdentifier);
+      removeOrKeep('grant', key, { phase: 'grant.delete', run: (tx, audit) => writes.grants.deleteGrant(tx, audit, grant.id) });
+    }
+
+    return { plan: { changes: steps.map((step) => step.change), kept }, steps, clientIds };
+  }
+}
+
+/**
+ * Pairs the document's clients with the server's: by client_id when the document gives one, else
+ * by name. Also checks what only the server can tell: ambiguous names and the built-in admin API.
+ */
+function matchClients(desired: DesiredConfig, clients: ClientRecord[], apis: ApiRecord[]) {
+  const errors: { path: string; message: string }[] = [];
+  const matches = new Map<DesiredClient, ClientRecord>();
+  const claimed = new Set<string>();
+  const byId = new Map(clients.map((client) => [client.clientId, client]));
+  for (const client of desired.clients) {
+    const existing = client.clientId === undefined ? undefined : byId.get(client.clientId);
+    if (existing) (matches.set(client, existing), claimed.add(existing.clientId));
+  }
+  for (const client of desired.clients) {
+    if (client.clientId !== undefined) continue;
+    const named = clients.filter((candidate) => !claimed.has(candidate.clientId) && candidate.name === client.name);
+    if (named.length > 1) {
+      errors.push({ path: `${client.path}.name`, message: `${named.length} clients on the server are named ${JSON.stringify(client.name)} (${named.map((c) => c.clientId).join(', ')}); add client_id to say which one` });
+    } else if (named[0]) (matches.set(client, named[0]), claimed.add(named[0].clientId));
+  }
+  for (const grant of desired.grants) {
+    if (!grant.byName) continue;
+    const others = clients.filter((candidate) => !claimed.has(candidate.clientId) && candidate.name === grant.client.name);
+    if (others.length > 0) {
+      errors.push({ path: `${grant.path}.client`, message: `${JSON.stringify(grant.client.name)} also names a client on the server that the document does not list (${others.map((c) => c.clientId).join(', ')}); refer to the client by its client_id` });
+    }
+  }
+
+  const builtIn = apis.find((api) => api.identifier === ADMIN_API_IDENTIFIER);
+  const usesBuiltIn = [...desired.clients.filter((client) => client.defaultApi === ADMIN_API_IDENTIFIER).map((client) => `${client.path}.default_api`), ...desired.grants.filter((grant) => grant.api === ADMIN_API_IDENTIFIER).map((grant) => `${grant.path}.api`)];
+  if (!builtIn) for (const path of usesBuiltIn) errors.push({ path, message: `${ADMIN_API_IDENTIFIER} does not exist on this server yet: bootstrap an admin client first` });
+  const builtInScopes = new Set(builtIn?.scopes.map((scope) => scope.value));
+  for (const { path, scopes } of builtIn ? desired.referencesBuiltIn : []) {
+    const unknown = scopes.filter((scope) => !builtInScopes.has(scope));
+    if (unknown.length > 0) errors.push({ path, message: `${unknown.join(', ')} not defined on ${ADMIN_API_IDENTIFIER}` });
+  }
+  if (errors.length > 0) throw invalidDocument(errors);
+
+  const clientIds = new Map([...matches].map(([client, record]) => [client, record.clientId]));
+  return { matches, clientIds };
+}
+
+const clientKey = (name: string, clientId: string | undefined) => `${name} (${clientId ?? 'new'})`;
+const grantKey = (client: string, api: string) => `${client} → ${api}`;
+
+const desiredApiView = (api: DesiredApi) => ({ identifier: api.identifier, name: api.name, scopes: api.scopes, signing_alg: api.signingAlg, token_ttl_seconds: api.tokenTtlSeconds });
+
+const desiredClientView = (client: DesiredClient) => ({
+  name: client.name,
+  description: client.description,
+  default_api: client.defaultApi,
+  enabled: client.isEnabled,
+  token_endpoint_auth_methods: client.tokenEndpointAuthMethods,
+  jwks: client.jwks,
+});
+
+const desiredGrantView = (grant: DesiredGrant) => ({ scopes: grant.scopes, token_ttl_seconds: grant.tokenTtlSeconds });
+
+/**
+ * The registry as a document. Grants name their client by name when that name is unique (easier
+ * to read and review), by client_id otherwise; scopes without a description are written as plain
+ * strings. The built-in admin API is left out unless asked for, but grants on it are written: they
+ * refer to it by identifier, and apply checks it exists.
+ */
+function exportDocument(apis: ApiRecord[], clients: ClientRecord[], grants: ClientGrantRecord[], includeAdmin: boolean): ConfigDocument {
+  const nameCounts = new Map<string, number>();
+  for (const client of clients) nameCounts.set(client.name, (nameCounts.get(client.name) ?? 0) + 1);
+  const ids = new Set(clients.map((client) => client.clientId));
+  const clientsById = new Map(clients.map((client) => [client.clientId, client]));
+  const reference = (clientId: string) => {
+    const name = clientsById.get(clientId)?.name;
+    return name !== undefined && nameCounts.get(name) === 1 && !ids.has(name) ? name : clientId;
+  };
+  return {
+    version: CONFIG_DOCUMENT_VERSION,
+    apis: apis
+      .filter((api) => includeAdmin || api.identifier !== ADMIN_API_IDENTIFIER)
+      .map(
+        (api): ConfigApi => ({
+          identifier: api.identifier,
+          name: api.name,
+          scopes: api.scopes.every((scope) => scope.description === '') ? api.scopes.map((scope) => scope.value) : api.scopes,
+          signing_alg: api.signingAlg,
+          token_ttl_seconds: api.tokenTtlSeconds,
+        }),
+      ),
+    clients: clients.map((client) => ({
+      client_id: client.clientId,
+      name: client.name,
+      description: client.description,
+      default_api: client.defaultApi,
+      enabled: client.isEnabled,
+      token_endpoint_auth_methods: client.tokenEndpointAuthMethods,
+      jwks: client.jwks,
+    })),
+    grants: grants.map((grant) => ({ client: reference(grant.clientId), api: grant.apiIdentifier, scopes: grant.scopes, token_ttl_seconds: grant.tokenTtlSeconds })),
+  };
+}
