@@ -7,6 +7,7 @@ import { keysCommand } from './keys-command.js';
 import { tokenCommand } from './token-command.js';
 import { decodeCommand } from './decode-command.js';
 import { serveCommand } from './serve-command.js';
+import { applyCommand, exportCommand } from './config-command.js';
 
 export function buildCli(): Command {
   const program = new Command('m2m-auth')
@@ -18,6 +19,8 @@ export function buildCli(): Command {
   program.addCommand(clientsCommand());
   program.addCommand(grantsCommand());
   program.addCommand(keysCommand());
+  program.addCommand(exportCommand());
+  program.addCommand(applyCommand());
   program.addCommand(tokenCommand());
   program.addCommand(decodeCommand());
   program
