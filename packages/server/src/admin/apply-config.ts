@@ -1,4 +1,5 @@
 import type { ApiRecord, ClientGrantRecord, ClientRecord, RegistryStores } from '../storage/types.js';
+import { AdminError, isAdminError } from '../errors/admin-error.js';
 import { apiView, clientView } from './views.js';
 import { changedFields, type AdminContext, type RecordAudit } from './admin-context.js';
 import type { ApiWrites } from './apis.js';
@@ -80,6 +81,8 @@ const PHASES = ['api.create', 'client.create', 'grant.create', 'grant.delete', '
 
 interface Step {
   change: PlanChange;
+  /** The document entry the step comes from; absent for deletions. */
+  path?: string;
   phase: (typeof PHASES)[number];
   run(tx: RegistryStores, audit: RecordAudit, applied: AppliedState): Promise<void>;
 }
@@ -109,7 +112,7 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: { 
       const run = async (tx: RegistryStores, audit: RecordAudit): Promise<ApplyConfigResult> => {
         const { plan, steps, clientIds } = await planChanges(tx, desired, prune);
         const applied: AppliedState = { clientIds, secrets: [] };
-        for (const phase of PHASES) for (const step of steps) if (step.phase === phase) await step.run(tx, audit, applied);
+        for (const phase of PHASES) for (const step of steps) if (step.phase === phase) await runAt(step, tx, audit, applied);
         return { plan, applied: steps.length > 0, createdSecrets: applied.secrets };
       };
       // An empty plan writes nothing: no transaction, no cache invalidation.
@@ -138,6 +141,7 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: { 
       if (!existing) {
         steps.push({
           change: { action: 'create', resource: 'api', key: api.identifier, after },
+          path: api.path,
           phase: 'api.create',
           run: async (tx, audit, applied) => keepSharedSecret(applied, (await writes.apis.createApi(tx, audit, { identifier: api.identifier, ...input })).sharedSecret),
         });
@@ -147,6 +151,7 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: { 
       if (Object.keys(changes).length === 0) continue;
       steps.push({
         change: { action: 'update', resource: 'api', key: api.identifier, changes },
+        path: api.path,
         phase: 'api.create',
         run: async (tx, audit, applied) => keepSharedSecret(applied, (await writes.apis.updateApi(tx, audit, api.identifier, input)).sharedSecret),
       });
@@ -170,6 +175,7 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: { 
       if (!existing) {
         steps.push({
           change: { action: 'create', resource: 'client', key: clientKey(client.name, client.clientId), after: { ...(client.clientId ? { client_id: client.clientId } : {}), ...after } },
+          path: client.path,
           phase: 'client.create',
           run: async (tx, audit, applied) => {
             const created = await writes.clients.createClient(tx, audit, input, client.clientId ? { clientId: client.clientId } : {});
@@ -183,6 +189,7 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: { 
       if (Object.keys(changes).length === 0) continue;
       steps.push({
         change: { action: 'update', resource: 'client', key: clientKey(existing.name, existing.clientId), changes },
+        path: client.path,
         phase: 'client.create',
         run: async (tx, audit) => void (await writes.clients.updateClient(tx, audit, existing.clientId, input)),
       });
@@ -205,6 +212,7 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: { 
       if (!existing) {
         steps.push({
           change: { action: 'create', resource: 'grant', key, after: { client: grant.client.name, api: grant.api, ...after } },
+          path: grant.path,
           phase: 'grant.create',
           run: async (tx, audit, applied) =>
             void (await writes.grants.createGrant(tx, audit, { clientId: applied.clientIds.get(grant.client)!, apiIdentifier: grant.api, scopes: grant.scopes, tokenTtlSeconds: grant.tokenTtlSeconds })),
@@ -216,6 +224,7 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: { 
       if (Object.keys(changes).length === 0) continue;
       steps.push({
         change: { action: 'update', resource: 'grant', key, changes },
+        path: grant.path,
         phase: 'grant.create',
         run: async (tx, audit) => void (await writes.grants.updateGrant(tx, audit, existing.id, { scopes: grant.scopes, tokenTtlSeconds: grant.tokenTtlSeconds })),
       });
@@ -227,6 +236,16 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: { 
     }
 
     return { plan: { changes: steps.map((step) => step.change), kept }, steps, clientIds };
+  }
+}
+
+/** A write refused inside the transaction (the whole apply rolls back) names the entry it came from. */
+async function runAt(step: Step, tx: RegistryStores, audit: RecordAudit, applied: AppliedState): Promise<void> {
+  try {
+    await step.run(tx, audit, applied);
+  } catch (error) {
+    if (!isAdminError(error) || step.path === undefined) throw error;
+    throw new AdminError(error.code, `${step.path} (${step.change.action} ${step.change.resource} ${step.change.key}): ${error.message}; nothing was changed`, step.path);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { ApiScope, ClientAuthMethod, SigningAlgorithm } from '../storage/types.js';
 import { AdminError, isAdminError } from '../errors/admin-error.js';
-import { ADMIN_API_IDENTIFIER } from './built-in-admin-api.js';
+import { ADMIN_API_IDENTIFIER, RESERVED_IDENTIFIER_PREFIX } from './built-in-admin-api.js';
 import { validateGrantScopes } from './grants.js';
 import {
   DEFAULT_TOKEN_TTL_SECONDS,
@@ -132,6 +132,9 @@ export function parseConfigDocument(value: unknown): DesiredConfig {
     if (!isObject(entry)) return (errors.push({ path, message: 'must be a mapping' }), []);
     unknownKeys(entry, path, ['identifier', 'name', 'scopes', 'signing_alg', 'token_ttl_seconds'], errors);
     const identifier = check(`${path}.identifier`, () => validateApiIdentifier(entry.identifier));
+    if (identifier?.startsWith(RESERVED_IDENTIFIER_PREFIX) && identifier !== ADMIN_API_IDENTIFIER) {
+      errors.push({ path: `${path}.identifier`, message: `identifiers starting with ${RESERVED_IDENTIFIER_PREFIX} are reserved for m2m-auth` });
+    }
     const api = {
       path,
       identifier,

@@ -217,7 +217,7 @@ describe('applyConfig: documents it refuses', () => {
   it('names every problem at its path, and changes nothing', async () => {
     const message = await refusal({
       version: 1,
-      apis: [{ identifier: 'not a uri', scopes: ['ok', 'ok'] }, { identifier: 'https://a.example', signing_alg: 'none', token_ttl_seconds: 5 }],
+      apis: [{ identifier: 'not a uri', scopes: ['ok', 'ok'] }, { identifier: 'https://a.example', signing_alg: 'none', token_ttl_seconds: 5 }, { identifier: 'urn:m2m-auth:mine' }],
       clients: [{ name: '' }, { name: 'x', token_endpoint_auth_methods: ['private_key_jwt'], colour: 'blue' }],
       grants: [{ client: 'nobody', api: 'https://a.example' }, { client: 'x', api: 'https://missing.example' }, { client: 'x', api: 'https://a.example', scopes: ['undefined:scope'] }],
     });
@@ -226,6 +226,7 @@ describe('applyConfig: documents it refuses', () => {
       'apis[0].scopes: scope ok is listed twice',
       'apis[1].signing_alg: alg must be one of',
       'apis[1].token_ttl_seconds: token TTL must be',
+      'apis[2].identifier: identifiers starting with urn:m2m-auth: are reserved',
       'clients[0].name: name must be a non-empty string',
       'clients[1].colour: unknown field',
       'clients[1].jwks: private_key_jwt needs the client public keys',
