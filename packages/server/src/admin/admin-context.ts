@@ -31,12 +31,26 @@ export function createAdminContext(deps: AdminDeps): AdminContext {
     deps,
     async write(work) {
       const result = await deps.storage.transaction((tx) =>
-        work(tx, (type, data) => tx.appendAuditEvent({ id: generateRecordId('evt'), at: deps.now(), type, actor: deps.actor, data })),
+        work(tx, (type, data) => {
+          const at = deps.now();
+          return tx.appendAuditEvent({ id: auditEventId(at), at, type, actor: deps.actor, data });
+        }),
       );
       deps.onChange?.();
       return result;
     },
   };
+}
+
+let eventSequence = 0;
+
+/**
+ * Audit ids sort in the order events were recorded, even within one millisecond (the log pages by
+ * time, then id): the time, a per-process sequence, then randomness against other processes.
+ */
+export function auditEventId(at: number): string {
+  eventSequence = (eventSequence + 1) % 36 ** 4;
+  return `evt_${at.toString(36).padStart(9, '0')}${eventSequence.toString(36).padStart(4, '0')}${generateRecordId('').slice(1, 7)}`;
 }
 
 export async function requireApi(store: Pick<RegistryStores, 'getApi'>, identifier: string): Promise<ApiRecord> {
