@@ -1,6 +1,5 @@
 import type { ApiRecord, ClientGrantRecord, ClientRecord, RegistryStores } from '../storage/types.js';
 import { AdminError, isAdminError } from '../errors/admin-error.js';
-import { apiView, clientView } from './views.js';
 import { changedFields, type AdminContext, type RecordAudit } from './admin-context.js';
 import type { ApiWrites } from './apis.js';
 import type { ClientWrites } from './clients.js';
@@ -12,10 +11,8 @@ import {
   parseConfigDocument,
   type ConfigApi,
   type ConfigDocument,
-  type DesiredApi,
   type DesiredClient,
   type DesiredConfig,
-  type DesiredGrant,
 } from './config-document.js';
 
 export type Resource = 'api' | 'client' | 'grant';
@@ -133,7 +130,7 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: { 
     const apisById = new Map(apis.map((api) => [api.identifier, api]));
     for (const api of desired.apis) {
       const existing = apisById.get(api.identifier);
-      const after = desiredApiView(api);
+      const after = apiFields(api);
       const input = { name: api.name, scopes: api.scopes, signingAlg: api.signingAlg, tokenTtlSeconds: api.tokenTtlSeconds };
       const keepSharedSecret = (applied: AppliedState, sharedSecret: string | undefined) => {
         if (sharedSecret) applied.secrets.push({ resource: 'api', identifier: api.identifier, shared_secret: sharedSecret });
@@ -147,7 +144,7 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: { 
         });
         continue;
       }
-      const changes = changedFields(apiView(existing), after);
+      const changes = changedFields(apiFields(existing), after);
       if (Object.keys(changes).length === 0) continue;
       steps.push({
         change: { action: 'update', resource: 'api', key: api.identifier, changes },
@@ -163,7 +160,7 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: { 
 
     for (const client of desired.clients) {
       const existing = matches.get(client);
-      const after = desiredClientView(client);
+      const after = clientFields(client);
       const input = {
         name: client.name,
         description: client.description,
@@ -185,7 +182,7 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: { 
         });
         continue;
       }
-      const changes = changedFields(clientView(existing), after);
+      const changes = changedFields(clientFields(existing), after);
       if (Object.keys(changes).length === 0) continue;
       steps.push({
         change: { action: 'update', resource: 'client', key: clientKey(existing.name, existing.clientId), changes },
@@ -208,7 +205,7 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: { 
       const clientId = clientIds.get(grant.client);
       const existing = clientId === undefined ? undefined : grantsByPair.get(`${clientId} ${grant.api}`);
       const key = grantKey(grant.client.name, grant.api);
-      const after = desiredGrantView(grant);
+      const after = grantFields(grant);
       if (!existing) {
         steps.push({
           change: { action: 'create', resource: 'grant', key, after: { client: grant.client.name, api: grant.api, ...after } },
@@ -220,7 +217,7 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: { 
         continue;
       }
       matchedGrants.add(existing);
-      const changes = changedFields({ scopes: existing.scopes, token_ttl_seconds: existing.tokenTtlSeconds }, after);
+      const changes = changedFields(grantFields(existing), after);
       if (Object.keys(changes).length === 0) continue;
       steps.push({
         change: { action: 'update', resource: 'grant', key, changes },
@@ -294,9 +291,16 @@ function matchClients(desired: DesiredConfig, clients: ClientRecord[], apis: Api
 const clientKey = (name: string, clientId: string | undefined) => `${name} (${clientId ?? 'new'})`;
 const grantKey = (client: string, api: string) => `${client} → ${api}`;
 
-const desiredApiView = (api: DesiredApi) => ({ identifier: api.identifier, name: api.name, scopes: api.scopes, signing_alg: api.signingAlg, token_ttl_seconds: api.tokenTtlSeconds });
+/** A resource's fields as the document writes them, from a stored record or a desired entry alike. */
+const apiFields = (api: Pick<ApiRecord, 'identifier' | 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds'>) => ({
+  identifier: api.identifier,
+  name: api.name,
+  scopes: api.scopes,
+  signing_alg: api.signingAlg,
+  token_ttl_seconds: api.tokenTtlSeconds,
+});
 
-const desiredClientView = (client: DesiredClient) => ({
+const clientFields = (client: Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'tokenEndpointAuthMethods' | 'jwks'>) => ({
   name: client.name,
   description: client.description,
   default_api: client.defaultApi,
@@ -305,7 +309,7 @@ const desiredClientView = (client: DesiredClient) => ({
   jwks: client.jwks,
 });
 
-const desiredGrantView = (grant: DesiredGrant) => ({ scopes: grant.scopes, token_ttl_seconds: grant.tokenTtlSeconds });
+const grantFields = (grant: Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'>) => ({ scopes: grant.scopes, token_ttl_seconds: grant.tokenTtlSeconds });
 
 /**
  * The registry as a document. Grants name their client by name when that name is unique (easier
@@ -326,24 +330,8 @@ function exportDocument(apis: ApiRecord[], clients: ClientRecord[], grants: Clie
     version: CONFIG_DOCUMENT_VERSION,
     apis: apis
       .filter((api) => includeAdmin || api.identifier !== ADMIN_API_IDENTIFIER)
-      .map(
-        (api): ConfigApi => ({
-          identifier: api.identifier,
-          name: api.name,
-          scopes: api.scopes.every((scope) => scope.description === '') ? api.scopes.map((scope) => scope.value) : api.scopes,
-          signing_alg: api.signingAlg,
-          token_ttl_seconds: api.tokenTtlSeconds,
-        }),
-      ),
-    clients: clients.map((client) => ({
-      client_id: client.clientId,
-      name: client.name,
-      description: client.description,
-      default_api: client.defaultApi,
-      enabled: client.isEnabled,
-      token_endpoint_auth_methods: client.tokenEndpointAuthMethods,
-      jwks: client.jwks,
-    })),
-    grants: grants.map((grant) => ({ client: reference(grant.clientId), api: grant.apiIdentifier, scopes: grant.scopes, token_ttl_seconds: grant.tokenTtlSeconds })),
+      .map((api): ConfigApi => ({ ...apiFields(api), scopes: api.scopes.every((scope) => scope.description === '') ? api.scopes.map((scope) => scope.value) : api.scopes })),
+    clients: clients.map((client) => ({ client_id: client.clientId, ...clientFields(client) })),
+    grants: grants.map((grant) => ({ client: reference(grant.clientId), api: grant.apiIdentifier, ...grantFields(grant) })),
   };
 }
