@@ -90,8 +90,11 @@ interface AppliedState {
   secrets: CreatedSecret[];
 }
 
-export function createConfigOperations({ deps, write }: AdminContext, writes: { apis: ApiWrites; clients: ClientWrites; grants: GrantWrites }): ConfigOperations {
+type Writes = { apis: ApiWrites; clients: ClientWrites; grants: GrantWrites };
+
+export function createConfigOperations({ deps, write }: AdminContext, writes: Writes): ConfigOperations {
   const { storage } = deps;
+  const plan = (reader: Reader, desired: DesiredConfig, prune: boolean) => planChanges(reader, desired, prune, writes);
 
   return {
     async exportConfig(options = {}) {
@@ -102,137 +105,132 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: { 
     async applyConfig(document, options = {}) {
       const desired = parseConfigDocument(document);
       const prune = options.prune === true;
-      if (options.dryRun) {
-        const { plan } = await planChanges(storage, desired, prune);
-        return { plan, applied: false, createdSecrets: [] };
-      }
-      const run = async (tx: RegistryStores, audit: RecordAudit): Promise<ApplyConfigResult> => {
-        const { plan, steps, clientIds } = await planChanges(tx, desired, prune);
+      // Planned outside a transaction first: a dry run or an empty plan writes nothing.
+      const outside = await plan(storage, desired, prune);
+      if (options.dryRun || outside.steps.length === 0) return { plan: outside.plan, applied: false, createdSecrets: [] };
+      return write(async (tx, audit) => {
+        // Planned again inside it, so what is applied is exactly what was read.
+        const { plan: planned, steps, clientIds } = await plan(tx, desired, prune);
         const applied: AppliedState = { clientIds, secrets: [] };
         for (const phase of PHASES) for (const step of steps) if (step.phase === phase) await runAt(step, tx, audit, applied);
-        return { plan, applied: steps.length > 0, createdSecrets: applied.secrets };
-      };
-      // An empty plan writes nothing: no transaction, no cache invalidation.
-      const { plan, steps } = await planChanges(storage, desired, prune);
-      return steps.length === 0 ? { plan, applied: false, createdSecrets: [] } : write(run);
+        return { plan: planned, applied: steps.length > 0, createdSecrets: applied.secrets };
+      });
     },
   };
+}
 
-  /** Compares the document with the registry: the plan to show, and the steps that carry it out. */
-  async function planChanges(reader: Reader, desired: DesiredConfig, prune: boolean) {
-    const [apis, clients, grants] = await Promise.all([reader.listApis(), reader.listClients(), reader.listGrants()]);
-    const { matches, clientIds } = matchClients(desired, clients, apis);
-    const steps: Step[] = [];
-    const kept: ConfigPlan['kept'] = [];
-    const removeOrKeep = (resource: Resource, key: string, step: Omit<Step, 'change'>) =>
-      prune ? steps.push({ ...step, change: { action: 'delete', resource, key } }) : kept.push({ resource, key });
+/** What the plan collects: the steps to run, and what it keeps because prune was not asked for. */
+interface Planning {
+  steps: Step[];
+  kept: ConfigPlan['kept'];
+  /** A server resource the document does not list: a deletion with prune, kept otherwise. */
+  unlisted(resource: Resource, key: string, step: Omit<Step, 'change'>): void;
+}
 
-    const apisById = new Map(apis.map((api) => [api.identifier, api]));
-    for (const api of desired.apis) {
-      const existing = apisById.get(api.identifier);
-      const after = apiFields(api);
-      const input = { name: api.name, scopes: api.scopes, signingAlg: api.signingAlg, tokenTtlSeconds: api.tokenTtlSeconds };
-      const keepSharedSecret = (applied: AppliedState, sharedSecret: string | undefined) => {
-        if (sharedSecret) applied.secrets.push({ resource: 'api', identifier: api.identifier, shared_secret: sharedSecret });
-      };
-      if (!existing) {
-        steps.push({
-          change: { action: 'create', resource: 'api', key: api.identifier, after },
-          path: api.path,
-          phase: 'api.create',
-          run: async (tx, audit, applied) => keepSharedSecret(applied, (await writes.apis.createApi(tx, audit, { identifier: api.identifier, ...input })).sharedSecret),
-        });
-        continue;
-      }
-      const changes = changedFields(apiFields(existing), after);
-      if (Object.keys(changes).length === 0) continue;
-      steps.push({
-        change: { action: 'update', resource: 'api', key: api.identifier, changes },
-        path: api.path,
-        phase: 'api.create',
-        run: async (tx, audit, applied) => keepSharedSecret(applied, (await writes.apis.updateApi(tx, audit, api.identifier, input)).sharedSecret),
-      });
-    }
-    const wantedApis = new Set([ADMIN_API_IDENTIFIER, ...desired.apis.map((api) => api.identifier)]);
-    for (const api of apis) {
-      if (!wantedApis.has(api.identifier)) removeOrKeep('api', api.identifier, { phase: 'api.delete', run: (tx, audit) => writes.apis.deleteApi(tx, audit, api.identifier) });
-    }
+/** Compares the document with the registry: the plan to show, and the steps that carry it out. */
+async function planChanges(reader: Reader, desired: DesiredConfig, prune: boolean, writes: Writes) {
+  const [apis, clients, grants] = await Promise.all([reader.listApis(), reader.listClients(), reader.listGrants()]);
+  const { matches, clientIds } = matchClients(desired, clients, apis);
+  const planning: Planning = {
+    steps: [],
+    kept: [],
+    unlisted: (resource, key, step) => (prune ? planning.steps.push({ ...step, change: { action: 'delete', resource, key } }) : planning.kept.push({ resource, key })),
+  };
+  planApis(planning, desired, apis, writes.apis);
+  planClients(planning, desired, clients, matches, writes.clients);
+  planGrants(planning, desired, grants, clients, clientIds, writes.grants);
+  return { plan: { changes: planning.steps.map((step) => step.change), kept: planning.kept }, steps: planning.steps, clientIds };
+}
 
-    for (const client of desired.clients) {
-      const existing = matches.get(client);
-      const after = clientFields(client);
-      const input = {
-        name: client.name,
-        description: client.description,
-        defaultApi: client.defaultApi,
-        isEnabled: client.isEnabled,
-        tokenEndpointAuthMethods: client.tokenEndpointAuthMethods,
-        jwks: client.jwks,
-      };
-      if (!existing) {
-        steps.push({
-          change: { action: 'create', resource: 'client', key: clientKey(client.name, client.clientId), after: { ...(client.clientId ? { client_id: client.clientId } : {}), ...after } },
-          path: client.path,
-          phase: 'client.create',
-          run: async (tx, audit, applied) => {
-            const created = await writes.clients.createClient(tx, audit, input, client.clientId ? { clientId: client.clientId } : {});
-            applied.clientIds.set(client, created.clientId);
-            if (created.clientSecret) applied.secrets.push({ resource: 'client', client_id: created.clientId, name: created.client.name, client_secret: created.clientSecret });
-          },
-        });
-        continue;
-      }
-      const changes = changedFields(clientFields(existing), after);
-      if (Object.keys(changes).length === 0) continue;
-      steps.push({
-        change: { action: 'update', resource: 'client', key: clientKey(existing.name, existing.clientId), changes },
+function planApis(planning: Planning, desired: DesiredConfig, apis: ApiRecord[], writes: ApiWrites) {
+  const apisById = new Map(apis.map((api) => [api.identifier, api]));
+  for (const api of desired.apis) {
+    const existing = apisById.get(api.identifier);
+    const after = apiFields(api);
+    // An HS256 API's shared secret is returned by the write that made its key, once.
+    const keepSharedSecret = (applied: AppliedState, sharedSecret: string | undefined) => {
+      if (sharedSecret) applied.secrets.push({ resource: 'api', identifier: api.identifier, shared_secret: sharedSecret });
+    };
+    const changes = existing && changedFields(apiFields(existing), after);
+    if (changes && Object.keys(changes).length === 0) continue;
+    planning.steps.push({
+      change: changes ? { action: 'update', resource: 'api', key: api.identifier, changes } : { action: 'create', resource: 'api', key: api.identifier, after },
+      path: api.path,
+      phase: 'api.create',
+      run: async (tx, audit, applied) =>
+        keepSharedSecret(applied, (await (changes ? writes.updateApi(tx, audit, api.identifier, api) : writes.createApi(tx, audit, api))).sharedSecret),
+    });
+  }
+  const listed = new Set([ADMIN_API_IDENTIFIER, ...desired.apis.map((api) => api.identifier)]);
+  for (const api of apis) {
+    if (!listed.has(api.identifier)) planning.unlisted('api', api.identifier, { phase: 'api.delete', run: (tx, audit) => writes.deleteApi(tx, audit, api.identifier) });
+  }
+}
+
+function planClients(planning: Planning, desired: DesiredConfig, clients: ClientRecord[], matches: Map<DesiredClient, ClientRecord>, writes: ClientWrites) {
+  for (const client of desired.clients) {
+    const existing = matches.get(client);
+    const after = clientFields(client);
+    if (!existing) {
+      planning.steps.push({
+        change: { action: 'create', resource: 'client', key: clientKey(client.name, client.clientId), after: { ...(client.clientId ? { client_id: client.clientId } : {}), ...after } },
         path: client.path,
         phase: 'client.create',
-        run: async (tx, audit) => void (await writes.clients.updateClient(tx, audit, existing.clientId, input)),
+        run: async (tx, audit, applied) => {
+          const created = await writes.createClient(tx, audit, client, client.clientId ? { clientId: client.clientId } : {});
+          applied.clientIds.set(client, created.clientId);
+          if (created.clientSecret) applied.secrets.push({ resource: 'client', client_id: created.clientId, name: created.client.name, client_secret: created.clientSecret });
+        },
       });
+      continue;
     }
-    const clientsById = new Map(clients.map((client) => [client.clientId, client]));
-    const claimed = new Set([...matches.values()].map((client) => client.clientId));
-    for (const client of clients) {
-      if (!claimed.has(client.clientId)) {
-        removeOrKeep('client', clientKey(client.name, client.clientId), { phase: 'client.delete', run: (tx, audit) => writes.clients.deleteClient(tx, audit, client.clientId) });
-      }
-    }
+    const changes = changedFields(clientFields(existing), after);
+    if (Object.keys(changes).length === 0) continue;
+    planning.steps.push({
+      change: { action: 'update', resource: 'client', key: clientKey(existing.name, existing.clientId), changes },
+      path: client.path,
+      phase: 'client.create',
+      run: async (tx, audit) => void (await writes.updateClient(tx, audit, existing.clientId, client)),
+    });
+  }
+  const matched = new Set([...matches.values()]);
+  for (const client of clients) {
+    if (!matched.has(client)) planning.unlisted('client', clientKey(client.name, client.clientId), { phase: 'client.delete', run: (tx, audit) => writes.deleteClient(tx, audit, client.clientId) });
+  }
+}
 
-    const grantsByPair = new Map(grants.map((grant) => [`${grant.clientId} ${grant.apiIdentifier}`, grant]));
-    const matchedGrants = new Set<ClientGrantRecord>();
-    for (const grant of desired.grants) {
-      const clientId = clientIds.get(grant.client);
-      const existing = clientId === undefined ? undefined : grantsByPair.get(`${clientId} ${grant.api}`);
-      const key = grantKey(grant.client.name, grant.api);
-      const after = grantFields(grant);
-      if (!existing) {
-        steps.push({
-          change: { action: 'create', resource: 'grant', key, after: { client: grant.client.name, api: grant.api, ...after } },
-          path: grant.path,
-          phase: 'grant.create',
-          run: async (tx, audit, applied) =>
-            void (await writes.grants.createGrant(tx, audit, { clientId: applied.clientIds.get(grant.client)!, apiIdentifier: grant.api, scopes: grant.scopes, tokenTtlSeconds: grant.tokenTtlSeconds })),
-        });
-        continue;
-      }
-      matchedGrants.add(existing);
-      const changes = changedFields(grantFields(existing), after);
-      if (Object.keys(changes).length === 0) continue;
-      steps.push({
-        change: { action: 'update', resource: 'grant', key, changes },
+function planGrants(planning: Planning, desired: DesiredConfig, grants: ClientGrantRecord[], clients: ClientRecord[], clientIds: Map<DesiredClient, string>, writes: GrantWrites) {
+  const grantsByPair = new Map(grants.map((grant) => [`${grant.clientId} ${grant.apiIdentifier}`, grant]));
+  const matched = new Set<ClientGrantRecord>();
+  for (const grant of desired.grants) {
+    const clientId = clientIds.get(grant.client);
+    const existing = clientId === undefined ? undefined : grantsByPair.get(`${clientId} ${grant.api}`);
+    const key = grantKey(grant.client.name, grant.api);
+    const after = grantFields(grant);
+    if (!existing) {
+      planning.steps.push({
+        change: { action: 'create', resource: 'grant', key, after: { client: grant.client.name, api: grant.api, ...after } },
         path: grant.path,
         phase: 'grant.create',
-        run: async (tx, audit) => void (await writes.grants.updateGrant(tx, audit, existing.id, { scopes: grant.scopes, tokenTtlSeconds: grant.tokenTtlSeconds })),
+        // A new client's id is known only once the client step ran.
+        run: async (tx, audit, applied) => void (await writes.createGrant(tx, audit, { clientId: applied.clientIds.get(grant.client)!, apiIdentifier: grant.api, scopes: grant.scopes, tokenTtlSeconds: grant.tokenTtlSeconds })),
       });
+      continue;
     }
-    for (const grant of grants) {
-      if (matchedGrants.has(grant)) continue;
-      const key = grantKey(clientsById.get(grant.clientId)?.name ?? grant.clientId, grant.apiIdentifier);
-      removeOrKeep('grant', key, { phase: 'grant.delete', run: (tx, audit) => writes.grants.deleteGrant(tx, audit, grant.id) });
-    }
-
-    return { plan: { changes: steps.map((step) => step.change), kept }, steps, clientIds };
+    matched.add(existing);
+    const changes = changedFields(grantFields(existing), after);
+    if (Object.keys(changes).length === 0) continue;
+    planning.steps.push({
+      change: { action: 'update', resource: 'grant', key, changes },
+      path: grant.path,
+      phase: 'grant.create',
+      run: async (tx, audit) => void (await writes.updateGrant(tx, audit, existing.id, grant)),
+    });
+  }
+  const names = new Map(clients.map((client) => [client.clientId, client.name]));
+  for (const grant of grants) {
+    if (matched.has(grant)) continue;
+    planning.unlisted('grant', grantKey(names.get(grant.clientId) ?? grant.clientId, grant.apiIdentifier), { phase: 'grant.delete', run: (tx, audit) => writes.deleteGrant(tx, audit, grant.id) });
   }
 }
 
