@@ -13,6 +13,7 @@ import {
   type ConfigDocument,
   type DesiredClient,
   type DesiredConfig,
+  type FieldError,
 } from './config-document.js';
 
 export type Resource = 'api' | 'client' | 'grant';
@@ -130,7 +131,10 @@ interface Planning {
 /** Compares the document with the registry: the plan to show, and the steps that carry it out. */
 async function planChanges(reader: Reader, desired: DesiredConfig, prune: boolean, writes: Writes) {
   const [apis, clients, grants] = await Promise.all([reader.listApis(), reader.listClients(), reader.listGrants()]);
-  const { matches, clientIds } = matchClients(desired, clients, apis);
+  const errors: FieldError[] = [];
+  const { matches, clientIds } = matchClients(desired, clients, errors);
+  checkBuiltInApiUse(desired, apis, errors);
+  if (errors.length > 0) throw invalidDocument(errors);
   const planning: Planning = {
     steps: [],
     kept: [],
@@ -246,10 +250,9 @@ async function runAt(step: Step, tx: RegistryStores, audit: RecordAudit, applied
 
 /**
  * Pairs the document's clients with the server's: by client_id when the document gives one, else
- * by name. Also checks what only the server can tell: ambiguous names and the built-in admin API.
+ * by name, which must then say which client it is on the server too.
  */
-function matchClients(desired: DesiredConfig, clients: ClientRecord[], apis: ApiRecord[]) {
-  const errors: { path: string; message: string }[] = [];
+function matchClients(desired: DesiredConfig, clients: ClientRecord[], errors: FieldError[]) {
   const matches = new Map<DesiredClient, ClientRecord>();
   const claimed = new Set<string>();
   const byId = new Map(clients.map((client) => [client.clientId, client]));
@@ -271,7 +274,12 @@ function matchClients(desired: DesiredConfig, clients: ClientRecord[], apis: Api
       errors.push({ path: `${grant.path}.client`, message: `${JSON.stringify(grant.client.name)} also names a client on the server that the document does not list (${others.map((c) => c.clientId).join(', ')}); refer to the client by its client_id` });
     }
   }
+  const clientIds = new Map([...matches].map(([client, record]) => [client, record.clientId]));
+  return { matches, clientIds };
+}
 
+/** Apply never creates the built-in admin API: what refers to it needs it there, with those scopes. */
+function checkBuiltInApiUse(desired: DesiredConfig, apis: ApiRecord[], errors: FieldError[]) {
   const builtIn = apis.find((api) => api.identifier === ADMIN_API_IDENTIFIER);
   const usesBuiltIn = [...desired.clients.filter((client) => client.defaultApi === ADMIN_API_IDENTIFIER).map((client) => `${client.path}.default_api`), ...desired.grants.filter((grant) => grant.api === ADMIN_API_IDENTIFIER).map((grant) => `${grant.path}.api`)];
   if (!builtIn) for (const path of usesBuiltIn) errors.push({ path, message: `${ADMIN_API_IDENTIFIER} does not exist on this server yet: bootstrap an admin client first` });
@@ -280,10 +288,6 @@ function matchClients(desired: DesiredConfig, clients: ClientRecord[], apis: Api
     const unknown = scopes.filter((scope) => !builtInScopes.has(scope));
     if (unknown.length > 0) errors.push({ path, message: `${unknown.join(', ')} not defined on ${ADMIN_API_IDENTIFIER}` });
   }
-  if (errors.length > 0) throw invalidDocument(errors);
-
-  const clientIds = new Map([...matches].map(([client, record]) => [client, record.clientId]));
-  return { matches, clientIds };
 }
 
 const clientKey = (name: string, clientId: string | undefined) => `${name} (${clientId ?? 'new'})`;

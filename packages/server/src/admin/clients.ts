@@ -5,7 +5,7 @@ import { generateClientId, generateRecordId } from '../secrets/identifiers.js';
 import { clientView } from './views.js';
 import { pageOf, type ListOptions, type Page } from './paging.js';
 import { asAdminErrors, changedFields, requireApi, requireClient, type AdminContext, type RecordAudit } from './admin-context.js';
-import { validateAuthMethods, validateJwks, validateName } from './validation.js';
+import { validateAuthMethods, validateBoolean, validateClientId, validateDescription, validateJwks, validateName } from './validation.js';
 
 export interface CreateClientInput {
   name: string;
@@ -193,22 +193,4 @@ async function addSecret(tx: RegistryStores, pepper: Buffer, clientId: string, a
 
 export function summarizeSecret(secret: ClientSecretRecord): ClientSecretSummary {
   return { id: secret.id, hint: secret.hint, createdAt: secret.createdAt, expiresAt: secret.expiresAt };
-}
-
-function validateDescription(value: unknown): string {
-  if (typeof value !== 'string' || value.length > 1000) throw validationFailed('description', 'description must be a string of at most 1000 characters');
-  return value;
-}
-
-/** Client ids travel in Basic credentials and URLs: keep a supplied one to URL-safe characters. */
-function validateClientId(value: unknown): string {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9._~-]{1,128}$/.test(value)) {
-    throw validationFailed('client_id', 'client_id must be 1 to 128 letters, digits or . _ ~ -');
-  }
-  return value;
-}
-
-function validateBoolean(value: unknown, field: string): boolean {
-  if (typeof value !== 'boolean') throw validationFailed(field, `${field} must be true or false`);
-  return value;
 }

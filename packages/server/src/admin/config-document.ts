@@ -6,6 +6,9 @@ import {
   DEFAULT_TOKEN_TTL_SECONDS,
   validateApiIdentifier,
   validateAuthMethods,
+  validateBoolean,
+  validateClientId,
+  validateDescription,
   validateJwks,
   validateName,
   validateScopes,
@@ -96,7 +99,7 @@ export interface DesiredConfig {
   referencesBuiltIn: { path: string; scopes: string[] }[];
 }
 
-interface FieldError {
+export interface FieldError {
   path: string;
   message: string;
 }
@@ -156,23 +159,16 @@ export function parseConfigDocument(value: unknown): DesiredConfig {
       validateAuthMethods(entry.token_endpoint_auth_methods ?? (jwks ? ['private_key_jwt'] : ['client_secret_basic', 'client_secret_post'])),
     );
     if (methods?.includes('private_key_jwt') && !jwks) errors.push({ path: `${path}.jwks`, message: 'private_key_jwt needs the client public keys (jwks)' });
-    if (entry.client_id !== undefined && (typeof entry.client_id !== 'string' || !/^[A-Za-z0-9._~-]{1,128}$/.test(entry.client_id))) {
-      errors.push({ path: `${path}.client_id`, message: 'client_id must be 1 to 128 letters, digits or . _ ~ -' });
-    }
-    if (entry.description !== undefined && (typeof entry.description !== 'string' || entry.description.length > 1000)) {
-      errors.push({ path: `${path}.description`, message: 'description must be a string of at most 1000 characters' });
-    }
-    if (entry.enabled !== undefined && typeof entry.enabled !== 'boolean') errors.push({ path: `${path}.enabled`, message: 'enabled must be true or false' });
     const defaultApi = entry.default_api == null ? null : String(entry.default_api);
     if (defaultApi !== null) knownApi(defaultApi, `${path}.default_api`);
     return [
       {
         path,
-        clientId: entry.client_id as string | undefined,
+        clientId: entry.client_id === undefined ? undefined : check(`${path}.client_id`, () => validateClientId(entry.client_id)),
         name: check(`${path}.name`, () => validateName(entry.name)),
-        description: (entry.description as string | undefined) ?? '',
+        description: check(`${path}.description`, () => validateDescription(entry.description ?? '')),
         defaultApi,
-        isEnabled: (entry.enabled as boolean | undefined) ?? true,
+        isEnabled: check(`${path}.enabled`, () => validateBoolean(entry.enabled ?? true, 'enabled')),
         tokenEndpointAuthMethods: methods,
         jwks,
       },
