@@ -1,10 +1,12 @@
 import type { ApiRecord, ClientGrantRecord, ClientRecord, RegistryStores } from '../storage/types.js';
 import { AdminError, isAdminError } from '../errors/admin-error.js';
-import { changedFields, type AdminContext, type RecordAudit } from './admin-context.js';
+import { ensureSigningKey } from '../keys/key-rotation.js';
+import { apiView } from './views.js';
+import { changedFields, type AdminContext, type AdminDeps, type RecordAudit } from './admin-context.js';
 import type { ApiWrites } from './apis.js';
 import type { ClientWrites } from './clients.js';
 import type { GrantWrites } from './grants.js';
-import { ADMIN_API_IDENTIFIER } from './built-in-admin-api.js';
+import { ADMIN_API_IDENTIFIER, builtInAdminApi } from './built-in-admin-api.js';
 import {
   CONFIG_DOCUMENT_VERSION,
   invalidDocument,
@@ -95,7 +97,7 @@ type Writes = { apis: ApiWrites; clients: ClientWrites; grants: GrantWrites };
 
 export function createConfigOperations({ deps, write }: AdminContext, writes: Writes): ConfigOperations {
   const { storage } = deps;
-  const plan = (reader: Reader, desired: DesiredConfig, prune: boolean) => planChanges(reader, desired, prune, writes);
+  const plan = (reader: Reader, desired: DesiredConfig, prune: boolean) => planChanges(reader, desired, prune, writes, deps);
 
   return {
     async exportConfig(options = {}) {
@@ -129,17 +131,17 @@ interface Planning {
 }
 
 /** Compares the document with the registry: the plan to show, and the steps that carry it out. */
-async function planChanges(reader: Reader, desired: DesiredConfig, prune: boolean, writes: Writes) {
+async function planChanges(reader: Reader, desired: DesiredConfig, prune: boolean, writes: Writes, deps: AdminDeps) {
   const [apis, clients, grants] = await Promise.all([reader.listApis(), reader.listClients(), reader.listGrants()]);
   const errors: FieldError[] = [];
   const { matches, clientIds } = matchClients(desired, clients, errors);
-  checkBuiltInApiUse(desired, apis, errors);
-  if (errors.length > 0) throw invalidDocument(errors);
   const planning: Planning = {
     steps: [],
     kept: [],
     unlisted: (resource, key, step) => (prune ? planning.steps.push({ ...step, change: { action: 'delete', resource, key } }) : planning.kept.push({ resource, key })),
   };
+  planBuiltInApi(planning, desired, apis, errors, deps);
+  if (errors.length > 0) throw invalidDocument(errors);
   planApis(planning, desired, apis, writes.apis);
   planClients(planning, desired, clients, matches, writes.clients);
   planGrants(planning, desired, grants, clients, clientIds, writes.grants);
@@ -278,14 +280,30 @@ function matchClients(desired: DesiredConfig, clients: ClientRecord[], errors: F
   return { matches, clientIds };
 }
 
-/** Apply never creates the built-in admin API: what refers to it needs it there, with those scopes. */
-function checkBuiltInApiUse(desired: DesiredConfig, apis: ApiRecord[], errors: FieldError[]) {
-  const builtIn = apis.find((api) => api.identifier === ADMIN_API_IDENTIFIER);
-  const usesBuiltIn = [...desired.clients.filter((client) => client.defaultApi === ADMIN_API_IDENTIFIER).map((client) => `${client.path}.default_api`), ...desired.grants.filter((grant) => grant.api === ADMIN_API_IDENTIFIER).map((grant) => `${grant.path}.api`)];
-  if (!builtIn) for (const path of usesBuiltIn) errors.push({ path, message: `${ADMIN_API_IDENTIFIER} does not exist on this server yet: bootstrap an admin client first` });
-  const builtInScopes = new Set(builtIn?.scopes.map((scope) => scope.value));
-  for (const { path, scopes } of builtIn ? desired.referencesBuiltIn : []) {
-    const unknown = scopes.filter((scope) => !builtInScopes.has(scope));
+/**
+ * Apply never changes or deletes the built-in admin API. When the document refers to it (admin
+ * clients' grants, as export writes them) and it is missing — a new data directory — it is
+ * created as bootstrap creates it, so an exported registry restores its admin clients too.
+ */
+function planBuiltInApi(planning: Planning, desired: DesiredConfig, apis: ApiRecord[], errors: FieldError[], deps: AdminDeps) {
+  const existing = apis.find((api) => api.identifier === ADMIN_API_IDENTIFIER);
+  const builtIn = existing ?? builtInAdminApi(deps.now());
+  const isUsed = desired.clients.some((client) => client.defaultApi === ADMIN_API_IDENTIFIER) || desired.grants.some((grant) => grant.api === ADMIN_API_IDENTIFIER);
+  if (!existing && isUsed) {
+    planning.steps.push({
+      change: { action: 'create', resource: 'api', key: ADMIN_API_IDENTIFIER, after: apiFields(builtIn) },
+      phase: 'api.create',
+      run: async (tx, audit) => {
+        const api = builtInAdminApi(deps.now());
+        await tx.createApi(api);
+        await ensureSigningKey({ keys: tx, kek: deps.kek, now: deps.now }, api.signingAlg, null);
+        await audit('api.created', { identifier: api.identifier, after: apiView(api) });
+      },
+    });
+  }
+  const defined = new Set(builtIn.scopes.map((scope) => scope.value));
+  for (const { path, scopes } of desired.referencesBuiltIn) {
+    const unknown = scopes.filter((scope) => !defined.has(scope));
     if (unknown.length > 0) errors.push({ path, message: `${unknown.join(', ')} not defined on ${ADMIN_API_IDENTIFIER}` });
   }
 }
@@ -317,7 +335,7 @@ const grantFields = (grant: Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'
  * The registry as a document. Grants name their client by name when that name is unique (easier
  * to read and review), by client_id otherwise; scopes without a description are written as plain
  * strings. The built-in admin API is left out unless asked for, but grants on it are written: they
- * refer to it by identifier, and apply checks it exists.
+ * refer to it by identifier, and apply creates it where it is missing.
  */
 function exportDocument(apis: ApiRecord[], clients: ClientRecord[], grants: ClientGrantRecord[], includeAdmin: boolean): ConfigDocument {
   const nameCounts = new Map<string, number>();

@@ -262,9 +262,9 @@ describe('applyConfig: documents it refuses', () => {
     ).toMatch(/grants\[0\]\.client: "twin" also names a client on the server that the document does not list/);
   });
 
-  it('refuses a grant on the built-in admin API before any bootstrap', async () => {
-    const message = await refusal({ version: 1, clients: [{ name: 'ci' }], grants: [{ client: 'ci', api: 'urn:m2m-auth:admin', scopes: ['grants:write'] }] });
-    expect(message).toContain('grants[0].api: urn:m2m-auth:admin does not exist on this server yet');
+  it('refuses scopes the built-in admin API does not define', async () => {
+    const message = await refusal({ version: 1, clients: [{ name: 'ci' }], grants: [{ client: 'ci', api: 'urn:m2m-auth:admin', scopes: ['grants:write', 'everything'] }] });
+    expect(message).toContain('grants[0].scopes: everything not defined on urn:m2m-auth:admin');
   });
 });
 
@@ -287,6 +287,30 @@ describe('the built-in admin API', () => {
       expect((await admin.listClients()).items.map((client) => client.clientId)).not.toContain(bootstrapped.clientId);
     } finally {
       await storage.close();
+    }
+  });
+
+  it('is created, as bootstrap creates it, when a document refers to it on a new registry: an export restores admin clients', async () => {
+    const source = await openStorage({ kind: 'memory' });
+    const fresh = await openStorage({ kind: 'memory' });
+    try {
+      const admin = await makeAdmin(source);
+      await admin.bootstrapAdminClient();
+      const exported = await admin.exportConfig();
+
+      const other = await makeAdmin(fresh);
+      const result = await other.applyConfig(exported);
+      expect(result.plan.changes.map((change) => `${change.action} ${change.resource} ${change.key}`)).toEqual([
+        'create api urn:m2m-auth:admin',
+        expect.stringMatching(/^create client m2m-auth-admin \(\w+\)$/),
+        'create grant m2m-auth-admin → urn:m2m-auth:admin',
+      ]);
+      expect(result.createdSecrets).toHaveLength(1);
+      expect(await registry(other)).toEqual(await registry(admin));
+      expect((await other.applyConfig(exported)).plan.changes).toEqual([]);
+    } finally {
+      await source.close();
+      await fresh.close();
     }
   });
 });
