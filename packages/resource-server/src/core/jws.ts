@@ -77,11 +77,11 @@ export function importJwk(jwk: Record<string, unknown>): VerificationKey | undef
   }
 }
 
-/** A shared secret for HS* tokens, only when the application configures one explicitly. */
-export function importSharedSecret(secret: string | Buffer, alg: 'HS256' | 'HS384' | 'HS512' = 'HS256'): VerificationKey {
-  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
-  if (bytes.length < 32) throw new Error('An HMAC secret must be at least 32 bytes.');
-  return { kid: undefined, alg, key: createSecretKey(bytes), algorithms: new Set([alg]) };
+/** A shared secret for the HS* algorithms of the allowlist, only when the application configures one explicitly. */
+export function importSharedSecret(secret: string | Uint8Array, algorithms: readonly JwsAlgorithm[] = ['HS256']): VerificationKey {
+  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret);
+  if (bytes.length < 32) throw new TypeError('An HMAC secret must be at least 32 bytes.');
+  return { kid: undefined, alg: undefined, key: createSecretKey(bytes), algorithms: new Set(algorithms.filter((alg) => alg.startsWith('HS'))) };
 }
 
 function algorithmsForKeyType(jwk: Record<string, unknown>): Set<JwsAlgorithm> {
