@@ -43,7 +43,7 @@ describe('scope requirements are checked when the route is set up', () => {
         expect(() => adapter.requireScopes(js(value)), String(value)).toThrowError(TypeError);
       }
       expect(() => adapter.requireAuthorities(js(''))).toThrowError(/requireAuthorities must be a space-separated string/);
-      expect(() => adapter.requireScopes('read', js({ match: 'some' }))).toThrowError("requireScopes option match must be one of 'all', 'any' (got \"some\").");
+      expect(() => adapter.requireScopes('read', js({ match: 'some' }))).toThrowError("requireScopes option match must be one of 'all', 'any' (got another string).");
       expect(() => adapter.requireScopes('read', js({ realm: '' }))).toThrowError('requireScopes option realm must be a non-empty string (got an empty string).');
       expect(() => adapter.requireScopes('read', js({ mtach: 'any' }))).toThrowError(/requireScopes options has unknown option "mtach"/);
       expect(() => adapter.requireScopes('read', js('any'))).toThrowError(/requireScopes options must be an object \(got a string\)/);
@@ -91,7 +91,7 @@ describe('createVerifier options are checked at set-up, each mistake named', () 
     ['jwksUri not a URL', { ...valid, jwksUri: '/jwks' }, 'createVerifier: jwksUri must be an absolute http(s) URL (got a string that is not a URL).'],
     ['jwksUri with several issuers', { audience: AUDIENCE, issuers: [ISSUER, 'https://b.example'], jwksUri: 'https://a.example/jwks' }, 'createVerifier: jwksUri needs a single issuer; several issuers use discovery.'],
     ['algorithm none', { ...valid, algorithms: ['RS256', 'none'] }, "createVerifier: algorithms[1] is 'none': unsigned tokens are never accepted."],
-    ['unknown algorithm', { ...valid, algorithms: ['RS257'] }, /^createVerifier: algorithms\[0\] must be one of RS256, .*HS512 \(got "RS257"\)\.$/],
+    ['unknown algorithm', { ...valid, algorithms: ['RS257'] }, /^createVerifier: algorithms\[0\] must be one of RS256, .*HS512 \(got another string\)\.$/],
     ['algorithms not an array', { ...valid, algorithms: 'RS256' }, 'createVerifier: algorithms must be a non-empty array of JWS algorithms (got a string).'],
     ['empty algorithms', { ...valid, algorithms: [] }, 'createVerifier: algorithms must be a non-empty array of JWS algorithms (got an empty array).'],
     ['HS256 without a secret', { ...valid, algorithms: ['HS256'] }, /^createVerifier: algorithms\[0\] is HS256, which needs an explicit sharedSecret/],
@@ -107,7 +107,7 @@ describe('createVerifier options are checked at set-up, each mistake named', () 
     ['authorities.roleClaims as a string', { ...valid, authorities: { roleClaims: 'roles' } }, 'createVerifier: authorities.roleClaims must be a non-empty array of non-empty strings (got a string).'],
     ['authorities.scopePrefix as a number', { ...valid, authorities: { scopePrefix: 1 } }, 'createVerifier: authorities.scopePrefix must be a string (got number).'],
     ['introspection without credentials', { ...valid, introspection: { endpoint: 'https://auth.example/introspect' } }, 'createVerifier: introspection.clientId is required: introspection authenticates as a client.'],
-    ['introspection mode unknown', { ...valid, introspection: { clientId: 'a', clientSecret: 'b', mode: 'sometimes' } }, `createVerifier: introspection.mode must be one of 'fallback', 'always' (got "sometimes").`],
+    ['introspection mode unknown', { ...valid, introspection: { clientId: 'a', clientSecret: 'b', mode: 'sometimes' } }, `createVerifier: introspection.mode must be one of 'fallback', 'always' (got another string).`],
     ['introspection negative timeout', { ...valid, introspection: { clientId: 'a', clientSecret: 'b', timeoutMs: -5 } }, 'createVerifier: introspection.timeoutMs must be a number > 0 (got -5).'],
     ['cache: true', { ...valid, cache: true }, 'createVerifier: cache must be false or { maxEntries } (got true; leave it out for the default cache).'],
     ['cache.maxEntries zero', { ...valid, cache: { maxEntries: 0 } }, 'createVerifier: cache.maxEntries must be an integer ≥ 1 (got 0).'],
@@ -117,7 +117,7 @@ describe('createVerifier options are checked at set-up, each mistake named', () 
     ['zero JWKS timeout', { ...valid, jwks: { timeoutMs: 0 } }, 'createVerifier: jwks.timeoutMs must be a number > 0 (got 0).'],
     ['negative JWKS cooldown', { ...valid, jwks: { cooldownSeconds: -30 } }, 'createVerifier: jwks.cooldownSeconds must be a number ≥ 0 (got -30).'],
     ['JWKS option misspelt', { ...valid, jwks: { timeout: 100 } }, /^createVerifier: jwks has unknown option "timeout" \(known: cooldownSeconds, timeoutMs, prefetch\)\.$/],
-    ['verifyOn unknown', { ...valid, verifyOn: 'gpu' }, `createVerifier: verifyOn must be one of 'auto', 'threadpool', 'event-loop' (got "gpu").`],
+    ['verifyOn unknown', { ...valid, verifyOn: 'gpu' }, `createVerifier: verifyOn must be one of 'auto', 'threadpool', 'event-loop' (got another string).`],
     ['empty realm', { ...valid, realm: '' }, 'createVerifier: realm must be a non-empty string (got an empty string).'],
     ['bearer.maxLength negative', { ...valid, bearer: { maxLength: -1 } }, 'createVerifier: bearer.maxLength must be an integer ≥ 1 (got -1).'],
     ['bearer.allowQuery a string', { ...valid, bearer: { allowQuery: 'yes' } }, 'createVerifier: bearer.allowQuery must be true or false (got a string).'],

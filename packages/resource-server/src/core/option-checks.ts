@@ -85,7 +85,8 @@ export function createOptionChecks(fail: Fail): OptionChecks {
     oneOf(value, name, allowed) {
       if (value === undefined) return undefined;
       if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-        const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : describeValue(value);
+        // The value is not echoed: a secret pasted into the wrong option must not reach a log.
+        const shown = typeof value === 'string' && value !== '' ? 'another string' : describeValue(value);
         return fail(`${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')} (got ${shown}).`);
       }
       return value as (typeof allowed)[number];

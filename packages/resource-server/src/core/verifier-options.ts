@@ -194,7 +194,7 @@ function resolveAlgorithms(value: unknown, hasSharedSecret: boolean): ReadonlySe
   if (!Array.isArray(value) || value.length === 0) fail(`algorithms must be a non-empty array of JWS algorithms (got ${describeValue(value)}).`);
   (value as unknown[]).forEach((alg, i) => {
     if (typeof alg === 'string' && alg.toLowerCase() === 'none') fail(`algorithms[${i}] is 'none': unsigned tokens are never accepted.`);
-    if (!isJwsAlgorithm(alg)) return fail(`algorithms[${i}] must be one of ${ALGORITHMS.join(', ')} (got ${typeof alg === 'string' ? JSON.stringify(alg.slice(0, 20)) : describeValue(alg)}).`);
+    if (!isJwsAlgorithm(alg)) return fail(`algorithms[${i}] must be one of ${ALGORITHMS.join(', ')} (got ${typeof alg === 'string' && alg !== '' ? 'another string' : describeValue(alg)}).`);
     if (alg.startsWith('HS') && !hasSharedSecret) fail(`algorithms[${i}] is ${alg}, which needs an explicit sharedSecret; a key from a JWKS is never used as an HMAC secret.`);
   });
   return new Set(value as JwsAlgorithm[]);
