@@ -23,6 +23,7 @@ export type RejectionReason =
   | 'token_too_large'
   | 'algorithm_not_allowed'
   | 'unknown_key'
+  | 'weak_key'
   | 'bad_signature'
   | 'wrong_type'
   | 'wrong_issuer'

@@ -116,6 +116,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   function checkSignature(token: string, jws: DecodedJws, alg: JwsAlgorithm, key: VerificationKey): Principal | Promise<Principal> {
     if (!keyAccepts(key, alg)) throw invalidToken('The access token is signed with an algorithm its key does not allow.', 'algorithm_not_allowed');
+    if (key.tooWeak) throw invalidToken('The access token is signed with a key that is too short (RSA keys need 2048 bits).', 'weak_key');
     const checked = verifySignature(alg, key.key, jws.signingInput, jws.signature, verifyOn);
     if (typeof checked === 'boolean') return afterSignature(token, jws.payload, checked);
     return checked.then((valid) => afterSignature(token, jws.payload, valid));
