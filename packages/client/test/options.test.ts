@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createAuthFetch, createTokenClient, isOAuthError, isTokenClientError, presets, TokenClientError, type TokenClientOptions } from '../src/index.js';
 import { useBearerAuth } from '../src/axios.js';
@@ -131,5 +132,12 @@ describe('error type guards survive two copies of the package', () => {
     expect(isTokenClientError({ name: 'Error', code: 'closed', message: 'x' })).toBe(false);
     expect(isTokenClientError(Object.assign(new Error('x'), { code: 'closed' }))).toBe(false);
     for (const value of [null, undefined, 'TokenClientError', 0]) expect(isTokenClientError(value)).toBe(false);
+  });
+});
+
+describe('one set-up checker for both SDKs', () => {
+  it('client/src/option-checks.ts is the resource server’s, verbatim (each package ships self-contained; drift fails here)', () => {
+    const read = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8');
+    expect(read('../src/option-checks.ts')).toBe(read('../../resource-server/src/core/option-checks.ts'));
   });
 });

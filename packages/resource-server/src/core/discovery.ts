@@ -1,9 +1,16 @@
+/** What the SDK reads from an issuer's metadata. */
+export interface IssuerMetadata {
+  readonly jwksUri: string | undefined;
+  readonly introspectionEndpoint: string | undefined;
+}
+
 /**
- * The JWKS location of an issuer, from its metadata: RFC 8414 first, then OpenID Connect
- * Discovery. Resolved once per issuer; a failure is not remembered, so the next call retries.
+ * An issuer's metadata: RFC 8414 first, then OpenID Connect Discovery, and only a document that
+ * names the issuer asked about (RFC 8414 §3.3). Fetched once per issuer and shared by the JWKS
+ * cache and introspection; a failure is not remembered, so the next call retries.
  */
-export function createJwksUriResolver(issuer: string, fetchImpl: typeof fetch, timeoutMs: number): () => Promise<string> {
-  let resolved: Promise<string> | undefined;
+export function createMetadataResolver(issuer: string, fetchImpl: typeof fetch, timeoutMs: number): () => Promise<IssuerMetadata> {
+  let resolved: Promise<IssuerMetadata> | undefined;
   return () => {
     resolved ??= discover(issuer, fetchImpl, timeoutMs).catch((error: unknown) => {
       resolved = undefined;
@@ -13,7 +20,17 @@ export function createJwksUriResolver(issuer: string, fetchImpl: typeof fetch, t
   };
 }
 
-async function discover(issuer: string, fetchImpl: typeof fetch, timeoutMs: number): Promise<string> {
+/** One member of the metadata, or an error naming what the issuer does not advertise. */
+export function metadataMember(metadata: () => Promise<IssuerMetadata>, issuer: string, member: 'jwks_uri' | 'introspection_endpoint'): () => Promise<string> {
+  return async () => {
+    const found = await metadata();
+    const value = member === 'jwks_uri' ? found.jwksUri : found.introspectionEndpoint;
+    if (value === undefined) throw new Error(`${issuer} advertises no ${member}`);
+    return value;
+  };
+}
+
+async function discover(issuer: string, fetchImpl: typeof fetch, timeoutMs: number): Promise<IssuerMetadata> {
   const base = issuer.replace(/\/+$/, '');
   const failures: string[] = [];
   for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
@@ -23,11 +40,12 @@ async function discover(issuer: string, fetchImpl: typeof fetch, timeoutMs: numb
         failures.push(`${path}: ${response.status}`);
         continue;
       }
-      const metadata = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
-      // RFC 8414 §3.3: the metadata must name the issuer we asked about, or it is not its metadata.
+      const metadata = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown; introspection_endpoint?: unknown };
       if (metadata.issuer !== issuer && metadata.issuer !== base) throw new Error(`metadata names issuer ${String(metadata.issuer)}`);
-      if (typeof metadata.jwks_uri !== 'string') throw new Error('metadata has no jwks_uri');
-      return metadata.jwks_uri;
+      return {
+        jwksUri: typeof metadata.jwks_uri === 'string' ? metadata.jwks_uri : undefined,
+        introspectionEndpoint: typeof metadata.introspection_endpoint === 'string' ? metadata.introspection_endpoint : undefined,
+      };
     } catch (error) {
       failures.push(`${path}: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -45,13 +45,7 @@ function parseMatch(options: unknown, name: string): 'all' | 'any' {
 
 /** `checkScopes` compiled once: the route's requirement is parsed and checked at set-up, not per request. */
 export function createScopeCheck(required: unknown, options?: ScopeRequirement, name = 'scopes'): PrincipalCheck {
-  const scopes = parseRequirement(required, name);
-  const match = parseMatch(options, name);
-  const list = scopes.join(' ');
-  const description = match === 'any' ? `The access token needs one of the scopes: ${list}.` : `The access token needs the scopes: ${list}.`;
-  return (principal) => {
-    if (!satisfies(principal.scopes, scopes, match)) throw new AuthError('insufficient_scope', description, 'insufficient_scope', scopes);
-  };
+  return createCheck('scopes', required, options, name);
 }
 
 /**
@@ -60,12 +54,18 @@ export function createScopeCheck(required: unknown, options?: ScopeRequirement, 
  * without a `scope` attribute: a role is not something the client can ask for in a token request.
  */
 export function createAuthorityCheck(required: unknown, options?: ScopeRequirement, name = 'authorities'): PrincipalCheck {
-  const authorities = parseRequirement(required, name);
+  return createCheck('authorities', required, options, name);
+}
+
+function createCheck(kind: 'scopes' | 'authorities', required: unknown, options: unknown, name: string): PrincipalCheck {
+  const values = parseRequirement(required, name);
   const match = parseMatch(options, name);
-  const list = authorities.join(' ');
-  const description = match === 'any' ? `The access token needs one of the authorities: ${list}.` : `The access token needs the authorities: ${list}.`;
+  const description = `The access token needs ${match === 'any' ? 'one of ' : ''}the ${kind}: ${values.join(' ')}.`;
+  const inChallenge = kind === 'scopes' ? values : [];
   return (principal) => {
-    if (!satisfies(principal.authorities, authorities, match)) throw new AuthError('insufficient_scope', description, 'insufficient_scope');
+    if (!satisfies(kind === 'scopes' ? principal.scopes : principal.authorities, values, match)) {
+      throw new AuthError('insufficient_scope', description, 'insufficient_scope', inChallenge);
+    }
   };
 }
 
@@ -87,7 +87,7 @@ export interface RouteRequirement {
 }
 
 export function createRouteRequirement(kind: 'scopes' | 'authorities', required: unknown, options: unknown, name: string): RouteRequirement {
-  const check = kind === 'scopes' ? createScopeCheck(required, options as ScopeRequirement, name) : createAuthorityCheck(required, options as ScopeRequirement, name);
+  const check = createCheck(kind, required, options, name);
   const realm = checks.string((options as { realm?: unknown } | undefined)?.realm, `${name} option realm`);
   return { check, realm };
 }

@@ -1,7 +1,7 @@
 import { AuthError, invalidToken, isAuthError, type RejectionReason } from './errors.js';
 import { decodeCompactJws, type DecodedJws, isJwsAlgorithm, verifySignature, type JwsAlgorithm, type VerificationKey } from './jws.js';
 import { createJwksCache, type JwksCache } from './jwks-cache.js';
-import { createJwksUriResolver } from './discovery.js';
+import { createMetadataResolver, metadataMember } from './discovery.js';
 import { createIntrospector, type Introspector } from './introspection.js';
 import { buildPrincipal, type Principal } from './principal.js';
 import { createVerifiedTokenCache, type VerifiedTokenCache } from './token-cache.js';
@@ -58,11 +58,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const headerCache: VerifiedTokenCache | undefined = config.cacheEntries === undefined ? undefined : createVerifiedTokenCache(config.cacheEntries);
 
   const timeoutMs = config.jwks.timeoutMs;
+  const metadataOf = new Map(issuers.map((issuer) => [issuer, createMetadataResolver(issuer, fetchImpl, timeoutMs)]));
   const jwksByIssuer = new Map<string, JwksCache>(
     issuers.map((issuer) => [
       issuer,
       createJwksCache({
-        jwksUri: config.jwksUri ? async () => config.jwksUri! : createJwksUriResolver(issuer, fetchImpl, timeoutMs),
+        jwksUri: config.jwksUri ? async () => config.jwksUri! : metadataMember(metadataOf.get(issuer)!, issuer, 'jwks_uri'),
         fetch: fetchImpl,
         now,
         emit,
@@ -77,7 +78,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const introspection = config.introspection;
     const endpoint = introspection.endpoint;
     introspector = createIntrospector(
-      { ...introspection, endpointUri: endpoint ? async () => endpoint : () => discoverIntrospection(issuers[0]!, fetchImpl, timeoutMs) },
+      { ...introspection, endpointUri: endpoint ? async () => endpoint : metadataMember(metadataOf.get(issuers[0]!)!, issuers[0]!, 'introspection_endpoint') },
       { fetch: fetchImpl, now, emit },
     );
   }
@@ -315,14 +316,6 @@ function peekClaims(token: string): { iss: string | undefined; clientId: string 
   } catch {
     return undefined;
   }
-}
-
-async function discoverIntrospection(issuer: string, fetchImpl: typeof fetch, timeoutMs: number): Promise<string> {
-  const base = issuer.replace(/\/+$/, '');
-  const response = await fetchImpl(`${base}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(timeoutMs) });
-  const metadata = (await response.json()) as { introspection_endpoint?: unknown };
-  if (typeof metadata.introspection_endpoint !== 'string') throw new Error(`${issuer} advertises no introspection_endpoint`);
-  return metadata.introspection_endpoint;
 }
 
 export type { RejectionReason };
