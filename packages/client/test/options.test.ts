@@ -135,9 +135,9 @@ describe('error type guards survive two copies of the package', () => {
   });
 });
 
-describe('one set-up checker for both SDKs', () => {
-  it('client/src/option-checks.ts is the resource server’s, verbatim (each package ships self-contained; drift fails here)', () => {
+describe('code both SDKs share', () => {
+  it('option-checks.ts and issuer-metadata.ts are the resource server’s, verbatim (each package ships self-contained; drift fails here)', () => {
     const read = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8');
-    expect(read('../src/option-checks.ts')).toBe(read('../../resource-server/src/core/option-checks.ts'));
+    for (const file of ['option-checks.ts', 'issuer-metadata.ts']) expect(read(`../src/${file}`), file).toBe(read(`../../resource-server/src/core/${file}`));
   });
 });

@@ -1,3 +1,5 @@
+import { fetchIssuerMetadata } from './issuer-metadata.js';
+
 /** What the SDK reads from an issuer's metadata. */
 export interface IssuerMetadata {
   readonly jwksUri: string | undefined;
@@ -5,8 +7,7 @@ export interface IssuerMetadata {
 }
 
 /**
- * An issuer's metadata: RFC 8414 first, then OpenID Connect Discovery, and only a document that
- * names the issuer asked about (RFC 8414 §3.3). Fetched once per issuer and shared by the JWKS
+ * An issuer's metadata (see fetchIssuerMetadata), fetched once per issuer and shared by the JWKS
  * cache and introspection; a failure is not remembered, so the next call retries.
  */
 export function createMetadataResolver(issuer: string, fetchImpl: typeof fetch, timeoutMs: number): () => Promise<IssuerMetadata> {
@@ -31,24 +32,9 @@ export function metadataMember(metadata: () => Promise<IssuerMetadata>, issuer: 
 }
 
 async function discover(issuer: string, fetchImpl: typeof fetch, timeoutMs: number): Promise<IssuerMetadata> {
-  const base = issuer.replace(/\/+$/, '');
-  const failures: string[] = [];
-  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
-    try {
-      const response = await fetchImpl(`${base}${path}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
-      if (!response.ok) {
-        failures.push(`${path}: ${response.status}`);
-        continue;
-      }
-      const metadata = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown; introspection_endpoint?: unknown };
-      if (metadata.issuer !== issuer && metadata.issuer !== base) throw new Error(`metadata names issuer ${String(metadata.issuer)}`);
-      return {
-        jwksUri: typeof metadata.jwks_uri === 'string' ? metadata.jwks_uri : undefined,
-        introspectionEndpoint: typeof metadata.introspection_endpoint === 'string' ? metadata.introspection_endpoint : undefined,
-      };
-    } catch (error) {
-      failures.push(`${path}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  throw new Error(`discovery failed for ${issuer} (${failures.join('; ')})`);
+  const metadata = await fetchIssuerMetadata(issuer, fetchImpl, timeoutMs);
+  return {
+    jwksUri: typeof metadata.jwks_uri === 'string' ? metadata.jwks_uri : undefined,
+    introspectionEndpoint: typeof metadata.introspection_endpoint === 'string' ? metadata.introspection_endpoint : undefined,
+  };
 }
