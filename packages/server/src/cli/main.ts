@@ -7,6 +7,8 @@ import { keysCommand } from './keys-command.js';
 import { tokenCommand } from './token-command.js';
 import { decodeCommand } from './decode-command.js';
 import { serveCommand } from './serve-command.js';
+import { adminCommand } from './admin-command.js';
+import { auditCommand } from './audit-command.js';
 import { applyCommand, exportCommand } from './config-command.js';
 
 export function buildCli(): Command {
@@ -19,8 +21,10 @@ export function buildCli(): Command {
   program.addCommand(clientsCommand());
   program.addCommand(grantsCommand());
   program.addCommand(keysCommand());
+  program.addCommand(auditCommand());
   program.addCommand(exportCommand());
   program.addCommand(applyCommand());
+  program.addCommand(adminCommand());
   program.addCommand(tokenCommand());
   program.addCommand(decodeCommand());
   program
