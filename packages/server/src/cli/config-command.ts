@@ -2,16 +2,16 @@ import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync
 import { Command, Option } from 'commander';
 import YAML from 'yaml';
 import type { ApplyConfigResult, ConfigPlan, CreatedSecret, PlanChange } from '../admin/apply-config.js';
-import { withCliContext } from './cli-context.js';
-import { action, UsageError, withCommonOptions, type CommonOptions } from './output.js';
+import { withAdmin } from './cli-context.js';
+import { action, UsageError, withManagementOptions, type ManagementOptions } from './output.js';
 
-interface ExportOptions extends CommonOptions {
+interface ExportOptions extends ManagementOptions {
   format: 'yaml' | 'json';
   output?: string;
   includeAdmin?: boolean;
 }
 
-interface ApplyOptions extends CommonOptions {
+interface ApplyOptions extends ManagementOptions {
   file: string;
   dryRun?: boolean;
   prune?: boolean;
@@ -19,18 +19,16 @@ interface ApplyOptions extends CommonOptions {
 }
 
 export function exportCommand(): Command {
-  return new Command('export')
-    .description('write APIs, clients and grants as one configuration document (never a secret)')
-    .addOption(new Option('--data-dir <dir>', 'data directory (database and master key)').env('M2M_AUTH_DATA_DIR'))
-    .addOption(new Option('--format <format>', 'document format').choices(['yaml', 'json']).default('yaml'))
+  return withManagementOptions(new Command('export').description('write APIs, clients and grants as one configuration document (never a secret)'))
+    .addOption(new Option('--format <format>', 'document format (--json: json)').choices(['yaml', 'json']).default('yaml'))
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .option('--include-admin', 'also write the built-in admin API urn:m2m-auth:admin (apply leaves it unchanged)')
     .action(
       action(async (options: ExportOptions) =>
-        withCliContext(options, async ({ admin }) => {
+        withAdmin(options, async ({ admin }) => {
           const document = await admin.exportConfig({ includeAdmin: options.includeAdmin === true });
           const text =
-            options.format === 'json'
+            options.format === 'json' || options.json
               ? `${JSON.stringify(document, null, 2)}\n`
               : `# m2m-auth configuration, format version 1. Apply with: m2m-auth apply -f <this file>\n${YAML.stringify(document, { lineWidth: 0 })}`;
           if (options.output === undefined) process.stdout.write(text);
@@ -41,7 +39,7 @@ export function exportCommand(): Command {
 }
 
 export function applyCommand(): Command {
-  return withCommonOptions(new Command('apply').description('make the server match a configuration document: show the plan, then apply it in one transaction'))
+  return withManagementOptions(new Command('apply').description('make the server match a configuration document: show the plan, then apply it in one transaction'))
     .requiredOption('-f, --file <path>', 'the document, YAML or JSON ("-" reads stdin)')
     .option('--dry-run', 'only show the plan')
     .option('--prune', 'delete APIs, clients and grants the document does not list')
@@ -53,7 +51,7 @@ export function applyCommand(): Command {
         const secretsFile = options.secretsFile !== undefined && !options.dryRun ? openSecretsFile(options.secretsFile) : undefined;
         let result: ApplyConfigResult;
         try {
-          result = await withCliContext(options, ({ admin }) => admin.applyConfig(document, { dryRun: options.dryRun === true, prune: options.prune === true }));
+          result = await withAdmin(options, ({ admin }) => admin.applyConfig(document, { dryRun: options.dryRun === true, prune: options.prune === true }));
         } catch (error) {
           secretsFile?.discard();
           throw error;
