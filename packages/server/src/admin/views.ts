@@ -1,5 +1,6 @@
 import type { ApiRecord, ClientGrantRecord, ClientRecord } from '../storage/types.js';
-import type { ClientSecretSummary, SigningKeySummary } from './admin.js';
+import type { ClientSecretSummary } from './clients.js';
+import type { SigningKeySummary } from './keys.js';
 
 /**
  * The external (JSON) shape of admin records: snake_case like OAuth and the Auth0/Keycloak

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { SigningAlgorithm } from '../storage/types.js';
 import { apiView } from '../admin/views.js';
 import { withCliContext } from './cli-context.js';
+import { allPages } from '../admin/paging.js';
 import { action, fields, parseInteger, parseList, print, table, withCommonOptions, type CommonOptions } from './output.js';
 
 interface ApiOptions extends CommonOptions {
@@ -56,7 +57,7 @@ export function apisCommand(): Command {
   withCommonOptions(apis.command('list').description('list APIs')).action(
     action(async (options: CommonOptions) =>
       withCliContext(options, async ({ admin }) => {
-        const list = (await admin.listApis()).map(apiView);
+        const list = (await allPages((page) => admin.listApis(page))).map(apiView);
         print(
           options,
           () => table(['IDENTIFIER', 'NAME', 'ALG', 'TTL', 'SCOPES'], list.map((api) => [api.identifier, api.name, api.signing_alg, api.token_ttl_seconds, api.scopes.map((scope) => scope.value).join(',')])),

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import type { ClientAuthMethod } from '../storage/types.js';
 import { clientView, secretView } from '../admin/views.js';
 import { withCliContext } from './cli-context.js';
+import { allPages } from '../admin/paging.js';
 import { action, fields, parseInteger, parseList, print, table, UsageError, withCommonOptions, type CommonOptions } from './output.js';
 
 interface ClientOptions extends CommonOptions {
@@ -70,7 +71,7 @@ export function clientsCommand(): Command {
   withCommonOptions(clients.command('list').description('list clients')).action(
     action(async (options: CommonOptions) =>
       withCliContext(options, async ({ admin }) => {
-        const list = (await admin.listClients()).map(clientView);
+        const list = (await allPages((page) => admin.listClients(page))).map(clientView);
         print(options, () => table(['CLIENT_ID', 'NAME', 'ENABLED', 'DEFAULT_API'], list.map((c) => [c.client_id, c.name, c.enabled ? 'yes' : 'no', c.default_api])), list);
       }),
     ),
@@ -80,7 +81,7 @@ export function clientsCommand(): Command {
     action(async (clientId: string, options: CommonOptions) =>
       withCliContext(options, async ({ admin }) => {
         const { client, secrets } = await admin.getClient(clientId);
-        const grants = await admin.listGrants({ clientId });
+        const grants = await allPages((page) => admin.listGrants({ clientId, ...page }));
         const view = { ...clientView(client), secrets: secrets.map(secretView), grants: grants.map((grant) => ({ id: grant.id, api: grant.apiIdentifier, scopes: grant.scopes })) };
         print(
           options,

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { grantView } from '../admin/views.js';
 import { withCliContext } from './cli-context.js';
+import { allPages } from '../admin/paging.js';
 import { action, fields, parseInteger, parseList, print, table, withCommonOptions, type CommonOptions } from './output.js';
 
 interface GrantOptions extends CommonOptions {
@@ -43,9 +44,8 @@ export function grantsCommand(): Command {
     .action(
       action(async (options: GrantOptions) =>
         withCliContext(options, async ({ admin }) => {
-          const list = (
-            await admin.listGrants({ ...(options.client ? { clientId: options.client } : {}), ...(options.api ? { apiIdentifier: options.api } : {}) })
-          ).map(grantView);
+          const filter = { ...(options.client ? { clientId: options.client } : {}), ...(options.api ? { apiIdentifier: options.api } : {}) };
+          const list = (await allPages((page) => admin.listGrants({ ...filter, ...page }))).map(grantView);
           print(options, () => table(['ID', 'CLIENT_ID', 'API', 'SCOPES', 'TTL'], list.map((g) => [g.id, g.client_id, g.api, g.scopes.join(','), g.token_ttl_seconds])), list);
         }),
       ),

@@ -7,6 +7,7 @@ import { errorResponse, NO_STORE, type EndpointResponse } from '../endpoints/end
 import { invalidRequest } from '../errors/oauth-error.js';
 import { INTROSPECTION_PATH, JWKS_PATH, TOKEN_PATH } from '../endpoints/discovery.js';
 import type { TokenRequest } from '../endpoints/token-endpoint.js';
+import { registerAdminApi } from './admin/admin-routes.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -15,6 +16,8 @@ export interface AppOptions {
   https?: { cert: Buffer; key: Buffer };
   /** Serve Prometheus metrics at /metrics (keep it off the public network: it names clients). */
   exposeMetrics?: boolean;
+  /** Serve the admin API under /admin/v1 on this app (default true; false when it has its own listener or is off). */
+  adminApi?: boolean;
 }
 
 /** Token requests are small; anything larger is refused before it is parsed. */
@@ -85,6 +88,8 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
       return reply.header('cache-control', 'public, max-age=300').type('application/json').send(await runtime.discoveryJson());
     });
   }
+
+  if (options.adminApi ?? true) registerAdminApi(app, runtime);
 
   if (options.exposeMetrics) {
     app.get('/metrics', async (_request, reply) =>
