@@ -28,7 +28,7 @@ describe('the SDK guides name every option the code has', () => {
       const markdown = readFileSync(join(ROOT, doc), 'utf8');
       const fields = interfaceFields(source, name);
       expect(fields.length).toBeGreaterThan(0);
-      expect(fields.filter((field) => !markdown.includes(`\`${field}\``) && !new RegExp(`[\`{,] ?${field}[:\` ,]`).test(markdown))).toEqual([]);
+      expect(fields.filter((field) => !markdown.includes(`\`${field}\``) && !new RegExp(`[\`{,] ?${field}[?:\` ,]`).test(markdown))).toEqual([]);
     });
   }
 });
