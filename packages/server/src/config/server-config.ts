@@ -17,6 +17,10 @@ export interface ServerConfig {
   metrics: boolean;
   /** Where ECDSA/EdDSA signatures run; `auto` decides from the worker count and the cores. */
   signOn: 'auto' | 'threadpool' | 'event-loop';
+  /** Off, on the main listener (default), or on its own address so it need not be public. */
+  adminApi: false | 'main-listener' | { host: string; port: number };
+  /** Audit events older than this are deleted (daily). */
+  auditRetentionDays: number;
 }
 
 export type ConfigSource = Partial<Record<keyof ConfigInput, string | number | boolean | undefined>>;
@@ -34,6 +38,10 @@ interface ConfigInput {
   trustProxy: string;
   metrics: string;
   signOn: string;
+  adminApi: string;
+  adminHost: string;
+  adminPort: string;
+  auditRetentionDays: string;
 }
 
 export const DEFAULT_DATA_DIR = './m2m-auth-data';
@@ -54,6 +62,10 @@ const ENV: Record<keyof ConfigInput, string> = {
   trustProxy: 'M2M_AUTH_TRUST_PROXY',
   metrics: 'M2M_AUTH_METRICS',
   signOn: 'M2M_AUTH_SIGN_ON',
+  adminApi: 'M2M_AUTH_ADMIN_API',
+  adminHost: 'M2M_AUTH_ADMIN_HOST',
+  adminPort: 'M2M_AUTH_ADMIN_PORT',
+  auditRetentionDays: 'M2M_AUTH_AUDIT_RETENTION_DAYS',
 };
 
 const SIGN_ON = ['auto', 'threadpool', 'event-loop'] as const;
@@ -112,6 +124,20 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   const signOn = pick('signOn') ?? 'auto';
   if (!(SIGN_ON as readonly string[]).includes(signOn)) problems.push(`${where('signOn')}: must be one of ${SIGN_ON.join(', ')}`);
 
+  const adminApiEnabled = pick('adminApi') === undefined ? true : parseBoolean(pick('adminApi'), where('adminApi'), problems);
+  const adminHost = pick('adminHost');
+  const adminPortText = pick('adminPort');
+  const adminPort = adminPortText === undefined ? undefined : parseInteger(adminPortText, 0, 65_535);
+  if (adminPortText !== undefined && adminPort === undefined) problems.push(`${where('adminPort')}: must be a port number from 0 to 65535 (got ${JSON.stringify(adminPortText)})`);
+  if (!adminApiEnabled && (adminHost !== undefined || adminPortText !== undefined)) problems.push('--admin-host/--admin-port and --no-admin-api contradict each other: give one or the other');
+  const adminApi: ServerConfig['adminApi'] = !adminApiEnabled
+    ? false
+    : adminHost !== undefined || adminPort !== undefined
+      ? { host: adminHost ?? host, port: adminPort ?? 0 }
+      : 'main-listener';
+  const auditRetentionDays = parseInteger(pick('auditRetentionDays') ?? '90', 1, 36_500);
+  if (auditRetentionDays === undefined) problems.push(`${where('auditRetentionDays')}: must be a whole number of days from 1 to 36500`);
+
   const certPath = pick('tlsCert');
   const keyPath = pick('tlsKey');
   if ((certPath === undefined) !== (keyPath === undefined)) problems.push('--tls-cert and --tls-key go together: give both or neither');
@@ -134,6 +160,8 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     trustProxy,
     metrics,
     signOn: signOn as ServerConfig['signOn'],
+    adminApi,
+    auditRetentionDays: auditRetentionDays!,
   };
 }
 

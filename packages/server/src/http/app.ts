@@ -8,6 +8,7 @@ import { invalidRequest } from '../errors/oauth-error.js';
 import { INTROSPECTION_PATH, JWKS_PATH, TOKEN_PATH } from '../endpoints/discovery.js';
 import type { TokenRequest } from '../endpoints/token-endpoint.js';
 import { registerAdminApi } from './admin/admin-routes.js';
+import { problemResponse } from '../errors/problem-details.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -128,6 +129,27 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
     return send(reply, errorResponse(invalidRequest(description, { status: status === 413 ? 413 : 400 }), { ...NO_STORE }));
   });
 
+  return app;
+}
+
+/**
+ * The admin API alone, for its own listener (`--admin-host`/`--admin-port`): the token endpoint's
+ * listener can then face the network while this one stays on a private address.
+ */
+export function buildAdminApp(runtime: ServerRuntime, options: Pick<AppOptions, 'logger' | 'serverFactory' | 'https'>): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    childLoggerFactory: (logger) => logger,
+    return503OnClosing: true,
+    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
+    ...(options.https ? { https: options.https } : {}),
+  }) as unknown as FastifyInstance;
+  registerAdminApi(app, runtime);
+  app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
+  app.setNotFoundHandler((_request, reply) => send(reply, problemResponse({ status: 404, code: 'not-found', title: 'Not found', detail: 'No such route' })));
   return app;
 }
 

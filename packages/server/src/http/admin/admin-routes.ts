@@ -5,7 +5,7 @@ import type { ServerRuntime } from '../../runtime/create-runtime.js';
 import type { Admin } from '../../admin/admin.js';
 import { apiView, clientView, grantView, keyView, secretView } from '../../admin/views.js';
 import { ADMIN_API_IDENTIFIER, ADMIN_SCOPES, type AdminScope } from '../../admin/built-in-admin-api.js';
-import { validationFailed } from '../../errors/admin-error.js';
+import { parseTime } from '../../admin/parse-time.js';
 import { problemResponse, toProblemResponse } from '../../errors/problem-details.js';
 import type { EndpointResponse } from '../../endpoints/endpoint-response.js';
 import { createAdminAuthenticator, AdminAuthFailure, type AdminCaller } from './admin-auth.js';
@@ -263,15 +263,6 @@ function adminRoutes(): RouteSpec[] {
       },
     },
   ];
-}
-
-/** `since`/`until` accept ISO 8601 or epoch milliseconds. */
-export function parseTime(value: unknown, field: string): number | undefined {
-  if (value === undefined) return undefined;
-  const text = String(value);
-  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isSafeInteger(ms)) throw validationFailed(field, `${field} must be an ISO 8601 time or epoch milliseconds`);
-  return ms;
 }
 
 function send(reply: FastifyReply, response: EndpointResponse) {
