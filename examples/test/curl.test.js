@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AUDIENCE, describeWithToolchain, expectThreeCallsOneToken, probe, run, startHarness, tamper } from './helpers/harness.js';
+import { AUDIENCE, LANGUAGE_TEST_TIMEOUT, describeWithToolchain, expectThreeCallsOneToken, probe, run, startHarness, tamper } from './helpers/harness.js';
 
 const dir = fileURLToPath(new URL('../curl/', import.meta.url));
 const missing = ['bash', 'curl', 'jq', 'sha256sum'].filter((tool) => probe(tool, ['--version']).code !== 0);
@@ -25,7 +25,7 @@ describeWithToolchain('curl examples (bash + curl + jq)', missing.length ? `${mi
     expectThreeCallsOneToken(expect, result, harness.client.client_id);
     const [cacheFile] = readdirSync(cacheDir);
     expect(statSync(join(cacheDir, cacheFile)).mode & 0o777).toBe(0o600);
-  });
+  }, LANGUAGE_TEST_TIMEOUT);
 
   it('introspect.sh reports a real token active, and a tampered one or one for another API inactive', async () => {
     const env = { M2M_AUTH_ISSUER: harness.issuer, CLIENT_ID: harness.introspector.client_id, CLIENT_SECRET: harness.introspector.client_secret, AUDIENCE };
@@ -37,5 +37,5 @@ describeWithToolchain('curl examples (bash + curl + jq)', missing.length ? `${mi
     expect([tampered.code, tampered.stdout.trim()]).toEqual([1, 'inactive']);
     const otherApi = await run('bash', [join(dir, 'introspect.sh'), token], { env: { ...env, AUDIENCE: 'https://payments.example' }, timeout: 30_000 });
     expect([otherApi.code, otherApi.stdout.trim()]).toEqual([1, 'inactive']);
-  });
+  }, LANGUAGE_TEST_TIMEOUT);
 });

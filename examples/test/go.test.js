@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AUDIENCE, describeWithToolchain, expectThreeCallsOneToken, probe, run, startHarness, tamper } from './helpers/harness.js';
+import { AUDIENCE, LANGUAGE_TEST_TIMEOUT, describeWithToolchain, expectThreeCallsOneToken, probe, run, startHarness, tamper } from './helpers/harness.js';
 
 const dir = fileURLToPath(new URL('../go/', import.meta.url));
 // Offline, from Debian's packaged sources (golang-golang-x-oauth2-dev) in GOPATH mode; with a
@@ -30,7 +30,7 @@ describeWithToolchain('Go examples (golang.org/x/oauth2/clientcredentials)', mis
 
   it('client calls the API three times with one cached token', async () => {
     expectThreeCallsOneToken(expect, await run(join(bin, 'client'), [], { env: harness.clientEnv, timeout: 30_000 }), harness.client.client_id);
-  });
+  }, LANGUAGE_TEST_TIMEOUT);
 
   it('verify checks the RS256 signature against the JWKS, and the audience and scope', async () => {
     const env = { M2M_AUTH_ISSUER: harness.issuer, AUDIENCE, REQUIRED_SCOPE: 'read:orders' };
@@ -46,5 +46,5 @@ describeWithToolchain('Go examples (golang.org/x/oauth2/clientcredentials)', mis
     expect([tampered.code, tampered.stdout.trim()]).toEqual([1, 'rejected (401): bad signature']);
     expect([otherApi.code, otherApi.stdout.trim()]).toEqual([1, 'rejected (401): wrong audience']);
     expect([noScope.code, noScope.stdout.trim()]).toEqual([1, 'rejected (403): missing scope write:orders']);
-  });
+  }, LANGUAGE_TEST_TIMEOUT);
 });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AUDIENCE, describeWithToolchain, expectThreeCallsOneToken, probe, run, startHarness, tamper } from './helpers/harness.js';
+import { AUDIENCE, LANGUAGE_TEST_TIMEOUT, describeWithToolchain, expectThreeCallsOneToken, probe, run, startHarness, tamper } from './helpers/harness.js';
 
 const dir = fileURLToPath(new URL('../java/', import.meta.url));
 const javaVersion = probe('javac', ['-version']);
@@ -30,7 +30,7 @@ describeWithToolchain('Java examples (JDK 17, java.net.http)', missing, () => {
 
   it('Client calls the API three times with one cached token', async () => {
     expectThreeCallsOneToken(expect, await java(['Client'], harness.clientEnv), harness.client.client_id);
-  });
+  }, LANGUAGE_TEST_TIMEOUT);
 
   it('VerifyToken checks the RS256 signature against the JWKS, and the audience and scope', async () => {
     const env = { M2M_AUTH_ISSUER: harness.issuer, AUDIENCE, REQUIRED_SCOPE: 'read:orders' };
@@ -45,5 +45,5 @@ describeWithToolchain('Java examples (JDK 17, java.net.http)', missing, () => {
     expect([tampered.code, tampered.stdout.trim()]).toEqual([1, 'rejected (401): bad signature']);
     expect([otherApi.code, otherApi.stdout.trim()]).toEqual([1, 'rejected (401): wrong audience']);
     expect([noScope.code, noScope.stdout.trim()]).toEqual([1, 'rejected (403): missing scope write:orders']);
-  });
+  }, LANGUAGE_TEST_TIMEOUT);
 });

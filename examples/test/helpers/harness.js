@@ -11,6 +11,9 @@ import { freePort, m2mAuth, startAuthServer } from '../../demo/auth-server.mjs';
 
 export const AUDIENCE = 'https://orders.example';
 
+/** Each language test starts processes (a JVM, Python, Go binaries): a bound for a busy machine, not a speed claim. */
+export const LANGUAGE_TEST_TIMEOUT = 120_000;
+
 /** m2m-auth with an API, a client granted read:orders, and GET /orders requiring read:orders. */
 export async function startHarness() {
   const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-lang-'));
