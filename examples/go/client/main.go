@@ -60,10 +60,12 @@ func (s *cachedSource) invalidate() {
 	s.token = nil
 }
 
+var httpClient = &http.Client{Timeout: 10 * time.Second}
+
 // tokenEndpoint reads the token endpoint from the issuer's metadata (RFC 8414).
 func tokenEndpoint(ctx context.Context, issuer string) (string, error) {
 	request, _ := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(issuer, "/")+"/.well-known/oauth-authorization-server", nil)
-	response, err := http.DefaultClient.Do(request)
+	response, err := httpClient.Do(request)
 	if err != nil {
 		return "", err
 	}
@@ -84,8 +86,9 @@ func main() {
 			log.Fatal("set M2M_AUTH_ISSUER, CLIENT_ID, CLIENT_SECRET and API_URL (AUDIENCE and SCOPE are optional)")
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	// The context lives as long as the program: token requests go through it for as long as the
+	// service runs, with the HTTP client (and its timeout) it carries.
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, httpClient)
 	endpoint, err := tokenEndpoint(ctx, os.Getenv("M2M_AUTH_ISSUER"))
 	if err != nil {
 		log.Fatalf("discovery: %v", err)
