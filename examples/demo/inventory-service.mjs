@@ -17,7 +17,7 @@ export async function startInventoryService({ issuer, port = 0, onEvent }) {
   const app = Fastify({ logger: false });
   await app.register(resourceServer); // decorates request.auth
   app.get('/health', async () => ({ ok: true }));
-  app.get('/stock/:sku', { preHandler: [requireAuth(verifier), requireScopes(['inventory:read'], { realm: 'inventory' })] }, async (request, reply) => {
+  app.get('/stock/:sku', { preHandler: [requireAuth(verifier), requireScopes('inventory:read')] }, async (request, reply) => {
     const available = STOCK[request.params.sku];
     if (available === undefined) return reply.code(404).send({ error: 'unknown_sku' });
     return { sku: request.params.sku, available, ...whoCalled(request.auth) };

@@ -15,14 +15,13 @@ export async function startPaymentService({ issuer, port = 0, onEvent }) {
   // One verifier: one JWKS cache and one verified-token cache for every route.
   const verifier = createVerifier({ issuer, audience: PAYMENTS_API, realm: 'payments', jwks: { prefetch: true }, onEvent });
   await verifier.prefetch();
-  const realm = { realm: 'payments' };
   const app = express();
   app.use(express.json());
   app.get('/health', (_req, res) => res.json({ ok: true }));
-  app.post('/charges', requireAuth(verifier), requireScopes(['payments:write'], realm), (req, res) =>
+  app.post('/charges', requireAuth(verifier), requireScopes('payments:write'), (req, res) =>
     res.status(201).json({ charge_id: `ch_${randomUUID().slice(0, 8)}`, amount: req.body?.amount ?? 0, ...whoCalled(req.auth) }),
   );
-  app.post('/refunds', requireAuth(verifier), requireScopes(['payments:refund'], realm), (req, res) =>
+  app.post('/refunds', requireAuth(verifier), requireScopes('payments:refund'), (req, res) =>
     res.status(201).json({ refund_id: `rf_${randomUUID().slice(0, 8)}`, ...whoCalled(req.auth) }),
   );
   return listen(app, port, 'payment-service');
