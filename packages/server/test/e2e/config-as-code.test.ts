@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { cli, startServeProcess } from '../helpers/cli-process.js';
+import { cli, startServeProcess, waitForExit } from '../helpers/cli-process.js';
 
 /** `m2m-auth apply` and `export` as an operator runs them: real processes on one SQLite data directory. */
 const dir = mkdtempSync(join(tmpdir(), 'm2m-auth-config-e2e-'));
@@ -75,7 +75,8 @@ describe('m2m-auth apply / export', () => {
       expect(await response.json()).toMatchObject({ scope: 'read:orders' });
       expect(server.stdout()).not.toContain(billingSecret);
     } finally {
-      server.child.kill('SIGKILL');
+      server.child.kill('SIGTERM');
+      await waitForExit(server.child);
     }
   });
 
@@ -85,11 +86,13 @@ describe('m2m-auth apply / export', () => {
     expect(json.code).toBe(0);
     const fromJson = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8'));
     expect(YAML.parse(yaml.stdout)).toEqual(fromJson);
-    expect(fromJson.grants).toEqual([
+    // Created in one millisecond, the grants are listed in id order: compare them as a set.
+    expect([...fromJson.grants].sort((a: { client: string }, b: { client: string }) => a.client.localeCompare(b.client))).toEqual([
       { client: 'billing-service', api: 'https://orders.example', scopes: ['read:orders'], token_ttl_seconds: null },
       { client: 'reporting', api: 'https://orders.example', scopes: ['read:orders'], token_ttl_seconds: null },
     ]);
     const reapplied = await cli(['apply', '-f', join(dir, 'export.json'), '--json', ...d]);
+    expect(reapplied.stderr).toBe('');
     expect(JSON.parse(reapplied.stdout)).toMatchObject({ plan: { changes: [], kept: [] }, applied: false });
   });
 
