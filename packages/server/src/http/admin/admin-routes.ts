@@ -15,11 +15,13 @@ export const ADMIN_PREFIX = '/admin/v1';
 export const OPENAPI_PATH = `${ADMIN_PREFIX}/openapi.json`;
 /** Admin bodies carry JWK Sets and, for `apply`, whole registries: larger than token requests. */
 const ADMIN_BODY_LIMIT_BYTES = 1024 * 1024;
+/** A document of 10,000 clients with grants is ~4 MiB of JSON. */
+const APPLY_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The admin scope a route needs; routes without one are public (the OpenAPI document). */
-    adminScope?: AdminScope;
+    /** The admin scopes a route needs (all of them); routes without are public (the OpenAPI document). */
+    adminScopes?: AdminScope[];
   }
   interface FastifyRequest {
     adminCaller?: AdminCaller;
@@ -29,8 +31,10 @@ declare module 'fastify' {
 interface RouteSpec {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   url: string;
-  scope: AdminScope;
+  /** Every scope listed is needed. */
+  scope: AdminScope | AdminScope[];
   summary: string;
+  bodyLimit?: number;
   body?: object;
   querystring?: object;
   params?: Record<string, string>;
@@ -73,11 +77,11 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
       // Authentication comes first, before the body is parsed or validated: an unauthenticated
       // caller learns nothing and costs no parsing.
       admin.addHook('onRequest', async (request, reply) => {
-        const scope = request.routeOptions.config.adminScope;
-        if (!scope) return;
+        const scopes = request.routeOptions.config.adminScopes;
+        if (!scopes) return;
         try {
           request.adminCaller = await auth.authenticate(request.headers.authorization);
-          auth.requireScope(request.adminCaller, scope);
+          for (const scope of scopes) auth.requireScope(request.adminCaller, scope);
         } catch (error) {
           if (error instanceof AdminAuthFailure) return send(reply, error.response);
           throw error;
@@ -100,10 +104,11 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
       admin.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => reply.header('cache-control', 'no-cache').send(admin.swagger()));
 
       for (const spec of adminRoutes()) {
+        const scopes = [spec.scope].flat();
         const schema: FastifySchema & Record<string, unknown> = {
           summary: spec.summary,
           tags: [spec.url.split('/')[1]!],
-          security: [{ adminToken: [spec.scope] }],
+          security: [{ adminToken: scopes }],
           ...(spec.body ? { body: spec.body } : {}),
           ...(spec.querystring ? { querystring: spec.querystring } : {}),
           ...(spec.params ? { params: { type: 'object', properties: Object.fromEntries(Object.entries(spec.params).map(([name, description]) => [name, { type: 'string', description }])), required: Object.keys(spec.params) } } : {}),
@@ -116,8 +121,8 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
           method: spec.method,
           url: spec.url,
           schema,
-          bodyLimit: ADMIN_BODY_LIMIT_BYTES,
-          config: { adminScope: spec.scope },
+          bodyLimit: spec.bodyLimit ?? ADMIN_BODY_LIMIT_BYTES,
+          config: { adminScopes: scopes },
           handler: async (request, reply) => {
             const result = await spec.handler(runtime.admin.withActor(request.adminCaller!.clientId), request);
             reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff');
@@ -247,6 +252,22 @@ function adminRoutes(): RouteSpec[] {
       handler: async (admin, r) => {
         await admin.retireSigningKey(params(r).kid!);
         return keyView(await admin.getKey(params(r).kid!));
+      },
+    },
+
+    // ---- Configuration as code
+    {
+      method: 'GET', url: '/config', scope: ['apis:read', 'clients:read', 'grants:read'], summary: 'Export APIs, clients (never secrets) and grants as one configuration document',
+      querystring: schemas.exportQuery, success: [200, schemas.configDocument],
+      handler: (admin, r) => admin.exportConfig(query(r).include_admin ? { includeAdmin: true } : {}),
+    },
+    {
+      method: 'POST', url: '/config/apply', scope: ['apis:write', 'clients:write', 'grants:write'], summary: 'Make the server match a configuration document in one transaction (plan only with dry_run; deletions only with prune)',
+      querystring: schemas.applyQuery, body: schemas.configDocument, success: [200, schemas.applyResult], bodyLimit: APPLY_BODY_LIMIT_BYTES,
+      handler: async (admin, r) => {
+        const q = query(r);
+        const result = await admin.applyConfig(r.body, { dryRun: q.dry_run === true, prune: q.prune === true });
+        return { plan: result.plan, applied: result.applied, created_secrets: result.createdSecrets };
       },
     },
 

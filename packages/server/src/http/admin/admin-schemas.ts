@@ -145,3 +145,29 @@ export const problemSchema = {
   },
   required: ['type', 'title', 'status'],
 } as const;
+
+// ---- Configuration as code ----------------------------------------------------------------------
+/**
+ * The document is checked by the apply operation itself (every problem with its path, e.g.
+ * `clients[3].name`), against the JSON Schema shipped as @m2m-auth/server/schema/m2m-auth-config.schema.json;
+ * here it only has to be an object.
+ */
+export const configDocument = {
+  type: 'object',
+  additionalProperties: true,
+  description: 'A configuration document (version 1): apis, clients, grants. JSON Schema: urn:m2m-auth:schema:config-document:1',
+  properties: { version: { type: 'integer' } },
+} as const;
+export const exportQuery = strictObject({ include_admin: { type: 'boolean', description: 'Also export the built-in admin API' } });
+export const applyQuery = strictObject({
+  dry_run: { type: 'boolean', description: 'Only compute the plan' },
+  prune: { type: 'boolean', description: 'Delete what the document does not list' },
+});
+export const applyResult = strictObject(
+  {
+    plan: { type: 'object', additionalProperties: true, description: '{changes: [{action, resource, key, after?, changes?}], kept: [{resource, key}]}' },
+    applied: { type: 'boolean' },
+    created_secrets: { type: 'array', items: { type: 'object', additionalProperties: true }, description: 'Secrets of the clients (and HS256 APIs) this apply created: in this one answer only' },
+  },
+  ['plan', 'applied', 'created_secrets'],
+);
