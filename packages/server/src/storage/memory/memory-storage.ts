@@ -12,6 +12,7 @@ import {
   type SigningKeyStatus,
   type Storage,
 } from '../types.js';
+import { createMemoryLifecycleStores } from './memory-lifecycle.js';
 
 /**
  * In-process storage for tests and throwaway servers. Records are cloned on the way in and out
@@ -36,6 +37,7 @@ export function createMemoryStorage(): Storage {
 
   return {
     kind: 'memory',
+    ...createMemoryLifecycleStores((clientId, secretId) => secrets.get(secretId)?.clientId === clientId),
 
     async createApi(api) {
       if (apis.has(api.identifier)) throw new StorageConflictError('api', api.identifier);

@@ -73,6 +73,20 @@ const MIGRATIONS: readonly string[] = [
   INSERT INTO meta (key, value) VALUES ('revision', 0);
   ${revisionTriggers(['apis', 'clients', 'client_secrets', 'client_grants', 'signing_keys'])}
   `,
+  // Token and key lifecycle: introspection permission, secret last-use (no revision trigger: a use
+  // changes no behaviour), and leases (one scheduled key rotation among many processes).
+  `
+  ALTER TABLE clients ADD COLUMN introspect_apis TEXT;
+  CREATE TABLE client_secret_usage (
+    secret_id    TEXT PRIMARY KEY REFERENCES client_secrets (id) ON DELETE CASCADE,
+    last_used_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE leases (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**
