@@ -21,7 +21,7 @@ export function serveCommand(): Command {
     .option('--tls-cert <path>', 'serve HTTPS with this PEM certificate (env M2M_AUTH_TLS_CERT)')
     .option('--tls-key <path>', 'PEM private key for --tls-cert (env M2M_AUTH_TLS_KEY)')
     .option('--insecure-http', 'allow a non-https issuer on a non-loopback host')
-    .option('--trust-proxy', 'take the client address from X-Forwarded-For')
+    .option('--trust-proxy <hops|addresses>', 'behind proxies: their number (e.g. 1) or addresses/CIDRs (e.g. 10.0.0.0/8,192.168.1.5); the client address is the one they saw (env M2M_AUTH_TRUST_PROXY)')
     .option('--metrics', 'serve Prometheus metrics at /metrics (env M2M_AUTH_METRICS)')
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace, silent')
     .option('--workers <n>', 'worker processes sharing the port (default 1)')

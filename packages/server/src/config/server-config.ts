@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 
 /** Everything `serve` needs, validated. Sources, highest first: flags, environment, config file, defaults. */
 export interface ServerConfig {
@@ -13,7 +14,8 @@ export interface ServerConfig {
   insecureHttp: boolean;
   logLevel: string;
   workers: number;
-  trustProxy: boolean;
+  /** Which X-Forwarded-For hops to believe (see config/trust-proxy.ts). */
+  trustProxy: TrustProxy;
   metrics: boolean;
   /** Where ECDSA/EdDSA signatures run; `auto` decides from the worker count and the cores. */
   signOn: 'auto' | 'threadpool' | 'event-loop';
@@ -107,7 +109,9 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   const logLevel = pick('logLevel') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`${where('logLevel')}: must be one of ${LOG_LEVELS.join(', ')}`);
   const insecureHttp = parseBoolean(pick('insecureHttp'), where('insecureHttp'), problems);
-  const trustProxy = parseBoolean(pick('trustProxy'), where('trustProxy'), problems);
+  const trustProxyParsed = parseTrustProxy(pick('trustProxy'));
+  if ('problem' in trustProxyParsed) problems.push(`${where('trustProxy')}: ${trustProxyParsed.problem}`);
+  const trustProxy = 'trustProxy' in trustProxyParsed ? trustProxyParsed.trustProxy : false;
   const metrics = parseBoolean(pick('metrics'), where('metrics'), problems);
   const signOn = pick('signOn') ?? 'auto';
   if (!(SIGN_ON as readonly string[]).includes(signOn)) problems.push(`${where('signOn')}: must be one of ${SIGN_ON.join(', ')}`);
