@@ -23,6 +23,8 @@ import {
   validateSigningAlg,
   validateTokenTtl,
 } from './validation.js';
+import { validateIntrospectApis } from './introspection-permission.js';
+import { addClientSecret, listClientSecrets, revokeClientSecret } from './client-secrets.js';
 
 export interface AdminDeps {
   storage: Storage;
@@ -49,6 +51,8 @@ export interface CreateClientInput {
   defaultApi?: string | null;
   tokenEndpointAuthMethods?: ClientAuthMethod[];
   jwks?: { keys: Record<string, unknown>[] } | null;
+  /** API identifiers (or `*`) whose tokens this client may introspect; [] = none. */
+  introspectApis?: string[];
 }
 
 export interface CreateGrantInput {
@@ -116,6 +120,7 @@ export function createAdmin(deps: AdminDeps) {
   }
 
   const keyDeps = { keys: storage, kek: deps.kek, now };
+  const secretsDeps = { storage, secretPepper: deps.secretPepper, now, changed };
 
   return {
     // ---- APIs ------------------------------------------------------------------------------
@@ -172,6 +177,7 @@ export function createAdmin(deps: AdminDeps) {
         grantTypes: ['client_credentials'],
         tokenEndpointAuthMethods: methods,
         jwks,
+        ...(input.introspectApis?.length ? { introspectApis: await validateIntrospectApis(storage, input.introspectApis) } : {}),
         createdAt: at,
         updatedAt: at,
       };
@@ -197,6 +203,7 @@ export function createAdmin(deps: AdminDeps) {
         ...(patch.isEnabled !== undefined ? { isEnabled: Boolean(patch.isEnabled) } : {}),
         ...(patch.tokenEndpointAuthMethods !== undefined ? { tokenEndpointAuthMethods: validateAuthMethods(patch.tokenEndpointAuthMethods) } : {}),
         ...(patch.jwks !== undefined ? { jwks: patch.jwks === null ? null : validateJwks(patch.jwks) } : {}),
+        ...(patch.introspectApis !== undefined ? { introspectApis: await validateIntrospectApis(storage, patch.introspectApis) } : {}),
       };
       const client = (await storage.updateClient(clientId, validated, now()))!;
       await changed(patch.isEnabled === false ? 'client.disabled' : 'client.updated', { clientId, fields: Object.keys(validated) });
@@ -225,6 +232,10 @@ export function createAdmin(deps: AdminDeps) {
       await changed('client.secret_rotated', { clientId, graceSeconds });
       return { clientId, ...issued, previousSecretsExpireAt: expiresAt };
     },
+
+    addClientSecret: (clientId: string, options?: { expiresInSeconds?: number }) => addClientSecret(secretsDeps, clientId, options),
+    listClientSecrets: (clientId: string) => listClientSecrets(secretsDeps, clientId),
+    revokeClientSecret: (clientId: string, secretId: string) => revokeClientSecret(secretsDeps, clientId, secretId),
 
     // ---- Client grants ---------------------------------------------------------------------
     async createGrant(input: CreateGrantInput): Promise<ClientGrantRecord> {

@@ -1,5 +1,6 @@
 import type { ApiRecord, ClientGrantRecord, ClientRecord } from '../storage/types.js';
 import type { ClientSecretSummary, SigningKeySummary } from './admin.js';
+import type { ClientSecretDetails } from './client-secrets.js';
 
 /**
  * The external (JSON) shape of admin records: snake_case like OAuth and the Auth0/Keycloak
@@ -26,6 +27,7 @@ export const clientView = (client: ClientRecord) => ({
   grant_types: client.grantTypes,
   token_endpoint_auth_methods: client.tokenEndpointAuthMethods,
   jwks: client.jwks,
+  introspect_apis: client.introspectApis ?? [],
   created_at: iso(client.createdAt),
   updated_at: iso(client.updatedAt),
 });
@@ -35,6 +37,11 @@ export const secretView = (secret: ClientSecretSummary) => ({
   hint: `…${secret.hint}`,
   created_at: iso(secret.createdAt),
   expires_at: iso(secret.expiresAt),
+});
+
+export const secretDetailsView = (secret: ClientSecretDetails) => ({
+  ...secretView(secret),
+  last_used_at: iso(secret.lastUsedAt),
 });
 
 export const grantView = (grant: ClientGrantRecord) => ({

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import type { ClientAuthMethod } from '../storage/types.js';
 import { clientView, secretView } from '../admin/views.js';
 import { withCliContext } from './cli-context.js';
+import { clientSecretsCommand } from './client-secrets-command.js';
 import { action, fields, parseInteger, parseList, print, table, UsageError, withCommonOptions, type CommonOptions } from './output.js';
 
 interface ClientOptions extends CommonOptions {
@@ -12,6 +13,7 @@ interface ClientOptions extends CommonOptions {
   authMethods?: ClientAuthMethod[];
   jwksFile?: string;
   grace?: number;
+  introspect?: string[];
 }
 
 const SECRET_WARNING = 'Store this secret now (e.g. in your secrets manager): it is shown only once and cannot be recovered.';
@@ -24,6 +26,7 @@ const describeClient = (client: ReturnType<typeof clientView>) =>
     ['default api', client.default_api],
     ['enabled', client.enabled ? 'yes' : 'no'],
     ['auth methods', client.token_endpoint_auth_methods],
+    ['introspects', client.introspect_apis],
     ['created', client.created_at],
   ]);
 
@@ -45,6 +48,7 @@ export function clientsCommand(): Command {
     .option('--default-api <identifier>', 'audience used when a token request names none')
     .option('--auth-methods <list>', 'client_secret_basic,client_secret_post,private_key_jwt', parseList)
     .option('--jwks-file <path>', 'public JWK Set for private_key_jwt')
+    .option('--introspect <apis>', 'API identifiers (comma-separated) or * whose tokens this client may introspect', parseList)
     .action(
       action(async (options: ClientOptions) =>
         withCliContext(options, async ({ admin }) => {
@@ -55,6 +59,7 @@ export function clientsCommand(): Command {
             ...(options.defaultApi !== undefined ? { defaultApi: options.defaultApi } : {}),
             ...(options.authMethods !== undefined ? { tokenEndpointAuthMethods: options.authMethods } : {}),
             ...(jwks !== undefined ? { jwks } : {}),
+            ...(options.introspect !== undefined ? { introspectApis: options.introspect } : {}),
           });
           const view = clientView(created.client);
           if (created.clientSecret) process.stderr.write(`warning: ${SECRET_WARNING}\n`);
@@ -99,6 +104,7 @@ export function clientsCommand(): Command {
     .option('--default-api <identifier>', 'default audience ("" to clear)')
     .option('--auth-methods <list>', 'allowed authentication methods', parseList)
     .option('--jwks-file <path>', 'public JWK Set for private_key_jwt')
+    .option('--introspect <apis>', 'API identifiers (comma-separated) or * whose tokens this client may introspect ("" removes)', parseList)
     .action(
       action(async (clientId: string, options: ClientOptions) =>
         withCliContext(options, async ({ admin }) => {
@@ -109,6 +115,7 @@ export function clientsCommand(): Command {
             ...(options.defaultApi !== undefined ? { defaultApi: options.defaultApi || null } : {}),
             ...(options.authMethods !== undefined ? { tokenEndpointAuthMethods: options.authMethods } : {}),
             ...(jwks !== undefined ? { jwks } : {}),
+            ...(options.introspect !== undefined ? { introspectApis: options.introspect } : {}),
           });
           const view = clientView(client);
           print(options, () => `Client updated\n${describeClient(view)}`, view);
@@ -152,5 +159,6 @@ export function clientsCommand(): Command {
         }),
       ),
     );
+  clients.addCommand(clientSecretsCommand());
   return clients;
 }

@@ -5,12 +5,14 @@ import type { ServerRuntime } from '../runtime/create-runtime.js';
 import { parseFormParams, type FormParams } from '../endpoints/form-params.js';
 import { errorResponse, NO_STORE, type EndpointResponse } from '../endpoints/endpoint-response.js';
 import { invalidRequest } from '../errors/oauth-error.js';
-import { INTROSPECTION_PATH, JWKS_PATH, TOKEN_PATH } from '../endpoints/discovery.js';
+import { INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH } from '../endpoints/discovery.js';
+import { fastifyTrustProxy, type TrustProxy } from '../config/trust-proxy.js';
 import type { TokenRequest } from '../endpoints/token-endpoint.js';
 
 export interface AppOptions {
   logger: Logger;
-  trustProxy?: boolean;
+  /** Which X-Forwarded-For hops to believe; default none (the socket address). */
+  trustProxy?: TrustProxy;
   serverFactory?: FastifyServerFactory;
   https?: { cert: Buffer; key: Buffer };
   /** Serve Prometheus metrics at /metrics (keep it off the public network: it names clients). */
@@ -31,7 +33,7 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
     // One structured line per token (token.issued) is the useful log; per-request noise is not.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
     requestIdHeader: false,
     genReqId: () => randomUUID(),
     // Fastify would build a child logger per request only to bind reqId; the one line per token
@@ -63,7 +65,8 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
 
   app.post(TOKEN_PATH, oauthEndpoint('token', runtime.token));
   app.post(INTROSPECTION_PATH, oauthEndpoint('introspection', runtime.introspect));
-  for (const path of [TOKEN_PATH, INTROSPECTION_PATH]) {
+  app.post(REVOCATION_PATH, oauthEndpoint('revocation', runtime.revoke));
+  for (const path of [TOKEN_PATH, INTROSPECTION_PATH, REVOCATION_PATH]) {
     app.route({
       method: [...OTHER_METHODS],
       url: path,

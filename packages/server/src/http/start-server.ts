@@ -7,12 +7,15 @@ import type { Logger } from 'pino';
 import type { Storage } from '../storage/types.js';
 import { openStorage } from '../storage/open-storage.js';
 import { generateMasterKey, loadOrCreateMasterKeyFile, parseMasterKey } from '../keys/master-key.js';
-import { createRuntime, type ServerRuntime } from '../runtime/create-runtime.js';
+import { createRuntime, type RuntimeOptions, type ServerRuntime } from '../runtime/create-runtime.js';
+import type { SharedState } from '../state/types.js';
+import { openSharedState } from '../state/open-state.js';
 import type { SignOn } from '../tokens/jws-signer.js';
 import type { Admin } from '../admin/admin.js';
 import { DATABASE_FILE } from '../config/server-config.js';
 import { createLogger } from './logger.js';
 import { buildApp } from './app.js';
+import type { TrustProxy } from '../config/trust-proxy.js';
 
 export interface StartServerOptions {
   /** `memory` (tests), `sqlite` (default; `<dataDir>/m2m-auth.db`), or an opened Storage. */
@@ -26,7 +29,7 @@ export interface StartServerOptions {
   /** base64url master key; else M2M_AUTH_MASTER_KEY; else `<dataDir>/master.key` (memory: random). */
   masterKey?: string;
   tls?: { cert: string | Buffer; key: string | Buffer };
-  trustProxy?: boolean;
+  trustProxy?: TrustProxy;
   /** Serve Prometheus metrics at /metrics. */
   exposeMetrics?: boolean;
   /** A pino logger, or a level; tests pass 'silent'. */
@@ -35,6 +38,10 @@ export interface StartServerOptions {
   revisionCheckIntervalMs?: number;
   /** Where ECDSA and EdDSA signatures run; default as in createRuntime. */
   signOn?: SignOn;
+  /** Shared security state; default: `<dataDir>/state.db` with SQLite storage, else this process's memory. */
+  state?: SharedState;
+  /** Passed to createRuntime (failure limits, rate limits, key rotation, …). */
+  lifecycle?: Pick<RuntimeOptions, 'failureLimits' | 'secretUsageFlushMs'>;
 }
 
 export interface RunningServer {
@@ -53,7 +60,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const logger = typeof options.logger === 'object' ? options.logger : createLogger(options.logger ?? 'info');
   const dataDir = options.dataDir ?? './m2m-auth-data';
   const storage = await resolveStorage(options.storage ?? 'sqlite', dataDir);
+  const clock = options.clock ?? Date.now;
+  let state: SharedState | undefined;
   try {
+    state = options.state ?? openSharedState(options.storage === undefined || options.storage === 'sqlite' ? { kind: 'sqlite', dataDir } : { kind: 'memory' }, clock);
     const masterKey = resolveMasterKey(options, storage, dataDir);
     const tls = options.tls && { cert: toBuffer(options.tls.cert), key: toBuffer(options.tls.key) };
     const server: Server = tls ? createHttpsServer(tls) : createHttpServer();
@@ -71,6 +81,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ...(options.clock ? { now: options.clock } : {}),
       ...(options.revisionCheckIntervalMs !== undefined ? { revisionCheckIntervalMs: options.revisionCheckIntervalMs } : {}),
       ...(options.signOn ? { signOn: options.signOn } : {}),
+      ...options.lifecycle,
+      state,
     });
     const created = await runtime.admin.ensureSigningKeys();
     if (created.length > 0) logger.info({ event: 'key.created', kids: created.map((key) => key.kid) }, 'signing keys generated');
@@ -101,10 +113,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           server.closeIdleConnections();
           await app.close();
           await socketClosed;
+          await runtime.close();
+          await state!.close();
           await storage.close();
         })()),
     };
   } catch (error) {
+    await state?.close();
     await storage.close();
     throw error;
   }

@@ -3,8 +3,12 @@ import type { Logger } from 'pino';
 import type { Storage } from '../storage/types.js';
 import { deriveSecrets } from '../keys/master-key.js';
 import { createAdmin, type Admin } from '../admin/admin.js';
-import { createAssertionReplayCache, type ClientAuthDeps } from '../client-auth/authenticate-client.js';
-import { createFailureLimiter } from '../client-auth/failure-limiter.js';
+import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
+import { createFailureLimiter, type FailureLimits } from '../client-auth/failure-limiter.js';
+import type { SharedState } from '../state/types.js';
+import { createMemoryState } from '../state/memory/memory-state.js';
+import { createRevocationEndpoint } from '../endpoints/revocation-endpoint.js';
+import { createSecretUsageRecorder } from '../secrets/secret-usage.js';
 import { createClientCredentialsGrant } from '../grants/client-credentials-grant.js';
 import { createTokenEndpoint, type TokenRequest } from '../endpoints/token-endpoint.js';
 import { createIntrospectionEndpoint } from '../endpoints/introspection-endpoint.js';
@@ -24,6 +28,11 @@ export interface RuntimeOptions {
   revisionCheckIntervalMs?: number;
   /** Where ECDSA and EdDSA signatures run. Default: the threadpool when this process is not alone on its cores (`signOnFor(1)`). */
   signOn?: SignOn;
+  /** Revocations, used assertions and failure counters shared by every worker; default: this process only. */
+  state?: SharedState;
+  failureLimits?: Partial<FailureLimits>;
+  /** How often secret last-use times are written (default 30 s). */
+  secretUsageFlushMs?: number;
 }
 
 /** The server without HTTP: endpoints as functions, the registry cache, and admin operations. */
@@ -34,8 +43,12 @@ export interface ServerRuntime {
   readonly registry: RegistryView;
   readonly admin: Admin;
   readonly metrics: ServerMetrics;
+  readonly state: SharedState;
   token(request: TokenRequest): Promise<EndpointResponse>;
   introspect(request: TokenRequest): Promise<EndpointResponse>;
+  revoke(request: TokenRequest): Promise<EndpointResponse>;
+  /** Stops background work and writes what is pending (not the storage or state: their owner closes them). */
+  close(): Promise<void>;
   jwksJson(): Promise<string>;
   discoveryJson(): Promise<string>;
 }
@@ -59,13 +72,21 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   // The audit line of every token: its constant field is serialised once, not per token.
   const issuedLog = logger.child({ event: 'token.issued' });
 
+  const state = options.state ?? createMemoryState({ now });
+  const secretUsage = createSecretUsageRecorder({
+    store: storage,
+    now,
+    ...(options.secretUsageFlushMs !== undefined ? { flushIntervalMs: options.secretUsageFlushMs } : {}),
+    onError: (error) => logger.warn({ event: 'secret_usage.flush_failed', err: error }, 'could not record secret last-use times'),
+  });
   const clientAuth: ClientAuthDeps = {
     registry,
     secretPepper,
     now,
-    limiter: createFailureLimiter({ now }),
-    assertionAudiences: [endpoints.issuer, endpoints.tokenEndpoint, endpoints.introspectionEndpoint],
-    assertionReplay: createAssertionReplayCache(now),
+    limiter: createFailureLimiter(state, options.failureLimits),
+    assertionAudiences: [endpoints.issuer, endpoints.tokenEndpoint, endpoints.introspectionEndpoint, endpoints.revocationEndpoint],
+    assertionReplay: state,
+    onSecretUsed: secretUsage.record,
   };
 
   const token = createTokenEndpoint({
@@ -89,8 +110,24 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     issuer: endpoints.issuer,
     clientAuth,
     registry,
+    revoked: state,
     now,
+    onIntrospected: (result) => metrics.introspected(result),
     onError: (error, context) => logEndpointError(logger, 'introspection', error, context),
+  });
+
+  const revokedLog = logger.child({ event: 'token.revoked' });
+  const revoke = createRevocationEndpoint({
+    issuer: endpoints.issuer,
+    clientAuth,
+    registry,
+    revoked: state,
+    now,
+    onRevoked: ({ clientId, jti, requestId }) => {
+      metrics.tokenRevoked();
+      revokedLog.info({ reqId: requestId, clientId, jti }, 'token revoked');
+    },
+    onError: (error, context) => logEndpointError(logger, 'revocation', error, context),
   });
 
   return {
@@ -99,9 +136,12 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     storage,
     registry,
     metrics,
+    state,
     admin: createAdmin({ storage, kek, secretPepper, now, actor: 'server', onChange: () => registry.invalidate() }),
     token,
     introspect,
+    revoke,
+    close: () => secretUsage.close(),
     jwksJson: async () => (await registry.keyRing()).jwksJson,
     discoveryJson: () => {
       discovery ??= registry.apis().then((apis) => renderDiscoveryDocument(endpoints, apis));

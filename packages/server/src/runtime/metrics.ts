@@ -11,6 +11,10 @@ export interface ServerMetrics {
   tokenIssued(clientId: string, audience: string): void;
   tokenFailed(error: unknown, clientId: string | undefined): void;
   observeRequest(endpoint: string, status: number, seconds: number): void;
+  introspected(result: 'active' | 'inactive' | 'not_allowed'): void;
+  tokenRevoked(): void;
+  /** A request refused by the failure limiter or a rate limit, by which (`failures`, `client`, `address`). */
+  throttled(limit: string): void;
 }
 
 export function createServerMetrics(): ServerMetrics {
@@ -43,6 +47,19 @@ export function createServerMetrics(): ServerMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
+  const introspections = new Counter({
+    name: 'm2m_auth_introspections_total',
+    help: 'Introspection answers by result (not_allowed: the caller may not introspect that audience)',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const revocations = new Counter({ name: 'm2m_auth_revocations_total', help: 'Tokens revoked by their client (RFC 7009)', registers: [registry] });
+  const throttled = new Counter({
+    name: 'm2m_auth_throttled_total',
+    help: 'Requests refused with 429: failed-authentication back-off (failures) or rate limits (client, address)',
+    labelNames: ['limit'],
+    registers: [registry],
+  });
   // One labels() child per endpoint and status, found without building a key or a label object per
   // request (prom-client still hashes the set on each observe; the set is bounded).
   const durationByEndpoint = new Map<string, Map<number, ReturnType<typeof duration.labels>>>();
@@ -56,6 +73,9 @@ export function createServerMetrics(): ServerMetrics {
     },
     tokenFailed: (error, clientId) =>
       failed.inc({ error: error instanceof OAuthError ? error.error : 'server_error', client_id: clientId ?? 'unknown' }),
+    introspected: (result) => introspections.inc({ result }),
+    tokenRevoked: () => revocations.inc(),
+    throttled: (limit) => throttled.inc({ limit }),
     observeRequest: (endpoint, status, seconds) => {
       let byStatus = durationByEndpoint.get(endpoint);
       if (!byStatus) durationByEndpoint.set(endpoint, (byStatus = new Map()));

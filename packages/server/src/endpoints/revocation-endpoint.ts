@@ -1,0 +1,48 @@
+import type { RevokedTokenStore } from '../state/types.js';
+import { invalidRequest } from '../errors/oauth-error.js';
+import { authenticateClient, type ClientAuthDeps } from '../client-auth/authenticate-client.js';
+import { CLIENT_AUTH_PARAMETERS, extractClientCredentials } from '../client-auth/client-credentials.js';
+import type { RegistryView } from '../runtime/registry-view.js';
+import { revokedTokenKey, verifyOwnToken } from '../tokens/verify-own-token.js';
+import { rejectRepeatedParameters } from './form-params.js';
+import type { TokenRequest } from './token-endpoint.js';
+import { errorResponse, jsonResponse, NO_STORE, type EndpointResponse } from './endpoint-response.js';
+
+export interface RevocationDeps {
+  issuer: string;
+  clientAuth: ClientAuthDeps;
+  registry: Pick<RegistryView, 'keyRing'>;
+  revoked: Pick<RevokedTokenStore, 'revokeToken'>;
+  now: () => number;
+  onRevoked?: (event: { clientId: string; jti: string; requestId: string | undefined }) => void;
+  onError?: (error: unknown, context: { requestId: string | undefined }) => void;
+}
+
+/**
+ * RFC 7009. The client authenticates as at the token endpoint and may revoke only tokens issued
+ * to it. Anything else — an unknown, malformed, expired or foreign token — gets the same 200 and
+ * changes nothing (§2.2), so the endpoint tells nobody which tokens exist. A revoked token id is
+ * kept until the token's own expiry, then dropped. token_type_hint is accepted and not needed:
+ * access tokens are the only kind this server issues.
+ */
+export function createRevocationEndpoint(deps: RevocationDeps) {
+  return async function revocationEndpoint(request: TokenRequest): Promise<EndpointResponse> {
+    try {
+      rejectRepeatedParameters(request.params, ['token', 'token_type_hint', ...CLIENT_AUTH_PARAMETERS]);
+      const credentials = extractClientCredentials(request.authorization, request.params);
+      const caller = await authenticateClient(deps.clientAuth, credentials, request.remoteAddress);
+      const token = request.params.get('token');
+      if (token === undefined) throw invalidRequest('The token parameter is required.');
+      const claims = await verifyOwnToken({ issuer: deps.issuer, keyRing: deps.registry.keyRing, now: deps.now }, token);
+      if (claims && claims.client_id === caller.clientId) {
+        const jti = String(claims.jti);
+        await deps.revoked.revokeToken(revokedTokenKey(jti), claims.exp! * 1000);
+        deps.onRevoked?.({ clientId: caller.clientId, jti, requestId: request.requestId });
+      }
+      return jsonResponse(200, {}, { ...NO_STORE });
+    } catch (error) {
+      deps.onError?.(error, { requestId: request.requestId });
+      return errorResponse(error, { ...NO_STORE });
+    }
+  };
+}
