@@ -25,6 +25,7 @@ import {
 } from './validation.js';
 import { validateIntrospectApis } from './introspection-permission.js';
 import { addClientSecret, listClientSecrets, revokeClientSecret } from './client-secrets.js';
+import { retireSigningKey, revokeSigningKey } from './signing-key-lifecycle.js';
 
 export interface AdminDeps {
   storage: Storage;
@@ -121,6 +122,7 @@ export function createAdmin(deps: AdminDeps) {
 
   const keyDeps = { keys: storage, kek: deps.kek, now };
   const secretsDeps = { storage, secretPepper: deps.secretPepper, now, changed };
+  const keyLifecycleDeps = { storage, kek: deps.kek, now, changed };
 
   return {
     // ---- APIs ------------------------------------------------------------------------------
@@ -301,14 +303,8 @@ export function createAdmin(deps: AdminDeps) {
       await changed('key.rotated', { alg: algorithm, kid: created.kid, previous: demoted.map((key) => key.kid) });
       return { key: summarizeKey(created), previous: demoted.map(summarizeKey), ...(sharedSecret ? { sharedSecret } : {}) };
     },
-    /** Removes a no-longer-signing key from the JWKS. Tokens it signed stop verifying. */
-    async retireSigningKey(kid: string) {
-      const key = await storage.getKey(kid);
-      if (!key) throw notFound(`No signing key ${kid}`);
-      if (key.status === 'active') throw validationFailed('kid', 'rotate before retiring: this key still signs new tokens');
-      await storage.setKeyStatus(kid, 'retired', now());
-      await changed('key.retired', { kid });
-    },
+    retireSigningKey: (kid: string, options?: { force?: boolean }) => retireSigningKey(keyLifecycleDeps, kid, options),
+    revokeSigningKey: (kid: string) => revokeSigningKey(keyLifecycleDeps, kid),
 
     listAuditEvents: (options?: { limit?: number; type?: string; actor?: string }) => storage.listAuditEvents(options),
   };

@@ -7,6 +7,7 @@ import { errorResponse, NO_STORE, type EndpointResponse } from '../endpoints/end
 import { invalidRequest } from '../errors/oauth-error.js';
 import { INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH } from '../endpoints/discovery.js';
 import { fastifyTrustProxy, type TrustProxy } from '../config/trust-proxy.js';
+import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
 import type { TokenRequest } from '../endpoints/token-endpoint.js';
 
 export interface AppOptions {
@@ -21,7 +22,7 @@ export interface AppOptions {
 
 /** Token requests are small; anything larger is refused before it is parsed. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
-export const JWKS_MAX_AGE_SECONDS = 300;
+export { JWKS_MAX_AGE_SECONDS };
 const FORM = 'application/x-www-form-urlencoded';
 const NOT_FORM = Symbol('not-form');
 const OTHER_METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
