@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
+import { DEFAULT_KEY_ROTATION_POLICY, keyRotationPolicyProblems, type KeyRotationPolicy } from '../keys/rotation-policy.js';
+import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
+import { parseRateLimit, type RateLimits } from './rate-limits.js';
 
 /** Everything `serve` needs, validated. Sources, highest first: flags, environment, config file, defaults. */
 export interface ServerConfig {
@@ -19,6 +22,10 @@ export interface ServerConfig {
   metrics: boolean;
   /** Where ECDSA/EdDSA signatures run; `auto` decides from the worker count and the cores. */
   signOn: 'auto' | 'threadpool' | 'event-loop';
+  /** Scheduled signing-key rotation, checked against the JWKS cache lifetime and token lifetimes. */
+  keyRotation: KeyRotationPolicy;
+  /** Token-request rate limits (token buckets shared by the workers); undefined = none. */
+  rateLimits: RateLimits;
 }
 
 export type ConfigSource = Partial<Record<keyof ConfigInput, string | number | boolean | undefined>>;
@@ -36,6 +43,11 @@ interface ConfigInput {
   trustProxy: string;
   metrics: string;
   signOn: string;
+  keyRotationDays: string;
+  keyPrepublishSeconds: string;
+  keyRetentionSeconds: string;
+  rateLimitClient: string;
+  rateLimitAddress: string;
 }
 
 export const DEFAULT_DATA_DIR = './m2m-auth-data';
@@ -56,6 +68,11 @@ const ENV: Record<keyof ConfigInput, string> = {
   trustProxy: 'M2M_AUTH_TRUST_PROXY',
   metrics: 'M2M_AUTH_METRICS',
   signOn: 'M2M_AUTH_SIGN_ON',
+  keyRotationDays: 'M2M_AUTH_KEY_ROTATION_DAYS',
+  keyPrepublishSeconds: 'M2M_AUTH_KEY_PREPUBLISH_SECONDS',
+  keyRetentionSeconds: 'M2M_AUTH_KEY_RETENTION_SECONDS',
+  rateLimitClient: 'M2M_AUTH_RATE_LIMIT_CLIENT',
+  rateLimitAddress: 'M2M_AUTH_RATE_LIMIT_ADDRESS',
 };
 
 const SIGN_ON = ['auto', 'threadpool', 'event-loop'] as const;
@@ -116,6 +133,21 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   const signOn = pick('signOn') ?? 'auto';
   if (!(SIGN_ON as readonly string[]).includes(signOn)) problems.push(`${where('signOn')}: must be one of ${SIGN_ON.join(', ')}`);
 
+  const keyRotation = {
+    rotateEveryMs: parseWhole(pick('keyRotationDays'), DEFAULT_KEY_ROTATION_POLICY.rotateEveryMs / 86_400_000, where('keyRotationDays'), problems) * 86_400_000,
+    prepublishMs: parseWhole(pick('keyPrepublishSeconds'), DEFAULT_KEY_ROTATION_POLICY.prepublishMs / 1000, where('keyPrepublishSeconds'), problems) * 1000,
+    retainAfterMs: parseWhole(pick('keyRetentionSeconds'), DEFAULT_KEY_ROTATION_POLICY.retainAfterMs / 1000, where('keyRetentionSeconds'), problems) * 1000,
+  };
+  for (const problem of keyRotationPolicyProblems(keyRotation, JWKS_MAX_AGE_SECONDS)) problems.push(`key rotation (--key-rotation-days, --key-prepublish-seconds, --key-retention-seconds): ${problem}`);
+  const rateLimits: RateLimits = {};
+  for (const [key, field] of [['rateLimitClient', 'perClient'], ['rateLimitAddress', 'perAddress']] as const) {
+    const value = pick(key);
+    if (value === undefined) continue;
+    const parsed = parseRateLimit(value);
+    if (typeof parsed === 'string') problems.push(`${where(key)}: ${parsed}`);
+    else rateLimits[field] = parsed;
+  }
+
   const certPath = pick('tlsCert');
   const keyPath = pick('tlsKey');
   if ((certPath === undefined) !== (keyPath === undefined)) problems.push('--tls-cert and --tls-key go together: give both or neither');
@@ -138,6 +170,8 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     trustProxy,
     metrics,
     signOn: signOn as ServerConfig['signOn'],
+    keyRotation,
+    rateLimits,
   };
 }
 
@@ -175,6 +209,13 @@ function parseInteger(value: string, min: number, max: number): number | undefin
   if (!/^\d+$/.test(value)) return undefined;
   const number = Number(value);
   return number >= min && number <= max ? number : undefined;
+}
+
+function parseWhole(value: string | undefined, fallback: number, name: string, problems: string[]): number {
+  if (value === undefined) return fallback;
+  if (/^\d+$/.test(value)) return Number(value);
+  problems.push(`${name}: must be a whole number (got ${JSON.stringify(value)})`);
+  return fallback;
 }
 
 function parseBoolean(value: string | undefined, name: string, problems: string[]): boolean {

@@ -41,7 +41,7 @@ export interface StartServerOptions {
   /** Shared security state; default: `<dataDir>/state.db` with SQLite storage, else this process's memory. */
   state?: SharedState;
   /** Passed to createRuntime (failure limits, rate limits, key rotation, …). */
-  lifecycle?: Pick<RuntimeOptions, 'failureLimits' | 'secretUsageFlushMs'>;
+  lifecycle?: Pick<RuntimeOptions, 'failureLimits' | 'secretUsageFlushMs' | 'keyRotation' | 'keyRotationCheckMs' | 'rateLimits'>;
 }
 
 export interface RunningServer {

@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { DEFAULT_KEY_ROTATION_POLICY, type KeyRotationPolicy } from '../keys/rotation-policy.js';
+import { runScheduledRotation, type RotationStep } from '../keys/scheduled-rotation.js';
+import { generateRecordId } from '../secrets/identifiers.js';
 import type { Logger } from 'pino';
 import type { Storage } from '../storage/types.js';
 import { deriveSecrets } from '../keys/master-key.js';
@@ -9,6 +13,9 @@ import type { SharedState } from '../state/types.js';
 import { createMemoryState } from '../state/memory/memory-state.js';
 import { createRevocationEndpoint } from '../endpoints/revocation-endpoint.js';
 import { createSecretUsageRecorder } from '../secrets/secret-usage.js';
+import { createTokenRateLimiter } from '../endpoints/token-rate-limiter.js';
+import type { RateLimits } from '../config/rate-limits.js';
+import { throttleLimitOf } from '../errors/too-many-requests.js';
 import { createClientCredentialsGrant } from '../grants/client-credentials-grant.js';
 import { createTokenEndpoint, type TokenRequest } from '../endpoints/token-endpoint.js';
 import { createIntrospectionEndpoint } from '../endpoints/introspection-endpoint.js';
@@ -33,6 +40,12 @@ export interface RuntimeOptions {
   failureLimits?: Partial<FailureLimits>;
   /** How often secret last-use times are written (default 30 s). */
   secretUsageFlushMs?: number;
+  /** Optional token-request rate limits (token buckets in the shared state). */
+  rateLimits?: RateLimits;
+  /** Scheduled signing-key rotation (default: every 90 days; see keys/rotation-policy.ts). */
+  keyRotation?: KeyRotationPolicy;
+  /** How often this process checks whether a rotation step is due (default 60 s; 0: only rotateKeysNow()). */
+  keyRotationCheckMs?: number;
 }
 
 /** The server without HTTP: endpoints as functions, the registry cache, and admin operations. */
@@ -47,6 +60,8 @@ export interface ServerRuntime {
   token(request: TokenRequest): Promise<EndpointResponse>;
   introspect(request: TokenRequest): Promise<EndpointResponse>;
   revoke(request: TokenRequest): Promise<EndpointResponse>;
+  /** One scheduled-rotation pass now (the timer calls it; tests call it under a fake clock). */
+  rotateKeysNow(): Promise<RotationStep[]>;
   /** Stops background work and writes what is pending (not the storage or state: their owner closes them). */
   close(): Promise<void>;
   jwksJson(): Promise<string>;
@@ -91,6 +106,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
 
   const token = createTokenEndpoint({
     clientAuth,
+    rateLimiter: createTokenRateLimiter(state, options.rateLimits ?? {}),
     grants: [createClientCredentialsGrant({ issuer: endpoints.issuer, registry, now, newJti: randomUUID })],
     // The audit trail of token issuance is this log line, not a database write per token.
     onIssued: ({ client, grantType, result, requestId }) => {
@@ -102,6 +118,8 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     },
     onError: (error, context) => {
       metrics.tokenFailed(error, context.clientId);
+      const limit = throttleLimitOf(error);
+      if (limit) metrics.throttled(limit);
       logEndpointError(logger, 'token', error, context);
     },
   });
@@ -115,6 +133,29 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     onIntrospected: (result) => metrics.introspected(result),
     onError: (error, context) => logEndpointError(logger, 'introspection', error, context),
   });
+
+  const rotationDeps = {
+    storage,
+    kek,
+    now,
+    policy: options.keyRotation ?? DEFAULT_KEY_ROTATION_POLICY,
+    holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+  };
+  async function rotateKeysNow(): Promise<RotationStep[]> {
+    const steps = await runScheduledRotation(rotationDeps);
+    for (const step of steps) {
+      logger.info({ event: `key.${step.step}`, ...step }, 'scheduled key rotation');
+      await storage.appendAuditEvent({ id: generateRecordId('evt'), at: now(), type: `key.${step.step}`, actor: 'scheduler', data: { ...step } });
+    }
+    if (steps.length > 0) registry.invalidate();
+    return steps;
+  }
+  const rotationCheckMs = options.keyRotationCheckMs ?? 60_000;
+  const rotationTimer =
+    rotationCheckMs > 0 && rotationDeps.policy.rotateEveryMs > 0
+      ? setInterval(() => rotateKeysNow().catch((error: unknown) => logger.error({ event: 'key.rotation_failed', err: error }, 'scheduled key rotation failed')), rotationCheckMs)
+      : undefined;
+  rotationTimer?.unref();
 
   const revokedLog = logger.child({ event: 'token.revoked' });
   const revoke = createRevocationEndpoint({
@@ -141,7 +182,11 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     token,
     introspect,
     revoke,
-    close: () => secretUsage.close(),
+    rotateKeysNow,
+    close: () => {
+      clearInterval(rotationTimer);
+      return secretUsage.close();
+    },
     jwksJson: async () => (await registry.keyRing()).jwksJson,
     discoveryJson: () => {
       discovery ??= registry.apis().then((apis) => renderDiscoveryDocument(endpoints, apis));
@@ -151,9 +196,29 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   };
 }
 
-/** Client mistakes are logged at info with their log-only detail; server faults at error. */
+const THROTTLED_LOG_INTERVAL_MS = 10_000;
+const throttledLogs = new Map<string, { loggedAt: number; suppressed: number }>();
+
+/**
+ * Client mistakes are logged at info with their log-only detail; server faults at error. Requests
+ * refused by a limit are logged at most once per limit and endpoint every 10 s, with the count of
+ * the lines left out: a flood must not become a flood of log lines.
+ */
 export function logEndpointError(logger: Logger, endpoint: string, error: unknown, context: { clientId?: string | undefined; requestId?: string | undefined }) {
   const { clientId, requestId: reqId } = context;
+  const limit = throttleLimitOf(error);
+  if (limit) {
+    const key = `${endpoint} ${limit}`;
+    const entry = throttledLogs.get(key);
+    const at = Date.now();
+    if (entry && at - entry.loggedAt < THROTTLED_LOG_INTERVAL_MS) {
+      entry.suppressed += 1;
+      return;
+    }
+    throttledLogs.set(key, { loggedAt: at, suppressed: 0 });
+    logger.warn({ event: `${endpoint}.throttled`, reqId, limit, clientId, suppressedSinceLast: entry?.suppressed ?? 0 }, 'request refused by a limit');
+    return;
+  }
   if (error instanceof OAuthError && error.status < 500) {
     logger.info({ event: `${endpoint}.rejected`, reqId, error: error.error, description: error.description, detail: error.detail, clientId }, 'request rejected');
   } else {
