@@ -15,13 +15,13 @@ const d = ['--data-dir', dataDir];
 const API = 'https://orders.example';
 let jwtClient: { client_id: string };
 let secretClient: { client_id: string; client_secret: string };
-let privateKey: CryptoKey;
+let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 beforeAll(async () => {
   const pair = await generateKeyPair('ES256', { extractable: true });
-  privateKey = pair.privateKey as CryptoKey;
+  privateKey = pair.privateKey;
   const jwksFile = join(dataDir, 'client-jwks.json');
   await cliJson(['apis', 'create', '--identifier', API, '--scopes', 'read:orders', ...d]);
   writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256' }] }));
