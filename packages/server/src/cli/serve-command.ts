@@ -64,6 +64,7 @@ async function runServer(config: ServerConfig) {
       trustProxy: config.trustProxy,
       lifecycle: { keyRotation: config.keyRotation, rateLimits: config.rateLimits },
       exposeMetrics: config.metrics,
+      clusterMetrics: config.metrics && cluster.isWorker,
       // auto: the threadpool while cores outnumber the workers, else inline (see signOnFor).
       signOn: config.signOn === 'auto' ? signOnFor(config.workers) : config.signOn,
       logger,
@@ -90,6 +91,7 @@ async function runServer(config: ServerConfig) {
 /** The primary creates the keys once, then forks workers that share the listening port. */
 async function runPrimary(config: ServerConfig) {
   await withCliContext({ dataDir: config.dataDir }, async () => undefined);
+  if (config.metrics) (await import('../runtime/cluster-metrics.js')).serveClusterMetrics();
   for (let i = 0; i < config.workers; i++) cluster.fork();
   let stopping = false;
   cluster.on('exit', (worker, code) => {

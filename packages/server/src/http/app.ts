@@ -18,6 +18,8 @@ export interface AppOptions {
   https?: { cert: Buffer; key: Buffer };
   /** Serve Prometheus metrics at /metrics (keep it off the public network: it names clients). */
   exposeMetrics?: boolean;
+  /** Where /metrics text comes from; default this process's registry (cluster workers ask the primary). */
+  collectMetrics?: () => Promise<string>;
 }
 
 /** Token requests are small; anything larger is refused before it is parsed. */
@@ -92,7 +94,7 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
 
   if (options.exposeMetrics) {
     app.get('/metrics', async (_request, reply) =>
-      reply.type(runtime.metrics.registry.contentType).send(await runtime.metrics.registry.metrics()),
+      reply.type(runtime.metrics.registry.contentType).send(await (options.collectMetrics ?? (() => runtime.metrics.registry.metrics()))()),
     );
   }
 

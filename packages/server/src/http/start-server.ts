@@ -10,6 +10,7 @@ import { generateMasterKey, loadOrCreateMasterKeyFile, parseMasterKey } from '..
 import { createRuntime, type RuntimeOptions, type ServerRuntime } from '../runtime/create-runtime.js';
 import type { SharedState } from '../state/types.js';
 import { openSharedState } from '../state/open-state.js';
+import { clusterMetricsCollector } from '../runtime/cluster-metrics.js';
 import type { SignOn } from '../tokens/jws-signer.js';
 import type { Admin } from '../admin/admin.js';
 import { DATABASE_FILE } from '../config/server-config.js';
@@ -32,6 +33,8 @@ export interface StartServerOptions {
   trustProxy?: TrustProxy;
   /** Serve Prometheus metrics at /metrics. */
   exposeMetrics?: boolean;
+  /** Under `serve --workers N`: metrics of the whole cluster, from the primary. */
+  clusterMetrics?: boolean;
   /** A pino logger, or a level; tests pass 'silent'. */
   logger?: Logger | string;
   clock?: () => number;
@@ -91,6 +94,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       logger,
       trustProxy: options.trustProxy ?? false,
       exposeMetrics: options.exposeMetrics ?? false,
+      ...(options.clusterMetrics ? { collectMetrics: clusterMetricsCollector(runtime.metrics.registry) } : {}),
       serverFactory: (handler) => {
         server.on('request', handler);
         return server;

@@ -73,9 +73,8 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const now = options.now ?? Date.now;
   const { keyEncryptionKey: kek, secretPepper } = deriveSecrets(options.masterKey);
   const endpoints = serverEndpoints(options.issuer);
-  const metrics = createServerMetrics();
   let discovery: Promise<string> | undefined;
-  const registry = createRegistryView({
+  const registry: RegistryView = createRegistryView({
     storage,
     kek,
     now,
@@ -83,6 +82,13 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     onReload: () => (discovery = undefined),
     signOn: options.signOn ?? signOnFor(1),
   });
+
+  const metrics = createServerMetrics({ signingKeys: async () => (await registry.keyRing()).records, now });
+
+  const countThrottled = (error: unknown) => {
+    const limit = throttleLimitOf(error);
+    if (limit) metrics.throttled(limit);
+  };
 
   // The audit line of every token: its constant field is serialised once, not per token.
   const issuedLog = logger.child({ event: 'token.issued' });
@@ -118,8 +124,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     },
     onError: (error, context) => {
       metrics.tokenFailed(error, context.clientId);
-      const limit = throttleLimitOf(error);
-      if (limit) metrics.throttled(limit);
+      countThrottled(error);
       logEndpointError(logger, 'token', error, context);
     },
   });
@@ -131,7 +136,10 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     revoked: state,
     now,
     onIntrospected: (result) => metrics.introspected(result),
-    onError: (error, context) => logEndpointError(logger, 'introspection', error, context),
+    onError: (error, context) => {
+      countThrottled(error);
+      logEndpointError(logger, 'introspection', error, context);
+    },
   });
 
   const rotationDeps = {
@@ -168,7 +176,10 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
       metrics.tokenRevoked();
       revokedLog.info({ reqId: requestId, clientId, jti }, 'token revoked');
     },
-    onError: (error, context) => logEndpointError(logger, 'revocation', error, context),
+    onError: (error, context) => {
+      countThrottled(error);
+      logEndpointError(logger, 'revocation', error, context);
+    },
   });
 
   return {

@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SigningKeyRecord } from '../storage/types.js';
 import { OAuthError } from '../errors/oauth-error.js';
 
 /**
@@ -17,8 +18,26 @@ export interface ServerMetrics {
   throttled(limit: string): void;
 }
 
-export function createServerMetrics(): ServerMetrics {
+export function createServerMetrics(options: { signingKeys?: () => Promise<readonly SigningKeyRecord[]>; now?: () => number } = {}): ServerMetrics {
   const registry = new Registry();
+  const now = options.now ?? Date.now;
+  if (options.signingKeys) {
+    const signingKeys = options.signingKeys;
+    new Gauge({
+      name: 'm2m_auth_signing_key_age_seconds',
+      help: 'Age of each signing key that signs new tokens, by algorithm (rotation is due when it nears the schedule)',
+      labelNames: ['alg', 'kid'],
+      registers: [registry],
+      // Every worker reports the same keys: combine them, do not add them up.
+      aggregator: 'max',
+      async collect() {
+        this.reset();
+        for (const key of await signingKeys()) {
+          if (key.status === 'active') this.set({ alg: key.alg, kid: key.kid }, Math.floor((now() - key.createdAt) / 1000));
+        }
+      },
+    });
+  }
   collectDefaultMetrics({ register: registry, prefix: 'm2m_auth_' });
   // Issued tokens are counted in a plain Map and handed to prom-client when Prometheus scrapes:
   // prom-client hashes and validates the label set on every inc(), even through a labels() child,

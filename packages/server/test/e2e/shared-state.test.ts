@@ -69,6 +69,24 @@ const withAssertion = (assertion: string) => ({
 const pidsOf = (stdout: string, event: string) =>
   new Set(stdout.split('\n').filter((line) => line.includes(`"${event}"`)).map((line) => (JSON.parse(line) as { pid: number }).pid));
 
+describe('serve --workers 2 --metrics: one /metrics for the whole server', () => {
+  it('sums every worker’s counts, whichever worker answers the scrape', async () => {
+    const server = await startServeProcess(['--port', '0', '--workers', '2', '--metrics', ...d, '--log-level', 'warn']);
+    try {
+      const right = `Basic ${Buffer.from(`${secretClient.client_id}:${secretClient.client_secret}`).toString('base64')}`;
+      for (let i = 0; i < 10; i++) expect((await post(server.url, { grant_type: 'client_credentials', audience: API }, right)).status).toBe(200);
+      for (let i = 0; i < 4; i++) {
+        const text = await (await fetch(`${server.url}/metrics`, { headers: { connection: 'close' } })).text();
+        expect(text).toContain(`m2m_auth_tokens_issued_total{client_id="${secretClient.client_id}",audience="${API}"} 10`);
+        expect(text).not.toContain(secretClient.client_secret);
+      }
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    expect(await waitForExit(server.child)).toBe(0);
+  });
+});
+
 describe('serve --workers 2 shares replay and failure state, across a restart too', () => {
   it('accepts one private_key_jwt assertion once, across workers and after a restart', async () => {
     const server = await startServeProcess(['--port', '0', '--workers', '2', ...d, '--log-level', 'info']);
