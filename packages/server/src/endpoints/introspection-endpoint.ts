@@ -1,12 +1,10 @@
 import type { JWTPayload } from 'jose';
 import type { ClientRecord } from '../storage/types.js';
 import type { RevokedTokenStore } from '../state/types.js';
-import { invalidRequest } from '../errors/oauth-error.js';
-import { authenticateClient, type ClientAuthDeps } from '../client-auth/authenticate-client.js';
-import { CLIENT_AUTH_PARAMETERS, extractClientCredentials } from '../client-auth/client-credentials.js';
+import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import type { RegistryView } from '../runtime/registry-view.js';
 import { revokedTokenKey, verifyOwnToken } from '../tokens/verify-own-token.js';
-import { rejectRepeatedParameters } from './form-params.js';
+import { readTokenManagementRequest } from './token-management-request.js';
 import type { TokenRequest } from './token-endpoint.js';
 import { errorResponse, jsonResponse, NO_STORE, type EndpointResponse } from './endpoint-response.js';
 
@@ -33,11 +31,7 @@ export const ANY_API = '*';
 export function createIntrospectionEndpoint(deps: IntrospectionDeps) {
   return async function introspectionEndpoint(request: TokenRequest): Promise<EndpointResponse> {
     try {
-      rejectRepeatedParameters(request.params, ['token', 'token_type_hint', ...CLIENT_AUTH_PARAMETERS]);
-      const credentials = extractClientCredentials(request.authorization, request.params);
-      const caller = await authenticateClient(deps.clientAuth, credentials, request.remoteAddress);
-      const token = request.params.get('token');
-      if (token === undefined) throw invalidRequest('The token parameter is required.');
+      const { caller, token } = await readTokenManagementRequest(deps.clientAuth, request);
       const claims = await verifyOwnToken({ issuer: deps.issuer, keyRing: deps.registry.keyRing, now: deps.now }, token);
       if (claims && !mayIntrospect(caller, claims)) {
         deps.onIntrospected?.('not_allowed');

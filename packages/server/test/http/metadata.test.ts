@@ -50,6 +50,8 @@ describe('metadata and keys', () => {
     const kids = ((await t.app.inject({ url: '/.well-known/jwks.json' })).json() as { keys: { kid: string }[] }).keys.map((k) => k.kid);
     expect(kids).toEqual(expect.arrayContaining([oldKid, key.kid]));
     await verifyWithJwks(t.app, before.body.access_token as string, t.clock);
+    // Retiring waits until tokens the key signed expired (900 s + 60 s skew; see key-rotation.test.ts).
+    t.clock.advance(960_000);
     await t.runtime.admin.retireSigningKey(oldKid!);
     const afterRetire = ((await t.app.inject({ url: '/.well-known/jwks.json' })).json() as { keys: { kid: string }[] }).keys.map((k) => k.kid);
     expect(afterRetire).not.toContain(oldKid);
