@@ -6,6 +6,10 @@ import type { RunningServer } from '../http/start-server.js';
 import { withCliContext } from './cli-context.js';
 import { signOnFor } from '../tokens/jws-signer.js';
 import { action } from './output.js';
+import { bootstrapOnFirstStart, describeBootstrapped, BOOTSTRAP_SECRET_ENV } from './admin-command.js';
+import type { BootstrappedAdmin } from '../admin/admin.js';
+
+const ADMIN_PREFIX = '/admin/v1';
 
 interface ServeFlags extends ConfigSource {
   config?: string;
@@ -31,6 +35,11 @@ export function serveCommand(): Command {
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace, silent')
     .option('--workers <n>', 'worker processes sharing the port (default 1)')
     .option('--sign-on <where>', 'where ES256/EdDSA signatures run: auto (default), threadpool, event-loop (env M2M_AUTH_SIGN_ON)')
+    .option('--admin-api', 'serve the admin API at /admin/v1 (default; env M2M_AUTH_ADMIN_API)')
+    .option('--no-admin-api', 'do not serve the admin API')
+    .option('--admin-host <host>', 'serve the admin API on its own address instead of the main listener (env M2M_AUTH_ADMIN_HOST)')
+    .option('--admin-port <port>', 'port of that own listener (default: a free one; env M2M_AUTH_ADMIN_PORT)')
+    .option('--audit-retention-days <days>', 'delete audit events older than this (default 90; env M2M_AUTH_AUDIT_RETENTION_DAYS)')
     .addOption(new Option('--config <file>', 'JSON file with the same settings').env('M2M_AUTH_CONFIG'))
     .action(
       action(async (flags: ServeFlags) => {
@@ -67,6 +76,8 @@ async function runServer(config: ServerConfig) {
       clusterMetrics: config.metrics && cluster.isWorker,
       // auto: the threadpool while cores outnumber the workers, else inline (see signOnFor).
       signOn: config.signOn === 'auto' ? signOnFor(config.workers) : config.signOn,
+      adminApi: config.adminApi === 'main-listener' ? true : config.adminApi,
+      auditRetentionDays: config.auditRetentionDays,
       logger,
       ...(config.tls ? { tls: { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } } : {}),
     });
@@ -76,7 +87,10 @@ async function runServer(config: ServerConfig) {
     if (code === 'EACCES') throw new ConfigError([`not allowed to listen on ${config.host}:${config.port}`]);
     throw error;
   }
-  if (cluster.isPrimary) printBanner({ ...config, issuer: server.issuer }, server.url);
+  if (cluster.isPrimary) {
+    const bootstrapped = await bootstrapOnFirstStart(server.admin);
+    printBanner({ ...config, issuer: server.issuer }, server.url, server.adminUrl, bootstrapped);
+  }
   const shutdown = (signal: string) => {
     logger.info({ event: 'server.stopping', signal }, 'shutting down');
     server.close().then(
@@ -90,7 +104,7 @@ async function runServer(config: ServerConfig) {
 
 /** The primary creates the keys once, then forks workers that share the listening port. */
 async function runPrimary(config: ServerConfig) {
-  await withCliContext({ dataDir: config.dataDir }, async () => undefined);
+  const bootstrapped = await withCliContext({ dataDir: config.dataDir }, ({ admin }) => bootstrapOnFirstStart(admin));
   if (config.metrics) (await import('../runtime/cluster-metrics.js')).serveClusterMetrics();
   for (let i = 0; i < config.workers; i++) cluster.fork();
   let stopping = false;
@@ -103,7 +117,8 @@ async function runPrimary(config: ServerConfig) {
   // The banner waits for the first worker to listen: "running" must mean connections are accepted.
   cluster.once('listening', (_worker, address) => {
     const url = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
-    printBanner({ ...config, issuer: config.isIssuerExplicit || config.port !== 0 ? config.issuer : url }, url);
+    const adminUrl = config.adminApi === 'main-listener' ? `${url}${ADMIN_PREFIX}` : config.adminApi ? `(own listener on ${config.adminApi.host}:${config.adminApi.port})` : undefined;
+    printBanner({ ...config, issuer: config.isIssuerExplicit || config.port !== 0 ? config.issuer : url }, url, adminUrl, bootstrapped);
   });
   const stop = () => {
     stopping = true;
@@ -114,7 +129,12 @@ async function runPrimary(config: ServerConfig) {
   process.once('SIGINT', stop);
 }
 
-function printBanner(config: ServerConfig, url: string) {
+/**
+ * The banner goes to stderr, for the person who started the server; the log (stdout) never holds
+ * the bootstrap secret.
+ */
+function printBanner(config: ServerConfig, url: string, adminUrl: string | undefined, bootstrapped: BootstrappedAdmin | undefined) {
+  const isSecretSupplied = Boolean(process.env[BOOTSTRAP_SECRET_ENV]);
   process.stderr.write(
     [
       '',
@@ -123,8 +143,16 @@ function printBanner(config: ServerConfig, url: string) {
       `  listening:  ${url}`,
       `  token:      ${config.issuer}/oauth/token`,
       `  jwks:       ${config.issuer}/.well-known/jwks.json`,
+      `  admin API:  ${adminUrl ?? 'off'}`,
       `  data dir:   ${config.dataDir}`,
       '',
+      ...(bootstrapped
+        ? [
+            'First start: an admin client for the admin API was created.' + (isSecretSupplied ? '' : ' Its secret is shown only now — store it:'),
+            ...describeBootstrapped(bootstrapped, isSecretSupplied).split('\n').map((line) => `  ${line}`),
+            '',
+          ]
+        : []),
       'Next steps (in another terminal):',
       `  npx m2m-auth apis create --identifier https://orders.example --scopes read:orders,write:orders --data-dir ${config.dataDir}`,
       `  npx m2m-auth clients create --name billing-service --data-dir ${config.dataDir}`,

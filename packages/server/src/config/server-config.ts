@@ -22,6 +22,10 @@ export interface ServerConfig {
   metrics: boolean;
   /** Where ECDSA/EdDSA signatures run; `auto` decides from the worker count and the cores. */
   signOn: 'auto' | 'threadpool' | 'event-loop';
+  /** Off, on the main listener (default), or on its own address so it need not be public. */
+  adminApi: false | 'main-listener' | { host: string; port: number };
+  /** Audit events older than this are deleted (daily). */
+  auditRetentionDays: number;
   /** Scheduled signing-key rotation, checked against the JWKS cache lifetime and token lifetimes. */
   keyRotation: KeyRotationPolicy;
   /** Token-request rate limits (token buckets shared by the workers); undefined = none. */
@@ -43,6 +47,10 @@ interface ConfigInput {
   trustProxy: string;
   metrics: string;
   signOn: string;
+  adminApi: string;
+  adminHost: string;
+  adminPort: string;
+  auditRetentionDays: string;
   keyRotationDays: string;
   keyPrepublishSeconds: string;
   keyRetentionSeconds: string;
@@ -68,6 +76,10 @@ const ENV: Record<keyof ConfigInput, string> = {
   trustProxy: 'M2M_AUTH_TRUST_PROXY',
   metrics: 'M2M_AUTH_METRICS',
   signOn: 'M2M_AUTH_SIGN_ON',
+  adminApi: 'M2M_AUTH_ADMIN_API',
+  adminHost: 'M2M_AUTH_ADMIN_HOST',
+  adminPort: 'M2M_AUTH_ADMIN_PORT',
+  auditRetentionDays: 'M2M_AUTH_AUDIT_RETENTION_DAYS',
   keyRotationDays: 'M2M_AUTH_KEY_ROTATION_DAYS',
   keyPrepublishSeconds: 'M2M_AUTH_KEY_PREPUBLISH_SECONDS',
   keyRetentionSeconds: 'M2M_AUTH_KEY_RETENTION_SECONDS',
@@ -133,6 +145,19 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   const signOn = pick('signOn') ?? 'auto';
   if (!(SIGN_ON as readonly string[]).includes(signOn)) problems.push(`${where('signOn')}: must be one of ${SIGN_ON.join(', ')}`);
 
+  const adminApiEnabled = pick('adminApi') === undefined ? true : parseBoolean(pick('adminApi'), where('adminApi'), problems);
+  const adminHost = pick('adminHost');
+  const adminPortText = pick('adminPort');
+  const adminPort = adminPortText === undefined ? undefined : parseInteger(adminPortText, 0, 65_535);
+  if (adminPortText !== undefined && adminPort === undefined) problems.push(`${where('adminPort')}: must be a port number from 0 to 65535 (got ${JSON.stringify(adminPortText)})`);
+  if (!adminApiEnabled && (adminHost !== undefined || adminPortText !== undefined)) problems.push('--admin-host/--admin-port and --no-admin-api contradict each other: give one or the other');
+  const adminApi: ServerConfig['adminApi'] = !adminApiEnabled
+    ? false
+    : adminHost !== undefined || adminPort !== undefined
+      ? { host: adminHost ?? host, port: adminPort ?? 0 }
+      : 'main-listener';
+  const auditRetentionDays = parseInteger(pick('auditRetentionDays') ?? '90', 1, 36_500);
+  if (auditRetentionDays === undefined) problems.push(`${where('auditRetentionDays')}: must be a whole number of days from 1 to 36500`);
   const keyRotation = {
     rotateEveryMs: parseWhole(pick('keyRotationDays'), DEFAULT_KEY_ROTATION_POLICY.rotateEveryMs / 86_400_000, where('keyRotationDays'), problems) * 86_400_000,
     prepublishMs: parseWhole(pick('keyPrepublishSeconds'), DEFAULT_KEY_ROTATION_POLICY.prepublishMs / 1000, where('keyPrepublishSeconds'), problems) * 1000,
@@ -170,6 +195,8 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     trustProxy,
     metrics,
     signOn: signOn as ServerConfig['signOn'],
+    adminApi,
+    auditRetentionDays: auditRetentionDays!,
     keyRotation,
     rateLimits,
   };

@@ -9,6 +9,8 @@ import { INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH } from '../e
 import { fastifyTrustProxy, type TrustProxy } from '../config/trust-proxy.js';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
 import type { TokenRequest } from '../endpoints/token-endpoint.js';
+import { registerAdminApi } from './admin/admin-routes.js';
+import { problemResponse } from '../errors/problem-details.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -20,6 +22,8 @@ export interface AppOptions {
   exposeMetrics?: boolean;
   /** Where /metrics text comes from; default this process's registry (cluster workers ask the primary). */
   collectMetrics?: () => Promise<string>;
+  /** Serve the admin API under /admin/v1 on this app (default true; false when it has its own listener or is off). */
+  adminApi?: boolean;
 }
 
 /** Token requests are small; anything larger is refused before it is parsed. */
@@ -92,6 +96,8 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
     });
   }
 
+  if (options.adminApi ?? true) registerAdminApi(app, runtime);
+
   if (options.exposeMetrics) {
     app.get('/metrics', async (_request, reply) =>
       reply.type(runtime.metrics.registry.contentType).send(await (options.collectMetrics ?? (() => runtime.metrics.registry.metrics()))()),
@@ -129,6 +135,27 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
     return send(reply, errorResponse(invalidRequest(description, { status: status === 413 ? 413 : 400 }), { ...NO_STORE }));
   });
 
+  return app;
+}
+
+/**
+ * The admin API alone, for its own listener (`--admin-host`/`--admin-port`): the token endpoint's
+ * listener can then face the network while this one stays on a private address.
+ */
+export function buildAdminApp(runtime: ServerRuntime, options: Pick<AppOptions, 'logger' | 'serverFactory' | 'https'>): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    childLoggerFactory: (logger) => logger,
+    return503OnClosing: true,
+    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
+    ...(options.https ? { https: options.https } : {}),
+  }) as unknown as FastifyInstance;
+  registerAdminApi(app, runtime);
+  app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
+  app.setNotFoundHandler((_request, reply) => send(reply, problemResponse({ status: 404, code: 'not-found', title: 'Not found', detail: 'No such route' })));
   return app;
 }
 

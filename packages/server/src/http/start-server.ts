@@ -15,7 +15,9 @@ import type { SignOn } from '../tokens/jws-signer.js';
 import type { Admin } from '../admin/admin.js';
 import { DATABASE_FILE } from '../config/server-config.js';
 import { createLogger } from './logger.js';
-import { buildApp } from './app.js';
+import { buildAdminApp, buildApp } from './app.js';
+import { ADMIN_PREFIX } from './admin/admin-routes.js';
+import { DEFAULT_AUDIT_RETENTION_DAYS } from '../admin/audit.js';
 import type { TrustProxy } from '../config/trust-proxy.js';
 
 export interface StartServerOptions {
@@ -45,10 +47,19 @@ export interface StartServerOptions {
   state?: SharedState;
   /** Passed to createRuntime (failure limits, rate limits, key rotation, …). */
   lifecycle?: Pick<RuntimeOptions, 'failureLimits' | 'secretUsageFlushMs' | 'keyRotation' | 'keyRotationCheckMs' | 'rateLimits'>;
+  /**
+   * The admin API: on the main listener (true, the default), off (false), or on its own
+   * address and port (port 0 picks a free one).
+   */
+  adminApi?: boolean | { host: string; port: number };
+  /** Audit events older than this many days are deleted, at start and daily (default 90). */
+  auditRetentionDays?: number;
 }
 
 export interface RunningServer {
   readonly url: string;
+  /** Where the admin API answers: `${url}/admin/v1`, its own listener's, or undefined when off. */
+  readonly adminUrl: string | undefined;
   readonly issuer: string;
   readonly admin: Admin;
   readonly runtime: ServerRuntime;
@@ -90,27 +101,35 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const created = await runtime.admin.ensureSigningKeys();
     if (created.length > 0) logger.info({ event: 'key.created', kids: created.map((key) => key.kid) }, 'signing keys generated');
 
+    const adminChoice = options.adminApi ?? true;
     const app = buildApp(runtime, {
       logger,
       trustProxy: options.trustProxy ?? false,
       exposeMetrics: options.exposeMetrics ?? false,
       ...(options.clusterMetrics ? { collectMetrics: clusterMetricsCollector(runtime.metrics.registry) } : {}),
+      adminApi: adminChoice === true,
       serverFactory: (handler) => {
         server.on('request', handler);
         return server;
       },
     });
     await app.ready();
-    logger.info({ event: 'server.listening', url, issuer, storage: storage.kind }, 'm2m-auth listening');
+    const admin = typeof adminChoice === 'object' ? await listenAdmin(runtime, adminChoice, logger, tls) : undefined;
+    const adminUrl = admin ? `${admin.url}${ADMIN_PREFIX}` : adminChoice === true ? `${url}${ADMIN_PREFIX}` : undefined;
+    const stopPruning = scheduleAuditPruning(runtime.admin, options.auditRetentionDays, logger);
+    logger.info({ event: 'server.listening', url, adminUrl, issuer, storage: storage.kind }, 'm2m-auth listening');
 
     let closing: Promise<void> | undefined;
     return {
       url,
+      adminUrl,
       issuer,
       admin: runtime.admin,
       runtime,
       close: () =>
         (closing ??= (async () => {
+          stopPruning();
+          await admin?.close();
           // We own the socket (we listened before Fastify existed), so we close it: stop
           // accepting, drop idle keep-alive sockets, let in-flight requests finish.
           const socketClosed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
@@ -140,6 +159,45 @@ function resolveMasterKey(options: StartServerOptions, storage: Storage, dataDir
   if (configured) return parseMasterKey(configured);
   if (storage.kind === 'memory' && options.storage === 'memory') return parseMasterKey(generateMasterKey());
   return loadOrCreateMasterKeyFile(dataDir);
+}
+
+/** The admin API on its own socket, so the token endpoint's listener need not expose it. */
+async function listenAdmin(runtime: ServerRuntime, where: { host: string; port: number }, logger: Logger, tls: { cert: Buffer; key: Buffer } | undefined) {
+  const server: Server = tls ? createHttpsServer(tls) : createHttpServer();
+  await listen(server, where.port, where.host);
+  const { port } = server.address() as AddressInfo;
+  const app = buildAdminApp(runtime, {
+    logger,
+    serverFactory: (handler) => {
+      server.on('request', handler);
+      return server;
+    },
+  });
+  await app.ready();
+  return {
+    url: `${tls ? 'https' : 'http'}://${where.host.includes(':') ? `[${where.host}]` : where.host}:${port}`,
+    async close() {
+      const closed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+      server.closeIdleConnections();
+      await app.close();
+      await closed;
+    },
+  };
+}
+
+const DAY_MS = 86_400_000;
+
+/** Old audit events go at start and then daily; several workers pruning the same rows is harmless. */
+function scheduleAuditPruning(admin: Admin, retentionDays: number | undefined, logger: Logger): () => void {
+  const prune = () =>
+    admin.pruneAuditEvents(retentionDays).then(
+      (removed) => removed > 0 && logger.info({ event: 'audit.pruned', removed, retentionDays: retentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS }, 'old audit events deleted'),
+      (error: unknown) => logger.warn({ event: 'audit.prune_failed', err: error }, 'could not prune audit events'),
+    );
+  void prune();
+  const timer = setInterval(prune, DAY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 function listen(server: Server, port: number, host: string) {

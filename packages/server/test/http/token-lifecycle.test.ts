@@ -60,7 +60,7 @@ describe('introspection answers only callers allowed to see the token (RFC 7662 
 
   it('a token whose grant was deleted, or narrowed below the token’s scopes, is inactive', async () => {
     const token = await issue();
-    const [grant] = await t.runtime.admin.listGrants({ clientId: caller.clientId, apiIdentifier: PAYMENTS });
+    const [grant] = (await t.runtime.admin.listGrants({ clientId: caller.clientId, apiIdentifier: PAYMENTS })).items;
     await t.runtime.admin.updateGrant(grant!.id, { scopes: ['payments:read', 'payments:write'] });
     expect((await introspect(token, paymentsApi)).active).toBe(true);
     await t.runtime.admin.updateGrant(grant!.id, { scopes: ['payments:read'] });
@@ -141,7 +141,7 @@ describe('client secrets: several per client, expiry, revocation, last use', () 
 
   it('a revoked secret stops working at once; the others keep working', async () => {
     const added = await t.runtime.admin.addClientSecret(caller.clientId);
-    const [first] = await t.runtime.admin.listClientSecrets(caller.clientId);
+    const first = (await t.runtime.admin.listClientSecrets(caller.clientId)).find((secret) => secret.id !== added.secret.id);
     await t.runtime.admin.revokeClientSecret(caller.clientId, first!.id);
     const token = (secret: string) => postToken(t.app, { grant_type: 'client_credentials', audience: PAYMENTS }, basic(caller.clientId, secret));
     expect((await token(caller.clientSecret)).status).toBe(401);
