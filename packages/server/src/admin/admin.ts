@@ -6,6 +6,8 @@ import { createKeyOperations, type KeyOperations } from './keys.js';
 import { createAuditOperations, type AuditOperations } from './audit.js';
 import { createBootstrapOperations, type BootstrapOperations } from './bootstrap.js';
 import { createConfigOperations, type ConfigOperations } from './apply-config.js';
+import { createClientSecretOperations, type ClientSecretOperations } from './client-secrets.js';
+import { createSigningKeyLifecycleOperations, type SigningKeyLifecycleOperations } from './signing-key-lifecycle.js';
 
 export type { AdminDeps } from './admin-context.js';
 export type { CreateApiInput, UpdateApiInput, ApiResult } from './apis.js';
@@ -17,13 +19,23 @@ export type { BootstrapInput, BootstrappedAdmin } from './bootstrap.js';
 export type { ListOptions, Page } from './paging.js';
 export type { ApplyConfigOptions, ApplyConfigResult, ConfigPlan, CreatedSecret, ExportConfigOptions, PlanChange } from './apply-config.js';
 export type { ConfigApi, ConfigClient, ConfigDocument, ConfigGrant } from './config-document.js';
+export type { ClientSecretDetails, AddedClientSecret } from './client-secrets.js';
 
 /**
  * Every management operation, one implementation behind the CLI, the admin HTTP API and the
  * programmatic API. Inputs are validated here, so every front end rejects the same bad input the
  * same way; every write runs in one storage transaction with its audit event.
  */
-export interface Admin extends ApiOperations, ClientOperations, GrantOperations, KeyOperations, AuditOperations, BootstrapOperations, ConfigOperations {
+export interface Admin
+  extends ApiOperations,
+    ClientOperations,
+    ClientSecretOperations,
+    GrantOperations,
+    KeyOperations,
+    SigningKeyLifecycleOperations,
+    AuditOperations,
+    BootstrapOperations,
+    ConfigOperations {
   /** Who the audit log names for writes made through this handle. */
   readonly actor: string;
   /** The same operations, recorded in the audit log as done by `actor`. */
@@ -41,7 +53,9 @@ export function createAdmin(deps: AdminDeps): Admin {
     ...createApiOperations(context, apiWrites),
     ...createClientOperations(context, clientWrites),
     ...createGrantOperations(context, grantWrites),
+    ...createClientSecretOperations(context),
     ...createKeyOperations(context),
+    ...createSigningKeyLifecycleOperations(context),
     ...createAuditOperations(context),
     ...createBootstrapOperations(context, clientWrites, grantWrites),
     ...createConfigOperations(context, { apis: apiWrites, clients: clientWrites, grants: grantWrites }),

@@ -6,6 +6,7 @@ import { clientView } from './views.js';
 import { pageOf, type ListOptions, type Page } from './paging.js';
 import { asAdminErrors, changedFields, requireApi, requireClient, type AdminContext, type RecordAudit } from './admin-context.js';
 import { validateAuthMethods, validateBoolean, validateClientId, validateDescription, validateJwks, validateName } from './validation.js';
+import { validateIntrospectApis } from './introspection-permission.js';
 
 export interface CreateClientInput {
   name: string;
@@ -15,6 +16,8 @@ export interface CreateClientInput {
   jwks?: { keys: Record<string, unknown>[] } | null;
   /** Default true; a disabled client gets no tokens. */
   isEnabled?: boolean;
+  /** API identifiers (or `*`) whose tokens this client may introspect; [] = none. */
+  introspectApis?: string[];
 }
 
 export type UpdateClientInput = Partial<Omit<CreateClientInput, 'name'>> & { name?: string };
@@ -93,6 +96,7 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
       grantTypes: ['client_credentials'],
       tokenEndpointAuthMethods: methods,
       jwks,
+      ...(input.introspectApis?.length ? { introspectApis: await validateIntrospectApis(tx, input.introspectApis) } : {}),
       createdAt: at,
       updatedAt: at,
     };
@@ -121,6 +125,7 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
         ...(patch.isEnabled !== undefined ? { isEnabled: validateBoolean(patch.isEnabled, 'enabled') } : {}),
         ...(patch.tokenEndpointAuthMethods !== undefined ? { tokenEndpointAuthMethods: validateAuthMethods(patch.tokenEndpointAuthMethods) } : {}),
         ...(patch.jwks !== undefined ? { jwks: patch.jwks === null ? null : validateJwks(patch.jwks) } : {}),
+        ...(patch.introspectApis !== undefined ? { introspectApis: await validateIntrospectApis(tx, patch.introspectApis) } : {}),
       };
       const methods = validated.tokenEndpointAuthMethods ?? before.tokenEndpointAuthMethods;
       const jwks = validated.jwks === undefined ? before.jwks : validated.jwks;

@@ -226,7 +226,9 @@ describe('admin API /admin/v1', () => {
       const rotated = await call('POST', '/keys/rotate', root, {});
       expect(rotated).toMatchObject({ status: 201, body: { key: { alg: 'RS256', status: 'active' }, previous: [{ kid: active.kid }] } });
       expect((await call('POST', `/keys/${rotated.body!.key.kid}/retire`)).body).toMatchObject({ status: 400, errors: [{ field: 'kid' }] });
-      expect((await call('POST', `/keys/${active.kid}/retire`)).body).toMatchObject({ kid: active.kid, status: 'retired' });
+      // Tokens the previous key signed may still be alive: refused unless forced (docs/lifecycle.md).
+      expect((await call('POST', `/keys/${active.kid}/retire`)).body).toMatchObject({ status: 400, detail: expect.stringContaining('may be alive until') });
+      expect((await call('POST', `/keys/${active.kid}/retire?force=true`)).body).toMatchObject({ kid: active.kid, status: 'retired' });
       // The admin token was signed by the key just retired: it stops verifying, like every token of that key.
       expect((await call('GET', '/keys')).status).toBe(401);
       const boot = await t.runtime.admin.bootstrapAdminClient();

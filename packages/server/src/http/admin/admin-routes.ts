@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { ServerRuntime } from '../../runtime/create-runtime.js';
 import type { Admin } from '../../admin/admin.js';
-import { apiView, clientView, grantView, keyView, secretView } from '../../admin/views.js';
+import { apiView, clientView, grantView, keyView, secretDetailsView, secretView } from '../../admin/views.js';
 import { ADMIN_API_IDENTIFIER, ADMIN_SCOPES, type AdminScope } from '../../admin/built-in-admin-api.js';
 import { parseTime } from '../../admin/parse-time.js';
 import { problemResponse, toProblemResponse } from '../../errors/problem-details.js';
@@ -149,6 +149,8 @@ function adminRoutes(): RouteSpec[] {
   const createdClient = { ...schemas.clientSchema, properties: { ...schemas.clientSchema.properties, client_secret: { type: 'string', description: 'Shown in this one answer only' }, secret: schemas.secretSchema } };
   const clientDetail = { ...schemas.clientSchema, properties: { ...schemas.clientSchema.properties, secrets: { type: 'array', items: schemas.secretSchema } }, required: [...schemas.clientSchema.required, 'secrets'] };
   const rotatedSecret = { type: 'object', properties: { client_id: { type: 'string' }, client_secret: { type: 'string', description: 'Shown in this one answer only' }, secret: schemas.secretSchema, previous_secrets_expire_at: { type: 'string', format: 'date-time' } }, required: ['client_id', 'client_secret', 'secret', 'previous_secrets_expire_at'] };
+  const addedSecret = { type: 'object', properties: { client_id: { type: 'string' }, client_secret: { type: 'string', description: 'Shown in this one answer only' }, secret: schemas.secretDetailSchema }, required: ['client_id', 'client_secret', 'secret'] };
+  const revokedKey = { type: 'object', properties: { revoked: { type: 'string' }, replacement: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'The key that signs now, when the revoked one was active' } }, required: ['revoked', 'replacement'] };
   const rotatedKey = { type: 'object', properties: { key: schemas.keySchema, previous: { type: 'array', items: schemas.keySchema }, shared_secret: { type: 'string' } }, required: ['key', 'previous'] };
   const identifier = { identifier: 'API identifier, percent-encoded (e.g. https%3A%2F%2Forders.example)' };
   const clientId = { client_id: 'Client id' };
@@ -180,7 +182,7 @@ function adminRoutes(): RouteSpec[] {
       method: 'POST', url: '/clients', scope: 'clients:write', summary: 'Register a client; its secret is in this answer only', body: schemas.createClientBody, success: [201, createdClient],
       handler: async (admin, r) => {
         const b = body(r);
-        const created = await admin.createClient(defined({ name: b.name, description: b.description, defaultApi: b.default_api, tokenEndpointAuthMethods: b.token_endpoint_auth_methods, jwks: b.jwks }) as never);
+        const created = await admin.createClient(defined({ name: b.name, description: b.description, defaultApi: b.default_api, tokenEndpointAuthMethods: b.token_endpoint_auth_methods, jwks: b.jwks, introspectApis: b.introspect_apis }) as never);
         return { ...clientView(created.client), ...(created.clientSecret ? { client_secret: created.clientSecret, secret: secretView(created.secret!) } : {}) };
       },
     },
@@ -195,13 +197,24 @@ function adminRoutes(): RouteSpec[] {
       method: 'PATCH', url: '/clients/:client_id', scope: 'clients:write', summary: 'Change a client (enabled: false stops new tokens)', params: clientId, body: schemas.updateClientBody, success: [200, schemas.clientSchema],
       handler: async (admin, r) => {
         const b = body(r);
-        return clientView(await admin.updateClient(params(r).client_id!, defined({ name: b.name, description: b.description, defaultApi: b.default_api, isEnabled: b.enabled, tokenEndpointAuthMethods: b.token_endpoint_auth_methods, jwks: b.jwks })));
+        return clientView(await admin.updateClient(params(r).client_id!, defined({ name: b.name, description: b.description, defaultApi: b.default_api, isEnabled: b.enabled, tokenEndpointAuthMethods: b.token_endpoint_auth_methods, jwks: b.jwks, introspectApis: b.introspect_apis })));
       },
     },
     { method: 'DELETE', url: '/clients/:client_id', scope: 'clients:write', summary: 'Delete a client with its secrets and grants', params: clientId, success: [204, null], handler: (admin, r) => admin.deleteClient(params(r).client_id!) },
     {
-      method: 'GET', url: '/clients/:client_id/secrets', scope: 'clients:read', summary: 'List a client’s secrets (hints only)', params: clientId, success: [200, { type: 'object', properties: { items: { type: 'array', items: schemas.secretSchema } }, required: ['items'] }],
-      handler: async (admin, r) => ({ items: (await admin.getClient(params(r).client_id!)).secrets.map(secretView) }),
+      method: 'GET', url: '/clients/:client_id/secrets', scope: 'clients:read', summary: 'List a client’s secrets (hints only) with expiry and last use', params: clientId, success: [200, { type: 'object', properties: { items: { type: 'array', items: schemas.secretDetailSchema } }, required: ['items'] }],
+      handler: async (admin, r) => ({ items: (await admin.listClientSecrets(params(r).client_id!)).map(secretDetailsView) }),
+    },
+    {
+      method: 'POST', url: '/clients/:client_id/secrets', scope: 'clients:write', summary: 'Add a secret (a client may hold several); it is in this answer only', params: clientId, body: schemas.addSecretBody, success: [201, addedSecret],
+      handler: async (admin, r) => {
+        const added = await admin.addClientSecret(params(r).client_id!, defined({ expiresInSeconds: body(r).expires_in_seconds as number | undefined }));
+        return { client_id: added.clientId, client_secret: added.clientSecret, secret: secretDetailsView(added.secret) };
+      },
+    },
+    {
+      method: 'DELETE', url: '/clients/:client_id/secrets/:secret_id', scope: 'clients:write', summary: 'Revoke one secret: it stops working at once', params: { ...clientId, secret_id: 'Secret id' }, success: [204, null],
+      handler: (admin, r) => admin.revokeClientSecret(params(r).client_id!, params(r).secret_id!),
     },
     {
       method: 'POST', url: '/clients/:client_id/secrets/rotate', scope: 'clients:write', summary: 'Issue a new secret; current ones stop working after the grace period', params: clientId, body: schemas.rotateSecretBody, success: [201, rotatedSecret],
@@ -248,10 +261,17 @@ function adminRoutes(): RouteSpec[] {
       },
     },
     {
-      method: 'POST', url: '/keys/:kid/retire', scope: 'keys:write', summary: 'Remove a no-longer-signing key from the JWKS', params: { kid: 'Key id' }, success: [200, schemas.keySchema],
+      method: 'POST', url: '/keys/:kid/retire', scope: 'keys:write', summary: 'Remove a no-longer-signing key from the JWKS once tokens it signed expired (force: at once)', params: { kid: 'Key id' }, querystring: schemas.retireKeyQuery, success: [200, schemas.keySchema],
       handler: async (admin, r) => {
-        await admin.retireSigningKey(params(r).kid!);
+        await admin.retireSigningKey(params(r).kid!, defined({ force: query(r).force as boolean | undefined }));
         return keyView(await admin.getKey(params(r).kid!));
+      },
+    },
+    {
+      method: 'POST', url: '/keys/:kid/revoke', scope: 'keys:write', summary: 'Emergency: remove a key from the JWKS at once (an active key is replaced first)', params: { kid: 'Key id' }, success: [200, revokedKey],
+      handler: async (admin, r) => {
+        const result = await admin.revokeSigningKey(params(r).kid!);
+        return { revoked: result.revoked, replacement: result.replacement ?? null };
       },
     },
 
