@@ -216,7 +216,7 @@ describe('entry points', () => {
 
   it('rejects bad options at set-up, naming the option', () => {
     expect(() => createRedisReplayStore({ redis: 'http://cache:6379' })).toThrow('createRedisReplayStore: redis must be a redis:// or rediss:// URL or an ioredis client (got a string that is neither).');
-    expect(() => createRedisIntrospectionCache({ redis: 42 as never })).toThrow('createRedisIntrospectionCache: redis must be a redis:// URL or an ioredis client (got number).');
+    expect(() => createRedisIntrospectionCache({ redis: 42 as never })).toThrow('createRedisIntrospectionCache: redis must be a redis:// or rediss:// URL or an ioredis client (got number).');
     expect(() => createRedisReplayStore({ redis: 'redis://127.0.0.1:1', timeoutMs: 0 })).toThrow('createRedisReplayStore: timeoutMs must be a number > 0 (got 0).');
     expect(() => createRedisReplayStore({ redis: 'redis://127.0.0.1:1', ttl: 5 } as never)).toThrow(/createRedisReplayStore: options has unknown option "ttl"/);
   });

@@ -14,7 +14,7 @@ export interface RedisStoreOptions {
   timeoutMs?: number;
 }
 
-export const DEFAULT_KEY_PREFIX = 'm2m-auth:rs:';
+const DEFAULT_KEY_PREFIX = 'm2m-auth:rs:';
 const DEFAULT_TIMEOUT_MS = 1000;
 
 /** A client and its settings, checked once when a store is made. */
@@ -62,7 +62,7 @@ function connect(redis: unknown, timeoutMs: number, fail: (message: string) => n
     return { client, owned: true };
   }
   if (typeof redis !== 'object' || redis === null || typeof (redis as Redis).set !== 'function' || typeof (redis as Redis).get !== 'function') {
-    return fail(`redis must be a redis:// URL or an ioredis client (got ${describeValue(redis)}).`);
+    return fail(`redis must be a redis:// or rediss:// URL or an ioredis client (got ${describeValue(redis)}).`);
   }
   return { client: redis as Redis | Cluster, owned: false };
 }
