@@ -109,6 +109,14 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
       const answer = await call('GET', '/audit-events', undefined, { limit: o.limit, cursor: o.cursor, type: o.type, actor: o.actor, since: o.since, until: o.until });
       return page(answer, (event: Json): AuditEventRecord => ({ ...(event as AuditEventRecord), at: Date.parse(event.at) }));
     },
+    // The configuration document and the apply result are plain JSON on both sides; the options
+    // travel as query parameters so the body is the document itself.
+    exportConfig: async (o = {}) => (await call('GET', '/config', undefined, { include_admin: o.includeAdmin || undefined })) as never,
+    async applyConfig(document, o = {}) {
+      const answer = (await call('POST', '/config/apply', document, { dry_run: o.dryRun || undefined, prune: o.prune || undefined }))!;
+      return { plan: answer.plan, applied: answer.applied, createdSecrets: answer.created_secrets };
+    },
+
     pruneAuditEvents: localOnly('pruning the audit log'),
     bootstrapAdminClient: localOnly('admin bootstrap'),
     isRegistryEmpty: localOnly('checking for an empty registry'),
