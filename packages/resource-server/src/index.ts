@@ -3,10 +3,11 @@
 export { createVerifier, type Verifier, type VerifierOptions } from './core/verifier.js';
 export { AuthError, isAuthError, toHttpResponse, type AuthErrorCode, type RejectionReason, type AuthHttpResponse } from './core/errors.js';
 export { extractBearerToken, type BearerSources, type BearerOptions } from './core/bearer-token.js';
-export { checkScopes, type ScopeRequirement } from './core/require-scopes.js';
+export { checkScopes, checkAuthorities, type ScopeRequirement } from './core/requirements.js';
 export { presets, type ProviderPreset } from './core/presets.js';
 export type { Principal, AuthoritiesOptions } from './core/principal.js';
 export type { ResourceServerEvent } from './core/events.js';
 export { createMemoryReplayStore, type ReplayStore } from './core/replay-store.js';
 export type { IntrospectionOptions } from './core/introspection.js';
+export { createMemoryIntrospectionCache, type IntrospectionCache, type IntrospectionAnswer } from './core/introspection-cache.js';
 export type { JwsAlgorithm, VerifyOn } from './core/jws.js';

@@ -10,6 +10,7 @@ import { serveCommand } from './serve-command.js';
 import { migrateCommand } from './migrate-command.js';
 import { adminCommand } from './admin-command.js';
 import { auditCommand } from './audit-command.js';
+import { applyCommand, exportCommand } from './config-command.js';
 
 export function buildCli(): Command {
   const program = new Command('m2m-auth')
@@ -23,6 +24,8 @@ export function buildCli(): Command {
   program.addCommand(grantsCommand());
   program.addCommand(keysCommand());
   program.addCommand(auditCommand());
+  program.addCommand(exportCommand());
+  program.addCommand(applyCommand());
   program.addCommand(adminCommand());
   program.addCommand(tokenCommand());
   program.addCommand(decodeCommand());

@@ -7,7 +7,10 @@ import type { Logger } from 'pino';
 import type { Storage } from '../storage/types.js';
 import { openStorage, type DatabasePoolOptions } from '../storage/open-storage.js';
 import { generateMasterKey, loadOrCreateMasterKeyFile, parseMasterKey } from '../keys/master-key.js';
-import { createRuntime, type ServerRuntime } from '../runtime/create-runtime.js';
+import { createRuntime, type RuntimeOptions, type ServerRuntime } from '../runtime/create-runtime.js';
+import type { SharedState } from '../state/types.js';
+import { openSharedState } from '../state/open-state.js';
+import { clusterMetricsCollector } from '../runtime/cluster-metrics.js';
 import type { SignOn } from '../tokens/jws-signer.js';
 import type { Admin } from '../admin/admin.js';
 import { DATABASE_FILE } from '../config/server-config.js';
@@ -15,6 +18,7 @@ import { createLogger } from './logger.js';
 import { buildAdminApp, buildApp } from './app.js';
 import { ADMIN_PREFIX } from './admin/admin-routes.js';
 import { DEFAULT_AUDIT_RETENTION_DAYS } from '../admin/audit.js';
+import type { TrustProxy } from '../config/trust-proxy.js';
 
 export interface StartServerOptions {
   /** `memory` (tests), `sqlite` (`<dataDir>/m2m-auth.db`), or an opened Storage; else `databaseUrl` decides. */
@@ -33,9 +37,11 @@ export interface StartServerOptions {
   /** base64url master key; else M2M_AUTH_MASTER_KEY; else `<dataDir>/master.key` (memory: random). */
   masterKey?: string;
   tls?: { cert: string | Buffer; key: string | Buffer };
-  trustProxy?: boolean;
+  trustProxy?: TrustProxy;
   /** Serve Prometheus metrics at /metrics. */
   exposeMetrics?: boolean;
+  /** Under `serve --workers N`: metrics of the whole cluster, from the primary. */
+  clusterMetrics?: boolean;
   /** A pino logger, or a level; tests pass 'silent'. */
   logger?: Logger | string;
   clock?: () => number;
@@ -44,6 +50,10 @@ export interface StartServerOptions {
   registryCacheEntries?: number;
   /** Where ECDSA and EdDSA signatures run; default as in createRuntime. */
   signOn?: SignOn;
+  /** Shared security state; default: `<dataDir>/state.db` with SQLite storage, else this process's memory. */
+  state?: SharedState;
+  /** Passed to createRuntime (failure limits, rate limits, key rotation, …). */
+  lifecycle?: Pick<RuntimeOptions, 'failureLimits' | 'secretUsageFlushMs' | 'keyRotation' | 'keyRotationCheckMs' | 'rateLimits'>;
   /**
    * The admin API: on the main listener (true, the default), off (false), or on its own
    * address and port (port 0 picks a free one).
@@ -71,7 +81,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const logger = typeof options.logger === 'object' ? options.logger : createLogger(options.logger ?? 'info');
   const dataDir = options.dataDir ?? './m2m-auth-data';
   const storage = await resolveStorage(options, dataDir);
+  const clock = options.clock ?? Date.now;
+  let state: SharedState | undefined;
   try {
+    state = options.state ?? openSharedState(options.storage === undefined || options.storage === 'sqlite' ? { kind: 'sqlite', dataDir } : { kind: 'memory' }, clock);
     const masterKey = resolveMasterKey(options, storage, dataDir);
     const tls = options.tls && { cert: toBuffer(options.tls.cert), key: toBuffer(options.tls.key) };
     const server: Server = tls ? createHttpsServer(tls) : createHttpServer();
@@ -90,6 +103,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ...(options.revisionCheckIntervalMs !== undefined ? { revisionCheckIntervalMs: options.revisionCheckIntervalMs } : {}),
       ...(options.signOn ? { signOn: options.signOn } : {}),
       ...(options.registryCacheEntries !== undefined ? { registryCacheEntries: options.registryCacheEntries } : {}),
+      ...options.lifecycle,
+      state,
     });
     const created = await runtime.admin.ensureSigningKeys();
     if (created.length > 0) logger.info({ event: 'key.created', kids: created.map((key) => key.kid) }, 'signing keys generated');
@@ -99,6 +114,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       logger,
       trustProxy: options.trustProxy ?? false,
       exposeMetrics: options.exposeMetrics ?? false,
+      ...(options.clusterMetrics ? { collectMetrics: clusterMetricsCollector(runtime.metrics.registry) } : {}),
       adminApi: adminChoice === true,
       serverFactory: (handler) => {
         server.on('request', handler);
@@ -128,11 +144,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           server.closeIdleConnections();
           await app.close();
           await socketClosed;
-          runtime.close();
+          await runtime.close();
+          await state!.close();
           await storage.close();
         })()),
     };
   } catch (error) {
+    await state?.close();
     await storage.close();
     throw error;
   }

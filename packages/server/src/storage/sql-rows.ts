@@ -32,6 +32,8 @@ export function createRowMappers({ json, bool }: ColumnDecoders) {
       grantTypes: json(row.grant_types),
       tokenEndpointAuthMethods: json(row.token_endpoint_auth_methods),
       jwks: jsonOrNull(row.jwks),
+      // Absent, not empty, when the client may introspect nothing (lifecycle contract).
+      ...(row.introspect_apis ? { introspectApis: json<string[]>(row.introspect_apis) } : {}),
       createdAt: row.created_at as number,
       updatedAt: row.updated_at as number,
     }),

@@ -16,6 +16,7 @@ import {
   type Storage,
   CHANGE_HISTORY_LENGTH,
 } from '../types.js';
+import { createMemoryLifecycleStores } from './memory-lifecycle.js';
 import { withTransactions } from '../transaction-gate.js';
 
 /**
@@ -78,6 +79,7 @@ export function createMemoryStorage(): Storage {
 
   const stores: Omit<Storage, 'transaction'> = {
     kind: 'memory',
+    ...createMemoryLifecycleStores((clientId, secretId) => secrets.get(secretId)?.clientId === clientId),
 
     async createApi(api) {
       if (apis.has(api.identifier)) throw new StorageConflictError('api', api.identifier);

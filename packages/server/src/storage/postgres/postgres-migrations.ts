@@ -142,6 +142,21 @@ const MIGRATIONS: readonly string[] = [
     .join('\n  ')}
   DROP FUNCTION bump_revision();
   `,
+  // 3: token and key lifecycle (as SQLite's 3): introspection permission, secret last-use (no
+  // change recorded: a use changes no behaviour), and leases (one scheduled key rotation among
+  // many instances).
+  `
+  ALTER TABLE clients ADD COLUMN introspect_apis JSONB;
+  CREATE TABLE client_secret_usage (
+    secret_id    TEXT COLLATE "C" PRIMARY KEY REFERENCES client_secrets (id) ON DELETE CASCADE,
+    last_used_at BIGINT NOT NULL
+  );
+  CREATE TABLE leases (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+  );
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -10,6 +10,7 @@ import { withTransactions } from '../transaction-gate.js';
 import { createRowMappers, type Row } from '../sql-rows.js';
 import { CHANGE_CHANNEL, migratePostgres, quoteIdentifier } from './postgres-migrations.js';
 import { createChangeListener } from './postgres-change-listener.js';
+import { createPostgresLifecycleStores } from './postgres-lifecycle.js';
 import { changesAfter, type ChangeRow } from '../change-history.js';
 
 export interface PostgresStorageOptions {
@@ -100,6 +101,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
         const current = Number(rows[0]!.current);
         return changesAfter(since, current, rows.filter((row) => row.revision !== null) as ChangeRow[]);
       },
+      ...createPostgresLifecycleStores(pool),
       async ping() {
         await pool.query('SELECT 1');
       },
@@ -182,11 +184,12 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
       await insert(
         'client',
         client.clientId,
-        `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, introspect_apis, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
         [
           client.clientId, client.name, client.description, client.defaultApi, client.isEnabled, JSON.stringify(client.grantTypes),
-          JSON.stringify(client.tokenEndpointAuthMethods), client.jwks && JSON.stringify(client.jwks), client.createdAt, client.updatedAt,
+          JSON.stringify(client.tokenEndpointAuthMethods), client.jwks && JSON.stringify(client.jwks), introspectApisColumn(client.introspectApis),
+          client.createdAt, client.updatedAt,
         ],
       );
     },
@@ -206,6 +209,7 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
         grant_types: patch.grantTypes && JSON.stringify(patch.grantTypes),
         token_endpoint_auth_methods: patch.tokenEndpointAuthMethods && JSON.stringify(patch.tokenEndpointAuthMethods),
         jwks: patch.jwks === undefined ? undefined : patch.jwks && JSON.stringify(patch.jwks),
+        introspect_apis: patch.introspectApis === undefined ? undefined : introspectApisColumn(patch.introspectApis),
         updated_at: now,
       });
       return row && records.client(row);
@@ -305,6 +309,11 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
       return (await db.query('DELETE FROM audit_events WHERE at < $1', [before])).rowCount ?? 0;
     },
   };
+}
+
+/** No permission is stored as NULL, so a record reads back without the field, as in SQLite. */
+function introspectApisColumn(apis: string[] | undefined): string | null {
+  return apis?.length ? JSON.stringify(apis) : null;
 }
 
 /**
