@@ -74,6 +74,7 @@ async function runServer(config: ServerConfig) {
     server = await startServer({
       databaseUrl: config.database.url,
       database: config.database,
+      ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
       dataDir: config.dataDir,
       host: config.host,
       port: config.port,

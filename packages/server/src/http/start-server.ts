@@ -27,6 +27,8 @@ export interface StartServerOptions {
   databaseUrl?: string;
   /** Pool size and timeouts for a networked database. */
   database?: DatabasePoolOptions;
+  /** Shared security state in Redis (every instance); default M2M_AUTH_REDIS_URL, else `<dataDir>/state.db`. */
+  redisUrl?: string;
   /** Default home of the SQLite database and of master.key. */
   dataDir?: string;
   host?: string;
@@ -84,7 +86,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const clock = options.clock ?? Date.now;
   let state: SharedState | undefined;
   try {
-    state = options.state ?? openSharedState(options.storage === undefined || options.storage === 'sqlite' ? { kind: 'sqlite', dataDir } : { kind: 'memory' }, clock);
+    const redisUrl = options.redisUrl ?? (options.storage === 'memory' ? undefined : process.env.M2M_AUTH_REDIS_URL);
+    state =
+      options.state ??
+      openSharedState(redisUrl ? { kind: 'redis', url: redisUrl } : options.storage === undefined || options.storage === 'sqlite' ? { kind: 'sqlite', dataDir } : { kind: 'memory' }, clock);
     const masterKey = resolveMasterKey(options, storage, dataDir);
     const tls = options.tls && { cert: toBuffer(options.tls.cert), key: toBuffer(options.tls.key) };
     const server: Server = tls ? createHttpsServer(tls) : createHttpServer();

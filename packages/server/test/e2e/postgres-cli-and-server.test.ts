@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { cli, cliJson, startServeProcess } from '../helpers/cli-process.js';
-import { createSchemaNames, isPostgresAvailable, POSTGRES_URL } from '../helpers/services.js';
+import { createSchemaNames, isPostgresAvailable, isRedisAvailable, POSTGRES_URL, REDIS_URL } from '../helpers/services.js';
+import { Redis } from 'ioredis';
 import { POSTGRES_SCHEMA_VERSION } from '../../src/storage/postgres/postgres-migrations.js';
 
 /**
@@ -13,6 +14,7 @@ import { POSTGRES_SCHEMA_VERSION } from '../../src/storage/postgres/postgres-mig
  * from one URL; the master key stays in the data directory.
  */
 const isAvailable = await isPostgresAvailable();
+const isRedis = await isRedisAvailable();
 const schemas = createSchemaNames('m2m_e2e');
 const schema = schemas.next();
 const databaseUrl = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
@@ -43,7 +45,8 @@ describe.skipIf(!isAvailable)('CLI + server on PostgreSQL', () => {
     await cliJson(['apis', 'create', '--identifier', 'https://orders.example', '--scopes', 'read:orders', ...d]);
     const client = await cliJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'billing', ...d]);
     await cliJson(['grants', 'create', '--client', client.client_id, '--api', 'https://orders.example', '--scopes', 'read:orders', ...d]);
-    server = await startServeProcess(['--port', '0', ...d, '--log-level', 'warn']);
+    // With Redis, the shared security state (failure counters, replay, revocations) lives there.
+    server = await startServeProcess(['--port', '0', ...d, '--log-level', 'warn', ...(isRedis ? ['--redis-url', REDIS_URL] : [])]);
     const ready = await fetch(`${server.url}/readyz`);
     expect(await ready.json()).toEqual({ status: 'ready', storage: 'postgres' });
     const response = await fetch(`${server.url}/oauth/token`, {
@@ -53,5 +56,16 @@ describe.skipIf(!isAvailable)('CLI + server on PostgreSQL', () => {
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ token_type: 'Bearer', scope: 'read:orders' });
+    if (!isRedis) return;
+    const refused = await fetch(`${server.url}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:m2msk_wrong`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', audience: 'https://orders.example' }),
+    });
+    expect(refused.status).toBe(401);
+    const redis = new Redis(REDIS_URL);
+    const [, counters] = await redis.scan('0', 'MATCH', 'm2m-auth:state:attempts:*', 'COUNT', 10_000);
+    redis.disconnect();
+    expect(counters.length).toBeGreaterThan(0);
   });
 });

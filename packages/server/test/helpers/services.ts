@@ -23,6 +23,24 @@ export async function isPostgresAvailable(): Promise<boolean> {
   }
 }
 
+export const REDIS_URL = process.env.M2M_AUTH_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export async function isRedisAvailable(): Promise<boolean> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2_000, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+    return true;
+  } catch (error) {
+    if (REQUIRE_SERVICES) throw new Error(`M2M_AUTH_REQUIRE_SERVICES=1 but Redis at ${REDIS_URL} does not answer: ${(error as Error).message}`);
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** A schema name no other test run uses; `dropSchemas` removes every one this file made. */
 export function createSchemaNames(prefix = 'm2m_test') {
   const run = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
