@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { ConfigError, readConfigFile, resolveServerConfig, type ConfigSource, type ServerConfig } from '../config/server-config.js';
+import { readConfigFile, resolveServerConfig, type ConfigSource, type ServerConfig } from '../config/server-config.js';
 import type { RunningServer } from '../http/start-server.js';
 import { withCliContext } from './cli-context.js';
 import { signOnFor } from '../tokens/jws-signer.js';
@@ -26,6 +26,10 @@ export function serveCommand(): Command {
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace, silent')
     .option('--workers <n>', 'worker processes sharing the port (default 1)')
     .option('--sign-on <where>', 'where ES256/EdDSA signatures run: auto (default), threadpool, event-loop (env M2M_AUTH_SIGN_ON)')
+    .option('--headers-timeout <ms>', 'time to receive the request headers, then 408 (default 10000; env M2M_AUTH_HEADERS_TIMEOUT)')
+    .option('--request-timeout <ms>', 'time to receive the whole request, then 408 (default 15000; env M2M_AUTH_REQUEST_TIMEOUT)')
+    .option('--keep-alive-timeout <ms>', 'idle time before a keep-alive connection is closed (default 5000; env M2M_AUTH_KEEP_ALIVE_TIMEOUT)')
+    .option('--max-connections <n>', 'open connections at most, more are closed at once (default 2048; env M2M_AUTH_MAX_CONNECTIONS)')
     .addOption(new Option('--config <file>', 'JSON file with the same settings').env('M2M_AUTH_CONFIG'))
     .action(
       action(async (flags: ServeFlags) => {
@@ -48,27 +52,20 @@ async function runServer(config: ServerConfig) {
   const stdout = createBatchedLogDestination();
   const logger = createLogger(config.logLevel, stdout.stream);
   process.once('exit', () => stdout.flush());
-  let server: RunningServer;
-  try {
-    server = await startServer({
-      storage: 'sqlite',
-      dataDir: config.dataDir,
-      host: config.host,
-      port: config.port,
-      ...(config.isIssuerExplicit || config.port !== 0 ? { issuer: config.issuer } : {}),
-      trustProxy: config.trustProxy,
-      exposeMetrics: config.metrics,
-      // auto: the threadpool while cores outnumber the workers, else inline (see signOnFor).
-      signOn: config.signOn === 'auto' ? signOnFor(config.workers) : config.signOn,
-      logger,
-      ...(config.tls ? { tls: { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } } : {}),
-    });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new ConfigError([`port ${config.port} on ${config.host} is already in use; pick another with --port`]);
-    if (code === 'EACCES') throw new ConfigError([`not allowed to listen on ${config.host}:${config.port}`]);
-    throw error;
-  }
+  const server: RunningServer = await startServer({
+    storage: 'sqlite',
+    dataDir: config.dataDir,
+    host: config.host,
+    port: config.port,
+    ...(config.isIssuerExplicit || config.port !== 0 ? { issuer: config.issuer } : {}),
+    trustProxy: config.trustProxy,
+    exposeMetrics: config.metrics,
+    // auto: the threadpool while cores outnumber the workers, else inline (see signOnFor).
+    signOn: config.signOn === 'auto' ? signOnFor(config.workers) : config.signOn,
+    logger,
+    limits: config.limits,
+    ...(config.tls ? { tls: { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } } : {}),
+  });
   if (cluster.isPrimary) printBanner({ ...config, issuer: server.issuer }, server.url);
   const shutdown = (signal: string) => {
     logger.info({ event: 'server.stopping', signal }, 'shutting down');

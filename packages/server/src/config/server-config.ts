@@ -17,7 +17,31 @@ export interface ServerConfig {
   metrics: boolean;
   /** Where ECDSA/EdDSA signatures run; `auto` decides from the worker count and the cores. */
   signOn: 'auto' | 'threadpool' | 'event-loop';
+  limits: ConnectionLimits;
 }
+
+/**
+ * What one connection may hold. Node's defaults (a request may take 300 s, no connection cap)
+ * let a client that sends a byte a second keep a socket for five minutes; a token request is a
+ * few hundred bytes, so the bounds here are tight and each is configurable.
+ */
+export interface ConnectionLimits {
+  /** Time to receive the request line and headers (then 408). */
+  headersTimeoutMs: number;
+  /** Time to receive the whole request, body included (then 408). */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open between requests. */
+  keepAliveTimeoutMs: number;
+  /** Open connections at most; more are closed at once. */
+  maxConnections: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 2_048,
+};
 
 export type ConfigSource = Partial<Record<keyof ConfigInput, string | number | boolean | undefined>>;
 
@@ -34,6 +58,10 @@ interface ConfigInput {
   trustProxy: string;
   metrics: string;
   signOn: string;
+  headersTimeout: string;
+  requestTimeout: string;
+  keepAliveTimeout: string;
+  maxConnections: string;
 }
 
 export const DEFAULT_DATA_DIR = './m2m-auth-data';
@@ -54,6 +82,10 @@ const ENV: Record<keyof ConfigInput, string> = {
   trustProxy: 'M2M_AUTH_TRUST_PROXY',
   metrics: 'M2M_AUTH_METRICS',
   signOn: 'M2M_AUTH_SIGN_ON',
+  headersTimeout: 'M2M_AUTH_HEADERS_TIMEOUT',
+  requestTimeout: 'M2M_AUTH_REQUEST_TIMEOUT',
+  keepAliveTimeout: 'M2M_AUTH_KEEP_ALIVE_TIMEOUT',
+  maxConnections: 'M2M_AUTH_MAX_CONNECTIONS',
 };
 
 const SIGN_ON = ['auto', 'threadpool', 'event-loop'] as const;
@@ -112,6 +144,8 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   const signOn = pick('signOn') ?? 'auto';
   if (!(SIGN_ON as readonly string[]).includes(signOn)) problems.push(`${where('signOn')}: must be one of ${SIGN_ON.join(', ')}`);
 
+  const limits = resolveLimits(pick, where, problems);
+
   const certPath = pick('tlsCert');
   const keyPath = pick('tlsKey');
   if ((certPath === undefined) !== (keyPath === undefined)) problems.push('--tls-cert and --tls-key go together: give both or neither');
@@ -134,7 +168,28 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     trustProxy,
     metrics,
     signOn: signOn as ServerConfig['signOn'],
+    limits,
   };
+}
+
+function resolveLimits(pick: (key: keyof ConfigInput) => string | undefined, where: (key: keyof ConfigInput) => string, problems: string[]): ConnectionLimits {
+  const read = (key: keyof ConfigInput, fallback: number, min: number, max: number, unit: string) => {
+    const value = pick(key);
+    if (value === undefined) return fallback;
+    const parsed = parseInteger(value, min, max);
+    if (parsed === undefined) problems.push(`${where(key)}: must be a whole number of ${unit} from ${min} to ${max} (got ${JSON.stringify(value)})`);
+    return parsed ?? fallback;
+  };
+  const defaults = DEFAULT_CONNECTION_LIMITS;
+  const limits = {
+    headersTimeoutMs: read('headersTimeout', defaults.headersTimeoutMs, 100, 600_000, 'milliseconds'),
+    requestTimeoutMs: read('requestTimeout', defaults.requestTimeoutMs, 100, 600_000, 'milliseconds'),
+    keepAliveTimeoutMs: read('keepAliveTimeout', defaults.keepAliveTimeoutMs, 0, 600_000, 'milliseconds'),
+    maxConnections: read('maxConnections', defaults.maxConnections, 1, 1_000_000, 'connections'),
+  };
+  // Node refuses a headers timeout longer than the request timeout (the headers are part of it).
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) problems.push(`${where('headersTimeout')}: must not exceed ${where('requestTimeout')} (${limits.headersTimeoutMs} > ${limits.requestTimeoutMs})`);
+  return limits;
 }
 
 export function isLoopbackHost(hostname: string): boolean {
