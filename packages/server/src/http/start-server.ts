@@ -137,7 +137,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 /** Before the app is ready: 503 and "try again in a second", in the format the path promises. */
 function answerStarting(request: IncomingMessage, response: ServerResponse) {
   const answer = httpErrorAnswer(pathOf(request.url), 503, 'The server is starting; try again shortly.', { 'retry-after': '1' });
-  response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers, 'x-content-type-options': 'nosniff', connection: 'close' });
+  response.writeHead(answer.status, {
+    'content-type': 'application/json',
+    ...answer.headers,
+    'x-content-type-options': 'nosniff',
+    'content-length': Buffer.byteLength(answer.body),
+    connection: 'close',
+  });
   response.end(answer.body);
 }
 
