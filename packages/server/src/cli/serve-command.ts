@@ -52,7 +52,18 @@ async function runServer(config: ServerConfig) {
   const stdout = createBatchedLogDestination();
   const logger = createLogger(config.logLevel, stdout.stream);
   process.once('exit', () => stdout.flush());
-  const server: RunningServer = await startServer({
+  // Handled from the start, so a signal during start-up also exits through the flush above.
+  let server: RunningServer | undefined;
+  const shutdown = (signal: string) => {
+    logger.info({ event: 'server.stopping', signal }, 'shutting down');
+    (server?.close() ?? Promise.resolve()).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  server = await startServer({
     storage: 'sqlite',
     dataDir: config.dataDir,
     host: config.host,
@@ -67,15 +78,6 @@ async function runServer(config: ServerConfig) {
     ...(config.tls ? { tls: { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } } : {}),
   });
   if (cluster.isPrimary) printBanner({ ...config, issuer: server.issuer }, server.url);
-  const shutdown = (signal: string) => {
-    logger.info({ event: 'server.stopping', signal }, 'shutting down');
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
 /** The primary creates the keys once, then forks workers that share the listening port. */
