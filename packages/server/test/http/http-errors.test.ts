@@ -23,7 +23,7 @@ function expectHardened(headers: Record<string, unknown>) {
 
 describe('answers no endpoint decides', () => {
   it.each(['TRACE', 'PROPFIND', 'GET', 'PUT', 'DELETE', 'OPTIONS'] as const)('%s /oauth/token: 405, Allow: POST, RFC 6749 invalid_request', async (method) => {
-    const response = await t.app.inject({ method, url: '/oauth/token' });
+    const response = await t.app.inject({ method: method as 'GET', url: '/oauth/token' });
     expect(response.statusCode).toBe(405);
     expect(response.headers.allow).toBe('POST');
     expect(response.headers['content-type']).toMatch(/^application\/json/);
@@ -32,7 +32,7 @@ describe('answers no endpoint decides', () => {
   });
 
   it('a method the server never serves is a 405 problem on any path; a known path with another method names its methods', async () => {
-    const trace = await t.app.inject({ method: 'TRACE', url: '/' });
+    const trace = await t.app.inject({ method: 'TRACE' as 'GET', url: '/' });
     expect(trace.statusCode).toBe(405);
     expect(trace.headers['content-type']).toMatch(PROBLEM);
     expect(trace.json()).toMatchObject({ type: 'urn:m2m-auth:problem:method-not-allowed', status: 405 });
@@ -99,7 +99,7 @@ describe('client input in error descriptions and the log', () => {
     const scope = `payments:${'x'.repeat(5000)}`;
     const unknownScope = await postToken(t.app, { grant_type: 'client_credentials', audience: 'https://payments.example', scope }, auth());
     expect((unknownScope.body.error_description as string).length).toBeLessThan(200);
-    for (const huge of [{ grant_type: 'x'.repeat(5000) }, { grant_type: 'client_credentials', resource: `not a uri ${'y'.repeat(5000)}` }]) {
+    for (const huge of <Record<string, string>[]>[{ grant_type: 'x'.repeat(5000) }, { grant_type: 'client_credentials', resource: `not a uri ${'y'.repeat(5000)}` }]) {
       await postToken(t.app, huge, auth());
     }
     const rejected = t.logs().split('\n').filter((line) => line.includes('.rejected'));
