@@ -16,6 +16,7 @@ export interface ClientAuthDeps {
 }
 
 const FAILED = 'Client authentication failed.';
+const MAX_CLIENT_ID_LENGTH = 255;
 /** Compared against when the client does not exist, so unknown and known ids take the same time. */
 const DUMMY_HASH = Buffer.alloc(32).toString('base64url');
 
@@ -27,6 +28,9 @@ export async function authenticateClient(
 ): Promise<ClientRecord> {
   const clientId =
     credentials.method === 'private_key_jwt' ? credentials.clientId ?? assertionSubject(credentials.assertion) : credentials.clientId;
+  // No client has an id this long; refusing it before the limiter keeps an attacker's made-up ids
+  // from filling the limiter's memory with 16 KiB keys.
+  if (clientId.length > MAX_CLIENT_ID_LENGTH) throw invalidClient(FAILED, 'client_id too long');
   const limiterKey = `${remoteAddress}\n${clientId}`;
   deps.limiter.assertAllowed(limiterKey);
   try {

@@ -13,11 +13,13 @@ const DESCRIPTIONS: Record<number, string> = {
  * `{"error":"Bad Request",…}` without no-store; this one writes the same problem-details answer
  * as every other non-OAuth error (the path is unknown at this point) and closes the connection.
  */
-export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+export function answerClientError(error: Error & { code?: string; rawPacket?: unknown }, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
   // After a response has started there is nothing well-formed left to say: just close.
   const started = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
-  if (socket.writable && !started) socket.end(toRawHttpResponse(httpErrorAnswer(undefined, status, DESCRIPTIONS[status]!)));
+  // A HEAD request gets the headers only (a body would be read as the start of the next answer).
+  const isHead = Buffer.isBuffer(error.rawPacket) && error.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
+  if (socket.writable && !started) socket.end(toRawHttpResponse(httpErrorAnswer(undefined, status, DESCRIPTIONS[status]!), { withBody: !isHead }));
   else socket.destroy();
 }

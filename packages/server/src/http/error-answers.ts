@@ -42,7 +42,7 @@ export function pathOf(url: string | undefined): string | undefined {
 }
 
 /** For answers written on the socket before Fastify has a request (parse errors, timeouts). */
-export function toRawHttpResponse(answer: EndpointResponse): string {
+export function toRawHttpResponse(answer: EndpointResponse, options: { withBody?: boolean } = {}): string {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     ...answer.headers,
@@ -51,5 +51,5 @@ export function toRawHttpResponse(answer: EndpointResponse): string {
     connection: 'close',
   };
   const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
-  return `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? ''}\r\n${lines.join('\r\n')}\r\n\r\n${answer.body}`;
+  return `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? ''}\r\n${lines.join('\r\n')}\r\n\r\n${options.withBody === false ? '' : answer.body}`;
 }

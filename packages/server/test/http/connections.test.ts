@@ -136,3 +136,12 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+describe('HEAD and errors before Fastify', () => {
+  it('a HEAD request whose headers are too large gets the 431 headers without a body', async () => {
+    const { port } = await serve();
+    const answer = await rawRequest(port, `HEAD /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(answer.status).toBe(431);
+    expect(answer.body).toBe('');
+  });
+});

@@ -84,6 +84,23 @@ describe('answers no endpoint decides', () => {
 describe('client input in error descriptions and the log', () => {
   const auth = () => basic(client.clientId, client.clientSecret);
 
+  it('never echoes a value shaped like a credential, even from audience or scope (found by the fuzzer)', async () => {
+    for (const pasted of [client.clientSecret, 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln', 'sk_live_4eC39HqLyjWDarjtT1zdp7dc']) {
+      for (const params of [{ audience: pasted }, { audience: 'https://payments.example', scope: pasted }]) {
+        const response = await postToken(t.app, { grant_type: 'client_credentials', ...params }, auth());
+        expect(response.body.error_description).toContain('(not shown: it looks like a credential)');
+        expect(JSON.stringify(response.body)).not.toContain(pasted);
+      }
+      expect(t.logs()).not.toContain(pasted);
+    }
+  });
+
+  it('refuses an absurdly long client_id before the failure limiter records it', async () => {
+    const response = await postToken(t.app, { grant_type: 'client_credentials' }, basic('c'.repeat(5000), 'secret'));
+    expect(response.status).toBe(401);
+    expect(response.body.error).toBe('invalid_client');
+  });
+
   it('never echoes grant_type: a secret pasted there comes back nowhere', async () => {
     const pasted = 'm2msk_pasted-into-the-wrong-field-0123456789';
     const response = await postToken(t.app, { grant_type: pasted, audience: 'https://payments.example' }, auth());
