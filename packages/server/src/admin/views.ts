@@ -1,5 +1,6 @@
 import type { ApiRecord, ClientGrantRecord, ClientRecord } from '../storage/types.js';
-import type { ClientSecretSummary, SigningKeySummary } from './admin.js';
+import type { ClientSecretSummary } from './clients.js';
+import type { SigningKeySummary } from './keys.js';
 
 /**
  * The external (JSON) shape of admin records: snake_case like OAuth and the Auth0/Keycloak
@@ -54,4 +55,60 @@ export const keyView = (key: SigningKeySummary) => ({
   api: key.apiIdentifier,
   created_at: iso(key.createdAt),
   rotated_at: iso(key.rotatedAt),
+});
+
+/*
+ * The inverse of each view, for the remote admin client: the CLI talks to a server through the
+ * admin API and gets back the same records a local Admin returns, so every command prints the
+ * same output local or remote.
+ */
+const ms = (iso: string | null) => (iso === null ? null : Date.parse(iso));
+
+export const apiFromView = (view: ReturnType<typeof apiView>): ApiRecord => ({
+  identifier: view.identifier,
+  name: view.name,
+  scopes: view.scopes,
+  signingAlg: view.signing_alg,
+  tokenTtlSeconds: view.token_ttl_seconds,
+  createdAt: ms(view.created_at)!,
+  updatedAt: ms(view.updated_at)!,
+});
+
+export const clientFromView = (view: ReturnType<typeof clientView>): ClientRecord => ({
+  clientId: view.client_id,
+  name: view.name,
+  description: view.description,
+  defaultApi: view.default_api,
+  isEnabled: view.enabled,
+  grantTypes: view.grant_types,
+  tokenEndpointAuthMethods: view.token_endpoint_auth_methods,
+  jwks: view.jwks,
+  createdAt: ms(view.created_at)!,
+  updatedAt: ms(view.updated_at)!,
+});
+
+export const secretFromView = (view: ReturnType<typeof secretView>): ClientSecretSummary => ({
+  id: view.id,
+  hint: view.hint.replace(/^…/, ''),
+  createdAt: ms(view.created_at)!,
+  expiresAt: ms(view.expires_at),
+});
+
+export const grantFromView = (view: ReturnType<typeof grantView>): ClientGrantRecord => ({
+  id: view.id,
+  clientId: view.client_id,
+  apiIdentifier: view.api,
+  scopes: view.scopes,
+  tokenTtlSeconds: view.token_ttl_seconds,
+  createdAt: ms(view.created_at)!,
+  updatedAt: ms(view.updated_at)!,
+});
+
+export const keyFromView = (view: ReturnType<typeof keyView>): SigningKeySummary => ({
+  kid: view.kid,
+  alg: view.alg,
+  status: view.status,
+  apiIdentifier: view.api,
+  createdAt: ms(view.created_at)!,
+  rotatedAt: ms(view.rotated_at),
 });

@@ -1,10 +1,11 @@
 import { Command } from 'commander';
 import type { SigningAlgorithm } from '../storage/types.js';
 import { apiView } from '../admin/views.js';
-import { withCliContext } from './cli-context.js';
-import { action, fields, parseInteger, parseList, print, table, withCommonOptions, type CommonOptions } from './output.js';
+import { withAdmin } from './cli-context.js';
+import { allPages } from '../admin/paging.js';
+import { action, fields, parseInteger, parseList, print, table, withManagementOptions, type ManagementOptions } from './output.js';
 
-interface ApiOptions extends CommonOptions {
+interface ApiOptions extends ManagementOptions {
   identifier?: string;
   name?: string;
   scopes?: string[];
@@ -27,7 +28,7 @@ const SHARED_SECRET_WARNING = '\nHS256 shared secret (shown once; give it only t
 export function apisCommand(): Command {
   const apis = new Command('apis').description('APIs (resource servers): the audiences tokens are issued for, with their scopes');
 
-  withCommonOptions(apis.command('create').description('register an API'))
+  withManagementOptions(apis.command('create').description('register an API'))
     .requiredOption('--identifier <uri>', 'absolute URI; becomes the token audience (aud)')
     .option('--name <name>', 'display name (default: the identifier)')
     .option('--scopes <list>', 'comma-separated scopes, e.g. read:orders,write:orders', parseList)
@@ -35,7 +36,7 @@ export function apisCommand(): Command {
     .option('--token-ttl <seconds>', 'access token lifetime in seconds (default 900)', parseInteger('--token-ttl'))
     .action(
       action(async (options: ApiOptions) =>
-        withCliContext(options, async ({ admin }) => {
+        withAdmin(options, async ({ admin }) => {
           const { api, sharedSecret } = await admin.createApi({
             identifier: options.identifier!,
             ...(options.name !== undefined ? { name: options.name } : {}),
@@ -53,10 +54,10 @@ export function apisCommand(): Command {
       ),
     );
 
-  withCommonOptions(apis.command('list').description('list APIs')).action(
-    action(async (options: CommonOptions) =>
-      withCliContext(options, async ({ admin }) => {
-        const list = (await admin.listApis()).map(apiView);
+  withManagementOptions(apis.command('list').description('list APIs')).action(
+    action(async (options: ManagementOptions) =>
+      withAdmin(options, async ({ admin }) => {
+        const list = (await allPages((page) => admin.listApis(page))).map(apiView);
         print(
           options,
           () => table(['IDENTIFIER', 'NAME', 'ALG', 'TTL', 'SCOPES'], list.map((api) => [api.identifier, api.name, api.signing_alg, api.token_ttl_seconds, api.scopes.map((scope) => scope.value).join(',')])),
@@ -66,23 +67,23 @@ export function apisCommand(): Command {
     ),
   );
 
-  withCommonOptions(apis.command('show').description('show one API').argument('<identifier>')).action(
-    action(async (identifier: string, options: CommonOptions) =>
-      withCliContext(options, async ({ admin }) => {
+  withManagementOptions(apis.command('show').description('show one API').argument('<identifier>')).action(
+    action(async (identifier: string, options: ManagementOptions) =>
+      withAdmin(options, async ({ admin }) => {
         const view = apiView(await admin.getApi(identifier));
         print(options, () => describeApi(view), view);
       }),
     ),
   );
 
-  withCommonOptions(apis.command('update').description('change an API').argument('<identifier>'))
+  withManagementOptions(apis.command('update').description('change an API').argument('<identifier>'))
     .option('--name <name>', 'display name')
     .option('--scopes <list>', 'the complete new scope list, comma-separated', parseList)
     .option('--alg <alg>', 'signing algorithm')
     .option('--token-ttl <seconds>', 'access token lifetime in seconds', parseInteger('--token-ttl'))
     .action(
       action(async (identifier: string, options: ApiOptions) =>
-        withCliContext(options, async ({ admin }) => {
+        withAdmin(options, async ({ admin }) => {
           const { api, sharedSecret } = await admin.updateApi(identifier, {
             ...(options.name !== undefined ? { name: options.name } : {}),
             ...(options.scopes !== undefined ? { scopes: options.scopes } : {}),
@@ -95,9 +96,9 @@ export function apisCommand(): Command {
       ),
     );
 
-  withCommonOptions(apis.command('delete').description('delete an API and every grant on it').argument('<identifier>')).action(
-    action(async (identifier: string, options: CommonOptions) =>
-      withCliContext(options, async ({ admin }) => {
+  withManagementOptions(apis.command('delete').description('delete an API and every grant on it').argument('<identifier>')).action(
+    action(async (identifier: string, options: ManagementOptions) =>
+      withAdmin(options, async ({ admin }) => {
         await admin.deleteApi(identifier);
         print(options, () => `API ${identifier} deleted`, { deleted: identifier });
       }),

@@ -5,7 +5,9 @@ import { deriveSecrets } from '../keys/master-key.js';
 import { openMasterKey } from '../keys/open-master-key.js';
 import { createAdmin, type Admin } from '../admin/admin.js';
 import { DATABASE_FILE, DEFAULT_DATA_DIR } from '../config/server-config.js';
-import type { CommonOptions } from './output.js';
+import type { CommonOptions, ManagementOptions } from './output.js';
+import { UsageError } from './output.js';
+import { createRemoteAdmin } from '../remote/remote-admin.js';
 
 export interface CliContext {
   dataDir: string;
@@ -32,5 +34,27 @@ export async function withCliContext<T>(options: CommonOptions, run: (context: C
     return await run({ dataDir, storage, admin, masterKey });
   } finally {
     await storage.close();
+  }
+}
+
+/**
+ * The Admin a management command works on: the local data directory, or with `--server` /
+ * M2M_AUTH_SERVER a remote m2m-auth through its admin API, with the admin client's credentials
+ * from the environment. The command cannot tell the difference, so its output is the same.
+ */
+export async function withAdmin<T>(options: ManagementOptions, run: (context: { admin: Admin }) => Promise<T>): Promise<T> {
+  const server = options.server ?? process.env.M2M_AUTH_SERVER;
+  if (!server) return withCliContext(options, ({ admin }) => run({ admin }));
+  const clientId = process.env.M2M_AUTH_ADMIN_CLIENT_ID;
+  const clientSecret = process.env.M2M_AUTH_ADMIN_CLIENT_SECRET;
+  if (!clientId || !clientSecret) {
+    throw new UsageError('--server needs an admin client: set M2M_AUTH_ADMIN_CLIENT_ID and M2M_AUTH_ADMIN_CLIENT_SECRET (create one with `m2m-auth admin bootstrap` on the server host)');
+  }
+  const tokenEndpoint = process.env.M2M_AUTH_TOKEN_ENDPOINT;
+  const admin = createRemoteAdmin({ server, clientId, clientSecret, ...(tokenEndpoint ? { tokenEndpoint } : {}) });
+  try {
+    return await run({ admin });
+  } finally {
+    admin.close();
   }
 }

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { ClientAuthMethod } from '../storage/types.js';
 import { clientView, secretView } from '../admin/views.js';
-import { withCliContext } from './cli-context.js';
-import { action, fields, parseInteger, parseList, print, table, UsageError, withCommonOptions, type CommonOptions } from './output.js';
+import { withAdmin } from './cli-context.js';
+import { allPages } from '../admin/paging.js';
+import { action, fields, parseInteger, parseList, print, table, UsageError, withManagementOptions, type ManagementOptions } from './output.js';
 
-interface ClientOptions extends CommonOptions {
+interface ClientOptions extends ManagementOptions {
   name?: string;
   description?: string;
   defaultApi?: string;
@@ -39,7 +40,7 @@ function readJwks(path: string | undefined) {
 export function clientsCommand(): Command {
   const clients = new Command('clients').description('clients: one per calling service');
 
-  withCommonOptions(clients.command('create').description('register a client and print its secret once'))
+  withManagementOptions(clients.command('create').description('register a client and print its secret once'))
     .requiredOption('--name <name>', 'service name, e.g. billing-service')
     .option('--description <text>', 'free text')
     .option('--default-api <identifier>', 'audience used when a token request names none')
@@ -47,7 +48,7 @@ export function clientsCommand(): Command {
     .option('--jwks-file <path>', 'public JWK Set for private_key_jwt')
     .action(
       action(async (options: ClientOptions) =>
-        withCliContext(options, async ({ admin }) => {
+        withAdmin(options, async ({ admin }) => {
           const jwks = readJwks(options.jwksFile);
           const created = await admin.createClient({
             name: options.name!,
@@ -67,20 +68,20 @@ export function clientsCommand(): Command {
       ),
     );
 
-  withCommonOptions(clients.command('list').description('list clients')).action(
-    action(async (options: CommonOptions) =>
-      withCliContext(options, async ({ admin }) => {
-        const list = (await admin.listClients()).map(clientView);
+  withManagementOptions(clients.command('list').description('list clients')).action(
+    action(async (options: ManagementOptions) =>
+      withAdmin(options, async ({ admin }) => {
+        const list = (await allPages((page) => admin.listClients(page))).map(clientView);
         print(options, () => table(['CLIENT_ID', 'NAME', 'ENABLED', 'DEFAULT_API'], list.map((c) => [c.client_id, c.name, c.enabled ? 'yes' : 'no', c.default_api])), list);
       }),
     ),
   );
 
-  withCommonOptions(clients.command('show').description('show a client and its secrets (hints only)').argument('<client_id>')).action(
-    action(async (clientId: string, options: CommonOptions) =>
-      withCliContext(options, async ({ admin }) => {
+  withManagementOptions(clients.command('show').description('show a client and its secrets (hints only)').argument('<client_id>')).action(
+    action(async (clientId: string, options: ManagementOptions) =>
+      withAdmin(options, async ({ admin }) => {
         const { client, secrets } = await admin.getClient(clientId);
-        const grants = await admin.listGrants({ clientId });
+        const grants = await allPages((page) => admin.listGrants({ clientId, ...page }));
         const view = { ...clientView(client), secrets: secrets.map(secretView), grants: grants.map((grant) => ({ id: grant.id, api: grant.apiIdentifier, scopes: grant.scopes })) };
         print(
           options,
@@ -93,7 +94,7 @@ export function clientsCommand(): Command {
     ),
   );
 
-  withCommonOptions(clients.command('update').description('change a client').argument('<client_id>'))
+  withManagementOptions(clients.command('update').description('change a client').argument('<client_id>'))
     .option('--name <name>', 'service name')
     .option('--description <text>', 'free text')
     .option('--default-api <identifier>', 'default audience ("" to clear)')
@@ -101,7 +102,7 @@ export function clientsCommand(): Command {
     .option('--jwks-file <path>', 'public JWK Set for private_key_jwt')
     .action(
       action(async (clientId: string, options: ClientOptions) =>
-        withCliContext(options, async ({ admin }) => {
+        withAdmin(options, async ({ admin }) => {
           const jwks = readJwks(options.jwksFile);
           const client = await admin.updateClient(clientId, {
             ...(options.name !== undefined ? { name: options.name } : {}),
@@ -117,9 +118,9 @@ export function clientsCommand(): Command {
     );
 
   for (const [name, isEnabled] of [['disable', false], ['enable', true]] as const) {
-    withCommonOptions(clients.command(name).description(`${name} a client (${isEnabled ? 'it can get tokens again' : 'no new tokens; introspection reports its tokens inactive'})`).argument('<client_id>')).action(
-      action(async (clientId: string, options: CommonOptions) =>
-        withCliContext(options, async ({ admin }) => {
+    withManagementOptions(clients.command(name).description(`${name} a client (${isEnabled ? 'it can get tokens again' : 'no new tokens; introspection reports its tokens inactive'})`).argument('<client_id>')).action(
+      action(async (clientId: string, options: ManagementOptions) =>
+        withAdmin(options, async ({ admin }) => {
           const view = clientView(await admin.updateClient(clientId, { isEnabled }));
           print(options, () => `Client ${clientId} ${name}d`, view);
         }),
@@ -127,20 +128,20 @@ export function clientsCommand(): Command {
     );
   }
 
-  withCommonOptions(clients.command('delete').description('delete a client with its secrets and grants').argument('<client_id>')).action(
-    action(async (clientId: string, options: CommonOptions) =>
-      withCliContext(options, async ({ admin }) => {
+  withManagementOptions(clients.command('delete').description('delete a client with its secrets and grants').argument('<client_id>')).action(
+    action(async (clientId: string, options: ManagementOptions) =>
+      withAdmin(options, async ({ admin }) => {
         await admin.deleteClient(clientId);
         print(options, () => `Client ${clientId} deleted`, { deleted: clientId });
       }),
     ),
   );
 
-  withCommonOptions(clients.command('rotate-secret').description('issue a new secret; current ones stop working after the grace period').argument('<client_id>'))
+  withManagementOptions(clients.command('rotate-secret').description('issue a new secret; current ones stop working after the grace period').argument('<client_id>'))
     .option('--grace <seconds>', 'how long the current secrets keep working (default 3600)', parseInteger('--grace'))
     .action(
       action(async (clientId: string, options: ClientOptions) =>
-        withCliContext(options, async ({ admin }) => {
+        withAdmin(options, async ({ admin }) => {
           const rotated = await admin.rotateClientSecret(clientId, options.grace !== undefined ? { graceSeconds: options.grace } : {});
           const expires = new Date(rotated.previousSecretsExpireAt).toISOString();
           process.stderr.write(`warning: ${SECRET_WARNING}\n`);

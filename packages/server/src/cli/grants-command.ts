@@ -1,9 +1,10 @@
 import { Command } from 'commander';
 import { grantView } from '../admin/views.js';
-import { withCliContext } from './cli-context.js';
-import { action, fields, parseInteger, parseList, print, table, withCommonOptions, type CommonOptions } from './output.js';
+import { withAdmin } from './cli-context.js';
+import { allPages } from '../admin/paging.js';
+import { action, fields, parseInteger, parseList, print, table, withManagementOptions, type ManagementOptions } from './output.js';
 
-interface GrantOptions extends CommonOptions {
+interface GrantOptions extends ManagementOptions {
   client?: string;
   api?: string;
   scopes?: string[];
@@ -13,14 +14,14 @@ interface GrantOptions extends CommonOptions {
 export function grantsCommand(): Command {
   const grants = new Command('grants').description('client grants: which scopes of which API a client may request');
 
-  withCommonOptions(grants.command('create').description('allow a client to get tokens for an API'))
+  withManagementOptions(grants.command('create').description('allow a client to get tokens for an API'))
     .requiredOption('--client <client_id>', 'the client')
     .requiredOption('--api <identifier>', 'the API (audience)')
     .option('--scopes <list>', 'comma-separated scopes of that API', parseList)
     .option('--token-ttl <seconds>', "token lifetime for this client (default: the API's)", parseInteger('--token-ttl'))
     .action(
       action(async (options: GrantOptions) =>
-        withCliContext(options, async ({ admin }) => {
+        withAdmin(options, async ({ admin }) => {
           const grant = await admin.createGrant({
             clientId: options.client!,
             apiIdentifier: options.api!,
@@ -30,34 +31,62 @@ export function grantsCommand(): Command {
           const view = grantView(grant);
           print(
             options,
-            () => `Grant created\n${fields([['id', view.id], ['client_id', view.client_id], ['api', view.api], ['scopes', view.scopes], ['token ttl', view.token_ttl_seconds ?? "API's"]])}`,
+            () => `Grant created\n${describeGrant(view)}`,
             view,
           );
         }),
       ),
     );
 
-  withCommonOptions(grants.command('list').description('list grants'))
+  withManagementOptions(grants.command('list').description('list grants'))
     .option('--client <client_id>', 'only this client')
     .option('--api <identifier>', 'only this API')
     .action(
       action(async (options: GrantOptions) =>
-        withCliContext(options, async ({ admin }) => {
-          const list = (
-            await admin.listGrants({ ...(options.client ? { clientId: options.client } : {}), ...(options.api ? { apiIdentifier: options.api } : {}) })
-          ).map(grantView);
+        withAdmin(options, async ({ admin }) => {
+          const filter = { ...(options.client ? { clientId: options.client } : {}), ...(options.api ? { apiIdentifier: options.api } : {}) };
+          const list = (await allPages((page) => admin.listGrants({ ...filter, ...page }))).map(grantView);
           print(options, () => table(['ID', 'CLIENT_ID', 'API', 'SCOPES', 'TTL'], list.map((g) => [g.id, g.client_id, g.api, g.scopes.join(','), g.token_ttl_seconds])), list);
         }),
       ),
     );
 
-  withCommonOptions(grants.command('delete').description('remove a grant').argument('<grant_id>')).action(
-    action(async (id: string, options: CommonOptions) =>
-      withCliContext(options, async ({ admin }) => {
+  withManagementOptions(grants.command('show').description('show one grant').argument('<grant_id>')).action(
+    action(async (id: string, options: ManagementOptions) =>
+      withAdmin(options, async ({ admin }) => {
+        const view = grantView(await admin.getGrant(id));
+        print(options, () => describeGrant(view), view);
+      }),
+    ),
+  );
+
+  withManagementOptions(grants.command('update').description("change a grant's scopes or token lifetime").argument('<grant_id>'))
+    .option('--scopes <list>', 'the complete new list of scopes ("" for none)', (value: string) => parseList(value))
+    .option('--token-ttl <seconds>', "token lifetime for this client; 0 = the API's", parseInteger('--token-ttl'))
+    .action(
+      action(async (id: string, options: GrantOptions) =>
+        withAdmin(options, async ({ admin }) => {
+          const grant = await admin.updateGrant(id, {
+            ...(options.scopes !== undefined ? { scopes: options.scopes } : {}),
+            ...(options.tokenTtl !== undefined ? { tokenTtlSeconds: options.tokenTtl === 0 ? null : options.tokenTtl } : {}),
+          });
+          const view = grantView(grant);
+          print(options, () => `Grant updated\n${describeGrant(view)}`, view);
+        }),
+      ),
+    );
+
+  withManagementOptions(grants.command('delete').description('remove a grant').argument('<grant_id>')).action(
+    action(async (id: string, options: ManagementOptions) =>
+      withAdmin(options, async ({ admin }) => {
         await admin.deleteGrant(id);
         print(options, () => `Grant ${id} deleted`, { deleted: id });
       }),
     ),
   );
   return grants;
+}
+
+function describeGrant(view: ReturnType<typeof grantView>): string {
+  return fields([['id', view.id], ['client_id', view.client_id], ['api', view.api], ['scopes', view.scopes], ['token ttl', view.token_ttl_seconds ?? "API's"]]);
 }

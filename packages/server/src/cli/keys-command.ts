@@ -1,10 +1,10 @@
 import { Command } from 'commander';
 import type { SigningAlgorithm } from '../storage/types.js';
 import { keyView } from '../admin/views.js';
-import { withCliContext } from './cli-context.js';
-import { action, print, table, withCommonOptions, type CommonOptions } from './output.js';
+import { withAdmin } from './cli-context.js';
+import { action, print, table, withManagementOptions, type ManagementOptions } from './output.js';
 
-interface KeyOptions extends CommonOptions {
+interface KeyOptions extends ManagementOptions {
   alg?: SigningAlgorithm;
   api?: string;
 }
@@ -12,21 +12,21 @@ interface KeyOptions extends CommonOptions {
 export function keysCommand(): Command {
   const keys = new Command('keys').description('signing keys (private parts are encrypted at rest and never printed)');
 
-  withCommonOptions(keys.command('list').description('list signing keys')).action(
-    action(async (options: CommonOptions) =>
-      withCliContext(options, async ({ admin }) => {
+  withManagementOptions(keys.command('list').description('list signing keys')).action(
+    action(async (options: ManagementOptions) =>
+      withAdmin(options, async ({ admin }) => {
         const list = (await admin.listKeys()).map(keyView);
         print(options, () => table(['KID', 'ALG', 'STATUS', 'API', 'CREATED', 'ROTATED'], list.map((k) => [k.kid, k.alg, k.status, k.api, k.created_at, k.rotated_at])), list);
       }),
     ),
   );
 
-  withCommonOptions(keys.command('rotate').description('new key signs from now on; the old one stays in the JWKS'))
+  withManagementOptions(keys.command('rotate').description('new key signs from now on; the old one stays in the JWKS'))
     .option('--alg <alg>', 'algorithm to rotate (default RS256)', 'RS256')
     .option('--api <identifier>', 'for HS256: the API whose shared secret to rotate')
     .action(
       action(async (options: KeyOptions) =>
-        withCliContext(options, async ({ admin }) => {
+        withAdmin(options, async ({ admin }) => {
           const rotated = await admin.rotateSigningKey(options.alg, options.api);
           const view = { key: keyView(rotated.key), previous: rotated.previous.map(keyView), ...(rotated.sharedSecret ? { shared_secret: rotated.sharedSecret } : {}) };
           print(
@@ -41,9 +41,9 @@ export function keysCommand(): Command {
       ),
     );
 
-  withCommonOptions(keys.command('retire').description('remove a rotated key from the JWKS').argument('<kid>')).action(
-    action(async (kid: string, options: CommonOptions) =>
-      withCliContext(options, async ({ admin }) => {
+  withManagementOptions(keys.command('retire').description('remove a rotated key from the JWKS').argument('<kid>')).action(
+    action(async (kid: string, options: ManagementOptions) =>
+      withAdmin(options, async ({ admin }) => {
         await admin.retireSigningKey(kid);
         print(options, () => `Key ${kid} retired`, { retired: kid });
       }),

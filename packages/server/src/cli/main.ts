@@ -7,6 +7,8 @@ import { keysCommand } from './keys-command.js';
 import { tokenCommand } from './token-command.js';
 import { decodeCommand } from './decode-command.js';
 import { serveCommand } from './serve-command.js';
+import { adminCommand } from './admin-command.js';
+import { auditCommand } from './audit-command.js';
 
 export function buildCli(): Command {
   const program = new Command('m2m-auth')
@@ -18,6 +20,8 @@ export function buildCli(): Command {
   program.addCommand(clientsCommand());
   program.addCommand(grantsCommand());
   program.addCommand(keysCommand());
+  program.addCommand(auditCommand());
+  program.addCommand(adminCommand());
   program.addCommand(tokenCommand());
   program.addCommand(decodeCommand());
   program

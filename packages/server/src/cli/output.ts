@@ -8,6 +8,17 @@ export interface CommonOptions {
   json?: boolean;
 }
 
+/** Options of commands that manage the registry: they also work against a remote server. */
+export interface ManagementOptions extends CommonOptions {
+  server?: string;
+}
+
+export function withManagementOptions(command: Command): Command {
+  return withCommonOptions(command).addOption(
+    new Option('--server <url>', 'manage a remote m2m-auth through its admin API (credentials: M2M_AUTH_ADMIN_CLIENT_ID, M2M_AUTH_ADMIN_CLIENT_SECRET)').env('M2M_AUTH_SERVER'),
+  );
+}
+
 export function withCommonOptions(command: Command): Command {
   return command
     .addOption(new Option('--data-dir <dir>', 'data directory (database and master key)').env('M2M_AUTH_DATA_DIR'))

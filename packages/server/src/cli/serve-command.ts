@@ -6,6 +6,10 @@ import type { RunningServer } from '../http/start-server.js';
 import { withCliContext } from './cli-context.js';
 import { signOnFor } from '../tokens/jws-signer.js';
 import { action } from './output.js';
+import { bootstrapOnFirstStart, describeBootstrapped, BOOTSTRAP_SECRET_ENV } from './admin-command.js';
+import type { BootstrappedAdmin } from '../admin/admin.js';
+
+const ADMIN_PREFIX = '/admin/v1';
 
 interface ServeFlags extends ConfigSource {
   config?: string;
@@ -30,6 +34,11 @@ export function serveCommand(): Command {
     .option('--request-timeout <ms>', 'time to receive the whole request, then 408 (default 15000; env M2M_AUTH_REQUEST_TIMEOUT)')
     .option('--keep-alive-timeout <ms>', 'idle time before a keep-alive connection is closed (default 5000; env M2M_AUTH_KEEP_ALIVE_TIMEOUT)')
     .option('--max-connections <n>', 'open connections at most, more are closed at once (default 2048; env M2M_AUTH_MAX_CONNECTIONS)')
+    .option('--admin-api', 'serve the admin API at /admin/v1 (default; env M2M_AUTH_ADMIN_API)')
+    .option('--no-admin-api', 'do not serve the admin API')
+    .option('--admin-host <host>', 'serve the admin API on its own address instead of the main listener (env M2M_AUTH_ADMIN_HOST)')
+    .option('--admin-port <port>', 'port of that own listener (default: a free one; env M2M_AUTH_ADMIN_PORT)')
+    .option('--audit-retention-days <days>', 'delete audit events older than this (default 90; env M2M_AUTH_AUDIT_RETENTION_DAYS)')
     .addOption(new Option('--config <file>', 'JSON file with the same settings').env('M2M_AUTH_CONFIG'))
     .action(
       action(async (flags: ServeFlags) => {
@@ -73,16 +82,21 @@ async function runServer(config: ServerConfig) {
     exposeMetrics: config.metrics,
     // auto: the threadpool while cores outnumber the workers, else inline (see signOnFor).
     signOn: config.signOn === 'auto' ? signOnFor(config.workers) : config.signOn,
+    adminApi: config.adminApi === 'main-listener' ? true : config.adminApi,
+    auditRetentionDays: config.auditRetentionDays,
     logger,
     limits: config.limits,
     ...(config.tls ? { tls: { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } } : {}),
   });
-  if (cluster.isPrimary) printBanner({ ...config, issuer: server.issuer }, server.url);
+  if (cluster.isPrimary) {
+    const bootstrapped = await bootstrapOnFirstStart(server.admin);
+    printBanner({ ...config, issuer: server.issuer }, server.url, server.adminUrl, bootstrapped);
+  }
 }
 
 /** The primary creates the keys once, then forks workers that share the listening port. */
 async function runPrimary(config: ServerConfig) {
-  await withCliContext({ dataDir: config.dataDir }, async () => undefined);
+  const bootstrapped = await withCliContext({ dataDir: config.dataDir }, ({ admin }) => bootstrapOnFirstStart(admin));
   for (let i = 0; i < config.workers; i++) cluster.fork();
   let stopping = false;
   cluster.on('exit', (worker, code) => {
@@ -94,7 +108,8 @@ async function runPrimary(config: ServerConfig) {
   // The banner waits for the first worker to listen: "running" must mean connections are accepted.
   cluster.once('listening', (_worker, address) => {
     const url = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
-    printBanner({ ...config, issuer: config.isIssuerExplicit || config.port !== 0 ? config.issuer : url }, url);
+    const adminUrl = config.adminApi === 'main-listener' ? `${url}${ADMIN_PREFIX}` : config.adminApi ? `(own listener on ${config.adminApi.host}:${config.adminApi.port})` : undefined;
+    printBanner({ ...config, issuer: config.isIssuerExplicit || config.port !== 0 ? config.issuer : url }, url, adminUrl, bootstrapped);
   });
   const stop = () => {
     stopping = true;
@@ -105,7 +120,12 @@ async function runPrimary(config: ServerConfig) {
   process.once('SIGINT', stop);
 }
 
-function printBanner(config: ServerConfig, url: string) {
+/**
+ * The banner goes to stderr, for the person who started the server; the log (stdout) never holds
+ * the bootstrap secret.
+ */
+function printBanner(config: ServerConfig, url: string, adminUrl: string | undefined, bootstrapped: BootstrappedAdmin | undefined) {
+  const isSecretSupplied = Boolean(process.env[BOOTSTRAP_SECRET_ENV]);
   process.stderr.write(
     [
       '',
@@ -114,8 +134,16 @@ function printBanner(config: ServerConfig, url: string) {
       `  listening:  ${url}`,
       `  token:      ${config.issuer}/oauth/token`,
       `  jwks:       ${config.issuer}/.well-known/jwks.json`,
+      `  admin API:  ${adminUrl ?? 'off'}`,
       `  data dir:   ${config.dataDir}`,
       '',
+      ...(bootstrapped
+        ? [
+            'First start: an admin client for the admin API was created.' + (isSecretSupplied ? '' : ' Its secret is shown only now — store it:'),
+            ...describeBootstrapped(bootstrapped, isSecretSupplied).split('\n').map((line) => `  ${line}`),
+            '',
+          ]
+        : []),
       'Next steps (in another terminal):',
       `  npx m2m-auth apis create --identifier https://orders.example --scopes read:orders,write:orders --data-dir ${config.dataDir}`,
       `  npx m2m-auth clients create --name billing-service --data-dir ${config.dataDir}`,

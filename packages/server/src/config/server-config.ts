@@ -18,6 +18,10 @@ export interface ServerConfig {
   /** Where ECDSA/EdDSA signatures run; `auto` decides from the worker count and the cores. */
   signOn: 'auto' | 'threadpool' | 'event-loop';
   limits: ConnectionLimits;
+  /** Off, on the main listener (default), or on its own address so it need not be public. */
+  adminApi: false | 'main-listener' | { host: string; port: number };
+  /** Audit events older than this are deleted (daily). */
+  auditRetentionDays: number;
 }
 
 /**
@@ -62,6 +66,10 @@ interface ConfigInput {
   requestTimeout: string;
   keepAliveTimeout: string;
   maxConnections: string;
+  adminApi: string;
+  adminHost: string;
+  adminPort: string;
+  auditRetentionDays: string;
 }
 
 export const DEFAULT_DATA_DIR = './m2m-auth-data';
@@ -86,6 +94,10 @@ const ENV: Record<keyof ConfigInput, string> = {
   requestTimeout: 'M2M_AUTH_REQUEST_TIMEOUT',
   keepAliveTimeout: 'M2M_AUTH_KEEP_ALIVE_TIMEOUT',
   maxConnections: 'M2M_AUTH_MAX_CONNECTIONS',
+  adminApi: 'M2M_AUTH_ADMIN_API',
+  adminHost: 'M2M_AUTH_ADMIN_HOST',
+  adminPort: 'M2M_AUTH_ADMIN_PORT',
+  auditRetentionDays: 'M2M_AUTH_AUDIT_RETENTION_DAYS',
 };
 
 const SIGN_ON = ['auto', 'threadpool', 'event-loop'] as const;
@@ -145,6 +157,19 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   if (!(SIGN_ON as readonly string[]).includes(signOn)) problems.push(`${where('signOn')}: must be one of ${SIGN_ON.join(', ')}`);
 
   const limits = resolveLimits(pick, where, problems);
+  const adminApiEnabled = pick('adminApi') === undefined ? true : parseBoolean(pick('adminApi'), where('adminApi'), problems);
+  const adminHost = pick('adminHost');
+  const adminPortText = pick('adminPort');
+  const adminPort = adminPortText === undefined ? undefined : parseInteger(adminPortText, 0, 65_535);
+  if (adminPortText !== undefined && adminPort === undefined) problems.push(`${where('adminPort')}: must be a port number from 0 to 65535 (got ${JSON.stringify(adminPortText)})`);
+  if (!adminApiEnabled && (adminHost !== undefined || adminPortText !== undefined)) problems.push('--admin-host/--admin-port and --no-admin-api contradict each other: give one or the other');
+  const adminApi: ServerConfig['adminApi'] = !adminApiEnabled
+    ? false
+    : adminHost !== undefined || adminPort !== undefined
+      ? { host: adminHost ?? host, port: adminPort ?? 0 }
+      : 'main-listener';
+  const auditRetentionDays = parseInteger(pick('auditRetentionDays') ?? '90', 1, 36_500);
+  if (auditRetentionDays === undefined) problems.push(`${where('auditRetentionDays')}: must be a whole number of days from 1 to 36500`);
 
   const certPath = pick('tlsCert');
   const keyPath = pick('tlsKey');
@@ -169,6 +194,8 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     metrics,
     signOn: signOn as ServerConfig['signOn'],
     limits,
+    adminApi,
+    auditRetentionDays: auditRetentionDays!,
   };
 }
 

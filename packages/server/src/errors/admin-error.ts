@@ -3,9 +3,9 @@
  * RFC 9457 problem details). `code` is stable and becomes the problem `type`; `message` is safe to
  * show to an operator and never holds a secret.
  */
-export type AdminErrorCode = 'validation_failed' | 'not_found' | 'conflict' | 'forbidden';
+export type AdminErrorCode = 'validation_failed' | 'not_found' | 'conflict' | 'forbidden' | 'unauthorized';
 
-const STATUS: Record<AdminErrorCode, number> = { validation_failed: 400, not_found: 404, conflict: 409, forbidden: 403 };
+const STATUS: Record<AdminErrorCode, number> = { validation_failed: 400, not_found: 404, conflict: 409, forbidden: 403, unauthorized: 401 };
 
 export class AdminError extends Error {
   override readonly name = 'AdminError';

@@ -9,6 +9,7 @@ import { httpErrorAnswer, pathOf } from './error-answers.js';
 import { answerClientError } from './client-error.js';
 import { INTROSPECTION_PATH, JWKS_PATH, TOKEN_PATH } from '../endpoints/discovery.js';
 import type { TokenRequest } from '../endpoints/token-endpoint.js';
+import { registerAdminApi } from './admin/admin-routes.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -17,6 +18,8 @@ export interface AppOptions {
   https?: { cert: Buffer; key: Buffer };
   /** Serve Prometheus metrics at /metrics (keep it off the public network: it names clients). */
   exposeMetrics?: boolean;
+  /** Serve the admin API under /admin/v1 on this app (default true; false when it has its own listener or is off). */
+  adminApi?: boolean;
 }
 
 /** Token requests are small; anything larger is refused before it is parsed. */
@@ -27,38 +30,7 @@ const NOT_FORM = Symbol('not-form');
 
 /** The Fastify app over a runtime: routing, body parsing and status mapping, nothing else. */
 export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: options.logger,
-    // One structured line per token (token.issued) is the useful log; per-request noise is not.
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: options.trustProxy ?? false,
-    requestIdHeader: false,
-    genReqId: () => randomUUID(),
-    // Fastify would build a child logger per request only to bind reqId; the one line per token
-    // names its reqId itself, so requests share the app's logger (saves a child per request).
-    childLoggerFactory: (logger) => logger,
-    return503OnClosing: true,
-    // Errors before a request reaches a route (a URL that cannot be decoded) and before Fastify
-    // sees one at all (unparsable HTTP, oversize headers, timeouts) get the same answers as the rest.
-    frameworkErrors: (error, request, reply) => sendError(reply, request.url, error),
-    clientErrorHandler: answerClientError,
-    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
-    ...(options.https ? { https: options.https } : {}),
-  }) as unknown as FastifyInstance;
-
-  // Every answer, errors and public documents alike: never sniffed as another content type.
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.header('x-content-type-options', 'nosniff');
-    done();
-  });
-  // The methods each path serves, so a known path with another method is a 405 with Allow.
-  const methodsByPath = new Map<string, Set<string>>();
-  app.addHook('onRoute', (route) => {
-    const methods = methodsByPath.get(route.url) ?? new Set<string>();
-    for (const method of [route.method].flat()) methods.add(method);
-    methodsByPath.set(route.url, methods);
-  });
+  const app = createFastify({ ...options, bodyLimit: BODY_LIMIT_BYTES });
 
   // Only form bodies are parsed; any other content type reaches the handler as a marker, so the
   // endpoint can answer with a proper OAuth error instead of Fastify's 415.
@@ -96,6 +68,8 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
     });
   }
 
+  if (options.adminApi ?? true) registerAdminApi(app, runtime);
+
   if (options.exposeMetrics) {
     app.get('/metrics', async (_request, reply) =>
       reply.header('cache-control', 'no-store').type(runtime.metrics.registry.contentType).send(await runtime.metrics.registry.metrics()),
@@ -113,23 +87,6 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
       return reply.code(503).header('cache-control', 'no-store').send({ status: 'unavailable', storage: runtime.storage.kind });
     }
   });
-
-  // No route: a known path asked with another method is a 405 naming the methods it serves, a
-  // method this server never serves (TRACE, PROPFIND, …) is a 405 too; else a 404 that does not
-  // repeat the path back.
-  app.setNotFoundHandler((request, reply) => {
-    const path = pathOf(request.url) ?? '';
-    const served = methodsByPath.get(path);
-    const allMethods = new Set([...methodsByPath.values()].flatMap((methods) => [...methods]));
-    if (served || !allMethods.has(request.method)) {
-      const allow = [...(served ?? allMethods)].sort().join(', ');
-      return send(reply, httpErrorAnswer(path, 405, served ? `This resource accepts ${allow}.` : 'This method is not supported.', { allow }));
-    }
-    return send(reply, httpErrorAnswer(path, 404, 'No such resource.'));
-  });
-
-  // Errors raised by Fastify itself (body too large, broken body) and anything a handler threw.
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => sendError(reply, request.url, error));
 
   return app;
 }
@@ -150,6 +107,73 @@ function describeFrameworkError(error: { code?: string }): string {
     default:
       return 'The request could not be parsed.';
   }
+}
+
+/**
+ * The admin API alone, for its own listener (`--admin-host`/`--admin-port`): the token endpoint's
+ * listener can then face the network while this one stays on a private address.
+ */
+export function buildAdminApp(runtime: ServerRuntime, options: Pick<AppOptions, 'logger' | 'serverFactory' | 'https'>): FastifyInstance {
+  const app = createFastify(options);
+  registerAdminApi(app, runtime);
+  app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
+  return app;
+}
+
+/** What both apps share: logging, request ids, and every answer no route decides. */
+function createFastify(options: Pick<AppOptions, 'logger' | 'trustProxy' | 'serverFactory' | 'https'> & { bodyLimit?: number }): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    // One structured line per token (token.issued) is the useful log; per-request noise is not.
+    logController: new LogController({ disableRequestLogging: true }),
+    ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+    trustProxy: options.trustProxy ?? false,
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    // Fastify would build a child logger per request only to bind reqId; the one line per token
+    // names its reqId itself, so requests share the app's logger (saves a child per request).
+    childLoggerFactory: (logger) => logger,
+    return503OnClosing: true,
+    // Errors before a request reaches a route (a URL that cannot be decoded) and before Fastify
+    // sees one at all (unparsable HTTP, oversize headers, timeouts) get the same answers as the rest.
+    frameworkErrors: (error, request, reply) => sendError(reply, request.url, error),
+    clientErrorHandler: answerClientError,
+    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
+    ...(options.https ? { https: options.https } : {}),
+  }) as unknown as FastifyInstance;
+  useHttpAnswers(app);
+  return app;
+}
+
+/**
+ * Answers no route decides: nosniff on every answer; no route for a known path and method is a
+ * 405 naming the methods the path serves, a method this server never serves (TRACE, PROPFIND, …)
+ * a 405 too, anything else a 404 that does not repeat the path back; Fastify's own errors (body
+ * too large, broken body) in the path's format. A plugin's own error handler (the admin API's)
+ * takes precedence inside it.
+ */
+function useHttpAnswers(app: FastifyInstance): void {
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.header('x-content-type-options', 'nosniff');
+    done();
+  });
+  const methodsByPath = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const methods = methodsByPath.get(route.url) ?? new Set<string>();
+    for (const method of [route.method].flat()) methods.add(method);
+    methodsByPath.set(route.url, methods);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = pathOf(request.url) ?? '';
+    const served = methodsByPath.get(path);
+    const allMethods = new Set([...methodsByPath.values()].flatMap((methods) => [...methods]));
+    if (served || !allMethods.has(request.method)) {
+      const allow = [...(served ?? allMethods)].sort().join(', ');
+      return send(reply, httpErrorAnswer(path, 405, served ? `This resource accepts ${allow}.` : 'This method is not supported.', { allow }));
+    }
+    return send(reply, httpErrorAnswer(path, 404, 'No such resource.'));
+  });
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => sendError(reply, request.url, error));
 }
 
 function send(reply: FastifyReply, response: EndpointResponse) {

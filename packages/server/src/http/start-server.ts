@@ -13,7 +13,9 @@ import type { SignOn } from '../tokens/jws-signer.js';
 import type { Admin } from '../admin/admin.js';
 import { DATABASE_FILE, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../config/server-config.js';
 import { createLogger } from './logger.js';
-import { buildApp } from './app.js';
+import { buildAdminApp, buildApp } from './app.js';
+import { ADMIN_PREFIX } from './admin/admin-routes.js';
+import { DEFAULT_AUDIT_RETENTION_DAYS } from '../admin/audit.js';
 import { httpErrorAnswer, pathOf } from './error-answers.js';
 
 export interface StartServerOptions {
@@ -39,10 +41,19 @@ export interface StartServerOptions {
   signOn?: SignOn;
   /** Timeouts and the connection cap; each missing one takes its default. */
   limits?: Partial<ConnectionLimits>;
+  /**
+   * The admin API: on the main listener (true, the default), off (false), or on its own
+   * address and port (port 0 picks a free one).
+   */
+  adminApi?: boolean | { host: string; port: number };
+  /** Audit events older than this many days are deleted, at start and daily (default 90). */
+  auditRetentionDays?: number;
 }
 
 export interface RunningServer {
   readonly url: string;
+  /** Where the admin API answers: `${url}/admin/v1`, its own listener's, or undefined when off. */
+  readonly adminUrl: string | undefined;
   readonly issuer: string;
   readonly admin: Admin;
   readonly runtime: ServerRuntime;
@@ -58,23 +69,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const logger = typeof options.logger === 'object' ? options.logger : createLogger(options.logger ?? 'info');
   const dataDir = options.dataDir ?? './m2m-auth-data';
   const storage = await resolveStorage(options.storage ?? 'sqlite', dataDir);
-  let server: Server | undefined;
+  let listener: Listener | undefined;
+  let admin: Awaited<ReturnType<typeof listenAdmin>> | undefined;
   try {
     const masterKey = await resolveMasterKey(options, storage, dataDir);
     const tls = options.tls && { cert: toBuffer(options.tls.cert), key: toBuffer(options.tls.key) };
     const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
-    const serverOptions = {
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      // How often Node looks for expired requests (default 30 s, which would stretch the timeouts).
-      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
-    };
-    server = tls ? createHttpsServer({ ...tls, ...serverOptions }) : createHttpServer(serverOptions);
-    server.maxConnections = limits.maxConnections;
-    let handle: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
-    server.on('request', (request: IncomingMessage, response: ServerResponse) => (handle ? handle(request, response) : answerStarting(request, response)));
-
+    listener = createListener(tls, limits);
+    const server = listener.server;
     const host = options.host ?? '127.0.0.1';
     await listen(server, options.port ?? 8080, host);
     const { port } = server.address() as AddressInfo;
@@ -95,43 +97,88 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
     if (created.length > 0) logger.info({ event: 'key.created', kids: created.map((key) => key.kid) }, 'signing keys generated');
 
-    let appHandler: typeof handle;
-    const httpServer = server;
+    const mainListener = listener;
+    const adminChoice = options.adminApi ?? true;
     const app = buildApp(runtime, {
       logger,
       trustProxy: options.trustProxy ?? false,
       exposeMetrics: options.exposeMetrics ?? false,
-      serverFactory: (handler) => {
-        appHandler = handler;
-        return httpServer;
-      },
+      adminApi: adminChoice === true,
+      serverFactory: (handler) => mainListener.serveWhenReady(handler),
     });
     await app.ready();
-    handle = appHandler;
-    logger.info({ event: 'server.listening', url, issuer, storage: storage.kind }, 'm2m-auth listening');
+    mainListener.ready();
+    admin = typeof adminChoice === 'object' ? await listenAdmin(runtime, adminChoice, logger, tls, limits) : undefined;
+    const adminListener = admin;
+    const adminUrl = admin ? `${admin.url}${ADMIN_PREFIX}` : adminChoice === true ? `${url}${ADMIN_PREFIX}` : undefined;
+    const stopPruning = scheduleAuditPruning(runtime.admin, options.auditRetentionDays, logger);
+    logger.info({ event: 'server.listening', url, adminUrl, issuer, storage: storage.kind }, 'm2m-auth listening');
 
     let closing: Promise<void> | undefined;
     return {
       url,
+      adminUrl,
       issuer,
       admin: runtime.admin,
       runtime,
       close: () =>
         (closing ??= (async () => {
-          // We own the socket (we listened before Fastify existed), so we close it: stop
-          // accepting, drop idle keep-alive sockets, let in-flight requests finish.
-          const socketClosed = closeServer(httpServer);
-          httpServer.closeIdleConnections();
-          await app.close();
-          await socketClosed;
+          stopPruning();
+          await adminListener?.close();
+          await mainListener.close(() => app.close());
           await storage.close();
         })()),
     };
   } catch (error) {
-    if (server) await closeServer(server);
+    await admin?.close();
+    await listener?.close();
     await storage.close();
     throw error;
   }
+}
+
+interface Listener {
+  readonly server: Server;
+  /** For Fastify's serverFactory: requests go to `handler` once `ready()` is called. */
+  serveWhenReady(handler: (request: IncomingMessage, response: ServerResponse) => void): Server;
+  ready(): void;
+  /** Stops accepting, drops idle keep-alive sockets, lets in-flight requests finish. */
+  close(closeApp?: () => Promise<void>): Promise<void>;
+}
+
+/**
+ * A socket with the connection limits that answers 503 until its app is ready. We listen before
+ * Fastify exists (so port 0 can name the issuer), so we own the socket and close it ourselves.
+ */
+function createListener(tls: { cert: Buffer; key: Buffer } | undefined, limits: ConnectionLimits): Listener {
+  const serverOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // How often Node looks for expired requests (default 30 s, which would stretch the timeouts).
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  };
+  const server = tls ? createHttpsServer({ ...tls, ...serverOptions }) : createHttpServer(serverOptions);
+  server.maxConnections = limits.maxConnections;
+  let pending: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
+  let handle: typeof pending;
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => (handle ? handle(request, response) : answerStarting(request, response)));
+  return {
+    server,
+    serveWhenReady(handler) {
+      pending = handler;
+      return server;
+    },
+    ready() {
+      handle = pending;
+    },
+    async close(closeApp) {
+      const closed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+      server.closeIdleConnections();
+      await closeApp?.();
+      await closed;
+    },
+  };
 }
 
 /** Before the app is ready: 503 and "try again in a second", in the format the path promises. */
@@ -147,10 +194,6 @@ function answerStarting(request: IncomingMessage, response: ServerResponse) {
   response.end(answer.body);
 }
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
-}
-
 async function resolveStorage(choice: 'memory' | 'sqlite' | Storage, dataDir: string): Promise<Storage> {
   if (typeof choice === 'object') return choice;
   if (choice === 'memory') return openStorage({ kind: 'memory' });
@@ -161,6 +204,40 @@ async function resolveMasterKey(options: StartServerOptions, storage: Storage, d
   const configured = options.masterKey || process.env.M2M_AUTH_MASTER_KEY || undefined;
   if (!configured && options.storage === 'memory') return parseMasterKey(generateMasterKey());
   return openMasterKey({ configured, dataDir, storage });
+}
+
+/** The admin API on its own socket, so the token endpoint's listener need not expose it. */
+async function listenAdmin(runtime: ServerRuntime, where: { host: string; port: number }, logger: Logger, tls: { cert: Buffer; key: Buffer } | undefined, limits: ConnectionLimits) {
+  const listener = createListener(tls, limits);
+  await listen(listener.server, where.port, where.host);
+  const { port } = listener.server.address() as AddressInfo;
+  const app = buildAdminApp(runtime, { logger, serverFactory: (handler) => listener.serveWhenReady(handler) });
+  try {
+    await app.ready();
+  } catch (error) {
+    await listener.close();
+    throw error;
+  }
+  listener.ready();
+  return {
+    url: `${tls ? 'https' : 'http'}://${where.host.includes(':') ? `[${where.host}]` : where.host}:${port}`,
+    close: () => listener.close(() => app.close()),
+  };
+}
+
+const DAY_MS = 86_400_000;
+
+/** Old audit events go at start and then daily; several workers pruning the same rows is harmless. */
+function scheduleAuditPruning(admin: Admin, retentionDays: number | undefined, logger: Logger): () => void {
+  const prune = () =>
+    admin.pruneAuditEvents(retentionDays).then(
+      (removed) => removed > 0 && logger.info({ event: 'audit.pruned', removed, retentionDays: retentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS }, 'old audit events deleted'),
+      (error: unknown) => logger.warn({ event: 'audit.prune_failed', err: error }, 'could not prune audit events'),
+    );
+  void prune();
+  const timer = setInterval(prune, DAY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** A listen failure names the address it was for (EACCES here means the port, not a file). */

@@ -29,6 +29,8 @@ export interface RuntimeOptions {
 /** The server without HTTP: endpoints as functions, the registry cache, and admin operations. */
 export interface ServerRuntime {
   readonly issuer: string;
+  /** The clock every endpoint uses (injected in tests). */
+  readonly now: () => number;
   readonly endpoints: ServerEndpoints;
   readonly storage: Storage;
   readonly registry: RegistryView;
@@ -95,6 +97,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
 
   return {
     issuer: endpoints.issuer,
+    now,
     endpoints,
     storage,
     registry,

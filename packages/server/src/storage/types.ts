@@ -9,6 +9,13 @@
  * - Every method is async, so a networked adapter fits the same contract.
  * - Every successful write bumps the store's revision (see `RevisionSource`), so long-running
  *   readers (the server's caches) notice writes made by another process such as the CLI.
+ * - A write that names a missing parent record (a secret or grant for an unknown client, a grant
+ *   on an unknown API) throws `StorageReferenceError` and changes nothing.
+ * - Lists are ordered by `createdAt`, ties broken by the record's key (ascending), so a keyset
+ *   cursor (`after`) pages through them without gaps or repeats while records are added.
+ * - `transaction(work)` runs `work` against a handle whose writes all commit together when it
+ *   resolves, or none of them when it throws (the error is rethrown). Other writes through the
+ *   same Storage wait until it ends.
  */
 
 export type SigningAlgorithm = 'RS256' | 'PS256' | 'ES256' | 'EdDSA' | 'HS256';
@@ -115,6 +122,38 @@ export class StorageConflictError extends Error {
   }
 }
 
+/** A uniqueness clash's sibling: the record a write refers to does not exist. */
+export class StorageReferenceError extends Error {
+  override readonly name = 'StorageReferenceError';
+  constructor(
+    readonly entity: string,
+    readonly key: string,
+  ) {
+    super(`${entity} ${key} does not exist`);
+  }
+}
+
+/**
+ * Keyset paging for lists ordered by (createdAt, key): `after` is the position of the last record
+ * of the previous page. Without `limit` every record after the position is returned.
+ */
+export interface PageOptions {
+  limit?: number;
+  after?: { createdAt: number; key: string };
+}
+
+export interface AuditEventQuery {
+  limit?: number;
+  type?: string;
+  actor?: string;
+  /** Inclusive lower bound on `at` (epoch ms). */
+  since?: number;
+  /** Exclusive upper bound on `at` (epoch ms). */
+  until?: number;
+  /** Newest-first paging: events strictly older than this position (at, then id). */
+  before?: { at: number; id: string };
+}
+
 export type ApiPatch = Partial<Pick<ApiRecord, 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds'>>;
 export type ClientPatch = Partial<
   Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks'>
@@ -124,7 +163,7 @@ export type ClientGrantPatch = Partial<Pick<ClientGrantRecord, 'scopes' | 'token
 export interface ApiStore {
   createApi(api: ApiRecord): Promise<void>;
   getApi(identifier: string): Promise<ApiRecord | undefined>;
-  listApis(): Promise<ApiRecord[]>;
+  listApis(page?: PageOptions): Promise<ApiRecord[]>;
   /** Returns the updated record, or undefined when there is no such API. */
   updateApi(identifier: string, patch: ApiPatch, now: number): Promise<ApiRecord | undefined>;
   /** Deletes the API and every client grant on it. Returns false when there was none. */
@@ -134,7 +173,7 @@ export interface ApiStore {
 export interface ClientStore {
   createClient(client: ClientRecord): Promise<void>;
   getClient(clientId: string): Promise<ClientRecord | undefined>;
-  listClients(): Promise<ClientRecord[]>;
+  listClients(page?: PageOptions): Promise<ClientRecord[]>;
   updateClient(clientId: string, patch: ClientPatch, now: number): Promise<ClientRecord | undefined>;
   /** Deletes the client with its secrets and grants. Returns false when there was none. */
   deleteClient(clientId: string): Promise<boolean>;
@@ -152,8 +191,8 @@ export interface ClientGrantStore {
   createGrant(grant: ClientGrantRecord): Promise<void>;
   getGrant(id: string): Promise<ClientGrantRecord | undefined>;
   findGrant(clientId: string, apiIdentifier: string): Promise<ClientGrantRecord | undefined>;
-  /** Filters are ANDed; no filter lists all grants. Ordered by createdAt. */
-  listGrants(filter?: { clientId?: string; apiIdentifier?: string }): Promise<ClientGrantRecord[]>;
+  /** Filters are ANDed; no filter lists all grants. Ordered by (createdAt, id). */
+  listGrants(filter?: { clientId?: string; apiIdentifier?: string } & PageOptions): Promise<ClientGrantRecord[]>;
   updateGrant(id: string, patch: ClientGrantPatch, now: number): Promise<ClientGrantRecord | undefined>;
   deleteGrant(id: string): Promise<boolean>;
 }
@@ -169,8 +208,10 @@ export interface SigningKeyStore {
 
 export interface AuditLogStore {
   appendAuditEvent(event: AuditEventRecord): Promise<void>;
-  /** Newest first. */
-  listAuditEvents(options?: { limit?: number; type?: string; actor?: string }): Promise<AuditEventRecord[]>;
+  /** Newest first: by `at` descending, ties by id descending. Default limit 100. */
+  listAuditEvents(query?: AuditEventQuery): Promise<AuditEventRecord[]>;
+  /** Deletes events older than `before` (epoch ms); returns how many went. */
+  pruneAuditEvents(before: number): Promise<number>;
 }
 
 export interface RevisionSource {
@@ -181,14 +222,20 @@ export interface RevisionSource {
   currentRevision(): Promise<number>;
 }
 
+/** The registry stores, as seen inside a transaction. */
+export interface RegistryStores extends ApiStore, ClientStore, ClientGrantStore, SigningKeyStore, AuditLogStore {}
+
+export interface TransactionalStore {
+  /**
+   * Runs `work` atomically: every write it makes through `tx` commits when it resolves, none when
+   * it throws. Not reentrant: inside `work`, use `tx`, never the outer Storage (that would wait
+   * for the transaction to end).
+   */
+  transaction<T>(work: (tx: RegistryStores) => Promise<T>): Promise<T>;
+}
+
 /** Everything the server needs from a database, as one handle. */
-export interface Storage
-  extends ApiStore,
-    ClientStore,
-    ClientGrantStore,
-    SigningKeyStore,
-    AuditLogStore,
-    RevisionSource {
+export interface Storage extends RegistryStores, TransactionalStore, RevisionSource {
   /** Human-readable adapter name for logs and `readyz`: `memory`, `sqlite`, `postgres`. */
   readonly kind: string;
   /** Resolves when the database answers; rejects otherwise (used by `/readyz`). */

@@ -23,8 +23,8 @@ export async function cliJson<T = Record<string, unknown>>(args: string[]): Prom
 }
 
 /** Starts `m2m-auth serve` and resolves with its URL once the banner names it. */
-export function startServeProcess(args: string[]): Promise<{ url: string; child: ChildProcess; stdout: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startServeProcess(args: string[], env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess; stdout: () => string; stderr: () => string }> {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk) => (stdout += chunk));
@@ -38,7 +38,7 @@ export function startServeProcess(args: string[]): Promise<{ url: string; child:
       const match = /listening:\s+(\S+)/.exec(stderr);
       if (match) {
         clearTimeout(timer);
-        resolve({ url: match[1]!, child, stdout: () => stdout });
+        resolve({ url: match[1]!, child, stdout: () => stdout, stderr: () => stderr });
       }
     });
     child.once('exit', (code) => {

@@ -96,7 +96,7 @@ describe('start-up', () => {
   it('a failure after listening closes the socket instead of leaving a port that never answers', async () => {
     const port = await freePort();
     const storage = await openStorage({ kind: 'memory' });
-    storage.createKey = async () => {
+    storage.transaction = async () => {
       throw new Error('disk on fire');
     };
     await expect(startServer({ storage, masterKey: generateMasterKey(), port, logger: 'silent' })).rejects.toThrow('disk on fire');
@@ -104,11 +104,12 @@ describe('start-up', () => {
   });
 });
 
+/** Holds the first write (the signing keys made after listening) until `until` settles. */
 function holdFirstKeyWrite(storage: Storage, until: Promise<void>): Storage {
-  const createKey = storage.createKey.bind(storage);
-  storage.createKey = async (key) => {
+  const transaction = storage.transaction.bind(storage);
+  storage.transaction = async (work) => {
     await until;
-    return createKey(key);
+    return transaction(work);
   };
   return storage;
 }

@@ -86,7 +86,7 @@ describe('client input in error descriptions and the log', () => {
 
   it('never echoes a value shaped like a credential, even from audience or scope (found by the fuzzer)', async () => {
     for (const pasted of [client.clientSecret, 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln', 'sk_live_4eC39HqLyjWDarjtT1zdp7dc']) {
-      for (const params of [{ audience: pasted }, { audience: 'https://payments.example', scope: pasted }]) {
+      for (const params of <Record<string, string>[]>[{ audience: pasted }, { audience: 'https://payments.example', scope: pasted }]) {
         const response = await postToken(t.app, { grant_type: 'client_credentials', ...params }, auth());
         expect(response.body.error_description).toContain('(not shown: it looks like a credential)');
         expect(JSON.stringify(response.body)).not.toContain(pasted);

@@ -1,4 +1,4 @@
-import { describeStorageConformance } from '../../src/storage/conformance/storage-conformance.js';
+import { describeStorageConformance } from './conformance/storage-conformance.js';
 import { createMemoryStorage } from '../../src/storage/memory/memory-storage.js';
 
 describeStorageConformance('memory', async () => createMemoryStorage());

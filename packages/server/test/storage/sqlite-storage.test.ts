@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeStorageConformance } from '../../src/storage/conformance/storage-conformance.js';
+import { describeStorageConformance } from './conformance/storage-conformance.js';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'm2m-auth-sqlite-'));

@@ -1,5 +1,6 @@
 import {
   StorageConflictError,
+  StorageReferenceError,
   type ApiPatch,
   type ApiRecord,
   type AuditEventRecord,
@@ -10,8 +11,10 @@ import {
   type ClientSecretRecord,
   type SigningKeyRecord,
   type SigningKeyStatus,
+  type PageOptions,
   type Storage,
 } from '../types.js';
+import { withTransactions } from '../transaction-gate.js';
 
 /**
  * In-process storage for tests and throwaway servers. Records are cloned on the way in and out
@@ -19,12 +22,12 @@ import {
  * real database gives, which keeps the conformance suite honest for this adapter too.
  */
 export function createMemoryStorage(): Storage {
-  const apis = new Map<string, ApiRecord>();
-  const clients = new Map<string, ClientRecord>();
-  const secrets = new Map<string, ClientSecretRecord>();
-  const grants = new Map<string, ClientGrantRecord>();
-  const keys = new Map<string, SigningKeyRecord>();
-  const audit: AuditEventRecord[] = [];
+  let apis = new Map<string, ApiRecord>();
+  let clients = new Map<string, ClientRecord>();
+  let secrets = new Map<string, ClientSecretRecord>();
+  let grants = new Map<string, ClientGrantRecord>();
+  let keys = new Map<string, SigningKeyRecord>();
+  let audit: AuditEventRecord[] = [];
   let revision = 0;
   let isClosed = false;
 
@@ -32,9 +35,32 @@ export function createMemoryStorage(): Storage {
   const written = () => {
     revision += 1;
   };
-  const byCreatedAt = <T extends { createdAt: number }>(a: T, b: T) => a.createdAt - b.createdAt;
+  /** The contract's order: createdAt, ties by key; then keyset paging. */
+  const ordered = <T extends { createdAt: number }>(records: Iterable<T>, keyOf: (record: T) => string, page: PageOptions = {}): T[] => {
+    const after = page.after;
+    const sorted = [...records]
+      .sort((a, b) => a.createdAt - b.createdAt || compareKeys(keyOf(a), keyOf(b)))
+      .filter((record) => !after || record.createdAt > after.createdAt || (record.createdAt === after.createdAt && compareKeys(keyOf(record), after.key) > 0));
+    return (page.limit === undefined ? sorted : sorted.slice(0, page.limit)).map(copy);
+  };
 
-  return {
+  // A transaction snapshots everything and puts the snapshot back if it fails.
+  let snapshot: { apis: typeof apis; clients: typeof clients; secrets: typeof secrets; grants: typeof grants; keys: typeof keys; audit: typeof audit; revision: number } | undefined;
+  const hooks = {
+    begin() {
+      snapshot = { apis: copy(apis), clients: copy(clients), secrets: copy(secrets), grants: copy(grants), keys: copy(keys), audit: copy(audit), revision };
+    },
+    commit() {
+      snapshot = undefined;
+    },
+    rollback() {
+      if (!snapshot) return;
+      ({ apis, clients, secrets, grants, keys, audit, revision } = snapshot);
+      snapshot = undefined;
+    },
+  };
+
+  const stores: Omit<Storage, 'transaction'> = {
     kind: 'memory',
 
     async createApi(api) {
@@ -46,8 +72,8 @@ export function createMemoryStorage(): Storage {
       const api = apis.get(identifier);
       return api && copy(api);
     },
-    async listApis() {
-      return [...apis.values()].sort(byCreatedAt).map(copy);
+    async listApis(page) {
+      return ordered(apis.values(), (api) => api.identifier, page);
     },
     async updateApi(identifier, patch: ApiPatch, now) {
       const api = apis.get(identifier);
@@ -74,8 +100,8 @@ export function createMemoryStorage(): Storage {
       const client = clients.get(clientId);
       return client && copy(client);
     },
-    async listClients() {
-      return [...clients.values()].sort(byCreatedAt).map(copy);
+    async listClients(page) {
+      return ordered(clients.values(), (client) => client.clientId, page);
     },
     async updateClient(clientId, patch: ClientPatch, now) {
       const client = clients.get(clientId);
@@ -95,12 +121,12 @@ export function createMemoryStorage(): Storage {
 
     async addClientSecret(secret) {
       if (secrets.has(secret.id)) throw new StorageConflictError('client secret', secret.id);
-      if (!clients.has(secret.clientId)) throw new Error(`no client ${secret.clientId}`);
+      if (!clients.has(secret.clientId)) throw new StorageReferenceError('client', secret.clientId);
       secrets.set(secret.id, copy(secret));
       written();
     },
     async listClientSecrets(clientId) {
-      return [...secrets.values()].filter((s) => s.clientId === clientId).sort(byCreatedAt).map(copy);
+      return ordered([...secrets.values()].filter((s) => s.clientId === clientId), (s) => s.id);
     },
     async expireClientSecret(clientId, secretId, expiresAt) {
       const secret = secrets.get(secretId);
@@ -124,8 +150,8 @@ export function createMemoryStorage(): Storage {
           throw new StorageConflictError('client grant', `${grant.clientId} → ${grant.apiIdentifier}`);
         }
       }
-      if (!clients.has(grant.clientId)) throw new Error(`no client ${grant.clientId}`);
-      if (!apis.has(grant.apiIdentifier)) throw new Error(`no api ${grant.apiIdentifier}`);
+      if (!clients.has(grant.clientId)) throw new StorageReferenceError('client', grant.clientId);
+      if (!apis.has(grant.apiIdentifier)) throw new StorageReferenceError('api', grant.apiIdentifier);
       grants.set(grant.id, copy(grant));
       written();
     },
@@ -140,10 +166,10 @@ export function createMemoryStorage(): Storage {
       return undefined;
     },
     async listGrants(filter = {}) {
-      return [...grants.values()]
-        .filter((g) => (filter.clientId === undefined || g.clientId === filter.clientId) && (filter.apiIdentifier === undefined || g.apiIdentifier === filter.apiIdentifier))
-        .sort(byCreatedAt)
-        .map(copy);
+      const matching = [...grants.values()].filter(
+        (g) => (filter.clientId === undefined || g.clientId === filter.clientId) && (filter.apiIdentifier === undefined || g.apiIdentifier === filter.apiIdentifier),
+      );
+      return ordered(matching, (g) => g.id, filter);
     },
     async updateGrant(id, patch: ClientGrantPatch, now) {
       const grant = grants.get(id);
@@ -169,7 +195,7 @@ export function createMemoryStorage(): Storage {
       return key && copy(key);
     },
     async listKeys() {
-      return [...keys.values()].sort(byCreatedAt).map(copy);
+      return ordered(keys.values(), (key) => key.kid);
     },
     async setKeyStatus(kid, status: SigningKeyStatus, now) {
       const key = keys.get(kid);
@@ -181,11 +207,29 @@ export function createMemoryStorage(): Storage {
     },
 
     async appendAuditEvent(event) {
+      if (audit.some((existing) => existing.id === event.id)) throw new StorageConflictError('audit event', event.id);
       audit.push(copy(event));
     },
-    async listAuditEvents(options = {}) {
-      const matching = audit.filter((e) => (options.type === undefined || e.type === options.type) && (options.actor === undefined || e.actor === options.actor));
-      return matching.reverse().slice(0, options.limit ?? 100).map(copy);
+    async listAuditEvents(query = {}) {
+      const { before } = query;
+      return audit
+        .filter(
+          (e) =>
+            (query.type === undefined || e.type === query.type) &&
+            (query.actor === undefined || e.actor === query.actor) &&
+            (query.since === undefined || e.at >= query.since) &&
+            (query.until === undefined || e.at < query.until) &&
+            (!before || e.at < before.at || (e.at === before.at && compareKeys(e.id, before.id) < 0)),
+        )
+        .sort((a, b) => b.at - a.at || compareKeys(b.id, a.id))
+        .slice(0, query.limit ?? 100)
+        .map(copy);
+    },
+    async pruneAuditEvents(before) {
+      const kept = audit.filter((e) => e.at >= before);
+      const removed = audit.length - kept.length;
+      audit = kept;
+      return removed;
     },
 
     async currentRevision() {
@@ -198,6 +242,12 @@ export function createMemoryStorage(): Storage {
       isClosed = true;
     },
   };
+  return withTransactions(stores, hooks);
+}
+
+/** Byte order, as SQLite and PostgreSQL (with COLLATE "C") compare text keys. */
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** A patch's `undefined` fields mean "leave as is", not "set to undefined". */

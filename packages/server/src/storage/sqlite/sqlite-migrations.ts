@@ -73,6 +73,13 @@ const MIGRATIONS: readonly string[] = [
   INSERT INTO meta (key, value) VALUES ('revision', 0);
   ${revisionTriggers(['apis', 'clients', 'client_secrets', 'client_grants', 'signing_keys'])}
   `,
+  // 2: keyset paging in the contract's order, and audit queries by time.
+  `
+  CREATE INDEX apis_by_created ON apis (created_at, identifier);
+  CREATE INDEX clients_by_created ON clients (created_at, client_id);
+  CREATE INDEX client_grants_by_created ON client_grants (created_at, id);
+  CREATE INDEX audit_events_by_at ON audit_events (at, id);
+  `,
 ];
 
 /**

@@ -3,15 +3,18 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import {
   StorageConflictError,
+  StorageReferenceError,
   type ApiRecord,
   type AuditEventRecord,
   type ClientGrantRecord,
   type ClientRecord,
   type ClientSecretRecord,
+  type PageOptions,
   type SigningKeyRecord,
   type Storage,
 } from '../types.js';
 import { migrate } from './sqlite-migrations.js';
+import { withTransactions } from '../transaction-gate.js';
 
 export interface SqliteStorageOptions {
   /** Database file; created (mode 0600) with its directory when missing. `:memory:` for tests. */
@@ -48,7 +51,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
        VALUES (@identifier, @name, @scopes, @signingAlg, @tokenTtlSeconds, @createdAt, @updatedAt)`,
     ),
     getApi: db.prepare('SELECT * FROM apis WHERE identifier = ?'),
-    listApis: db.prepare('SELECT * FROM apis ORDER BY created_at, rowid'),
+    listApis: db.prepare(`SELECT * FROM apis WHERE (@afterCreatedAt IS NULL OR (created_at, identifier) > (@afterCreatedAt, @afterKey)) ORDER BY created_at, identifier LIMIT @limit`),
     updateApi: db.prepare(
       `UPDATE apis SET name = @name, scopes = @scopes, signing_alg = @signingAlg, token_ttl_seconds = @tokenTtlSeconds,
        updated_at = @updatedAt WHERE identifier = @identifier`,
@@ -61,7 +64,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
        VALUES (@clientId, @name, @description, @defaultApi, @isEnabled, @grantTypes, @tokenEndpointAuthMethods, @jwks, @createdAt, @updatedAt)`,
     ),
     getClient: db.prepare('SELECT * FROM clients WHERE client_id = ?'),
-    listClients: db.prepare('SELECT * FROM clients ORDER BY created_at, rowid'),
+    listClients: db.prepare(`SELECT * FROM clients WHERE (@afterCreatedAt IS NULL OR (created_at, client_id) > (@afterCreatedAt, @afterKey)) ORDER BY created_at, client_id LIMIT @limit`),
     updateClient: db.prepare(
       `UPDATE clients SET name = @name, description = @description, default_api = @defaultApi, is_enabled = @isEnabled,
        grant_types = @grantTypes, token_endpoint_auth_methods = @tokenEndpointAuthMethods, jwks = @jwks, updated_at = @updatedAt
@@ -73,7 +76,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       `INSERT INTO client_secrets (id, client_id, hash, hint, created_at, expires_at)
        VALUES (@id, @clientId, @hash, @hint, @createdAt, @expiresAt)`,
     ),
-    listSecrets: db.prepare('SELECT * FROM client_secrets WHERE client_id = ? ORDER BY created_at, rowid'),
+    listSecrets: db.prepare('SELECT * FROM client_secrets WHERE client_id = ? ORDER BY created_at, id'),
     expireSecret: db.prepare('UPDATE client_secrets SET expires_at = ? WHERE client_id = ? AND id = ?'),
     deleteSecret: db.prepare('DELETE FROM client_secrets WHERE client_id = ? AND id = ?'),
 
@@ -85,7 +88,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     findGrant: db.prepare('SELECT * FROM client_grants WHERE client_id = ? AND api_identifier = ?'),
     listGrants: db.prepare(
       `SELECT * FROM client_grants WHERE (@clientId IS NULL OR client_id = @clientId)
-       AND (@apiIdentifier IS NULL OR api_identifier = @apiIdentifier) ORDER BY created_at, rowid`,
+       AND (@apiIdentifier IS NULL OR api_identifier = @apiIdentifier)
+       AND (@afterCreatedAt IS NULL OR (created_at, id) > (@afterCreatedAt, @afterKey)) ORDER BY created_at, id LIMIT @limit`,
     ),
     updateGrant: db.prepare('UPDATE client_grants SET scopes = @scopes, token_ttl_seconds = @tokenTtlSeconds, updated_at = @updatedAt WHERE id = @id'),
     deleteGrant: db.prepare('DELETE FROM client_grants WHERE id = ?'),
@@ -95,7 +99,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
        VALUES (@kid, @alg, @status, @encryptedPrivateKey, @publicJwk, @apiIdentifier, @createdAt, @rotatedAt)`,
     ),
     getKey: db.prepare('SELECT * FROM signing_keys WHERE kid = ?'),
-    listKeys: db.prepare('SELECT * FROM signing_keys ORDER BY created_at, rowid'),
+    listKeys: db.prepare('SELECT * FROM signing_keys ORDER BY created_at, kid'),
     setKeyStatus: db.prepare(
       `UPDATE signing_keys SET rotated_at = CASE WHEN status = 'active' AND @status <> 'active' THEN @now ELSE rotated_at END,
        status = @status WHERE kid = @kid`,
@@ -104,8 +108,11 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     insertAuditEvent: db.prepare('INSERT INTO audit_events (id, at, type, actor, data) VALUES (@id, @at, @type, @actor, @data)'),
     listAuditEvents: db.prepare(
       `SELECT * FROM audit_events WHERE (@type IS NULL OR type = @type) AND (@actor IS NULL OR actor = @actor)
-       ORDER BY seq DESC LIMIT @limit`,
+       AND (@since IS NULL OR at >= @since) AND (@until IS NULL OR at < @until)
+       AND (@beforeAt IS NULL OR (at, id) < (@beforeAt, @beforeId))
+       ORDER BY at DESC, id DESC LIMIT @limit`,
     ),
+    pruneAuditEvents: db.prepare('DELETE FROM audit_events WHERE at < ?'),
 
     revision: db.prepare("SELECT value FROM meta WHERE key = 'revision'").pluck(),
     ping: db.prepare('SELECT 1').pluck(),
@@ -116,17 +123,31 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     return statements.deleteApi.run(identifier).changes > 0;
   });
 
-  /** Runs an insert, turning a uniqueness clash into the contract's conflict error. */
-  function insert(entity: string, key: string, run: () => unknown): void {
+  /**
+   * Runs an insert, turning a uniqueness clash into the contract's conflict error and a missing
+   * parent (foreign key) into its reference error.
+   */
+  function insert(entity: string, key: string, run: () => unknown, parent?: () => [string, string]): void {
     try {
       run();
     } catch (error) {
       if (isUniquenessViolation(error)) throw new StorageConflictError(entity, key);
+      if (parent && (error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new StorageReferenceError(...parent());
       throw error;
     }
   }
 
-  return {
+  const hooks = {
+    // IMMEDIATE takes the write lock at once, so another process's writer queues (busy timeout)
+    // instead of failing half-way through our transaction.
+    begin: () => db.exec('BEGIN IMMEDIATE'),
+    commit: () => db.exec('COMMIT'),
+    rollback: () => {
+      if (db.inTransaction) db.exec('ROLLBACK');
+    },
+  };
+
+  const stores: Omit<Storage, 'transaction'> = {
     kind: 'sqlite',
 
     async createApi(api) {
@@ -136,8 +157,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       const row = statements.getApi.get(identifier) as Row | undefined;
       return row && rowToApi(row);
     },
-    async listApis() {
-      return (statements.listApis.all() as Row[]).map(rowToApi);
+    async listApis(page) {
+      return (statements.listApis.all(pageParams(page)) as Row[]).map(rowToApi);
     },
     async updateApi(identifier, patch, now) {
       const row = statements.getApi.get(identifier) as Row | undefined;
@@ -157,8 +178,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       const row = statements.getClient.get(clientId) as Row | undefined;
       return row && rowToClient(row);
     },
-    async listClients() {
-      return (statements.listClients.all() as Row[]).map(rowToClient);
+    async listClients(page) {
+      return (statements.listClients.all(pageParams(page)) as Row[]).map(rowToClient);
     },
     async updateClient(clientId, patch, now) {
       const row = statements.getClient.get(clientId) as Row | undefined;
@@ -172,7 +193,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     },
 
     async addClientSecret(secret) {
-      insert('client secret', secret.id, () => statements.insertSecret.run(secret));
+      insert('client secret', secret.id, () => statements.insertSecret.run(secret), () => ['client', secret.clientId]);
     },
     async listClientSecrets(clientId) {
       return (statements.listSecrets.all(clientId) as Row[]).map(rowToSecret);
@@ -185,7 +206,9 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     },
 
     async createGrant(grant) {
-      insert('client grant', `${grant.clientId} → ${grant.apiIdentifier}`, () => statements.insertGrant.run(grantToRow(grant)));
+      insert('client grant', `${grant.clientId} → ${grant.apiIdentifier}`, () => statements.insertGrant.run(grantToRow(grant)), () =>
+        statements.getClient.get(grant.clientId) ? ['api', grant.apiIdentifier] : ['client', grant.clientId],
+      );
     },
     async getGrant(id) {
       const row = statements.getGrant.get(id) as Row | undefined;
@@ -196,7 +219,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       return row && rowToGrant(row);
     },
     async listGrants(filter = {}) {
-      const rows = statements.listGrants.all({ clientId: filter.clientId ?? null, apiIdentifier: filter.apiIdentifier ?? null }) as Row[];
+      const rows = statements.listGrants.all({ clientId: filter.clientId ?? null, apiIdentifier: filter.apiIdentifier ?? null, ...pageParams(filter) }) as Row[];
       return rows.map(rowToGrant);
     },
     async updateGrant(id, patch, now) {
@@ -229,9 +252,20 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     async appendAuditEvent(event) {
       insert('audit event', event.id, () => statements.insertAuditEvent.run({ ...event, data: JSON.stringify(event.data) }));
     },
-    async listAuditEvents(options = {}) {
-      const rows = statements.listAuditEvents.all({ type: options.type ?? null, actor: options.actor ?? null, limit: options.limit ?? 100 }) as Row[];
+    async listAuditEvents(query = {}) {
+      const rows = statements.listAuditEvents.all({
+        type: query.type ?? null,
+        actor: query.actor ?? null,
+        since: query.since ?? null,
+        until: query.until ?? null,
+        beforeAt: query.before?.at ?? null,
+        beforeId: query.before?.id ?? null,
+        limit: query.limit ?? 100,
+      }) as Row[];
       return rows.map(rowToAuditEvent);
+    },
+    async pruneAuditEvents(before) {
+      return statements.pruneAuditEvents.run(before).changes;
     },
 
     async currentRevision() {
@@ -244,6 +278,12 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       if (db.open) db.close();
     },
   };
+  return withTransactions(stores, hooks);
+}
+
+/** SQLite's LIMIT -1 is "no limit". */
+function pageParams(page: PageOptions = {}) {
+  return { afterCreatedAt: page.after?.createdAt ?? null, afterKey: page.after?.key ?? null, limit: page.limit ?? -1 };
 }
 
 /** The database holds key material (encrypted) and secret hashes: owner-only from the first byte. */

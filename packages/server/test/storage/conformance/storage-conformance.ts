@@ -1,13 +1,14 @@
 import { beforeEach, afterEach, describe, expect, it } from 'vitest';
 import {
   StorageConflictError,
+  StorageReferenceError,
   type ApiRecord,
   type ClientGrantRecord,
   type ClientRecord,
   type ClientSecretRecord,
   type SigningKeyRecord,
   type Storage,
-} from '../types.js';
+} from '../../../src/storage/types.js';
 
 /**
  * The one behavioural contract every storage adapter must pass, unchanged. An adapter is done
@@ -302,6 +303,140 @@ export function describeStorageConformance(adapterName: string, makeStorage: () 
         await storage.getClient('c1');
         await storage.listKeys();
         expect(await storage.currentRevision()).toBe(before);
+      });
+    });
+
+    describe('missing parent records', () => {
+      it('refuses a secret or a grant that names a missing client or API, and stores nothing', async () => {
+        await storage.createApi(api('https://orders.example'));
+        await storage.createClient(client('c1'));
+        await expect(storage.addClientSecret(secret('s1', 'ghost'))).rejects.toMatchObject({ name: 'StorageReferenceError', entity: 'client', key: 'ghost' });
+        await expect(storage.createGrant(grant('g1', 'ghost', 'https://orders.example'))).rejects.toBeInstanceOf(StorageReferenceError);
+        await expect(storage.createGrant(grant('g2', 'c1', 'https://nope.example'))).rejects.toMatchObject({ entity: 'api', key: 'https://nope.example' });
+        expect(await storage.listClientSecrets('ghost')).toEqual([]);
+        expect(await storage.listGrants()).toEqual([]);
+      });
+    });
+
+    describe('ordering and keyset paging', () => {
+      it('breaks createdAt ties by key, and pages without gaps or repeats while records are added', async () => {
+        for (const id of ['c3', 'c1', 'c2']) await storage.createClient(client(id, T0));
+        await storage.createClient(client('c0', T0 + 1));
+        expect((await storage.listClients()).map((c) => c.clientId)).toEqual(['c1', 'c2', 'c3', 'c0']);
+        const first = await storage.listClients({ limit: 2 });
+        expect(first.map((c) => c.clientId)).toEqual(['c1', 'c2']);
+        await storage.createClient(client('c9', T0 + 2)); // added between pages: appears on a later one
+        const last = first.at(-1)!;
+        const second = await storage.listClients({ limit: 2, after: { createdAt: last.createdAt, key: last.clientId } });
+        expect(second.map((c) => c.clientId)).toEqual(['c3', 'c0']);
+        const third = await storage.listClients({ limit: 2, after: { createdAt: T0 + 1, key: 'c0' } });
+        expect(third.map((c) => c.clientId)).toEqual(['c9']);
+      });
+
+      it('pages APIs and filtered grants the same way', async () => {
+        for (const id of ['https://b.example', 'https://a.example', 'https://c.example']) await storage.createApi(api(id, T0));
+        expect((await storage.listApis({ limit: 1, after: { createdAt: T0, key: 'https://a.example' } })).map((a) => a.identifier)).toEqual(['https://b.example']);
+        await storage.createClient(client('c1'));
+        await storage.createClient(client('c2'));
+        await storage.createGrant(grant('g2', 'c1', 'https://a.example'));
+        await storage.createGrant(grant('g1', 'c1', 'https://b.example'));
+        await storage.createGrant(grant('g3', 'c2', 'https://a.example'));
+        expect((await storage.listGrants({ clientId: 'c1' })).map((g) => g.id)).toEqual(['g1', 'g2']);
+        expect((await storage.listGrants({ clientId: 'c1', limit: 1, after: { createdAt: T0, key: 'g1' } })).map((g) => g.id)).toEqual(['g2']);
+        expect((await storage.listGrants({ apiIdentifier: 'https://a.example', limit: 5 })).map((g) => g.id)).toEqual(['g2', 'g3']);
+      });
+    });
+
+    describe('audit queries', () => {
+      it('filters by time range, pages newest first with ties broken by id, and prunes by age', async () => {
+        for (const [id, at] of [['e1', T0], ['e3', T0 + 10], ['e2', T0 + 10], ['e4', T0 + 20]] as const) {
+          await storage.appendAuditEvent({ id, at, type: 'client.updated', actor: 'cli', data: {} });
+        }
+        expect((await storage.listAuditEvents()).map((e) => e.id)).toEqual(['e4', 'e3', 'e2', 'e1']);
+        expect((await storage.listAuditEvents({ since: T0 + 10, until: T0 + 20 })).map((e) => e.id)).toEqual(['e3', 'e2']);
+        expect((await storage.listAuditEvents({ limit: 2, before: { at: T0 + 10, id: 'e3' } })).map((e) => e.id)).toEqual(['e2', 'e1']);
+        expect(await storage.pruneAuditEvents(T0 + 10)).toBe(1);
+        expect((await storage.listAuditEvents()).map((e) => e.id)).toEqual(['e4', 'e3', 'e2']);
+      });
+    });
+
+    describe('transactions', () => {
+      it('commits every write of the work together and returns its result', async () => {
+        const result = await storage.transaction(async (tx) => {
+          await tx.createApi(api('https://orders.example'));
+          await tx.createClient(client('c1'));
+          await tx.addClientSecret(secret('s1', 'c1'));
+          await tx.createGrant(grant('g1', 'c1', 'https://orders.example'));
+          await tx.appendAuditEvent({ id: 'e1', at: T0, type: 'client.created', actor: 'cli', data: {} });
+          return 'done';
+        });
+        expect(result).toBe('done');
+        expect(await storage.getClient('c1')).toBeDefined();
+        expect(await storage.listClientSecrets('c1')).toHaveLength(1);
+        expect(await storage.getGrant('g1')).toBeDefined();
+        expect(await storage.listAuditEvents()).toHaveLength(1);
+      });
+
+      it('a failure half-way leaves nothing behind: no client without its secret, no record without its audit event', async () => {
+        await storage.createApi(api('https://orders.example'));
+        await storage.createClient(client('existing'));
+        const before = await storage.currentRevision();
+        const failure = new Error('killed half-way');
+        await expect(
+          storage.transaction(async (tx) => {
+            await tx.createClient(client('c1'));
+            await tx.addClientSecret(secret('s1', 'c1'));
+            await tx.updateClient('existing', { name: 'renamed' }, T0 + 1);
+            await tx.deleteApi('https://orders.example');
+            await tx.appendAuditEvent({ id: 'e1', at: T0, type: 'client.created', actor: 'cli', data: {} });
+            throw failure;
+          }),
+        ).rejects.toBe(failure);
+        expect(await storage.getClient('c1')).toBeUndefined();
+        expect(await storage.listClientSecrets('c1')).toEqual([]);
+        expect((await storage.getClient('existing'))?.name).toBe(client('existing').name);
+        expect(await storage.getApi('https://orders.example')).toBeDefined();
+        expect(await storage.listAuditEvents()).toEqual([]);
+        expect(await storage.currentRevision()).toBe(before);
+      });
+
+      it('a storage error inside the work (a conflict) rolls back the earlier writes', async () => {
+        await storage.createClient(client('c1'));
+        await expect(
+          storage.transaction(async (tx) => {
+            await tx.createApi(api('https://orders.example'));
+            await tx.createClient(client('c1'));
+          }),
+        ).rejects.toBeInstanceOf(StorageConflictError);
+        expect(await storage.getApi('https://orders.example')).toBeUndefined();
+      });
+
+      it('serialises: calls made outside wait for the transaction, and two transactions never interleave', async () => {
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        const first = storage.transaction(async (tx) => {
+          await tx.createClient(client('c1'));
+          await gate;
+          await tx.updateClient('c1', { name: 'final' }, T0 + 1);
+        });
+        const outsideRead = storage.getClient('c1');
+        const second = storage.transaction(async (tx) => {
+          const seen = await tx.getClient('c1');
+          await tx.updateClient('c1', { description: `saw ${seen?.name}` }, T0 + 2);
+        });
+        release();
+        await Promise.all([first, second]);
+        expect((await outsideRead)?.name).toBe('final');
+        expect((await storage.getClient('c1'))?.description).toBe('saw final');
+      });
+
+      it('refuses a transaction handle used after the transaction ended', async () => {
+        let leaked: Parameters<Parameters<Storage['transaction']>[0]>[0] | undefined;
+        await storage.transaction(async (tx) => {
+          leaked = tx;
+        });
+        await expect(leaked!.createClient(client('late'))).rejects.toThrow(/transaction/);
+        expect(await storage.getClient('late')).toBeUndefined();
       });
     });
 

@@ -1,0 +1,92 @@
+import type { ApiRecord, ApiScope, SigningAlgorithm } from '../storage/types.js';
+import { AdminError, validationFailed } from '../errors/admin-error.js';
+import { ensureSigningKey } from '../keys/key-rotation.js';
+import { apiView } from './views.js';
+import { pageOf, type ListOptions, type Page } from './paging.js';
+import { asAdminErrors, changedFields, requireApi, type AdminContext } from './admin-context.js';
+import { ADMIN_API_IDENTIFIER, RESERVED_IDENTIFIER_PREFIX } from './built-in-admin-api.js';
+import { DEFAULT_TOKEN_TTL_SECONDS, validateApiIdentifier, validateName, validateScopes, validateSigningAlg, validateTokenTtl } from './validation.js';
+
+export interface CreateApiInput {
+  identifier: string;
+  name?: string;
+  scopes?: (string | ApiScope)[];
+  signingAlg?: SigningAlgorithm;
+  tokenTtlSeconds?: number;
+}
+
+export type UpdateApiInput = Omit<CreateApiInput, 'identifier'>;
+
+/** An HS256 API's shared secret is returned once, by the operation that created its key. */
+export interface ApiResult {
+  api: ApiRecord;
+  sharedSecret?: string;
+}
+
+export interface ApiOperations {
+  createApi(input: CreateApiInput): Promise<ApiResult>;
+  listApis(options?: ListOptions): Promise<Page<ApiRecord>>;
+  getApi(identifier: string): Promise<ApiRecord>;
+  updateApi(identifier: string, patch: UpdateApiInput): Promise<ApiResult>;
+  /** Deletes the API with every grant on it, atomically. */
+  deleteApi(identifier: string): Promise<void>;
+}
+
+export function createApiOperations({ deps, write }: AdminContext): ApiOperations {
+  const { storage, now } = deps;
+  const keyDepsFor = (keys: Parameters<typeof ensureSigningKey>[0]['keys']) => ({ keys, kek: deps.kek, now });
+
+  return {
+    createApi: (input) =>
+      write(async (tx, audit) => {
+        const identifier = validateApiIdentifier(input.identifier);
+        if (identifier.startsWith(RESERVED_IDENTIFIER_PREFIX)) throw validationFailed('identifier', `identifiers starting with ${RESERVED_IDENTIFIER_PREFIX} are reserved for m2m-auth`);
+        const at = now();
+        const api: ApiRecord = {
+          identifier,
+          name: input.name === undefined ? identifier : validateName(input.name),
+          scopes: validateScopes(input.scopes ?? []),
+          signingAlg: validateSigningAlg(input.signingAlg ?? 'RS256'),
+          tokenTtlSeconds: validateTokenTtl(input.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS),
+          createdAt: at,
+          updatedAt: at,
+        };
+        await asAdminErrors(() => tx.createApi(api), `An API with identifier ${identifier} already exists`);
+        const { sharedSecret } = await ensureSigningKey(keyDepsFor(tx), api.signingAlg, identifier);
+        await audit('api.created', { identifier, after: apiView(api) });
+        return { api, ...(sharedSecret ? { sharedSecret } : {}) };
+      }),
+
+    listApis: (options = {}) => pageOf(options, (api) => api.identifier, (page) => storage.listApis(page)),
+    getApi: (identifier) => requireApi(storage, identifier),
+
+    updateApi: (identifier, patch) =>
+      write(async (tx, audit) => {
+        const before = await requireApi(tx, identifier);
+        refuseBuiltIn(identifier, 'changed');
+        const validated = {
+          ...(patch.name !== undefined ? { name: validateName(patch.name) } : {}),
+          ...(patch.scopes !== undefined ? { scopes: validateScopes(patch.scopes) } : {}),
+          ...(patch.signingAlg !== undefined ? { signingAlg: validateSigningAlg(patch.signingAlg) } : {}),
+          ...(patch.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: validateTokenTtl(patch.tokenTtlSeconds) } : {}),
+        };
+        const api = (await tx.updateApi(identifier, validated, now()))!;
+        const { sharedSecret } = await ensureSigningKey(keyDepsFor(tx), api.signingAlg, identifier);
+        await audit('api.updated', { identifier, changes: changedFields(apiView(before), apiView(api)) });
+        return { api, ...(sharedSecret ? { sharedSecret } : {}) };
+      }),
+
+    deleteApi: (identifier) =>
+      write(async (tx, audit) => {
+        const before = await requireApi(tx, identifier);
+        refuseBuiltIn(identifier, 'deleted');
+        const grants = await tx.listGrants({ apiIdentifier: identifier });
+        await tx.deleteApi(identifier);
+        await audit('api.deleted', { identifier, before: apiView(before), deletedGrants: grants.map((grant) => grant.id) });
+      }),
+  };
+}
+
+function refuseBuiltIn(identifier: string, what: string) {
+  if (identifier === ADMIN_API_IDENTIFIER) throw new AdminError('forbidden', `${ADMIN_API_IDENTIFIER} is m2m-auth's own admin API and cannot be ${what}`);
+}

@@ -1,0 +1,25 @@
+import type { ApiScope } from '../storage/types.js';
+
+/**
+ * The API that m2m-auth's own admin endpoints belong to. Admin clients are ordinary clients with
+ * grants on it, so least privilege works as for any API: a CI job that only creates grants is
+ * granted `grants:write` and nothing else.
+ */
+export const ADMIN_API_IDENTIFIER = 'urn:m2m-auth:admin';
+export const RESERVED_IDENTIFIER_PREFIX = 'urn:m2m-auth:';
+/** Admin tokens are short-lived: the client SDK refreshes them ahead of expiry anyway. */
+export const ADMIN_TOKEN_TTL_SECONDS = 300;
+
+export const ADMIN_SCOPES: readonly ApiScope[] = [
+  { value: 'apis:read', description: 'Read APIs and their scopes' },
+  { value: 'apis:write', description: 'Create, change and delete APIs' },
+  { value: 'clients:read', description: 'Read clients and secret hints' },
+  { value: 'clients:write', description: 'Create, change and delete clients; issue and rotate secrets' },
+  { value: 'grants:read', description: 'Read client grants' },
+  { value: 'grants:write', description: 'Create, change and delete client grants' },
+  { value: 'keys:read', description: 'Read signing keys (public parts and status)' },
+  { value: 'keys:write', description: 'Rotate and retire signing keys' },
+  { value: 'audit:read', description: 'Read the audit log' },
+];
+
+export type AdminScope = 'apis:read' | 'apis:write' | 'clients:read' | 'clients:write' | 'grants:read' | 'grants:write' | 'keys:read' | 'keys:write' | 'audit:read';

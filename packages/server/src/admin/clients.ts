@@ -1,0 +1,185 @@
+import type { ClientAuthMethod, ClientRecord, ClientSecretRecord, RegistryStores } from '../storage/types.js';
+import { validationFailed } from '../errors/admin-error.js';
+import { generateClientSecret, hashClientSecret, secretHint } from '../secrets/client-secret.js';
+import { generateClientId, generateRecordId } from '../secrets/identifiers.js';
+import { clientView } from './views.js';
+import { pageOf, type ListOptions, type Page } from './paging.js';
+import { asAdminErrors, changedFields, requireApi, requireClient, type AdminContext } from './admin-context.js';
+import { validateAuthMethods, validateJwks, validateName } from './validation.js';
+
+export interface CreateClientInput {
+  name: string;
+  description?: string;
+  defaultApi?: string | null;
+  tokenEndpointAuthMethods?: ClientAuthMethod[];
+  jwks?: { keys: Record<string, unknown>[] } | null;
+}
+
+export type UpdateClientInput = Partial<Omit<CreateClientInput, 'name'>> & { name?: string; isEnabled?: boolean };
+
+/** A key as operators see a secret: never the secret or its hash. */
+export interface ClientSecretSummary {
+  id: string;
+  hint: string;
+  createdAt: number;
+  expiresAt: number | null;
+}
+
+export interface CreatedClient {
+  client: ClientRecord;
+  clientId: string;
+  /** The raw secret, in this one result only. Absent for private_key_jwt-only clients. */
+  clientSecret?: string;
+  secret?: ClientSecretSummary;
+}
+
+export interface RotatedSecret {
+  clientId: string;
+  clientSecret: string;
+  secret: ClientSecretSummary;
+  previousSecretsExpireAt: number;
+}
+
+export interface ClientOperations {
+  createClient(input: CreateClientInput): Promise<CreatedClient>;
+  listClients(options?: ListOptions): Promise<Page<ClientRecord>>;
+  getClient(clientId: string): Promise<{ client: ClientRecord; secrets: ClientSecretSummary[] }>;
+  updateClient(clientId: string, patch: UpdateClientInput): Promise<ClientRecord>;
+  /** Deletes the client with its secrets and grants, atomically. */
+  deleteClient(clientId: string): Promise<void>;
+  /**
+   * Adds a new secret and lets the current ones expire after `graceSeconds`, so a service can be
+   * redeployed with the new secret while the old one still works.
+   */
+  rotateClientSecret(clientId: string, options?: { graceSeconds?: number }): Promise<RotatedSecret>;
+}
+
+/** Work shared with bootstrap and apply, which create clients inside their own transactions. */
+export interface ClientWrites {
+  insertClient(tx: RegistryStores, input: CreateClientInput, options?: { clientSecret?: string }): Promise<CreatedClient>;
+}
+
+export function createClientWrites({ deps }: AdminContext): ClientWrites {
+  const { now } = deps;
+  return {
+    async insertClient(tx, input, options = {}) {
+      const methods = validateAuthMethods(input.tokenEndpointAuthMethods ?? (input.jwks ? ['private_key_jwt'] : ['client_secret_basic', 'client_secret_post']));
+      const jwks = input.jwks ? validateJwks(input.jwks) : null;
+      if (methods.includes('private_key_jwt') && !jwks) throw validationFailed('jwks', 'private_key_jwt needs the client public keys (jwks)');
+      if (input.defaultApi) await requireApi(tx, input.defaultApi);
+      const at = now();
+      const client: ClientRecord = {
+        clientId: generateClientId(),
+        name: validateName(input.name),
+        description: validateDescription(input.description ?? ''),
+        defaultApi: input.defaultApi ?? null,
+        isEnabled: true,
+        grantTypes: ['client_credentials'],
+        tokenEndpointAuthMethods: methods,
+        jwks,
+        createdAt: at,
+        updatedAt: at,
+      };
+      await asAdminErrors(() => tx.createClient(client), `A client with id ${client.clientId} already exists`);
+      const usesSecret = methods.some((method) => method !== 'private_key_jwt');
+      const issued = usesSecret ? await addSecret(tx, deps.secretPepper, client.clientId, at, options.clientSecret) : undefined;
+      return { client, clientId: client.clientId, ...(issued ?? {}) };
+    },
+  };
+}
+
+export function createClientOperations(context: AdminContext, writes: ClientWrites): ClientOperations {
+  const { deps, write } = context;
+  const { storage, now } = deps;
+
+  return {
+    createClient: (input) =>
+      write(async (tx, audit) => {
+        const created = await writes.insertClient(tx, input);
+        await audit('client.created', { clientId: created.clientId, after: clientView(created.client), ...(created.secret ? { secretId: created.secret.id } : {}) });
+        return created;
+      }),
+
+    listClients: (options = {}) => pageOf(options, (client) => client.clientId, (page) => storage.listClients(page)),
+
+    async getClient(clientId) {
+      const client = await requireClient(storage, clientId);
+      const secrets = (await storage.listClientSecrets(clientId)).map(summarizeSecret);
+      return { client, secrets };
+    },
+
+    updateClient: (clientId, patch) =>
+      write(async (tx, audit) => {
+        const before = await requireClient(tx, clientId);
+        if (patch.defaultApi) await requireApi(tx, patch.defaultApi);
+        const validated = {
+          ...(patch.name !== undefined ? { name: validateName(patch.name) } : {}),
+          ...(patch.description !== undefined ? { description: validateDescription(patch.description) } : {}),
+          ...(patch.defaultApi !== undefined ? { defaultApi: patch.defaultApi } : {}),
+          ...(patch.isEnabled !== undefined ? { isEnabled: validateBoolean(patch.isEnabled, 'enabled') } : {}),
+          ...(patch.tokenEndpointAuthMethods !== undefined ? { tokenEndpointAuthMethods: validateAuthMethods(patch.tokenEndpointAuthMethods) } : {}),
+          ...(patch.jwks !== undefined ? { jwks: patch.jwks === null ? null : validateJwks(patch.jwks) } : {}),
+        };
+        const methods = validated.tokenEndpointAuthMethods ?? before.tokenEndpointAuthMethods;
+        const jwks = validated.jwks === undefined ? before.jwks : validated.jwks;
+        if (methods.includes('private_key_jwt') && !jwks) throw validationFailed('jwks', 'private_key_jwt needs the client public keys (jwks)');
+        const client = (await tx.updateClient(clientId, validated, now()))!;
+        const type = patch.isEnabled === false && before.isEnabled ? 'client.disabled' : patch.isEnabled === true && !before.isEnabled ? 'client.enabled' : 'client.updated';
+        await audit(type, { clientId, changes: changedFields(clientView(before), clientView(client)) });
+        return client;
+      }),
+
+    deleteClient: (clientId) =>
+      write(async (tx, audit) => {
+        const before = await requireClient(tx, clientId);
+        const grants = await tx.listGrants({ clientId });
+        await tx.deleteClient(clientId);
+        await audit('client.deleted', { clientId, before: clientView(before), deletedGrants: grants.map((grant) => grant.id) });
+      }),
+
+    rotateClientSecret: (clientId, options = {}) =>
+      write(async (tx, audit) => {
+        await requireClient(tx, clientId);
+        const graceSeconds = options.graceSeconds ?? 3600;
+        if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 30 * 86_400) {
+          throw validationFailed('graceSeconds', 'grace period must be a whole number of seconds from 0 to 2592000 (30 days)');
+        }
+        const at = now();
+        const expiresAt = at + graceSeconds * 1000;
+        const previous = await tx.listClientSecrets(clientId);
+        const issued = await addSecret(tx, deps.secretPepper, clientId, at);
+        for (const secret of previous) {
+          if (secret.expiresAt === null || secret.expiresAt > expiresAt) await tx.expireClientSecret(clientId, secret.id, expiresAt);
+        }
+        await audit('client.secret_rotated', { clientId, secretId: issued.secret.id, graceSeconds, previousSecretsExpireAt: new Date(expiresAt).toISOString() });
+        return { clientId, ...issued, previousSecretsExpireAt: expiresAt };
+      }),
+  };
+}
+
+/** Minimum strength of a secret supplied by a deployment instead of generated here. */
+const MIN_SUPPLIED_SECRET_LENGTH = 32;
+
+async function addSecret(tx: RegistryStores, pepper: Buffer, clientId: string, at: number, supplied?: string) {
+  if (supplied !== undefined && (supplied.length < MIN_SUPPLIED_SECRET_LENGTH || supplied.length > 512 || /\s/.test(supplied))) {
+    throw validationFailed('client_secret', `a supplied secret must be ${MIN_SUPPLIED_SECRET_LENGTH} to 512 characters without white space`);
+  }
+  const clientSecret = supplied ?? generateClientSecret();
+  const record: ClientSecretRecord = { id: generateRecordId('sec'), clientId, hash: hashClientSecret(pepper, clientSecret), hint: secretHint(clientSecret), createdAt: at, expiresAt: null };
+  await asAdminErrors(() => tx.addClientSecret(record), `Secret ${record.id} already exists`);
+  return { clientSecret, secret: summarizeSecret(record) };
+}
+
+export function summarizeSecret(secret: ClientSecretRecord): ClientSecretSummary {
+  return { id: secret.id, hint: secret.hint, createdAt: secret.createdAt, expiresAt: secret.expiresAt };
+}
+
+function validateDescription(value: unknown): string {
+  if (typeof value !== 'string' || value.length > 1000) throw validationFailed('description', 'description must be a string of at most 1000 characters');
+  return value;
+}
+
+function validateBoolean(value: unknown, field: string): boolean {
+  if (typeof value !== 'boolean') throw validationFailed(field, `${field} must be true or false`);
+  return value;
+}

@@ -1,0 +1,89 @@
+import type { SigningAlgorithm, SigningKeyRecord } from '../storage/types.js';
+import { notFound, validationFailed } from '../errors/admin-error.js';
+import { ensureSigningKey, rotateSigningKey } from '../keys/key-rotation.js';
+import { requireApi, type AdminContext } from './admin-context.js';
+import { validateSigningAlg } from './validation.js';
+
+/** A key as operators see it: never the private part. */
+export interface SigningKeySummary {
+  kid: string;
+  alg: SigningAlgorithm;
+  status: SigningKeyRecord['status'];
+  apiIdentifier: string | null;
+  createdAt: number;
+  rotatedAt: number | null;
+}
+
+export interface RotatedKey {
+  key: SigningKeySummary;
+  previous: SigningKeySummary[];
+  sharedSecret?: string;
+}
+
+export interface KeyOperations {
+  listKeys(): Promise<SigningKeySummary[]>;
+  getKey(kid: string): Promise<SigningKeySummary>;
+  /** Ensures the default RS256 key and a key for every algorithm an API uses (first start). */
+  ensureSigningKeys(): Promise<SigningKeySummary[]>;
+  rotateSigningKey(alg?: SigningAlgorithm, apiIdentifier?: string): Promise<RotatedKey>;
+  /** Removes a no-longer-signing key from the JWKS. Tokens it signed stop verifying. */
+  retireSigningKey(kid: string): Promise<void>;
+}
+
+export function createKeyOperations({ deps, write }: AdminContext): KeyOperations {
+  const { storage, now } = deps;
+  const keyDeps = (keys: Parameters<typeof ensureSigningKey>[0]['keys']) => ({ keys, kek: deps.kek, now });
+
+  return {
+    listKeys: async () => (await storage.listKeys()).map(summarizeKey),
+
+    async getKey(kid) {
+      const key = await storage.getKey(kid);
+      if (!key) throw notFound(`No signing key ${kid}`);
+      return summarizeKey(key);
+    },
+
+    async ensureSigningKeys() {
+      // Read first, outside a transaction: on every start but the first there is nothing to do.
+      const wanted = new Map<string, SigningAlgorithm>([['RS256', 'RS256']]);
+      for (const api of await storage.listApis()) if (api.signingAlg !== 'HS256') wanted.set(api.signingAlg, api.signingAlg);
+      const keys = await storage.listKeys();
+      const missing = [...wanted.values()].filter((alg) => !keys.some((key) => key.status === 'active' && key.alg === alg && key.apiIdentifier === null));
+      if (missing.length === 0) return [];
+      return write(async (tx, audit) => {
+        const created: SigningKeySummary[] = [];
+        for (const alg of missing) {
+          const result = await ensureSigningKey(keyDeps(tx), alg, null);
+          if (result.created) created.push(summarizeKey(result.created));
+        }
+        if (created.length > 0) await audit('key.created', { kids: created.map((key) => key.kid) });
+        return created;
+      });
+    },
+
+    rotateSigningKey: (alg = 'RS256', apiIdentifier) =>
+      write(async (tx, audit) => {
+        const algorithm = validateSigningAlg(alg);
+        if (algorithm === 'HS256') {
+          if (!apiIdentifier) throw validationFailed('api', 'rotating an HS256 key needs the API it belongs to');
+          if ((await requireApi(tx, apiIdentifier)).signingAlg !== 'HS256') throw validationFailed('api', `${apiIdentifier} does not use HS256`);
+        }
+        const { created, demoted, sharedSecret } = await rotateSigningKey(keyDeps(tx), algorithm, algorithm === 'HS256' ? apiIdentifier! : null);
+        await audit('key.rotated', { alg: algorithm, kid: created.kid, previous: demoted.map((key) => key.kid) });
+        return { key: summarizeKey(created), previous: demoted.map(summarizeKey), ...(sharedSecret ? { sharedSecret } : {}) };
+      }),
+
+    retireSigningKey: (kid) =>
+      write(async (tx, audit) => {
+        const key = await tx.getKey(kid);
+        if (!key) throw notFound(`No signing key ${kid}`);
+        if (key.status === 'active') throw validationFailed('kid', 'rotate before retiring: this key still signs new tokens');
+        await tx.setKeyStatus(kid, 'retired', now());
+        await audit('key.retired', { kid, before: { status: key.status }, after: { status: 'retired' } });
+      }),
+  };
+}
+
+export function summarizeKey(key: SigningKeyRecord): SigningKeySummary {
+  return { kid: key.kid, alg: key.alg, status: key.status, apiIdentifier: key.apiIdentifier, createdAt: key.createdAt, rotatedAt: key.rotatedAt };
+}

@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { cli, startServeProcess } from '../helpers/cli-process.js';
+
+/**
+ * The CLI anywhere: a first `serve` on an empty data dir creates an admin client and prints its
+ * secret once (on stderr, never in the log); the same CLI commands then manage the server from
+ * another "host" through the admin API, with the same output as local commands.
+ */
+const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-remote-'));
+let server: { url: string; child: ChildProcess; stdout: () => string; stderr: () => string };
+let adminEnv: Record<string, string>;
+
+const remote = (args: string[], env = adminEnv) => cli([...args, '--server', server.url], { ...env, M2M_AUTH_DATA_DIR: '/nonexistent/never-used' });
+const remoteJson = async <T = Record<string, any>>(args: string[], env = adminEnv): Promise<T> => {
+  const result = await remote([...args, '--json'], env);
+  if (result.code !== 0) throw new Error(`m2m-auth ${args.join(' ')} failed: ${result.stderr}`);
+  return JSON.parse(result.stdout) as T;
+};
+
+async function token(clientId: string, secret: string, audience: string) {
+  const response = await fetch(`${server.url}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', audience }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, string> };
+}
+
+beforeAll(async () => {
+  server = await startServeProcess(['--port', '0', '--data-dir', dataDir, '--log-level', 'info']);
+  const clientId = /^ {2}client_id:\s+(\S+)$/m.exec(server.stderr())?.[1];
+  const clientSecret = /^ {2}client_secret:\s+(\S+)$/m.exec(server.stderr())?.[1];
+  expect(clientId).toBeDefined();
+  expect(clientSecret).toMatch(/^m2msk_/);
+  adminEnv = { M2M_AUTH_ADMIN_CLIENT_ID: clientId!, M2M_AUTH_ADMIN_CLIENT_SECRET: clientSecret! };
+});
+
+afterAll(async () => {
+  server?.child.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('remote CLI against a running server', () => {
+  it('create API → create client → grant → token → rotate secret → delete, all through --server', async () => {
+    const api = await remoteJson(['apis', 'create', '--identifier', 'https://orders.example', '--scopes', 'read:orders,write:orders']);
+    expect(api).toMatchObject({ identifier: 'https://orders.example', signing_alg: 'RS256' });
+    const client = await remoteJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'billing-service']);
+    expect(client.client_secret).toMatch(/^m2msk_/);
+    const grant = await remoteJson(['grants', 'create', '--client', client.client_id, '--api', 'https://orders.example', '--scopes', 'read:orders']);
+    expect(grant).toMatchObject({ client_id: client.client_id, scopes: ['read:orders'] });
+
+    // Created through the admin API, usable at once.
+    const first = await token(client.client_id, client.client_secret, 'https://orders.example');
+    expect(first).toMatchObject({ status: 200, body: { scope: 'read:orders' } });
+
+    const updated = await remoteJson(['grants', 'update', grant.id, '--scopes', 'read:orders,write:orders']);
+    expect(updated.scopes).toEqual(['read:orders', 'write:orders']);
+    expect((await token(client.client_id, client.client_secret, 'https://orders.example')).body.scope).toBe('read:orders write:orders');
+
+    const rotated = await remoteJson<{ client_secret: string }>(['clients', 'rotate-secret', client.client_id, '--grace', '0']);
+    expect((await token(client.client_id, rotated.client_secret, 'https://orders.example')).status).toBe(200);
+    expect((await token(client.client_id, client.client_secret, 'https://orders.example')).status).toBe(401);
+
+    expect((await remote(['clients', 'delete', client.client_id])).code).toBe(0);
+    expect((await token(client.client_id, rotated.client_secret, 'https://orders.example')).status).toBe(401);
+
+    const events = await remoteJson<{ type: string; actor: string }[]>(['audit', 'list', '--actor', adminEnv.M2M_AUTH_ADMIN_CLIENT_ID!]);
+    expect(events.map((event) => event.type)).toEqual(['client.deleted', 'client.secret_rotated', 'grant.updated', 'grant.created', 'client.created', 'api.created']);
+  });
+
+  it('prints the same output remote and local, and the same errors', async () => {
+    await remoteJson(['apis', 'create', '--identifier', 'https://stock.example', '--scopes', 'read:stock']);
+    for (const args of [['apis', 'show', 'https://stock.example'], ['apis', 'list'], ['keys', 'list']]) {
+      const local = await cli([...args, '--data-dir', dataDir]);
+      const viaServer = await remote(args);
+      expect(viaServer.stdout).toBe(local.stdout);
+      const localJson = await cli([...args, '--data-dir', dataDir, '--json']);
+      expect((await remote([...args, '--json'])).stdout).toBe(localJson.stdout);
+    }
+    const localError = await cli(['apis', 'create', '--identifier', 'not-a-uri', '--data-dir', dataDir, '--json']);
+    const remoteError = await remote(['apis', 'create', '--identifier', 'not-a-uri', '--json']);
+    expect(remoteError.code).toBe(1);
+    expect(JSON.parse(remoteError.stderr)).toEqual(JSON.parse(localError.stderr));
+    expect(JSON.parse(remoteError.stderr)).toMatchObject({ error: 'validation_failed', field: 'identifier' });
+  });
+
+  it('least privilege: a grants-only admin client can grant and nothing else; bad credentials say so', async () => {
+    const service = await remoteJson<{ client_id: string }>(['clients', 'create', '--name', 'inventory-service']);
+    const ci = await remoteJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'ci-job']);
+    await remoteJson(['grants', 'create', '--client', ci.client_id, '--api', 'urn:m2m-auth:admin', '--scopes', 'grants:write']);
+    const ciEnv = { M2M_AUTH_ADMIN_CLIENT_ID: ci.client_id, M2M_AUTH_ADMIN_CLIENT_SECRET: ci.client_secret };
+    await remoteJson(['apis', 'create', '--identifier', 'https://inventory.example', '--scopes', 'read:inventory']);
+    expect((await remote(['grants', 'create', '--client', service.client_id, '--api', 'https://inventory.example', '--scopes', 'read:inventory'], ciEnv)).code).toBe(0);
+    const refused = await remote(['clients', 'create', '--name', 'sneaky'], ciEnv);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('needs the scope clients:write');
+    const wrong = await remote(['apis', 'list'], { ...adminEnv, M2M_AUTH_ADMIN_CLIENT_SECRET: 'm2msk_wrong' });
+    expect(wrong.stderr).toMatch(/could not get an admin token.*invalid_client/);
+    expect(wrong.stderr).not.toContain('m2msk_wrong');
+    const missing = await cli(['apis', 'list', '--server', server.url], { M2M_AUTH_ADMIN_CLIENT_ID: '', M2M_AUTH_ADMIN_CLIENT_SECRET: '' });
+    expect(missing.stderr).toContain('M2M_AUTH_ADMIN_CLIENT_ID');
+  });
+
+  it('never writes the bootstrap secret, a client secret or a token to the log', async () => {
+    // Wait for the log line of the last admin request handled, then assert on the whole log.
+    const deadline = Date.now() + 10_000;
+    while (!server.stdout().includes('token.issued') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(server.stdout()).toContain('token.issued');
+    expect(server.stdout()).not.toContain(adminEnv.M2M_AUTH_ADMIN_CLIENT_SECRET);
+    expect(server.stdout()).not.toMatch(/m2msk_|eyJ/);
+  });
+
+  it('a second start does not bootstrap again', async () => {
+    server.child.kill('SIGTERM');
+    await new Promise((resolve) => server.child.once('exit', resolve));
+    server = await startServeProcess(['--port', '0', '--data-dir', dataDir]);
+    expect(server.stderr()).not.toContain('admin client for the admin API was created');
+  });
+});
