@@ -1,3 +1,5 @@
+import { checkTokenRequest, optionChecks } from './client-options.js';
+import { describeValue } from './option-checks.js';
 import type { TokenClient, TokenRequestOptions, TokenSource } from './token-client.js';
 
 export interface AuthFetchOptions extends TokenRequestOptions {
@@ -12,8 +14,9 @@ export interface AuthFetchOptions extends TokenRequestOptions {
  * not when the body cannot be sent twice (a stream).
  */
 export function createAuthFetch(source: TokenClient | TokenSource, options: AuthFetchOptions = {}): typeof fetch {
-  const fetchImpl = options.fetch ?? globalThis.fetch;
-  const { fetch: _ignored, ...request } = options;
+  checkTokenSource('createAuthFetch', source);
+  const { fetch: wrapped, ...request } = checkTokenRequest('createAuthFetch', options, ['fetch']) as AuthFetchOptions;
+  const fetchImpl = optionChecks('createAuthFetch').function<typeof fetch>(wrapped, 'fetch') ?? globalThis.fetch;
   const tokens: TokenSource = 'for' in source ? source.for(request) : source;
 
   return async function authFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
@@ -27,6 +30,14 @@ export function createAuthFetch(source: TokenClient | TokenSource, options: Auth
     await response.body?.cancel().catch(() => undefined);
     return fetchImpl(input, withBearer(input, init, fresh.accessToken));
   };
+}
+
+/** A token client or a handle from `client.for()`; anything else fails at set-up. */
+export function checkTokenSource(where: string, source: unknown): asserts source is TokenClient | TokenSource {
+  const candidate = source as Partial<TokenClient> | null;
+  if (candidate === null || typeof candidate !== 'object' || typeof candidate.getToken !== 'function' || typeof candidate.invalidate !== 'function') {
+    optionChecks(where).fail(`needs a token client from createTokenClient() or a handle from client.for() (got ${describeValue(source)}).`);
+  }
 }
 
 function withBearer(input: string | URL | Request, init: RequestInit | undefined, accessToken: string): RequestInit {

@@ -1,6 +1,7 @@
 // @m2m-auth/client/axios: the same behaviour as createAuthFetch, as axios interceptors.
 // Typed structurally, so the SDK does not depend on axios (the application brings its own).
-import { tokenWasRejected } from './auth-fetch.js';
+import { checkTokenSource, tokenWasRejected } from './auth-fetch.js';
+import { checkTokenRequest, optionChecks } from './client-options.js';
 import type { TokenClient, TokenRequestOptions, TokenSource } from './token-client.js';
 
 /** The parts of an axios request config this touches. */
@@ -34,7 +35,13 @@ export interface AxiosInstanceLike {
  * cannot be sent twice. Returns a function that removes both interceptors.
  */
 export function useBearerAuth(axios: AxiosInstanceLike, source: TokenClient | TokenSource, options: TokenRequestOptions = {}): () => void {
-  const tokens: TokenSource = 'for' in source ? source.for(options) : source;
+  const interceptors = (axios as Partial<AxiosInstanceLike> | null)?.interceptors;
+  if (typeof interceptors?.request?.use !== 'function' || typeof interceptors.response?.use !== 'function' || typeof (axios as AxiosInstanceLike).request !== 'function') {
+    optionChecks('useBearerAuth').fail('needs an axios instance (axios.create() or axios itself) as its first argument.');
+  }
+  checkTokenSource('useBearerAuth', source);
+  const request = checkTokenRequest('useBearerAuth', options);
+  const tokens: TokenSource = 'for' in source ? source.for(request) : source;
 
   const requestId = axios.interceptors.request.use(async (config: RequestConfigLike) => {
     const { accessToken } = await tokens.getToken();

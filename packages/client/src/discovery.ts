@@ -1,31 +1,22 @@
 import { TokenClientError } from './errors.js';
+import { fetchIssuerMetadata } from './issuer-metadata.js';
 
 export interface ProviderMetadata {
   tokenEndpoint: string;
   authMethods: readonly string[] | undefined;
 }
 
-/** RFC 8414 metadata, else OpenID Connect Discovery; the document must name the issuer asked for. */
+/** The token endpoint and auth methods from the issuer's metadata (RFC 8414, else OpenID Connect Discovery). */
 export async function discoverProvider(issuer: string, fetchImpl: typeof fetch, timeoutMs: number): Promise<ProviderMetadata> {
-  const base = issuer.replace(/\/+$/, '');
-  const failures: string[] = [];
-  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
-    try {
-      const response = await fetchImpl(`${base}${path}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
-      if (!response.ok) {
-        failures.push(`${path} ${response.status}`);
-        continue;
-      }
-      const metadata = (await response.json()) as Record<string, unknown>;
-      if (metadata.issuer !== issuer && metadata.issuer !== base) throw new Error(`metadata names issuer ${String(metadata.issuer)}`);
-      if (typeof metadata.token_endpoint !== 'string') throw new Error('metadata has no token_endpoint');
-      const methods = metadata.token_endpoint_auth_methods_supported;
-      return { tokenEndpoint: metadata.token_endpoint, authMethods: Array.isArray(methods) ? methods.filter((m): m is string => typeof m === 'string') : undefined };
-    } catch (error) {
-      failures.push(`${path}: ${(error as Error).message}`);
-    }
+  let metadata: Readonly<Record<string, unknown>>;
+  try {
+    metadata = await fetchIssuerMetadata(issuer, fetchImpl, timeoutMs);
+  } catch (error) {
+    throw new TokenClientError('discovery_failed', (error as Error).message, { cause: error });
   }
-  throw new TokenClientError('discovery_failed', `discovery failed for ${issuer} (${failures.join('; ')})`);
+  if (typeof metadata.token_endpoint !== 'string') throw new TokenClientError('discovery_failed', `discovery failed for ${issuer} (metadata has no token_endpoint)`);
+  const methods = metadata.token_endpoint_auth_methods_supported;
+  return { tokenEndpoint: metadata.token_endpoint, authMethods: Array.isArray(methods) ? methods.filter((m): m is string => typeof m === 'string') : undefined };
 }
 
 /** http: only on loopback (development); anything else must be https:. */

@@ -39,11 +39,21 @@ export class TokenClientError extends Error {
   }
 }
 
+const CODES: ReadonlySet<string> = new Set<TokenClientErrorCode>(['oauth_error', 'provider_unavailable', 'invalid_response', 'discovery_failed', 'configuration_error', 'closed']);
+
+/**
+ * True for a TokenClientError, also one made by another copy of this package (two versions
+ * installed side by side make `instanceof` fail): it matches on the name and the stable `code`,
+ * as ky's type guards do.
+ */
 export function isTokenClientError(value: unknown): value is TokenClientError {
-  return value instanceof TokenClientError;
+  if (value instanceof TokenClientError) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as { name?: unknown; code?: unknown; message?: unknown };
+  return candidate.name === 'TokenClientError' && typeof candidate.code === 'string' && CODES.has(candidate.code) && typeof candidate.message === 'string';
 }
 
 /** True for a provider refusal with this OAuth error code (e.g. `isOAuthError(e, 'invalid_scope')`). */
 export function isOAuthError(value: unknown, error?: string): value is TokenClientError & { code: 'oauth_error'; error: string } {
-  return value instanceof TokenClientError && value.code === 'oauth_error' && (error === undefined || value.error === error);
+  return isTokenClientError(value) && value.code === 'oauth_error' && typeof value.error === 'string' && (error === undefined || value.error === error);
 }

@@ -4,6 +4,9 @@
  * `scope=<resource>/.default`, Cognito's `<resource-server>/<scope>` scope names, or not at all
  * (Keycloak and Okta put the audience in the server's configuration).
  */
+import { optionChecks } from './client-options.js';
+import { describeValue } from './option-checks.js';
+
 export type AudienceStyle = 'audience' | 'resource' | 'entra-default-scope' | 'cognito-scope-prefix' | 'none';
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
@@ -16,46 +19,74 @@ export interface ClientPreset {
   readonly authMethod?: AuthMethod;
 }
 
+/** Checks a preset's options when it is called (a JavaScript caller may pass anything). */
+function presetOptions<T>(preset: string, value: unknown, required: readonly string[], optional: readonly string[] = []): T {
+  const check = optionChecks(`presets.${preset}`);
+  if (value === null || typeof value !== 'object') check.fail(`needs an options object (got ${describeValue(value)}).`);
+  const options = check.object(value, 'options', [...required, ...optional])!;
+  for (const name of required) check.required(check.string(options[name], name), name, 'it names where the provider is');
+  for (const name of optional) check.string(options[name], name);
+  return options as T;
+}
+
 const origin = (domain: string) => (/^https?:\/\//.test(domain) ? domain.replace(/\/+$/, '') : `https://${domain.replace(/\/+$/, '')}`);
 
 export const presets = {
   /** m2m-auth: endpoints from discovery, `audience` parameter. */
-  m2mAuth: (options: { issuer: string }): ClientPreset => ({ name: 'm2m-auth', issuer: options.issuer.replace(/\/+$/, ''), audience: 'audience' }),
+  m2mAuth: (input: { issuer: string }): ClientPreset => {
+    const options = presetOptions<{ issuer: string }>('m2mAuth', input, ['issuer'], []);
+    return { name: 'm2m-auth', issuer: options.issuer.replace(/\/+$/, ''), audience: 'audience' };
+  },
   /** Keycloak: `{baseUrl}/realms/{realm}`; the audience comes from the client's audience mapper. */
-  keycloak: (options: { baseUrl: string; realm: string }): ClientPreset => ({
-    name: 'keycloak',
-    tokenEndpoint: `${origin(options.baseUrl)}/realms/${encodeURIComponent(options.realm)}/protocol/openid-connect/token`,
-    audience: 'none',
-    authMethod: 'client_secret_basic',
-  }),
+  keycloak: (input: { baseUrl: string; realm: string }): ClientPreset => {
+    const options = presetOptions<{ baseUrl: string; realm: string }>('keycloak', input, ['baseUrl', 'realm'], []);
+    return {
+      name: 'keycloak',
+      tokenEndpoint: `${origin(options.baseUrl)}/realms/${encodeURIComponent(options.realm)}/protocol/openid-connect/token`,
+      audience: 'none',
+      authMethod: 'client_secret_basic',
+    };
+  },
   /** Auth0: `https://{domain}/oauth/token` with the `audience` parameter. */
-  auth0: (options: { domain: string }): ClientPreset => ({
-    name: 'auth0',
-    tokenEndpoint: `${origin(options.domain)}/oauth/token`,
-    audience: 'audience',
-    authMethod: 'client_secret_post',
-  }),
+  auth0: (input: { domain: string }): ClientPreset => {
+    const options = presetOptions<{ domain: string }>('auth0', input, ['domain'], []);
+    return {
+      name: 'auth0',
+      tokenEndpoint: `${origin(options.domain)}/oauth/token`,
+      audience: 'audience',
+      authMethod: 'client_secret_post',
+    };
+  },
   /** Microsoft Entra ID v2: the audience becomes `scope=<resource>/.default`. */
-  entra: (options: { tenantId: string; authority?: string }): ClientPreset => ({
-    name: 'entra',
-    tokenEndpoint: `${origin(options.authority ?? 'login.microsoftonline.com')}/${encodeURIComponent(options.tenantId)}/oauth2/v2.0/token`,
-    audience: 'entra-default-scope',
-    authMethod: 'client_secret_post',
-  }),
+  entra: (input: { tenantId: string; authority?: string }): ClientPreset => {
+    const options = presetOptions<{ tenantId: string; authority?: string }>('entra', input, ['tenantId'], ['authority']);
+    return {
+      name: 'entra',
+      tokenEndpoint: `${origin(options.authority ?? 'login.microsoftonline.com')}/${encodeURIComponent(options.tenantId)}/oauth2/v2.0/token`,
+      audience: 'entra-default-scope',
+      authMethod: 'client_secret_post',
+    };
+  },
   /** AWS Cognito: `https://{domain}/oauth2/token`; scopes are `<resource-server>/<scope>`, no audience parameter. */
-  cognito: (options: { domain: string }): ClientPreset => ({
-    name: 'cognito',
-    tokenEndpoint: `${origin(options.domain)}/oauth2/token`,
-    audience: 'cognito-scope-prefix',
-    authMethod: 'client_secret_basic',
-  }),
+  cognito: (input: { domain: string }): ClientPreset => {
+    const options = presetOptions<{ domain: string }>('cognito', input, ['domain'], []);
+    return {
+      name: 'cognito',
+      tokenEndpoint: `${origin(options.domain)}/oauth2/token`,
+      audience: 'cognito-scope-prefix',
+      authMethod: 'client_secret_basic',
+    };
+  },
   /** Okta custom authorization server: `https://{domain}/oauth2/{id}/v1/token`. */
-  okta: (options: { domain: string; authorizationServerId?: string }): ClientPreset => ({
-    name: 'okta',
-    tokenEndpoint: `${origin(options.domain)}/oauth2/${encodeURIComponent(options.authorizationServerId ?? 'default')}/v1/token`,
-    audience: 'none',
-    authMethod: 'client_secret_basic',
-  }),
+  okta: (input: { domain: string; authorizationServerId?: string }): ClientPreset => {
+    const options = presetOptions<{ domain: string; authorizationServerId?: string }>('okta', input, ['domain'], ['authorizationServerId']);
+    return {
+      name: 'okta',
+      tokenEndpoint: `${origin(options.domain)}/oauth2/${encodeURIComponent(options.authorizationServerId ?? 'default')}/v1/token`,
+      audience: 'none',
+      authMethod: 'client_secret_basic',
+    };
+  },
 } as const;
 
 /** The token request parameters for an audience and scopes, in the preset's dialect. */

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { AccessToken } from './access-token.js';
 import { ClientAuthenticator, type PrivateKeySource, type SecretSource } from './client-authentication.js';
 import { checkEndpointUrl, discoverProvider } from './discovery.js';
-import { isOAuthError, TokenClientError } from './errors.js';
+import { checkTokenClientOptions, checkTokenRequest } from './client-options.js';
+import { isOAuthError, isTokenClientError, TokenClientError } from './errors.js';
 import { safeListener, type TokenClientListener } from './events.js';
 import { audienceParameters, type AudienceStyle, type AuthMethod, type ClientPreset } from './presets.js';
 import { requestToken, type RetryPolicy } from './token-request.js';
@@ -87,7 +88,8 @@ interface CacheEntry {
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
-export function createTokenClient(options: TokenClientOptions): TokenClient {
+export function createTokenClient(input: TokenClientOptions): TokenClient {
+  const options = checkTokenClientOptions(input);
   const preset = options.preset;
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const now = options.clock ?? Date.now;
@@ -102,13 +104,9 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   const retry = { maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 10_000, maxElapsedMs: 30_000, ...options.retry };
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
-  if (!options.clientId) throw new TokenClientError('configuration_error', 'clientId is required');
-  if (options.clientSecret === undefined && options.privateKey === undefined) {
-    throw new TokenClientError('configuration_error', 'clientSecret or privateKey is required');
-  }
   const issuer = options.issuer ?? preset?.issuer;
   const configuredEndpoint = options.tokenEndpoint ?? preset?.tokenEndpoint;
-  if (!issuer && !configuredEndpoint) throw new TokenClientError('configuration_error', 'issuer, tokenEndpoint or a preset is required');
+  if (!issuer && !configuredEndpoint) throw new TokenClientError('configuration_error', 'createTokenClient: issuer, tokenEndpoint or a preset is required.');
   if (configuredEndpoint) checkEndpointUrl(configuredEndpoint, allowInsecureHttp);
   if (issuer) checkEndpointUrl(issuer, allowInsecureHttp);
 
@@ -189,7 +187,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
         return token;
       },
       (error: unknown) => {
-        const err = error instanceof TokenClientError ? error : new TokenClientError('provider_unavailable', String(error));
+        const err = isTokenClientError(error) ? error : new TokenClientError('provider_unavailable', String(error));
         const t = now();
         const current = entry.token;
         if (current && t < current.expiresAt && err.code !== 'closed') {
@@ -291,9 +289,16 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   const describe = () => ({ tokenEndpoint: configuredEndpoint, issuer, clientId: options.clientId, cachedEntries: entries.size });
 
   const client: TokenClient = {
-    getToken: (request) => tokenOf(request === undefined ? defaultEntry : entryFor(request)),
+    getToken(request) {
+      if (request === undefined) return tokenOf(defaultEntry);
+      try {
+        return tokenOf(entryFor(checkTokenRequest('getToken', request)));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
     for(request) {
-      const entry = entryFor(request);
+      const entry = entryFor(checkTokenRequest('for', request));
       return {
         getToken: () => tokenOf(entry),
         invalidate: (accessToken) => invalidateEntry(entry, accessToken),

@@ -1,8 +1,8 @@
 // Express adapter: a thin layer over the core. The only file that knows Express's types.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { checkThen, createVerifier, type Verifier, type VerifierOptions } from './core/verifier.js';
+import { checkThen, realmOf, verifierFrom, type Verifier, type VerifierOptions } from './core/verifier.js';
 import { isAuthError, toHttpResponse, type AuthError } from './core/errors.js';
-import { checkScopes, type ScopeRequirement } from './core/require-scopes.js';
+import { createRouteRequirement, type RouteRequirement, type ScopeRequirement } from './core/requirements.js';
 import type { Principal } from './core/principal.js';
 
 declare global {
@@ -15,12 +15,15 @@ declare global {
   }
 }
 
+/** Options of requireScopes/requireAuthorities. `realm` defaults to the realm of the verifier that accepted the token. */
+export type RequirementOptions = ScopeRequirement & { realm?: string };
+
 /**
  * Middleware that verifies the request's bearer token and sets `req.auth`, or answers 400/401/503
  * per RFC 6750. Pass options (one verifier per middleware, with its caches) or a shared verifier.
  */
 export function requireAuth(options: VerifierOptions | Verifier): RequestHandler {
-  const verifier = 'verify' in options ? options : createVerifier(options);
+  const verifier = verifierFrom(options, 'requireAuth');
   return (req, res, next) => {
     // Express 5 parses req.query on every access: touch it only when query tokens are accepted.
     const sources = {
@@ -40,16 +43,29 @@ export function requireAuth(options: VerifierOptions | Verifier): RequestHandler
   };
 }
 
-/** Middleware after requireAuth: 403 insufficient_scope unless `req.auth` has the scopes. */
-export function requireScopes(scopes: readonly string[], options: ScopeRequirement & { realm?: string } = {}): RequestHandler {
+/**
+ * Middleware after requireAuth: 403 insufficient_scope unless `req.auth` has the scopes —
+ * `'read:orders write:orders'` or `['read:orders', 'write:orders']`. An empty or malformed list
+ * throws here, at set-up.
+ */
+export function requireScopes(scopes: string | readonly string[], options: RequirementOptions = {}): RequestHandler {
+  return guard(createRouteRequirement('scopes', scopes, options, 'requireScopes'), 'requireScopes');
+}
+
+/** Like requireScopes, over `req.auth.authorities`: scopes plus roles or permissions (Entra `roles`, Auth0 `permissions`). */
+export function requireAuthorities(authorities: string | readonly string[], options: RequirementOptions = {}): RequestHandler {
+  return guard(createRouteRequirement('authorities', authorities, options, 'requireAuthorities'), 'requireAuthorities');
+}
+
+function guard(requirement: RouteRequirement, name: string): RequestHandler {
   return (req, res, next) => {
-    if (!req.auth) return next(new Error('requireScopes must run after requireAuth'));
+    if (!req.auth) return next(new Error(`${name} must run after requireAuth`));
     try {
-      checkScopes(req.auth, scopes, options);
-      next();
+      requirement.check(req.auth);
     } catch (error) {
-      fail(error, options.realm ?? 'api', res, next);
+      return fail(error, requirement.realm ?? realmOf(req.auth) ?? 'api', res, next);
     }
+    next();
   };
 }
 

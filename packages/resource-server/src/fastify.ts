@@ -1,8 +1,8 @@
 // Fastify adapter: a thin layer over the core. The only file that knows Fastify's types.
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction, preHandlerHookHandler } from 'fastify';
-import { checkThen, createVerifier, type Verifier, type VerifierOptions } from './core/verifier.js';
+import { checkThen, realmOf, verifierFrom, type Verifier, type VerifierOptions } from './core/verifier.js';
 import { isAuthError, toHttpResponse } from './core/errors.js';
-import { checkScopes, type ScopeRequirement } from './core/require-scopes.js';
+import { createRouteRequirement, type RouteRequirement, type ScopeRequirement } from './core/requirements.js';
 import type { Principal } from './core/principal.js';
 
 declare module 'fastify' {
@@ -31,7 +31,7 @@ export const resourceServer: FastifyPluginCallback = Object.assign(
  * loop, is answered synchronously with no promise at all (see docs/benchmarks.md).
  */
 export function requireAuth(options: VerifierOptions | Verifier): preHandlerHookHandler {
-  const verifier = 'verify' in options ? options : createVerifier(options);
+  const verifier = verifierFrom(options, 'requireAuth');
   return function authenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
     const sources = {
       authorization: request.headers.authorization,
@@ -50,14 +50,30 @@ export function requireAuth(options: VerifierOptions | Verifier): preHandlerHook
   };
 }
 
-/** preHandler after requireAuth: 403 insufficient_scope unless `request.auth` has the scopes. */
-export function requireScopes(scopes: readonly string[], options: ScopeRequirement & { realm?: string } = {}): preHandlerHookHandler {
-  return function checkRouteScopes(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
-    if (!request.auth) return done(new Error('requireScopes must run after requireAuth'));
+/** Options of requireScopes/requireAuthorities. `realm` defaults to the realm of the verifier that accepted the token. */
+export type RequirementOptions = ScopeRequirement & { realm?: string };
+
+/**
+ * preHandler after requireAuth: 403 insufficient_scope unless `request.auth` has the scopes —
+ * `'read:orders write:orders'` or `['read:orders', 'write:orders']`. An empty or malformed list
+ * throws here, at set-up.
+ */
+export function requireScopes(scopes: string | readonly string[], options: RequirementOptions = {}): preHandlerHookHandler {
+  return guard(createRouteRequirement('scopes', scopes, options, 'requireScopes'), 'requireScopes');
+}
+
+/** Like requireScopes, over `request.auth.authorities`: scopes plus roles or permissions (Entra `roles`, Auth0 `permissions`). */
+export function requireAuthorities(authorities: string | readonly string[], options: RequirementOptions = {}): preHandlerHookHandler {
+  return guard(createRouteRequirement('authorities', authorities, options, 'requireAuthorities'), 'requireAuthorities');
+}
+
+function guard(requirement: RouteRequirement, name: string): preHandlerHookHandler {
+  return function checkRequirement(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    if (!request.auth) return done(new Error(`${name} must run after requireAuth`));
     try {
-      checkScopes(request.auth, scopes, options);
+      requirement.check(request.auth);
     } catch (error) {
-      return refuse(error, options.realm ?? 'api', reply, done);
+      return refuse(error, requirement.realm ?? realmOf(request.auth) ?? 'api', reply, done);
     }
     done();
   };

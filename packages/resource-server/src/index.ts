@@ -3,7 +3,7 @@
 export { createVerifier, type Verifier, type VerifierOptions } from './core/verifier.js';
 export { AuthError, isAuthError, toHttpResponse, type AuthErrorCode, type RejectionReason, type AuthHttpResponse } from './core/errors.js';
 export { extractBearerToken, type BearerSources, type BearerOptions } from './core/bearer-token.js';
-export { checkScopes, type ScopeRequirement } from './core/require-scopes.js';
+export { checkScopes, checkAuthorities, type ScopeRequirement } from './core/requirements.js';
 export { presets, type ProviderPreset } from './core/presets.js';
 export type { Principal, AuthoritiesOptions } from './core/principal.js';
 export type { ResourceServerEvent } from './core/events.js';

@@ -16,13 +16,18 @@ interface RunningApi {
   close(): Promise<void>;
 }
 
-/** The same protected API on each adapter: GET /orders needs payments:read, GET /refunds payments:admin. */
+/**
+ * The same protected API on each adapter: GET /orders needs payments:read (scopes as an array),
+ * GET /refunds payments:admin (as a string, the express-oauth2-jwt-bearer way), GET /settlements
+ * the authority Payments.Settle (a role).
+ */
 const adapters: Record<string, (options: VerifierOptions) => Promise<RunningApi>> = {
   express: async (options) => {
     const app = express();
     const auth = expressAdapter.requireAuth(options);
     app.get('/orders', auth, expressAdapter.requireScopes(['payments:read']), (req, res) => res.json({ subject: req.auth!.subject, scopes: req.auth!.scopes }));
-    app.get('/refunds', auth, expressAdapter.requireScopes(['payments:admin']), (_req, res) => res.json({ ok: true }));
+    app.get('/refunds', auth, expressAdapter.requireScopes('payments:admin'), (_req, res) => res.json({ ok: true }));
+    app.get('/settlements', auth, expressAdapter.requireAuthorities('Payments.Settle'), (_req, res) => res.json({ ok: true }));
     const server = await new Promise<ReturnType<typeof app.listen>>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
@@ -33,7 +38,8 @@ const adapters: Record<string, (options: VerifierOptions) => Promise<RunningApi>
     await app.register(fastifyAdapter.resourceServer);
     const auth = fastifyAdapter.requireAuth(options);
     app.get('/orders', { preHandler: [auth, fastifyAdapter.requireScopes(['payments:read'])] }, async (request) => ({ subject: request.auth!.subject, scopes: request.auth!.scopes }));
-    app.get('/refunds', { preHandler: [auth, fastifyAdapter.requireScopes(['payments:admin'])] }, async () => ({ ok: true }));
+    app.get('/refunds', { preHandler: [auth, fastifyAdapter.requireScopes('payments:admin')] }, async () => ({ ok: true }));
+    app.get('/settlements', { preHandler: [auth, fastifyAdapter.requireAuthorities('Payments.Settle')] }, async () => ({ ok: true }));
     await app.listen({ port: 0, host: '127.0.0.1' });
     return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() };
   },
@@ -49,7 +55,7 @@ for (const [adapterName, startApi] of Object.entries(adapters)) {
     beforeAll(async () => {
       key = await makeKey('ES256', 'key-1');
       issuer = await startIssuer({ keys: [key] });
-      api = await startApi({ issuer: issuer.issuer, audience: AUDIENCE, now: clock.now, realm: 'payments' });
+      api = await startApi({ issuer: issuer.issuer, audience: AUDIENCE, now: clock.now, realm: 'payments', authorities: { scopeClaims: ['scope'], roleClaims: ['roles'] } });
     });
     afterAll(async () => {
       await api.close();
@@ -151,8 +157,21 @@ for (const [adapterName, startApi] of Object.entries(adapters)) {
       const result = await call(`Bearer ${await mint(key, claims(issuer.issuer))}`, '/refunds');
       expect(result).toEqual({
         status: 403,
-        challenge: 'Bearer realm="api", error="insufficient_scope", error_description="The access token needs the scopes: payments:admin.", scope="payments:admin"',
+        // The realm is the verifier's ("payments"), not a default the scope check made up.
+        challenge: 'Bearer realm="payments", error="insufficient_scope", error_description="The access token needs the scopes: payments:admin.", scope="payments:admin"',
         body: { error: 'insufficient_scope', error_description: 'The access token needs the scopes: payments:admin.', scope: 'payments:admin' },
+      });
+      expect((await call(`Bearer ${await mint(key, claims(issuer.issuer, { scope: 'payments:admin' }))}`, '/refunds')).status).toBe(200);
+    });
+
+    it('requireAuthorities: a role from roleClaims passes; without it 403 insufficient_scope, no scope attribute', async () => {
+      const withRole = await call(`Bearer ${await mint(key, claims(issuer.issuer, { roles: ['Payments.Settle'] }))}`, '/settlements');
+      expect(withRole).toEqual({ status: 200, challenge: null, body: { ok: true } });
+      const withoutRole = await call(`Bearer ${await mint(key, claims(issuer.issuer, { roles: ['Payments.Read'] }))}`, '/settlements');
+      expect(withoutRole).toEqual({
+        status: 403,
+        challenge: 'Bearer realm="payments", error="insufficient_scope", error_description="The access token needs the authorities: Payments.Settle."',
+        body: { error: 'insufficient_scope', error_description: 'The access token needs the authorities: Payments.Settle.' },
       });
     });
   });

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { AuthError, createMemoryReplayStore, createVerifier, extractBearerToken, presets, toHttpResponse } from '../src/index.js';
 import { resolveVerifyOn } from '../src/core/jws.js';
@@ -205,6 +207,34 @@ describe('introspection failures', () => {
       expect(calls).toBe(before + 1); // active answers live at most cacheTtlSeconds
     } finally {
       await issuer.close();
+    }
+  });
+});
+
+describe('introspection endpoint from discovery', () => {
+  it('is taken from the issuer metadata, and never from a document that names another issuer (RFC 8414 §3.3)', async () => {
+    const introspected: string[] = [];
+    const server = createServer((req, res) => {
+      const host = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/good/.well-known/oauth-authorization-server') return res.end(JSON.stringify({ issuer: `${host}/good`, introspection_endpoint: `${host}/good/introspect` }));
+      if (req.url === '/evil/.well-known/oauth-authorization-server') return res.end(JSON.stringify({ issuer: 'https://elsewhere.example', introspection_endpoint: `${host}/evil/introspect` }));
+      if (req.url?.endsWith('/introspect')) {
+        introspected.push(req.url);
+        return res.end(JSON.stringify({ active: true, iss: `${host}/good`, aud: 'https://payments.example', exp: nowSeconds() + 60, sub: 'orders-service' }));
+      }
+      res.statusCode = 404;
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const options = { audience: 'https://payments.example', now: createClock().now, introspection: { clientId: 'rs', clientSecret: 'rs-secret' } };
+      await expect(createVerifier({ ...options, issuer: `${base}/good` }).verify('opaque-token')).resolves.toMatchObject({ subject: 'orders-service', source: 'introspection' });
+      await expect(createVerifier({ ...options, issuer: `${base}/evil` }).verify('opaque-token')).rejects.toMatchObject({ code: 'temporarily_unavailable', reason: 'introspection_unavailable' });
+      expect(introspected).toEqual(['/good/introspect']);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });

@@ -1,9 +1,17 @@
+import { fetchIssuerMetadata } from './issuer-metadata.js';
+
+/** What the SDK reads from an issuer's metadata. */
+export interface IssuerMetadata {
+  readonly jwksUri: string | undefined;
+  readonly introspectionEndpoint: string | undefined;
+}
+
 /**
- * The JWKS location of an issuer, from its metadata: RFC 8414 first, then OpenID Connect
- * Discovery. Resolved once per issuer; a failure is not remembered, so the next call retries.
+ * An issuer's metadata (see fetchIssuerMetadata), fetched once per issuer and shared by the JWKS
+ * cache and introspection; a failure is not remembered, so the next call retries.
  */
-export function createJwksUriResolver(issuer: string, fetchImpl: typeof fetch, timeoutMs: number): () => Promise<string> {
-  let resolved: Promise<string> | undefined;
+export function createMetadataResolver(issuer: string, fetchImpl: typeof fetch, timeoutMs: number): () => Promise<IssuerMetadata> {
+  let resolved: Promise<IssuerMetadata> | undefined;
   return () => {
     resolved ??= discover(issuer, fetchImpl, timeoutMs).catch((error: unknown) => {
       resolved = undefined;
@@ -13,24 +21,20 @@ export function createJwksUriResolver(issuer: string, fetchImpl: typeof fetch, t
   };
 }
 
-async function discover(issuer: string, fetchImpl: typeof fetch, timeoutMs: number): Promise<string> {
-  const base = issuer.replace(/\/+$/, '');
-  const failures: string[] = [];
-  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
-    try {
-      const response = await fetchImpl(`${base}${path}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
-      if (!response.ok) {
-        failures.push(`${path}: ${response.status}`);
-        continue;
-      }
-      const metadata = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
-      // RFC 8414 §3.3: the metadata must name the issuer we asked about, or it is not its metadata.
-      if (metadata.issuer !== issuer && metadata.issuer !== base) throw new Error(`metadata names issuer ${String(metadata.issuer)}`);
-      if (typeof metadata.jwks_uri !== 'string') throw new Error('metadata has no jwks_uri');
-      return metadata.jwks_uri;
-    } catch (error) {
-      failures.push(`${path}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  throw new Error(`discovery failed for ${issuer} (${failures.join('; ')})`);
+/** One member of the metadata, or an error naming what the issuer does not advertise. */
+export function metadataMember(metadata: () => Promise<IssuerMetadata>, issuer: string, member: 'jwks_uri' | 'introspection_endpoint'): () => Promise<string> {
+  return async () => {
+    const found = await metadata();
+    const value = member === 'jwks_uri' ? found.jwksUri : found.introspectionEndpoint;
+    if (value === undefined) throw new Error(`${issuer} advertises no ${member}`);
+    return value;
+  };
+}
+
+async function discover(issuer: string, fetchImpl: typeof fetch, timeoutMs: number): Promise<IssuerMetadata> {
+  const metadata = await fetchIssuerMetadata(issuer, fetchImpl, timeoutMs);
+  return {
+    jwksUri: typeof metadata.jwks_uri === 'string' ? metadata.jwks_uri : undefined,
+    introspectionEndpoint: typeof metadata.introspection_endpoint === 'string' ? metadata.introspection_endpoint : undefined,
+  };
 }

@@ -23,6 +23,7 @@ export type RejectionReason =
   | 'token_too_large'
   | 'algorithm_not_allowed'
   | 'unknown_key'
+  | 'weak_key'
   | 'bad_signature'
   | 'wrong_type'
   | 'wrong_issuer'
@@ -64,8 +65,23 @@ export class AuthError extends Error {
   }
 }
 
+/**
+ * True for an AuthError, also one made by another copy of this package (two versions installed
+ * side by side make `instanceof` fail): it matches on the name and the stable `code`, as ky's
+ * type guards do.
+ */
 export function isAuthError(value: unknown): value is AuthError {
-  return value instanceof AuthError;
+  if (value instanceof AuthError) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<Record<keyof AuthError, unknown>>;
+  return (
+    candidate.name === 'AuthError' &&
+    typeof candidate.code === 'string' &&
+    Object.hasOwn(STATUS, candidate.code) &&
+    typeof candidate.description === 'string' &&
+    typeof candidate.reason === 'string' &&
+    Array.isArray(candidate.requiredScopes)
+  );
 }
 
 export const invalidToken = (description: string, reason: RejectionReason) => new AuthError('invalid_token', description, reason);
@@ -86,7 +102,7 @@ export function toHttpResponse(error: AuthError, realm: string): AuthHttpRespons
   const params: string[] = [`realm=${quote(realm)}`];
   if (error.code !== 'missing_token') {
     params.push(`error=${quote(error.code)}`, `error_description=${quote(error.description)}`);
-    if (error.code === 'insufficient_scope') params.push(`scope=${quote(error.requiredScopes.join(' '))}`);
+    if (error.code === 'insufficient_scope' && error.requiredScopes.length > 0) params.push(`scope=${quote(error.requiredScopes.join(' '))}`);
   }
   // A 503 is not a challenge: the caller's credentials were never judged, so no WWW-Authenticate.
   const headers: Record<string, string> =
@@ -97,8 +113,10 @@ export function toHttpResponse(error: AuthError, realm: string): AuthHttpRespons
     error: error.code === 'missing_token' ? 'unauthorized' : error.code,
     error_description: error.description,
   };
-  if (error.code === 'insufficient_scope') body.scope = error.requiredScopes.join(' ');
-  return { status: error.status, headers, body };
+  if (error.code === 'insufficient_scope' && error.requiredScopes.length > 0) body.scope = error.requiredScopes.join(' ');
+  // The status comes from the code, not the object: an error from another copy of the package
+  // (see isAuthError) is answered the same way.
+  return { status: STATUS[error.code], headers, body };
 }
 
 function quote(value: string): string {

@@ -34,8 +34,9 @@ export interface JwksCache {
  *   background refresh runs (stale-while-revalidate), so an issuer outage never rejects tokens
  *   signed by keys we already know (stale-if-error);
  * - an unknown `kid` triggers a refetch at most once per cooldown, and all callers share it;
- * - when no key set was ever loaded and the issuer cannot be reached, callers get a 503-class
- *   error (their token was not judged), never a 401.
+ * - when the issuer cannot be reached and the token's key is not one we hold (none loaded yet, or
+ *   an unknown `kid` while the last fetch failed), callers get a 503-class error (their token was
+ *   not judged), never a 401.
  */
 export function createJwksCache(options: JwksCacheOptions): JwksCache {
   const cooldownMs = options.cooldownMs ?? 30_000;
@@ -48,6 +49,8 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
   let keyList: VerificationKey[] = [];
   let freshUntil = 0;
   let lastAttemptAt = -Infinity;
+  /** Whether the last fetch failed: then an unknown kid may be a key we could not load, not a forgery. */
+  let lastAttemptFailed = false;
   let inFlight: Promise<void> | undefined;
 
   function refresh(): Promise<void> {
@@ -68,8 +71,10 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
       keys = new Map(imported.map((key) => [key.kid, key]));
       keyList = imported;
       freshUntil = options.now() + maxAge(response.headers.get('cache-control'));
+      lastAttemptFailed = false;
       options.emit({ type: 'jwks.refreshed', jwksUri: uri, keyCount: imported.length });
     } catch (error) {
+      lastAttemptFailed = true;
       options.emit({ type: 'jwks.refresh_failed', jwksUri: uri, message: error instanceof Error ? error.message : String(error) });
       throw error;
     }
@@ -124,6 +129,9 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
         await refresh().catch(() => undefined);
         key = find(kid, alg);
       }
+      // With the issuer unreachable we cannot tell a new key from a forged kid: the caller is not
+      // at fault, so 503 (retry later), not 401. Once a fetch succeeds, an unknown kid is a 401.
+      if (!key && lastAttemptFailed) throw unavailable(undefined);
       if (!key) throw invalidToken('The access token is signed with an unknown key.', 'unknown_key');
       return key;
     },

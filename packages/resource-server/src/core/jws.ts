@@ -21,6 +21,11 @@ export interface DecodedJws {
 }
 
 const SEGMENT = /^[A-Za-z0-9_-]*$/;
+/**
+ * UTF-8 as RFC 8259 §8.1 and jose read it: invalid sequences are an error (Buffer#toString would
+ * turn them into U+FFFD and let a signed-but-garbled token through), a leading BOM is dropped.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Splits and decodes a compact JWS; anything that is not exactly three base64url JSON parts is refused. */
 export function decodeCompactJws(token: string): DecodedJws {
@@ -30,16 +35,24 @@ export function decodeCompactJws(token: string): DecodedJws {
   const encodedHeader = token.slice(0, first);
   const encodedPayload = token.slice(first + 1, second);
   const encodedSignature = token.slice(second + 1);
-  if (!SEGMENT.test(encodedHeader) || !SEGMENT.test(encodedPayload) || !SEGMENT.test(encodedSignature)) throw malformed();
+  if (!isBase64url(encodedHeader) || !isBase64url(encodedPayload) || !isBase64url(encodedSignature)) throw malformed();
   const header = parseJsonObject(encodedHeader);
   const payload = parseJsonObject(encodedPayload);
   return { header, payload, signingInput: token.slice(0, second), signature: Buffer.from(encodedSignature, 'base64url') };
 }
 
+/**
+ * The base64url alphabet without padding (RFC 7515 §2), and a length a base64 encoding can have:
+ * one character past a whole quantum carries no full byte, and Buffer would silently drop it.
+ */
+function isBase64url(segment: string): boolean {
+  return segment.length % 4 !== 1 && SEGMENT.test(segment);
+}
+
 function parseJsonObject(segment: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    value = JSON.parse(UTF8.decode(Buffer.from(segment, 'base64url')));
   } catch {
     throw malformed();
   }
@@ -57,6 +70,8 @@ export interface VerificationKey {
   readonly key: KeyObject;
   /** The algorithms this key's type can verify at all (kty/crv), to stop algorithm confusion. */
   readonly algorithms: ReadonlySet<JwsAlgorithm>;
+  /** An RSA key under 2048 bits: published, but never used to accept a token. */
+  readonly tooWeak?: true;
 }
 
 /** Imports a public JWK. Private members are ignored (createPublicKey derives the public half). */
@@ -71,17 +86,21 @@ export function importJwk(jwk: Record<string, unknown>): VerificationKey | undef
     const { kty, n, e, crv, x, y } = jwk as Record<string, string>;
     const publicJwk = kty === 'RSA' ? { kty, n, e } : kty === 'EC' ? { kty, crv, x, y } : { kty, crv, x };
     const key = createPublicKey({ key: publicJwk as never, format: 'jwk' });
-    return { kid: typeof jwk.kid === 'string' ? jwk.kid : undefined, alg, key, algorithms };
+    // RFC 7518 §3.3 and §3.5: RSA keys of 2048 bits or more. A shorter key stays in the set (it
+    // still makes a kid-less token ambiguous, as in jose) but verifies nothing; the differential
+    // test found the SDK accepting tokens signed with a 1024-bit key.
+    const tooWeak = kty === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048;
+    return { kid: typeof jwk.kid === 'string' ? jwk.kid : undefined, alg, key, algorithms, ...(tooWeak ? { tooWeak } : {}) };
   } catch {
     return undefined;
   }
 }
 
-/** A shared secret for HS* tokens, only when the application configures one explicitly. */
-export function importSharedSecret(secret: string | Buffer, alg: 'HS256' | 'HS384' | 'HS512' = 'HS256'): VerificationKey {
-  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
-  if (bytes.length < 32) throw new Error('An HMAC secret must be at least 32 bytes.');
-  return { kid: undefined, alg, key: createSecretKey(bytes), algorithms: new Set([alg]) };
+/** A shared secret for the HS* algorithms of the allowlist, only when the application configures one explicitly. */
+export function importSharedSecret(secret: string | Uint8Array, algorithms: readonly JwsAlgorithm[] = ['HS256']): VerificationKey {
+  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret);
+  if (bytes.length < 32) throw new TypeError('An HMAC secret must be at least 32 bytes.');
+  return { kid: undefined, alg: undefined, key: createSecretKey(bytes), algorithms: new Set(algorithms.filter((alg) => alg.startsWith('HS'))) };
 }
 
 function algorithmsForKeyType(jwk: Record<string, unknown>): Set<JwsAlgorithm> {

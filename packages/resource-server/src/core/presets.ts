@@ -1,3 +1,4 @@
+import { createOptionChecks, describeValue } from './option-checks.js';
 import type { AuthoritiesOptions } from './principal.js';
 
 /**
@@ -16,22 +17,50 @@ export interface ProviderPreset {
   readonly allowedClientIds?: readonly string[];
 }
 
+/** Checks a preset's options when it is called (a JavaScript caller may pass anything). */
+function presetOptions<T>(preset: string, value: unknown, required: readonly string[], optional: readonly string[] = []): T {
+  const fail = (message: string): never => {
+    throw new TypeError(`presets.${preset}: ${message}`);
+  };
+  const check = createOptionChecks(fail);
+  const options = check.object(value ?? fail(`needs an options object (got ${describeValue(value)}).`), 'options', [...required, ...optional])!;
+  for (const name of [...required, ...optional]) {
+    const option = options[name];
+    if (option === undefined && optional.includes(name)) continue;
+    if (name === 'audience') {
+      if (Array.isArray(option)) check.stringList(option, name);
+      else check.required(check.string(option, name), name, 'the API identifier tokens must name in aud');
+    } else if (name === 'clientIds') {
+      check.required(check.stringList(option, name), name, 'the app client ids whose tokens are accepted');
+    } else if (name === 'version') {
+      if (option !== 1 && option !== 2) fail(`version must be 1 or 2 (got ${describeValue(option)}).`);
+    } else {
+      check.required(check.string(option, name), name, 'it names where the provider is');
+    }
+  }
+  return options as T;
+}
+
 const trimSlash = (value: string) => value.replace(/\/+$/, '');
 const httpsOrigin = (domain: string) => (/^https?:\/\//.test(domain) ? trimSlash(domain) : `https://${trimSlash(domain)}`);
 
 export const presets = {
   /** m2m-auth: RFC 9068 tokens, `typ: at+jwt` required, scopes in `scope`, JWKS from discovery. */
-  m2mAuth: (options: { issuer: string; audience: string | string[] }): ProviderPreset => ({
-    name: 'm2m-auth',
-    issuer: trimSlash(options.issuer),
-    audience: options.audience,
-    requireTyp: true,
-    principalClaim: 'sub',
-    authorities: { scopeClaims: ['scope'] },
-  }),
+  m2mAuth: (input: { issuer: string; audience: string | string[] }): ProviderPreset => {
+    const options = presetOptions<{ issuer: string; audience: string | string[] }>('m2mAuth', input, ['issuer', 'audience'], []);
+    return {
+      name: 'm2m-auth',
+      issuer: trimSlash(options.issuer),
+      audience: options.audience,
+      requireTyp: true,
+      principalClaim: 'sub',
+      authorities: { scopeClaims: ['scope'] },
+    };
+  },
 
   /** Keycloak: the client of a service account is `azp`; `aud` comes from an audience mapper. */
-  keycloak: (options: { baseUrl: string; realm: string; audience: string | string[] }): ProviderPreset => {
+  keycloak: (input: { baseUrl: string; realm: string; audience: string | string[] }): ProviderPreset => {
+    const options = presetOptions<{ baseUrl: string; realm: string; audience: string | string[] }>('keycloak', input, ['baseUrl', 'realm', 'audience'], []);
     const issuer = `${trimSlash(options.baseUrl)}/realms/${encodeURIComponent(options.realm)}`;
     return {
       name: 'keycloak',
@@ -45,22 +74,26 @@ export const presets = {
   },
 
   /** Auth0: issuer ends with `/`; M2M tokens name the client in `azp`; RBAC permissions in `permissions`. */
-  auth0: (options: { domain: string; audience: string | string[] }): ProviderPreset => ({
-    name: 'auth0',
-    issuer: `${httpsOrigin(options.domain)}/`,
-    jwksUri: `${httpsOrigin(options.domain)}/.well-known/jwks.json`,
-    audience: options.audience,
-    requireTyp: false,
-    principalClaim: 'azp',
-    authorities: { scopeClaims: ['scope'], roleClaims: ['permissions'] },
-  }),
+  auth0: (input: { domain: string; audience: string | string[] }): ProviderPreset => {
+    const options = presetOptions<{ domain: string; audience: string | string[] }>('auth0', input, ['domain', 'audience'], []);
+    return {
+      name: 'auth0',
+      issuer: `${httpsOrigin(options.domain)}/`,
+      jwksUri: `${httpsOrigin(options.domain)}/.well-known/jwks.json`,
+      audience: options.audience,
+      requireTyp: false,
+      principalClaim: 'azp',
+      authorities: { scopeClaims: ['scope'], roleClaims: ['permissions'] },
+    };
+  },
 
   /**
    * Microsoft Entra ID. v2 tokens: issuer `…/{tenant}/v2.0`, client in `azp`; v1 tokens: issuer
    * `https://sts.windows.net/{tenant}/`, client in `appid`. App permissions arrive in `roles`,
    * delegated ones in `scp`.
    */
-  entra: (options: { tenantId: string; audience: string | string[]; version?: 1 | 2 }): ProviderPreset => {
+  entra: (input: { tenantId: string; audience: string | string[]; version?: 1 | 2 }): ProviderPreset => {
+    const options = presetOptions<{ tenantId: string; audience: string | string[]; version?: 1 | 2 }>('entra', input, ['tenantId', 'audience'], ['version']);
     const v1 = options.version === 1;
     return {
       name: 'entra',
@@ -77,7 +110,8 @@ export const presets = {
    * AWS Cognito: access tokens carry no `aud`; the client is `client_id` and must be one of ours,
    * and `token_use` must be `access` (an ID token must not pass as an access token).
    */
-  cognito: (options: { region: string; userPoolId: string; clientIds: string[] }): ProviderPreset => {
+  cognito: (input: { region: string; userPoolId: string; clientIds: string[] }): ProviderPreset => {
+    const options = presetOptions<{ region: string; userPoolId: string; clientIds: string[] }>('cognito', input, ['region', 'userPoolId', 'clientIds'], []);
     const issuer = `https://cognito-idp.${options.region}.amazonaws.com/${options.userPoolId}`;
     return {
       name: 'cognito',
@@ -92,7 +126,8 @@ export const presets = {
   },
 
   /** Okta custom authorization server: scopes in `scp` (an array), client in `cid`. */
-  okta: (options: { domain: string; authorizationServerId?: string; audience: string | string[] }): ProviderPreset => {
+  okta: (input: { domain: string; authorizationServerId?: string; audience: string | string[] }): ProviderPreset => {
+    const options = presetOptions<{ domain: string; authorizationServerId?: string; audience: string | string[] }>('okta', input, ['domain', 'audience'], ['authorizationServerId']);
     const issuer = `${httpsOrigin(options.domain)}/oauth2/${options.authorizationServerId ?? 'default'}`;
     return {
       name: 'okta',

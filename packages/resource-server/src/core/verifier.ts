@@ -1,58 +1,15 @@
-import { AuthError, invalidToken, type RejectionReason } from './errors.js';
-import { safeEmitter, type EmitEvent, type ResourceServerEvent } from './events.js';
-import { ASYMMETRIC_ALGORITHMS, decodeCompactJws, type DecodedJws, importSharedSecret, isJwsAlgorithm, resolveVerifyOn, verifySignature, type JwsAlgorithm, type VerificationKey, type VerifyOn } from './jws.js';
+import { AuthError, invalidToken, isAuthError, type RejectionReason } from './errors.js';
+import { decodeCompactJws, type DecodedJws, isJwsAlgorithm, verifySignature, type JwsAlgorithm, type VerificationKey } from './jws.js';
 import { createJwksCache, type JwksCache } from './jwks-cache.js';
-import { createJwksUriResolver } from './discovery.js';
-import { createIntrospector, type IntrospectionOptions, type Introspector } from './introspection.js';
-import { buildPrincipal, type AuthoritiesOptions, type Principal } from './principal.js';
+import { createMetadataResolver, metadataMember } from './discovery.js';
+import { createIntrospector, type Introspector } from './introspection.js';
+import { buildPrincipal, type Principal } from './principal.js';
 import { createVerifiedTokenCache, type VerifiedTokenCache } from './token-cache.js';
-import { createMemoryReplayStore, type ReplayStore } from './replay-store.js';
-import { DEFAULT_MAX_TOKEN_LENGTH, extractBearerToken, type BearerOptions, type BearerSources } from './bearer-token.js';
-import type { ProviderPreset } from './presets.js';
+import type { ReplayStore } from './replay-store.js';
+import { extractBearerToken, type BearerSources } from './bearer-token.js';
+import { resolveVerifierOptions, type VerifierOptions } from './verifier-options.js';
 
-export interface VerifierOptions {
-  /** A provider preset (`presets.auth0({...})` …); explicit options below override it. */
-  preset?: ProviderPreset;
-  /** The one issuer whose tokens are accepted (exact `iss`). */
-  issuer?: string;
-  /** Several trusted issuers (each with its own keys from discovery). */
-  issuers?: readonly string[];
-  /** This API's identifier: `aud` must contain it (or one of them). */
-  audience?: string | readonly string[];
-  /** When the provider puts no `aud` in access tokens (Cognito): the accepted client ids. */
-  allowedClientIds?: readonly string[];
-  /** Accepted algorithms. Default: every asymmetric one. HS* only with `sharedSecret`. */
-  algorithms?: readonly JwsAlgorithm[];
-  /** JWKS location; default from the issuer's discovery document. Only with a single issuer. */
-  jwksUri?: string;
-  /** An HMAC secret for HS256/384/512 tokens — only for issuers that sign with a shared secret. */
-  sharedSecret?: string | Buffer;
-  /** Allowed clock skew for exp, nbf and iat. Default 5 s. */
-  clockToleranceSeconds?: number;
-  /** Claims that must be present, or present with this exact value. */
-  requiredClaims?: readonly string[] | Readonly<Record<string, string | number | boolean>>;
-  /** Require header `typ: at+jwt` (RFC 9068). Default true, except in presets of providers that do not set it. */
-  requireTyp?: boolean;
-  /** The claim that names the caller. Default `sub`. */
-  principalClaim?: string;
-  authorities?: AuthoritiesOptions;
-  /** RFC 7662 introspection, for opaque tokens or for checking revocation. */
-  introspection?: IntrospectionOptions;
-  /** Verified-token cache. Default `{ maxEntries: 10000 }`; `false` checks every signature. */
-  cache?: { maxEntries?: number } | false;
-  /** Refuse a token whose `jti` was seen before (one-time tokens). `true` = in-memory store. */
-  replayDetection?: boolean | ReplayStore;
-  jwks?: { cooldownSeconds?: number; timeoutMs?: number; prefetch?: boolean };
-  /** Where signatures are checked. Default `auto`: on the threadpool when the machine has more than one core (see `resolveVerifyOn`). */
-  verifyOn?: VerifyOn;
-  /** The realm in WWW-Authenticate challenges. Default `api`. */
-  realm?: string;
-  bearer?: BearerOptions;
-  onEvent?: (event: ResourceServerEvent) => void;
-  fetch?: typeof fetch;
-  /** Milliseconds since the epoch; tests move it instead of sleeping. */
-  now?: () => number;
-}
+export type { VerifierOptions };
 
 export interface Verifier {
   /** Verifies a token and returns who called; throws AuthError. */
@@ -75,65 +32,53 @@ export interface Verifier {
 
 const TYP = /^(application\/)?at\+jwt$/i;
 
+/**
+ * The realm of the verifier that accepted each principal, so a scope check after `requireAuth`
+ * answers with that verifier's realm. Set once per verified token (a cached principal is the same
+ * object), so a cache hit costs nothing.
+ */
+const realms = new WeakMap<Principal, string>();
+
+/** The realm of the verifier that accepted this principal, when one of ours did. */
+export function realmOf(principal: Principal): string | undefined {
+  return realms.get(principal);
+}
+
 export function createVerifier(options: VerifierOptions): Verifier {
-  const preset = options.preset;
-  const fetchImpl = options.fetch ?? globalThis.fetch;
-  const now = options.now ?? Date.now;
-  const emit: EmitEvent = safeEmitter(options.onEvent);
-  const issuers = [...(options.issuers ?? []), ...(options.issuer ? [options.issuer] : preset && !options.issuers ? [preset.issuer] : [])];
-  if (issuers.length === 0) throw new TypeError('createVerifier needs an issuer (or issuers, or a preset).');
-  const audiences = toList(options.audience ?? preset?.audience);
-  const allowedClientIds = options.allowedClientIds ?? preset?.allowedClientIds;
-  if (audiences.length === 0 && !allowedClientIds?.length) {
-    throw new TypeError('createVerifier needs an audience (or allowedClientIds, for providers without aud).');
-  }
-  const jwksUri = options.jwksUri ?? (preset?.jwksUri && issuers.length === 1 ? preset.jwksUri : undefined);
-  if (jwksUri && issuers.length > 1) throw new TypeError('jwksUri needs a single issuer; several issuers use discovery.');
+  const config = resolveVerifierOptions(options);
+  const { now, emit, realm, audiences, allowedClientIds, algorithms, sharedKey, requireTyp, principalClaim, authorities, requiredClaims, replayStore } = config;
+  const fetchImpl = config.fetch;
+  const tolerance = config.toleranceSeconds;
+  const issuers = config.issuers;
+  const maxTokenLength = config.bearer.maxLength;
+  const bearerOptions = config.bearer;
+  const verifyOn = config.verifyOn;
+  // Keyed by the token, and by the raw Authorization header: a repeat caller costs one map lookup.
+  const cache: VerifiedTokenCache | undefined = config.cacheEntries === undefined ? undefined : createVerifiedTokenCache(config.cacheEntries);
+  const headerCache: VerifiedTokenCache | undefined = config.cacheEntries === undefined ? undefined : createVerifiedTokenCache(config.cacheEntries);
 
-  const sharedKey = options.sharedSecret === undefined ? undefined : importSharedSecret(options.sharedSecret);
-  const algorithms = new Set<JwsAlgorithm>(options.algorithms ?? (sharedKey ? ['HS256'] : ASYMMETRIC_ALGORITHMS));
-  for (const alg of algorithms) {
-    if (!isJwsAlgorithm(alg)) throw new TypeError(`Unsupported algorithm ${String(alg)}.`);
-    if (alg.startsWith('HS') && !sharedKey) throw new TypeError(`${alg} needs an explicit sharedSecret; a key from a JWKS is never used as an HMAC secret.`);
-  }
-  const tolerance = options.clockToleranceSeconds ?? 5;
-  const requireTyp = options.requireTyp ?? preset?.requireTyp ?? true;
-  const principalClaim = options.principalClaim ?? preset?.principalClaim ?? 'sub';
-  const authorities = options.authorities ?? preset?.authorities ?? {};
-  const requiredClaims = normaliseRequiredClaims(options.requiredClaims ?? preset?.requiredClaims);
-  const verifyOn = resolveVerifyOn(options.verifyOn ?? 'auto');
-  const realm = options.realm ?? 'api';
-  const maxTokenLength = options.bearer?.maxLength ?? DEFAULT_MAX_TOKEN_LENGTH;
-  const replayStore = options.replayDetection === true ? createMemoryReplayStore({ now }) : options.replayDetection || undefined;
-  // A replay check must see every presentation, so it turns the verified-token cache off.
-  const cache: VerifiedTokenCache | undefined =
-    options.cache === false || replayStore ? undefined : createVerifiedTokenCache(options.cache?.maxEntries ?? 10_000);
-
-  // Keyed by the raw Authorization header: a repeat caller costs one map lookup, nothing more.
-  const headerCache: VerifiedTokenCache | undefined = cache && createVerifiedTokenCache(options.cache ? (options.cache.maxEntries ?? 10_000) : 10_000);
-  const bearerOptions: BearerOptions = { ...options.bearer, maxLength: maxTokenLength };
-
-  const timeoutMs = options.jwks?.timeoutMs ?? 5000;
+  const timeoutMs = config.jwks.timeoutMs;
+  const metadataOf = new Map(issuers.map((issuer) => [issuer, createMetadataResolver(issuer, fetchImpl, timeoutMs)]));
   const jwksByIssuer = new Map<string, JwksCache>(
     issuers.map((issuer) => [
       issuer,
       createJwksCache({
-        jwksUri: jwksUri ? async () => jwksUri : createJwksUriResolver(issuer, fetchImpl, timeoutMs),
+        jwksUri: config.jwksUri ? async () => config.jwksUri! : metadataMember(metadataOf.get(issuer)!, issuer, 'jwks_uri'),
         fetch: fetchImpl,
         now,
         emit,
-        cooldownMs: (options.jwks?.cooldownSeconds ?? 30) * 1000,
+        cooldownMs: config.jwks.cooldownMs,
         timeoutMs,
       }),
     ]),
   );
 
   let introspector: Introspector | undefined;
-  if (options.introspection) {
-    const introspection = options.introspection;
+  if (config.introspection) {
+    const introspection = config.introspection;
     const endpoint = introspection.endpoint;
     introspector = createIntrospector(
-      { ...introspection, endpointUri: endpoint ? async () => endpoint : () => discoverIntrospection(issuers[0]!, fetchImpl, timeoutMs) },
+      { ...introspection, endpointUri: endpoint ? async () => endpoint : metadataMember(metadataOf.get(issuers[0]!)!, issuers[0]!, 'introspection_endpoint') },
       { fetch: fetchImpl, now, emit },
     );
   }
@@ -145,7 +90,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
    */
   function verifyUncached(token: string): Principal | Promise<Principal> {
     if (token.length > maxTokenLength) throw invalidToken('The access token is too large.', 'token_too_large');
-    if (introspector && (!looksLikeJwt(token) || options.introspection?.mode === 'always')) {
+    if (introspector && (!looksLikeJwt(token) || config.introspection?.mode === 'always')) {
       return introspector.introspect(token).then((claims) => {
         checkClaims(claims, now() / 1000, true);
         return buildPrincipal(claims, { principalClaim, authorities, source: 'introspection' });
@@ -172,6 +117,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   function checkSignature(token: string, jws: DecodedJws, alg: JwsAlgorithm, key: VerificationKey): Principal | Promise<Principal> {
     if (!keyAccepts(key, alg)) throw invalidToken('The access token is signed with an algorithm its key does not allow.', 'algorithm_not_allowed');
+    if (key.tooWeak) throw invalidToken('The access token is signed with a key that is too short (RSA keys need 2048 bits).', 'weak_key');
     const checked = verifySignature(alg, key.key, jws.signingInput, jws.signature, verifyOn);
     if (typeof checked === 'boolean') return afterSignature(token, jws.payload, checked);
     return checked.then((valid) => afterSignature(token, jws.payload, valid));
@@ -180,7 +126,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   function afterSignature(token: string, payload: Record<string, unknown>, valid: boolean): Principal | Promise<Principal> {
     if (!valid) throw invalidToken('The access token signature is invalid.', 'bad_signature');
     checkClaims(payload, now() / 1000, false);
-    if (introspector && options.introspection?.mode === 'always') {
+    if (introspector && config.introspection?.mode === 'always') {
       return introspector.introspect(token).then(() => buildPrincipal(payload, { principalClaim, authorities, source: 'jwt' }));
     }
     return buildPrincipal(payload, { principalClaim, authorities, source: 'jwt' });
@@ -224,11 +170,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
    * introspector keeps its own cache with its shorter TTL, so a revocation is seen in time.
    */
   function cacheable(principal: Principal): boolean {
-    return principal.expiresAt !== undefined && principal.source === 'jwt' && options.introspection?.mode !== 'always';
+    return principal.expiresAt !== undefined && principal.source === 'jwt' && config.introspection?.mode !== 'always';
   }
 
   function report(error: unknown, token: string | undefined): never {
-    if (error instanceof AuthError) {
+    if (isAuthError(error)) {
       const claims = token ? peekClaims(token) : undefined;
       emit({ type: 'token.rejected', reason: error.reason, code: error.code, issuer: claims?.iss, clientId: claims?.clientId });
     }
@@ -268,6 +214,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
 
   function remember(token: string, principal: Principal): Principal {
+    realms.set(principal, realm);
     if (cache && cacheable(principal)) cache.set(token, principal, principal.expiresAt! + tolerance);
     emit({ type: 'token.accepted', issuer: principal.issuer, clientId: principal.clientId, cached: false });
     return principal;
@@ -315,8 +262,23 @@ export function createVerifier(options: VerifierOptions): Verifier {
     acceptsBodyToken: bearerOptions.allowBody ?? false,
     acceptsQueryToken: bearerOptions.allowQuery ?? false,
   };
-  if (options.jwks?.prefetch) verifier.prefetch().catch(() => undefined);
+  if (config.jwks.prefetch) verifier.prefetch().catch(() => undefined);
   return verifier;
+}
+
+/**
+ * What an adapter's requireAuth was given: a verifier to share, or options to make one from.
+ * Anything else fails at set-up with a message, not with "Cannot use 'in' operator".
+ */
+export function verifierFrom(value: VerifierOptions | Verifier, name: string): Verifier {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`${name} needs verifier options or a verifier from createVerifier() (got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}).`);
+  }
+  if ('verify' in value || 'check' in value) {
+    if (typeof (value as Verifier).check !== 'function' || typeof (value as Verifier).verify !== 'function') throw new TypeError(`${name} was given something that is not a verifier from createVerifier().`);
+    return value as Verifier;
+  }
+  return createVerifier(value);
 }
 
 /**
@@ -345,16 +307,6 @@ function looksLikeJwt(token: string): boolean {
   return second !== -1 && token.indexOf('.', second + 1) === -1;
 }
 
-function toList(value: string | readonly string[] | undefined): string[] {
-  return value === undefined ? [] : typeof value === 'string' ? [value] : [...value];
-}
-
-function normaliseRequiredClaims(value: VerifierOptions['requiredClaims']): Array<[string, unknown]> {
-  if (!value) return [];
-  if (Array.isArray(value)) return value.map((name: string) => [name, undefined]);
-  return Object.entries(value);
-}
-
 /** Issuer and client of a rejected token, for the rejection event — parsed, never trusted. */
 function peekClaims(token: string): { iss: string | undefined; clientId: string | undefined } | undefined {
   try {
@@ -364,14 +316,6 @@ function peekClaims(token: string): { iss: string | undefined; clientId: string 
   } catch {
     return undefined;
   }
-}
-
-async function discoverIntrospection(issuer: string, fetchImpl: typeof fetch, timeoutMs: number): Promise<string> {
-  const base = issuer.replace(/\/+$/, '');
-  const response = await fetchImpl(`${base}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(timeoutMs) });
-  const metadata = (await response.json()) as { introspection_endpoint?: unknown };
-  if (typeof metadata.introspection_endpoint !== 'string') throw new Error(`${issuer} advertises no introspection_endpoint`);
-  return metadata.introspection_endpoint;
 }
 
 export type { RejectionReason };

@@ -45,7 +45,7 @@ export function createAuditOperations({ deps }: AdminContext): AuditOperations {
       return { items, nextCursor: events.length > limit && last ? encodeCursor([last.at, last.id]) : null };
     },
 
-    pruneAuditEvents(retentionDays = DEFAULT_AUDIT_RETENTION_DAYS) {
+    async pruneAuditEvents(retentionDays = DEFAULT_AUDIT_RETENTION_DAYS) {
       if (!Number.isInteger(retentionDays) || retentionDays < 1) throw validationFailed('retentionDays', 'audit retention must be a whole number of days, at least 1');
       return storage.pruneAuditEvents(now() - retentionDays * DAY_MS);
     },

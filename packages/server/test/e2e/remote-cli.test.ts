@@ -44,7 +44,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('remote CLI against a running server', () => {
+describe('remote CLI against a running server', { timeout: 120_000 }, () => {
   it('create API → create client → grant → token → rotate secret → delete, all through --server', async () => {
     const api = await remoteJson(['apis', 'create', '--identifier', 'https://orders.example', '--scopes', 'read:orders,write:orders']);
     expect(api).toMatchObject({ identifier: 'https://orders.example', signing_alg: 'RS256' });

@@ -14,6 +14,18 @@ describe('resolveServerConfig', () => {
     expect(() => resolveServerConfig({ signOn: 'gpu' }, {})).toThrowError(/sign-on \/ M2M_AUTH_SIGN_ON: must be one of auto, threadpool, event-loop/);
   });
 
+  it('places the admin API: main listener by default, its own address, or off; contradictions refused', () => {
+    expect(resolveServerConfig({}, {}).adminApi).toBe('main-listener');
+    expect(resolveServerConfig({ adminPort: '9444' }, {}).adminApi).toEqual({ host: '127.0.0.1', port: 9444 });
+    expect(resolveServerConfig({}, { M2M_AUTH_ADMIN_HOST: '10.0.0.5' }).adminApi).toEqual({ host: '10.0.0.5', port: 0 });
+    expect(resolveServerConfig({ adminApi: false }, {}).adminApi).toBe(false);
+    expect(resolveServerConfig({}, { M2M_AUTH_ADMIN_API: 'false' }).adminApi).toBe(false);
+    expect(() => resolveServerConfig({ adminApi: false, adminPort: '9444' }, {})).toThrowError(/contradict/);
+    expect(() => resolveServerConfig({ adminPort: 'x' }, {})).toThrowError(/admin-port/);
+    expect(resolveServerConfig({}, {}).auditRetentionDays).toBe(90);
+    expect(() => resolveServerConfig({ auditRetentionDays: '0' }, {})).toThrowError(/audit-retention-days/);
+  });
+
   it('takes flags over environment over file', () => {
     const config = resolveServerConfig({ port: '9001' }, { M2M_AUTH_PORT: '9002', M2M_AUTH_LOG_LEVEL: 'warn' }, { port: 9003, logLevel: 'error', host: '127.0.0.2' });
     expect(config).toMatchObject({ port: 9001, logLevel: 'warn', host: '127.0.0.2' });

@@ -1,0 +1,124 @@
+import { TokenClientError } from './errors.js';
+import { createOptionChecks, describeValue, type OptionChecks } from './option-checks.js';
+import type { AudienceStyle, AuthMethod } from './presets.js';
+import type { TokenClientOptions, TokenRequestOptions } from './token-client.js';
+
+const OPTION_NAMES = [
+  'issuer', 'tokenEndpoint', 'preset', 'clientId', 'clientSecret', 'privateKey', 'assertionAlg', 'assertionKid', 'authMethod', 'audience',
+  'resource', 'scope', 'extraParams', 'refreshAhead', 'expiryMarginSeconds', 'backgroundRefresh', 'retry', 'timeoutMs', 'allowInsecureHttp',
+  'onEvent', 'fetch', 'clock', 'sleep', 'random',
+] as const satisfies ReadonlyArray<keyof TokenClientOptions>;
+const REQUEST_NAMES = ['scope', 'audience', 'resource', 'extraParams'] as const satisfies ReadonlyArray<keyof TokenRequestOptions>;
+const AUTH_METHODS: readonly AuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+const AUDIENCE_STYLES: readonly AudienceStyle[] = ['audience', 'resource', 'entra-default-scope', 'cognito-scope-prefix', 'none'];
+/** What jose signs a client assertion with (RFC 7523 private_key_jwt: asymmetric only). */
+const ASSERTION_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+/** Parameters the SDK sets itself: an extraParams entry must not replace them. */
+const RESERVED_PARAMETERS = ['grant_type', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type'];
+/** RFC 6749 §3.3 scope-token. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/** Checks for a named SDK function: each failure is a `configuration_error` naming the option. */
+export function optionChecks(where: string): OptionChecks & { fail: (message: string) => never } {
+  const fail = (message: string): never => {
+    throw new TokenClientError('configuration_error', `${where}: ${message}`);
+  };
+  return { ...createOptionChecks(fail), fail };
+}
+
+/**
+ * Every option of createTokenClient, checked once at set-up for JavaScript callers as much as
+ * TypeScript ones; the types say what each must be, this says it to a caller who did not compile.
+ */
+export function checkTokenClientOptions(input: unknown): TokenClientOptions {
+  const check = optionChecks('createTokenClient');
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) check.fail(`the options must be an object (got ${describeValue(input)}).`);
+  const options = check.object(input, 'options', OPTION_NAMES)!;
+  check.url(options.issuer, 'issuer');
+  check.url(options.tokenEndpoint, 'tokenEndpoint');
+  checkPreset(check, options.preset);
+  check.required(check.string(options.clientId, 'clientId'), 'clientId', 'the client id the provider knows this service by');
+  if (typeof options.clientSecret !== 'function') check.string(options.clientSecret, 'clientSecret');
+  checkPrivateKey(check, options.privateKey);
+  const alg = options.assertionAlg;
+  if (typeof alg === 'string' && alg.toLowerCase() === 'none') check.fail("assertionAlg is 'none': a client assertion must be signed.");
+  if (typeof alg === 'string' && alg.startsWith('HS')) check.fail(`assertionAlg is ${alg}: private_key_jwt signs with a private key; client_secret_jwt (HS*) is not supported.`);
+  check.oneOf(alg, 'assertionAlg', ASSERTION_ALGORITHMS);
+  check.string(options.assertionKid, 'assertionKid');
+  const method = check.oneOf(options.authMethod, 'authMethod', AUTH_METHODS);
+  if (options.clientSecret === undefined && options.privateKey === undefined) check.fail('clientSecret or privateKey is required.');
+  if (method === 'private_key_jwt' && options.privateKey === undefined) check.fail("authMethod 'private_key_jwt' needs privateKey.");
+  if (method && method !== 'private_key_jwt' && options.clientSecret === undefined) check.fail(`authMethod '${method}' needs clientSecret.`);
+  checkRequest(check, options, '');
+  const refreshAhead = check.object(options.refreshAhead, 'refreshAhead', ['minSeconds', 'fraction', 'jitterFraction']) ?? {};
+  check.number(refreshAhead.minSeconds, 'refreshAhead.minSeconds', { min: 0 });
+  check.number(refreshAhead.fraction, 'refreshAhead.fraction', { min: 0, max: 1 });
+  check.number(refreshAhead.jitterFraction, 'refreshAhead.jitterFraction', { min: 0, max: 1 });
+  check.number(options.expiryMarginSeconds, 'expiryMarginSeconds', { min: 0 });
+  check.boolean(options.backgroundRefresh, 'backgroundRefresh');
+  const retry = check.object(options.retry, 'retry', ['maxAttempts', 'baseDelayMs', 'maxDelayMs', 'maxElapsedMs']) ?? {};
+  check.number(retry.maxAttempts, 'retry.maxAttempts', { min: 1, integer: true });
+  check.number(retry.baseDelayMs, 'retry.baseDelayMs', { min: 0 });
+  check.number(retry.maxDelayMs, 'retry.maxDelayMs', { min: 0 });
+  check.number(retry.maxElapsedMs, 'retry.maxElapsedMs', { min: 0 });
+  check.number(options.timeoutMs, 'timeoutMs', { above: 0 });
+  check.boolean(options.allowInsecureHttp, 'allowInsecureHttp');
+  for (const name of ['onEvent', 'fetch', 'clock', 'sleep', 'random'] as const) check.function(options[name], name);
+  return options as unknown as TokenClientOptions;
+}
+
+/** The per-call options of getToken/for/createAuthFetch/useBearerAuth. */
+export function checkTokenRequest(where: string, input: unknown, extraNames: readonly string[] = []): TokenRequestOptions {
+  const check = optionChecks(where);
+  const request = check.object(input, 'options', [...REQUEST_NAMES, ...extraNames]) ?? {};
+  checkRequest(check, request, '');
+  return request as TokenRequestOptions;
+}
+
+function checkRequest(check: ReturnType<typeof optionChecks>, options: Record<string, unknown>, prefix: string): void {
+  check.string(options.audience, `${prefix}audience`);
+  const resource = check.string(options.resource, `${prefix}resource`);
+  if (resource !== undefined && !URL.canParse(resource)) check.fail(`${prefix}resource must be an absolute URI (RFC 8707) (got a string that is not one).`);
+  checkScope(check, options.scope, `${prefix}scope`);
+  const extra = check.object(options.extraParams, `${prefix}extraParams`);
+  for (const [name, value] of Object.entries(extra ?? {})) {
+    if (RESERVED_PARAMETERS.includes(name)) check.fail(`${prefix}extraParams.${name} is set by the SDK and cannot be overridden.`);
+    if (typeof value !== 'string') check.fail(`${prefix}extraParams.${name} must be a string (got ${describeValue(value)}).`);
+  }
+}
+
+function checkScope(check: ReturnType<typeof optionChecks>, value: unknown, name: string): void {
+  if (value === undefined) return;
+  const list = typeof value === 'string' ? value.split(' ') : value;
+  if (!Array.isArray(list) || (typeof value === 'string' && value.trim() === '')) {
+    check.fail(`${name} must be a space-separated string or an array of scope values (got ${describeValue(value)}; leave it out for the default scopes).`);
+  }
+  (list as unknown[]).forEach((item, index) => {
+    if (typeof item !== 'string' || !SCOPE_TOKEN.test(item)) {
+      check.fail(`${name}${typeof value === 'string' ? ` (value ${index + 1})` : `[${index}]`} must be a scope value: printable ASCII without spaces, quotes or backslashes (got ${describeValue(item)}).`);
+    }
+  });
+}
+
+function checkPreset(check: ReturnType<typeof optionChecks>, value: unknown): void {
+  if (typeof value === 'function') check.fail('preset must be a preset object: call the preset, e.g. presets.auth0({ domain }) (got a function).');
+  const preset = check.object(value, 'preset', ['name', 'tokenEndpoint', 'issuer', 'audience', 'authMethod']);
+  if (!preset) return;
+  check.string(preset.name, 'preset.name');
+  check.url(preset.tokenEndpoint, 'preset.tokenEndpoint');
+  check.url(preset.issuer, 'preset.issuer');
+  if (preset.tokenEndpoint === undefined && preset.issuer === undefined) check.fail('preset needs a tokenEndpoint or an issuer.');
+  check.oneOf(preset.audience, 'preset.audience', AUDIENCE_STYLES);
+  check.oneOf(preset.authMethod, 'preset.authMethod', AUTH_METHODS);
+}
+
+function checkPrivateKey(check: ReturnType<typeof optionChecks>, value: unknown): void {
+  if (value === undefined || typeof value === 'function') return;
+  if (typeof value === 'string') {
+    if (!value.includes('-----BEGIN PRIVATE KEY-----')) check.fail('privateKey must be a PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----"), a JWK, a key object or a function returning one (got a string that is not a PKCS#8 PEM).');
+    return;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    check.fail(`privateKey must be a PKCS#8 PEM, a JWK, a key object or a function returning one (got ${describeValue(value)}).`);
+  }
+}

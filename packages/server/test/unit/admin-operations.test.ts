@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { createAdmin } from '../../src/admin/admin.js';
+import { createMemoryStorage } from '../../src/storage/memory/memory-storage.js';
+import { deriveSecrets, generateMasterKey, parseMasterKey } from '../../src/keys/master-key.js';
+import { clientSecretMatches } from '../../src/secrets/client-secret.js';
+import type { RegistryStores, Storage } from '../../src/storage/types.js';
+import { ADMIN_API_IDENTIFIER } from '../../src/admin/built-in-admin-api.js';
+import { createClock } from '../helpers/test-app.js';
+
+function setup(options: { failInside?: keyof RegistryStores } = {}) {
+  const clock = createClock();
+  const inner = createMemoryStorage();
+  // A storage whose transactions fail at one write, as a crash or a full disk half-way would.
+  const storage: Storage = options.failInside
+    ? {
+        ...inner,
+        transaction: (work) =>
+          inner.transaction((tx) =>
+            work({
+              ...tx,
+              [options.failInside!]: async () => {
+                throw new Error('disk full');
+              },
+            }),
+          ),
+      }
+    : inner;
+  const { keyEncryptionKey, secretPepper } = deriveSecrets(parseMasterKey(generateMasterKey()));
+  const admin = createAdmin({ storage, kek: keyEncryptionKey, secretPepper, now: clock.now, actor: 'cli' });
+  return { admin, storage: inner, clock, secretPepper };
+}
+
+describe('admin operations are atomic', () => {
+  it('a client whose secret cannot be stored is not created, and leaves no audit event', async () => {
+    const { admin, storage } = setup({ failInside: 'addClientSecret' });
+    await expect(admin.createClient({ name: 'billing' })).rejects.toThrow('disk full');
+    expect(await storage.listClients()).toEqual([]);
+    expect(await storage.listAuditEvents()).toEqual([]);
+  });
+
+  it('a change whose audit event cannot be written is rolled back', async () => {
+    const { admin, storage } = setup({ failInside: 'appendAuditEvent' });
+    await expect(admin.createApi({ identifier: 'https://orders.example', scopes: ['read'] })).rejects.toThrow('disk full');
+    expect(await storage.getApi('https://orders.example')).toBeUndefined();
+    expect(await storage.listKeys()).toEqual([]); // its signing key went with it
+  });
+
+  it('a key rotation that fails half-way leaves the old key active and no new key', async () => {
+    const { admin, storage } = setup({ failInside: 'setKeyStatus' });
+    await admin.ensureSigningKeys();
+    const before = await storage.listKeys();
+    expect(before).toHaveLength(1);
+    await expect(admin.rotateSigningKey('RS256')).rejects.toThrow('disk full');
+    expect(await storage.listKeys()).toEqual(before);
+  });
+});
+
+describe('admin bootstrap', () => {
+  it('creates the admin API and a client granted every admin scope; a supplied secret authenticates', async () => {
+    const { admin, storage, secretPepper } = setup();
+    expect(await admin.isRegistryEmpty()).toBe(true);
+    const supplied = 'a-deployment-supplied-secret-of-40-chars!';
+    const created = await admin.bootstrapAdminClient({ clientSecret: supplied });
+    expect(created.clientSecret).toBe(supplied);
+    const [secret] = await storage.listClientSecrets(created.clientId);
+    expect(secret!.hash).not.toContain(supplied);
+    expect(clientSecretMatches(secretPepper, supplied, secret!.hash)).toBe(true);
+    const grant = await storage.findGrant(created.clientId, ADMIN_API_IDENTIFIER);
+    expect(grant?.scopes).toEqual(['apis:read', 'apis:write', 'clients:read', 'clients:write', 'grants:read', 'grants:write', 'keys:read', 'keys:write', 'audit:read']);
+    expect(await admin.isRegistryEmpty()).toBe(false);
+    const [event] = (await admin.listAuditEvents()).items;
+    expect(event).toMatchObject({ type: 'admin.bootstrapped', actor: 'cli', data: { secretSupplied: true } });
+    expect(JSON.stringify(event)).not.toContain(supplied);
+  });
+
+  it('refuses a weak supplied secret and creates nothing', async () => {
+    const { admin, storage } = setup();
+    await expect(admin.bootstrapAdminClient({ clientSecret: 'short' })).rejects.toMatchObject({ code: 'validation_failed', field: 'client_secret' });
+    expect(await storage.listClients()).toEqual([]);
+    expect(await storage.getApi(ADMIN_API_IDENTIFIER)).toBeUndefined();
+  });
+});
+
+describe('audit retention', () => {
+  it('prunes events older than the retention and keeps the rest', async () => {
+    const { admin, clock } = setup();
+    await admin.createApi({ identifier: 'https://old.example' });
+    clock.advance(91 * 86_400_000);
+    await admin.createApi({ identifier: 'https://new.example' });
+    expect(await admin.pruneAuditEvents(90)).toBe(1);
+    expect((await admin.listAuditEvents()).items.map((event) => event.data.identifier)).toEqual(['https://new.example']);
+    await expect(admin.pruneAuditEvents(0)).rejects.toMatchObject({ code: 'validation_failed' });
+  });
+});
+
+describe('paging', () => {
+  it('walks every client with opaque cursors and refuses a forged cursor', async () => {
+    const { admin } = setup();
+    for (let i = 0; i < 7; i += 1) await admin.createClient({ name: `svc-${i}` });
+    const names: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await admin.listClients({ limit: 3, ...(cursor ? { cursor } : {}) });
+      expect(page.items.length).toBeLessThanOrEqual(3);
+      names.push(...page.items.map((client) => client.name));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(names.sort()).toEqual(['svc-0', 'svc-1', 'svc-2', 'svc-3', 'svc-4', 'svc-5', 'svc-6']);
+    await expect(admin.listClients({ cursor: 'bm9wZQ' })).rejects.toMatchObject({ code: 'validation_failed', field: 'cursor' });
+    await expect(admin.listClients({ limit: 0 })).rejects.toMatchObject({ field: 'limit' });
+  });
+});
