@@ -95,6 +95,14 @@ describe('client input in error descriptions and the log', () => {
     }
   });
 
+  it('admin lookups of an unknown id never echo a value shaped like a credential (found by the fuzzer)', async () => {
+    for (const lookup of [(id: string) => t.runtime.admin.getClient(id), (id: string) => t.runtime.admin.getGrant(id), (id: string) => t.runtime.admin.getApi(id), (id: string) => t.runtime.admin.getKey(id)]) {
+      const error = await lookup(client.clientSecret).then(() => undefined, (thrown: Error) => thrown);
+      expect(error?.message).toMatch(/^No .*\(not shown: it looks like a credential\)$/);
+      expect(error?.message).not.toContain(client.clientSecret);
+    }
+  });
+
   it('refuses an absurdly long client_id before the failure limiter records it', async () => {
     const response = await postToken(t.app, { grant_type: 'client_credentials' }, basic('c'.repeat(5000), 'secret'));
     expect(response.status).toBe(401);
