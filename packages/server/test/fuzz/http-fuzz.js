@@ -95,7 +95,10 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
           continue;
         }
         const latency = performance.now() - begin;
-        if (!testCase.slow) stats.maxLatencyMs = Math.max(stats.maxLatencyMs, latency);
+        if (!testCase.slow && latency > stats.maxLatencyMs) {
+          stats.maxLatencyMs = latency;
+          stats.slowestCase = testCase.label;
+        }
         if (testCase.slow) stats.slow++;
         if (testCase.raw) stats.raw++;
         check(answer, testCase, planted, fail);
@@ -132,6 +135,7 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
       durationS: Number(durationS.toFixed(1)),
       requestsPerSecond: Math.round(stats.sent / durationS),
       maxLatencyMs: Math.round(stats.maxLatencyMs),
+      slowestCase: stats.slowestCase,
       byStatus: stats.byStatus,
       fiveXX,
       rssStartMiB: mib(memoryAtStart.rss),
