@@ -65,7 +65,7 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
     const random = mulberry32(seed);
     const generate = createGenerator(random, planted, server.port);
     const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-    const memoryAtStart = await memory(server.url, agent);
+    const memoryAtStart = await memory(server.url);
     // Growth is measured from after a warm-up (caches, JIT, pools filled), so it shows a leak.
     const warmUp = Math.min(5000, Math.floor(requests / 10));
     let memoryAfterWarmUp;
@@ -77,7 +77,7 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
     const worker = async () => {
       while (next < requests) {
         const index = next++;
-        if (index === warmUp) memoryAfterWarmUp = await memory(server.url, agent);
+        if (index === warmUp) memoryAfterWarmUp = await memory(server.url);
         const testCase = generate(index);
         stats.sent++;
         const begin = performance.now();
@@ -88,6 +88,7 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
           // closing it; the same request on a fresh connection must then get an answer.
           if (answer.reset) {
             stats.retriedAfterReset++;
+            testCase.retried = true;
             answer = await sendHttp(server.port, false, testCase);
           }
         } catch (error) {
@@ -97,7 +98,8 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
         const latency = performance.now() - begin;
         if (!testCase.slow && latency > stats.maxLatencyMs) {
           stats.maxLatencyMs = latency;
-          stats.slowestCase = testCase.label;
+          stats.slowestCase = `${testCase.label}${testCase.retried ? ' (sent again after a reset)' : ''}`;
+          stats.slowestDetail = JSON.stringify({ path: testCase.path?.slice(0, 80), headers: testCase.headers, body: testCase.body?.slice(0, 80) }).slice(0, 400);
         }
         if (testCase.slow) stats.slow++;
         if (testCase.raw) stats.raw++;
@@ -116,7 +118,7 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
     const durationS = (performance.now() - started) / 1000;
-    const memoryAtEnd = await memory(server.url, agent);
+    const memoryAtEnd = await memory(server.url);
     agent.destroy();
     const fiveXX = Object.entries(stats.byStatus).filter(([status]) => Number(status) >= 500).reduce((sum, [, n]) => sum + n, 0);
     // "Flat": after 100k requests the heap is within a small margin of where it started.
@@ -136,6 +138,7 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
       requestsPerSecond: Math.round(stats.sent / durationS),
       maxLatencyMs: Math.round(stats.maxLatencyMs),
       slowestCase: stats.slowestCase,
+      slowestDetail: process.env.FUZZ_DEBUG ? stats.slowestDetail : undefined,
       byStatus: stats.byStatus,
       fiveXX,
       rssStartMiB: mib(memoryAtStart.rss),
@@ -455,7 +458,9 @@ function sendRaw(port, testCase) {
     socket.on('data', (chunk) => {
       data = Buffer.concat([data, chunk]);
       const answer = parseRaw(data.toString('latin1'));
-      if (answer.status && Buffer.byteLength(answer.body, 'latin1') >= Number(answer.headers['content-length'] ?? Infinity)) finish();
+      // A HEAD answer has no body whatever its Content-Length says.
+      const expected = testCase.method === 'HEAD' ? 0 : Number(answer.headers['content-length'] ?? Infinity);
+      if (answer.status && Buffer.byteLength(answer.body, 'latin1') >= expected) finish();
     });
     socket.on('close', finish);
     socket.on('error', () => undefined);
@@ -555,16 +560,10 @@ async function plant(dataDir, url) {
   };
 }
 
-async function memory(url, agent) {
-  const text = await new Promise((resolve, reject) => {
-    httpRequest(`${url}/metrics`, { agent }, (response) => {
-      let body = '';
-      response.on('data', (chunk) => (body += chunk));
-      response.on('end', () => resolve(body));
-    })
-      .on('error', reject)
-      .end();
-  });
+/** The server's resident size and heap, from its own metrics (a fresh connection each time). */
+async function memory(url) {
+  const response = await fetch(`${url}/metrics`, { headers: { connection: 'close' } });
+  const text = await response.text();
   const metric = (name) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
   return { rss: metric('m2m_auth_process_resident_memory_bytes'), heapUsed: metric('m2m_auth_nodejs_heap_size_used_bytes') };
 }
