@@ -20,7 +20,8 @@ export async function startHarness() {
   await m2mAuth(dataDir, ['apis', 'create', '--identifier', AUDIENCE, '--scopes', 'read:orders,write:orders']);
   const [client, introspector] = await Promise.all([
     m2mAuth(dataDir, ['clients', 'create', '--name', 'example-client']),
-    m2mAuth(dataDir, ['clients', 'create', '--name', 'orders-api']),
+    // The API's own client, allowed to introspect tokens for it (RFC 7662 §4).
+    m2mAuth(dataDir, ['clients', 'create', '--name', 'orders-api', '--introspect', AUDIENCE]),
   ]);
   await m2mAuth(dataDir, ['grants', 'create', '--client', client.client_id, '--api', AUDIENCE, '--scopes', 'read:orders']);
   const auth = await startAuthServer({ dataDir, port: await freePort() });

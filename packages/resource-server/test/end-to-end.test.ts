@@ -128,11 +128,13 @@ describe('end to end with the m2m-auth server', () => {
   });
 
   it('introspection (RFC 7662) against the real server: active tokens pass, garbage is inactive', async () => {
+    // The resource server introspects as its own client, allowed to see tokens for its API.
+    const rs = await server.admin.createClient({ name: 'payments-api', introspectApis: [PAYMENTS] });
     const verifier = createVerifier({
       issuer: server.issuer,
       audience: PAYMENTS,
       now: () => now,
-      introspection: { clientId: client.clientId, clientSecret: client.clientSecret, mode: 'always' },
+      introspection: { clientId: rs.clientId, clientSecret: rs.clientSecret!, mode: 'always' },
     });
     const principal = await verifier.verify(await token('payments:read'));
     expect(principal).toMatchObject({ subject: client.clientId, scopes: ['payments:read'] });

@@ -2,7 +2,19 @@
 export { startServer, type StartServerOptions, type RunningServer } from './http/start-server.js';
 export { buildApp, type AppOptions } from './http/app.js';
 export { createRuntime, type ServerRuntime, type RuntimeOptions } from './runtime/create-runtime.js';
-export { createAdmin, type Admin, type CreateApiInput, type CreateClientInput, type CreateGrantInput } from './admin/admin.js';
+export {
+  createAdmin,
+  type Admin,
+  type CreateApiInput,
+  type CreateClientInput,
+  type CreateGrantInput,
+  type ApplyConfigOptions,
+  type ApplyConfigResult,
+  type ConfigDocument,
+  type ConfigPlan,
+  type CreatedSecret,
+  type PlanChange,
+} from './admin/admin.js';
 export { AdminError, type AdminErrorCode } from './errors/admin-error.js';
 export { OAuthError, type OAuthErrorCode } from './errors/oauth-error.js';
 export { toOAuthResponse } from './errors/to-oauth-response.js';

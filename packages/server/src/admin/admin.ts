@@ -1,10 +1,13 @@
 import { createAdminContext, type AdminDeps } from './admin-context.js';
-import { createApiOperations, type ApiOperations } from './apis.js';
+import { createApiOperations, createApiWrites, type ApiOperations } from './apis.js';
 import { createClientOperations, createClientWrites, type ClientOperations } from './clients.js';
 import { createGrantOperations, createGrantWrites, type GrantOperations } from './grants.js';
 import { createKeyOperations, type KeyOperations } from './keys.js';
 import { createAuditOperations, type AuditOperations } from './audit.js';
 import { createBootstrapOperations, type BootstrapOperations } from './bootstrap.js';
+import { createConfigOperations, type ConfigOperations } from './apply-config.js';
+import { createClientSecretOperations, type ClientSecretOperations } from './client-secrets.js';
+import { createSigningKeyLifecycleOperations, type SigningKeyLifecycleOperations } from './signing-key-lifecycle.js';
 
 export type { AdminDeps } from './admin-context.js';
 export type { CreateApiInput, UpdateApiInput, ApiResult } from './apis.js';
@@ -14,13 +17,25 @@ export type { SigningKeySummary, RotatedKey } from './keys.js';
 export type { AuditEventFilter } from './audit.js';
 export type { BootstrapInput, BootstrappedAdmin } from './bootstrap.js';
 export type { ListOptions, Page } from './paging.js';
+export type { ApplyConfigOptions, ApplyConfigResult, ConfigPlan, CreatedSecret, ExportConfigOptions, PlanChange } from './apply-config.js';
+export type { ConfigApi, ConfigClient, ConfigDocument, ConfigGrant } from './config-document.js';
+export type { ClientSecretDetails, AddedClientSecret } from './client-secrets.js';
 
 /**
  * Every management operation, one implementation behind the CLI, the admin HTTP API and the
  * programmatic API. Inputs are validated here, so every front end rejects the same bad input the
  * same way; every write runs in one storage transaction with its audit event.
  */
-export interface Admin extends ApiOperations, ClientOperations, GrantOperations, KeyOperations, AuditOperations, BootstrapOperations {
+export interface Admin
+  extends ApiOperations,
+    ClientOperations,
+    ClientSecretOperations,
+    GrantOperations,
+    KeyOperations,
+    SigningKeyLifecycleOperations,
+    AuditOperations,
+    BootstrapOperations,
+    ConfigOperations {
   /** Who the audit log names for writes made through this handle. */
   readonly actor: string;
   /** The same operations, recorded in the audit log as done by `actor`. */
@@ -29,16 +44,20 @@ export interface Admin extends ApiOperations, ClientOperations, GrantOperations,
 
 export function createAdmin(deps: AdminDeps): Admin {
   const context = createAdminContext(deps);
+  const apiWrites = createApiWrites(context);
   const clientWrites = createClientWrites(context);
   const grantWrites = createGrantWrites(context);
   return {
     actor: deps.actor,
     withActor: (actor) => createAdmin({ ...deps, actor }),
-    ...createApiOperations(context),
+    ...createApiOperations(context, apiWrites),
     ...createClientOperations(context, clientWrites),
     ...createGrantOperations(context, grantWrites),
+    ...createClientSecretOperations(context),
     ...createKeyOperations(context),
+    ...createSigningKeyLifecycleOperations(context),
     ...createAuditOperations(context),
     ...createBootstrapOperations(context, clientWrites, grantWrites),
+    ...createConfigOperations(context, { apis: apiWrites, clients: clientWrites, grants: grantWrites }),
   };
 }

@@ -1,9 +1,9 @@
-import type { ApiRecord, ApiScope, SigningAlgorithm } from '../storage/types.js';
+import type { ApiRecord, ApiScope, RegistryStores, SigningAlgorithm } from '../storage/types.js';
 import { AdminError, validationFailed } from '../errors/admin-error.js';
 import { ensureSigningKey } from '../keys/key-rotation.js';
 import { apiView } from './views.js';
 import { pageOf, type ListOptions, type Page } from './paging.js';
-import { asAdminErrors, changedFields, requireApi, type AdminContext } from './admin-context.js';
+import { asAdminErrors, changedFields, requireApi, type AdminContext, type RecordAudit } from './admin-context.js';
 import { ADMIN_API_IDENTIFIER, RESERVED_IDENTIFIER_PREFIX } from './built-in-admin-api.js';
 import { DEFAULT_TOKEN_TTL_SECONDS, validateApiIdentifier, validateName, validateScopes, validateSigningAlg, validateTokenTtl } from './validation.js';
 
@@ -32,58 +32,73 @@ export interface ApiOperations {
   deleteApi(identifier: string): Promise<void>;
 }
 
-export function createApiOperations({ deps, write }: AdminContext): ApiOperations {
-  const { storage, now } = deps;
-  const keyDepsFor = (keys: Parameters<typeof ensureSigningKey>[0]['keys']) => ({ keys, kek: deps.kek, now });
+/**
+ * The writes behind the operations, each with its audit event, for a caller that already holds a
+ * transaction (the operations below, and apply, which makes many changes in one).
+ */
+export interface ApiWrites {
+  createApi(tx: RegistryStores, audit: RecordAudit, input: CreateApiInput): Promise<ApiResult>;
+  updateApi(tx: RegistryStores, audit: RecordAudit, identifier: string, patch: UpdateApiInput): Promise<ApiResult>;
+  deleteApi(tx: RegistryStores, audit: RecordAudit, identifier: string): Promise<void>;
+}
+
+export function createApiWrites({ deps }: AdminContext): ApiWrites {
+  const { now } = deps;
+  const keyDepsFor = (keys: RegistryStores) => ({ keys, kek: deps.kek, now });
 
   return {
-    createApi: (input) =>
-      write(async (tx, audit) => {
-        const identifier = validateApiIdentifier(input.identifier);
-        if (identifier.startsWith(RESERVED_IDENTIFIER_PREFIX)) throw validationFailed('identifier', `identifiers starting with ${RESERVED_IDENTIFIER_PREFIX} are reserved for m2m-auth`);
-        const at = now();
-        const api: ApiRecord = {
-          identifier,
-          name: input.name === undefined ? identifier : validateName(input.name),
-          scopes: validateScopes(input.scopes ?? []),
-          signingAlg: validateSigningAlg(input.signingAlg ?? 'RS256'),
-          tokenTtlSeconds: validateTokenTtl(input.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS),
-          createdAt: at,
-          updatedAt: at,
-        };
-        await asAdminErrors(() => tx.createApi(api), `An API with identifier ${identifier} already exists`);
-        const { sharedSecret } = await ensureSigningKey(keyDepsFor(tx), api.signingAlg, identifier);
-        await audit('api.created', { identifier, after: apiView(api) });
-        return { api, ...(sharedSecret ? { sharedSecret } : {}) };
-      }),
+    async createApi(tx, audit, input) {
+      const identifier = validateApiIdentifier(input.identifier);
+      if (identifier.startsWith(RESERVED_IDENTIFIER_PREFIX)) throw validationFailed('identifier', `identifiers starting with ${RESERVED_IDENTIFIER_PREFIX} are reserved for m2m-auth`);
+      const at = now();
+      const api: ApiRecord = {
+        identifier,
+        name: input.name === undefined ? identifier : validateName(input.name),
+        scopes: validateScopes(input.scopes ?? []),
+        signingAlg: validateSigningAlg(input.signingAlg ?? 'RS256'),
+        tokenTtlSeconds: validateTokenTtl(input.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS),
+        createdAt: at,
+        updatedAt: at,
+      };
+      await asAdminErrors(() => tx.createApi(api), `An API with identifier ${identifier} already exists`);
+      const { sharedSecret } = await ensureSigningKey(keyDepsFor(tx), api.signingAlg, identifier);
+      await audit('api.created', { identifier, after: apiView(api) });
+      return { api, ...(sharedSecret ? { sharedSecret } : {}) };
+    },
 
+    async updateApi(tx, audit, identifier, patch) {
+      const before = await requireApi(tx, identifier);
+      refuseBuiltIn(identifier, 'changed');
+      const validated = {
+        ...(patch.name !== undefined ? { name: validateName(patch.name) } : {}),
+        ...(patch.scopes !== undefined ? { scopes: validateScopes(patch.scopes) } : {}),
+        ...(patch.signingAlg !== undefined ? { signingAlg: validateSigningAlg(patch.signingAlg) } : {}),
+        ...(patch.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: validateTokenTtl(patch.tokenTtlSeconds) } : {}),
+      };
+      const api = (await tx.updateApi(identifier, validated, now()))!;
+      const { sharedSecret } = await ensureSigningKey(keyDepsFor(tx), api.signingAlg, identifier);
+      await audit('api.updated', { identifier, changes: changedFields(apiView(before), apiView(api)) });
+      return { api, ...(sharedSecret ? { sharedSecret } : {}) };
+    },
+
+    async deleteApi(tx, audit, identifier) {
+      const before = await requireApi(tx, identifier);
+      refuseBuiltIn(identifier, 'deleted');
+      const grants = await tx.listGrants({ apiIdentifier: identifier });
+      await tx.deleteApi(identifier);
+      await audit('api.deleted', { identifier, before: apiView(before), deletedGrants: grants.map((grant) => grant.id) });
+    },
+  };
+}
+
+export function createApiOperations({ deps, write }: AdminContext, writes: ApiWrites): ApiOperations {
+  const { storage } = deps;
+  return {
+    createApi: (input) => write((tx, audit) => writes.createApi(tx, audit, input)),
     listApis: (options = {}) => pageOf(options, (api) => api.identifier, (page) => storage.listApis(page)),
     getApi: (identifier) => requireApi(storage, identifier),
-
-    updateApi: (identifier, patch) =>
-      write(async (tx, audit) => {
-        const before = await requireApi(tx, identifier);
-        refuseBuiltIn(identifier, 'changed');
-        const validated = {
-          ...(patch.name !== undefined ? { name: validateName(patch.name) } : {}),
-          ...(patch.scopes !== undefined ? { scopes: validateScopes(patch.scopes) } : {}),
-          ...(patch.signingAlg !== undefined ? { signingAlg: validateSigningAlg(patch.signingAlg) } : {}),
-          ...(patch.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: validateTokenTtl(patch.tokenTtlSeconds) } : {}),
-        };
-        const api = (await tx.updateApi(identifier, validated, now()))!;
-        const { sharedSecret } = await ensureSigningKey(keyDepsFor(tx), api.signingAlg, identifier);
-        await audit('api.updated', { identifier, changes: changedFields(apiView(before), apiView(api)) });
-        return { api, ...(sharedSecret ? { sharedSecret } : {}) };
-      }),
-
-    deleteApi: (identifier) =>
-      write(async (tx, audit) => {
-        const before = await requireApi(tx, identifier);
-        refuseBuiltIn(identifier, 'deleted');
-        const grants = await tx.listGrants({ apiIdentifier: identifier });
-        await tx.deleteApi(identifier);
-        await audit('api.deleted', { identifier, before: apiView(before), deletedGrants: grants.map((grant) => grant.id) });
-      }),
+    updateApi: (identifier, patch) => write((tx, audit) => writes.updateApi(tx, audit, identifier, patch)),
+    deleteApi: (identifier) => write((tx, audit) => writes.deleteApi(tx, audit, identifier)),
   };
 }
 

@@ -1,10 +1,9 @@
-import type { ApiRecord } from '../storage/types.js';
 import { ensureSigningKey } from '../keys/key-rotation.js';
 import { clientView } from './views.js';
 import type { AdminContext } from './admin-context.js';
 import type { ClientWrites } from './clients.js';
 import type { GrantWrites } from './grants.js';
-import { ADMIN_API_IDENTIFIER, ADMIN_SCOPES, ADMIN_TOKEN_TTL_SECONDS } from './built-in-admin-api.js';
+import { ADMIN_API_IDENTIFIER, ADMIN_SCOPES, builtInAdminApi } from './built-in-admin-api.js';
 
 export interface BootstrapInput {
   /** Supplied by the deployment (M2M_AUTH_BOOTSTRAP_ADMIN_SECRET); generated when absent. */
@@ -51,8 +50,7 @@ export function createBootstrapOperations({ deps, write }: AdminContext, clients
 async function ensureAdminApi(tx: Parameters<Parameters<AdminContext['write']>[0]>[0], at: number): Promise<void> {
   const existing = await tx.getApi(ADMIN_API_IDENTIFIER);
   if (!existing) {
-    const api: ApiRecord = { identifier: ADMIN_API_IDENTIFIER, name: 'm2m-auth admin API', scopes: [...ADMIN_SCOPES], signingAlg: 'RS256', tokenTtlSeconds: ADMIN_TOKEN_TTL_SECONDS, createdAt: at, updatedAt: at };
-    await tx.createApi(api);
+    await tx.createApi(builtInAdminApi(at));
     return;
   }
   const missing = ADMIN_SCOPES.filter((scope) => !existing.scopes.some((have) => have.value === scope.value));

@@ -1,4 +1,4 @@
-import type { ApiScope } from '../storage/types.js';
+import type { ApiRecord, ApiScope } from '../storage/types.js';
 
 /**
  * The API that m2m-auth's own admin endpoints belong to. Admin clients are ordinary clients with
@@ -23,3 +23,8 @@ export const ADMIN_SCOPES: readonly ApiScope[] = [
 ];
 
 export type AdminScope = 'apis:read' | 'apis:write' | 'clients:read' | 'clients:write' | 'grants:read' | 'grants:write' | 'keys:read' | 'keys:write' | 'audit:read';
+
+/** The built-in API as first created (by bootstrap, or by an apply whose document refers to it). */
+export function builtInAdminApi(at: number): ApiRecord {
+  return { identifier: ADMIN_API_IDENTIFIER, name: 'm2m-auth admin API', scopes: [...ADMIN_SCOPES], signingAlg: 'RS256', tokenTtlSeconds: ADMIN_TOKEN_TTL_SECONDS, createdAt: at, updatedAt: at };
+}

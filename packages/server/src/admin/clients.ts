@@ -4,8 +4,9 @@ import { generateClientSecret, hashClientSecret, secretHint } from '../secrets/c
 import { generateClientId, generateRecordId } from '../secrets/identifiers.js';
 import { clientView } from './views.js';
 import { pageOf, type ListOptions, type Page } from './paging.js';
-import { asAdminErrors, changedFields, requireApi, requireClient, type AdminContext } from './admin-context.js';
-import { validateAuthMethods, validateJwks, validateName } from './validation.js';
+import { asAdminErrors, changedFields, requireApi, requireClient, type AdminContext, type RecordAudit } from './admin-context.js';
+import { validateAuthMethods, validateBoolean, validateClientId, validateDescription, validateJwks, validateName } from './validation.js';
+import { validateIntrospectApis } from './introspection-permission.js';
 
 export interface CreateClientInput {
   name: string;
@@ -13,9 +14,13 @@ export interface CreateClientInput {
   defaultApi?: string | null;
   tokenEndpointAuthMethods?: ClientAuthMethod[];
   jwks?: { keys: Record<string, unknown>[] } | null;
+  /** Default true; a disabled client gets no tokens. */
+  isEnabled?: boolean;
+  /** API identifiers (or `*`) whose tokens this client may introspect; [] = none. */
+  introspectApis?: string[];
 }
 
-export type UpdateClientInput = Partial<Omit<CreateClientInput, 'name'>> & { name?: string; isEnabled?: boolean };
+export type UpdateClientInput = Partial<Omit<CreateClientInput, 'name'>> & { name?: string };
 
 /** A key as operators see a secret: never the secret or its hash. */
 export interface ClientSecretSummary {
@@ -54,36 +59,88 @@ export interface ClientOperations {
   rotateClientSecret(clientId: string, options?: { graceSeconds?: number }): Promise<RotatedSecret>;
 }
 
-/** Work shared with bootstrap and apply, which create clients inside their own transactions. */
+/**
+ * The writes behind the operations, for a caller that already holds a transaction (the operations
+ * below, bootstrap and apply). `insertClient` records no audit event: its caller records the one
+ * that says why the client exists; the others record the same event as the operation.
+ */
 export interface ClientWrites {
-  insertClient(tx: RegistryStores, input: CreateClientInput, options?: { clientSecret?: string }): Promise<CreatedClient>;
+  insertClient(tx: RegistryStores, input: CreateClientInput, options?: InsertClientOptions): Promise<CreatedClient>;
+  createClient(tx: RegistryStores, audit: RecordAudit, input: CreateClientInput, options?: InsertClientOptions): Promise<CreatedClient>;
+  updateClient(tx: RegistryStores, audit: RecordAudit, clientId: string, patch: UpdateClientInput): Promise<ClientRecord>;
+  deleteClient(tx: RegistryStores, audit: RecordAudit, clientId: string): Promise<void>;
+}
+
+export interface InsertClientOptions {
+  /** A secret supplied by the deployment instead of a generated one. */
+  clientSecret?: string;
+  /** Keeps a client id from another registry (apply of an exported document); generated when absent. */
+  clientId?: string;
 }
 
 export function createClientWrites({ deps }: AdminContext): ClientWrites {
   const { now } = deps;
+
+  async function insertClient(tx: RegistryStores, input: CreateClientInput, options: InsertClientOptions = {}): Promise<CreatedClient> {
+    const methods = validateAuthMethods(input.tokenEndpointAuthMethods ?? (input.jwks ? ['private_key_jwt'] : ['client_secret_basic', 'client_secret_post']));
+    const jwks = input.jwks ? validateJwks(input.jwks) : null;
+    if (methods.includes('private_key_jwt') && !jwks) throw validationFailed('jwks', 'private_key_jwt needs the client public keys (jwks)');
+    if (input.defaultApi) await requireApi(tx, input.defaultApi);
+    const at = now();
+    const client: ClientRecord = {
+      clientId: options.clientId === undefined ? generateClientId() : validateClientId(options.clientId),
+      name: validateName(input.name),
+      description: validateDescription(input.description ?? ''),
+      defaultApi: input.defaultApi ?? null,
+      isEnabled: input.isEnabled === undefined ? true : validateBoolean(input.isEnabled, 'enabled'),
+      grantTypes: ['client_credentials'],
+      tokenEndpointAuthMethods: methods,
+      jwks,
+      ...(input.introspectApis?.length ? { introspectApis: await validateIntrospectApis(tx, input.introspectApis) } : {}),
+      createdAt: at,
+      updatedAt: at,
+    };
+    await asAdminErrors(() => tx.createClient(client), `A client with id ${client.clientId} already exists`);
+    const usesSecret = methods.some((method) => method !== 'private_key_jwt');
+    const issued = usesSecret ? await addSecret(tx, deps.secretPepper, client.clientId, at, options.clientSecret) : undefined;
+    return { client, clientId: client.clientId, ...(issued ?? {}) };
+  }
+
   return {
-    async insertClient(tx, input, options = {}) {
-      const methods = validateAuthMethods(input.tokenEndpointAuthMethods ?? (input.jwks ? ['private_key_jwt'] : ['client_secret_basic', 'client_secret_post']));
-      const jwks = input.jwks ? validateJwks(input.jwks) : null;
-      if (methods.includes('private_key_jwt') && !jwks) throw validationFailed('jwks', 'private_key_jwt needs the client public keys (jwks)');
-      if (input.defaultApi) await requireApi(tx, input.defaultApi);
-      const at = now();
-      const client: ClientRecord = {
-        clientId: generateClientId(),
-        name: validateName(input.name),
-        description: validateDescription(input.description ?? ''),
-        defaultApi: input.defaultApi ?? null,
-        isEnabled: true,
-        grantTypes: ['client_credentials'],
-        tokenEndpointAuthMethods: methods,
-        jwks,
-        createdAt: at,
-        updatedAt: at,
+    insertClient,
+
+    async createClient(tx, audit, input, options) {
+      const created = await insertClient(tx, input, options);
+      await audit('client.created', { clientId: created.clientId, after: clientView(created.client), ...(created.secret ? { secretId: created.secret.id } : {}) });
+      return created;
+    },
+
+    async updateClient(tx, audit, clientId, patch) {
+      const before = await requireClient(tx, clientId);
+      if (patch.defaultApi) await requireApi(tx, patch.defaultApi);
+      const validated = {
+        ...(patch.name !== undefined ? { name: validateName(patch.name) } : {}),
+        ...(patch.description !== undefined ? { description: validateDescription(patch.description) } : {}),
+        ...(patch.defaultApi !== undefined ? { defaultApi: patch.defaultApi } : {}),
+        ...(patch.isEnabled !== undefined ? { isEnabled: validateBoolean(patch.isEnabled, 'enabled') } : {}),
+        ...(patch.tokenEndpointAuthMethods !== undefined ? { tokenEndpointAuthMethods: validateAuthMethods(patch.tokenEndpointAuthMethods) } : {}),
+        ...(patch.jwks !== undefined ? { jwks: patch.jwks === null ? null : validateJwks(patch.jwks) } : {}),
+        ...(patch.introspectApis !== undefined ? { introspectApis: await validateIntrospectApis(tx, patch.introspectApis) } : {}),
       };
-      await asAdminErrors(() => tx.createClient(client), `A client with id ${client.clientId} already exists`);
-      const usesSecret = methods.some((method) => method !== 'private_key_jwt');
-      const issued = usesSecret ? await addSecret(tx, deps.secretPepper, client.clientId, at, options.clientSecret) : undefined;
-      return { client, clientId: client.clientId, ...(issued ?? {}) };
+      const methods = validated.tokenEndpointAuthMethods ?? before.tokenEndpointAuthMethods;
+      const jwks = validated.jwks === undefined ? before.jwks : validated.jwks;
+      if (methods.includes('private_key_jwt') && !jwks) throw validationFailed('jwks', 'private_key_jwt needs the client public keys (jwks)');
+      const client = (await tx.updateClient(clientId, validated, now()))!;
+      const type = patch.isEnabled === false && before.isEnabled ? 'client.disabled' : patch.isEnabled === true && !before.isEnabled ? 'client.enabled' : 'client.updated';
+      await audit(type, { clientId, changes: changedFields(clientView(before), clientView(client)) });
+      return client;
+    },
+
+    async deleteClient(tx, audit, clientId) {
+      const before = await requireClient(tx, clientId);
+      const grants = await tx.listGrants({ clientId });
+      await tx.deleteClient(clientId);
+      await audit('client.deleted', { clientId, before: clientView(before), deletedGrants: grants.map((grant) => grant.id) });
     },
   };
 }
@@ -93,12 +150,7 @@ export function createClientOperations(context: AdminContext, writes: ClientWrit
   const { storage, now } = deps;
 
   return {
-    createClient: (input) =>
-      write(async (tx, audit) => {
-        const created = await writes.insertClient(tx, input);
-        await audit('client.created', { clientId: created.clientId, after: clientView(created.client), ...(created.secret ? { secretId: created.secret.id } : {}) });
-        return created;
-      }),
+    createClient: (input) => write((tx, audit) => writes.createClient(tx, audit, input)),
 
     listClients: (options = {}) => pageOf(options, (client) => client.clientId, (page) => storage.listClients(page)),
 
@@ -108,34 +160,8 @@ export function createClientOperations(context: AdminContext, writes: ClientWrit
       return { client, secrets };
     },
 
-    updateClient: (clientId, patch) =>
-      write(async (tx, audit) => {
-        const before = await requireClient(tx, clientId);
-        if (patch.defaultApi) await requireApi(tx, patch.defaultApi);
-        const validated = {
-          ...(patch.name !== undefined ? { name: validateName(patch.name) } : {}),
-          ...(patch.description !== undefined ? { description: validateDescription(patch.description) } : {}),
-          ...(patch.defaultApi !== undefined ? { defaultApi: patch.defaultApi } : {}),
-          ...(patch.isEnabled !== undefined ? { isEnabled: validateBoolean(patch.isEnabled, 'enabled') } : {}),
-          ...(patch.tokenEndpointAuthMethods !== undefined ? { tokenEndpointAuthMethods: validateAuthMethods(patch.tokenEndpointAuthMethods) } : {}),
-          ...(patch.jwks !== undefined ? { jwks: patch.jwks === null ? null : validateJwks(patch.jwks) } : {}),
-        };
-        const methods = validated.tokenEndpointAuthMethods ?? before.tokenEndpointAuthMethods;
-        const jwks = validated.jwks === undefined ? before.jwks : validated.jwks;
-        if (methods.includes('private_key_jwt') && !jwks) throw validationFailed('jwks', 'private_key_jwt needs the client public keys (jwks)');
-        const client = (await tx.updateClient(clientId, validated, now()))!;
-        const type = patch.isEnabled === false && before.isEnabled ? 'client.disabled' : patch.isEnabled === true && !before.isEnabled ? 'client.enabled' : 'client.updated';
-        await audit(type, { clientId, changes: changedFields(clientView(before), clientView(client)) });
-        return client;
-      }),
-
-    deleteClient: (clientId) =>
-      write(async (tx, audit) => {
-        const before = await requireClient(tx, clientId);
-        const grants = await tx.listGrants({ clientId });
-        await tx.deleteClient(clientId);
-        await audit('client.deleted', { clientId, before: clientView(before), deletedGrants: grants.map((grant) => grant.id) });
-      }),
+    updateClient: (clientId, patch) => write((tx, audit) => writes.updateClient(tx, audit, clientId, patch)),
+    deleteClient: (clientId) => write((tx, audit) => writes.deleteClient(tx, audit, clientId)),
 
     rotateClientSecret: (clientId, options = {}) =>
       write(async (tx, audit) => {
@@ -172,14 +198,4 @@ async function addSecret(tx: RegistryStores, pepper: Buffer, clientId: string, a
 
 export function summarizeSecret(secret: ClientSecretRecord): ClientSecretSummary {
   return { id: secret.id, hint: secret.hint, createdAt: secret.createdAt, expiresAt: secret.expiresAt };
-}
-
-function validateDescription(value: unknown): string {
-  if (typeof value !== 'string' || value.length > 1000) throw validationFailed('description', 'description must be a string of at most 1000 characters');
-  return value;
-}
-
-function validateBoolean(value: unknown, field: string): boolean {
-  if (typeof value !== 'boolean') throw validationFailed(field, `${field} must be true or false`);
-  return value;
 }

@@ -3,7 +3,7 @@ import { notFound, validationFailed } from '../errors/admin-error.js';
 import { generateRecordId } from '../secrets/identifiers.js';
 import { grantView } from './views.js';
 import { pageOf, type ListOptions, type Page } from './paging.js';
-import { asAdminErrors, changedFields, requireApi, requireClient, type AdminContext } from './admin-context.js';
+import { asAdminErrors, changedFields, requireApi, requireClient, type AdminContext, type RecordAudit } from './admin-context.js';
 import { validateTokenTtl } from './validation.js';
 import { echo } from '../errors/echo.js';
 
@@ -32,49 +32,73 @@ export interface GrantOperations {
   deleteGrant(id: string): Promise<void>;
 }
 
+/**
+ * The writes behind the operations, for a caller that already holds a transaction (the operations
+ * below, bootstrap and apply). `insertGrant` records no audit event (its caller does); the others
+ * record the same event as the operation.
+ */
 export interface GrantWrites {
   insertGrant(tx: RegistryStores, input: CreateGrantInput): Promise<ClientGrantRecord>;
+  createGrant(tx: RegistryStores, audit: RecordAudit, input: CreateGrantInput): Promise<ClientGrantRecord>;
+  updateGrant(tx: RegistryStores, audit: RecordAudit, id: string, patch: UpdateGrantInput): Promise<ClientGrantRecord>;
+  deleteGrant(tx: RegistryStores, audit: RecordAudit, id: string): Promise<void>;
 }
 
 export function createGrantWrites({ deps }: AdminContext): GrantWrites {
+  const { now } = deps;
+
+  async function insertGrant(tx: RegistryStores, input: CreateGrantInput): Promise<ClientGrantRecord> {
+    await requireClient(tx, input.clientId);
+    const api = await requireApi(tx, input.apiIdentifier);
+    const at = now();
+    const grant: ClientGrantRecord = {
+      id: generateRecordId('cgr'),
+      clientId: input.clientId,
+      apiIdentifier: api.identifier,
+      scopes: validateGrantScopes(api, input.scopes),
+      tokenTtlSeconds: input.tokenTtlSeconds == null ? null : validateTokenTtl(input.tokenTtlSeconds),
+      createdAt: at,
+      updatedAt: at,
+    };
+    await asAdminErrors(() => tx.createGrant(grant), `Client ${input.clientId} already has a grant on ${api.identifier}; update it instead`);
+    return grant;
+  }
+
   return {
-    async insertGrant(tx, input) {
-      await requireClient(tx, input.clientId);
-      const api = await requireApi(tx, input.apiIdentifier);
-      const at = deps.now();
-      const grant: ClientGrantRecord = {
-        id: generateRecordId('cgr'),
-        clientId: input.clientId,
-        apiIdentifier: api.identifier,
-        scopes: validateGrantScopes(api, input.scopes),
-        tokenTtlSeconds: input.tokenTtlSeconds == null ? null : validateTokenTtl(input.tokenTtlSeconds),
-        createdAt: at,
-        updatedAt: at,
-      };
-      await asAdminErrors(() => tx.createGrant(grant), `Client ${input.clientId} already has a grant on ${api.identifier}; update it instead`);
+    insertGrant,
+
+    async createGrant(tx, audit, input) {
+      const grant = await insertGrant(tx, input);
+      await audit('grant.created', { grantId: grant.id, after: grantView(grant) });
       return grant;
+    },
+
+    async updateGrant(tx, audit, id, patch) {
+      const before = await requireGrant(tx, id);
+      const api = await requireApi(tx, before.apiIdentifier);
+      const validated = {
+        ...(patch.scopes !== undefined ? { scopes: validateGrantScopes(api, patch.scopes) } : {}),
+        ...(patch.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: patch.tokenTtlSeconds === null ? null : validateTokenTtl(patch.tokenTtlSeconds) } : {}),
+      };
+      const grant = (await tx.updateGrant(id, validated, now()))!;
+      await audit('grant.updated', { grantId: id, clientId: grant.clientId, api: grant.apiIdentifier, changes: changedFields(grantView(before), grantView(grant)) });
+      return grant;
+    },
+
+    async deleteGrant(tx, audit, id) {
+      const before = await requireGrant(tx, id);
+      await tx.deleteGrant(id);
+      await audit('grant.deleted', { grantId: id, before: grantView(before) });
     },
   };
 }
 
 export function createGrantOperations(context: AdminContext, writes: GrantWrites): GrantOperations {
   const { deps, write } = context;
-  const { storage, now } = deps;
-
-  async function requireGrant(store: Pick<RegistryStores, 'getGrant'>, id: string) {
-    const grant = await store.getGrant(id);
-    if (!grant) throw notFound(`No grant with id ${echo(id)}`);
-    return grant;
-  }
+  const { storage } = deps;
 
   return {
-    createGrant: (input) =>
-      write(async (tx, audit) => {
-        const grant = await writes.insertGrant(tx, input);
-        await audit('grant.created', { grantId: grant.id, after: grantView(grant) });
-        return grant;
-      }),
-
+    createGrant: (input) => write((tx, audit) => writes.createGrant(tx, audit, input)),
     getGrant: (id) => requireGrant(storage, id),
 
     listGrants: (options = {}) =>
@@ -82,29 +106,18 @@ export function createGrantOperations(context: AdminContext, writes: GrantWrites
         storage.listGrants({ ...(options.clientId !== undefined ? { clientId: options.clientId } : {}), ...(options.apiIdentifier !== undefined ? { apiIdentifier: options.apiIdentifier } : {}), ...page }),
       ),
 
-    updateGrant: (id, patch) =>
-      write(async (tx, audit) => {
-        const before = await requireGrant(tx, id);
-        const api = await requireApi(tx, before.apiIdentifier);
-        const validated = {
-          ...(patch.scopes !== undefined ? { scopes: validateGrantScopes(api, patch.scopes) } : {}),
-          ...(patch.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: patch.tokenTtlSeconds === null ? null : validateTokenTtl(patch.tokenTtlSeconds) } : {}),
-        };
-        const grant = (await tx.updateGrant(id, validated, now()))!;
-        await audit('grant.updated', { grantId: id, clientId: grant.clientId, api: grant.apiIdentifier, changes: changedFields(grantView(before), grantView(grant)) });
-        return grant;
-      }),
-
-    deleteGrant: (id) =>
-      write(async (tx, audit) => {
-        const before = await requireGrant(tx, id);
-        await tx.deleteGrant(id);
-        await audit('grant.deleted', { grantId: id, before: grantView(before) });
-      }),
+    updateGrant: (id, patch) => write((tx, audit) => writes.updateGrant(tx, audit, id, patch)),
+    deleteGrant: (id) => write((tx, audit) => writes.deleteGrant(tx, audit, id)),
   };
 }
 
-export function validateGrantScopes(api: ApiRecord, scopes: unknown): string[] {
+async function requireGrant(store: Pick<RegistryStores, 'getGrant'>, id: string) {
+  const grant = await store.getGrant(id);
+  if (!grant) throw notFound(`No grant with id ${echo(id)}`);
+  return grant;
+}
+
+export function validateGrantScopes(api: Pick<ApiRecord, 'identifier' | 'scopes'>, scopes: unknown): string[] {
   if (!Array.isArray(scopes)) throw validationFailed('scopes', 'scopes must be a list');
   const defined = new Set(api.scopes.map((scope) => scope.value));
   for (const scope of scopes) {

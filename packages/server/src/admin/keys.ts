@@ -27,8 +27,7 @@ export interface KeyOperations {
   /** Ensures the default RS256 key and a key for every algorithm an API uses (first start). */
   ensureSigningKeys(): Promise<SigningKeySummary[]>;
   rotateSigningKey(alg?: SigningAlgorithm, apiIdentifier?: string): Promise<RotatedKey>;
-  /** Removes a no-longer-signing key from the JWKS. Tokens it signed stop verifying. */
-  retireSigningKey(kid: string): Promise<void>;
+  // retireSigningKey and revokeSigningKey: signing-key-lifecycle.ts (the rules about live tokens).
 }
 
 export function createKeyOperations({ deps, write }: AdminContext): KeyOperations {
@@ -72,15 +71,6 @@ export function createKeyOperations({ deps, write }: AdminContext): KeyOperation
         const { created, demoted, sharedSecret } = await rotateSigningKey(keyDeps(tx), algorithm, algorithm === 'HS256' ? apiIdentifier! : null);
         await audit('key.rotated', { alg: algorithm, kid: created.kid, previous: demoted.map((key) => key.kid) });
         return { key: summarizeKey(created), previous: demoted.map(summarizeKey), ...(sharedSecret ? { sharedSecret } : {}) };
-      }),
-
-    retireSigningKey: (kid) =>
-      write(async (tx, audit) => {
-        const key = await tx.getKey(kid);
-        if (!key) throw notFound(`No signing key ${echo(kid)}`);
-        if (key.status === 'active') throw validationFailed('kid', 'rotate before retiring: this key still signs new tokens');
-        await tx.setKeyStatus(kid, 'retired', now());
-        await audit('key.retired', { kid, before: { status: key.status }, after: { status: 'retired' } });
       }),
   };
 }

@@ -79,3 +79,21 @@ export function validateJwks(value: unknown): { keys: Record<string, unknown>[] 
   }
   return { keys: keys as Record<string, unknown>[] };
 }
+
+export function validateDescription(value: unknown): string {
+  if (typeof value !== 'string' || value.length > 1000) throw validationFailed('description', 'description must be a string of at most 1000 characters');
+  return value;
+}
+
+/** Client ids travel in Basic credentials and URLs: keep a supplied one to URL-safe characters. */
+export function validateClientId(value: unknown): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9._~-]{1,128}$/.test(value)) {
+    throw validationFailed('client_id', 'client_id must be 1 to 128 letters, digits or . _ ~ -');
+  }
+  return value;
+}
+
+export function validateBoolean(value: unknown, field: string): boolean {
+  if (typeof value !== 'boolean') throw validationFailed(field, `${field} must be true or false`);
+  return value;
+}

@@ -1,6 +1,7 @@
 import type { ApiRecord, ClientGrantRecord, ClientRecord } from '../storage/types.js';
 import type { ClientSecretSummary } from './clients.js';
 import type { SigningKeySummary } from './keys.js';
+import type { ClientSecretDetails } from './client-secrets.js';
 
 /**
  * The external (JSON) shape of admin records: snake_case like OAuth and the Auth0/Keycloak
@@ -27,6 +28,7 @@ export const clientView = (client: ClientRecord) => ({
   grant_types: client.grantTypes,
   token_endpoint_auth_methods: client.tokenEndpointAuthMethods,
   jwks: client.jwks,
+  introspect_apis: client.introspectApis ?? [],
   created_at: iso(client.createdAt),
   updated_at: iso(client.updatedAt),
 });
@@ -36,6 +38,11 @@ export const secretView = (secret: ClientSecretSummary) => ({
   hint: `…${secret.hint}`,
   created_at: iso(secret.createdAt),
   expires_at: iso(secret.expiresAt),
+});
+
+export const secretDetailsView = (secret: ClientSecretDetails) => ({
+  ...secretView(secret),
+  last_used_at: iso(secret.lastUsedAt),
 });
 
 export const grantView = (grant: ClientGrantRecord) => ({
@@ -83,6 +90,7 @@ export const clientFromView = (view: ReturnType<typeof clientView>): ClientRecor
   grantTypes: view.grant_types,
   tokenEndpointAuthMethods: view.token_endpoint_auth_methods,
   jwks: view.jwks,
+  ...(view.introspect_apis?.length ? { introspectApis: view.introspect_apis } : {}),
   createdAt: ms(view.created_at)!,
   updatedAt: ms(view.updated_at)!,
 });
@@ -92,6 +100,11 @@ export const secretFromView = (view: ReturnType<typeof secretView>): ClientSecre
   hint: view.hint.replace(/^…/, ''),
   createdAt: ms(view.created_at)!,
   expiresAt: ms(view.expires_at),
+});
+
+export const secretDetailsFromView = (view: ReturnType<typeof secretDetailsView>): ClientSecretDetails => ({
+  ...secretFromView(view),
+  lastUsedAt: ms(view.last_used_at ?? null),
 });
 
 export const grantFromView = (view: ReturnType<typeof grantView>): ClientGrantRecord => ({

@@ -5,6 +5,7 @@ import { clientView, secretView } from '../admin/views.js';
 import { withAdmin } from './cli-context.js';
 import { allPages } from '../admin/paging.js';
 import { action, fields, parseInteger, parseList, print, table, UsageError, withManagementOptions, type ManagementOptions } from './output.js';
+import { clientSecretsCommand } from './client-secrets-command.js';
 
 interface ClientOptions extends ManagementOptions {
   name?: string;
@@ -13,6 +14,7 @@ interface ClientOptions extends ManagementOptions {
   authMethods?: ClientAuthMethod[];
   jwksFile?: string;
   grace?: number;
+  introspect?: string[];
 }
 
 const SECRET_WARNING = 'Store this secret now (e.g. in your secrets manager): it is shown only once and cannot be recovered.';
@@ -25,6 +27,7 @@ const describeClient = (client: ReturnType<typeof clientView>) =>
     ['default api', client.default_api],
     ['enabled', client.enabled ? 'yes' : 'no'],
     ['auth methods', client.token_endpoint_auth_methods],
+    ['introspects', client.introspect_apis],
     ['created', client.created_at],
   ]);
 
@@ -46,6 +49,7 @@ export function clientsCommand(): Command {
     .option('--default-api <identifier>', 'audience used when a token request names none')
     .option('--auth-methods <list>', 'client_secret_basic,client_secret_post,private_key_jwt', parseList)
     .option('--jwks-file <path>', 'public JWK Set for private_key_jwt')
+    .option('--introspect <apis>', 'API identifiers (comma-separated) or * whose tokens this client may introspect', parseList)
     .action(
       action(async (options: ClientOptions) =>
         withAdmin(options, async ({ admin }) => {
@@ -56,6 +60,7 @@ export function clientsCommand(): Command {
             ...(options.defaultApi !== undefined ? { defaultApi: options.defaultApi } : {}),
             ...(options.authMethods !== undefined ? { tokenEndpointAuthMethods: options.authMethods } : {}),
             ...(jwks !== undefined ? { jwks } : {}),
+            ...(options.introspect !== undefined ? { introspectApis: options.introspect } : {}),
           });
           const view = clientView(created.client);
           if (created.clientSecret) process.stderr.write(`warning: ${SECRET_WARNING}\n`);
@@ -100,6 +105,7 @@ export function clientsCommand(): Command {
     .option('--default-api <identifier>', 'default audience ("" to clear)')
     .option('--auth-methods <list>', 'allowed authentication methods', parseList)
     .option('--jwks-file <path>', 'public JWK Set for private_key_jwt')
+    .option('--introspect <apis>', 'API identifiers (comma-separated) or * whose tokens this client may introspect ("" removes)', parseList)
     .action(
       action(async (clientId: string, options: ClientOptions) =>
         withAdmin(options, async ({ admin }) => {
@@ -110,6 +116,7 @@ export function clientsCommand(): Command {
             ...(options.defaultApi !== undefined ? { defaultApi: options.defaultApi || null } : {}),
             ...(options.authMethods !== undefined ? { tokenEndpointAuthMethods: options.authMethods } : {}),
             ...(jwks !== undefined ? { jwks } : {}),
+            ...(options.introspect !== undefined ? { introspectApis: options.introspect } : {}),
           });
           const view = clientView(client);
           print(options, () => `Client updated\n${describeClient(view)}`, view);
@@ -153,5 +160,6 @@ export function clientsCommand(): Command {
         }),
       ),
     );
+  clients.addCommand(clientSecretsCommand());
   return clients;
 }

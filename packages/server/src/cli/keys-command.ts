@@ -41,11 +41,22 @@ export function keysCommand(): Command {
       ),
     );
 
-  withManagementOptions(keys.command('retire').description('remove a rotated key from the JWKS').argument('<kid>')).action(
+  withManagementOptions(keys.command('retire').description('remove a rotated key from the JWKS once tokens it signed expired').argument('<kid>'))
+    .option('--force', 'retire even though tokens it signed may still be alive (they stop verifying)')
+    .action(
+      action(async (kid: string, options: ManagementOptions & { force?: boolean }) =>
+        withAdmin(options, async ({ admin }) => {
+          await admin.retireSigningKey(kid, { force: options.force === true });
+          print(options, () => `Key ${kid} retired`, { retired: kid });
+        }),
+      ),
+    );
+
+  withManagementOptions(keys.command('revoke').description('emergency: remove a key from the JWKS at once (an active key is replaced first); tokens it signed stop verifying').argument('<kid>')).action(
     action(async (kid: string, options: ManagementOptions) =>
       withAdmin(options, async ({ admin }) => {
-        await admin.retireSigningKey(kid);
-        print(options, () => `Key ${kid} retired`, { retired: kid });
+        const result = await admin.revokeSigningKey(kid);
+        print(options, () => `Key ${kid} revoked${result.replacement ? `; ${result.replacement} signs from now on` : ''}`, { revoked: kid, replacement: result.replacement ?? null });
       }),
     ),
   );

@@ -9,6 +9,7 @@ import { decodeCommand } from './decode-command.js';
 import { serveCommand } from './serve-command.js';
 import { adminCommand } from './admin-command.js';
 import { auditCommand } from './audit-command.js';
+import { applyCommand, exportCommand } from './config-command.js';
 
 export function buildCli(): Command {
   const program = new Command('m2m-auth')
@@ -21,6 +22,8 @@ export function buildCli(): Command {
   program.addCommand(grantsCommand());
   program.addCommand(keysCommand());
   program.addCommand(auditCommand());
+  program.addCommand(exportCommand());
+  program.addCommand(applyCommand());
   program.addCommand(adminCommand());
   program.addCommand(tokenCommand());
   program.addCommand(decodeCommand());

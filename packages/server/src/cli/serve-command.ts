@@ -25,7 +25,12 @@ export function serveCommand(): Command {
     .option('--tls-cert <path>', 'serve HTTPS with this PEM certificate (env M2M_AUTH_TLS_CERT)')
     .option('--tls-key <path>', 'PEM private key for --tls-cert (env M2M_AUTH_TLS_KEY)')
     .option('--insecure-http', 'allow a non-https issuer on a non-loopback host')
-    .option('--trust-proxy', 'take the client address from X-Forwarded-For')
+    .option('--trust-proxy <hops|addresses>', 'behind proxies: their number (e.g. 1) or addresses/CIDRs (e.g. 10.0.0.0/8,192.168.1.5); the client address is the one they saw (env M2M_AUTH_TRUST_PROXY)')
+    .option('--key-rotation-days <days>', 'rotate signing keys on this schedule, 0 = never (default 90; env M2M_AUTH_KEY_ROTATION_DAYS)')
+    .option('--key-prepublish-seconds <s>', 'publish the next key this long before it signs, ≥ the JWKS max-age 300 (default 3600)')
+    .option('--key-retention-seconds <s>', 'keep a key published this long after it stops signing, ≥ longest token TTL + 60 (default 86460)')
+    .option('--rate-limit-client <rate>', 'token requests per client, e.g. 100/s or 600/min,burst=100 (env M2M_AUTH_RATE_LIMIT_CLIENT)')
+    .option('--rate-limit-address <rate>', 'token requests per source address, e.g. 50/s (env M2M_AUTH_RATE_LIMIT_ADDRESS)')
     .option('--metrics', 'serve Prometheus metrics at /metrics (env M2M_AUTH_METRICS)')
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace, silent')
     .option('--workers <n>', 'worker processes sharing the port (default 1)')
@@ -79,7 +84,9 @@ async function runServer(config: ServerConfig) {
     port: config.port,
     ...(config.isIssuerExplicit || config.port !== 0 ? { issuer: config.issuer } : {}),
     trustProxy: config.trustProxy,
+    lifecycle: { keyRotation: config.keyRotation, rateLimits: config.rateLimits },
     exposeMetrics: config.metrics,
+    clusterMetrics: config.metrics && cluster.isWorker,
     // auto: the threadpool while cores outnumber the workers, else inline (see signOnFor).
     signOn: config.signOn === 'auto' ? signOnFor(config.workers) : config.signOn,
     adminApi: config.adminApi === 'main-listener' ? true : config.adminApi,
@@ -97,6 +104,7 @@ async function runServer(config: ServerConfig) {
 /** The primary creates the keys once, then forks workers that share the listening port. */
 async function runPrimary(config: ServerConfig) {
   const bootstrapped = await withCliContext({ dataDir: config.dataDir }, ({ admin }) => bootstrapOnFirstStart(admin));
+  if (config.metrics) (await import('../runtime/cluster-metrics.js')).serveClusterMetrics();
   for (let i = 0; i < config.workers; i++) cluster.fork();
   let stopping = false;
   cluster.on('exit', (worker, code) => {

@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { ClientRecord } from '../storage/types.js';
+import type { AssertionReplayStore } from '../state/types.js';
+import { OAuthError } from '../errors/oauth-error.js';
 import { clientSecretMatches } from '../secrets/client-secret.js';
 import type { RegistryView } from '../runtime/registry-view.js';
 import { invalidClient, type PresentedCredentials } from './client-credentials.js';
@@ -12,15 +15,21 @@ export interface ClientAuthDeps {
   limiter: FailureLimiter;
   /** Values accepted as `aud` of a private_key_jwt assertion: the issuer and the endpoint URLs. */
   assertionAudiences: readonly string[];
-  assertionReplay: AssertionReplayCache;
+  /** Shared by every worker and kept across restarts, so an assertion is accepted once per deployment. */
+  assertionReplay: AssertionReplayStore;
+  /** Told which secret authenticated (last-used times); never on the answer's critical path. */
+  onSecretUsed?: (clientId: string, secretId: string) => void;
 }
 
 const FAILED = 'Client authentication failed.';
-const MAX_CLIENT_ID_LENGTH = 255;
 /** Compared against when the client does not exist, so unknown and known ids take the same time. */
 const DUMMY_HASH = Buffer.alloc(32).toString('base64url');
 
-/** Checks presented credentials against storage; returns the authenticated client or throws invalid_client. */
+/**
+ * Checks presented credentials against storage; returns the authenticated client or throws
+ * invalid_client (or, past the failure limits, 429). The credentials are always checked: a correct
+ * one is never refused because someone else failed, and a success writes nothing.
+ */
 export async function authenticateClient(
   deps: ClientAuthDeps,
   credentials: PresentedCredentials,
@@ -28,17 +37,12 @@ export async function authenticateClient(
 ): Promise<ClientRecord> {
   const clientId =
     credentials.method === 'private_key_jwt' ? credentials.clientId ?? assertionSubject(credentials.assertion) : credentials.clientId;
-  // No client has an id this long; refusing it before the limiter keeps an attacker's made-up ids
-  // from filling the limiter's memory with 16 KiB keys.
-  if (clientId.length > MAX_CLIENT_ID_LENGTH) throw invalidClient(FAILED, 'client_id too long');
-  const limiterKey = `${remoteAddress}\n${clientId}`;
-  deps.limiter.assertAllowed(limiterKey);
   try {
-    const client = await verifyCredentials(deps, credentials, clientId);
-    deps.limiter.recordSuccess(limiterKey);
-    return client;
+    return await verifyCredentials(deps, credentials, clientId);
   } catch (error) {
-    deps.limiter.recordFailure(limiterKey);
+    if (error instanceof OAuthError && error.error === 'invalid_client') {
+      throw (await deps.limiter.recordFailure(remoteAddress, clientId)) ?? error;
+    }
     throw error;
   }
 }
@@ -52,13 +56,14 @@ async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCre
     const secrets = client ? await deps.registry.clientSecrets(clientId) : [];
     const now = deps.now();
     // Every live secret is compared (rotation keeps two), each in constant time.
-    let matched = false;
+    let matched: string | undefined;
     for (const secret of secrets) {
       if (secret.expiresAt !== null && secret.expiresAt <= now) continue;
-      if (clientSecretMatches(deps.secretPepper, credentials.secret, secret.hash)) matched = true;
+      if (clientSecretMatches(deps.secretPepper, credentials.secret, secret.hash)) matched = secret.id;
     }
     if (!client) clientSecretMatches(deps.secretPepper, credentials.secret, DUMMY_HASH);
-    if (!client || !matched) throw invalidClient(FAILED, client ? 'secret mismatch' : 'unknown client');
+    if (!client || matched === undefined) throw invalidClient(FAILED, client ? 'secret mismatch' : 'unknown client');
+    deps.onSecretUsed?.(client.clientId, matched);
   }
   if (!client.tokenEndpointAuthMethods.includes(credentials.method)) {
     throw invalidClient(`This client may not authenticate with ${credentials.method}.`);
@@ -100,29 +105,10 @@ async function verifyAssertion(deps: ClientAuthDeps, client: ClientRecord, asser
   if (payload.exp! - nowS > MAX_ASSERTION_LIFETIME_S) {
     throw invalidClient(`client_assertion must expire within ${MAX_ASSERTION_LIFETIME_S} seconds.`);
   }
-  if (!deps.assertionReplay.useOnce(`${client.clientId}\n${payload.jti}`, payload.exp! * 1000)) {
+  // Hashed: the jti is the caller's string, of any length.
+  const replayKey = createHash('sha256').update(`${client.clientId}\n${payload.jti}`).digest('base64url');
+  if (!(await deps.assertionReplay.useOnce(`as:${replayKey}`, payload.exp! * 1000))) {
     throw invalidClient('client_assertion was already used (jti replay).');
   }
 }
 
-/** Remembers assertion ids until they expire, so a captured assertion cannot be replayed. */
-export interface AssertionReplayCache {
-  /** False when the key was seen before and has not expired. */
-  useOnce(key: string, expiresAtMs: number): boolean;
-}
-
-export function createAssertionReplayCache(now: () => number, maxEntries = 100_000): AssertionReplayCache {
-  const seen = new Map<string, number>();
-  return {
-    useOnce(key, expiresAtMs) {
-      const at = now();
-      const previous = seen.get(key);
-      if (previous !== undefined && previous > at) return false;
-      if (seen.size >= maxEntries) {
-        for (const [k, exp] of seen) if (exp <= at) seen.delete(k);
-      }
-      seen.set(key, expiresAtMs);
-      return true;
-    },
-  };
-}

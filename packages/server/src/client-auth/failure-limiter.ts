@@ -1,49 +1,72 @@
-import { OAuthError } from '../errors/oauth-error.js';
+import { createHash } from 'node:crypto';
+import { isIPv6 } from 'node:net';
+import type { OAuthError } from '../errors/oauth-error.js';
+import { tooManyRequests } from '../errors/too-many-requests.js';
+import type { AttemptCounterStore } from '../state/types.js';
 
 /**
- * Throttles credential guessing: after `maxFailures` failed authentications for one
- * (address, client id) pair within `windowMs`, further attempts are refused with 429 until the
- * window passes. Keyed by the pair, so an attacker elsewhere cannot lock a real service out.
- * Per instance and in memory: a limit on guessing, not an accounting system.
+ * Throttles failed client authentications per source address and per (address, client id).
+ *
+ * It only ever acts on a request whose credentials were already found wrong: a correct credential
+ * is always accepted, so nobody can lock a real service out by failing in its name (from its NAT
+ * address or anywhere else). Past the threshold a failure answers 429 with a Retry-After that
+ * doubles with every further failure (capped), instead of 401; the answer is the same whether the
+ * client id exists or not. Counters live in the shared state (every worker, every restart), are
+ * keyed by a hash of the client id, expire, and an address already over its limit stops adding
+ * per-client keys, so a flood of random client ids cannot grow them.
  */
 export interface FailureLimiter {
-  assertAllowed(key: string): void;
-  recordFailure(key: string): void;
-  recordSuccess(key: string): void;
+  /** Records one failed authentication; returns the 429 to send instead when over a limit. */
+  recordFailure(address: string, clientId: string): Promise<OAuthError | undefined>;
 }
 
-export function createFailureLimiter(options: { now: () => number; maxFailures?: number; windowMs?: number; maxKeys?: number }): FailureLimiter {
-  const maxFailures = options.maxFailures ?? 10;
-  const windowMs = options.windowMs ?? 60_000;
-  const maxKeys = options.maxKeys ?? 100_000;
-  const failures = new Map<string, { count: number; windowStart: number }>();
+export interface FailureLimits {
+  /** Failures of one client id from one address before back-off (default 10). */
+  perClient: number;
+  /** Failures from one address, any client ids, before back-off (default 100). */
+  perAddress: number;
+  /** How long failures are remembered after the last one (default 60 s). */
+  windowMs: number;
+  /** Longest Retry-After (default 15 min). */
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_FAILURE_LIMITS: FailureLimits = { perClient: 10, perAddress: 100, windowMs: 60_000, maxBackoffMs: 15 * 60_000 };
+
+export function createFailureLimiter(attempts: AttemptCounterStore, limits: Partial<FailureLimits> = {}): FailureLimiter {
+  const { perClient, perAddress, windowMs, maxBackoffMs } = { ...DEFAULT_FAILURE_LIMITS, ...limits };
+  const backoffMs = (excess: number) => Math.min(maxBackoffMs, windowMs * 2 ** Math.min(excess - 1, 20));
 
   return {
-    assertAllowed(key) {
-      const entry = failures.get(key);
-      if (!entry || entry.count < maxFailures) return;
-      const retryAfterMs = entry.windowStart + windowMs - options.now();
-      if (retryAfterMs <= 0) {
-        failures.delete(key);
-        return;
+    async recordFailure(address, clientId) {
+      const source = addressKey(address);
+      const byAddress = await attempts.peekAttempts(`fa:${source}`);
+      const addressExcess = (byAddress?.count ?? 0) + 1 - perAddress;
+      const addressCount = await attempts.countAttempt(`fa:${source}`, addressExcess > 0 ? backoffMs(addressExcess) : windowMs);
+      let excess = addressCount.count - perAddress;
+      if (excess <= 0) {
+        const key = `fc:${source}:${createHash('sha256').update(clientId).digest('base64url').slice(0, 22)}`;
+        const previous = await attempts.peekAttempts(key);
+        const clientExcess = (previous?.count ?? 0) + 1 - perClient;
+        excess = (await attempts.countAttempt(key, clientExcess > 0 ? backoffMs(clientExcess) : windowMs)).count - perClient;
       }
-      throw new OAuthError('temporarily_unavailable', 'Too many failed authentication attempts; retry later.', {
-        status: 429,
-        headers: { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) },
-      });
-    },
-    recordFailure(key) {
-      const at = options.now();
-      const entry = failures.get(key);
-      if (entry && at - entry.windowStart < windowMs) {
-        entry.count++;
-        return;
-      }
-      if (failures.size >= maxKeys) failures.clear();
-      failures.set(key, { count: 1, windowStart: at });
-    },
-    recordSuccess(key) {
-      if (failures.size > 0) failures.delete(key);
+      if (excess <= 0) return undefined;
+      return tooManyRequests('failures', backoffMs(excess), 'Too many failed authentication attempts; retry later.');
     },
   };
+}
+
+/**
+ * The unit an attacker pays for: an IPv4 address, or an IPv6 /64 (one subscriber usually holds a
+ * whole /64, so counting single IPv6 addresses would let it rotate through 2^64 of them).
+ */
+export function addressKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!isIPv6(address)) return address;
+  const [head = '', tail = ''] = address.split('::');
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = tail ? tail.split(':') : [];
+  const groups = address.includes('::') ? [...headGroups, ...Array(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups] : headGroups;
+  return `${groups.slice(0, 4).map((group) => group.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }

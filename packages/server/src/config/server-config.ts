@@ -1,5 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
+import { DEFAULT_KEY_ROTATION_POLICY, keyRotationPolicyProblems, type KeyRotationPolicy } from '../keys/rotation-policy.js';
+import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
+import { parseRateLimit, type RateLimits } from './rate-limits.js';
 
 /** Everything `serve` needs, validated. Sources, highest first: flags, environment, config file, defaults. */
 export interface ServerConfig {
@@ -13,7 +17,8 @@ export interface ServerConfig {
   insecureHttp: boolean;
   logLevel: string;
   workers: number;
-  trustProxy: boolean;
+  /** Which X-Forwarded-For hops to believe (see config/trust-proxy.ts). */
+  trustProxy: TrustProxy;
   metrics: boolean;
   /** Where ECDSA/EdDSA signatures run; `auto` decides from the worker count and the cores. */
   signOn: 'auto' | 'threadpool' | 'event-loop';
@@ -22,6 +27,10 @@ export interface ServerConfig {
   adminApi: false | 'main-listener' | { host: string; port: number };
   /** Audit events older than this are deleted (daily). */
   auditRetentionDays: number;
+  /** Scheduled signing-key rotation, checked against the JWKS cache lifetime and token lifetimes. */
+  keyRotation: KeyRotationPolicy;
+  /** Token-request rate limits (token buckets shared by the workers); undefined = none. */
+  rateLimits: RateLimits;
 }
 
 /**
@@ -70,6 +79,11 @@ interface ConfigInput {
   adminHost: string;
   adminPort: string;
   auditRetentionDays: string;
+  keyRotationDays: string;
+  keyPrepublishSeconds: string;
+  keyRetentionSeconds: string;
+  rateLimitClient: string;
+  rateLimitAddress: string;
 }
 
 export const DEFAULT_DATA_DIR = './m2m-auth-data';
@@ -98,6 +112,11 @@ const ENV: Record<keyof ConfigInput, string> = {
   adminHost: 'M2M_AUTH_ADMIN_HOST',
   adminPort: 'M2M_AUTH_ADMIN_PORT',
   auditRetentionDays: 'M2M_AUTH_AUDIT_RETENTION_DAYS',
+  keyRotationDays: 'M2M_AUTH_KEY_ROTATION_DAYS',
+  keyPrepublishSeconds: 'M2M_AUTH_KEY_PREPUBLISH_SECONDS',
+  keyRetentionSeconds: 'M2M_AUTH_KEY_RETENTION_SECONDS',
+  rateLimitClient: 'M2M_AUTH_RATE_LIMIT_CLIENT',
+  rateLimitAddress: 'M2M_AUTH_RATE_LIMIT_ADDRESS',
 };
 
 const SIGN_ON = ['auto', 'threadpool', 'event-loop'] as const;
@@ -151,7 +170,9 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   const logLevel = pick('logLevel') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`${where('logLevel')}: must be one of ${LOG_LEVELS.join(', ')}`);
   const insecureHttp = parseBoolean(pick('insecureHttp'), where('insecureHttp'), problems);
-  const trustProxy = parseBoolean(pick('trustProxy'), where('trustProxy'), problems);
+  const trustProxyParsed = parseTrustProxy(pick('trustProxy'));
+  if ('problem' in trustProxyParsed) problems.push(`${where('trustProxy')}: ${trustProxyParsed.problem}`);
+  const trustProxy = 'trustProxy' in trustProxyParsed ? trustProxyParsed.trustProxy : false;
   const metrics = parseBoolean(pick('metrics'), where('metrics'), problems);
   const signOn = pick('signOn') ?? 'auto';
   if (!(SIGN_ON as readonly string[]).includes(signOn)) problems.push(`${where('signOn')}: must be one of ${SIGN_ON.join(', ')}`);
@@ -170,6 +191,20 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
       : 'main-listener';
   const auditRetentionDays = parseInteger(pick('auditRetentionDays') ?? '90', 1, 36_500);
   if (auditRetentionDays === undefined) problems.push(`${where('auditRetentionDays')}: must be a whole number of days from 1 to 36500`);
+  const keyRotation = {
+    rotateEveryMs: parseWhole(pick('keyRotationDays'), DEFAULT_KEY_ROTATION_POLICY.rotateEveryMs / 86_400_000, where('keyRotationDays'), problems) * 86_400_000,
+    prepublishMs: parseWhole(pick('keyPrepublishSeconds'), DEFAULT_KEY_ROTATION_POLICY.prepublishMs / 1000, where('keyPrepublishSeconds'), problems) * 1000,
+    retainAfterMs: parseWhole(pick('keyRetentionSeconds'), DEFAULT_KEY_ROTATION_POLICY.retainAfterMs / 1000, where('keyRetentionSeconds'), problems) * 1000,
+  };
+  for (const problem of keyRotationPolicyProblems(keyRotation, JWKS_MAX_AGE_SECONDS)) problems.push(`key rotation (--key-rotation-days, --key-prepublish-seconds, --key-retention-seconds): ${problem}`);
+  const rateLimits: RateLimits = {};
+  for (const [key, field] of [['rateLimitClient', 'perClient'], ['rateLimitAddress', 'perAddress']] as const) {
+    const value = pick(key);
+    if (value === undefined) continue;
+    const parsed = parseRateLimit(value);
+    if (typeof parsed === 'string') problems.push(`${where(key)}: ${parsed}`);
+    else rateLimits[field] = parsed;
+  }
 
   const certPath = pick('tlsCert');
   const keyPath = pick('tlsKey');
@@ -196,6 +231,8 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     limits,
     adminApi,
     auditRetentionDays: auditRetentionDays!,
+    keyRotation,
+    rateLimits,
   };
 }
 
@@ -253,6 +290,13 @@ function parseInteger(value: string, min: number, max: number): number | undefin
   if (!/^\d+$/.test(value)) return undefined;
   const number = Number(value);
   return number >= min && number <= max ? number : undefined;
+}
+
+function parseWhole(value: string | undefined, fallback: number, name: string, problems: string[]): number {
+  if (value === undefined) return fallback;
+  if (/^\d+$/.test(value)) return Number(value);
+  problems.push(`${name}: must be a whole number (got ${JSON.stringify(value)})`);
+  return fallback;
 }
 
 function parseBoolean(value: string | undefined, name: string, problems: string[]): boolean {

@@ -5,10 +5,12 @@ export interface ServerEndpoints {
   tokenEndpoint: string;
   jwksUri: string;
   introspectionEndpoint: string;
+  revocationEndpoint: string;
 }
 
 export const TOKEN_PATH = '/oauth/token';
 export const INTROSPECTION_PATH = '/oauth/introspect';
+export const REVOCATION_PATH = '/oauth/revoke';
 export const JWKS_PATH = '/.well-known/jwks.json';
 
 export function serverEndpoints(issuer: string): ServerEndpoints {
@@ -18,6 +20,7 @@ export function serverEndpoints(issuer: string): ServerEndpoints {
     tokenEndpoint: `${base}${TOKEN_PATH}`,
     jwksUri: `${base}${JWKS_PATH}`,
     introspectionEndpoint: `${base}${INTROSPECTION_PATH}`,
+    revocationEndpoint: `${base}${REVOCATION_PATH}`,
   };
 }
 
@@ -38,6 +41,9 @@ export function renderDiscoveryDocument(endpoints: ServerEndpoints, apis: readon
     token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
     introspection_endpoint_auth_methods_supported: AUTH_METHODS,
     introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    revocation_endpoint: endpoints.revocationEndpoint,
+    revocation_endpoint_auth_methods_supported: AUTH_METHODS,
+    revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
     scopes_supported: scopes,
     resource_indicators_supported: true,
   });

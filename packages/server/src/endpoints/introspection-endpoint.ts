@@ -1,40 +1,45 @@
-import { decodeProtectedHeader, jwtVerify } from 'jose';
-import { invalidRequest } from '../errors/oauth-error.js';
-import { authenticateClient, type ClientAuthDeps } from '../client-auth/authenticate-client.js';
-import { CLIENT_AUTH_PARAMETERS, extractClientCredentials } from '../client-auth/client-credentials.js';
+import type { JWTPayload } from 'jose';
+import type { ClientRecord } from '../storage/types.js';
+import type { RevokedTokenStore } from '../state/types.js';
+import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import type { RegistryView } from '../runtime/registry-view.js';
-import { rejectRepeatedParameters } from './form-params.js';
+import { revokedTokenKey, verifyOwnToken } from '../tokens/verify-own-token.js';
+import { readTokenManagementRequest } from './token-management-request.js';
 import type { TokenRequest } from './token-endpoint.js';
 import { errorResponse, jsonResponse, NO_STORE, type EndpointResponse } from './endpoint-response.js';
 
 export interface IntrospectionDeps {
   issuer: string;
   clientAuth: ClientAuthDeps;
-  registry: Pick<RegistryView, 'keyRing' | 'client'>;
+  registry: Pick<RegistryView, 'keyRing' | 'client' | 'grant'>;
+  revoked: Pick<RevokedTokenStore, 'isTokenRevoked'>;
   now: () => number;
+  onIntrospected?: (result: 'active' | 'inactive' | 'not_allowed') => void;
   onError?: (error: unknown, context: { requestId: string | undefined }) => void;
 }
 
-const INACTIVE = jsonResponse(200, { active: false }, { ...NO_STORE });
+/** The wildcard of a client's introspection permission: every API. */
+export const ANY_API = '*';
 
 /**
- * RFC 7662. The caller must authenticate as a client. A token is active when it is one of ours,
- * correctly signed by a key still published, unexpired, and its client still exists and is
- * enabled — the last check is what introspection adds over offline verification.
+ * RFC 7662. The caller authenticates as a client; it learns that a token is active only when it
+ * may introspect tokens for the token's audience (RFC 7662 §4: a client given that permission,
+ * typically the resource server). Everyone else, and every token that is not one of ours, signed
+ * by a published key, unexpired, unrevoked, of an enabled client whose grant still covers the
+ * token's scopes, gets {"active": false} — the same answer, so nothing leaks.
  */
 export function createIntrospectionEndpoint(deps: IntrospectionDeps) {
   return async function introspectionEndpoint(request: TokenRequest): Promise<EndpointResponse> {
     try {
-      rejectRepeatedParameters(request.params, ['token', 'token_type_hint', ...CLIENT_AUTH_PARAMETERS]);
-      const credentials = extractClientCredentials(request.authorization, request.params);
-      await authenticateClient(deps.clientAuth, credentials, request.remoteAddress);
-      const token = request.params.get('token');
-      if (token === undefined) throw invalidRequest('The token parameter is required.');
-      const claims = await verifyOwnToken(deps, token);
-      if (!claims) return { ...INACTIVE, headers: { ...NO_STORE } };
-      const client = await deps.registry.client(String(claims.client_id));
-      if (!client?.isEnabled) return { ...INACTIVE, headers: { ...NO_STORE } };
-      return jsonResponse(200, { active: true, token_type: 'Bearer', ...claims }, { ...NO_STORE });
+      const { caller, token } = await readTokenManagementRequest(deps.clientAuth, request);
+      const claims = await verifyOwnToken({ issuer: deps.issuer, keyRing: deps.registry.keyRing, now: deps.now }, token);
+      if (claims && !mayIntrospect(caller, claims)) {
+        deps.onIntrospected?.('not_allowed');
+        return inactive();
+      }
+      const isActive = claims !== undefined && (await isStillValid(deps, claims));
+      deps.onIntrospected?.(isActive ? 'active' : 'inactive');
+      return isActive ? jsonResponse(200, { active: true, token_type: 'Bearer', ...claims }, { ...NO_STORE }) : inactive();
     } catch (error) {
       deps.onError?.(error, { requestId: request.requestId });
       return errorResponse(error, { ...NO_STORE });
@@ -42,21 +47,24 @@ export function createIntrospectionEndpoint(deps: IntrospectionDeps) {
   };
 }
 
-async function verifyOwnToken(deps: IntrospectionDeps, token: string) {
-  try {
-    const { kid } = decodeProtectedHeader(token);
-    const key = kid ? (await deps.registry.keyRing()).verificationKey(kid) : undefined;
-    if (!key) return undefined;
-    const { payload } = await jwtVerify(token, key.key, {
-      algorithms: [key.alg],
-      issuer: deps.issuer,
-      typ: 'at+jwt',
-      currentDate: new Date(deps.now()),
-      ...(key.apiIdentifier ? { audience: key.apiIdentifier } : {}),
-    });
-    return payload;
-  } catch {
-    // Anything that is not a valid token of ours is simply inactive (RFC 7662 §2.2).
-    return undefined;
-  }
+const inactive = () => jsonResponse(200, { active: false }, { ...NO_STORE });
+
+export function mayIntrospect(caller: ClientRecord, claims: JWTPayload): boolean {
+  const allowed = caller.introspectApis ?? [];
+  if (allowed.includes(ANY_API)) return true;
+  const audiences = typeof claims.aud === 'string' ? [claims.aud] : claims.aud ?? [];
+  return audiences.length > 0 && audiences.every((audience) => allowed.includes(audience));
+}
+
+/** What offline verification cannot know: revocation, and changes to the client and its grant since issue. */
+async function isStillValid(deps: IntrospectionDeps, claims: JWTPayload): Promise<boolean> {
+  if (await deps.revoked.isTokenRevoked(revokedTokenKey(String(claims.jti)))) return false;
+  const clientId = String(claims.client_id);
+  const client = await deps.registry.client(clientId);
+  if (!client?.isEnabled) return false;
+  const grant = await deps.registry.grant(clientId, String(claims.aud));
+  if (!grant) return false;
+  const granted = new Set(grant.scopes);
+  const scopes = typeof claims.scope === 'string' && claims.scope !== '' ? claims.scope.split(' ') : [];
+  return scopes.every((scope) => granted.has(scope));
 }

@@ -4,6 +4,7 @@ import { authenticateClient, type ClientAuthDeps } from '../client-auth/authenti
 import { CLIENT_AUTH_PARAMETERS, extractClientCredentials } from '../client-auth/client-credentials.js';
 import type { GrantResult, GrantType } from '../grants/grant-type.js';
 import { rejectRepeatedParameters, type FormParams } from './form-params.js';
+import type { TokenRateLimiter } from './token-rate-limiter.js';
 import { errorResponse, jsonResponse, NO_STORE, type EndpointResponse } from './endpoint-response.js';
 
 export interface TokenRequest {
@@ -17,6 +18,8 @@ export interface TokenRequest {
 export interface TokenEndpointDeps {
   clientAuth: ClientAuthDeps;
   grants: readonly GrantType[];
+  /** Optional rate limits: per address before authentication, per client after it. */
+  rateLimiter?: TokenRateLimiter | undefined;
   /** Called after a token is issued: the audit trail (who got which audience and scopes). */
   onIssued?: (event: { client: ClientRecord; grantType: string; result: GrantResult; requestId: string | undefined }) => void;
   /** Called with every error, with its log-only detail, before it is rendered. */
@@ -36,7 +39,9 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
       const grant = selectGrant(grants, request.params);
       rejectRepeatedParameters(request.params, ['grant_type', ...CLIENT_AUTH_PARAMETERS, ...grant.parameters]);
       const credentials = extractClientCredentials(request.authorization, request.params);
+      await deps.rateLimiter?.checkAddress(request.remoteAddress);
       client = await authenticateClient(deps.clientAuth, credentials, request.remoteAddress);
+      await deps.rateLimiter?.checkClient(client.clientId);
       if (!client.grantTypes.includes(grant.grantType)) {
         throw new OAuthError('unauthorized_client', `This client may not use the ${grant.grantType} grant.`);
       }

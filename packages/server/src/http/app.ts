@@ -7,24 +7,29 @@ import { errorResponse, type EndpointResponse } from '../endpoints/endpoint-resp
 import { invalidRequest } from '../errors/oauth-error.js';
 import { httpErrorAnswer, pathOf } from './error-answers.js';
 import { answerClientError } from './client-error.js';
-import { INTROSPECTION_PATH, JWKS_PATH, TOKEN_PATH } from '../endpoints/discovery.js';
+import { INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH } from '../endpoints/discovery.js';
+import { fastifyTrustProxy, type TrustProxy } from '../config/trust-proxy.js';
+import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
 import type { TokenRequest } from '../endpoints/token-endpoint.js';
 import { registerAdminApi } from './admin/admin-routes.js';
 
 export interface AppOptions {
   logger: Logger;
-  trustProxy?: boolean;
+  /** Which X-Forwarded-For hops to believe; default none (the socket address). */
+  trustProxy?: TrustProxy;
   serverFactory?: FastifyServerFactory;
   https?: { cert: Buffer; key: Buffer };
   /** Serve Prometheus metrics at /metrics (keep it off the public network: it names clients). */
   exposeMetrics?: boolean;
+  /** Where /metrics text comes from; default this process's registry (cluster workers ask the primary). */
+  collectMetrics?: () => Promise<string>;
   /** Serve the admin API under /admin/v1 on this app (default true; false when it has its own listener or is off). */
   adminApi?: boolean;
 }
 
 /** Token requests are small; anything larger is refused before it is parsed. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
-export const JWKS_MAX_AGE_SECONDS = 300;
+export { JWKS_MAX_AGE_SECONDS };
 const FORM = 'application/x-www-form-urlencoded';
 const NOT_FORM = Symbol('not-form');
 
@@ -53,6 +58,7 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
 
   app.post(TOKEN_PATH, oauthEndpoint('token', runtime.token));
   app.post(INTROSPECTION_PATH, oauthEndpoint('introspection', runtime.introspect));
+  app.post(REVOCATION_PATH, oauthEndpoint('revocation', runtime.revoke));
 
   app.get(JWKS_PATH, async (_request, reply) => {
     await runtime.registry.sync();
@@ -72,7 +78,7 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
 
   if (options.exposeMetrics) {
     app.get('/metrics', async (_request, reply) =>
-      reply.header('cache-control', 'no-store').type(runtime.metrics.registry.contentType).send(await runtime.metrics.registry.metrics()),
+      reply.header('cache-control', 'no-store').type(runtime.metrics.registry.contentType).send(await (options.collectMetrics ?? (() => runtime.metrics.registry.metrics()))()),
     );
   }
 
@@ -127,7 +133,7 @@ function createFastify(options: Pick<AppOptions, 'logger' | 'trustProxy' | 'serv
     // One structured line per token (token.issued) is the useful log; per-request noise is not.
     logController: new LogController({ disableRequestLogging: true }),
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
     requestIdHeader: false,
     genReqId: () => randomUUID(),
     // Fastify would build a child logger per request only to bind reqId; the one line per token

@@ -8,7 +8,10 @@ import type { Storage } from '../storage/types.js';
 import { openStorage, StorageAccessError } from '../storage/open-storage.js';
 import { generateMasterKey, parseMasterKey } from '../keys/master-key.js';
 import { openMasterKey } from '../keys/open-master-key.js';
-import { createRuntime, type ServerRuntime } from '../runtime/create-runtime.js';
+import { createRuntime, type RuntimeOptions, type ServerRuntime } from '../runtime/create-runtime.js';
+import type { SharedState } from '../state/types.js';
+import { openSharedState } from '../state/open-state.js';
+import { clusterMetricsCollector } from '../runtime/cluster-metrics.js';
 import type { SignOn } from '../tokens/jws-signer.js';
 import type { Admin } from '../admin/admin.js';
 import { DATABASE_FILE, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../config/server-config.js';
@@ -17,6 +20,7 @@ import { buildAdminApp, buildApp } from './app.js';
 import { ADMIN_PREFIX } from './admin/admin-routes.js';
 import { DEFAULT_AUDIT_RETENTION_DAYS } from '../admin/audit.js';
 import { httpErrorAnswer, pathOf } from './error-answers.js';
+import type { TrustProxy } from '../config/trust-proxy.js';
 
 export interface StartServerOptions {
   /** `memory` (tests), `sqlite` (default; `<dataDir>/m2m-auth.db`), or an opened Storage. */
@@ -30,9 +34,11 @@ export interface StartServerOptions {
   /** base64url master key; else M2M_AUTH_MASTER_KEY; else `<dataDir>/master.key` (memory: random). */
   masterKey?: string;
   tls?: { cert: string | Buffer; key: string | Buffer };
-  trustProxy?: boolean;
+  trustProxy?: TrustProxy;
   /** Serve Prometheus metrics at /metrics. */
   exposeMetrics?: boolean;
+  /** Under `serve --workers N`: metrics of the whole cluster, from the primary. */
+  clusterMetrics?: boolean;
   /** A pino logger, or a level; tests pass 'silent'. */
   logger?: Logger | string;
   clock?: () => number;
@@ -41,6 +47,10 @@ export interface StartServerOptions {
   signOn?: SignOn;
   /** Timeouts and the connection cap; each missing one takes its default. */
   limits?: Partial<ConnectionLimits>;
+  /** Shared security state; default: `<dataDir>/state.db` with SQLite storage, else this process's memory. */
+  state?: SharedState;
+  /** Passed to createRuntime (failure limits, rate limits, key rotation, …). */
+  lifecycle?: Pick<RuntimeOptions, 'failureLimits' | 'secretUsageFlushMs' | 'keyRotation' | 'keyRotationCheckMs' | 'rateLimits'>;
   /**
    * The admin API: on the main listener (true, the default), off (false), or on its own
    * address and port (port 0 picks a free one).
@@ -69,10 +79,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const logger = typeof options.logger === 'object' ? options.logger : createLogger(options.logger ?? 'info');
   const dataDir = options.dataDir ?? './m2m-auth-data';
   const storage = await resolveStorage(options.storage ?? 'sqlite', dataDir);
+  const clock = options.clock ?? Date.now;
+  let state: SharedState | undefined;
   let listener: Listener | undefined;
   let admin: Awaited<ReturnType<typeof listenAdmin>> | undefined;
   try {
+    // The master key first: a data directory it does not fit is refused before anything is added to it.
     const masterKey = await resolveMasterKey(options, storage, dataDir);
+    state = options.state ?? openSharedState(options.storage === undefined || options.storage === 'sqlite' ? { kind: 'sqlite', dataDir } : { kind: 'memory' }, clock);
     const tls = options.tls && { cert: toBuffer(options.tls.cert), key: toBuffer(options.tls.key) };
     const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
     listener = createListener(tls, limits);
@@ -91,6 +105,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ...(options.clock ? { now: options.clock } : {}),
       ...(options.revisionCheckIntervalMs !== undefined ? { revisionCheckIntervalMs: options.revisionCheckIntervalMs } : {}),
       ...(options.signOn ? { signOn: options.signOn } : {}),
+      ...options.lifecycle,
+      state,
     });
     const created = await runtime.admin.ensureSigningKeys().catch((cause: unknown) => {
       throw (options.storage ?? 'sqlite') !== 'sqlite' ? cause : new StorageAccessError(join(dataDir, DATABASE_FILE), 'write signing keys to', cause);
@@ -103,6 +119,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       logger,
       trustProxy: options.trustProxy ?? false,
       exposeMetrics: options.exposeMetrics ?? false,
+      ...(options.clusterMetrics ? { collectMetrics: clusterMetricsCollector(runtime.metrics.registry) } : {}),
       adminApi: adminChoice === true,
       serverFactory: (handler) => mainListener.serveWhenReady(handler),
     });
@@ -126,12 +143,15 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           stopPruning();
           await adminListener?.close();
           await mainListener.close(() => app.close());
+          await runtime.close();
+          await state!.close();
           await storage.close();
         })()),
     };
   } catch (error) {
     await admin?.close();
     await listener?.close();
+    await state?.close();
     await storage.close();
     throw error;
   }

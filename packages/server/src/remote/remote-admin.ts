@@ -2,7 +2,7 @@ import { createAuthFetch, createTokenClient, isTokenClientError, type TokenClien
 import type { Admin } from '../admin/admin.js';
 import { AdminError, type AdminErrorCode } from '../errors/admin-error.js';
 import { ADMIN_API_IDENTIFIER } from '../admin/built-in-admin-api.js';
-import { apiFromView, clientFromView, grantFromView, keyFromView, secretFromView } from '../admin/views.js';
+import { apiFromView, clientFromView, grantFromView, keyFromView, secretDetailsFromView, secretFromView } from '../admin/views.js';
 import type { AuditEventRecord } from '../storage/types.js';
 
 export interface RemoteAdminOptions {
@@ -72,7 +72,7 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
     deleteApi: async (identifier) => void (await call('DELETE', `/apis/${enc(identifier)}`)),
 
     async createClient(input) {
-      const answer = (await call('POST', '/clients', defined({ name: input.name, description: input.description, default_api: input.defaultApi, token_endpoint_auth_methods: input.tokenEndpointAuthMethods, jwks: input.jwks })))!;
+      const answer = (await call('POST', '/clients', defined({ name: input.name, description: input.description, default_api: input.defaultApi, token_endpoint_auth_methods: input.tokenEndpointAuthMethods, jwks: input.jwks, introspect_apis: input.introspectApis })))!;
       const client = clientFromView(answer as never);
       return { client, clientId: client.clientId, ...(answer.client_secret ? { clientSecret: answer.client_secret as string, secret: secretFromView(answer.secret) } : {}) };
     },
@@ -82,12 +82,19 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
       return { client: clientFromView(answer as never), secrets: (answer.secrets as never[]).map(secretFromView) };
     },
     updateClient: async (clientId, patch) =>
-      clientFromView((await call('PATCH', `/clients/${enc(clientId)}`, defined({ name: patch.name, description: patch.description, default_api: patch.defaultApi, enabled: patch.isEnabled, token_endpoint_auth_methods: patch.tokenEndpointAuthMethods, jwks: patch.jwks }))) as never),
+      clientFromView((await call('PATCH', `/clients/${enc(clientId)}`, defined({ name: patch.name, description: patch.description, default_api: patch.defaultApi, enabled: patch.isEnabled, token_endpoint_auth_methods: patch.tokenEndpointAuthMethods, jwks: patch.jwks, introspect_apis: patch.introspectApis }))) as never),
     deleteClient: async (clientId) => void (await call('DELETE', `/clients/${enc(clientId)}`)),
     async rotateClientSecret(clientId, o = {}) {
       const answer = (await call('POST', `/clients/${enc(clientId)}/secrets/rotate`, defined({ grace_seconds: o.graceSeconds })))!;
       return { clientId: answer.client_id, clientSecret: answer.client_secret, secret: secretFromView(answer.secret), previousSecretsExpireAt: Date.parse(answer.previous_secrets_expire_at) };
     },
+
+    async addClientSecret(clientId, o = {}) {
+      const answer = (await call('POST', `/clients/${enc(clientId)}/secrets`, defined({ expires_in_seconds: o.expiresInSeconds })))!;
+      return { clientId: answer.client_id, clientSecret: answer.client_secret, secret: secretDetailsFromView(answer.secret) };
+    },
+    listClientSecrets: async (clientId) => ((await call('GET', `/clients/${enc(clientId)}/secrets`))!.items as never[]).map(secretDetailsFromView),
+    revokeClientSecret: async (clientId, secretId) => void (await call('DELETE', `/clients/${enc(clientId)}/secrets/${enc(secretId)}`)),
 
     createGrant: async (input) => grantFromView((await call('POST', '/grants', defined({ client_id: input.clientId, api: input.apiIdentifier, scopes: input.scopes, token_ttl_seconds: input.tokenTtlSeconds }))) as never),
     getGrant: async (id) => grantFromView((await call('GET', `/grants/${enc(id)}`)) as never),
@@ -103,12 +110,24 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
       const answer = (await call('POST', '/keys/rotate', defined({ alg, api: apiIdentifier })))!;
       return { key: keyFromView(answer.key), previous: (answer.previous as never[]).map(keyFromView), ...(answer.shared_secret ? { sharedSecret: answer.shared_secret as string } : {}) };
     },
-    retireSigningKey: async (kid) => void (await call('POST', `/keys/${enc(kid)}/retire`)),
+    retireSigningKey: async (kid, o = {}) => void (await call('POST', `/keys/${enc(kid)}/retire`, undefined, { force: o.force })),
+    async revokeSigningKey(kid) {
+      const answer = (await call('POST', `/keys/${enc(kid)}/revoke`, {}))!;
+      return { revoked: answer.revoked as string, replacement: (answer.replacement as string | null) ?? undefined };
+    },
 
     async listAuditEvents(o = {}) {
       const answer = await call('GET', '/audit-events', undefined, { limit: o.limit, cursor: o.cursor, type: o.type, actor: o.actor, since: o.since, until: o.until });
       return page(answer, (event: Json): AuditEventRecord => ({ ...(event as AuditEventRecord), at: Date.parse(event.at) }));
     },
+    // The configuration document and the apply result are plain JSON on both sides; the options
+    // travel as query parameters so the body is the document itself.
+    exportConfig: async (o = {}) => (await call('GET', '/config', undefined, { include_admin: o.includeAdmin || undefined })) as never,
+    async applyConfig(document, o = {}) {
+      const answer = (await call('POST', '/config/apply', document, { dry_run: o.dryRun || undefined, prune: o.prune || undefined }))!;
+      return { plan: answer.plan, applied: answer.applied, createdSecrets: answer.created_secrets };
+    },
+
     pruneAuditEvents: localOnly('pruning the audit log'),
     bootstrapAdminClient: localOnly('admin bootstrap'),
     isRegistryEmpty: localOnly('checking for an empty registry'),

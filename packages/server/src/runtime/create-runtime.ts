@@ -1,10 +1,21 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { DEFAULT_KEY_ROTATION_POLICY, type KeyRotationPolicy } from '../keys/rotation-policy.js';
+import { runScheduledRotation, type RotationStep } from '../keys/scheduled-rotation.js';
+import { generateRecordId } from '../secrets/identifiers.js';
 import type { Logger } from 'pino';
 import type { Storage } from '../storage/types.js';
 import { deriveSecrets } from '../keys/master-key.js';
 import { createAdmin, type Admin } from '../admin/admin.js';
-import { createAssertionReplayCache, type ClientAuthDeps } from '../client-auth/authenticate-client.js';
-import { createFailureLimiter } from '../client-auth/failure-limiter.js';
+import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
+import { createFailureLimiter, type FailureLimits } from '../client-auth/failure-limiter.js';
+import type { SharedState } from '../state/types.js';
+import { createMemoryState } from '../state/memory/memory-state.js';
+import { createRevocationEndpoint } from '../endpoints/revocation-endpoint.js';
+import { createSecretUsageRecorder } from '../secrets/secret-usage.js';
+import { createTokenRateLimiter } from '../endpoints/token-rate-limiter.js';
+import type { RateLimits } from '../config/rate-limits.js';
+import { throttleLimitOf } from '../errors/too-many-requests.js';
 import { createClientCredentialsGrant } from '../grants/client-credentials-grant.js';
 import { createTokenEndpoint, type TokenRequest } from '../endpoints/token-endpoint.js';
 import { createIntrospectionEndpoint } from '../endpoints/introspection-endpoint.js';
@@ -24,6 +35,17 @@ export interface RuntimeOptions {
   revisionCheckIntervalMs?: number;
   /** Where ECDSA and EdDSA signatures run. Default: the threadpool when this process is not alone on its cores (`signOnFor(1)`). */
   signOn?: SignOn;
+  /** Revocations, used assertions and failure counters shared by every worker; default: this process only. */
+  state?: SharedState;
+  failureLimits?: Partial<FailureLimits>;
+  /** How often secret last-use times are written (default 30 s). */
+  secretUsageFlushMs?: number;
+  /** Optional token-request rate limits (token buckets in the shared state). */
+  rateLimits?: RateLimits;
+  /** Scheduled signing-key rotation (default: every 90 days; see keys/rotation-policy.ts). */
+  keyRotation?: KeyRotationPolicy;
+  /** How often this process checks whether a rotation step is due (default 60 s; 0: only rotateKeysNow()). */
+  keyRotationCheckMs?: number;
 }
 
 /** The server without HTTP: endpoints as functions, the registry cache, and admin operations. */
@@ -36,8 +58,14 @@ export interface ServerRuntime {
   readonly registry: RegistryView;
   readonly admin: Admin;
   readonly metrics: ServerMetrics;
+  readonly state: SharedState;
   token(request: TokenRequest): Promise<EndpointResponse>;
   introspect(request: TokenRequest): Promise<EndpointResponse>;
+  revoke(request: TokenRequest): Promise<EndpointResponse>;
+  /** One scheduled-rotation pass now (the timer calls it; tests call it under a fake clock). */
+  rotateKeysNow(): Promise<RotationStep[]>;
+  /** Stops background work and writes what is pending (not the storage or state: their owner closes them). */
+  close(): Promise<void>;
   jwksJson(): Promise<string>;
   discoveryJson(): Promise<string>;
 }
@@ -47,9 +75,8 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const now = options.now ?? Date.now;
   const { keyEncryptionKey: kek, secretPepper } = deriveSecrets(options.masterKey);
   const endpoints = serverEndpoints(options.issuer);
-  const metrics = createServerMetrics();
   let discovery: Promise<string> | undefined;
-  const registry = createRegistryView({
+  const registry: RegistryView = createRegistryView({
     storage,
     kek,
     now,
@@ -58,20 +85,36 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     signOn: options.signOn ?? signOnFor(1),
   });
 
+  const metrics = createServerMetrics({ signingKeys: async () => (await registry.keyRing()).records, now });
+
+  const countThrottled = (error: unknown) => {
+    const limit = throttleLimitOf(error);
+    if (limit) metrics.throttled(limit);
+  };
+
   // The audit line of every token: its constant field is serialised once, not per token.
   const issuedLog = logger.child({ event: 'token.issued' });
 
+  const state = options.state ?? createMemoryState({ now });
+  const secretUsage = createSecretUsageRecorder({
+    store: storage,
+    now,
+    ...(options.secretUsageFlushMs !== undefined ? { flushIntervalMs: options.secretUsageFlushMs } : {}),
+    onError: (error) => logger.warn({ event: 'secret_usage.flush_failed', err: error }, 'could not record secret last-use times'),
+  });
   const clientAuth: ClientAuthDeps = {
     registry,
     secretPepper,
     now,
-    limiter: createFailureLimiter({ now }),
-    assertionAudiences: [endpoints.issuer, endpoints.tokenEndpoint, endpoints.introspectionEndpoint],
-    assertionReplay: createAssertionReplayCache(now),
+    limiter: createFailureLimiter(state, options.failureLimits),
+    assertionAudiences: [endpoints.issuer, endpoints.tokenEndpoint, endpoints.introspectionEndpoint, endpoints.revocationEndpoint],
+    assertionReplay: state,
+    onSecretUsed: secretUsage.record,
   };
 
   const token = createTokenEndpoint({
     clientAuth,
+    rateLimiter: createTokenRateLimiter(state, options.rateLimits ?? {}),
     grants: [createClientCredentialsGrant({ issuer: endpoints.issuer, registry, now, newJti: randomUUID })],
     // The audit trail of token issuance is this log line, not a database write per token.
     onIssued: ({ client, grantType, result, requestId }) => {
@@ -83,6 +126,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     },
     onError: (error, context) => {
       metrics.tokenFailed(error, context.clientId);
+      countThrottled(error);
       logEndpointError(logger, 'token', error, context);
     },
   });
@@ -91,8 +135,53 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     issuer: endpoints.issuer,
     clientAuth,
     registry,
+    revoked: state,
     now,
-    onError: (error, context) => logEndpointError(logger, 'introspection', error, context),
+    onIntrospected: (result) => metrics.introspected(result),
+    onError: (error, context) => {
+      countThrottled(error);
+      logEndpointError(logger, 'introspection', error, context);
+    },
+  });
+
+  const rotationDeps = {
+    storage,
+    kek,
+    now,
+    policy: options.keyRotation ?? DEFAULT_KEY_ROTATION_POLICY,
+    holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+  };
+  async function rotateKeysNow(): Promise<RotationStep[]> {
+    const steps = await runScheduledRotation(rotationDeps);
+    for (const step of steps) {
+      logger.info({ event: `key.${step.step}`, ...step }, 'scheduled key rotation');
+      await storage.appendAuditEvent({ id: generateRecordId('evt'), at: now(), type: `key.${step.step}`, actor: 'scheduler', data: { ...step } });
+    }
+    if (steps.length > 0) registry.invalidate();
+    return steps;
+  }
+  const rotationCheckMs = options.keyRotationCheckMs ?? 60_000;
+  const rotationTimer =
+    rotationCheckMs > 0 && rotationDeps.policy.rotateEveryMs > 0
+      ? setInterval(() => rotateKeysNow().catch((error: unknown) => logger.error({ event: 'key.rotation_failed', err: error }, 'scheduled key rotation failed')), rotationCheckMs)
+      : undefined;
+  rotationTimer?.unref();
+
+  const revokedLog = logger.child({ event: 'token.revoked' });
+  const revoke = createRevocationEndpoint({
+    issuer: endpoints.issuer,
+    clientAuth,
+    registry,
+    revoked: state,
+    now,
+    onRevoked: ({ clientId, jti, requestId }) => {
+      metrics.tokenRevoked();
+      revokedLog.info({ reqId: requestId, clientId, jti }, 'token revoked');
+    },
+    onError: (error, context) => {
+      countThrottled(error);
+      logEndpointError(logger, 'revocation', error, context);
+    },
   });
 
   return {
@@ -102,9 +191,16 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     storage,
     registry,
     metrics,
+    state,
     admin: createAdmin({ storage, kek, secretPepper, now, actor: 'server', onChange: () => registry.invalidate() }),
     token,
     introspect,
+    revoke,
+    rotateKeysNow,
+    close: () => {
+      clearInterval(rotationTimer);
+      return secretUsage.close();
+    },
     jwksJson: async () => (await registry.keyRing()).jwksJson,
     discoveryJson: () => {
       discovery ??= registry.apis().then((apis) => renderDiscoveryDocument(endpoints, apis));
@@ -114,9 +210,29 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   };
 }
 
-/** Client mistakes are logged at info with their log-only detail; server faults at error. */
+const THROTTLED_LOG_INTERVAL_MS = 10_000;
+const throttledLogs = new Map<string, { loggedAt: number; suppressed: number }>();
+
+/**
+ * Client mistakes are logged at info with their log-only detail; server faults at error. Requests
+ * refused by a limit are logged at most once per limit and endpoint every 10 s, with the count of
+ * the lines left out: a flood must not become a flood of log lines.
+ */
 export function logEndpointError(logger: Logger, endpoint: string, error: unknown, context: { clientId?: string | undefined; requestId?: string | undefined }) {
   const { clientId, requestId: reqId } = context;
+  const limit = throttleLimitOf(error);
+  if (limit) {
+    const key = `${endpoint} ${limit}`;
+    const entry = throttledLogs.get(key);
+    const at = Date.now();
+    if (entry && at - entry.loggedAt < THROTTLED_LOG_INTERVAL_MS) {
+      entry.suppressed += 1;
+      return;
+    }
+    throttledLogs.set(key, { loggedAt: at, suppressed: 0 });
+    logger.warn({ event: `${endpoint}.throttled`, reqId, limit, clientId, suppressedSinceLast: entry?.suppressed ?? 0 }, 'request refused by a limit');
+    return;
+  }
   if (error instanceof OAuthError && error.status < 500) {
     logger.info({ event: `${endpoint}.rejected`, reqId, error: error.error, description: error.description, detail: error.detail, clientId }, 'request rejected');
   } else {

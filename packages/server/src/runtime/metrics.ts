@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SigningKeyRecord } from '../storage/types.js';
 import { OAuthError } from '../errors/oauth-error.js';
 
 /**
@@ -11,10 +12,32 @@ export interface ServerMetrics {
   tokenIssued(clientId: string, audience: string): void;
   tokenFailed(error: unknown, clientId: string | undefined): void;
   observeRequest(endpoint: string, status: number, seconds: number): void;
+  introspected(result: 'active' | 'inactive' | 'not_allowed'): void;
+  tokenRevoked(): void;
+  /** A request refused by the failure limiter or a rate limit, by which (`failures`, `client`, `address`). */
+  throttled(limit: string): void;
 }
 
-export function createServerMetrics(): ServerMetrics {
+export function createServerMetrics(options: { signingKeys?: () => Promise<readonly SigningKeyRecord[]>; now?: () => number } = {}): ServerMetrics {
   const registry = new Registry();
+  const now = options.now ?? Date.now;
+  if (options.signingKeys) {
+    const signingKeys = options.signingKeys;
+    new Gauge({
+      name: 'm2m_auth_signing_key_age_seconds',
+      help: 'Age of each signing key that signs new tokens, by algorithm (rotation is due when it nears the schedule)',
+      labelNames: ['alg', 'kid'],
+      registers: [registry],
+      // Every worker reports the same keys: combine them, do not add them up.
+      aggregator: 'max',
+      async collect() {
+        this.reset();
+        for (const key of await signingKeys()) {
+          if (key.status === 'active') this.set({ alg: key.alg, kid: key.kid }, Math.floor((now() - key.createdAt) / 1000));
+        }
+      },
+    });
+  }
   collectDefaultMetrics({ register: registry, prefix: 'm2m_auth_' });
   // Issued tokens are counted in a plain Map and handed to prom-client when Prometheus scrapes:
   // prom-client hashes and validates the label set on every inc(), even through a labels() child,
@@ -43,6 +66,19 @@ export function createServerMetrics(): ServerMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
+  const introspections = new Counter({
+    name: 'm2m_auth_introspections_total',
+    help: 'Introspection answers by result (not_allowed: the caller may not introspect that audience)',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const revocations = new Counter({ name: 'm2m_auth_revocations_total', help: 'Tokens revoked by their client (RFC 7009)', registers: [registry] });
+  const throttled = new Counter({
+    name: 'm2m_auth_throttled_total',
+    help: 'Requests refused with 429: failed-authentication back-off (failures) or rate limits (client, address)',
+    labelNames: ['limit'],
+    registers: [registry],
+  });
   // One labels() child per endpoint and status, found without building a key or a label object per
   // request (prom-client still hashes the set on each observe; the set is bounded).
   const durationByEndpoint = new Map<string, Map<number, ReturnType<typeof duration.labels>>>();
@@ -56,6 +92,9 @@ export function createServerMetrics(): ServerMetrics {
     },
     tokenFailed: (error, clientId) =>
       failed.inc({ error: error instanceof OAuthError ? error.error : 'server_error', client_id: clientId ?? 'unknown' }),
+    introspected: (result) => introspections.inc({ result }),
+    tokenRevoked: () => revocations.inc(),
+    throttled: (limit) => throttled.inc({ limit }),
     observeRequest: (endpoint, status, seconds) => {
       let byStatus = durationByEndpoint.get(endpoint);
       if (!byStatus) durationByEndpoint.set(endpoint, (byStatus = new Map()));

@@ -18,6 +18,8 @@
  *   same Storage wait until it ends.
  */
 
+import type { LeaseStore, SecretUsageStore } from './lifecycle-types.js';
+
 export type SigningAlgorithm = 'RS256' | 'PS256' | 'ES256' | 'EdDSA' | 'HS256';
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['RS256', 'PS256', 'ES256', 'EdDSA', 'HS256'];
 
@@ -51,6 +53,8 @@ export interface ClientRecord {
   tokenEndpointAuthMethods: ClientAuthMethod[];
   /** Public JWK Set for private_key_jwt (RFC 7523), null when the client uses secrets only. */
   jwks: { keys: Record<string, unknown>[] } | null;
+  /** API identifiers (or `*`) whose tokens this client may introspect (RFC 7662 §4); absent = none. */
+  introspectApis?: string[];
   createdAt: number;
   updatedAt: number;
 }
@@ -80,10 +84,10 @@ export interface ClientGrantRecord {
   updatedAt: number;
 }
 
-export type SigningKeyStatus = 'active' | 'published' | 'retired';
+export type SigningKeyStatus = 'pending' | 'active' | 'published' | 'retired';
 
 /**
- * A signing key. `active`: signs new tokens (one per algorithm and owner); `published`: no longer
+ * A signing key. `pending`: published ahead of signing (scheduled rotation); `active`: signs new tokens (one per algorithm and owner); `published`: no longer
  * signs but stays in the JWKS so tokens it signed still verify; `retired`: gone from the JWKS.
  */
 export interface SigningKeyRecord {
@@ -156,7 +160,7 @@ export interface AuditEventQuery {
 
 export type ApiPatch = Partial<Pick<ApiRecord, 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds'>>;
 export type ClientPatch = Partial<
-  Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks'>
+  Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'>
 >;
 export type ClientGrantPatch = Partial<Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'>>;
 
@@ -235,7 +239,7 @@ export interface TransactionalStore {
 }
 
 /** Everything the server needs from a database, as one handle. */
-export interface Storage extends RegistryStores, TransactionalStore, RevisionSource {
+export interface Storage extends RegistryStores, TransactionalStore, RevisionSource, SecretUsageStore, LeaseStore {
   /** Human-readable adapter name for logs and `readyz`: `memory`, `sqlite`, `postgres`. */
   readonly kind: string;
   /** Resolves when the database answers; rejects otherwise (used by `/readyz`). */

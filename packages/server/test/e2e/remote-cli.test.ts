@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -103,6 +103,29 @@ describe('remote CLI against a running server', { timeout: 120_000 }, () => {
     expect(wrong.stderr).not.toContain('m2msk_wrong');
     const missing = await cli(['apis', 'list', '--server', server.url], { M2M_AUTH_ADMIN_CLIENT_ID: '', M2M_AUTH_ADMIN_CLIENT_SECRET: '' });
     expect(missing.stderr).toContain('M2M_AUTH_ADMIN_CLIENT_ID');
+  });
+
+  it('export and apply work remote: the plan, one transaction, idempotence, and the same document as local', async () => {
+    const docPath = join(dataDir, '..', `m2m-auth-remote-doc-${process.pid}.yaml`);
+    const document = ['version: 1', 'apis:', '  - identifier: https://billing.example', '    scopes: [charge]', 'clients:', '  - name: invoice-service', 'grants:', '  - client: invoice-service', '    api: https://billing.example', '    scopes: [charge]', ''].join('\n');
+    writeFileSync(docPath, document);
+    try {
+      const plan = await remote(['apply', '-f', docPath, '--dry-run']);
+      expect(plan.code).toBe(0);
+      expect(plan.stdout).toMatch(/^Plan: 3 to create, 0 to update, 0 to delete\./);
+      expect(plan.stdout).toContain("+ api https://billing.example");
+      expect(plan.stdout).toContain("Dry run: nothing was changed.");
+      const applied = await remoteJson<{ applied: boolean; created_secrets: { client_secret: string }[] }>(['apply', '-f', docPath]);
+      expect(applied.applied).toBe(true);
+      expect(applied.created_secrets[0]!.client_secret).toMatch(/^m2msk_/);
+      expect((await remoteJson<{ applied: boolean }>(['apply', '-f', docPath])).applied).toBe(false);
+      const viaServer = await remote(['export', '--format', 'json']);
+      const local = await cli(['export', '--format', 'json', '--data-dir', dataDir]);
+      expect(viaServer.stdout).toBe(local.stdout);
+      expect(viaServer.stdout).not.toContain(applied.created_secrets[0]!.client_secret);
+    } finally {
+      rmSync(docPath, { force: true });
+    }
   });
 
   it('never writes the bootstrap secret, a client secret or a token to the log', async () => {

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { FastifyInstance } from 'fastify';
-import { createRuntime, type ServerRuntime } from '../../src/runtime/create-runtime.js';
-import { buildApp } from '../../src/http/app.js';
+import { createRuntime, type RuntimeOptions, type ServerRuntime } from '../../src/runtime/create-runtime.js';
+import { buildApp, type AppOptions } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logger.js';
 import { openStorage } from '../../src/storage/open-storage.js';
 import { generateMasterKey, parseMasterKey } from '../../src/keys/master-key.js';
@@ -29,15 +29,22 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  trustProxy?: AppOptions['trustProxy'];
+  /** Extra runtime options (state, failure limits, rate limits, key rotation). */
+  runtime?: Partial<RuntimeOptions>;
+  clock?: ReturnType<typeof createClock>;
+}
+
 /** The real app on in-memory storage, driven with inject(); logs captured for redaction checks. */
-export async function createTestApp(): Promise<TestApp> {
-  const clock = createClock();
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const clock = options.clock ?? createClock();
   let captured = '';
   const logger = createLogger('debug', new Writable({ write: (chunk, _encoding, done) => ((captured += String(chunk)), done()) }) as never);
   const storage = await openStorage({ kind: 'memory' });
-  const runtime = createRuntime({ storage, masterKey: parseMasterKey(generateMasterKey()), issuer: ISSUER, logger, now: clock.now });
+  const runtime = createRuntime({ storage, masterKey: parseMasterKey(generateMasterKey()), issuer: ISSUER, logger, now: clock.now, ...options.runtime });
   await runtime.admin.ensureSigningKeys();
-  const app = buildApp(runtime, { logger, exposeMetrics: true });
+  const app = buildApp(runtime, { logger, exposeMetrics: true, ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}) });
   await app.ready();
   return {
     app,
@@ -46,6 +53,8 @@ export async function createTestApp(): Promise<TestApp> {
     logs: () => captured,
     close: async () => {
       await app.close();
+      await runtime.close();
+      await runtime.state.close();
       await storage.close();
     },
   };
@@ -61,14 +70,20 @@ export function form(params: Record<string, string | string[]>): string {
   return body.toString();
 }
 
-export async function postToken(app: FastifyInstance, params: Record<string, string | string[]>, authorization?: string) {
+export async function postToken(
+  app: FastifyInstance,
+  params: Record<string, string | string[]>,
+  authorization?: string,
+  from: { url?: string; remoteAddress?: string; headers?: Record<string, string> } = {},
+) {
   const response = await app.inject({
     method: 'POST',
-    url: '/oauth/token',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization ? { authorization } : {}) },
+    url: from.url ?? '/oauth/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization ? { authorization } : {}), ...from.headers },
     payload: form(params),
+    ...(from.remoteAddress ? { remoteAddress: from.remoteAddress } : {}),
   });
-  return { status: response.statusCode, headers: response.headers, body: response.json() as Record<string, unknown> };
+  return { status: response.statusCode, headers: response.headers, body: (response.body === '' ? {} : response.json()) as Record<string, unknown> };
 }
 
 export async function verifyWithJwks(app: FastifyInstance, token: string, clock: { now: () => number }, audience?: string) {

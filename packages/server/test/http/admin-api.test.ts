@@ -226,13 +226,55 @@ describe('admin API /admin/v1', () => {
       const rotated = await call('POST', '/keys/rotate', root, {});
       expect(rotated).toMatchObject({ status: 201, body: { key: { alg: 'RS256', status: 'active' }, previous: [{ kid: active.kid }] } });
       expect((await call('POST', `/keys/${rotated.body!.key.kid}/retire`)).body).toMatchObject({ status: 400, errors: [{ field: 'kid' }] });
-      expect((await call('POST', `/keys/${active.kid}/retire`)).body).toMatchObject({ kid: active.kid, status: 'retired' });
+      // Tokens the previous key signed may still be alive: refused unless forced (docs/lifecycle.md).
+      expect((await call('POST', `/keys/${active.kid}/retire`)).body).toMatchObject({ status: 400, detail: expect.stringContaining('may be alive until') });
+      expect((await call('POST', `/keys/${active.kid}/retire?force=true`)).body).toMatchObject({ kid: active.kid, status: 'retired' });
       // The admin token was signed by the key just retired: it stops verifying, like every token of that key.
       expect((await call('GET', '/keys')).status).toBe(401);
       const boot = await t.runtime.admin.bootstrapAdminClient();
       root = await bearerFor(boot.clientId, boot.clientSecret);
       expect((await call('GET', '/keys/nope')).status).toBe(404);
       expect((await call('POST', '/keys/rotate', root, { alg: 'none' })).status).toBe(400);
+    });
+  });
+
+  describe('configuration as code', () => {
+    const document = {
+      version: 1,
+      apis: [{ identifier: ORDERS, scopes: ['read:orders'] }],
+      clients: [{ name: 'billing-service' }],
+      grants: [{ client: 'billing-service', api: ORDERS, scopes: ['read:orders'] }],
+    };
+
+    it('plans, applies in one step, is idempotent, and exports what it applied (never a secret)', async () => {
+      const dryRun = await call('POST', '/config/apply?dry_run=true', root, document);
+      expect(dryRun.status).toBe(200);
+      expect(dryRun.body).toMatchObject({ applied: false, created_secrets: [] });
+      expect(dryRun.body!.plan.changes.map((change: { action: string; resource: string }) => `${change.action} ${change.resource}`)).toEqual(['create api', 'create client', 'create grant']);
+      expect((await call('GET', '/apis')).body!.items).toHaveLength(1); // only the built-in one: a dry run writes nothing
+
+      const applied = await call('POST', '/config/apply', root, document);
+      expect(applied.body).toMatchObject({ applied: true, created_secrets: [{ resource: 'client', name: 'billing-service' }] });
+      const secret = applied.body!.created_secrets[0].client_secret as string;
+      expect(secret).toMatch(/^m2msk_/);
+      const again = await call('POST', '/config/apply', root, document);
+      expect(again.body).toMatchObject({ applied: false, plan: { changes: [] }, created_secrets: [] });
+
+      const exported = await call('GET', '/config');
+      expect(exported.body).toMatchObject({ version: 1, apis: [{ identifier: ORDERS }], clients: expect.arrayContaining([expect.objectContaining({ name: 'billing-service' }), expect.objectContaining({ name: 'm2m-auth-admin' })]) });
+      expect(JSON.stringify(exported.body)).not.toContain(secret);
+      expect(JSON.stringify((await call('GET', '/audit-events')).body)).not.toContain(secret);
+    });
+
+    it('needs every write scope to apply, and answers a bad document with the path that failed', async () => {
+      const grantsOnly = await adminWith(['grants:write', 'apis:read', 'clients:read', 'grants:read']);
+      expect((await call('GET', '/config', grantsOnly.headers)).status).toBe(200);
+      const refused = await call('POST', '/config/apply', grantsOnly.headers, document);
+      expect(refused.status).toBe(403);
+      expect(refused.headers['www-authenticate']).toMatch(/scope="apis:write"/);
+      const bad = await call('POST', '/config/apply', root, { version: 1, clients: [{ name: '' }] });
+      expect(bad.status).toBe(400);
+      expect(JSON.stringify(bad.body)).toContain('clients[0].name');
     });
   });
 

@@ -19,6 +19,8 @@ describe('metadata and keys', () => {
       token_endpoint: `${ISSUER}/oauth/token`,
       jwks_uri: `${ISSUER}/.well-known/jwks.json`,
       introspection_endpoint: `${ISSUER}/oauth/introspect`,
+      revocation_endpoint: `${ISSUER}/oauth/revoke`,
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
       grant_types_supported: ['client_credentials'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
       scopes_supported: ['inventory:read', 'inventory:write', 'payments:read', 'payments:write'],
@@ -48,6 +50,8 @@ describe('metadata and keys', () => {
     const kids = ((await t.app.inject({ url: '/.well-known/jwks.json' })).json() as { keys: { kid: string }[] }).keys.map((k) => k.kid);
     expect(kids).toEqual(expect.arrayContaining([oldKid, key.kid]));
     await verifyWithJwks(t.app, before.body.access_token as string, t.clock);
+    // Retiring waits until tokens the key signed expired (900 s + 60 s skew; see key-rotation.test.ts).
+    t.clock.advance(960_000);
     await t.runtime.admin.retireSigningKey(oldKid!);
     const afterRetire = ((await t.app.inject({ url: '/.well-known/jwks.json' })).json() as { keys: { kid: string }[] }).keys.map((k) => k.kid);
     expect(afterRetire).not.toContain(oldKid);
@@ -69,8 +73,9 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
     });
 
   it('reports our valid tokens active with their claims, anything else inactive', async () => {
-    const auth = basic(client.clientId, client.clientSecret);
-    const issued = await postToken(t.app, { grant_type: 'client_credentials', audience: 'https://payments.example' }, auth);
+    const issued = await postToken(t.app, { grant_type: 'client_credentials', audience: 'https://payments.example' }, basic(client.clientId, client.clientSecret));
+    const rs = await t.runtime.admin.createClient({ name: 'payments-api', introspectApis: ['https://payments.example'] });
+    const auth = basic(rs.clientId, rs.clientSecret!);
     const active = await introspect(issued.body.access_token as string, auth);
     expect(active.statusCode).toBe(200);
     expect(active.headers['cache-control']).toBe('no-store');
@@ -83,7 +88,8 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
   it('reports tokens of a disabled client inactive, and requires client authentication', async () => {
     const auth = basic(client.clientId, client.clientSecret);
     const issued = await postToken(t.app, { grant_type: 'client_credentials', audience: 'https://payments.example' }, auth);
-    const rs = await t.runtime.admin.createClient({ name: 'payments-api' });
+    const rs = await t.runtime.admin.createClient({ name: 'payments-api', introspectApis: ['https://payments.example'] });
+    expect((await introspect(issued.body.access_token as string, basic(rs.clientId, rs.clientSecret!))).json().active).toBe(true);
     await t.runtime.admin.updateClient(client.clientId, { isEnabled: false });
     expect((await introspect(issued.body.access_token as string, basic(rs.clientId, rs.clientSecret!))).json()).toEqual({ active: false });
     const unauthenticated = await introspect(issued.body.access_token as string);

@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { ServerRuntime } from '../../runtime/create-runtime.js';
 import type { Admin } from '../../admin/admin.js';
-import { apiView, clientView, grantView, keyView, secretView } from '../../admin/views.js';
+import { apiView, clientView, grantView, keyView, secretDetailsView, secretView } from '../../admin/views.js';
 import { ADMIN_API_IDENTIFIER, ADMIN_SCOPES, type AdminScope } from '../../admin/built-in-admin-api.js';
 import { parseTime } from '../../admin/parse-time.js';
 import { problemResponse, toProblemResponse } from '../../errors/problem-details.js';
@@ -15,11 +15,13 @@ export const ADMIN_PREFIX = '/admin/v1';
 export const OPENAPI_PATH = `${ADMIN_PREFIX}/openapi.json`;
 /** Admin bodies carry JWK Sets and, for `apply`, whole registries: larger than token requests. */
 const ADMIN_BODY_LIMIT_BYTES = 1024 * 1024;
+/** A document of 10,000 clients with grants is ~4 MiB of JSON. */
+const APPLY_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The admin scope a route needs; routes without one are public (the OpenAPI document). */
-    adminScope?: AdminScope;
+    /** The admin scopes a route needs (all of them); routes without are public (the OpenAPI document). */
+    adminScopes?: AdminScope[];
   }
   interface FastifyRequest {
     adminCaller?: AdminCaller;
@@ -29,8 +31,10 @@ declare module 'fastify' {
 interface RouteSpec {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   url: string;
-  scope: AdminScope;
+  /** Every scope listed is needed. */
+  scope: AdminScope | AdminScope[];
   summary: string;
+  bodyLimit?: number;
   body?: object;
   querystring?: object;
   params?: Record<string, string>;
@@ -73,11 +77,11 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
       // Authentication comes first, before the body is parsed or validated: an unauthenticated
       // caller learns nothing and costs no parsing.
       admin.addHook('onRequest', async (request, reply) => {
-        const scope = request.routeOptions.config.adminScope;
-        if (!scope) return;
+        const scopes = request.routeOptions.config.adminScopes;
+        if (!scopes) return;
         try {
           request.adminCaller = await auth.authenticate(request.headers.authorization);
-          auth.requireScope(request.adminCaller, scope);
+          for (const scope of scopes) auth.requireScope(request.adminCaller, scope);
         } catch (error) {
           if (error instanceof AdminAuthFailure) return send(reply, error.response);
           throw error;
@@ -100,10 +104,11 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
       admin.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => reply.header('cache-control', 'no-cache').send(admin.swagger()));
 
       for (const spec of adminRoutes()) {
+        const scopes = [spec.scope].flat();
         const schema: FastifySchema & Record<string, unknown> = {
           summary: spec.summary,
           tags: [spec.url.split('/')[1]!],
-          security: [{ adminToken: [spec.scope] }],
+          security: [{ adminToken: scopes }],
           ...(spec.body ? { body: spec.body } : {}),
           ...(spec.querystring ? { querystring: spec.querystring } : {}),
           ...(spec.params ? { params: { type: 'object', properties: Object.fromEntries(Object.entries(spec.params).map(([name, description]) => [name, { type: 'string', description }])), required: Object.keys(spec.params) } } : {}),
@@ -116,8 +121,8 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
           method: spec.method,
           url: spec.url,
           schema,
-          bodyLimit: ADMIN_BODY_LIMIT_BYTES,
-          config: { adminScope: spec.scope },
+          bodyLimit: spec.bodyLimit ?? ADMIN_BODY_LIMIT_BYTES,
+          config: { adminScopes: scopes },
           handler: async (request, reply) => {
             const result = await spec.handler(runtime.admin.withActor(request.adminCaller!.clientId), request);
             reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff');
@@ -144,6 +149,8 @@ function adminRoutes(): RouteSpec[] {
   const createdClient = { ...schemas.clientSchema, properties: { ...schemas.clientSchema.properties, client_secret: { type: 'string', description: 'Shown in this one answer only' }, secret: schemas.secretSchema } };
   const clientDetail = { ...schemas.clientSchema, properties: { ...schemas.clientSchema.properties, secrets: { type: 'array', items: schemas.secretSchema } }, required: [...schemas.clientSchema.required, 'secrets'] };
   const rotatedSecret = { type: 'object', properties: { client_id: { type: 'string' }, client_secret: { type: 'string', description: 'Shown in this one answer only' }, secret: schemas.secretSchema, previous_secrets_expire_at: { type: 'string', format: 'date-time' } }, required: ['client_id', 'client_secret', 'secret', 'previous_secrets_expire_at'] };
+  const addedSecret = { type: 'object', properties: { client_id: { type: 'string' }, client_secret: { type: 'string', description: 'Shown in this one answer only' }, secret: schemas.secretDetailSchema }, required: ['client_id', 'client_secret', 'secret'] };
+  const revokedKey = { type: 'object', properties: { revoked: { type: 'string' }, replacement: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'The key that signs now, when the revoked one was active' } }, required: ['revoked', 'replacement'] };
   const rotatedKey = { type: 'object', properties: { key: schemas.keySchema, previous: { type: 'array', items: schemas.keySchema }, shared_secret: { type: 'string' } }, required: ['key', 'previous'] };
   const identifier = { identifier: 'API identifier, percent-encoded (e.g. https%3A%2F%2Forders.example)' };
   const clientId = { client_id: 'Client id' };
@@ -175,7 +182,7 @@ function adminRoutes(): RouteSpec[] {
       method: 'POST', url: '/clients', scope: 'clients:write', summary: 'Register a client; its secret is in this answer only', body: schemas.createClientBody, success: [201, createdClient],
       handler: async (admin, r) => {
         const b = body(r);
-        const created = await admin.createClient(defined({ name: b.name, description: b.description, defaultApi: b.default_api, tokenEndpointAuthMethods: b.token_endpoint_auth_methods, jwks: b.jwks }) as never);
+        const created = await admin.createClient(defined({ name: b.name, description: b.description, defaultApi: b.default_api, tokenEndpointAuthMethods: b.token_endpoint_auth_methods, jwks: b.jwks, introspectApis: b.introspect_apis }) as never);
         return { ...clientView(created.client), ...(created.clientSecret ? { client_secret: created.clientSecret, secret: secretView(created.secret!) } : {}) };
       },
     },
@@ -190,13 +197,24 @@ function adminRoutes(): RouteSpec[] {
       method: 'PATCH', url: '/clients/:client_id', scope: 'clients:write', summary: 'Change a client (enabled: false stops new tokens)', params: clientId, body: schemas.updateClientBody, success: [200, schemas.clientSchema],
       handler: async (admin, r) => {
         const b = body(r);
-        return clientView(await admin.updateClient(params(r).client_id!, defined({ name: b.name, description: b.description, defaultApi: b.default_api, isEnabled: b.enabled, tokenEndpointAuthMethods: b.token_endpoint_auth_methods, jwks: b.jwks })));
+        return clientView(await admin.updateClient(params(r).client_id!, defined({ name: b.name, description: b.description, defaultApi: b.default_api, isEnabled: b.enabled, tokenEndpointAuthMethods: b.token_endpoint_auth_methods, jwks: b.jwks, introspectApis: b.introspect_apis })));
       },
     },
     { method: 'DELETE', url: '/clients/:client_id', scope: 'clients:write', summary: 'Delete a client with its secrets and grants', params: clientId, success: [204, null], handler: (admin, r) => admin.deleteClient(params(r).client_id!) },
     {
-      method: 'GET', url: '/clients/:client_id/secrets', scope: 'clients:read', summary: 'List a client’s secrets (hints only)', params: clientId, success: [200, { type: 'object', properties: { items: { type: 'array', items: schemas.secretSchema } }, required: ['items'] }],
-      handler: async (admin, r) => ({ items: (await admin.getClient(params(r).client_id!)).secrets.map(secretView) }),
+      method: 'GET', url: '/clients/:client_id/secrets', scope: 'clients:read', summary: 'List a client’s secrets (hints only) with expiry and last use', params: clientId, success: [200, { type: 'object', properties: { items: { type: 'array', items: schemas.secretDetailSchema } }, required: ['items'] }],
+      handler: async (admin, r) => ({ items: (await admin.listClientSecrets(params(r).client_id!)).map(secretDetailsView) }),
+    },
+    {
+      method: 'POST', url: '/clients/:client_id/secrets', scope: 'clients:write', summary: 'Add a secret (a client may hold several); it is in this answer only', params: clientId, body: schemas.addSecretBody, success: [201, addedSecret],
+      handler: async (admin, r) => {
+        const added = await admin.addClientSecret(params(r).client_id!, defined({ expiresInSeconds: body(r).expires_in_seconds as number | undefined }));
+        return { client_id: added.clientId, client_secret: added.clientSecret, secret: secretDetailsView(added.secret) };
+      },
+    },
+    {
+      method: 'DELETE', url: '/clients/:client_id/secrets/:secret_id', scope: 'clients:write', summary: 'Revoke one secret: it stops working at once', params: { ...clientId, secret_id: 'Secret id' }, success: [204, null],
+      handler: (admin, r) => admin.revokeClientSecret(params(r).client_id!, params(r).secret_id!),
     },
     {
       method: 'POST', url: '/clients/:client_id/secrets/rotate', scope: 'clients:write', summary: 'Issue a new secret; current ones stop working after the grace period', params: clientId, body: schemas.rotateSecretBody, success: [201, rotatedSecret],
@@ -243,10 +261,33 @@ function adminRoutes(): RouteSpec[] {
       },
     },
     {
-      method: 'POST', url: '/keys/:kid/retire', scope: 'keys:write', summary: 'Remove a no-longer-signing key from the JWKS', params: { kid: 'Key id' }, success: [200, schemas.keySchema],
+      method: 'POST', url: '/keys/:kid/retire', scope: 'keys:write', summary: 'Remove a no-longer-signing key from the JWKS once tokens it signed expired (force: at once)', params: { kid: 'Key id' }, querystring: schemas.retireKeyQuery, success: [200, schemas.keySchema],
       handler: async (admin, r) => {
-        await admin.retireSigningKey(params(r).kid!);
+        await admin.retireSigningKey(params(r).kid!, defined({ force: query(r).force as boolean | undefined }));
         return keyView(await admin.getKey(params(r).kid!));
+      },
+    },
+    {
+      method: 'POST', url: '/keys/:kid/revoke', scope: 'keys:write', summary: 'Emergency: remove a key from the JWKS at once (an active key is replaced first)', params: { kid: 'Key id' }, success: [200, revokedKey],
+      handler: async (admin, r) => {
+        const result = await admin.revokeSigningKey(params(r).kid!);
+        return { revoked: result.revoked, replacement: result.replacement ?? null };
+      },
+    },
+
+    // ---- Configuration as code
+    {
+      method: 'GET', url: '/config', scope: ['apis:read', 'clients:read', 'grants:read'], summary: 'Export APIs, clients (never secrets) and grants as one configuration document',
+      querystring: schemas.exportQuery, success: [200, schemas.configDocument],
+      handler: (admin, r) => admin.exportConfig(query(r).include_admin ? { includeAdmin: true } : {}),
+    },
+    {
+      method: 'POST', url: '/config/apply', scope: ['apis:write', 'clients:write', 'grants:write'], summary: 'Make the server match a configuration document in one transaction (plan only with dry_run; deletions only with prune)',
+      querystring: schemas.applyQuery, body: schemas.configDocument, success: [200, schemas.applyResult], bodyLimit: APPLY_BODY_LIMIT_BYTES,
+      handler: async (admin, r) => {
+        const q = query(r);
+        const result = await admin.applyConfig(r.body, { dryRun: q.dry_run === true, prune: q.prune === true });
+        return { plan: result.plan, applied: result.applied, created_secrets: result.createdSecrets };
       },
     },
 

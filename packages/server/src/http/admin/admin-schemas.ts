@@ -18,6 +18,12 @@ const authMethods = {
   items: string({ enum: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] }),
 } as const;
 const jwks = nullable({ type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: { type: 'object' } } }, description: 'Public JWK Set for private_key_jwt' });
+const introspectApis = {
+  type: 'array',
+  maxItems: 200,
+  items: string({ minLength: 1, maxLength: 512 }),
+  description: 'API identifiers (or "*") whose tokens this client may introspect (RFC 7662 §4); [] for none',
+} as const;
 const scopeInput = { anyOf: [string({ minLength: 1, maxLength: 128 }), strictObject({ value: string({ minLength: 1, maxLength: 128 }), description: string({ maxLength: 500 }) }, ['value'])] };
 const scopeList = { type: 'array', maxItems: 200, items: string({ minLength: 1, maxLength: 128 }) } as const;
 
@@ -45,15 +51,21 @@ export const clientSchema = strictObject(
     grant_types: { type: 'array', items: string() },
     token_endpoint_auth_methods: authMethods,
     jwks,
+    introspect_apis: introspectApis,
     created_at: time,
     updated_at: time,
   },
-  ['client_id', 'name', 'description', 'default_api', 'enabled', 'grant_types', 'token_endpoint_auth_methods', 'jwks', 'created_at', 'updated_at'],
+  ['client_id', 'name', 'description', 'default_api', 'enabled', 'grant_types', 'token_endpoint_auth_methods', 'jwks', 'introspect_apis', 'created_at', 'updated_at'],
 );
 
 export const secretSchema = strictObject(
   { id: string(), hint: string({ description: 'The last four characters, to tell secrets apart' }), created_at: time, expires_at: nullableTime },
   ['id', 'hint', 'created_at', 'expires_at'],
+);
+
+export const secretDetailSchema = strictObject(
+  { ...secretSchema.properties, last_used_at: { ...nullableTime, description: 'Last successful authentication (recorded in batches, up to ~30 s late)' } },
+  [...secretSchema.required, 'last_used_at'],
 );
 
 export const grantSchema = strictObject(
@@ -73,7 +85,7 @@ export const keySchema = strictObject(
   {
     kid: string(),
     alg: signingAlg,
-    status: string({ enum: ['active', 'published', 'retired'] }),
+    status: string({ enum: ['pending', 'active', 'published', 'retired'], description: 'pending: published ahead of signing (scheduled rotation)' }),
     api: nullable(string({ description: 'The API an HS256 key belongs to' })),
     created_at: time,
     rotated_at: nullableTime,
@@ -97,7 +109,7 @@ export const createApiBody = strictObject(
 export const updateApiBody = strictObject({ name: string({ minLength: 1, maxLength: 200 }), scopes: { type: 'array', maxItems: 200, items: scopeInput }, signing_alg: signingAlg, token_ttl_seconds: tokenTtl });
 
 export const createClientBody = strictObject(
-  { name: string({ minLength: 1, maxLength: 200 }), description: string({ maxLength: 1000 }), default_api: nullable(string({ maxLength: 512 })), token_endpoint_auth_methods: authMethods, jwks },
+  { name: string({ minLength: 1, maxLength: 200 }), description: string({ maxLength: 1000 }), default_api: nullable(string({ maxLength: 512 })), token_endpoint_auth_methods: authMethods, jwks, introspect_apis: introspectApis },
   ['name'],
 );
 export const updateClientBody = strictObject({
@@ -107,8 +119,11 @@ export const updateClientBody = strictObject({
   enabled: { type: 'boolean' },
   token_endpoint_auth_methods: authMethods,
   jwks,
+  introspect_apis: introspectApis,
 });
 export const rotateSecretBody = strictObject({ grace_seconds: { type: 'integer', minimum: 0, maximum: 2_592_000, description: 'How long the current secrets keep working (default 3600)' } });
+
+export const addSecretBody = strictObject({ expires_in_seconds: { type: 'integer', minimum: 60, maximum: 157_680_000, description: 'The secret stops working after this many seconds (default: never)' } });
 
 export const createGrantBody = strictObject(
   { client_id: string({ minLength: 1, maxLength: 200 }), api: string({ minLength: 1, maxLength: 512 }), scopes: scopeList, token_ttl_seconds: nullable(tokenTtl) },
@@ -117,6 +132,12 @@ export const createGrantBody = strictObject(
 export const updateGrantBody = strictObject({ scopes: scopeList, token_ttl_seconds: nullable(tokenTtl) });
 
 export const rotateKeyBody = strictObject({ alg: signingAlg, api: string({ description: 'For HS256: the API whose key to rotate' }) });
+
+export const retireKeyQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { force: { type: 'boolean', description: 'Retire even though tokens the key signed may still be alive (they stop verifying)' } },
+} as const;
 
 export const pageQuery = {
   limit: { type: 'integer', minimum: 1, maximum: 1000, description: 'Page size (default 100)' },
@@ -145,3 +166,29 @@ export const problemSchema = {
   },
   required: ['type', 'title', 'status'],
 } as const;
+
+// ---- Configuration as code ----------------------------------------------------------------------
+/**
+ * The document is checked by the apply operation itself (every problem with its path, e.g.
+ * `clients[3].name`), against the JSON Schema shipped as @m2m-auth/server/schema/m2m-auth-config.schema.json;
+ * here it only has to be an object.
+ */
+export const configDocument = {
+  type: 'object',
+  additionalProperties: true,
+  description: 'A configuration document (version 1): apis, clients, grants. JSON Schema: urn:m2m-auth:schema:config-document:1',
+  properties: { version: { type: 'integer' } },
+} as const;
+export const exportQuery = strictObject({ include_admin: { type: 'boolean', description: 'Also export the built-in admin API' } });
+export const applyQuery = strictObject({
+  dry_run: { type: 'boolean', description: 'Only compute the plan' },
+  prune: { type: 'boolean', description: 'Delete what the document does not list' },
+});
+export const applyResult = strictObject(
+  {
+    plan: { type: 'object', additionalProperties: true, description: '{changes: [{action, resource, key, after?, changes?}], kept: [{resource, key}]}' },
+    applied: { type: 'boolean' },
+    created_secrets: { type: 'array', items: { type: 'object', additionalProperties: true }, description: 'Secrets of the clients (and HS256 APIs) this apply created: in this one answer only' },
+  },
+  ['plan', 'applied', 'created_secrets'],
+);

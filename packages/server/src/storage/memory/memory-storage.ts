@@ -14,6 +14,7 @@ import {
   type PageOptions,
   type Storage,
 } from '../types.js';
+import { createMemoryLifecycleStores } from './memory-lifecycle.js';
 import { withTransactions } from '../transaction-gate.js';
 
 /**
@@ -62,6 +63,7 @@ export function createMemoryStorage(): Storage {
 
   const stores: Omit<Storage, 'transaction'> = {
     kind: 'memory',
+    ...createMemoryLifecycleStores((clientId, secretId) => secrets.get(secretId)?.clientId === clientId),
 
     async createApi(api) {
       if (apis.has(api.identifier)) throw new StorageConflictError('api', api.identifier);

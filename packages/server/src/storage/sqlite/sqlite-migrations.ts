@@ -80,6 +80,20 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX client_grants_by_created ON client_grants (created_at, id);
   CREATE INDEX audit_events_by_at ON audit_events (at, id);
   `,
+  // 3: token and key lifecycle: introspection permission, secret last-use (no revision trigger: a use
+  // changes no behaviour), and leases (one scheduled key rotation among many processes).
+  `
+  ALTER TABLE clients ADD COLUMN introspect_apis TEXT;
+  CREATE TABLE client_secret_usage (
+    secret_id    TEXT PRIMARY KEY REFERENCES client_secrets (id) ON DELETE CASCADE,
+    last_used_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE leases (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**

@@ -14,6 +14,7 @@ import {
   type Storage,
 } from '../types.js';
 import { migrate } from './sqlite-migrations.js';
+import { createSqliteLifecycleStores } from './sqlite-lifecycle.js';
 import { withTransactions } from '../transaction-gate.js';
 
 export interface SqliteStorageOptions {
@@ -60,14 +61,14 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     clearDefaultApi: db.prepare('UPDATE clients SET default_api = NULL WHERE default_api = ?'),
 
     insertClient: db.prepare(
-      `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, created_at, updated_at)
-       VALUES (@clientId, @name, @description, @defaultApi, @isEnabled, @grantTypes, @tokenEndpointAuthMethods, @jwks, @createdAt, @updatedAt)`,
+      `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, introspect_apis, created_at, updated_at)
+       VALUES (@clientId, @name, @description, @defaultApi, @isEnabled, @grantTypes, @tokenEndpointAuthMethods, @jwks, @introspectApis, @createdAt, @updatedAt)`,
     ),
     getClient: db.prepare('SELECT * FROM clients WHERE client_id = ?'),
     listClients: db.prepare(`SELECT * FROM clients WHERE (@afterCreatedAt IS NULL OR (created_at, client_id) > (@afterCreatedAt, @afterKey)) ORDER BY created_at, client_id LIMIT @limit`),
     updateClient: db.prepare(
       `UPDATE clients SET name = @name, description = @description, default_api = @defaultApi, is_enabled = @isEnabled,
-       grant_types = @grantTypes, token_endpoint_auth_methods = @tokenEndpointAuthMethods, jwks = @jwks, updated_at = @updatedAt
+       grant_types = @grantTypes, token_endpoint_auth_methods = @tokenEndpointAuthMethods, jwks = @jwks, introspect_apis = @introspectApis, updated_at = @updatedAt
        WHERE client_id = @clientId`,
     ),
     deleteClient: db.prepare('DELETE FROM clients WHERE client_id = ?'),
@@ -149,6 +150,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
 
   const stores: Omit<Storage, 'transaction'> = {
     kind: 'sqlite',
+    ...createSqliteLifecycleStores(db),
 
     async createApi(api) {
       insert('api', api.identifier, () => statements.insertApi.run(apiToRow(api)));
@@ -326,6 +328,7 @@ function clientToRow(client: ClientRecord) {
     grantTypes: JSON.stringify(client.grantTypes),
     tokenEndpointAuthMethods: JSON.stringify(client.tokenEndpointAuthMethods),
     jwks: client.jwks && JSON.stringify(client.jwks),
+    introspectApis: client.introspectApis?.length ? JSON.stringify(client.introspectApis) : null,
   };
 }
 
@@ -339,6 +342,7 @@ function rowToClient(row: Row): ClientRecord {
     grantTypes: parse(row.grant_types),
     tokenEndpointAuthMethods: parse(row.token_endpoint_auth_methods),
     jwks: row.jwks === null ? null : parse(row.jwks),
+    ...(row.introspect_apis ? { introspectApis: parse(row.introspect_apis) } : {}),
     createdAt: row.created_at as number,
     updatedAt: row.updated_at as number,
   };

@@ -1,0 +1,357 @@
+import type { ApiRecord, ClientGrantRecord, ClientRecord, RegistryStores } from '../storage/types.js';
+import { AdminError, isAdminError } from '../errors/admin-error.js';
+import { ensureSigningKey } from '../keys/key-rotation.js';
+import { apiView } from './views.js';
+import { changedFields, type AdminContext, type AdminDeps, type RecordAudit } from './admin-context.js';
+import type { ApiWrites } from './apis.js';
+import type { ClientWrites } from './clients.js';
+import type { GrantWrites } from './grants.js';
+import { ADMIN_API_IDENTIFIER, builtInAdminApi } from './built-in-admin-api.js';
+import {
+  CONFIG_DOCUMENT_VERSION,
+  invalidDocument,
+  parseConfigDocument,
+  type ConfigApi,
+  type ConfigDocument,
+  type DesiredClient,
+  type DesiredConfig,
+  type FieldError,
+} from './config-document.js';
+
+export type Resource = 'api' | 'client' | 'grant';
+
+/** One line of the plan, in the document's snake_case terms; never a secret. */
+export interface PlanChange {
+  action: 'create' | 'update' | 'delete';
+  resource: Resource;
+  /** How the plan names the resource: the API identifier, `name (client_id)`, `client → api`. */
+  key: string;
+  /** create: every field of the new resource. */
+  after?: Record<string, unknown>;
+  /** update: each changed field with its value before and after. */
+  changes?: Record<string, { before: unknown; after: unknown }>;
+}
+
+export interface ConfigPlan {
+  /** In the order of the document's sections: APIs, clients, grants. */
+  changes: PlanChange[];
+  /** Resources on the server that the document does not list, kept because prune was not asked for. */
+  kept: { resource: Resource; key: string }[];
+}
+
+/** Shown once, in the result of the apply that created them. */
+export type CreatedSecret =
+  | { resource: 'client'; client_id: string; name: string; client_secret: string }
+  | { resource: 'api'; identifier: string; shared_secret: string };
+
+export interface ApplyConfigOptions {
+  /** Only compute the plan. */
+  dryRun?: boolean;
+  /** Delete the APIs, clients and grants the document does not list (never the built-in admin API). */
+  prune?: boolean;
+}
+
+export interface ApplyConfigResult {
+  plan: ConfigPlan;
+  /** True when the plan's changes were committed (false for a dry run or an empty plan). */
+  applied: boolean;
+  createdSecrets: CreatedSecret[];
+}
+
+export interface ExportConfigOptions {
+  /** Also write the built-in admin API (apply accepts it and leaves it alone). */
+  includeAdmin?: boolean;
+}
+
+export interface ConfigOperations {
+  /** APIs, clients and grants as one configuration document: never a secret or a secret's hash. */
+  exportConfig(options?: ExportConfigOptions): Promise<ConfigDocument>;
+  /**
+   * Makes the registry match a configuration document: validates it, computes the plan and, unless
+   * `dryRun`, applies every change in one transaction (all or nothing), each with its audit event.
+   * Input and output are plain JSON, so the CLI and the admin HTTP API pass them through.
+   */
+  applyConfig(document: unknown, options?: ApplyConfigOptions): Promise<ApplyConfigResult>;
+}
+
+type Reader = Pick<RegistryStores, 'listApis' | 'listClients' | 'listGrants'>;
+
+/** Creates and updates first, in dependency order; deletes last, children before parents. */
+const PHASES = ['api.create', 'client.create', 'grant.create', 'grant.delete', 'client.delete', 'api.delete'] as const;
+
+interface Step {
+  change: PlanChange;
+  /** The document entry the step comes from; absent for deletions. */
+  path?: string;
+  phase: (typeof PHASES)[number];
+  run(tx: RegistryStores, audit: RecordAudit, applied: AppliedState): Promise<void>;
+}
+
+interface AppliedState {
+  /** Client ids of the document's clients, known once each is matched or created. */
+  clientIds: Map<DesiredClient, string>;
+  secrets: CreatedSecret[];
+}
+
+type Writes = { apis: ApiWrites; clients: ClientWrites; grants: GrantWrites };
+
+export function createConfigOperations({ deps, write }: AdminContext, writes: Writes): ConfigOperations {
+  const { storage } = deps;
+  const plan = (reader: Reader, desired: DesiredConfig, prune: boolean) => planChanges(reader, desired, prune, writes, deps);
+
+  return {
+    async exportConfig(options = {}) {
+      const [apis, clients, grants] = await Promise.all([storage.listApis(), storage.listClients(), storage.listGrants()]);
+      return exportDocument(apis, clients, grants, options.includeAdmin === true);
+    },
+
+    async applyConfig(document, options = {}) {
+      const desired = parseConfigDocument(document);
+      const prune = options.prune === true;
+      // Planned outside a transaction first: a dry run or an empty plan writes nothing.
+      const outside = await plan(storage, desired, prune);
+      if (options.dryRun || outside.steps.length === 0) return { plan: outside.plan, applied: false, createdSecrets: [] };
+      return write(async (tx, audit) => {
+        // Planned again inside it, so what is applied is exactly what was read.
+        const { plan: planned, steps, clientIds } = await plan(tx, desired, prune);
+        const applied: AppliedState = { clientIds, secrets: [] };
+        for (const phase of PHASES) for (const step of steps) if (step.phase === phase) await runAt(step, tx, audit, applied);
+        return { plan: planned, applied: steps.length > 0, createdSecrets: applied.secrets };
+      });
+    },
+  };
+}
+
+/** What the plan collects: the steps to run, and what it keeps because prune was not asked for. */
+interface Planning {
+  steps: Step[];
+  kept: ConfigPlan['kept'];
+  /** A server resource the document does not list: a deletion with prune, kept otherwise. */
+  unlisted(resource: Resource, key: string, step: Omit<Step, 'change'>): void;
+}
+
+/** Compares the document with the registry: the plan to show, and the steps that carry it out. */
+async function planChanges(reader: Reader, desired: DesiredConfig, prune: boolean, writes: Writes, deps: AdminDeps) {
+  const [apis, clients, grants] = await Promise.all([reader.listApis(), reader.listClients(), reader.listGrants()]);
+  const errors: FieldError[] = [];
+  const { matches, clientIds } = matchClients(desired, clients, errors);
+  const planning: Planning = {
+    steps: [],
+    kept: [],
+    unlisted: (resource, key, step) => (prune ? planning.steps.push({ ...step, change: { action: 'delete', resource, key } }) : planning.kept.push({ resource, key })),
+  };
+  planBuiltInApi(planning, desired, apis, errors, deps);
+  if (errors.length > 0) throw invalidDocument(errors);
+  planApis(planning, desired, apis, writes.apis);
+  planClients(planning, desired, clients, matches, writes.clients);
+  planGrants(planning, desired, grants, clients, clientIds, writes.grants);
+  return { plan: { changes: planning.steps.map((step) => step.change), kept: planning.kept }, steps: planning.steps, clientIds };
+}
+
+function planApis(planning: Planning, desired: DesiredConfig, apis: ApiRecord[], writes: ApiWrites) {
+  const apisById = new Map(apis.map((api) => [api.identifier, api]));
+  for (const api of desired.apis) {
+    const existing = apisById.get(api.identifier);
+    const after = apiFields(api);
+    // An HS256 API's shared secret is returned by the write that made its key, once.
+    const keepSharedSecret = (applied: AppliedState, sharedSecret: string | undefined) => {
+      if (sharedSecret) applied.secrets.push({ resource: 'api', identifier: api.identifier, shared_secret: sharedSecret });
+    };
+    const changes = existing && changedFields(apiFields(existing), after);
+    if (changes && Object.keys(changes).length === 0) continue;
+    planning.steps.push({
+      change: changes ? { action: 'update', resource: 'api', key: api.identifier, changes } : { action: 'create', resource: 'api', key: api.identifier, after },
+      path: api.path,
+      phase: 'api.create',
+      run: async (tx, audit, applied) =>
+        keepSharedSecret(applied, (await (changes ? writes.updateApi(tx, audit, api.identifier, api) : writes.createApi(tx, audit, api))).sharedSecret),
+    });
+  }
+  const listed = new Set([ADMIN_API_IDENTIFIER, ...desired.apis.map((api) => api.identifier)]);
+  for (const api of apis) {
+    if (!listed.has(api.identifier)) planning.unlisted('api', api.identifier, { phase: 'api.delete', run: (tx, audit) => writes.deleteApi(tx, audit, api.identifier) });
+  }
+}
+
+function planClients(planning: Planning, desired: DesiredConfig, clients: ClientRecord[], matches: Map<DesiredClient, ClientRecord>, writes: ClientWrites) {
+  for (const client of desired.clients) {
+    const existing = matches.get(client);
+    const after = clientFields(client);
+    if (!existing) {
+      planning.steps.push({
+        change: { action: 'create', resource: 'client', key: clientKey(client.name, client.clientId), after: { ...(client.clientId ? { client_id: client.clientId } : {}), ...after } },
+        path: client.path,
+        phase: 'client.create',
+        run: async (tx, audit, applied) => {
+          const created = await writes.createClient(tx, audit, client, client.clientId ? { clientId: client.clientId } : {});
+          applied.clientIds.set(client, created.clientId);
+          if (created.clientSecret) applied.secrets.push({ resource: 'client', client_id: created.clientId, name: created.client.name, client_secret: created.clientSecret });
+        },
+      });
+      continue;
+    }
+    const changes = changedFields(clientFields(existing), after);
+    if (Object.keys(changes).length === 0) continue;
+    planning.steps.push({
+      change: { action: 'update', resource: 'client', key: clientKey(existing.name, existing.clientId), changes },
+      path: client.path,
+      phase: 'client.create',
+      run: async (tx, audit) => void (await writes.updateClient(tx, audit, existing.clientId, client)),
+    });
+  }
+  const matched = new Set([...matches.values()]);
+  for (const client of clients) {
+    if (!matched.has(client)) planning.unlisted('client', clientKey(client.name, client.clientId), { phase: 'client.delete', run: (tx, audit) => writes.deleteClient(tx, audit, client.clientId) });
+  }
+}
+
+function planGrants(planning: Planning, desired: DesiredConfig, grants: ClientGrantRecord[], clients: ClientRecord[], clientIds: Map<DesiredClient, string>, writes: GrantWrites) {
+  const grantsByPair = new Map(grants.map((grant) => [`${grant.clientId} ${grant.apiIdentifier}`, grant]));
+  const matched = new Set<ClientGrantRecord>();
+  for (const grant of desired.grants) {
+    const clientId = clientIds.get(grant.client);
+    const existing = clientId === undefined ? undefined : grantsByPair.get(`${clientId} ${grant.api}`);
+    const key = grantKey(grant.client.name, grant.api);
+    const after = grantFields(grant);
+    if (!existing) {
+      planning.steps.push({
+        change: { action: 'create', resource: 'grant', key, after: { client: grant.client.name, api: grant.api, ...after } },
+        path: grant.path,
+        phase: 'grant.create',
+        // A new client's id is known only once the client step ran.
+        run: async (tx, audit, applied) => void (await writes.createGrant(tx, audit, { clientId: applied.clientIds.get(grant.client)!, apiIdentifier: grant.api, scopes: grant.scopes, tokenTtlSeconds: grant.tokenTtlSeconds })),
+      });
+      continue;
+    }
+    matched.add(existing);
+    const changes = changedFields(grantFields(existing), after);
+    if (Object.keys(changes).length === 0) continue;
+    planning.steps.push({
+      change: { action: 'update', resource: 'grant', key, changes },
+      path: grant.path,
+      phase: 'grant.create',
+      run: async (tx, audit) => void (await writes.updateGrant(tx, audit, existing.id, grant)),
+    });
+  }
+  const names = new Map(clients.map((client) => [client.clientId, client.name]));
+  for (const grant of grants) {
+    if (matched.has(grant)) continue;
+    planning.unlisted('grant', grantKey(names.get(grant.clientId) ?? grant.clientId, grant.apiIdentifier), { phase: 'grant.delete', run: (tx, audit) => writes.deleteGrant(tx, audit, grant.id) });
+  }
+}
+
+/** A write refused inside the transaction (the whole apply rolls back) names the entry it came from. */
+async function runAt(step: Step, tx: RegistryStores, audit: RecordAudit, applied: AppliedState): Promise<void> {
+  try {
+    await step.run(tx, audit, applied);
+  } catch (error) {
+    if (!isAdminError(error) || step.path === undefined) throw error;
+    throw new AdminError(error.code, `${step.path} (${step.change.action} ${step.change.resource} ${step.change.key}): ${error.message}; nothing was changed`, step.path);
+  }
+}
+
+/**
+ * Pairs the document's clients with the server's: by client_id when the document gives one, else
+ * by name, which must then say which client it is on the server too.
+ */
+function matchClients(desired: DesiredConfig, clients: ClientRecord[], errors: FieldError[]) {
+  const matches = new Map<DesiredClient, ClientRecord>();
+  const claimed = new Set<string>();
+  const byId = new Map(clients.map((client) => [client.clientId, client]));
+  for (const client of desired.clients) {
+    const existing = client.clientId === undefined ? undefined : byId.get(client.clientId);
+    if (existing) (matches.set(client, existing), claimed.add(existing.clientId));
+  }
+  for (const client of desired.clients) {
+    if (client.clientId !== undefined) continue;
+    const named = clients.filter((candidate) => !claimed.has(candidate.clientId) && candidate.name === client.name);
+    if (named.length > 1) {
+      errors.push({ path: `${client.path}.name`, message: `${named.length} clients on the server are named ${JSON.stringify(client.name)} (${named.map((c) => c.clientId).join(', ')}); add client_id to say which one` });
+    } else if (named[0]) (matches.set(client, named[0]), claimed.add(named[0].clientId));
+  }
+  for (const grant of desired.grants) {
+    if (!grant.byName) continue;
+    const others = clients.filter((candidate) => !claimed.has(candidate.clientId) && candidate.name === grant.client.name);
+    if (others.length > 0) {
+      errors.push({ path: `${grant.path}.client`, message: `${JSON.stringify(grant.client.name)} also names a client on the server that the document does not list (${others.map((c) => c.clientId).join(', ')}); refer to the client by its client_id` });
+    }
+  }
+  const clientIds = new Map([...matches].map(([client, record]) => [client, record.clientId]));
+  return { matches, clientIds };
+}
+
+/**
+ * Apply never changes or deletes the built-in admin API. When the document refers to it (admin
+ * clients' grants, as export writes them) and it is missing — a new data directory — it is
+ * created as bootstrap creates it, so an exported registry restores its admin clients too.
+ */
+function planBuiltInApi(planning: Planning, desired: DesiredConfig, apis: ApiRecord[], errors: FieldError[], deps: AdminDeps) {
+  const existing = apis.find((api) => api.identifier === ADMIN_API_IDENTIFIER);
+  const builtIn = existing ?? builtInAdminApi(deps.now());
+  const isUsed = desired.clients.some((client) => client.defaultApi === ADMIN_API_IDENTIFIER) || desired.grants.some((grant) => grant.api === ADMIN_API_IDENTIFIER);
+  if (!existing && isUsed) {
+    planning.steps.push({
+      change: { action: 'create', resource: 'api', key: ADMIN_API_IDENTIFIER, after: apiFields(builtIn) },
+      phase: 'api.create',
+      run: async (tx, audit) => {
+        const api = builtInAdminApi(deps.now());
+        await tx.createApi(api);
+        await ensureSigningKey({ keys: tx, kek: deps.kek, now: deps.now }, api.signingAlg, null);
+        await audit('api.created', { identifier: api.identifier, after: apiView(api) });
+      },
+    });
+  }
+  const defined = new Set(builtIn.scopes.map((scope) => scope.value));
+  for (const { path, scopes } of desired.referencesBuiltIn) {
+    const unknown = scopes.filter((scope) => !defined.has(scope));
+    if (unknown.length > 0) errors.push({ path, message: `${unknown.join(', ')} not defined on ${ADMIN_API_IDENTIFIER}` });
+  }
+}
+
+const clientKey = (name: string, clientId: string | undefined) => `${name} (${clientId ?? 'new'})`;
+const grantKey = (client: string, api: string) => `${client} → ${api}`;
+
+/** A resource's fields as the document writes them, from a stored record or a desired entry alike. */
+const apiFields = (api: Pick<ApiRecord, 'identifier' | 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds'>) => ({
+  identifier: api.identifier,
+  name: api.name,
+  scopes: api.scopes,
+  signing_alg: api.signingAlg,
+  token_ttl_seconds: api.tokenTtlSeconds,
+});
+
+const clientFields = (client: Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'tokenEndpointAuthMethods' | 'jwks'>) => ({
+  name: client.name,
+  description: client.description,
+  default_api: client.defaultApi,
+  enabled: client.isEnabled,
+  token_endpoint_auth_methods: client.tokenEndpointAuthMethods,
+  jwks: client.jwks,
+});
+
+const grantFields = (grant: Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'>) => ({ scopes: grant.scopes, token_ttl_seconds: grant.tokenTtlSeconds });
+
+/**
+ * The registry as a document. Grants name their client by name when that name is unique (easier
+ * to read and review), by client_id otherwise; scopes without a description are written as plain
+ * strings. The built-in admin API is left out unless asked for, but grants on it are written: they
+ * refer to it by identifier, and apply creates it where it is missing.
+ */
+function exportDocument(apis: ApiRecord[], clients: ClientRecord[], grants: ClientGrantRecord[], includeAdmin: boolean): ConfigDocument {
+  const nameCounts = new Map<string, number>();
+  for (const client of clients) nameCounts.set(client.name, (nameCounts.get(client.name) ?? 0) + 1);
+  const ids = new Set(clients.map((client) => client.clientId));
+  const clientsById = new Map(clients.map((client) => [client.clientId, client]));
+  const reference = (clientId: string) => {
+    const name = clientsById.get(clientId)?.name;
+    return name !== undefined && nameCounts.get(name) === 1 && !ids.has(name) ? name : clientId;
+  };
+  return {
+    version: CONFIG_DOCUMENT_VERSION,
+    apis: apis
+      .filter((api) => includeAdmin || api.identifier !== ADMIN_API_IDENTIFIER)
+      .map((api): ConfigApi => ({ ...apiFields(api), scopes: api.scopes.every((scope) => scope.description === '') ? api.scopes.map((scope) => scope.value) : api.scopes })),
+    clients: clients.map((client) => ({ client_id: client.clientId, ...clientFields(client) })),
+    grants: grants.map((grant) => ({ client: reference(grant.clientId), api: grant.apiIdentifier, ...grantFields(grant) })),
+  };
+}

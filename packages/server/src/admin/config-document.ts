@@ -1,0 +1,290 @@
+import type { ApiScope, ClientAuthMethod, SigningAlgorithm } from '../storage/types.js';
+import { AdminError, isAdminError } from '../errors/admin-error.js';
+import { ADMIN_API_IDENTIFIER, RESERVED_IDENTIFIER_PREFIX } from './built-in-admin-api.js';
+import { validateGrantScopes } from './grants.js';
+import {
+  DEFAULT_TOKEN_TTL_SECONDS,
+  validateApiIdentifier,
+  validateAuthMethods,
+  validateBoolean,
+  validateClientId,
+  validateDescription,
+  validateJwks,
+  validateName,
+  validateScopes,
+  validateSigningAlg,
+  validateTokenTtl,
+} from './validation.js';
+
+/**
+ * The configuration document of `m2m-auth export` / `apply` (format version 1), in the external
+ * snake_case shape of the admin views. A field left out takes the value `create` would give it, so
+ * the document describes the whole of each resource it lists. Secrets are never part of it.
+ */
+export interface ConfigDocument {
+  version: 1;
+  apis?: ConfigApi[];
+  clients?: ConfigClient[];
+  grants?: ConfigGrant[];
+}
+
+export interface ConfigApi {
+  identifier: string;
+  name?: string;
+  scopes?: (string | ApiScope)[];
+  signing_alg?: SigningAlgorithm;
+  token_ttl_seconds?: number;
+}
+
+export interface ConfigClient {
+  /** Matched by client_id when given (kept when created), by name otherwise. */
+  client_id?: string;
+  name: string;
+  description?: string;
+  default_api?: string | null;
+  enabled?: boolean;
+  token_endpoint_auth_methods?: ClientAuthMethod[];
+  jwks?: { keys: Record<string, unknown>[] } | null;
+}
+
+export interface ConfigGrant {
+  /** A client of the document, by client_id or by (unique) name. */
+  client: string;
+  api: string;
+  scopes?: string[];
+  token_ttl_seconds?: number | null;
+}
+
+export const CONFIG_DOCUMENT_VERSION = 1;
+
+/** A resource as the document wants it: validated, defaults filled in, with its place in the document. */
+export interface DesiredApi {
+  path: string;
+  identifier: string;
+  name: string;
+  scopes: ApiScope[];
+  signingAlg: SigningAlgorithm;
+  tokenTtlSeconds: number;
+}
+
+export interface DesiredClient {
+  path: string;
+  clientId: string | undefined;
+  name: string;
+  description: string;
+  defaultApi: string | null;
+  isEnabled: boolean;
+  tokenEndpointAuthMethods: ClientAuthMethod[];
+  jwks: { keys: Record<string, unknown>[] } | null;
+}
+
+export interface DesiredGrant {
+  path: string;
+  /** The document client it belongs to. */
+  client: DesiredClient;
+  /** Set when `client` named the client by name: the name must then be unique on the server too. */
+  byName: boolean;
+  api: string;
+  scopes: string[];
+  tokenTtlSeconds: number | null;
+}
+
+export interface DesiredConfig {
+  /** Without the built-in admin API: accepted (export --include-admin writes it), never applied. */
+  apis: DesiredApi[];
+  clients: DesiredClient[];
+  grants: DesiredGrant[];
+  /** Grants on the built-in admin API, whose scopes are checked against the server's. */
+  referencesBuiltIn: { path: string; scopes: string[] }[];
+}
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** One error naming every problem of the document, each at its path (`clients[3].name: …`). */
+export function invalidDocument(errors: FieldError[]): AdminError {
+  const lines = errors.map((error) => `  ${error.path}: ${error.message}`);
+  return new AdminError('validation_failed', `The configuration document is invalid (nothing was changed):\n${lines.join('\n')}`, errors[0]?.path);
+}
+
+/**
+ * Checks a parsed document (from YAML or JSON) on its own, without the server: shapes, values,
+ * duplicates and references between its parts. Throws one validation error listing every problem.
+ */
+export function parseConfigDocument(value: unknown): DesiredConfig {
+  if (!isObject(value)) throw invalidDocument([{ path: '(document)', message: 'must be a mapping with version, apis, clients and grants' }]);
+  const problems = createProblems();
+  unknownKeys(value, '', ['$schema', 'version', 'apis', 'clients', 'grants'], problems);
+  if (value.version !== CONFIG_DOCUMENT_VERSION) problems.add('version', `must be ${CONFIG_DOCUMENT_VERSION} (the document format version)`);
+
+  const apis = entriesAt(value, 'apis', problems).map(([entry, path]) => parseApi(entry, path, problems));
+  const apisById = uniqueBy(apis, (api) => api.identifier, 'identifier', 'API', problems);
+  /** Default APIs and grants name an API of the document, or the built-in admin API. */
+  const knownApi = (identifier: string, path: string) => {
+    const api = apisById.get(identifier);
+    if (!api && identifier !== ADMIN_API_IDENTIFIER) problems.add(path, `${identifier} is not an API of this document (list it under apis)`);
+    return api?.scopes ? { identifier, scopes: api.scopes } : undefined;
+  };
+
+  const clients = entriesAt(value, 'clients', problems).map(([entry, path]) => parseClient(entry, path, problems, knownApi));
+  uniqueBy(clients.filter((client) => client.clientId !== undefined), (client) => client.clientId, 'client_id', 'client', problems);
+  // Matched by name: two such entries with one name would claim the same server client.
+  uniqueBy(clients.filter((client) => client.clientId === undefined), (client) => client.name, 'name', 'client without client_id', problems);
+
+  const grants = entriesAt(value, 'grants', problems).flatMap(([entry, path]) => parseGrant(entry, path, problems, knownApi, clients));
+  uniqueBy(grants, (grant) => `${grant.client.path} ${grant.api}`, 'api', 'grant for this client on', problems, (grant) => `${grant.client.name} → ${grant.api}`);
+
+  if (problems.list.length > 0) throw invalidDocument(problems.list);
+  return {
+    apis: (apis as DesiredApi[]).filter((api) => api.identifier !== ADMIN_API_IDENTIFIER),
+    clients: clients as DesiredClient[],
+    grants: grants as DesiredGrant[],
+    referencesBuiltIn: grants.filter((grant) => grant.api === ADMIN_API_IDENTIFIER).map((grant) => ({ path: `${grant.path}.scopes`, scopes: grant.scopes! })),
+  };
+}
+
+/** Every problem found, each at its path; the validators' own messages say what is wrong. */
+interface Problems {
+  list: FieldError[];
+  add(path: string, message: string): void;
+  /** Runs one of the admin validators; its error becomes a problem at `path`. */
+  check<T>(path: string, validate: () => T): T | undefined;
+}
+
+function createProblems(): Problems {
+  const list: FieldError[] = [];
+  return {
+    list,
+    add: (path, message) => void list.push({ path, message }),
+    check(path, validate) {
+      try {
+        return validate();
+      } catch (error) {
+        if (!isAdminError(error)) throw error;
+        list.push({ path, message: error.message });
+        return undefined;
+      }
+    },
+  };
+}
+
+type KnownApi = (identifier: string, path: string) => { identifier: string; scopes: ApiScope[] } | undefined;
+/** An entry as parsed: a field is undefined when its value was refused (and a problem recorded). */
+type Partly<T> = { [K in keyof T]: T[K] | undefined } & { path: string };
+type ParsedGrant = Omit<Partly<DesiredGrant>, 'client' | 'api'> & { client: Partly<DesiredClient>; api: string };
+
+function parseApi(entry: Record<string, unknown>, path: string, problems: Problems): Partly<DesiredApi> {
+  unknownKeys(entry, path, ['identifier', 'name', 'scopes', 'signing_alg', 'token_ttl_seconds'], problems);
+  const identifier = problems.check(`${path}.identifier`, () => validateApiIdentifier(entry.identifier));
+  if (identifier?.startsWith(RESERVED_IDENTIFIER_PREFIX) && identifier !== ADMIN_API_IDENTIFIER) {
+    problems.add(`${path}.identifier`, `identifiers starting with ${RESERVED_IDENTIFIER_PREFIX} are reserved for m2m-auth`);
+  }
+  return {
+    path,
+    identifier,
+    name: entry.name === undefined ? identifier : problems.check(`${path}.name`, () => validateName(entry.name)),
+    scopes: problems.check(`${path}.scopes`, () => validateScopes(entry.scopes ?? [])),
+    signingAlg: problems.check(`${path}.signing_alg`, () => validateSigningAlg(entry.signing_alg ?? 'RS256')),
+    tokenTtlSeconds: problems.check(`${path}.token_ttl_seconds`, () => validateTokenTtl(entry.token_ttl_seconds ?? DEFAULT_TOKEN_TTL_SECONDS, 'token_ttl_seconds')),
+  };
+}
+
+function parseClient(entry: Record<string, unknown>, path: string, problems: Problems, knownApi: KnownApi): Partly<DesiredClient> {
+  unknownKeys(entry, path, ['client_id', 'name', 'description', 'default_api', 'enabled', 'token_endpoint_auth_methods', 'jwks'], problems);
+  const jwks = entry.jwks == null ? null : problems.check(`${path}.jwks`, () => validateJwks(entry.jwks));
+  // The same defaults as creating a client: private_key_jwt with keys, secrets otherwise.
+  const methods = problems.check(`${path}.token_endpoint_auth_methods`, () =>
+    validateAuthMethods(entry.token_endpoint_auth_methods ?? (jwks ? ['private_key_jwt'] : ['client_secret_basic', 'client_secret_post'])),
+  );
+  if (methods?.includes('private_key_jwt') && !jwks) problems.add(`${path}.jwks`, 'private_key_jwt needs the client public keys (jwks)');
+  if (entry.default_api != null && typeof entry.default_api !== 'string') problems.add(`${path}.default_api`, 'default_api must be the identifier of an API of the document, or null');
+  const defaultApi = typeof entry.default_api === 'string' ? entry.default_api : null;
+  if (defaultApi !== null) knownApi(defaultApi, `${path}.default_api`);
+  return {
+    path,
+    clientId: entry.client_id === undefined ? undefined : problems.check(`${path}.client_id`, () => validateClientId(entry.client_id)),
+    name: problems.check(`${path}.name`, () => validateName(entry.name)),
+    description: problems.check(`${path}.description`, () => validateDescription(entry.description ?? '')),
+    defaultApi,
+    isEnabled: problems.check(`${path}.enabled`, () => validateBoolean(entry.enabled ?? true, 'enabled')),
+    tokenEndpointAuthMethods: methods,
+    jwks,
+  };
+}
+
+function parseGrant(entry: Record<string, unknown>, path: string, problems: Problems, knownApi: KnownApi, clients: Partly<DesiredClient>[]): ParsedGrant[] {
+  unknownKeys(entry, path, ['client', 'api', 'scopes', 'token_ttl_seconds'], problems);
+  const reference = resolveClient(entry.client, `${path}.client`, clients, problems);
+  if (typeof entry.api !== 'string') problems.add(`${path}.api`, 'api must be the identifier of an API of the document');
+  const apiIdentifier = typeof entry.api === 'string' ? entry.api : undefined;
+  const api = apiIdentifier === undefined ? undefined : knownApi(apiIdentifier, `${path}.api`);
+  // Scopes of the built-in admin API are checked against the server's when planning.
+  const scopes = problems.check(`${path}.scopes`, () => (api ? validateGrantScopes(api, entry.scopes ?? []) : asStringList(entry.scopes ?? [])));
+  const tokenTtlSeconds = entry.token_ttl_seconds == null ? null : problems.check(`${path}.token_ttl_seconds`, () => validateTokenTtl(entry.token_ttl_seconds, 'token_ttl_seconds'));
+  if (!reference || apiIdentifier === undefined) return [];
+  return [{ path, client: reference.client, byName: reference.byName, api: apiIdentifier, scopes, tokenTtlSeconds }];
+}
+
+/** A grant's client: the document client with that client_id, or else the one with that name. */
+function resolveClient(reference: unknown, path: string, clients: Partly<DesiredClient>[], problems: Problems) {
+  if (typeof reference !== 'string' || reference.length === 0) {
+    problems.add(path, 'client must be the client_id or the name of a client of the document');
+    return undefined;
+  }
+  const byId = clients.filter((client) => client.clientId === reference);
+  const byName = clients.filter((client) => client.name === reference);
+  if (byId.length === 1 && byName.every((client) => client === byId[0])) return { client: byId[0]!, byName: false };
+  if (byId.length === 0 && byName.length === 1) return { client: byName[0]!, byName: true };
+  if (byId.length + byName.length === 0) problems.add(path, `no client of the document has the client_id or name ${JSON.stringify(reference)}`);
+  else problems.add(path, `${JSON.stringify(reference)} names ${byId.length + byName.length} clients of the document; refer to the client by its client_id`);
+  return undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The mappings of one section with their paths (`clients[3]`); anything else is a problem. */
+function entriesAt(document: Record<string, unknown>, key: string, problems: Problems): [Record<string, unknown>, string][] {
+  const list = document[key];
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) return (problems.add(key, 'must be a list'), []);
+  return list.flatMap((entry: unknown, index): [Record<string, unknown>, string][] => {
+    if (isObject(entry)) return [[entry, `${key}[${index}]`]];
+    problems.add(`${key}[${index}]`, 'must be a mapping');
+    return [];
+  });
+}
+
+function unknownKeys(entry: Record<string, unknown>, path: string, known: string[], problems: Problems) {
+  for (const key of Object.keys(entry)) {
+    if (!known.includes(key)) problems.add(path ? `${path}.${key}` : key, `unknown field (expected one of ${known.join(', ')})`);
+  }
+}
+
+function asStringList(value: unknown): string[] {
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) throw new AdminError('validation_failed', 'scopes must be a list of scope names');
+  return [...new Set(value as string[])];
+}
+
+/** Reports every entry after the first that repeats a key, and indexes the entries by key. */
+function uniqueBy<T extends { path: string }>(
+  entries: T[],
+  keyOf: (entry: T) => string | undefined,
+  field: string,
+  what: string,
+  problems: Problems,
+  label: (entry: T) => string | undefined = keyOf,
+): Map<string, T> {
+  const seen = new Map<string, T>();
+  for (const entry of entries) {
+    const key = keyOf(entry);
+    if (key === undefined) continue;
+    const first = seen.get(key);
+    if (first) problems.add(`${entry.path}.${field}`, `a second ${what} ${label(entry)} (the first is ${first.path})`);
+    else seen.set(key, entry);
+  }
+  return seen;
+}

@@ -1,0 +1,42 @@
+import type { RevokedTokenStore } from '../state/types.js';
+import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
+import type { RegistryView } from '../runtime/registry-view.js';
+import { revokedTokenKey, verifyOwnToken } from '../tokens/verify-own-token.js';
+import { readTokenManagementRequest } from './token-management-request.js';
+import type { TokenRequest } from './token-endpoint.js';
+import { errorResponse, jsonResponse, NO_STORE, type EndpointResponse } from './endpoint-response.js';
+
+export interface RevocationDeps {
+  issuer: string;
+  clientAuth: ClientAuthDeps;
+  registry: Pick<RegistryView, 'keyRing'>;
+  revoked: Pick<RevokedTokenStore, 'revokeToken'>;
+  now: () => number;
+  onRevoked?: (event: { clientId: string; jti: string; requestId: string | undefined }) => void;
+  onError?: (error: unknown, context: { requestId: string | undefined }) => void;
+}
+
+/**
+ * RFC 7009. The client authenticates as at the token endpoint and may revoke only tokens issued
+ * to it. Anything else — an unknown, malformed, expired or foreign token — gets the same 200 and
+ * changes nothing (§2.2), so the endpoint tells nobody which tokens exist. A revoked token id is
+ * kept until the token's own expiry, then dropped. token_type_hint is accepted and not needed:
+ * access tokens are the only kind this server issues.
+ */
+export function createRevocationEndpoint(deps: RevocationDeps) {
+  return async function revocationEndpoint(request: TokenRequest): Promise<EndpointResponse> {
+    try {
+      const { caller, token } = await readTokenManagementRequest(deps.clientAuth, request);
+      const claims = await verifyOwnToken({ issuer: deps.issuer, keyRing: deps.registry.keyRing, now: deps.now }, token);
+      if (claims && claims.client_id === caller.clientId) {
+        const jti = String(claims.jti);
+        await deps.revoked.revokeToken(revokedTokenKey(jti), claims.exp! * 1000);
+        deps.onRevoked?.({ clientId: caller.clientId, jti, requestId: request.requestId });
+      }
+      return jsonResponse(200, {}, { ...NO_STORE });
+    } catch (error) {
+      deps.onError?.(error, { requestId: request.requestId });
+      return errorResponse(error, { ...NO_STORE });
+    }
+  };
+}

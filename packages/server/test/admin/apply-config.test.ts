@@ -1,0 +1,316 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createAdmin, type Admin } from '../../src/admin/admin.js';
+import { allPages } from '../../src/admin/paging.js';
+import { isAdminError } from '../../src/errors/admin-error.js';
+import { deriveSecrets, generateMasterKey, parseMasterKey } from '../../src/keys/master-key.js';
+import { openStorage } from '../../src/storage/open-storage.js';
+import type { RegistryStores, Storage } from '../../src/storage/types.js';
+import { createClock } from '../helpers/test-app.js';
+
+const { keyEncryptionKey, secretPepper } = deriveSecrets(parseMasterKey(generateMasterKey()));
+
+async function makeAdmin(storage: Storage, actor = 'cli') {
+  // A clock that ticks on every read, so lists and the audit log have one order.
+  const clock = createClock();
+  const now = () => (clock.advance(1), clock.now());
+  const admin = createAdmin({ storage, kek: keyEncryptionKey, secretPepper, now, actor });
+  await admin.ensureSigningKeys();
+  return admin;
+}
+
+/** Everything apply manages, without times and generated ids: what a round trip must reproduce. */
+async function registry(admin: Admin) {
+  const clients = await allPages((page) => admin.listClients(page));
+  const names = new Map(clients.map((client) => [client.clientId, client.name]));
+  return {
+    apis: (await allPages((page) => admin.listApis(page))).map(({ createdAt, updatedAt, ...api }) => api),
+    clients: clients.map(({ createdAt, updatedAt, ...client }) => client),
+    grants: (await allPages((page) => admin.listGrants(page))).map((grant) => ({ client: names.get(grant.clientId), api: grant.apiIdentifier, scopes: grant.scopes, ttl: grant.tokenTtlSeconds })),
+  };
+}
+
+/** The registry's audit trail, oldest first, without the signing keys made at start. */
+const auditTypes = async (admin: Admin) =>
+  (await admin.listAuditEvents({ limit: 1000 })).items
+    .map((event) => event.type)
+    .filter((type) => !type.startsWith('key.'))
+    .reverse();
+
+const document = {
+  version: 1,
+  apis: [
+    { identifier: 'https://orders.example', name: 'Orders', scopes: [{ value: 'read:orders', description: 'Read orders' }, 'write:orders'], token_ttl_seconds: 600 },
+    { identifier: 'https://stock.example', scopes: ['read:stock'] },
+  ],
+  clients: [
+    { name: 'billing-service', description: 'Bills customers', default_api: 'https://orders.example' },
+    { name: 'stock-sync', enabled: false },
+  ],
+  grants: [
+    { client: 'billing-service', api: 'https://orders.example', scopes: ['read:orders'] },
+    { client: 'stock-sync', api: 'https://stock.example', scopes: ['read:stock'], token_ttl_seconds: 120 },
+  ],
+};
+
+describe.each(['memory', 'sqlite'] as const)('applyConfig on %s storage', (kind) => {
+  let storage: Storage;
+  let admin: Admin;
+
+  beforeEach(async () => {
+    storage = await openStorage(kind === 'memory' ? { kind } : { kind, path: ':memory:' });
+    admin = await makeAdmin(storage);
+  });
+  afterEach(() => storage.close());
+
+  it('plans every create, applies it, and returns each new client secret once', async () => {
+    const result = await admin.applyConfig(document);
+    expect(result.applied).toBe(true);
+    expect(result.plan.changes.map((change) => [change.action, change.resource, change.key])).toEqual([
+      ['create', 'api', 'https://orders.example'],
+      ['create', 'api', 'https://stock.example'],
+      ['create', 'client', 'billing-service (new)'],
+      ['create', 'client', 'stock-sync (new)'],
+      ['create', 'grant', 'billing-service → https://orders.example'],
+      ['create', 'grant', 'stock-sync → https://stock.example'],
+    ]);
+    expect(result.plan.changes[1]!.after).toEqual({ identifier: 'https://stock.example', name: 'https://stock.example', scopes: [{ value: 'read:stock', description: '' }], signing_alg: 'RS256', token_ttl_seconds: 900 });
+    expect(result.plan.kept).toEqual([]);
+    expect(result.createdSecrets).toHaveLength(2);
+    expect(result.createdSecrets.map((secret) => secret.resource === 'client' && secret.name)).toEqual(['billing-service', 'stock-sync']);
+    const state = await registry(admin);
+    expect(state.clients.find((client) => client.name === 'stock-sync')).toMatchObject({ isEnabled: false, tokenEndpointAuthMethods: ['client_secret_basic', 'client_secret_post'] });
+    expect(state.grants).toEqual([
+      { client: 'billing-service', api: 'https://orders.example', scopes: ['read:orders'], ttl: null },
+      { client: 'stock-sync', api: 'https://stock.example', scopes: ['read:stock'], ttl: 120 },
+    ]);
+    // One audit event per change, named as the single operations name them; never a secret.
+    expect(await auditTypes(admin)).toEqual(['api.created', 'api.created', 'client.created', 'client.created', 'grant.created', 'grant.created']);
+    const trail = JSON.stringify((await admin.listAuditEvents({ limit: 1000 })).items) + JSON.stringify(result.plan);
+    for (const secret of result.createdSecrets) expect(trail).not.toContain(secret.resource === 'client' ? secret.client_secret : secret.shared_secret);
+  });
+
+  it('is idempotent: a second apply has an empty plan and writes nothing', async () => {
+    await admin.applyConfig(document);
+    const events = await auditTypes(admin);
+    const again = await admin.applyConfig(document);
+    expect(again).toEqual({ plan: { changes: [], kept: [] }, applied: false, createdSecrets: [] });
+    expect(await auditTypes(admin)).toEqual(events);
+  });
+
+  it('plans updates with each changed field before and after', async () => {
+    await admin.applyConfig(document);
+    const changed = structuredClone(document);
+    changed.apis[1]!.scopes = ['read:stock', 'write:stock'];
+    changed.clients[0]!.description = 'Bills everyone';
+    changed.clients[1]!.enabled = true;
+    changed.grants[1]!.scopes = ['read:stock', 'write:stock'];
+    const result = await admin.applyConfig(changed);
+    expect(result.plan.changes).toEqual([
+      { action: 'update', resource: 'api', key: 'https://stock.example', changes: { scopes: { before: [{ value: 'read:stock', description: '' }], after: [{ value: 'read:stock', description: '' }, { value: 'write:stock', description: '' }] } } },
+      { action: 'update', resource: 'client', key: expect.stringMatching(/^billing-service \(\w+\)$/), changes: { description: { before: 'Bills customers', after: 'Bills everyone' } } },
+      { action: 'update', resource: 'client', key: expect.stringMatching(/^stock-sync \(\w+\)$/), changes: { enabled: { before: false, after: true } } },
+      { action: 'update', resource: 'grant', key: 'stock-sync → https://stock.example', changes: { scopes: { before: ['read:stock'], after: ['read:stock', 'write:stock'] } } },
+    ]);
+    expect(result.createdSecrets).toEqual([]);
+    expect((await auditTypes(admin)).slice(-4)).toEqual(['api.updated', 'client.updated', 'client.enabled', 'grant.updated']);
+    expect((await admin.applyConfig(changed)).plan.changes).toEqual([]);
+  });
+
+  it('keeps what the document does not list unless prune is asked for, then deletes it', async () => {
+    await admin.applyConfig(document);
+    const smaller = { version: 1, apis: [document.apis[0]], clients: [document.clients[0]], grants: [document.grants[0]] };
+    const kept = await admin.applyConfig(smaller);
+    expect(kept.applied).toBe(false);
+    expect(kept.plan.changes).toEqual([]);
+    expect(kept.plan.kept).toEqual([
+      { resource: 'api', key: 'https://stock.example' },
+      { resource: 'client', key: expect.stringMatching(/^stock-sync \(\w+\)$/) },
+      { resource: 'grant', key: 'stock-sync → https://stock.example' },
+    ]);
+
+    const dry = await admin.applyConfig(smaller, { prune: true, dryRun: true });
+    expect(dry.applied).toBe(false);
+    expect(dry.plan.changes.map((change) => [change.action, change.resource])).toEqual([['delete', 'api'], ['delete', 'client'], ['delete', 'grant']]);
+    expect((await registry(admin)).apis).toHaveLength(2);
+
+    const pruned = await admin.applyConfig(smaller, { prune: true });
+    expect(pruned.applied).toBe(true);
+    const state = await registry(admin);
+    expect(state.apis.map((api) => api.identifier)).toEqual(['https://orders.example']);
+    expect(state.clients.map((client) => client.name)).toEqual(['billing-service']);
+    expect(state.grants).toHaveLength(1);
+    // Children go first, each with its own event.
+    expect((await auditTypes(admin)).slice(-3)).toEqual(['grant.deleted', 'client.deleted', 'api.deleted']);
+  });
+
+  it('changes nothing on a dry run', async () => {
+    const result = await admin.applyConfig(document, { dryRun: true });
+    expect(result.plan.changes).toHaveLength(6);
+    expect(result).toMatchObject({ applied: false, createdSecrets: [] });
+    expect(await registry(admin)).toEqual({ apis: [], clients: [], grants: [] });
+    expect(await auditTypes(admin)).toEqual([]);
+  });
+
+  it('leaves nothing behind when a step fails half-way: no resource, no audit event', async () => {
+    // The last step (a grant) fails after the APIs and clients were written in the transaction.
+    const failing: Storage = {
+      ...storage,
+      transaction: (work) =>
+        storage.transaction((tx) =>
+          work({
+            ...tx,
+            createGrant: async (grant) => {
+              if (grant.apiIdentifier === 'https://stock.example') throw new Error('disk full');
+              return tx.createGrant(grant);
+            },
+          } as RegistryStores),
+        ),
+    };
+    const failingAdmin = await makeAdmin(failing);
+    await expect(failingAdmin.applyConfig(document)).rejects.toThrow('disk full');
+    expect(await registry(admin)).toEqual({ apis: [], clients: [], grants: [] });
+    expect(await auditTypes(admin)).toEqual([]);
+    // The same document applies cleanly afterwards.
+    expect((await admin.applyConfig(document)).plan.changes).toHaveLength(6);
+  });
+
+  it('reproduces the registry on a fresh store from its export (ids kept, new secrets issued)', async () => {
+    await admin.applyConfig(document);
+    await admin.createApi({ identifier: 'https://hs.example', scopes: ['x'], signingAlg: 'HS256' });
+    await admin.createClient({ name: 'jwt-client', jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }] } });
+    const exported = await admin.exportConfig();
+    expect(JSON.stringify(exported)).not.toMatch(/secret_hash|client_secret"|m2msk_/);
+
+    const fresh = await openStorage({ kind: 'memory' });
+    try {
+      const other = await makeAdmin(fresh);
+      const result = await other.applyConfig(structuredClone(exported));
+      expect(await registry(other)).toEqual(await registry(admin));
+      expect(result.createdSecrets.map((secret) => (secret.resource === 'client' ? secret.name : secret.identifier))).toEqual(['https://hs.example', 'billing-service', 'stock-sync']);
+      expect(await other.exportConfig()).toEqual(exported);
+      expect((await other.applyConfig(exported)).plan.changes).toEqual([]);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
+
+describe('applyConfig: documents it refuses', () => {
+  let storage: Storage;
+  let admin: Admin;
+  beforeEach(async () => {
+    storage = await openStorage({ kind: 'memory' });
+    admin = await makeAdmin(storage);
+  });
+  afterEach(() => storage.close());
+
+  const refusal = async (input: unknown) => {
+    const error = await admin.applyConfig(input).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    if (!isAdminError(error)) throw new Error(`expected an AdminError, got ${String(error)}`);
+    expect(error.code).toBe('validation_failed');
+    return error.message;
+  };
+
+  it('names every problem at its path, and changes nothing', async () => {
+    const message = await refusal({
+      version: 1,
+      apis: [{ identifier: 'not a uri', scopes: ['ok', 'ok'] }, { identifier: 'https://a.example', signing_alg: 'none', token_ttl_seconds: 5 }, { identifier: 'urn:m2m-auth:mine' }],
+      clients: [{ name: '' }, { name: 'x', token_endpoint_auth_methods: ['private_key_jwt'], colour: 'blue' }],
+      grants: [{ client: 'nobody', api: 'https://a.example' }, { client: 'x', api: 'https://missing.example' }, { client: 'x', api: 'https://a.example', scopes: ['undefined:scope'] }],
+    });
+    for (const line of [
+      'apis[0].identifier: identifier must be an absolute URI',
+      'apis[0].scopes: scope ok is listed twice',
+      'apis[1].signing_alg: alg must be one of',
+      'apis[1].token_ttl_seconds: token TTL must be',
+      'apis[2].identifier: identifiers starting with urn:m2m-auth: are reserved',
+      'clients[0].name: name must be a non-empty string',
+      'clients[1].colour: unknown field',
+      'clients[1].jwks: private_key_jwt needs the client public keys',
+      'grants[0].client: no client of the document has the client_id or name "nobody"',
+      'grants[1].api: https://missing.example is not an API of this document',
+      'grants[2].scopes: scope "undefined:scope" is not defined on https://a.example',
+    ]) {
+      expect(message).toContain(line);
+    }
+    expect(await registry(admin)).toEqual({ apis: [], clients: [], grants: [] });
+  });
+
+  it('refuses a document without version 1', async () => {
+    expect(await refusal({ apis: [] })).toContain('version: must be 1');
+    expect(await refusal([])).toContain('must be a mapping');
+  });
+
+  it('refuses a client name used as a reference that is not unique, in the document or on the server', async () => {
+    expect(
+      await refusal({
+        version: 1,
+        apis: [{ identifier: 'https://a.example' }],
+        clients: [{ name: 'twin', client_id: 'one' }, { name: 'twin', client_id: 'two' }],
+        grants: [{ client: 'twin', api: 'https://a.example' }],
+      }),
+    ).toContain('grants[0].client: "twin" names 2 clients of the document; refer to the client by its client_id');
+
+    await admin.createClient({ name: 'twin' });
+    await admin.createClient({ name: 'twin' });
+    expect(await refusal({ version: 1, clients: [{ name: 'twin' }] })).toMatch(/clients\[0\]\.name: 2 clients on the server are named "twin"/);
+    expect(
+      await refusal({ version: 1, apis: [{ identifier: 'https://a.example' }], clients: [{ name: 'twin', client_id: 'three' }], grants: [{ client: 'twin', api: 'https://a.example' }] }),
+    ).toMatch(/grants\[0\]\.client: "twin" also names a client on the server that the document does not list/);
+  });
+
+  it('refuses scopes the built-in admin API does not define', async () => {
+    const message = await refusal({ version: 1, clients: [{ name: 'ci' }], grants: [{ client: 'ci', api: 'urn:m2m-auth:admin', scopes: ['grants:write', 'everything'] }] });
+    expect(message).toContain('grants[0].scopes: everything not defined on urn:m2m-auth:admin');
+  });
+});
+
+describe('the built-in admin API', () => {
+  it('is left out of exports unless asked for; grants on it are exported and applied as any other; apply never changes or prunes it', async () => {
+    const storage = await openStorage({ kind: 'memory' });
+    try {
+      const admin = await makeAdmin(storage);
+      const bootstrapped = await admin.bootstrapAdminClient();
+      const exported = await admin.exportConfig();
+      expect(exported.apis).toEqual([]);
+      expect(exported.grants).toEqual([{ client: 'm2m-auth-admin', api: 'urn:m2m-auth:admin', scopes: expect.arrayContaining(['grants:write']), token_ttl_seconds: null }]);
+      const withAdmin = await admin.exportConfig({ includeAdmin: true });
+      expect(withAdmin.apis!.map((api) => api.identifier)).toEqual(['urn:m2m-auth:admin']);
+
+      expect((await admin.applyConfig(withAdmin, { prune: true })).plan).toEqual({ changes: [], kept: [] });
+      const emptied = await admin.applyConfig({ version: 1 }, { prune: true });
+      expect(emptied.plan.changes.map((change) => `${change.action} ${change.resource}`)).toEqual(['delete client', 'delete grant']);
+      expect((await admin.listApis()).items.map((api) => api.identifier)).toEqual(['urn:m2m-auth:admin']);
+      expect((await admin.listClients()).items.map((client) => client.clientId)).not.toContain(bootstrapped.clientId);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('is created, as bootstrap creates it, when a document refers to it on a new registry: an export restores admin clients', async () => {
+    const source = await openStorage({ kind: 'memory' });
+    const fresh = await openStorage({ kind: 'memory' });
+    try {
+      const admin = await makeAdmin(source);
+      await admin.bootstrapAdminClient();
+      const exported = await admin.exportConfig();
+
+      const other = await makeAdmin(fresh);
+      const result = await other.applyConfig(exported);
+      expect(result.plan.changes.map((change) => `${change.action} ${change.resource} ${change.key}`)).toEqual([
+        'create api urn:m2m-auth:admin',
+        expect.stringMatching(/^create client m2m-auth-admin \(\w+\)$/),
+        'create grant m2m-auth-admin → urn:m2m-auth:admin',
+      ]);
+      expect(result.createdSecrets).toHaveLength(1);
+      expect(await registry(other)).toEqual(await registry(admin));
+      expect((await other.applyConfig(exported)).plan.changes).toEqual([]);
+    } finally {
+      await source.close();
+      await fresh.close();
+    }
+  });
+});
