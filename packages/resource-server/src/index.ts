@@ -9,4 +9,5 @@ export type { Principal, AuthoritiesOptions } from './core/principal.js';
 export type { ResourceServerEvent } from './core/events.js';
 export { createMemoryReplayStore, type ReplayStore } from './core/replay-store.js';
 export type { IntrospectionOptions } from './core/introspection.js';
+export { createMemoryIntrospectionCache, type IntrospectionCache, type IntrospectionAnswer } from './core/introspection-cache.js';
 export type { JwsAlgorithm, VerifyOn } from './core/jws.js';

@@ -1,7 +1,19 @@
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { AuthError, createMemoryReplayStore, createVerifier, extractBearerToken, presets, toHttpResponse } from '../src/index.js';
+import {
+  AuthError,
+  createMemoryIntrospectionCache,
+  createMemoryReplayStore,
+  createVerifier,
+  extractBearerToken,
+  presets,
+  toHttpResponse,
+  type IntrospectionAnswer,
+  type IntrospectionCache,
+  type ResourceServerEvent,
+} from '../src/index.js';
 import { resolveVerifyOn } from '../src/core/jws.js';
 import { claims, createClock, makeKey, mint, nowSeconds, startIssuer } from './helpers.js';
 
@@ -164,6 +176,52 @@ describe('verifier options', () => {
     }
   });
 
+  it('remembers a jti while the token is still accepted: until exp plus the clock tolerance', async () => {
+    const key = await makeKey('ES256');
+    const issuer = await startIssuer({ keys: [key] });
+    const clock = createClock();
+    try {
+      const verifier = createVerifier({ issuer: issuer.issuer, audience: 'https://payments.example', now: clock.now, clockToleranceSeconds: 5, replayDetection: true });
+      const token = await mint(key, claims(issuer.issuer, { exp: nowSeconds() + 60 }));
+      await expect(verifier.verify(token)).resolves.toBeDefined();
+      clock.advance(63_000); // past exp, inside the tolerance: the token is still accepted, so the replay must be seen
+      await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'invalid_token', reason: 'replayed' });
+      clock.advance(3_000);
+      await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'invalid_token', reason: 'expired' });
+    } finally {
+      await issuer.close();
+    }
+  });
+
+  it('refuses with 503 when the replay store cannot answer (fail closed), and accepts once it can', async () => {
+    const key = await makeKey('ES256');
+    const issuer = await startIssuer({ keys: [key] });
+    const clock = createClock();
+    const memory = createMemoryReplayStore({ now: clock.now });
+    let isDown = true;
+    const events: ResourceServerEvent[] = [];
+    try {
+      const verifier = createVerifier({
+        issuer: issuer.issuer,
+        audience: 'https://payments.example',
+        now: clock.now,
+        onEvent: (event) => events.push(event),
+        replayDetection: { checkAndRemember: async (id, exp) => (isDown ? Promise.reject(new Error('connection refused')) : memory.checkAndRemember(id, exp)) },
+      });
+      const token = await mint(key, claims(issuer.issuer));
+      const error = await verifier.verify(token).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'temporarily_unavailable', reason: 'replay_store_unavailable', status: 503 });
+      expect((error as AuthError).cause).toMatchObject({ message: 'connection refused' });
+      expect(toHttpResponse(error as AuthError, 'api')).toMatchObject({ status: 503, headers: { 'retry-after': '5' } });
+      expect(events).toContainEqual(expect.objectContaining({ type: 'token.rejected', reason: 'replay_store_unavailable' }));
+      isDown = false;
+      await expect(verifier.verify(token)).resolves.toBeDefined();
+      await expect(verifier.verify(token)).rejects.toMatchObject({ reason: 'replayed' });
+    } finally {
+      await issuer.close();
+    }
+  });
+
   it('reports JWKS refreshes and failures as events', async () => {
     const key = await makeKey('ES256');
     const issuer = await startIssuer({ keys: [key] });
@@ -205,6 +263,60 @@ describe('introspection failures', () => {
       clock.advance(61_000);
       await verifier.verify('opaque-token-1');
       expect(calls).toBe(before + 1); // active answers live at most cacheTtlSeconds
+    } finally {
+      await issuer.close();
+    }
+  });
+});
+
+describe('a pluggable introspection cache', () => {
+  const active = (issuer: string, exp: number) => ({ active: true, iss: issuer, aud: 'https://payments.example', exp, client_id: 'orders-service', sub: 'orders-service' });
+
+  it('is given the token hash, never the token, and TTLs bounded by exp, cacheTtlSeconds and inactiveTtlSeconds', async () => {
+    const issuer = await startIssuer({ keys: [await makeKey('ES256')] });
+    const clock = createClock();
+    const writes: Array<{ key: string; answer: IntrospectionAnswer; ttlMs: number }> = [];
+    const memory = createMemoryIntrospectionCache({ now: clock.now });
+    const cache: IntrospectionCache = { get: (key) => memory.get(key), set: (key, answer, ttlMs) => void (writes.push({ key, answer, ttlMs }), memory.set(key, answer, ttlMs)) };
+    issuer.onIntrospect((_req, body) => ({ status: 200, body: new URLSearchParams(body).get('token') === 'short-lived' ? active(issuer.issuer, nowSeconds() + 20) : { active: false } }));
+    try {
+      const verifier = createVerifier({
+        issuer: issuer.issuer,
+        audience: 'https://payments.example',
+        now: clock.now,
+        introspection: { endpoint: `${issuer.base}/introspect`, clientId: 'rs', clientSecret: 'rs-secret', cache, cacheTtlSeconds: 60, inactiveTtlSeconds: 7 },
+      });
+      await expect(verifier.verify('short-lived')).resolves.toMatchObject({ source: 'introspection' });
+      await expect(verifier.verify('revoked')).rejects.toMatchObject({ reason: 'inactive' });
+      await expect(verifier.verify('revoked')).rejects.toMatchObject({ reason: 'inactive' }); // the cached null, not a miss
+      expect(writes).toEqual([
+        { key: createHash('sha256').update('short-lived').digest('base64url'), answer: expect.objectContaining({ active: true }), ttlMs: 20_000 },
+        { key: createHash('sha256').update('revoked').digest('base64url'), answer: null, ttlMs: 7_000 },
+      ]);
+    } finally {
+      await issuer.close();
+    }
+  });
+
+  it('falls through to introspection when the cache fails (availability), and reports it', async () => {
+    const issuer = await startIssuer({ keys: [await makeKey('ES256')] });
+    const events: ResourceServerEvent[] = [];
+    let calls = 0;
+    issuer.onIntrospect(() => ((calls += 1), { status: 200, body: active(issuer.issuer, nowSeconds() + 600) }));
+    const broken: IntrospectionCache = { get: () => Promise.reject(new Error('cache down')), set: () => { throw new Error('cache down'); } };
+    try {
+      const verifier = createVerifier({
+        issuer: issuer.issuer,
+        audience: 'https://payments.example',
+        now: createClock().now,
+        onEvent: (event) => events.push(event),
+        introspection: { endpoint: `${issuer.base}/introspect`, clientId: 'rs', clientSecret: 'rs-secret', cache: broken },
+      });
+      await expect(verifier.verify('opaque-token')).resolves.toMatchObject({ subject: 'orders-service' });
+      await expect(verifier.verify('opaque-token')).resolves.toMatchObject({ subject: 'orders-service' });
+      expect(calls).toBe(2);
+      expect(events.filter((event) => event.type === 'introspection.cache_failed')).toHaveLength(4); // two reads, two writes
+      expect(events).toContainEqual({ type: 'introspection.cache_failed', message: 'cache down' });
     } finally {
       await issuer.close();
     }

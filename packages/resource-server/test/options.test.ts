@@ -108,6 +108,7 @@ describe('createVerifier options are checked at set-up, each mistake named', () 
     ['authorities.scopePrefix as a number', { ...valid, authorities: { scopePrefix: 1 } }, 'createVerifier: authorities.scopePrefix must be a string (got number).'],
     ['introspection without credentials', { ...valid, introspection: { endpoint: 'https://auth.example/introspect' } }, 'createVerifier: introspection.clientId is required: introspection authenticates as a client.'],
     ['introspection mode unknown', { ...valid, introspection: { clientId: 'a', clientSecret: 'b', mode: 'sometimes' } }, `createVerifier: introspection.mode must be one of 'fallback', 'always' (got another string).`],
+    ['introspection cache without set()', { ...valid, introspection: { clientId: 'a', clientSecret: 'b', cache: { get() {} } } }, 'createVerifier: introspection.cache must be an IntrospectionCache with get() and set() (got object).'],
     ['introspection negative timeout', { ...valid, introspection: { clientId: 'a', clientSecret: 'b', timeoutMs: -5 } }, 'createVerifier: introspection.timeoutMs must be a number > 0 (got -5).'],
     ['cache: true', { ...valid, cache: true }, 'createVerifier: cache must be false or { maxEntries } (got true; leave it out for the default cache).'],
     ['cache.maxEntries zero', { ...valid, cache: { maxEntries: 0 } }, 'createVerifier: cache.maxEntries must be an integer ≥ 1 (got 0).'],

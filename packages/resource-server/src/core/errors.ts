@@ -12,7 +12,7 @@ export type AuthErrorCode =
   | 'invalid_token'
   /** Valid token without the scopes the route needs. 403. */
   | 'insufficient_scope'
-  /** No key or introspection answer could be had: the caller is not at fault. 503. */
+  /** No key, introspection answer or replay check could be had: the caller is not at fault. 503. */
   | 'temporarily_unavailable';
 
 /** Why a token was refused, finer than the wire code: for events, logs and metrics only. */
@@ -37,7 +37,8 @@ export type RejectionReason =
   | 'replayed'
   | 'insufficient_scope'
   | 'keys_unavailable'
-  | 'introspection_unavailable';
+  | 'introspection_unavailable'
+  | 'replay_store_unavailable';
 
 const STATUS: Record<AuthErrorCode, number> = {
   missing_token: 401,

@@ -1,9 +1,15 @@
 /**
  * Remembers token ids (`jti`) until their tokens expire, to refuse a token presented twice where
- * an API requires one-time tokens. In memory here; a Redis store fits the same contract.
+ * an API requires one-time tokens. In memory here; `@m2m-auth/resource-server/redis` shares one
+ * across instances. A store that throws or rejects makes the verifier refuse the request with 503
+ * (fail closed).
  */
 export interface ReplayStore {
-  /** Records the id; resolves false when it was already recorded (a replay). */
+  /**
+   * Records the id until `expiresAtSeconds` (the token's exp plus the verifier's clock tolerance:
+   * after it the token is refused as expired anyway); resolves false when it was already recorded
+   * (a replay).
+   */
   checkAndRemember(tokenId: string, expiresAtSeconds: number): boolean | Promise<boolean>;
 }
 

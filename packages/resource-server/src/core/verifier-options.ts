@@ -1,6 +1,7 @@
 import { DEFAULT_MAX_TOKEN_LENGTH, type BearerOptions } from './bearer-token.js';
 import { safeEmitter, type EmitEvent, type ResourceServerEvent } from './events.js';
 import type { IntrospectionOptions } from './introspection.js';
+import type { IntrospectionCache } from './introspection-cache.js';
 import { ASYMMETRIC_ALGORITHMS, importSharedSecret, isJwsAlgorithm, resolveVerifyOn, type JwsAlgorithm, type VerificationKey, type VerifyOn } from './jws.js';
 import { createOptionChecks, describeValue } from './option-checks.js';
 import type { ProviderPreset } from './presets.js';
@@ -251,11 +252,15 @@ function resolveRequiredClaims(value: unknown, name: string): Array<readonly [st
 }
 
 function resolveIntrospection(value: unknown): IntrospectionOptions | undefined {
-  const introspection = check.object(value, 'introspection', ['endpoint', 'clientId', 'clientSecret', 'mode', 'cacheTtlSeconds', 'inactiveTtlSeconds', 'timeoutMs', 'maxEntries']);
+  const introspection = check.object(value, 'introspection', ['endpoint', 'clientId', 'clientSecret', 'mode', 'cacheTtlSeconds', 'inactiveTtlSeconds', 'timeoutMs', 'maxEntries', 'cache']);
   if (!introspection) return undefined;
   const endpoint = check.url(introspection.endpoint, 'introspection.endpoint');
   const timeoutMs = check.number(introspection.timeoutMs, 'introspection.timeoutMs', { above: 0 });
   const maxEntries = check.number(introspection.maxEntries, 'introspection.maxEntries', { min: 1, integer: true });
+  const cache = introspection.cache as IntrospectionCache | undefined;
+  if (cache !== undefined && (typeof cache !== 'object' || cache === null || typeof cache.get !== 'function' || typeof cache.set !== 'function')) {
+    fail(`introspection.cache must be an IntrospectionCache with get() and set() (got ${describeValue(cache)}).`);
+  }
   return {
     ...(endpoint ? { endpoint } : {}),
     clientId: check.required(check.string(introspection.clientId, 'introspection.clientId'), 'introspection.clientId', 'introspection authenticates as a client'),
@@ -265,5 +270,6 @@ function resolveIntrospection(value: unknown): IntrospectionOptions | undefined 
     inactiveTtlSeconds: check.number(introspection.inactiveTtlSeconds, 'introspection.inactiveTtlSeconds', { min: 0 }) ?? 10,
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     ...(maxEntries !== undefined ? { maxEntries } : {}),
+    ...(cache ? { cache } : {}),
   };
 }

@@ -207,9 +207,21 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return remember(token, principal);
   }
 
+  /**
+   * The store remembers the jti for as long as the token is accepted here (exp + clock tolerance).
+   * Fails closed: a store that cannot answer refuses the request with 503 — accepting it would let
+   * a one-time token be used twice.
+   */
   async function checkReplay(store: ReplayStore, principal: Principal): Promise<void> {
     if (!principal.tokenId) throw invalidToken('The access token has no jti, so it cannot be checked for replay.', 'missing_claim');
-    const fresh = await store.checkAndRemember(principal.tokenId, principal.expiresAt ?? now() / 1000 + 3600);
+    const acceptedUntil = (principal.expiresAt ?? now() / 1000 + 3600) + tolerance;
+    let fresh: boolean;
+    try {
+      fresh = await store.checkAndRemember(principal.tokenId, acceptedUntil);
+    } catch (error) {
+      if (isAuthError(error)) throw error;
+      throw new AuthError('temporarily_unavailable', 'The token cannot be checked right now.', 'replay_store_unavailable', [], { cause: error });
+    }
     if (!fresh) throw invalidToken('The access token was already used.', 'replayed');
   }
 

@@ -320,13 +320,14 @@ const apiFields = (api: Pick<ApiRecord, 'identifier' | 'name' | 'scopes' | 'sign
   token_ttl_seconds: api.tokenTtlSeconds,
 });
 
-const clientFields = (client: Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'tokenEndpointAuthMethods' | 'jwks'>) => ({
+const clientFields = (client: Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'>) => ({
   name: client.name,
   description: client.description,
   default_api: client.defaultApi,
   enabled: client.isEnabled,
   token_endpoint_auth_methods: client.tokenEndpointAuthMethods,
   jwks: client.jwks,
+  introspect_apis: client.introspectApis ?? [],
 });
 
 const grantFields = (grant: Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'>) => ({ scopes: grant.scopes, token_ttl_seconds: grant.tokenTtlSeconds });

@@ -45,6 +45,8 @@ export interface ConfigClient {
   enabled?: boolean;
   token_endpoint_auth_methods?: ClientAuthMethod[];
   jwks?: { keys: Record<string, unknown>[] } | null;
+  /** APIs of the document (or `*`) whose tokens this client may introspect. Default: none. */
+  introspect_apis?: string[];
 }
 
 export interface ConfigGrant {
@@ -76,6 +78,7 @@ export interface DesiredClient {
   isEnabled: boolean;
   tokenEndpointAuthMethods: ClientAuthMethod[];
   jwks: { keys: Record<string, unknown>[] } | null;
+  introspectApis: string[];
 }
 
 export interface DesiredGrant {
@@ -192,7 +195,9 @@ function parseApi(entry: Record<string, unknown>, path: string, problems: Proble
 }
 
 function parseClient(entry: Record<string, unknown>, path: string, problems: Problems, knownApi: KnownApi): Partly<DesiredClient> {
-  unknownKeys(entry, path, ['client_id', 'name', 'description', 'default_api', 'enabled', 'token_endpoint_auth_methods', 'jwks'], problems);
+  unknownKeys(entry, path, ['client_id', 'name', 'description', 'default_api', 'enabled', 'token_endpoint_auth_methods', 'jwks', 'introspect_apis'], problems);
+  const introspectApis = problems.check(`${path}.introspect_apis`, () => asStringList(entry.introspect_apis ?? []));
+  for (const identifier of introspectApis ?? []) if (identifier !== '*') knownApi(identifier, `${path}.introspect_apis`);
   const jwks = entry.jwks == null ? null : problems.check(`${path}.jwks`, () => validateJwks(entry.jwks));
   // The same defaults as creating a client: private_key_jwt with keys, secrets otherwise.
   const methods = problems.check(`${path}.token_endpoint_auth_methods`, () =>
@@ -211,6 +216,7 @@ function parseClient(entry: Record<string, unknown>, path: string, problems: Pro
     isEnabled: problems.check(`${path}.enabled`, () => validateBoolean(entry.enabled ?? true, 'enabled')),
     tokenEndpointAuthMethods: methods,
     jwks,
+    introspectApis,
   };
 }
 

@@ -44,7 +44,7 @@ const document = {
   ],
   clients: [
     { name: 'billing-service', description: 'Bills customers', default_api: 'https://orders.example' },
-    { name: 'stock-sync', enabled: false },
+    { name: 'stock-sync', enabled: false, introspect_apis: ['https://stock.example'] },
   ],
   grants: [
     { client: 'billing-service', api: 'https://orders.example', scopes: ['read:orders'] },
