@@ -2,6 +2,7 @@ import type { ApiRecord, ClientRecord, RegistryStores, Storage } from '../storag
 import { StorageConflictError, StorageReferenceError } from '../storage/types.js';
 import { AdminError, notFound } from '../errors/admin-error.js';
 import { generateRecordId } from '../secrets/identifiers.js';
+import { echo } from '../errors/echo.js';
 
 export interface AdminDeps {
   storage: Storage;
@@ -55,13 +56,13 @@ export function auditEventId(at: number): string {
 
 export async function requireApi(store: Pick<RegistryStores, 'getApi'>, identifier: string): Promise<ApiRecord> {
   const api = await store.getApi(identifier);
-  if (!api) throw notFound(`No API with identifier ${identifier}`);
+  if (!api) throw notFound(`No API with identifier ${echo(identifier)}`);
   return api;
 }
 
 export async function requireClient(store: Pick<RegistryStores, 'getClient'>, clientId: string): Promise<ClientRecord> {
   const client = await store.getClient(clientId);
-  if (!client) throw notFound(`No client with id ${clientId}`);
+  if (!client) throw notFound(`No client with id ${echo(clientId)}`);
   return client;
 }
 
@@ -71,7 +72,7 @@ export async function asAdminErrors<T>(write: () => Promise<T>, conflictMessage:
     return await write();
   } catch (error) {
     if (error instanceof StorageConflictError) throw new AdminError('conflict', conflictMessage);
-    if (error instanceof StorageReferenceError) throw notFound(`No ${error.entity} ${error.key}`);
+    if (error instanceof StorageReferenceError) throw notFound(`No ${error.entity} ${echo(error.key)}`);
     throw error;
   }
 }

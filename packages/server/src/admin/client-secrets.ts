@@ -4,6 +4,7 @@ import { generateClientSecret, hashClientSecret, secretHint } from '../secrets/c
 import { generateRecordId } from '../secrets/identifiers.js';
 import { asAdminErrors, requireClient, type AdminContext } from './admin-context.js';
 import { summarizeSecret, type ClientSecretSummary } from './clients.js';
+import { echo } from '../errors/echo.js';
 
 /** A secret as operators see it, with when it last authenticated. */
 export interface ClientSecretDetails extends ClientSecretSummary {
@@ -63,7 +64,7 @@ export function createClientSecretOperations({ deps, write }: AdminContext): Cli
     revokeClientSecret: (clientId, secretId) =>
       write(async (tx, audit) => {
         await requireClient(tx, clientId);
-        if (!(await tx.deleteClientSecret(clientId, secretId))) throw notFound(`Client ${clientId} has no secret ${secretId}`);
+        if (!(await tx.deleteClientSecret(clientId, secretId))) throw notFound(`Client ${echo(clientId)} has no secret ${echo(secretId)}`);
         await audit('client.secret_revoked', { clientId, secretId });
       }),
   };

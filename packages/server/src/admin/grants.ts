@@ -5,6 +5,7 @@ import { grantView } from './views.js';
 import { pageOf, type ListOptions, type Page } from './paging.js';
 import { asAdminErrors, changedFields, requireApi, requireClient, type AdminContext, type RecordAudit } from './admin-context.js';
 import { validateTokenTtl } from './validation.js';
+import { echo } from '../errors/echo.js';
 
 export interface CreateGrantInput {
   clientId: string;
@@ -112,7 +113,7 @@ export function createGrantOperations(context: AdminContext, writes: GrantWrites
 
 async function requireGrant(store: Pick<RegistryStores, 'getGrant'>, id: string) {
   const grant = await store.getGrant(id);
-  if (!grant) throw notFound(`No grant with id ${id}`);
+  if (!grant) throw notFound(`No grant with id ${echo(id)}`);
   return grant;
 }
 

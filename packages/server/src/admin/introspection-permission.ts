@@ -1,6 +1,7 @@
 import type { ApiStore } from '../storage/types.js';
 import { notFound, validationFailed } from '../errors/admin-error.js';
 import { ANY_API } from '../endpoints/introspection-endpoint.js';
+import { echo } from '../errors/echo.js';
 
 /**
  * A client's introspection permission: the APIs whose tokens it may introspect (RFC 7662 §4), or
@@ -17,7 +18,7 @@ export async function validateIntrospectApis(apis: Pick<ApiStore, 'getApi'>, val
     return entries;
   }
   for (const identifier of entries) {
-    if (!(await apis.getApi(identifier))) throw notFound(`No API with identifier ${identifier}`);
+    if (!(await apis.getApi(identifier))) throw notFound(`No API with identifier ${echo(identifier)}`);
   }
   return entries;
 }

@@ -3,6 +3,7 @@ import { notFound, validationFailed } from '../errors/admin-error.js';
 import { ensureSigningKey, rotateSigningKey } from '../keys/key-rotation.js';
 import { requireApi, type AdminContext } from './admin-context.js';
 import { validateSigningAlg } from './validation.js';
+import { echo } from '../errors/echo.js';
 
 /** A key as operators see it: never the private part. */
 export interface SigningKeySummary {
@@ -38,7 +39,7 @@ export function createKeyOperations({ deps, write }: AdminContext): KeyOperation
 
     async getKey(kid) {
       const key = await storage.getKey(kid);
-      if (!key) throw notFound(`No signing key ${kid}`);
+      if (!key) throw notFound(`No signing key ${echo(kid)}`);
       return summarizeKey(key);
     },
 

@@ -3,6 +3,7 @@ import { notFound, validationFailed } from '../errors/admin-error.js';
 import { KEY_CLOCK_SKEW_SECONDS } from '../keys/rotation-policy.js';
 import { rotateSigningKey } from '../keys/key-rotation.js';
 import type { AdminContext } from './admin-context.js';
+import { echo } from '../errors/echo.js';
 
 /** Retiring and revoking keys, with the rules that keep tokens verifiable. */
 export interface SigningKeyLifecycleOperations {
@@ -52,7 +53,7 @@ export function createSigningKeyLifecycleOperations({ deps, write }: AdminContex
 
 async function requireKey(tx: RegistryStores, kid: string): Promise<SigningKeyRecord> {
   const key = await tx.getKey(kid);
-  if (!key) throw notFound(`No signing key ${kid}`);
+  if (!key) throw notFound(`No signing key ${echo(kid)}`);
   return key;
 }
 

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { ConfigError, readConfigFile, resolveServerConfig, type ConfigSource, type ServerConfig } from '../config/server-config.js';
+import { readConfigFile, resolveServerConfig, type ConfigSource, type ServerConfig } from '../config/server-config.js';
 import type { RunningServer } from '../http/start-server.js';
 import { withConnections } from './cli-context.js';
 import { redactDatabaseUrl } from '../storage/open-storage.js';
@@ -42,6 +42,10 @@ export function serveCommand(): Command {
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace, silent')
     .option('--workers <n>', 'worker processes sharing the port (default 1)')
     .option('--sign-on <where>', 'where ES256/EdDSA signatures run: auto (default), threadpool, event-loop (env M2M_AUTH_SIGN_ON)')
+    .option('--headers-timeout <ms>', 'time to receive the request headers, then 408 (default 10000; env M2M_AUTH_HEADERS_TIMEOUT)')
+    .option('--request-timeout <ms>', 'time to receive the whole request, then 408 (default 15000; env M2M_AUTH_REQUEST_TIMEOUT)')
+    .option('--keep-alive-timeout <ms>', 'idle time before a keep-alive connection is closed (default 5000; env M2M_AUTH_KEEP_ALIVE_TIMEOUT)')
+    .option('--max-connections <n>', 'open connections at most, more are closed at once (default 2048; env M2M_AUTH_MAX_CONNECTIONS)')
     .option('--admin-api', 'serve the admin API at /admin/v1 (default; env M2M_AUTH_ADMIN_API)')
     .option('--no-admin-api', 'do not serve the admin API')
     .option('--admin-host <host>', 'serve the admin API on its own address instead of the main listener (env M2M_AUTH_ADMIN_HOST)')
@@ -69,47 +73,42 @@ async function runServer(config: ServerConfig) {
   const stdout = createBatchedLogDestination();
   const logger = createLogger(config.logLevel, stdout.stream);
   process.once('exit', () => stdout.flush());
-  let server: RunningServer;
-  try {
-    server = await startServer({
-      databaseUrl: config.database.url,
-      database: config.database,
-      ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
-      dataDir: config.dataDir,
-      host: config.host,
-      port: config.port,
-      ...(config.isIssuerExplicit || config.port !== 0 ? { issuer: config.issuer } : {}),
-      trustProxy: config.trustProxy,
-      lifecycle: { keyRotation: config.keyRotation, rateLimits: config.rateLimits },
-      exposeMetrics: config.metrics,
-      clusterMetrics: config.metrics && cluster.isWorker,
-      // auto: the threadpool while cores outnumber the workers, else inline (see signOnFor).
-      signOn: config.signOn === 'auto' ? signOnFor(config.workers) : config.signOn,
-      registryCacheEntries: config.registryCacheEntries,
-      adminApi: config.adminApi === 'main-listener' ? true : config.adminApi,
-      auditRetentionDays: config.auditRetentionDays,
-      logger,
-      ...(config.tls ? { tls: { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } } : {}),
-    });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new ConfigError([`port ${config.port} on ${config.host} is already in use; pick another with --port`]);
-    if (code === 'EACCES') throw new ConfigError([`not allowed to listen on ${config.host}:${config.port}`]);
-    throw error;
-  }
-  if (cluster.isPrimary) {
-    const bootstrapped = await bootstrapOnFirstStart(server.admin);
-    printBanner({ ...config, issuer: server.issuer }, server.url, server.adminUrl, bootstrapped);
-  }
+  // Handled from the start, so a signal during start-up also exits through the flush above.
+  let server: RunningServer | undefined;
   const shutdown = (signal: string) => {
     logger.info({ event: 'server.stopping', signal }, 'shutting down');
-    server.close().then(
+    (server?.close() ?? Promise.resolve()).then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  server = await startServer({
+    databaseUrl: config.database.url,
+    database: config.database,
+    ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+    dataDir: config.dataDir,
+    host: config.host,
+    port: config.port,
+    ...(config.isIssuerExplicit || config.port !== 0 ? { issuer: config.issuer } : {}),
+    trustProxy: config.trustProxy,
+    lifecycle: { keyRotation: config.keyRotation, rateLimits: config.rateLimits },
+    exposeMetrics: config.metrics,
+    clusterMetrics: config.metrics && cluster.isWorker,
+    // auto: the threadpool while cores outnumber the workers, else inline (see signOnFor).
+    signOn: config.signOn === 'auto' ? signOnFor(config.workers) : config.signOn,
+    registryCacheEntries: config.registryCacheEntries,
+    adminApi: config.adminApi === 'main-listener' ? true : config.adminApi,
+    auditRetentionDays: config.auditRetentionDays,
+    logger,
+    limits: config.limits,
+    ...(config.tls ? { tls: { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } } : {}),
+  });
+  if (cluster.isPrimary) {
+    const bootstrapped = await bootstrapOnFirstStart(server.admin);
+    printBanner({ ...config, issuer: server.issuer }, server.url, server.adminUrl, bootstrapped);
+  }
 }
 
 /** The primary creates the keys once, then forks workers that share the listening port. */

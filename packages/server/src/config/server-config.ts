@@ -31,6 +31,7 @@ export interface ServerConfig {
   signOn: 'auto' | 'threadpool' | 'event-loop';
   /** Registry records each process keeps in memory (least recently used go first). */
   registryCacheEntries: number;
+  limits: ConnectionLimits;
   /** Off, on the main listener (default), or on its own address so it need not be public. */
   adminApi: false | 'main-listener' | { host: string; port: number };
   /** Audit events older than this are deleted (daily). */
@@ -40,6 +41,29 @@ export interface ServerConfig {
   /** Token-request rate limits (token buckets shared by the workers); undefined = none. */
   rateLimits: RateLimits;
 }
+
+/**
+ * What one connection may hold. Node's defaults (a request may take 300 s, no connection cap)
+ * let a client that sends a byte a second keep a socket for five minutes; a token request is a
+ * few hundred bytes, so the bounds here are tight and each is configurable.
+ */
+export interface ConnectionLimits {
+  /** Time to receive the request line and headers (then 408). */
+  headersTimeoutMs: number;
+  /** Time to receive the whole request, body included (then 408). */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open between requests. */
+  keepAliveTimeoutMs: number;
+  /** Open connections at most; more are closed at once. */
+  maxConnections: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 2_048,
+};
 
 export type ConfigSource = Partial<Record<keyof ConfigInput, string | number | boolean | undefined>>;
 
@@ -62,6 +86,10 @@ interface ConfigInput {
   metrics: string;
   signOn: string;
   registryCacheEntries: string;
+  headersTimeout: string;
+  requestTimeout: string;
+  keepAliveTimeout: string;
+  maxConnections: string;
   adminApi: string;
   adminHost: string;
   adminPort: string;
@@ -98,6 +126,10 @@ const ENV: Record<keyof ConfigInput, string> = {
   metrics: 'M2M_AUTH_METRICS',
   signOn: 'M2M_AUTH_SIGN_ON',
   registryCacheEntries: 'M2M_AUTH_REGISTRY_CACHE_ENTRIES',
+  headersTimeout: 'M2M_AUTH_HEADERS_TIMEOUT',
+  requestTimeout: 'M2M_AUTH_REQUEST_TIMEOUT',
+  keepAliveTimeout: 'M2M_AUTH_KEEP_ALIVE_TIMEOUT',
+  maxConnections: 'M2M_AUTH_MAX_CONNECTIONS',
   adminApi: 'M2M_AUTH_ADMIN_API',
   adminHost: 'M2M_AUTH_ADMIN_HOST',
   adminPort: 'M2M_AUTH_ADMIN_PORT',
@@ -162,6 +194,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   const signOn = pick('signOn') ?? 'auto';
   if (!(SIGN_ON as readonly string[]).includes(signOn)) problems.push(`${where('signOn')}: must be one of ${SIGN_ON.join(', ')}`);
 
+  const limits = resolveLimits(pick, where, problems);
   const adminApiEnabled = pick('adminApi') === undefined ? true : parseBoolean(pick('adminApi'), where('adminApi'), problems);
   const adminHost = pick('adminHost');
   const adminPortText = pick('adminPort');
@@ -217,6 +250,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     metrics,
     signOn: signOn as ServerConfig['signOn'],
     registryCacheEntries: registryCacheEntries!,
+    limits,
     adminApi,
     auditRetentionDays: auditRetentionDays!,
     keyRotation,
@@ -276,6 +310,26 @@ function resolveConnections(pick: Pick, problems: string[]): ConnectionConfig {
   const redisUrl = pick('redisUrl');
   if (redisUrl !== undefined && !/^rediss?:\/\/[^/]/i.test(redisUrl)) problems.push(`${where('redisUrl')}: must be a redis:// or rediss:// URL`);
   return { dataDir, database, redisUrl };
+}
+
+function resolveLimits(pick: (key: keyof ConfigInput) => string | undefined, where: (key: keyof ConfigInput) => string, problems: string[]): ConnectionLimits {
+  const read = (key: keyof ConfigInput, fallback: number, min: number, max: number, unit: string) => {
+    const value = pick(key);
+    if (value === undefined) return fallback;
+    const parsed = parseInteger(value, min, max);
+    if (parsed === undefined) problems.push(`${where(key)}: must be a whole number of ${unit} from ${min} to ${max} (got ${JSON.stringify(value)})`);
+    return parsed ?? fallback;
+  };
+  const defaults = DEFAULT_CONNECTION_LIMITS;
+  const limits = {
+    headersTimeoutMs: read('headersTimeout', defaults.headersTimeoutMs, 100, 600_000, 'milliseconds'),
+    requestTimeoutMs: read('requestTimeout', defaults.requestTimeoutMs, 100, 600_000, 'milliseconds'),
+    keepAliveTimeoutMs: read('keepAliveTimeout', defaults.keepAliveTimeoutMs, 0, 600_000, 'milliseconds'),
+    maxConnections: read('maxConnections', defaults.maxConnections, 1, 1_000_000, 'connections'),
+  };
+  // Node refuses a headers timeout longer than the request timeout (the headers are part of it).
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) problems.push(`${where('headersTimeout')}: must not exceed ${where('requestTimeout')} (${limits.headersTimeoutMs} > ${limits.requestTimeoutMs})`);
+  return limits;
 }
 
 export function isLoopbackHost(hostname: string): boolean {

@@ -15,7 +15,8 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
   return { status, headers, body: JSON.stringify(body) };
 }
 
+/** Every OAuth error answer, whatever the endpoint: RFC 6749 JSON, never cached. */
 export function errorResponse(error: unknown, headers: Record<string, string> = {}): EndpointResponse {
   const wire = toOAuthResponse(error);
-  return jsonResponse(wire.status, wire.body, { ...headers, ...wire.headers });
+  return jsonResponse(wire.status, wire.body, { ...NO_STORE, ...headers, ...wire.headers });
 }

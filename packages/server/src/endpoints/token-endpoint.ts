@@ -70,7 +70,8 @@ function selectGrant(grants: Map<string, GrantType>, params: FormParams): GrantT
   if (grantType === undefined) throw invalidRequest('The grant_type parameter is required.');
   const grant = grants.get(grantType);
   if (!grant) {
-    throw new OAuthError('unsupported_grant_type', `The grant type ${grantType.slice(0, 100)} is not supported; use client_credentials.`);
+    // Not echoed: a secret pasted into the wrong field must not come back or reach the log.
+    throw new OAuthError('unsupported_grant_type', `The grant type is not supported; use ${[...grants.keys()].join(' or ')}.`);
   }
   return grant;
 }

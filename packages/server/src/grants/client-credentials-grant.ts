@@ -2,6 +2,7 @@ import type { ApiRecord, ClientRecord } from '../storage/types.js';
 import { invalidRequest, invalidScope, invalidTarget, OAuthError } from '../errors/oauth-error.js';
 import type { FormParams } from '../endpoints/form-params.js';
 import type { RegistryView } from '../runtime/registry-view.js';
+import { echo } from '../errors/echo.js';
 import { issueAccessToken, type TokenFactoryDeps } from '../tokens/issue-access-token.js';
 import { parseScopeParameter } from './scope.js';
 import type { GrantType } from './grant-type.js';
@@ -75,7 +76,7 @@ async function resolveApi(deps: ClientCredentialsDeps, client: ClientRecord, aud
     throw invalidRequest('No audience: send audience (or resource, or scope=<api>/.default), or give the client a default API.');
   }
   const api = await deps.registry.api(identifier);
-  if (!api) throw invalidTarget(`Unknown API: ${identifier}.`);
+  if (!api) throw invalidTarget(`Unknown API: ${echo(identifier)}.`);
   return api;
 }
 
@@ -85,8 +86,8 @@ function resolveScopes(api: ApiRecord, granted: readonly string[], requested: st
   const allowed = granted.filter((scope) => defined.has(scope));
   if (requested === undefined) return allowed;
   for (const scope of requested) {
-    if (!defined.has(scope)) throw invalidScope(`The scope ${scope} is not defined on ${api.identifier}.`);
-    if (!allowed.includes(scope)) throw invalidScope(`The scope ${scope} is not granted to this client.`);
+    if (!defined.has(scope)) throw invalidScope(`The scope ${echo(scope)} is not defined on ${api.identifier}.`);
+    if (!allowed.includes(scope)) throw invalidScope(`The scope ${echo(scope)} is not granted to this client.`);
   }
   return requested;
 }

@@ -3,14 +3,15 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { Logger } from 'pino';
 import type { ServerRuntime } from '../runtime/create-runtime.js';
 import { parseFormParams, type FormParams } from '../endpoints/form-params.js';
-import { errorResponse, NO_STORE, type EndpointResponse } from '../endpoints/endpoint-response.js';
+import { errorResponse, type EndpointResponse } from '../endpoints/endpoint-response.js';
 import { invalidRequest } from '../errors/oauth-error.js';
+import { httpErrorAnswer, pathOf } from './error-answers.js';
+import { answerClientError } from './client-error.js';
 import { INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH } from '../endpoints/discovery.js';
 import { fastifyTrustProxy, type TrustProxy } from '../config/trust-proxy.js';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
 import type { TokenRequest } from '../endpoints/token-endpoint.js';
 import { registerAdminApi } from './admin/admin-routes.js';
-import { problemResponse } from '../errors/problem-details.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -31,25 +32,10 @@ export const BODY_LIMIT_BYTES = 16 * 1024;
 export { JWKS_MAX_AGE_SECONDS };
 const FORM = 'application/x-www-form-urlencoded';
 const NOT_FORM = Symbol('not-form');
-const OTHER_METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
 /** The Fastify app over a runtime: routing, body parsing and status mapping, nothing else. */
 export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: options.logger,
-    // One structured line per token (token.issued) is the useful log; per-request noise is not.
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
-    requestIdHeader: false,
-    genReqId: () => randomUUID(),
-    // Fastify would build a child logger per request only to bind reqId; the one line per token
-    // names its reqId itself, so requests share the app's logger (saves a child per request).
-    childLoggerFactory: (logger) => logger,
-    return503OnClosing: true,
-    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
-    ...(options.https ? { https: options.https } : {}),
-  }) as unknown as FastifyInstance;
+  const app = createFastify({ ...options, bodyLimit: BODY_LIMIT_BYTES });
 
   // Only form bodies are parsed; any other content type reaches the handler as a marker, so the
   // endpoint can answer with a proper OAuth error instead of Fastify's 415.
@@ -63,7 +49,7 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
       const params = request.body as FormParams | typeof NOT_FORM | undefined;
       const response =
         params === NOT_FORM || params === undefined
-          ? errorResponse(invalidRequest(`The request body must be ${FORM}.`), { ...NO_STORE })
+          ? errorResponse(invalidRequest(`The request body must be ${FORM}.`))
           : await handler({ authorization: request.headers.authorization, params, remoteAddress: request.ip, requestId: request.id });
       runtime.metrics.observeRequest(name, response.status, (performance.now() - started) / 1000);
       return send(reply, response);
@@ -72,14 +58,6 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
   app.post(TOKEN_PATH, oauthEndpoint('token', runtime.token));
   app.post(INTROSPECTION_PATH, oauthEndpoint('introspection', runtime.introspect));
   app.post(REVOCATION_PATH, oauthEndpoint('revocation', runtime.revoke));
-  for (const path of [TOKEN_PATH, INTROSPECTION_PATH, REVOCATION_PATH]) {
-    app.route({
-      method: [...OTHER_METHODS],
-      url: path,
-      handler: (_request, reply) =>
-        send(reply, errorResponse(invalidRequest(`${path} accepts only POST.`, { status: 405, headers: { allow: 'POST' } }), { ...NO_STORE })),
-    });
-  }
 
   app.get(JWKS_PATH, async (_request, reply) => {
     return reply
@@ -97,7 +75,7 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
 
   if (options.exposeMetrics) {
     app.get('/metrics', async (_request, reply) =>
-      reply.type(runtime.metrics.registry.contentType).send(await (options.collectMetrics ?? (() => runtime.metrics.registry.metrics()))()),
+      reply.header('cache-control', 'no-store').type(runtime.metrics.registry.contentType).send(await (options.collectMetrics ?? (() => runtime.metrics.registry.metrics()))()),
     );
   }
 
@@ -113,26 +91,25 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
     }
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .type('application/problem+json')
-      .send({ type: 'about:blank', title: 'Not Found', status: 404, detail: `No route for ${request.method} ${request.url.split('?')[0]}` }),
-  );
-
-  // Errors raised by Fastify itself (body too large, broken body) in RFC 6749 shape; anything
-  // unexpected becomes a bare server_error with the cause only in the log.
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (status >= 500) {
-      request.log.error({ err: error, reqId: request.id, path: request.url.split('?')[0] }, 'unhandled error');
-      return send(reply, errorResponse(error, { ...NO_STORE }));
-    }
-    const description = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `The request body must be at most ${BODY_LIMIT_BYTES} bytes.` : 'The request could not be parsed.';
-    return send(reply, errorResponse(invalidRequest(description, { status: status === 413 ? 413 : 400 }), { ...NO_STORE }));
-  });
-
   return app;
+}
+
+/** A client's mistake as a 4xx in its path's format; anything else a bare 500, the cause only logged. */
+function sendError(reply: FastifyReply, url: string, error: Error & { statusCode?: number; code?: string }) {
+  const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+  if (status === 500) reply.log.error({ err: error, reqId: reply.request.id, path: pathOf(url) }, 'unhandled error');
+  return send(reply, httpErrorAnswer(pathOf(url), status === 413 || status === 500 ? status : 400, describeFrameworkError(error)));
+}
+
+function describeFrameworkError(error: { code?: string }): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return `The request body must be at most ${BODY_LIMIT_BYTES} bytes.`;
+    case 'FST_ERR_BAD_URL':
+      return 'The request target is not a valid URL.';
+    default:
+      return 'The request could not be parsed.';
+  }
 }
 
 /**
@@ -140,22 +117,68 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
  * listener can then face the network while this one stays on a private address.
  */
 export function buildAdminApp(runtime: ServerRuntime, options: Pick<AppOptions, 'logger' | 'serverFactory' | 'https'>): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: options.logger,
-    logController: new LogController({ disableRequestLogging: true }),
-    requestIdHeader: false,
-    genReqId: () => randomUUID(),
-    childLoggerFactory: (logger) => logger,
-    return503OnClosing: true,
-    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
-    ...(options.https ? { https: options.https } : {}),
-  }) as unknown as FastifyInstance;
+  const app = createFastify(options);
   registerAdminApi(app, runtime);
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
-  app.setNotFoundHandler((_request, reply) => send(reply, problemResponse({ status: 404, code: 'not-found', title: 'Not found', detail: 'No such route' })));
   return app;
 }
 
+/** What both apps share: logging, request ids, and every answer no route decides. */
+function createFastify(options: Pick<AppOptions, 'logger' | 'trustProxy' | 'serverFactory' | 'https'> & { bodyLimit?: number }): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    // One structured line per token (token.issued) is the useful log; per-request noise is not.
+    logController: new LogController({ disableRequestLogging: true }),
+    ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+    trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    // Fastify would build a child logger per request only to bind reqId; the one line per token
+    // names its reqId itself, so requests share the app's logger (saves a child per request).
+    childLoggerFactory: (logger) => logger,
+    return503OnClosing: true,
+    // Errors before a request reaches a route (a URL that cannot be decoded) and before Fastify
+    // sees one at all (unparsable HTTP, oversize headers, timeouts) get the same answers as the rest.
+    frameworkErrors: (error, request, reply) => sendError(reply, request.url, error),
+    clientErrorHandler: answerClientError,
+    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
+    ...(options.https ? { https: options.https } : {}),
+  }) as unknown as FastifyInstance;
+  useHttpAnswers(app);
+  return app;
+}
+
+/**
+ * Answers no route decides: nosniff on every answer; no route for a known path and method is a
+ * 405 naming the methods the path serves, a method this server never serves (TRACE, PROPFIND, …)
+ * a 405 too, anything else a 404 that does not repeat the path back; Fastify's own errors (body
+ * too large, broken body) in the path's format. A plugin's own error handler (the admin API's)
+ * takes precedence inside it.
+ */
+function useHttpAnswers(app: FastifyInstance): void {
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.header('x-content-type-options', 'nosniff');
+    done();
+  });
+  const methodsByPath = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const methods = methodsByPath.get(route.url) ?? new Set<string>();
+    for (const method of [route.method].flat()) methods.add(method);
+    methodsByPath.set(route.url, methods);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = pathOf(request.url) ?? '';
+    const served = methodsByPath.get(path);
+    const allMethods = new Set([...methodsByPath.values()].flatMap((methods) => [...methods]));
+    if (served || !allMethods.has(request.method)) {
+      const allow = [...(served ?? allMethods)].sort().join(', ');
+      return send(reply, httpErrorAnswer(path, 405, served ? `This resource accepts ${allow}.` : 'This method is not supported.', { allow }));
+    }
+    return send(reply, httpErrorAnswer(path, 404, 'No such resource.'));
+  });
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => sendError(reply, request.url, error));
+}
+
 function send(reply: FastifyReply, response: EndpointResponse) {
-  return reply.code(response.status).headers(response.headers).type('application/json').send(response.body);
+  return reply.code(response.status).type('application/json').headers(response.headers).send(response.body);
 }

@@ -1,23 +1,25 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Storage } from '../storage/types.js';
-import { openStorage, type DatabasePoolOptions } from '../storage/open-storage.js';
-import { generateMasterKey, loadOrCreateMasterKeyFile, parseMasterKey } from '../keys/master-key.js';
+import { openStorage, StorageAccessError, type DatabasePoolOptions } from '../storage/open-storage.js';
+import { generateMasterKey, parseMasterKey } from '../keys/master-key.js';
+import { openMasterKey } from '../keys/open-master-key.js';
 import { createRuntime, type RuntimeOptions, type ServerRuntime } from '../runtime/create-runtime.js';
 import type { SharedState } from '../state/types.js';
 import { openSharedState } from '../state/open-state.js';
 import { clusterMetricsCollector } from '../runtime/cluster-metrics.js';
 import type { SignOn } from '../tokens/jws-signer.js';
 import type { Admin } from '../admin/admin.js';
-import { DATABASE_FILE } from '../config/server-config.js';
+import { DATABASE_FILE, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../config/server-config.js';
 import { createLogger } from './logger.js';
 import { buildAdminApp, buildApp } from './app.js';
 import { ADMIN_PREFIX } from './admin/admin-routes.js';
 import { DEFAULT_AUDIT_RETENTION_DAYS } from '../admin/audit.js';
+import { httpErrorAnswer, pathOf } from './error-answers.js';
 import type { TrustProxy } from '../config/trust-proxy.js';
 
 export interface StartServerOptions {
@@ -52,6 +54,8 @@ export interface StartServerOptions {
   registryCacheEntries?: number;
   /** Where ECDSA and EdDSA signatures run; default as in createRuntime. */
   signOn?: SignOn;
+  /** Timeouts and the connection cap; each missing one takes its default. */
+  limits?: Partial<ConnectionLimits>;
   /** Shared security state; default: `<dataDir>/state.db` with SQLite storage, else this process's memory. */
   state?: SharedState;
   /** Passed to createRuntime (failure limits, rate limits, key rotation, …). */
@@ -76,8 +80,9 @@ export interface RunningServer {
 }
 
 /**
- * Opens storage, makes sure signing keys exist, and serves. The socket listens before the app is
- * built, so with port 0 the issuer can name the real port.
+ * Opens storage, checks the master key against it, makes sure signing keys exist, and serves.
+ * The socket listens before the app is built, so with port 0 the issuer can name the real port;
+ * until the app is ready every request is answered 503 with Retry-After, never left hanging.
  */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = typeof options.logger === 'object' ? options.logger : createLogger(options.logger ?? 'info');
@@ -85,14 +90,19 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const storage = await resolveStorage(options, dataDir);
   const clock = options.clock ?? Date.now;
   let state: SharedState | undefined;
+  let listener: Listener | undefined;
+  let admin: Awaited<ReturnType<typeof listenAdmin>> | undefined;
   try {
+    // The master key first: a data directory it does not fit is refused before anything is added to it.
+    const masterKey = await resolveMasterKey(options, storage, dataDir);
     const redisUrl = options.redisUrl ?? (options.storage === 'memory' ? undefined : process.env.M2M_AUTH_REDIS_URL);
     state =
       options.state ??
       openSharedState(redisUrl ? { kind: 'redis', url: redisUrl } : options.storage === undefined || options.storage === 'sqlite' ? { kind: 'sqlite', dataDir } : { kind: 'memory' }, clock);
-    const masterKey = resolveMasterKey(options, storage, dataDir);
     const tls = options.tls && { cert: toBuffer(options.tls.cert), key: toBuffer(options.tls.key) };
-    const server: Server = tls ? createHttpsServer(tls) : createHttpServer();
+    const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
+    listener = createListener(tls, limits);
+    const server = listener.server;
     const host = options.host ?? '127.0.0.1';
     await listen(server, options.port ?? 8080, host);
     const { port } = server.address() as AddressInfo;
@@ -111,9 +121,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ...options.lifecycle,
       state,
     });
-    const created = await runtime.admin.ensureSigningKeys();
+    const created = await runtime.admin.ensureSigningKeys().catch((cause: unknown) => {
+      throw (options.storage ?? 'sqlite') !== 'sqlite' ? cause : new StorageAccessError(join(dataDir, DATABASE_FILE), 'write signing keys to', cause);
+    });
     if (created.length > 0) logger.info({ event: 'key.created', kids: created.map((key) => key.kid) }, 'signing keys generated');
 
+    const mainListener = listener;
     const adminChoice = options.adminApi ?? true;
     const app = buildApp(runtime, {
       logger,
@@ -121,13 +134,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       exposeMetrics: options.exposeMetrics ?? false,
       ...(options.clusterMetrics ? { collectMetrics: clusterMetricsCollector(runtime.metrics.registry) } : {}),
       adminApi: adminChoice === true,
-      serverFactory: (handler) => {
-        server.on('request', handler);
-        return server;
-      },
+      serverFactory: (handler) => mainListener.serveWhenReady(handler),
     });
     await app.ready();
-    const admin = typeof adminChoice === 'object' ? await listenAdmin(runtime, adminChoice, logger, tls) : undefined;
+    mainListener.ready();
+    admin = typeof adminChoice === 'object' ? await listenAdmin(runtime, adminChoice, logger, tls, limits) : undefined;
+    const adminListener = admin;
     const adminUrl = admin ? `${admin.url}${ADMIN_PREFIX}` : adminChoice === true ? `${url}${ADMIN_PREFIX}` : undefined;
     const stopPruning = scheduleAuditPruning(runtime.admin, options.auditRetentionDays, logger);
     logger.info({ event: 'server.listening', url, adminUrl, issuer, storage: storage.kind }, 'm2m-auth listening');
@@ -142,19 +154,16 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       close: () =>
         (closing ??= (async () => {
           stopPruning();
-          await admin?.close();
-          // We own the socket (we listened before Fastify existed), so we close it: stop
-          // accepting, drop idle keep-alive sockets, let in-flight requests finish.
-          const socketClosed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
-          server.closeIdleConnections();
-          await app.close();
-          await socketClosed;
+          await adminListener?.close();
+          await mainListener.close(() => app.close());
           await runtime.close();
           await state!.close();
           await storage.close();
         })()),
     };
   } catch (error) {
+    await admin?.close();
+    await listener?.close();
     await state?.close();
     await storage.close();
     throw error;
@@ -169,34 +178,85 @@ async function resolveStorage(options: StartServerOptions, dataDir: string): Pro
   return openStorage({ url, ...options.database });
 }
 
-function resolveMasterKey(options: StartServerOptions, storage: Storage, dataDir: string): Buffer {
-  const configured = options.masterKey ?? process.env.M2M_AUTH_MASTER_KEY;
-  if (configured) return parseMasterKey(configured);
-  if (storage.kind === 'memory' && options.storage === 'memory') return parseMasterKey(generateMasterKey());
-  return loadOrCreateMasterKeyFile(dataDir);
+interface Listener {
+  readonly server: Server;
+  /** For Fastify's serverFactory: requests go to `handler` once `ready()` is called. */
+  serveWhenReady(handler: (request: IncomingMessage, response: ServerResponse) => void): Server;
+  ready(): void;
+  /** Stops accepting, drops idle keep-alive sockets, lets in-flight requests finish. */
+  close(closeApp?: () => Promise<void>): Promise<void>;
+}
+
+/**
+ * A socket with the connection limits that answers 503 until its app is ready. We listen before
+ * Fastify exists (so port 0 can name the issuer), so we own the socket and close it ourselves.
+ */
+function createListener(tls: { cert: Buffer; key: Buffer } | undefined, limits: ConnectionLimits): Listener {
+  const serverOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // How often Node looks for expired requests (default 30 s, which would stretch the timeouts).
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  };
+  const server = tls ? createHttpsServer({ ...tls, ...serverOptions }) : createHttpServer(serverOptions);
+  server.maxConnections = limits.maxConnections;
+  let pending: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
+  let handle: typeof pending;
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => (handle ? handle(request, response) : answerStarting(request, response)));
+  return {
+    server,
+    serveWhenReady(handler) {
+      pending = handler;
+      return server;
+    },
+    ready() {
+      handle = pending;
+    },
+    async close(closeApp) {
+      const closed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+      server.closeIdleConnections();
+      await closeApp?.();
+      await closed;
+    },
+  };
+}
+
+/** Before the app is ready: 503 and "try again in a second", in the format the path promises. */
+function answerStarting(request: IncomingMessage, response: ServerResponse) {
+  const answer = httpErrorAnswer(pathOf(request.url), 503, 'The server is starting; try again shortly.', { 'retry-after': '1' });
+  response.writeHead(answer.status, {
+    'content-type': 'application/json',
+    ...answer.headers,
+    'x-content-type-options': 'nosniff',
+    'content-length': Buffer.byteLength(answer.body),
+    connection: 'close',
+  });
+  response.end(answer.body);
+}
+
+async function resolveMasterKey(options: StartServerOptions, storage: Storage, dataDir: string): Promise<Buffer> {
+  const configured = options.masterKey || process.env.M2M_AUTH_MASTER_KEY || undefined;
+  if (!configured && options.storage === 'memory') return parseMasterKey(generateMasterKey());
+  return openMasterKey({ configured, dataDir, storage });
 }
 
 /** The admin API on its own socket, so the token endpoint's listener need not expose it. */
-async function listenAdmin(runtime: ServerRuntime, where: { host: string; port: number }, logger: Logger, tls: { cert: Buffer; key: Buffer } | undefined) {
-  const server: Server = tls ? createHttpsServer(tls) : createHttpServer();
-  await listen(server, where.port, where.host);
-  const { port } = server.address() as AddressInfo;
-  const app = buildAdminApp(runtime, {
-    logger,
-    serverFactory: (handler) => {
-      server.on('request', handler);
-      return server;
-    },
-  });
-  await app.ready();
+async function listenAdmin(runtime: ServerRuntime, where: { host: string; port: number }, logger: Logger, tls: { cert: Buffer; key: Buffer } | undefined, limits: ConnectionLimits) {
+  const listener = createListener(tls, limits);
+  await listen(listener.server, where.port, where.host);
+  const { port } = listener.server.address() as AddressInfo;
+  const app = buildAdminApp(runtime, { logger, serverFactory: (handler) => listener.serveWhenReady(handler) });
+  try {
+    await app.ready();
+  } catch (error) {
+    await listener.close();
+    throw error;
+  }
+  listener.ready();
   return {
     url: `${tls ? 'https' : 'http'}://${where.host.includes(':') ? `[${where.host}]` : where.host}:${port}`,
-    async close() {
-      const closed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
-      server.closeIdleConnections();
-      await app.close();
-      await closed;
-    },
+    close: () => listener.close(() => app.close()),
   };
 }
 
@@ -215,14 +275,33 @@ function scheduleAuditPruning(admin: Admin, retentionDays: number | undefined, l
   return () => clearInterval(timer);
 }
 
+/** A listen failure names the address it was for (EACCES here means the port, not a file). */
 function listen(server: Server, port: number, host: string) {
   return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => reject(new ListenError(host, port, error)));
     server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
+}
+
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+  readonly code: string | undefined;
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    cause: NodeJS.ErrnoException,
+  ) {
+    const reason =
+      cause.code === 'EADDRINUSE' ? 'the port is already in use; pick another with --port'
+      : cause.code === 'EACCES' ? 'not allowed (ports below 1024 need privileges); pick another with --port'
+      : cause.code === 'EADDRNOTAVAIL' ? 'this machine has no such address; check --host'
+      : cause.message;
+    super(`cannot listen on ${host}:${port}: ${reason}`, { cause });
+    this.code = cause.code;
+  }
 }
 
 function toBuffer(value: string | Buffer): Buffer {

@@ -35,8 +35,24 @@ export function generateMasterKey(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** Reads the master key file, creating it (0600, exclusively) when it does not exist yet. */
-export function loadOrCreateMasterKeyFile(dataDir: string): Buffer {
+/** The key in `<dataDir>/master.key`, or undefined when there is no such file. */
+export function readMasterKeyFile(dataDir: string): Buffer | undefined {
+  const path = join(dataDir, MASTER_KEY_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  if ((statSync(path).mode & 0o077) !== 0) {
+    throw new Error(`${path} is readable by other users; run: chmod 600 ${path}`);
+  }
+  return parseMasterKey(text);
+}
+
+/** Creates `<dataDir>/master.key` (0600, exclusively: a key another process just wrote wins). */
+export function createMasterKeyFile(dataDir: string): Buffer {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, MASTER_KEY_FILE);
   try {
@@ -49,8 +65,5 @@ export function loadOrCreateMasterKeyFile(dataDir: string): Buffer {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
-  if ((statSync(path).mode & 0o077) !== 0) {
-    throw new Error(`${path} is readable by other users; run: chmod 600 ${path}`);
-  }
-  return parseMasterKey(readFileSync(path, 'utf8'));
+  return readMasterKeyFile(dataDir)!;
 }

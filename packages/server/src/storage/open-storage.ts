@@ -35,17 +35,43 @@ export class DatabaseUrlError extends Error {
  * never loads a PostgreSQL driver.
  */
 export async function openStorage(options: OpenStorageOptions | StorageChoice): Promise<Storage> {
-  if ('kind' in options) return options.kind === 'memory' ? createMemoryStorage() : createSqliteStorage(options);
+  if ('kind' in options) return options.kind === 'memory' ? createMemoryStorage() : openSqlite(options.path, options.busyTimeoutMs);
   const location = parseDatabaseUrl(options.url);
   switch (location.kind) {
     case 'memory':
       return createMemoryStorage();
     case 'sqlite':
-      return createSqliteStorage({ path: location.path, ...(options.busyTimeoutMs ? { busyTimeoutMs: options.busyTimeoutMs } : {}) });
+      return openSqlite(location.path, options.busyTimeoutMs);
     case 'postgres': {
       const { createPostgresStorage } = await import('./postgres/postgres-storage.js');
       return createPostgresStorage({ connectionString: location.connectionString, ...poolOptions(options) });
     }
+  }
+}
+
+function openSqlite(path: string, busyTimeoutMs: number | undefined): Storage {
+  try {
+    return createSqliteStorage({ path, ...(busyTimeoutMs ? { busyTimeoutMs } : {}) });
+  } catch (cause) {
+    throw new StorageAccessError(path, 'open', cause);
+  }
+}
+
+/**
+ * The database could not be opened or written at start-up (a read-only or full data directory, a
+ * path that is a file, a corrupt file): the message names the database path and the system's own
+ * reason, so start-up reports the real cause instead of whatever step happened to run next.
+ */
+export class StorageAccessError extends Error {
+  override readonly name = 'StorageAccessError';
+  constructor(
+    readonly path: string,
+    doing: string,
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    const code = (cause as { code?: unknown } | null)?.code;
+    super(`cannot ${doing} the database ${path}: ${reason}${typeof code === 'string' && !reason.includes(code) ? ` (${code})` : ''}`, { cause });
   }
 }
 

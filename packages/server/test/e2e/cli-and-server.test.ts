@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { cli, cliJson, startServeProcess, waitForExit } from '../helpers/cli-process.js';
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { cli, cliJson, logLines, startServeProcess, waitForExit, waitForLogLine } from '../helpers/cli-process.js';
 
 /**
  * A new user's path, with real processes: the CLI sets up an API, a client and a grant, `serve`
@@ -87,13 +87,19 @@ describe('CLI + server as real processes', () => {
     expect(JSON.parse(decoded.stdout)).toMatchObject({ claims: { sub: billing.client_id }, time_valid: true, signature: expect.stringMatching(/^valid/) });
   });
 
-  it('never logs the secret or the token', async () => {
+  it('never logs the secret or the token (checked after the requests\' own log lines were written)', async () => {
+    const wrongSecret = `m2msk_wrong_${Date.now()}`;
+    await getToken(server.url, billing.client_id, wrongSecret, { audience: 'https://orders.example' });
     const { body } = await getToken(server.url, billing.client_id, billing.client_secret, { audience: 'https://orders.example' });
-    await getToken(server.url, billing.client_id, 'm2msk_wrong', { audience: 'https://orders.example' });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(server.stdout()).toContain('token.issued');
+    // Lines are written in order, so once the later token's audit line (found by its jti) is out,
+    // so is the rejection before it.
+    const { jti } = decodeJwt(body.access_token!);
+    await waitForLogLine(server.stdout, (line) => line.event === 'token.issued' && line.jti === jti);
+    expect(logLines(server.stdout()).some((line) => line.event === 'token.rejected' && line.detail === 'secret mismatch')).toBe(true);
     expect(server.stdout()).not.toContain(billing.client_secret);
+    expect(server.stdout()).not.toContain(wrongSecret);
     expect(server.stdout()).not.toContain(body.access_token);
+    expect(server.stdout()).not.toContain(body.access_token!.split('.')[2]);
   });
 
   it('shuts down gracefully on SIGTERM', async () => {

@@ -52,3 +52,26 @@ export function waitForExit(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
+
+/**
+ * Waits until the server's (batched) log holds a line matching `predicate` and returns it, so a
+ * check that something is *not* logged runs after the request's own lines were written. The
+ * bound only detects a line that never comes (the log flushes at least once a second).
+ */
+export async function waitForLogLine(stdout: () => string, predicate: (line: Record<string, unknown>) => boolean, bound = 10_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + bound;
+  for (;;) {
+    const found = logLines(stdout()).find(predicate);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no matching log line within ${bound} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The complete JSON lines of a log (a torn last line is left out). */
+export function logLines(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('{') && line.endsWith('}'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}

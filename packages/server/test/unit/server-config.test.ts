@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { join, resolve } from 'node:path';
-import { ConfigError, resolveConnectionConfig, resolveServerConfig } from '../../src/config/server-config.js';
+import { ConfigError, DEFAULT_CONNECTION_LIMITS, resolveConnectionConfig, resolveServerConfig } from '../../src/config/server-config.js';
 import { parseDatabaseUrl, redactDatabaseUrl } from '../../src/storage/open-storage.js';
 
 describe('resolveServerConfig', () => {
@@ -51,6 +51,15 @@ describe('resolveServerConfig', () => {
       expect(problems).toMatch(/tls-cert and --tls-key/);
       expect(problems).toMatch(/issuer.*required when binding 0\.0\.0\.0/);
     }
+  });
+
+  it('bounds what a connection may hold: timeouts and a connection cap, each from flags, env or file', () => {
+    expect(resolveServerConfig({}, {}).limits).toEqual(DEFAULT_CONNECTION_LIMITS);
+    const config = resolveServerConfig({ requestTimeout: '8000' }, { M2M_AUTH_HEADERS_TIMEOUT: '4000', M2M_AUTH_MAX_CONNECTIONS: '100' }, { keepAliveTimeout: 1000 });
+    expect(config.limits).toEqual({ headersTimeoutMs: 4000, requestTimeoutMs: 8000, keepAliveTimeoutMs: 1000, maxConnections: 100 });
+    expect(() => resolveServerConfig({ requestTimeout: 'soon' }, {})).toThrowError(/request-timeout \/ M2M_AUTH_REQUEST_TIMEOUT: must be a whole number of milliseconds/);
+    expect(() => resolveServerConfig({ maxConnections: '0' }, {})).toThrowError(/max-connections/);
+    expect(() => resolveServerConfig({ headersTimeout: '20000', requestTimeout: '10000' }, {})).toThrowError(/headers-timeout .* must not exceed/);
   });
 });
 

@@ -1,0 +1,150 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, cliJson } from '../helpers/cli-process.js';
+import { serveExpectingFailure } from '../helpers/serve-exit.js';
+
+/**
+ * What the server and the CLI do when the data directory is not what it should be: refuse to
+ * run with a message that names the real cause, the path and the way out — never start looking
+ * healthy with a fresh master key, never blame the port for a database error.
+ */
+const directories: string[] = [];
+afterAll(() => {
+  for (const directory of directories) rmSync(directory, { recursive: true, force: true });
+});
+
+function tempDir(prefix: string) {
+  const directory = mkdtempSync(join(tmpdir(), prefix));
+  directories.push(directory);
+  return directory;
+}
+
+/** A data directory in use: keys, a client with a secret. */
+async function populatedDataDir() {
+  const dataDir = join(tempDir('m2m-auth-faults-'), 'data');
+  await cliJson(['clients', 'create', '--name', 'billing', '--data-dir', dataDir]);
+  return dataDir;
+}
+
+const noStack = (text: string) => expect(text).not.toMatch(/\n\s+at /);
+
+describe('master key missing or wrong', () => {
+  it('master.key moved away: serve and the CLI refuse, say what happened and how to recover, and create no new key', async () => {
+    const dataDir = await populatedDataDir();
+    renameSync(join(dataDir, 'master.key'), join(dataDir, '..', 'master.key.moved'));
+
+    const served = await serveExpectingFailure(['--data-dir', dataDir]);
+    expect(served.started).toBe(false);
+    expect(served.code).toBe(1);
+    expect(served.stderr).toContain(`${join(dataDir, 'master.key')} is missing`);
+    expect(served.stderr).toMatch(/holds 1 signing key\(s\) and 1 client secret\(s\)/);
+    expect(served.stderr).toMatch(/restore master\.key from a backup/);
+    noStack(served.stderr);
+
+    const listed = await cli(['clients', 'list', '--data-dir', dataDir]);
+    expect(listed.code).toBe(1);
+    expect(listed.stderr).toMatch(/master\.key is missing/);
+    expect(existsSync(join(dataDir, 'master.key'))).toBe(false);
+
+    renameSync(join(dataDir, '..', 'master.key.moved'), join(dataDir, 'master.key'));
+    expect((await cli(['clients', 'list', '--data-dir', dataDir])).code).toBe(0);
+  });
+
+  it('a wrong M2M_AUTH_MASTER_KEY: serve and the CLI refuse and name the source', async () => {
+    const dataDir = await populatedDataDir();
+    const wrong = (await cli(['master-key'])).stdout.trim();
+    const served = await serveExpectingFailure(['--data-dir', dataDir], { env: { ...process.env, M2M_AUTH_MASTER_KEY: wrong } });
+    expect(served.started).toBe(false);
+    expect(served.code).toBe(1);
+    expect(served.stderr).toMatch(/The master key from M2M_AUTH_MASTER_KEY does not open the signing keys/);
+    noStack(served.stderr);
+    const created = await cli(['clients', 'create', '--name', 'x', '--data-dir', dataDir], { M2M_AUTH_MASTER_KEY: wrong });
+    expect(created.code).toBe(1);
+    expect(created.stderr).toMatch(/does not open the signing keys/);
+  });
+
+  it('a fresh data directory still gets its master key on first start', async () => {
+    const dataDir = join(tempDir('m2m-auth-fresh-'), 'data');
+    expect((await cli(['clients', 'list', '--data-dir', dataDir])).code).toBe(0);
+    expect(existsSync(join(dataDir, 'master.key'))).toBe(true);
+  });
+});
+
+// Root bypasses file permissions, so "read-only" is made real by running the server as nobody
+// (uid 65534) on a directory it owns but may not write, which is what an operator hits.
+const isRoot = process.getuid?.() === 0;
+
+describe('data directory unusable', () => {
+  it('read-only: the error names the database file and EACCES, not the port', async () => {
+    const dataDir = await populatedDataDir();
+    const asUser = isRoot ? { uid: 65534, gid: 65534 } : {};
+    if (isRoot) for (const name of ['', ...readdirSync(dataDir)]) chownSync(join(dataDir, name), 65534, 65534);
+    for (const name of readdirSync(dataDir)) chmodSync(join(dataDir, name), 0o400);
+    chmodSync(dataDir, 0o500);
+    try {
+      const served = await serveExpectingFailure(['--data-dir', dataDir], asUser);
+      expect(served.started).toBe(false);
+      expect(served.code).toBe(1);
+      expect(served.stderr).toContain(`cannot open the database ${join(dataDir, 'm2m-auth.db')}: EACCES`);
+      expect(served.stderr).not.toMatch(/listen/);
+      noStack(served.stderr);
+    } finally {
+      chmodSync(dataDir, 0o700);
+    }
+  });
+
+  it('a data directory path that is a file: the error names the path', async () => {
+    const file = join(tempDir('m2m-auth-file-'), 'not-a-dir');
+    writeFileSync(file, 'x');
+    const served = await serveExpectingFailure(['--data-dir', file]);
+    expect(served.code).toBe(1);
+    expect(served.stderr).toContain(file);
+    expect(served.stderr).toMatch(/ENOTDIR|EEXIST/);
+    noStack(served.stderr);
+  });
+
+  it('the port is taken: the error names the address, not a file', async () => {
+    const dataDir = await populatedDataDir();
+    const blocker = await import('node:net').then(({ createServer }) => new Promise<import('node:net').Server>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => resolve(server));
+    }));
+    const { port } = blocker.address() as { port: number };
+    try {
+      const served = await serveExpectingFailure(['--data-dir', dataDir, '--port', String(port)]);
+      expect(served.code).toBe(1);
+      expect(served.stderr).toContain(`cannot listen on 127.0.0.1:${port}: the port is already in use`);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  const tmpfs = tryMountTinyTmpfs();
+  it.skipIf(!tmpfs.path)(`full: the error names the data directory and the reason (tmpfs: ${tmpfs.reason ?? 'mounted'})`, async () => {
+    const full = tmpfs.path!;
+    // Fill the file system, then start on a fresh data directory inside it.
+    spawnSync('dd', ['if=/dev/zero', `of=${join(full, 'filler')}`, 'bs=4096'], { stdio: 'ignore' });
+    const dataDir = join(full, 'data');
+    const served = await serveExpectingFailure(['--data-dir', dataDir]);
+    expect(served.started).toBe(false);
+    expect(served.code).toBe(1);
+    expect(served.stderr).toContain(dataDir);
+    expect(served.stderr).toMatch(/ENOSPC|full/);
+    noStack(served.stderr);
+  });
+});
+
+/** A 256 KiB tmpfs, when this process may mount one (root with CAP_SYS_ADMIN); else why not. */
+function tryMountTinyTmpfs(): { path?: string; reason?: string } {
+  if (!isRoot) return { reason: 'not root, cannot mount a tmpfs' };
+  const path = tempDir('m2m-auth-tmpfs-');
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', path], { encoding: 'utf8' });
+  if (mounted.status !== 0) return { reason: `mount failed: ${mounted.stderr.trim()}` };
+  afterAll(() => {
+    spawnSync('umount', [path]);
+  });
+  mkdirSync(join(path, '.'), { recursive: true });
+  return { path };
+}
