@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { createAdmin, openStorage } from '../../packages/server/dist/index.js';
-import { deriveSecrets, loadOrCreateMasterKeyFile } from '../../packages/server/dist/keys/master-key.js';
+import { createMasterKeyFile, deriveSecrets, readMasterKeyFile } from '../../packages/server/dist/keys/master-key.js';
 import { DATABASE_FILE } from '../../packages/server/dist/config/server-config.js';
 
 const { values } = parseArgs({ options: { clients: { type: 'string', default: '1000' }, runs: { type: 'string', default: '5' } } });
@@ -42,7 +42,7 @@ async function inProcessRun() {
   const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-bench-apply-'));
   const storage = await openStorage({ kind: 'sqlite', path: join(dataDir, DATABASE_FILE) });
   try {
-    const { keyEncryptionKey, secretPepper } = deriveSecrets(loadOrCreateMasterKeyFile(dataDir));
+    const { keyEncryptionKey, secretPepper } = deriveSecrets(readMasterKeyFile(dataDir) ?? createMasterKeyFile(dataDir));
     const admin = createAdmin({ storage, kek: keyEncryptionKey, secretPepper, now: Date.now, actor: 'bench' });
     await admin.ensureSigningKeys();
     const first = await timed(() => admin.applyConfig(makeDocument()));

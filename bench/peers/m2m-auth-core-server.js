@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createRuntime, openStorage } from '../../packages/server/dist/index.js';
 import { createLogger } from '../../packages/server/dist/http/logger.js';
 import { createBatchedLogDestination } from '../../packages/server/dist/http/log-destination.js';
-import { loadOrCreateMasterKeyFile } from '../../packages/server/dist/keys/master-key.js';
+import { readMasterKeyFile } from '../../packages/server/dist/keys/master-key.js';
 import { parseFormParams } from '../../packages/server/dist/endpoints/form-params.js';
 import { DATABASE_FILE } from '../../packages/server/dist/config/server-config.js';
 
@@ -20,7 +20,7 @@ const dataDir = process.env.DATA_DIR;
 const issuer = `http://127.0.0.1:${port}`;
 const logger = createLogger('info', createBatchedLogDestination({ fd: openSync('/dev/null', 'w') }).stream);
 const storage = await openStorage({ kind: 'sqlite', path: join(dataDir, DATABASE_FILE) });
-const runtime = createRuntime({ storage, masterKey: loadOrCreateMasterKeyFile(dataDir), issuer, logger });
+const runtime = createRuntime({ storage, masterKey: readMasterKeyFile(dataDir), issuer, logger });
 
 const server = createServer((request, response) => {
   if (request.method !== 'POST' || request.url !== '/oauth/token') return send(response, { status: 404, headers: {}, body: '{}' });
