@@ -8,7 +8,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { cli, startServeProcess, waitForExit } from '../helpers/cli-process.js';
-import { createSchemaNames, isPostgresAvailable, isRedisAvailable, POSTGRES_URL, REDIS_URL } from '../helpers/services.js';
+import { createSchemaNames, isPostgresAvailable, isRedisAvailable, POSTGRES_URL, REDIS_URL, deleteRedisKeys } from '../helpers/services.js';
 
 /**
  * Three `m2m-auth serve` processes on loopback sharing one PostgreSQL (this run's own schema,
@@ -113,14 +113,7 @@ describe.skipIf(!isAvailable)('three instances on one PostgreSQL and one Redis',
     for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
     if (!isAvailable) return;
     await schemas.dropAll();
-    const redis = new Redis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    redis.disconnect();
+    await deleteRedisKeys(redisPrefix);
   });
 
   it('a client created through A gets a token from B at once, and A’s JWKS verifies it', async () => {
@@ -171,7 +164,7 @@ describe.skipIf(!isAvailable)('three instances on one PostgreSQL and one Redis',
   });
 
   it('SIGKILL of one instance under load: the others keep answering and no committed write is lost', async () => {
-    const clients = [];
+    const clients: { clientId: string; auth: string }[] = [];
     for (let i = 0; i < 9; i++) clients.push(await createClient([a, b, c][i % 3]!, `load-${i}`));
 
     // Token requests round-robin over the three instances and the clients (six each at most:

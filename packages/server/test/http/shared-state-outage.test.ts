@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { Redis } from 'ioredis';
 import { openSharedState } from '../../src/state/open-state.js';
 import type { ResilientState } from '../../src/state/resilient-state.js';
 import { basic, createClock, createTestApp, form, ISSUER, postToken, seedExampleSystem, type TestApp } from '../helpers/test-app.js';
-import { isRedisAvailable, REDIS_URL } from '../helpers/services.js';
+import { isRedisAvailable, REDIS_URL, deleteRedisKeys } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { logLines } from '../helpers/cli-process.js';
+import { eventually } from '../storage/conformance/fixtures.js';
 
 /**
  * The server's answers while its Redis is away (a TCP proxy the test stops and restarts in front
@@ -26,14 +26,7 @@ let paymentsApi: string;
 
 afterAll(async () => {
   if (!isAvailable) return;
-  const redis = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${run}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  redis.disconnect();
+  await deleteRedisKeys(run);
 });
 
 const health = () => (t.runtime.state as ResilientState).health;
@@ -42,13 +35,6 @@ const introspect = (token: string) =>
   t.app.inject({ method: 'POST', url: '/oauth/introspect', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: paymentsApi }, payload: form({ token }) });
 const events = (name: string) => logLines(t.logs()).filter((line) => line.event === name);
 
-async function until(predicate: () => boolean, bound = 10_000) {
-  const deadline = Date.now() + bound;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`condition not reached within ${bound} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe.skipIf(!isAvailable)('Redis away: the outage policy at the endpoints', () => {
   beforeEach(async () => {
@@ -100,7 +86,7 @@ describe.skipIf(!isAvailable)('Redis away: the outage policy at the endpoints', 
     expect(events('introspection.failed')).toHaveLength(0);
 
     await proxy.start();
-    await until(() => health().isAvailable());
+    await eventually(() => health().isAvailable(), 'the probe to find Redis back');
     expect((await introspect(token)).json()).toMatchObject({ active: true });
     // The shared bucket again: it was left empty-but-one before the outage (3 - 1).
     expect([(await issue()).status, (await issue()).status, (await issue()).status]).toEqual([200, 200, 429]);
@@ -139,7 +125,7 @@ describe.skipIf(!isAvailable)('Redis away: the outage policy at the endpoints', 
     expect(refused.headers['retry-after']).toBe('1');
     expect(refused.body).toEqual({ error: 'temporarily_unavailable', error_description: 'The client assertion cannot be checked against replay right now; retry shortly.' });
     await proxy.start();
-    await until(() => health().isAvailable());
+    await eventually(() => health().isAvailable(), 'the probe to find Redis back');
     // Never recorded while refused, so its first real use is accepted — and only once.
     expect((await postToken(t.app, params)).status).toBe(200);
     expect((await postToken(t.app, params)).status).toBe(401);

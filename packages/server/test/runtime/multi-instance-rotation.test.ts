@@ -7,6 +7,7 @@ import { generateMasterKey, parseMasterKey } from '../../src/keys/master-key.js'
 import { parseFormParams } from '../../src/endpoints/form-params.js';
 import { basic, createClock, form, ISSUER, seedExampleSystem } from '../helpers/test-app.js';
 import { createSchemaNames, isPostgresAvailable, POSTGRES_URL } from '../helpers/services.js';
+import { eventually } from '../storage/conformance/fixtures.js';
 
 /**
  * Scheduled key rotation with three instances — three runtimes, each with its own connection pool
@@ -22,14 +23,6 @@ const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const PAYMENTS = 'https://payments.example';
 
-/** Polls until `predicate` holds; the bound only catches a change that never arrives. */
-async function until(predicate: () => Promise<boolean>, bound = 10_000) {
-  const deadline = Date.now() + bound;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`condition not reached within ${bound} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe.skipIf(!isAvailable)('key rotation across three instances on PostgreSQL (fake clock)', () => {
   it('exactly one instance performs each step, and every instance publishes the next key before any signs with it', async () => {
@@ -49,7 +42,7 @@ describe.skipIf(!isAvailable)('key rotation across three instances on PostgreSQL
         return decodeProtectedHeader((JSON.parse(answer.body) as { access_token: string }).access_token).kid!;
       };
       const published = async (runtime: ServerRuntime) => (JSON.parse(await runtime.jwksJson()) as { keys: { kid: string }[] }).keys.map((key) => key.kid);
-      await until(async () => (await Promise.all(runtimes.map((runtime) => runtime.registry.client(caller.clientId)))).every(Boolean));
+      await eventually(async () => (await Promise.all(runtimes.map((runtime) => runtime.registry.client(caller.clientId)))).every(Boolean), 'every instance to see the client');
       const first = await signingKid(runtimes[0]!);
 
       // The pre-publication step is due: all three try at once, one acts.
@@ -58,7 +51,7 @@ describe.skipIf(!isAvailable)('key rotation across three instances on PostgreSQL
       expect(prepublishing.filter((steps) => steps.length > 0)).toHaveLength(1);
       const next = prepublishing.flat().find((step) => step.step === 'prepublished' && step.alg === 'RS256')!.kid;
       // Every instance publishes it, through the change feed alone, while all still sign with the old key.
-      await until(async () => (await Promise.all(runtimes.map(published))).every((kids) => kids.includes(next)));
+      await eventually(async () => (await Promise.all(runtimes.map(published))).every((kids) => kids.includes(next)), 'every instance to publish the next key');
       for (const runtime of runtimes) expect(await signingKid(runtime)).toBe(first);
 
       // An hour later the new key may sign: again exactly one instance switches.
@@ -66,7 +59,7 @@ describe.skipIf(!isAvailable)('key rotation across three instances on PostgreSQL
       const activating = await Promise.all(runtimes.map((runtime) => runtime.rotateKeysNow()));
       expect(activating.filter((steps) => steps.length > 0)).toHaveLength(1);
       expect(activating.flat()).toContainEqual({ step: 'activated', alg: 'RS256', kid: next, previous: [first] });
-      await until(async () => (await Promise.all(runtimes.map(signingKid))).every((kid) => kid === next));
+      await eventually(async () => (await Promise.all(runtimes.map(signingKid))).every((kid) => kid === next), 'every instance to sign with the new key');
       // The old key stays published on every instance for the tokens it signed.
       for (const runtime of runtimes) expect(await published(runtime)).toEqual(expect.arrayContaining([first, next]));
       const keys = (await runtimes[1]!.admin.listKeys()).filter((key) => key.alg === 'RS256');

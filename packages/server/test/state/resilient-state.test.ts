@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
 import { createRedisState } from '../../src/state/redis/redis-state.js';
 import { createMemoryState } from '../../src/state/memory/memory-state.js';
 import { createResilientState, SharedStateUnavailableError, type AvailabilityChange, type ResilientState } from '../../src/state/resilient-state.js';
-import { isRedisAvailable, REDIS_URL } from '../helpers/services.js';
+import { isRedisAvailable, REDIS_URL, deleteRedisKeys } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { eventually } from '../storage/conformance/fixtures.js';
 
 /**
  * The outage policy against a real Redis behind a TCP proxy the test stops, stalls and restarts.
@@ -25,24 +25,9 @@ let changes: AvailabilityChange[];
 
 afterAll(async () => {
   if (!isAvailable) return;
-  const redis = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${run}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  redis.disconnect();
+  await deleteRedisKeys(run);
 });
 
-/** Polls until the state reports `isAvailable`; the bound only catches a recovery that never comes. */
-async function until(predicate: () => boolean, bound = 10_000) {
-  const deadline = Date.now() + bound;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`condition not reached within ${bound} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe.skipIf(!isAvailable)('resilient shared state: Redis away and back', () => {
   beforeEach(async () => {
@@ -108,7 +93,7 @@ describe.skipIf(!isAvailable)('resilient shared state: Redis away and back', () 
 
     // Back: the probe notices by itself, and the shared answers resume.
     await proxy.start();
-    await until(() => state.health.isAvailable());
+    await eventually(() => state.health.isAvailable(), 'the probe to find Redis back');
     expect(changes.map((change) => change.isAvailable)).toEqual([true, false, true]);
     expect(await state.take('rc:b', LIMIT)).toMatchObject({ isAllowed: false });
     await other.revokeToken('jti-3', now() + 60_000);
@@ -125,7 +110,7 @@ describe.skipIf(!isAvailable)('resilient shared state: Redis away and back', () 
     expect(changes.map((change) => change.isAvailable)).toEqual([true, false]);
     await proxy.stop();
     await proxy.start();
-    await until(() => state.health.isAvailable());
+    await eventually(() => state.health.isAvailable(), 'the probe to find Redis back');
     expect(await state.isTokenRevoked('jti-4')).toBe(false);
   });
 
@@ -143,7 +128,7 @@ describe.skipIf(!isAvailable)('resilient shared state: Redis away and back', () 
       expect(await late.take('rc:d', LIMIT)).toMatchObject({ isAllowed: true });
       await expect(late.useOnce('as:4', now() + 60_000)).rejects.toBeInstanceOf(SharedStateUnavailableError);
       await proxy.start();
-      await until(() => late.health.isAvailable());
+      await eventually(() => late.health.isAvailable(), 'the probe to find Redis back');
       expect(await late.useOnce('as:4', now() + 60_000)).toBe(true);
       expect(seen).toEqual([false, true]);
     } finally {
