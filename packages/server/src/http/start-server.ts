@@ -11,7 +11,7 @@ import { openMasterKey } from '../keys/open-master-key.js';
 import { createRuntime, type RuntimeOptions, type ServerRuntime } from '../runtime/create-runtime.js';
 import type { SharedState } from '../state/types.js';
 import { openSharedState } from '../state/open-state.js';
-import type { ResilientState } from '../state/resilient-state.js';
+import { isResilientState } from '../state/resilient-state.js';
 import { clusterMetricsCollector } from '../runtime/cluster-metrics.js';
 import type { SignOn } from '../tokens/jws-signer.js';
 import type { Admin } from '../admin/admin.js';
@@ -124,7 +124,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
     // Redis gets a moment to answer before the first request; without it the server serves anyway
     // (its outage policy applies and the wait's end is logged as unavailable).
-    if ('health' in state) await (state as ResilientState).health.waitUntilAvailable(SHARED_STATE_START_WAIT_MS);
+    if (isResilientState(state)) await state.health.waitUntilAvailable(SHARED_STATE_START_WAIT_MS);
     const created = await runtime.admin.ensureSigningKeys().catch((cause: unknown) => {
       throw (options.storage ?? 'sqlite') !== 'sqlite' ? cause : new StorageAccessError(join(dataDir, DATABASE_FILE), 'write signing keys to', cause);
     });

@@ -10,7 +10,7 @@ import { createAdmin, type Admin } from '../admin/admin.js';
 import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import { createFailureLimiter, type FailureLimits } from '../client-auth/failure-limiter.js';
 import type { SharedState } from '../state/types.js';
-import { SharedStateUnavailableError, type ResilientState, type SharedStateHealth } from '../state/resilient-state.js';
+import { isResilientState, SharedStateUnavailableError, type SharedStateHealth } from '../state/resilient-state.js';
 import { createMemoryState } from '../state/memory/memory-state.js';
 import { createRevocationEndpoint } from '../endpoints/revocation-endpoint.js';
 import { createSecretUsageRecorder } from '../secrets/secret-usage.js';
@@ -102,7 +102,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const issuedLog = logger.child({ event: 'token.issued' });
 
   const state = options.state ?? createMemoryState({ now });
-  if (isResilient(state)) watchSharedState(state.health, metrics, logger);
+  if (isResilientState(state)) watchSharedState(state.health, metrics, logger);
   const secretUsage = createSecretUsageRecorder({
     store: storage,
     now,
@@ -218,8 +218,6 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     },
   };
 }
-
-const isResilient = (state: SharedState): state is ResilientState => 'health' in state;
 
 /** One log line per transition of the shared state (never per request), and its metrics. */
 function watchSharedState(health: SharedStateHealth, metrics: ServerMetrics, logger: Logger) {

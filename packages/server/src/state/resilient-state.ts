@@ -59,6 +59,8 @@ export interface ResilientState extends SharedState {
 
 type Status = 'starting' | 'available' | 'unavailable';
 
+export const isResilientState = (state: SharedState): state is ResilientState => 'health' in state;
+
 export interface ResilientStateOptions {
   /** The store every instance shares; `ping` must fail fast when it is away. */
   shared: SharedState & { ping(): Promise<void> };
@@ -73,7 +75,9 @@ export interface ResilientStateOptions {
  * probes at once, so a server whose Redis is down at start serves too. The first failure of any
  * operation marks the store away: from then on no request waits for it (the `local` operations go
  * straight to memory, the `refuse` ones throw at once) and a background ping every
- * `probeIntervalMs` brings it back when it answers again.
+ * `probeIntervalMs` brings it back when it answers again. Any failure counts, not only a lost
+ * connection: a Redis that refuses writes (full, no eviction) must not be trusted to have
+ * recorded a use or a revocation either.
  */
 export function createResilientState(options: ResilientStateOptions): ResilientState {
   const { shared, local } = options;
