@@ -7,7 +7,8 @@ import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { cli, startServeProcess, waitForExit } from '../helpers/cli-process.js';
+import { createServer } from 'node:net';
+import { cli, logLines, startServeProcess, waitForExit } from '../helpers/cli-process.js';
 import { createSchemaNames, isPostgresAvailable, isRedisAvailable, POSTGRES_URL, REDIS_URL, deleteRedisKeys } from '../helpers/services.js';
 
 /**
@@ -49,6 +50,15 @@ async function startInstance(name: string): Promise<Instance> {
   const args = ['--port', '0', '--issuer', ISSUER, '--data-dir', dataDir, '--database-url', databaseUrl, '--redis-url', redisUrl, '--rate-limit-client', RATE_LIMIT, '--log-level', 'warn'];
   const { url, child } = await startServeProcess(args, env);
   return { name, url, child };
+}
+
+/** A loopback port nothing listens on (bound once, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 async function token(instance: Instance, authorization: string, audience = API) {
@@ -161,6 +171,32 @@ describe.skipIf(!isAvailable)('three instances on one PostgreSQL and one Redis',
     const [, keys] = await redis.scan('0', 'MATCH', `${redisPrefix}*bucket:rc:${client.clientId}`, 'COUNT', 100_000);
     redis.disconnect();
     expect(keys).toHaveLength(1);
+  });
+
+  it('an instance whose Redis does not answer starts and issues tokens, refuses introspection with 503, and says so once', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-multi-d-'));
+    dataDirs.push(dataDir);
+    const args = ['--port', '0', '--issuer', ISSUER, '--data-dir', dataDir, '--database-url', databaseUrl, '--redis-url', `redis://127.0.0.1:${await closedPort()}`, '--log-level', 'warn'];
+    const { url, child, stdout } = await startServeProcess(args, env);
+    const d: Instance = { name: 'd', url, child };
+    try {
+      const client = await createClient(a, 'served-without-redis');
+      const resourceServer = await createClient(a, 'orders-api-2', { introspect_apis: [API] });
+      const issued = await token(d, client.auth);
+      expect(issued.status).toBe(200);
+      const introspected = await fetch(`${d.url}/oauth/introspect`, {
+        method: 'POST',
+        headers: { authorization: resourceServer.auth, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: issued.body.access_token as string }),
+      });
+      expect(introspected.status).toBe(503);
+      expect(((await introspected.json()) as { error: string }).error).toBe('temporarily_unavailable');
+      expect((await token(d, client.auth)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await waitForExit(child);
+    }
+    expect(logLines(stdout()).filter((line) => line.event === 'shared_state.unavailable')).toHaveLength(1);
   });
 
   it('SIGKILL of one instance under load: the others keep answering and no committed write is lost', async () => {
