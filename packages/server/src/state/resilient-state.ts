@@ -49,7 +49,7 @@ export interface SharedStateHealth {
   fallbackCounts(): { operation: SharedOperation; outcome: 'local' | 'refused'; count: number }[];
   /** Called once per transition, never per request. Returns the unsubscribe function. */
   onChange(listener: (change: AvailabilityChange) => void): () => void;
-  /** True once the shared store answers; false after `timeoutMs` (then reported unavailable once). */
+  /** True once the shared store answers; false if it does not within `timeoutMs`. */
   waitUntilAvailable(timeoutMs: number): Promise<boolean>;
 }
 
@@ -109,7 +109,9 @@ export function createResilientState(options: ResilientStateOptions): ResilientS
         () => setStatus('available'),
         (error: unknown) => {
           lastError = error;
-          if (status !== 'available') scheduleProbe();
+          // The first probe waits for the first connection: failing, Redis is away from the start.
+          if (status === 'starting') setStatus('unavailable', error);
+          else if (status === 'unavailable') scheduleProbe();
         },
       );
     }, hasProbed ? probeIntervalMs : 0);
@@ -183,10 +185,7 @@ export function createResilientState(options: ResilientStateOptions): ResilientS
           waiters.add(wake);
         });
         // Re-read: the wait may have changed it (TypeScript still holds the narrowing from above).
-        const now = status as Status;
-        if (now === 'available') return true;
-        if (now === 'starting') setStatus('unavailable', lastError);
-        return false;
+        return (status as Status) === 'available';
       },
     },
   };
