@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import pg from 'pg';
 import { Redis } from 'ioredis';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { createServer } from 'node:net';
@@ -97,10 +96,7 @@ async function createClient(instance: Instance, name: string, extra: Record<stri
 
 describe.skipIf(!isAvailable)('three instances on one PostgreSQL and one Redis', () => {
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    await admin.end();
+    await schemas.create(schema);
     const setupDir = mkdtempSync(join(tmpdir(), 'm2m-auth-multi-setup-'));
     dataDirs.push(setupDir);
     const d = ['--data-dir', setupDir, '--database-url', databaseUrl];

@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import pg from 'pg';
 import { cli, cliJson, startServeProcess } from '../helpers/cli-process.js';
 import { createSchemaNames, deleteRedisKeys, isPostgresAvailable, isRedisAvailable, POSTGRES_URL, REDIS_URL } from '../helpers/services.js';
 import { Redis } from 'ioredis';
@@ -27,10 +26,7 @@ let server: { url: string; child: ChildProcess } | undefined;
 
 describe.skipIf(!isAvailable)('CLI + server on PostgreSQL', () => {
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    await admin.end();
+    await schemas.create(schema);
   });
   afterAll(async () => {
     server?.child.kill('SIGKILL');

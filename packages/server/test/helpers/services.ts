@@ -67,6 +67,16 @@ export function createSchemaNames(prefix = 'm2m_test') {
       made.push(name);
       return name;
     },
+    /** Creates a schema made by `next()`: a server given it in `search_path` finds it there. */
+    async create(name: string): Promise<void> {
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      try {
+        await client.query(`CREATE SCHEMA "${name}"`);
+      } finally {
+        await client.end();
+      }
+    },
     async dropAll(): Promise<void> {
       if (made.length === 0) return;
       const client = new pg.Client({ connectionString: POSTGRES_URL });
