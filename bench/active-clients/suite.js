@@ -71,7 +71,12 @@ export function activeClientsTable(results) {
 }
 
 /** The CLI sets up the API, keys and one real client; SQL copies that client (same secret) N−1 times. */
-async function startTarget({ database, clients, alg }) {
+/** `postgres+redis` is PostgreSQL with the shared security state in Redis: the several-instance setup. */
+export const REDIS_URL = process.env.M2M_AUTH_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+async function startTarget({ database: choice, clients, alg }) {
+  const database = choice.startsWith('postgres') ? 'postgres' : 'sqlite';
+  const redisArgs = choice === 'postgres+redis' ? ['--redis-url', REDIS_URL] : [];
   const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-bench-clients-'));
   const schema = `bench_${process.pid}_${Date.now()}`;
   const databaseUrl = database === 'postgres' ? `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` : `sqlite:${join(dataDir, 'm2m-auth.db')}`;
@@ -98,7 +103,7 @@ async function startTarget({ database, clients, alg }) {
     const url = `http://127.0.0.1:${port}`;
     const server = await startChildServer({
       command: process.execPath,
-      args: ['--max-semi-space-size=4', m2mAuthBin, 'serve', '--port', String(port), '--data-dir', dataDir, '--database-url', databaseUrl, '--metrics', '--log-level', 'warn'],
+      args: ['--max-semi-space-size=4', m2mAuthBin, 'serve', '--port', String(port), '--data-dir', dataDir, '--database-url', databaseUrl, ...redisArgs, '--metrics', '--log-level', 'warn'],
       probeUrl: `${url}/healthz`,
     });
     const ids = [first.client_id, ...Array.from({ length: clients - 1 }, (_, i) => `bench-${i + 1}`)];
