@@ -1,4 +1,5 @@
 import { OAuthError } from './oauth-error.js';
+import { SharedStateUnavailableError, type RefusedOperation } from '../state/resilient-state.js';
 
 export interface WireResponse {
   status: number;
@@ -12,6 +13,7 @@ export interface WireResponse {
  * stack or secret ever reaches a client.
  */
 export function toOAuthResponse(error: unknown): WireResponse {
+  if (error instanceof SharedStateUnavailableError) error = sharedStateUnavailable(error.operation);
   if (error instanceof OAuthError) {
     return {
       status: error.status,
@@ -24,4 +26,25 @@ export function toOAuthResponse(error: unknown): WireResponse {
     headers: {},
     body: { error: 'server_error', error_description: 'The server could not complete the request.' },
   };
+}
+
+const UNAVAILABLE_DESCRIPTIONS: Record<RefusedOperation, string> = {
+  useOnce: 'The client assertion cannot be checked against replay right now; retry shortly.',
+  isTokenRevoked: 'The token’s revocation status cannot be checked right now; retry shortly.',
+  revokeToken: 'The revocation cannot be recorded right now; retry shortly.',
+};
+
+/**
+ * A fail-closed check the shared state could not make (Redis away). 503 `temporarily_unavailable`
+ * with Retry-After: the request was not wrong, so not `invalid_client` (a client would take its
+ * credentials for bad) nor `{"active": false}` at introspection (RFC 7662 §2.2 reserves that for a
+ * token that is not active; a resource server caches it and tells its caller the token is
+ * invalid). RFC 7009 §2.2.1 names 503 for a revocation the server cannot do now.
+ */
+function sharedStateUnavailable(operation: RefusedOperation): OAuthError {
+  return new OAuthError('temporarily_unavailable', UNAVAILABLE_DESCRIPTIONS[operation], {
+    status: 503,
+    headers: { 'retry-after': '1' },
+    detail: `shared state unavailable: ${operation} refused`,
+  });
 }

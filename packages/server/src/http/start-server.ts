@@ -11,6 +11,7 @@ import { openMasterKey } from '../keys/open-master-key.js';
 import { createRuntime, type RuntimeOptions, type ServerRuntime } from '../runtime/create-runtime.js';
 import type { SharedState } from '../state/types.js';
 import { openSharedState } from '../state/open-state.js';
+import { isResilientState } from '../state/resilient-state.js';
 import { clusterMetricsCollector } from '../runtime/cluster-metrics.js';
 import type { SignOn } from '../tokens/jws-signer.js';
 import type { Admin } from '../admin/admin.js';
@@ -121,6 +122,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ...options.lifecycle,
       state,
     });
+    // Redis gets a moment to answer before the first request; without it the server serves anyway
+    // (its outage policy applies and the wait's end is logged as unavailable).
+    if (isResilientState(state)) await state.health.waitUntilAvailable(SHARED_STATE_START_WAIT_MS);
     const created = await runtime.admin.ensureSigningKeys().catch((cause: unknown) => {
       throw (options.storage ?? 'sqlite') !== 'sqlite' ? cause : new StorageAccessError(join(dataDir, DATABASE_FILE), 'write signing keys to', cause);
     });
@@ -169,6 +173,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     throw error;
   }
 }
+
+const SHARED_STATE_START_WAIT_MS = 3000;
 
 async function resolveStorage(options: StartServerOptions, dataDir: string): Promise<Storage> {
   const choice = options.storage;

@@ -10,6 +10,7 @@ import { createAdmin, type Admin } from '../admin/admin.js';
 import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import { createFailureLimiter, type FailureLimits } from '../client-auth/failure-limiter.js';
 import type { SharedState } from '../state/types.js';
+import { isResilientState, SharedStateUnavailableError, type SharedStateHealth } from '../state/resilient-state.js';
 import { createMemoryState } from '../state/memory/memory-state.js';
 import { createRevocationEndpoint } from '../endpoints/revocation-endpoint.js';
 import { createSecretUsageRecorder } from '../secrets/secret-usage.js';
@@ -101,6 +102,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const issuedLog = logger.child({ event: 'token.issued' });
 
   const state = options.state ?? createMemoryState({ now });
+  if (isResilientState(state)) watchSharedState(state.health, metrics, logger);
   const secretUsage = createSecretUsageRecorder({
     store: storage,
     now,
@@ -217,6 +219,20 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   };
 }
 
+/** One log line per transition of the shared state (never per request), and its metrics. */
+function watchSharedState(health: SharedStateHealth, metrics: ServerMetrics, logger: Logger) {
+  metrics.observeSharedState(health);
+  health.onChange(({ isAvailable, cause }) => {
+    if (isAvailable) logger.info({ event: 'shared_state.available' }, 'shared state (Redis) answers: limits are shared, replay and revocation checks resume');
+    else {
+      logger.warn(
+        { event: 'shared_state.unavailable', reason: cause instanceof Error ? cause.message : String(cause) },
+        'shared state (Redis) unavailable: rate limits and failure throttling are per instance; replay and revocation checks answer 503',
+      );
+    }
+  });
+}
+
 const THROTTLED_LOG_INTERVAL_MS = 10_000;
 const throttledLogs = new Map<string, { loggedAt: number; suppressed: number }>();
 
@@ -227,6 +243,8 @@ const throttledLogs = new Map<string, { loggedAt: number; suppressed: number }>(
  */
 export function logEndpointError(logger: Logger, endpoint: string, error: unknown, context: { clientId?: string | undefined; requestId?: string | undefined }) {
   const { clientId, requestId: reqId } = context;
+  // Logged once when the shared state goes away, counted per request in the metrics.
+  if (error instanceof SharedStateUnavailableError) return;
   const limit = throttleLimitOf(error);
   if (limit) {
     const key = `${endpoint} ${limit}`;

@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RegistryCacheStats } from './registry-view.js';
 import type { SigningKeyRecord } from '../storage/types.js';
-import { OAuthError } from '../errors/oauth-error.js';
+import { toOAuthResponse } from '../errors/to-oauth-response.js';
+import type { SharedStateHealth } from '../state/resilient-state.js';
 
 /**
  * Prometheus metrics. Labels carry only bounded, non-secret values: an authenticated client's id,
@@ -19,6 +20,8 @@ export interface ServerMetrics {
   tokenRevoked(): void;
   /** A request refused by the failure limiter or a rate limit, by which (`failures`, `client`, `address`). */
   throttled(limit: string): void;
+  /** Reports whether the shared state (Redis) answers and what was done without it (read when scraped). */
+  observeSharedState(health: SharedStateHealth): void;
 }
 
 export function createServerMetrics(options: { signingKeys?: () => Promise<readonly SigningKeyRecord[]>; now?: () => number } = {}): ServerMetrics {
@@ -123,14 +126,35 @@ export function createServerMetrics(options: { signingKeys?: () => Promise<reado
         },
       });
     },
+    observeSharedState(health) {
+      new Gauge({
+        name: 'm2m_auth_shared_state_available',
+        help: '1 while the shared state (Redis) answers, 0 while limits are per instance and replay and revocation checks are refused',
+        registers: [registry],
+        // Under --workers N: 0 when any worker is without it.
+        aggregator: 'min',
+        collect() {
+          this.set(health.isAvailable() ? 1 : 0);
+        },
+      });
+      new Counter({
+        name: 'm2m_auth_shared_state_fallback_total',
+        help: 'Shared-state operations done without Redis: answered from this instance’s memory (outcome=local) or refused (outcome=refused)',
+        labelNames: ['operation', 'outcome'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const { operation, outcome, count } of health.fallbackCounts()) this.inc({ operation, outcome }, count);
+        },
+      });
+    },
     tokenIssued: (clientId, audience) => {
       const key = `${clientId}\n${audience}`;
       const entry = issuedCounts.get(key);
       if (entry) entry.count += 1;
       else issuedCounts.set(key, { labels: { client_id: clientId, audience }, count: 1 });
     },
-    tokenFailed: (error, clientId) =>
-      failed.inc({ error: error instanceof OAuthError ? error.error : 'server_error', client_id: clientId ?? 'unknown' }),
+    tokenFailed: (error, clientId) => failed.inc({ error: toOAuthResponse(error).body.error, client_id: clientId ?? 'unknown' }),
     introspected: (result) => introspections.inc({ result }),
     tokenRevoked: () => revocations.inc(),
     throttled: (limit) => throttled.inc({ limit }),

@@ -3,12 +3,15 @@ import type { SharedState } from './types.js';
 import { createMemoryState } from './memory/memory-state.js';
 import { createSqliteState, STATE_DATABASE_FILE } from './sqlite/sqlite-state.js';
 import { createRedisState } from './redis/redis-state.js';
+import { createResilientState } from './resilient-state.js';
 
 export type StateChoice = { kind: 'memory' } | { kind: 'sqlite'; dataDir: string } | { kind: 'redis'; url: string };
 
 /**
  * The shared state that goes with a storage choice: memory with memory, `<data-dir>/state.db` with
- * SQLite (the workers of one host), Redis when given (every instance on every host).
+ * SQLite (the workers of one host), Redis when given (every instance on every host). Redis is a
+ * network away, so it comes wrapped in its outage policy (resilient-state.ts); `?keyPrefix=` in
+ * its URL namespaces every key (ioredis reads it from the URL).
  */
 export function openSharedState(choice: StateChoice, now: () => number): SharedState {
   switch (choice.kind) {
@@ -17,6 +20,6 @@ export function openSharedState(choice: StateChoice, now: () => number): SharedS
     case 'sqlite':
       return createSqliteState({ path: join(choice.dataDir, STATE_DATABASE_FILE), now });
     case 'redis':
-      return createRedisState({ url: choice.url, now });
+      return createResilientState({ shared: createRedisState({ url: choice.url, now }), local: createMemoryState({ now }) });
   }
 }

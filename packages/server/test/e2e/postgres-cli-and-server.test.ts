@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import pg from 'pg';
 import { cli, cliJson, startServeProcess } from '../helpers/cli-process.js';
-import { createSchemaNames, isPostgresAvailable, isRedisAvailable, POSTGRES_URL, REDIS_URL } from '../helpers/services.js';
+import { createSchemaNames, deleteRedisKeys, isPostgresAvailable, isRedisAvailable, POSTGRES_URL, REDIS_URL } from '../helpers/services.js';
 import { Redis } from 'ioredis';
 import { POSTGRES_SCHEMA_VERSION } from '../../src/storage/postgres/postgres-migrations.js';
 
@@ -18,21 +18,21 @@ const isRedis = await isRedisAvailable();
 const schemas = createSchemaNames('m2m_e2e');
 const schema = schemas.next();
 const databaseUrl = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+// This run's own Redis namespace, deleted afterwards.
+const redisPrefix = `m2m-auth-test:${process.pid}:${randomBytes(4).toString('hex')}:`;
 const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-e2e-pg-'));
 const d = ['--data-dir', dataDir, '--database-url', databaseUrl];
 let server: { url: string; child: ChildProcess } | undefined;
 
 describe.skipIf(!isAvailable)('CLI + server on PostgreSQL', () => {
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    await admin.end();
+    await schemas.create(schema);
   });
   afterAll(async () => {
     server?.child.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
     await schemas.dropAll();
+    if (isRedis) await deleteRedisKeys(redisPrefix);
   });
 
   it('migrate applies the schema once, then finds nothing to do', async () => {
@@ -46,7 +46,7 @@ describe.skipIf(!isAvailable)('CLI + server on PostgreSQL', () => {
     const client = await cliJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'billing', ...d]);
     await cliJson(['grants', 'create', '--client', client.client_id, '--api', 'https://orders.example', '--scopes', 'read:orders', ...d]);
     // With Redis, the shared security state (failure counters, replay, revocations) lives there.
-    server = await startServeProcess(['--port', '0', ...d, '--log-level', 'warn', ...(isRedis ? ['--redis-url', REDIS_URL] : [])]);
+    server = await startServeProcess(['--port', '0', ...d, '--log-level', 'warn', ...(isRedis ? ['--redis-url', `${REDIS_URL}/0?keyPrefix=${encodeURIComponent(redisPrefix)}`] : [])]);
     const ready = await fetch(`${server.url}/readyz`);
     expect(await ready.json()).toEqual({ status: 'ready', storage: 'postgres' });
     const response = await fetch(`${server.url}/oauth/token`, {
@@ -64,7 +64,7 @@ describe.skipIf(!isAvailable)('CLI + server on PostgreSQL', () => {
     });
     expect(refused.status).toBe(401);
     const redis = new Redis(REDIS_URL);
-    const [, counters] = await redis.scan('0', 'MATCH', 'm2m-auth:state:attempts:*', 'COUNT', 10_000);
+    const [, counters] = await redis.scan('0', 'MATCH', `${redisPrefix}m2m-auth:state:attempts:*`, 'COUNT', 100_000);
     redis.disconnect();
     expect(counters.length).toBeGreaterThan(0);
   });

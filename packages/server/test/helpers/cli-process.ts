@@ -49,7 +49,8 @@ export function startServeProcess(args: string[], env: Record<string, string> = 
 }
 
 export function waitForExit(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  // A process killed by a signal has no exit code, only a signal code: it has exited too.
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 

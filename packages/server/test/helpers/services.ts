@@ -41,6 +41,22 @@ export async function isRedisAvailable(): Promise<boolean> {
   }
 }
 
+/** Deletes every key under `prefix` (a test run's own namespace; nothing else is touched). */
+export async function deleteRedisKeys(prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** A schema name no other test run uses; `dropSchemas` removes every one this file made. */
 export function createSchemaNames(prefix = 'm2m_test') {
   const run = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -50,6 +66,16 @@ export function createSchemaNames(prefix = 'm2m_test') {
       const name = `${run}_${made.length + 1}`;
       made.push(name);
       return name;
+    },
+    /** Creates a schema made by `next()`: a server given it in `search_path` finds it there. */
+    async create(name: string): Promise<void> {
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      try {
+        await client.query(`CREATE SCHEMA "${name}"`);
+      } finally {
+        await client.end();
+      }
     },
     async dropAll(): Promise<void> {
       if (made.length === 0) return;

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll } from 'vitest';
-import { Redis } from 'ioredis';
 import { createRedisState } from '../../src/state/redis/redis-state.js';
 import { describeSharedStateConformance } from './state-conformance.js';
-import { isRedisAvailable, REDIS_URL } from '../helpers/services.js';
+import { isRedisAvailable, REDIS_URL, deleteRedisKeys } from '../helpers/services.js';
 
 // Every handle of this run under one key prefix, deleted afterwards; skipped without Redis unless
 // M2M_AUTH_REQUIRE_SERVICES=1.
@@ -14,14 +13,7 @@ let lastPrefix = '';
 
 afterAll(async () => {
   if (!isAvailable) return;
-  const redis = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${run}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  redis.disconnect();
+  await deleteRedisKeys(run);
 });
 
 if (isAvailable) {

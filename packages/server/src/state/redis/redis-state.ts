@@ -6,6 +6,13 @@ export interface RedisStateOptions extends SharedStateOptions {
   url: string;
   /** Namespace of every key, so deployments (or test runs) sharing a Redis stay apart. */
   keyPrefix?: string;
+  /** Longest wait for one command before it fails (default 500 ms): a hung Redis must not hang requests. */
+  commandTimeoutMs?: number;
+}
+
+export interface RedisState extends SharedState {
+  /** Resolves when Redis answers a PING; fails within the command timeout while it does not. */
+  ping(): Promise<void>;
 }
 
 /**
@@ -15,11 +22,21 @@ export interface RedisStateOptions extends SharedStateOptions {
  * collects entries once they are dead in real time too. Each concern keeps a sorted set of its
  * keys by expiry: the bound evicts the entries closest to expiry first, and purge walks it.
  */
-export function createRedisState(options: RedisStateOptions): SharedState {
+export function createRedisState(options: RedisStateOptions): RedisState {
   const { now } = options;
   const max = options.maxEntries ?? DEFAULT_MAX_STATE_ENTRIES;
   const prefix = options.keyPrefix ?? 'm2m-auth:state:';
-  const redis = new Redis(options.url, { maxRetriesPerRequest: 2, lazyConnect: false });
+  const redis = new Redis(options.url, {
+    // A command fails after commandTimeout, or at the first failed reconnect, instead of waiting
+    // for Redis to come back (the caller applies its outage policy, see resilient-state.ts);
+    // ioredis keeps reconnecting in the background.
+    commandTimeout: options.commandTimeoutMs ?? 500,
+    connectTimeout: 2000,
+    // Never resent after a reconnect: a script whose answer was lost may have run (useOnce run
+    // twice would call the first use of an assertion a replay).
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+  });
   // Without a listener a lost connection would crash the process; commands fail and callers decide.
   redis.on('error', () => undefined);
   for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 2, lua: BOUND + lua });
@@ -57,6 +74,9 @@ export function createRedisState(options: RedisStateOptions): SharedState {
       let purged = 0;
       for (const concern of ['revoked', 'used', 'attempts', 'bucket']) purged += (await scripts.purge(index(concern), index(concern), now())) as number;
       return purged;
+    },
+    async ping() {
+      await redis.ping();
     },
     async close() {
       redis.disconnect();
