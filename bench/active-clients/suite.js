@@ -31,7 +31,7 @@ export async function runActiveClientsSuite({ clientCounts, databases, alg, conn
       const target = await startTarget({ database, clients, alg });
       try {
         // One request per client fills the cache; a short timed run then warms the JIT as well.
-        const warmup = await load(target, { connections, maxRequests: clients });
+        const warmup = await load(target, { connections: Math.min(connections, clients), maxRequests: clients });
         await load(target, { connections, durationSeconds: 2 });
         const watch = watchProcessTree(target.pid);
         const measured = await load(target, { connections, durationSeconds });
