@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --suite token,resource,client,clients] [--quick] [--active-clients 10,10000,100000] [--databases sqlite,postgres] [--repetitions N] [--duration S]
+// npm run bench [-- --suite token,resource,client,clients,instances] [--instances 1,3] [--quick] [--active-clients 10,10000,100000] [--databases sqlite,postgres] [--repetitions N] [--duration S]
 // Loopback only, bounded in time; prints markdown tables and writes bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -18,6 +18,7 @@ const { values: flags } = parseArgs({
     algs: { type: 'string', default: 'ES256,RS256' },
     targets: { type: 'string' },
     'active-clients': { type: 'string', default: '10,10000,100000' },
+    instances: { type: 'string', default: '1,3' },
     databases: { type: 'string', default: 'sqlite,postgres' },
   },
 });
@@ -71,6 +72,18 @@ if (suites.has('clients')) {
     progress,
   });
   output.push('### Active clients', '', activeClientsTable(results.activeClients));
+}
+
+if (suites.has('instances')) {
+  const { runInstancesSuite, instancesTable } = await import('./active-clients/suite.js');
+  results.instances = await runInstancesSuite({
+    instanceCounts: flags.instances.split(',').map(Number),
+    alg: flags.algs.split(',')[0],
+    connections: Number(flags.connections.split(',').at(-1)),
+    durationSeconds,
+    progress,
+  });
+  output.push('### Instances (PostgreSQL + Redis)', '', instancesTable(results.instances));
 }
 
 writeFileSync(`${resultsDirectory}latest.json`, JSON.stringify(results, null, 2));

@@ -74,7 +74,7 @@ export function activeClientsTable(results) {
 /** `postgres+redis` is PostgreSQL with the shared security state in Redis: the several-instance setup. */
 export const REDIS_URL = process.env.M2M_AUTH_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-async function startTarget({ database: choice, clients, alg }) {
+async function startTarget({ database: choice, clients, alg, instances = 1 }) {
   const database = choice.startsWith('postgres') ? 'postgres' : 'sqlite';
   const redisArgs = choice === 'postgres+redis' ? ['--redis-url', REDIS_URL] : [];
   const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-bench-clients-'));
@@ -99,21 +99,32 @@ async function startTarget({ database: choice, clients, alg }) {
     const first = cli('clients', 'create', '--name', 'bench-client');
     cli('grants', 'create', '--client', first.client_id, '--api', AUDIENCE, '--scopes', 'read:things');
     await copyClient(database, { dataDir, admin, schema, clientId: first.client_id, copies: clients - 1 });
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const server = await startChildServer({
-      command: process.execPath,
-      args: ['--max-semi-space-size=4', m2mAuthBin, 'serve', '--port', String(port), '--data-dir', dataDir, '--database-url', databaseUrl, ...redisArgs, '--metrics', '--log-level', 'warn'],
-      probeUrl: `${url}/healthz`,
-    });
+    const servers = [];
+    try {
+      for (let i = 0; i < instances; i += 1) {
+        const port = await freePort();
+        const url = `http://127.0.0.1:${port}`;
+        const server = await startChildServer({
+          command: process.execPath,
+          args: ['--max-semi-space-size=4', m2mAuthBin, 'serve', '--port', String(port), '--data-dir', dataDir, '--database-url', databaseUrl, ...redisArgs, '--metrics', '--log-level', 'warn'],
+          probeUrl: `${url}/healthz`,
+        });
+        servers.push({ ...server, url });
+      }
+    } catch (error) {
+      for (const server of servers) await server.stop();
+      throw error;
+    }
     const ids = [first.client_id, ...Array.from({ length: clients - 1 }, (_, i) => `bench-${i + 1}`)];
     return {
-      ...server,
-      url,
+      ...servers[0],
+      url: servers[0].url,
+      urls: servers.map((server) => server.url),
+      pids: servers.map((server) => server.pid),
       ids,
       secret: first.client_secret,
       stop: async () => {
-        await server.stop();
+        for (const server of servers) await server.stop();
         await cleanup();
       },
     };
@@ -146,6 +157,50 @@ async function copyClient(database, { dataDir, admin, schema, clientId, copies }
   } finally {
     db.close();
   }
+}
+
+/**
+ * Several identical instances on one PostgreSQL schema and one Redis (the scale-out topology, no
+ * load balancer: each instance gets an equal share of the connections from its own load generator,
+ * all running at once) against one instance with all the connections.
+ */
+export async function runInstancesSuite({ instanceCounts, database = 'postgres+redis', alg, connections, durationSeconds, progress }) {
+  const results = [];
+  for (const instances of instanceCounts) {
+    progress(`instances: starting ${instances} on ${database}`);
+    const target = await startTarget({ database, clients: 10, alg, instances });
+    try {
+      const share = (url, count) => load({ ...target, url }, { connections: count, durationSeconds });
+      const perInstance = Math.max(1, Math.floor(connections / instances));
+      await Promise.all(target.urls.map((url) => share(url, perInstance))); // warm-up
+      const watches = target.pids.map((pid) => watchProcessTree(pid));
+      const runs = await Promise.all(target.urls.map((url) => share(url, perInstance)));
+      const cpuSeconds = watches.map((watch) => watch.stop()).reduce((sum, usage) => sum + usage.cpuSeconds, 0);
+      const total = runs.reduce((sum, run) => sum + run.total, 0);
+      const row = {
+        database,
+        instances,
+        tokensPerSecond: runs.reduce((sum, run) => sum + run.requestsPerSecond, 0),
+        p99Ms: Math.max(...runs.map((run) => run.p99Ms)),
+        cpuMicrosPerToken: (cpuSeconds * 1e6) / Math.max(total, 1),
+        failed: runs.reduce((sum, run) => sum + run.failed, 0),
+      };
+      progress(`instances: ${instances}: ${formatNumber(row.tokensPerSecond)} tokens/s, p99 ${row.p99Ms} ms`);
+      results.push(row);
+    } finally {
+      await target.stop();
+    }
+  }
+  return results;
+}
+
+export function instancesTable(results) {
+  const base = results.find((row) => row.instances === 1);
+  return [
+    '| database | instances | tokens/s | vs one instance | p99 ms | CPU µs/token | failed |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...results.map((row) => `| ${row.database} | ${row.instances} | ${formatNumber(row.tokensPerSecond)} | ${base ? `${(row.tokensPerSecond / base.tokensPerSecond).toFixed(2)}×` : '-'} | ${row.p99Ms} | ${formatNumber(row.cpuMicrosPerToken)} | ${row.failed} |`),
+  ].join('\n');
 }
 
 /** Round-robin over the clients: request k names client k mod N. */
