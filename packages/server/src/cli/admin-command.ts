@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import type { Admin, BootstrappedAdmin } from '../admin/admin.js';
 import { ADMIN_API_IDENTIFIER } from '../admin/built-in-admin-api.js';
 import { withCliContext } from './cli-context.js';
-import { action, fields, print, withCommonOptions, type CommonOptions } from './output.js';
+import { action, fields, print, UsageError, withCommonOptions, type CommonOptions } from './output.js';
 
 /** A deployment that must not see a generated secret supplies its own (from its secrets manager). */
 export const BOOTSTRAP_SECRET_ENV = 'M2M_AUTH_BOOTSTRAP_ADMIN_SECRET';
@@ -13,9 +13,15 @@ export function adminCommand(): Command {
   const admin = new Command('admin').description('the admin API’s own clients');
   withCommonOptions(admin.command('bootstrap').description(`create an admin client with every admin scope on ${ADMIN_API_IDENTIFIER} and print its secret once`))
     .option('--name <name>', 'client name (default m2m-auth-admin)')
+    .option('--server <url>', 'not supported: bootstrap writes the database on the server host')
     .action(
-      action(async (options: CommonOptions & { name?: string }) =>
-        withCliContext(options, async ({ admin: operations }) => {
+      action(async (options: CommonOptions & { name?: string; server?: string }) => {
+        if (options.server) {
+          throw new UsageError(
+            `admin bootstrap runs on the server's host (it writes the database directly). Remotely, an admin client is an ordinary client: clients create, then grants create --api ${ADMIN_API_IDENTIFIER} --scopes …`,
+          );
+        }
+        return withCliContext(options, async ({ admin: operations }) => {
           const supplied = process.env[BOOTSTRAP_SECRET_ENV];
           const created = await operations.bootstrapAdminClient({ ...(supplied ? { clientSecret: supplied } : {}), ...(options.name ? { name: options.name } : {}) });
           if (!supplied) process.stderr.write(`warning: ${SECRET_WARNING}\n`);
@@ -24,8 +30,8 @@ export function adminCommand(): Command {
             () => `Admin client created\n${describeBootstrapped(created, Boolean(supplied))}`,
             { client_id: created.clientId, ...(supplied ? {} : { client_secret: created.clientSecret }), scopes: created.scopes },
           );
-        }),
-      ),
+        });
+      }),
     );
   return admin;
 }

@@ -12,6 +12,7 @@ import { fastifyTrustProxy, type TrustProxy } from '../config/trust-proxy.js';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
 import type { TokenRequest } from '../endpoints/token-endpoint.js';
 import { registerAdminApi } from './admin/admin-routes.js';
+import { sendEndpointResponse as send } from './send-endpoint-response.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -179,6 +180,3 @@ function useHttpAnswers(app: FastifyInstance): void {
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => sendError(reply, request.url, error));
 }
 
-function send(reply: FastifyReply, response: EndpointResponse) {
-  return reply.code(response.status).type('application/json').headers(response.headers).send(response.body);
-}

@@ -103,6 +103,9 @@ describe('remote CLI against a running server', { timeout: 120_000 }, () => {
     expect(wrong.stderr).not.toContain('m2msk_wrong');
     const missing = await cli(['apis', 'list', '--server', server.url], { M2M_AUTH_ADMIN_CLIENT_ID: '', M2M_AUTH_ADMIN_CLIENT_SECRET: '' });
     expect(missing.stderr).toContain('M2M_AUTH_ADMIN_CLIENT_ID');
+    const bootstrap = await remote(['admin', 'bootstrap', '--json']);
+    expect(bootstrap.code).toBe(1);
+    expect(JSON.parse(bootstrap.stderr)).toMatchObject({ error: 'usage', message: expect.stringContaining("runs on the server's host") });
   });
 
   it('export and apply work remote: the plan, one transaction, idempotence, and the same document as local', async () => {

@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import swagger from '@fastify/swagger';
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
+import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
 import type { ServerRuntime } from '../../runtime/create-runtime.js';
 import type { Admin } from '../../admin/admin.js';
 import { apiView, clientView, grantView, keyView, secretDetailsView, secretView } from '../../admin/views.js';
@@ -8,6 +8,7 @@ import { ADMIN_API_IDENTIFIER, ADMIN_SCOPES, type AdminScope } from '../../admin
 import { parseTime } from '../../admin/parse-time.js';
 import { problemResponse, toProblemResponse } from '../../errors/problem-details.js';
 import type { EndpointResponse } from '../../endpoints/endpoint-response.js';
+import { sendEndpointResponse as send } from '../send-endpoint-response.js';
 import { createAdminAuthenticator, AdminAuthFailure, type AdminCaller } from './admin-auth.js';
 import * as schemas from './admin-schemas.js';
 
@@ -306,9 +307,6 @@ function adminRoutes(): RouteSpec[] {
   ];
 }
 
-function send(reply: FastifyReply, response: EndpointResponse) {
-  return reply.code(response.status).headers(response.headers).send(response.body);
-}
 
 /** Only JSON bodies, parsed with Fastify's prototype-poisoning protection. */
 function useStrictJsonBodies(admin: FastifyInstance) {
