@@ -28,7 +28,7 @@ export function serveCommand(): Command {
     .option('--database-connect-timeout-ms <ms>', 'PostgreSQL connect timeout (default 5000; env M2M_AUTH_DATABASE_CONNECT_TIMEOUT_MS)')
     .option('--database-statement-timeout-ms <ms>', 'PostgreSQL statement timeout (default 10000; env M2M_AUTH_DATABASE_STATEMENT_TIMEOUT_MS)')
     .option('--redis-url <url>', 'redis://… shared state across instances (env M2M_AUTH_REDIS_URL)')
-    .option('--registry-cache-entries <n>', 'registry records kept in memory per process (default 400000, ~100,000 clients; env M2M_AUTH_REGISTRY_CACHE_ENTRIES)')
+    .option('--registry-cache-entries <n>', 'clients kept in memory per process, each with its secrets and grants (default 100000; env M2M_AUTH_REGISTRY_CACHE_ENTRIES)')
     .option('--tls-cert <path>', 'serve HTTPS with this PEM certificate (env M2M_AUTH_TLS_CERT)')
     .option('--tls-key <path>', 'PEM private key for --tls-cert (env M2M_AUTH_TLS_KEY)')
     .option('--insecure-http', 'allow a non-https issuer on a non-loopback host')

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
-import type { ClientRecord } from '../storage/types.js';
+import type { RegisteredClient } from '../storage/types.js';
 import type { AssertionReplayStore } from '../state/types.js';
 import { OAuthError } from '../errors/oauth-error.js';
 import { clientSecretMatches } from '../secrets/client-secret.js';
@@ -34,7 +34,7 @@ export async function authenticateClient(
   deps: ClientAuthDeps,
   credentials: PresentedCredentials,
   remoteAddress: string,
-): Promise<ClientRecord> {
+): Promise<RegisteredClient> {
   const clientId =
     credentials.method === 'private_key_jwt' ? credentials.clientId ?? assertionSubject(credentials.assertion) : credentials.clientId;
   try {
@@ -86,7 +86,7 @@ const ASSERTION_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 const MAX_ASSERTION_LIFETIME_S = 300;
 
 /** RFC 7523 §3: iss = sub = client_id, aud names this server, exp required, jti used once. */
-async function verifyAssertion(deps: ClientAuthDeps, client: ClientRecord, assertion: string) {
+async function verifyAssertion(deps: ClientAuthDeps, client: RegisteredClient, assertion: string) {
   let payload;
   try {
     ({ payload } = await jwtVerify(assertion, createLocalJWKSet(client.jwks as JSONWebKeySet), {

@@ -29,7 +29,7 @@ export interface ServerConfig {
   metrics: boolean;
   /** Where ECDSA/EdDSA signatures run; `auto` decides from the worker count and the cores. */
   signOn: 'auto' | 'threadpool' | 'event-loop';
-  /** Registry records each process keeps in memory (least recently used go first). */
+  /** Clients each process keeps in memory with their secrets and grants (least recently used go first). */
   registryCacheEntries: number;
   limits: ConnectionLimits;
   /** Off, on the main listener (default), or on its own address so it need not be public. */

@@ -1,4 +1,4 @@
-import type { ClientRecord } from '../storage/types.js';
+import type { RegisteredClient } from '../storage/types.js';
 import { OAuthError, invalidRequest } from '../errors/oauth-error.js';
 import { authenticateClient, type ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import { CLIENT_AUTH_PARAMETERS, extractClientCredentials } from '../client-auth/client-credentials.js';
@@ -21,7 +21,7 @@ export interface TokenEndpointDeps {
   /** Optional rate limits: per address before authentication, per client after it. */
   rateLimiter?: TokenRateLimiter | undefined;
   /** Called after a token is issued: the audit trail (who got which audience and scopes). */
-  onIssued?: (event: { client: ClientRecord; grantType: string; result: GrantResult; requestId: string | undefined }) => void;
+  onIssued?: (event: { client: RegisteredClient; grantType: string; result: GrantResult; requestId: string | undefined }) => void;
   /** Called with every error, with its log-only detail, before it is rendered. */
   onError?: (error: unknown, context: { clientId: string | undefined; requestId: string | undefined }) => void;
 }
@@ -34,7 +34,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
   const grants = new Map(deps.grants.map((grant) => [grant.grantType, grant]));
 
   return async function tokenEndpoint(request: TokenRequest): Promise<EndpointResponse> {
-    let client: ClientRecord | undefined;
+    let client: RegisteredClient | undefined;
     try {
       const grant = selectGrant(grants, request.params);
       rejectRepeatedParameters(request.params, ['grant_type', ...CLIENT_AUTH_PARAMETERS, ...grant.parameters]);

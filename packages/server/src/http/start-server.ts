@@ -51,7 +51,7 @@ export interface StartServerOptions {
   logger?: Logger | string;
   clock?: () => number;
   revisionCheckIntervalMs?: number;
-  /** Registry records kept in memory (default sized for ~100,000 clients). */
+  /** Clients kept in memory, each with its secrets and grants (default 100,000). */
   registryCacheEntries?: number;
   /** Where ECDSA and EdDSA signatures run; default as in createRuntime. */
   signOn?: SignOn;

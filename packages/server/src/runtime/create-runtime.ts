@@ -34,7 +34,7 @@ export interface RuntimeOptions {
   logger: Logger;
   now?: () => number;
   revisionCheckIntervalMs?: number;
-  /** Registry records kept in memory (default sized for ~100,000 clients). */
+  /** Clients kept in memory, each with its secrets and grants (default 100,000). */
   registryCacheEntries?: number;
   /** Where ECDSA and EdDSA signatures run. Default: the threadpool when this process is not alone on its cores (`signOnFor(1)`). */
   signOn?: SignOn;

@@ -60,6 +60,12 @@ export interface ClientRecord {
   updatedAt: number;
 }
 
+/**
+ * What the request path reads of a client (authentication, grants, introspection): the registry
+ * cache keeps only this, so names, descriptions and timestamps cost no memory per cached client.
+ */
+export type RegisteredClient = Readonly<Pick<ClientRecord, 'clientId' | 'isEnabled' | 'defaultApi' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'>>;
+
 /** A client secret is stored only as a peppered HMAC; the raw secret is shown once at creation. */
 export interface ClientSecretRecord {
   id: string;
