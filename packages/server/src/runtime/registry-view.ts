@@ -1,4 +1,4 @@
-import type { ApiRecord, ClientGrantRecord, ClientRecord, ClientSecretRecord, RegistryChange, Storage } from '../storage/types.js';
+import type { ApiRecord, RegistryChange, Storage } from '../storage/types.js';
 import { buildKeyRing, type KeyRing } from '../keys/key-ring.js';
 import type { SignOn } from '../tokens/jws-signer.js';
 import { createLruCache } from './lru-cache.js';
