@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeBasicAuthorization } from '../../src/client-auth/client-credentials.js';
-import { parseFormParams, rejectRepeatedParameters } from '../../src/endpoints/form-params.js';
+import { parseFormParams, rejectRepeatedParameters, rejectUnstorableParameters } from '../../src/endpoints/form-params.js';
 import { parseScopeParameter } from '../../src/grants/scope.js';
 import { OAuthError } from '../../src/errors/oauth-error.js';
 import { echo, ECHO_MAX_CHARS } from '../../src/errors/echo.js';
@@ -74,6 +74,18 @@ describe('form bodies (RFC 6749 §3.2)', () => {
         const result = oauthErrorOrValue(() => rejectRepeatedParameters(params, ['grant_type', 'scope']));
         const repeated = ['grant_type', 'scope'].some((name) => list.filter(([n]) => n === name).length > 1);
         if (repeated) expect(result).toMatchObject({ error: 'invalid_request', status: 400 });
+        else expect(result).toBeUndefined();
+      }),
+    );
+  });
+
+  it('refuses a looked-up parameter holding a NUL byte (%00) with invalid_request, and only then', () => {
+    const value = fc.oneof(text, fc.tuple(text, text).map(([a, b]) => `${a}\u0000${b}`));
+    fc.assert(
+      fc.property(value, value, (audience, other) => {
+        const params = parseFormParams(`audience=${formUrlEncode(audience)}&other=${formUrlEncode(other)}`);
+        const result = oauthErrorOrValue(() => rejectUnstorableParameters(params, ['audience', 'scope']));
+        if (audience.includes('\u0000')) expect(result).toMatchObject({ error: 'invalid_request', status: 400 });
         else expect(result).toBeUndefined();
       }),
     );

@@ -11,6 +11,7 @@ import type { EndpointResponse } from '../../endpoints/endpoint-response.js';
 import { sendEndpointResponse as send } from '../send-endpoint-response.js';
 import { createAdminAuthenticator, AdminAuthFailure, type AdminCaller } from './admin-auth.js';
 import * as schemas from './admin-schemas.js';
+import { useStorableInput } from './storable-input.js';
 
 export const ADMIN_PREFIX = '/admin/v1';
 export const OPENAPI_PATH = `${ADMIN_PREFIX}/openapi.json`;
@@ -72,6 +73,7 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
       });
 
       useStrictJsonBodies(admin);
+      useStorableInput(admin);
       useSeparateValidators(admin);
       const auth = createAdminAuthenticator({ issuer: runtime.issuer, registry: runtime.registry, now: runtime.now });
 

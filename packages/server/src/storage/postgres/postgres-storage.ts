@@ -7,6 +7,7 @@ import {
   type Storage,
 } from '../types.js';
 import { withTransactions } from '../transaction-gate.js';
+import { isStorableText } from '../storable-text.js';
 import { createRowMappers, type Row } from '../sql-rows.js';
 import { CHANGE_CHANNEL, migratePostgres, quoteIdentifier } from './postgres-migrations.js';
 import { createChangeListener } from './postgres-change-listener.js';
@@ -148,9 +149,11 @@ function createPool(options: PostgresStorageOptions): pg.Pool {
 function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
   const insert = (entity: string, key: string, sql: string, values: unknown[], parent?: (constraint: string | undefined) => [string, string]) =>
     insertOn(db, isTransaction, entity, key, sql, values, parent);
-  const one = async (sql: string, values: unknown[]) => (await db.query(sql, values)).rows[0] as Row | undefined;
-  const all = async (sql: string, values: unknown[]) => (await db.query(sql, values)).rows as Row[];
-  const changed = async (sql: string, values: unknown[]) => ((await db.query(sql, values)).rowCount ?? 0) > 0;
+  // Lookups by a key no row can hold (a NUL byte, which PostgreSQL refuses even as a parameter)
+  // find nothing without asking, as on the other adapters: never an error for a key that cannot exist.
+  const one = async (sql: string, values: unknown[]) => (canExist(values) ? ((await db.query(sql, values)).rows[0] as Row | undefined) : undefined);
+  const all = async (sql: string, values: unknown[]) => (canExist(values) ? ((await db.query(sql, values)).rows as Row[]) : []);
+  const changed = async (sql: string, values: unknown[]) => canExist(values) && ((await db.query(sql, values)).rowCount ?? 0) > 0;
 
   return {
     async createApi(api) {
@@ -311,6 +314,11 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
   };
 }
 
+/** False when a lookup value is text no row can hold: the statement could only fail. */
+function canExist(values: unknown[]): boolean {
+  return values.every((value) => typeof value !== 'string' || isStorableText(value));
+}
+
 /** No permission is stored as NULL, so a record reads back without the field, as in SQLite. */
 function introspectApisColumn(apis: string[] | undefined): string | null {
   return apis?.length ? JSON.stringify(apis) : null;
@@ -358,6 +366,7 @@ async function insertOn(
  * Column names come from the callers above, never from input.
  */
 async function update(db: Queryable, table: string, keyColumn: string, key: string, columns: Record<string, unknown>): Promise<Row | undefined> {
+  if (!canExist([key])) return undefined;
   const set = Object.entries(columns).filter(([, value]) => value !== undefined);
   const assignments = set.map(([column], index) => `${quoteIdentifier(column)} = $${index + 2}`).join(', ');
   const { rows } = await db.query(`UPDATE ${table} SET ${assignments} WHERE ${keyColumn} = $1 RETURNING *`, [key, ...set.map(([, value]) => value)]);
