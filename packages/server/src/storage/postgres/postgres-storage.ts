@@ -12,6 +12,7 @@ import { createRowMappers, type Row } from '../sql-rows.js';
 import { CHANGE_CHANNEL, migratePostgres, quoteIdentifier } from './postgres-migrations.js';
 import { createChangeListener } from './postgres-change-listener.js';
 import { createPostgresLifecycleStores } from './postgres-lifecycle.js';
+import { asStorageError, reportingUnavailable } from './postgres-unavailable.js';
 import { changesAfter, type ChangeRow } from '../change-history.js';
 
 export interface PostgresStorageOptions {
@@ -47,7 +48,10 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     throw error;
   }
 
-  const outer = storesOn(pool, false);
+  // Every query the stores make reports a lost database as StorageUnavailableError (a 503 on the
+  // wire), never as the driver's own error (a 500).
+  const db = reportingUnavailable(pool);
+  const outer = storesOn(db, false);
   let txClient: pg.PoolClient | undefined;
   const endTransaction = async (statement: 'COMMIT' | 'ROLLBACK') => {
     const client = txClient;
@@ -59,21 +63,23 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     } catch (error) {
       // A connection whose COMMIT or ROLLBACK failed is in an unknown state: destroy, never reuse.
       client.release(error as Error);
-      if (statement === 'COMMIT') throw error;
+      if (statement === 'COMMIT') throw asStorageError(error);
     }
   };
   const hooks = {
     // One pooled connection carries the whole transaction; the gate runs one at a time per process.
     async begin(): Promise<RegistryStores> {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((error: unknown) => {
+        throw asStorageError(error);
+      });
       try {
         await client.query('BEGIN');
       } catch (error) {
         client.release(error as Error);
-        throw error;
+        throw asStorageError(error);
       }
       txClient = client;
-      return storesOn(client, true);
+      return storesOn(reportingUnavailable(client), true);
     },
     commit: () => endTransaction('COMMIT'),
     rollback: () => endTransaction('ROLLBACK'),
@@ -89,22 +95,22 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       ...outer,
       kind: 'postgres',
       async currentRevision() {
-        const { rows } = await pool.query("SELECT value FROM meta WHERE key = 'revision'");
+        const { rows } = await db.query("SELECT value FROM meta WHERE key = 'revision'");
         return rows[0]!.value as number;
       },
       watchChanges: (listener: () => void) => changeListener.add(listener),
       async changesSince(since: number) {
         // One statement: the revision and the history from the same snapshot.
-        const { rows } = await pool.query(
+        const { rows } = await db.query(
           "SELECT (SELECT value FROM meta WHERE key = 'revision') AS current, c.revision, c.entity, c.key FROM (SELECT 1) AS one LEFT JOIN registry_changes c ON c.revision > $1 ORDER BY c.revision",
           [since],
         );
         const current = Number(rows[0]!.current);
         return changesAfter(since, current, rows.filter((row) => row.revision !== null) as ChangeRow[]);
       },
-      ...createPostgresLifecycleStores(pool),
+      ...createPostgresLifecycleStores(db),
       async ping() {
-        await pool.query('SELECT 1');
+        await db.query('SELECT 1');
       },
       close: () => (closed ??= Promise.all([changeListener.close(), pool.end()]).then(() => undefined)),
     },
