@@ -17,7 +17,7 @@ export function validateApiIdentifier(value: unknown): string {
   try {
     url = new URL(value);
   } catch {
-    throw validationFailed('identifier', `identifier must be an absolute URI, e.g. https://orders.example (got ${JSON.stringify(value)})`);
+    throw validationFailed('identifier', `identifier must be an absolute URI, e.g. https://orders.example (got ${shown(value)})`);
   }
   if (url.hash || value.includes('#')) throw validationFailed('identifier', 'identifier must not contain a fragment (#)');
   if (/\s/.test(value)) throw validationFailed('identifier', 'identifier must not contain white space');
@@ -30,14 +30,14 @@ export function validateScopes(value: unknown): ApiScope[] {
   const scopes = list.map((entry): ApiScope => {
     const scope = typeof entry === 'string' ? { value: entry, description: '' } : (entry as ApiScope);
     if (typeof scope?.value !== 'string' || !isValidScopeToken(scope.value) || scope.value.length > 128) {
-      throw validationFailed('scopes', `invalid scope ${JSON.stringify(scope?.value)}: printable ASCII without spaces, quotes or backslashes`);
+      throw validationFailed('scopes', `invalid scope ${shown(scope?.value)}: printable ASCII without spaces, quotes or backslashes`);
     }
     if (scope.value.endsWith('/.default')) throw validationFailed('scopes', 'a scope may not end with /.default (reserved)');
     return { value: scope.value, description: typeof scope.description === 'string' ? scope.description : '' };
   });
   const seen = new Set<string>();
   for (const scope of scopes) {
-    if (seen.has(scope.value)) throw validationFailed('scopes', `scope ${scope.value} is listed twice`);
+    if (seen.has(scope.value)) throw validationFailed('scopes', `scope ${shown(scope.value)} is listed twice`);
     seen.add(scope.value);
   }
   return scopes;
@@ -45,7 +45,7 @@ export function validateScopes(value: unknown): ApiScope[] {
 
 export function validateSigningAlg(value: unknown): SigningAlgorithm {
   if (!SIGNING_ALGORITHMS.includes(value as SigningAlgorithm)) {
-    throw validationFailed('signingAlg', `alg must be one of ${SIGNING_ALGORITHMS.join(', ')} (got ${JSON.stringify(value)})`);
+    throw validationFailed('signingAlg', `alg must be one of ${SIGNING_ALGORITHMS.join(', ')} (got ${shown(value)})`);
   }
   return value as SigningAlgorithm;
 }
@@ -111,6 +111,16 @@ function validateJwk(key: unknown, at: string): Record<string, unknown> {
   const missing = JWK_PUBLIC_MEMBERS[kty].filter((member) => typeof key[member] !== 'string');
   if (missing.length > 0) throw validationFailed('jwks', `${at} (${kty}) needs ${missing.join(', ')}`);
   return { ...key };
+}
+
+/**
+ * A value the caller sent, as a message may show it: a string through the bounded, withholding
+ * echo the OAuth endpoints use (a pasted secret is not sent back, a megabyte is cut); anything
+ * else only by its kind (serialising it could be as large, or as deep, as the caller liked).
+ */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(echo(value));
+  return value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : typeof value === 'undefined' ? 'nothing' : String(value);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -85,3 +85,51 @@ describe('client JWK Sets: flat public keys of bounded size only', () => {
     expect(applied.json().plan.changes).toEqual([]);
   });
 });
+
+describe('validation errors echo the caller’s input bounded, credentials withheld', () => {
+  const key = (size: number) => `k${'x'.repeat(size - 1)}`;
+
+  it('a 4 MB unknown field name in an applied document: a small 400 without the name', async () => {
+    const big = key(4 * 1024 * 1024);
+    for (const document of [{ version: 1, [big]: 1 }, { version: 1, clients: [{ name: 'c', [big]: 1 }] }]) {
+      const answer = await call('POST', '/config/apply', document);
+      expect(answer.status).toBe(400);
+      expect(answer.body.length).toBeLessThan(2_000);
+      expect(answer.body).not.toContain('x'.repeat(100));
+      expect(answer.json()).toMatchObject({ type: 'urn:m2m-auth:problem:validation-failed' });
+    }
+  });
+
+  it('a 500 kB unknown field name in a request body: a small 400 without the name', async () => {
+    const answer = await call('POST', '/clients', { name: 'c', [key(500 * 1024)]: 1 });
+    expect(answer.status).toBe(400);
+    expect(answer.body.length).toBeLessThan(1_000);
+    expect(answer.json().errors[0]).toEqual({ field: expect.stringMatching(/^kx{63}… \(512000 characters\)$/), message: 'is not a known field' });
+  });
+
+  it('an unknown field name or value shaped like a credential is withheld', async () => {
+    const secret = `m2msk_${'A1b2'.repeat(10)}`;
+    const body = await call('POST', '/clients', { name: 'c', [secret]: 1 });
+    expect(body.status).toBe(400);
+    expect(body.body).not.toContain(secret);
+    expect(body.json().errors[0].field).toBe('(not shown: it looks like a credential)');
+    const applied = await call('POST', '/config/apply', { version: 1, apis: [{ identifier: 'https://a.example', scopes: [`${secret} x`] }], grants: [{ client: secret, api: 'https://a.example' }] });
+    expect(applied.status).toBe(400);
+    expect(applied.body).not.toContain(secret);
+  });
+
+  it('an applied document with thousands of mistakes names the first 50 and counts the rest', async () => {
+    const clients = Array.from({ length: 5_000 }, (_, i) => ({ name: `c${i}`, bad: i }));
+    const answer = await call('POST', '/config/apply', { version: 1, clients });
+    expect(answer.status).toBe(400);
+    expect(answer.json().detail).toContain('… and 4950 more');
+    expect(answer.body.length).toBeLessThan(20_000);
+  });
+
+  it('a huge invalid value in an applied document is cut, not sent back whole', async () => {
+    const answer = await call('POST', '/config/apply', { version: 1, apis: [{ identifier: 'https://a.example', scopes: [`${'y'.repeat(100_000)} z`], signing_alg: { deep: { er: 1 } } }] });
+    expect(answer.status).toBe(400);
+    expect(answer.body.length).toBeLessThan(2_000);
+    expect(answer.json().detail).toContain('(got an object)');
+  });
+});
