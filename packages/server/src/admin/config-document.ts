@@ -1,6 +1,7 @@
 import type { ApiScope, ClientAuthMethod, SigningAlgorithm } from '../storage/types.js';
 import { AdminError, isAdminError } from '../errors/admin-error.js';
 import { echo } from '../errors/echo.js';
+import { findUnstorable, UNSTORABLE_TEXT } from '../storage/storable-text.js';
 import { ADMIN_API_IDENTIFIER, RESERVED_IDENTIFIER_PREFIX } from './built-in-admin-api.js';
 import { validateGrantScopes } from './grants.js';
 import {
@@ -123,6 +124,13 @@ export function invalidDocument(errors: FieldError[]): AdminError {
  */
 export function parseConfigDocument(value: unknown): DesiredConfig {
   if (!isObject(value)) throw invalidDocument([{ path: '(document)', message: 'must be a mapping with version, apis, clients and grants' }]);
+  // Text no store can hold (a NUL byte) anywhere: refused here, so `apply` from a file refuses
+  // it alike on every adapter instead of failing PostgreSQL's statement.
+  const unstorable = findUnstorable(value);
+  if (unstorable) {
+    const path = unstorable.path.map((segment) => (typeof segment === 'number' ? `[${segment}]` : `.${echo(segment)}`)).join('').replace(/^\./, '');
+    throw invalidDocument([{ path: path || '(document)', message: `${unstorable.isKey ? 'a field name' : 'the value'} ${UNSTORABLE_TEXT}` }]);
+  }
   const problems = createProblems();
   unknownKeys(value, '', ['$schema', 'version', 'apis', 'clients', 'grants'], problems);
   if (value.version !== CONFIG_DOCUMENT_VERSION) problems.add('version', `must be ${CONFIG_DOCUMENT_VERSION} (the document format version)`);

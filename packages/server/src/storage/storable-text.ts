@@ -10,3 +10,26 @@ export function isStorableText(value: string): boolean {
 }
 
 export const UNSTORABLE_TEXT = 'must not contain the NUL character (U+0000)';
+
+/**
+ * Where in a parsed JSON value the first string or key no store can hold sits: the path to it
+ * (`['jwks', 'keys', 0, 'kid']`; for a key, the path to the object holding it, with `isKey`), or
+ * undefined. Iterative, not recursive: a value nested thousands deep must not overflow the stack.
+ */
+export function findUnstorable(value: unknown): { path: (string | number)[]; isKey: boolean } | undefined {
+  const pending: [unknown, (string | number)[]][] = [[value, []]];
+  while (pending.length > 0) {
+    const [current, path] = pending.pop()!;
+    if (typeof current === 'string') {
+      if (!isStorableText(current)) return { path, isKey: false };
+    } else if (Array.isArray(current)) {
+      current.forEach((child, index) => pending.push([child, [...path, index]]));
+    } else if (typeof current === 'object' && current !== null) {
+      for (const [key, child] of Object.entries(current)) {
+        if (!isStorableText(key)) return { path, isKey: true };
+        pending.push([child, [...path, key]]);
+      }
+    }
+  }
+  return undefined;
+}

@@ -112,6 +112,11 @@ describe.each(stacks)('a NUL byte on %s', (_name, isAvailable, makeStorage) => {
     expectRefused(await call('POST', '/config/apply', { version: 1, apis: [{ identifier: 'https://evil.example', name: `n${NUL}` }] }), 'apis.0.name');
     // A field name with a NUL is reported where it sits, not echoed.
     expectRefused(await call('POST', '/clients', { name: 'ok', [`a${NUL}`]: 1 }), '(a field name)');
+    // `apply` from a file (the CLI calls the same operation): refused alike, naming the place.
+    await expect(t.runtime.admin.applyConfig({ version: 1, clients: [{ name: 'c', description: `d${NUL}` }] })).rejects.toMatchObject({
+      code: 'validation_failed',
+      message: expect.stringContaining('clients[0].description: the value must not contain the NUL character (U+0000)'),
+    });
     expect((await call('GET', '/clients')).body.items).toEqual(before);
     expect((await call('GET', '/apis')).body.items).toHaveLength(3);
   });

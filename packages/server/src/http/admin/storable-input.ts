@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { validationFailed } from '../../errors/admin-error.js';
 import { echo } from '../../errors/echo.js';
-import { isStorableText, UNSTORABLE_TEXT } from '../../storage/storable-text.js';
+import { findUnstorable, UNSTORABLE_TEXT } from '../../storage/storable-text.js';
 
 /**
  * Every admin input (path parameters, query string, JSON body, keys included) is refused with a
@@ -12,29 +12,12 @@ import { isStorableText, UNSTORABLE_TEXT } from '../../storage/storable-text.js'
 export function useStorableInput(admin: FastifyInstance): void {
   admin.addHook('preValidation', async (request) => {
     for (const [part, value] of [['params', request.params], ['query', request.query], ['body', request.body]] as const) {
-      const field = findUnstorable(value);
-      if (field !== undefined) throw validationFailed(field || part, `${field || part} ${UNSTORABLE_TEXT}`);
+      const found = findUnstorable(value);
+      if (found === undefined) continue;
+      // The names on the way are the caller's: bounded; a key that cannot be stored is not shown.
+      const path = found.path.map((segment) => echo(String(segment))).join('.');
+      const field = found.isKey ? (path ? `${path} (a field name)` : '(a field name)') : path || part;
+      throw validationFailed(field, `${field} ${UNSTORABLE_TEXT}`);
     }
   });
-}
-
-/**
- * The path (`jwks.keys.0.kid`) of the first string or key that no store can hold, or undefined.
- * Iterative, not recursive: a body nested thousands deep must not overflow the stack here.
- */
-export function findUnstorable(value: unknown): string | undefined {
-  const pending: [unknown, string][] = [[value, '']];
-  while (pending.length > 0) {
-    const [current, path] = pending.pop()!;
-    if (typeof current === 'string') {
-      if (!isStorableText(current)) return path;
-    } else if (typeof current === 'object' && current !== null) {
-      for (const [key, child] of Object.entries(current)) {
-        // A key that cannot be stored is reported at its parent: echoing it would say nothing useful.
-        if (!isStorableText(key)) return path || '(a field name)';
-        pending.push([child, path ? `${path}.${echo(key)}` : echo(key)]);
-      }
-    }
-  }
-  return undefined;
 }
