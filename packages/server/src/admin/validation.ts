@@ -37,7 +37,7 @@ export function validateScopes(value: unknown): ApiScope[] {
   });
   const seen = new Set<string>();
   for (const scope of scopes) {
-    if (seen.has(scope.value)) throw validationFailed('scopes', `scope ${shown(scope.value)} is listed twice`);
+    if (seen.has(scope.value)) throw validationFailed('scopes', `scope ${echo(scope.value)} is listed twice`);
     seen.add(scope.value);
   }
   return scopes;
