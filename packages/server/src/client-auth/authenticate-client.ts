@@ -7,6 +7,7 @@ import { clientSecretMatches } from '../secrets/client-secret.js';
 import type { RegistryView } from '../runtime/registry-view.js';
 import { invalidClient, type PresentedCredentials } from './client-credentials.js';
 import type { FailureLimiter } from './failure-limiter.js';
+import { isStorableText } from '../storage/storable-text.js';
 
 export interface ClientAuthDeps {
   registry: Pick<RegistryView, 'client' | 'clientSecrets'>;
@@ -38,6 +39,8 @@ export async function authenticateClient(
   const clientId =
     credentials.method === 'private_key_jwt' ? credentials.clientId ?? assertionSubject(credentials.assertion) : credentials.clientId;
   try {
+    // Before any lookup: PostgreSQL cannot even be asked for such an id (see storable-text.ts).
+    if (!isStorableText(clientId)) throw invalidClient(FAILED, 'client id holds a NUL character');
     return await verifyCredentials(deps, credentials, clientId);
   } catch (error) {
     if (error instanceof OAuthError && error.error === 'invalid_client') {

@@ -3,7 +3,7 @@ import { OAuthError, invalidRequest } from '../errors/oauth-error.js';
 import { authenticateClient, type ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import { CLIENT_AUTH_PARAMETERS, extractClientCredentials } from '../client-auth/client-credentials.js';
 import type { GrantResult, GrantType } from '../grants/grant-type.js';
-import { rejectRepeatedParameters, type FormParams } from './form-params.js';
+import { rejectRepeatedParameters, rejectUnstorableParameters, type FormParams } from './form-params.js';
 import type { TokenRateLimiter } from './token-rate-limiter.js';
 import { errorResponse, jsonResponse, NO_STORE, type EndpointResponse } from './endpoint-response.js';
 
@@ -38,6 +38,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
     try {
       const grant = selectGrant(grants, request.params);
       rejectRepeatedParameters(request.params, ['grant_type', ...CLIENT_AUTH_PARAMETERS, ...grant.parameters]);
+      rejectUnstorableParameters(request.params, grant.parameters);
       const credentials = extractClientCredentials(request.authorization, request.params);
       await deps.rateLimiter?.checkAddress(request.remoteAddress);
       client = await authenticateClient(deps.clientAuth, credentials, request.remoteAddress);

@@ -5,6 +5,7 @@ import { createRuntime, type RuntimeOptions, type ServerRuntime } from '../../sr
 import { buildApp, type AppOptions } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logger.js';
 import { openStorage } from '../../src/storage/open-storage.js';
+import type { Storage } from '../../src/storage/types.js';
 import { generateMasterKey, parseMasterKey } from '../../src/keys/master-key.js';
 
 export const ISSUER = 'https://auth.test';
@@ -34,14 +35,16 @@ export interface TestAppOptions {
   /** Extra runtime options (state, failure limits, rate limits, key rotation). */
   runtime?: Partial<RuntimeOptions>;
   clock?: ReturnType<typeof createClock>;
+  /** The storage to run on (closed with the app); default in-memory. */
+  storage?: Storage;
 }
 
-/** The real app on in-memory storage, driven with inject(); logs captured for redaction checks. */
+/** The real app on in-memory (or the given) storage, driven with inject(); logs captured for redaction checks. */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const clock = options.clock ?? createClock();
   let captured = '';
   const logger = createLogger('debug', new Writable({ write: (chunk, _encoding, done) => ((captured += String(chunk)), done()) }) as never);
-  const storage = await openStorage({ kind: 'memory' });
+  const storage = options.storage ?? (await openStorage({ kind: 'memory' }));
   const runtime = createRuntime({ storage, masterKey: parseMasterKey(generateMasterKey()), issuer: ISSUER, logger, now: clock.now, ...options.runtime });
   await runtime.admin.ensureSigningKeys();
   const app = buildApp(runtime, { logger, exposeMetrics: true, ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}) });
