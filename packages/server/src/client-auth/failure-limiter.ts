@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { isIPv6 } from 'node:net';
 import type { OAuthError } from '../errors/oauth-error.js';
+import { addressKey } from './address-key.js';
 import { tooManyRequests } from '../errors/too-many-requests.js';
 import type { AttemptCounterStore } from '../state/types.js';
 
@@ -54,19 +54,4 @@ export function createFailureLimiter(attempts: AttemptCounterStore, limits: Part
       return tooManyRequests('failures', backoffMs(excess), 'Too many failed authentication attempts; retry later.');
     },
   };
-}
-
-/**
- * The unit an attacker pays for: an IPv4 address, or an IPv6 /64 (one subscriber usually holds a
- * whole /64, so counting single IPv6 addresses would let it rotate through 2^64 of them).
- */
-export function addressKey(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1]!;
-  if (!isIPv6(address)) return address;
-  const [head = '', tail = ''] = address.split('::');
-  const headGroups = head ? head.split(':') : [];
-  const tailGroups = tail ? tail.split(':') : [];
-  const groups = address.includes('::') ? [...headGroups, ...Array(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups] : headGroups;
-  return `${groups.slice(0, 4).map((group) => group.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
