@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createMemoryState } from '../../src/state/memory/memory-state.js';
 import { createSqliteState } from '../../src/state/sqlite/sqlite-state.js';
 import { openSharedState } from '../../src/state/open-state.js';
@@ -45,9 +45,11 @@ const stacks: { name: string; skip: boolean; open: (now: () => number) => Shared
   },
 ];
 
+type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
 interface JwtClient {
   clientId: string;
-  privateKey: KeyLike;
+  privateKey: SigningKey;
 }
 
 let t: TestApp;
@@ -136,7 +138,7 @@ async function jwtClient(name: string): Promise<JwtClient> {
   return { clientId: created.clientId, privateKey };
 }
 
-async function assertion(client: JwtClient, endpoint: 'token' | 'revoke', options: { signWith?: KeyLike } = {}) {
+async function assertion(client: JwtClient, endpoint: 'token' | 'revoke', options: { signWith?: SigningKey } = {}) {
   const at = Math.floor(t.clock.now() / 1000);
   const signed = await new SignJWT({})
     .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
