@@ -104,27 +104,29 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
         {
           expiryOf: db.prepare(`SELECT expires_at FROM ${table} WHERE key = ?`).pluck(),
           extend: db.prepare(`UPDATE ${table} SET expires_at = max(expires_at, ?) WHERE key = ?`),
-          remove: db.prepare(`DELETE FROM ${table} WHERE key = ?`),
           insert: db.prepare(`INSERT INTO ${table} (key, expires_at, owner) VALUES (?, ?, ?)`),
           purgeOwner: db.prepare(`DELETE FROM ${table} WHERE owner = ? AND expires_at <= ?`),
           soonestOfOwner: db.prepare(`SELECT min(expires_at) FROM ${table} WHERE owner = ?`).pluck(),
         },
       ]),
-    ) as Record<(typeof OWNED_TABLES)[number], Record<'expiryOf' | 'extend' | 'remove' | 'insert' | 'purgeOwner' | 'soonestOfOwner', Statement>>,
+    ) as Record<(typeof OWNED_TABLES)[number], Record<'expiryOf' | 'extend' | 'insert' | 'purgeOwner' | 'soonestOfOwner', Statement>>,
     soonest: Object.fromEntries(TABLES.map((table) => [table, db.prepare(`SELECT min(expires_at) FROM ${table}`).pluck()])) as Record<Table, Statement>,
     removeKey: Object.fromEntries(TABLES.map((table) => [table, db.prepare(`DELETE FROM ${table} WHERE key = ?`)])) as Record<Table, Statement>,
   };
 
   /**
-   * Milliseconds until room, or 0 when the bound (`owner`'s rows, or the whole table for '') has
-   * room now. Full: the expired rows of that bound go first; nothing unexpired is ever dropped.
+   * Milliseconds until room, or 0 when the bound has room now: one owner's rows in an owned table,
+   * the whole table in the others. Full: the expired rows of that bound go first; nothing
+   * unexpired is ever dropped.
    */
-  function roomFor(table: Table, owner: string, limit: number, at: number): number {
-    if (((statements.countOf.get(table, owner) as number | undefined) ?? 0) < limit) return 0;
-    if (owner === '') statements.purge[TABLES.indexOf(table)]!.run(at);
-    else statements[table as (typeof OWNED_TABLES)[number]].purgeOwner.run(owner, at);
-    if (((statements.countOf.get(table, owner) as number | undefined) ?? 0) < limit) return 0;
-    const soonest = (owner === '' ? statements.soonest[table].get() : statements[table as (typeof OWNED_TABLES)[number]].soonestOfOwner.get(owner)) as number;
+  function roomFor(bound: { table: (typeof OWNED_TABLES)[number]; owner: string } | { table: Table; owner?: undefined }, limit: number, at: number): number {
+    const { table, owner } = bound;
+    const count = () => ((statements.countOf.get(table, owner ?? '') as number | undefined) ?? 0);
+    if (count() < limit) return 0;
+    if (bound.owner === undefined) statements.purge[TABLES.indexOf(table)]!.run(at);
+    else statements[bound.table].purgeOwner.run(bound.owner, at);
+    if (count() < limit) return 0;
+    const soonest = (bound.owner === undefined ? statements.soonest[table].get() : statements[bound.table].soonestOfOwner.get(bound.owner)) as number;
     return Math.max(1, soonest - at);
   }
 
@@ -138,8 +140,8 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
       own.extend.run(expiresAt, key);
       return { isNew: false, retryAfterMs: 0 };
     }
-    if (existing !== undefined) own.remove.run(key);
-    const retryAfterMs = roomFor(table, owner, limit, at);
+    if (existing !== undefined) statements.removeKey[table].run(key);
+    const retryAfterMs = roomFor({ table, owner }, limit, at);
     if (retryAfterMs > 0) return { isNew: false, retryAfterMs };
     own.insert.run(key, expiresAt, owner);
     return { isNew: true, retryAfterMs: 0 };
@@ -151,7 +153,7 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
     const isLive = row !== undefined && row.expiresAt > at;
     if (!isLive) {
       if (row) statements.removeKey.attempt_counters.run(key);
-      const retryAfterMs = roomFor('attempt_counters', '', maxEntries, at);
+      const retryAfterMs = roomFor({ table: 'attempt_counters' }, maxEntries, at);
       if (retryAfterMs > 0) return { retryAfterMs };
     }
     const next = { count: isLive ? row.count + 1 : 1, expiresAt: at + ttlMs };
@@ -165,7 +167,7 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
     const bucket = statements.getBucket.get(key, at) as { tokens: number; updatedAt: number } | undefined;
     if (!bucket) {
       statements.removeKey.token_buckets.run(key);
-      const retryAfterMs = roomFor('token_buckets', '', maxEntries, at);
+      const retryAfterMs = roomFor({ table: 'token_buckets' }, maxEntries, at);
       if (retryAfterMs > 0) return { isAllowed: false, retryAfterMs };
     }
     const result = refillBucket(bucket, limit, at);
