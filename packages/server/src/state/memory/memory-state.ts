@@ -103,7 +103,7 @@ function createBoundedMap<T extends Expiring>(concern: StateConcern, max: number
         const at = now();
         if (at >= nextScanAt) {
           purge(at);
-          nextScanAt = Math.max(at + RESCAN_INTERVAL_MS, at + soonest(entries.values(), at));
+          nextScanAt = at + (entries.size >= max ? Math.max(RESCAN_INTERVAL_MS, soonest(entries.values(), at)) : RESCAN_INTERVAL_MS);
         }
         if (entries.size >= max) throw new StateCapacityError(concern, nextScanAt - at);
       }
