@@ -38,6 +38,9 @@ export function serveCommand(): Command {
     .option('--key-retention-seconds <s>', 'keep a key published this long after it stops signing, ≥ longest token TTL + 60 (default 86460)')
     .option('--rate-limit-client <rate>', 'token requests per client, e.g. 100/s or 600/min,burst=100 (env M2M_AUTH_RATE_LIMIT_CLIENT)')
     .option('--rate-limit-address <rate>', 'token requests per source address, e.g. 50/s (env M2M_AUTH_RATE_LIMIT_ADDRESS)')
+    .option('--state-revocations-per-client <n>', 'unexpired revoked tokens one client may hold; past it its revocations answer 429 (default 10000; env M2M_AUTH_STATE_REVOCATIONS_PER_CLIENT)')
+    .option('--state-assertions-per-client <n>', 'unexpired used client assertions one client may hold; past it its assertions answer 429 (default 100000; env M2M_AUTH_STATE_ASSERTIONS_PER_CLIENT)')
+    .option('--state-max-entries <n>', 'unexpired failure counters, and rate-limit buckets, kept at most; a new one is refused beyond (default 100000; env M2M_AUTH_STATE_MAX_ENTRIES)')
     .option('--metrics', 'serve Prometheus metrics at /metrics (env M2M_AUTH_METRICS)')
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace, silent')
     .option('--workers <n>', 'worker processes sharing the port (default 1)')
@@ -93,6 +96,7 @@ async function runServer(config: ServerConfig) {
     port: config.port,
     ...(config.isIssuerExplicit || config.port !== 0 ? { issuer: config.issuer } : {}),
     trustProxy: config.trustProxy,
+    stateLimits: config.stateLimits,
     lifecycle: { keyRotation: config.keyRotation, rateLimits: config.rateLimits },
     exposeMetrics: config.metrics,
     clusterMetrics: config.metrics && cluster.isWorker,

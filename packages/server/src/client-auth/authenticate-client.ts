@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { RegisteredClient } from '../storage/types.js';
-import type { AssertionReplayStore } from '../state/types.js';
+import { StateCapacityError, type AssertionReplayStore } from '../state/types.js';
+import { tooManyRequests } from '../errors/too-many-requests.js';
 import { OAuthError } from '../errors/oauth-error.js';
 import { clientSecretMatches } from '../secrets/client-secret.js';
 import type { RegistryView } from '../runtime/registry-view.js';
@@ -110,7 +111,13 @@ async function verifyAssertion(deps: ClientAuthDeps, client: RegisteredClient, a
   }
   // Hashed: the jti is the caller's string, of any length.
   const replayKey = createHash('sha256').update(`${client.clientId}\n${payload.jti}`).digest('base64url');
-  if (!(await deps.assertionReplay.useOnce(`as:${replayKey}`, payload.exp! * 1000))) {
+  const isFirstUse = await deps.assertionReplay.useOnce(`as:${replayKey}`, payload.exp! * 1000, client.clientId).catch((error: unknown) => {
+    // Over this client's own allowance of unexpired used assertions: refused (fail closed) without
+    // recording it, so its retry after Retry-After is a first use; no other client is affected.
+    if (!(error instanceof StateCapacityError)) throw error;
+    throw tooManyRequests('assertions', error.retryAfterMs, 'This client has used too many client assertions recently; retry later.');
+  });
+  if (!isFirstUse) {
     throw invalidClient('client_assertion was already used (jti replay).');
   }
 }

@@ -89,7 +89,7 @@ export function createServerMetrics(options: { signingKeys?: () => Promise<reado
   const revocations = new Counter({ name: 'm2m_auth_revocations_total', help: 'Tokens revoked by their client (RFC 7009)', registers: [registry] });
   const throttled = new Counter({
     name: 'm2m_auth_throttled_total',
-    help: 'Requests refused with 429: failed-authentication back-off (failures) or rate limits (client, address)',
+    help: 'Requests refused with 429: failed-authentication back-off (failures), rate limits (client, address) or a client allowance in the shared state (revocations, assertions)',
     labelNames: ['limit'],
     registers: [registry],
   });

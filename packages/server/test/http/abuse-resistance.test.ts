@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { basic, createTestApp, postToken, seedExampleSystem, type TestApp } from '../helpers/test-app.js';
-import { addressKey } from '../../src/client-auth/failure-limiter.js';
+import { addressKey } from '../../src/client-auth/address-key.js';
 import { fastifyTrustProxy, parseTrustProxy } from '../../src/config/trust-proxy.js';
 
 const PAYMENTS = 'https://payments.example';
@@ -100,6 +100,29 @@ describe('--trust-proxy: the address the trusted proxies saw, never what the cal
     // Through two listed proxies, the address the outer one saw counts, whatever is left of it.
     for (let i = 0; i < 10; i++) await postToken(t.app, cc, attacker, viaProxy(`6.6.6.${i}, ${NAT}, 192.168.1.5`));
     expect((await postToken(t.app, cc, attacker, viaProxy(`${NAT}, 10.1.2.3`))).status).toBe(429);
+  });
+
+  it('an address spelled with a port, in brackets or IPv4-mapped is the same source: new spellings do not reset the back-off', async () => {
+    const client = await setup({ trustProxy: 1 });
+    const attacker = basic(client.clientId, 'm2msk_guess');
+    const v4 = ['10.1.2.3', '10.1.2.3:1234', '10.1.2.3:1235', '::ffff:10.1.2.3', '[::ffff:10.1.2.3]:80', '::ffff:a01:203', '0:0:0:0:0:ffff:10.1.2.3', '10.1.2.3:1', '10.1.2.3:2', '10.1.2.3:3'];
+    for (const spelling of v4) expect((await postToken(t.app, cc, attacker, viaProxy(spelling))).status).toBe(401);
+    expect((await postToken(t.app, cc, attacker, viaProxy('10.1.2.3:40000'))).status).toBe(429);
+    const v6 = ['2001:db8::1', '[2001:db8::1]', '[2001:db8::1]:443', '[2001:DB8::1]:444', '2001:db8:0:0::2', '2001:db8::3%eth0', '[2001:db8::4]', '[2001:db8::5]:1', '[2001:db8::6]:2', '2001:0db8::7'];
+    for (const spelling of v6) expect((await postToken(t.app, cc, attacker, viaProxy(spelling))).status).toBe(401);
+    expect((await postToken(t.app, cc, attacker, viaProxy('[2001:db8::99]:8443'))).status).toBe(429);
+  });
+
+  it('normalises every spelling of an address to one key', () => {
+    for (const spelling of ['10.1.2.3', '10.1.2.3:1234', '[10.1.2.3]', '[10.1.2.3]:8080', '::ffff:10.1.2.3', '::FFFF:10.1.2.3', '[::ffff:10.1.2.3]:443', '::ffff:a01:203', '0:0:0:0:0:ffff:0a01:0203', ' 10.1.2.3 ']) {
+      expect(addressKey(spelling), spelling).toBe('10.1.2.3');
+    }
+    for (const spelling of ['2001:db8::1', '[2001:db8::1]', '[2001:db8::1]:443', '2001:DB8:0:0:1::1', '2001:db8::1%eth0', '[2001:db8::1%eth0]:443', '2001:db8:0:0:ffff::1']) {
+      expect(addressKey(spelling), spelling).toBe('2001:db8:0:0::/64');
+    }
+    // Not an address (a proxy's garbage): kept as written, lower-cased, never merged with one.
+    expect(addressKey('unknown')).toBe('unknown');
+    expect(addressKey('::ffff:1.2.3.4:80')).toBe('::ffff:1.2.3.4:80');
   });
 
   it('parses hops and lists, refuses true and nonsense clearly', () => {
