@@ -77,6 +77,18 @@ export function createSchemaNames(prefix = 'm2m_test') {
         await client.end();
       }
     },
+    /** Drops one schema made by `next()` (and forgets it). */
+    async drop(name: string): Promise<void> {
+      const at = made.indexOf(name);
+      if (at >= 0) made.splice(at, 1);
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
     async dropAll(): Promise<void> {
       if (made.length === 0) return;
       const client = new pg.Client({ connectionString: POSTGRES_URL });
