@@ -191,6 +191,14 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
   }
 }
 
+/** A path as the route it hits, so failures group by route rather than by each odd id. */
+const routeOf = (path) =>
+  path
+    .split('?')[0]
+    .replace(/^(\/admin\/v1\/(?:clients|apis|grants|keys|audit-events))\/[^/]*/, '$1/:id')
+    .replace(/^(\/admin\/v1\/clients\/:id\/secrets)\/[^/]+$/, '$1/:id')
+    .slice(0, 48);
+
 const byClass = (byStatus) => {
   const classes = {};
   for (const [status, n] of Object.entries(byStatus)) classes[`${status[0]}xx`] = (classes[`${status[0]}xx`] ?? 0) + n;
@@ -509,7 +517,7 @@ function createGenerator(random, planted, port) {
             JSON.stringify({ [odd()]: odd(), name: 'fuzz' }),
           ]);
     const headers = { authorization: `Bearer ${planted.values.adminToken}`, 'content-type': pick(['application/json', 'application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded']) };
-    return { kind: 'admin', label: `admin ${method} ${target.slice(0, 40)}`, method, path: target, headers, body, index };
+    return { kind: 'admin', label: `admin ${method} ${routeOf(target)}`, method, path: target, headers, body, index };
   };
 
   // The token, introspection and revocation endpoints with odd client ids (in Basic, raw and
@@ -564,7 +572,7 @@ function createGenerator(random, planted, port) {
       body = type?.includes('json') ? pick([JSON.stringify({ grant_type: 'client_credentials', client_secret: clientSecret }), '{', junk()]) : form();
       if (chance(0.03)) body = 'a='.padEnd(16_385 + int(2000), 'b');
     }
-    return { label: `${method} ${target.slice(0, 40)}`, method, path: target, headers, body, index };
+    return { label: `${method} ${routeOf(target)}`, method, path: target, headers, body, index };
   };
 
   const rawCase = () => {

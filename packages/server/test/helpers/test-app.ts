@@ -36,7 +36,7 @@ export interface TestAppOptions {
   runtime?: Partial<RuntimeOptions>;
   clock?: ReturnType<typeof createClock>;
   /** Storage and shared state from one of the CI stacks (stacks.ts); default in-memory. */
-  stack?: Stack;
+  stack?: Pick<Stack, 'open'>;
 }
 
 /** The real app (in-memory unless a stack is given), driven with inject(); logs captured for redaction checks. */
