@@ -72,7 +72,7 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
   const failureCounts = {};
   const fail = (what, detail) => {
     failureCounts[what] = (failureCounts[what] ?? 0) + 1;
-    if (failureCounts[what] === 1 && failures.length < 50) failures.push(`${what}: ${detail}`);
+    if (failureCounts[what] === 1 && failures.length < 100) failures.push(`${what}: ${detail}`);
   };
   try {
     server = await startServer(cli, [...place.args, '--data-dir', dataDir]);
