@@ -96,6 +96,10 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
     const started = performance.now();
     let next = 0;
     let lastReport = started;
+    // The cases on the wire: when the server stops answering altogether (its event loop blocked
+    // by one request), the culprit is among them, and the run stops instead of timing out each.
+    const inFlight = new Set();
+    let stalled;
 
     const worker = async () => {
       while (next < requests) {
@@ -105,6 +109,7 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
         stats.sent++;
         const begin = performance.now();
         let answer;
+        inFlight.add(testCase);
         try {
           answer = testCase.raw ? await sendRaw(server.port, testCase) : await sendHttp(server.port, agent, testCase);
           // A reset on a pooled keep-alive connection can be the pool's race with the server
@@ -116,7 +121,13 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
           }
         } catch (error) {
           fail(`no answer (${testCase.label})`, error.message);
+          if (!stalled && !(await answersHealthCheck(server.port))) {
+            stalled = `after ${stats.sent} requests; in flight: ${[...inFlight].map(describeCase).join(' | ')}`;
+            next = requests;
+          }
           continue;
+        } finally {
+          inFlight.delete(testCase);
         }
         const latency = performance.now() - begin;
         if (!testCase.slow && latency > stats.maxLatencyMs) {
@@ -144,7 +155,8 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
     const durationS = (performance.now() - started) / 1000;
-    const memoryAtEnd = await memory(server.url);
+    if (stalled) fail('the server stopped answering (its event loop blocked?)', stalled);
+    const memoryAtEnd = stalled ? { rss: NaN, heapUsed: NaN } : await memory(server.url);
     agent.destroy();
     const fiveXX = Object.entries(stats.byStatus).filter(([status]) => Number(status) >= 500).reduce((sum, [, n]) => sum + n, 0);
     // "Flat": after 100k requests the heap is within a small margin of where it started.
@@ -745,10 +757,12 @@ async function startServer(cli, stackArgs) {
     exited: () => exit,
     logBytes: () => logBytes,
     onLog: (check) => logChecks.push(check),
+    // SIGTERM asks for a graceful stop; a server whose event loop is blocked never gets to it.
     stop: () =>
       new Promise((resolve) => {
         if (exit) return resolve();
-        child.once('exit', () => resolve());
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        child.once('exit', () => (clearTimeout(kill), resolve()));
         child.kill('SIGTERM');
       }),
   };
@@ -809,10 +823,32 @@ function keepAdminTokenFresh(planted, url) {
   return timer;
 }
 
+/** Whether the server answers its health check on a fresh connection within 5 s. */
+async function answersHealthCheck(port) {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(5_000) });
+    await response.arrayBuffer();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A case in a line: what it was and how big, to find the request that blocked the server. */
+const describeCase = (testCase) => {
+  const body = testCase.body ?? testCase.data ?? '';
+  return `${testCase.label}, ${testCase.path?.length ?? 0}-char path, ${body.length}-byte body ${JSON.stringify(String(body).slice(0, 60))}`;
+};
+
 /** The server's resident size and heap, from its own metrics (a fresh connection each time). */
 async function memory(url) {
-  const response = await fetch(`${url}/metrics`, { headers: { connection: 'close' } });
-  const text = await response.text();
+  let text = '';
+  try {
+    const response = await fetch(`${url}/metrics`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(ANSWER_BOUND_MS) });
+    text = await response.text();
+  } catch {
+    // No answer: the run reports the server as stalled; the figures stay NaN.
+  }
   const metric = (name) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
   return { rss: metric('m2m_auth_process_resident_memory_bytes'), heapUsed: metric('m2m_auth_nodejs_heap_size_used_bytes') };
 }
