@@ -109,6 +109,7 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
         stats.sent++;
         const begin = performance.now();
         let answer;
+        testCase.sentAt = begin;
         inFlight.add(testCase);
         try {
           answer = testCase.raw ? await sendRaw(server.port, testCase) : await sendHttp(server.port, agent, testCase);
@@ -121,8 +122,10 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
           }
         } catch (error) {
           fail(`no answer (${testCase.label})`, error.message);
+          // Oldest first: the request that blocked the server was sent before those it held up.
+          const suspects = [...inFlight].sort((a, b) => a.sentAt - b.sentAt);
           if (!stalled && !(await answersHealthCheck(server.port))) {
-            stalled = `after ${stats.sent} requests; in flight: ${[...inFlight].map(describeCase).join(' | ')}`;
+            stalled = `after ${stats.sent} requests; in flight, oldest first: ${suspects.map(describeCase).join(' | ')}`;
             next = requests;
           }
           continue;
