@@ -4,7 +4,8 @@ import { ClientAuthenticator, type PrivateKeySource, type SecretSource } from '.
 import { checkEndpointUrl, discoverProvider } from './discovery.js';
 import { checkTokenClientOptions, checkTokenRequest } from './client-options.js';
 import { isOAuthError, isTokenClientError, TokenClientError } from './errors.js';
-import { safeListener, type TokenClientListener } from './events.js';
+import { memoizeSuccess, safeListener } from '@m2m-auth/sdk-core';
+import type { TokenClientEvent, TokenClientListener } from './events.js';
 import { audienceParameters, type AudienceStyle, type AuthMethod, type ClientPreset } from './presets.js';
 import { requestToken, type RetryPolicy } from './token-request.js';
 
@@ -93,7 +94,7 @@ export function createTokenClient(input: TokenClientOptions): TokenClient {
   const preset = options.preset;
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const now = options.clock ?? Date.now;
-  const emit = safeListener(options.onEvent);
+  const emit = safeListener<TokenClientEvent>(options.onEvent);
   const random = options.random ?? Math.random;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const allowInsecureHttp = options.allowInsecureHttp ?? false;
@@ -111,11 +112,10 @@ export function createTokenClient(input: TokenClientOptions): TokenClient {
   if (issuer) checkEndpointUrl(issuer, allowInsecureHttp);
 
   let closed = false;
-  let setup: Promise<{ tokenEndpoint: string; authenticator: ClientAuthenticator }> | undefined;
   const entries = new Map<string, CacheEntry>();
 
-  function resolveSetup() {
-    setup ??= (async () => {
+  // A failed discovery is retried by the next call.
+  const resolveSetup = memoizeSuccess(async (): Promise<{ tokenEndpoint: string; authenticator: ClientAuthenticator }> => {
       let tokenEndpoint = configuredEndpoint;
       let offered: readonly string[] | undefined;
       if (!tokenEndpoint) {
@@ -128,11 +128,8 @@ export function createTokenClient(input: TokenClientOptions): TokenClient {
         options.authMethod ??
         (options.privateKey !== undefined ? 'private_key_jwt' : preset?.authMethod) ??
         (offered && !offered.includes('client_secret_basic') && offered.includes('client_secret_post') ? 'client_secret_post' : 'client_secret_basic');
-      return { tokenEndpoint, authenticator: new ClientAuthenticator(options, method) };
-    })();
-    setup.catch(() => (setup = undefined)); // a failed discovery is retried by the next call
-    return setup;
-  }
+    return { tokenEndpoint, authenticator: new ClientAuthenticator(options, method) };
+  });
 
   function cacheKey(request: TokenRequestOptions): string {
     const scopes = scopeList(request.scope ?? options.scope);
