@@ -14,13 +14,17 @@ export function withHeaderCache(authenticate: Authenticate, cache: VerifiedToken
     if (typeof sources.authorization === 'string' && isCacheable(principal)) cache.set(sources.authorization, principal, principal.expiresAt! + toleranceSeconds);
     return principal;
   };
-  return (sources) => {
+  // A small function of its own, as before the split: V8 inlines it into the caller, and the hit
+  // path measured ~10 % slower when this test was written inline in the closure below.
+  const cachedHeader = (sources: BearerSources): Principal | undefined => {
+    if (typeof sources.authorization !== 'string') return undefined;
     // With body or query tokens allowed, "a token in two places" must be checked every time.
-    const cacheable = typeof sources.authorization === 'string' && !(bearer.allowBody && sources.bodyToken !== undefined) && !(bearer.allowQuery && sources.queryToken !== undefined);
-    if (cacheable) {
-      const known = cache.get(sources.authorization as string, now() / 1000);
-      if (known) return known;
-    }
+    if ((bearer.allowBody && sources.bodyToken !== undefined) || (bearer.allowQuery && sources.queryToken !== undefined)) return undefined;
+    return cache.get(sources.authorization, now() / 1000);
+  };
+  return (sources) => {
+    const known = cachedHeader(sources);
+    if (known) return known;
     const result = authenticate(sources);
     if (result instanceof Promise) return result.then((principal) => remember(sources, principal));
     return remember(sources, result);
