@@ -1,7 +1,7 @@
 // Public surface of @m2m-auth/server.
 export { startServer, type StartServerOptions, type RunningServer } from './http/start-server.js';
 export { buildApp, type AppOptions } from './http/app.js';
-export { createRuntime, type ServerRuntime, type RuntimeOptions } from './runtime/create-runtime.js';
+export { createRuntime, type ServerRuntime, type RuntimeOptions } from './boot/create-runtime.js';
 export {
   createAdmin,
   type Admin,

@@ -1,7 +1,7 @@
 import type { ApiScope, ClientAuthMethod, SigningAlgorithm } from '../storage/types.js';
 import { AdminError, isAdminError } from '../errors/admin-error.js';
 import { echo } from '../errors/echo.js';
-import { findUnstorable, UNSTORABLE_TEXT } from '../storage/storable-text.js';
+import { findUnstorable, UNSTORABLE_TEXT } from '../protocol/storable-text.js';
 import { ADMIN_API_IDENTIFIER, RESERVED_IDENTIFIER_PREFIX } from './built-in-admin-api.js';
 import { validateGrantScopes } from './grants.js';
 import {

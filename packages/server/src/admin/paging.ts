@@ -1,6 +1,6 @@
 import { validationFailed } from '../errors/admin-error.js';
 import type { PageOptions } from '../storage/types.js';
-import { isStorableText } from '../storage/storable-text.js';
+import { isStorableText } from '../protocol/storable-text.js';
 
 export interface ListOptions {
   /** 1–1000; default 100. */

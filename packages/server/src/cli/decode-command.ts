@@ -48,7 +48,7 @@ async function checkSignature(jwt: string, kid: string | undefined, options: Com
   // Decoding must not create an empty SQLite database (and keys) as a side effect.
   const location = parseDatabaseUrl(connections.database.url);
   if (location.kind === 'sqlite' && !existsSync(location.path)) return `not checked (no data directory at ${dataDir})`;
-  const [{ createLogger }, { createRuntime }] = await Promise.all([import('../http/logger.js'), import('../runtime/create-runtime.js')]);
+  const [{ createLogger }, { createRuntime }] = await Promise.all([import('../http/logger.js'), import('../boot/create-runtime.js')]);
   return withConnections(connections, async ({ storage, masterKey }) => {
     const runtime = createRuntime({ storage, masterKey, issuer: 'http://127.0.0.1', logger: createLogger('silent') });
     const key = (await runtime.registry.keyRing()).verificationKey(kid);

@@ -118,7 +118,7 @@ async function runServer(config: ServerConfig) {
 /** The primary creates the keys once, then forks workers that share the listening port. */
 async function runPrimary(config: ServerConfig) {
   const bootstrapped = await withConnections(config, ({ admin }) => bootstrapOnFirstStart(admin));
-  if (config.metrics) (await import('../runtime/cluster-metrics.js')).serveClusterMetrics();
+  if (config.metrics) (await import('../observability/cluster-metrics.js')).serveClusterMetrics();
   for (let i = 0; i < config.workers; i++) cluster.fork();
   let stopping = false;
   cluster.on('exit', (worker, code) => {

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { parseFormParams } from '../endpoints/form-params.js';
+import { parseFormParams } from '../protocol/form-params.js';
 import { resolveServerConfig } from '../config/server-config.js';
 import { withCliContext } from './cli-context.js';
 import { action, fields, print, UsageError, withCommonOptions, type CommonOptions } from './output.js';
@@ -58,7 +58,7 @@ async function requestOverHttp(url: string, authorization: string, form: URLSear
 }
 
 async function requestInProcess(options: TokenOptions, authorization: string, form: URLSearchParams) {
-  const [{ createLogger }, { createRuntime }] = await Promise.all([import('../http/logger.js'), import('../runtime/create-runtime.js')]);
+  const [{ createLogger }, { createRuntime }] = await Promise.all([import('../http/logger.js'), import('../boot/create-runtime.js')]);
   return withCliContext(options, async ({ storage, masterKey }) => {
     const { issuer } = resolveServerConfig({ ...(options.issuer ? { issuer: options.issuer } : {}) }, process.env);
     const runtime = createRuntime({ storage, masterKey, issuer, logger: createLogger('silent') });

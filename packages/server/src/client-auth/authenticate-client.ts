@@ -5,10 +5,10 @@ import { StateCapacityError, type AssertionReplayStore } from '../state/types.js
 import { tooManyRequests } from '../errors/too-many-requests.js';
 import { OAuthError } from '../errors/oauth-error.js';
 import { clientSecretMatches } from '../secrets/client-secret.js';
-import type { RegistryView } from '../runtime/registry-view.js';
+import type { RegistryView } from '../registry/registry-view.js';
 import { invalidClient, type PresentedCredentials } from './client-credentials.js';
 import type { FailureLimiter } from './failure-limiter.js';
-import { isStorableText } from '../storage/storable-text.js';
+import { isStorableText } from '../protocol/storable-text.js';
 
 export interface ClientAuthDeps {
   registry: Pick<RegistryView, 'client' | 'clientSecrets'>;

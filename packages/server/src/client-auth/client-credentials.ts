@@ -1,5 +1,5 @@
 import { OAuthError, invalidRequest } from '../errors/oauth-error.js';
-import type { FormParams } from '../endpoints/form-params.js';
+import type { FormParams } from '../protocol/form-params.js';
 
 /** What the client presented to authenticate, before anything is checked against storage. */
 export type PresentedCredentials =

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatabaseUrlError, parseDatabaseUrl, type OpenStorageOptions } from '../storage/open-storage.js';
-import { DEFAULT_REGISTRY_CACHE_ENTRIES } from '../runtime/registry-view.js';
+import { DEFAULT_REGISTRY_CACHE_ENTRIES } from '../registry/registry-view.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 import { DEFAULT_KEY_ROTATION_POLICY, keyRotationPolicyProblems, type KeyRotationPolicy } from '../keys/rotation-policy.js';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';

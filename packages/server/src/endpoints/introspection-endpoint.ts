@@ -2,11 +2,11 @@ import type { JWTPayload } from 'jose';
 import type { RegisteredClient } from '../storage/types.js';
 import type { RevokedTokenStore } from '../state/types.js';
 import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
-import type { RegistryView } from '../runtime/registry-view.js';
+import type { RegistryView } from '../registry/registry-view.js';
 import { revokedTokenKey, verifyOwnToken } from '../tokens/verify-own-token.js';
 import { readTokenManagementRequest } from './token-management-request.js';
 import type { TokenRequest } from './token-endpoint.js';
-import { errorResponse, jsonResponse, NO_STORE, type EndpointResponse } from './endpoint-response.js';
+import { errorResponse, jsonResponse, NO_STORE, type EndpointResponse } from '../protocol/endpoint-response.js';
 
 export interface IntrospectionDeps {
   issuer: string;

@@ -1,11 +1,11 @@
 import { StateCapacityError, type RevokedTokenStore } from '../state/types.js';
 import { tooManyRequests } from '../errors/too-many-requests.js';
 import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
-import type { RegistryView } from '../runtime/registry-view.js';
+import type { RegistryView } from '../registry/registry-view.js';
 import { revokedTokenKey, verifyOwnToken } from '../tokens/verify-own-token.js';
 import { readTokenManagementRequest } from './token-management-request.js';
 import type { TokenRequest } from './token-endpoint.js';
-import { errorResponse, jsonResponse, NO_STORE, type EndpointResponse } from './endpoint-response.js';
+import { errorResponse, jsonResponse, NO_STORE, type EndpointResponse } from '../protocol/endpoint-response.js';
 
 export interface RevocationDeps {
   issuer: string;

@@ -3,9 +3,9 @@ import { OAuthError, invalidRequest } from '../errors/oauth-error.js';
 import { authenticateClient, type ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import { CLIENT_AUTH_PARAMETERS, extractClientCredentials } from '../client-auth/client-credentials.js';
 import type { GrantResult, GrantType } from '../grants/grant-type.js';
-import { rejectRepeatedParameters, rejectUnstorableParameters, type FormParams } from './form-params.js';
+import { rejectRepeatedParameters, rejectUnstorableParameters, type FormParams } from '../protocol/form-params.js';
 import type { TokenRateLimiter } from './token-rate-limiter.js';
-import { errorResponse, jsonResponse, NO_STORE, type EndpointResponse } from './endpoint-response.js';
+import { errorResponse, jsonResponse, NO_STORE, type EndpointResponse } from '../protocol/endpoint-response.js';
 
 export interface TokenRequest {
   authorization: string | undefined;

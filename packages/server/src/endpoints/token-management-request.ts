@@ -2,7 +2,7 @@ import type { RegisteredClient } from '../storage/types.js';
 import { invalidRequest } from '../errors/oauth-error.js';
 import { authenticateClient, type ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import { CLIENT_AUTH_PARAMETERS, extractClientCredentials } from '../client-auth/client-credentials.js';
-import { rejectRepeatedParameters, rejectUnstorableParameters } from './form-params.js';
+import { rejectRepeatedParameters, rejectUnstorableParameters } from '../protocol/form-params.js';
 import type { TokenRequest } from './token-endpoint.js';
 
 /**

@@ -1,7 +1,6 @@
 import { isAdminError } from './admin-error.js';
-import { isStorageUnavailable } from '../storage/types.js';
-import { STORAGE_RETRY_AFTER_SECONDS } from './to-oauth-response.js';
-import type { EndpointResponse } from '../endpoints/endpoint-response.js';
+import { isDependencyUnavailable } from './dependency-unavailable.js';
+import type { EndpointResponse } from '../protocol/endpoint-response.js';
 
 /**
  * RFC 9457 problem details: the wire format of every answer that is not an OAuth endpoint's
@@ -71,10 +70,9 @@ export function toProblemResponse(error: unknown): EndpointResponse {
       ...(error.field ? { errors: [{ field: error.field, message: error.message }] } : {}),
     });
   }
-  if (isStorageUnavailable(error)) {
-    // As at the token endpoint: a 503 to retry, nothing about the database in the body.
-    const detail = 'The server cannot reach its database right now; retry shortly.';
-    return problemResponse({ status: 503, code: 'service-unavailable', title: TITLES['service-unavailable']!, detail }, { 'retry-after': String(STORAGE_RETRY_AFTER_SECONDS) });
+  if (isDependencyUnavailable(error)) {
+    // As at the token endpoint: a 503 to retry, nothing about the database or Redis in the body.
+    return problemResponse({ status: 503, code: 'service-unavailable', title: TITLES['service-unavailable']!, detail: error.description }, { 'retry-after': String(error.retryAfterSeconds) });
   }
   return problemResponse({ status: 500, code: 'server-error', title: TITLES['server-error']! });
 }

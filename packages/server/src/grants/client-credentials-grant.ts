@@ -1,7 +1,7 @@
 import type { ApiRecord, RegisteredClient } from '../storage/types.js';
 import { invalidRequest, invalidScope, invalidTarget, OAuthError } from '../errors/oauth-error.js';
-import type { FormParams } from '../endpoints/form-params.js';
-import type { RegistryView } from '../runtime/registry-view.js';
+import type { FormParams } from '../protocol/form-params.js';
+import type { RegistryView } from '../registry/registry-view.js';
 import { echo } from '../errors/echo.js';
 import { issueAccessToken, type TokenFactoryDeps } from '../tokens/issue-access-token.js';
 import { parseScopeParameter } from './scope.js';

@@ -1,5 +1,5 @@
 import type { RegisteredClient } from '../storage/types.js';
-import type { FormParams } from '../endpoints/form-params.js';
+import type { FormParams } from '../protocol/form-params.js';
 import type { IssuedAccessToken } from '../tokens/issue-access-token.js';
 
 /** What a grant hands back to the token endpoint; rendered into the RFC 6749 §5.1 response. */

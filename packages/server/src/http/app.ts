@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
 import type { Logger } from 'pino';
-import type { ServerRuntime } from '../runtime/create-runtime.js';
-import { parseFormParams, type FormParams } from '../endpoints/form-params.js';
-import { errorResponse, type EndpointResponse } from '../endpoints/endpoint-response.js';
+import type { ServerRuntime } from '../boot/create-runtime.js';
+import { parseFormParams, type FormParams } from '../protocol/form-params.js';
+import { errorResponse, type EndpointResponse } from '../protocol/endpoint-response.js';
 import { invalidRequest } from '../errors/oauth-error.js';
 import { httpErrorAnswer, pathOf } from './error-answers.js';
 import { answerClientError } from './client-error.js';

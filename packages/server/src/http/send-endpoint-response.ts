@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import type { EndpointResponse } from '../endpoints/endpoint-response.js';
+import type { EndpointResponse } from '../protocol/endpoint-response.js';
 
 /**
  * Writes a framework-free answer as is. JSON by default; an answer that names its own content

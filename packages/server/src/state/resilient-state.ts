@@ -1,3 +1,4 @@
+import { DependencyUnavailableError } from '../errors/dependency-unavailable.js';
 import { StateCapacityError, type SharedState } from './types.js';
 
 /**
@@ -26,15 +27,28 @@ export type SharedOperation = keyof typeof OUTAGE_POLICY;
 export type RefusedOperation = { [K in SharedOperation]: (typeof OUTAGE_POLICY)[K] extends 'refuse' ? K : never }[SharedOperation];
 
 /** Thrown by a fail-closed operation while the shared store is away; the endpoints answer 503. */
-export class SharedStateUnavailableError extends Error {
+export class SharedStateUnavailableError extends DependencyUnavailableError {
   override readonly name = 'SharedStateUnavailableError';
   constructor(
     readonly operation: RefusedOperation,
     cause?: unknown,
   ) {
-    super(`shared state unavailable: ${operation} refused`, { cause });
+    super(`shared state unavailable: ${operation} refused`, UNAVAILABLE_DESCRIPTIONS[operation], { cause });
   }
 }
+
+/**
+ * What a caller is told of a fail-closed check the shared state could not make (Redis away): the
+ * request was not wrong, so not `invalid_client` (a client would take its credentials for bad)
+ * nor `{"active": false}` at introspection (RFC 7662 §2.2 reserves that for a token that is not
+ * active; a resource server caches it). RFC 7009 §2.2.1 names 503 for a revocation the server
+ * cannot do now.
+ */
+const UNAVAILABLE_DESCRIPTIONS: Record<RefusedOperation, string> = {
+  useOnce: 'The client assertion cannot be checked against replay right now; retry shortly.',
+  isTokenRevoked: 'The token’s revocation status cannot be checked right now; retry shortly.',
+  revokeToken: 'The revocation cannot be recorded right now; retry shortly.',
+};
 
 export interface AvailabilityChange {
   isAvailable: boolean;

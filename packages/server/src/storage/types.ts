@@ -1,3 +1,4 @@
+import { DependencyUnavailableError } from '../errors/dependency-unavailable.js';
 /**
  * Storage contracts. Every adapter (memory, SQLite, later PostgreSQL) implements these and passes
  * the one conformance suite in `storage/conformance/`.
@@ -151,10 +152,10 @@ export class StorageReferenceError extends Error {
  * adapter throws it for connection-level failures only, never for a constraint or a bad value,
  * so the wire formats can answer 503 with Retry-After instead of a 500. `cause` is for the log.
  */
-export class StorageUnavailableError extends Error {
+export class StorageUnavailableError extends DependencyUnavailableError {
   override readonly name = 'StorageUnavailableError';
   constructor(options: { cause: unknown }) {
-    super('the database cannot be reached', options);
+    super('the database cannot be reached', 'The server cannot reach its database right now; retry shortly.', options);
   }
 }
 

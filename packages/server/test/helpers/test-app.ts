@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { FastifyInstance } from 'fastify';
-import { createRuntime, type RuntimeOptions, type ServerRuntime } from '../../src/runtime/create-runtime.js';
+import { createRuntime, type RuntimeOptions, type ServerRuntime } from '../../src/boot/create-runtime.js';
 import { buildApp, type AppOptions } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logger.js';
 import { openStorage } from '../../src/storage/open-storage.js';

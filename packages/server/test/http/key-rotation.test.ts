@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeProtectedHeader } from 'jose';
 import { createVerifier } from '@m2m-auth/resource-server';
 import { basic, createTestApp, ISSUER, postToken, seedExampleSystem, START, type TestApp } from '../helpers/test-app.js';
-import { createRuntime } from '../../src/runtime/create-runtime.js';
+import { createRuntime } from '../../src/boot/create-runtime.js';
 import { createLogger } from '../../src/http/logger.js';
 import { generateMasterKey, parseMasterKey } from '../../src/keys/master-key.js';
 import { ConfigError, resolveServerConfig } from '../../src/config/server-config.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBasicAuthorization, extractClientCredentials } from '../../src/client-auth/client-credentials.js';
-import { parseFormParams } from '../../src/endpoints/form-params.js';
+import { parseFormParams } from '../../src/protocol/form-params.js';
 import { OAuthError } from '../../src/errors/oauth-error.js';
 
 const b64 = (value: string) => Buffer.from(value, 'utf8').toString('base64');

@@ -1,6 +1,6 @@
 import { jwtVerify, errors as joseErrors } from 'jose';
-import type { RegistryView } from '../../runtime/registry-view.js';
-import type { EndpointResponse } from '../../endpoints/endpoint-response.js';
+import type { RegistryView } from '../../registry/registry-view.js';
+import type { EndpointResponse } from '../../protocol/endpoint-response.js';
 import { problemResponse } from '../../errors/problem-details.js';
 import { ADMIN_API_IDENTIFIER, type AdminScope } from '../../admin/built-in-admin-api.js';
 

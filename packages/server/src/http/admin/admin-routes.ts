@@ -1,14 +1,14 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import swagger from '@fastify/swagger';
 import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
-import type { ServerRuntime } from '../../runtime/create-runtime.js';
+import type { ServerRuntime } from '../../boot/create-runtime.js';
 import type { Admin } from '../../admin/admin.js';
 import { apiView, clientView, grantView, keyView, secretDetailsView, secretView } from '../../admin/views.js';
 import { ADMIN_API_IDENTIFIER, ADMIN_SCOPES, type AdminScope } from '../../admin/built-in-admin-api.js';
 import { parseTime } from '../../admin/parse-time.js';
 import { problemResponse, toProblemResponse } from '../../errors/problem-details.js';
 import { echo } from '../../errors/echo.js';
-import type { EndpointResponse } from '../../endpoints/endpoint-response.js';
+import type { EndpointResponse } from '../../protocol/endpoint-response.js';
 import { sendEndpointResponse as send } from '../send-endpoint-response.js';
 import { createAdminAuthenticator, AdminAuthFailure, type AdminCaller } from './admin-auth.js';
 import * as schemas from './admin-schemas.js';

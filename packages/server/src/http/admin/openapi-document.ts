@@ -1,4 +1,4 @@
-import { createRuntime } from '../../runtime/create-runtime.js';
+import { createRuntime } from '../../boot/create-runtime.js';
 import { createMemoryStorage } from '../../storage/memory/memory-storage.js';
 import { generateMasterKey, parseMasterKey } from '../../keys/master-key.js';
 import { createLogger } from '../logger.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { validationFailed } from '../../errors/admin-error.js';
 import { echo } from '../../errors/echo.js';
-import { findUnstorable, UNSTORABLE_TEXT } from '../../storage/storable-text.js';
+import { findUnstorable, UNSTORABLE_TEXT } from '../../protocol/storable-text.js';
 
 /**
  * Every admin input (path parameters, query string, JSON body, keys included) is refused with a

@@ -7,7 +7,7 @@ import {
   type Storage,
 } from '../types.js';
 import { withTransactions } from '../transaction-gate.js';
-import { isStorableText } from '../storable-text.js';
+import { isStorableText } from '../../protocol/storable-text.js';
 import { createRowMappers, type Row } from '../sql-rows.js';
 import { CHANGE_CHANNEL, migratePostgres, quoteIdentifier } from './postgres-migrations.js';
 import { createChangeListener } from './postgres-change-listener.js';

@@ -21,11 +21,11 @@ import { createClientCredentialsGrant } from '../grants/client-credentials-grant
 import { createTokenEndpoint, type TokenRequest } from '../endpoints/token-endpoint.js';
 import { createIntrospectionEndpoint } from '../endpoints/introspection-endpoint.js';
 import { renderDiscoveryDocument, serverEndpoints, type ServerEndpoints } from '../endpoints/discovery.js';
-import type { EndpointResponse } from '../endpoints/endpoint-response.js';
+import type { EndpointResponse } from '../protocol/endpoint-response.js';
 import { OAuthError } from '../errors/oauth-error.js';
-import { createRegistryView, type RegistryView } from './registry-view.js';
+import { createRegistryView, type RegistryView } from '../registry/registry-view.js';
 import { signOnFor, type SignOn } from '../tokens/jws-signer.js';
-import { createServerMetrics, type ServerMetrics } from './metrics.js';
+import { createServerMetrics, type ServerMetrics } from '../observability/metrics.js';
 
 export interface RuntimeOptions {
   storage: Storage;

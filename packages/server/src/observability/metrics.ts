@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RegistryCacheStats } from './registry-view.js';
+import type { RegistryCacheStats } from '../registry/registry-view.js';
 import type { SigningKeyRecord } from '../storage/types.js';
 import { toOAuthResponse } from '../errors/to-oauth-response.js';
 import type { SharedStateHealth } from '../state/resilient-state.js';

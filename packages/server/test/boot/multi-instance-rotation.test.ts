@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeProtectedHeader } from 'jose';
 import { createPostgresStorage } from '../../src/storage/postgres/postgres-storage.js';
-import { createRuntime, type ServerRuntime } from '../../src/runtime/create-runtime.js';
+import { createRuntime, type ServerRuntime } from '../../src/boot/create-runtime.js';
 import { createLogger } from '../../src/http/logger.js';
 import { generateMasterKey, parseMasterKey } from '../../src/keys/master-key.js';
-import { parseFormParams } from '../../src/endpoints/form-params.js';
+import { parseFormParams } from '../../src/protocol/form-params.js';
 import { basic, createClock, form, ISSUER, seedExampleSystem } from '../helpers/test-app.js';
 import { createSchemaNames, isPostgresAvailable, POSTGRES_URL } from '../helpers/services.js';
 import { eventually } from '../storage/conformance/fixtures.js';

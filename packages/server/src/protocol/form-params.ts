@@ -1,5 +1,5 @@
 import { invalidRequest } from '../errors/oauth-error.js';
-import { isStorableText, UNSTORABLE_TEXT } from '../storage/storable-text.js';
+import { isStorableText, UNSTORABLE_TEXT } from './storable-text.js';
 
 /** A parsed application/x-www-form-urlencoded body that remembers repeated parameters. */
 export interface FormParams {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLruCache } from '../../src/runtime/lru-cache.js';
+import { createLruCache } from '../../src/registry/lru-cache.js';
 
 describe('createLruCache', () => {
   it('never holds more than its capacity, and evicts the oldest entry first', () => {

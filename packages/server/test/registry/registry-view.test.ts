@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createRegistryView, type RegistryView } from '../../src/runtime/registry-view.js';
+import { createRegistryView, type RegistryView } from '../../src/registry/registry-view.js';
 import { createMemoryStorage } from '../../src/storage/memory/memory-storage.js';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { createPostgresStorage } from '../../src/storage/postgres/postgres-storage.js';
