@@ -49,6 +49,7 @@ const TITLES: Record<string, string> = {
   'not-found': 'Not found',
   conflict: 'Conflict',
   forbidden: 'Forbidden',
+  'insufficient-scope': 'Insufficient scope',
   'server-error': 'The server could not complete the request',
 };
 
@@ -65,6 +66,7 @@ export function toProblemResponse(error: unknown): EndpointResponse {
       title: TITLES[code] ?? 'Error',
       detail: error.message,
       ...(error.field ? { errors: [{ field: error.field, message: error.message }] } : {}),
+      ...(error.extensions ? { extensions: error.extensions } : {}),
     });
   }
   return problemResponse({ status: 500, code: 'server-error', title: TITLES['server-error']! });
