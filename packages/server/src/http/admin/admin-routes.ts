@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
 import type { ServerRuntime } from '../../runtime/create-runtime.js';
 import type { Admin } from '../../admin/admin.js';
 import { apiView, clientView, grantView, keyView, secretDetailsView, secretView } from '../../admin/views.js';
-import { ADMIN_API_IDENTIFIER, ADMIN_SCOPES, type AdminScope } from '../../admin/built-in-admin-api.js';
+import { ADMIN_API_IDENTIFIER, ADMIN_SCOPES, ADMIN_TOKEN_TTL_SECONDS, type AdminScope } from '../../admin/built-in-admin-api.js';
 import { parseTime } from '../../admin/parse-time.js';
 import { problemResponse, toProblemResponse } from '../../errors/problem-details.js';
 import { isAdminError } from '../../errors/admin-error.js';
@@ -59,7 +59,11 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
           info: {
             title: 'm2m-auth admin API',
             version: '1.0.0',
-            description: `Manage APIs, clients, grants, signing keys and the audit log. Authenticate with an access token of ${ADMIN_API_IDENTIFIER} (client credentials grant, audience=${ADMIN_API_IDENTIFIER}); each operation names the scope it needs. Errors are RFC 9457 problem details.`,
+            description: `Manage APIs, clients, grants, signing keys and the audit log. Authenticate with an access token of ${ADMIN_API_IDENTIFIER} (client credentials grant, audience=${ADMIN_API_IDENTIFIER}); each operation names the scope it needs. Errors are RFC 9457 problem details.\n\n` +
+              `Nobody confers what they do not hold: a grant on ${ADMIN_API_IDENTIFIER} (create, change, delete) also needs every admin scope it holds before and after; ` +
+              `a new or rotated secret, a change of jwks or token_endpoint_auth_methods, enabling or deleting a client also needs every admin scope that client holds (and introspection:write when it may introspect); ` +
+              `setting or changing introspect_apis needs introspection:write. config/apply and its dry run apply the same rules. Such a refusal is 403 insufficient-scope with required_scopes. ` +
+              `Admin tokens live at most ${ADMIN_TOKEN_TTL_SECONDS} seconds (a server may lower that); a token revoked at /oauth/revoke is refused at once, and when its revocation cannot be checked the answer is 503 with Retry-After.`,
           },
           components: {
             securitySchemes: {
