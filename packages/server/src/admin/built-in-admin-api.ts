@@ -3,7 +3,8 @@ import type { ApiRecord, ApiScope } from '../storage/types.js';
 /**
  * The API that m2m-auth's own admin endpoints belong to. Admin clients are ordinary clients with
  * grants on it, so least privilege works as for any API: a CI job that only creates grants is
- * granted `grants:write` and nothing else.
+ * granted `grants:write` and nothing else — and cannot use it to confer admin scopes it lacks
+ * (admin-authority.ts).
  */
 export const ADMIN_API_IDENTIFIER = 'urn:m2m-auth:admin';
 export const RESERVED_IDENTIFIER_PREFIX = 'urn:m2m-auth:';
@@ -26,9 +27,9 @@ export const ADMIN_SCOPES: readonly ApiScope[] = [
   { value: 'apis:read', description: 'Read APIs and their scopes' },
   { value: 'apis:write', description: 'Create, change and delete APIs' },
   { value: 'clients:read', description: 'Read clients and secret hints' },
-  { value: 'clients:write', description: 'Create, change and delete clients; issue and rotate secrets' },
+  { value: 'clients:write', description: 'Create, change and delete clients; issue and rotate secrets (of a client holding admin scopes: only with those scopes too)' },
   { value: 'grants:read', description: 'Read client grants' },
-  { value: 'grants:write', description: 'Create, change and delete client grants' },
+  { value: 'grants:write', description: 'Create, change and delete client grants (on the admin API: only with the admin scopes they hold)' },
   { value: 'keys:read', description: 'Read signing keys (public parts and status)' },
   { value: 'keys:write', description: 'Rotate and retire signing keys' },
   { value: 'audit:read', description: 'Read the audit log' },
@@ -46,8 +47,6 @@ export type AdminScope =
   | 'keys:write'
   | 'audit:read'
   | typeof INTROSPECTION_WRITE_SCOPE;
-
-export const isAdminScope = (scope: string): scope is AdminScope => ADMIN_SCOPES.some((defined) => defined.value === scope);
 
 /** The built-in API as first created (by bootstrap, or by an apply whose document refers to it). */
 export function builtInAdminApi(at: number): ApiRecord {
