@@ -9,6 +9,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@m2m-auth\/server$/, replacement: here('./packages/server/src/index.ts') },
+      { find: /^@m2m-auth\/sdk-core$/, replacement: here('./packages/sdk-core/src/index.ts') },
       { find: /^@m2m-auth\/client$/, replacement: here('./packages/client/src/index.ts') },
       { find: /^@m2m-auth\/client\/(.+)$/, replacement: here('./packages/client/src/$1.ts') },
       { find: /^@m2m-auth\/resource-server$/, replacement: here('./packages/resource-server/src/index.ts') },

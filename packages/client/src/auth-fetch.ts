@@ -1,5 +1,5 @@
 import { checkTokenRequest, optionChecks } from './client-options.js';
-import { describeValue } from './option-checks.js';
+import { describeValue } from '@m2m-auth/sdk-core';
 import type { TokenClient, TokenRequestOptions, TokenSource } from './token-client.js';
 
 export interface AuthFetchOptions extends TokenRequestOptions {

@@ -1,5 +1,5 @@
 import { TokenClientError } from './errors.js';
-import { createOptionChecks, describeValue, type OptionChecks } from './option-checks.js';
+import { createOptionChecks, describeValue, type OptionChecks } from '@m2m-auth/sdk-core';
 import type { AudienceStyle, AuthMethod } from './presets.js';
 import type { TokenClientOptions, TokenRequestOptions } from './token-client.js';
 

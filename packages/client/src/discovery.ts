@@ -1,5 +1,5 @@
 import { TokenClientError } from './errors.js';
-import { fetchIssuerMetadata } from './issuer-metadata.js';
+import { fetchIssuerMetadata } from '@m2m-auth/sdk-core';
 
 export interface ProviderMetadata {
   tokenEndpoint: string;

@@ -11,13 +11,3 @@ export type TokenClientEvent =
 
 export type TokenClientListener = (event: TokenClientEvent) => void;
 
-export function safeListener(listener: TokenClientListener | undefined): TokenClientListener {
-  if (!listener) return () => undefined;
-  return (event) => {
-    try {
-      listener(event);
-    } catch {
-      // A listener's bug must not break token acquisition.
-    }
-  };
-}

@@ -5,7 +5,7 @@
  * (Keycloak and Okta put the audience in the server's configuration).
  */
 import { optionChecks } from './client-options.js';
-import { describeValue } from './option-checks.js';
+import { describeValue, httpsOrigin, withoutTrailingSlashes } from '@m2m-auth/sdk-core';
 
 export type AudienceStyle = 'audience' | 'resource' | 'entra-default-scope' | 'cognito-scope-prefix' | 'none';
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
@@ -29,20 +29,18 @@ function presetOptions<T>(preset: string, value: unknown, required: readonly str
   return options as T;
 }
 
-const origin = (domain: string) => (/^https?:\/\//.test(domain) ? domain.replace(/\/+$/, '') : `https://${domain.replace(/\/+$/, '')}`);
-
 export const presets = {
   /** m2m-auth: endpoints from discovery, `audience` parameter. */
   m2mAuth: (input: { issuer: string }): ClientPreset => {
     const options = presetOptions<{ issuer: string }>('m2mAuth', input, ['issuer'], []);
-    return { name: 'm2m-auth', issuer: options.issuer.replace(/\/+$/, ''), audience: 'audience' };
+    return { name: 'm2m-auth', issuer: withoutTrailingSlashes(options.issuer), audience: 'audience' };
   },
   /** Keycloak: `{baseUrl}/realms/{realm}`; the audience comes from the client's audience mapper. */
   keycloak: (input: { baseUrl: string; realm: string }): ClientPreset => {
     const options = presetOptions<{ baseUrl: string; realm: string }>('keycloak', input, ['baseUrl', 'realm'], []);
     return {
       name: 'keycloak',
-      tokenEndpoint: `${origin(options.baseUrl)}/realms/${encodeURIComponent(options.realm)}/protocol/openid-connect/token`,
+      tokenEndpoint: `${httpsOrigin(options.baseUrl)}/realms/${encodeURIComponent(options.realm)}/protocol/openid-connect/token`,
       audience: 'none',
       authMethod: 'client_secret_basic',
     };
@@ -52,7 +50,7 @@ export const presets = {
     const options = presetOptions<{ domain: string }>('auth0', input, ['domain'], []);
     return {
       name: 'auth0',
-      tokenEndpoint: `${origin(options.domain)}/oauth/token`,
+      tokenEndpoint: `${httpsOrigin(options.domain)}/oauth/token`,
       audience: 'audience',
       authMethod: 'client_secret_post',
     };
@@ -62,7 +60,7 @@ export const presets = {
     const options = presetOptions<{ tenantId: string; authority?: string }>('entra', input, ['tenantId'], ['authority']);
     return {
       name: 'entra',
-      tokenEndpoint: `${origin(options.authority ?? 'login.microsoftonline.com')}/${encodeURIComponent(options.tenantId)}/oauth2/v2.0/token`,
+      tokenEndpoint: `${httpsOrigin(options.authority ?? 'login.microsoftonline.com')}/${encodeURIComponent(options.tenantId)}/oauth2/v2.0/token`,
       audience: 'entra-default-scope',
       authMethod: 'client_secret_post',
     };
@@ -72,7 +70,7 @@ export const presets = {
     const options = presetOptions<{ domain: string }>('cognito', input, ['domain'], []);
     return {
       name: 'cognito',
-      tokenEndpoint: `${origin(options.domain)}/oauth2/token`,
+      tokenEndpoint: `${httpsOrigin(options.domain)}/oauth2/token`,
       audience: 'cognito-scope-prefix',
       authMethod: 'client_secret_basic',
     };
@@ -82,7 +80,7 @@ export const presets = {
     const options = presetOptions<{ domain: string; authorizationServerId?: string }>('okta', input, ['domain'], ['authorizationServerId']);
     return {
       name: 'okta',
-      tokenEndpoint: `${origin(options.domain)}/oauth2/${encodeURIComponent(options.authorizationServerId ?? 'default')}/v1/token`,
+      tokenEndpoint: `${httpsOrigin(options.domain)}/oauth2/${encodeURIComponent(options.authorizationServerId ?? 'default')}/v1/token`,
       audience: 'none',
       authMethod: 'client_secret_basic',
     };
@@ -99,7 +97,7 @@ export function audienceParameters(style: AudienceStyle, audience: string | unde
       return { scope: [...scopes], extra: { resource: audience } };
     case 'entra-default-scope':
       // Entra grants app permissions per resource: the only client-credentials scope is `.default`.
-      return { scope: [`${audience.replace(/\/+$/, '')}/.default`], extra: {} };
+      return { scope: [`${withoutTrailingSlashes(audience)}/.default`], extra: {} };
     case 'cognito-scope-prefix':
       return { scope: scopes.map((s) => (s.includes('/') ? s : `${audience}/${s}`)), extra: {} };
     case 'none':

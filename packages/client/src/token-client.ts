@@ -1,12 +1,17 @@
-import { createHash } from 'node:crypto';
-import { AccessToken } from './access-token.js';
-import { ClientAuthenticator, type PrivateKeySource, type SecretSource } from './client-authentication.js';
-import { checkEndpointUrl, discoverProvider } from './discovery.js';
+import { safeListener } from '@m2m-auth/sdk-core';
+import type { AccessToken } from './access-token.js';
+import type { PrivateKeySource, SecretSource } from './client-authentication.js';
 import { checkTokenClientOptions, checkTokenRequest } from './client-options.js';
-import { isOAuthError, isTokenClientError, TokenClientError } from './errors.js';
-import { safeListener, type TokenClientListener } from './events.js';
-import { audienceParameters, type AudienceStyle, type AuthMethod, type ClientPreset } from './presets.js';
-import { requestToken, type RetryPolicy } from './token-request.js';
+import { checkEndpointUrl } from './discovery.js';
+import { TokenClientError } from './errors.js';
+import type { TokenClientEvent, TokenClientListener } from './events.js';
+import { createTokenFetcher } from './fetch-token.js';
+import type { AuthMethod, ClientPreset } from './presets.js';
+import { createProviderSetup } from './provider-setup.js';
+import { createRefreshAhead } from './refresh-ahead.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { startFlight } from './single-flight.js';
+import { cancelTimer, createTokenCache, invalidateEntry, usableToken, type CacheEntry } from './token-cache.js';
 
 export interface TokenClientOptions {
   /** Issuer URL: the token endpoint and auth methods come from its metadata (fetched once). */
@@ -73,37 +78,23 @@ export interface TokenClient {
   close(): void;
 }
 
-interface CacheEntry {
-  readonly key: string;
-  readonly hash: string;
-  readonly request: TokenRequestOptions;
-  token: AccessToken | undefined;
-  /** The same settled promise for every cached hit: no allocation per call. */
-  resolved: Promise<AccessToken> | undefined;
-  usableUntil: number;
-  refreshAt: number;
-  inFlight: Promise<AccessToken> | undefined;
-  timer: ReturnType<typeof setTimeout> | undefined;
-}
-
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
+/**
+ * The token client, composed of one module per concern: the cache (token-cache.ts) answers from
+ * memory; on a miss, one request per entry runs (single-flight.ts) — the request
+ * (token-request.ts) with retries (retry.ts) — and its token is kept and refreshed before it
+ * expires (refresh-ahead.ts), which also serves a still-valid token when a refresh fails.
+ */
 export function createTokenClient(input: TokenClientOptions): TokenClient {
   const options = checkTokenClientOptions(input);
   const preset = options.preset;
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const now = options.clock ?? Date.now;
-  const emit = safeListener(options.onEvent);
+  const emit = safeListener<TokenClientEvent>(options.onEvent);
   const random = options.random ?? Math.random;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const allowInsecureHttp = options.allowInsecureHttp ?? false;
-  const audienceStyle: AudienceStyle = preset?.audience ?? 'audience';
-  const marginMs = (options.expiryMarginSeconds ?? 5) * 1000;
-  const ahead = { minSeconds: 60, fraction: 0.2, jitterFraction: 0.1, ...options.refreshAhead };
-  const backgroundRefresh = options.backgroundRefresh ?? true;
-  const retry = { maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 10_000, maxElapsedMs: 30_000, ...options.retry };
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-
   const issuer = options.issuer ?? preset?.issuer;
   const configuredEndpoint = options.tokenEndpoint ?? preset?.tokenEndpoint;
   if (!issuer && !configuredEndpoint) throw new TokenClientError('configuration_error', 'createTokenClient: issuer, tokenEndpoint or a preset is required.');
@@ -111,210 +102,88 @@ export function createTokenClient(input: TokenClientOptions): TokenClient {
   if (issuer) checkEndpointUrl(issuer, allowInsecureHttp);
 
   let closed = false;
-  let setup: Promise<{ tokenEndpoint: string; authenticator: ClientAuthenticator }> | undefined;
-  const entries = new Map<string, CacheEntry>();
+  const isClosed = () => closed;
+  const cache = createTokenCache({ endpoint: configuredEndpoint ?? issuer, clientId: options.clientId, scope: options.scope, audience: options.audience, resource: options.resource, extraParams: options.extraParams });
+  const fetchToken = createTokenFetcher({
+    setup: createProviderSetup(options, { issuer, tokenEndpoint: configuredEndpoint, preset, fetch: fetchImpl, timeoutMs, allowInsecureHttp }),
+    defaults: options,
+    audienceStyle: preset?.audience ?? 'audience',
+    fetch: fetchImpl,
+    now,
+    sleep: options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
+    random,
+    retry: { ...DEFAULT_RETRY, ...options.retry },
+    timeoutMs,
+    emit,
+    isClosed,
+  });
+  const ahead = createRefreshAhead({
+    minSeconds: 60,
+    fraction: 0.2,
+    jitterFraction: 0.1,
+    ...options.refreshAhead,
+    marginMs: (options.expiryMarginSeconds ?? 5) * 1000,
+    background: options.backgroundRefresh ?? true,
+    now,
+    random,
+    emit,
+    isClosed,
+    refresh: (entry) => void refresh(entry, true),
+  });
 
-  function resolveSetup() {
-    setup ??= (async () => {
-      let tokenEndpoint = configuredEndpoint;
-      let offered: readonly string[] | undefined;
-      if (!tokenEndpoint) {
-        const metadata = await discoverProvider(issuer!, fetchImpl, timeoutMs);
-        checkEndpointUrl(metadata.tokenEndpoint, allowInsecureHttp);
-        tokenEndpoint = metadata.tokenEndpoint;
-        offered = metadata.authMethods;
-      }
-      const method: AuthMethod =
-        options.authMethod ??
-        (options.privateKey !== undefined ? 'private_key_jwt' : preset?.authMethod) ??
-        (offered && !offered.includes('client_secret_basic') && offered.includes('client_secret_post') ? 'client_secret_post' : 'client_secret_basic');
-      return { tokenEndpoint, authenticator: new ClientAuthenticator(options, method) };
-    })();
-    setup.catch(() => (setup = undefined)); // a failed discovery is retried by the next call
-    return setup;
-  }
-
-  function cacheKey(request: TokenRequestOptions): string {
-    const scopes = scopeList(request.scope ?? options.scope);
-    const extra = { ...options.extraParams, ...request.extraParams };
-    return JSON.stringify([
-      configuredEndpoint ?? issuer,
-      options.clientId,
-      scopes,
-      request.audience ?? options.audience ?? null,
-      request.resource ?? options.resource ?? null,
-      Object.keys(extra).sort().map((name) => [name, extra[name]]),
-    ]);
-  }
-
-  function entryFor(request: TokenRequestOptions): CacheEntry {
-    const key = cacheKey(request);
-    let entry = entries.get(key);
-    if (!entry) {
-      entry = {
-        key,
-        hash: createHash('sha256').update(key).digest('hex').slice(0, 12),
-        request,
-        token: undefined,
-        resolved: undefined,
-        usableUntil: 0,
-        refreshAt: 0,
-        inFlight: undefined,
-        timer: undefined,
-      };
-      entries.set(key, entry);
-    }
-    return entry;
-  }
-
+  /** A cached token when usable (starting a refresh when due), else the one request in flight. */
   function tokenOf(entry: CacheEntry): Promise<AccessToken> {
-    if (entry.resolved !== undefined) {
-      const t = now();
-      if (t < entry.usableUntil) {
-        if (t >= entry.refreshAt && entry.inFlight === undefined) refresh(entry, true);
-        return entry.resolved;
-      }
+    const t = now();
+    const cached = usableToken(entry, t);
+    if (cached) {
+      if (ahead.isDue(entry, t)) refresh(entry, true);
+      return cached;
     }
     if (closed) return Promise.reject(new TokenClientError('closed', 'the token client was closed'));
     return entry.inFlight ?? refresh(entry, false);
   }
 
-  /** One request for the entry, shared by every caller (single flight). */
   function refresh(entry: CacheEntry, background: boolean): Promise<AccessToken> {
-    const pending = fetchToken(entry).then(
-      (token) => {
-        store(entry, token);
-        return token;
-      },
-      (error: unknown) => {
-        const err = isTokenClientError(error) ? error : new TokenClientError('provider_unavailable', String(error));
-        const t = now();
-        const current = entry.token;
-        if (current && t < current.expiresAt && err.code !== 'closed') {
-          // Stale-if-error: the provider is failing but the token we hold is still valid.
-          emit({ type: 'token.refresh_failed', cacheKeyHash: entry.hash, code: err.code, error: err.error, message: err.message });
-          entry.refreshAt = t + Math.min(10_000, Math.max(1000, (current.expiresAt - t) / 4));
-          if (!background) emit({ type: 'token.stale_served', cacheKeyHash: entry.hash, expiresAt: current.expiresAt });
-          return current;
-        }
-        if (background) emit({ type: 'token.refresh_failed', cacheKeyHash: entry.hash, code: err.code, error: err.error, message: err.message });
-        throw err;
-      },
+    const pending = startFlight(entry, () =>
+      fetchToken(entry).then(
+        (token) => {
+          ahead.store(entry, token);
+          return token;
+        },
+        (error: unknown) => ahead.recover(entry, error, background),
+      ),
     );
-    entry.inFlight = pending;
-    const clear = () => {
-      if (entry.inFlight === pending) entry.inFlight = undefined;
-    };
-    pending.then(clear, clear);
     if (background) pending.catch(() => undefined);
     return pending;
   }
 
-  async function fetchToken(entry: CacheEntry): Promise<AccessToken> {
-    const { tokenEndpoint, authenticator } = await resolveSetup();
-    const params = requestParameters(entry.request);
-    const started = now();
-    const deps = {
-      fetch: fetchImpl,
-      now,
-      sleep,
-      random,
-      retry,
-      timeoutMs,
-      onRetry: (attempt: number, delayMs: number, reason: string) => emit({ type: 'token.retry', cacheKeyHash: entry.hash, attempt, delayMs, reason }),
-    };
-    let response;
-    try {
-      response = await requestToken(deps, tokenEndpoint, authenticator, params);
-    } catch (error) {
-      // A rotated secret: read it once more from its source and try again, once.
-      if (isOAuthError(error, 'invalid_client') && authenticator.forgetSecret()) {
-        response = await requestToken(deps, tokenEndpoint, authenticator, params);
-      } else {
-        throw error;
-      }
-    }
-    if (closed) throw new TokenClientError('closed', 'the token client was closed');
-    const receivedAt = now();
-    const token = new AccessToken(response.accessToken, response.tokenType, receivedAt + response.expiresInSeconds * 1000, response.scope ?? (scopeList(entry.request.scope ?? options.scope).join(' ') || undefined));
-    emit({ type: 'token.fetched', cacheKeyHash: entry.hash, latencyMs: receivedAt - started, expiresAt: token.expiresAt, attempts: response.attempts });
-    return token;
-  }
-
-  function store(entry: CacheEntry, token: AccessToken): void {
-    const t = now();
-    const lifetime = Math.max(0, token.expiresAt - t);
-    const window = Math.min(lifetime / 2, Math.max(ahead.minSeconds * 1000, ahead.fraction * lifetime));
-    entry.token = token;
-    entry.resolved = Promise.resolve(token);
-    entry.usableUntil = token.expiresAt - Math.min(marginMs, lifetime / 10);
-    // Jitter spreads the refreshes of many instances that started together.
-    entry.refreshAt = token.expiresAt - window - random() * ahead.jitterFraction * window;
-    if (entry.timer) clearTimeout(entry.timer);
-    entry.timer = undefined;
-    if (backgroundRefresh && !closed) {
-      entry.timer = setTimeout(() => {
-        entry.timer = undefined;
-        if (!closed && entry.token === token && entry.inFlight === undefined) refresh(entry, true);
-      }, Math.max(0, entry.refreshAt - t));
-      entry.timer.unref?.();
-    }
-  }
-
-  function requestParameters(request: TokenRequestOptions): Record<string, string> {
-    const scopes = scopeList(request.scope ?? options.scope);
-    const resource = request.resource ?? options.resource;
-    const { scope, extra } = audienceParameters(audienceStyle, request.audience ?? options.audience, scopes);
-    return {
-      ...options.extraParams,
-      ...request.extraParams,
-      ...extra,
-      ...(resource ? { resource } : {}),
-      ...(scope.length ? { scope: scope.join(' ') } : {}),
-    };
-  }
-
-  function invalidateEntry(entry: CacheEntry, accessToken: string): boolean {
-    if (entry.token?.accessToken !== accessToken) return false;
-    entry.token = undefined;
-    entry.resolved = undefined;
-    entry.usableUntil = 0;
-    if (entry.timer) clearTimeout(entry.timer);
-    entry.timer = undefined;
-    emit({ type: 'token.invalidated', cacheKeyHash: entry.hash });
-    return true;
-  }
-
-  const defaultEntry = entryFor({});
-  const describe = () => ({ tokenEndpoint: configuredEndpoint, issuer, clientId: options.clientId, cachedEntries: entries.size });
+  const defaultEntry = cache.entryFor({});
+  const describe = () => ({ tokenEndpoint: configuredEndpoint, issuer, clientId: options.clientId, cachedEntries: cache.size });
 
   const client: TokenClient = {
     getToken(request) {
       if (request === undefined) return tokenOf(defaultEntry);
       try {
-        return tokenOf(entryFor(checkTokenRequest('getToken', request)));
+        return tokenOf(cache.entryFor(checkTokenRequest('getToken', request)));
       } catch (error) {
         return Promise.reject(error);
       }
     },
     for(request) {
-      const entry = entryFor(checkTokenRequest('for', request));
+      const entry = cache.entryFor(checkTokenRequest('for', request));
       return {
         getToken: () => tokenOf(entry),
-        invalidate: (accessToken) => invalidateEntry(entry, accessToken),
+        invalidate: (accessToken) => invalidateEntry(entry, accessToken, emit),
       };
     },
     invalidate(accessToken) {
       let dropped = false;
-      for (const entry of entries.values()) dropped = invalidateEntry(entry, accessToken) || dropped;
+      for (const entry of cache.entries()) dropped = invalidateEntry(entry, accessToken, emit) || dropped;
       return dropped;
     },
     close() {
       closed = true;
-      for (const entry of entries.values()) {
-        if (entry.timer) clearTimeout(entry.timer);
-        entry.timer = undefined;
-      }
+      for (const entry of cache.entries()) cancelTimer(entry);
     },
   };
   Object.defineProperties(client, {
@@ -322,11 +191,4 @@ export function createTokenClient(input: TokenClientOptions): TokenClient {
     [INSPECT]: { value: () => `TokenClient ${JSON.stringify(describe())}`, enumerable: false },
   });
   return client;
-}
-
-/** Scopes as a sorted, de-duplicated list (so `a b` and `b a` share a cache entry). */
-function scopeList(scope: string | readonly string[] | undefined): string[] {
-  if (scope === undefined) return [];
-  const list = typeof scope === 'string' ? scope.split(' ') : scope;
-  return [...new Set(list.filter(Boolean))].sort();
 }

@@ -1,15 +1,6 @@
 import { TokenClientError } from './errors.js';
 import type { ClientAuthenticator } from './client-authentication.js';
-
-export interface RetryPolicy {
-  /** Total attempts, the first included. Default 4. */
-  maxAttempts?: number;
-  /** Backoff base and cap (full jitter: a random delay in [0, min(cap, base × 2^n)]). Default 200 ms, 10 s. */
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  /** No new attempt starts after this long. Default 30 s. */
-  maxElapsedMs?: number;
-}
+import type { AttemptOutcome } from './retry.js';
 
 export interface TokenResponse {
   accessToken: string;
@@ -21,54 +12,24 @@ export interface TokenResponse {
 export interface TokenRequestDeps {
   fetch: typeof fetch;
   now: () => number;
-  sleep: (ms: number) => Promise<void>;
-  random: () => number;
-  retry: Required<RetryPolicy>;
   timeoutMs: number;
-  onRetry: (attempt: number, delayMs: number, reason: string) => void;
 }
 
 /** OAuth errors that a retry cannot fix: they surface at once. */
 const FINAL_OAUTH_ERRORS = new Set(['invalid_client', 'invalid_scope', 'unauthorized_client', 'invalid_request', 'invalid_grant', 'unsupported_grant_type', 'invalid_target', 'access_denied']);
 
 /**
- * One client-credentials token request, with retries for what is transient (network errors, 5xx,
- * 429) and none for what is not. The returned errors never contain the secret or the assertion.
+ * Step 3 (request): one client-credentials token request, classified: a token, or an error that
+ * says whether a retry could help (network errors, 5xx, 429) or not (everything else). The errors
+ * never contain the secret or the assertion. Retries are withRetry's (retry.ts).
  */
-export async function requestToken(
-  deps: TokenRequestDeps,
-  tokenEndpoint: string,
-  authenticator: ClientAuthenticator,
-  params: Record<string, string>,
-): Promise<TokenResponse & { attempts: number }> {
-  const started = deps.now();
-  let attempt = 0;
-  for (;;) {
-    attempt += 1;
-    const outcome = await attemptOnce(deps, tokenEndpoint, authenticator, params, attempt);
-    if (outcome.ok) return { ...outcome.token, attempts: attempt };
-    const error = outcome.error;
-    const elapsed = deps.now() - started;
-    if (!outcome.retryable || attempt >= deps.retry.maxAttempts) throw error;
-    const backoff = deps.random() * Math.min(deps.retry.maxDelayMs, deps.retry.baseDelayMs * 2 ** (attempt - 1));
-    const delay = Math.min(Math.max(backoff, outcome.retryAfterMs ?? 0), deps.retry.maxDelayMs * 3);
-    if (elapsed + delay > deps.retry.maxElapsedMs) throw error;
-    deps.onRetry(attempt, Math.round(delay), error.status ? `HTTP ${error.status}` : error.code);
-    await deps.sleep(delay);
-  }
-}
-
-type Attempt =
-  | { ok: true; token: TokenResponse }
-  | { ok: false; error: TokenClientError; retryable: boolean; retryAfterMs?: number };
-
-async function attemptOnce(
+export async function attemptTokenRequest(
   deps: TokenRequestDeps,
   tokenEndpoint: string,
   authenticator: ClientAuthenticator,
   params: Record<string, string>,
   attempt: number,
-): Promise<Attempt> {
+): Promise<AttemptOutcome<TokenResponse>> {
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
   const body = new URLSearchParams({ grant_type: 'client_credentials', ...params });
   let response: Response;
@@ -91,7 +52,7 @@ async function attemptOnce(
   if (response.ok) {
     const token = parseTokenResponse(payload);
     if (!token) return { ok: false, retryable: false, error: new TokenClientError('invalid_response', 'token endpoint answered without a usable access_token', { status: response.status, attempts: attempt }) };
-    return { ok: true, token };
+    return { ok: true, value: token };
   }
   const oauth = payload && typeof payload === 'object' ? (payload as Record<string, unknown>) : {};
   const oauthError = typeof oauth.error === 'string' ? oauth.error.slice(0, 100) : undefined;

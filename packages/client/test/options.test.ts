@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createAuthFetch, createTokenClient, isOAuthError, isTokenClientError, presets, TokenClientError, type TokenClientOptions } from '../src/index.js';
 import { useBearerAuth } from '../src/axios.js';
@@ -132,12 +131,5 @@ describe('error type guards survive two copies of the package', () => {
     expect(isTokenClientError({ name: 'Error', code: 'closed', message: 'x' })).toBe(false);
     expect(isTokenClientError(Object.assign(new Error('x'), { code: 'closed' }))).toBe(false);
     for (const value of [null, undefined, 'TokenClientError', 0]) expect(isTokenClientError(value)).toBe(false);
-  });
-});
-
-describe('code both SDKs share', () => {
-  it('option-checks.ts and issuer-metadata.ts are the resource server’s, verbatim (each package ships self-contained; drift fails here)', () => {
-    const read = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8');
-    for (const file of ['option-checks.ts', 'issuer-metadata.ts']) expect(read(`../src/${file}`), file).toBe(read(`../../resource-server/src/core/${file}`));
   });
 });

@@ -157,6 +157,34 @@ describe.skipIf(!hasRedis)(`Redis replay store and introspection cache (${REDIS_
       await proxy.stop();
     }
   });
+
+  it('a check refused with 503 during a reconnect leaves no trace: the retry is accepted, not called a replay', async () => {
+    const proxy = await startProxy(new URL(REDIS_URL));
+    // A client that keeps commands queued through a long reconnect (ioredis's default is 20
+    // retries), the case where a check answered 503 used to run later and record the jti.
+    const client = new Redis(proxy.url, { maxRetriesPerRequest: 20 });
+    client.on('error', () => undefined);
+    const clock = createClock();
+    const store = createRedisReplayStore({ redis: client, keyPrefix: namespace.prefix, timeoutMs: 200, now: clock.now });
+    const verifier = createVerifier(baseOptions({ now: clock.now, replayDetection: store }));
+    const jti = `retried-${Math.random().toString(36).slice(2)}`;
+    const token = await mint(key, claims(issuer.issuer, { jti, exp: nowSeconds() + 600 }));
+    const stored = `${namespace.prefix}jti:${sha256(jti)}`;
+    try {
+      await client.ping();
+      await proxy.stop();
+      await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'temporarily_unavailable', reason: 'replay_store_unavailable' });
+      await proxy.start();
+      await waitFor(async () => client.status === 'ready');
+      await client.ping(); // behind every command queued before it: the refused check has run, or never will
+      expect(await namespace.client.exists(stored)).toBe(0);
+      await expect(verifier.verify(token)).resolves.toMatchObject({ tokenId: jti });
+      await expect(verifier.verify(token)).rejects.toMatchObject({ reason: 'replayed' });
+    } finally {
+      client.disconnect();
+      await proxy.stop();
+    }
+  });
 });
 
 describe('Redis unreachable', () => {

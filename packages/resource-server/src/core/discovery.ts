@@ -1,4 +1,4 @@
-import { fetchIssuerMetadata } from './issuer-metadata.js';
+import { fetchIssuerMetadata, memoizeSuccess } from '@m2m-auth/sdk-core';
 
 /** What the SDK reads from an issuer's metadata. */
 export interface IssuerMetadata {
@@ -11,14 +11,7 @@ export interface IssuerMetadata {
  * cache and introspection; a failure is not remembered, so the next call retries.
  */
 export function createMetadataResolver(issuer: string, fetchImpl: typeof fetch, timeoutMs: number): () => Promise<IssuerMetadata> {
-  let resolved: Promise<IssuerMetadata> | undefined;
-  return () => {
-    resolved ??= discover(issuer, fetchImpl, timeoutMs).catch((error: unknown) => {
-      resolved = undefined;
-      throw error;
-    });
-    return resolved;
-  };
+  return memoizeSuccess(() => discover(issuer, fetchImpl, timeoutMs));
 }
 
 /** One member of the metadata, or an error naming what the issuer does not advertise. */

@@ -14,15 +14,3 @@ export type ResourceServerEvent =
   | { type: 'introspection.cache_failed'; message: string };
 
 export type EmitEvent = (event: ResourceServerEvent) => void;
-
-/** Wraps a user hook so a throwing listener can never fail a request. */
-export function safeEmitter(listener: ((event: ResourceServerEvent) => void) | undefined): EmitEvent {
-  if (!listener) return () => undefined;
-  return (event) => {
-    try {
-      listener(event);
-    } catch {
-      // An observability hook must not change the outcome of authentication.
-    }
-  };
-}

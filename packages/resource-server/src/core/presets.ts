@@ -1,4 +1,4 @@
-import { createOptionChecks, describeValue } from './option-checks.js';
+import { createOptionChecks, describeValue, httpsOrigin, withoutTrailingSlashes } from '@m2m-auth/sdk-core';
 import type { AuthoritiesOptions } from './principal.js';
 
 /**
@@ -41,8 +41,6 @@ function presetOptions<T>(preset: string, value: unknown, required: readonly str
   return options as T;
 }
 
-const trimSlash = (value: string) => value.replace(/\/+$/, '');
-const httpsOrigin = (domain: string) => (/^https?:\/\//.test(domain) ? trimSlash(domain) : `https://${trimSlash(domain)}`);
 
 export const presets = {
   /** m2m-auth: RFC 9068 tokens, `typ: at+jwt` required, scopes in `scope`, JWKS from discovery. */
@@ -50,7 +48,7 @@ export const presets = {
     const options = presetOptions<{ issuer: string; audience: string | string[] }>('m2mAuth', input, ['issuer', 'audience'], []);
     return {
       name: 'm2m-auth',
-      issuer: trimSlash(options.issuer),
+      issuer: withoutTrailingSlashes(options.issuer),
       audience: options.audience,
       requireTyp: true,
       principalClaim: 'sub',
@@ -61,7 +59,7 @@ export const presets = {
   /** Keycloak: the client of a service account is `azp`; `aud` comes from an audience mapper. */
   keycloak: (input: { baseUrl: string; realm: string; audience: string | string[] }): ProviderPreset => {
     const options = presetOptions<{ baseUrl: string; realm: string; audience: string | string[] }>('keycloak', input, ['baseUrl', 'realm', 'audience'], []);
-    const issuer = `${trimSlash(options.baseUrl)}/realms/${encodeURIComponent(options.realm)}`;
+    const issuer = `${withoutTrailingSlashes(options.baseUrl)}/realms/${encodeURIComponent(options.realm)}`;
     return {
       name: 'keycloak',
       issuer,

@@ -1,5 +1,5 @@
 import { AuthError } from './errors.js';
-import { createOptionChecks, describeValue } from './option-checks.js';
+import { createOptionChecks, describeValue } from '@m2m-auth/sdk-core';
 import type { Principal } from './principal.js';
 
 export interface ScopeRequirement {

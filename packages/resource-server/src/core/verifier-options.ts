@@ -1,9 +1,9 @@
 import { DEFAULT_MAX_TOKEN_LENGTH, type BearerOptions } from './bearer-token.js';
-import { safeEmitter, type EmitEvent, type ResourceServerEvent } from './events.js';
+import type { EmitEvent, ResourceServerEvent } from './events.js';
 import type { IntrospectionOptions } from './introspection.js';
 import type { IntrospectionCache } from './introspection-cache.js';
 import { ASYMMETRIC_ALGORITHMS, importSharedSecret, isJwsAlgorithm, resolveVerifyOn, type JwsAlgorithm, type VerificationKey, type VerifyOn } from './jws.js';
-import { createOptionChecks, describeValue } from './option-checks.js';
+import { createOptionChecks, describeValue, safeListener } from '@m2m-auth/sdk-core';
 import type { ProviderPreset } from './presets.js';
 import type { AuthoritiesOptions } from './principal.js';
 import { createMemoryReplayStore, type ReplayStore } from './replay-store.js';
@@ -149,7 +149,7 @@ export function resolveVerifierOptions(input: VerifierOptions): ResolvedVerifier
       prefetch: check.boolean(jwks.prefetch, 'jwks.prefetch') ?? false,
     },
     introspection: resolveIntrospection(options.introspection),
-    emit: safeEmitter(check.function(options.onEvent, 'onEvent')),
+    emit: safeListener<ResourceServerEvent>(check.function(options.onEvent, 'onEvent')),
     fetch: check.function<typeof fetch>(options.fetch, 'fetch') ?? globalThis.fetch,
     now,
   };

@@ -1,5 +1,7 @@
 import type { ApiScope, ClientAuthMethod, SigningAlgorithm } from '../storage/types.js';
 import { AdminError, isAdminError } from '../errors/admin-error.js';
+import { echo } from '../errors/echo.js';
+import { findUnstorable, UNSTORABLE_TEXT } from '../storage/storable-text.js';
 import { ADMIN_API_IDENTIFIER, ADMIN_TOKEN_TTL_SECONDS, RESERVED_IDENTIFIER_PREFIX, isReservedIdentifier } from './built-in-admin-api.js';
 import { validateGrantScopes } from './grants.js';
 import {
@@ -106,9 +108,13 @@ export interface FieldError {
   message: string;
 }
 
-/** One error naming every problem of the document, each at its path (`clients[3].name: …`). */
+const MAX_LISTED_PROBLEMS = 50;
+
+/** One error naming the problems of the document (the first 50), each at its path (`clients[3].name: …`). */
 export function invalidDocument(errors: FieldError[]): AdminError {
-  const lines = errors.map((error) => `  ${error.path}: ${error.message}`);
+  // A document can hold any number of mistakes; the answer names the first few, bounded.
+  const lines = errors.slice(0, MAX_LISTED_PROBLEMS).map((error) => `  ${error.path}: ${error.message}`);
+  if (errors.length > MAX_LISTED_PROBLEMS) lines.push(`  … and ${errors.length - MAX_LISTED_PROBLEMS} more`);
   return new AdminError('validation_failed', `The configuration document is invalid (nothing was changed):\n${lines.join('\n')}`, errors[0]?.path);
 }
 
@@ -118,6 +124,13 @@ export function invalidDocument(errors: FieldError[]): AdminError {
  */
 export function parseConfigDocument(value: unknown): DesiredConfig {
   if (!isObject(value)) throw invalidDocument([{ path: '(document)', message: 'must be a mapping with version, apis, clients and grants' }]);
+  // Text no store can hold (a NUL byte) anywhere: refused here, so `apply` from a file refuses
+  // it alike on every adapter instead of failing PostgreSQL's statement.
+  const unstorable = findUnstorable(value);
+  if (unstorable) {
+    const path = unstorable.path.map((segment) => (typeof segment === 'number' ? `[${segment}]` : `.${echo(segment)}`)).join('').replace(/^\./, '');
+    throw invalidDocument([{ path: path || '(document)', message: `${unstorable.isKey ? 'a field name' : 'the value'} ${UNSTORABLE_TEXT}` }]);
+  }
   const problems = createProblems();
   unknownKeys(value, '', ['$schema', 'version', 'apis', 'clients', 'grants'], problems);
   if (value.version !== CONFIG_DOCUMENT_VERSION) problems.add('version', `must be ${CONFIG_DOCUMENT_VERSION} (the document format version)`);
@@ -127,7 +140,7 @@ export function parseConfigDocument(value: unknown): DesiredConfig {
   /** Default APIs and grants name an API of the document, or the built-in admin API. */
   const knownApi = (identifier: string, path: string) => {
     const api = apisById.get(identifier);
-    if (!api && identifier !== ADMIN_API_IDENTIFIER) problems.add(path, `${identifier} is not an API of this document (list it under apis)`);
+    if (!api && identifier !== ADMIN_API_IDENTIFIER) problems.add(path, `${echo(identifier)} is not an API of this document (list it under apis)`);
     return api?.scopes ? { identifier, scopes: api.scopes } : undefined;
   };
 
@@ -246,8 +259,8 @@ function resolveClient(reference: unknown, path: string, clients: Partly<Desired
   const byName = clients.filter((client) => client.name === reference);
   if (byId.length === 1 && byName.every((client) => client === byId[0])) return { client: byId[0]!, byName: false };
   if (byId.length === 0 && byName.length === 1) return { client: byName[0]!, byName: true };
-  if (byId.length + byName.length === 0) problems.add(path, `no client of the document has the client_id or name ${JSON.stringify(reference)}`);
-  else problems.add(path, `${JSON.stringify(reference)} names ${byId.length + byName.length} clients of the document; refer to the client by its client_id`);
+  if (byId.length + byName.length === 0) problems.add(path, `no client of the document has the client_id or name ${JSON.stringify(echo(reference))}`);
+  else problems.add(path, `${JSON.stringify(echo(reference))} names ${byId.length + byName.length} clients of the document; refer to the client by its client_id`);
   return undefined;
 }
 
@@ -269,7 +282,8 @@ function entriesAt(document: Record<string, unknown>, key: string, problems: Pro
 
 function unknownKeys(entry: Record<string, unknown>, path: string, known: string[], problems: Problems) {
   for (const key of Object.keys(entry)) {
-    if (!known.includes(key)) problems.add(path ? `${path}.${key}` : key, `unknown field (expected one of ${known.join(', ')})`);
+    // The name is the caller's: bounded and withheld when it looks like a credential.
+    if (!known.includes(key)) problems.add(path ? `${path}.${echo(key)}` : echo(key), `unknown field (expected one of ${known.join(', ')})`);
   }
 }
 
@@ -292,7 +306,7 @@ function uniqueBy<T extends { path: string }>(
     const key = keyOf(entry);
     if (key === undefined) continue;
     const first = seen.get(key);
-    if (first) problems.add(`${entry.path}.${field}`, `a second ${what} ${label(entry)} (the first is ${first.path})`);
+    if (first) problems.add(`${entry.path}.${field}`, `a second ${what} ${echo(label(entry) ?? '')} (the first is ${first.path})`);
     else seen.set(key, entry);
   }
   return seen;

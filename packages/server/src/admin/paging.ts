@@ -1,5 +1,6 @@
 import { validationFailed } from '../errors/admin-error.js';
 import type { PageOptions } from '../storage/types.js';
+import { isStorableText } from '../storage/storable-text.js';
 
 export interface ListOptions {
   /** 1–1000; default 100. */
@@ -29,7 +30,7 @@ export function decodeCursor(cursor: string | undefined): [number, string] | und
   if (cursor === undefined) return undefined;
   try {
     const position = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(position) && position.length === 2 && Number.isSafeInteger(position[0]) && typeof position[1] === 'string') {
+    if (Array.isArray(position) && position.length === 2 && Number.isSafeInteger(position[0]) && typeof position[1] === 'string' && isStorableText(position[1])) {
       return position as [number, string];
     }
   } catch {

@@ -1,6 +1,7 @@
 import { SIGNING_ALGORITHMS, type ApiScope, type ClientAuthMethod, type SigningAlgorithm } from '../storage/types.js';
 import { validationFailed } from '../errors/admin-error.js';
 import { isValidScopeToken } from '../grants/scope.js';
+import { echo } from '../errors/echo.js';
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 900;
 export const MAX_TOKEN_TTL_SECONDS = 86_400;
@@ -16,7 +17,7 @@ export function validateApiIdentifier(value: unknown): string {
   try {
     url = new URL(value);
   } catch {
-    throw validationFailed('identifier', `identifier must be an absolute URI, e.g. https://orders.example (got ${JSON.stringify(value)})`);
+    throw validationFailed('identifier', `identifier must be an absolute URI, e.g. https://orders.example (got ${shown(value)})`);
   }
   if (url.hash || value.includes('#')) throw validationFailed('identifier', 'identifier must not contain a fragment (#)');
   if (/\s/.test(value)) throw validationFailed('identifier', 'identifier must not contain white space');
@@ -29,14 +30,14 @@ export function validateScopes(value: unknown): ApiScope[] {
   const scopes = list.map((entry): ApiScope => {
     const scope = typeof entry === 'string' ? { value: entry, description: '' } : (entry as ApiScope);
     if (typeof scope?.value !== 'string' || !isValidScopeToken(scope.value) || scope.value.length > 128) {
-      throw validationFailed('scopes', `invalid scope ${JSON.stringify(scope?.value)}: printable ASCII without spaces, quotes or backslashes`);
+      throw validationFailed('scopes', `invalid scope ${shown(scope?.value)}: printable ASCII without spaces, quotes or backslashes`);
     }
     if (scope.value.endsWith('/.default')) throw validationFailed('scopes', 'a scope may not end with /.default (reserved)');
     return { value: scope.value, description: typeof scope.description === 'string' ? scope.description : '' };
   });
   const seen = new Set<string>();
   for (const scope of scopes) {
-    if (seen.has(scope.value)) throw validationFailed('scopes', `scope ${scope.value} is listed twice`);
+    if (seen.has(scope.value)) throw validationFailed('scopes', `scope ${echo(scope.value)} is listed twice`);
     seen.add(scope.value);
   }
   return scopes;
@@ -44,7 +45,7 @@ export function validateScopes(value: unknown): ApiScope[] {
 
 export function validateSigningAlg(value: unknown): SigningAlgorithm {
   if (!SIGNING_ALGORITHMS.includes(value as SigningAlgorithm)) {
-    throw validationFailed('signingAlg', `alg must be one of ${SIGNING_ALGORITHMS.join(', ')} (got ${JSON.stringify(value)})`);
+    throw validationFailed('signingAlg', `alg must be one of ${SIGNING_ALGORITHMS.join(', ')} (got ${shown(value)})`);
   }
   return value as SigningAlgorithm;
 }
@@ -70,14 +71,60 @@ export function validateAuthMethods(value: unknown): ClientAuthMethod[] {
   return [...new Set(value as ClientAuthMethod[])];
 }
 
+/**
+ * A client's JWK Set is accepted only as flat public keys of bounded size: the members RFC 7517/7518
+ * define for RSA, EC and OKP public keys, each a short string (key_ops a short list, ext a boolean),
+ * at most MAX_JWKS_KEYS keys, no private member, no nested value. Found by the attack probe: a
+ * value nested 5,000 deep inside a key overflowed the stack (a 500), and at 1,000–3,000 it was
+ * stored and then `export` failed; nothing but the key material has any use here.
+ */
+export const MAX_JWKS_KEYS = 20;
+/** An RSA-8192 modulus is 1,366 base64url characters. */
+export const MAX_JWK_MEMBER_CHARS = 2048;
+export const JWK_COMMON_MEMBERS = ['kty', 'use', 'alg', 'kid', 'key_ops', 'ext', 'x5t', 'x5t#S256'] as const;
+export const JWK_PUBLIC_MEMBERS = { RSA: ['n', 'e'], EC: ['crv', 'x', 'y'], OKP: ['crv', 'x'] } as const;
+const JWK_PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+
 export function validateJwks(value: unknown): { keys: Record<string, unknown>[] } {
   const keys = (value as { keys?: unknown })?.keys;
-  if (!Array.isArray(keys) || keys.length === 0) throw validationFailed('jwks', 'jwks must be a JWK Set: {"keys": [...]}');
-  for (const key of keys) {
-    if (typeof key !== 'object' || key === null || !('kty' in key)) throw validationFailed('jwks', 'every JWK needs a kty');
-    if ('d' in key || 'k' in key) throw validationFailed('jwks', 'jwks must contain public keys only');
+  if (!isPlainObject(value) || Object.keys(value).some((member) => member !== 'keys') || !Array.isArray(keys) || keys.length === 0) {
+    throw validationFailed('jwks', 'jwks must be a JWK Set: {"keys": [...]}, with no other member');
   }
-  return { keys: keys as Record<string, unknown>[] };
+  if (keys.length > MAX_JWKS_KEYS) throw validationFailed('jwks', `jwks may hold at most ${MAX_JWKS_KEYS} keys`);
+  return { keys: keys.map((key, index) => validateJwk(key, `jwks.keys[${index}]`)) };
+}
+
+function validateJwk(key: unknown, at: string): Record<string, unknown> {
+  if (!isPlainObject(key)) throw validationFailed('jwks', `${at} must be a JWK object`);
+  if (JWK_PRIVATE_MEMBERS.some((member) => member in key)) throw validationFailed('jwks', 'jwks must contain public keys only');
+  const kty = key.kty as keyof typeof JWK_PUBLIC_MEMBERS;
+  if (typeof kty !== 'string' || !Object.hasOwn(JWK_PUBLIC_MEMBERS, kty)) throw validationFailed('jwks', `${at}.kty must be ${Object.keys(JWK_PUBLIC_MEMBERS).join(', ')}`);
+  const allowed: readonly string[] = [...JWK_COMMON_MEMBERS, ...JWK_PUBLIC_MEMBERS[kty]];
+  for (const [member, memberValue] of Object.entries(key)) {
+    if (!allowed.includes(member)) throw validationFailed('jwks', `${at} has a member ${echo(member)} that a ${kty} public key does not have (allowed: ${allowed.join(', ')})`);
+    const isValid =
+      member === 'ext' ? typeof memberValue === 'boolean'
+      : member === 'key_ops' ? Array.isArray(memberValue) && memberValue.length <= 8 && memberValue.every((op) => typeof op === 'string' && op.length <= 32)
+      : typeof memberValue === 'string' && memberValue.length <= MAX_JWK_MEMBER_CHARS;
+    if (!isValid) throw validationFailed('jwks', `${at}.${member} must be ${member === 'ext' ? 'true or false' : member === 'key_ops' ? 'a list of at most 8 short strings' : `a string of at most ${MAX_JWK_MEMBER_CHARS} characters`}`);
+  }
+  const missing = JWK_PUBLIC_MEMBERS[kty].filter((member) => typeof key[member] !== 'string');
+  if (missing.length > 0) throw validationFailed('jwks', `${at} (${kty}) needs ${missing.join(', ')}`);
+  return { ...key };
+}
+
+/**
+ * A value the caller sent, as a message may show it: a string through the bounded, withholding
+ * echo the OAuth endpoints use (a pasted secret is not sent back, a megabyte is cut); anything
+ * else only by its kind (serialising it could be as large, or as deep, as the caller liked).
+ */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(echo(value));
+  return value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : typeof value === 'undefined' ? 'nothing' : String(value);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function validateDescription(value: unknown): string {

@@ -6,6 +6,7 @@ import { createAdmin, type Admin } from '../admin/admin.js';
 import { readConfigFile, resolveConnectionConfig, type ConnectionConfig } from '../config/server-config.js';
 import type { CommonOptions, ManagementOptions } from './output.js';
 import { UsageError } from './output.js';
+import { requireCredentialUrl } from './credential-url.js';
 import { createRemoteAdmin } from '../remote/remote-admin.js';
 
 export interface CliContext {
@@ -72,6 +73,8 @@ export async function withAdmin<T>(options: ManagementOptions, run: (context: { 
     throw new UsageError('--server needs an admin client: set M2M_AUTH_ADMIN_CLIENT_ID and M2M_AUTH_ADMIN_CLIENT_SECRET (create one with `m2m-auth admin bootstrap` on the server host)');
   }
   const tokenEndpoint = process.env.M2M_AUTH_TOKEN_ENDPOINT;
+  requireCredentialUrl(server, '--server / M2M_AUTH_SERVER', tokenEndpoint ? 'the admin token' : 'the admin client secret and token');
+  if (tokenEndpoint) requireCredentialUrl(tokenEndpoint, 'M2M_AUTH_TOKEN_ENDPOINT', 'the admin client secret');
   const admin = createRemoteAdmin({ server, clientId, clientSecret, ...(tokenEndpoint ? { tokenEndpoint } : {}) });
   try {
     return await run({ admin });

@@ -28,7 +28,7 @@ export function serveCommand(): Command {
     .option('--database-connect-timeout-ms <ms>', 'PostgreSQL connect timeout (default 5000; env M2M_AUTH_DATABASE_CONNECT_TIMEOUT_MS)')
     .option('--database-statement-timeout-ms <ms>', 'PostgreSQL statement timeout (default 10000; env M2M_AUTH_DATABASE_STATEMENT_TIMEOUT_MS)')
     .option('--redis-url <url>', 'redis://… shared state across instances (env M2M_AUTH_REDIS_URL)')
-    .option('--registry-cache-entries <n>', 'registry records kept in memory per process (default 400000, ~100,000 clients; env M2M_AUTH_REGISTRY_CACHE_ENTRIES)')
+    .option('--registry-cache-entries <n>', 'clients kept in memory per process, each with its secrets and grants (default 100000; env M2M_AUTH_REGISTRY_CACHE_ENTRIES)')
     .option('--tls-cert <path>', 'serve HTTPS with this PEM certificate (env M2M_AUTH_TLS_CERT)')
     .option('--tls-key <path>', 'PEM private key for --tls-cert (env M2M_AUTH_TLS_KEY)')
     .option('--insecure-http', 'allow a non-https issuer on a non-loopback host')
@@ -38,6 +38,9 @@ export function serveCommand(): Command {
     .option('--key-retention-seconds <s>', 'keep a key published this long after it stops signing, ≥ longest token TTL + 60 (default 86460)')
     .option('--rate-limit-client <rate>', 'token requests per client, e.g. 100/s or 600/min,burst=100 (env M2M_AUTH_RATE_LIMIT_CLIENT)')
     .option('--rate-limit-address <rate>', 'token requests per source address, e.g. 50/s (env M2M_AUTH_RATE_LIMIT_ADDRESS)')
+    .option('--state-revocations-per-client <n>', 'unexpired revoked tokens one client may hold; past it its revocations answer 429 (default 10000; env M2M_AUTH_STATE_REVOCATIONS_PER_CLIENT)')
+    .option('--state-assertions-per-client <n>', 'unexpired used client assertions one client may hold; past it its assertions answer 429 (default 100000; env M2M_AUTH_STATE_ASSERTIONS_PER_CLIENT)')
+    .option('--state-max-entries <n>', 'unexpired failure counters, and rate-limit buckets, kept at most; a new one is refused beyond (default 100000; env M2M_AUTH_STATE_MAX_ENTRIES)')
     .option('--metrics', 'serve Prometheus metrics at /metrics (env M2M_AUTH_METRICS)')
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace, silent')
     .option('--workers <n>', 'worker processes sharing the port (default 1)')
@@ -94,6 +97,7 @@ async function runServer(config: ServerConfig) {
     port: config.port,
     ...(config.isIssuerExplicit || config.port !== 0 ? { issuer: config.issuer } : {}),
     trustProxy: config.trustProxy,
+    stateLimits: config.stateLimits,
     lifecycle: { keyRotation: config.keyRotation, rateLimits: config.rateLimits },
     exposeMetrics: config.metrics,
     clusterMetrics: config.metrics && cluster.isWorker,

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
-import type { ClientRecord } from '../storage/types.js';
-import type { AssertionReplayStore } from '../state/types.js';
+import type { RegisteredClient } from '../storage/types.js';
+import { StateCapacityError, type AssertionReplayStore } from '../state/types.js';
+import { tooManyRequests } from '../errors/too-many-requests.js';
 import { OAuthError } from '../errors/oauth-error.js';
 import { clientSecretMatches } from '../secrets/client-secret.js';
 import type { RegistryView } from '../runtime/registry-view.js';
 import { invalidClient, type PresentedCredentials } from './client-credentials.js';
 import type { FailureLimiter } from './failure-limiter.js';
+import { isStorableText } from '../storage/storable-text.js';
 
 export interface ClientAuthDeps {
   registry: Pick<RegistryView, 'client' | 'clientSecrets'>;
@@ -34,10 +36,12 @@ export async function authenticateClient(
   deps: ClientAuthDeps,
   credentials: PresentedCredentials,
   remoteAddress: string,
-): Promise<ClientRecord> {
+): Promise<RegisteredClient> {
   const clientId =
     credentials.method === 'private_key_jwt' ? credentials.clientId ?? assertionSubject(credentials.assertion) : credentials.clientId;
   try {
+    // Before any lookup: PostgreSQL cannot even be asked for such an id (see storable-text.ts).
+    if (!isStorableText(clientId)) throw invalidClient(FAILED, 'client id holds a NUL character');
     return await verifyCredentials(deps, credentials, clientId);
   } catch (error) {
     if (error instanceof OAuthError && error.error === 'invalid_client') {
@@ -86,7 +90,7 @@ const ASSERTION_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 const MAX_ASSERTION_LIFETIME_S = 300;
 
 /** RFC 7523 §3: iss = sub = client_id, aud names this server, exp required, jti used once. */
-async function verifyAssertion(deps: ClientAuthDeps, client: ClientRecord, assertion: string) {
+async function verifyAssertion(deps: ClientAuthDeps, client: RegisteredClient, assertion: string) {
   let payload;
   try {
     ({ payload } = await jwtVerify(assertion, createLocalJWKSet(client.jwks as JSONWebKeySet), {
@@ -107,7 +111,13 @@ async function verifyAssertion(deps: ClientAuthDeps, client: ClientRecord, asser
   }
   // Hashed: the jti is the caller's string, of any length.
   const replayKey = createHash('sha256').update(`${client.clientId}\n${payload.jti}`).digest('base64url');
-  if (!(await deps.assertionReplay.useOnce(`as:${replayKey}`, payload.exp! * 1000))) {
+  const isFirstUse = await deps.assertionReplay.useOnce(`as:${replayKey}`, payload.exp! * 1000, client.clientId).catch((error: unknown) => {
+    // Over this client's own allowance of unexpired used assertions: refused (fail closed) without
+    // recording it, so its retry after Retry-After is a first use; no other client is affected.
+    if (!(error instanceof StateCapacityError)) throw error;
+    throw tooManyRequests('assertions', error.retryAfterMs, 'This client has used too many client assertions recently; retry later.');
+  });
+  if (!isFirstUse) {
     throw invalidClient('client_assertion was already used (jti replay).');
   }
 }

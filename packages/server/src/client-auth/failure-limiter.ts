@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { isIPv6 } from 'node:net';
 import type { OAuthError } from '../errors/oauth-error.js';
+import { addressKey } from './address-key.js';
 import { tooManyRequests } from '../errors/too-many-requests.js';
-import type { AttemptCounterStore } from '../state/types.js';
+import { StateCapacityError, type AttemptCounterStore } from '../state/types.js';
 
 /**
  * Throttles failed client authentications per source address and per (address, client id).
@@ -39,34 +39,31 @@ export function createFailureLimiter(attempts: AttemptCounterStore, limits: Part
 
   return {
     async recordFailure(address, clientId) {
-      const source = addressKey(address);
-      const byAddress = await attempts.peekAttempts(`fa:${source}`);
-      const addressExcess = (byAddress?.count ?? 0) + 1 - perAddress;
-      const addressCount = await attempts.countAttempt(`fa:${source}`, addressExcess > 0 ? backoffMs(addressExcess) : windowMs);
-      let excess = addressCount.count - perAddress;
-      if (excess <= 0) {
-        const key = `fc:${source}:${createHash('sha256').update(clientId).digest('base64url').slice(0, 22)}`;
-        const previous = await attempts.peekAttempts(key);
-        const clientExcess = (previous?.count ?? 0) + 1 - perClient;
-        excess = (await attempts.countAttempt(key, clientExcess > 0 ? backoffMs(clientExcess) : windowMs)).count - perClient;
+      try {
+        return await countFailure(address, clientId);
+      } catch (error) {
+        // No room for a new counter (types.ts: counters are never evicted, or a flood from many
+        // addresses could reset another's back-off): this failure is throttled. It only ever
+        // touches a request whose credentials were already wrong.
+        if (!(error instanceof StateCapacityError)) throw error;
+        return tooManyRequests('failures', error.retryAfterMs, 'Too many failed authentication attempts; retry later.');
       }
-      if (excess <= 0) return undefined;
-      return tooManyRequests('failures', backoffMs(excess), 'Too many failed authentication attempts; retry later.');
     },
   };
-}
 
-/**
- * The unit an attacker pays for: an IPv4 address, or an IPv6 /64 (one subscriber usually holds a
- * whole /64, so counting single IPv6 addresses would let it rotate through 2^64 of them).
- */
-export function addressKey(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1]!;
-  if (!isIPv6(address)) return address;
-  const [head = '', tail = ''] = address.split('::');
-  const headGroups = head ? head.split(':') : [];
-  const tailGroups = tail ? tail.split(':') : [];
-  const groups = address.includes('::') ? [...headGroups, ...Array(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups] : headGroups;
-  return `${groups.slice(0, 4).map((group) => group.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  async function countFailure(address: string, clientId: string): Promise<OAuthError | undefined> {
+    const source = addressKey(address);
+    const byAddress = await attempts.peekAttempts(`fa:${source}`);
+    const addressExcess = (byAddress?.count ?? 0) + 1 - perAddress;
+    const addressCount = await attempts.countAttempt(`fa:${source}`, addressExcess > 0 ? backoffMs(addressExcess) : windowMs);
+    let excess = addressCount.count - perAddress;
+    if (excess <= 0) {
+      const key = `fc:${source}:${createHash('sha256').update(clientId).digest('base64url').slice(0, 22)}`;
+      const previous = await attempts.peekAttempts(key);
+      const clientExcess = (previous?.count ?? 0) + 1 - perClient;
+      excess = (await attempts.countAttempt(key, clientExcess > 0 ? backoffMs(clientExcess) : windowMs)).count - perClient;
+    }
+    if (excess <= 0) return undefined;
+    return tooManyRequests('failures', backoffMs(excess), 'Too many failed authentication attempts; retry later.');
+  }
 }

@@ -8,6 +8,7 @@ import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
 import { parseRateLimit, type RateLimits } from './rate-limits.js';
 import { ADMIN_TOKEN_TTL_SECONDS } from '../admin/built-in-admin-api.js';
 import { MIN_TOKEN_TTL_SECONDS } from '../admin/validation.js';
+import { DEFAULT_CLIENT_ALLOWANCE, DEFAULT_MAX_STATE_ENTRIES, type StateLimits } from '../state/types.js';
 
 /** Everything `serve` needs, validated. Sources, highest first: flags, environment, config file, defaults. */
 export interface ServerConfig {
@@ -31,7 +32,7 @@ export interface ServerConfig {
   metrics: boolean;
   /** Where ECDSA/EdDSA signatures run; `auto` decides from the worker count and the cores. */
   signOn: 'auto' | 'threadpool' | 'event-loop';
-  /** Registry records each process keeps in memory (least recently used go first). */
+  /** Clients each process keeps in memory with their secrets and grants (least recently used go first). */
   registryCacheEntries: number;
   limits: ConnectionLimits;
   /** Off, on the main listener (default), or on its own address so it need not be public. */
@@ -44,6 +45,8 @@ export interface ServerConfig {
   keyRotation: KeyRotationPolicy;
   /** Token-request rate limits (token buckets shared by the workers); undefined = none. */
   rateLimits: RateLimits;
+  /** Bounds of the shared state: per-client allowances of revocations and used assertions, entries of counters and buckets. */
+  stateLimits: Required<StateLimits>;
 }
 
 /**
@@ -104,6 +107,9 @@ interface ConfigInput {
   keyRetentionSeconds: string;
   rateLimitClient: string;
   rateLimitAddress: string;
+  stateRevocationsPerClient: string;
+  stateAssertionsPerClient: string;
+  stateMaxEntries: string;
 }
 
 export const DEFAULT_DATA_DIR = './m2m-auth-data';
@@ -145,6 +151,9 @@ const ENV: Record<keyof ConfigInput, string> = {
   keyRetentionSeconds: 'M2M_AUTH_KEY_RETENTION_SECONDS',
   rateLimitClient: 'M2M_AUTH_RATE_LIMIT_CLIENT',
   rateLimitAddress: 'M2M_AUTH_RATE_LIMIT_ADDRESS',
+  stateRevocationsPerClient: 'M2M_AUTH_STATE_REVOCATIONS_PER_CLIENT',
+  stateAssertionsPerClient: 'M2M_AUTH_STATE_ASSERTIONS_PER_CLIENT',
+  stateMaxEntries: 'M2M_AUTH_STATE_MAX_ENTRIES',
 };
 
 const SIGN_ON = ['auto', 'threadpool', 'event-loop'] as const;
@@ -233,6 +242,19 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     else rateLimits[field] = parsed;
   }
 
+  const stateNumber = (key: 'stateRevocationsPerClient' | 'stateAssertionsPerClient' | 'stateMaxEntries', fallback: number) => {
+    const value = parseInteger(pick(key) ?? String(fallback), 1, 100_000_000);
+    if (value === undefined) problems.push(`${where(key)}: must be a whole number from 1 to 100000000`);
+    return value ?? fallback;
+  };
+  const stateLimits = {
+    allowance: {
+      revocations: stateNumber('stateRevocationsPerClient', DEFAULT_CLIENT_ALLOWANCE.revocations),
+      assertions: stateNumber('stateAssertionsPerClient', DEFAULT_CLIENT_ALLOWANCE.assertions),
+    },
+    maxEntries: stateNumber('stateMaxEntries', DEFAULT_MAX_STATE_ENTRIES),
+  };
+
   const certPath = pick('tlsCert');
   const keyPath = pick('tlsKey');
   if ((certPath === undefined) !== (keyPath === undefined)) problems.push('--tls-cert and --tls-key go together: give both or neither');
@@ -266,6 +288,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     auditRetentionDays: auditRetentionDays!,
     keyRotation,
     rateLimits,
+    stateLimits,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose';
-import type { ClientRecord } from '../storage/types.js';
+import type { RegisteredClient } from '../storage/types.js';
 import type { RevokedTokenStore } from '../state/types.js';
 import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import type { RegistryView } from '../runtime/registry-view.js';
@@ -49,7 +49,7 @@ export function createIntrospectionEndpoint(deps: IntrospectionDeps) {
 
 const inactive = () => jsonResponse(200, { active: false }, { ...NO_STORE });
 
-export function mayIntrospect(caller: ClientRecord, claims: JWTPayload): boolean {
+export function mayIntrospect(caller: RegisteredClient, claims: JWTPayload): boolean {
   const allowed = caller.introspectApis ?? [];
   if (allowed.includes(ANY_API)) return true;
   const audiences = typeof claims.aud === 'string' ? [claims.aud] : claims.aud ?? [];

@@ -1,4 +1,5 @@
-import type { RevokedTokenStore } from '../state/types.js';
+import { StateCapacityError, type RevokedTokenStore } from '../state/types.js';
+import { tooManyRequests } from '../errors/too-many-requests.js';
 import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import type { RegistryView } from '../runtime/registry-view.js';
 import { revokedTokenKey, verifyOwnToken } from '../tokens/verify-own-token.js';
@@ -23,6 +24,16 @@ export interface RevocationDeps {
  * kept until the token's own expiry, then dropped. token_type_hint is accepted and not needed:
  * access tokens are the only kind this server issues.
  */
+/**
+ * The caller already holds its allowance of unexpired revocations (types.ts): this revocation is
+ * not recorded, and the caller — nobody else — is told to retry when its oldest one expires.
+ * 429 rather than RFC 7009's 503: the server is fine, this client is over its own bound.
+ */
+function refuseOverAllowance(error: unknown): never {
+  if (!(error instanceof StateCapacityError)) throw error;
+  throw tooManyRequests('revocations', error.retryAfterMs, 'This client has too many unexpired revoked tokens; retry later.');
+}
+
 export function createRevocationEndpoint(deps: RevocationDeps) {
   return async function revocationEndpoint(request: TokenRequest): Promise<EndpointResponse> {
     try {
@@ -30,7 +41,7 @@ export function createRevocationEndpoint(deps: RevocationDeps) {
       const claims = await verifyOwnToken({ issuer: deps.issuer, keyRing: deps.registry.keyRing, now: deps.now }, token);
       if (claims && claims.client_id === caller.clientId) {
         const jti = String(claims.jti);
-        await deps.revoked.revokeToken(revokedTokenKey(jti), claims.exp! * 1000);
+        await deps.revoked.revokeToken(revokedTokenKey(jti), claims.exp! * 1000, caller.clientId).catch(refuseOverAllowance);
         deps.onRevoked?.({ clientId: caller.clientId, jti, requestId: request.requestId });
       }
       return jsonResponse(200, {}, { ...NO_STORE });

@@ -1,9 +1,9 @@
-import type { ClientRecord } from '../storage/types.js';
+import type { RegisteredClient } from '../storage/types.js';
 import { OAuthError, invalidRequest } from '../errors/oauth-error.js';
 import { authenticateClient, type ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import { CLIENT_AUTH_PARAMETERS, extractClientCredentials } from '../client-auth/client-credentials.js';
 import type { GrantResult, GrantType } from '../grants/grant-type.js';
-import { rejectRepeatedParameters, type FormParams } from './form-params.js';
+import { rejectRepeatedParameters, rejectUnstorableParameters, type FormParams } from './form-params.js';
 import type { TokenRateLimiter } from './token-rate-limiter.js';
 import { errorResponse, jsonResponse, NO_STORE, type EndpointResponse } from './endpoint-response.js';
 
@@ -21,7 +21,7 @@ export interface TokenEndpointDeps {
   /** Optional rate limits: per address before authentication, per client after it. */
   rateLimiter?: TokenRateLimiter | undefined;
   /** Called after a token is issued: the audit trail (who got which audience and scopes). */
-  onIssued?: (event: { client: ClientRecord; grantType: string; result: GrantResult; requestId: string | undefined }) => void;
+  onIssued?: (event: { client: RegisteredClient; grantType: string; result: GrantResult; requestId: string | undefined }) => void;
   /** Called with every error, with its log-only detail, before it is rendered. */
   onError?: (error: unknown, context: { clientId: string | undefined; requestId: string | undefined }) => void;
 }
@@ -34,10 +34,11 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
   const grants = new Map(deps.grants.map((grant) => [grant.grantType, grant]));
 
   return async function tokenEndpoint(request: TokenRequest): Promise<EndpointResponse> {
-    let client: ClientRecord | undefined;
+    let client: RegisteredClient | undefined;
     try {
       const grant = selectGrant(grants, request.params);
       rejectRepeatedParameters(request.params, ['grant_type', ...CLIENT_AUTH_PARAMETERS, ...grant.parameters]);
+      rejectUnstorableParameters(request.params, grant.parameters);
       const credentials = extractClientCredentials(request.authorization, request.params);
       await deps.rateLimiter?.checkAddress(request.remoteAddress);
       client = await authenticateClient(deps.clientAuth, credentials, request.remoteAddress);

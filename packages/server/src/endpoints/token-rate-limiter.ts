@@ -1,4 +1,4 @@
-import { addressKey } from '../client-auth/failure-limiter.js';
+import { addressKey } from '../client-auth/address-key.js';
 import type { RateLimits } from '../config/rate-limits.js';
 import { tooManyRequests } from '../errors/too-many-requests.js';
 import type { TokenBucketStore } from '../state/types.js';

@@ -1,4 +1,6 @@
 import { isAdminError } from './admin-error.js';
+import { isStorageUnavailable } from '../storage/types.js';
+import { STORAGE_RETRY_AFTER_SECONDS } from './to-oauth-response.js';
 import type { EndpointResponse } from '../endpoints/endpoint-response.js';
 
 /**
@@ -51,11 +53,13 @@ const TITLES: Record<string, string> = {
   forbidden: 'Forbidden',
   'insufficient-scope': 'Insufficient scope',
   'server-error': 'The server could not complete the request',
+  'service-unavailable': 'Service Unavailable',
 };
 
 /**
  * The one place that turns a thrown value into a problem answer. An AdminError keeps its code and
- * message; anything else becomes a bare `server-error` with nothing internal sent.
+ * message; a database out of reach is a 503 with Retry-After; anything else becomes a bare
+ * `server-error` with nothing internal sent.
  */
 export function toProblemResponse(error: unknown): EndpointResponse {
   if (isAdminError(error)) {
@@ -68,6 +72,11 @@ export function toProblemResponse(error: unknown): EndpointResponse {
       ...(error.field ? { errors: [{ field: error.field, message: error.message }] } : {}),
       ...(error.extensions ? { extensions: error.extensions } : {}),
     });
+  }
+  if (isStorageUnavailable(error)) {
+    // As at the token endpoint: a 503 to retry, nothing about the database in the body.
+    const detail = 'The server cannot reach its database right now; retry shortly.';
+    return problemResponse({ status: 503, code: 'service-unavailable', title: TITLES['service-unavailable']!, detail }, { 'retry-after': String(STORAGE_RETRY_AFTER_SECONDS) });
   }
   return problemResponse({ status: 500, code: 'server-error', title: TITLES['server-error']! });
 }

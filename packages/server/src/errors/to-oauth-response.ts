@@ -1,5 +1,6 @@
 import { OAuthError } from './oauth-error.js';
 import { SharedStateUnavailableError, type RefusedOperation } from '../state/resilient-state.js';
+import { isStorageUnavailable } from '../storage/types.js';
 
 export interface WireResponse {
   status: number;
@@ -14,6 +15,7 @@ export interface WireResponse {
  */
 export function toOAuthResponse(error: unknown): WireResponse {
   if (error instanceof SharedStateUnavailableError) error = sharedStateUnavailable(error.operation);
+  if (isStorageUnavailable(error)) error = storageUnavailable();
   if (error instanceof OAuthError) {
     return {
       status: error.status,
@@ -48,3 +50,19 @@ function sharedStateUnavailable(operation: RefusedOperation): OAuthError {
     detail: `shared state unavailable: ${operation} refused`,
   });
 }
+
+/**
+ * The database could not be reached (PostgreSQL away): the same 503 `temporarily_unavailable`
+ * with Retry-After as a shared-state outage, since the request was not wrong and a retry may
+ * succeed; nothing about the database goes on the wire.
+ */
+function storageUnavailable(): OAuthError {
+  return new OAuthError('temporarily_unavailable', 'The server cannot reach its database right now; retry shortly.', {
+    status: 503,
+    headers: { 'retry-after': String(STORAGE_RETRY_AFTER_SECONDS) },
+    detail: 'storage unavailable',
+  });
+}
+
+/** How long a caller is asked to wait when the database is away (pool connections are retried per request). */
+export const STORAGE_RETRY_AFTER_SECONDS = 1;

@@ -1,4 +1,4 @@
-import type { ApiRecord, ClientRecord } from '../storage/types.js';
+import type { ApiRecord, RegisteredClient } from '../storage/types.js';
 import { invalidRequest, invalidScope, invalidTarget, OAuthError } from '../errors/oauth-error.js';
 import type { FormParams } from '../endpoints/form-params.js';
 import type { RegistryView } from '../runtime/registry-view.js';
@@ -72,7 +72,7 @@ export function readTokenRequest(params: FormParams): { audience: string | undef
   return { audience: target, scopes };
 }
 
-async function resolveApi(deps: ClientCredentialsDeps, client: ClientRecord, audience: string | undefined): Promise<ApiRecord> {
+async function resolveApi(deps: ClientCredentialsDeps, client: RegisteredClient, audience: string | undefined): Promise<ApiRecord> {
   const identifier = audience ?? client.defaultApi;
   if (identifier === undefined || identifier === null) {
     throw invalidRequest('No audience: send audience (or resource, or scope=<api>/.default), or give the client a default API.');

@@ -1,4 +1,4 @@
-import type { ClientRecord } from '../storage/types.js';
+import type { RegisteredClient } from '../storage/types.js';
 import type { FormParams } from '../endpoints/form-params.js';
 import type { IssuedAccessToken } from '../tokens/issue-access-token.js';
 
@@ -16,5 +16,5 @@ export interface GrantResult {
 export interface GrantType {
   readonly grantType: string;
   readonly parameters: readonly string[];
-  handle(client: ClientRecord, params: FormParams): Promise<GrantResult>;
+  handle(client: RegisteredClient, params: FormParams): Promise<GrantResult>;
 }

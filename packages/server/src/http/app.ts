@@ -140,7 +140,9 @@ function createFastify(options: Pick<AppOptions, 'logger' | 'trustProxy' | 'serv
     return503OnClosing: true,
     // Errors before a request reaches a route (a URL that cannot be decoded) and before Fastify
     // sees one at all (unparsable HTTP, oversize headers, timeouts) get the same answers as the rest.
-    frameworkErrors: (error, request, reply) => sendError(reply, request.url, error),
+    // No hook runs for the former (Fastify answers from a context without them), so the nosniff
+    // the onRequest hook gives every other answer is set here.
+    frameworkErrors: (error, request, reply) => sendError(reply.header('x-content-type-options', 'nosniff'), request.url, error),
     clientErrorHandler: answerClientError,
     ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
     ...(options.https ? { https: options.https } : {}),

@@ -9,7 +9,7 @@ import { openStorage, StorageAccessError, type DatabasePoolOptions } from '../st
 import { generateMasterKey, parseMasterKey } from '../keys/master-key.js';
 import { openMasterKey } from '../keys/open-master-key.js';
 import { createRuntime, type RuntimeOptions, type ServerRuntime } from '../runtime/create-runtime.js';
-import type { SharedState } from '../state/types.js';
+import type { SharedState, StateLimits } from '../state/types.js';
 import { openSharedState } from '../state/open-state.js';
 import { isResilientState } from '../state/resilient-state.js';
 import { clusterMetricsCollector } from '../runtime/cluster-metrics.js';
@@ -51,7 +51,7 @@ export interface StartServerOptions {
   logger?: Logger | string;
   clock?: () => number;
   revisionCheckIntervalMs?: number;
-  /** Registry records kept in memory (default sized for ~100,000 clients). */
+  /** Clients kept in memory, each with its secrets and grants (default 100,000). */
   registryCacheEntries?: number;
   /** Where ECDSA and EdDSA signatures run; default as in createRuntime. */
   signOn?: SignOn;
@@ -59,6 +59,8 @@ export interface StartServerOptions {
   limits?: Partial<ConnectionLimits>;
   /** Shared security state; default: `<dataDir>/state.db` with SQLite storage, else this process's memory. */
   state?: SharedState;
+  /** Bounds of the shared state it opens: `maxEntries` and the per-client `allowance` (state/types.ts). */
+  stateLimits?: StateLimits;
   /** Passed to createRuntime (failure limits, rate limits, key rotation, …). */
   lifecycle?: Pick<RuntimeOptions, 'failureLimits' | 'secretUsageFlushMs' | 'keyRotation' | 'keyRotationCheckMs' | 'rateLimits'>;
   /**
@@ -101,7 +103,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const redisUrl = options.redisUrl ?? (options.storage === 'memory' ? undefined : process.env.M2M_AUTH_REDIS_URL);
     state =
       options.state ??
-      openSharedState(redisUrl ? { kind: 'redis', url: redisUrl } : options.storage === undefined || options.storage === 'sqlite' ? { kind: 'sqlite', dataDir } : { kind: 'memory' }, clock);
+      openSharedState(redisUrl ? { kind: 'redis', url: redisUrl } : options.storage === undefined || options.storage === 'sqlite' ? { kind: 'sqlite', dataDir } : { kind: 'memory' }, clock, options.stateLimits);
     const tls = options.tls && { cert: toBuffer(options.tls.cert), key: toBuffer(options.tls.key) };
     const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
     listener = createListener(tls, limits);

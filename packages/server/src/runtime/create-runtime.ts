@@ -4,7 +4,7 @@ import { DEFAULT_KEY_ROTATION_POLICY, type KeyRotationPolicy } from '../keys/rot
 import { runScheduledRotation, type RotationStep } from '../keys/scheduled-rotation.js';
 import { generateRecordId } from '../secrets/identifiers.js';
 import type { Logger } from 'pino';
-import type { Storage } from '../storage/types.js';
+import { isStorageUnavailable, type Storage } from '../storage/types.js';
 import { deriveSecrets } from '../keys/master-key.js';
 import { createAdmin, type Admin } from '../admin/admin.js';
 import { ADMIN_API_IDENTIFIER, ADMIN_TOKEN_TTL_SECONDS } from '../admin/built-in-admin-api.js';
@@ -35,7 +35,7 @@ export interface RuntimeOptions {
   logger: Logger;
   now?: () => number;
   revisionCheckIntervalMs?: number;
-  /** Registry records kept in memory (default sized for ~100,000 clients). */
+  /** Clients kept in memory, each with its secrets and grants (default 100,000). */
   registryCacheEntries?: number;
   /** Where ECDSA and EdDSA signatures run. Default: the threadpool when this process is not alone on its cores (`signOnFor(1)`). */
   signOn?: SignOn;
@@ -257,21 +257,32 @@ const throttledLogs = new Map<string, { loggedAt: number; suppressed: number }>(
  * refused by a limit are logged at most once per limit and endpoint every 10 s, with the count of
  * the lines left out: a flood must not become a flood of log lines.
  */
+/** The number of lines suppressed since the last one when a line under `key` is due, else undefined. */
+function logDue(key: string): number | undefined {
+  const entry = throttledLogs.get(key);
+  const at = Date.now();
+  if (entry && at - entry.loggedAt < THROTTLED_LOG_INTERVAL_MS) {
+    entry.suppressed += 1;
+    return undefined;
+  }
+  throttledLogs.set(key, { loggedAt: at, suppressed: 0 });
+  return entry?.suppressed ?? 0;
+}
+
 export function logEndpointError(logger: Logger, endpoint: string, error: unknown, context: { clientId?: string | undefined; requestId?: string | undefined }) {
   const { clientId, requestId: reqId } = context;
   // Logged once when the shared state goes away, counted per request in the metrics.
   if (error instanceof SharedStateUnavailableError) return;
   const limit = throttleLimitOf(error);
   if (limit) {
-    const key = `${endpoint} ${limit}`;
-    const entry = throttledLogs.get(key);
-    const at = Date.now();
-    if (entry && at - entry.loggedAt < THROTTLED_LOG_INTERVAL_MS) {
-      entry.suppressed += 1;
-      return;
-    }
-    throttledLogs.set(key, { loggedAt: at, suppressed: 0 });
-    logger.warn({ event: `${endpoint}.throttled`, reqId, limit, clientId, suppressedSinceLast: entry?.suppressed ?? 0 }, 'request refused by a limit');
+    const suppressedSinceLast = logDue(`${endpoint} ${limit}`);
+    if (suppressedSinceLast !== undefined) logger.warn({ event: `${endpoint}.throttled`, reqId, limit, clientId, suppressedSinceLast }, 'request refused by a limit');
+    return;
+  }
+  // The database away answers 503 to every request: a warning now and then, not a stack each time.
+  if (isStorageUnavailable(error)) {
+    const suppressedSinceLast = logDue(`${endpoint} storage`);
+    if (suppressedSinceLast !== undefined) logger.warn({ event: `${endpoint}.storage_unavailable`, reqId, err: error.cause, suppressedSinceLast }, 'database unreachable; answered 503');
     return;
   }
   if (error instanceof OAuthError && error.status < 500) {

@@ -1,8 +1,11 @@
-import type { ApiRecord, ClientGrantRecord, ClientRecord, ClientSecretRecord, RegistryChange, Storage } from '../storage/types.js';
+import type { ApiRecord, RegistryChange, Storage } from '../storage/types.js';
 import { buildKeyRing, type KeyRing } from '../keys/key-ring.js';
 import type { SignOn } from '../tokens/jws-signer.js';
 import { createLruCache } from './lru-cache.js';
 import { createLoadLimiter, type LoadLimiterStats } from './load-limiter.js';
+import { createRecordInterning, type CachedClient, type CachedGrant, type CachedSecret } from './record-interning.js';
+
+export type { CachedClient, CachedGrant, CachedSecret } from './record-interning.js';
 
 /**
  * A read-through cache over storage for the request path: after the first request for a client,
@@ -12,10 +15,10 @@ import { createLoadLimiter, type LoadLimiterStats } from './load-limiter.js';
  * reloaded. A periodic check is the safety net for a lost notification.
  */
 export interface RegistryView {
-  client(clientId: string): Promise<ClientRecord | undefined>;
-  clientSecrets(clientId: string): Promise<ClientSecretRecord[]>;
+  client(clientId: string): Promise<CachedClient | undefined>;
+  clientSecrets(clientId: string): Promise<CachedSecret[]>;
   api(identifier: string): Promise<ApiRecord | undefined>;
-  grant(clientId: string, apiIdentifier: string): Promise<ClientGrantRecord | undefined>;
+  grant(clientId: string, apiIdentifier: string): Promise<CachedGrant | undefined>;
   apis(): Promise<ApiRecord[]>;
   keyRing(): Promise<KeyRing>;
   /** Drops every cached entry; the next read goes to storage. */
@@ -43,7 +46,7 @@ export interface RegistryViewOptions {
   now: () => number;
   /** Safety net: how often the revision is checked even without a notification. */
   revisionCheckIntervalMs?: number;
-  /** Bound on cached records (clients, secret lists, grants, APIs): the working set to keep. */
+  /** Bound on cached clients (each with its secret list and grants): the working set to keep. */
   maxEntries?: number;
   /** Bound on remembered misses (unknown client ids, grants that do not exist), kept apart. */
   maxNegativeEntries?: number;
@@ -59,68 +62,180 @@ export interface RegistryViewOptions {
   signOn: SignOn;
 }
 
-/** ~100,000 clients, each with its secret list and a grant or two. */
-export const DEFAULT_REGISTRY_CACHE_ENTRIES = 400_000;
+/** Clients kept, each with its secret list and grants: the working set of one large deployment. */
+export const DEFAULT_REGISTRY_CACHE_ENTRIES = 100_000;
 const DEFAULT_NEGATIVE_ENTRIES = 10_000;
+/** APIs are few; the bound only matters against made-up audiences (which the negative cache takes). */
+const API_CACHE_ENTRIES = 10_000;
 
-type Kind = 'client' | 'secrets' | 'api' | 'grant';
-const CHANGED_KIND: Record<RegistryChange['entity'], Kind | undefined> = {
-  client: 'client',
-  client_secret: 'secrets',
-  client_grant: 'grant',
-  api: 'api',
-  signing_key: undefined,
-};
+/** A record being read (its promise) or read (the record itself: a settled promise per record costs memory for nothing). */
+type Held<T> = T | Promise<T>;
+
+/**
+ * Everything the request path has read about one client, as one cache entry: at 100,000 clients,
+ * three entries per client (client, secrets, grant) cost more in keys and slots than the records.
+ * The map key is the record's own client id string, so the id is stored once.
+ */
+interface ClientEntry {
+  client?: Held<CachedClient | undefined>;
+  secrets?: Held<CachedSecret[]>;
+  /** `[apiIdentifier, grant, …]`: most clients hold one or two grants, and a Map costs more than they do. */
+  grants?: (string | Held<CachedGrant | undefined>)[];
+}
+
+/** What each per-client field holds once read. */
+interface ClientFields {
+  client: CachedClient | undefined;
+  secrets: CachedSecret[];
+}
+type Field = keyof ClientFields;
+const isLoading = (held: unknown): held is Promise<unknown> => held instanceof Promise;
+const settled = <T>(held: Held<T>): Promise<T> => (isLoading(held) ? held : Promise.resolve(held));
 
 export function createRegistryView(options: RegistryViewOptions): RegistryView {
   const { storage, kek, now } = options;
   const negativeTtlMs = options.negativeTtlMs ?? 30_000;
-  const entries = createLruCache<Promise<unknown>>(options.maxEntries ?? DEFAULT_REGISTRY_CACHE_ENTRIES);
+  const clients = createLruCache<ClientEntry>(options.maxEntries ?? DEFAULT_REGISTRY_CACHE_ENTRIES);
+  const apis = createLruCache<Held<ApiRecord | undefined>>(API_CACHE_ENTRIES);
+  // Misses are bounded apart, so made-up ids cannot evict real clients.
   const misses = createLruCache<number>(options.maxNegativeEntries ?? DEFAULT_NEGATIVE_ENTRIES);
   const limiter = createLoadLimiter({ maxConcurrent: options.maxConcurrentLoads ?? 64, maxQueued: options.maxQueuedLoads ?? 1_000 });
-  const loaders: Record<Kind, (key: string) => Promise<unknown>> = {
-    client: (clientId) => storage.getClient(clientId),
-    secrets: (clientId) => storage.listClientSecrets(clientId),
-    api: (identifier) => storage.getApi(identifier),
-    grant: (key) => {
-      const [clientId, apiIdentifier] = key.split('\n') as [string, string];
-      return storage.findGrant(clientId, apiIdentifier);
+  const interning = createRecordInterning();
+  const fieldLoaders: { [F in Field]: (clientId: string) => Promise<ClientFields[F]> } = {
+    client: async (clientId) => {
+      const record = await storage.getClient(clientId);
+      return record && interning.client(record);
     },
+    secrets: async (clientId) => interning.secrets(await storage.listClientSecrets(clientId)),
   };
   let apiList: Promise<ApiRecord[]> | undefined;
   let keyRing: Promise<KeyRing> | undefined;
   let lastKeyRing: KeyRing | undefined;
   let knownRevision: number | undefined;
 
-  function cached<T>(kind: Kind, key: string): Promise<T> {
-    const id = `${kind}:${key}`;
-    const entry = entries.get(id);
-    if (entry) return entry as Promise<T>;
+  /** A remembered miss that has not expired; an expired one is forgotten. */
+  function isKnownMissing(id: string): boolean {
     const missedUntil = misses.peek(id);
-    if (missedUntil !== undefined) {
-      if (missedUntil > now()) return Promise.resolve(undefined as T);
-      misses.delete(id);
-    }
-    return load<T>(kind, key);
+    if (missedUntil === undefined) return false;
+    if (missedUntil > now()) return true;
+    misses.delete(id);
+    return false;
   }
 
-  function load<T>(kind: Kind, key: string): Promise<T> {
-    const id = `${kind}:${key}`;
-    const entry = limiter.run(() => loaders[kind](key));
-    entries.set(id, entry);
-    // A miss moves to the negative cache (bounded apart, so made-up ids cannot evict real
-    // clients); a failure is not cached at all, so the next request retries the database.
-    entry.then(
+  function entryOf(clientId: string): ClientEntry {
+    let entry = clients.peek(clientId);
+    if (!entry) clients.set(clientId, (entry = {}));
+    return entry;
+  }
+
+  /** Drops an entry that holds nothing any more, so a deleted client costs no slot. */
+  function dropIfEmpty(clientId: string, entry: ClientEntry) {
+    if (entry.client === undefined && entry.secrets === undefined && !entry.grants?.length && clients.peek(clientId) === entry) clients.delete(clientId);
+  }
+
+  function readField<F extends Field>(field: F, clientId: string): Promise<ClientFields[F] | undefined> {
+    const held = clients.get(clientId)?.[field] as Held<ClientFields[F]> | undefined;
+    if (held !== undefined) return settled(held);
+    if (isKnownMissing(`${field}:${clientId}`)) return Promise.resolve(undefined);
+    return loadField(field, clientId);
+  }
+
+  // A failure is not cached at all, so the next request retries the database.
+  function loadField<F extends Field>(field: F, clientId: string): Promise<ClientFields[F]> {
+    const loading: Promise<ClientFields[F]> = limiter.run(() => fieldLoaders[field](clientId));
+    entryOf(clientId)[field] = loading as ClientEntry[F];
+    const isCurrent = (entry: ClientEntry | undefined): entry is ClientEntry => entry?.[field] === loading;
+    loading.then(
       (value) => {
-        if (value !== undefined || entries.peek(id) !== entry) return;
-        entries.delete(id);
-        misses.set(id, now() + negativeTtlMs);
+        const entry = clients.peek(clientId);
+        if (!isCurrent(entry)) return;
+        if (value !== undefined) {
+          entry[field] = value;
+          // Re-keyed under the record's own id string: the request's copy is not kept.
+          if (field === 'client') clients.set((value as CachedClient).clientId, entry);
+          return;
+        }
+        // A client that does not exist: forget what was read with it, remember the miss.
+        clients.delete(clientId);
+        misses.set(`${field}:${clientId}`, now() + negativeTtlMs);
       },
       () => {
-        if (entries.peek(id) === entry) entries.delete(id);
+        const entry = clients.peek(clientId);
+        if (!isCurrent(entry)) return;
+        delete entry[field];
+        dropIfEmpty(clientId, entry);
       },
     );
-    return entry as Promise<T>;
+    return loading;
+  }
+
+  function readGrant(clientId: string, apiIdentifier: string): Promise<CachedGrant | undefined> {
+    const grants = clients.get(clientId)?.grants;
+    const at = grants ? grants.indexOf(apiIdentifier) : -1;
+    if (grants && at >= 0 && at % 2 === 0) return settled(grants[at + 1] as Held<CachedGrant | undefined>);
+    if (isKnownMissing(`grant:${clientId}\n${apiIdentifier}`)) return Promise.resolve(undefined);
+    return loadGrant(clientId, apiIdentifier);
+  }
+
+  function loadGrant(clientId: string, apiIdentifier: string): Promise<CachedGrant | undefined> {
+    const loading = limiter.run(async () => {
+      const record = await storage.findGrant(clientId, apiIdentifier);
+      return record && interning.grant(record);
+    });
+    const entry = entryOf(clientId);
+    forgetGrant(entry, apiIdentifier);
+    (entry.grants ??= []).push(apiIdentifier, loading);
+    loading.then(
+      (value) => {
+        const current = clients.peek(clientId);
+        const grants = current?.grants;
+        const at = grants ? grants.indexOf(loading) : -1;
+        if (!current || at < 0) return;
+        if (value !== undefined) {
+          grants![at] = value;
+          return;
+        }
+        forgetGrant(current, apiIdentifier);
+        dropIfEmpty(clientId, current);
+        misses.set(`grant:${clientId}\n${apiIdentifier}`, now() + negativeTtlMs);
+      },
+      () => {
+        const current = clients.peek(clientId);
+        if (!current?.grants?.includes(loading)) return;
+        forgetGrant(current, apiIdentifier);
+        dropIfEmpty(clientId, current);
+      },
+    );
+    return loading;
+  }
+
+  function forgetGrant(entry: ClientEntry, apiIdentifier: string) {
+    const at = entry.grants ? entry.grants.indexOf(apiIdentifier) : -1;
+    if (at >= 0 && at % 2 === 0) entry.grants!.splice(at, 2);
+  }
+
+  function readApi(identifier: string): Promise<ApiRecord | undefined> {
+    const held = apis.get(identifier);
+    if (held !== undefined) return settled(held);
+    if (isKnownMissing(`api:${identifier}`)) return Promise.resolve(undefined);
+    return loadApi(identifier);
+  }
+
+  function loadApi(identifier: string): Promise<ApiRecord | undefined> {
+    const loading = limiter.run(() => storage.getApi(identifier));
+    apis.set(identifier, loading);
+    loading.then(
+      (value) => {
+        if (apis.peek(identifier) !== loading) return;
+        if (value !== undefined) return apis.set(identifier, value);
+        apis.delete(identifier);
+        misses.set(`api:${identifier}`, now() + negativeTtlMs);
+      },
+      () => {
+        if (apis.peek(identifier) === loading) apis.delete(identifier);
+      },
+    );
+    return loading;
   }
 
   function loadKeyRing(): Promise<KeyRing> {
@@ -132,7 +247,8 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
   }
 
   function invalidate() {
-    entries.clear();
+    clients.clear();
+    apis.clear();
     misses.clear();
     apiList = undefined;
     keyRing = undefined;
@@ -140,25 +256,42 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
   }
 
   /**
-   * Forgets what changed. Entries that were cached are reloaded now, in the background, so the
+   * Forgets what changed. Records that were cached are reloaded now, in the background, so the
    * next request for a busy client finds a load already under way instead of starting one.
    */
   function apply(changes: RegistryChange[]) {
     let isApiChanged = false;
     let isKeyChanged = false;
     const seen = new Set<string>();
+    const reload = (load: () => Promise<unknown>) => void load().catch(() => undefined);
     for (const change of changes) {
-      const kind = CHANGED_KIND[change.entity];
-      if (change.entity === 'signing_key') isKeyChanged = true;
-      if (change.entity === 'api') isApiChanged = true;
-      if (!kind) continue;
-      const id = `${kind}:${change.key}`;
+      const id = `${change.entity}:${change.key}`;
       if (seen.has(id)) continue;
       seen.add(id);
-      misses.delete(id);
-      if (entries.peek(id) === undefined) continue;
-      entries.delete(id);
-      load(kind, change.key).catch(() => undefined);
+      switch (change.entity) {
+        case 'signing_key':
+          isKeyChanged = true;
+          break;
+        case 'api':
+          isApiChanged = true;
+          misses.delete(`api:${change.key}`);
+          if (apis.peek(change.key) !== undefined) reload(() => loadApi(change.key));
+          break;
+        case 'client':
+        case 'client_secret': {
+          const field: Field = change.entity === 'client' ? 'client' : 'secrets';
+          misses.delete(`${field}:${change.key}`);
+          if (clients.peek(change.key)?.[field] !== undefined) reload(() => loadField(field, change.key));
+          break;
+        }
+        case 'client_grant': {
+          misses.delete(`grant:${change.key}`);
+          const [clientId, apiIdentifier] = change.key.split('\n') as [string, string];
+          const grants = clients.peek(clientId)?.grants;
+          if (grants?.includes(apiIdentifier)) reload(() => loadGrant(clientId, apiIdentifier));
+          break;
+        }
+      }
     }
     if (isApiChanged) {
       apiList = undefined;
@@ -213,10 +346,10 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
   void refresh();
 
   return {
-    client: (clientId) => cached('client', clientId),
-    clientSecrets: (clientId) => cached<ClientSecretRecord[]>('secrets', clientId),
-    api: (identifier) => cached('api', identifier),
-    grant: (clientId, apiIdentifier) => cached('grant', `${clientId}\n${apiIdentifier}`),
+    client: (clientId) => readField('client', clientId),
+    clientSecrets: async (clientId) => (await readField('secrets', clientId)) ?? [],
+    api: readApi,
+    grant: readGrant,
     apis() {
       apiList ??= storage.listApis();
       const loading = apiList;
@@ -229,8 +362,8 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
     invalidate,
     refresh,
     stats: () => ({
-      entries: entries.size,
-      capacity: entries.capacity,
+      entries: clients.size,
+      capacity: clients.capacity,
       negativeEntries: misses.size,
       negativeCapacity: misses.capacity,
       loads: limiter.stats(),

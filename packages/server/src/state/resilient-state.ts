@@ -1,4 +1,4 @@
-import type { SharedState } from './types.js';
+import { StateCapacityError, type SharedState } from './types.js';
 
 /**
  * What a shared store (Redis) is allowed to do when it cannot answer, decided per operation:
@@ -132,6 +132,8 @@ export function createResilientState(options: ResilientStateOptions): ResilientS
       try {
         return await onShared();
       } catch (error) {
+        // A full bound is the store's answer, not its absence: the caller refuses that one request.
+        if (error instanceof StateCapacityError) throw error;
         lastError = error;
         setStatus('unavailable', error);
       }
@@ -148,9 +150,9 @@ export function createResilientState(options: ResilientStateOptions): ResilientS
 
   return {
     kind: shared.kind,
-    revokeToken: (jti, expiresAt) => run('revokeToken', () => shared.revokeToken(jti, expiresAt), () => local.revokeToken(jti, expiresAt)),
+    revokeToken: (jti, expiresAt, owner) => run('revokeToken', () => shared.revokeToken(jti, expiresAt, owner), () => local.revokeToken(jti, expiresAt, owner)),
     isTokenRevoked: (jti) => run('isTokenRevoked', () => shared.isTokenRevoked(jti), () => local.isTokenRevoked(jti)),
-    useOnce: (key, expiresAt) => run('useOnce', () => shared.useOnce(key, expiresAt), () => local.useOnce(key, expiresAt)),
+    useOnce: (key, expiresAt, owner) => run('useOnce', () => shared.useOnce(key, expiresAt, owner), () => local.useOnce(key, expiresAt, owner)),
     countAttempt: (key, ttlMs) => run('countAttempt', () => shared.countAttempt(key, ttlMs), () => local.countAttempt(key, ttlMs)),
     peekAttempts: (key) => run('peekAttempts', () => shared.peekAttempts(key), () => local.peekAttempts(key)),
     take: (key, limit) => run('take', () => shared.take(key, limit), () => local.take(key, limit)),

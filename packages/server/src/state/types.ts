@@ -5,8 +5,15 @@
  * passes the one conformance suite in `test/state/state-conformance.ts`.
  *
  * Rules for every adapter:
- * - Every entry expires: nothing here grows forever, and a flood of new keys is bounded
- *   (`maxEntries`), evicting entries closest to expiry first.
+ * - Every entry expires, and expired entries are purged. An UNEXPIRED entry is never dropped to
+ *   make room: eviction would let one client or address erase another's security state (push a
+ *   revocation out so a revoked token is active again, or reset a throttle). Each store is bounded
+ *   instead, and a full bound refuses the newcomer (`StateCapacityError`), never an existing entry:
+ *   - revocations and used assertions: a per-client allowance (`ClientAllowance`), counted against
+ *     the client that owns the record — a client that exhausts it is refused, nobody else;
+ *   - failure counters and rate-limit buckets: `maxEntries` per concern; a new key finds no room
+ *     until entries expire (the callers answer 429, see client-auth/failure-limiter.ts and
+ *     endpoints/token-rate-limiter.ts).
  * - Operations are atomic across processes sharing the adapter (one statement in SQLite, one
  *   command or script in Redis): two workers can never both "use" the same assertion.
  * - Times are epoch milliseconds from the clock the adapter was created with.
@@ -14,14 +21,22 @@
  */
 
 export interface RevokedTokenStore {
-  /** Marks a token id revoked until `expiresAt` (the token's own expiry); the entry may be dropped after. */
-  revokeToken(jti: string, expiresAt: number): Promise<void>;
+  /**
+   * Marks a token id revoked until `expiresAt` (the token's own expiry); the entry may be dropped
+   * after. It counts against `owner` (the token's client): when that client already holds its
+   * allowance of unexpired revocations, nothing is written and `StateCapacityError` is thrown.
+   */
+  revokeToken(jti: string, expiresAt: number, owner: string): Promise<void>;
   isTokenRevoked(jti: string): Promise<boolean>;
 }
 
 export interface AssertionReplayStore {
-  /** Records `key` until `expiresAt`. False when it is already recorded and unexpired (a replay). */
-  useOnce(key: string, expiresAt: number): Promise<boolean>;
+  /**
+   * Records `key` until `expiresAt`. False when it is already recorded and unexpired (a replay).
+   * The record counts against `owner` (the asserting client); past its allowance nothing is
+   * written and `StateCapacityError` is thrown.
+   */
+  useOnce(key: string, expiresAt: number, owner: string): Promise<boolean>;
 }
 
 export interface AttemptCount {
@@ -32,7 +47,10 @@ export interface AttemptCount {
 
 /** Counts events (failed authentications) per key; the count lives `ttlMs` after the last one. */
 export interface AttemptCounterStore {
-  /** Adds one and extends the counter's life to now + ttlMs (sliding); returns the new count. */
+  /**
+   * Adds one and extends the counter's life to now + ttlMs (sliding); returns the new count. A new
+   * key when `maxEntries` unexpired counters exist throws `StateCapacityError` (nothing written).
+   */
   countAttempt(key: string, ttlMs: number): Promise<AttemptCount>;
   /** The current count, or undefined when there is none (or it expired). */
   peekAttempts(key: string): Promise<AttemptCount | undefined>;
@@ -45,7 +63,10 @@ export interface TokenBucketLimit {
   refillPerSecond: number;
 }
 
-/** Token buckets for rate limits: `take` removes one token when there is one. */
+/**
+ * Token buckets for rate limits: `take` removes one token when there is one. A new key when
+ * `maxEntries` unexpired buckets exist is refused (`isAllowed: false`, retry when one expires).
+ */
 export interface TokenBucketStore {
   take(key: string, limit: TokenBucketLimit): Promise<{ isAllowed: boolean; retryAfterMs: number }>;
 }
@@ -59,13 +80,50 @@ export interface SharedState extends RevokedTokenStore, AssertionReplayStore, At
   close(): Promise<void>;
 }
 
-export interface SharedStateOptions {
-  now: () => number;
-  /** Bound on entries per concern (default 100 000). */
-  maxEntries?: number;
+/** Unexpired records one client may hold in each owned concern. */
+export interface ClientAllowance {
+  /** Revoked tokens (default 10 000: tokens live at most an hour, so ~3 revocations a second, sustained). */
+  revocations: number;
+  /** Used client assertions (default 100 000: assertions live at most 5 min, so ~330 authentications a second). */
+  assertions: number;
 }
 
+export const DEFAULT_CLIENT_ALLOWANCE: ClientAllowance = { revocations: 10_000, assertions: 100_000 };
+
+export interface SharedStateOptions {
+  now: () => number;
+  /** Bound on unexpired failure counters, and separately on rate-limit buckets (default 100 000). */
+  maxEntries?: number;
+  /** Per-client bound on revocations and used assertions; each missing one takes its default. */
+  allowance?: Partial<ClientAllowance>;
+}
+
+/** What bounds the shared state; `serve` reads it from its configuration. */
+export type StateLimits = Pick<SharedStateOptions, 'maxEntries' | 'allowance'>;
+
 export const DEFAULT_MAX_STATE_ENTRIES = 100_000;
+
+export type StateConcern = 'revocations' | 'assertions' | 'attempts' | 'buckets';
+
+/**
+ * A bound is full: the record was not written. For `revocations` and `assertions` it is the
+ * owner's own allowance; for `attempts` the shared `maxEntries`. `retryAfterMs` is the time until
+ * the soonest entry in that bound expires (room is certain then, unless it is taken again).
+ */
+export class StateCapacityError extends Error {
+  override readonly name = 'StateCapacityError';
+  constructor(
+    readonly concern: StateConcern,
+    readonly retryAfterMs: number,
+  ) {
+    super(`shared state full: ${concern}`);
+  }
+}
+
+/** The adapters' shared reading of the options. */
+export function stateBounds(options: SharedStateOptions): { maxEntries: number; allowance: ClientAllowance } {
+  return { maxEntries: options.maxEntries ?? DEFAULT_MAX_STATE_ENTRIES, allowance: { ...DEFAULT_CLIENT_ALLOWANCE, ...options.allowance } };
+}
 
 /** Token bucket arithmetic shared by the adapters that cannot do it in the database itself. */
 export function refillBucket(

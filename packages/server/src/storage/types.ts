@@ -6,6 +6,7 @@
  * - Records are plain data (no class instances, no Dates): times are epoch milliseconds.
  * - "Not found" is `undefined`, never an exception.
  * - A uniqueness clash throws `StorageConflictError`.
+ * - A networked store that cannot be reached throws `StorageUnavailableError`.
  * - Every method is async, so a networked adapter fits the same contract.
  * - Every successful write bumps the store's revision (see `RevisionSource`) and records which
  *   record it touched (`ChangeFeed`), so long-running readers (the server's caches) notice writes
@@ -59,6 +60,12 @@ export interface ClientRecord {
   createdAt: number;
   updatedAt: number;
 }
+
+/**
+ * What the request path reads of a client (authentication, grants, introspection): the registry
+ * cache keeps only this, so names, descriptions and timestamps cost no memory per cached client.
+ */
+export type RegisteredClient = Readonly<Pick<ClientRecord, 'clientId' | 'isEnabled' | 'defaultApi' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'>>;
 
 /** A client secret is stored only as a peppered HMAC; the raw secret is shown once at creation. */
 export interface ClientSecretRecord {
@@ -136,6 +143,24 @@ export class StorageReferenceError extends Error {
   ) {
     super(`${entity} ${key} does not exist`);
   }
+}
+
+/**
+ * The store cannot be reached right now (connection refused or cut, a connect or statement
+ * timeout): nothing the caller sent was wrong, and the same call may succeed shortly. A networked
+ * adapter throws it for connection-level failures only, never for a constraint or a bad value,
+ * so the wire formats can answer 503 with Retry-After instead of a 500. `cause` is for the log.
+ */
+export class StorageUnavailableError extends Error {
+  override readonly name = 'StorageUnavailableError';
+  constructor(options: { cause: unknown }) {
+    super('the database cannot be reached', options);
+  }
+}
+
+/** Matches by shape, so an error from another copy of the package still counts. */
+export function isStorageUnavailable(error: unknown): error is StorageUnavailableError {
+  return (error as { name?: unknown } | null)?.name === 'StorageUnavailableError';
 }
 
 /**

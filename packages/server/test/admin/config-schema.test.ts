@@ -46,6 +46,7 @@ describe('schema/m2m-auth-config.schema.json', () => {
     ['a client without name', { version: 1, clients: [{ description: 'x' }] }, '/clients/0'],
     ['a misspelt client field', { version: 1, clients: [{ name: 'x', enabeld: false }] }, '/clients/0'],
     ['a private JWK', { version: 1, clients: [{ name: 'x', jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } }] }, '/clients/0/jwks'],
+    ['a nested value inside a JWK', { version: 1, clients: [{ name: 'x', jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', extra: { a: { b: 1 } } }] } }] }, '/clients/0/jwks'],
     ['a grant without api', { version: 1, grants: [{ client: 'x' }] }, '/grants/0'],
   ])('rejects %s, as apply does', (_, document, path) => {
     expect(validate(document)).toBe(false);

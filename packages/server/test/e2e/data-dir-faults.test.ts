@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, cliJson } from '../helpers/cli-process.js';
 import { serveExpectingFailure } from '../helpers/serve-exit.js';
+import { availableStacks, type Stack, type StackProcessArgs } from '../helpers/stacks.js';
 
 /**
  * What the server and the CLI do when the data directory is not what it should be: refuse to
@@ -22,21 +23,32 @@ function tempDir(prefix: string) {
   return directory;
 }
 
-/** A data directory in use: keys, a client with a secret. */
-async function populatedDataDir() {
+// The master key lives in the data directory whatever the database is, so its faults are tried
+// on every stack CI has: with PostgreSQL the keys and secrets it guards are in the database.
+const stacks = await availableStacks();
+const placed: StackProcessArgs[] = [];
+afterAll(async () => {
+  for (const place of placed.splice(0)) await place.close();
+});
+
+/** A data directory on `stack` (its flags in `d`), in use: keys, a client with a secret. */
+async function populatedDataDir(stack: Stack) {
   const dataDir = join(tempDir('m2m-auth-faults-'), 'data');
-  await cliJson(['clients', 'create', '--name', 'billing', '--data-dir', dataDir]);
-  return dataDir;
+  const place = await stack.processArgs(dataDir);
+  placed.push(place);
+  const d = ['--data-dir', dataDir, ...place.args];
+  await cliJson(['clients', 'create', '--name', 'billing', ...d]);
+  return { dataDir, d };
 }
 
 const noStack = (text: string) => expect(text).not.toMatch(/\n\s+at /);
 
-describe('master key missing or wrong', () => {
+describe.each(stacks)('master key missing or wrong, on $name', (stack) => {
   it('master.key moved away: serve and the CLI refuse, say what happened and how to recover, and create no new key', async () => {
-    const dataDir = await populatedDataDir();
+    const { dataDir, d } = await populatedDataDir(stack);
     renameSync(join(dataDir, 'master.key'), join(dataDir, '..', 'master.key.moved'));
 
-    const served = await serveExpectingFailure(['--data-dir', dataDir]);
+    const served = await serveExpectingFailure(d);
     expect(served.started).toBe(false);
     expect(served.code).toBe(1);
     expect(served.stderr).toContain(`${join(dataDir, 'master.key')} is missing`);
@@ -44,31 +56,33 @@ describe('master key missing or wrong', () => {
     expect(served.stderr).toMatch(/restore master\.key from a backup/);
     noStack(served.stderr);
 
-    const listed = await cli(['clients', 'list', '--data-dir', dataDir]);
+    const listed = await cli(['clients', 'list', ...d]);
     expect(listed.code).toBe(1);
     expect(listed.stderr).toMatch(/master\.key is missing/);
     expect(existsSync(join(dataDir, 'master.key'))).toBe(false);
 
     renameSync(join(dataDir, '..', 'master.key.moved'), join(dataDir, 'master.key'));
-    expect((await cli(['clients', 'list', '--data-dir', dataDir])).code).toBe(0);
+    expect((await cli(['clients', 'list', ...d])).code).toBe(0);
   });
 
   it('a wrong M2M_AUTH_MASTER_KEY: serve and the CLI refuse and name the source', async () => {
-    const dataDir = await populatedDataDir();
+    const { d } = await populatedDataDir(stack);
     const wrong = (await cli(['master-key'])).stdout.trim();
-    const served = await serveExpectingFailure(['--data-dir', dataDir], { env: { ...process.env, M2M_AUTH_MASTER_KEY: wrong } });
+    const served = await serveExpectingFailure(d, { env: { ...process.env, M2M_AUTH_MASTER_KEY: wrong } });
     expect(served.started).toBe(false);
     expect(served.code).toBe(1);
     expect(served.stderr).toMatch(/The master key from M2M_AUTH_MASTER_KEY does not open the signing keys/);
     noStack(served.stderr);
-    const created = await cli(['clients', 'create', '--name', 'x', '--data-dir', dataDir], { M2M_AUTH_MASTER_KEY: wrong });
+    const created = await cli(['clients', 'create', '--name', 'x', ...d], { M2M_AUTH_MASTER_KEY: wrong });
     expect(created.code).toBe(1);
     expect(created.stderr).toMatch(/does not open the signing keys/);
   });
 
   it('a fresh data directory still gets its master key on first start', async () => {
     const dataDir = join(tempDir('m2m-auth-fresh-'), 'data');
-    expect((await cli(['clients', 'list', '--data-dir', dataDir])).code).toBe(0);
+    const place = await stack.processArgs(dataDir);
+    placed.push(place);
+    expect((await cli(['clients', 'list', '--data-dir', dataDir, ...place.args])).code).toBe(0);
     expect(existsSync(join(dataDir, 'master.key'))).toBe(true);
   });
 });
@@ -77,9 +91,13 @@ describe('master key missing or wrong', () => {
 // (uid 65534) on a directory it owns but may not write, which is what an operator hits.
 const isRoot = process.getuid?.() === 0;
 
-describe('data directory unusable', () => {
+// The database file in an unusable data directory: SQLite's concern (PostgreSQL has its own
+// outage test, test/http/storage-outage.test.ts).
+const sqlite = stacks.find((stack) => stack.name === 'sqlite')!;
+
+describe('data directory unusable (SQLite)', () => {
   it('read-only: the error names the database file and EACCES, not the port', async () => {
-    const dataDir = await populatedDataDir();
+    const { dataDir } = await populatedDataDir(sqlite);
     const asUser = isRoot ? { uid: 65534, gid: 65534 } : {};
     if (isRoot) for (const name of ['', ...readdirSync(dataDir)]) chownSync(join(dataDir, name), 65534, 65534);
     for (const name of readdirSync(dataDir)) chmodSync(join(dataDir, name), 0o400);
@@ -107,7 +125,7 @@ describe('data directory unusable', () => {
   });
 
   it('the port is taken: the error names the address, not a file', async () => {
-    const dataDir = await populatedDataDir();
+    const { dataDir } = await populatedDataDir(sqlite);
     const blocker = await import('node:net').then(({ createServer }) => new Promise<import('node:net').Server>((resolve) => {
       const server = createServer().listen(0, '127.0.0.1', () => resolve(server));
     }));

@@ -108,6 +108,26 @@ describe('remote CLI against a running server', { timeout: 120_000 }, () => {
     expect(JSON.parse(bootstrap.stderr)).toMatchObject({ error: 'usage', message: expect.stringContaining("runs on the server's host") });
   });
 
+  it('sends a credential only over https or to loopback: a plain-http server or token endpoint elsewhere is refused before anything is sent', async () => {
+    const elsewhere = 'http://auth.example.invalid:8080';
+    // The admin token to a plain-http server, the token endpoint given apart (here a loopback one).
+    const tokenToServer = await cli(['apis', 'list', '--server', elsewhere], { ...adminEnv, M2M_AUTH_TOKEN_ENDPOINT: `${server.url}/oauth/token` });
+    expect(tokenToServer.code).toBe(1);
+    expect(tokenToServer.stderr).toBe('error: --server / M2M_AUTH_SERVER: refusing to send the admin token to http://auth.example.invalid:8080: use https (plain http is allowed on loopback only: localhost, 127.x.x.x, [::1])\n');
+    // The same through the environment, and the server alone (it then gets the secret too).
+    const viaEnv = await cli(['apis', 'list', '--json'], { ...adminEnv, M2M_AUTH_SERVER: elsewhere });
+    expect(JSON.parse(viaEnv.stderr)).toEqual({ error: 'usage', message: expect.stringMatching(/^--server \/ M2M_AUTH_SERVER: refusing to send the admin client secret and token to http:\/\/auth\.example\.invalid:8080/) });
+    // The client secret to a plain-http token endpoint, the server itself on loopback.
+    const secretToTokenEndpoint = await remote(['apis', 'list'], { ...adminEnv, M2M_AUTH_TOKEN_ENDPOINT: `${elsewhere}/oauth/token` });
+    expect(secretToTokenEndpoint.code).toBe(1);
+    expect(secretToTokenEndpoint.stderr).toContain('M2M_AUTH_TOKEN_ENDPOINT: refusing to send the admin client secret to http://auth.example.invalid:8080');
+    for (const result of [tokenToServer, viaEnv, secretToTokenEndpoint]) expect(result.stderr).not.toContain(adminEnv.M2M_AUTH_ADMIN_CLIENT_SECRET!);
+    // Loopback http, the server and a separately given token endpoint alike, is allowed.
+    const loopback = await remote(['apis', 'list', '--json'], { ...adminEnv, M2M_AUTH_TOKEN_ENDPOINT: `${server.url}/oauth/token` });
+    expect(loopback.stderr).toBe('');
+    expect(loopback.code).toBe(0);
+  });
+
   it('export and apply work remote: the plan, one transaction, idempotence, and the same document as local', async () => {
     const docPath = join(dataDir, '..', `m2m-auth-remote-doc-${process.pid}.yaml`);
     const document = ['version: 1', 'apis:', '  - identifier: https://billing.example', '    scopes: [charge]', 'clients:', '  - name: invoice-service', 'grants:', '  - client: invoice-service', '    api: https://billing.example', '    scopes: [charge]', ''].join('\n');

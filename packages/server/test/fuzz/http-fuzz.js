@@ -7,11 +7,19 @@
 // planted secret and token never echoed, and no-store/nosniff on every answer. It compares the
 // server's resident size and heap at the start and at the end.
 //
-//   npm run fuzz                          # 100,000 requests
+// It runs on each storage + shared-state stack CI has, because a defect can live in one adapter
+// only (PostgreSQL refuses a NUL byte that SQLite stores): `sqlite` (the data directory's
+// database and state file, the default) and `postgres` (PostgreSQL for storage, Redis for the
+// shared state, in a schema and key prefix of the run's own, removed afterwards;
+// M2M_AUTH_TEST_POSTGRES_URL and M2M_AUTH_TEST_REDIS_URL as the test suite reads them).
+//
+//   npm run fuzz                          # 100,000 requests on SQLite
+//   npm run fuzz -- --stack postgres      # the same on PostgreSQL + Redis
 //   npm run fuzz -- --requests 5000 --seed 7
 //
 // Add an endpoint to ENDPOINTS to fuzz it too.
 import { spawn, execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
@@ -22,6 +30,11 @@ import { promisify } from 'node:util';
 
 const CLI = fileURLToPath(new URL('../../bin/m2m-auth.js', import.meta.url));
 const run = promisify(execFile);
+
+/** The storage + shared-state stacks `--stack` names. */
+export const STACKS = ['sqlite', 'postgres'];
+const POSTGRES_URL = process.env.M2M_AUTH_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.M2M_AUTH_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** Every public endpoint and the methods it serves; the rest of the path space is fuzzed too. */
 export const ENDPOINTS = [
@@ -45,16 +58,26 @@ export const ENDPOINTS = [
 const ANSWER_BOUND_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 2_000;
 const HEADERS_TIMEOUT_MS = 1_000;
+/** More than this in one error answer is an unbounded echo of the request. */
+const MAX_ERROR_ANSWER_BYTES = 16 * 1024;
 
-export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, log = console.log } = {}) {
+export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, stack = 'sqlite', log = console.log } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-fuzz-'));
-  const server = await startServer(dataDir);
+  const place = await openStack(stack);
+  const cli = (args) => run(process.execPath, [CLI, ...args, '--data-dir', dataDir, ...place.args]);
+  let server;
+  let refresher;
+  // One line per kind of failure (its first example), and how often each kind happened.
   const failures = [];
+  const failureCounts = {};
   const fail = (what, detail) => {
-    if (failures.length < 50) failures.push(`${what}: ${detail}`);
+    failureCounts[what] = (failureCounts[what] ?? 0) + 1;
+    if (failureCounts[what] === 1 && failures.length < 100) failures.push(`${what}: ${detail}`);
   };
   try {
-    const planted = await plant(dataDir, server.url);
+    server = await startServer(cli, [...place.args, '--data-dir', dataDir]);
+    const planted = await plant(cli, server.url);
+    refresher = keepAdminTokenFresh(planted, server.url);
     // The server's log is checked as it arrives (a value split across two chunks is still seen).
     let logTail = '';
     server.onLog((chunk) => {
@@ -69,10 +92,14 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
     // Growth is measured from after a warm-up (caches, JIT, pools filled), so it shows a leak.
     const warmUp = Math.min(5000, Math.floor(requests / 10));
     let memoryAfterWarmUp;
-    const stats = { sent: 0, answered: 0, byStatus: {}, maxLatencyMs: 0, slow: 0, raw: 0, retriedAfterReset: 0 };
+    const stats = { sent: 0, answered: 0, byStatus: {}, maxLatencyMs: 0, slow: 0, raw: 0, retriedAfterReset: 0, byKind: {} };
     const started = performance.now();
     let next = 0;
     let lastReport = started;
+    // The cases on the wire: when the server stops answering altogether (its event loop blocked
+    // by one request), the culprit is among them, and the run stops instead of timing out each.
+    const inFlight = new Set();
+    let stalled;
 
     const worker = async () => {
       while (next < requests) {
@@ -82,6 +109,8 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
         stats.sent++;
         const begin = performance.now();
         let answer;
+        testCase.sentAt = begin;
+        inFlight.add(testCase);
         try {
           answer = testCase.raw ? await sendRaw(server.port, testCase) : await sendHttp(server.port, agent, testCase);
           // A reset on a pooled keep-alive connection can be the pool's race with the server
@@ -93,7 +122,15 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
           }
         } catch (error) {
           fail(`no answer (${testCase.label})`, error.message);
+          // Oldest first: the request that blocked the server was sent before those it held up.
+          const suspects = [...inFlight].sort((a, b) => a.sentAt - b.sentAt);
+          if (!stalled && !(await answersHealthCheck(server.port))) {
+            stalled = `after ${stats.sent} requests; in flight, oldest first: ${suspects.map(describeCase).join(' | ')}`;
+            next = requests;
+          }
           continue;
+        } finally {
+          inFlight.delete(testCase);
         }
         const latency = performance.now() - begin;
         if (!testCase.slow && latency > stats.maxLatencyMs) {
@@ -107,18 +144,22 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
         if (answer.status) {
           stats.answered++;
           stats.byStatus[answer.status] = (stats.byStatus[answer.status] ?? 0) + 1;
+          const kind = testCase.kind ?? (testCase.raw ? 'raw' : 'http');
+          stats.byKind[kind] ??= {};
+          stats.byKind[kind][answer.status] = (stats.byKind[kind][answer.status] ?? 0) + 1;
         }
         if (server.exited()) throw new Error(`the server exited (${server.exited()}) after ${stats.sent} requests`);
         const now = performance.now();
         if (now - lastReport > 5000) {
           lastReport = now;
-          log(`  ${stats.sent}/${requests} requests, ${Math.round(stats.sent / ((now - started) / 1000))} req/s, ${failures.length} failures`);
+          log(`  ${stats.sent}/${requests} requests, ${Math.round(stats.sent / ((now - started) / 1000))} req/s, ${Object.keys(failureCounts).length} kinds of failure`);
         }
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
     const durationS = (performance.now() - started) / 1000;
-    const memoryAtEnd = await memory(server.url);
+    if (stalled) fail('the server stopped answering (its event loop blocked?)', stalled);
+    const memoryAtEnd = stalled ? { rss: NaN, heapUsed: NaN } : await memory(server.url);
     agent.destroy();
     const fiveXX = Object.entries(stats.byStatus).filter(([status]) => Number(status) >= 500).reduce((sum, [, n]) => sum + n, 0);
     // "Flat": after 100k requests the heap is within a small margin of where it started.
@@ -139,7 +180,12 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
       maxLatencyMs: Math.round(stats.maxLatencyMs),
       slowestCase: stats.slowestCase,
       slowestDetail: process.env.FUZZ_DEBUG ? stats.slowestDetail : undefined,
+      stack,
       byStatus: stats.byStatus,
+      byClass: byClass(stats.byStatus),
+      // Which statuses each kind of case got: admin and credential cases must reach past
+      // authentication (2xx and 4xx other than 401) to test anything behind it.
+      byKind: stats.byKind,
       fiveXX,
       rssStartMiB: mib(memoryAtStart.rss),
       rssAfterWarmUpMiB: mib(baseline.rss),
@@ -147,13 +193,82 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
       heapStartMiB: mib(memoryAtStart.heapUsed),
       heapAfterWarmUpMiB: mib(baseline.heapUsed),
       heapEndMiB: mib(memoryAtEnd.heapUsed),
+      failureCount: Object.values(failureCounts).reduce((sum, n) => sum + n, 0),
       failures,
+      failureCounts,
     };
     return summary;
   } finally {
-    await server.stop();
+    clearInterval(refresher);
+    await server?.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    await place.close();
   }
+}
+
+/** A path as the route it hits, so failures group by route rather than by each odd id. */
+const routeOf = (path) =>
+  path
+    .split('?')[0]
+    .replace(/^(\/admin\/v1\/(?:clients|apis|grants|keys|audit-events))\/[^/]*/, '$1/:id')
+    .replace(/^(\/admin\/v1\/clients\/:id\/secrets)\/[^/]+$/, '$1/:id')
+    .slice(0, 48);
+
+const byClass = (byStatus) => {
+  const classes = {};
+  for (const [status, n] of Object.entries(byStatus)) classes[`${status[0]}xx`] = (classes[`${status[0]}xx`] ?? 0) + n;
+  return classes;
+};
+
+/**
+ * The flags that point the CLI and `serve` at a stack, and what removes it afterwards. SQLite is
+ * the data directory's default; PostgreSQL + Redis get a schema and a key prefix of this run's own.
+ */
+async function openStack(stack) {
+  if (stack === 'sqlite') return { args: [], close: async () => undefined };
+  if (stack !== 'postgres') throw new Error(`unknown stack ${JSON.stringify(stack)}: use one of ${STACKS.join(', ')}`);
+  const pg = (await import('pg')).default;
+  const { Redis } = await import('ioredis');
+  const name = `m2m_fuzz_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const prefix = `m2m-auth-fuzz:${process.pid}:${randomBytes(4).toString('hex')}:`;
+  const sql = async (statement) => {
+    const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2_000 });
+    try {
+      await client.connect();
+      await client.query(statement);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
+  try {
+    await sql(`CREATE SCHEMA "${name}"`);
+  } catch (error) {
+    throw new Error(`--stack postgres needs PostgreSQL at ${POSTGRES_URL} (M2M_AUTH_TEST_POSTGRES_URL): ${error.message}`);
+  }
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2_000, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  const close = async () => {
+    await sql(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+    // Only this run's keys: everything under its own prefix.
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    redis.disconnect();
+  };
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    await sql(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+    throw new Error(`--stack postgres needs Redis at ${REDIS_URL} (M2M_AUTH_TEST_REDIS_URL): ${error.message}`);
+  }
+  return {
+    args: ['--database-url', `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${name}`)}`, '--redis-url', `${REDIS_URL}/0?keyPrefix=${encodeURIComponent(prefix)}`],
+    close,
+  };
 }
 
 function check(answer, testCase, planted, fail) {
@@ -163,11 +278,13 @@ function check(answer, testCase, planted, fail) {
     return;
   }
   if (answer.status >= 500) fail(`${answer.status} (${testCase.label})`, answer.body.slice(0, 200));
+  // An error answer says what is wrong in a few lines; one that grows with the request echoes it.
+  if (answer.status >= 400 && answer.body.length > MAX_ERROR_ANSWER_BYTES) fail(`error answer over ${MAX_ERROR_ANSWER_BYTES} bytes (${testCase.label})`, `${answer.body.length} bytes: ${answer.body.slice(0, 120)}`);
   const everything = `${answer.headerText}\n${answer.body}`;
   for (const [name, value] of Object.entries(planted.secrets)) {
     if (everything.includes(value)) fail(`${name} echoed (${testCase.label})`, everything.slice(0, 200));
   }
-  if (answer.headers['x-content-type-options'] !== 'nosniff') fail(`no nosniff (${testCase.label})`, `${answer.status} ${answer.headerText.slice(0, 200)}`);
+  if (answer.headers['x-content-type-options'] !== 'nosniff') fail(`no nosniff (${testCase.label})`, `${answer.status} ${answer.headerText.slice(0, 200).replace(/\n/g, ' ')}`);
   if (!answer.headers['cache-control']) fail(`no cache-control (${testCase.label})`, `${answer.status}`);
   if (answer.status >= 400 && answer.body && testCase.method !== 'HEAD') {
     const path = testCase.path?.split('?')[0] ?? '';
@@ -187,8 +304,36 @@ function createGenerator(random, planted, port) {
   const pick = (items) => items[Math.floor(random() * items.length)];
   const int = (max) => Math.floor(random() * max);
   const chance = (p) => random() < p;
-  const { clientId, clientSecret, accessToken, adminToken } = planted.values;
+  const { clientId, clientSecret, accessToken } = planted.values;
   const b64 = (text) => Buffer.from(text).toString('base64');
+  const b64url = (text) => Buffer.from(text).toString('base64url');
+
+  // Strings some store cannot hold or some layer reads differently: NUL (PostgreSQL refuses it in
+  // text), control and format characters, an overlong encoding, quotes and SQL, long ones. They go
+  // where a store looks them up or keeps them: client ids, audiences, admin ids, cursors, names.
+  const odd = () =>
+    pick([
+      '\u0000',
+      'a\u0000b',
+      `${clientId}\u0000`,
+      '\u0000'.repeat(1 + int(40)),
+      '\u0001\u001f\u007f',
+      '\ufeff\u2028\uffff',
+      '\ud7ff\ue000',
+      'é😀',
+      '%00',
+      '%2500',
+      '%C0%80',
+      "' OR 1=1 --",
+      '"\\',
+      '$1',
+      '%s%n',
+      '*',
+      'x'.repeat(256),
+      'x'.repeat(4000 + int(4000)),
+      ' ',
+      '',
+    ]);
 
   const junk = () =>
     pick([
@@ -254,6 +399,8 @@ function createGenerator(random, planted, port) {
       `Basic ${b64(`${clientId}`)}`,
       `Basic ${b64(`:${clientSecret}`)}`,
       `Basic ${b64(`%zz:${clientSecret}`)}`,
+      `Basic ${b64(`${encodeURIComponent(odd())}:${encodeURIComponent(clientSecret)}`)}`,
+      `Basic ${b64(`${odd()}:x`)}`,
       `Basic ${clientSecret}`,
       `Basic ${'A'.repeat(8000)}`,
       `Basic`,
@@ -306,6 +453,9 @@ function createGenerator(random, planted, port) {
       '/oauth',
       '/.well-known/',
       '/admin/v1/clients/%zz',
+      '/oauth/%zz',
+      '/oauth/token%',
+      `/oauth/token?${pick(['%', '%zz=1', 'a=%E0%A4%A'])}`,
       `/admin/v1/clients/${encodeURIComponent(clientId)}`,
       '*',
     ]);
@@ -313,25 +463,111 @@ function createGenerator(random, planted, port) {
 
   const methods = ['GET', 'POST', 'POST', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE', 'PROPFIND', 'SEARCH', 'LOCK', 'MKCOL'];
 
-  // With a valid admin token: reads with odd queries, and creates and changes with hostile JSON
-  // (no deletes or key rotation, so the planted client stays and memory measures the server, not
-  // a growing registry).
+  // With a valid admin token: reads with odd ids, cursors and filters, and creates and changes
+  // with hostile JSON (odd strings, deep nesting, huge keys). No deletes or key rotation, so the
+  // planted client stays and memory measures the server, not a growing registry.
   const adminCase = (index) => {
     const base = pick(ENDPOINTS.filter((endpoint) => endpoint.admin)).path;
     const method = pick(['GET', 'GET', 'POST', 'PATCH']);
-    const target = pick([
+    const id = () => encodeURIComponent(pick([odd(), odd(), junk(), clientId, 'https://orders.fuzz']));
+    const cursor = () => pick([junk(), odd(), b64url(JSON.stringify([int(1e6), odd()])), b64url(odd())]);
+    const nested = (depth) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+    // Half the writes are shaped for their route, so validation passes or stops at one odd value
+    // and the value reaches the store: a create or change with odd strings where it keeps them.
+    const shapedWrite = () => {
+      const either = (a, b) => (chance(0.5) ? a : b);
+      const [path, shape] =
+        method === 'POST'
+          ? pick([
+              ['/admin/v1/apis', () => ({ identifier: either(`https://fuzz.example/${odd()}`, odd()), scopes: [either('a', odd())], name: odd() })],
+              ['/admin/v1/clients', () => ({ name: odd(), description: odd(), ...(chance(0.3) ? { default_api: odd() } : {}) })],
+              ['/admin/v1/grants', () => ({ client_id: either(clientId, odd()), api: either('https://orders.fuzz', odd()), scopes: [either('read:orders', odd())] })],
+              ['/admin/v1/config/apply?dry_run=true', () => ({ version: 1, apis: [{ identifier: odd(), scopes: [odd()] }], clients: [{ name: odd() }], grants: [] })],
+              [`/admin/v1/clients/${id()}/secrets`, () => ({})],
+            ])
+          : pick([
+              [`/admin/v1/apis/${id()}`, () => ({ name: odd() })],
+              [`/admin/v1/clients/${id()}`, () => ({ name: odd(), description: odd() })],
+              [`/admin/v1/grants/${id()}`, () => ({ scopes: [odd()] })],
+            ]);
+      let body = JSON.stringify(shape());
+      // An unknown field (odd or huge: an error that echoes it grows with it), or a client JWKS
+      // with a deeply nested value inside a key, where a schema may not look.
+      if (chance(0.2)) body = `${body.slice(0, -1)}${body.length > 2 ? ',' : ''}${JSON.stringify(chance(0.5) ? odd() : 'k'.repeat(path.includes('apply') && chance(0.2) ? 900_000 : 2000 + int(12_000)))}:1}`;
+      else if (path === '/admin/v1/clients' && chance(0.2)) body = `{"name":"fuzz-jwks","jwks":{"keys":[{"kty":"EC","crv":"P-256","kid":"k","x":${nested(500 + int(6000))}}]}}`;
+      return { path, body };
+    };
+    const shaped = method !== 'GET' && chance(0.5) ? shapedWrite() : undefined;
+    const target = shaped?.path ?? pick([
       base,
       `${base}?limit=${encodeURIComponent(junk())}`,
-      `${base}?cursor=${encodeURIComponent(junk())}`,
-      `${base}/${encodeURIComponent(pick([clientId, junk(), 'https://orders.fuzz']))}`,
-      `/admin/v1/clients/${encodeURIComponent(clientId)}/secrets`,
+      `${base}?cursor=${encodeURIComponent(cursor())}`,
+      `${base}/${id()}`,
+      `/admin/v1/clients/${id()}`,
+      `/admin/v1/clients/${id()}/secrets`,
+      `/admin/v1/clients/${id()}/secrets/${id()}`,
+      `/admin/v1/apis/${id()}`,
+      `/admin/v1/grants/${id()}`,
+      `/admin/v1/keys/${id()}`,
+      `/admin/v1/grants?client_id=${id()}&api=${id()}`,
+      `/admin/v1/audit-events?type=${id()}&actor=${id()}&since=${id()}&until=${id()}`,
+      '/admin/v1/config',
+      '/admin/v1/config/apply?dry_run=true',
     ]);
-    const value = () => pick([junk(), random() * 1e12, -1, 0, true, null, [], {}, [junk()], { nested: junk() }, clientSecret]);
-    const fields = ['name', 'identifier', 'scopes', 'client_id', 'api', 'api_identifier', 'description', 'signing_alg', 'token_ttl', 'enabled', 'grace_seconds', 'default_api', '__proto__', 'constructor'];
+    const value = () => pick([junk(), odd(), random() * 1e12, -1, 0, true, null, [], {}, [odd()], { nested: odd() }, clientSecret]);
+    const fields = ['name', 'identifier', 'scopes', 'client_id', 'api', 'api_identifier', 'description', 'signing_alg', 'token_ttl', 'token_ttl_seconds', 'enabled', 'grace_seconds', 'default_api', 'introspect_apis', 'jwks', '__proto__', 'constructor'];
     const object = Object.fromEntries(Array.from({ length: int(6) }, () => [pick(fields), value()]));
-    const body = method === 'GET' ? undefined : pick([JSON.stringify(object), JSON.stringify(object).slice(0, -1), '[]', 'null', '"x"', junk(), `{"a":${'['.repeat(5000)}`]);
-    const headers = { authorization: `Bearer ${adminToken}`, 'content-type': pick(['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded']) };
-    return { label: `admin ${method} ${target.slice(0, 40)}`, method, path: target, headers, body, index };
+    const body =
+      method === 'GET'
+        ? undefined
+        : shaped?.body ?? pick([
+            JSON.stringify(object),
+            JSON.stringify(object).slice(0, -1),
+            '[]',
+            'null',
+            '"x"',
+            junk(),
+            `{"a":${'['.repeat(5000)}`,
+            `{"name":${nested(100 + int(6000))}}`,
+            JSON.stringify({ [odd()]: odd(), name: 'fuzz' }),
+          ]);
+    const headers = { authorization: `Bearer ${planted.values.adminToken}`, 'content-type': pick(['application/json', 'application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded']) };
+    return { kind: 'admin', label: `admin ${method} ${routeOf(target)}`, method, path: target, headers, body, index };
+  };
+
+  // The token, introspection and revocation endpoints with odd client ids (in Basic, raw and
+  // form-encoded, and in the form), audiences, scopes and assertion claims: each is looked up in
+  // a store before the client is known.
+  const credentialCase = (index) => {
+    const target = pick(['/oauth/token', '/oauth/token', '/oauth/introspect', '/oauth/revoke']);
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': `10.${int(256)}.${int(256)}.${int(256)}` };
+    const params = target === '/oauth/token' ? [['grant_type', 'client_credentials']] : [['token', pick([accessToken, odd()])], ['token_type_hint', pick(['access_token', odd()])]];
+    const id = odd();
+    switch (int(5)) {
+      case 0:
+        headers.authorization = `Basic ${b64(`${encodeURIComponent(id)}:${encodeURIComponent(pick([clientSecret, odd()]))}`)}`;
+        break;
+      case 1:
+        headers.authorization = `Basic ${b64(`${id}:${pick([clientSecret, 'x'])}`)}`;
+        break;
+      case 2:
+        params.push(['client_id', id], ['client_secret', pick([clientSecret, 'x', odd()])]);
+        break;
+      case 3:
+        headers.authorization = `Basic ${b64(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`)}`;
+        break;
+      default: {
+        const claims = { iss: id, sub: pick([id, clientId]), aud: `http://127.0.0.1:${port}/oauth/token`, jti: odd(), exp: Math.floor(Date.now() / 1000) + 60 };
+        const assertion = `${b64url(JSON.stringify({ alg: 'ES256', kid: odd() }))}.${b64url(JSON.stringify(claims))}.${b64url('sig')}`;
+        params.push(['client_id', pick([id, clientId])], ['client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'], ['client_assertion', assertion]);
+      }
+    }
+    if (target === '/oauth/token') {
+      params.push([pick(['audience', 'audience', 'resource']), pick([odd(), 'https://orders.fuzz', `https://orders.fuzz${odd()}`])]);
+      if (chance(0.5)) params.push(['scope', pick([odd(), `read:orders ${odd()}`])]);
+    }
+    const body = params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+    return { kind: 'credentials', label: `credentials POST ${target}`, method: 'POST', path: target, headers, body, index };
   };
 
   const httpCase = (index) => {
@@ -351,7 +587,7 @@ function createGenerator(random, planted, port) {
       body = type?.includes('json') ? pick([JSON.stringify({ grant_type: 'client_credentials', client_secret: clientSecret }), '{', junk()]) : form();
       if (chance(0.03)) body = 'a='.padEnd(16_385 + int(2000), 'b');
     }
-    return { label: `${method} ${target.slice(0, 40)}`, method, path: target, headers, body, index };
+    return { label: `${method} ${routeOf(target)}`, method, path: target, headers, body, index };
   };
 
   const rawCase = () => {
@@ -387,7 +623,8 @@ function createGenerator(random, planted, port) {
   return (index) => {
     if (index % 5000 === 4999) return slowCase();
     if (chance(0.1)) return rawCase();
-    if (chance(0.1)) return adminCase(index);
+    if (chance(0.15)) return adminCase(index);
+    if (chance(0.15)) return credentialCase(index);
     return httpCase(index);
   };
 }
@@ -489,11 +726,14 @@ function parseRaw(raw) {
 // ---------------------------------------------------------------------------------------------
 // The server under test
 
-async function startServer(dataDir) {
-  await run(process.execPath, [CLI, 'apis', 'create', '--identifier', 'https://orders.fuzz', '--scopes', 'read:orders,write:orders', '--data-dir', dataDir]);
+async function startServer(cli, stackArgs) {
+  await cli(['apis', 'create', '--identifier', 'https://orders.fuzz', '--scopes', 'read:orders,write:orders']);
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--metrics', '--log-level', 'info', '--request-timeout', String(REQUEST_TIMEOUT_MS), '--headers-timeout', String(HEADERS_TIMEOUT_MS)],
+    // Behind one (pretend) proxy, so the credential cases can come from many addresses and are not
+    // all throttled as one failing source before they reach a store, and so X-Forwarded-For is
+    // parsed and fuzzed too.
+    [CLI, 'serve', '--port', '0', ...stackArgs, '--trust-proxy', '1', '--metrics', '--log-level', 'info', '--request-timeout', String(REQUEST_TIMEOUT_MS), '--headers-timeout', String(HEADERS_TIMEOUT_MS)],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -520,18 +760,20 @@ async function startServer(dataDir) {
     exited: () => exit,
     logBytes: () => logBytes,
     onLog: (check) => logChecks.push(check),
+    // SIGTERM asks for a graceful stop; a server whose event loop is blocked never gets to it.
     stop: () =>
       new Promise((resolve) => {
         if (exit) return resolve();
-        child.once('exit', () => resolve());
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        child.once('exit', () => (clearTimeout(kill), resolve()));
         child.kill('SIGTERM');
       }),
   };
 }
 
-async function plant(dataDir, url) {
-  const created = JSON.parse((await run(process.execPath, [CLI, 'clients', 'create', '--name', 'fuzz', '--json', '--data-dir', dataDir])).stdout);
-  await run(process.execPath, [CLI, 'grants', 'create', '--client', created.client_id, '--api', 'https://orders.fuzz', '--scopes', 'read:orders', '--data-dir', dataDir]);
+async function plant(cli, url) {
+  const created = JSON.parse((await cli(['clients', 'create', '--name', 'fuzz', '--json'])).stdout);
+  await cli(['grants', 'create', '--client', created.client_id, '--api', 'https://orders.fuzz', '--scopes', 'read:orders']);
   const response = await fetch(`${url}/oauth/token`, {
     method: 'POST',
     headers: { authorization: `Basic ${Buffer.from(`${created.client_id}:${created.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
@@ -539,15 +781,10 @@ async function plant(dataDir, url) {
   });
   const { access_token: accessToken } = await response.json();
   if (!accessToken) throw new Error('could not plant a token');
-  const admin = JSON.parse((await run(process.execPath, [CLI, 'admin', 'bootstrap', '--json', '--data-dir', dataDir])).stdout);
-  const adminResponse = await fetch(`${url}/oauth/token`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${admin.client_id}:${admin.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials&audience=urn:m2m-auth:admin',
-  });
-  const { access_token: adminToken } = await adminResponse.json();
-  if (!adminToken) throw new Error('could not plant an admin token');
+  const admin = JSON.parse((await cli(['admin', 'bootstrap', '--json'])).stdout);
+  const adminToken = await mintAdminToken(url, admin);
   return {
+    admin,
     values: { clientId: created.client_id, clientSecret: created.client_secret, accessToken, adminToken },
     // What must never come back: the secrets, the tokens, and a token's signature on its own.
     secrets: {
@@ -560,10 +797,61 @@ async function plant(dataDir, url) {
   };
 }
 
+async function mintAdminToken(url, admin) {
+  const response = await fetch(`${url}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${admin.client_id}:${admin.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials&audience=urn:m2m-auth:admin',
+  });
+  const { access_token: adminToken } = await response.json();
+  if (!adminToken) throw new Error(`could not plant an admin token (${response.status})`);
+  return adminToken;
+}
+
+/**
+ * Admin tokens are short-lived: a fresh one every 30 s keeps a long run reaching the admin
+ * routes with a valid token. Each one joins the values that must never come back.
+ */
+function keepAdminTokenFresh(planted, url) {
+  let count = 1;
+  const timer = setInterval(() => {
+    mintAdminToken(url, planted.admin)
+      .then((token) => {
+        planted.values.adminToken = token;
+        planted.secrets[`admin token ${(count += 1)}`] = token;
+      })
+      .catch(() => undefined);
+  }, 30_000);
+  timer.unref();
+  return timer;
+}
+
+/** Whether the server answers its health check on a fresh connection within 5 s. */
+async function answersHealthCheck(port) {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(5_000) });
+    await response.arrayBuffer();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A case in a line: what it was and how big, to find the request that blocked the server. */
+const describeCase = (testCase) => {
+  const body = testCase.body ?? testCase.data ?? '';
+  return `${testCase.label}, ${testCase.path?.length ?? 0}-char path, ${body.length}-byte body ${JSON.stringify(String(body).slice(0, 60))}`;
+};
+
 /** The server's resident size and heap, from its own metrics (a fresh connection each time). */
 async function memory(url) {
-  const response = await fetch(`${url}/metrics`, { headers: { connection: 'close' } });
-  const text = await response.text();
+  let text = '';
+  try {
+    const response = await fetch(`${url}/metrics`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(ANSWER_BOUND_MS) });
+    text = await response.text();
+  } catch {
+    // No answer: the run reports the server as stalled; the figures stay NaN.
+  }
   const metric = (name) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
   return { rss: metric('m2m_auth_process_resident_memory_bytes'), heapUsed: metric('m2m_auth_nodejs_heap_size_used_bytes') };
 }
@@ -587,11 +875,13 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     return index > 0 ? Number(process.argv[index + 1]) : fallback;
   };
   const requests = option('requests', 100_000);
-  console.log(`m2m-auth HTTP fuzzer: ${requests} requests, seed ${option('seed', 1)}`);
-  const summary = await runFuzz({ requests, seed: option('seed', 1), concurrency: option('concurrency', 16) });
+  const stackAt = process.argv.indexOf('--stack');
+  const stack = stackAt > 0 ? process.argv[stackAt + 1] : 'sqlite';
+  console.log(`m2m-auth HTTP fuzzer: ${requests} requests on ${stack}, seed ${option('seed', 1)}`);
+  const summary = await runFuzz({ requests, seed: option('seed', 1), concurrency: option('concurrency', 16), stack });
   console.log(JSON.stringify(summary, null, 2));
   if (summary.failures.length > 0 || summary.fiveXX > 0 || summary.requests !== requests) {
-    console.error(`FAILED: ${summary.failures.length} failures`);
+    console.error(`FAILED: ${summary.failureCount} failures of ${summary.failures.length} kinds`);
     process.exitCode = 1;
   } else {
     console.log('OK: no 5xx, no crash, no hang, nothing echoed, memory flat');

@@ -61,9 +61,22 @@ export async function deleteRedisKeys(prefix: string): Promise<void> {
 export function createSchemaNames(prefix = 'm2m_test') {
   const run = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
   const made: string[] = [];
+  // Counted apart from `made`, which shrinks on drop: a name is never given twice.
+  let count = 0;
+  const drop = async (name: string): Promise<void> => {
+    const at = made.indexOf(name);
+    if (at >= 0) made.splice(at, 1);
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+    try {
+      await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+    } finally {
+      await client.end();
+    }
+  };
   return {
     next(): string {
-      const name = `${run}_${made.length + 1}`;
+      const name = `${run}_${(count += 1)}`;
       made.push(name);
       return name;
     },
@@ -77,15 +90,10 @@ export function createSchemaNames(prefix = 'm2m_test') {
         await client.end();
       }
     },
+    /** Drops one schema made by `next()` (and forgets it). */
+    drop,
     async dropAll(): Promise<void> {
-      if (made.length === 0) return;
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
-      await client.connect();
-      try {
-        for (const name of made.splice(0)) await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
-      } finally {
-        await client.end();
-      }
+      for (const name of [...made]) await drop(name);
     },
   };
 }

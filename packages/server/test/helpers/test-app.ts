@@ -5,7 +5,9 @@ import { createRuntime, type RuntimeOptions, type ServerRuntime } from '../../sr
 import { buildApp, type AppOptions } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logger.js';
 import { openStorage } from '../../src/storage/open-storage.js';
+import type { Storage } from '../../src/storage/types.js';
 import { generateMasterKey, parseMasterKey } from '../../src/keys/master-key.js';
+import type { Stack } from './stacks.js';
 
 export const ISSUER = 'https://auth.test';
 export const START = Date.UTC(2026, 10, 24, 12, 0, 0);
@@ -34,15 +36,20 @@ export interface TestAppOptions {
   /** Extra runtime options (state, failure limits, rate limits, key rotation). */
   runtime?: Partial<RuntimeOptions>;
   clock?: ReturnType<typeof createClock>;
+  /** The storage to run on (closed with the app); default in-memory. */
+  storage?: Storage;
+  /** Storage and shared state from one of the CI stacks (stacks.ts); default in-memory. */
+  stack?: Pick<Stack, 'open'>;
 }
 
-/** The real app on in-memory storage, driven with inject(); logs captured for redaction checks. */
+/** The real app (in-memory unless storage or a stack is given), driven with inject(); logs captured for redaction checks. */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const clock = options.clock ?? createClock();
   let captured = '';
   const logger = createLogger('debug', new Writable({ write: (chunk, _encoding, done) => ((captured += String(chunk)), done()) }) as never);
-  const storage = await openStorage({ kind: 'memory' });
-  const runtime = createRuntime({ storage, masterKey: parseMasterKey(generateMasterKey()), issuer: ISSUER, logger, now: clock.now, ...options.runtime });
+  const opened = options.stack ? await options.stack.open(clock.now) : undefined;
+  const storage = opened?.storage ?? options.storage ?? (await openStorage({ kind: 'memory' }));
+  const runtime = createRuntime({ storage, masterKey: parseMasterKey(generateMasterKey()), issuer: ISSUER, logger, now: clock.now, ...(opened ? { state: opened.state } : {}), ...options.runtime });
   await runtime.admin.ensureSigningKeys();
   const app = buildApp(runtime, { logger, exposeMetrics: true, ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}) });
   await app.ready();
@@ -54,6 +61,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     close: async () => {
       await app.close();
       await runtime.close();
+      if (opened) return opened.close();
       await runtime.state.close();
       await storage.close();
     },

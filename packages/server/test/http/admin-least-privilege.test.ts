@@ -147,10 +147,10 @@ async function attack(set: string[], n: number): Promise<string[]> {
       const response = await t.app.inject({ method: attempt.method, url: `/admin/v1${url}`, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
       expect(response.statusCode, `${label}: ${attempt.name} must not be a server error`).toBeLessThan(500);
       if (response.statusCode >= 300) continue;
-      const body = response.json() as Record<string, any>;
-      if (attempt.name === 'create a client for an admin grant') helper = body.client_id;
-      if (typeof body.client_secret === 'string') credentials.push({ clientId: body.client_id, secret: body.client_secret });
-      for (const created of body.created_secrets ?? []) if (created.client_secret) credentials.push({ clientId: created.client_id, secret: created.client_secret });
+      const body = response.json() as { client_id?: string; client_secret?: string; created_secrets?: { client_id?: string; client_secret?: string }[] };
+      if (attempt.name === 'create a client for an admin grant') helper = body.client_id ?? '';
+      if (body.client_id !== undefined && body.client_secret !== undefined) credentials.push({ clientId: body.client_id, secret: body.client_secret });
+      for (const created of body.created_secrets ?? []) if (created.client_id !== undefined && created.client_secret !== undefined) credentials.push({ clientId: created.client_id, secret: created.client_secret });
       if (attempt.name === 'install its key on the full admin') credentials.push({ clientId: victims.root, privateKey: attackerKey.privateKey, kid: 'attacker' });
     }
   }

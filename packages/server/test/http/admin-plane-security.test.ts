@@ -43,9 +43,12 @@ async function adminWith(scopes: AdminScope[]) {
   return { clientId: client.clientId, secret: client.clientSecret!, headers: await bearerFor(client.clientId, client.clientSecret!) };
 }
 
+/** The fields of admin answers these tests read: problem details, and a client's introspection permission. */
+type Problem = { type?: string; status?: number; detail?: string; required_scopes?: string[]; introspect_apis?: string[] };
+
 const call = async (method: string, url: string, headers: Record<string, string>, payload?: unknown) => {
   const response = await t.app.inject({ method: method as 'GET', url: `/admin/v1${url}`, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
-  return { status: response.statusCode, headers: response.headers, body: response.body ? (JSON.parse(response.body) as Record<string, any>) : undefined };
+  return { status: response.statusCode, headers: response.headers, body: response.body ? (JSON.parse(response.body) as Problem) : undefined };
 };
 
 function expectInsufficient(response: Awaited<ReturnType<typeof call>>, scopes: string[]) {
@@ -91,7 +94,7 @@ describe('admin tokens: revocation and lifetime', () => {
       expect(response.status).toBe(503);
       expect(response.headers['retry-after']).toBe('1');
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(response.body).toMatchObject({ type: 'urn:m2m-auth:problem:temporarily-unavailable', status: 503 });
+      expect(response.body).toMatchObject({ type: 'urn:m2m-auth:problem:service-unavailable', status: 503 });
     }
     expect((await t.runtime.admin.listApis()).items.map((api) => api.identifier)).not.toContain(ORDERS);
     isAway = false;

@@ -63,6 +63,18 @@ describe('errors before a request reaches Fastify (clientError)', () => {
   });
 });
 
+describe('a request target that cannot be decoded (found by the attack probe: no nosniff under /oauth/)', () => {
+  it.each(['/oauth/%zz', '/oauth/token%', '/admin/v1/%zz', '/%zz'])('GET %s: 400 in the path’s format, no-store and nosniff', async (target) => {
+    const { port } = await serve();
+    const answer = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    expect(answer.status).toBe(400);
+    expect(answer.headers).toMatchObject({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    if (target.startsWith('/oauth/')) expect(JSON.parse(answer.body)).toEqual({ error: 'invalid_request', error_description: 'The request target is not a valid URL.' });
+    else expect(JSON.parse(answer.body)).toMatchObject({ type: 'urn:m2m-auth:problem:bad-request', status: 400 });
+  });
+});
+
+
 function openSocket(port: number) {
   return new Promise<ReturnType<typeof connect>>((resolve) => {
     const socket = connect(port, '127.0.0.1', () => resolve(socket));

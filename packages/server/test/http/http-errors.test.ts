@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { basic, createTestApp, postToken, seedExampleSystem, type TestApp } from '../helpers/test-app.js';
+import { availableStacks, type Stack } from '../helpers/stacks.js';
 
 /**
  * Answers that no endpoint decides (no route, wrong method, unparsable request): the format the
@@ -8,11 +9,14 @@ import { basic, createTestApp, postToken, seedExampleSystem, type TestApp } from
  */
 let t: TestApp;
 let client: { clientId: string; clientSecret: string };
-beforeEach(async () => {
-  t = await createTestApp();
+async function setup(stack?: Stack) {
+  t = await createTestApp(stack ? { stack } : {});
   client = await seedExampleSystem(t.runtime);
-});
+}
 afterEach(() => t.close());
+// Client input reaches the stores (a lookup by client id, audience, admin id): those answers are
+// tried on every stack CI has.
+const stacks = await availableStacks();
 
 const PROBLEM = /^application\/problem\+json/;
 
@@ -22,6 +26,8 @@ function expectHardened(headers: Record<string, unknown>) {
 }
 
 describe('answers no endpoint decides', () => {
+  beforeEach(() => setup());
+
   it.each(['TRACE', 'PROPFIND', 'GET', 'PUT', 'DELETE', 'OPTIONS'] as const)('%s /oauth/token: 405, Allow: POST, RFC 6749 invalid_request', async (method) => {
     const response = await t.app.inject({ method: method as 'GET', url: '/oauth/token' });
     expect(response.statusCode).toBe(405);
@@ -81,7 +87,9 @@ describe('answers no endpoint decides', () => {
   });
 });
 
-describe('client input in error descriptions and the log', () => {
+describe.each(stacks)('client input in error descriptions and the log, on $name', (stack) => {
+  beforeEach(() => setup(stack));
+
   const auth = () => basic(client.clientId, client.clientSecret);
 
   it('never echoes a value shaped like a credential, even from audience or scope (found by the fuzzer)', async () => {

@@ -1,13 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { basic, createTestApp, postToken, seedExampleSystem, type TestApp } from '../helpers/test-app.js';
+import { availableStacks } from '../helpers/stacks.js';
 
 const cc = { grant_type: 'client_credentials', audience: 'https://payments.example' };
 let t: TestApp;
 afterEach(() => t.close());
 
-describe('optional token-request rate limits (token buckets in the shared state)', () => {
+// The buckets live in the shared state: the limits are tried on every stack CI has.
+const stacks = await availableStacks();
+
+describe.each(stacks)('optional token-request rate limits (token buckets in the shared state) on $name', (stack) => {
   it('per client: a burst, then 429 with Retry-After in RFC 6749 error shape, then a refill', async () => {
-    t = await createTestApp({ runtime: { rateLimits: { perClient: { capacity: 3, refillPerSecond: 0.5 } } } });
+    t = await createTestApp({ stack, runtime: { rateLimits: { perClient: { capacity: 3, refillPerSecond: 0.5 } } } });
     const client = await seedExampleSystem(t.runtime);
     const auth = basic(client.clientId, client.clientSecret);
     for (let i = 0; i < 3; i++) expect((await postToken(t.app, cc, auth)).status).toBe(200);
@@ -27,7 +31,7 @@ describe('optional token-request rate limits (token buckets in the shared state)
   });
 
   it('per address: refused before authentication, and the rejection log is rate-limited', async () => {
-    t = await createTestApp({ runtime: { rateLimits: { perAddress: { capacity: 2, refillPerSecond: 1 } } } });
+    t = await createTestApp({ stack, runtime: { rateLimits: { perAddress: { capacity: 2, refillPerSecond: 1 } } } });
     const client = await seedExampleSystem(t.runtime);
     const auth = basic(client.clientId, client.clientSecret);
     const from = { remoteAddress: '198.51.100.20' };

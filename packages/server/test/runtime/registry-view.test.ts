@@ -15,7 +15,7 @@ const T0 = Date.UTC(2026, 0, 1);
 const isPostgres = await isPostgresAvailable();
 const schemas = createSchemaNames('m2m_view');
 afterAll(() => schemas.dropAll());
-const { client } = recordBuilders(T0);
+const { api, client, grant, secret } = recordBuilders(T0);
 
 /** Storage that counts the reads the view makes, and can hold them to show what waits. */
 function observed(storage: Storage) {
@@ -132,6 +132,75 @@ describe('registry view: bounded caches', () => {
     expect(outcomes.filter((outcome) => outcome === 'answered')).toHaveLength(14);
     expect(outcomes.filter((outcome) => outcome === '503 temporarily_unavailable retry-after=1')).toHaveLength(36);
     expect(view.stats().loads).toEqual({ inFlight: 0, queued: 0, refused: 36 });
+  });
+});
+
+describe('registry view: one entry per client', () => {
+  it('keeps a client with its secrets and grants as one entry, reloading only the part that changed', async () => {
+    const storage = createMemoryStorage();
+    closers.push(() => storage.close());
+    await storage.createApi(api('https://orders.example'));
+    await storage.createApi(api('https://stock.example'));
+    await storage.createClient(client('svc'));
+    await storage.addClientSecret(secret('sec-1', 'svc'));
+    await storage.createGrant({ ...grant('cgr-1', 'svc', 'https://orders.example'), scopes: ['read'] });
+    await storage.createGrant({ ...grant('cgr-2', 'svc', 'https://stock.example'), scopes: ['write'] });
+    const view = viewOf(storage, { maxEntries: 1 });
+    await view.refresh();
+    expect(await view.client('svc')).toEqual({ clientId: 'svc', isEnabled: true, defaultApi: null, grantTypes: ['client_credentials'], tokenEndpointAuthMethods: ['client_secret_basic', 'client_secret_post'], jwks: null });
+    expect((await view.clientSecrets('svc')).map((cached) => cached.id)).toEqual(['sec-1']);
+    expect((await view.grant('svc', 'https://orders.example'))?.scopes).toEqual(['read']);
+    expect((await view.grant('svc', 'https://stock.example'))?.scopes).toEqual(['write']);
+    expect(view.stats().entries).toBe(1); // one client: one entry, within a capacity of one
+
+    await storage.updateGrant('cgr-2', { scopes: [] }, T0 + 1);
+    await storage.addClientSecret(secret('sec-2', 'svc', T0 + 1));
+    await view.refresh();
+    expect((await view.grant('svc', 'https://stock.example'))?.scopes).toEqual([]);
+    expect((await view.grant('svc', 'https://orders.example'))?.scopes).toEqual(['read']);
+    expect((await view.clientSecrets('svc')).map((cached) => cached.id)).toEqual(['sec-1', 'sec-2']);
+
+    await storage.deleteGrant('cgr-1');
+    await view.refresh();
+    expect(await view.grant('svc', 'https://orders.example')).toBeUndefined();
+    expect((await view.client('svc'))?.clientId).toBe('svc');
+  });
+
+  it('shares what repeats across clients, and the shared lists cannot be changed through one record', async () => {
+    const storage = createMemoryStorage();
+    closers.push(() => storage.close());
+    await storage.createApi(api('https://orders.example'));
+    for (const id of ['a', 'b']) {
+      await storage.createClient(client(id));
+      await storage.createGrant({ ...grant(`cgr-${id}`, id, 'https://orders.example'), scopes: ['read'] });
+    }
+    const view = viewOf(storage);
+    await view.refresh();
+    const [a, b] = [(await view.client('a'))!, (await view.client('b'))!];
+    expect(a.tokenEndpointAuthMethods).toBe(b.tokenEndpointAuthMethods);
+    expect(Object.isFrozen(a.tokenEndpointAuthMethods)).toBe(true);
+    const [grantA, grantB] = [(await view.grant('a', 'https://orders.example'))!, (await view.grant('b', 'https://orders.example'))!];
+    expect(grantA.scopes).toBe(grantB.scopes);
+    expect(() => (grantA.scopes as string[]).push('write')).toThrow(TypeError);
+  });
+
+  it('forgets a deleted client with everything read with it, and remembers the miss', async () => {
+    const storage = createMemoryStorage();
+    closers.push(() => storage.close());
+    await storage.createClient(client('gone'));
+    await storage.addClientSecret(secret('sec-1', 'gone'));
+    const seen = observed(storage);
+    const view = viewOf(seen.storage);
+    await view.refresh();
+    await view.client('gone');
+    await view.clientSecrets('gone');
+    await storage.deleteClient('gone');
+    await view.refresh();
+    expect(await view.client('gone')).toBeUndefined();
+    expect(view.stats().entries).toBe(0);
+    const before = seen.reads.length;
+    expect(await view.client('gone')).toBeUndefined();
+    expect(seen.reads.length).toBe(before);
   });
 });
 

@@ -19,6 +19,6 @@ afterAll(async () => {
 if (isAvailable) {
   describeSharedStateConformance('redis', {
     make: async (clock, options) => createRedisState({ url: REDIS_URL, keyPrefix: (lastPrefix = `${run}${(handles += 1)}:`), now: clock.now, ...options }),
-    openAnother: async (clock) => createRedisState({ url: REDIS_URL, keyPrefix: lastPrefix, now: clock.now }),
+    openAnother: async (clock, options) => createRedisState({ url: REDIS_URL, keyPrefix: lastPrefix, now: clock.now, ...options }),
   });
 }

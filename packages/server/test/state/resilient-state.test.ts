@@ -53,10 +53,10 @@ describe.skipIf(!isAvailable)('resilient shared state: Redis away and back', () 
     expect(await state.take('rc:a', LIMIT)).toMatchObject({ isAllowed: true });
     expect(await other.take('rc:a', LIMIT)).toMatchObject({ isAllowed: true });
     expect(await state.take('rc:a', LIMIT)).toMatchObject({ isAllowed: false });
-    await other.revokeToken('jti-1', now() + 60_000);
+    await other.revokeToken('jti-1', now() + 60_000, 'client');
     expect(await state.isTokenRevoked('jti-1')).toBe(true);
-    expect(await other.useOnce('as:1', now() + 60_000)).toBe(true);
-    expect(await state.useOnce('as:1', now() + 60_000)).toBe(false);
+    expect(await other.useOnce('as:1', now() + 60_000, 'client')).toBe(true);
+    expect(await state.useOnce('as:1', now() + 60_000, 'client')).toBe(false);
     expect(changes).toEqual([{ isAvailable: true }]);
     expect(state.health.fallbackCounts()).toEqual([]);
   });
@@ -76,8 +76,8 @@ describe.skipIf(!isAvailable)('resilient shared state: Redis away and back', () 
     expect(await state.peekAttempts('fa:1')).toMatchObject({ count: 2 });
 
     await expect(state.isTokenRevoked('jti-2')).rejects.toBeInstanceOf(SharedStateUnavailableError);
-    await expect(state.useOnce('as:2', now() + 60_000)).rejects.toMatchObject({ operation: 'useOnce' });
-    await expect(state.revokeToken('jti-2', now() + 60_000)).rejects.toMatchObject({ operation: 'revokeToken' });
+    await expect(state.useOnce('as:2', now() + 60_000, 'client')).rejects.toMatchObject({ operation: 'useOnce' });
+    await expect(state.revokeToken('jti-2', now() + 60_000, 'client')).rejects.toMatchObject({ operation: 'revokeToken' });
 
     expect(changes.map((change) => change.isAvailable)).toEqual([true, false]);
     expect(state.health.isAvailable()).toBe(false);
@@ -96,10 +96,10 @@ describe.skipIf(!isAvailable)('resilient shared state: Redis away and back', () 
     await eventually(() => state.health.isAvailable(), 'the probe to find Redis back');
     expect(changes.map((change) => change.isAvailable)).toEqual([true, false, true]);
     expect(await state.take('rc:b', LIMIT)).toMatchObject({ isAllowed: false });
-    await other.revokeToken('jti-3', now() + 60_000);
+    await other.revokeToken('jti-3', now() + 60_000, 'client');
     expect(await state.isTokenRevoked('jti-3')).toBe(true);
-    expect(await state.useOnce('as:3', now() + 60_000)).toBe(true);
-    expect(await other.useOnce('as:3', now() + 60_000)).toBe(false);
+    expect(await state.useOnce('as:3', now() + 60_000, 'client')).toBe(true);
+    expect(await other.useOnce('as:3', now() + 60_000, 'client')).toBe(false);
   });
 
   it('a hung Redis (connection open, no answers) is bounded by the command timeout, not waited for', async () => {
@@ -126,10 +126,10 @@ describe.skipIf(!isAvailable)('resilient shared state: Redis away and back', () 
     try {
       expect(await late.health.waitUntilAvailable(300)).toBe(false);
       expect(await late.take('rc:d', LIMIT)).toMatchObject({ isAllowed: true });
-      await expect(late.useOnce('as:4', now() + 60_000)).rejects.toBeInstanceOf(SharedStateUnavailableError);
+      await expect(late.useOnce('as:4', now() + 60_000, 'client')).rejects.toBeInstanceOf(SharedStateUnavailableError);
       await proxy.start();
       await eventually(() => late.health.isAvailable(), 'the probe to find Redis back');
-      expect(await late.useOnce('as:4', now() + 60_000)).toBe(true);
+      expect(await late.useOnce('as:4', now() + 60_000, 'client')).toBe(true);
       expect(seen).toEqual([false, true]);
     } finally {
       await late.close();

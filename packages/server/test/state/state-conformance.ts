@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SharedState } from '../../src/state/types.js';
+import { StateCapacityError, type SharedState, type StateLimits } from '../../src/state/types.js';
 
 export interface StateClock {
   now: () => number;
@@ -7,13 +7,13 @@ export interface StateClock {
 }
 
 export interface StateAdapterFactory {
-  /** A fresh, empty state whose clock is `clock.now`; `maxEntries` bounds each concern. */
-  make(clock: StateClock, options?: { maxEntries?: number }): Promise<SharedState>;
+  /** A fresh, empty state whose clock is `clock.now`, with these bounds (`maxEntries`, per-client `allowance`). */
+  make(clock: StateClock, options?: StateLimits): Promise<SharedState>;
   /**
    * A second handle on the same state, as another worker process would open it; adapters that
    * cannot be shared (memory) leave it out and skip the cross-process cases.
    */
-  openAnother?(clock: StateClock): Promise<SharedState>;
+  openAnother?(clock: StateClock, options?: StateLimits): Promise<SharedState>;
 }
 
 /**
@@ -40,7 +40,7 @@ export function describeSharedStateConformance(adapterName: string, factory: Sta
     describe('RevokedTokenStore', () => {
       it('remembers a revoked jti until the token expires, then forgets it', async () => {
         expect(await state.isTokenRevoked('jti-1')).toBe(false);
-        await state.revokeToken('jti-1', T0 + 60_000);
+        await state.revokeToken('jti-1', T0 + 60_000, 'client-a');
         expect(await state.isTokenRevoked('jti-1')).toBe(true);
         expect(await state.isTokenRevoked('jti-2')).toBe(false);
         clock.advance(60_000);
@@ -49,10 +49,10 @@ export function describeSharedStateConformance(adapterName: string, factory: Sta
       });
 
       it('ignores revoking an already expired token, and revoking twice keeps the later expiry', async () => {
-        await state.revokeToken('old', T0 - 1);
+        await state.revokeToken('old', T0 - 1, 'client-a');
         expect(await state.isTokenRevoked('old')).toBe(false);
-        await state.revokeToken('twice', T0 + 10_000);
-        await state.revokeToken('twice', T0 + 5_000);
+        await state.revokeToken('twice', T0 + 10_000, 'client-a');
+        await state.revokeToken('twice', T0 + 5_000, 'client-a');
         clock.advance(7_000);
         expect(await state.isTokenRevoked('twice')).toBe(true);
       });
@@ -60,15 +60,15 @@ export function describeSharedStateConformance(adapterName: string, factory: Sta
 
     describe('AssertionReplayStore', () => {
       it('accepts an id once until it expires, then again', async () => {
-        expect(await state.useOnce('client\njti', T0 + 30_000)).toBe(true);
-        expect(await state.useOnce('client\njti', T0 + 30_000)).toBe(false);
-        expect(await state.useOnce('client\nother', T0 + 30_000)).toBe(true);
+        expect(await state.useOnce('client\njti', T0 + 30_000, 'client')).toBe(true);
+        expect(await state.useOnce('client\njti', T0 + 30_000, 'client')).toBe(false);
+        expect(await state.useOnce('client\nother', T0 + 30_000, 'client')).toBe(true);
         clock.advance(30_000);
-        expect(await state.useOnce('client\njti', T0 + 60_000)).toBe(true);
+        expect(await state.useOnce('client\njti', T0 + 60_000, 'client')).toBe(true);
       });
 
       it('accepts one of many concurrent uses of the same id', async () => {
-        const results = await Promise.all(Array.from({ length: 20 }, () => state.useOnce('race', T0 + 1000)));
+        const results = await Promise.all(Array.from({ length: 20 }, () => state.useOnce('race', T0 + 1000, 'client')));
         expect(results.filter(Boolean)).toHaveLength(1);
       });
     });
@@ -113,19 +113,81 @@ export function describeSharedStateConformance(adapterName: string, factory: Sta
       });
     });
 
-    describe('bounds', () => {
-      it('a flood of new keys stays bounded, and expired entries are purged', async () => {
-        const small = await factory.make(clock, { maxEntries: 50 });
-        opened.push(small);
-        for (let i = 0; i < 2000; i++) await small.countAttempt(`flood-${i}`, 60_000);
-        // Recent keys still count; the bound holds (checked through what survives).
-        expect((await small.countAttempt('flood-1999', 60_000)).count).toBe(2);
-        let surviving = 0;
-        for (let i = 0; i < 2000; i++) if (await small.peekAttempts(`flood-${i}`)) surviving += 1;
-        expect(surviving).toBeLessThanOrEqual(50 + 512);
+    describe('bounds: a flood never evicts an unexpired entry (issue 19)', () => {
+      const ALLOWANCE = 20;
+      const bounded = async () => {
+        const handle = await factory.make(clock, { maxEntries: 30, allowance: { revocations: ALLOWANCE, assertions: ALLOWANCE } });
+        opened.push(handle);
+        return handle;
+      };
+
+      it("revocations: client A at its allowance is refused, B's revocation survives and B can still revoke", async () => {
+        const small = await bounded();
+        await small.revokeToken('victim', T0 + 3_600_000, 'client-b');
+        for (let i = 0; i < ALLOWANCE; i++) await small.revokeToken(`flood-${i}`, T0 + 60_000 + i, 'client-a');
+        const refused = await small.revokeToken('flood-over', T0 + 60_000, 'client-a').catch((error: unknown) => error);
+        expect(refused).toBeInstanceOf(StateCapacityError);
+        expect(refused).toMatchObject({ concern: 'revocations', retryAfterMs: 60_000 });
+        expect(await small.isTokenRevoked('flood-over')).toBe(false);
+        expect(await small.isTokenRevoked('victim')).toBe(true);
+        for (let i = 0; i < ALLOWANCE; i++) expect(await small.isTokenRevoked(`flood-${i}`)).toBe(true);
+        // Re-revoking one it already holds needs no room; B has its own allowance.
+        await small.revokeToken('flood-0', T0 + 120_000, 'client-a');
+        await small.revokeToken('victim-2', T0 + 60_000, 'client-b');
+        expect(await small.isTokenRevoked('victim-2')).toBe(true);
+        // A's first revocations expire: room again for A, and they are purged.
         clock.advance(60_001);
-        await small.purgeExpired();
-        expect(await small.peekAttempts('flood-1999')).toBeUndefined();
+        await small.revokeToken('flood-after', T0 + 3_600_000, 'client-a');
+        expect(await small.isTokenRevoked('flood-after')).toBe(true);
+        expect(await small.isTokenRevoked('flood-1')).toBe(false);
+        expect(await small.isTokenRevoked('victim')).toBe(true);
+        expect(await small.purgeExpired()).toBeGreaterThanOrEqual(0);
+      });
+
+      it("used assertions: client A at its allowance is refused, B's used assertion is still a replay", async () => {
+        const small = await bounded();
+        expect(await small.useOnce('b-assertion', T0 + 300_000, 'client-b')).toBe(true);
+        for (let i = 0; i < ALLOWANCE; i++) expect(await small.useOnce(`a-${i}`, T0 + 30_000, 'client-a')).toBe(true);
+        await expect(small.useOnce('a-over', T0 + 30_000, 'client-a')).rejects.toMatchObject({ concern: 'assertions', retryAfterMs: 30_000 });
+        // A refused use left no trace: once there is room it is a first use.
+        expect(await small.useOnce('b-assertion', T0 + 300_000, 'client-b')).toBe(false);
+        expect(await small.useOnce('a-0', T0 + 30_000, 'client-a')).toBe(false);
+        expect(await small.useOnce('b-other', T0 + 300_000, 'client-b')).toBe(true);
+        clock.advance(30_000);
+        expect(await small.useOnce('a-over', T0 + 60_000, 'client-a')).toBe(true);
+        expect(await small.useOnce('b-assertion', T0 + 300_000, 'client-b')).toBe(false);
+      });
+
+      it('failure counters: a flood of new keys is refused at maxEntries; an existing counter is never reset', async () => {
+        const small = await bounded();
+        for (let i = 0; i < 5; i++) await small.countAttempt('victim', 120_000);
+        let refused: unknown;
+        for (let i = 0; i < 100 && !refused; i++) refused = await small.countAttempt(`flood-${i}`, 60_000).then(() => undefined, (error: unknown) => error);
+        expect(refused).toMatchObject({ concern: 'attempts', retryAfterMs: 60_000 });
+        expect(await small.peekAttempts('victim')).toEqual({ count: 5, expiresAt: T0 + 120_000 });
+        expect((await small.countAttempt('victim', 120_000)).count).toBe(6);
+        expect(await small.peekAttempts('flood-0')).toEqual({ count: 1, expiresAt: T0 + 60_000 });
+        clock.advance(60_000);
+        expect((await small.countAttempt('newcomer', 60_000)).count).toBe(1);
+        expect((await small.peekAttempts('victim'))?.count).toBe(6);
+        expect(await small.purgeExpired()).toBeGreaterThanOrEqual(0);
+        expect(await small.peekAttempts('flood-0')).toBeUndefined();
+      });
+
+      it('rate-limit buckets: a flood of new keys is refused at maxEntries; an emptied bucket is never refilled by it', async () => {
+        const small = await bounded();
+        const limit = { capacity: 2, refillPerSecond: 1 / 60 };
+        await small.take('victim', limit);
+        await small.take('victim', limit);
+        let refused: { isAllowed: boolean; retryAfterMs: number } | undefined;
+        for (let i = 0; i < 100 && !refused; i++) {
+          const result = await small.take(`flood-${i}`, limit);
+          if (!result.isAllowed) refused = result;
+        }
+        expect(refused?.retryAfterMs).toBeGreaterThan(0);
+        expect((await small.take('victim', limit)).isAllowed).toBe(false);
+        clock.advance(121_000);
+        expect((await small.take('newcomer', limit)).isAllowed).toBe(true);
       });
     });
 
@@ -133,12 +195,25 @@ export function describeSharedStateConformance(adapterName: string, factory: Sta
       it.skipIf(!factory.openAnother)('a second handle sees revocations, used assertions and counts of the first', async () => {
         const other = await factory.openAnother!(clock);
         opened.push(other);
-        await state.revokeToken('shared-jti', T0 + 60_000);
+        await state.revokeToken('shared-jti', T0 + 60_000, 'client-a');
         expect(await other.isTokenRevoked('shared-jti')).toBe(true);
-        expect(await state.useOnce('shared-assertion', T0 + 60_000)).toBe(true);
-        expect(await other.useOnce('shared-assertion', T0 + 60_000)).toBe(false);
+        expect(await state.useOnce('shared-assertion', T0 + 60_000, 'client')).toBe(true);
+        expect(await other.useOnce('shared-assertion', T0 + 60_000, 'client')).toBe(false);
         await state.countAttempt('shared-counter', 60_000);
         expect((await other.countAttempt('shared-counter', 60_000)).count).toBe(2);
+      });
+
+      it.skipIf(!factory.openAnother)("a client's allowance is one across processes", async () => {
+        const limits = { allowance: { revocations: 3, assertions: 3 } };
+        const first = await factory.make(clock, limits);
+        const second = await factory.openAnother!(clock, limits);
+        opened.push(first, second);
+        await first.revokeToken('r-1', T0 + 60_000, 'client-a');
+        await second.revokeToken('r-2', T0 + 60_000, 'client-a');
+        await first.revokeToken('r-3', T0 + 60_000, 'client-a');
+        await expect(second.revokeToken('r-4', T0 + 60_000, 'client-a')).rejects.toBeInstanceOf(StateCapacityError);
+        await second.revokeToken('r-b', T0 + 60_000, 'client-b');
+        expect(await first.isTokenRevoked('r-b')).toBe(true);
       });
     });
   });

@@ -3,7 +3,8 @@ import pg from 'pg';
 import { describeStorageConformance } from './conformance/storage-conformance.js';
 import { createPostgresStorage } from '../../src/storage/postgres/postgres-storage.js';
 import { POSTGRES_SCHEMA_VERSION } from '../../src/storage/postgres/postgres-migrations.js';
-import type { Storage } from '../../src/storage/types.js';
+import { StorageConflictError, StorageUnavailableError, type Storage } from '../../src/storage/types.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { createSchemaNames, isPostgresAvailable, POSTGRES_URL } from '../helpers/services.js';
 import { eventually, recordBuilders } from './conformance/fixtures.js';
 
@@ -136,6 +137,26 @@ describe.skipIf(!isAvailable)('postgres', () => {
         expect(new Set(result?.changes.map((change) => change.entity))).toEqual(new Set(['api', 'client_grant']));
       } finally {
         await storage.close();
+      }
+    });
+
+    it('a database out of reach is StorageUnavailableError (a 503 upstream); a constraint is still its own error', async () => {
+      const proxy = await startTcpProxy({ host: new URL(POSTGRES_URL).hostname, port: Number(new URL(POSTGRES_URL).port || 5432) });
+      const viaProxy = new URL(POSTGRES_URL);
+      viaProxy.hostname = '127.0.0.1';
+      viaProxy.port = String(proxy.port);
+      const storage = await createPostgresStorage({ connectionString: viaProxy.toString(), schema: schemas.next(), poolSize: 1, connectTimeoutMs: 2_000 });
+      try {
+        await storage.createClient(client('c1'));
+        await expect(storage.createClient(client('c1'))).rejects.toBeInstanceOf(StorageConflictError);
+        await proxy.stop();
+        await expect(storage.getClient('c2')).rejects.toBeInstanceOf(StorageUnavailableError);
+        await expect(storage.transaction((tx) => tx.createClient(client('c2')))).rejects.toBeInstanceOf(StorageUnavailableError);
+        await proxy.start();
+        expect(await storage.getClient('c1')).toBeDefined();
+      } finally {
+        await storage.close();
+        await proxy.close();
       }
     });
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeBasicAuthorization } from '../../src/client-auth/client-credentials.js';
-import { parseFormParams, rejectRepeatedParameters } from '../../src/endpoints/form-params.js';
+import { parseFormParams, rejectRepeatedParameters, rejectUnstorableParameters } from '../../src/endpoints/form-params.js';
 import { parseScopeParameter } from '../../src/grants/scope.js';
 import { OAuthError } from '../../src/errors/oauth-error.js';
-import { echo, ECHO_MAX_CHARS } from '../../src/errors/echo.js';
+import { echo, ECHO_MAX_CHARS, WITHHELD } from '../../src/errors/echo.js';
 
 /** Properties of the parsers every request goes through, over inputs no one would write by hand. */
 
@@ -79,6 +79,18 @@ describe('form bodies (RFC 6749 §3.2)', () => {
     );
   });
 
+  it('refuses a looked-up parameter holding a NUL byte (%00) with invalid_request, and only then', () => {
+    const value = fc.oneof(text, fc.tuple(text, text).map(([a, b]) => `${a}\u0000${b}`));
+    fc.assert(
+      fc.property(value, value, (audience, other) => {
+        const params = parseFormParams(`audience=${formUrlEncode(audience)}&other=${formUrlEncode(other)}`);
+        const result = oauthErrorOrValue(() => rejectUnstorableParameters(params, ['audience', 'scope']));
+        if (audience.includes('\u0000')) expect(result).toMatchObject({ error: 'invalid_request', status: 400 });
+        else expect(result).toBeUndefined();
+      }),
+    );
+  });
+
   it('never throws on any body', () => {
     fc.assert(fc.property(fc.string({ unit: 'binary' }), (body) => void parseFormParams(body)));
   });
@@ -105,6 +117,24 @@ describe('scope strings (RFC 6749 §3.3)', () => {
 });
 
 describe('echo', () => {
+  // The shapes as first written (one regex each): the linear form must withhold exactly these.
+  const SHAPES = [/m2msk_/, /eyJ[\w-]*\.[\w-]*/, /(?=[A-Za-z0-9_+/=-]*\d)(?=[A-Za-z0-9_+/=-]*[A-Za-z])[A-Za-z0-9_+/=-]{24,}/];
+  const pieces = fc.constantFrom('m2msk_', 'eyJ', '.', 'a', 'Z', '7', '_', '-', ' ', '/', ':', 'x'.repeat(20), '0'.repeat(20));
+
+  it('withholds exactly what looks like a credential', () => {
+    fc.assert(
+      fc.property(fc.array(pieces, { maxLength: 12 }).map((list) => list.join('')), (value) => {
+        expect(echo(value) === WITHHELD).toBe(SHAPES.some((shape) => shape.test(value)));
+      }),
+    );
+  });
+
+  it('judges a value of megabytes in one pass (a 4 MB field name once held the admin API for minutes)', () => {
+    for (const value of ['x'.repeat(4 * 1024 * 1024), 'eyJ'.repeat(1024 * 1024), `${'x'.repeat(4 * 1024 * 1024)}1`]) {
+      expect(echo(value)).toBe(value.endsWith('1') ? WITHHELD : `${value.slice(0, ECHO_MAX_CHARS)}… (${value.length} characters)`);
+    }
+  });
+
   it('keeps short values and cuts long ones so the whole value never comes back', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), (value) => {

@@ -111,6 +111,13 @@ describe('parseDatabaseUrl', () => {
     expect(() => parseDatabaseUrl('sqlite:')).toThrowError(/names no file/);
   });
 
+  it('bounds the shared state: per-client allowances and the entries of counters and buckets, defaults or as told', () => {
+    expect(resolveServerConfig({}, {}).stateLimits).toEqual({ allowance: { revocations: 10_000, assertions: 100_000 }, maxEntries: 100_000 });
+    const told = resolveServerConfig({ stateRevocationsPerClient: '500' }, { M2M_AUTH_STATE_ASSERTIONS_PER_CLIENT: '2000', M2M_AUTH_STATE_MAX_ENTRIES: '5000' });
+    expect(told.stateLimits).toEqual({ allowance: { revocations: 500, assertions: 2000 }, maxEntries: 5000 });
+    expect(() => resolveServerConfig({ stateRevocationsPerClient: '0' }, {})).toThrowError(/--state-revocations-per-client \/ M2M_AUTH_STATE_REVOCATIONS_PER_CLIENT: must be a whole number from 1/);
+  });
+
   it('never repeats a password in a message or a banner', () => {
     expect(redactDatabaseUrl('postgres://auth:s3cret@db/m2m')).toBe('postgres://auth:***@db/m2m');
     expect(() => parseDatabaseUrl('ftp://auth:s3cret@db')).toThrowError(/^(?!.*s3cret)/);

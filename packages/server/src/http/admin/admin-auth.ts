@@ -79,7 +79,7 @@ export function createAdminAuthenticator(deps: {
       if (!(error instanceof SharedStateUnavailableError)) throw error;
       throw new AdminAuthFailure(
         problemResponse(
-          { status: 503, code: 'temporarily-unavailable', title: 'Temporarily unavailable', detail: 'The token’s revocation status cannot be checked right now; retry shortly' },
+          { status: 503, code: 'service-unavailable', title: 'Service Unavailable', detail: 'The token’s revocation status cannot be checked right now; retry shortly' },
           { 'retry-after': RETRY_AFTER_SECONDS },
         ),
       );

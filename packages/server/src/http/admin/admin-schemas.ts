@@ -3,6 +3,8 @@
  * the OpenAPI document (@fastify/swagger), so the two cannot drift. Shapes are the admin views'
  * (admin/views.ts): snake_case, ISO-8601 times.
  */
+import { JWK_COMMON_MEMBERS, JWK_PUBLIC_MEMBERS, MAX_JWK_MEMBER_CHARS, MAX_JWKS_KEYS } from '../../admin/validation.js';
+
 const string = (extra: Record<string, unknown> = {}) => ({ type: 'string', ...extra }) as const;
 const nullable = (schema: Record<string, unknown>) => ({ anyOf: [schema, { type: 'null' }] });
 const time = { type: 'string', format: 'date-time' } as const;
@@ -17,7 +19,18 @@ const authMethods = {
   minItems: 1,
   items: string({ enum: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] }),
 } as const;
-const jwks = nullable({ type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: { type: 'object' } } }, description: 'Public JWK Set for private_key_jwt' });
+/** Flat public JWKs only (admin/validation.ts checks the members each kty has). */
+const jwkMember = string({ maxLength: MAX_JWK_MEMBER_CHARS });
+const jwk = strictObject(
+  {
+    ...Object.fromEntries([...JWK_COMMON_MEMBERS, ...new Set(Object.values(JWK_PUBLIC_MEMBERS).flat())].map((member) => [member, jwkMember])),
+    kty: string({ enum: Object.keys(JWK_PUBLIC_MEMBERS) }),
+    key_ops: { type: 'array', maxItems: 8, items: string({ maxLength: 32 }) },
+    ext: { type: 'boolean' },
+  },
+  ['kty'],
+);
+const jwks = { ...nullable(strictObject({ keys: { type: 'array', minItems: 1, maxItems: MAX_JWKS_KEYS, items: jwk } }, ['keys'])), description: 'Public JWK Set for private_key_jwt' };
 const introspectApis = {
   type: 'array',
   maxItems: 200,

@@ -1,100 +1,189 @@
 import {
   bucketLifetimeMs,
-  DEFAULT_MAX_STATE_ENTRIES,
   refillBucket,
+  stateBounds,
+  StateCapacityError,
   type AttemptCount,
   type SharedState,
   type SharedStateOptions,
+  type StateConcern,
 } from '../types.js';
 
+/** A full bound is rescanned for expired entries at most this often, so a flood at the bound costs no scan per request. */
+const RESCAN_INTERVAL_MS = 1000;
+
+interface Expiring {
+  expiresAt: number;
+}
+
 /**
- * One process only: for tests and `storage: 'memory'`. Each concern is a Map bounded by
- * `maxEntries`; when full, expired entries go first, then the oldest inserted.
+ * One process only: for tests and `storage: 'memory'`. Unexpired entries are never evicted (see
+ * types.ts): revocations and used assertions are bounded per owning client, counters and buckets
+ * by `maxEntries`, and a full bound refuses the newcomer.
  */
 export function createMemoryState(options: SharedStateOptions): SharedState {
   const { now } = options;
-  const maxEntries = options.maxEntries ?? DEFAULT_MAX_STATE_ENTRIES;
-  const revoked = new Map<string, number>();
-  const assertions = new Map<string, number>();
-  const attempts = new Map<string, AttemptCount>();
-  const buckets = new Map<string, { tokens: number; updatedAt: number; expiresAt: number }>();
-  const all = [revoked, assertions, attempts, buckets] as Map<string, unknown>[];
-
-  const expiryOf = (value: unknown) => (typeof value === 'number' ? value : (value as { expiresAt: number }).expiresAt);
-
-  function purge(map: Map<string, unknown>, at: number): number {
-    let dropped = 0;
-    for (const [key, value] of map) {
-      if (expiryOf(value) <= at) {
-        map.delete(key);
-        dropped += 1;
-      }
-    }
-    return dropped;
-  }
-
-  function makeRoom(map: Map<string, unknown>, key: string) {
-    if (map.size < maxEntries || map.has(key)) return;
-    purge(map, now());
-    // Still full: drop the oldest tenth at once, so a flood does not pay a scan per insert.
-    if (map.size >= maxEntries) {
-      let excess = Math.max(1, Math.floor(maxEntries / 10));
-      for (const oldest of map.keys()) {
-        map.delete(oldest);
-        if (--excess === 0) break;
-      }
-    }
-  }
-
-  const live = <T>(map: Map<string, T>, key: string): T | undefined => {
-    const value = map.get(key);
-    if (value === undefined) return undefined;
-    if (expiryOf(value) > now()) return value;
-    map.delete(key);
-    return undefined;
-  };
+  const { maxEntries, allowance } = stateBounds(options);
+  const revoked = createOwnedRecords('revocations', allowance.revocations, now);
+  const assertions = createOwnedRecords('assertions', allowance.assertions, now);
+  const attempts = createBoundedMap<AttemptCount>('attempts', maxEntries, now);
+  const buckets = createBoundedMap<{ tokens: number; updatedAt: number; expiresAt: number }>('buckets', maxEntries, now);
 
   return {
     kind: 'memory',
-    async revokeToken(jti, expiresAt) {
+    async revokeToken(jti, expiresAt, owner) {
       if (expiresAt <= now()) return;
-      makeRoom(revoked, jti);
-      revoked.set(jti, Math.max(expiresAt, revoked.get(jti) ?? 0));
+      revoked.record(jti, expiresAt, owner);
     },
     async isTokenRevoked(jti) {
-      return live(revoked, jti) !== undefined;
+      return revoked.isLive(jti);
     },
-    async useOnce(key, expiresAt) {
-      if (live(assertions, key) !== undefined) return false;
-      makeRoom(assertions, key);
-      assertions.set(key, expiresAt);
+    async useOnce(key, expiresAt, owner) {
+      if (assertions.isLive(key)) return false;
+      assertions.record(key, expiresAt, owner);
       return true;
     },
     async countAttempt(key, ttlMs) {
-      const previous = live(attempts, key);
-      makeRoom(attempts, key);
+      const previous = attempts.live(key);
       const next = { count: (previous?.count ?? 0) + 1, expiresAt: now() + ttlMs };
-      attempts.delete(key); // re-insert: Map order becomes "least recently counted first"
       attempts.set(key, next);
       return { ...next };
     },
     async peekAttempts(key) {
-      const value = live(attempts, key);
+      const value = attempts.live(key);
       return value && { ...value };
     },
     async take(key, limit) {
       const at = now();
-      const result = refillBucket(live(buckets, key), limit, at);
-      makeRoom(buckets, key);
-      buckets.set(key, { tokens: result.tokens, updatedAt: at, expiresAt: at + bucketLifetimeMs(result.tokens, limit) });
+      const result = refillBucket(buckets.live(key), limit, at);
+      try {
+        buckets.set(key, { tokens: result.tokens, updatedAt: at, expiresAt: at + bucketLifetimeMs(result.tokens, limit) });
+      } catch (error) {
+        if (error instanceof StateCapacityError) return { isAllowed: false, retryAfterMs: error.retryAfterMs };
+        throw error;
+      }
       return { isAllowed: result.isAllowed, retryAfterMs: result.retryAfterMs };
     },
     async purgeExpired() {
       const at = now();
-      return all.reduce((sum, map) => sum + purge(map, at), 0);
+      return revoked.purge(at) + assertions.purge(at) + attempts.purge(at) + buckets.purge(at);
     },
     async close() {
-      for (const map of all) map.clear();
+      for (const store of [revoked, assertions, attempts, buckets]) store.clear();
     },
   };
+}
+
+/** Entries of one concern, at most `max` unexpired; a new key finds no room when full. */
+function createBoundedMap<T extends Expiring>(concern: StateConcern, max: number, now: () => number) {
+  const entries = new Map<string, T>();
+  let nextScanAt = 0;
+  const purge = (at: number) => {
+    let dropped = 0;
+    for (const [key, value] of entries) {
+      if (value.expiresAt <= at) {
+        entries.delete(key);
+        dropped += 1;
+      }
+    }
+    return dropped;
+  };
+  return {
+    live(key: string): T | undefined {
+      const value = entries.get(key);
+      if (value === undefined) return undefined;
+      if (value.expiresAt > now()) return value;
+      entries.delete(key);
+      return undefined;
+    },
+    set(key: string, value: T) {
+      if (!entries.has(key) && entries.size >= max) {
+        // Full: expired entries go first. A flood at the bound rescans at most once a second and
+        // only once the soonest entry can have expired, never once per request.
+        const at = now();
+        if (at >= nextScanAt) {
+          purge(at);
+          nextScanAt = at + (entries.size >= max ? Math.max(RESCAN_INTERVAL_MS, soonest(entries.values(), at)) : RESCAN_INTERVAL_MS);
+        }
+        if (entries.size >= max) throw new StateCapacityError(concern, nextScanAt - at);
+      }
+      entries.set(key, value);
+    },
+    purge,
+    clear: () => entries.clear(),
+  };
+}
+
+/**
+ * Records owned by a client (revocations, used assertions): at most `allowance` unexpired per
+ * owner. A record is never dropped before it expires; the owner's own next one is refused.
+ */
+function createOwnedRecords(concern: StateConcern, allowance: number, now: () => number) {
+  const records = new Map<string, { expiresAt: number; owner: string }>();
+  const byOwner = new Map<string, { keys: Map<string, number>; nextScanAt: number }>();
+  const forget = (key: string) => {
+    const record = records.get(key);
+    if (!record) return;
+    records.delete(key);
+    const owned = byOwner.get(record.owner);
+    owned?.keys.delete(key);
+    if (owned?.keys.size === 0) byOwner.delete(record.owner);
+  };
+  return {
+    isLive(key: string): boolean {
+      const record = records.get(key);
+      if (record === undefined) return false;
+      if (record.expiresAt > now()) return true;
+      forget(key);
+      return false;
+    },
+    /** Adds the record, or keeps the later expiry of a live one (no new room needed for it). */
+    record(key: string, expiresAt: number, owner: string) {
+      const at = now();
+      const existing = records.get(key);
+      if (existing && existing.expiresAt > at) {
+        existing.expiresAt = Math.max(existing.expiresAt, expiresAt);
+        byOwner.get(existing.owner)?.keys.set(key, existing.expiresAt);
+        return;
+      }
+      forget(key);
+      let owned = byOwner.get(owner);
+      if (owned && owned.keys.size >= allowance) {
+        // Full: its own expired records go first. Until the soonest of them expires nothing can
+        // free up, so a client flooding at its allowance costs no scan per refused request.
+        if (at < owned.nextScanAt) throw new StateCapacityError(concern, owned.nextScanAt - at);
+        for (const [ownedKey, ownedExpiry] of owned.keys) if (ownedExpiry <= at) forget(ownedKey);
+        owned = byOwner.get(owner);
+        if (owned && owned.keys.size >= allowance) {
+          const retryAfterMs = soonest(owned.keys.values(), at);
+          owned.nextScanAt = at + retryAfterMs;
+          throw new StateCapacityError(concern, retryAfterMs);
+        }
+      }
+      if (!owned) byOwner.set(owner, (owned = { keys: new Map(), nextScanAt: 0 }));
+      owned.keys.set(key, expiresAt);
+      records.set(key, { expiresAt, owner });
+    },
+    purge(at: number): number {
+      let dropped = 0;
+      for (const [key, record] of records) {
+        if (record.expiresAt <= at) {
+          forget(key);
+          dropped += 1;
+        }
+      }
+      return dropped;
+    },
+    clear() {
+      records.clear();
+      byOwner.clear();
+    },
+  };
+}
+
+/** Milliseconds until the first of these expiries (at least 1). */
+function soonest(expiries: Iterable<number | Expiring>, at: number): number {
+  let first = Infinity;
+  for (const value of expiries) first = Math.min(first, typeof value === 'number' ? value : value.expiresAt);
+  return Math.max(1, first - at);
 }

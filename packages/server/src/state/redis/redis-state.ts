@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
-import { DEFAULT_MAX_STATE_ENTRIES, type SharedState, type SharedStateOptions } from '../types.js';
+import { createHash } from 'node:crypto';
+import { stateBounds, StateCapacityError, type SharedState, type SharedStateOptions } from '../types.js';
 
 export interface RedisStateOptions extends SharedStateOptions {
   /** `redis://…` or `rediss://…`. */
@@ -20,11 +21,13 @@ export interface RedisState extends SharedState {
  * is atomic across instances. Expiry is decided by the injected clock (`now` is passed to each
  * script and stored expiries compared against it), as in the other adapters; Redis's own TTL only
  * collects entries once they are dead in real time too. Each concern keeps a sorted set of its
- * keys by expiry: the bound evicts the entries closest to expiry first, and purge walks it.
+ * keys by expiry (counted for `maxEntries`, walked by purge), and each owned concern a sorted set
+ * per owning client (its allowance). A full bound refuses the newcomer; nothing unexpired is
+ * ever evicted (see types.ts).
  */
 export function createRedisState(options: RedisStateOptions): RedisState {
   const { now } = options;
-  const max = options.maxEntries ?? DEFAULT_MAX_STATE_ENTRIES;
+  const { maxEntries: max, allowance } = stateBounds(options);
   const prefix = options.keyPrefix ?? 'm2m-auth:state:';
   const redis = new Redis(options.url, {
     // A command fails after commandTimeout, or at the first failed reconnect, instead of waiting
@@ -39,26 +42,32 @@ export function createRedisState(options: RedisStateOptions): RedisState {
   });
   // Without a listener a lost connection would crash the process; commands fail and callers decide.
   redis.on('error', () => undefined);
-  for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 2, lua: BOUND + lua });
-  const scripts = redis as unknown as Record<keyof typeof SCRIPTS, (key: string, index: string, ...args: (string | number)[]) => Promise<unknown>>;
+  for (const [name, { keys, lua }] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: keys, lua: COMMON + lua });
+  const scripts = redis as unknown as Record<keyof typeof SCRIPTS, (...keysAndArgs: (string | number)[]) => Promise<unknown>>;
   const key = (concern: string, name: string) => `${prefix}${concern}:${name}`;
   const index = (concern: string) => `${prefix}index:${concern}`;
+  // The owner is a registered client's id; hashed so a key's length and alphabet do not depend on it.
+  const owned = (concern: string, owner: string) => `${prefix}owner:${concern}:${createHash('sha256').update(owner).digest('base64url').slice(0, 22)}`;
   const expiryOf = (value: string | null) => (value === null ? 0 : Number(value.split(':').at(-1)));
 
   return {
     kind: 'redis',
-    async revokeToken(jti, expiresAt) {
-      await scripts.keepLatest(key('revoked', jti), index('revoked'), expiresAt, now(), max);
+    async revokeToken(jti, expiresAt, owner) {
+      const wait = (await scripts.keepLatest(key('revoked', jti), index('revoked'), owned('revoked', owner), expiresAt, now(), allowance.revocations)) as number;
+      if (wait > 0) throw new StateCapacityError('revocations', wait);
     },
     async isTokenRevoked(jti) {
       return expiryOf(await redis.get(key('revoked', jti))) > now();
     },
-    async useOnce(name, expiresAt) {
-      return (await scripts.useOnce(key('used', name), index('used'), expiresAt, now(), max)) === 1;
+    async useOnce(name, expiresAt, owner) {
+      const answer = (await scripts.useOnce(key('used', name), index('used'), owned('used', owner), expiresAt, now(), allowance.assertions)) as number;
+      if (answer < 0) throw new StateCapacityError('assertions', -answer);
+      return answer === 1;
     },
     async countAttempt(name, ttlMs) {
-      const [count, expiresAt] = (await scripts.countAttempt(key('attempts', name), index('attempts'), ttlMs, now(), max)) as [number, number];
-      return { count, expiresAt };
+      const [count, expiresAtOrWait] = (await scripts.countAttempt(key('attempts', name), index('attempts'), ttlMs, now(), max)) as [number, number];
+      if (count === 0) throw new StateCapacityError('attempts', expiresAtOrWait);
+      return { count, expiresAt: expiresAtOrWait };
     },
     async peekAttempts(name) {
       const value = await redis.get(key('attempts', name));
@@ -72,7 +81,7 @@ export function createRedisState(options: RedisStateOptions): RedisState {
     },
     async purgeExpired() {
       let purged = 0;
-      for (const concern of ['revoked', 'used', 'attempts', 'bucket']) purged += (await scripts.purge(index(concern), index(concern), now())) as number;
+      for (const concern of ['revoked', 'used', 'attempts', 'bucket']) purged += (await scripts.purge(index(concern), now())) as number;
       return purged;
     },
     async ping() {
@@ -85,42 +94,71 @@ export function createRedisState(options: RedisStateOptions): RedisState {
 }
 
 /**
- * Shared by every script: keep the concern's index within `max`, evicting the soonest to expire —
- * never the entry just written (among equal expiries Redis would pick by name, which could be it).
+ * Shared by every script. A bound with no room answers the milliseconds until its soonest entry
+ * expires (0: room now); expired entries are dropped from it first, unexpired ones never.
  */
-const BOUND = `
-local function bound(index, max, keep)
-  local excess = redis.call('ZCARD', index) - max
-  if excess <= 0 then return end
-  local keep_score = redis.call('ZSCORE', index, keep)
-  redis.call('ZREM', index, keep)
-  local victims = redis.call('ZPOPMIN', index, excess)
-  for i = 1, #victims, 2 do redis.call('DEL', victims[i]) end
-  if keep_score then redis.call('ZADD', index, keep_score, keep) end
+const COMMON = `
+local function owner_room(set, now, allowance)
+  redis.call('ZREMRANGEBYSCORE', set, '-inf', now)
+  if redis.call('ZCARD', set) < allowance then return 0 end
+  local first = redis.call('ZRANGE', set, 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(first[2]) - now)
 end
-local function remember(key, index, value, expires_at, now, max)
+local function index_room(index, now, max)
+  local after = string.format('(%d', now)
+  if redis.call('ZCOUNT', index, after, '+inf') < max then return 0 end
+  local first = redis.call('ZRANGEBYSCORE', index, after, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  return math.max(1, tonumber(first[2]) - now)
+end
+local function remember(key, index, value, expires_at, now)
   redis.call('SET', key, value, 'PX', math.max(expires_at - now, 1))
   redis.call('ZADD', index, expires_at, key)
-  bound(index, max, key)
+  -- Dead members leave the index as they are passed (each once); their values expire by TTL.
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+end
+local function own(set, key, expires_at, now)
+  redis.call('ZADD', set, expires_at, key)
+  local ttl = math.max(expires_at - now, 1)
+  if redis.call('PTTL', set) < ttl then redis.call('PEXPIRE', set, ttl) end
 end
 `;
 
 // Values are "expiresAt", "count:expiresAt" or "tokens:updatedAt:expiresAt" (epoch ms as integers).
 const SCRIPTS = {
-  // ARGV: expiresAt, now, max. A later expiry wins; an already expired one is ignored.
-  keepLatest: `
-local expires_at, now, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+  // KEYS: value, index, owner's set. ARGV: expiresAt, now, allowance. 0, or ms until the owner has
+  // room. A later expiry wins (no new room needed); an already expired one is ignored.
+  keepLatest: {
+    keys: 3,
+    lua: `
+local expires_at, now, allowance = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 if expires_at <= now then return 0 end
-if tonumber(redis.call('GET', KEYS[1]) or '0') < expires_at then remember(KEYS[1], KEYS[2], string.format('%d', expires_at), expires_at, now, max) end
-return 1`,
-  // ARGV: expiresAt, now, max. 1 the first time, 0 while recorded and unexpired.
-  useOnce: `
-local expires_at, now, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current <= now then
+  local wait = owner_room(KEYS[3], now, allowance)
+  if wait > 0 then return wait end
+elseif current >= expires_at then return 0 end
+remember(KEYS[1], KEYS[2], string.format('%d', expires_at), expires_at, now)
+own(KEYS[3], KEYS[1], expires_at, now)
+return 0`,
+  },
+  // KEYS: value, index, owner's set. ARGV: expiresAt, now, allowance. 1 the first time, 0 while
+  // recorded and unexpired, minus the ms until room when the owner is full.
+  useOnce: {
+    keys: 3,
+    lua: `
+local expires_at, now, allowance = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 if tonumber(redis.call('GET', KEYS[1]) or '0') > now then return 0 end
-remember(KEYS[1], KEYS[2], string.format('%d', expires_at), expires_at, now, max)
+local wait = owner_room(KEYS[3], now, allowance)
+if wait > 0 then return -wait end
+remember(KEYS[1], KEYS[2], string.format('%d', expires_at), expires_at, now)
+own(KEYS[3], KEYS[1], expires_at, now)
 return 1`,
-  // ARGV: ttlMs, now, max. Sliding: each count extends the life to now + ttl.
-  countAttempt: `
+  },
+  // KEYS: value, index. ARGV: ttlMs, now, max. Sliding: each count extends the life to now + ttl.
+  // { count, expiresAt }, or { 0, ms until room } for a new key when the index is full.
+  countAttempt: {
+    keys: 2,
+    lua: `
 local ttl, now, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local count = 0
 local value = redis.call('GET', KEYS[1])
@@ -128,28 +166,46 @@ if value then
   local c, e = string.match(value, '^(%d+):(%d+)$')
   if tonumber(e) > now then count = tonumber(c) end
 end
+if count == 0 then
+  local wait = index_room(KEYS[2], now, max)
+  if wait > 0 then return { 0, wait } end
+end
 count = count + 1
 local expires_at = now + ttl
-remember(KEYS[1], KEYS[2], string.format('%d:%d', count, expires_at), expires_at, now, max)
+remember(KEYS[1], KEYS[2], string.format('%d:%d', count, expires_at), expires_at, now)
 return { count, expires_at }`,
-  // ARGV: capacity, refillPerSecond, now, max. The arithmetic of refillBucket/bucketLifetimeMs.
-  takeToken: `
+  },
+  // KEYS: value, index. ARGV: capacity, refillPerSecond, now, max. The arithmetic of
+  // refillBucket/bucketLifetimeMs; a new key when the index is full is refused until room.
+  takeToken: {
+    keys: 2,
+    lua: `
 local capacity, rate, now, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local available = capacity
+local available = nil
 local value = redis.call('GET', KEYS[1])
 if value then
   local t, u, e = string.match(value, '^([^:]+):([^:]+):([^:]+)$')
   if tonumber(e) > now then available = math.min(capacity, tonumber(t) + math.max(0, now - tonumber(u)) / 1000 * rate) end
 end
+if available == nil then
+  local wait = index_room(KEYS[2], now, max)
+  if wait > 0 then return { 0, wait } end
+  available = capacity
+end
 local tokens, allowed, retry = available, 0, 0
 if available >= 1 then tokens, allowed = available - 1, 1 else retry = math.ceil((1 - available) / rate * 1000) end
 local expires_at = now + math.ceil((capacity - tokens) / rate * 1000) + 1000
-remember(KEYS[1], KEYS[2], string.format('%.17g:%d:%d', tokens, now, expires_at), expires_at, now, max)
+remember(KEYS[1], KEYS[2], string.format('%.17g:%d:%d', tokens, now, expires_at), expires_at, now)
 return { allowed, retry }`,
-  // KEYS[1] = KEYS[2] = the index; ARGV: now. Deletes every entry expired by the clock.
-  purge: `
+  },
+  // KEYS: the index; ARGV: now. Deletes every entry expired by the clock (owners' sets drop
+  // theirs as they are passed, and expire by TTL).
+  purge: {
+    keys: 1,
+    lua: `
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 for _, key in ipairs(expired) do redis.call('DEL', key) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 return #expired`,
+  },
 };

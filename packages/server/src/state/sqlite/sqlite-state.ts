@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import { bucketLifetimeMs, DEFAULT_MAX_STATE_ENTRIES, refillBucket, type SharedState, type SharedStateOptions } from '../types.js';
+import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import { bucketLifetimeMs, refillBucket, stateBounds, StateCapacityError, type SharedState, type SharedStateOptions } from '../types.js';
 
 export interface SqliteStateOptions extends SharedStateOptions {
   /** `<data-dir>/state.db` by default; `:memory:` for tests. */
@@ -13,14 +13,45 @@ export interface SqliteStateOptions extends SharedStateOptions {
 export const STATE_DATABASE_FILE = 'state.db';
 
 const TABLES = ['revoked_tokens', 'used_assertions', 'attempt_counters', 'token_buckets'] as const;
+type Table = (typeof TABLES)[number];
+/** Tables whose rows belong to a client and count against its allowance. */
+const OWNED_TABLES = ['revoked_tokens', 'used_assertions'] as const;
 const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS revoked_tokens (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS used_assertions (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS revoked_tokens (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, owner TEXT NOT NULL DEFAULT '') WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS used_assertions (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, owner TEXT NOT NULL DEFAULT '') WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS attempt_counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS token_buckets (
     key TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   ${TABLES.map((table) => `CREATE INDEX IF NOT EXISTS ${table}_by_expiry ON ${table} (expires_at);`).join('\n  ')}
+`;
+function ownerOf(table: Table, row: 'NEW.' | 'OLD.' | ''): string {
+  return (OWNED_TABLES as readonly Table[]).includes(table) ? `${row}owner` : "''";
+}
+
+/**
+ * Version 1: revocations and used assertions name their owner, and \`entry_counts\` holds the
+ * number of rows per (table, owner) — '' for the unowned tables — kept exact by triggers, so a
+ * bound is checked in O(log n) whatever deletes the rows (an operation, the sweep, a purge).
+ */
+const SCHEMA_V1 = `
+  ${OWNED_TABLES.map((table) => `CREATE INDEX IF NOT EXISTS ${table}_by_owner ON ${table} (owner, expires_at);`).join('\n  ')}
+  CREATE TABLE IF NOT EXISTS entry_counts (
+    concern TEXT NOT NULL, owner TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (concern, owner)
+  ) WITHOUT ROWID;
+  ${TABLES.map(
+    (table) => `
+  CREATE TRIGGER IF NOT EXISTS ${table}_counted AFTER INSERT ON ${table} BEGIN
+    INSERT INTO entry_counts VALUES ('${table}', ${ownerOf(table, 'NEW.')}, 1) ON CONFLICT DO UPDATE SET count = count + 1;
+  END;
+  CREATE TRIGGER IF NOT EXISTS ${table}_uncounted AFTER DELETE ON ${table} BEGIN
+    UPDATE entry_counts SET count = count - 1 WHERE concern = '${table}' AND owner = ${ownerOf(table, 'OLD.')};
+    DELETE FROM entry_counts WHERE concern = '${table}' AND owner = ${ownerOf(table, 'OLD.')} AND count <= 0;
+  END;`,
+  ).join('')}
+  DELETE FROM entry_counts;
+  ${TABLES.map((table) => `INSERT INTO entry_counts SELECT '${table}', ${ownerOf(table, '')}, count(*) FROM ${table} GROUP BY 2;`).join('\n  ')}
+  PRAGMA user_version = 1;
 `;
 /** Expired rows are swept after this many writes, so no timer is needed and idle costs nothing. */
 const WRITES_PER_SWEEP = 512;
@@ -35,7 +66,7 @@ const WRITES_PER_SWEEP = 512;
  */
 export function createSqliteState(options: SqliteStateOptions): SharedState {
   const { now } = options;
-  const maxEntries = options.maxEntries ?? DEFAULT_MAX_STATE_ENTRIES;
+  const { maxEntries, allowance } = stateBounds(options);
   if (options.path !== ':memory:') {
     mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
     closeSync(openSync(options.path, 'a', 0o600));
@@ -46,61 +77,107 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     // Losing the last moments of counters in a power cut is acceptable; an fsync per failure is not.
     db.pragma('synchronous = NORMAL');
-    db.exec(SCHEMA);
+    migrate(db);
   } catch (error) {
     db.close();
     throw error;
   }
 
   const statements = {
-    revoke: db.prepare(
-      `INSERT INTO revoked_tokens (key, expires_at) VALUES (?, ?)
-       ON CONFLICT (key) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`,
-    ),
     isRevoked: db.prepare('SELECT 1 FROM revoked_tokens WHERE key = ? AND expires_at > ?').pluck(),
-    // The conflict branch only fires for an expired row: one statement, so two processes racing
-    // on the same assertion see exactly one change between them.
-    useOnce: db.prepare(
-      `INSERT INTO used_assertions (key, expires_at) VALUES (@key, @expiresAt)
-       ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE used_assertions.expires_at <= @now`,
-    ),
-    countAttempt: db.prepare(
-      `INSERT INTO attempt_counters (key, count, expires_at) VALUES (@key, 1, @expiresAt)
-       ON CONFLICT (key) DO UPDATE SET count = CASE WHEN attempt_counters.expires_at <= @now THEN 1 ELSE attempt_counters.count + 1 END,
-       expires_at = excluded.expires_at
-       RETURNING count, expires_at AS expiresAt`,
-    ),
     peekAttempts: db.prepare('SELECT count, expires_at AS expiresAt FROM attempt_counters WHERE key = ? AND expires_at > ?'),
     getBucket: db.prepare('SELECT tokens, updated_at AS updatedAt FROM token_buckets WHERE key = ? AND expires_at > ?'),
     putBucket: db.prepare(
       `INSERT INTO token_buckets (key, tokens, updated_at, expires_at) VALUES (@key, @tokens, @updatedAt, @expiresAt)
        ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at, expires_at = excluded.expires_at`,
     ),
-    purge: TABLES.map((table) => db.prepare(`DELETE FROM ${table} WHERE expires_at <= ?`)),
-    count: TABLES.map((table) => db.prepare(`SELECT count(*) FROM ${table}`).pluck()),
-    // Over the bound even after purging: drop the entries closest to expiry.
-    trim: TABLES.map((table) =>
-      db.prepare(`DELETE FROM ${table} WHERE key IN (SELECT key FROM ${table} ORDER BY expires_at LIMIT ?)`),
+    getAttempts: db.prepare('SELECT count, expires_at AS expiresAt FROM attempt_counters WHERE key = ?'),
+    putAttempts: db.prepare(
+      `INSERT INTO attempt_counters (key, count, expires_at) VALUES (@key, @count, @expiresAt)
+       ON CONFLICT (key) DO UPDATE SET count = excluded.count, expires_at = excluded.expires_at`,
     ),
+    countOf: db.prepare('SELECT count FROM entry_counts WHERE concern = ? AND owner = ?').pluck(),
+    purge: TABLES.map((table) => db.prepare(`DELETE FROM ${table} WHERE expires_at <= ?`)),
+    ...Object.fromEntries(
+      OWNED_TABLES.map((table) => [
+        table,
+        {
+          expiryOf: db.prepare(`SELECT expires_at FROM ${table} WHERE key = ?`).pluck(),
+          extend: db.prepare(`UPDATE ${table} SET expires_at = max(expires_at, ?) WHERE key = ?`),
+          insert: db.prepare(`INSERT INTO ${table} (key, expires_at, owner) VALUES (?, ?, ?)`),
+          purgeOwner: db.prepare(`DELETE FROM ${table} WHERE owner = ? AND expires_at <= ?`),
+          soonestOfOwner: db.prepare(`SELECT min(expires_at) FROM ${table} WHERE owner = ?`).pluck(),
+        },
+      ]),
+    ) as Record<(typeof OWNED_TABLES)[number], Record<'expiryOf' | 'extend' | 'insert' | 'purgeOwner' | 'soonestOfOwner', Statement>>,
+    soonest: Object.fromEntries(TABLES.map((table) => [table, db.prepare(`SELECT min(expires_at) FROM ${table}`).pluck()])) as Record<Table, Statement>,
+    removeKey: Object.fromEntries(TABLES.map((table) => [table, db.prepare(`DELETE FROM ${table} WHERE key = ?`)])) as Record<Table, Statement>,
   };
+
+  /**
+   * Milliseconds until room, or 0 when the bound has room now: one owner's rows in an owned table,
+   * the whole table in the others. Full: the expired rows of that bound go first; nothing
+   * unexpired is ever dropped.
+   */
+  function roomFor(bound: { table: (typeof OWNED_TABLES)[number]; owner: string } | { table: Table; owner?: undefined }, limit: number, at: number): number {
+    const { table, owner } = bound;
+    const count = () => ((statements.countOf.get(table, owner ?? '') as number | undefined) ?? 0);
+    if (count() < limit) return 0;
+    if (bound.owner === undefined) statements.purge[TABLES.indexOf(table)]!.run(at);
+    else statements[bound.table].purgeOwner.run(bound.owner, at);
+    if (count() < limit) return 0;
+    const soonest = (bound.owner === undefined ? statements.soonest[table].get() : statements[bound.table].soonestOfOwner.get(bound.owner)) as number;
+    return Math.max(1, soonest - at);
+  }
+
+  /** Adds an owned record, or keeps the later expiry of a live one; returns ms until room when the owner is full. */
+  const record = db.transaction((table: (typeof OWNED_TABLES)[number], key: string, expiresAt: number, owner: string, limit: number, isReplayCheck: boolean) => {
+    const at = now();
+    const own = statements[table];
+    const existing = own.expiryOf.get(key) as number | undefined;
+    if (existing !== undefined && existing > at) {
+      if (isReplayCheck) return { isNew: false, retryAfterMs: 0 };
+      own.extend.run(expiresAt, key);
+      return { isNew: false, retryAfterMs: 0 };
+    }
+    if (existing !== undefined) statements.removeKey[table].run(key);
+    const retryAfterMs = roomFor({ table, owner }, limit, at);
+    if (retryAfterMs > 0) return { isNew: false, retryAfterMs };
+    own.insert.run(key, expiresAt, owner);
+    return { isNew: true, retryAfterMs: 0 };
+  });
+
+  const countAttempt = db.transaction((key: string, ttlMs: number) => {
+    const at = now();
+    const row = statements.getAttempts.get(key) as { count: number; expiresAt: number } | undefined;
+    const isLive = row !== undefined && row.expiresAt > at;
+    if (!isLive) {
+      if (row) statements.removeKey.attempt_counters.run(key);
+      const retryAfterMs = roomFor({ table: 'attempt_counters' }, maxEntries, at);
+      if (retryAfterMs > 0) return { retryAfterMs };
+    }
+    const next = { count: isLive ? row.count + 1 : 1, expiresAt: at + ttlMs };
+    statements.putAttempts.run({ key, ...next });
+    return next;
+  });
 
   const take = db.transaction((key: string, capacity: number, refillPerSecond: number) => {
     const at = now();
     const limit = { capacity, refillPerSecond };
-    const result = refillBucket(statements.getBucket.get(key, at) as { tokens: number; updatedAt: number } | undefined, limit, at);
+    const bucket = statements.getBucket.get(key, at) as { tokens: number; updatedAt: number } | undefined;
+    if (!bucket) {
+      statements.removeKey.token_buckets.run(key);
+      const retryAfterMs = roomFor({ table: 'token_buckets' }, maxEntries, at);
+      if (retryAfterMs > 0) return { isAllowed: false, retryAfterMs };
+    }
+    const result = refillBucket(bucket, limit, at);
     statements.putBucket.run({ key, tokens: result.tokens, updatedAt: at, expiresAt: at + bucketLifetimeMs(result.tokens, limit) });
     return { isAllowed: result.isAllowed, retryAfterMs: result.retryAfterMs };
   });
 
   function purgeExpired(): number {
     const at = now();
-    let dropped = 0;
-    for (const [index, statement] of statements.purge.entries()) {
-      dropped += statement.run(at).changes;
-      const excess = (statements.count[index]!.get() as number) - maxEntries;
-      if (excess > 0) dropped += statements.trim[index]!.run(excess + Math.floor(maxEntries / 10)).changes;
-    }
-    return dropped;
+    return statements.purge.reduce((dropped, statement) => dropped + statement.run(at).changes, 0);
   }
 
   let writes = 0;
@@ -110,24 +187,27 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
 
   return {
     kind: 'sqlite',
-    async revokeToken(jti, expiresAt) {
+    async revokeToken(jti, expiresAt, owner) {
       if (expiresAt <= now()) return;
-      statements.revoke.run(jti, expiresAt);
+      const { retryAfterMs } = record.immediate('revoked_tokens', jti, expiresAt, owner, allowance.revocations, false);
+      if (retryAfterMs > 0) throw new StateCapacityError('revocations', retryAfterMs);
       wrote();
     },
     async isTokenRevoked(jti) {
       return statements.isRevoked.get(jti, now()) !== undefined;
     },
-    async useOnce(key, expiresAt) {
-      const accepted = statements.useOnce.run({ key, expiresAt, now: now() }).changes === 1;
+    async useOnce(key, expiresAt, owner) {
+      // One IMMEDIATE transaction: two processes racing on the same assertion see one new row between them.
+      const { isNew, retryAfterMs } = record.immediate('used_assertions', key, expiresAt, owner, allowance.assertions, true);
+      if (retryAfterMs > 0) throw new StateCapacityError('assertions', retryAfterMs);
       wrote();
-      return accepted;
+      return isNew;
     },
     async countAttempt(key, ttlMs) {
-      const at = now();
-      const row = statements.countAttempt.get({ key, expiresAt: at + ttlMs, now: at }) as { count: number; expiresAt: number };
+      const result = countAttempt.immediate(key, ttlMs);
+      if ('retryAfterMs' in result) throw new StateCapacityError('attempts', result.retryAfterMs);
       wrote();
-      return { count: row.count, expiresAt: row.expiresAt };
+      return result;
     },
     async peekAttempts(key) {
       const row = statements.peekAttempts.get(key, now()) as { count: number; expiresAt: number } | undefined;
@@ -145,4 +225,21 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
       if (db.open) db.close();
     },
   };
+}
+
+/**
+ * Brings a state file of any earlier version to the current schema in one IMMEDIATE transaction,
+ * so workers starting together migrate it once. Version 0 files keep their revocations and used
+ * assertions (owner '': counted against nobody, they expire as before).
+ */
+function migrate(db: Database) {
+  db.transaction(() => {
+    db.exec(SCHEMA);
+    if ((db.pragma('user_version', { simple: true }) as number) >= 1) return;
+    for (const table of OWNED_TABLES) {
+      const columns = db.prepare(`SELECT name FROM pragma_table_info('${table}')`).pluck().all() as string[];
+      if (!columns.includes('owner')) db.exec(`ALTER TABLE ${table} ADD COLUMN owner TEXT NOT NULL DEFAULT ''`);
+    }
+    db.exec(SCHEMA_V1);
+  }).immediate();
 }

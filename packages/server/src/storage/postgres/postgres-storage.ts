@@ -7,10 +7,12 @@ import {
   type Storage,
 } from '../types.js';
 import { withTransactions } from '../transaction-gate.js';
+import { isStorableText } from '../storable-text.js';
 import { createRowMappers, type Row } from '../sql-rows.js';
 import { CHANGE_CHANNEL, migratePostgres, quoteIdentifier } from './postgres-migrations.js';
 import { createChangeListener } from './postgres-change-listener.js';
 import { createPostgresLifecycleStores } from './postgres-lifecycle.js';
+import { asStorageError, reportingUnavailable } from './postgres-unavailable.js';
 import { changesAfter, type ChangeRow } from '../change-history.js';
 
 export interface PostgresStorageOptions {
@@ -46,7 +48,10 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     throw error;
   }
 
-  const outer = storesOn(pool, false);
+  // Every query the stores make reports a lost database as StorageUnavailableError (a 503 on the
+  // wire), never as the driver's own error (a 500).
+  const db = reportingUnavailable(pool);
+  const outer = storesOn(db, false);
   let txClient: pg.PoolClient | undefined;
   const endTransaction = async (statement: 'COMMIT' | 'ROLLBACK') => {
     const client = txClient;
@@ -58,21 +63,23 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     } catch (error) {
       // A connection whose COMMIT or ROLLBACK failed is in an unknown state: destroy, never reuse.
       client.release(error as Error);
-      if (statement === 'COMMIT') throw error;
+      if (statement === 'COMMIT') throw asStorageError(error);
     }
   };
   const hooks = {
     // One pooled connection carries the whole transaction; the gate runs one at a time per process.
     async begin(): Promise<RegistryStores> {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((error: unknown) => {
+        throw asStorageError(error);
+      });
       try {
         await client.query('BEGIN');
       } catch (error) {
         client.release(error as Error);
-        throw error;
+        throw asStorageError(error);
       }
       txClient = client;
-      return storesOn(client, true);
+      return storesOn(reportingUnavailable(client), true);
     },
     commit: () => endTransaction('COMMIT'),
     rollback: () => endTransaction('ROLLBACK'),
@@ -88,22 +95,22 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       ...outer,
       kind: 'postgres',
       async currentRevision() {
-        const { rows } = await pool.query("SELECT value FROM meta WHERE key = 'revision'");
+        const { rows } = await db.query("SELECT value FROM meta WHERE key = 'revision'");
         return rows[0]!.value as number;
       },
       watchChanges: (listener: () => void) => changeListener.add(listener),
       async changesSince(since: number) {
         // One statement: the revision and the history from the same snapshot.
-        const { rows } = await pool.query(
+        const { rows } = await db.query(
           "SELECT (SELECT value FROM meta WHERE key = 'revision') AS current, c.revision, c.entity, c.key FROM (SELECT 1) AS one LEFT JOIN registry_changes c ON c.revision > $1 ORDER BY c.revision",
           [since],
         );
         const current = Number(rows[0]!.current);
         return changesAfter(since, current, rows.filter((row) => row.revision !== null) as ChangeRow[]);
       },
-      ...createPostgresLifecycleStores(pool),
+      ...createPostgresLifecycleStores(db),
       async ping() {
-        await pool.query('SELECT 1');
+        await db.query('SELECT 1');
       },
       close: () => (closed ??= Promise.all([changeListener.close(), pool.end()]).then(() => undefined)),
     },
@@ -148,9 +155,11 @@ function createPool(options: PostgresStorageOptions): pg.Pool {
 function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
   const insert = (entity: string, key: string, sql: string, values: unknown[], parent?: (constraint: string | undefined) => [string, string]) =>
     insertOn(db, isTransaction, entity, key, sql, values, parent);
-  const one = async (sql: string, values: unknown[]) => (await db.query(sql, values)).rows[0] as Row | undefined;
-  const all = async (sql: string, values: unknown[]) => (await db.query(sql, values)).rows as Row[];
-  const changed = async (sql: string, values: unknown[]) => ((await db.query(sql, values)).rowCount ?? 0) > 0;
+  // Lookups by a key no row can hold (a NUL byte, which PostgreSQL refuses even as a parameter)
+  // find nothing without asking, as on the other adapters: never an error for a key that cannot exist.
+  const one = async (sql: string, values: unknown[]) => (canExist(values) ? ((await db.query(sql, values)).rows[0] as Row | undefined) : undefined);
+  const all = async (sql: string, values: unknown[]) => (canExist(values) ? ((await db.query(sql, values)).rows as Row[]) : []);
+  const changed = async (sql: string, values: unknown[]) => canExist(values) && ((await db.query(sql, values)).rowCount ?? 0) > 0;
 
   return {
     async createApi(api) {
@@ -311,6 +320,11 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
   };
 }
 
+/** False when a lookup value is text no row can hold: the statement could only fail. */
+function canExist(values: unknown[]): boolean {
+  return values.every((value) => typeof value !== 'string' || isStorableText(value));
+}
+
 /** No permission is stored as NULL, so a record reads back without the field, as in SQLite. */
 function introspectApisColumn(apis: string[] | undefined): string | null {
   return apis?.length ? JSON.stringify(apis) : null;
@@ -358,6 +372,7 @@ async function insertOn(
  * Column names come from the callers above, never from input.
  */
 async function update(db: Queryable, table: string, keyColumn: string, key: string, columns: Record<string, unknown>): Promise<Row | undefined> {
+  if (!canExist([key])) return undefined;
   const set = Object.entries(columns).filter(([, value]) => value !== undefined);
   const assignments = set.map(([column], index) => `${quoteIdentifier(column)} = $${index + 2}`).join(', ');
   const { rows } = await db.query(`UPDATE ${table} SET ${assignments} WHERE ${keyColumn} = $1 RETURNING *`, [key, ...set.map(([, value]) => value)]);

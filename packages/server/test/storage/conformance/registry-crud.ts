@@ -199,6 +199,32 @@ export function describeRegistryCrud(harness: ConformanceHarness, T0: number): v
       });
     });
 
+    describe('keys no store can hold', () => {
+      // Found by the attack probe: PostgreSQL failed the statement (a 500) on a NUL byte in a
+      // client id, an audience or an admin path id. A key that cannot exist is simply not found.
+      const NUL = 'c1\u0000x';
+      it('a read, update or delete by a key with a NUL byte finds nothing, and does not fail', async () => {
+        await storage.createApi(api('https://orders.example'));
+        await storage.createClient(client('c1'));
+        await storage.createGrant(grant('g1', 'c1', 'https://orders.example'));
+        expect(await storage.getClient(NUL)).toBeUndefined();
+        expect(await storage.getApi('https://orders.example/\u0000')).toBeUndefined();
+        expect(await storage.getGrant('g1\u0000')).toBeUndefined();
+        expect(await storage.findGrant(NUL, 'https://orders.example')).toBeUndefined();
+        expect(await storage.findGrant('c1', 'https://orders.example\u0000')).toBeUndefined();
+        expect(await storage.getKey('k\u0000')).toBeUndefined();
+        expect(await storage.listClientSecrets(NUL)).toEqual([]);
+        expect(await storage.listGrants({ clientId: NUL })).toEqual([]);
+        expect(await storage.listAuditEvents({ actor: NUL })).toEqual([]);
+        expect(await storage.updateClient(NUL, { name: 'x' }, T0)).toBeUndefined();
+        expect(await storage.updateGrant('g1\u0000', { scopes: [] }, T0)).toBeUndefined();
+        expect(await storage.deleteClient(NUL)).toBe(false);
+        expect(await storage.deleteGrant('g1\u0000')).toBe(false);
+        expect(await storage.deleteApi('https://orders.example\u0000')).toBe(false);
+        expect(await storage.getClient('c1')).toBeDefined();
+      });
+    });
+
     it('answers ping while open', async () => {
       await expect(storage.ping()).resolves.toBeUndefined();
     });

@@ -1,10 +1,12 @@
+import { withoutTrailingSlashes } from './https-origin.js';
+
 /**
  * An issuer's metadata document: RFC 8414 first, then OpenID Connect Discovery, and only a
  * document that names the issuer asked about (RFC 8414 §3.3) — else it is someone else's. Each
- * SDK reads the members it needs from it. (Both SDKs ship this file verbatim; a test guards it.)
+ * SDK reads the members it needs from it.
  */
 export async function fetchIssuerMetadata(issuer: string, fetchImpl: typeof fetch, timeoutMs: number): Promise<Readonly<Record<string, unknown>>> {
-  const base = issuer.replace(/\/+$/, '');
+  const base = withoutTrailingSlashes(issuer);
   const failures: string[] = [];
   for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
     try {

@@ -1,0 +1,38 @@
+import { memoizeSuccess } from '@m2m-auth/sdk-core';
+import { ClientAuthenticator } from './client-authentication.js';
+import { checkEndpointUrl, discoverProvider } from './discovery.js';
+import type { AuthMethod, ClientPreset } from './presets.js';
+import type { TokenClientOptions } from './token-client.js';
+
+/** Where tokens are requested, and how the client authenticates there. */
+export interface ProviderSetup {
+  readonly tokenEndpoint: string;
+  readonly authenticator: ClientAuthenticator;
+}
+
+/**
+ * The token endpoint (configured, or from the issuer's metadata) and the authentication method
+ * (explicit, else private_key_jwt with a key, else the preset's, else client_secret_basic unless
+ * the provider offers only client_secret_post). Resolved once, on first use; a failed discovery
+ * is retried by the next call.
+ */
+export function createProviderSetup(
+  options: TokenClientOptions,
+  where: { issuer: string | undefined; tokenEndpoint: string | undefined; preset: ClientPreset | undefined; fetch: typeof fetch; timeoutMs: number; allowInsecureHttp: boolean },
+): () => Promise<ProviderSetup> {
+  return memoizeSuccess(async () => {
+    let tokenEndpoint = where.tokenEndpoint;
+    let offered: readonly string[] | undefined;
+    if (!tokenEndpoint) {
+      const metadata = await discoverProvider(where.issuer!, where.fetch, where.timeoutMs);
+      checkEndpointUrl(metadata.tokenEndpoint, where.allowInsecureHttp);
+      tokenEndpoint = metadata.tokenEndpoint;
+      offered = metadata.authMethods;
+    }
+    const method: AuthMethod =
+      options.authMethod ??
+      (options.privateKey !== undefined ? 'private_key_jwt' : where.preset?.authMethod) ??
+      (offered && !offered.includes('client_secret_basic') && offered.includes('client_secret_post') ? 'client_secret_post' : 'client_secret_basic');
+    return { tokenEndpoint, authenticator: new ClientAuthenticator(options, method) };
+  });
+}

@@ -1,0 +1,32 @@
+import type { BearerOptions, BearerSources } from '../bearer-token.js';
+import type { Principal } from '../principal.js';
+import type { VerifiedTokenCache } from '../token-cache.js';
+import type { Authenticate } from './authenticate.js';
+import { isCacheable } from './with-token-cache.js';
+
+/**
+ * The fast path of `check()`: a request whose exact Authorization header was verified before and
+ * has not expired costs one map lookup — no extraction, no verification, no promise. Keyed by the
+ * raw header, so a repeat caller skips even the bearer regex.
+ */
+export function withHeaderCache(authenticate: Authenticate, cache: VerifiedTokenCache, bearer: BearerOptions, now: () => number, toleranceSeconds: number): Authenticate {
+  const remember = (sources: BearerSources, principal: Principal): Principal => {
+    if (typeof sources.authorization === 'string' && isCacheable(principal)) cache.set(sources.authorization, principal, principal.expiresAt! + toleranceSeconds);
+    return principal;
+  };
+  // A small function of its own, as before the split: V8 inlines it into the caller, and the hit
+  // path measured ~10 % slower when this test was written inline in the closure below.
+  const cachedHeader = (sources: BearerSources): Principal | undefined => {
+    if (typeof sources.authorization !== 'string') return undefined;
+    // With body or query tokens allowed, "a token in two places" must be checked every time.
+    if ((bearer.allowBody && sources.bodyToken !== undefined) || (bearer.allowQuery && sources.queryToken !== undefined)) return undefined;
+    return cache.get(sources.authorization, now() / 1000);
+  };
+  return (sources) => {
+    const known = cachedHeader(sources);
+    if (known) return known;
+    const result = authenticate(sources);
+    if (result instanceof Promise) return result.then((principal) => remember(sources, principal));
+    return remember(sources, result);
+  };
+}
