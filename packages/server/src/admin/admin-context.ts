@@ -11,8 +11,21 @@ export interface AdminDeps {
   now: () => number;
   /** Recorded in the audit log: `cli`, `server`, or the admin client's id for the admin API. */
   actor: string;
+  /**
+   * The admin client calling through the admin API, with the admin scopes its token carries: what
+   * it may confer (see admin-authority.ts). Undefined for the local operator (CLI, the server
+   * itself), who owns the database and may do anything.
+   */
+  caller?: AdminCaller;
+  /** Longest lifetime of an admin token (default ADMIN_TOKEN_TTL_SECONDS; a server may lower it). */
+  adminTokenMaxTtlSeconds?: number;
   /** Called after every committed write, so in-process caches drop stale entries before it returns. */
   onChange?: () => void | Promise<void>;
+}
+
+export interface AdminCaller {
+  clientId: string;
+  scopes: ReadonlySet<string>;
 }
 
 /** What an operation records about itself: never a secret, never a token. */

@@ -1,4 +1,4 @@
-import { createAdminContext, type AdminDeps } from './admin-context.js';
+import { createAdminContext, type AdminCaller, type AdminDeps } from './admin-context.js';
 import { createApiOperations, createApiWrites, type ApiOperations } from './apis.js';
 import { createClientOperations, createClientWrites, type ClientOperations } from './clients.js';
 import { createGrantOperations, createGrantWrites, type GrantOperations } from './grants.js';
@@ -9,7 +9,7 @@ import { createConfigOperations, type ConfigOperations } from './apply-config.js
 import { createClientSecretOperations, type ClientSecretOperations } from './client-secrets.js';
 import { createSigningKeyLifecycleOperations, type SigningKeyLifecycleOperations } from './signing-key-lifecycle.js';
 
-export type { AdminDeps } from './admin-context.js';
+export type { AdminDeps, AdminCaller } from './admin-context.js';
 export type { CreateApiInput, UpdateApiInput, ApiResult } from './apis.js';
 export type { CreateClientInput, UpdateClientInput, CreatedClient, RotatedSecret, ClientSecretSummary } from './clients.js';
 export type { CreateGrantInput, UpdateGrantInput, GrantFilter } from './grants.js';
@@ -40,6 +40,11 @@ export interface Admin
   readonly actor: string;
   /** The same operations, recorded in the audit log as done by `actor`. */
   withActor(actor: string): Admin;
+  /**
+   * The same operations on behalf of an admin client of the admin API: audited as done by it, and
+   * refused (403) where they would confer admin scopes or permissions it does not hold.
+   */
+  asCaller(caller: AdminCaller): Admin;
 }
 
 export function createAdmin(deps: AdminDeps): Admin {
@@ -50,6 +55,7 @@ export function createAdmin(deps: AdminDeps): Admin {
   return {
     actor: deps.actor,
     withActor: (actor) => createAdmin({ ...deps, actor }),
+    asCaller: (caller) => createAdmin({ ...deps, actor: caller.clientId, caller }),
     ...createApiOperations(context, apiWrites),
     ...createClientOperations(context, clientWrites),
     ...createGrantOperations(context, grantWrites),

@@ -4,7 +4,7 @@ import { ensureSigningKey } from '../keys/key-rotation.js';
 import { apiView } from './views.js';
 import { pageOf, type ListOptions, type Page } from './paging.js';
 import { asAdminErrors, changedFields, requireApi, type AdminContext, type RecordAudit } from './admin-context.js';
-import { ADMIN_API_IDENTIFIER, RESERVED_IDENTIFIER_PREFIX } from './built-in-admin-api.js';
+import { ADMIN_API_IDENTIFIER, RESERVED_IDENTIFIER_PREFIX, isReservedIdentifier } from './built-in-admin-api.js';
 import { DEFAULT_TOKEN_TTL_SECONDS, validateApiIdentifier, validateName, validateScopes, validateSigningAlg, validateTokenTtl } from './validation.js';
 
 export interface CreateApiInput {
@@ -49,7 +49,7 @@ export function createApiWrites({ deps }: AdminContext): ApiWrites {
   return {
     async createApi(tx, audit, input) {
       const identifier = validateApiIdentifier(input.identifier);
-      if (identifier.startsWith(RESERVED_IDENTIFIER_PREFIX)) throw validationFailed('identifier', `identifiers starting with ${RESERVED_IDENTIFIER_PREFIX} are reserved for m2m-auth`);
+      if (isReservedIdentifier(identifier)) throw validationFailed('identifier', `identifiers starting with ${RESERVED_IDENTIFIER_PREFIX} are reserved for m2m-auth`);
       const at = now();
       const api: ApiRecord = {
         identifier,

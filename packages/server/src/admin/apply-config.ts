@@ -6,7 +6,8 @@ import { changedFields, type AdminContext, type AdminDeps, type RecordAudit } fr
 import type { ApiWrites } from './apis.js';
 import type { ClientWrites } from './clients.js';
 import type { GrantWrites } from './grants.js';
-import { ADMIN_API_IDENTIFIER, builtInAdminApi } from './built-in-admin-api.js';
+import { ADMIN_API_IDENTIFIER, INTROSPECTION_WRITE_SCOPE, builtInAdminApi } from './built-in-admin-api.js';
+import { adminScopesOf, clientUpdateNeeds, grantChangeNeeds } from './admin-authority.js';
 import {
   CONFIG_DOCUMENT_VERSION,
   invalidDocument,
@@ -49,6 +50,12 @@ export interface ApplyConfigOptions {
   dryRun?: boolean;
   /** Delete the APIs, clients and grants the document does not list (never the built-in admin API). */
   prune?: boolean;
+  /**
+   * Let prune delete the calling admin client (or its admin grant), or the last client holding
+   * admin scopes. Without it such a plan is refused: one mistaken document must not lock every
+   * operator out of the admin API.
+   */
+  allowAdminDeletion?: boolean;
 }
 
 export interface ApplyConfigResult {
@@ -85,6 +92,10 @@ interface Step {
   path?: string;
   phase: (typeof PHASES)[number];
   run(tx: RegistryStores, audit: RecordAudit, applied: AppliedState): Promise<void>;
+  /** The admin scopes the calling admin client needs for this step (admin-authority.ts). */
+  needs?: string[];
+  /** A deletion that takes admin scopes away from this client (its admin grant, or itself). */
+  removesAdminFrom?: string;
 }
 
 interface AppliedState {
@@ -97,7 +108,7 @@ type Writes = { apis: ApiWrites; clients: ClientWrites; grants: GrantWrites };
 
 export function createConfigOperations({ deps, write }: AdminContext, writes: Writes): ConfigOperations {
   const { storage } = deps;
-  const plan = (reader: Reader, desired: DesiredConfig, prune: boolean) => planChanges(reader, desired, prune, writes, deps);
+  const plan = (reader: Reader, desired: DesiredConfig, options: ApplyConfigOptions) => planChanges(reader, desired, options, writes, deps);
 
   return {
     async exportConfig(options = {}) {
@@ -107,13 +118,12 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: Wr
 
     async applyConfig(document, options = {}) {
       const desired = parseConfigDocument(document);
-      const prune = options.prune === true;
       // Planned outside a transaction first: a dry run or an empty plan writes nothing.
-      const outside = await plan(storage, desired, prune);
+      const outside = await plan(storage, desired, options);
       if (options.dryRun || outside.steps.length === 0) return { plan: outside.plan, applied: false, createdSecrets: [] };
       return write(async (tx, audit) => {
         // Planned again inside it, so what is applied is exactly what was read.
-        const { plan: planned, steps, clientIds } = await plan(tx, desired, prune);
+        const { plan: planned, steps, clientIds } = await plan(tx, desired, options);
         const applied: AppliedState = { clientIds, secrets: [] };
         for (const phase of PHASES) for (const step of steps) if (step.phase === phase) await runAt(step, tx, audit, applied);
         return { plan: planned, applied: steps.length > 0, createdSecrets: applied.secrets };
@@ -131,7 +141,8 @@ interface Planning {
 }
 
 /** Compares the document with the registry: the plan to show, and the steps that carry it out. */
-async function planChanges(reader: Reader, desired: DesiredConfig, prune: boolean, writes: Writes, deps: AdminDeps) {
+async function planChanges(reader: Reader, desired: DesiredConfig, options: ApplyConfigOptions, writes: Writes, deps: AdminDeps) {
+  const prune = options.prune === true;
   const [apis, clients, grants] = await Promise.all([reader.listApis(), reader.listClients(), reader.listGrants()]);
   const errors: FieldError[] = [];
   const { matches, clientIds } = matchClients(desired, clients, errors);
@@ -143,8 +154,12 @@ async function planChanges(reader: Reader, desired: DesiredConfig, prune: boolea
   planBuiltInApi(planning, desired, apis, errors, deps);
   if (errors.length > 0) throw invalidDocument(errors);
   planApis(planning, desired, apis, writes.apis);
-  planClients(planning, desired, clients, matches, writes.clients);
+  const adminGrants = new Map(grants.filter((grant) => grant.apiIdentifier === ADMIN_API_IDENTIFIER).map((grant) => [grant.clientId, grant]));
+  planClients(planning, desired, clients, matches, writes.clients, adminGrants);
   planGrants(planning, desired, grants, clients, clientIds, writes.grants);
+  // The same rules as the writes enforce, checked on the plan too: a dry run says what apply would refuse.
+  authorizePlan(planning.steps, deps);
+  if (!options.allowAdminDeletion) guardAdminDeletion(planning.steps, desired, adminGrants, deps);
   return { plan: { changes: planning.steps.map((step) => step.change), kept: planning.kept }, steps: planning.steps, clientIds };
 }
 
@@ -173,7 +188,7 @@ function planApis(planning: Planning, desired: DesiredConfig, apis: ApiRecord[],
   }
 }
 
-function planClients(planning: Planning, desired: DesiredConfig, clients: ClientRecord[], matches: Map<DesiredClient, ClientRecord>, writes: ClientWrites) {
+function planClients(planning: Planning, desired: DesiredConfig, clients: ClientRecord[], matches: Map<DesiredClient, ClientRecord>, writes: ClientWrites, adminGrants: Map<string, ClientGrantRecord>) {
   for (const client of desired.clients) {
     const existing = matches.get(client);
     const after = clientFields(client);
@@ -182,6 +197,7 @@ function planClients(planning: Planning, desired: DesiredConfig, clients: Client
         change: { action: 'create', resource: 'client', key: clientKey(client.name, client.clientId), after: { ...(client.clientId ? { client_id: client.clientId } : {}), ...after } },
         path: client.path,
         phase: 'client.create',
+        needs: client.introspectApis.length > 0 ? [INTROSPECTION_WRITE_SCOPE] : [],
         run: async (tx, audit, applied) => {
           const created = await writes.createClient(tx, audit, client, client.clientId ? { clientId: client.clientId } : {});
           applied.clientIds.set(client, created.clientId);
@@ -196,12 +212,20 @@ function planClients(planning: Planning, desired: DesiredConfig, clients: Client
       change: { action: 'update', resource: 'client', key: clientKey(existing.name, existing.clientId), changes },
       path: client.path,
       phase: 'client.create',
+      needs: clientUpdateNeeds(existing, client, adminGrants.get(existing.clientId)),
       run: async (tx, audit) => void (await writes.updateClient(tx, audit, existing.clientId, client)),
     });
   }
   const matched = new Set([...matches.values()]);
   for (const client of clients) {
-    if (!matched.has(client)) planning.unlisted('client', clientKey(client.name, client.clientId), { phase: 'client.delete', run: (tx, audit) => writes.deleteClient(tx, audit, client.clientId) });
+    if (matched.has(client)) continue;
+    const adminScopes = adminScopesOf(adminGrants.get(client.clientId));
+    planning.unlisted('client', clientKey(client.name, client.clientId), {
+      phase: 'client.delete',
+      needs: adminScopes,
+      ...(adminScopes.length > 0 ? { removesAdminFrom: client.clientId } : {}),
+      run: (tx, audit) => writes.deleteClient(tx, audit, client.clientId),
+    });
   }
 }
 
@@ -218,6 +242,7 @@ function planGrants(planning: Planning, desired: DesiredConfig, grants: ClientGr
         change: { action: 'create', resource: 'grant', key, after: { client: grant.client.name, api: grant.api, ...after } },
         path: grant.path,
         phase: 'grant.create',
+        needs: grantChangeNeeds({ apiIdentifier: grant.api, scopes: grant.scopes }),
         // A new client's id is known only once the client step ran.
         run: async (tx, audit, applied) => void (await writes.createGrant(tx, audit, { clientId: applied.clientIds.get(grant.client)!, apiIdentifier: grant.api, scopes: grant.scopes, tokenTtlSeconds: grant.tokenTtlSeconds })),
       });
@@ -230,14 +255,56 @@ function planGrants(planning: Planning, desired: DesiredConfig, grants: ClientGr
       change: { action: 'update', resource: 'grant', key, changes },
       path: grant.path,
       phase: 'grant.create',
+      needs: grantChangeNeeds(existing, { apiIdentifier: existing.apiIdentifier, scopes: grant.scopes }),
       run: async (tx, audit) => void (await writes.updateGrant(tx, audit, existing.id, grant)),
     });
   }
   const names = new Map(clients.map((client) => [client.clientId, client.name]));
   for (const grant of grants) {
     if (matched.has(grant)) continue;
-    planning.unlisted('grant', grantKey(names.get(grant.clientId) ?? grant.clientId, grant.apiIdentifier), { phase: 'grant.delete', run: (tx, audit) => writes.deleteGrant(tx, audit, grant.id) });
+    const adminScopes = adminScopesOf(grant);
+    planning.unlisted('grant', grantKey(names.get(grant.clientId) ?? grant.clientId, grant.apiIdentifier), {
+      phase: 'grant.delete',
+      needs: adminScopes,
+      ...(adminScopes.length > 0 ? { removesAdminFrom: grant.clientId } : {}),
+      run: (tx, audit) => writes.deleteGrant(tx, audit, grant.id),
+    });
   }
+}
+
+/** One 403 for the whole plan: every admin scope it lacks, and the entries that need them. */
+function authorizePlan(steps: Step[], deps: AdminDeps) {
+  const { caller } = deps;
+  if (!caller) return;
+  const refused = steps
+    .map((step) => ({ step, missing: (step.needs ?? []).filter((scope) => !caller.scopes.has(scope)) }))
+    .filter(({ missing }) => missing.length > 0);
+  if (refused.length === 0) return;
+  const missing = [...new Set(refused.flatMap((entry) => entry.missing))].sort();
+  const lines = refused.slice(0, 10).map(({ step, missing }) => `  ${step.path ?? '(prune)'} (${step.change.action} ${step.change.resource} ${step.change.key}): needs ${missing.join(', ')}`);
+  if (refused.length > 10) lines.push(`  … and ${refused.length - 10} more`);
+  throw new AdminError(
+    'insufficient_scope',
+    `This apply needs the admin scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')} on ${ADMIN_API_IDENTIFIER}: an admin client cannot confer what it does not hold (nothing was changed):\n${lines.join('\n')}`,
+    undefined,
+    { required_scopes: missing },
+  );
+}
+
+/**
+ * Prune must not delete the admin client making the call (or its admin grant), nor leave no
+ * client holding admin scopes, unless asked to explicitly.
+ */
+function guardAdminDeletion(steps: Step[], desired: DesiredConfig, adminGrants: Map<string, ClientGrantRecord>, deps: AdminDeps) {
+  const losing = new Set(steps.flatMap((step) => (step.removesAdminFrom === undefined ? [] : [step.removesAdminFrom])));
+  if (losing.size === 0) return;
+  const override = 'pass --allow-delete-admin (CLI) or allow_admin_deletion=true (admin API) if this is intended';
+  if (deps.caller && losing.has(deps.caller.clientId)) {
+    throw new AdminError('conflict', `This apply would delete the calling admin client ${deps.caller.clientId} or its grant on ${ADMIN_API_IDENTIFIER}; nothing was changed: ${override}`);
+  }
+  const holders = [...adminGrants.values()].filter((grant) => grant.scopes.length > 0).map((grant) => grant.clientId);
+  const keeps = holders.some((clientId) => !losing.has(clientId)) || desired.grants.some((grant) => grant.api === ADMIN_API_IDENTIFIER && grant.scopes.length > 0);
+  if (!keeps) throw new AdminError('conflict', `This apply would delete the last client holding admin scopes on ${ADMIN_API_IDENTIFIER}; nothing was changed: ${override}`);
 }
 
 /** A write refused inside the transaction (the whole apply rolls back) names the entry it came from. */

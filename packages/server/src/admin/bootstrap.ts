@@ -1,6 +1,7 @@
 import { ensureSigningKey } from '../keys/key-rotation.js';
 import { clientView } from './views.js';
-import type { AdminContext } from './admin-context.js';
+import type { AdminContext, RecordAudit } from './admin-context.js';
+import type { ApiRecord, RegistryStores } from '../storage/types.js';
 import type { ClientWrites } from './clients.js';
 import type { GrantWrites } from './grants.js';
 import { ADMIN_API_IDENTIFIER, ADMIN_SCOPES, builtInAdminApi } from './built-in-admin-api.js';
@@ -23,6 +24,12 @@ export interface BootstrapOperations {
   bootstrapAdminClient(input?: BootstrapInput): Promise<BootstrappedAdmin>;
   /** True when nothing was ever registered: the first start of a new deployment. */
   isRegistryEmpty(): Promise<boolean>;
+  /**
+   * Gives an existing built-in admin API the admin scopes a newer version added, and gives them to
+   * the full admins (grants holding every scope the API had). Run at every start; writes only when
+   * something is missing. Returns the scopes added.
+   */
+  upgradeBuiltInAdminApi(): Promise<string[]>;
 }
 
 export function createBootstrapOperations({ deps, write }: AdminContext, clients: ClientWrites, grants: GrantWrites): BootstrapOperations {
@@ -30,7 +37,7 @@ export function createBootstrapOperations({ deps, write }: AdminContext, clients
   return {
     bootstrapAdminClient: (input = {}) =>
       write(async (tx, audit) => {
-        await ensureAdminApi(tx, now());
+        await ensureAdminApi(tx, audit, now());
         await ensureSigningKey({ keys: tx, kek: deps.kek, now }, 'RS256', null);
         const scopes = ADMIN_SCOPES.map((scope) => scope.value);
         const created = await clients.insertClient(tx, { name: input.name ?? 'm2m-auth-admin', description: 'Admin client created by bootstrap', defaultApi: ADMIN_API_IDENTIFIER }, input.clientSecret ? { clientSecret: input.clientSecret } : {});
@@ -43,16 +50,39 @@ export function createBootstrapOperations({ deps, write }: AdminContext, clients
       const [apis, clients] = await Promise.all([storage.listApis({ limit: 1 }), storage.listClients({ limit: 1 })]);
       return apis.length === 0 && clients.length === 0;
     },
+
+    async upgradeBuiltInAdminApi() {
+      // Read first, outside a transaction: on every start but the first after an upgrade there is nothing to do.
+      const existing = await storage.getApi(ADMIN_API_IDENTIFIER);
+      if (!existing || missingScopes(existing).length === 0) return [];
+      return write((tx, audit) => ensureAdminApi(tx, audit, now()));
+    },
   };
 }
 
-/** The built-in API, created on first use and given any admin scope a newer version added. */
-async function ensureAdminApi(tx: Parameters<Parameters<AdminContext['write']>[0]>[0], at: number): Promise<void> {
+const missingScopes = (api: ApiRecord) => ADMIN_SCOPES.filter((scope) => !api.scopes.some((have) => have.value === scope.value));
+
+/**
+ * The built-in API, created on first use and given any admin scope a newer version added. A grant
+ * that held every scope the API had (a full admin, as bootstrap makes) gets the new ones too: it
+ * could do what they now guard before they existed. Narrower admins are left as they are.
+ */
+async function ensureAdminApi(tx: RegistryStores, audit: RecordAudit, at: number): Promise<string[]> {
   const existing = await tx.getApi(ADMIN_API_IDENTIFIER);
   if (!existing) {
     await tx.createApi(builtInAdminApi(at));
-    return;
+    return [];
   }
-  const missing = ADMIN_SCOPES.filter((scope) => !existing.scopes.some((have) => have.value === scope.value));
-  if (missing.length > 0) await tx.updateApi(ADMIN_API_IDENTIFIER, { scopes: [...existing.scopes, ...missing] }, at);
+  const missing = missingScopes(existing);
+  if (missing.length === 0) return [];
+  const added = missing.map((scope) => scope.value);
+  await tx.updateApi(ADMIN_API_IDENTIFIER, { scopes: [...existing.scopes, ...missing] }, at);
+  const widened: string[] = [];
+  for (const grant of await tx.listGrants({ apiIdentifier: ADMIN_API_IDENTIFIER })) {
+    if (!existing.scopes.every((scope) => grant.scopes.includes(scope.value))) continue;
+    await tx.updateGrant(grant.id, { scopes: [...new Set([...grant.scopes, ...added])] }, at);
+    widened.push(grant.id);
+  }
+  await audit('admin.upgraded', { identifier: ADMIN_API_IDENTIFIER, addedScopes: added, widenedGrants: widened });
+  return added;
 }

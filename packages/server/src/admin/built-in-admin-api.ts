@@ -3,26 +3,50 @@ import type { ApiRecord, ApiScope } from '../storage/types.js';
 /**
  * The API that m2m-auth's own admin endpoints belong to. Admin clients are ordinary clients with
  * grants on it, so least privilege works as for any API: a CI job that only creates grants is
- * granted `grants:write` and nothing else.
+ * granted `grants:write` and nothing else — and cannot use it to confer admin scopes it lacks
+ * (admin-authority.ts).
  */
 export const ADMIN_API_IDENTIFIER = 'urn:m2m-auth:admin';
 export const RESERVED_IDENTIFIER_PREFIX = 'urn:m2m-auth:';
-/** Admin tokens are short-lived: the client SDK refreshes them ahead of expiry anyway. */
+/**
+ * Admin tokens are short-lived: the client SDK refreshes them ahead of expiry anyway. It is also
+ * the most an admin token may live (a server may lower it, never raise it): a leaked admin token
+ * that nobody revokes is useful for minutes, not a day.
+ */
 export const ADMIN_TOKEN_TTL_SECONDS = 300;
+
+/** URNs compare their `urn` and namespace case-insensitively (RFC 8141 §3.1): so does the reservation. */
+export function isReservedIdentifier(identifier: string): boolean {
+  return identifier.slice(0, RESERVED_IDENTIFIER_PREFIX.length).toLowerCase() === RESERVED_IDENTIFIER_PREFIX;
+}
+
+/** The dedicated scope for giving a client permission to introspect other clients' tokens. */
+export const INTROSPECTION_WRITE_SCOPE = 'introspection:write';
 
 export const ADMIN_SCOPES: readonly ApiScope[] = [
   { value: 'apis:read', description: 'Read APIs and their scopes' },
   { value: 'apis:write', description: 'Create, change and delete APIs' },
   { value: 'clients:read', description: 'Read clients and secret hints' },
-  { value: 'clients:write', description: 'Create, change and delete clients; issue and rotate secrets' },
+  { value: 'clients:write', description: 'Create, change and delete clients; issue and rotate secrets (of a client holding admin scopes: only with those scopes too)' },
   { value: 'grants:read', description: 'Read client grants' },
-  { value: 'grants:write', description: 'Create, change and delete client grants' },
+  { value: 'grants:write', description: 'Create, change and delete client grants (on the admin API: only with the admin scopes they hold)' },
   { value: 'keys:read', description: 'Read signing keys (public parts and status)' },
   { value: 'keys:write', description: 'Rotate and retire signing keys' },
   { value: 'audit:read', description: 'Read the audit log' },
+  { value: INTROSPECTION_WRITE_SCOPE, description: 'Set which APIs\' tokens a client may introspect (with clients:write)' },
 ];
 
-export type AdminScope = 'apis:read' | 'apis:write' | 'clients:read' | 'clients:write' | 'grants:read' | 'grants:write' | 'keys:read' | 'keys:write' | 'audit:read';
+export type AdminScope =
+  | 'apis:read'
+  | 'apis:write'
+  | 'clients:read'
+  | 'clients:write'
+  | 'grants:read'
+  | 'grants:write'
+  | 'keys:read'
+  | 'keys:write'
+  | 'audit:read'
+  | typeof INTROSPECTION_WRITE_SCOPE;
 
 /** The built-in API as first created (by bootstrap, or by an apply whose document refers to it). */
 export function builtInAdminApi(at: number): ApiRecord {

@@ -3,7 +3,7 @@ import { notFound, validationFailed } from '../errors/admin-error.js';
 import { generateClientSecret, hashClientSecret, secretHint } from '../secrets/client-secret.js';
 import { generateRecordId } from '../secrets/identifiers.js';
 import { asAdminErrors, requireClient, type AdminContext } from './admin-context.js';
-import { summarizeSecret, type ClientSecretSummary } from './clients.js';
+import { requireCredentialChange, summarizeSecret, type ClientSecretSummary } from './clients.js';
 import { echo } from '../errors/echo.js';
 
 /** A secret as operators see it, with when it last authenticated. */
@@ -35,7 +35,7 @@ export function createClientSecretOperations({ deps, write }: AdminContext): Cli
   return {
     addClientSecret: (clientId, options = {}) =>
       write(async (tx, audit) => {
-        await requireClient(tx, clientId);
+        await requireCredentialChange(deps, tx, await requireClient(tx, clientId));
         const { expiresInSeconds } = options;
         if (expiresInSeconds !== undefined && (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 60 || expiresInSeconds > MAX_SECRET_LIFETIME_SECONDS)) {
           throw validationFailed('expiresInSeconds', `expiry must be a whole number of seconds from 60 to ${MAX_SECRET_LIFETIME_SECONDS} (5 years)`);

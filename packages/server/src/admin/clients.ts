@@ -7,6 +7,8 @@ import { pageOf, type ListOptions, type Page } from './paging.js';
 import { asAdminErrors, changedFields, requireApi, requireClient, type AdminContext, type RecordAudit } from './admin-context.js';
 import { validateAuthMethods, validateBoolean, validateClientId, validateDescription, validateJwks, validateName } from './validation.js';
 import { validateIntrospectApis } from './introspection-permission.js';
+import { clientUpdateNeeds, credentialChangeNeeds, findAdminGrant, grantChangeNeeds, requireCallerScopes } from './admin-authority.js';
+import { INTROSPECTION_WRITE_SCOPE } from './built-in-admin-api.js';
 
 export interface CreateClientInput {
   name: string;
@@ -86,6 +88,7 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
     const jwks = input.jwks ? validateJwks(input.jwks) : null;
     if (methods.includes('private_key_jwt') && !jwks) throw validationFailed('jwks', 'private_key_jwt needs the client public keys (jwks)');
     if (input.defaultApi) await requireApi(tx, input.defaultApi);
+    if (input.introspectApis?.length) requireCallerScopes(deps.caller, [INTROSPECTION_WRITE_SCOPE], 'An introspection permission');
     const at = now();
     const client: ClientRecord = {
       clientId: options.clientId === undefined ? generateClientId() : validateClientId(options.clientId),
@@ -130,6 +133,12 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
       const methods = validated.tokenEndpointAuthMethods ?? before.tokenEndpointAuthMethods;
       const jwks = validated.jwks === undefined ? before.jwks : validated.jwks;
       if (methods.includes('private_key_jwt') && !jwks) throw validationFailed('jwks', 'private_key_jwt needs the client public keys (jwks)');
+      const isEnabled = validated.isEnabled ?? before.isEnabled;
+      const introspectApis = validated.introspectApis ?? before.introspectApis;
+      if (deps.caller) {
+        const needs = clientUpdateNeeds(before, { tokenEndpointAuthMethods: methods, jwks, isEnabled, ...(introspectApis ? { introspectApis } : {}) }, await findAdminGrant(tx, clientId));
+        requireCallerScopes(deps.caller, needs, `This change to client ${clientId}`);
+      }
       const client = (await tx.updateClient(clientId, validated, now()))!;
       const type = patch.isEnabled === false && before.isEnabled ? 'client.disabled' : patch.isEnabled === true && !before.isEnabled ? 'client.enabled' : 'client.updated';
       await audit(type, { clientId, changes: changedFields(clientView(before), clientView(client)) });
@@ -139,6 +148,7 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
     async deleteClient(tx, audit, clientId) {
       const before = await requireClient(tx, clientId);
       const grants = await tx.listGrants({ clientId });
+      requireCallerScopes(deps.caller, grantChangeNeeds(...grants), `Deleting client ${clientId} with its grant on the admin API`);
       await tx.deleteClient(clientId);
       await audit('client.deleted', { clientId, before: clientView(before), deletedGrants: grants.map((grant) => grant.id) });
     },
@@ -165,7 +175,7 @@ export function createClientOperations(context: AdminContext, writes: ClientWrit
 
     rotateClientSecret: (clientId, options = {}) =>
       write(async (tx, audit) => {
-        await requireClient(tx, clientId);
+        await requireCredentialChange(deps, tx, await requireClient(tx, clientId));
         const graceSeconds = options.graceSeconds ?? 3600;
         if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 30 * 86_400) {
           throw validationFailed('graceSeconds', 'grace period must be a whole number of seconds from 0 to 2592000 (30 days)');
@@ -181,6 +191,12 @@ export function createClientOperations(context: AdminContext, writes: ClientWrit
         return { clientId, ...issued, previousSecretsExpireAt: expiresAt };
       }),
   };
+}
+
+/** A new credential for `client` makes its holder act as that client: it needs what the client holds. */
+export async function requireCredentialChange(deps: AdminContext['deps'], tx: RegistryStores, client: ClientRecord): Promise<void> {
+  if (!deps.caller) return;
+  requireCallerScopes(deps.caller, credentialChangeNeeds(client, await findAdminGrant(tx, client.clientId)), `A new credential for client ${client.clientId}`);
 }
 
 /** Minimum strength of a secret supplied by a deployment instead of generated here. */

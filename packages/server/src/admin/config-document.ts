@@ -2,7 +2,7 @@ import type { ApiScope, ClientAuthMethod, SigningAlgorithm } from '../storage/ty
 import { AdminError, isAdminError } from '../errors/admin-error.js';
 import { echo } from '../errors/echo.js';
 import { findUnstorable, UNSTORABLE_TEXT } from '../protocol/storable-text.js';
-import { ADMIN_API_IDENTIFIER, RESERVED_IDENTIFIER_PREFIX } from './built-in-admin-api.js';
+import { ADMIN_API_IDENTIFIER, ADMIN_TOKEN_TTL_SECONDS, RESERVED_IDENTIFIER_PREFIX, isReservedIdentifier } from './built-in-admin-api.js';
 import { validateGrantScopes } from './grants.js';
 import {
   DEFAULT_TOKEN_TTL_SECONDS,
@@ -194,7 +194,7 @@ type ParsedGrant = Omit<Partly<DesiredGrant>, 'client' | 'api'> & { client: Part
 function parseApi(entry: Record<string, unknown>, path: string, problems: Problems): Partly<DesiredApi> {
   unknownKeys(entry, path, ['identifier', 'name', 'scopes', 'signing_alg', 'token_ttl_seconds'], problems);
   const identifier = problems.check(`${path}.identifier`, () => validateApiIdentifier(entry.identifier));
-  if (identifier?.startsWith(RESERVED_IDENTIFIER_PREFIX) && identifier !== ADMIN_API_IDENTIFIER) {
+  if (identifier !== undefined && isReservedIdentifier(identifier) && identifier !== ADMIN_API_IDENTIFIER) {
     problems.add(`${path}.identifier`, `identifiers starting with ${RESERVED_IDENTIFIER_PREFIX} are reserved for m2m-auth`);
   }
   return {
@@ -242,6 +242,9 @@ function parseGrant(entry: Record<string, unknown>, path: string, problems: Prob
   // Scopes of the built-in admin API are checked against the server's when planning.
   const scopes = problems.check(`${path}.scopes`, () => (api ? validateGrantScopes(api, entry.scopes ?? []) : asStringList(entry.scopes ?? [])));
   const tokenTtlSeconds = entry.token_ttl_seconds == null ? null : problems.check(`${path}.token_ttl_seconds`, () => validateTokenTtl(entry.token_ttl_seconds, 'token_ttl_seconds'));
+  if (apiIdentifier === ADMIN_API_IDENTIFIER && tokenTtlSeconds != null && tokenTtlSeconds > ADMIN_TOKEN_TTL_SECONDS) {
+    problems.add(`${path}.token_ttl_seconds`, `admin tokens live at most ${ADMIN_TOKEN_TTL_SECONDS} seconds`);
+  }
   if (!reference || apiIdentifier === undefined) return [];
   return [{ path, client: reference.client, byName: reference.byName, api: apiIdentifier, scopes, tokenTtlSeconds }];
 }

@@ -6,6 +6,8 @@ import { pageOf, type ListOptions, type Page } from './paging.js';
 import { asAdminErrors, changedFields, requireApi, requireClient, type AdminContext, type RecordAudit } from './admin-context.js';
 import { validateTokenTtl } from './validation.js';
 import { echo } from '../errors/echo.js';
+import { grantChangeNeeds, requireCallerScopes } from './admin-authority.js';
+import { ADMIN_API_IDENTIFIER, ADMIN_TOKEN_TTL_SECONDS } from './built-in-admin-api.js';
 
 export interface CreateGrantInput {
   clientId: string;
@@ -46,6 +48,16 @@ export interface GrantWrites {
 
 export function createGrantWrites({ deps }: AdminContext): GrantWrites {
   const { now } = deps;
+  const maxAdminTtl = deps.adminTokenMaxTtlSeconds ?? ADMIN_TOKEN_TTL_SECONDS;
+
+  /** A grant's own token lifetime; on the admin API no longer than the admin token maximum. */
+  function validateGrantTtl(api: ApiRecord, value: number): number {
+    const ttl = validateTokenTtl(value);
+    if (api.identifier === ADMIN_API_IDENTIFIER && ttl > maxAdminTtl) {
+      throw validationFailed('tokenTtlSeconds', `admin tokens live at most ${maxAdminTtl} seconds: a grant on ${ADMIN_API_IDENTIFIER} cannot give them longer`);
+    }
+    return ttl;
+  }
 
   async function insertGrant(tx: RegistryStores, input: CreateGrantInput): Promise<ClientGrantRecord> {
     await requireClient(tx, input.clientId);
@@ -56,10 +68,11 @@ export function createGrantWrites({ deps }: AdminContext): GrantWrites {
       clientId: input.clientId,
       apiIdentifier: api.identifier,
       scopes: validateGrantScopes(api, input.scopes),
-      tokenTtlSeconds: input.tokenTtlSeconds == null ? null : validateTokenTtl(input.tokenTtlSeconds),
+      tokenTtlSeconds: input.tokenTtlSeconds == null ? null : validateGrantTtl(api, input.tokenTtlSeconds),
       createdAt: at,
       updatedAt: at,
     };
+    requireCallerScopes(deps.caller, grantChangeNeeds(grant), `A grant on ${ADMIN_API_IDENTIFIER}`);
     await asAdminErrors(() => tx.createGrant(grant), `Client ${input.clientId} already has a grant on ${api.identifier}; update it instead`);
     return grant;
   }
@@ -78,8 +91,9 @@ export function createGrantWrites({ deps }: AdminContext): GrantWrites {
       const api = await requireApi(tx, before.apiIdentifier);
       const validated = {
         ...(patch.scopes !== undefined ? { scopes: validateGrantScopes(api, patch.scopes) } : {}),
-        ...(patch.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: patch.tokenTtlSeconds === null ? null : validateTokenTtl(patch.tokenTtlSeconds) } : {}),
+        ...(patch.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: patch.tokenTtlSeconds === null ? null : validateGrantTtl(api, patch.tokenTtlSeconds) } : {}),
       };
+      requireCallerScopes(deps.caller, grantChangeNeeds(before, { ...before, ...validated }), `Changing a grant on ${ADMIN_API_IDENTIFIER}`);
       const grant = (await tx.updateGrant(id, validated, now()))!;
       await audit('grant.updated', { grantId: id, clientId: grant.clientId, api: grant.apiIdentifier, changes: changedFields(grantView(before), grantView(grant)) });
       return grant;
@@ -87,6 +101,7 @@ export function createGrantWrites({ deps }: AdminContext): GrantWrites {
 
     async deleteGrant(tx, audit, id) {
       const before = await requireGrant(tx, id);
+      requireCallerScopes(deps.caller, grantChangeNeeds(before), `Deleting a grant on ${ADMIN_API_IDENTIFIER}`);
       await tx.deleteGrant(id);
       await audit('grant.deleted', { grantId: id, before: grantView(before) });
     },

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { isStorageUnavailable, type Storage } from '../storage/types.js';
 import { deriveSecrets } from '../keys/master-key.js';
 import { createAdmin, type Admin } from '../admin/admin.js';
+import { ADMIN_API_IDENTIFIER, ADMIN_TOKEN_TTL_SECONDS } from '../admin/built-in-admin-api.js';
 import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import { createFailureLimiter, type FailureLimits } from '../client-auth/failure-limiter.js';
 import type { SharedState } from '../state/types.js';
@@ -49,6 +50,8 @@ export interface RuntimeOptions {
   keyRotation?: KeyRotationPolicy;
   /** How often this process checks whether a rotation step is due (default 60 s; 0: only rotateKeysNow()). */
   keyRotationCheckMs?: number;
+  /** Longest lifetime of an admin token: ADMIN_TOKEN_TTL_SECONDS (the default) or less. */
+  adminTokenMaxTtlSeconds?: number;
 }
 
 /** The server without HTTP: endpoints as functions, the registry cache, and admin operations. */
@@ -62,6 +65,8 @@ export interface ServerRuntime {
   readonly admin: Admin;
   readonly metrics: ServerMetrics;
   readonly state: SharedState;
+  /** Longest lifetime of an admin token: grants on the admin API and issued admin tokens alike. */
+  readonly adminTokenMaxTtlSeconds: number;
   token(request: TokenRequest): Promise<EndpointResponse>;
   introspect(request: TokenRequest): Promise<EndpointResponse>;
   revoke(request: TokenRequest): Promise<EndpointResponse>;
@@ -76,6 +81,7 @@ export interface ServerRuntime {
 export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const { storage, logger } = options;
   const now = options.now ?? Date.now;
+  const adminTokenMaxTtlSeconds = Math.min(options.adminTokenMaxTtlSeconds ?? ADMIN_TOKEN_TTL_SECONDS, ADMIN_TOKEN_TTL_SECONDS);
   const { keyEncryptionKey: kek, secretPepper } = deriveSecrets(options.masterKey);
   const endpoints = serverEndpoints(options.issuer);
   let discovery: Promise<string> | undefined;
@@ -122,7 +128,16 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const token = createTokenEndpoint({
     clientAuth,
     rateLimiter: createTokenRateLimiter(state, options.rateLimits ?? {}),
-    grants: [createClientCredentialsGrant({ issuer: endpoints.issuer, registry, now, newJti: randomUUID })],
+    grants: [
+      createClientCredentialsGrant({
+        issuer: endpoints.issuer,
+        registry,
+        now,
+        newJti: randomUUID,
+        // Even a grant stored before the maximum existed (or edited in the database) yields short admin tokens.
+        maxTtlSeconds: (audience) => (audience === ADMIN_API_IDENTIFIER ? adminTokenMaxTtlSeconds : undefined),
+      }),
+    ],
     // The audit trail of token issuance is this log line, not a database write per token.
     onIssued: ({ client, grantType, result, requestId }) => {
       metrics.tokenIssued(client.clientId, result.audience);
@@ -199,8 +214,9 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     registry,
     metrics,
     state,
+    adminTokenMaxTtlSeconds,
     // A write through this process's admin is applied to its own cache before the call returns.
-    admin: createAdmin({ storage, kek, secretPepper, now, actor: 'server', onChange: () => registry.refresh() }),
+    admin: createAdmin({ storage, kek, secretPepper, now, actor: 'server', adminTokenMaxTtlSeconds, onChange: () => registry.refresh() }),
     token,
     introspect,
     revoke,

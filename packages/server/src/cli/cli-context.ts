@@ -46,6 +46,7 @@ export async function withConnections<T>(connections: ConnectionConfig, run: (co
     await admin.ensureSigningKeys().catch((cause: unknown) => {
       throw new StorageAccessError(describeDatabase(connections.database.url), 'write signing keys to', cause);
     });
+    await admin.upgradeBuiltInAdminApi();
     return await run({ dataDir, storage, admin, masterKey });
   } finally {
     await storage.close();

@@ -15,6 +15,7 @@ interface ApplyOptions extends ManagementOptions {
   file: string;
   dryRun?: boolean;
   prune?: boolean;
+  allowDeleteAdmin?: boolean;
   secretsFile?: string;
 }
 
@@ -43,6 +44,7 @@ export function applyCommand(): Command {
     .requiredOption('-f, --file <path>', 'the document, YAML or JSON ("-" reads stdin)')
     .option('--dry-run', 'only show the plan')
     .option('--prune', 'delete APIs, clients and grants the document does not list')
+    .option('--allow-delete-admin', 'let --prune delete the calling admin client or the last client holding admin scopes (refused otherwise)')
     .option('--secrets-file <path>', 'write the secrets of new clients to this new file (JSON, mode 0600) instead of printing them')
     .action(
       action(async (options: ApplyOptions) => {
@@ -51,7 +53,7 @@ export function applyCommand(): Command {
         const secretsFile = options.secretsFile !== undefined && !options.dryRun ? openSecretsFile(options.secretsFile) : undefined;
         let result: ApplyConfigResult;
         try {
-          result = await withAdmin(options, ({ admin }) => admin.applyConfig(document, { dryRun: options.dryRun === true, prune: options.prune === true }));
+          result = await withAdmin(options, ({ admin }) => admin.applyConfig(document, { dryRun: options.dryRun === true, prune: options.prune === true, allowAdminDeletion: options.allowDeleteAdmin === true }));
         } catch (error) {
           secretsFile?.discard();
           throw error;

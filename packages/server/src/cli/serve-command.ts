@@ -53,6 +53,7 @@ export function serveCommand(): Command {
     .option('--no-admin-api', 'do not serve the admin API')
     .option('--admin-host <host>', 'serve the admin API on its own address instead of the main listener (env M2M_AUTH_ADMIN_HOST)')
     .option('--admin-port <port>', 'port of that own listener (default: a free one; env M2M_AUTH_ADMIN_PORT)')
+    .option('--admin-token-max-ttl <seconds>', 'longest lifetime of an admin token, 30 to 300: can be lowered, never raised (default 300; env M2M_AUTH_ADMIN_TOKEN_MAX_TTL)')
     .option('--audit-retention-days <days>', 'delete audit events older than this (default 90; env M2M_AUTH_AUDIT_RETENTION_DAYS)')
     .addOption(new Option('--config <file>', 'JSON file with the same settings').env('M2M_AUTH_CONFIG'))
     .action(
@@ -104,6 +105,7 @@ async function runServer(config: ServerConfig) {
     signOn: config.signOn === 'auto' ? signOnFor(config.workers) : config.signOn,
     registryCacheEntries: config.registryCacheEntries,
     adminApi: config.adminApi === 'main-listener' ? true : config.adminApi,
+    adminTokenMaxTtlSeconds: config.adminTokenMaxTtlSeconds,
     auditRetentionDays: config.auditRetentionDays,
     logger,
     limits: config.limits,

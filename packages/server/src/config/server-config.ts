@@ -6,6 +6,8 @@ import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 import { DEFAULT_KEY_ROTATION_POLICY, keyRotationPolicyProblems, type KeyRotationPolicy } from '../keys/rotation-policy.js';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
 import { parseRateLimit, type RateLimits } from './rate-limits.js';
+import { ADMIN_TOKEN_TTL_SECONDS } from '../admin/built-in-admin-api.js';
+import { MIN_TOKEN_TTL_SECONDS } from '../admin/validation.js';
 import { DEFAULT_CLIENT_ALLOWANCE, DEFAULT_MAX_STATE_ENTRIES, type StateLimits } from '../state/types.js';
 
 /** Everything `serve` needs, validated. Sources, highest first: flags, environment, config file, defaults. */
@@ -35,6 +37,8 @@ export interface ServerConfig {
   limits: ConnectionLimits;
   /** Off, on the main listener (default), or on its own address so it need not be public. */
   adminApi: false | 'main-listener' | { host: string; port: number };
+  /** Longest lifetime of an admin token, at most ADMIN_TOKEN_TTL_SECONDS: configurable downwards only. */
+  adminTokenMaxTtlSeconds: number;
   /** Audit events older than this are deleted (daily). */
   auditRetentionDays: number;
   /** Scheduled signing-key rotation, checked against the JWKS cache lifetime and token lifetimes. */
@@ -96,6 +100,7 @@ interface ConfigInput {
   adminApi: string;
   adminHost: string;
   adminPort: string;
+  adminTokenMaxTtl: string;
   auditRetentionDays: string;
   keyRotationDays: string;
   keyPrepublishSeconds: string;
@@ -139,6 +144,7 @@ const ENV: Record<keyof ConfigInput, string> = {
   adminApi: 'M2M_AUTH_ADMIN_API',
   adminHost: 'M2M_AUTH_ADMIN_HOST',
   adminPort: 'M2M_AUTH_ADMIN_PORT',
+  adminTokenMaxTtl: 'M2M_AUTH_ADMIN_TOKEN_MAX_TTL',
   auditRetentionDays: 'M2M_AUTH_AUDIT_RETENTION_DAYS',
   keyRotationDays: 'M2M_AUTH_KEY_ROTATION_DAYS',
   keyPrepublishSeconds: 'M2M_AUTH_KEY_PREPUBLISH_SECONDS',
@@ -215,6 +221,10 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     : adminHost !== undefined || adminPort !== undefined
       ? { host: adminHost ?? host, port: adminPort ?? 0 }
       : 'main-listener';
+  const adminTokenMaxTtlSeconds = parseInteger(pick('adminTokenMaxTtl') ?? String(ADMIN_TOKEN_TTL_SECONDS), MIN_TOKEN_TTL_SECONDS, ADMIN_TOKEN_TTL_SECONDS);
+  if (adminTokenMaxTtlSeconds === undefined) {
+    problems.push(`${where('adminTokenMaxTtl')}: must be a whole number of seconds from ${MIN_TOKEN_TTL_SECONDS} to ${ADMIN_TOKEN_TTL_SECONDS} (admin tokens are short-lived: the maximum can be lowered, never raised)`);
+  }
   const auditRetentionDays = parseInteger(pick('auditRetentionDays') ?? '90', 1, 36_500);
   if (auditRetentionDays === undefined) problems.push(`${where('auditRetentionDays')}: must be a whole number of days from 1 to 36500`);
   const keyRotation = {
@@ -274,6 +284,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     registryCacheEntries: registryCacheEntries!,
     limits,
     adminApi,
+    adminTokenMaxTtlSeconds: adminTokenMaxTtlSeconds!,
     auditRetentionDays: auditRetentionDays!,
     keyRotation,
     rateLimits,

@@ -3,9 +3,9 @@
  * RFC 9457 problem details). `code` is stable and becomes the problem `type`; `message` is safe to
  * show to an operator and never holds a secret.
  */
-export type AdminErrorCode = 'validation_failed' | 'not_found' | 'conflict' | 'forbidden' | 'unauthorized';
+export type AdminErrorCode = 'validation_failed' | 'not_found' | 'conflict' | 'forbidden' | 'unauthorized' | 'insufficient_scope';
 
-const STATUS: Record<AdminErrorCode, number> = { validation_failed: 400, not_found: 404, conflict: 409, forbidden: 403, unauthorized: 401 };
+const STATUS: Record<AdminErrorCode, number> = { validation_failed: 400, not_found: 404, conflict: 409, forbidden: 403, unauthorized: 401, insufficient_scope: 403 };
 
 export class AdminError extends Error {
   override readonly name = 'AdminError';
@@ -14,6 +14,8 @@ export class AdminError extends Error {
     readonly code: AdminErrorCode,
     message: string,
     readonly field?: string,
+    /** Extra problem members (RFC 9457 §3.2), e.g. the scopes an operation needs; never a secret. */
+    readonly extensions?: Record<string, unknown>,
   ) {
     super(message);
     this.status = STATUS[code];

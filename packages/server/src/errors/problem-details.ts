@@ -50,6 +50,7 @@ const TITLES: Record<string, string> = {
   'not-found': 'Not found',
   conflict: 'Conflict',
   forbidden: 'Forbidden',
+  'insufficient-scope': 'Insufficient scope',
   'server-error': 'The server could not complete the request',
   'service-unavailable': 'Service Unavailable',
 };
@@ -68,6 +69,7 @@ export function toProblemResponse(error: unknown): EndpointResponse {
       title: TITLES[code] ?? 'Error',
       detail: error.message,
       ...(error.field ? { errors: [{ field: error.field, message: error.message }] } : {}),
+      ...(error.extensions ? { extensions: error.extensions } : {}),
     });
   }
   if (isDependencyUnavailable(error)) {

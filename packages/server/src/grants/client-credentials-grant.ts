@@ -10,6 +10,8 @@ import type { GrantType } from './grant-type.js';
 export interface ClientCredentialsDeps extends TokenFactoryDeps {
   issuer: string;
   registry: Pick<RegistryView, 'api' | 'grant' | 'keyRing'>;
+  /** A ceiling on token lifetime per audience (the admin API's): whatever a stored grant says. */
+  maxTtlSeconds?: (audience: string) => number | undefined;
 }
 
 const ENTRA_DEFAULT_SUFFIX = '/.default';
@@ -36,7 +38,7 @@ export function createClientCredentialsGrant(deps: ClientCredentialsDeps): Grant
         clientId: client.clientId,
         audience: api.identifier,
         scopes,
-        ttlSeconds: grant.tokenTtlSeconds ?? api.tokenTtlSeconds,
+        ttlSeconds: Math.min(grant.tokenTtlSeconds ?? api.tokenTtlSeconds, deps.maxTtlSeconds?.(api.identifier) ?? Infinity),
       });
       return { token, audience: api.identifier, scopes };
     },

@@ -70,6 +70,8 @@ export interface StartServerOptions {
   adminApi?: boolean | { host: string; port: number };
   /** Audit events older than this many days are deleted, at start and daily (default 90). */
   auditRetentionDays?: number;
+  /** Longest lifetime of an admin token (default and most: ADMIN_TOKEN_TTL_SECONDS). */
+  adminTokenMaxTtlSeconds?: number;
 }
 
 export interface RunningServer {
@@ -122,6 +124,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ...(options.signOn ? { signOn: options.signOn } : {}),
       ...(options.registryCacheEntries !== undefined ? { registryCacheEntries: options.registryCacheEntries } : {}),
       ...options.lifecycle,
+      ...(options.adminTokenMaxTtlSeconds !== undefined ? { adminTokenMaxTtlSeconds: options.adminTokenMaxTtlSeconds } : {}),
       state,
     });
     // Redis gets a moment to answer before the first request; without it the server serves anyway
@@ -131,6 +134,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       throw (options.storage ?? 'sqlite') !== 'sqlite' ? cause : new StorageAccessError(join(dataDir, DATABASE_FILE), 'write signing keys to', cause);
     });
     if (created.length > 0) logger.info({ event: 'key.created', kids: created.map((key) => key.kid) }, 'signing keys generated');
+    const addedScopes = await runtime.admin.upgradeBuiltInAdminApi();
+    if (addedScopes.length > 0) logger.info({ event: 'admin.upgraded', addedScopes }, 'built-in admin API given new admin scopes (full admins hold them too)');
 
     const mainListener = listener;
     const adminChoice = options.adminApi ?? true;

@@ -63,6 +63,8 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
   const admin: Admin & { close(): void } = {
     actor: options.clientId,
     withActor: () => admin,
+    // The server limits the remote caller by its own token: nothing to add here.
+    asCaller: () => admin,
     close: () => tokens.close(),
 
     createApi: async (input) => apiResult(await call('POST', '/apis', defined({ identifier: input.identifier, name: input.name, scopes: input.scopes, signing_alg: input.signingAlg, token_ttl_seconds: input.tokenTtlSeconds }))),
@@ -124,13 +126,15 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
     // travel as query parameters so the body is the document itself.
     exportConfig: async (o = {}) => (await call('GET', '/config', undefined, { include_admin: o.includeAdmin || undefined })) as never,
     async applyConfig(document, o = {}) {
-      const answer = (await call('POST', '/config/apply', document, { dry_run: o.dryRun || undefined, prune: o.prune || undefined }))!;
+      const answer = (await call('POST', '/config/apply', document, { dry_run: o.dryRun || undefined, prune: o.prune || undefined, allow_admin_deletion: o.allowAdminDeletion || undefined }))!;
       return { plan: answer.plan, applied: answer.applied, createdSecrets: answer.created_secrets };
     },
 
     pruneAuditEvents: localOnly('pruning the audit log'),
     bootstrapAdminClient: localOnly('admin bootstrap'),
     isRegistryEmpty: localOnly('checking for an empty registry'),
+    // The server upgrades its own built-in admin API at start.
+    upgradeBuiltInAdminApi: async () => [],
   };
   return admin;
 }

@@ -281,7 +281,9 @@ describe('the built-in admin API', () => {
       expect(withAdmin.apis!.map((api) => api.identifier)).toEqual(['urn:m2m-auth:admin']);
 
       expect((await admin.applyConfig(withAdmin, { prune: true })).plan).toEqual({ changes: [], kept: [] });
-      const emptied = await admin.applyConfig({ version: 1 }, { prune: true });
+      // Pruning the last client holding admin scopes needs saying so (see the prune guard tests).
+      await expect(admin.applyConfig({ version: 1 }, { prune: true })).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/last client holding admin scopes/) });
+      const emptied = await admin.applyConfig({ version: 1 }, { prune: true, allowAdminDeletion: true });
       expect(emptied.plan.changes.map((change) => `${change.action} ${change.resource}`)).toEqual(['delete client', 'delete grant']);
       expect((await admin.listApis()).items.map((api) => api.identifier)).toEqual(['urn:m2m-auth:admin']);
       expect((await admin.listClients()).items.map((client) => client.clientId)).not.toContain(bootstrapped.clientId);

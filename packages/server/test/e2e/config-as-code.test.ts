@@ -108,6 +108,20 @@ describe('m2m-auth apply / export', () => {
     expect(pruned.stdout).toContain('Applied: 0 created, 0 updated, 2 deleted.');
   });
 
+  it('--prune refuses to delete the last client holding admin scopes unless --allow-delete-admin', async () => {
+    const adminDir = ['--data-dir', join(dir, 'admin-data')];
+    const boot = await cli(['admin', 'bootstrap', '--json', ...adminDir]);
+    expect(boot.code).toBe(0);
+    const empty = file('empty.yaml', 'version: 1\n');
+    const refused = await cli(['apply', '-f', empty, '--prune', ...adminDir]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/last client holding admin scopes.*--allow-delete-admin/);
+    expect((await cli(['clients', 'list', ...adminDir])).stdout).toContain('m2m-auth-admin');
+    const allowed = await cli(['apply', '-f', empty, '--prune', '--allow-delete-admin', ...adminDir]);
+    expect(allowed.code).toBe(0);
+    expect((await cli(['clients', 'list', ...adminDir])).stdout).toContain('(none)');
+  });
+
   it('--secrets-file writes new secrets to a new 0600 file instead of the terminal', async () => {
     const withNew = file('with-new.yaml', `${documentYaml}\n`.replace('clients:\n', 'clients:\n  - name: audit-export\n'));
     const secretsPath = join(dir, 'secrets.json');

@@ -151,6 +151,23 @@ describe('remote CLI against a running server', { timeout: 120_000 }, () => {
     }
   });
 
+  it('apply --prune through --server refuses to delete the calling admin client unless --allow-delete-admin', async () => {
+    const docPath = join(dataDir, '..', `m2m-auth-remote-prune-${process.pid}.yaml`);
+    writeFileSync(docPath, 'version: 1\n');
+    try {
+      for (const args of [['--dry-run'], []]) {
+        const refused = await remote(['apply', '-f', docPath, '--prune', ...args]);
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toMatch(/would delete the calling admin client .*--allow-delete-admin/);
+      }
+      const plan = await remote(['apply', '-f', docPath, '--prune', '--allow-delete-admin', '--dry-run']);
+      expect(plan.code).toBe(0);
+      expect(plan.stdout).toMatch(/- client m2m-auth-admin/);
+    } finally {
+      rmSync(docPath, { force: true });
+    }
+  });
+
   it('never writes the bootstrap secret, a client secret or a token to the log', async () => {
     // Wait for the log line of the last admin request handled, then assert on the whole log.
     const deadline = Date.now() + 10_000;

@@ -66,7 +66,7 @@ describe('admin bootstrap', () => {
     expect(secret!.hash).not.toContain(supplied);
     expect(clientSecretMatches(secretPepper, supplied, secret!.hash)).toBe(true);
     const grant = await storage.findGrant(created.clientId, ADMIN_API_IDENTIFIER);
-    expect(grant?.scopes).toEqual(['apis:read', 'apis:write', 'clients:read', 'clients:write', 'grants:read', 'grants:write', 'keys:read', 'keys:write', 'audit:read']);
+    expect(grant?.scopes).toEqual(['apis:read', 'apis:write', 'clients:read', 'clients:write', 'grants:read', 'grants:write', 'keys:read', 'keys:write', 'audit:read', 'introspection:write']);
     expect(await admin.isRegistryEmpty()).toBe(false);
     const [event] = (await admin.listAuditEvents()).items;
     expect(event).toMatchObject({ type: 'admin.bootstrapped', actor: 'cli', data: { secretSupplied: true } });
@@ -78,6 +78,31 @@ describe('admin bootstrap', () => {
     await expect(admin.bootstrapAdminClient({ clientSecret: 'short' })).rejects.toMatchObject({ code: 'validation_failed', field: 'client_secret' });
     expect(await storage.listClients()).toEqual([]);
     expect(await storage.getApi(ADMIN_API_IDENTIFIER)).toBeUndefined();
+  });
+});
+
+describe('built-in admin API upgrade', () => {
+  it('an existing admin API gains introspection:write; full admins gain it too, narrower admins do not; a second run writes nothing', async () => {
+    const { admin, storage } = setup();
+    const boot = await admin.bootstrapAdminClient();
+    const ci = await admin.createClient({ name: 'ci' });
+    await admin.createGrant({ clientId: ci.clientId, apiIdentifier: ADMIN_API_IDENTIFIER, scopes: ['grants:write'] });
+    // The registry as a version without the scope left it.
+    const api = (await storage.getApi(ADMIN_API_IDENTIFIER))!;
+    const old = api.scopes.filter((scope) => scope.value !== 'introspection:write');
+    await storage.updateApi(ADMIN_API_IDENTIFIER, { scopes: old }, api.updatedAt);
+    const full = (await storage.findGrant(boot.clientId, ADMIN_API_IDENTIFIER))!;
+    await storage.updateGrant(full.id, { scopes: old.map((scope) => scope.value) }, full.updatedAt);
+
+    expect(await admin.upgradeBuiltInAdminApi()).toEqual(['introspection:write']);
+    expect((await storage.getApi(ADMIN_API_IDENTIFIER))!.scopes.map((scope) => scope.value)).toContain('introspection:write');
+    expect((await storage.findGrant(boot.clientId, ADMIN_API_IDENTIFIER))!.scopes).toContain('introspection:write');
+    expect((await storage.findGrant(ci.clientId, ADMIN_API_IDENTIFIER))!.scopes).toEqual(['grants:write']);
+    const [event] = (await admin.listAuditEvents({ type: 'admin.upgraded' })).items;
+    expect(event?.data).toMatchObject({ addedScopes: ['introspection:write'], widenedGrants: [full.id] });
+    const events = (await storage.listAuditEvents()).length;
+    expect(await admin.upgradeBuiltInAdminApi()).toEqual([]);
+    expect((await storage.listAuditEvents()).length).toBe(events);
   });
 });
 

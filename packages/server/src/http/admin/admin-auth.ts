@@ -2,18 +2,22 @@ import { jwtVerify, errors as joseErrors } from 'jose';
 import type { RegistryView } from '../../registry/registry-view.js';
 import type { EndpointResponse } from '../../protocol/endpoint-response.js';
 import { problemResponse } from '../../errors/problem-details.js';
-import { ADMIN_API_IDENTIFIER, type AdminScope } from '../../admin/built-in-admin-api.js';
+import { ADMIN_API_IDENTIFIER, ADMIN_TOKEN_TTL_SECONDS, type AdminScope } from '../../admin/built-in-admin-api.js';
+import type { AdminCaller } from '../../admin/admin-context.js';
+import type { RevokedTokenStore } from '../../state/types.js';
+import { SharedStateUnavailableError } from '../../state/resilient-state.js';
+import { revokedTokenKey } from '../../tokens/verify-own-token.js';
 
 export const ADMIN_REALM = 'm2m-auth-admin';
 /** The built-in admin API signs RS256 and cannot be changed: nothing else is accepted. */
 const ADMIN_ALGORITHMS = ['RS256'];
 const CLOCK_TOLERANCE_SECONDS = 5;
-const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/;
+/** RFC 7235 §2.1: the scheme name is case-insensitive; the token is RFC 6750's b64token. */
+const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
+/** How long a caller waits before retrying when the revocation check cannot be made. */
+const RETRY_AFTER_SECONDS = '1';
 
-export interface AdminCaller {
-  clientId: string;
-  scopes: ReadonlySet<string>;
-}
+export type { AdminCaller };
 
 /** Why a request was refused, already in its wire form (RFC 6750 §3 challenge + problem details). */
 export class AdminAuthFailure {
@@ -23,10 +27,19 @@ export class AdminAuthFailure {
 /**
  * Verifies admin tokens as any resource server would — signature against the server's own keys,
  * `typ`, issuer, audience, expiry — and then, because this resource server can, against the
- * registry: a disabled or deleted admin client, or a narrowed grant, takes effect at once instead
- * of when its tokens expire.
+ * registry and the shared state: a revoked token, a disabled or deleted admin client, or a narrowed
+ * grant takes effect at once instead of when its tokens expire. When the revocation check cannot
+ * be made (shared state away) the answer is 503, never a token accepted blind.
  */
-export function createAdminAuthenticator(deps: { issuer: string; registry: RegistryView; now: () => number }) {
+export function createAdminAuthenticator(deps: {
+  issuer: string;
+  registry: RegistryView;
+  revoked: Pick<RevokedTokenStore, 'isTokenRevoked'>;
+  now: () => number;
+  /** Longest lifetime an admin token may have (default ADMIN_TOKEN_TTL_SECONDS). */
+  maxTokenTtlSeconds?: number;
+}) {
+  const maxTtlSeconds = deps.maxTokenTtlSeconds ?? ADMIN_TOKEN_TTL_SECONDS;
   async function authenticate(authorization: string | undefined): Promise<AdminCaller> {
     if (authorization === undefined || authorization === '') throw challenge(401, 'unauthorized', 'An admin access token is required: Authorization: Bearer <token>');
     const match = BEARER.exec(authorization);
@@ -41,11 +54,15 @@ export function createAdminAuthenticator(deps: { issuer: string; registry: Regis
           if (!key || key.apiIdentifier !== null || key.alg !== header.alg) throw new joseErrors.JWKSNoMatchingKey();
           return key.key;
         },
-        { issuer: deps.issuer, audience: ADMIN_API_IDENTIFIER, typ: 'at+jwt', algorithms: ADMIN_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS, currentDate: new Date(deps.now()), requiredClaims: ['exp', 'client_id'] },
+        { issuer: deps.issuer, audience: ADMIN_API_IDENTIFIER, typ: 'at+jwt', algorithms: ADMIN_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS, currentDate: new Date(deps.now()), requiredClaims: ['exp', 'iat', 'jti', 'client_id'] },
       ));
     } catch (error) {
       throw challenge(401, 'invalid-token', describeJoseFailure(error), 'invalid_token');
     }
+    // A token minted before the maximum was lowered (or from a grant edited in the database) is
+    // refused rather than honoured for its longer life.
+    if (Number(payload.exp) - Number(payload.iat) > maxTtlSeconds) throw challenge(401, 'invalid-token', `Admin tokens may live at most ${maxTtlSeconds} seconds`, 'invalid_token');
+    if (await isRevoked(String(payload.jti))) throw challenge(401, 'invalid-token', 'The token has been revoked', 'invalid_token');
     const clientId = String(payload.client_id);
     const client = await deps.registry.client(clientId);
     if (!client?.isEnabled) throw challenge(401, 'invalid-token', 'The token’s client is disabled or deleted', 'invalid_token');
@@ -53,6 +70,20 @@ export function createAdminAuthenticator(deps: { issuer: string; registry: Regis
     const granted = new Set(grant?.scopes ?? []);
     const scopes = new Set(String(payload.scope ?? '').split(' ').filter((scope) => granted.has(scope)));
     return { clientId, scopes };
+  }
+
+  async function isRevoked(jti: string): Promise<boolean> {
+    try {
+      return await deps.revoked.isTokenRevoked(revokedTokenKey(jti));
+    } catch (error) {
+      if (!(error instanceof SharedStateUnavailableError)) throw error;
+      throw new AdminAuthFailure(
+        problemResponse(
+          { status: 503, code: 'service-unavailable', title: 'Service Unavailable', detail: 'The token’s revocation status cannot be checked right now; retry shortly' },
+          { 'retry-after': RETRY_AFTER_SECONDS },
+        ),
+      );
+    }
   }
 
   function requireScope(caller: AdminCaller, scope: AdminScope): void {

@@ -4,13 +4,14 @@ import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
 import type { ServerRuntime } from '../../boot/create-runtime.js';
 import type { Admin } from '../../admin/admin.js';
 import { apiView, clientView, grantView, keyView, secretDetailsView, secretView } from '../../admin/views.js';
-import { ADMIN_API_IDENTIFIER, ADMIN_SCOPES, type AdminScope } from '../../admin/built-in-admin-api.js';
+import { ADMIN_API_IDENTIFIER, ADMIN_SCOPES, ADMIN_TOKEN_TTL_SECONDS, type AdminScope } from '../../admin/built-in-admin-api.js';
 import { parseTime } from '../../admin/parse-time.js';
 import { problemResponse, toProblemResponse } from '../../errors/problem-details.js';
+import { isAdminError } from '../../errors/admin-error.js';
 import { echo } from '../../errors/echo.js';
 import type { EndpointResponse } from '../../protocol/endpoint-response.js';
 import { sendEndpointResponse as send } from '../send-endpoint-response.js';
-import { createAdminAuthenticator, AdminAuthFailure, type AdminCaller } from './admin-auth.js';
+import { createAdminAuthenticator, AdminAuthFailure, ADMIN_REALM, type AdminCaller } from './admin-auth.js';
 import * as schemas from './admin-schemas.js';
 import { useStorableInput } from './storable-input.js';
 
@@ -31,7 +32,7 @@ declare module 'fastify' {
   }
 }
 
-interface RouteSpec {
+export interface RouteSpec {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   url: string;
   /** Every scope listed is needed. */
@@ -60,7 +61,11 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
           info: {
             title: 'm2m-auth admin API',
             version: '1.0.0',
-            description: `Manage APIs, clients, grants, signing keys and the audit log. Authenticate with an access token of ${ADMIN_API_IDENTIFIER} (client credentials grant, audience=${ADMIN_API_IDENTIFIER}); each operation names the scope it needs. Errors are RFC 9457 problem details.`,
+            description: `Manage APIs, clients, grants, signing keys and the audit log. Authenticate with an access token of ${ADMIN_API_IDENTIFIER} (client credentials grant, audience=${ADMIN_API_IDENTIFIER}); each operation names the scope it needs. Errors are RFC 9457 problem details.\n\n` +
+              `Nobody confers what they do not hold: a grant on ${ADMIN_API_IDENTIFIER} (create, change, delete) also needs every admin scope it holds before and after; ` +
+              `a new or rotated secret, a change of jwks or token_endpoint_auth_methods, enabling or deleting a client also needs every admin scope that client holds (and introspection:write when it may introspect); ` +
+              `setting or changing introspect_apis needs introspection:write. config/apply and its dry run apply the same rules. Such a refusal is 403 insufficient-scope with required_scopes. ` +
+              `Admin tokens live at most ${ADMIN_TOKEN_TTL_SECONDS} seconds (a server may lower that); a token revoked at /oauth/revoke is refused at once, and when its revocation cannot be checked the answer is 503 with Retry-After.`,
           },
           components: {
             securitySchemes: {
@@ -76,7 +81,7 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
       useStrictJsonBodies(admin);
       useStorableInput(admin);
       useSeparateValidators(admin);
-      const auth = createAdminAuthenticator({ issuer: runtime.issuer, registry: runtime.registry, now: runtime.now });
+      const auth = createAdminAuthenticator({ issuer: runtime.issuer, registry: runtime.registry, revoked: runtime.state, now: runtime.now, maxTokenTtlSeconds: runtime.adminTokenMaxTtlSeconds });
 
       // Authentication comes first, before the body is parsed or validated: an unauthenticated
       // caller learns nothing and costs no parsing.
@@ -101,6 +106,11 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
           return send(reply, problemResponse({ status: 400, code: 'malformed-body', title: 'The body is not valid JSON', detail: 'The request body could not be parsed as JSON' }));
         }
         const response = toProblemResponse(error);
+        // An operation that would confer more than the caller holds: the RFC 6750 challenge names what it lacks.
+        if (isAdminError(error) && error.code === 'insufficient_scope') {
+          const scopes = (error.extensions?.required_scopes as string[] | undefined) ?? [];
+          response.headers['www-authenticate'] = `Bearer realm="${ADMIN_REALM}", error="insufficient_scope", scope="${scopes.join(' ')}"`;
+        }
         if (response.status >= 500) request.log.error({ err: error, reqId: request.id, path: request.routeOptions.url }, 'admin request failed');
         return send(reply, response);
       });
@@ -128,7 +138,8 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
           bodyLimit: spec.bodyLimit ?? ADMIN_BODY_LIMIT_BYTES,
           config: { adminScopes: scopes },
           handler: async (request, reply) => {
-            const result = await spec.handler(runtime.admin.withActor(request.adminCaller!.clientId), request);
+            // The operation knows who calls and what it holds: it refuses to confer more (admin-authority.ts).
+            const result = await spec.handler(runtime.admin.asCaller(request.adminCaller!), request);
             reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff');
             if (spec.success[1] === null) return reply.code(spec.success[0]).send();
             return reply.code(spec.success[0]).send(result);
@@ -148,7 +159,11 @@ const defined = <T extends Record<string, unknown>>(value: T) => Object.fromEntr
 const pageView = <T, V>(page: { items: T[]; nextCursor: string | null }, view: (item: T) => V) => ({ items: page.items.map(view), next_cursor: page.nextCursor });
 const pageOptions = (q: Body) => defined({ limit: q.limit as number | undefined, cursor: q.cursor as string | undefined });
 
-function adminRoutes(): RouteSpec[] {
+/**
+ * The route table: every admin operation with the scopes it needs. Exported so the least-privilege
+ * test derives its attacks from the same table the server serves.
+ */
+export function adminRoutes(): RouteSpec[] {
   const apiWithSecret = { ...schemas.apiSchema, properties: { ...schemas.apiSchema.properties, shared_secret: { type: 'string', description: 'HS256 only: the shared secret, in this one answer' } } };
   const createdClient = { ...schemas.clientSchema, properties: { ...schemas.clientSchema.properties, client_secret: { type: 'string', description: 'Shown in this one answer only' }, secret: schemas.secretSchema } };
   const clientDetail = { ...schemas.clientSchema, properties: { ...schemas.clientSchema.properties, secrets: { type: 'array', items: schemas.secretSchema } }, required: [...schemas.clientSchema.required, 'secrets'] };
@@ -290,7 +305,7 @@ function adminRoutes(): RouteSpec[] {
       querystring: schemas.applyQuery, body: schemas.configDocument, success: [200, schemas.applyResult], bodyLimit: APPLY_BODY_LIMIT_BYTES,
       handler: async (admin, r) => {
         const q = query(r);
-        const result = await admin.applyConfig(r.body, { dryRun: q.dry_run === true, prune: q.prune === true });
+        const result = await admin.applyConfig(r.body, { dryRun: q.dry_run === true, prune: q.prune === true, allowAdminDeletion: q.allow_admin_deletion === true });
         return { plan: result.plan, applied: result.applied, created_secrets: result.createdSecrets };
       },
     },

@@ -35,7 +35,7 @@ const introspectApis = {
   type: 'array',
   maxItems: 200,
   items: string({ minLength: 1, maxLength: 512 }),
-  description: 'API identifiers (or "*") whose tokens this client may introspect (RFC 7662 §4); [] for none',
+  description: 'API identifiers (or "*") whose tokens this client may introspect (RFC 7662 §4); [] for none. Setting or changing it needs the admin scope introspection:write',
 } as const;
 const scopeInput = { anyOf: [string({ minLength: 1, maxLength: 128 }), strictObject({ value: string({ minLength: 1, maxLength: 128 }), description: string({ maxLength: 500 }) }, ['value'])] };
 const scopeList = { type: 'array', maxItems: 200, items: string({ minLength: 1, maxLength: 128 }) } as const;
@@ -196,6 +196,7 @@ export const exportQuery = strictObject({ include_admin: { type: 'boolean', desc
 export const applyQuery = strictObject({
   dry_run: { type: 'boolean', description: 'Only compute the plan' },
   prune: { type: 'boolean', description: 'Delete what the document does not list' },
+  allow_admin_deletion: { type: 'boolean', description: 'Let prune delete the calling admin client or the last client holding admin scopes (refused otherwise)' },
 });
 export const applyResult = strictObject(
   {

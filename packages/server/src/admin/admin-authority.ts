@@ -1,0 +1,71 @@
+import type { ClientGrantRecord, ClientRecord, RegistryStores } from '../storage/types.js';
+import { AdminError } from '../errors/admin-error.js';
+import { ADMIN_API_IDENTIFIER, INTROSPECTION_WRITE_SCOPE } from './built-in-admin-api.js';
+import type { AdminCaller } from './admin-context.js';
+
+/**
+ * Least privilege of the admin plane: nobody confers what they do not hold. A route's own scope
+ * (`grants:write`, `clients:write`) says which kind of write a caller may make; these rules say
+ * which of those writes would hand out more than the caller has, and what it must hold to make them:
+ *
+ * - a grant on the admin API (create, update, delete): every admin scope the grant holds, before
+ *   and after the change;
+ * - a credential of a client (a new or rotated secret, its JWKS or its authentication methods,
+ *   enabling it, deleting it with its grants): every admin scope that client holds, and
+ *   `introspection:write` when it may introspect — whoever controls the credential acts as it;
+ * - a client's introspection permission (set, changed or removed): `introspection:write`.
+ *
+ * Every write path (the operations, apply and its plan) asks these functions, so no path is a
+ * bypass. The local operator (CLI, `caller` undefined) owns the database and is not limited.
+ */
+
+/** The admin scopes a grant holds; none for a grant on any other API. */
+export function adminScopesOf(grant: Pick<ClientGrantRecord, 'apiIdentifier' | 'scopes'> | undefined): string[] {
+  return grant?.apiIdentifier === ADMIN_API_IDENTIFIER ? [...grant.scopes] : [];
+}
+
+/** What changing a grant (either side absent for create/delete) needs. */
+export function grantChangeNeeds(...sides: (Pick<ClientGrantRecord, 'apiIdentifier' | 'scopes'> | undefined)[]): string[] {
+  return [...new Set(sides.flatMap(adminScopesOf))];
+}
+
+/** What acting as `client` is worth: its admin scopes, and its introspection permission. */
+export function credentialChangeNeeds(client: Pick<ClientRecord, 'introspectApis'>, adminGrant: Pick<ClientGrantRecord, 'apiIdentifier' | 'scopes'> | undefined): string[] {
+  return [...adminScopesOf(adminGrant), ...((client.introspectApis ?? []).length > 0 ? [INTROSPECTION_WRITE_SCOPE] : [])];
+}
+
+/** The client fields a patch changes that amount to a new way of acting as the client. */
+export function changesCredentials(before: ClientRecord, after: Pick<ClientRecord, 'tokenEndpointAuthMethods' | 'jwks' | 'isEnabled'>): boolean {
+  return (
+    JSON.stringify(before.tokenEndpointAuthMethods) !== JSON.stringify(after.tokenEndpointAuthMethods) ||
+    JSON.stringify(before.jwks) !== JSON.stringify(after.jwks) ||
+    (!before.isEnabled && after.isEnabled)
+  );
+}
+
+export function changesIntrospection(before: readonly string[] | undefined, after: readonly string[] | undefined): boolean {
+  return JSON.stringify([...(before ?? [])].sort()) !== JSON.stringify([...(after ?? [])].sort());
+}
+
+/** What an update of `before` into `after` needs, given the client's grant on the admin API. */
+export function clientUpdateNeeds(before: ClientRecord, after: Pick<ClientRecord, 'tokenEndpointAuthMethods' | 'jwks' | 'isEnabled' | 'introspectApis'>, adminGrant: ClientGrantRecord | undefined): string[] {
+  return [
+    ...(changesCredentials(before, after) ? credentialChangeNeeds(before, adminGrant) : []),
+    ...(changesIntrospection(before.introspectApis, after.introspectApis) ? [INTROSPECTION_WRITE_SCOPE] : []),
+  ];
+}
+
+/** Throws 403 naming every admin scope the caller lacks for `what`; the local operator passes. */
+export function requireCallerScopes(caller: AdminCaller | undefined, needed: readonly string[], what: string): void {
+  if (!caller) return;
+  const missing = [...new Set(needed)].filter((scope) => !caller.scopes.has(scope)).sort();
+  if (missing.length === 0) return;
+  throw new AdminError(
+    'insufficient_scope',
+    `${what} needs the admin scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')} on ${ADMIN_API_IDENTIFIER}: an admin client cannot confer what it does not hold`,
+    undefined,
+    { required_scopes: missing },
+  );
+}
+
+export const findAdminGrant = (store: Pick<RegistryStores, 'findGrant'>, clientId: string) => store.findGrant(clientId, ADMIN_API_IDENTIFIER);

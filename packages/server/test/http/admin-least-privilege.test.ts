@@ -1,0 +1,194 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { basic, createTestApp, ISSUER, postToken, type TestApp } from '../helpers/test-app.js';
+import { ADMIN_API_IDENTIFIER, ADMIN_SCOPES, INTROSPECTION_WRITE_SCOPE } from '../../src/admin/built-in-admin-api.js';
+import { adminRoutes } from '../../src/http/admin/admin-routes.js';
+
+/**
+ * Least privilege of the admin plane, derived from the admin route table: for a family of admin
+ * scope sets (every singleton, every "all but one", a seeded sample of subsets), an attacker admin
+ * client holding exactly that set runs every escalation attempt its scopes let it call — twice,
+ * with a fresh token in between, so a step that succeeded can be built on. Then everything it
+ * obtained (secrets returned, a key it installed, its own token) is used: no token carries an admin
+ * scope outside the set, no stored admin grant gained one, and no introspection permission appears
+ * (or is reached through a credential) without `introspection:write`.
+ */
+const SEED = 19_0019;
+const SAMPLED_SETS = 12;
+const ALL = ADMIN_SCOPES.map((scope) => scope.value);
+const routes = adminRoutes();
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+type Credential = { clientId: string; secret: string } | { clientId: string; privateKey: PrivateKey; kid: string };
+
+interface Victims {
+  /** A full admin, as bootstrap makes it. */
+  root: string;
+  /** An ordinary service client, and one that may introspect every API's tokens. */
+  service: string;
+  introspector: string;
+}
+
+interface Attempt {
+  name: string;
+  method: Method;
+  /** The route as the table names it: the attempt runs only when the attacker holds its scopes. */
+  route: string;
+  url: (attacker: string, victims: Victims) => string;
+  payload?: (attacker: string, victims: Victims, n: number) => unknown;
+}
+
+const adminGrantFor = (client: string) => ({ client_id: client, api: ADMIN_API_IDENTIFIER, scopes: ALL });
+
+const ATTEMPTS: Attempt[] = [
+  { name: 'grant itself every admin scope', method: 'POST', route: '/grants', url: () => '/grants', payload: (a) => adminGrantFor(a) },
+  { name: 'grant another client every admin scope', method: 'POST', route: '/grants', url: () => '/grants', payload: (_, v) => adminGrantFor(v.service) },
+  { name: 'widen its own admin grant', method: 'PATCH', route: '/grants/:id', url: () => '/grants/<own-admin-grant>', payload: () => ({ scopes: ALL }) },
+  { name: 'create a client for an admin grant', method: 'POST', route: '/clients', url: () => '/clients', payload: (_, __, n) => ({ name: `helper-${n}` }) },
+  { name: 'grant the new client every admin scope', method: 'POST', route: '/grants', url: () => '/grants', payload: () => adminGrantFor('<helper>') },
+  { name: 'add a secret to the full admin', method: 'POST', route: '/clients/:client_id/secrets', url: (_, v) => `/clients/${v.root}/secrets`, payload: () => ({}) },
+  { name: 'rotate the full admin’s secret', method: 'POST', route: '/clients/:client_id/secrets/rotate', url: (_, v) => `/clients/${v.root}/secrets/rotate`, payload: () => ({ grace_seconds: 3600 }) },
+  { name: 'install its key on the full admin', method: 'PATCH', route: '/clients/:client_id', url: (_, v) => `/clients/${v.root}`, payload: () => '<jwks>' },
+  { name: 'let the service client introspect everything', method: 'PATCH', route: '/clients/:client_id', url: (_, v) => `/clients/${v.service}`, payload: () => ({ introspect_apis: ['*'] }) },
+  { name: 'create an introspecting client', method: 'POST', route: '/clients', url: () => '/clients', payload: (_, __, n) => ({ name: `spy-${n}`, introspect_apis: ['*'] }) },
+  { name: 'add a secret to the introspector', method: 'POST', route: '/clients/:client_id/secrets', url: (_, v) => `/clients/${v.introspector}/secrets`, payload: () => ({}) },
+  { name: 'add a secret to the service client', method: 'POST', route: '/clients/:client_id/secrets', url: (_, v) => `/clients/${v.service}/secrets`, payload: () => ({}) },
+  {
+    name: 'apply a document with an admin grant',
+    method: 'POST',
+    route: '/config/apply',
+    url: () => '/config/apply',
+    payload: (_, __, n) => ({ version: 1, clients: [{ name: `applied-${n}` }], grants: [{ client: `applied-${n}`, api: ADMIN_API_IDENTIFIER, scopes: ALL }] }),
+  },
+  {
+    name: 'apply a document with an introspection permission',
+    method: 'POST',
+    route: '/config/apply',
+    url: () => '/config/apply',
+    payload: (_, __, n) => ({ version: 1, clients: [{ name: `applied-spy-${n}`, introspect_apis: ['*'] }] }),
+  },
+  { name: 'widen the admin API', method: 'PATCH', route: '/apis/:identifier', url: () => `/apis/${encodeURIComponent(ADMIN_API_IDENTIFIER)}`, payload: () => ({ scopes: [...ALL, 'superuser'], token_ttl_seconds: 86_400 }) },
+];
+
+/** Admin scope sets: every singleton, every "all but one", and a seeded sample of subsets. */
+function scopeSets(): string[][] {
+  const sampled = fc.sample(fc.subarray(ALL), { seed: SEED, numRuns: SAMPLED_SETS });
+  const sets = [...ALL.map((scope) => [scope]), ...ALL.map((left) => ALL.filter((scope) => scope !== left)), ...sampled];
+  return [...new Map(sets.map((set) => [[...set].sort().join(' '), set])).values()];
+}
+
+let t: TestApp;
+let attackerKey: { privateKey: PrivateKey; jwks: { keys: Record<string, unknown>[] } };
+beforeAll(async () => {
+  t = await createTestApp();
+  await t.runtime.admin.bootstrapAdminClient();
+  const { publicKey, privateKey } = await generateKeyPair('ES256');
+  attackerKey = { privateKey, jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'attacker', alg: 'ES256' }] } };
+});
+afterAll(() => t.close());
+
+async function adminToken(credential: Credential): Promise<{ status: number; scopes: string[] }> {
+  const params: Record<string, string> = { grant_type: 'client_credentials', audience: ADMIN_API_IDENTIFIER };
+  let authorization: string | undefined;
+  if ('secret' in credential) authorization = basic(credential.clientId, credential.secret);
+  else {
+    const at = Math.floor(t.clock.now() / 1000);
+    params.client_assertion_type = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+    params.client_assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: credential.kid })
+      .setIssuer(credential.clientId)
+      .setSubject(credential.clientId)
+      .setAudience(`${ISSUER}/oauth/token`)
+      .setJti(crypto.randomUUID())
+      .setIssuedAt(at)
+      .setExpirationTime(at + 60)
+      .sign(credential.privateKey);
+  }
+  const response = await postToken(t.app, params, authorization);
+  return { status: response.status, scopes: response.status === 200 ? String(decodeJwt(response.body.access_token as string).scope ?? '').split(' ').filter(Boolean) : [] };
+}
+
+/** Every admin grant and introspection permission in the registry, to compare before and after. */
+async function snapshot() {
+  const grants = new Map((await t.runtime.storage.listGrants({ apiIdentifier: ADMIN_API_IDENTIFIER })).map((grant) => [grant.clientId, new Set(grant.scopes)]));
+  const introspectors = new Map((await t.runtime.storage.listClients()).map((client) => [client.clientId, JSON.stringify(client.introspectApis ?? [])]));
+  return { grants, introspectors };
+}
+
+async function attack(set: string[], n: number): Promise<string[]> {
+  const held = new Set(set);
+  const label = `seed ${SEED}, scope set [${set.join(', ')}]`;
+  const local = t.runtime.admin;
+  const root = await local.createClient({ name: `root-${n}` });
+  await local.createGrant({ clientId: root.clientId, apiIdentifier: ADMIN_API_IDENTIFIER, scopes: ALL });
+  const service = await local.createClient({ name: `service-${n}` });
+  const introspector = await local.createClient({ name: `introspector-${n}`, introspectApis: ['*'] });
+  const attacker = await local.createClient({ name: `attacker-${n}` });
+  const ownGrant = await local.createGrant({ clientId: attacker.clientId, apiIdentifier: ADMIN_API_IDENTIFIER, scopes: set });
+  const victims: Victims = { root: root.clientId, service: service.clientId, introspector: introspector.clientId };
+  const before = await snapshot();
+
+  const credentials: Credential[] = [{ clientId: attacker.clientId, secret: attacker.clientSecret! }];
+  let helper = '';
+  for (const round of [1, 2]) {
+    const token = await postToken(t.app, { grant_type: 'client_credentials', audience: ADMIN_API_IDENTIFIER }, basic(attacker.clientId, attacker.clientSecret!));
+    expect(token.status, label).toBe(200);
+    const headers = { authorization: `Bearer ${token.body.access_token as string}` };
+    for (const attempt of ATTEMPTS) {
+      const route = routes.find((candidate) => candidate.method === attempt.method && candidate.url === attempt.route);
+      expect(route, attempt.name).toBeDefined();
+      if (![route!.scope].flat().every((scope) => held.has(scope))) continue;
+      const url = attempt.url(attacker.clientId, victims).replace('<own-admin-grant>', ownGrant.id);
+      let payload = attempt.payload?.(attacker.clientId, victims, n * 10 + round);
+      if (payload === '<jwks>') payload = { jwks: attackerKey.jwks, token_endpoint_auth_methods: ['private_key_jwt', 'client_secret_basic'] };
+      if (JSON.stringify(payload ?? null).includes('<helper>')) payload = adminGrantFor(helper);
+      const response = await t.app.inject({ method: attempt.method, url: `/admin/v1${url}`, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
+      expect(response.statusCode, `${label}: ${attempt.name} must not be a server error`).toBeLessThan(500);
+      if (response.statusCode >= 300) continue;
+      const body = response.json() as { client_id?: string; client_secret?: string; created_secrets?: { client_id?: string; client_secret?: string }[] };
+      if (attempt.name === 'create a client for an admin grant') helper = body.client_id ?? '';
+      if (body.client_id !== undefined && body.client_secret !== undefined) credentials.push({ clientId: body.client_id, secret: body.client_secret });
+      for (const created of body.created_secrets ?? []) if (created.client_id !== undefined && created.client_secret !== undefined) credentials.push({ clientId: created.client_id, secret: created.client_secret });
+      if (attempt.name === 'install its key on the full admin') credentials.push({ clientId: victims.root, privateKey: attackerKey.privateKey, kid: 'attacker' });
+    }
+  }
+
+  const violations: string[] = [];
+  const after = await snapshot();
+  for (const [clientId, scopes] of after.grants) {
+    const gained = [...scopes].filter((scope) => !before.grants.get(clientId)?.has(scope) && !held.has(scope));
+    if (gained.length > 0) violations.push(`${label}: client ${clientId} gained ${gained.join(', ')}`);
+  }
+  if (!held.has(INTROSPECTION_WRITE_SCOPE)) {
+    for (const [clientId, permission] of after.introspectors) {
+      if (permission !== (before.introspectors.get(clientId) ?? '[]')) violations.push(`${label}: client ${clientId} got introspection permission ${permission}`);
+    }
+  }
+  for (const credential of credentials) {
+    const issued = await adminToken(credential);
+    const outside = issued.scopes.filter((scope) => !held.has(scope));
+    if (outside.length > 0) violations.push(`${label}: a credential of ${credential.clientId} gets an admin token with ${outside.join(', ')}`);
+    const client = await t.runtime.storage.getClient(credential.clientId);
+    if (!held.has(INTROSPECTION_WRITE_SCOPE) && (client?.introspectApis ?? []).length > 0) violations.push(`${label}: holds a credential of ${credential.clientId}, which may introspect`);
+  }
+  return violations;
+}
+
+describe('admin least privilege, derived from the route table', () => {
+  it('every attempt names a route of the table, and every write route that can confer something is attempted', () => {
+    const attempted = new Set(ATTEMPTS.map((attempt) => `${attempt.method} ${attempt.route}`));
+    const confers = routes.filter((route) => (route.method === 'POST' || route.method === 'PATCH') && /^\/(clients|grants|config|apis\/:identifier)/.test(route.url));
+    expect(confers.map((route) => `${route.method} ${route.url}`).filter((route) => !attempted.has(route))).toEqual([]);
+  });
+
+  it('no admin scope set obtains a token, grant or introspection permission outside itself', { timeout: 120_000 }, async () => {
+    const sets = scopeSets();
+    expect(sets.length).toBeGreaterThanOrEqual(2 * ALL.length);
+    const violations: string[] = [];
+    let n = 0;
+    for (const set of sets) violations.push(...(await attack(set, n++)));
+    expect(violations, `seed ${SEED}`).toEqual([]);
+  });
+});
