@@ -1,6 +1,6 @@
 import type { ApiStore } from '../storage/types.js';
 import { notFound, validationFailed } from '../errors/admin-error.js';
-import { ANY_API } from '../endpoints/introspection-endpoint.js';
+import { ANY_API } from '../protocol/limits.js';
 import { echo } from '../errors/echo.js';
 
 /**

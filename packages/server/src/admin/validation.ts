@@ -2,10 +2,10 @@ import { SIGNING_ALGORITHMS, type ApiScope, type ClientAuthMethod, type SigningA
 import { validationFailed } from '../errors/admin-error.js';
 import { isValidScopeToken } from '../grants/scope.js';
 import { echo } from '../errors/echo.js';
+import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
 
-export const DEFAULT_TOKEN_TTL_SECONDS = 900;
-export const MAX_TOKEN_TTL_SECONDS = 86_400;
-export const MIN_TOKEN_TTL_SECONDS = 30;
+export { DEFAULT_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
+
 const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
 
 /** An API identifier is the token's `aud`: an absolute URI without a fragment. */

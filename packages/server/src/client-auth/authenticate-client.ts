@@ -1,17 +1,22 @@
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
-import type { RegisteredClient } from '../storage/types.js';
+import type { RegisteredClient, RegisteredSecret } from '../storage/types.js';
 import { StateCapacityError, type AssertionReplayStore } from '../state/types.js';
 import { tooManyRequests } from '../errors/too-many-requests.js';
 import { OAuthError } from '../errors/oauth-error.js';
 import { clientSecretMatches } from '../secrets/client-secret.js';
-import type { RegistryView } from '../registry/registry-view.js';
 import { invalidClient, type PresentedCredentials } from './client-credentials.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import { isStorableText } from '../protocol/storable-text.js';
 
+/** The reads client authentication needs (the registry cache provides them, storage would do). */
+export interface ClientDirectory {
+  client(clientId: string): Promise<RegisteredClient | undefined>;
+  clientSecrets(clientId: string): Promise<readonly RegisteredSecret[]>;
+}
+
 export interface ClientAuthDeps {
-  registry: Pick<RegistryView, 'client' | 'clientSecrets'>;
+  registry: ClientDirectory;
   secretPepper: Buffer;
   now: () => number;
   limiter: FailureLimiter;

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatabaseUrlError, parseDatabaseUrl, type OpenStorageOptions } from '../storage/open-storage.js';
-import { DEFAULT_REGISTRY_CACHE_ENTRIES } from '../registry/registry-view.js';
+import { DEFAULT_REGISTRY_CACHE_ENTRIES, MIN_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 import { DEFAULT_KEY_ROTATION_POLICY, keyRotationPolicyProblems, type KeyRotationPolicy } from '../keys/rotation-policy.js';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
 import { parseRateLimit, type RateLimits } from './rate-limits.js';
 import { ADMIN_TOKEN_TTL_SECONDS } from '../admin/built-in-admin-api.js';
-import { MIN_TOKEN_TTL_SECONDS } from '../admin/validation.js';
 import { DEFAULT_CLIENT_ALLOWANCE, DEFAULT_MAX_STATE_ENTRIES, type StateLimits } from '../state/types.js';
 
 /** Everything `serve` needs, validated. Sources, highest first: flags, environment, config file, defaults. */

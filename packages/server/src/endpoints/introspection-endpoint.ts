@@ -1,25 +1,25 @@
 import type { JWTPayload } from 'jose';
 import type { RegisteredClient } from '../storage/types.js';
 import type { RevokedTokenStore } from '../state/types.js';
-import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
-import type { RegistryView } from '../registry/registry-view.js';
+import type { ClientAuthDeps, ClientDirectory } from '../client-auth/authenticate-client.js';
+import type { GrantDirectory } from '../grants/client-credentials-grant.js';
 import { revokedTokenKey, verifyOwnToken } from '../tokens/verify-own-token.js';
 import { readTokenManagementRequest } from './token-management-request.js';
-import type { TokenRequest } from './token-endpoint.js';
-import { errorResponse, jsonResponse, NO_STORE, type EndpointResponse } from '../protocol/endpoint-response.js';
+import { ANY_API } from '../protocol/limits.js';
+import type { TokenRequest } from '../protocol/token-request.js';
+import { jsonResponse, NO_STORE, type EndpointResponse } from '../protocol/endpoint-response.js';
+import { errorResponse } from '../errors/error-response.js';
 
 export interface IntrospectionDeps {
   issuer: string;
   clientAuth: ClientAuthDeps;
-  registry: Pick<RegistryView, 'keyRing' | 'client' | 'grant'>;
+  registry: Pick<ClientDirectory, 'client'> & Pick<GrantDirectory, 'grant' | 'keyRing'>;
   revoked: Pick<RevokedTokenStore, 'isTokenRevoked'>;
   now: () => number;
   onIntrospected?: (result: 'active' | 'inactive' | 'not_allowed') => void;
   onError?: (error: unknown, context: { requestId: string | undefined }) => void;
 }
 
-/** The wildcard of a client's introspection permission: every API. */
-export const ANY_API = '*';
 
 /**
  * RFC 7662. The caller authenticates as a client; it learns that a token is active only when it

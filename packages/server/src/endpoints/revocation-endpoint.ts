@@ -1,16 +1,17 @@
 import { StateCapacityError, type RevokedTokenStore } from '../state/types.js';
 import { tooManyRequests } from '../errors/too-many-requests.js';
 import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
-import type { RegistryView } from '../registry/registry-view.js';
+import type { GrantDirectory } from '../grants/client-credentials-grant.js';
 import { revokedTokenKey, verifyOwnToken } from '../tokens/verify-own-token.js';
 import { readTokenManagementRequest } from './token-management-request.js';
-import type { TokenRequest } from './token-endpoint.js';
-import { errorResponse, jsonResponse, NO_STORE, type EndpointResponse } from '../protocol/endpoint-response.js';
+import type { TokenRequest } from '../protocol/token-request.js';
+import { jsonResponse, NO_STORE, type EndpointResponse } from '../protocol/endpoint-response.js';
+import { errorResponse } from '../errors/error-response.js';
 
 export interface RevocationDeps {
   issuer: string;
   clientAuth: ClientAuthDeps;
-  registry: Pick<RegistryView, 'keyRing'>;
+  registry: Pick<GrantDirectory, 'keyRing'>;
   revoked: Pick<RevokedTokenStore, 'revokeToken'>;
   now: () => number;
   onRevoked?: (event: { clientId: string; jti: string; requestId: string | undefined }) => void;

@@ -3,17 +3,12 @@ import { OAuthError, invalidRequest } from '../errors/oauth-error.js';
 import { authenticateClient, type ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import { CLIENT_AUTH_PARAMETERS, extractClientCredentials } from '../client-auth/client-credentials.js';
 import type { GrantResult, GrantType } from '../grants/grant-type.js';
-import { rejectRepeatedParameters, rejectUnstorableParameters, type FormParams } from '../protocol/form-params.js';
+import type { TokenRequest } from '../protocol/token-request.js';
+import { type FormParams } from '../protocol/form-params.js';
+import { rejectRepeatedParameters, rejectUnstorableParameters } from './parameter-checks.js';
 import type { TokenRateLimiter } from './token-rate-limiter.js';
-import { errorResponse, jsonResponse, NO_STORE, type EndpointResponse } from '../protocol/endpoint-response.js';
-
-export interface TokenRequest {
-  authorization: string | undefined;
-  params: FormParams;
-  remoteAddress: string;
-  /** Correlates the log lines of one request. */
-  requestId?: string;
-}
+import { jsonResponse, NO_STORE, type EndpointResponse } from '../protocol/endpoint-response.js';
+import { errorResponse } from '../errors/error-response.js';
 
 export interface TokenEndpointDeps {
   clientAuth: ClientAuthDeps;

@@ -2,8 +2,8 @@ import type { RegisteredClient } from '../storage/types.js';
 import { invalidRequest } from '../errors/oauth-error.js';
 import { authenticateClient, type ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import { CLIENT_AUTH_PARAMETERS, extractClientCredentials } from '../client-auth/client-credentials.js';
-import { rejectRepeatedParameters, rejectUnstorableParameters } from '../protocol/form-params.js';
-import type { TokenRequest } from './token-endpoint.js';
+import { rejectRepeatedParameters, rejectUnstorableParameters } from './parameter-checks.js';
+import type { TokenRequest } from '../protocol/token-request.js';
 
 /**
  * The common first steps of introspection (RFC 7662 §2.1) and revocation (RFC 7009 §2.1): no

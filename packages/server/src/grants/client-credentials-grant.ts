@@ -1,15 +1,22 @@
-import type { ApiRecord, RegisteredClient } from '../storage/types.js';
+import type { ApiRecord, RegisteredClient, RegisteredGrant } from '../storage/types.js';
+import type { KeyRing } from '../keys/key-ring.js';
 import { invalidRequest, invalidScope, invalidTarget, OAuthError } from '../errors/oauth-error.js';
 import type { FormParams } from '../protocol/form-params.js';
-import type { RegistryView } from '../registry/registry-view.js';
 import { echo } from '../errors/echo.js';
 import { issueAccessToken, type TokenFactoryDeps } from '../tokens/issue-access-token.js';
 import { parseScopeParameter } from './scope.js';
 import type { GrantType } from './grant-type.js';
 
+/** The reads the grant needs: the audience, the client's grant on it, the keys to sign with. */
+export interface GrantDirectory {
+  api(identifier: string): Promise<ApiRecord | undefined>;
+  grant(clientId: string, apiIdentifier: string): Promise<RegisteredGrant | undefined>;
+  keyRing(): Promise<KeyRing>;
+}
+
 export interface ClientCredentialsDeps extends TokenFactoryDeps {
   issuer: string;
-  registry: Pick<RegistryView, 'api' | 'grant' | 'keyRing'>;
+  registry: GrantDirectory;
   /** A ceiling on token lifetime per audience (the admin API's): whatever a stored grant says. */
   maxTtlSeconds?: (audience: string) => number | undefined;
 }

@@ -3,14 +3,15 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { Logger } from 'pino';
 import type { ServerRuntime } from '../boot/create-runtime.js';
 import { parseFormParams, type FormParams } from '../protocol/form-params.js';
-import { errorResponse, type EndpointResponse } from '../protocol/endpoint-response.js';
+import { type EndpointResponse } from '../protocol/endpoint-response.js';
+import { errorResponse } from '../errors/error-response.js';
 import { invalidRequest } from '../errors/oauth-error.js';
 import { httpErrorAnswer, pathOf } from './error-answers.js';
 import { answerClientError } from './client-error.js';
 import { INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH } from '../endpoints/discovery.js';
 import { fastifyTrustProxy, type TrustProxy } from '../config/trust-proxy.js';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
-import type { TokenRequest } from '../endpoints/token-endpoint.js';
+import type { TokenRequest } from '../protocol/token-request.js';
 import { registerAdminApi } from './admin/admin-routes.js';
 import { sendEndpointResponse as send } from './send-endpoint-response.js';
 

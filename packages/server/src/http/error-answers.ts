@@ -1,7 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import { problemResponse } from '../errors/problem-details.js';
 import { OAuthError, invalidRequest } from '../errors/oauth-error.js';
-import { errorResponse, type EndpointResponse } from '../protocol/endpoint-response.js';
+import { type EndpointResponse } from '../protocol/endpoint-response.js';
+import { errorResponse } from '../errors/error-response.js';
 
 /**
  * Answers decided by HTTP rather than by an endpoint (no route, wrong method, a body that cannot

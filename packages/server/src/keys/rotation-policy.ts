@@ -1,4 +1,4 @@
-import { MAX_TOKEN_TTL_SECONDS } from '../admin/validation.js';
+import { MAX_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
 
 /**
  * When signing keys change, so that no verifier ever meets a token whose key it cannot find:

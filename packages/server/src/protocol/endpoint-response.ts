@@ -1,5 +1,3 @@
-import { toOAuthResponse } from '../errors/to-oauth-response.js';
-
 /** A framework-free answer: the HTTP layer writes it as is, with Content-Type application/json. */
 export interface EndpointResponse {
   status: number;
@@ -13,10 +11,4 @@ export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as c
 
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): EndpointResponse {
   return { status, headers, body: JSON.stringify(body) };
-}
-
-/** Every OAuth error answer, whatever the endpoint: RFC 6749 JSON, never cached. */
-export function errorResponse(error: unknown, headers: Record<string, string> = {}): EndpointResponse {
-  const wire = toOAuthResponse(error);
-  return jsonResponse(wire.status, wire.body, { ...NO_STORE, ...headers, ...wire.headers });
 }

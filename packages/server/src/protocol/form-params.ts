@@ -1,5 +1,4 @@
-import { invalidRequest } from '../errors/oauth-error.js';
-import { isStorableText, UNSTORABLE_TEXT } from './storable-text.js';
+import { isStorableText } from './storable-text.js';
 
 /** A parsed application/x-www-form-urlencoded body that remembers repeated parameters. */
 export interface FormParams {
@@ -33,22 +32,3 @@ export function parseFormParams(body: string): FormParams {
 }
 
 export const EMPTY_FORM: FormParams = parseFormParams('');
-
-/** RFC 6749 §3.2: request and response parameters MUST NOT be included more than once. */
-export function rejectRepeatedParameters(params: FormParams, names: Iterable<string>): void {
-  for (const name of names) {
-    if (params.repeated.has(name)) throw invalidRequest(`The ${name} parameter must not be repeated.`);
-  }
-}
-
-/**
- * A parameter an endpoint would look up (audience, resource, scope, token) with a value no store
- * can hold is the client's mistake: invalid_request before any query, on every adapter alike.
- * Credentials are not checked here: client authentication refuses an unstorable client id as
- * invalid_client (authenticateClient), whichever way it was sent.
- */
-export function rejectUnstorableParameters(params: FormParams, names: Iterable<string>): void {
-  for (const name of names) {
-    if (params.unstorable.has(name)) throw invalidRequest(`The ${name} parameter ${UNSTORABLE_TEXT}.`);
-  }
-}

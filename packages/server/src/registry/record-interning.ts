@@ -1,10 +1,8 @@
-import type { ClientGrantRecord, ClientRecord, ClientSecretRecord, RegisteredClient } from '../storage/types.js';
+import type { ClientGrantRecord, ClientRecord, ClientSecretRecord, RegisteredClient, RegisteredGrant, RegisteredSecret } from '../storage/types.js';
 
 export type CachedClient = RegisteredClient;
-/** What authenticating with a secret reads: which one matched, its hash and its expiry. */
-export type CachedSecret = Readonly<Pick<ClientSecretRecord, 'id' | 'hash' | 'expiresAt'>>;
-/** What issuing and checking a token reads of a grant. */
-export type CachedGrant = Readonly<Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'>>;
+export type CachedSecret = RegisteredSecret;
+export type CachedGrant = RegisteredGrant;
 
 /**
  * Records as the registry cache keeps them: only what the request path reads, sharing what repeats

@@ -2,6 +2,7 @@ import type { ApiRecord, RegistryChange, Storage } from '../storage/types.js';
 import { buildKeyRing, type KeyRing } from '../keys/key-ring.js';
 import type { SignOn } from '../tokens/jws-signer.js';
 import { createLruCache } from './lru-cache.js';
+import { DEFAULT_REGISTRY_CACHE_ENTRIES } from '../protocol/limits.js';
 import { createLoadLimiter, type LoadLimiterStats } from './load-limiter.js';
 import { createRecordInterning, type CachedClient, type CachedGrant, type CachedSecret } from './record-interning.js';
 
@@ -63,7 +64,6 @@ export interface RegistryViewOptions {
 }
 
 /** Clients kept, each with its secret list and grants: the working set of one large deployment. */
-export const DEFAULT_REGISTRY_CACHE_ENTRIES = 100_000;
 const DEFAULT_NEGATIVE_ENTRIES = 10_000;
 /** APIs are few; the bound only matters against made-up audiences (which the negative cache takes). */
 const API_CACHE_ENTRIES = 10_000;

@@ -67,6 +67,10 @@ export interface ClientRecord {
  * cache keeps only this, so names, descriptions and timestamps cost no memory per cached client.
  */
 export type RegisteredClient = Readonly<Pick<ClientRecord, 'clientId' | 'isEnabled' | 'defaultApi' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'>>;
+/** What authenticating with a secret reads: which one matched, its hash and its expiry. */
+export type RegisteredSecret = Readonly<Pick<ClientSecretRecord, 'id' | 'hash' | 'expiresAt'>>;
+/** What issuing and checking a token reads of a grant. */
+export type RegisteredGrant = Readonly<Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'>>;
 
 /** A client secret is stored only as a peppered HMAC; the raw secret is shown once at creation. */
 export interface ClientSecretRecord {

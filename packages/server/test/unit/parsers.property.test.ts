@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeBasicAuthorization } from '../../src/client-auth/client-credentials.js';
-import { parseFormParams, rejectRepeatedParameters, rejectUnstorableParameters } from '../../src/protocol/form-params.js';
+import { parseFormParams } from '../../src/protocol/form-params.js';
+import { rejectRepeatedParameters, rejectUnstorableParameters } from '../../src/endpoints/parameter-checks.js';
 import { parseScopeParameter } from '../../src/grants/scope.js';
 import { OAuthError } from '../../src/errors/oauth-error.js';
 import { echo, ECHO_MAX_CHARS, WITHHELD } from '../../src/errors/echo.js';
