@@ -1,7 +1,5 @@
-import { openStorage, parseDatabaseUrl, redactDatabaseUrl, StorageAccessError } from '../storage/open-storage.js';
 import type { Storage } from '../storage/types.js';
-import { deriveSecrets } from '../keys/master-key.js';
-import { openMasterKey } from '../keys/open-master-key.js';
+import { openFoundation } from '../boot/open-foundation.js';
 import { createAdmin, type Admin } from '../admin/admin.js';
 import { readConfigFile, resolveConnectionConfig, type ConnectionConfig } from '../config/server-config.js';
 import type { CommonOptions, ManagementOptions } from './output.js';
@@ -38,25 +36,15 @@ export async function withCliContext<T>(options: CommonOptions, run: (context: C
 export async function withConnections<T>(connections: ConnectionConfig, run: (context: CliContext) => Promise<T>): Promise<T> {
   const { dataDir } = connections;
   // The CLI does one thing and exits: one connection is plenty.
-  const storage = await openStorage({ ...connections.database, poolSize: 1 });
+  const foundation = await openFoundation({ storage: { ...connections.database, poolSize: 1 }, dataDir, masterKey: process.env.M2M_AUTH_MASTER_KEY, actor: 'cli' });
   try {
-    const masterKey = await openMasterKey({ configured: process.env.M2M_AUTH_MASTER_KEY || undefined, dataDir, storage });
-    const { keyEncryptionKey, secretPepper } = deriveSecrets(masterKey);
-    const admin = createAdmin({ storage, kek: keyEncryptionKey, secretPepper, now: Date.now, actor: 'cli' });
-    await admin.ensureSigningKeys().catch((cause: unknown) => {
-      throw new StorageAccessError(describeDatabase(connections.database.url), 'write signing keys to', cause);
-    });
-    await admin.upgradeBuiltInAdminApi();
+    await foundation.prepare();
+    const { storage, masterKey, secrets } = foundation;
+    const admin = createAdmin({ storage, kek: secrets.keyEncryptionKey, secretPepper: secrets.secretPepper, now: Date.now, actor: 'cli' });
     return await run({ dataDir, storage, admin, masterKey });
   } finally {
-    await storage.close();
+    await foundation.close();
   }
-}
-
-/** The SQLite file's path, or the URL without its password. */
-function describeDatabase(url: string): string {
-  const location = parseDatabaseUrl(url);
-  return location.kind === 'sqlite' ? location.path : redactDatabaseUrl(url);
 }
 
 /**

@@ -5,9 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Storage } from '../storage/types.js';
-import { openStorage, StorageAccessError, type DatabasePoolOptions } from '../storage/open-storage.js';
-import { generateMasterKey, parseMasterKey } from '../keys/master-key.js';
-import { openMasterKey } from '../keys/open-master-key.js';
+import type { DatabasePoolOptions } from '../storage/open-storage.js';
+import { openFoundation, type FoundationOptions } from '../boot/open-foundation.js';
 import { createRuntime, type RuntimeOptions, type ServerRuntime } from '../boot/create-runtime.js';
 import type { SharedState, StateLimits } from '../state/types.js';
 import { openSharedState } from '../state/open-state.js';
@@ -92,14 +91,19 @@ export interface RunningServer {
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = typeof options.logger === 'object' ? options.logger : createLogger(options.logger ?? 'info');
   const dataDir = options.dataDir ?? './m2m-auth-data';
-  const storage = await resolveStorage(options, dataDir);
   const clock = options.clock ?? Date.now;
+  const foundation = await openFoundation({
+    storage: storageChoice(options, dataDir),
+    dataDir,
+    masterKey: options.masterKey || process.env.M2M_AUTH_MASTER_KEY,
+    actor: 'server',
+    now: clock,
+  });
+  const { storage, masterKey } = foundation;
   let state: SharedState | undefined;
   let listener: Listener | undefined;
   let admin: Awaited<ReturnType<typeof listenAdmin>> | undefined;
   try {
-    // The master key first: a data directory it does not fit is refused before anything is added to it.
-    const masterKey = await resolveMasterKey(options, storage, dataDir);
     const redisUrl = options.redisUrl ?? (options.storage === 'memory' ? undefined : process.env.M2M_AUTH_REDIS_URL);
     state =
       options.state ??
@@ -130,12 +134,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // Redis gets a moment to answer before the first request; without it the server serves anyway
     // (its outage policy applies and the wait's end is logged as unavailable).
     if (isResilientState(state)) await state.health.waitUntilAvailable(SHARED_STATE_START_WAIT_MS);
-    const created = await runtime.admin.ensureSigningKeys().catch((cause: unknown) => {
-      throw (options.storage ?? 'sqlite') !== 'sqlite' ? cause : new StorageAccessError(join(dataDir, DATABASE_FILE), 'write signing keys to', cause);
-    });
-    if (created.length > 0) logger.info({ event: 'key.created', kids: created.map((key) => key.kid) }, 'signing keys generated');
-    const addedScopes = await runtime.admin.upgradeBuiltInAdminApi();
-    if (addedScopes.length > 0) logger.info({ event: 'admin.upgraded', addedScopes }, 'built-in admin API given new admin scopes (full admins hold them too)');
+    const { createdKeys, addedAdminScopes } = await foundation.prepare();
+    // What start-up wrote reaches this process's cache before the first request, not at the next poll.
+    if (createdKeys.length + addedAdminScopes.length > 0) await runtime.registry.refresh();
+    if (createdKeys.length > 0) logger.info({ event: 'key.created', kids: createdKeys.map((key) => key.kid) }, 'signing keys generated');
+    if (addedAdminScopes.length > 0) logger.info({ event: 'admin.upgraded', addedScopes: addedAdminScopes }, 'built-in admin API given new admin scopes (full admins hold them too)');
 
     const mainListener = listener;
     const adminChoice = options.adminApi ?? true;
@@ -169,26 +172,25 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           await mainListener.close(() => app.close());
           await runtime.close();
           await state!.close();
-          await storage.close();
+          await foundation.close();
         })()),
     };
   } catch (error) {
     await admin?.close();
     await listener?.close();
     await state?.close();
-    await storage.close();
+    await foundation.close();
     throw error;
   }
 }
 
 const SHARED_STATE_START_WAIT_MS = 3000;
 
-async function resolveStorage(options: StartServerOptions, dataDir: string): Promise<Storage> {
+function storageChoice(options: StartServerOptions, dataDir: string): FoundationOptions['storage'] {
   const choice = options.storage;
-  if (typeof choice === 'object') return choice;
-  if (choice === 'memory') return openStorage({ kind: 'memory' });
+  if (typeof choice === 'object' || choice === 'memory') return choice;
   const url = (choice === undefined ? options.databaseUrl ?? process.env.M2M_AUTH_DATABASE_URL : undefined) ?? `sqlite:${join(dataDir, DATABASE_FILE)}`;
-  return openStorage({ url, ...options.database });
+  return { url, ...options.database };
 }
 
 interface Listener {
@@ -246,12 +248,6 @@ function answerStarting(request: IncomingMessage, response: ServerResponse) {
     connection: 'close',
   });
   response.end(answer.body);
-}
-
-async function resolveMasterKey(options: StartServerOptions, storage: Storage, dataDir: string): Promise<Buffer> {
-  const configured = options.masterKey || process.env.M2M_AUTH_MASTER_KEY || undefined;
-  if (!configured && options.storage === 'memory') return parseMasterKey(generateMasterKey());
-  return openMasterKey({ configured, dataDir, storage });
 }
 
 /** The admin API on its own socket, so the token endpoint's listener need not expose it. */
