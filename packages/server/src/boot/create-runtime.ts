@@ -4,30 +4,30 @@ import { DEFAULT_KEY_ROTATION_POLICY, type KeyRotationPolicy } from '../keys/rot
 import { runScheduledRotation, type RotationStep } from '../keys/scheduled-rotation.js';
 import { generateRecordId } from '../secrets/identifiers.js';
 import type { Logger } from 'pino';
-import { isStorageUnavailable, type Storage } from '../storage/types.js';
+import type { Storage } from '../storage/types.js';
 import { deriveSecrets } from '../keys/master-key.js';
 import { createAdmin, type Admin } from '../admin/admin.js';
 import { ADMIN_API_IDENTIFIER, ADMIN_TOKEN_TTL_SECONDS } from '../admin/built-in-admin-api.js';
 import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import { createFailureLimiter, type FailureLimits } from '../client-auth/failure-limiter.js';
 import type { SharedState } from '../state/types.js';
-import { isResilientState, SharedStateUnavailableError, type SharedStateHealth } from '../state/resilient-state.js';
+import { isResilientState } from '../state/resilient-state.js';
 import { createMemoryState } from '../state/memory/memory-state.js';
 import { createRevocationEndpoint } from '../endpoints/revocation-endpoint.js';
 import { createSecretUsageRecorder } from '../secrets/secret-usage.js';
 import { createTokenRateLimiter } from '../endpoints/token-rate-limiter.js';
 import type { RateLimits } from '../config/rate-limits.js';
-import { throttleLimitOf } from '../errors/too-many-requests.js';
 import { createClientCredentialsGrant } from '../grants/client-credentials-grant.js';
 import { createTokenEndpoint } from '../endpoints/token-endpoint.js';
 import { type TokenRequest } from '../protocol/token-request.js';
 import { createIntrospectionEndpoint } from '../endpoints/introspection-endpoint.js';
 import { renderDiscoveryDocument, serverEndpoints, type ServerEndpoints } from '../endpoints/discovery.js';
 import type { EndpointResponse } from '../protocol/endpoint-response.js';
-import { OAuthError } from '../errors/oauth-error.js';
 import { createRegistryView, type RegistryView } from '../registry/registry-view.js';
 import { signOnFor, type SignOn } from '../tokens/jws-signer.js';
-import { createServerMetrics, type ServerMetrics } from '../observability/metrics.js';
+import { countEndpointEvents, createServerMetrics, type ServerMetrics } from '../observability/metrics.js';
+import { logEndpointEvents, logSharedStateTransitions } from '../observability/endpoint-logs.js';
+import { createEndpointEventBus } from '../protocol/endpoint-events.js';
 
 export interface RuntimeOptions {
   storage: Storage;
@@ -99,17 +99,17 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
 
   const metrics = createServerMetrics({ signingKeys: async () => (await registry.keyRing()).records, now });
 
-  const countThrottled = (error: unknown) => {
-    const limit = throttleLimitOf(error);
-    if (limit) metrics.throttled(limit);
-  };
   metrics.observeRegistryCache(registry.stats);
-
-  // The audit line of every token: its constant field is serialised once, not per token.
-  const issuedLog = logger.child({ event: 'token.issued' });
+  // Endpoints report what they do; metrics and logs subscribe.
+  const events = createEndpointEventBus();
+  countEndpointEvents(events, metrics);
+  logEndpointEvents(events, logger);
 
   const state = options.state ?? createMemoryState({ now });
-  if (isResilientState(state)) watchSharedState(state.health, metrics, logger);
+  if (isResilientState(state)) {
+    metrics.observeSharedState(state.health);
+    logSharedStateTransitions(state.health, logger);
+  }
   const secretUsage = createSecretUsageRecorder({
     store: storage,
     now,
@@ -139,19 +139,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
         maxTtlSeconds: (audience) => (audience === ADMIN_API_IDENTIFIER ? adminTokenMaxTtlSeconds : undefined),
       }),
     ],
-    // The audit trail of token issuance is this log line, not a database write per token.
-    onIssued: ({ client, grantType, result, requestId }) => {
-      metrics.tokenIssued(client.clientId, result.audience);
-      issuedLog.info(
-        { reqId: requestId, clientId: client.clientId, grantType, audience: result.audience, scope: result.token.scope, jti: result.token.jti, expiresIn: result.token.expiresIn },
-        'token issued',
-      );
-    },
-    onError: (error, context) => {
-      metrics.tokenFailed(error, context.clientId);
-      countThrottled(error);
-      logEndpointError(logger, 'token', error, context);
-    },
+    events,
   });
 
   const introspect = createIntrospectionEndpoint({
@@ -160,11 +148,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     registry,
     revoked: state,
     now,
-    onIntrospected: (result) => metrics.introspected(result),
-    onError: (error, context) => {
-      countThrottled(error);
-      logEndpointError(logger, 'introspection', error, context);
-    },
+    events,
   });
 
   const rotationDeps = {
@@ -190,21 +174,13 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
       : undefined;
   rotationTimer?.unref();
 
-  const revokedLog = logger.child({ event: 'token.revoked' });
   const revoke = createRevocationEndpoint({
     issuer: endpoints.issuer,
     clientAuth,
     registry,
     revoked: state,
     now,
-    onRevoked: ({ clientId, jti, requestId }) => {
-      metrics.tokenRevoked();
-      revokedLog.info({ reqId: requestId, clientId, jti }, 'token revoked');
-    },
-    onError: (error, context) => {
-      countThrottled(error);
-      logEndpointError(logger, 'revocation', error, context);
-    },
+    events,
   });
 
   return {
@@ -234,61 +210,4 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
       return discovery;
     },
   };
-}
-
-/** One log line per transition of the shared state (never per request), and its metrics. */
-function watchSharedState(health: SharedStateHealth, metrics: ServerMetrics, logger: Logger) {
-  metrics.observeSharedState(health);
-  health.onChange(({ isAvailable, cause }) => {
-    if (isAvailable) logger.info({ event: 'shared_state.available' }, 'shared state (Redis) answers: limits are shared, replay and revocation checks resume');
-    else {
-      logger.warn(
-        { event: 'shared_state.unavailable', reason: cause instanceof Error ? cause.message : String(cause) },
-        'shared state (Redis) unavailable: rate limits and failure throttling are per instance; replay and revocation checks answer 503',
-      );
-    }
-  });
-}
-
-const THROTTLED_LOG_INTERVAL_MS = 10_000;
-const throttledLogs = new Map<string, { loggedAt: number; suppressed: number }>();
-
-/**
- * Client mistakes are logged at info with their log-only detail; server faults at error. Requests
- * refused by a limit are logged at most once per limit and endpoint every 10 s, with the count of
- * the lines left out: a flood must not become a flood of log lines.
- */
-/** The number of lines suppressed since the last one when a line under `key` is due, else undefined. */
-function logDue(key: string): number | undefined {
-  const entry = throttledLogs.get(key);
-  const at = Date.now();
-  if (entry && at - entry.loggedAt < THROTTLED_LOG_INTERVAL_MS) {
-    entry.suppressed += 1;
-    return undefined;
-  }
-  throttledLogs.set(key, { loggedAt: at, suppressed: 0 });
-  return entry?.suppressed ?? 0;
-}
-
-export function logEndpointError(logger: Logger, endpoint: string, error: unknown, context: { clientId?: string | undefined; requestId?: string | undefined }) {
-  const { clientId, requestId: reqId } = context;
-  // Logged once when the shared state goes away, counted per request in the metrics.
-  if (error instanceof SharedStateUnavailableError) return;
-  const limit = throttleLimitOf(error);
-  if (limit) {
-    const suppressedSinceLast = logDue(`${endpoint} ${limit}`);
-    if (suppressedSinceLast !== undefined) logger.warn({ event: `${endpoint}.throttled`, reqId, limit, clientId, suppressedSinceLast }, 'request refused by a limit');
-    return;
-  }
-  // The database away answers 503 to every request: a warning now and then, not a stack each time.
-  if (isStorageUnavailable(error)) {
-    const suppressedSinceLast = logDue(`${endpoint} storage`);
-    if (suppressedSinceLast !== undefined) logger.warn({ event: `${endpoint}.storage_unavailable`, reqId, err: error.cause, suppressedSinceLast }, 'database unreachable; answered 503');
-    return;
-  }
-  if (error instanceof OAuthError && error.status < 500) {
-    logger.info({ event: `${endpoint}.rejected`, reqId, error: error.error, description: error.description, detail: error.detail, clientId }, 'request rejected');
-  } else {
-    logger.error({ event: `${endpoint}.failed`, reqId, err: error, clientId }, 'request failed');
-  }
 }

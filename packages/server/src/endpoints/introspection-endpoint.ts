@@ -7,6 +7,7 @@ import { revokedTokenKey, verifyOwnToken } from '../tokens/verify-own-token.js';
 import { readTokenManagementRequest } from './token-management-request.js';
 import { ANY_API } from '../protocol/limits.js';
 import type { TokenRequest } from '../protocol/token-request.js';
+import type { EndpointEvents } from '../protocol/endpoint-events.js';
 import { jsonResponse, NO_STORE, type EndpointResponse } from '../protocol/endpoint-response.js';
 import { errorResponse } from '../errors/error-response.js';
 
@@ -16,8 +17,7 @@ export interface IntrospectionDeps {
   registry: Pick<ClientDirectory, 'client'> & Pick<GrantDirectory, 'grant' | 'keyRing'>;
   revoked: Pick<RevokedTokenStore, 'isTokenRevoked'>;
   now: () => number;
-  onIntrospected?: (result: 'active' | 'inactive' | 'not_allowed') => void;
-  onError?: (error: unknown, context: { requestId: string | undefined }) => void;
+  events?: EndpointEvents;
 }
 
 
@@ -34,14 +34,14 @@ export function createIntrospectionEndpoint(deps: IntrospectionDeps) {
       const { caller, token } = await readTokenManagementRequest(deps.clientAuth, request);
       const claims = await verifyOwnToken({ issuer: deps.issuer, keyRing: deps.registry.keyRing, now: deps.now }, token);
       if (claims && !mayIntrospect(caller, claims)) {
-        deps.onIntrospected?.('not_allowed');
+        deps.events?.emit('introspection.answered', { result: 'not_allowed' });
         return inactive();
       }
       const isActive = claims !== undefined && (await isStillValid(deps, claims));
-      deps.onIntrospected?.(isActive ? 'active' : 'inactive');
+      deps.events?.emit('introspection.answered', { result: isActive ? 'active' : 'inactive' });
       return isActive ? jsonResponse(200, { active: true, token_type: 'Bearer', ...claims }, { ...NO_STORE }) : inactive();
     } catch (error) {
-      deps.onError?.(error, { requestId: request.requestId });
+      deps.events?.emit('introspection.failed', { error, requestId: request.requestId });
       return errorResponse(error, { ...NO_STORE });
     }
   };

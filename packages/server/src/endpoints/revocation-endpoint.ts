@@ -5,6 +5,7 @@ import type { GrantDirectory } from '../grants/client-credentials-grant.js';
 import { revokedTokenKey, verifyOwnToken } from '../tokens/verify-own-token.js';
 import { readTokenManagementRequest } from './token-management-request.js';
 import type { TokenRequest } from '../protocol/token-request.js';
+import type { EndpointEvents } from '../protocol/endpoint-events.js';
 import { jsonResponse, NO_STORE, type EndpointResponse } from '../protocol/endpoint-response.js';
 import { errorResponse } from '../errors/error-response.js';
 
@@ -14,8 +15,7 @@ export interface RevocationDeps {
   registry: Pick<GrantDirectory, 'keyRing'>;
   revoked: Pick<RevokedTokenStore, 'revokeToken'>;
   now: () => number;
-  onRevoked?: (event: { clientId: string; jti: string; requestId: string | undefined }) => void;
-  onError?: (error: unknown, context: { requestId: string | undefined }) => void;
+  events?: EndpointEvents;
 }
 
 /**
@@ -43,11 +43,11 @@ export function createRevocationEndpoint(deps: RevocationDeps) {
       if (claims && claims.client_id === caller.clientId) {
         const jti = String(claims.jti);
         await deps.revoked.revokeToken(revokedTokenKey(jti), claims.exp! * 1000, caller.clientId).catch(refuseOverAllowance);
-        deps.onRevoked?.({ clientId: caller.clientId, jti, requestId: request.requestId });
+        deps.events?.emit('token.revoked', { clientId: caller.clientId, jti, requestId: request.requestId });
       }
       return jsonResponse(200, {}, { ...NO_STORE });
     } catch (error) {
-      deps.onError?.(error, { requestId: request.requestId });
+      deps.events?.emit('revocation.failed', { error, requestId: request.requestId });
       return errorResponse(error, { ...NO_STORE });
     }
   };

@@ -2,8 +2,9 @@ import type { RegisteredClient } from '../storage/types.js';
 import { OAuthError, invalidRequest } from '../errors/oauth-error.js';
 import { authenticateClient, type ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import { CLIENT_AUTH_PARAMETERS, extractClientCredentials } from '../client-auth/client-credentials.js';
-import type { GrantResult, GrantType } from '../grants/grant-type.js';
+import type { GrantType } from '../grants/grant-type.js';
 import type { TokenRequest } from '../protocol/token-request.js';
+import type { EndpointEvents } from '../protocol/endpoint-events.js';
 import { type FormParams } from '../protocol/form-params.js';
 import { rejectRepeatedParameters, rejectUnstorableParameters } from './parameter-checks.js';
 import type { TokenRateLimiter } from './token-rate-limiter.js';
@@ -15,10 +16,8 @@ export interface TokenEndpointDeps {
   grants: readonly GrantType[];
   /** Optional rate limits: per address before authentication, per client after it. */
   rateLimiter?: TokenRateLimiter | undefined;
-  /** Called after a token is issued: the audit trail (who got which audience and scopes). */
-  onIssued?: (event: { client: RegisteredClient; grantType: string; result: GrantResult; requestId: string | undefined }) => void;
-  /** Called with every error, with its log-only detail, before it is rendered. */
-  onError?: (error: unknown, context: { clientId: string | undefined; requestId: string | undefined }) => void;
+  /** Told of every token issued (the audit trail) and every error, with its log-only detail, before it is rendered. */
+  events?: EndpointEvents;
 }
 
 /**
@@ -42,7 +41,8 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
         throw new OAuthError('unauthorized_client', `This client may not use the ${grant.grantType} grant.`);
       }
       const result = await grant.handle(client, request.params);
-      deps.onIssued?.({ client, grantType: grant.grantType, result, requestId: request.requestId });
+      const { token } = result;
+      deps.events?.emit('token.issued', { clientId: client.clientId, grantType: grant.grantType, audience: result.audience, scope: token.scope, jti: token.jti, expiresIn: token.expiresIn, requestId: request.requestId });
       return jsonResponse(
         200,
         {
@@ -54,7 +54,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
         { ...NO_STORE },
       );
     } catch (error) {
-      deps.onError?.(error, { clientId: client?.clientId, requestId: request.requestId });
+      deps.events?.emit('token.failed', { error, clientId: client?.clientId, requestId: request.requestId });
       return errorResponse(error, { ...NO_STORE });
     }
   };

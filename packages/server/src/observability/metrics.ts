@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EndpointEventBus } from '../protocol/endpoint-events.js';
+import { throttleLimitOf } from '../errors/too-many-requests.js';
 import type { RegistryCacheStats } from '../registry/registry-view.js';
 import type { SigningKeyRecord } from '../storage/types.js';
 import { toOAuthResponse } from '../errors/to-oauth-response.js';
@@ -173,4 +175,21 @@ export function createServerMetrics(options: { signingKeys?: () => Promise<reado
       child.observe(seconds);
     },
   };
+}
+
+/** The endpoints' metrics, as a subscriber to what they emit. */
+export function countEndpointEvents(events: EndpointEventBus, metrics: ServerMetrics): void {
+  const countThrottled = (error: unknown) => {
+    const limit = throttleLimitOf(error);
+    if (limit) metrics.throttled(limit);
+  };
+  events.on('token.issued', ({ clientId, audience }) => metrics.tokenIssued(clientId, audience));
+  events.on('token.failed', ({ error, clientId }) => {
+    metrics.tokenFailed(error, clientId);
+    countThrottled(error);
+  });
+  events.on('introspection.answered', ({ result }) => metrics.introspected(result));
+  events.on('introspection.failed', ({ error }) => countThrottled(error));
+  events.on('token.revoked', () => metrics.tokenRevoked());
+  events.on('revocation.failed', ({ error }) => countThrottled(error));
 }
