@@ -8,7 +8,7 @@ import { readTokenManagementRequest } from './token-management-request.js';
 import { ANY_API } from '../protocol/limits.js';
 import type { TokenRequest } from '../protocol/token-request.js';
 import type { EndpointEvents } from '../protocol/endpoint-events.js';
-import { jsonResponse, NO_STORE, type EndpointResponse } from '../protocol/endpoint-response.js';
+import { jsonResponse, type EndpointResponse } from '../protocol/endpoint-response.js';
 import { errorResponse } from '../errors/error-response.js';
 
 export interface IntrospectionDeps {
@@ -39,15 +39,15 @@ export function createIntrospectionEndpoint(deps: IntrospectionDeps) {
       }
       const isActive = claims !== undefined && (await isStillValid(deps, claims));
       deps.events?.emit('introspection.answered', { result: isActive ? 'active' : 'inactive' });
-      return isActive ? jsonResponse(200, { active: true, token_type: 'Bearer', ...claims }, { ...NO_STORE }) : inactive();
+      return isActive ? jsonResponse(200, { active: true, token_type: 'Bearer', ...claims }) : inactive();
     } catch (error) {
       deps.events?.emit('introspection.failed', { error, requestId: request.requestId });
-      return errorResponse(error, { ...NO_STORE });
+      return errorResponse(error);
     }
   };
 }
 
-const inactive = () => jsonResponse(200, { active: false }, { ...NO_STORE });
+const inactive = () => jsonResponse(200, { active: false });
 
 export function mayIntrospect(caller: RegisteredClient, claims: JWTPayload): boolean {
   const allowed = caller.introspectApis ?? [];

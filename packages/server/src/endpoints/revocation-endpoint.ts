@@ -6,7 +6,7 @@ import { revokedTokenKey, verifyOwnToken } from '../tokens/verify-own-token.js';
 import { readTokenManagementRequest } from './token-management-request.js';
 import type { TokenRequest } from '../protocol/token-request.js';
 import type { EndpointEvents } from '../protocol/endpoint-events.js';
-import { jsonResponse, NO_STORE, type EndpointResponse } from '../protocol/endpoint-response.js';
+import { jsonResponse, type EndpointResponse } from '../protocol/endpoint-response.js';
 import { errorResponse } from '../errors/error-response.js';
 
 export interface RevocationDeps {
@@ -45,10 +45,10 @@ export function createRevocationEndpoint(deps: RevocationDeps) {
         await deps.revoked.revokeToken(revokedTokenKey(jti), claims.exp! * 1000, caller.clientId).catch(refuseOverAllowance);
         deps.events?.emit('token.revoked', { clientId: caller.clientId, jti, requestId: request.requestId });
       }
-      return jsonResponse(200, {}, { ...NO_STORE });
+      return jsonResponse(200, {});
     } catch (error) {
       deps.events?.emit('revocation.failed', { error, requestId: request.requestId });
-      return errorResponse(error, { ...NO_STORE });
+      return errorResponse(error);
     }
   };
 }

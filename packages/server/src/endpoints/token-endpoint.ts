@@ -8,7 +8,7 @@ import type { EndpointEvents } from '../protocol/endpoint-events.js';
 import { type FormParams } from '../protocol/form-params.js';
 import { rejectRepeatedParameters, rejectUnstorableParameters } from './parameter-checks.js';
 import type { TokenRateLimiter } from './token-rate-limiter.js';
-import { jsonResponse, NO_STORE, type EndpointResponse } from '../protocol/endpoint-response.js';
+import { jsonResponse, type EndpointResponse } from '../protocol/endpoint-response.js';
 import { errorResponse } from '../errors/error-response.js';
 
 export interface TokenEndpointDeps {
@@ -22,7 +22,7 @@ export interface TokenEndpointDeps {
 
 /**
  * POST /oauth/token, as the RFC 6749 checklist: parameters, grant type, client authentication,
- * grant-type permission, then the grant itself. Every answer carries Cache-Control: no-store.
+ * grant-type permission, then the grant itself. (No answer is cached: http/cache-policy.ts.)
  */
 export function createTokenEndpoint(deps: TokenEndpointDeps) {
   const grants = new Map(deps.grants.map((grant) => [grant.grantType, grant]));
@@ -51,11 +51,10 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
           expires_in: result.token.expiresIn,
           scope: result.token.scope,
         },
-        { ...NO_STORE },
       );
     } catch (error) {
       deps.events?.emit('token.failed', { error, clientId: client?.clientId, requestId: request.requestId });
-      return errorResponse(error, { ...NO_STORE });
+      return errorResponse(error);
     }
   };
 }

@@ -22,12 +22,8 @@ export interface Problem {
   extensions?: Record<string, unknown>;
 }
 
-/** Headers every problem answer carries: never cached, never sniffed. */
-export const PROBLEM_HEADERS = {
-  'content-type': PROBLEM_CONTENT_TYPE,
-  'cache-control': 'no-store',
-  'x-content-type-options': 'nosniff',
-} as const;
+/** The content type every problem answer carries (its cache policy and nosniff are HTTP's: http/). */
+export const PROBLEM_HEADERS = { 'content-type': PROBLEM_CONTENT_TYPE } as const;
 
 export function problemType(code: string): string {
   return `${TYPE_PREFIX}${code}`;

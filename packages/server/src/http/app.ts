@@ -14,6 +14,7 @@ import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
 import type { TokenRequest } from '../protocol/token-request.js';
 import { registerAdminApi } from './admin/admin-routes.js';
 import { sendEndpointResponse as send } from './send-endpoint-response.js';
+import { cacheHeaders } from './cache-policy.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -33,6 +34,8 @@ export interface AppOptions {
 export const BODY_LIMIT_BYTES = 16 * 1024;
 export { JWKS_MAX_AGE_SECONDS };
 const FORM = 'application/x-www-form-urlencoded';
+/** Discovery changes when an API is added; five minutes keeps clients current enough. */
+const DISCOVERY_MAX_AGE_SECONDS = 300;
 const NOT_FORM = Symbol('not-form');
 
 /** The Fastify app over a runtime: routing, body parsing and status mapping, nothing else. */
@@ -61,15 +64,12 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
   app.post(INTROSPECTION_PATH, oauthEndpoint('introspection', runtime.introspect));
   app.post(REVOCATION_PATH, oauthEndpoint('revocation', runtime.revoke));
 
-  app.get(JWKS_PATH, async (_request, reply) => {
-    return reply
-      .header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`)
-      .type('application/jwk-set+json')
-      .send(await runtime.jwksJson());
+  app.get(JWKS_PATH, { config: { cache: { publicMaxAgeSeconds: JWKS_MAX_AGE_SECONDS } } }, async (_request, reply) => {
+    return reply.type('application/jwk-set+json').send(await runtime.jwksJson());
   });
   for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
-    app.get(path, async (_request, reply) => {
-      return reply.header('cache-control', 'public, max-age=300').type('application/json').send(await runtime.discoveryJson());
+    app.get(path, { config: { cache: { publicMaxAgeSeconds: DISCOVERY_MAX_AGE_SECONDS } } }, async (_request, reply) => {
+      return reply.type('application/json').send(await runtime.discoveryJson());
     });
   }
 
@@ -77,19 +77,19 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
 
   if (options.exposeMetrics) {
     app.get('/metrics', async (_request, reply) =>
-      reply.header('cache-control', 'no-store').type(runtime.metrics.registry.contentType).send(await (options.collectMetrics ?? (() => runtime.metrics.registry.metrics()))()),
+      reply.type(runtime.metrics.registry.contentType).send(await (options.collectMetrics ?? (() => runtime.metrics.registry.metrics()))()),
     );
   }
 
-  app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
+  app.get('/healthz', async (_request, reply) => reply.send({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {
     try {
       await runtime.storage.ping();
       await runtime.registry.keyRing();
-      return reply.header('cache-control', 'no-store').send({ status: 'ready', storage: runtime.storage.kind });
+      return reply.send({ status: 'ready', storage: runtime.storage.kind });
     } catch (error) {
       reply.log.warn({ err: error, reqId: request.id }, 'readiness check failed');
-      return reply.code(503).header('cache-control', 'no-store').send({ status: 'unavailable', storage: runtime.storage.kind });
+      return reply.code(503).send({ status: 'unavailable', storage: runtime.storage.kind });
     }
   });
 
@@ -121,7 +121,7 @@ function describeFrameworkError(error: { code?: string }): string {
 export function buildAdminApp(runtime: ServerRuntime, options: Pick<AppOptions, 'logger' | 'serverFactory' | 'https'>): FastifyInstance {
   const app = createFastify(options);
   registerAdminApi(app, runtime);
-  app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
+  app.get('/healthz', async (_request, reply) => reply.send({ status: 'ok' }));
   return app;
 }
 
@@ -143,7 +143,7 @@ function createFastify(options: Pick<AppOptions, 'logger' | 'trustProxy' | 'serv
     // sees one at all (unparsable HTTP, oversize headers, timeouts) get the same answers as the rest.
     // No hook runs for the former (Fastify answers from a context without them), so the nosniff
     // the onRequest hook gives every other answer is set here.
-    frameworkErrors: (error, request, reply) => sendError(reply.header('x-content-type-options', 'nosniff'), request.url, error),
+    frameworkErrors: (error, request, reply) => sendError(reply.header('x-content-type-options', 'nosniff').headers(cacheHeaders()), request.url, error),
     clientErrorHandler: answerClientError,
     ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
     ...(options.https ? { https: options.https } : {}),
@@ -160,8 +160,9 @@ function createFastify(options: Pick<AppOptions, 'logger' | 'trustProxy' | 'serv
  * takes precedence inside it.
  */
 function useHttpAnswers(app: FastifyInstance): void {
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.header('x-content-type-options', 'nosniff');
+  // Every answer, errors included: nosniff, and the route's cache class (http/cache-policy.ts).
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-content-type-options', 'nosniff').headers(cacheHeaders(request.routeOptions.config?.cache));
     done();
   });
   const methodsByPath = new Map<string, Set<string>>();

@@ -3,12 +3,13 @@ import { problemResponse } from '../errors/problem-details.js';
 import { OAuthError, invalidRequest } from '../errors/oauth-error.js';
 import { type EndpointResponse } from '../protocol/endpoint-response.js';
 import { errorResponse } from '../errors/error-response.js';
+import { cacheHeaders } from './cache-policy.js';
 
 /**
  * Answers decided by HTTP rather than by an endpoint (no route, wrong method, a body that cannot
  * be parsed or is too large, a timeout, a server still starting), in the format the path
  * promises: RFC 6749 §5.2 JSON under /oauth/ (token, introspection, revocation), RFC 9457
- * problem details everywhere else. Both serializers add Cache-Control: no-store.
+ * problem details everywhere else; never cached (http/cache-policy.ts).
  */
 export function isOAuthPath(path: string): boolean {
   return path.startsWith('/oauth/');
@@ -47,6 +48,7 @@ export function toRawHttpResponse(answer: EndpointResponse, options: { withBody?
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     ...answer.headers,
+    ...cacheHeaders(),
     'x-content-type-options': 'nosniff',
     'content-length': String(Buffer.byteLength(answer.body)),
     connection: 'close',

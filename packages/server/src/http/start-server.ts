@@ -20,6 +20,7 @@ import { buildAdminApp, buildApp } from './app.js';
 import { ADMIN_PREFIX } from './admin/admin-routes.js';
 import { DEFAULT_AUDIT_RETENTION_DAYS } from '../admin/audit.js';
 import { httpErrorAnswer, pathOf } from './error-answers.js';
+import { cacheHeaders } from './cache-policy.js';
 import type { TrustProxy } from '../config/trust-proxy.js';
 
 export interface StartServerOptions {
@@ -243,6 +244,7 @@ function answerStarting(request: IncomingMessage, response: ServerResponse) {
   response.writeHead(answer.status, {
     'content-type': 'application/json',
     ...answer.headers,
+    ...cacheHeaders(),
     'x-content-type-options': 'nosniff',
     'content-length': Buffer.byteLength(answer.body),
     connection: 'close',

@@ -6,8 +6,6 @@ export interface EndpointResponse {
   body: string;
 }
 
-/** RFC 6749 §5.1: token responses, and errors from the token endpoint, must not be cached. */
-export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
 
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): EndpointResponse {
   return { status, headers, body: JSON.stringify(body) };
