@@ -12,8 +12,8 @@ function interfaceFields(sourcePath, name) {
 }
 
 const cases = [
-  ['docs/client-sdk.md', 'packages/client/src/token-client.ts', 'TokenClientOptions'],
-  ['docs/client-sdk.md', 'packages/client/src/token-client.ts', 'TokenRequestOptions'],
+  ['docs/client-sdk.md', 'packages/client/src/token-client-options.ts', 'TokenClientOptions'],
+  ['docs/client-sdk.md', 'packages/client/src/token-client-options.ts', 'TokenRequestOptions'],
   ['docs/client-sdk.md', 'packages/client/src/retry.ts', 'RetryPolicy'],
   ['docs/resource-server-sdk.md', 'packages/resource-server/src/core/verifier-options.ts', 'VerifierOptions'],
   ['docs/resource-server-sdk.md', 'packages/resource-server/src/core/introspection.ts', 'IntrospectionOptions'],

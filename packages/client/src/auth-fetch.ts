@@ -1,6 +1,8 @@
-import { checkTokenRequest, optionChecks } from './client-options.js';
+import { checkTokenRequest } from './client-options.js';
+import { optionChecks } from './option-checks.js';
 import { describeValue } from '@m2m-auth/sdk-core';
-import type { TokenClient, TokenRequestOptions, TokenSource } from './token-client.js';
+import type { TokenClient, TokenSource } from './token-client.js';
+import type { TokenRequestOptions } from './token-client-options.js';
 
 export interface AuthFetchOptions extends TokenRequestOptions {
   /** The fetch to wrap. Default globalThis.fetch. */

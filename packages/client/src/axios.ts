@@ -1,8 +1,10 @@
 // @m2m-auth/client/axios: the same behaviour as createAuthFetch, as axios interceptors.
 // Typed structurally, so the SDK does not depend on axios (the application brings its own).
 import { checkTokenSource, tokenWasRejected } from './auth-fetch.js';
-import { checkTokenRequest, optionChecks } from './client-options.js';
-import type { TokenClient, TokenRequestOptions, TokenSource } from './token-client.js';
+import { checkTokenRequest } from './client-options.js';
+import { optionChecks } from './option-checks.js';
+import type { TokenClient, TokenSource } from './token-client.js';
+import type { TokenRequestOptions } from './token-client-options.js';
 
 /** The parts of an axios request config this touches. */
 interface RequestConfigLike {

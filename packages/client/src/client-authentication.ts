@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { importJWK, importPKCS8, SignJWT, type JWK, type CryptoKey, type KeyObject } from 'jose';
-import type { AuthMethod } from './presets.js';
-
-/** A value, or a function that fetches it (from a secrets manager) when needed. */
-export type SecretSource = string | (() => string | Promise<string>);
-export type PrivateKeySource = JWK | string | CryptoKey | KeyObject | (() => JWK | string | CryptoKey | KeyObject | Promise<JWK | string | CryptoKey | KeyObject>);
+import type { AuthMethod, PrivateKeySource, SecretSource } from './token-client-options.js';
 
 export interface ClientCredentialsConfig {
   clientId: string;

@@ -1,7 +1,6 @@
-import { TokenClientError } from './errors.js';
-import { createOptionChecks, describeValue, type OptionChecks } from '@m2m-auth/sdk-core';
-import type { AudienceStyle, AuthMethod } from './presets.js';
-import type { TokenClientOptions, TokenRequestOptions } from './token-client.js';
+import { describeValue } from '@m2m-auth/sdk-core';
+import { optionChecks } from './option-checks.js';
+import type { AudienceStyle, AuthMethod, TokenClientOptions, TokenRequestOptions } from './token-client-options.js';
 
 const OPTION_NAMES = [
   'issuer', 'tokenEndpoint', 'preset', 'clientId', 'clientSecret', 'privateKey', 'assertionAlg', 'assertionKid', 'authMethod', 'audience',
@@ -17,14 +16,6 @@ const ASSERTION_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS51
 const RESERVED_PARAMETERS = ['grant_type', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type'];
 /** RFC 6749 §3.3 scope-token. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
-
-/** Checks for a named SDK function: each failure is a `configuration_error` naming the option. */
-export function optionChecks(where: string): OptionChecks & { fail: (message: string) => never } {
-  const fail = (message: string): never => {
-    throw new TokenClientError('configuration_error', `${where}: ${message}`);
-  };
-  return { ...createOptionChecks(fail), fail };
-}
 
 /**
  * Every option of createTokenClient, checked once at set-up for JavaScript callers as much as

@@ -1,11 +1,11 @@
 import { AccessToken } from './access-token.js';
 import { isOAuthError, TokenClientError } from './errors.js';
 import type { TokenClientListener } from './events.js';
-import { audienceParameters, type AudienceStyle } from './presets.js';
+import { audienceParameters } from './presets.js';
 import type { ProviderSetup } from './provider-setup.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import { scopeList, type CacheEntry } from './token-cache.js';
-import type { TokenRequestOptions } from './token-client.js';
+import type { AudienceStyle, TokenRequestOptions } from './token-client-options.js';
 import { attemptTokenRequest } from './token-request.js';
 
 export interface TokenFetchDeps {

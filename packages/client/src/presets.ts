@@ -4,20 +4,9 @@
  * `scope=<resource>/.default`, Cognito's `<resource-server>/<scope>` scope names, or not at all
  * (Keycloak and Okta put the audience in the server's configuration).
  */
-import { optionChecks } from './client-options.js';
 import { describeValue, httpsOrigin, withoutTrailingSlashes } from '@m2m-auth/sdk-core';
-
-export type AudienceStyle = 'audience' | 'resource' | 'entra-default-scope' | 'cognito-scope-prefix' | 'none';
-export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
-
-export interface ClientPreset {
-  readonly name: string;
-  /** Either a token endpoint, or an issuer whose metadata names it. */
-  readonly tokenEndpoint?: string;
-  readonly issuer?: string;
-  readonly audience: AudienceStyle;
-  readonly authMethod?: AuthMethod;
-}
+import { optionChecks } from './option-checks.js';
+import type { AudienceStyle, ClientPreset } from './token-client-options.js';
 
 /** Checks a preset's options when it is called (a JavaScript caller may pass anything). */
 function presetOptions<T>(preset: string, value: unknown, required: readonly string[], optional: readonly string[] = []): T {

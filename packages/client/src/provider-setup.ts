@@ -1,8 +1,7 @@
 import { memoizeSuccess } from '@m2m-auth/sdk-core';
 import { ClientAuthenticator } from './client-authentication.js';
 import { checkEndpointUrl, discoverProvider } from './discovery.js';
-import type { AuthMethod, ClientPreset } from './presets.js';
-import type { TokenClientOptions } from './token-client.js';
+import type { AuthMethod, ClientPreset, TokenClientOptions } from './token-client-options.js';
 
 /** Where tokens are requested, and how the client authenticates there. */
 export interface ProviderSetup {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AccessToken } from './access-token.js';
 import type { TokenClientListener } from './events.js';
-import type { TokenRequestOptions } from './token-client.js';
+import type { TokenRequestOptions } from './token-client-options.js';
 
 /** One audience and scope set: its token, when it may be served, and the request for it in flight. */
 export interface CacheEntry {

@@ -1,65 +1,16 @@
 import { safeListener } from '@m2m-auth/sdk-core';
 import type { AccessToken } from './access-token.js';
-import type { PrivateKeySource, SecretSource } from './client-authentication.js';
 import { checkTokenClientOptions, checkTokenRequest } from './client-options.js';
 import { checkEndpointUrl } from './discovery.js';
 import { TokenClientError } from './errors.js';
-import type { TokenClientEvent, TokenClientListener } from './events.js';
+import type { TokenClientEvent } from './events.js';
 import { createTokenFetcher } from './fetch-token.js';
-import type { AuthMethod, ClientPreset } from './presets.js';
 import { createProviderSetup } from './provider-setup.js';
 import { createRefreshAhead } from './refresh-ahead.js';
-import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY } from './retry.js';
 import { startFlight } from './single-flight.js';
 import { cancelTimer, createTokenCache, invalidateEntry, usableToken, type CacheEntry } from './token-cache.js';
-
-export interface TokenClientOptions {
-  /** Issuer URL: the token endpoint and auth methods come from its metadata (fetched once). */
-  issuer?: string;
-  /** Or the token endpoint itself. */
-  tokenEndpoint?: string;
-  /** Provider conventions (`presets.auth0({ domain })` …); explicit options win. */
-  preset?: ClientPreset;
-  clientId: string;
-  /** The secret, or an async function that reads it (re-read once after invalid_client). */
-  clientSecret?: SecretSource;
-  /** For private_key_jwt (RFC 7523): a JWK, a PKCS#8 PEM, a key object, or a function returning one. */
-  privateKey?: PrivateKeySource;
-  assertionAlg?: string;
-  assertionKid?: string;
-  /** Default: private_key_jwt with a privateKey, else the preset's, else client_secret_basic when offered. */
-  authMethod?: AuthMethod;
-  /** Defaults for getToken(): the API to call and the scopes wanted. */
-  audience?: string;
-  resource?: string;
-  scope?: string | readonly string[];
-  extraParams?: Readonly<Record<string, string>>;
-  /** Refresh when max(minSeconds, fraction × lifetime) remain, minus up to jitterFraction of that. Defaults 60 s, 0.2, 0.1. */
-  refreshAhead?: { minSeconds?: number; fraction?: number; jitterFraction?: number };
-  /** A token is not handed out in its last seconds (it could expire in transit). Default 5 s. */
-  expiryMarginSeconds?: number;
-  /** Refresh on a timer too, not only when a caller asks after the refresh point. Default true. */
-  backgroundRefresh?: boolean;
-  retry?: RetryPolicy;
-  /** Per-request timeout. Default 10 s. */
-  timeoutMs?: number;
-  /** Allow http: off loopback (never in production). Default false. */
-  allowInsecureHttp?: boolean;
-  onEvent?: TokenClientListener;
-  fetch?: typeof fetch;
-  /** Milliseconds since the epoch; tests pass a fake clock. */
-  clock?: () => number;
-  /** How to wait between retries; tests pass a fake. */
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-}
-
-export interface TokenRequestOptions {
-  scope?: string | readonly string[];
-  audience?: string;
-  resource?: string;
-  extraParams?: Readonly<Record<string, string>>;
-}
+import type { TokenClientOptions, TokenRequestOptions } from './token-client-options.js';
 
 /** Something that hands out tokens for one audience and scope set. */
 export interface TokenSource {
