@@ -1,35 +1,46 @@
 /**
- * The layers of m2m-auth, as rules (docs/architecture.md draws them). `npm test` runs this check
- * (`npm run lint:boundaries`): an import that runs back up a layer fails the build.
+ * The layers of m2m-auth as rules (docs/architecture.md draws them). `npm test` runs this check
+ * (`npm run lint:boundaries`): an import that runs back up a layer, or a cycle, fails the build.
+ * The issue that introduced the check named `runtime/`; it is now `registry/` (the cache),
+ * `observability/` (metrics and logs) and `boot/` (the composition root), and each rule names all
+ * three where it named `runtime/`.
  */
 const server = '^packages/server/src/';
-const inServer = (...folders) => `${server}(${folders.join('|')})/`;
+const folders = (...names) => `${server}(${names.join('|')})/`;
+const WIRING = ['registry', 'observability', 'boot'];
+
+const rule = (name, comment, from, to) => ({ name, comment, severity: 'error', from: { path: from }, to });
 
 module.exports = {
   forbidden: [
-    { name: 'grants-auth-endpoints-stay-below-wiring', comment: 'grants/, client-auth/ and endpoints/ never import runtime/, http/, admin/ or cli/', severity: 'error',
-      from: { path: inServer('grants', 'client-auth', 'endpoints') }, to: { path: inServer('runtime', 'http', 'admin', 'cli') } },
-    { name: 'grants-and-auth-below-endpoints', comment: 'grants and client authentication never import endpoints/', severity: 'error',
-      from: { path: inServer('grants', 'client-auth') }, to: { path: inServer('endpoints') } },
-    { name: 'errors-know-no-adapter', comment: 'errors/ imports none of endpoints/, state/, storage/, http/, runtime/', severity: 'error',
-      from: { path: inServer('errors') }, to: { path: inServer('endpoints', 'state', 'storage', 'http', 'runtime') } },
-    { name: 'tokens-and-keys-below-admin', comment: 'tokens/ and keys/ never import admin/, grants/ or endpoints/', severity: 'error',
-      from: { path: inServer('tokens', 'keys') }, to: { path: inServer('admin', 'grants', 'endpoints') } },
-    { name: 'config-below-wiring', comment: 'config/ never imports runtime/ or http/', severity: 'error',
-      from: { path: inServer('config') }, to: { path: inServer('runtime', 'http') } },
-    { name: 'admin-below-http', comment: 'admin/ never imports endpoints/, http/, cli/ or runtime/', severity: 'error',
-      from: { path: inServer('admin') }, to: { path: inServer('endpoints', 'http', 'cli', 'runtime') } },
-    { name: 'storage-and-state-apart', comment: 'storage/ and state/ never import each other', severity: 'error',
-      from: { path: inServer('storage') }, to: { path: inServer('state') } },
-    { name: 'state-and-storage-apart', comment: 'storage/ and state/ never import each other', severity: 'error',
-      from: { path: inServer('state') }, to: { path: inServer('storage') } },
-    { name: 'storage-and-state-at-the-bottom', comment: 'storage/ and state/ import nothing above them', severity: 'error',
-      from: { path: inServer('storage', 'state') }, to: { path: server, pathNot: [inServer('storage', 'state', 'errors')] } },
-    { name: 'remote-not-http', comment: 'remote/ never imports http/', severity: 'error',
-      from: { path: inServer('remote') }, to: { path: inServer('http') } },
-    { name: 'sdks-apart', comment: 'the SDKs never import each other’s source or the server’s', severity: 'error',
-      from: { path: '^packages/(client|resource-server)/' }, to: { path: '^packages/(server|client|resource-server)/', pathNot: '^packages/$1/' } },
-    { name: 'no-cycles', comment: 'no import cycles, type-only ones included', severity: 'error', from: { path: '^packages/' }, to: { circular: true } },
+    rule('protocol-is-the-floor', 'protocol/ (the vocabulary) imports nothing else of the server',
+      folders('protocol'), { path: server, pathNot: folders('protocol') }),
+    rule('grants-auth-endpoints-below-wiring', 'grants/, client-auth/ and endpoints/ never import runtime/ (registry/, observability/, boot/), http/, admin/ or cli/',
+      folders('grants', 'client-auth', 'endpoints'), { path: folders(...WIRING, 'http', 'admin', 'cli') }),
+    rule('grants-and-auth-below-endpoints', 'grants and client authentication never import endpoints/',
+      folders('grants', 'client-auth'), { path: folders('endpoints') }),
+    rule('errors-know-no-adapter', 'errors/ imports none of endpoints/, state/, storage/, http/, runtime/ (it speaks only protocol/)',
+      folders('errors'), { path: server, pathNot: folders('errors', 'protocol') }),
+    rule('tokens-and-keys-below-admin', 'tokens/ and keys/ never import admin/, grants/ or endpoints/',
+      folders('tokens', 'keys'), { path: folders('admin', 'grants', 'endpoints') }),
+    rule('config-below-wiring', 'config/ never imports runtime/ (registry/, observability/, boot/) or http/',
+      folders('config'), { path: folders(...WIRING, 'http') }),
+    rule('admin-below-http', 'admin/ never imports endpoints/, http/, cli/ or runtime/ (registry/, observability/, boot/)',
+      folders('admin'), { path: folders('endpoints', 'http', 'cli', ...WIRING) }),
+    rule('storage-apart-from-state', 'storage/ and state/ never import each other or anything above them',
+      folders('storage'), { path: server, pathNot: folders('storage', 'protocol', 'errors') }),
+    rule('state-apart-from-storage', 'storage/ and state/ never import each other or anything above them',
+      folders('state'), { path: server, pathNot: folders('state', 'protocol', 'errors') }),
+    rule('remote-not-http', 'remote/ never imports http/',
+      folders('remote'), { path: folders('http') }),
+    rule('one-composition-root', 'nothing below the wiring imports boot/: only http/, cli/ and the package index compose the system',
+      server, { path: folders('boot'), pathNot: folders('boot', 'http', 'cli') }),
+    rule('sdks-apart', 'the SDKs never import each other’s source or the server’s (sdk-core is what they share)',
+      '^packages/(client|resource-server)/', { path: '^packages/(server|client|resource-server)/', pathNot: '^packages/$1/' }),
+    rule('sdk-core-below-the-sdks', 'sdk-core imports neither SDK nor the server',
+      '^packages/sdk-core/', { path: '^packages/(server|client|resource-server)/' }),
+    rule('no-cycles', 'no import cycles, type-only ones included',
+      '^packages/', { circular: true }),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -26,13 +26,6 @@ const close = await apps[APP]();
 process.stdout.write(`${JSON.stringify({ ready: true, url: `http://127.0.0.1:${PORT}` })}\n`);
 process.on('SIGTERM', () => close().then(() => process.exit(0)));
 
-async function listenExpress(app) {
-  const server = await new Promise((resolve) => {
-    const s = app.listen(PORT, '127.0.0.1', () => resolve(s));
-  });
-  return () => new Promise((resolve) => server.close(() => resolve()));
-}
-
 async function expressApp() {
   const { default: express } = await import('express');
   const sdk = await import('@m2m-auth/resource-server/express');

@@ -327,14 +327,20 @@ function matchClients(desired: DesiredConfig, clients: ClientRecord[], errors: F
   const byId = new Map(clients.map((client) => [client.clientId, client]));
   for (const client of desired.clients) {
     const existing = client.clientId === undefined ? undefined : byId.get(client.clientId);
-    if (existing) (matches.set(client, existing), claimed.add(existing.clientId));
+    if (existing) {
+      matches.set(client, existing);
+      claimed.add(existing.clientId);
+    }
   }
   for (const client of desired.clients) {
     if (client.clientId !== undefined) continue;
     const named = clients.filter((candidate) => !claimed.has(candidate.clientId) && candidate.name === client.name);
     if (named.length > 1) {
       errors.push({ path: `${client.path}.name`, message: `${named.length} clients on the server are named ${JSON.stringify(client.name)} (${named.map((c) => c.clientId).join(', ')}); add client_id to say which one` });
-    } else if (named[0]) (matches.set(client, named[0]), claimed.add(named[0].clientId));
+    } else if (named[0]) {
+      matches.set(client, named[0]);
+      claimed.add(named[0].clientId);
+    }
   }
   for (const grant of desired.grants) {
     if (!grant.byName) continue;

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { AdminError } from '../errors/admin-error.js';
 import { ConfigError } from '../config/server-config.js';
 

@@ -78,6 +78,7 @@ async function runServer(config: ServerConfig) {
   const logger = createLogger(config.logLevel, stdout.stream);
   process.once('exit', () => stdout.flush());
   // Handled from the start, so a signal during start-up also exits through the flush above.
+  // eslint-disable-next-line prefer-const -- declared before the signal handlers that read it, assigned once started
   let server: RunningServer | undefined;
   const shutdown = (signal: string) => {
     logger.info({ event: 'server.stopping', signal }, 'shutting down');

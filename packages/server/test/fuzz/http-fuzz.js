@@ -494,6 +494,7 @@ function createGenerator(random, planted, port) {
       // An unknown field (odd or huge: an error that echoes it grows with it), or a client JWKS
       // with a deeply nested value inside a key, where a schema may not look.
       if (chance(0.2)) body = `${body.slice(0, -1)}${body.length > 2 ? ',' : ''}${JSON.stringify(chance(0.5) ? odd() : 'k'.repeat(path.includes('apply') && chance(0.2) ? 900_000 : 2000 + int(12_000)))}:1}`;
+      // eslint-disable-next-line no-dupe-else-if -- two random draws, not one condition twice
       else if (path === '/admin/v1/clients' && chance(0.2)) body = `{"name":"fuzz-jwks","jwks":{"keys":[{"kty":"EC","crv":"P-256","kid":"k","x":${nested(500 + int(6000))}}]}}`;
       return { path, body };
     };

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeProtectedHeader } from 'jose';
 import { createVerifier } from '@m2m-auth/resource-server';
-import { basic, createTestApp, ISSUER, postToken, seedExampleSystem, START, type TestApp } from '../helpers/test-app.js';
+import { basic, createTestApp, ISSUER, postToken, seedExampleSystem, type TestApp } from '../helpers/test-app.js';
 import { createRuntime } from '../../src/boot/create-runtime.js';
 import { createLogger } from '../../src/http/logger.js';
 import { generateMasterKey, parseMasterKey } from '../../src/keys/master-key.js';
-import { ConfigError, resolveServerConfig } from '../../src/config/server-config.js';
+import { type ConfigError, resolveServerConfig } from '../../src/config/server-config.js';
 
 const PAYMENTS = 'https://payments.example';
 const DAY = 86_400_000;
