@@ -18,46 +18,14 @@ import {
   validateTokenTtl,
 } from './validation.js';
 
+import type { ConfigDocument } from './resources/config-document.js';
+
 /**
- * The configuration document of `m2m-auth export` / `apply` (format version 1), in the external
- * snake_case shape of the admin views. A field left out takes the value `create` would give it, so
- * the document describes the whole of each resource it lists. Secrets are never part of it.
+ * The configuration document of `m2m-auth export` / `apply` (format version 1): its shape and JSON
+ * Schema are defined with the resources (resources/config-document.ts); here the document is
+ * checked the way apply needs it, every problem with its path.
  */
-export interface ConfigDocument {
-  version: 1;
-  apis?: ConfigApi[];
-  clients?: ConfigClient[];
-  grants?: ConfigGrant[];
-}
-
-export interface ConfigApi {
-  identifier: string;
-  name?: string;
-  scopes?: (string | ApiScope)[];
-  signing_alg?: SigningAlgorithm;
-  token_ttl_seconds?: number;
-}
-
-export interface ConfigClient {
-  /** Matched by client_id when given (kept when created), by name otherwise. */
-  client_id?: string;
-  name: string;
-  description?: string;
-  default_api?: string | null;
-  enabled?: boolean;
-  token_endpoint_auth_methods?: ClientAuthMethod[];
-  jwks?: { keys: Record<string, unknown>[] } | null;
-  /** APIs of the document (or `*`) whose tokens this client may introspect. Default: none. */
-  introspect_apis?: string[];
-}
-
-export interface ConfigGrant {
-  /** A client of the document, by client_id or by (unique) name. */
-  client: string;
-  api: string;
-  scopes?: string[];
-  token_ttl_seconds?: number | null;
-}
+export type { ConfigApi, ConfigClient, ConfigDocument, ConfigGrant } from './resources/config-document.js';
 
 export const CONFIG_DOCUMENT_VERSION = 1;
 
