@@ -1,4 +1,4 @@
-import { constants, createPublicKey, createSecretKey, timingSafeEqual, createHmac, verify, type KeyObject } from 'node:crypto';
+import { constants, createPublicKey, createSecretKey, timingSafeEqual, createHmac, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { invalidToken } from './errors.js';
 
@@ -84,8 +84,8 @@ export function importJwk(jwk: Record<string, unknown>): VerificationKey | undef
   if (jwk.alg !== undefined && (!alg || !algorithms.has(alg))) return undefined;
   try {
     const { kty, n, e, crv, x, y } = jwk as Record<string, string>;
-    const publicJwk = kty === 'RSA' ? { kty, n, e } : kty === 'EC' ? { kty, crv, x, y } : { kty, crv, x };
-    const key = createPublicKey({ key: publicJwk as never, format: 'jwk' });
+    const publicJwk: JsonWebKey = kty === 'RSA' ? { kty, n, e } : kty === 'EC' ? { kty, crv, x, y } : { kty, crv, x };
+    const key = createPublicKey({ key: publicJwk, format: 'jwk' });
     // RFC 7518 §3.3 and §3.5: RSA keys of 2048 bits or more. A shorter key stays in the set (it
     // still makes a kid-less token ambiguous, as in jose) but verifies nothing; the differential
     // test found the SDK accepting tokens signed with a 1024-bit key.

@@ -18,7 +18,7 @@ import {
   validateTokenTtl,
 } from './validation.js';
 
-import type { ConfigDocument } from './resources/config-document.js';
+import { CONFIG_ENTRY_FIELDS, type ConfigDocument } from './resources/config-document.js';
 
 /**
  * The configuration document of `m2m-auth export` / `apply` (format version 1): its shape and JSON
@@ -160,7 +160,7 @@ type Partly<T> = { [K in keyof T]: T[K] | undefined } & { path: string };
 type ParsedGrant = Omit<Partly<DesiredGrant>, 'client' | 'api'> & { client: Partly<DesiredClient>; api: string };
 
 function parseApi(entry: Record<string, unknown>, path: string, problems: Problems): Partly<DesiredApi> {
-  unknownKeys(entry, path, ['identifier', 'name', 'scopes', 'signing_alg', 'token_ttl_seconds'], problems);
+  unknownKeys(entry, path, CONFIG_ENTRY_FIELDS.apis, problems);
   const identifier = problems.check(`${path}.identifier`, () => validateApiIdentifier(entry.identifier));
   if (identifier !== undefined && isReservedIdentifier(identifier) && identifier !== ADMIN_API_IDENTIFIER) {
     problems.add(`${path}.identifier`, `identifiers starting with ${RESERVED_IDENTIFIER_PREFIX} are reserved for m2m-auth`);
@@ -176,7 +176,7 @@ function parseApi(entry: Record<string, unknown>, path: string, problems: Proble
 }
 
 function parseClient(entry: Record<string, unknown>, path: string, problems: Problems, knownApi: KnownApi): Partly<DesiredClient> {
-  unknownKeys(entry, path, ['client_id', 'name', 'description', 'default_api', 'enabled', 'token_endpoint_auth_methods', 'jwks', 'introspect_apis'], problems);
+  unknownKeys(entry, path, CONFIG_ENTRY_FIELDS.clients, problems);
   const introspectApis = problems.check(`${path}.introspect_apis`, () => asStringList(entry.introspect_apis ?? []));
   for (const identifier of introspectApis ?? []) if (identifier !== '*') knownApi(identifier, `${path}.introspect_apis`);
   const jwks = entry.jwks == null ? null : problems.check(`${path}.jwks`, () => validateJwks(entry.jwks));
@@ -202,7 +202,7 @@ function parseClient(entry: Record<string, unknown>, path: string, problems: Pro
 }
 
 function parseGrant(entry: Record<string, unknown>, path: string, problems: Problems, knownApi: KnownApi, clients: Partly<DesiredClient>[]): ParsedGrant[] {
-  unknownKeys(entry, path, ['client', 'api', 'scopes', 'token_ttl_seconds'], problems);
+  unknownKeys(entry, path, CONFIG_ENTRY_FIELDS.grants, problems);
   const reference = resolveClient(entry.client, `${path}.client`, clients, problems);
   if (typeof entry.api !== 'string') problems.add(`${path}.api`, 'api must be the identifier of an API of the document');
   const apiIdentifier = typeof entry.api === 'string' ? entry.api : undefined;

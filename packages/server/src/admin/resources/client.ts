@@ -68,9 +68,9 @@ export const ConfigClient = Type.Object(
     description: Type.Optional(Type.String({ maxLength: 1000 })),
     default_api: Type.Optional(nullable(Type.String(), { description: 'Identifier of an API of the document (or urn:m2m-auth:admin), used when a token request names no audience.' })),
     enabled: Type.Optional(Type.Boolean({ description: 'Default true.' })),
-    introspect_apis: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Identifiers of APIs of the document (or "*" for all) whose tokens this client may introspect (RFC 7662). Default: none.' })),
     token_endpoint_auth_methods: Type.Optional(withDescription(AuthMethods, 'Default: private_key_jwt with jwks, else client_secret_basic and client_secret_post.')),
     jwks: Type.Optional(withDescription(Jwks, 'Public JWK Set for private_key_jwt: flat RSA, EC or OKP public keys, at most 20.')),
+    introspect_apis: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Identifiers of APIs of the document (or "*" for all) whose tokens this client may introspect (RFC 7662). Default: none.' })),
   },
   { additionalProperties: false },
 );
