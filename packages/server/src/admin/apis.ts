@@ -1,21 +1,15 @@
 import type { ApiRecord, ApiScope, RegistryStores, SigningAlgorithm } from '../storage/types.js';
 import { AdminError, validationFailed } from '../errors/admin-error.js';
 import { ensureSigningKey } from '../keys/key-rotation.js';
-import { apiView } from './views.js';
+import { apiResource } from './resources/api.js';
 import { pageOf, type ListOptions, type Page } from './paging.js';
 import { asAdminErrors, changedFields, requireApi, type AdminContext, type RecordAudit } from './admin-context.js';
 import { ADMIN_API_IDENTIFIER, RESERVED_IDENTIFIER_PREFIX, isReservedIdentifier } from './built-in-admin-api.js';
 import { DEFAULT_TOKEN_TTL_SECONDS, validateApiIdentifier, validateName, validateScopes, validateSigningAlg, validateTokenTtl } from './validation.js';
 
-export interface CreateApiInput {
-  identifier: string;
-  name?: string;
-  scopes?: (string | ApiScope)[];
-  signingAlg?: SigningAlgorithm;
-  tokenTtlSeconds?: number;
-}
+import type { CreateApiInput, UpdateApiInput } from './resources/api.js';
 
-export type UpdateApiInput = Omit<CreateApiInput, 'identifier'>;
+export type { CreateApiInput, UpdateApiInput } from './resources/api.js';
 
 /** An HS256 API's shared secret is returned once, by the operation that created its key. */
 export interface ApiResult {
@@ -62,7 +56,7 @@ export function createApiWrites({ deps }: AdminContext): ApiWrites {
       };
       await asAdminErrors(() => tx.createApi(api), `An API with identifier ${identifier} already exists`);
       const { sharedSecret } = await ensureSigningKey(keyDepsFor(tx), api.signingAlg, identifier);
-      await audit('api.created', { identifier, after: apiView(api) });
+      await audit('api.created', { identifier, after: apiResource.toWire(api) });
       return { api, ...(sharedSecret ? { sharedSecret } : {}) };
     },
 
@@ -77,7 +71,7 @@ export function createApiWrites({ deps }: AdminContext): ApiWrites {
       };
       const api = (await tx.updateApi(identifier, validated, now()))!;
       const { sharedSecret } = await ensureSigningKey(keyDepsFor(tx), api.signingAlg, identifier);
-      await audit('api.updated', { identifier, changes: changedFields(apiView(before), apiView(api)) });
+      await audit('api.updated', { identifier, changes: changedFields(apiResource.toWire(before), apiResource.toWire(api)) });
       return { api, ...(sharedSecret ? { sharedSecret } : {}) };
     },
 
@@ -86,7 +80,7 @@ export function createApiWrites({ deps }: AdminContext): ApiWrites {
       refuseBuiltIn(identifier, 'deleted');
       const grants = await tx.listGrants({ apiIdentifier: identifier });
       await tx.deleteApi(identifier);
-      await audit('api.deleted', { identifier, before: apiView(before), deletedGrants: grants.map((grant) => grant.id) });
+      await audit('api.deleted', { identifier, before: apiResource.toWire(before), deletedGrants: grants.map((grant) => grant.id) });
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { ApiRecord, ClientGrantRecord, ClientRecord, RegistryStores } from '../storage/types.js';
 import { AdminError, isAdminError } from '../errors/admin-error.js';
 import { ensureSigningKey } from '../keys/key-rotation.js';
-import { apiView } from './views.js';
+import { apiResource } from './resources/api.js';
 import { changedFields, type AdminContext, type AdminDeps, type RecordAudit } from './admin-context.js';
 import type { ApiWrites } from './apis.js';
 import type { ClientWrites } from './clients.js';
@@ -19,31 +19,9 @@ import {
   type FieldError,
 } from './config-document.js';
 
-export type Resource = 'api' | 'client' | 'grant';
+import type { ConfigPlan, CreatedSecret, PlanChange, Resource } from './resources/config-document.js';
 
-/** One line of the plan, in the document's snake_case terms; never a secret. */
-export interface PlanChange {
-  action: 'create' | 'update' | 'delete';
-  resource: Resource;
-  /** How the plan names the resource: the API identifier, `name (client_id)`, `client → api`. */
-  key: string;
-  /** create: every field of the new resource. */
-  after?: Record<string, unknown>;
-  /** update: each changed field with its value before and after. */
-  changes?: Record<string, { before: unknown; after: unknown }>;
-}
-
-export interface ConfigPlan {
-  /** In the order of the document's sections: APIs, clients, grants. */
-  changes: PlanChange[];
-  /** Resources on the server that the document does not list, kept because prune was not asked for. */
-  kept: { resource: Resource; key: string }[];
-}
-
-/** Shown once, in the result of the apply that created them. */
-export type CreatedSecret =
-  | { resource: 'client'; client_id: string; name: string; client_secret: string }
-  | { resource: 'api'; identifier: string; shared_secret: string };
+export type { ConfigPlan, CreatedSecret, PlanChange, Resource } from './resources/config-document.js';
 
 export interface ApplyConfigOptions {
   /** Only compute the plan. */
@@ -370,7 +348,7 @@ function planBuiltInApi(planning: Planning, desired: DesiredConfig, apis: ApiRec
         const api = builtInAdminApi(deps.now());
         await tx.createApi(api);
         await ensureSigningKey({ keys: tx, kek: deps.kek, now: deps.now }, api.signingAlg, null);
-        await audit('api.created', { identifier: api.identifier, after: apiView(api) });
+        await audit('api.created', { identifier: api.identifier, after: apiResource.toWire(api) });
       },
     });
   }

@@ -1,5 +1,5 @@
 import { ensureSigningKey } from '../keys/key-rotation.js';
-import { clientView } from './views.js';
+import { clientResource } from './resources/client.js';
 import type { AdminContext, RecordAudit } from './admin-context.js';
 import type { ApiRecord, RegistryStores } from '../storage/types.js';
 import type { ClientWrites } from './clients.js';
@@ -42,7 +42,7 @@ export function createBootstrapOperations({ deps, write }: AdminContext, clients
         const scopes = ADMIN_SCOPES.map((scope) => scope.value);
         const created = await clients.insertClient(tx, { name: input.name ?? 'm2m-auth-admin', description: 'Admin client created by bootstrap', defaultApi: ADMIN_API_IDENTIFIER }, input.clientSecret ? { clientSecret: input.clientSecret } : {});
         const grant = await grants.insertGrant(tx, { clientId: created.clientId, apiIdentifier: ADMIN_API_IDENTIFIER, scopes });
-        await audit('admin.bootstrapped', { clientId: created.clientId, after: clientView(created.client), grantId: grant.id, scopes, secretSupplied: Boolean(input.clientSecret) });
+        await audit('admin.bootstrapped', { clientId: created.clientId, after: clientResource.toWire(created.client), grantId: grant.id, scopes, secretSupplied: Boolean(input.clientSecret) });
         return { clientId: created.clientId, clientSecret: created.clientSecret!, scopes };
       }),
 

@@ -3,21 +3,11 @@ import { notFound, validationFailed } from '../errors/admin-error.js';
 import { generateClientSecret, hashClientSecret, secretHint } from '../secrets/client-secret.js';
 import { generateRecordId } from '../secrets/identifiers.js';
 import { asAdminErrors, requireClient, type AdminContext } from './admin-context.js';
-import { requireCredentialChange, summarizeSecret, type ClientSecretSummary } from './clients.js';
+import { requireCredentialChange, summarizeSecret } from './clients.js';
+import type { AddedClientSecret, ClientSecretDetails } from './resources/client-secret.js';
+
+export type { AddedClientSecret, ClientSecretDetails } from './resources/client-secret.js';
 import { echo } from '../errors/echo.js';
-
-/** A secret as operators see it, with when it last authenticated. */
-export interface ClientSecretDetails extends ClientSecretSummary {
-  /** Last successful authentication, recorded in batches (up to ~30 s late); null = never seen. */
-  lastUsedAt: number | null;
-}
-
-export interface AddedClientSecret {
-  clientId: string;
-  /** The raw secret, in this one result only. */
-  clientSecret: string;
-  secret: ClientSecretDetails;
-}
 
 /** Several live secrets per client, each with an optional expiry (e.g. one per deployment). */
 export interface ClientSecretOperations {

@@ -2,7 +2,7 @@ import type { ClientAuthMethod, ClientRecord, ClientSecretRecord, RegistryStores
 import { validationFailed } from '../errors/admin-error.js';
 import { generateClientSecret, hashClientSecret, secretHint } from '../secrets/client-secret.js';
 import { generateClientId, generateRecordId } from '../secrets/identifiers.js';
-import { clientView } from './views.js';
+import { clientResource } from './resources/client.js';
 import { pageOf, type ListOptions, type Page } from './paging.js';
 import { asAdminErrors, changedFields, requireApi, requireClient, type AdminContext, type RecordAudit } from './admin-context.js';
 import { validateAuthMethods, validateBoolean, validateClientId, validateDescription, validateJwks, validateName } from './validation.js';
@@ -10,27 +10,11 @@ import { validateIntrospectApis } from './introspection-permission.js';
 import { clientUpdateNeeds, credentialChangeNeeds, findAdminGrant, grantChangeNeeds, requireCallerScopes } from './admin-authority.js';
 import { INTROSPECTION_WRITE_SCOPE } from './built-in-admin-api.js';
 
-export interface CreateClientInput {
-  name: string;
-  description?: string;
-  defaultApi?: string | null;
-  tokenEndpointAuthMethods?: ClientAuthMethod[];
-  jwks?: { keys: Record<string, unknown>[] } | null;
-  /** Default true; a disabled client gets no tokens. */
-  isEnabled?: boolean;
-  /** API identifiers (or `*`) whose tokens this client may introspect; [] = none. */
-  introspectApis?: string[];
-}
+import type { CreateClientInput, UpdateClientInput } from './resources/client.js';
+import type { ClientSecretSummary, RotatedSecret } from './resources/client-secret.js';
 
-export type UpdateClientInput = Partial<Omit<CreateClientInput, 'name'>> & { name?: string };
-
-/** A key as operators see a secret: never the secret or its hash. */
-export interface ClientSecretSummary {
-  id: string;
-  hint: string;
-  createdAt: number;
-  expiresAt: number | null;
-}
+export type { CreateClientInput, UpdateClientInput } from './resources/client.js';
+export type { ClientSecretSummary, RotatedSecret } from './resources/client-secret.js';
 
 export interface CreatedClient {
   client: ClientRecord;
@@ -38,13 +22,6 @@ export interface CreatedClient {
   /** The raw secret, in this one result only. Absent for private_key_jwt-only clients. */
   clientSecret?: string;
   secret?: ClientSecretSummary;
-}
-
-export interface RotatedSecret {
-  clientId: string;
-  clientSecret: string;
-  secret: ClientSecretSummary;
-  previousSecretsExpireAt: number;
 }
 
 export interface ClientOperations {
@@ -114,7 +91,7 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
 
     async createClient(tx, audit, input, options) {
       const created = await insertClient(tx, input, options);
-      await audit('client.created', { clientId: created.clientId, after: clientView(created.client), ...(created.secret ? { secretId: created.secret.id } : {}) });
+      await audit('client.created', { clientId: created.clientId, after: clientResource.toWire(created.client), ...(created.secret ? { secretId: created.secret.id } : {}) });
       return created;
     },
 
@@ -141,7 +118,7 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
       }
       const client = (await tx.updateClient(clientId, validated, now()))!;
       const type = patch.isEnabled === false && before.isEnabled ? 'client.disabled' : patch.isEnabled === true && !before.isEnabled ? 'client.enabled' : 'client.updated';
-      await audit(type, { clientId, changes: changedFields(clientView(before), clientView(client)) });
+      await audit(type, { clientId, changes: changedFields(clientResource.toWire(before), clientResource.toWire(client)) });
       return client;
     },
 
@@ -150,7 +127,7 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
       const grants = await tx.listGrants({ clientId });
       requireCallerScopes(deps.caller, grantChangeNeeds(...grants), `Deleting client ${clientId} with its grant on the admin API`);
       await tx.deleteClient(clientId);
-      await audit('client.deleted', { clientId, before: clientView(before), deletedGrants: grants.map((grant) => grant.id) });
+      await audit('client.deleted', { clientId, before: clientResource.toWire(before), deletedGrants: grants.map((grant) => grant.id) });
     },
   };
 }

@@ -18,46 +18,14 @@ import {
   validateTokenTtl,
 } from './validation.js';
 
+import { CONFIG_ENTRY_FIELDS, type ConfigDocument } from './resources/config-document.js';
+
 /**
- * The configuration document of `m2m-auth export` / `apply` (format version 1), in the external
- * snake_case shape of the admin views. A field left out takes the value `create` would give it, so
- * the document describes the whole of each resource it lists. Secrets are never part of it.
+ * The configuration document of `m2m-auth export` / `apply` (format version 1): its shape and JSON
+ * Schema are defined with the resources (resources/config-document.ts); here the document is
+ * checked the way apply needs it, every problem with its path.
  */
-export interface ConfigDocument {
-  version: 1;
-  apis?: ConfigApi[];
-  clients?: ConfigClient[];
-  grants?: ConfigGrant[];
-}
-
-export interface ConfigApi {
-  identifier: string;
-  name?: string;
-  scopes?: (string | ApiScope)[];
-  signing_alg?: SigningAlgorithm;
-  token_ttl_seconds?: number;
-}
-
-export interface ConfigClient {
-  /** Matched by client_id when given (kept when created), by name otherwise. */
-  client_id?: string;
-  name: string;
-  description?: string;
-  default_api?: string | null;
-  enabled?: boolean;
-  token_endpoint_auth_methods?: ClientAuthMethod[];
-  jwks?: { keys: Record<string, unknown>[] } | null;
-  /** APIs of the document (or `*`) whose tokens this client may introspect. Default: none. */
-  introspect_apis?: string[];
-}
-
-export interface ConfigGrant {
-  /** A client of the document, by client_id or by (unique) name. */
-  client: string;
-  api: string;
-  scopes?: string[];
-  token_ttl_seconds?: number | null;
-}
+export type { ConfigApi, ConfigClient, ConfigDocument, ConfigGrant } from './resources/config-document.js';
 
 export const CONFIG_DOCUMENT_VERSION = 1;
 
@@ -192,7 +160,7 @@ type Partly<T> = { [K in keyof T]: T[K] | undefined } & { path: string };
 type ParsedGrant = Omit<Partly<DesiredGrant>, 'client' | 'api'> & { client: Partly<DesiredClient>; api: string };
 
 function parseApi(entry: Record<string, unknown>, path: string, problems: Problems): Partly<DesiredApi> {
-  unknownKeys(entry, path, ['identifier', 'name', 'scopes', 'signing_alg', 'token_ttl_seconds'], problems);
+  unknownKeys(entry, path, CONFIG_ENTRY_FIELDS.apis, problems);
   const identifier = problems.check(`${path}.identifier`, () => validateApiIdentifier(entry.identifier));
   if (identifier !== undefined && isReservedIdentifier(identifier) && identifier !== ADMIN_API_IDENTIFIER) {
     problems.add(`${path}.identifier`, `identifiers starting with ${RESERVED_IDENTIFIER_PREFIX} are reserved for m2m-auth`);
@@ -208,7 +176,7 @@ function parseApi(entry: Record<string, unknown>, path: string, problems: Proble
 }
 
 function parseClient(entry: Record<string, unknown>, path: string, problems: Problems, knownApi: KnownApi): Partly<DesiredClient> {
-  unknownKeys(entry, path, ['client_id', 'name', 'description', 'default_api', 'enabled', 'token_endpoint_auth_methods', 'jwks', 'introspect_apis'], problems);
+  unknownKeys(entry, path, CONFIG_ENTRY_FIELDS.clients, problems);
   const introspectApis = problems.check(`${path}.introspect_apis`, () => asStringList(entry.introspect_apis ?? []));
   for (const identifier of introspectApis ?? []) if (identifier !== '*') knownApi(identifier, `${path}.introspect_apis`);
   const jwks = entry.jwks == null ? null : problems.check(`${path}.jwks`, () => validateJwks(entry.jwks));
@@ -234,7 +202,7 @@ function parseClient(entry: Record<string, unknown>, path: string, problems: Pro
 }
 
 function parseGrant(entry: Record<string, unknown>, path: string, problems: Problems, knownApi: KnownApi, clients: Partly<DesiredClient>[]): ParsedGrant[] {
-  unknownKeys(entry, path, ['client', 'api', 'scopes', 'token_ttl_seconds'], problems);
+  unknownKeys(entry, path, CONFIG_ENTRY_FIELDS.grants, problems);
   const reference = resolveClient(entry.client, `${path}.client`, clients, problems);
   if (typeof entry.api !== 'string') problems.add(`${path}.api`, 'api must be the identifier of an API of the document');
   const apiIdentifier = typeof entry.api === 'string' ? entry.api : undefined;

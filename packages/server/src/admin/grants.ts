@@ -1,7 +1,7 @@
 import type { ApiRecord, ClientGrantRecord, RegistryStores } from '../storage/types.js';
 import { notFound, validationFailed } from '../errors/admin-error.js';
 import { generateRecordId } from '../secrets/identifiers.js';
-import { grantView } from './views.js';
+import { grantResource } from './resources/grant.js';
 import { pageOf, type ListOptions, type Page } from './paging.js';
 import { asAdminErrors, changedFields, requireApi, requireClient, type AdminContext, type RecordAudit } from './admin-context.js';
 import { validateTokenTtl } from './validation.js';
@@ -9,22 +9,9 @@ import { echo } from '../errors/echo.js';
 import { grantChangeNeeds, requireCallerScopes } from './admin-authority.js';
 import { ADMIN_API_IDENTIFIER, ADMIN_TOKEN_TTL_SECONDS } from './built-in-admin-api.js';
 
-export interface CreateGrantInput {
-  clientId: string;
-  apiIdentifier: string;
-  scopes: string[];
-  tokenTtlSeconds?: number | null;
-}
+import type { CreateGrantInput, GrantFilter, UpdateGrantInput } from './resources/grant.js';
 
-export interface UpdateGrantInput {
-  scopes?: string[];
-  tokenTtlSeconds?: number | null;
-}
-
-export interface GrantFilter {
-  clientId?: string;
-  apiIdentifier?: string;
-}
+export type { CreateGrantInput, GrantFilter, UpdateGrantInput } from './resources/grant.js';
 
 export interface GrantOperations {
   createGrant(input: CreateGrantInput): Promise<ClientGrantRecord>;
@@ -82,7 +69,7 @@ export function createGrantWrites({ deps }: AdminContext): GrantWrites {
 
     async createGrant(tx, audit, input) {
       const grant = await insertGrant(tx, input);
-      await audit('grant.created', { grantId: grant.id, after: grantView(grant) });
+      await audit('grant.created', { grantId: grant.id, after: grantResource.toWire(grant) });
       return grant;
     },
 
@@ -95,7 +82,7 @@ export function createGrantWrites({ deps }: AdminContext): GrantWrites {
       };
       requireCallerScopes(deps.caller, grantChangeNeeds(before, { ...before, ...validated }), `Changing a grant on ${ADMIN_API_IDENTIFIER}`);
       const grant = (await tx.updateGrant(id, validated, now()))!;
-      await audit('grant.updated', { grantId: id, clientId: grant.clientId, api: grant.apiIdentifier, changes: changedFields(grantView(before), grantView(grant)) });
+      await audit('grant.updated', { grantId: id, clientId: grant.clientId, api: grant.apiIdentifier, changes: changedFields(grantResource.toWire(before), grantResource.toWire(grant)) });
       return grant;
     },
 
@@ -103,7 +90,7 @@ export function createGrantWrites({ deps }: AdminContext): GrantWrites {
       const before = await requireGrant(tx, id);
       requireCallerScopes(deps.caller, grantChangeNeeds(before), `Deleting a grant on ${ADMIN_API_IDENTIFIER}`);
       await tx.deleteGrant(id);
-      await audit('grant.deleted', { grantId: id, before: grantView(before) });
+      await audit('grant.deleted', { grantId: id, before: grantResource.toWire(before) });
     },
   };
 }

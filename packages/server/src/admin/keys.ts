@@ -5,15 +5,9 @@ import { requireApi, type AdminContext } from './admin-context.js';
 import { validateSigningAlg } from './validation.js';
 import { echo } from '../errors/echo.js';
 
-/** A key as operators see it: never the private part. */
-export interface SigningKeySummary {
-  kid: string;
-  alg: SigningAlgorithm;
-  status: SigningKeyRecord['status'];
-  apiIdentifier: string | null;
-  createdAt: number;
-  rotatedAt: number | null;
-}
+import type { SigningKeySummary } from './resources/signing-key.js';
+
+export type { SigningKeySummary } from './resources/signing-key.js';
 
 export interface RotatedKey {
   key: SigningKeySummary;

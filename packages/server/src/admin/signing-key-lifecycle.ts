@@ -1,3 +1,4 @@
+import type { RevokedKey } from './resources/signing-key.js';
 import type { RegistryStores, SigningKeyRecord } from '../storage/types.js';
 import { notFound, validationFailed } from '../errors/admin-error.js';
 import { KEY_CLOCK_SKEW_SECONDS } from '../keys/rotation-policy.js';
@@ -18,7 +19,7 @@ export interface SigningKeyLifecycleOperations {
    * it signed stops verifying as soon as verifiers refresh their JWKS. An active key is replaced by
    * a new one first, so the server keeps issuing tokens.
    */
-  revokeSigningKey(kid: string): Promise<{ revoked: string; replacement: string | undefined }>;
+  revokeSigningKey(kid: string): Promise<RevokedKey>;
 }
 
 export function createSigningKeyLifecycleOperations({ deps, write }: AdminContext): SigningKeyLifecycleOperations {

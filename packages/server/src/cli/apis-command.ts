@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { SigningAlgorithm } from '../storage/types.js';
-import { apiView } from '../admin/views.js';
+import type { Static } from '@sinclair/typebox';
+import { apiResource } from '../admin/resources/api.js';
 import { withAdmin } from './cli-context.js';
 import { allPages } from '../admin/paging.js';
 import { action, fields, parseInteger, parseList, print, table, withManagementOptions, type ManagementOptions } from './output.js';
@@ -13,7 +14,7 @@ interface ApiOptions extends ManagementOptions {
   tokenTtl?: number;
 }
 
-const describeApi = (api: ReturnType<typeof apiView>) =>
+const describeApi = (api: Static<typeof apiResource.schema>) =>
   fields([
     ['identifier', api.identifier],
     ['name', api.name],
@@ -44,7 +45,7 @@ export function apisCommand(): Command {
             ...(options.alg !== undefined ? { signingAlg: options.alg } : {}),
             ...(options.tokenTtl !== undefined ? { tokenTtlSeconds: options.tokenTtl } : {}),
           });
-          const view = apiView(api);
+          const view = apiResource.toWire(api);
           print(
             options,
             () => `API created\n${describeApi(view)}${sharedSecret ? `${SHARED_SECRET_WARNING}\n  ${sharedSecret}` : ''}`,
@@ -57,7 +58,7 @@ export function apisCommand(): Command {
   withManagementOptions(apis.command('list').description('list APIs')).action(
     action(async (options: ManagementOptions) =>
       withAdmin(options, async ({ admin }) => {
-        const list = (await allPages((page) => admin.listApis(page))).map(apiView);
+        const list = (await allPages((page) => admin.listApis(page))).map(apiResource.toWire);
         print(
           options,
           () => table(['IDENTIFIER', 'NAME', 'ALG', 'TTL', 'SCOPES'], list.map((api) => [api.identifier, api.name, api.signing_alg, api.token_ttl_seconds, api.scopes.map((scope) => scope.value).join(',')])),
@@ -70,7 +71,7 @@ export function apisCommand(): Command {
   withManagementOptions(apis.command('show').description('show one API').argument('<identifier>')).action(
     action(async (identifier: string, options: ManagementOptions) =>
       withAdmin(options, async ({ admin }) => {
-        const view = apiView(await admin.getApi(identifier));
+        const view = apiResource.toWire(await admin.getApi(identifier));
         print(options, () => describeApi(view), view);
       }),
     ),
@@ -90,7 +91,7 @@ export function apisCommand(): Command {
             ...(options.alg !== undefined ? { signingAlg: options.alg } : {}),
             ...(options.tokenTtl !== undefined ? { tokenTtlSeconds: options.tokenTtl } : {}),
           });
-          const view = apiView(api);
+          const view = apiResource.toWire(api);
           print(options, () => `API updated\n${describeApi(view)}${sharedSecret ? `${SHARED_SECRET_WARNING}\n  ${sharedSecret}` : ''}`, sharedSecret ? { ...view, shared_secret: sharedSecret } : view);
         }),
       ),

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { secretDetailsView } from '../admin/views.js';
+import { clientSecretDetailsResource } from '../admin/resources/client-secret.js';
 import { withAdmin } from './cli-context.js';
 import { parseDurationSeconds } from './duration.js';
 import { action, print, table, withManagementOptions, type ManagementOptions } from './output.js';
@@ -16,7 +16,7 @@ export function clientSecretsCommand(): Command {
       action(async (clientId: string, options: ManagementOptions & { expiresIn?: number }) =>
         withAdmin(options, async ({ admin }) => {
           const added = await admin.addClientSecret(clientId, options.expiresIn !== undefined ? { expiresInSeconds: options.expiresIn } : {});
-          const view = secretDetailsView(added.secret);
+          const view = clientSecretDetailsResource.toWire(added.secret);
           process.stderr.write(`warning: ${SECRET_WARNING}\n`);
           print(
             options,
@@ -30,7 +30,7 @@ export function clientSecretsCommand(): Command {
   withManagementOptions(secrets.command('list').description('list a client’s secrets (hints only) with expiry and last use').argument('<client_id>')).action(
     action(async (clientId: string, options: ManagementOptions) =>
       withAdmin(options, async ({ admin }) => {
-        const list = (await admin.listClientSecrets(clientId)).map(secretDetailsView);
+        const list = (await admin.listClientSecrets(clientId)).map(clientSecretDetailsResource.toWire);
         print(options, () => table(['ID', 'HINT', 'CREATED', 'EXPIRES', 'LAST_USED'], list.map((s) => [s.id, s.hint, s.created_at, s.expires_at, s.last_used_at])), list);
       }),
     ),

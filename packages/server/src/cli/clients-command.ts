@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { ClientAuthMethod } from '../storage/types.js';
-import { clientView, secretView } from '../admin/views.js';
+import type { Static } from '@sinclair/typebox';
+import { clientResource } from '../admin/resources/client.js';
+import { clientSecretResource } from '../admin/resources/client-secret.js';
 import { withAdmin } from './cli-context.js';
 import { allPages } from '../admin/paging.js';
 import { action, fields, parseInteger, parseList, print, table, UsageError, withManagementOptions, type ManagementOptions } from './output.js';
@@ -19,7 +21,7 @@ interface ClientOptions extends ManagementOptions {
 
 const SECRET_WARNING = 'Store this secret now (e.g. in your secrets manager): it is shown only once and cannot be recovered.';
 
-const describeClient = (client: ReturnType<typeof clientView>) =>
+const describeClient = (client: Static<typeof clientResource.schema>) =>
   fields([
     ['client_id', client.client_id],
     ['name', client.name],
@@ -62,7 +64,7 @@ export function clientsCommand(): Command {
             ...(jwks !== undefined ? { jwks } : {}),
             ...(options.introspect !== undefined ? { introspectApis: options.introspect } : {}),
           });
-          const view = clientView(created.client);
+          const view = clientResource.toWire(created.client);
           if (created.clientSecret) process.stderr.write(`warning: ${SECRET_WARNING}\n`);
           print(
             options,
@@ -76,7 +78,7 @@ export function clientsCommand(): Command {
   withManagementOptions(clients.command('list').description('list clients')).action(
     action(async (options: ManagementOptions) =>
       withAdmin(options, async ({ admin }) => {
-        const list = (await allPages((page) => admin.listClients(page))).map(clientView);
+        const list = (await allPages((page) => admin.listClients(page))).map(clientResource.toWire);
         print(options, () => table(['CLIENT_ID', 'NAME', 'ENABLED', 'DEFAULT_API'], list.map((c) => [c.client_id, c.name, c.enabled ? 'yes' : 'no', c.default_api])), list);
       }),
     ),
@@ -87,7 +89,7 @@ export function clientsCommand(): Command {
       withAdmin(options, async ({ admin }) => {
         const { client, secrets } = await admin.getClient(clientId);
         const grants = await allPages((page) => admin.listGrants({ clientId, ...page }));
-        const view = { ...clientView(client), secrets: secrets.map(secretView), grants: grants.map((grant) => ({ id: grant.id, api: grant.apiIdentifier, scopes: grant.scopes })) };
+        const view = { ...clientResource.toWire(client), secrets: secrets.map(clientSecretResource.toWire), grants: grants.map((grant) => ({ id: grant.id, api: grant.apiIdentifier, scopes: grant.scopes })) };
         print(
           options,
           () =>
@@ -118,7 +120,7 @@ export function clientsCommand(): Command {
             ...(jwks !== undefined ? { jwks } : {}),
             ...(options.introspect !== undefined ? { introspectApis: options.introspect } : {}),
           });
-          const view = clientView(client);
+          const view = clientResource.toWire(client);
           print(options, () => `Client updated\n${describeClient(view)}`, view);
         }),
       ),
@@ -128,7 +130,7 @@ export function clientsCommand(): Command {
     withManagementOptions(clients.command(name).description(`${name} a client (${isEnabled ? 'it can get tokens again' : 'no new tokens; introspection reports its tokens inactive'})`).argument('<client_id>')).action(
       action(async (clientId: string, options: ManagementOptions) =>
         withAdmin(options, async ({ admin }) => {
-          const view = clientView(await admin.updateClient(clientId, { isEnabled }));
+          const view = clientResource.toWire(await admin.updateClient(clientId, { isEnabled }));
           print(options, () => `Client ${clientId} ${name}d`, view);
         }),
       ),
@@ -155,7 +157,7 @@ export function clientsCommand(): Command {
           print(
             options,
             () => `New secret for ${clientId} (previous secrets stop working at ${expires}):\nclient_secret: ${rotated.clientSecret}`,
-            { client_id: clientId, client_secret: rotated.clientSecret, secret: secretView(rotated.secret), previous_secrets_expire_at: expires },
+            { client_id: clientId, client_secret: rotated.clientSecret, secret: clientSecretResource.toWire(rotated.secret), previous_secrets_expire_at: expires },
           );
         }),
       ),

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { grantView } from '../admin/views.js';
+import type { Static } from '@sinclair/typebox';
+import { grantResource } from '../admin/resources/grant.js';
 import { withAdmin } from './cli-context.js';
 import { allPages } from '../admin/paging.js';
 import { action, fields, parseInteger, parseList, print, table, withManagementOptions, type ManagementOptions } from './output.js';
@@ -28,7 +29,7 @@ export function grantsCommand(): Command {
             scopes: options.scopes ?? [],
             ...(options.tokenTtl !== undefined ? { tokenTtlSeconds: options.tokenTtl } : {}),
           });
-          const view = grantView(grant);
+          const view = grantResource.toWire(grant);
           print(
             options,
             () => `Grant created\n${describeGrant(view)}`,
@@ -45,7 +46,7 @@ export function grantsCommand(): Command {
       action(async (options: GrantOptions) =>
         withAdmin(options, async ({ admin }) => {
           const filter = { ...(options.client ? { clientId: options.client } : {}), ...(options.api ? { apiIdentifier: options.api } : {}) };
-          const list = (await allPages((page) => admin.listGrants({ ...filter, ...page }))).map(grantView);
+          const list = (await allPages((page) => admin.listGrants({ ...filter, ...page }))).map(grantResource.toWire);
           print(options, () => table(['ID', 'CLIENT_ID', 'API', 'SCOPES', 'TTL'], list.map((g) => [g.id, g.client_id, g.api, g.scopes.join(','), g.token_ttl_seconds])), list);
         }),
       ),
@@ -54,7 +55,7 @@ export function grantsCommand(): Command {
   withManagementOptions(grants.command('show').description('show one grant').argument('<grant_id>')).action(
     action(async (id: string, options: ManagementOptions) =>
       withAdmin(options, async ({ admin }) => {
-        const view = grantView(await admin.getGrant(id));
+        const view = grantResource.toWire(await admin.getGrant(id));
         print(options, () => describeGrant(view), view);
       }),
     ),
@@ -70,7 +71,7 @@ export function grantsCommand(): Command {
             ...(options.scopes !== undefined ? { scopes: options.scopes } : {}),
             ...(options.tokenTtl !== undefined ? { tokenTtlSeconds: options.tokenTtl === 0 ? null : options.tokenTtl } : {}),
           });
-          const view = grantView(grant);
+          const view = grantResource.toWire(grant);
           print(options, () => `Grant updated\n${describeGrant(view)}`, view);
         }),
       ),
@@ -87,6 +88,6 @@ export function grantsCommand(): Command {
   return grants;
 }
 
-function describeGrant(view: ReturnType<typeof grantView>): string {
+function describeGrant(view: Static<typeof grantResource.schema>): string {
   return fields([['id', view.id], ['client_id', view.client_id], ['api', view.api], ['scopes', view.scopes], ['token ttl', view.token_ttl_seconds ?? "API's"]]);
 }

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { SigningAlgorithm } from '../storage/types.js';
-import { keyView } from '../admin/views.js';
+import { signingKeyResource } from '../admin/resources/signing-key.js';
 import { withAdmin } from './cli-context.js';
 import { action, print, table, withManagementOptions, type ManagementOptions } from './output.js';
 
@@ -15,7 +15,7 @@ export function keysCommand(): Command {
   withManagementOptions(keys.command('list').description('list signing keys')).action(
     action(async (options: ManagementOptions) =>
       withAdmin(options, async ({ admin }) => {
-        const list = (await admin.listKeys()).map(keyView);
+        const list = (await admin.listKeys()).map(signingKeyResource.toWire);
         print(options, () => table(['KID', 'ALG', 'STATUS', 'API', 'CREATED', 'ROTATED'], list.map((k) => [k.kid, k.alg, k.status, k.api, k.created_at, k.rotated_at])), list);
       }),
     ),
@@ -28,7 +28,7 @@ export function keysCommand(): Command {
       action(async (options: KeyOptions) =>
         withAdmin(options, async ({ admin }) => {
           const rotated = await admin.rotateSigningKey(options.alg, options.api);
-          const view = { key: keyView(rotated.key), previous: rotated.previous.map(keyView), ...(rotated.sharedSecret ? { shared_secret: rotated.sharedSecret } : {}) };
+          const view = { key: signingKeyResource.toWire(rotated.key), previous: rotated.previous.map(signingKeyResource.toWire), ...(rotated.sharedSecret ? { shared_secret: rotated.sharedSecret } : {}) };
           print(
             options,
             () =>

@@ -1,6 +1,7 @@
 import { isAdminError } from './admin-error.js';
 import { isDependencyUnavailable } from './dependency-unavailable.js';
 import type { EndpointResponse } from '../protocol/endpoint-response.js';
+import { requestProblem, type RequestLimits } from './request-problem.js';
 
 /**
  * RFC 9457 problem details: the wire format of every answer that is not an OAuth endpoint's
@@ -53,10 +54,13 @@ const TITLES: Record<string, string> = {
 
 /**
  * The one place that turns a thrown value into a problem answer. An AdminError keeps its code and
- * message; a database out of reach is a 503 with Retry-After; anything else becomes a bare
- * `server-error` with nothing internal sent.
+ * message; a request the framework refused (schema, size, media type, JSON) says why
+ * (request-problem.ts); a database out of reach is a 503 with Retry-After; anything else becomes a
+ * bare `server-error` with nothing internal sent.
  */
-export function toProblemResponse(error: unknown): EndpointResponse {
+export function toProblemResponse(error: unknown, limits: RequestLimits = {}): EndpointResponse {
+  const refused = requestProblem(error, limits);
+  if (refused) return problemResponse(refused);
   if (isAdminError(error)) {
     const code = error.code.replaceAll('_', '-');
     return problemResponse({

@@ -1,9 +1,17 @@
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { createAuthFetch, createTokenClient, isTokenClientError, type TokenClient } from '@m2m-auth/client';
 import type { Admin } from '../admin/admin.js';
 import { AdminError, type AdminErrorCode } from '../errors/admin-error.js';
 import { ADMIN_API_IDENTIFIER } from '../admin/built-in-admin-api.js';
-import { apiFromView, clientFromView, grantFromView, keyFromView, secretDetailsFromView, secretFromView } from '../admin/views.js';
-import type { AuditEventRecord } from '../storage/types.js';
+import { pageOf } from '../admin/resources/common.js';
+import { apiResource, ApiWithSecret, createApi, updateApi } from '../admin/resources/api.js';
+import { ClientDetail, clientResource, clientSecrets, CreatedClient, createdClientExtras, createClient, updateClient } from '../admin/resources/client.js';
+import { addedSecret, addSecret, clientSecretList, rotatedSecret, rotateSecret } from '../admin/resources/client-secret.js';
+import { createGrant, grantFilter, grantResource, updateGrant } from '../admin/resources/grant.js';
+import { revokedKey, rotatedKey, rotateKey, signingKeyList, signingKeyResource } from '../admin/resources/signing-key.js';
+import { auditEventResource } from '../admin/resources/audit-event.js';
+import { applyResult, ConfigDocumentAnswer } from '../admin/resources/config-document.js';
 
 export interface RemoteAdminOptions {
   /** Base URL of the server (or of its admin listener); the API is at `${server}/admin/v1`. */
@@ -15,12 +23,27 @@ export interface RemoteAdminOptions {
   fetch?: typeof fetch;
 }
 
-type Json = Record<string, any>;
+type Json = Record<string, unknown>;
+
+/*
+ * Answers are checked against the same schemas the server answers with (admin/resources/), so
+ * what comes back is typed by them, not assumed. Fields a newer server adds are dropped, not
+ * refused; formats are the server's business.
+ */
+const answers = new Ajv({ strict: false, validateFormats: false, removeAdditional: true });
+const checkers = new WeakMap<TSchema, ValidateFunction>();
+function checked<S extends TSchema>(schema: S, value: unknown, what: string): Static<S> {
+  const check: ValidateFunction<Static<S>> = checkers.get(schema) ?? answers.compile<Static<S>>(schema);
+  checkers.set(schema, check);
+  if (check(value)) return value;
+  throw new Error(`the admin API answered ${what} with an unexpected body: ${answers.errorsText(check.errors)}`);
+}
 
 /**
  * The Admin interface over the admin HTTP API, with tokens from m2m-auth's own client SDK (cached,
- * refreshed, one retry on 401). Records come back exactly as a local Admin returns them, so the
- * CLI prints the same thing local or remote; problem details come back as the same AdminErrors.
+ * refreshed, one retry on 401). Records come back exactly as a local Admin returns them (the
+ * resource codecs read the answers back), so the CLI prints the same thing local or remote;
+ * problem details come back as the same AdminErrors.
  */
 export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(): void } {
   const base = options.server.replace(/\/+$/, '');
@@ -34,7 +57,8 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
   });
   const authFetch = createAuthFetch(tokens, options.fetch ? { fetch: options.fetch } : {});
 
-  async function call(method: string, path: string, body?: unknown, query?: Record<string, unknown>): Promise<Json | undefined> {
+  /** One request; undefined for 204. */
+  async function send(method: string, path: string, body?: unknown, query?: Record<string, unknown>): Promise<Json | undefined> {
     const search = new URLSearchParams();
     for (const [name, value] of Object.entries(query ?? {})) if (value !== undefined && value !== null) search.set(name, String(value));
     const url = `${base}/admin/v1${path}${search.size > 0 ? `?${search}` : ''}`;
@@ -53,11 +77,14 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
     if (response.ok && parsed) return parsed;
     throw toAdminError(response.status, parsed, base);
   }
+  /** A request whose answer the schema describes. */
+  const call = async <S extends TSchema>(answer: S, method: string, path: string, body?: unknown, query?: Record<string, unknown>) =>
+    checked(answer, await send(method, path, body, query), `${method} ${path}`);
+  const noContent = async (method: string, path: string, query?: Record<string, unknown>) => void (await send(method, path, undefined, query));
 
   const enc = encodeURIComponent;
-  const page = <T>(answer: Json | undefined, fromView: (view: any) => T) => ({ items: (answer!.items as unknown[]).map(fromView), nextCursor: answer!.next_cursor as string | null });
-  const defined = (value: Json) => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
-  const apiResult = (answer: Json | undefined) => ({ api: apiFromView(answer as never), ...(answer!.shared_secret ? { sharedSecret: answer!.shared_secret as string } : {}) });
+  const page = <T, W>(answer: { items: W[]; next_cursor: string | null }, fromWire: (wire: W) => T) => ({ items: answer.items.map(fromWire), nextCursor: answer.next_cursor });
+  const apiResult = (answer: Static<typeof ApiWithSecret>) => ({ api: apiResource.fromWire(answer), ...(answer.shared_secret ? { sharedSecret: answer.shared_secret } : {}) });
   const localOnly = (what: string) => () => Promise.reject(new AdminError('validation_failed', `${what} runs on the server's host only (not with --server)`));
 
   const admin: Admin & { close(): void } = {
@@ -67,68 +94,51 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
     asCaller: () => admin,
     close: () => tokens.close(),
 
-    createApi: async (input) => apiResult(await call('POST', '/apis', defined({ identifier: input.identifier, name: input.name, scopes: input.scopes, signing_alg: input.signingAlg, token_ttl_seconds: input.tokenTtlSeconds }))),
-    listApis: async (o = {}) => page(await call('GET', '/apis', undefined, { limit: o.limit, cursor: o.cursor }), apiFromView),
-    getApi: async (identifier) => apiFromView((await call('GET', `/apis/${enc(identifier)}`)) as never),
-    updateApi: async (identifier, patch) => apiResult(await call('PATCH', `/apis/${enc(identifier)}`, defined({ name: patch.name, scopes: patch.scopes, signing_alg: patch.signingAlg, token_ttl_seconds: patch.tokenTtlSeconds }))),
-    deleteApi: async (identifier) => void (await call('DELETE', `/apis/${enc(identifier)}`)),
+    createApi: async (input) => apiResult(await call(ApiWithSecret, 'POST', '/apis', createApi.toWire(input))),
+    listApis: async (o = {}) => page(await call(pageOf(apiResource.schema), 'GET', '/apis', undefined, { limit: o.limit, cursor: o.cursor }), apiResource.fromWire),
+    getApi: async (identifier) => apiResource.fromWire(await call(apiResource.schema, 'GET', `/apis/${enc(identifier)}`)),
+    updateApi: async (identifier, patch) => apiResult(await call(ApiWithSecret, 'PATCH', `/apis/${enc(identifier)}`, updateApi.toWire(patch))),
+    deleteApi: (identifier) => noContent('DELETE', `/apis/${enc(identifier)}`),
 
     async createClient(input) {
-      const answer = (await call('POST', '/clients', defined({ name: input.name, description: input.description, default_api: input.defaultApi, token_endpoint_auth_methods: input.tokenEndpointAuthMethods, jwks: input.jwks, introspect_apis: input.introspectApis })))!;
-      const client = clientFromView(answer as never);
-      return { client, clientId: client.clientId, ...(answer.client_secret ? { clientSecret: answer.client_secret as string, secret: secretFromView(answer.secret) } : {}) };
+      const answer = await call(CreatedClient, 'POST', '/clients', createClient.toWire(input));
+      const client = clientResource.fromWire(answer);
+      return { client, clientId: client.clientId, ...createdClientExtras.fromWire(answer) };
     },
-    listClients: async (o = {}) => page(await call('GET', '/clients', undefined, { limit: o.limit, cursor: o.cursor }), clientFromView),
+    listClients: async (o = {}) => page(await call(pageOf(clientResource.schema), 'GET', '/clients', undefined, { limit: o.limit, cursor: o.cursor }), clientResource.fromWire),
     async getClient(clientId) {
-      const answer = (await call('GET', `/clients/${enc(clientId)}`))!;
-      return { client: clientFromView(answer as never), secrets: (answer.secrets as never[]).map(secretFromView) };
+      const answer = await call(ClientDetail, 'GET', `/clients/${enc(clientId)}`);
+      return { client: clientResource.fromWire(answer), ...clientSecrets.fromWire(answer) };
     },
-    updateClient: async (clientId, patch) =>
-      clientFromView((await call('PATCH', `/clients/${enc(clientId)}`, defined({ name: patch.name, description: patch.description, default_api: patch.defaultApi, enabled: patch.isEnabled, token_endpoint_auth_methods: patch.tokenEndpointAuthMethods, jwks: patch.jwks, introspect_apis: patch.introspectApis }))) as never),
-    deleteClient: async (clientId) => void (await call('DELETE', `/clients/${enc(clientId)}`)),
-    async rotateClientSecret(clientId, o = {}) {
-      const answer = (await call('POST', `/clients/${enc(clientId)}/secrets/rotate`, defined({ grace_seconds: o.graceSeconds })))!;
-      return { clientId: answer.client_id, clientSecret: answer.client_secret, secret: secretFromView(answer.secret), previousSecretsExpireAt: Date.parse(answer.previous_secrets_expire_at) };
-    },
+    updateClient: async (clientId, patch) => clientResource.fromWire(await call(clientResource.schema, 'PATCH', `/clients/${enc(clientId)}`, updateClient.toWire(patch))),
+    deleteClient: (clientId) => noContent('DELETE', `/clients/${enc(clientId)}`),
+    rotateClientSecret: async (clientId, o = {}) => rotatedSecret.fromWire(await call(rotatedSecret.schema, 'POST', `/clients/${enc(clientId)}/secrets/rotate`, rotateSecret.toWire(o))),
 
-    async addClientSecret(clientId, o = {}) {
-      const answer = (await call('POST', `/clients/${enc(clientId)}/secrets`, defined({ expires_in_seconds: o.expiresInSeconds })))!;
-      return { clientId: answer.client_id, clientSecret: answer.client_secret, secret: secretDetailsFromView(answer.secret) };
-    },
-    listClientSecrets: async (clientId) => ((await call('GET', `/clients/${enc(clientId)}/secrets`))!.items as never[]).map(secretDetailsFromView),
-    revokeClientSecret: async (clientId, secretId) => void (await call('DELETE', `/clients/${enc(clientId)}/secrets/${enc(secretId)}`)),
+    addClientSecret: async (clientId, o = {}) => addedSecret.fromWire(await call(addedSecret.schema, 'POST', `/clients/${enc(clientId)}/secrets`, addSecret.toWire(o))),
+    listClientSecrets: async (clientId) => clientSecretList.fromWire(await call(clientSecretList.schema, 'GET', `/clients/${enc(clientId)}/secrets`)).items,
+    revokeClientSecret: (clientId, secretId) => noContent('DELETE', `/clients/${enc(clientId)}/secrets/${enc(secretId)}`),
 
-    createGrant: async (input) => grantFromView((await call('POST', '/grants', defined({ client_id: input.clientId, api: input.apiIdentifier, scopes: input.scopes, token_ttl_seconds: input.tokenTtlSeconds }))) as never),
-    getGrant: async (id) => grantFromView((await call('GET', `/grants/${enc(id)}`)) as never),
-    listGrants: async (o = {}) => page(await call('GET', '/grants', undefined, { limit: o.limit, cursor: o.cursor, client_id: o.clientId, api: o.apiIdentifier }), grantFromView),
-    updateGrant: async (id, patch) => grantFromView((await call('PATCH', `/grants/${enc(id)}`, defined({ scopes: patch.scopes, token_ttl_seconds: patch.tokenTtlSeconds }))) as never),
-    deleteGrant: async (id) => void (await call('DELETE', `/grants/${enc(id)}`)),
+    createGrant: async (input) => grantResource.fromWire(await call(grantResource.schema, 'POST', '/grants', createGrant.toWire(input))),
+    getGrant: async (id) => grantResource.fromWire(await call(grantResource.schema, 'GET', `/grants/${enc(id)}`)),
+    listGrants: async (o = {}) =>
+      page(await call(pageOf(grantResource.schema), 'GET', '/grants', undefined, { limit: o.limit, cursor: o.cursor, ...grantFilter.toWire(o) }), grantResource.fromWire),
+    updateGrant: async (id, patch) => grantResource.fromWire(await call(grantResource.schema, 'PATCH', `/grants/${enc(id)}`, updateGrant.toWire(patch))),
+    deleteGrant: (id) => noContent('DELETE', `/grants/${enc(id)}`),
 
-    listKeys: async () => ((await call('GET', '/keys'))!.items as never[]).map(keyFromView),
-    getKey: async (kid) => keyFromView((await call('GET', `/keys/${enc(kid)}`)) as never),
+    listKeys: async () => signingKeyList.fromWire(await call(signingKeyList.schema, 'GET', '/keys')).items,
+    getKey: async (kid) => signingKeyResource.fromWire(await call(signingKeyResource.schema, 'GET', `/keys/${enc(kid)}`)),
     // The server makes its own keys at start; a remote caller has nothing to ensure.
     ensureSigningKeys: async () => [],
-    async rotateSigningKey(alg = 'RS256', apiIdentifier) {
-      const answer = (await call('POST', '/keys/rotate', defined({ alg, api: apiIdentifier })))!;
-      return { key: keyFromView(answer.key), previous: (answer.previous as never[]).map(keyFromView), ...(answer.shared_secret ? { sharedSecret: answer.shared_secret as string } : {}) };
-    },
-    retireSigningKey: async (kid, o = {}) => void (await call('POST', `/keys/${enc(kid)}/retire`, undefined, { force: o.force })),
-    async revokeSigningKey(kid) {
-      const answer = (await call('POST', `/keys/${enc(kid)}/revoke`, {}))!;
-      return { revoked: answer.revoked as string, replacement: (answer.replacement as string | null) ?? undefined };
-    },
+    rotateSigningKey: async (alg = 'RS256', apiIdentifier) => rotatedKey.fromWire(await call(rotatedKey.schema, 'POST', '/keys/rotate', rotateKey.toWire({ alg, apiIdentifier }))),
+    retireSigningKey: (kid, o = {}) => noContent('POST', `/keys/${enc(kid)}/retire`, { force: o.force }),
+    revokeSigningKey: async (kid) => revokedKey.fromWire(await call(revokedKey.schema, 'POST', `/keys/${enc(kid)}/revoke`, {})),
 
-    async listAuditEvents(o = {}) {
-      const answer = await call('GET', '/audit-events', undefined, { limit: o.limit, cursor: o.cursor, type: o.type, actor: o.actor, since: o.since, until: o.until });
-      return page(answer, (event: Json): AuditEventRecord => ({ ...(event as AuditEventRecord), at: Date.parse(event.at) }));
-    },
-    // The configuration document and the apply result are plain JSON on both sides; the options
-    // travel as query parameters so the body is the document itself.
-    exportConfig: async (o = {}) => (await call('GET', '/config', undefined, { include_admin: o.includeAdmin || undefined })) as never,
-    async applyConfig(document, o = {}) {
-      const answer = (await call('POST', '/config/apply', document, { dry_run: o.dryRun || undefined, prune: o.prune || undefined, allow_admin_deletion: o.allowAdminDeletion || undefined }))!;
-      return { plan: answer.plan, applied: answer.applied, createdSecrets: answer.created_secrets };
-    },
+    listAuditEvents: async (o = {}) =>
+      page(await call(pageOf(auditEventResource.schema), 'GET', '/audit-events', undefined, { limit: o.limit, cursor: o.cursor, type: o.type, actor: o.actor, since: o.since, until: o.until }), auditEventResource.fromWire),
+    // The options travel as query parameters so the body is the document itself.
+    exportConfig: async (o = {}) => call(ConfigDocumentAnswer, 'GET', '/config', undefined, { include_admin: o.includeAdmin || undefined }),
+    applyConfig: async (document, o = {}) =>
+      applyResult.fromWire(await call(applyResult.schema, 'POST', '/config/apply', document, { dry_run: o.dryRun || undefined, prune: o.prune || undefined, allow_admin_deletion: o.allowAdminDeletion || undefined })),
 
     pruneAuditEvents: localOnly('pruning the audit log'),
     bootstrapAdminClient: localOnly('admin bootstrap'),

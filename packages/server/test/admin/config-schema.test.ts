@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import { createAdmin } from '../../src/admin/admin.js';
 import { parseConfigDocument } from '../../src/admin/config-document.js';
+import { renderConfigDocumentSchema } from '../../src/admin/resources/config-document.js';
 import { deriveSecrets, generateMasterKey, parseMasterKey } from '../../src/keys/master-key.js';
 import { openStorage } from '../../src/storage/open-storage.js';
 import { createClock } from '../helpers/test-app.js';
@@ -12,6 +13,10 @@ const schema = JSON.parse(readFileSync(new URL('../../schema/m2m-auth-config.sch
 const validate = new Ajv({ allErrors: true }).compile(schema);
 
 describe('schema/m2m-auth-config.schema.json', () => {
+  it('is exactly what the resource definitions generate (run `npm run schema:config` after changing a resource)', () => {
+    expect(readFileSync(new URL('../../schema/m2m-auth-config.schema.json', import.meta.url), 'utf8')).toBe(renderConfigDocumentSchema());
+  });
+
   it('accepts every document export writes', async () => {
     const storage = await openStorage({ kind: 'memory' });
     try {

@@ -26,12 +26,13 @@ export interface PostgresStorageOptions {
   migrate?: boolean;
 }
 
+// jsonb arrives parsed: the value is the record's JSON member as it was written.
 const records = createRowMappers({ json: <T>(value: unknown) => value as T, bool: (value) => value as boolean });
 type Queryable = Pick<pg.Pool, 'query'>;
 
 const INT8 = 20;
 /** Times are epoch milliseconds in BIGINT: well inside Number's exact range, so read them as numbers. */
-const types = { getTypeParser: ((oid: number, format?: string) => (oid === INT8 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser };
+const types = { getTypeParser: ((oid: number, format: 'text' | 'binary' = 'text') => (oid === INT8 ? Number : format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text'))) as typeof pg.types.getTypeParser };
 
 /**
  * PostgreSQL, for several server instances sharing one database. Every write is one statement

@@ -1,0 +1,77 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { codec, field, listOf, mapped, nested, optional, type RecordOf } from './fields.js';
+import { AuthMethods, IntrospectApis, Jwks, nullable, time, withDescription } from './common.js';
+import { clientSecretResource } from './client-secret.js';
+
+/** A client: what it is on the wire, in a create or change request, and in the config document. */
+
+export const clientResource = codec({
+  client_id: field('clientId', Type.String()),
+  name: field('name', Type.String()),
+  description: field('description', Type.String()),
+  default_api: field('defaultApi', nullable(Type.String())),
+  enabled: field('isEnabled', Type.Boolean()),
+  grant_types: field('grantTypes', Type.Array(Type.String())),
+  token_endpoint_auth_methods: field('tokenEndpointAuthMethods', AuthMethods),
+  jwks: field('jwks', Jwks),
+  // Records leave it out when the client may introspect nothing; the wire always says [].
+  introspect_apis: mapped('introspectApis', IntrospectApis, {
+    encode: (apis: string[] | undefined) => apis ?? [],
+    decode: (apis: string[]) => (apis.length > 0 ? apis : undefined),
+  }),
+  created_at: time('createdAt'),
+  updated_at: time('updatedAt'),
+});
+export type ClientWire = Static<typeof clientResource.schema>;
+
+const Name = Type.String({ minLength: 1, maxLength: 200 });
+const changeable = {
+  description: optional('description', Type.String({ maxLength: 1000 })),
+  default_api: optional('defaultApi', nullable(Type.String({ maxLength: 512 }))),
+  token_endpoint_auth_methods: optional('tokenEndpointAuthMethods', AuthMethods),
+  jwks: optional('jwks', Jwks),
+  introspect_apis: optional('introspectApis', IntrospectApis),
+};
+export const createClient = codec({ name: field('name', Name), ...changeable });
+export const updateClient = codec({
+  name: optional('name', Name),
+  description: changeable.description,
+  default_api: changeable.default_api,
+  enabled: optional('isEnabled', Type.Boolean()),
+  token_endpoint_auth_methods: changeable.token_endpoint_auth_methods,
+  jwks: changeable.jwks,
+  introspect_apis: changeable.introspect_apis,
+});
+/** `isEnabled`: default true; a disabled client gets no tokens. Not part of the create request (the CLI and apply use it). */
+export type CreateClientInput = RecordOf<typeof createClient.fields> & { isEnabled?: boolean };
+export type UpdateClientInput = RecordOf<typeof updateClient.fields>;
+
+/** The answer to a create: the client, and its first secret in this one answer (none for private_key_jwt-only clients). */
+export const createdClientExtras = codec({
+  client_secret: optional('clientSecret', Type.String({ description: 'Shown in this one answer only' })),
+  secret: mapped('secret', Type.Optional(clientSecretResource.schema), {
+    encode: (secret: RecordOf<typeof clientSecretResource.fields> | undefined) => (secret ? clientSecretResource.toWire(secret) : undefined),
+    decode: (wire: Static<typeof clientSecretResource.schema> | undefined) => (wire ? clientSecretResource.fromWire(wire) : undefined),
+  }),
+});
+export const CreatedClient = Type.Object({ ...clientResource.schema.properties, ...createdClientExtras.schema.properties }, { additionalProperties: false });
+
+/** A client with its secrets (hints only). */
+export const clientSecrets = codec({ secrets: listOf('secrets', clientSecretResource) });
+export const ClientDetail = Type.Object({ ...clientResource.schema.properties, ...clientSecrets.schema.properties }, { additionalProperties: false });
+
+/** The config document's entry: the create request, matched by client_id or name, with the defaults apply gives. */
+export const ConfigClient = Type.Object(
+  {
+    client_id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._~-]{1,128}$', description: "Matches the server's client; kept when the client is created. Without it the client is matched by name." })),
+    name: Name,
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+    default_api: Type.Optional(nullable(Type.String(), { description: 'Identifier of an API of the document (or urn:m2m-auth:admin), used when a token request names no audience.' })),
+    enabled: Type.Optional(Type.Boolean({ description: 'Default true.' })),
+    token_endpoint_auth_methods: Type.Optional(withDescription(AuthMethods, 'Default: private_key_jwt with jwks, else client_secret_basic and client_secret_post.')),
+    jwks: Type.Optional(withDescription(Jwks, 'Public JWK Set for private_key_jwt: flat RSA, EC or OKP public keys, at most 20.')),
+    introspect_apis: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Identifiers of APIs of the document (or "*" for all) whose tokens this client may introspect (RFC 7662). Default: none.' })),
+  },
+  { additionalProperties: false },
+);
+export type ConfigClient = Static<typeof ConfigClient>;

@@ -1,0 +1,72 @@
+import { Type, type SchemaOptions, type StringOptions, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { SIGNING_ALGORITHMS, type ClientAuthMethod, type SigningAlgorithm } from '../../storage/types.js';
+import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '../../protocol/limits.js';
+import { JWK_COMMON_MEMBERS, JWK_PUBLIC_MEMBERS, MAX_JWK_MEMBER_CHARS, MAX_JWKS_KEYS } from '../validation.js';
+import { mapped } from './fields.js';
+
+/** Schemas more than one admin resource speaks: snake_case like OAuth, ISO-8601 times. */
+
+/** A string of a fixed set, as `enum` (what OpenAPI readers and the docs render), typed as the union. */
+export const stringEnum = <T extends string>(values: readonly T[], options: SchemaOptions = {}): TUnsafe<T> => Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+
+export const nullable = <S extends TSchema>(schema: S, options: SchemaOptions = {}) => Type.Union([schema, Type.Null()], options);
+
+/** The same schema (and type) with another description, e.g. the default a config document falls back to. */
+export const withDescription = <S extends TSchema>(schema: S, description: string): S => ({ ...schema, description });
+
+export const Time = Type.String({ format: 'date-time' });
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A time: epoch milliseconds in records, ISO 8601 on the wire. */
+export const time = <Key extends string>(key: Key, options: StringOptions = {}) => mapped(key, Type.String({ format: 'date-time', ...options }), { encode: iso, decode: (text: string) => Date.parse(text) });
+
+/** A time that may not have happened (null). */
+export const nullableTime = <Key extends string>(key: Key, options: SchemaOptions = {}) =>
+  mapped(key, nullable(Time, options), {
+    encode: (ms: number | null) => (ms === null ? null : iso(ms)),
+    decode: (text: string | null) => (text === null ? null : Date.parse(text)),
+  });
+
+export const SigningAlg = stringEnum<SigningAlgorithm>(SIGNING_ALGORITHMS, { description: 'JWS algorithm of the API’s tokens' });
+
+export const TokenTtl = Type.Integer({ minimum: MIN_TOKEN_TTL_SECONDS, maximum: MAX_TOKEN_TTL_SECONDS, description: 'Access-token lifetime in seconds' });
+
+export const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+export const AuthMethods = Type.Array(stringEnum<ClientAuthMethod>(AUTH_METHODS), { minItems: 1 });
+
+/** A public JWK Set: flat public JWKs only (admin/validation.ts checks the members each kty has). */
+export type PublicJwks = { keys: Record<string, unknown>[] };
+const jwkMember = Type.String({ maxLength: MAX_JWK_MEMBER_CHARS });
+const jwkMembers = [...JWK_COMMON_MEMBERS, ...new Set(Object.values(JWK_PUBLIC_MEMBERS).flat())];
+export const Jwk = Type.Object(
+  {
+    ...Object.fromEntries(jwkMembers.map((member) => [member, Type.Optional(jwkMember)])),
+    kty: stringEnum(Object.keys(JWK_PUBLIC_MEMBERS)),
+    key_ops: Type.Optional(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 8 })),
+    ext: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+// Typed as the record's JWK Set: the schema checks more than the type can say (members per kty).
+export const Jwks = Type.Unsafe<PublicJwks | null>(
+  nullable(Type.Object({ keys: Type.Array(Jwk, { minItems: 1, maxItems: MAX_JWKS_KEYS }) }, { additionalProperties: false }), { description: 'Public JWK Set for private_key_jwt' }),
+);
+
+export const IntrospectApis = Type.Array(Type.String({ minLength: 1, maxLength: 512 }), {
+  maxItems: 200,
+  description: 'API identifiers (or "*") whose tokens this client may introspect (RFC 7662 §4); [] for none. Setting or changing it needs the admin scope introspection:write',
+});
+
+export const ScopeName = Type.String({ minLength: 1, maxLength: 128 });
+export const ScopeList = Type.Array(ScopeName, { maxItems: 200 });
+
+/** One page of a list, with the cursor of the next. */
+export const pageOf = <S extends TSchema>(item: S) =>
+  Type.Object({ items: Type.Array(item), next_cursor: nullable(Type.String({ description: 'Pass as cursor for the next page' })) }, { additionalProperties: false });
+
+export const pageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Page size (default 100)' })),
+  cursor: Type.Optional(Type.String({ maxLength: 512, description: 'next_cursor of the previous page' })),
+};
+export const ListQuery = Type.Object(pageQuery, { additionalProperties: false });
