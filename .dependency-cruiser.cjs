@@ -13,34 +13,53 @@ const rule = (name, comment, from, to) => ({ name, comment, severity: 'error', f
 
 module.exports = {
   forbidden: [
-    rule('protocol-is-the-floor', 'protocol/ (the vocabulary) imports nothing else of the server',
-      folders('protocol'), { path: server, pathNot: folders('protocol') }),
-    rule('grants-auth-endpoints-below-wiring', 'grants/, client-auth/ and endpoints/ never import runtime/ (registry/, observability/, boot/), http/, admin/ or cli/',
-      folders('grants', 'client-auth', 'endpoints'), { path: folders(...WIRING, 'http', 'admin', 'cli') }),
-    rule('grants-and-auth-below-endpoints', 'grants and client authentication never import endpoints/',
-      folders('grants', 'client-auth'), { path: folders('endpoints') }),
-    rule('errors-know-no-adapter', 'errors/ imports none of endpoints/, state/, storage/, http/, runtime/ (it speaks only protocol/)',
-      folders('errors'), { path: server, pathNot: folders('errors', 'protocol') }),
-    rule('tokens-and-keys-below-admin', 'tokens/ and keys/ never import admin/, grants/ or endpoints/',
-      folders('tokens', 'keys'), { path: folders('admin', 'grants', 'endpoints') }),
-    rule('config-below-wiring', 'config/ never imports runtime/ (registry/, observability/, boot/) or http/',
-      folders('config'), { path: folders(...WIRING, 'http') }),
-    rule('admin-below-http', 'admin/ never imports endpoints/, http/, cli/ or runtime/ (registry/, observability/, boot/)',
-      folders('admin'), { path: folders('endpoints', 'http', 'cli', ...WIRING) }),
-    rule('storage-apart-from-state', 'storage/ and state/ never import each other or anything above them',
-      folders('storage'), { path: server, pathNot: folders('storage', 'protocol', 'errors') }),
-    rule('state-apart-from-storage', 'storage/ and state/ never import each other or anything above them',
-      folders('state'), { path: server, pathNot: folders('state', 'protocol', 'errors') }),
-    rule('remote-not-http', 'remote/ never imports http/',
-      folders('remote'), { path: folders('http') }),
-    rule('one-composition-root', 'nothing below the wiring imports boot/: only http/, cli/ and the package index compose the system',
-      server, { path: folders('boot'), pathNot: folders('boot', 'http', 'cli') }),
-    rule('sdks-apart', 'the SDKs never import each other’s source or the server’s (sdk-core is what they share)',
-      '^packages/(client|resource-server)/', { path: '^packages/(server|client|resource-server)/', pathNot: '^packages/$1/' }),
-    rule('sdk-core-below-the-sdks', 'sdk-core imports neither SDK nor the server',
-      '^packages/sdk-core/', { path: '^packages/(server|client|resource-server)/' }),
-    rule('no-cycles', 'no import cycles, type-only ones included',
-      '^packages/', { circular: true }),
+    rule('protocol-is-the-floor', 'protocol/ (the vocabulary) imports nothing else of the server', folders('protocol'), {
+      path: server,
+      pathNot: folders('protocol'),
+    }),
+    rule(
+      'grants-auth-endpoints-below-wiring',
+      'grants/, client-auth/ and endpoints/ never import runtime/ (registry/, observability/, boot/), http/, admin/ or cli/',
+      folders('grants', 'client-auth', 'endpoints'),
+      { path: folders(...WIRING, 'http', 'admin', 'cli') },
+    ),
+    rule('grants-and-auth-below-endpoints', 'grants and client authentication never import endpoints/', folders('grants', 'client-auth'), {
+      path: folders('endpoints'),
+    }),
+    rule('errors-know-no-adapter', 'errors/ imports none of endpoints/, state/, storage/, http/, runtime/ (it speaks only protocol/)', folders('errors'), {
+      path: server,
+      pathNot: folders('errors', 'protocol'),
+    }),
+    rule('tokens-and-keys-below-admin', 'tokens/ and keys/ never import admin/, grants/ or endpoints/', folders('tokens', 'keys'), {
+      path: folders('admin', 'grants', 'endpoints'),
+    }),
+    rule('config-below-wiring', 'config/ never imports runtime/ (registry/, observability/, boot/) or http/', folders('config'), {
+      path: folders(...WIRING, 'http'),
+    }),
+    rule('admin-below-http', 'admin/ never imports endpoints/, http/, cli/ or runtime/ (registry/, observability/, boot/)', folders('admin'), {
+      path: folders('endpoints', 'http', 'cli', ...WIRING),
+    }),
+    rule('storage-apart-from-state', 'storage/ and state/ never import each other or anything above them', folders('storage'), {
+      path: server,
+      pathNot: folders('storage', 'protocol', 'errors'),
+    }),
+    rule('state-apart-from-storage', 'storage/ and state/ never import each other or anything above them', folders('state'), {
+      path: server,
+      pathNot: folders('state', 'protocol', 'errors'),
+    }),
+    rule('remote-not-http', 'remote/ never imports http/', folders('remote'), { path: folders('http') }),
+    rule('one-composition-root', 'nothing below the wiring imports boot/: only http/, cli/ and the package index compose the system', server, {
+      path: folders('boot'),
+      pathNot: folders('boot', 'http', 'cli'),
+    }),
+    rule('sdks-apart', 'the SDKs never import each other’s source or the server’s (sdk-core is what they share)', '^packages/(client|resource-server)/', {
+      path: '^packages/(server|client|resource-server)/',
+      pathNot: '^packages/$1/',
+    }),
+    rule('sdk-core-below-the-sdks', 'sdk-core imports neither SDK nor the server', '^packages/sdk-core/', {
+      path: '^packages/(server|client|resource-server)/',
+    }),
+    rule('no-cycles', 'no import cycles, type-only ones included', '^packages/', { circular: true }),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

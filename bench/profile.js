@@ -72,7 +72,9 @@ const lines = [
   '',
   '| µs/token | share | what |',
   '|---:|---:|---|',
-  ...rows.filter((row) => row.microsPerRequest >= 0.05).map((row) => `| ${row.microsPerRequest.toFixed(2)} | ${(row.share * 100).toFixed(1)}% | ${row.category} |`),
+  ...rows
+    .filter((row) => row.microsPerRequest >= 0.05)
+    .map((row) => `| ${row.microsPerRequest.toFixed(2)} | ${(row.share * 100).toFixed(1)}% | ${row.category} |`),
   '',
   'Main thread only: work on the libuv threadpool (RSA signatures; ES256/EdDSA when signed there) is not in the profile.',
   `Flame graph: bench/results/${base}.svg; profile: bench/results/${base}.cpuprofile`,

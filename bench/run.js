@@ -30,7 +30,12 @@ const startedAt = Date.now();
 const progress = (message) => process.stderr.write(`[${((Date.now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node.js ${process.version}, ${process.platform}`;
-const output = [`Machine: ${machine}`, `Command: npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), `Repetitions: ${repetitions} × ${durationSeconds} s, interleaved`, ''];
+const output = [
+  `Machine: ${machine}`,
+  `Command: npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+  `Repetitions: ${repetitions} × ${durationSeconds} s, interleaved`,
+  '',
+];
 const results = { machine, startedAt: new Date(startedAt).toISOString(), repetitions, durationSeconds };
 const resultsDirectory = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(resultsDirectory, { recursive: true });
@@ -51,7 +56,13 @@ if (suites.has('token')) {
 
 if (suites.has('resource')) {
   const { runResourceServerSuite, resourceServerTable } = await import('./resource-server/suite.js');
-  results.resourceServer = await runResourceServerSuite({ algs: flags.algs.split(','), repetitions, durationSeconds, progress, only: flags.targets?.split(',') });
+  results.resourceServer = await runResourceServerSuite({
+    algs: flags.algs.split(','),
+    repetitions,
+    durationSeconds,
+    progress,
+    only: flags.targets?.split(','),
+  });
   output.push('### Resource server', '', resourceServerTable(results.resourceServer));
 }
 

@@ -34,12 +34,16 @@ export function renderAdminApiMarkdown(doc) {
     const parameters = operation.parameters ?? [];
     if (parameters.length > 0) {
       lines.push('', '| parameter | in | type | description |', '|---|---|---|---|');
-      for (const parameter of parameters) lines.push(`| \`${parameter.name}\`${parameter.required ? ' (required)' : ''} | ${parameter.in} | ${typeOf(parameter.schema)} | ${parameter.schema?.description ?? parameter.description ?? ''} |`);
+      for (const parameter of parameters)
+        lines.push(
+          `| \`${parameter.name}\`${parameter.required ? ' (required)' : ''} | ${parameter.in} | ${typeOf(parameter.schema)} | ${parameter.schema?.description ?? parameter.description ?? ''} |`,
+        );
     }
     const body = operation.requestBody?.content?.['application/json']?.schema;
     if (body) {
       lines.push('', 'Body (JSON):', '', '| field | type | description |', '|---|---|---|');
-      for (const [name, schema] of Object.entries(body.properties ?? {})) lines.push(`| \`${name}\`${(body.required ?? []).includes(name) ? ' (required)' : ''} | ${typeOf(schema)} | ${schema.description ?? ''} |`);
+      for (const [name, schema] of Object.entries(body.properties ?? {}))
+        lines.push(`| \`${name}\`${(body.required ?? []).includes(name) ? ' (required)' : ''} | ${typeOf(schema)} | ${schema.description ?? ''} |`);
     }
     const statuses = Object.keys(operation.responses ?? {}).join(', ');
     lines.push('', `Answers: ${statuses}.`);
@@ -56,7 +60,7 @@ function typeOf(schema) {
   if (schema.enum) return schema.enum.map((value) => `\`${value}\``).join(' \\| ');
   if (schema.anyOf) return schema.anyOf.map(typeOf).join(' or ');
   if (schema.type === 'array') return `list of ${typeOf(schema.items)}`;
-  return Array.isArray(schema.type) ? schema.type.join(' or ') : schema.type ?? 'object';
+  return Array.isArray(schema.type) ? schema.type.join(' or ') : (schema.type ?? 'object');
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

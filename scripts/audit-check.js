@@ -56,7 +56,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       console.error(`npm audit did not run: ${reason}`);
       process.exit(2);
     }
-    console.error(`WARNING: npm audit did not run, so no advisory was checked: ${reason}\n(set M2M_AUTH_REQUIRE_AUDIT=1 where the registry offers the audit endpoint, to make this fail)`);
+    console.error(
+      `WARNING: npm audit did not run, so no advisory was checked: ${reason}\n(set M2M_AUTH_REQUIRE_AUDIT=1 where the registry offers the audit endpoint, to make this fail)`,
+    );
     process.exit(0);
   }
   const allowlist = JSON.parse(readFileSync(ALLOWLIST, 'utf8')).advisories;

@@ -31,7 +31,10 @@ export function renderCliReference(program) {
     '',
   ];
   for (const command of help.visibleCommands(program)) out.push(...renderCommand(help, command, 2));
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }
 
 function renderCommand(help, command, depth) {
@@ -80,7 +83,11 @@ function fullName(command) {
   return names.join(' ');
 }
 
-const anchor = (title) => title.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
+const anchor = (title) =>
+  title
+    .toLowerCase()
+    .replace(/[^a-z0-9 -]/g, '')
+    .replace(/ /g, '-');
 const cell = (text) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -50,7 +50,9 @@ export async function runActiveClientsSuite({ clientCounts, databases, alg, conn
           failed: measured.failed + warmup.failed,
         };
         results.push(row);
-        progress(`active clients: ${database} ${formatNumber(clients)}: ${formatNumber(row.tokensPerSecond)} tokens/s, p99 ${row.p99Ms} ms, ${formatNumber(cached)} cached entries`);
+        progress(
+          `active clients: ${database} ${formatNumber(clients)}: ${formatNumber(row.tokensPerSecond)} tokens/s, p99 ${row.p99Ms} ms, ${formatNumber(cached)} cached entries`,
+        );
       } finally {
         await target.stop();
       }
@@ -60,7 +62,10 @@ export async function runActiveClientsSuite({ clientCounts, databases, alg, conn
 }
 
 export function activeClientsTable(results) {
-  const lines = ['| database | active clients | tokens/s | p50 ms | p99 ms | CPU µs/token | peak RSS MiB | cached records | warm-up requests | failed |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
+  const lines = [
+    '| database | active clients | tokens/s | p50 ms | p99 ms | CPU µs/token | peak RSS MiB | cached records | warm-up requests | failed |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
   for (const row of results) {
     lines.push(
       `| ${row.database} | ${formatNumber(row.clients)} | ${formatNumber(row.tokensPerSecond)} | ${formatNumber(row.p50Ms, 1)} | ${formatNumber(row.p99Ms, 1)} | ` +
@@ -79,7 +84,8 @@ async function startTarget({ database: choice, clients, alg, instances = 1 }) {
   const redisArgs = choice === 'postgres+redis' ? ['--redis-url', REDIS_URL] : [];
   const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-bench-clients-'));
   const schema = `bench_${process.pid}_${Date.now()}`;
-  const databaseUrl = database === 'postgres' ? `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` : `sqlite:${join(dataDir, 'm2m-auth.db')}`;
+  const databaseUrl =
+    database === 'postgres' ? `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` : `sqlite:${join(dataDir, 'm2m-auth.db')}`;
   let admin;
   if (database === 'postgres') {
     admin = new pg.Client({ connectionString: POSTGRES_URL });
@@ -94,7 +100,8 @@ async function startTarget({ database: choice, clients, alg, instances = 1 }) {
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    const cli = (...args) => JSON.parse(execFileSync(process.execPath, [m2mAuthBin, ...args, '--data-dir', dataDir, '--database-url', databaseUrl, '--json'], { encoding: 'utf8' }));
+    const cli = (...args) =>
+      JSON.parse(execFileSync(process.execPath, [m2mAuthBin, ...args, '--data-dir', dataDir, '--database-url', databaseUrl, '--json'], { encoding: 'utf8' }));
     cli('apis', 'create', '--identifier', AUDIENCE, '--scopes', 'read:things', '--alg', alg, '--token-ttl', '900');
     const first = cli('clients', 'create', '--name', 'bench-client');
     cli('grants', 'create', '--client', first.client_id, '--api', AUDIENCE, '--scopes', 'read:things');
@@ -106,7 +113,21 @@ async function startTarget({ database: choice, clients, alg, instances = 1 }) {
         const url = `http://127.0.0.1:${port}`;
         const server = await startChildServer({
           command: process.execPath,
-          args: ['--max-semi-space-size=4', m2mAuthBin, 'serve', '--port', String(port), '--data-dir', dataDir, '--database-url', databaseUrl, ...redisArgs, '--metrics', '--log-level', 'warn'],
+          args: [
+            '--max-semi-space-size=4',
+            m2mAuthBin,
+            'serve',
+            '--port',
+            String(port),
+            '--data-dir',
+            dataDir,
+            '--database-url',
+            databaseUrl,
+            ...redisArgs,
+            '--metrics',
+            '--log-level',
+            'warn',
+          ],
           probeUrl: `${url}/healthz`,
         });
         servers.push({ ...server, url });
@@ -152,7 +173,10 @@ async function copyClient(database, { dataDir, admin, schema, clientId, copies }
   const db = new Database(join(dataDir, 'm2m-auth.db'));
   try {
     db.transaction(() => {
-      for (const sql of statements('seq')) db.prepare(`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ${copies}) ${sql.replaceAll('$id', '@id')}`).run({ id: clientId });
+      for (const sql of statements('seq'))
+        db.prepare(`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ${copies}) ${sql.replaceAll('$id', '@id')}`).run({
+          id: clientId,
+        });
     })();
   } finally {
     db.close();
@@ -199,7 +223,10 @@ export function instancesTable(results) {
   return [
     '| database | instances | tokens/s | vs one instance | p99 ms | CPU µs/token | failed |',
     '|---|---:|---:|---:|---:|---:|---:|',
-    ...results.map((row) => `| ${row.database} | ${row.instances} | ${formatNumber(row.tokensPerSecond)} | ${base ? `${(row.tokensPerSecond / base.tokensPerSecond).toFixed(2)}×` : '-'} | ${row.p99Ms} | ${formatNumber(row.cpuMicrosPerToken)} | ${row.failed} |`),
+    ...results.map(
+      (row) =>
+        `| ${row.database} | ${row.instances} | ${formatNumber(row.tokensPerSecond)} | ${base ? `${(row.tokensPerSecond / base.tokensPerSecond).toFixed(2)}×` : '-'} | ${row.p99Ms} | ${formatNumber(row.cpuMicrosPerToken)} | ${row.failed} |`,
+    ),
   ].join('\n');
 }
 
@@ -224,7 +251,13 @@ async function load(target, { connections, durationSeconds, maxRequests }) {
     ],
   });
   const elapsed = result.duration;
-  return { total: result.requests.total, requestsPerSecond: result.requests.total / elapsed, p50Ms: result.latency.p50, p99Ms: result.latency.p99, failed: result.non2xx + result.errors + result.timeouts };
+  return {
+    total: result.requests.total,
+    requestsPerSecond: result.requests.total / elapsed,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    failed: result.non2xx + result.errors + result.timeouts,
+  };
 }
 
 async function cachedEntries(url) {

@@ -83,7 +83,11 @@ const samples = [];
 for (let run = 0; run < runs; run++) samples.push(await inProcessRun());
 const cli = cliRun();
 
-console.log(`load average at the end: ${loadavg().map((load) => load.toFixed(1)).join(' ')} on ${availableParallelism()} cores\n`);
+console.log(
+  `load average at the end: ${loadavg()
+    .map((load) => load.toFixed(1))
+    .join(' ')} on ${availableParallelism()} cores\n`,
+);
 console.log(`apply: ${clientCount} clients, each with a grant, on SQLite (${runs} runs, fresh database each; ms)\n`);
 console.log('| in process (admin.applyConfig) | wall ms, median (min–max) | CPU ms, median (min–max) |\n|---|---|---|');
 console.log(row(`first apply (1 API, ${clientCount} clients and ${clientCount} grants created)`, 'first'));

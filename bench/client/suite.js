@@ -20,7 +20,13 @@ export async function runClientSuite({ progress, repetitions = 5 }) {
     const issuerUrl = new URL(issuer.request.url).origin;
     const credentials = parseBasic(issuer.request.headers.authorization);
     const makeClient = () =>
-      createTokenClient({ issuer: issuerUrl, clientId: credentials.clientId, clientSecret: credentials.clientSecret, audience: AUDIENCE, scope: 'read:things' });
+      createTokenClient({
+        issuer: issuerUrl,
+        clientId: credentials.clientId,
+        clientSecret: credentials.clientSecret,
+        audience: AUDIENCE,
+        scope: 'read:things',
+      });
 
     progress('client: cached getToken');
     const cachedGetToken = await measureCachedGetToken(makeClient, repetitions);
@@ -88,7 +94,12 @@ async function measureAuthFetch(makeClient, api, repetitions) {
       wrappedUs.push(await timeSequential(wrapped, requests));
     }
     const overhead = plainUs.map((p, i) => wrappedUs[i] - p);
-    return { requests, plainMicrosPerRequest: summarize(plainUs), authFetchMicrosPerRequest: summarize(wrappedUs), overheadMicrosPerRequest: summarize(overhead) };
+    return {
+      requests,
+      plainMicrosPerRequest: summarize(plainUs),
+      authFetchMicrosPerRequest: summarize(wrappedUs),
+      overheadMicrosPerRequest: summarize(overhead),
+    };
   } finally {
     client.close();
   }
@@ -117,7 +128,10 @@ async function measureThousandCalls(makeClient, api, issuerUrl, credentials, rep
   const runs = { openidClient: [], m2mAuth: [] };
   const tokenRequests = { openidClient: 0, m2mAuth: 0 };
   for (let repetition = 0; repetition < repetitions; repetition += 1) {
-    for (const [name, run] of [['openidClient', withOpenidClient], ['m2mAuth', withM2mAuth]]) {
+    for (const [name, run] of [
+      ['openidClient', withOpenidClient],
+      ['m2mAuth', withM2mAuth],
+    ]) {
       const before = await countIssuedTokens(issuerUrl);
       const started = performance.now();
       await run();

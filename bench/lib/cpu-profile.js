@@ -105,13 +105,19 @@ export function flameGraphSvg(loaded, { title, width = 1200, rowHeight = 16, min
   };
   place(loaded.rootId, 0, 0);
   const height = (maxDepth + 1) * rowHeight + 50;
-  const legend = KINDS.map((kind, index) => `<rect x="${4 + index * 190}" y="24" width="10" height="10" fill="${kind.color}"/><text x="${18 + index * 190}" y="33" font-size="11">${escapeXml(kind.name)}</text>`);
+  const legend = KINDS.map(
+    (kind, index) =>
+      `<rect x="${4 + index * 190}" y="24" width="10" height="10" fill="${kind.color}"/><text x="${18 + index * 190}" y="33" font-size="11">${escapeXml(kind.name)}</text>`,
+  );
   const body = rects.map(({ x, w, depth, frame, share }) => {
     const kind = kindOf(frame);
     const y = height - 10 - (depth + 1) * rowHeight;
     const name = frame.functionName || '(anonymous)';
     const where = frame.url ? ` ${frame.url.replace(/^.*\/(packages|node_modules|bench)\//, '$1/')}:${frame.lineNumber + 1}` : '';
-    const label = w > 40 ? `<text x="${(x + 3).toFixed(1)}" y="${(y + rowHeight - 4).toFixed(1)}" font-size="10">${escapeXml(name.slice(0, Math.floor(w / 6)))}</text>` : '';
+    const label =
+      w > 40
+        ? `<text x="${(x + 3).toFixed(1)}" y="${(y + rowHeight - 4).toFixed(1)}" font-size="10">${escapeXml(name.slice(0, Math.floor(w / 6)))}</text>`
+        : '';
     return `<g><title>${escapeXml(`${name}${where} — ${(share * 100).toFixed(1)}% of busy time`)}</title><rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(w - 0.5, 0.5).toFixed(1)}" height="${rowHeight - 1}" fill="${kind.color}"/>${label}</g>`;
   });
   return [

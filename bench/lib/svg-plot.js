@@ -19,8 +19,13 @@ export function tokenEndpointPlot(results) {
       const y = top + height - 20 - h;
       return `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[t % COLORS.length]}"><title>${r.target} ${r.alg} c=${r.connections}: ${value(r).toFixed(1)} ${unit}</title></rect>`;
     });
-    const labels = groups.map((g, i) => `<text x="${(left + i * groupWidth + groupWidth / 2).toFixed(1)}" y="${top + height - 4}" text-anchor="middle" font-size="12">${g}</text>`);
-    const axis = [0, 0.5, 1].map((f) => `<text x="${left - 6}" y="${(top + height - 20 - f * (height - 40) + 4).toFixed(1)}" text-anchor="end" font-size="11">${Math.round(f * max)}</text>`);
+    const labels = groups.map(
+      (g, i) => `<text x="${(left + i * groupWidth + groupWidth / 2).toFixed(1)}" y="${top + height - 4}" text-anchor="middle" font-size="12">${g}</text>`,
+    );
+    const axis = [0, 0.5, 1].map(
+      (f) =>
+        `<text x="${left - 6}" y="${(top + height - 20 - f * (height - 40) + 4).toFixed(1)}" text-anchor="end" font-size="11">${Math.round(f * max)}</text>`,
+    );
     return [`<text x="${left}" y="${top + 12}" font-size="14" font-weight="bold">${title}</text>`, ...axis, ...bars, ...labels].join('\n');
   };
   // Three entries per row, so any number of targets fits the width.

@@ -46,8 +46,7 @@ function announce() {
 }
 
 function serve() {
-  const { privateKey } =
-    alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey } = alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const kid = randomBytes(8).toString('base64url');
   const header = Buffer.from(JSON.stringify({ alg, typ: 'at+jwt', kid })).toString('base64url');
   const signingKey = alg === 'RS256' ? privateKey : { key: privateKey, dsaEncoding: 'ieee-p1363' };
@@ -74,9 +73,16 @@ function serve() {
       };
       const signingInput = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
       const send = (signature) =>
-        reply(response, 200, { access_token: `${signingInput}.${signature.toString('base64url')}`, token_type: 'Bearer', expires_in: TTL_SECONDS, scope: claims.scope });
+        reply(response, 200, {
+          access_token: `${signingInput}.${signature.toString('base64url')}`,
+          token_type: 'Bearer',
+          expires_in: TTL_SECONDS,
+          scope: claims.scope,
+        });
       if (alg === 'RS256') {
-        sign('sha256', Buffer.from(signingInput), signingKey, (error, signature) => (error ? reply(response, 500, { error: 'server_error' }) : send(signature)));
+        sign('sha256', Buffer.from(signingInput), signingKey, (error, signature) =>
+          error ? reply(response, 500, { error: 'server_error' }) : send(signature),
+        );
       } else {
         send(sign('sha256', Buffer.from(signingInput), signingKey));
       }
@@ -93,7 +99,9 @@ function authenticate(authorization) {
   const decoded = Buffer.from(authorization.slice(6), 'base64').toString();
   const colon = decoded.indexOf(':');
   if (colon < 0 || decodeURIComponent(decoded.slice(0, colon)) !== CLIENT_ID) return false;
-  const presented = createHmac('sha256', PEPPER).update(decodeURIComponent(decoded.slice(colon + 1))).digest();
+  const presented = createHmac('sha256', PEPPER)
+    .update(decodeURIComponent(decoded.slice(colon + 1)))
+    .digest();
   return timingSafeEqual(presented, SECRET_HASH);
 }
 

@@ -45,7 +45,12 @@ async function expressApp() {
     if (!match) return res.status(401).set('www-authenticate', 'Bearer').end();
     try {
       const { payload } = await jwtVerify(match[1], remoteJwks, { issuer: ISSUER, audience: AUDIENCE, typ: 'at+jwt' });
-      if (!String(payload.scope ?? '').split(' ').includes(SCOPE)) return res.status(403).end();
+      if (
+        !String(payload.scope ?? '')
+          .split(' ')
+          .includes(SCOPE)
+      )
+        return res.status(403).end();
       return res.json({ subject: payload.sub });
     } catch {
       return res.status(401).set('www-authenticate', 'Bearer error="invalid_token"').end();

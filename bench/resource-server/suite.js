@@ -42,7 +42,15 @@ export async function runResourceServerSuite({ algs = ['RS256', 'ES256'], connec
       for (const app of new Set(routes.map((r) => r.app))) {
         progress(`resource server ${alg}: starting ${app}`);
         const port = await freePort();
-        apps.set(app, await startChildServer({ command: process.execPath, args: [appServer], env: { APP: app, ISSUER: issuerUrl, AUDIENCE, PORT: String(port) }, readyLine: true }));
+        apps.set(
+          app,
+          await startChildServer({
+            command: process.execPath,
+            args: [appServer],
+            env: { APP: app, ISSUER: issuerUrl, AUDIENCE, PORT: String(port) },
+            readyLine: true,
+          }),
+        );
       }
       const request = (route) => ({ url: `${apps.get(route.app).info.url}${route.path}`, headers: { authorization: `Bearer ${token}` } });
       for (const route of routes) await checkAnswers(request(route), route);
@@ -55,7 +63,9 @@ export async function runResourceServerSuite({ algs = ['RS256', 'ES256'], connec
           const load = await runLoad({ ...request(route), connections, durationSeconds });
           const usage = watch.stop();
           runs.get(route).push({ ...load, cpuMicrosPerRequest: (usage.cpuSeconds * 1e6) / Math.max(load.total, 1) });
-          progress(`resource ${alg} run ${repetition}/${repetitions} ${route.label} ${route.path}: ${formatNumber(load.requestsPerSecond)} req/s, p99 ${load.p99Ms} ms`);
+          progress(
+            `resource ${alg} run ${repetition}/${repetitions} ${route.label} ${route.path}: ${formatNumber(load.requestsPerSecond)} req/s, p99 ${load.p99Ms} ms`,
+          );
         }
       }
       for (const [route, routeRuns] of runs) {

@@ -27,7 +27,10 @@ describe('benchmark peers', () => {
     try {
       const response = await fetch(`http://127.0.0.1:${port}/oauth/token`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}` },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
+        },
         body: 'grant_type=client_credentials&audience=https%3A%2F%2Fapi.bench.example',
       });
       expect(response.status).toBe(200);

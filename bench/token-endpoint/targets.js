@@ -61,7 +61,19 @@ export async function startM2mAuth({ alg, port, workers, coreOnly = false, nodeA
     : await startChildServer({
         command: process.execPath,
         // Logging stays on (one token.issued line per token, as in production), written to /dev/null.
-        args: ['--max-semi-space-size=4', ...nodeArgs, m2mAuthBin, 'serve', '--port', String(port), '--data-dir', dataDir, '--workers', String(workers), '--metrics'],
+        args: [
+          '--max-semi-space-size=4',
+          ...nodeArgs,
+          m2mAuthBin,
+          'serve',
+          '--port',
+          String(port),
+          '--data-dir',
+          dataDir,
+          '--workers',
+          String(workers),
+          '--metrics',
+        ],
         probeUrl: `${url}/healthz`,
       });
   if (workers > 1) await waitForWorkers(`${url}/healthz`, workers);

@@ -12,7 +12,14 @@ try {
   const steps = await runWalkthrough(demo, { print });
   failed = steps.some((step) => !step.ok);
   print('');
-  print(failed ? `✘ ${steps.filter((step) => !step.ok).map((step) => step.id).join(', ')} did not go as expected` : `✔ all ${steps.length} steps went as expected`);
+  print(
+    failed
+      ? `✘ ${steps
+          .filter((step) => !step.ok)
+          .map((step) => step.id)
+          .join(', ')} did not go as expected`
+      : `✔ all ${steps.length} steps went as expected`,
+  );
 } finally {
   if (!keep) await demo.stop();
 }

@@ -27,4 +27,6 @@ export async function startInventoryService({ issuer, port = 0, onEvent }) {
   return { name: 'inventory-service', url: `http://127.0.0.1:${bound}`, close: () => app.close() };
 }
 
-await runAsMain(import.meta.url, () => startInventoryService({ issuer: process.env.M2M_AUTH_ISSUER ?? 'http://127.0.0.1:8080', port: Number(process.env.PORT ?? 4003) }));
+await runAsMain(import.meta.url, () =>
+  startInventoryService({ issuer: process.env.M2M_AUTH_ISSUER ?? 'http://127.0.0.1:8080', port: Number(process.env.PORT ?? 4003) }),
+);

@@ -63,7 +63,10 @@ async function call(service, authFetch, url, { method = 'GET', body } = {}) {
       failure: { error: 'downstream_refused', service, status: response.status, www_authenticate: response.headers.get('www-authenticate'), body: payload },
     };
   } catch (error) {
-    return { ok: false, failure: { error: 'downstream_unreachable', service, message: error.code ? `${error.code}: ${error.message}` : String(error.message ?? error) } };
+    return {
+      ok: false,
+      failure: { error: 'downstream_unreachable', service, message: error.code ? `${error.code}: ${error.message}` : String(error.message ?? error) },
+    };
   }
 }
 

@@ -32,4 +32,6 @@ export function whoCalled(auth) {
   return { caller: auth.clientId, scopes: auth.scopes, token: { jti: auth.tokenId, expires_at: auth.expiresAt } };
 }
 
-await runAsMain(import.meta.url, () => startPaymentService({ issuer: process.env.M2M_AUTH_ISSUER ?? 'http://127.0.0.1:8080', port: Number(process.env.PORT ?? 4002) }));
+await runAsMain(import.meta.url, () =>
+  startPaymentService({ issuer: process.env.M2M_AUTH_ISSUER ?? 'http://127.0.0.1:8080', port: Number(process.env.PORT ?? 4002) }),
+);

@@ -10,10 +10,11 @@ export function listen(app, port, name) {
       resolve({
         name,
         url: `http://127.0.0.1:${server.address().port}`,
-        close: () => new Promise((done) => {
-          server.closeAllConnections?.();
-          server.close(() => done());
-        }),
+        close: () =>
+          new Promise((done) => {
+            server.closeAllConnections?.();
+            server.close(() => done());
+          }),
       });
     });
     server.once('error', reject);

@@ -36,7 +36,18 @@ export async function startDemo({ print = () => {} } = {}) {
     print(`  APIs      ${PAYMENTS_API} (payments:write, payments:refund)`);
     print(`            ${INVENTORY_API} (inventory:read, inventory:write)`);
     await Promise.all([
-      m2mAuth(dataDir, ['grants', 'create', '--client', orderClient.client_id, '--api', PAYMENTS_API, '--scopes', 'payments:write', '--token-ttl', String(PAYMENTS_TOKEN_TTL)]),
+      m2mAuth(dataDir, [
+        'grants',
+        'create',
+        '--client',
+        orderClient.client_id,
+        '--api',
+        PAYMENTS_API,
+        '--scopes',
+        'payments:write',
+        '--token-ttl',
+        String(PAYMENTS_TOKEN_TTL),
+      ]),
       m2mAuth(dataDir, ['grants', 'create', '--client', orderClient.client_id, '--api', INVENTORY_API, '--scopes', 'inventory:read']),
     ]);
     print(`  clients   order-service      ${orderClient.client_id}  secret ${hint(orderClient.client_secret)}`);
@@ -171,11 +182,24 @@ async function refreshAhead(demo, print) {
     }
   }
   // The client's own event for that fetch (its expiry is within a second or two of the token's exp).
-  const fetched = renewed && demo.events.find((event) => event.source === 'order-service' && event.type === 'token.fetched' && Math.abs(event.expiresAt / 1000 - renewed.expires_at) <= 2);
-  if (fetched) print(`  order-service fetched the new token (jti ${short(renewed.jti)}) in the background, ${first.expires_at - Math.round(fetched.at / 1000)} s before the old one expired`);
+  const fetched =
+    renewed &&
+    demo.events.find(
+      (event) => event.source === 'order-service' && event.type === 'token.fetched' && Math.abs(event.expiresAt / 1000 - renewed.expires_at) <= 2,
+    );
+  if (fetched)
+    print(
+      `  order-service fetched the new token (jti ${short(renewed.jti)}) in the background, ${first.expires_at - Math.round(fetched.at / 1000)} s before the old one expired`,
+    );
   const allSucceeded = statuses.every((status) => status === 201);
   print(`  ${statuses.length} orders, ${statuses.filter((status) => status !== 201).length} failed`);
-  return { ok: Boolean(renewed) && renewedBeforeExpiry && allSucceeded && Boolean(fetched), renewed: Boolean(renewed), renewedBeforeExpiry, fetchedAhead: Boolean(fetched) && fetched.at < first.expires_at * 1000, statuses };
+  return {
+    ok: Boolean(renewed) && renewedBeforeExpiry && allSucceeded && Boolean(fetched),
+    renewed: Boolean(renewed),
+    renewedBeforeExpiry,
+    fetchedAhead: Boolean(fetched) && fetched.at < first.expires_at * 1000,
+    statuses,
+  };
 }
 
 async function authServerDown(demo, print) {
@@ -196,7 +220,13 @@ async function authServerDown(demo, print) {
   print(`  m2m-auth started again on the same URL (pid ${demo.auth.pid}); /readyz → ${ready}`);
   const after = (await placeOrder(demo)).status;
   print(`  order → ${after}`);
-  return { ok: tokenEndpoint.startsWith('unreachable') && statuses.every((status) => status === 201) && ready === 200 && after === 201, tokenEndpoint, statuses, ready, after };
+  return {
+    ok: tokenEndpoint.startsWith('unreachable') && statuses.every((status) => status === 201) && ready === 200 && after === 201,
+    tokenEndpoint,
+    statuses,
+    ready,
+    after,
+  };
 }
 
 async function secretRotation(demo, print) {
@@ -213,7 +243,13 @@ async function secretRotation(demo, print) {
   print(`  token request with the old secret → ${withOld} (grace period), with the new one → ${withNew}`);
   const statuses = await orders.stop();
   print(`  ${statuses.length} orders during the rotation → ${statuses.filter((status) => status === 201).length} succeeded`);
-  return { ok: withOld === 200 && withNew === 200 && statuses.length > 0 && statuses.every((status) => status === 201), withOld, withNew, orders: statuses.length, statuses };
+  return {
+    ok: withOld === 200 && withNew === 200 && statuses.length > 0 && statuses.every((status) => status === 201),
+    withOld,
+    withNew,
+    orders: statuses.length,
+    statuses,
+  };
 }
 
 async function tamperedToken(demo, print) {
@@ -253,7 +289,13 @@ export function printExploreHints(demo, print) {
     CLIENT_SECRET: demo.clients.order.client_secret,
     M2M_AUTH_DATA_DIR: demo.dataDir,
   };
-  writeFileSync(envFile, Object.entries(env).map(([name, value]) => `export ${name}='${value}'\n`).join(''), { mode: 0o600 });
+  writeFileSync(
+    envFile,
+    Object.entries(env)
+      .map(([name, value]) => `export ${name}='${value}'\n`)
+      .join(''),
+    { mode: 0o600 },
+  );
   heading(print, 'Still running (--keep). Explore with curl; Ctrl-C stops everything and deletes the data directory');
   print(`  m2m-auth           ${demo.urls.issuer}   (discovery: ${demo.urls.issuer}/.well-known/oauth-authorization-server)`);
   print(`  order-service      ${demo.urls.order}`);
@@ -262,7 +304,9 @@ export function printExploreHints(demo, print) {
   print('');
   print(`  source ${envFile}    # the URLs, and order-service's client id and secret`);
   print(`  curl -s -X POST "$ORDER_SERVICE_URL/orders" -H 'content-type: application/json' -d '{"sku":"sku-grinder","amount":8900}' | jq`);
-  print(`  TOKEN=$(curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials -d audience=${PAYMENTS_API} -d scope=payments:write "$M2M_AUTH_ISSUER/oauth/token" | jq -r .access_token)`);
+  print(
+    `  TOKEN=$(curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials -d audience=${PAYMENTS_API} -d scope=payments:write "$M2M_AUTH_ISSUER/oauth/token" | jq -r .access_token)`,
+  );
   print('  curl -i -X POST -H "Authorization: Bearer $TOKEN" "$PAYMENT_SERVICE_URL/charges"    # 201');
   print('  curl -i -X POST -H "Authorization: Bearer $TOKEN" "$PAYMENT_SERVICE_URL/refunds"    # 403 insufficient_scope');
   print('  curl -i "$INVENTORY_SERVICE_URL/stock/sku-grinder" -H "Authorization: Bearer $TOKEN" # 401: wrong audience');

@@ -66,7 +66,9 @@ describe('npm run demo', () => {
 
   it('a tampered token: 401 invalid_token for a bad signature', () => {
     expect(step('tampered-token').facts).toMatchObject({ genuine: 201, refused: 401, reason: 'bad_signature' });
-    expect(step('tampered-token').facts.wwwAuthenticate).toBe('Bearer realm="payments", error="invalid_token", error_description="The access token signature is invalid."');
+    expect(step('tampered-token').facts.wwwAuthenticate).toBe(
+      'Bearer realm="payments", error="invalid_token", error_description="The access token signature is invalid."',
+    );
   });
 
   it('never prints a secret or a token in full', () => {

@@ -11,7 +11,11 @@ const dir = fileURLToPath(new URL('../go/', import.meta.url));
 const GOPATH = process.env.M2M_AUTH_GOPATH ?? '/usr/share/gocode';
 const hasGo = probe('go', ['version']).code === 0;
 const hasOauth2 = existsSync(join(GOPATH, 'src/golang.org/x/oauth2/clientcredentials'));
-const missing = !hasGo ? 'go not found (apt-get install golang-go)' : !hasOauth2 ? `golang.org/x/oauth2 not in ${GOPATH} (apt-get install golang-golang-x-oauth2-dev)` : undefined;
+const missing = !hasGo
+  ? 'go not found (apt-get install golang-go)'
+  : !hasOauth2
+    ? `golang.org/x/oauth2 not in ${GOPATH} (apt-get install golang-golang-x-oauth2-dev)`
+    : undefined;
 
 describeWithToolchain('Go examples (golang.org/x/oauth2/clientcredentials)', missing, () => {
   let harness;
@@ -28,23 +32,31 @@ describeWithToolchain('Go examples (golang.org/x/oauth2/clientcredentials)', mis
     if (bin) rmSync(bin, { recursive: true, force: true });
   });
 
-  it('client calls the API three times with one cached token', async () => {
-    expectThreeCallsOneToken(expect, await run(join(bin, 'client'), [], { env: harness.clientEnv, timeout: 30_000 }), harness.client.client_id);
-  }, LANGUAGE_TEST_TIMEOUT);
+  it(
+    'client calls the API three times with one cached token',
+    async () => {
+      expectThreeCallsOneToken(expect, await run(join(bin, 'client'), [], { env: harness.clientEnv, timeout: 30_000 }), harness.client.client_id);
+    },
+    LANGUAGE_TEST_TIMEOUT,
+  );
 
-  it('verify checks the RS256 signature against the JWKS, and the audience and scope', async () => {
-    const env = { M2M_AUTH_ISSUER: harness.issuer, AUDIENCE, REQUIRED_SCOPE: 'read:orders' };
-    const token = await harness.token();
-    const verify = (args, overrides = {}) => run(join(bin, 'verify'), args, { env: { ...env, ...overrides }, timeout: 30_000 });
-    const [valid, tampered, otherApi, noScope] = await Promise.all([
-      verify([token]),
-      verify([tamper(token)]),
-      verify([token], { AUDIENCE: 'https://payments.example' }),
-      verify([token], { REQUIRED_SCOPE: 'write:orders' }),
-    ]);
-    expect([valid.code, valid.stdout.trim()], valid.stderr).toEqual([0, `valid: client ${harness.client.client_id}, scope 'read:orders'`]);
-    expect([tampered.code, tampered.stdout.trim()]).toEqual([1, 'rejected (401): bad signature']);
-    expect([otherApi.code, otherApi.stdout.trim()]).toEqual([1, 'rejected (401): wrong audience']);
-    expect([noScope.code, noScope.stdout.trim()]).toEqual([1, 'rejected (403): missing scope write:orders']);
-  }, LANGUAGE_TEST_TIMEOUT);
+  it(
+    'verify checks the RS256 signature against the JWKS, and the audience and scope',
+    async () => {
+      const env = { M2M_AUTH_ISSUER: harness.issuer, AUDIENCE, REQUIRED_SCOPE: 'read:orders' };
+      const token = await harness.token();
+      const verify = (args, overrides = {}) => run(join(bin, 'verify'), args, { env: { ...env, ...overrides }, timeout: 30_000 });
+      const [valid, tampered, otherApi, noScope] = await Promise.all([
+        verify([token]),
+        verify([tamper(token)]),
+        verify([token], { AUDIENCE: 'https://payments.example' }),
+        verify([token], { REQUIRED_SCOPE: 'write:orders' }),
+      ]);
+      expect([valid.code, valid.stdout.trim()], valid.stderr).toEqual([0, `valid: client ${harness.client.client_id}, scope 'read:orders'`]);
+      expect([tampered.code, tampered.stdout.trim()]).toEqual([1, 'rejected (401): bad signature']);
+      expect([otherApi.code, otherApi.stdout.trim()]).toEqual([1, 'rejected (401): wrong audience']);
+      expect([noScope.code, noScope.stdout.trim()]).toEqual([1, 'rejected (403): missing scope write:orders']);
+    },
+    LANGUAGE_TEST_TIMEOUT,
+  );
 });

@@ -85,7 +85,12 @@ export function tamper(token) {
 export function run(command, args, { env = {}, cwd, timeout = 60_000 } = {}) {
   return new Promise((resolve) => {
     execFile(command, args, { env: { ...process.env, ...env }, cwd, timeout, encoding: 'utf8' }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout: stdout ?? '', stderr: stderr ?? '', error: error && typeof error.code !== 'number' ? error : undefined });
+      resolve({
+        code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
+        stdout: stdout ?? '',
+        stderr: stderr ?? '',
+        error: error && typeof error.code !== 'number' ? error : undefined,
+      });
     });
   });
 }
@@ -112,9 +117,11 @@ export function findTool(candidates, probe) {
 export function describeWithToolchain(title, missing, body) {
   if (!missing) return describe(title, body);
   if (process.env.M2M_AUTH_REQUIRE_TOOLCHAINS === '1') {
-    return describe(title, () => it('has its toolchain', () => {
-      throw new Error(`${missing} (M2M_AUTH_REQUIRE_TOOLCHAINS=1: CI must install it)`);
-    }));
+    return describe(title, () =>
+      it('has its toolchain', () => {
+        throw new Error(`${missing} (M2M_AUTH_REQUIRE_TOOLCHAINS=1: CI must install it)`);
+      }),
+    );
   }
   process.stderr.write(`[examples] skipping ${title}: ${missing}\n`);
   return describe.skip(`${title} (skipped: ${missing})`, body);

@@ -38,7 +38,11 @@ export interface AxiosInstanceLike {
  */
 export function useBearerAuth(axios: AxiosInstanceLike, source: TokenClient | TokenSource, options: TokenRequestOptions = {}): () => void {
   const interceptors = (axios as Partial<AxiosInstanceLike> | null)?.interceptors;
-  if (typeof interceptors?.request?.use !== 'function' || typeof interceptors.response?.use !== 'function' || typeof (axios as AxiosInstanceLike).request !== 'function') {
+  if (
+    typeof interceptors?.request?.use !== 'function' ||
+    typeof interceptors.response?.use !== 'function' ||
+    typeof (axios as AxiosInstanceLike).request !== 'function'
+  ) {
     optionChecks('useBearerAuth').fail('needs an axios instance (axios.create() or axios itself) as its first argument.');
   }
   checkTokenSource('useBearerAuth', source);

@@ -20,7 +20,10 @@ export class ClientAuthenticator {
   #secret: Promise<string> | undefined;
   #key: Promise<{ key: CryptoKey | KeyObject | Uint8Array; alg: string; kid: string | undefined }> | undefined;
 
-  constructor(config: ClientCredentialsConfig, readonly method: AuthMethod) {
+  constructor(
+    config: ClientCredentialsConfig,
+    readonly method: AuthMethod,
+  ) {
     this.#config = config;
   }
 

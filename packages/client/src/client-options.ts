@@ -3,9 +3,30 @@ import { optionChecks } from './option-checks.js';
 import type { AudienceStyle, AuthMethod, TokenClientOptions, TokenRequestOptions } from './token-client-options.js';
 
 const OPTION_NAMES = [
-  'issuer', 'tokenEndpoint', 'preset', 'clientId', 'clientSecret', 'privateKey', 'assertionAlg', 'assertionKid', 'authMethod', 'audience',
-  'resource', 'scope', 'extraParams', 'refreshAhead', 'expiryMarginSeconds', 'backgroundRefresh', 'retry', 'timeoutMs', 'allowInsecureHttp',
-  'onEvent', 'fetch', 'clock', 'sleep', 'random',
+  'issuer',
+  'tokenEndpoint',
+  'preset',
+  'clientId',
+  'clientSecret',
+  'privateKey',
+  'assertionAlg',
+  'assertionKid',
+  'authMethod',
+  'audience',
+  'resource',
+  'scope',
+  'extraParams',
+  'refreshAhead',
+  'expiryMarginSeconds',
+  'backgroundRefresh',
+  'retry',
+  'timeoutMs',
+  'allowInsecureHttp',
+  'onEvent',
+  'fetch',
+  'clock',
+  'sleep',
+  'random',
 ] as const satisfies ReadonlyArray<keyof TokenClientOptions>;
 const REQUEST_NAMES = ['scope', 'audience', 'resource', 'extraParams'] as const satisfies ReadonlyArray<keyof TokenRequestOptions>;
 const AUTH_METHODS: readonly AuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
@@ -33,7 +54,8 @@ export function checkTokenClientOptions(input: unknown): TokenClientOptions {
   checkPrivateKey(check, options.privateKey);
   const alg = options.assertionAlg;
   if (typeof alg === 'string' && alg.toLowerCase() === 'none') check.fail("assertionAlg is 'none': a client assertion must be signed.");
-  if (typeof alg === 'string' && alg.startsWith('HS')) check.fail(`assertionAlg is ${alg}: private_key_jwt signs with a private key; client_secret_jwt (HS*) is not supported.`);
+  if (typeof alg === 'string' && alg.startsWith('HS'))
+    check.fail(`assertionAlg is ${alg}: private_key_jwt signs with a private key; client_secret_jwt (HS*) is not supported.`);
   check.oneOf(alg, 'assertionAlg', ASSERTION_ALGORITHMS);
   check.string(options.assertionKid, 'assertionKid');
   const method = check.oneOf(options.authMethod, 'authMethod', AUTH_METHODS);
@@ -86,7 +108,9 @@ function checkScope(check: ReturnType<typeof optionChecks>, value: unknown, name
   }
   (list as unknown[]).forEach((item, index) => {
     if (typeof item !== 'string' || !SCOPE_TOKEN.test(item)) {
-      check.fail(`${name}${typeof value === 'string' ? ` (value ${index + 1})` : `[${index}]`} must be a scope value: printable ASCII without spaces, quotes or backslashes (got ${describeValue(item)}).`);
+      check.fail(
+        `${name}${typeof value === 'string' ? ` (value ${index + 1})` : `[${index}]`} must be a scope value: printable ASCII without spaces, quotes or backslashes (got ${describeValue(item)}).`,
+      );
     }
   });
 }
@@ -106,7 +130,10 @@ function checkPreset(check: ReturnType<typeof optionChecks>, value: unknown): vo
 function checkPrivateKey(check: ReturnType<typeof optionChecks>, value: unknown): void {
   if (value === undefined || typeof value === 'function') return;
   if (typeof value === 'string') {
-    if (!value.includes('-----BEGIN PRIVATE KEY-----')) check.fail('privateKey must be a PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----"), a JWK, a key object or a function returning one (got a string that is not a PKCS#8 PEM).');
+    if (!value.includes('-----BEGIN PRIVATE KEY-----'))
+      check.fail(
+        'privateKey must be a PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----"), a JWK, a key object or a function returning one (got a string that is not a PKCS#8 PEM).',
+      );
     return;
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {

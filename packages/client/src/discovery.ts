@@ -14,9 +14,13 @@ export async function discoverProvider(issuer: string, fetchImpl: typeof fetch, 
   } catch (error) {
     throw new TokenClientError('discovery_failed', (error as Error).message, { cause: error });
   }
-  if (typeof metadata.token_endpoint !== 'string') throw new TokenClientError('discovery_failed', `discovery failed for ${issuer} (metadata has no token_endpoint)`);
+  if (typeof metadata.token_endpoint !== 'string')
+    throw new TokenClientError('discovery_failed', `discovery failed for ${issuer} (metadata has no token_endpoint)`);
   const methods = metadata.token_endpoint_auth_methods_supported;
-  return { tokenEndpoint: metadata.token_endpoint, authMethods: Array.isArray(methods) ? methods.filter((m): m is string => typeof m === 'string') : undefined };
+  return {
+    tokenEndpoint: metadata.token_endpoint,
+    authMethods: Array.isArray(methods) ? methods.filter((m): m is string => typeof m === 'string') : undefined,
+  };
 }
 
 /** http: only on loopback (development); anything else must be https:. */
@@ -30,5 +34,8 @@ export function checkEndpointUrl(url: string, allowInsecureHttp: boolean): void 
   if (parsed.protocol === 'https:') return;
   const loopback = parsed.hostname === 'localhost' || parsed.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(parsed.hostname);
   if (parsed.protocol === 'http:' && (loopback || allowInsecureHttp)) return;
-  throw new TokenClientError('configuration_error', `refusing to send credentials to ${parsed.protocol}//${parsed.host}: use https (http is allowed on loopback only)`);
+  throw new TokenClientError(
+    'configuration_error',
+    `refusing to send credentials to ${parsed.protocol}//${parsed.host}: use https (http is allowed on loopback only)`,
+  );
 }

@@ -39,7 +39,14 @@ export class TokenClientError extends Error {
   }
 }
 
-const CODES: ReadonlySet<string> = new Set<TokenClientErrorCode>(['oauth_error', 'provider_unavailable', 'invalid_response', 'discovery_failed', 'configuration_error', 'closed']);
+const CODES: ReadonlySet<string> = new Set<TokenClientErrorCode>([
+  'oauth_error',
+  'provider_unavailable',
+  'invalid_response',
+  'discovery_failed',
+  'configuration_error',
+  'closed',
+]);
 
 /**
  * True for a TokenClientError, also one made by another copy of this package (two versions

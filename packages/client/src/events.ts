@@ -10,4 +10,3 @@ export type TokenClientEvent =
   | { type: 'token.invalidated'; cacheKeyHash: string };
 
 export type TokenClientListener = (event: TokenClientEvent) => void;
-

@@ -1,6 +1,14 @@
 // Public surface of @m2m-auth/client.
 export { createTokenClient, type TokenClient, type TokenSource } from './token-client.js';
-export type { TokenClientOptions, TokenRequestOptions, ClientPreset, AuthMethod, AudienceStyle, SecretSource, PrivateKeySource } from './token-client-options.js';
+export type {
+  TokenClientOptions,
+  TokenRequestOptions,
+  ClientPreset,
+  AuthMethod,
+  AudienceStyle,
+  SecretSource,
+  PrivateKeySource,
+} from './token-client-options.js';
 export { createAuthFetch, type AuthFetchOptions } from './auth-fetch.js';
 export { AccessToken } from './access-token.js';
 export { TokenClientError, isTokenClientError, isOAuthError, type TokenClientErrorCode } from './errors.js';

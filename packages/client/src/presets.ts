@@ -77,7 +77,11 @@ export const presets = {
 } as const;
 
 /** The token request parameters for an audience and scopes, in the preset's dialect. */
-export function audienceParameters(style: AudienceStyle, audience: string | undefined, scopes: readonly string[]): { scope: string[]; extra: Record<string, string> } {
+export function audienceParameters(
+  style: AudienceStyle,
+  audience: string | undefined,
+  scopes: readonly string[],
+): { scope: string[]; extra: Record<string, string> } {
   if (!audience) return { scope: [...scopes], extra: {} };
   switch (style) {
     case 'audience':

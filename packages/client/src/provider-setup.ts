@@ -17,7 +17,14 @@ export interface ProviderSetup {
  */
 export function createProviderSetup(
   options: TokenClientOptions,
-  where: { issuer: string | undefined; tokenEndpoint: string | undefined; preset: ClientPreset | undefined; fetch: typeof fetch; timeoutMs: number; allowInsecureHttp: boolean },
+  where: {
+    issuer: string | undefined;
+    tokenEndpoint: string | undefined;
+    preset: ClientPreset | undefined;
+    fetch: typeof fetch;
+    timeoutMs: number;
+    allowInsecureHttp: boolean;
+  },
 ): () => Promise<ProviderSetup> {
   return memoizeSuccess(async () => {
     let tokenEndpoint = where.tokenEndpoint;

@@ -47,10 +47,13 @@ export function createRefreshAhead(policy: RefreshAheadPolicy): RefreshAhead {
       entry.refreshAt = token.expiresAt - window - policy.random() * policy.jitterFraction * window;
       cancelTimer(entry);
       if (policy.background && !policy.isClosed()) {
-        entry.timer = setTimeout(() => {
-          entry.timer = undefined;
-          if (!policy.isClosed() && entry.token === token && entry.inFlight === undefined) policy.refresh(entry);
-        }, Math.max(0, entry.refreshAt - t));
+        entry.timer = setTimeout(
+          () => {
+            entry.timer = undefined;
+            if (!policy.isClosed() && entry.token === token && entry.inFlight === undefined) policy.refresh(entry);
+          },
+          Math.max(0, entry.refreshAt - t),
+        );
         entry.timer.unref?.();
       }
     },

@@ -94,7 +94,9 @@ function cacheKey(defaults: CacheKeyDefaults, request: TokenRequestOptions): str
     scopeList(request.scope ?? defaults.scope),
     request.audience ?? defaults.audience ?? null,
     request.resource ?? defaults.resource ?? null,
-    Object.keys(extra).sort().map((name) => [name, extra[name]]),
+    Object.keys(extra)
+      .sort()
+      .map((name) => [name, extra[name]]),
   ]);
 }
 

@@ -17,7 +17,8 @@ export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private
 
 /** A value, or a function that fetches it (from a secrets manager) when needed. */
 export type SecretSource = string | (() => string | Promise<string>);
-export type PrivateKeySource = JWK | string | CryptoKey | KeyObject | (() => JWK | string | CryptoKey | KeyObject | Promise<JWK | string | CryptoKey | KeyObject>);
+export type PrivateKeySource =
+  JWK | string | CryptoKey | KeyObject | (() => JWK | string | CryptoKey | KeyObject | Promise<JWK | string | CryptoKey | KeyObject>);
 
 export interface ClientPreset {
   readonly name: string;

@@ -54,7 +54,14 @@ export function createTokenClient(input: TokenClientOptions): TokenClient {
 
   let closed = false;
   const isClosed = () => closed;
-  const cache = createTokenCache({ endpoint: configuredEndpoint ?? issuer, clientId: options.clientId, scope: options.scope, audience: options.audience, resource: options.resource, extraParams: options.extraParams });
+  const cache = createTokenCache({
+    endpoint: configuredEndpoint ?? issuer,
+    clientId: options.clientId,
+    scope: options.scope,
+    audience: options.audience,
+    resource: options.resource,
+    extraParams: options.extraParams,
+  });
   const fetchToken = createTokenFetcher({
     setup: createProviderSetup(options, { issuer, tokenEndpoint: configuredEndpoint, preset, fetch: fetchImpl, timeoutMs, allowInsecureHttp }),
     defaults: options,

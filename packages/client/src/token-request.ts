@@ -16,7 +16,16 @@ export interface TokenRequestDeps {
 }
 
 /** OAuth errors that a retry cannot fix: they surface at once. */
-const FINAL_OAUTH_ERRORS = new Set(['invalid_client', 'invalid_scope', 'unauthorized_client', 'invalid_request', 'invalid_grant', 'unsupported_grant_type', 'invalid_target', 'access_denied']);
+const FINAL_OAUTH_ERRORS = new Set([
+  'invalid_client',
+  'invalid_scope',
+  'unauthorized_client',
+  'invalid_request',
+  'invalid_grant',
+  'unsupported_grant_type',
+  'invalid_target',
+  'access_denied',
+]);
 
 /**
  * Step 3 (request): one client-credentials token request, classified: a token, or an error that
@@ -37,21 +46,40 @@ export async function attemptTokenRequest(
   try {
     await authenticator.apply(headers, body, tokenEndpoint, deps.now());
   } catch (error) {
-    return { ok: false, retryable: false, error: new TokenClientError('configuration_error', `client authentication could not be prepared: ${(error as Error).message}`, { attempts: attempt }) };
+    return {
+      ok: false,
+      retryable: false,
+      error: new TokenClientError('configuration_error', `client authentication could not be prepared: ${(error as Error).message}`, { attempts: attempt }),
+    };
   }
   try {
-    response = await deps.fetch(tokenEndpoint, { method: 'POST', headers, body: body.toString(), signal: AbortSignal.timeout(deps.timeoutMs), redirect: 'error' });
+    response = await deps.fetch(tokenEndpoint, {
+      method: 'POST',
+      headers,
+      body: body.toString(),
+      signal: AbortSignal.timeout(deps.timeoutMs),
+      redirect: 'error',
+    });
     payload = await response.json().catch(() => undefined);
   } catch (error) {
     const reason = (error as Error).name === 'TimeoutError' ? `timed out after ${deps.timeoutMs} ms` : (error as Error).message;
     return { ok: false, retryable: true, error: new TokenClientError('provider_unavailable', `token endpoint unreachable: ${reason}`, { attempts: attempt }) };
   }
   const redact = await authenticator.secretsToRedact();
-  const clean = (text: unknown) => (typeof text === 'string' ? redact.reduce((t, secret) => t.split(secret).join('[redacted]'), text).slice(0, 500) : undefined);
+  const clean = (text: unknown) =>
+    typeof text === 'string' ? redact.reduce((t, secret) => t.split(secret).join('[redacted]'), text).slice(0, 500) : undefined;
 
   if (response.ok) {
     const token = parseTokenResponse(payload);
-    if (!token) return { ok: false, retryable: false, error: new TokenClientError('invalid_response', 'token endpoint answered without a usable access_token', { status: response.status, attempts: attempt }) };
+    if (!token)
+      return {
+        ok: false,
+        retryable: false,
+        error: new TokenClientError('invalid_response', 'token endpoint answered without a usable access_token', {
+          status: response.status,
+          attempts: attempt,
+        }),
+      };
     return { ok: true, value: token };
   }
   const oauth = payload && typeof payload === 'object' ? (payload as Record<string, unknown>) : {};

@@ -17,7 +17,10 @@ async function setup() {
   let n = 0;
   const tokens = await startTokenServer(() => tokenAnswer(`token-${++n}`));
   const client = createTokenClient({ tokenEndpoint: tokens.tokenEndpoint, clientId: 'c', clientSecret: 's', clock: createClock().now });
-  cleanups.push(() => tokens.close(), () => client.close());
+  cleanups.push(
+    () => tokens.close(),
+    () => client.close(),
+  );
   return { tokens, client };
 }
 

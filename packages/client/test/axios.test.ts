@@ -17,7 +17,11 @@ async function setup(rule: Parameters<typeof startProtectedApi>[0]) {
   const api = await startProtectedApi(rule);
   const http = axios.create({ baseURL: api.url });
   const remove = useBearerAuth(http, client);
-  cleanups.push(() => tokens.close(), () => client.close(), () => api.close());
+  cleanups.push(
+    () => tokens.close(),
+    () => client.close(),
+    () => api.close(),
+  );
   return { tokens, api, http, remove };
 }
 
@@ -36,7 +40,9 @@ describe('@m2m-auth/client/axios', () => {
   });
 
   it('on 401 invalid_token: drops the token, fetches one new token and retries exactly once with the same body', async () => {
-    const { http, api, tokens } = await setup((token) => (token === 'token-1' ? { status: 401, challenge: 'Bearer realm="api", error="invalid_token"' } : { status: 200 }));
+    const { http, api, tokens } = await setup((token) =>
+      token === 'token-1' ? { status: 401, challenge: 'Bearer realm="api", error="invalid_token"' } : { status: 200 },
+    );
     const response = await http.post('/things', { amount: 5 });
     expect(response.status).toBe(200);
     expect(tokens.requests).toHaveLength(2);

@@ -54,7 +54,15 @@ describe('end to end with the m2m-auth server', () => {
 
   it('after expiry, fetches a new token by itself', async () => {
     const events: TokenClientEvent[] = [];
-    const client = createTokenClient({ issuer: server.issuer, clientId, clientSecret: secret, audience: PAYMENTS, clock, onEvent: (e) => events.push(e), backgroundRefresh: false });
+    const client = createTokenClient({
+      issuer: server.issuer,
+      clientId,
+      clientSecret: secret,
+      audience: PAYMENTS,
+      clock,
+      onEvent: (e) => events.push(e),
+      backgroundRefresh: false,
+    });
     try {
       const first = await client.getToken();
       now += 301_000;
@@ -115,11 +123,26 @@ describe('end to end with the m2m-auth server', () => {
 
   it('never shows the secret or the token in errors, JSON or inspect output', async () => {
     const client = createTokenClient({ issuer: server.issuer, clientId, clientSecret: secret, audience: PAYMENTS, clock });
-    const wrong = createTokenClient({ issuer: server.issuer, clientId, clientSecret: `${secret}x`, authMethod: 'client_secret_post', audience: PAYMENTS, clock });
+    const wrong = createTokenClient({
+      issuer: server.issuer,
+      clientId,
+      clientSecret: `${secret}x`,
+      authMethod: 'client_secret_post',
+      audience: PAYMENTS,
+      clock,
+    });
     try {
       const token = await client.getToken();
       const error = await wrong.getToken().catch((e: unknown) => e);
-      const outputs = [inspect(client, { depth: 5, showHidden: true }), JSON.stringify(client), inspect(token, { depth: 5 }), JSON.stringify(token), inspect(error, { depth: 5 }), String(error), JSON.stringify(error)];
+      const outputs = [
+        inspect(client, { depth: 5, showHidden: true }),
+        JSON.stringify(client),
+        inspect(token, { depth: 5 }),
+        JSON.stringify(token),
+        inspect(error, { depth: 5 }),
+        String(error),
+        JSON.stringify(error),
+      ];
       for (const output of outputs) {
         expect(output).not.toContain(secret);
         expect(output).not.toContain(token.accessToken);

@@ -40,7 +40,8 @@ async function setup(respond: () => Answer | Promise<Answer>, options: Partial<T
 
 /** Waits (bounded) until the background refresh has reported its failure, so the next call does not join it. */
 async function untilRefreshFailed(events: TokenClientEvent[], count = 1) {
-  for (let i = 0; i < 250 && events.filter((e) => e.type === 'token.refresh_failed').length < count; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  for (let i = 0; i < 250 && events.filter((e) => e.type === 'token.refresh_failed').length < count; i++)
+    await new Promise((resolve) => setTimeout(resolve, 20));
   expect(events.filter((e) => e.type === 'token.refresh_failed')).toHaveLength(count);
 }
 
@@ -63,7 +64,9 @@ describe('authorization server down: the client SDK', () => {
     await untilRefreshFailed(events);
     clock.advance(99_000); // 1 s before expiry, inside the expiry margin: the caller waits for a refresh, which fails, and gets the still-valid token
     expect((await client.getToken()).accessToken).toBe('token-1');
-    expect(events.filter((e) => e.type === 'token.stale_served')).toEqual([{ type: 'token.stale_served', cacheKeyHash: expect.any(String), expiresAt: first.expiresAt }]);
+    expect(events.filter((e) => e.type === 'token.stale_served')).toEqual([
+      { type: 'token.stale_served', cacheKeyHash: expect.any(String), expiresAt: first.expiresAt },
+    ]);
 
     clock.advance(1_000); // expired
     const error = await failureOf(client.getToken());
@@ -76,7 +79,9 @@ describe('authorization server down: the client SDK', () => {
 
   it('503 from the token endpoint: served from cache until expiry, then provider_unavailable with the status', async () => {
     let down = false;
-    const { clock, client, server, events } = await setup(() => (down ? { status: 503, body: { error: 'temporarily_unavailable' }, headers: { 'retry-after': '1' } } : tokenAnswer('token-1', 600)));
+    const { clock, client, server, events } = await setup(() =>
+      down ? { status: 503, body: { error: 'temporarily_unavailable' }, headers: { 'retry-after': '1' } } : tokenAnswer('token-1', 600),
+    );
     await client.getToken();
     down = true;
     clock.advance(550_000);
@@ -99,7 +104,11 @@ describe('authorization server down: the client SDK', () => {
           silent.close(() => resolve());
         }),
     );
-    const { client } = await setup(() => tokenAnswer('unused'), { tokenEndpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/token`, timeoutMs: 200, retry: { maxAttempts: 2 } });
+    const { client } = await setup(() => tokenAnswer('unused'), {
+      tokenEndpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/token`,
+      timeoutMs: 200,
+      retry: { maxAttempts: 2 },
+    });
     const error = await failureOf(client.getToken());
     expect(error).toMatchObject({ code: 'provider_unavailable', attempts: 2, message: 'token endpoint unreachable: timed out after 200 ms' });
   });
@@ -113,7 +122,9 @@ describe('authorization server down: the client SDK', () => {
     cleanups.push(() => client.close());
     const error = await failureOf(client.getToken());
     expect(error).toMatchObject({ name: 'TokenClientError', code: 'discovery_failed' });
-    expect((error as Error).message).toMatch(new RegExp(`^discovery failed for ${issuer} \\(/\\.well-known/oauth-authorization-server: .*; /\\.well-known/openid-configuration: .*\\)$`));
+    expect((error as Error).message).toMatch(
+      new RegExp(`^discovery failed for ${issuer} \\(/\\.well-known/oauth-authorization-server: .*; /\\.well-known/openid-configuration: .*\\)$`),
+    );
     const again = await failureOf(client.getToken());
     expect(again).toMatchObject({ code: 'discovery_failed' });
   });

@@ -25,7 +25,10 @@ export interface Answer {
  * A stand-in OAuth server on loopback. Each request is recorded and answered by `respond`, which
  * may return a promise (to hold an answer back until the test releases it).
  */
-export async function startTokenServer(respond: (request: RecordedRequest, index: number) => Answer | Promise<Answer>, options: { metadataPath?: string; issuerPath?: string } = {}) {
+export async function startTokenServer(
+  respond: (request: RecordedRequest, index: number) => Answer | Promise<Answer>,
+  options: { metadataPath?: string; issuerPath?: string } = {},
+) {
   const requests: RecordedRequest[] = [];
   const server: Server = createServer((req, res) => {
     let raw = '';
@@ -34,7 +37,13 @@ export async function startTokenServer(respond: (request: RecordedRequest, index
       const path = req.url ?? '';
       if (path.endsWith('/.well-known/oauth-authorization-server') && options.metadataPath !== undefined) {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ issuer: `${base}${options.issuerPath ?? ''}`, token_endpoint: `${base}${options.metadataPath}`, token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'] }));
+        res.end(
+          JSON.stringify({
+            issuer: `${base}${options.issuerPath ?? ''}`,
+            token_endpoint: `${base}${options.metadataPath}`,
+            token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+          }),
+        );
         return;
       }
       const request = { method: req.method ?? '', path, headers: req.headers, form: Object.fromEntries(new URLSearchParams(raw)) };
@@ -50,10 +59,11 @@ export async function startTokenServer(respond: (request: RecordedRequest, index
     base,
     tokenEndpoint: `${base}/token`,
     requests,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

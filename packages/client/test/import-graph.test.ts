@@ -18,7 +18,9 @@ describe('the client import graph', () => {
   it('breaks none of the repository boundary rules, no cycle included (type-only imports too)', async () => {
     const options = await extractDepcruiseOptions(`${root}.dependency-cruiser.cjs`);
     const tsConfig = extractTSConfig(`${root}tsconfig.test.json`);
-    const result = await cruise(['packages/client/src'], { ...options, baseDir: root, tsConfig: { fileName: `${root}tsconfig.test.json` } }, undefined, { tsConfig });
+    const result = await cruise(['packages/client/src'], { ...options, baseDir: root, tsConfig: { fileName: `${root}tsconfig.test.json` } }, undefined, {
+      tsConfig,
+    });
     const output = result.output;
     if (typeof output === 'string') throw new Error('expected a cruise result, got a report');
     expect(output.summary.totalCruised).toBeGreaterThan(10);

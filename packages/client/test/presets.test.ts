@@ -35,7 +35,13 @@ const providers: Array<{
     request: { audience: 'https://payments.example', scope: 'payments:read' },
     expect: (r) => {
       expect(r.headers.authorization).toBeUndefined();
-      expect(r.form).toEqual({ grant_type: 'client_credentials', client_id: 'my-client', client_secret: 'my secret', audience: 'https://payments.example', scope: 'payments:read' });
+      expect(r.form).toEqual({
+        grant_type: 'client_credentials',
+        client_id: 'my-client',
+        client_secret: 'my secret',
+        audience: 'https://payments.example',
+        scope: 'payments:read',
+      });
     },
   },
   {
@@ -75,8 +81,17 @@ describe('provider presets on the wire', () => {
       const server = await startTokenServer((request) =>
         request.path === provider.path ? tokenAnswer(`${provider.name}-token`, 3599) : { status: 404, body: { error: 'not_found' } },
       );
-      const client = createTokenClient({ preset: provider.preset(server.base), clientId: 'my-client', clientSecret: 'my secret', clock: createClock().now, ...provider.request });
-      cleanups.push(() => server.close(), () => client.close());
+      const client = createTokenClient({
+        preset: provider.preset(server.base),
+        clientId: 'my-client',
+        clientSecret: 'my secret',
+        clock: createClock().now,
+        ...provider.request,
+      });
+      cleanups.push(
+        () => server.close(),
+        () => client.close(),
+      );
       const token = await client.getToken();
       expect(token.accessToken).toBe(`${provider.name}-token`);
       expect(server.requests).toHaveLength(1);
@@ -87,8 +102,17 @@ describe('provider presets on the wire', () => {
 
   it('m2m-auth preset: finds the token endpoint through discovery, once', async () => {
     const server = await startTokenServer(() => tokenAnswer('t'), { metadataPath: '/oauth/token' });
-    const client = createTokenClient({ preset: presets.m2mAuth({ issuer: server.base }), clientId: 'c', clientSecret: 's', audience: 'https://payments.example', clock: createClock().now });
-    cleanups.push(() => server.close(), () => client.close());
+    const client = createTokenClient({
+      preset: presets.m2mAuth({ issuer: server.base }),
+      clientId: 'c',
+      clientSecret: 's',
+      audience: 'https://payments.example',
+      clock: createClock().now,
+    });
+    cleanups.push(
+      () => server.close(),
+      () => client.close(),
+    );
     await client.getToken();
     await client.getToken({ scope: 'x' });
     expect(server.requests.map((r) => r.path)).toEqual(['/oauth/token', '/oauth/token']);

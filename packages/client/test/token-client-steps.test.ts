@@ -9,7 +9,14 @@ import { DEFAULT_RETRY, withRetry, type AttemptOutcome } from '../src/retry.js';
 import { startFlight } from '../src/single-flight.js';
 import { createTokenCache, invalidateEntry, usableToken } from '../src/token-cache.js';
 
-const defaults = { endpoint: 'https://as.example/token', clientId: 'orders', scope: undefined, audience: 'https://payments.example', resource: undefined, extraParams: undefined };
+const defaults = {
+  endpoint: 'https://as.example/token',
+  clientId: 'orders',
+  scope: undefined,
+  audience: 'https://payments.example',
+  resource: undefined,
+  extraParams: undefined,
+};
 
 describe('token cache', () => {
   it('files the same scopes in any order under one entry, and another audience under another', () => {
@@ -45,7 +52,13 @@ describe('single flight', () => {
 });
 
 describe('retry', () => {
-  const deps = (delays: number[]) => ({ now: () => 0, sleep: async (ms: number) => void delays.push(ms), random: () => 1, retry: DEFAULT_RETRY, onRetry: () => undefined });
+  const deps = (delays: number[]) => ({
+    now: () => 0,
+    sleep: async (ms: number) => void delays.push(ms),
+    random: () => 1,
+    retry: DEFAULT_RETRY,
+    onRetry: () => undefined,
+  });
   const down = (retryable: boolean, retryAfterMs?: number): AttemptOutcome<{ value: number }> => ({
     ok: false,
     retryable,
@@ -71,8 +84,16 @@ describe('retry', () => {
 
 describe('refresh-ahead', () => {
   const policy = (now: () => number, events: TokenClientEvent[] = []): RefreshAheadPolicy => ({
-    minSeconds: 60, fraction: 0.2, jitterFraction: 0, marginMs: 5_000, background: false,
-    now, random: () => 0, emit: (e) => events.push(e), isClosed: () => false, refresh: () => undefined,
+    minSeconds: 60,
+    fraction: 0.2,
+    jitterFraction: 0,
+    marginMs: 5_000,
+    background: false,
+    now,
+    random: () => 0,
+    emit: (e) => events.push(e),
+    isClosed: () => false,
+    refresh: () => undefined,
   });
 
   it('refreshes max(60 s, 20 %) before expiry and stops handing a token out in its last seconds', () => {

@@ -22,7 +22,10 @@ async function setup(respond: (request: RecordedRequest, index: number) => Answe
     onEvent: (event) => events.push(event),
     ...options,
   });
-  cleanups.push(() => server.close(), () => client.close());
+  cleanups.push(
+    () => server.close(),
+    () => client.close(),
+  );
   return { server, clock, client, events, sleeps };
 }
 
@@ -70,7 +73,9 @@ describe('createTokenClient', () => {
   });
 
   it('retries 503 with backoff and recovers', async () => {
-    const { server, client, events, sleeps } = await setup((_r, i) => (i < 2 ? { status: 503, body: { error: 'temporarily_unavailable' } } : tokenAnswer('token-1')));
+    const { server, client, events, sleeps } = await setup((_r, i) =>
+      i < 2 ? { status: 503, body: { error: 'temporarily_unavailable' } } : tokenAnswer('token-1'),
+    );
     expect((await client.getToken()).accessToken).toBe('token-1');
     expect(server.requests).toHaveLength(3);
     expect(sleeps).toHaveLength(2);
@@ -91,7 +96,9 @@ describe('createTokenClient', () => {
   });
 
   it('serves the cached token while the provider is down, and a typed error once it expires', async () => {
-    const { client, clock, events } = await setup((_r, i) => (i === 0 ? tokenAnswer('token-1', 300) : { status: 503, body: {} }), { retry: { maxAttempts: 1 } });
+    const { client, clock, events } = await setup((_r, i) => (i === 0 ? tokenAnswer('token-1', 300) : { status: 503, body: {} }), {
+      retry: { maxAttempts: 1 },
+    });
     await client.getToken();
     clock.advance(280_000); // inside the refresh window: served at once, refreshed in the background
     expect((await client.getToken()).accessToken).toBe('token-1');
@@ -106,7 +113,10 @@ describe('createTokenClient', () => {
 
   it('does not retry invalid_client, invalid_scope or unauthorized_client', async () => {
     for (const oauthError of ['invalid_client', 'invalid_scope', 'unauthorized_client']) {
-      const { server, client } = await setup(() => ({ status: oauthError === 'invalid_client' ? 401 : 400, body: { error: oauthError, error_description: `no (${oauthError})` } }));
+      const { server, client } = await setup(() => ({
+        status: oauthError === 'invalid_client' ? 401 : 400,
+        body: { error: oauthError, error_description: `no (${oauthError})` },
+      }));
       const error = await client.getToken().catch((e: unknown) => e);
       expect(isOAuthError(error, oauthError)).toBe(true);
       expect(error).toMatchObject({ code: 'oauth_error', error: oauthError, errorDescription: `no (${oauthError})` });
@@ -118,7 +128,8 @@ describe('createTokenClient', () => {
     const secrets = ['old-secret', 'new-secret', 'never-read'];
     let reads = 0;
     const { server, client } = await setup(
-      (request) => (basicCredentials(request.headers.authorization).secret === 'new-secret' ? tokenAnswer('token-1') : { status: 401, body: { error: 'invalid_client' } }),
+      (request) =>
+        basicCredentials(request.headers.authorization).secret === 'new-secret' ? tokenAnswer('token-1') : { status: 401, body: { error: 'invalid_client' } },
       { clientSecret: async () => secrets[reads++]! },
     );
     await expect(client.getToken()).resolves.toMatchObject({ accessToken: 'token-1' });

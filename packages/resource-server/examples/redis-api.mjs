@@ -36,6 +36,8 @@ const verifier = createVerifier({
 
 const app = express();
 app.post('/orders', requireAuth(verifier), requireScopes('write:orders'), (req, res) => res.status(201).json({ accepted: true, caller: req.auth.clientId }));
-const server = app.listen(Number(PORT), '127.0.0.1', () => console.log(`orders API on http://127.0.0.1:${PORT} (issuer ${M2M_AUTH_ISSUER}, Redis ${REDIS_URL})`));
+const server = app.listen(Number(PORT), '127.0.0.1', () =>
+  console.log(`orders API on http://127.0.0.1:${PORT} (issuer ${M2M_AUTH_ISSUER}, Redis ${REDIS_URL})`),
+);
 
 process.once('SIGTERM', () => server.close(() => redis.quit()));

@@ -37,7 +37,10 @@ const adapters: Record<string, (options: VerifierOptions) => Promise<RunningApi>
     const app = Fastify();
     await app.register(fastifyAdapter.resourceServer);
     const auth = fastifyAdapter.requireAuth(options);
-    app.get('/orders', { preHandler: [auth, fastifyAdapter.requireScopes(['payments:read'])] }, async (request) => ({ subject: request.auth!.subject, scopes: request.auth!.scopes }));
+    app.get('/orders', { preHandler: [auth, fastifyAdapter.requireScopes(['payments:read'])] }, async (request) => ({
+      subject: request.auth!.subject,
+      scopes: request.auth!.scopes,
+    }));
     app.get('/refunds', { preHandler: [auth, fastifyAdapter.requireScopes('payments:admin')] }, async () => ({ ok: true }));
     app.get('/settlements', { preHandler: [auth, fastifyAdapter.requireAuthorities('Payments.Settle')] }, async () => ({ ok: true }));
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -55,7 +58,13 @@ for (const [adapterName, startApi] of Object.entries(adapters)) {
     beforeAll(async () => {
       key = await makeKey('ES256', 'key-1');
       issuer = await startIssuer({ keys: [key] });
-      api = await startApi({ issuer: issuer.issuer, audience: AUDIENCE, now: clock.now, realm: 'payments', authorities: { scopeClaims: ['scope'], roleClaims: ['roles'] } });
+      api = await startApi({
+        issuer: issuer.issuer,
+        audience: AUDIENCE,
+        now: clock.now,
+        realm: 'payments',
+        authorities: { scopeClaims: ['scope'], roleClaims: ['roles'] },
+      });
     });
     afterAll(async () => {
       await api.close();
@@ -78,14 +87,20 @@ for (const [adapterName, startApi] of Object.entries(adapters)) {
     });
 
     it('no token: 401 with a bare challenge (RFC 6750 §3.1)', async () => {
-      expect(await call()).toEqual({ status: 401, challenge: 'Bearer realm="payments"', body: { error: 'unauthorized', error_description: 'A bearer token is required.' } });
+      expect(await call()).toEqual({
+        status: 401,
+        challenge: 'Bearer realm="payments"',
+        body: { error: 'unauthorized', error_description: 'A bearer token is required.' },
+      });
     });
 
     it('a header with two tokens: 400 invalid_request', async () => {
       const token = await mint(key, claims(issuer.issuer));
       const result = await call(`Bearer ${token} Bearer ${token}`);
       expect(result.status).toBe(400);
-      expect(result.challenge).toBe('Bearer realm="payments", error="invalid_request", error_description="The Authorization header must be \\"Bearer <token>\\"."');
+      expect(result.challenge).toBe(
+        'Bearer realm="payments", error="invalid_request", error_description="The Authorization header must be \\"Bearer <token>\\"."',
+      );
       expect(result.body.error).toBe('invalid_request');
     });
 
@@ -158,7 +173,8 @@ for (const [adapterName, startApi] of Object.entries(adapters)) {
       expect(result).toEqual({
         status: 403,
         // The realm is the verifier's ("payments"), not a default the scope check made up.
-        challenge: 'Bearer realm="payments", error="insufficient_scope", error_description="The access token needs the scopes: payments:admin.", scope="payments:admin"',
+        challenge:
+          'Bearer realm="payments", error="insufficient_scope", error_description="The access token needs the scopes: payments:admin.", scope="payments:admin"',
         body: { error: 'insufficient_scope', error_description: 'The access token needs the scopes: payments:admin.', scope: 'payments:admin' },
       });
       expect((await call(`Bearer ${await mint(key, claims(issuer.issuer, { scope: 'payments:admin' }))}`, '/refunds')).status).toBe(200);
@@ -224,7 +240,10 @@ describe('JWKS availability and rotation', () => {
       expect(response.status).toBe(503);
       expect(response.headers.get('www-authenticate')).toBeNull();
       expect(response.headers.get('retry-after')).toBe('5');
-      expect(await response.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'The signing keys of the token issuer cannot be obtained right now.' });
+      expect(await response.json()).toEqual({
+        error: 'temporarily_unavailable',
+        error_description: 'The signing keys of the token issuer cannot be obtained right now.',
+      });
     } finally {
       await api.close();
       await issuer.close();
@@ -290,7 +309,9 @@ describe('JWKS availability and rotation', () => {
       expect(issuer.jwksFetches()).toBe(2);
 
       const attacker = await makeKey('ES256');
-      const flood = await Promise.all(Array.from({ length: 50 }, async (_, i) => status(await mint({ ...attacker, kid: `unknown-${i}` }, claims(issuer.issuer)))));
+      const flood = await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => status(await mint({ ...attacker, kid: `unknown-${i}` }, claims(issuer.issuer)))),
+      );
       expect(new Set(flood)).toEqual(new Set([401]));
       expect(issuer.jwksFetches()).toBe(2); // still inside the cooldown: not one more fetch
 

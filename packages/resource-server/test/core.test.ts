@@ -120,7 +120,13 @@ describe('verifier options', () => {
     const rsaKey = await makeKey('RS256');
     const issuer = await startIssuer({ keys: [rsaKey] });
     try {
-      const verifier = createVerifier({ issuer: issuer.issuer, audience: 'https://payments.example', now: createClock().now, cache: false, verifyOn: 'event-loop' });
+      const verifier = createVerifier({
+        issuer: issuer.issuer,
+        audience: 'https://payments.example',
+        now: createClock().now,
+        cache: false,
+        verifyOn: 'event-loop',
+      });
       const token = await mint(rsaKey, claims(issuer.issuer));
       const first = verifier.check({ authorization: `Bearer ${token}` });
       expect(first).toBeInstanceOf(Promise); // keys not loaded yet: one JWKS fetch
@@ -131,7 +137,13 @@ describe('verifier options', () => {
       expect(() => verifier.check({ authorization: `Bearer ${token.slice(0, -4)}AAAA` })).toThrowError(expect.objectContaining({ reason: 'bad_signature' }));
       expect(() => verifier.check({})).toThrowError(expect.objectContaining({ code: 'missing_token' }));
       // On the threadpool the same check answers with a promise, resolving to the same principal.
-      const pooled = createVerifier({ issuer: issuer.issuer, audience: 'https://payments.example', now: createClock().now, cache: false, verifyOn: 'threadpool' });
+      const pooled = createVerifier({
+        issuer: issuer.issuer,
+        audience: 'https://payments.example',
+        now: createClock().now,
+        cache: false,
+        verifyOn: 'threadpool',
+      });
       await pooled.prefetch();
       const fromPool = pooled.check({ authorization: `Bearer ${token}` });
       expect(fromPool).toBeInstanceOf(Promise);
@@ -167,7 +179,12 @@ describe('verifier options', () => {
     const issuer = await startIssuer({ keys: [key] });
     const clock = createClock();
     try {
-      const verifier = createVerifier({ issuer: issuer.issuer, audience: 'https://payments.example', now: clock.now, replayDetection: createMemoryReplayStore({ now: clock.now }) });
+      const verifier = createVerifier({
+        issuer: issuer.issuer,
+        audience: 'https://payments.example',
+        now: clock.now,
+        replayDetection: createMemoryReplayStore({ now: clock.now }),
+      });
       const token = await mint(key, claims(issuer.issuer));
       await expect(verifier.verify(token)).resolves.toBeDefined();
       await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'invalid_token', reason: 'replayed' });
@@ -181,7 +198,13 @@ describe('verifier options', () => {
     const issuer = await startIssuer({ keys: [key] });
     const clock = createClock();
     try {
-      const verifier = createVerifier({ issuer: issuer.issuer, audience: 'https://payments.example', now: clock.now, clockToleranceSeconds: 5, replayDetection: true });
+      const verifier = createVerifier({
+        issuer: issuer.issuer,
+        audience: 'https://payments.example',
+        now: clock.now,
+        clockToleranceSeconds: 5,
+        replayDetection: true,
+      });
       const token = await mint(key, claims(issuer.issuer, { exp: nowSeconds() + 60 }));
       await expect(verifier.verify(token)).resolves.toBeDefined();
       clock.advance(63_000); // past exp, inside the tolerance: the token is still accepted, so the replay must be seen
@@ -245,7 +268,20 @@ describe('introspection failures', () => {
     let status = 500;
     issuer.onIntrospect(() => {
       calls += 1;
-      return status === 200 ? { status, body: { active: true, iss: issuer.issuer, aud: 'https://payments.example', exp: nowSeconds() + 600, scope: 'payments:read', client_id: 'orders-service', sub: 'orders-service' } } : { status, body: { error: 'down' } };
+      return status === 200
+        ? {
+            status,
+            body: {
+              active: true,
+              iss: issuer.issuer,
+              aud: 'https://payments.example',
+              exp: nowSeconds() + 600,
+              scope: 'payments:read',
+              client_id: 'orders-service',
+              sub: 'orders-service',
+            },
+          }
+        : { status, body: { error: 'down' } };
     });
     try {
       const verifier = createVerifier({
@@ -270,15 +306,28 @@ describe('introspection failures', () => {
 });
 
 describe('a pluggable introspection cache', () => {
-  const active = (issuer: string, exp: number) => ({ active: true, iss: issuer, aud: 'https://payments.example', exp, client_id: 'orders-service', sub: 'orders-service' });
+  const active = (issuer: string, exp: number) => ({
+    active: true,
+    iss: issuer,
+    aud: 'https://payments.example',
+    exp,
+    client_id: 'orders-service',
+    sub: 'orders-service',
+  });
 
   it('is given the token hash, never the token, and TTLs bounded by exp, cacheTtlSeconds and inactiveTtlSeconds', async () => {
     const issuer = await startIssuer({ keys: [await makeKey('ES256')] });
     const clock = createClock();
     const writes: Array<{ key: string; answer: IntrospectionAnswer; ttlMs: number }> = [];
     const memory = createMemoryIntrospectionCache({ now: clock.now });
-    const cache: IntrospectionCache = { get: (key) => memory.get(key), set: (key, answer, ttlMs) => void (writes.push({ key, answer, ttlMs }), memory.set(key, answer, ttlMs)) };
-    issuer.onIntrospect((_req, body) => ({ status: 200, body: new URLSearchParams(body).get('token') === 'short-lived' ? active(issuer.issuer, nowSeconds() + 20) : { active: false } }));
+    const cache: IntrospectionCache = {
+      get: (key) => memory.get(key),
+      set: (key, answer, ttlMs) => void (writes.push({ key, answer, ttlMs }), memory.set(key, answer, ttlMs)),
+    };
+    issuer.onIntrospect((_req, body) => ({
+      status: 200,
+      body: new URLSearchParams(body).get('token') === 'short-lived' ? active(issuer.issuer, nowSeconds() + 20) : { active: false },
+    }));
     try {
       const verifier = createVerifier({
         issuer: issuer.issuer,
@@ -303,7 +352,12 @@ describe('a pluggable introspection cache', () => {
     const events: ResourceServerEvent[] = [];
     let calls = 0;
     issuer.onIntrospect(() => ((calls += 1), { status: 200, body: active(issuer.issuer, nowSeconds() + 600) }));
-    const broken: IntrospectionCache = { get: () => Promise.reject(new Error('cache down')), set: () => { throw new Error('cache down'); } };
+    const broken: IntrospectionCache = {
+      get: () => Promise.reject(new Error('cache down')),
+      set: () => {
+        throw new Error('cache down');
+      },
+    };
     try {
       const verifier = createVerifier({
         issuer: issuer.issuer,
@@ -329,8 +383,10 @@ describe('introspection endpoint from discovery', () => {
     const server = createServer((req, res) => {
       const host = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       res.setHeader('content-type', 'application/json');
-      if (req.url === '/good/.well-known/oauth-authorization-server') return res.end(JSON.stringify({ issuer: `${host}/good`, introspection_endpoint: `${host}/good/introspect` }));
-      if (req.url === '/evil/.well-known/oauth-authorization-server') return res.end(JSON.stringify({ issuer: 'https://elsewhere.example', introspection_endpoint: `${host}/evil/introspect` }));
+      if (req.url === '/good/.well-known/oauth-authorization-server')
+        return res.end(JSON.stringify({ issuer: `${host}/good`, introspection_endpoint: `${host}/good/introspect` }));
+      if (req.url === '/evil/.well-known/oauth-authorization-server')
+        return res.end(JSON.stringify({ issuer: 'https://elsewhere.example', introspection_endpoint: `${host}/evil/introspect` }));
       if (req.url?.endsWith('/introspect')) {
         introspected.push(req.url);
         return res.end(JSON.stringify({ active: true, iss: `${host}/good`, aud: 'https://payments.example', exp: nowSeconds() + 60, sub: 'orders-service' }));
@@ -342,8 +398,14 @@ describe('introspection endpoint from discovery', () => {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const options = { audience: 'https://payments.example', now: createClock().now, introspection: { clientId: 'rs', clientSecret: 'rs-secret' } };
-      await expect(createVerifier({ ...options, issuer: `${base}/good` }).verify('opaque-token')).resolves.toMatchObject({ subject: 'orders-service', source: 'introspection' });
-      await expect(createVerifier({ ...options, issuer: `${base}/evil` }).verify('opaque-token')).rejects.toMatchObject({ code: 'temporarily_unavailable', reason: 'introspection_unavailable' });
+      await expect(createVerifier({ ...options, issuer: `${base}/good` }).verify('opaque-token')).resolves.toMatchObject({
+        subject: 'orders-service',
+        source: 'introspection',
+      });
+      await expect(createVerifier({ ...options, issuer: `${base}/evil` }).verify('opaque-token')).rejects.toMatchObject({
+        code: 'temporarily_unavailable',
+        reason: 'introspection_unavailable',
+      });
       expect(introspected).toEqual(['/good/introspect']);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -357,7 +419,16 @@ describe('provider presets with tokens shaped like each provider', () => {
       name: 'Keycloak',
       preset: (base: string) => presets.keycloak({ baseUrl: base, realm: 'shop', audience: 'payments-api' }),
       issuerPath: '/realms/shop',
-      claims: (iss: string) => ({ iss, aud: ['payments-api', 'account'], azp: 'orders-service', sub: 'service-account-uuid', typ: 'Bearer', scope: 'profile payments:read', exp: nowSeconds() + 300, iat: nowSeconds() }),
+      claims: (iss: string) => ({
+        iss,
+        aud: ['payments-api', 'account'],
+        azp: 'orders-service',
+        sub: 'service-account-uuid',
+        typ: 'Bearer',
+        scope: 'profile payments:read',
+        exp: nowSeconds() + 300,
+        iat: nowSeconds(),
+      }),
       header: { typ: 'JWT' },
       expected: { subject: 'orders-service', clientId: 'orders-service', scopes: ['profile', 'payments:read'] },
     },
@@ -365,7 +436,17 @@ describe('provider presets with tokens shaped like each provider', () => {
       name: 'Auth0',
       preset: (base: string) => presets.auth0({ domain: base, audience: 'https://payments.example' }),
       issuerPath: '/',
-      claims: (iss: string) => ({ iss, aud: 'https://payments.example', azp: 'AbC123', sub: 'AbC123@clients', gty: 'client-credentials', scope: 'payments:read', permissions: ['payments:read'], exp: nowSeconds() + 300, iat: nowSeconds() }),
+      claims: (iss: string) => ({
+        iss,
+        aud: 'https://payments.example',
+        azp: 'AbC123',
+        sub: 'AbC123@clients',
+        gty: 'client-credentials',
+        scope: 'payments:read',
+        permissions: ['payments:read'],
+        exp: nowSeconds() + 300,
+        iat: nowSeconds(),
+      }),
       header: { typ: 'JWT' },
       expected: { subject: 'AbC123', clientId: 'AbC123', scopes: ['payments:read'], authorities: ['payments:read'] },
     },
@@ -373,7 +454,17 @@ describe('provider presets with tokens shaped like each provider', () => {
       name: 'Entra ID v2',
       preset: (base: string) => ({ ...presets.entra({ tenantId: 'tenant-1', audience: 'api://payments' }), issuer: `${base}/tenant-1/v2.0` }),
       issuerPath: '/tenant-1/v2.0',
-      claims: (iss: string) => ({ iss, aud: 'api://payments', azp: 'app-guid', sub: 'sp-object-id', roles: ['Payments.Read'], ver: '2.0', exp: nowSeconds() + 300, iat: nowSeconds(), nbf: nowSeconds() }),
+      claims: (iss: string) => ({
+        iss,
+        aud: 'api://payments',
+        azp: 'app-guid',
+        sub: 'sp-object-id',
+        roles: ['Payments.Read'],
+        ver: '2.0',
+        exp: nowSeconds() + 300,
+        iat: nowSeconds(),
+        nbf: nowSeconds(),
+      }),
       header: { typ: 'JWT' },
       expected: { subject: 'app-guid', clientId: 'app-guid', scopes: [], authorities: ['Payments.Read'] },
     },
@@ -381,15 +472,35 @@ describe('provider presets with tokens shaped like each provider', () => {
       name: 'Entra ID v1',
       preset: (base: string) => ({ ...presets.entra({ tenantId: 'tenant-1', audience: 'api://payments', version: 1 }), issuer: `${base}/tenant-1/` }),
       issuerPath: '/tenant-1/',
-      claims: (iss: string) => ({ iss, aud: 'api://payments', appid: 'app-guid', sub: 'sp-object-id', roles: ['Payments.Read'], ver: '1.0', exp: nowSeconds() + 300, iat: nowSeconds() }),
+      claims: (iss: string) => ({
+        iss,
+        aud: 'api://payments',
+        appid: 'app-guid',
+        sub: 'sp-object-id',
+        roles: ['Payments.Read'],
+        ver: '1.0',
+        exp: nowSeconds() + 300,
+        iat: nowSeconds(),
+      }),
       header: { typ: 'JWT' },
       expected: { subject: 'app-guid', clientId: 'app-guid', authorities: ['Payments.Read'] },
     },
     {
       name: 'Cognito',
-      preset: (base: string) => ({ ...presets.cognito({ region: 'eu-west-1', userPoolId: 'eu-west-1_AbC', clientIds: ['cognito-client'] }), issuer: `${base}/eu-west-1_AbC` }),
+      preset: (base: string) => ({
+        ...presets.cognito({ region: 'eu-west-1', userPoolId: 'eu-west-1_AbC', clientIds: ['cognito-client'] }),
+        issuer: `${base}/eu-west-1_AbC`,
+      }),
       issuerPath: '/eu-west-1_AbC',
-      claims: (iss: string) => ({ iss, client_id: 'cognito-client', sub: 'cognito-client', token_use: 'access', scope: 'payments/read', exp: nowSeconds() + 300, iat: nowSeconds() }),
+      claims: (iss: string) => ({
+        iss,
+        client_id: 'cognito-client',
+        sub: 'cognito-client',
+        token_use: 'access',
+        scope: 'payments/read',
+        exp: nowSeconds() + 300,
+        iat: nowSeconds(),
+      }),
       header: { typ: undefined },
       expected: { subject: 'cognito-client', clientId: 'cognito-client', scopes: ['payments/read'] },
     },
@@ -397,7 +508,16 @@ describe('provider presets with tokens shaped like each provider', () => {
       name: 'Okta',
       preset: (base: string) => presets.okta({ domain: base, authorizationServerId: 'aus1', audience: 'api://payments' }),
       issuerPath: '/oauth2/aus1',
-      claims: (iss: string) => ({ iss, aud: 'api://payments', cid: '0oa-client', sub: '0oa-client', scp: ['payments:read'], ver: 1, exp: nowSeconds() + 300, iat: nowSeconds() }),
+      claims: (iss: string) => ({
+        iss,
+        aud: 'api://payments',
+        cid: '0oa-client',
+        sub: '0oa-client',
+        scp: ['payments:read'],
+        ver: 1,
+        exp: nowSeconds() + 300,
+        iat: nowSeconds(),
+      }),
       header: { typ: undefined },
       expected: { subject: '0oa-client', clientId: '0oa-client', scopes: ['payments:read'] },
     },
@@ -423,7 +543,11 @@ describe('provider presets with tokens shaped like each provider', () => {
     const key = await makeKey('RS256');
     const issuer = await startIssuer({ keys: [key] });
     try {
-      const preset = { ...presets.cognito({ region: 'eu-west-1', userPoolId: 'pool', clientIds: ['cognito-client'] }), issuer: `${issuer.base}/pool`, jwksUri: issuer.jwksUri };
+      const preset = {
+        ...presets.cognito({ region: 'eu-west-1', userPoolId: 'pool', clientIds: ['cognito-client'] }),
+        issuer: `${issuer.base}/pool`,
+        jwksUri: issuer.jwksUri,
+      };
       const verifier = createVerifier({ preset, now: createClock().now });
       const base = { iss: preset.issuer, client_id: 'cognito-client', exp: nowSeconds() + 300, iat: nowSeconds() };
       await expect(verifier.verify(await mint(key, { ...base, token_use: 'id' }))).rejects.toMatchObject({ reason: 'wrong_token_use' });

@@ -70,21 +70,48 @@ function signWith(key: TestKey, as: 'RS256' | 'PS256', input: string): Buffer {
 
 /** The algorithm a key naturally signs with (what an honest issuer would put in the header). */
 const naturalAlg: Record<KeyName, JwsAlgorithm> = { rsaA: 'RS256', rsaB: 'PS256', rsaWeak: 'RS256', ec: 'ES256', ecNoKid: 'ES256', ed: 'EdDSA', hmac: 'HS256' };
-const naturalKid: Record<KeyName, string | undefined> = { rsaA: 'rsa-a', rsaB: 'rsa-b', rsaWeak: 'rsa-weak', ec: 'ec', ecNoKid: undefined, ed: 'ed', hmac: undefined };
+const naturalKid: Record<KeyName, string | undefined> = {
+  rsaA: 'rsa-a',
+  rsaB: 'rsa-b',
+  rsaWeak: 'rsa-weak',
+  ec: 'ec',
+  ecNoKid: undefined,
+  ed: 'ed',
+  hmac: undefined,
+};
 
 const offset = fc.oneof(fc.integer({ min: -8, max: 8 }), fc.integer({ min: -4000, max: 4000 }));
-const numericDate = (base: number) => fc.oneof({ weight: 6, arbitrary: offset.map((d) => base + d) }, { weight: 1, arbitrary: fc.constantFrom<unknown>(String(base), null, base + 0.5) });
+const numericDate = (base: number) =>
+  fc.oneof({ weight: 6, arbitrary: offset.map((d) => base + d) }, { weight: 1, arbitrary: fc.constantFrom<unknown>(String(base), null, base + 0.5) });
 
 /** One token's recipe. Weighted so that about a third of the corpus is accepted by both. */
 const tokenSpec = fc.record({
   signer: fc.constantFrom<KeyName>('rsaA', 'rsaA', 'rsaB', 'rsaWeak', 'ec', 'ec', 'ecNoKid', 'ed', 'ed', 'hmac', 'hmac'),
   /** Header alg: the signer's own (honest), or another one (confusion, unsupported, none). */
-  alg: fc.oneof({ weight: 8, arbitrary: fc.constant('natural') }, { weight: 2, arbitrary: fc.constantFrom('RS256', 'PS256', 'ES256', 'EdDSA', 'HS256', 'none', 'RS384', 'ES384', 'HS512', 'NONE') }),
-  kid: fc.oneof({ weight: 8, arbitrary: fc.constant('natural') }, { weight: 2, arbitrary: fc.constantFrom('rsa-a', 'rsa-b', 'rsa-weak', 'ec', 'ed', 'unknown', 'absent') }),
-  typ: fc.oneof({ weight: 8, arbitrary: fc.constant('at+jwt') }, { weight: 2, arbitrary: fc.constantFrom<unknown>('application/at+jwt', 'AT+JWT', 'JWT', 'jwt', undefined, 42, 'at+jwt ') }),
-  iss: fc.oneof({ weight: 9, arbitrary: fc.constant<unknown>(ISSUER) }, { weight: 1, arbitrary: fc.constantFrom<unknown>(`${ISSUER}/`, 'https://evil.example', undefined, 42, [ISSUER]) }),
-  aud: fc.oneof({ weight: 8, arbitrary: fc.constant<unknown>(AUDIENCE) }, { weight: 2, arbitrary: fc.constantFrom<unknown>([AUDIENCE, 'other'], ['other'], 'other', undefined, [], [42, AUDIENCE], 7) }),
-  exp: fc.oneof({ weight: 7, arbitrary: fc.constant<unknown>(NOW_SECONDS + 600) }, { weight: 3, arbitrary: fc.oneof(numericDate(NOW_SECONDS - TOLERANCE), fc.constant(undefined)) }),
+  alg: fc.oneof(
+    { weight: 8, arbitrary: fc.constant('natural') },
+    { weight: 2, arbitrary: fc.constantFrom('RS256', 'PS256', 'ES256', 'EdDSA', 'HS256', 'none', 'RS384', 'ES384', 'HS512', 'NONE') },
+  ),
+  kid: fc.oneof(
+    { weight: 8, arbitrary: fc.constant('natural') },
+    { weight: 2, arbitrary: fc.constantFrom('rsa-a', 'rsa-b', 'rsa-weak', 'ec', 'ed', 'unknown', 'absent') },
+  ),
+  typ: fc.oneof(
+    { weight: 8, arbitrary: fc.constant('at+jwt') },
+    { weight: 2, arbitrary: fc.constantFrom<unknown>('application/at+jwt', 'AT+JWT', 'JWT', 'jwt', undefined, 42, 'at+jwt ') },
+  ),
+  iss: fc.oneof(
+    { weight: 9, arbitrary: fc.constant<unknown>(ISSUER) },
+    { weight: 1, arbitrary: fc.constantFrom<unknown>(`${ISSUER}/`, 'https://evil.example', undefined, 42, [ISSUER]) },
+  ),
+  aud: fc.oneof(
+    { weight: 8, arbitrary: fc.constant<unknown>(AUDIENCE) },
+    { weight: 2, arbitrary: fc.constantFrom<unknown>([AUDIENCE, 'other'], ['other'], 'other', undefined, [], [42, AUDIENCE], 7) },
+  ),
+  exp: fc.oneof(
+    { weight: 7, arbitrary: fc.constant<unknown>(NOW_SECONDS + 600) },
+    { weight: 3, arbitrary: fc.oneof(numericDate(NOW_SECONDS - TOLERANCE), fc.constant(undefined)) },
+  ),
   nbf: fc.oneof({ weight: 7, arbitrary: fc.constant<unknown>(undefined) }, { weight: 3, arbitrary: numericDate(NOW_SECONDS + TOLERANCE) }),
   iat: fc.oneof({ weight: 7, arbitrary: fc.constant<unknown>(NOW_SECONDS - 30) }, { weight: 3, arbitrary: numericDate(NOW_SECONDS + TOLERANCE) }),
   crit: fc.oneof({ weight: 19, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
@@ -92,7 +119,17 @@ const tokenSpec = fc.record({
   mutation: fc.oneof(
     { weight: 12, arbitrary: fc.constant('none') },
     { weight: 6, arbitrary: fc.constantFrom('flip-signature', 'flip-payload', 'flip-header', 'drop-signature', 'signature-of-other-payload') },
-    { weight: 3, arbitrary: fc.constantFrom('signed-extra-char-in-header', 'signed-extra-char-in-payload', 'signed-invalid-utf8-payload', 'signed-bom-payload', 'signed-array-payload', 'signed-hmac-with-rsa-public-key') },
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom(
+        'signed-extra-char-in-header',
+        'signed-extra-char-in-payload',
+        'signed-invalid-utf8-payload',
+        'signed-bom-payload',
+        'signed-array-payload',
+        'signed-hmac-with-rsa-public-key',
+      ),
+    },
   ),
   position: fc.nat(),
 });
@@ -107,15 +144,31 @@ function buildToken(spec: TokenSpec, keys: Record<KeyName, TestKey>): string {
     alg = 'HS256';
     signer = { secret: Buffer.from(createPublicKey(keys.rsaA.privateKey!).export({ format: 'pem', type: 'spki' }) as string) };
   }
-  const header: Record<string, unknown> = { alg, ...(kid !== undefined ? { kid } : {}), ...(spec.typ !== undefined ? { typ: spec.typ } : {}), ...(spec.crit ? { crit: ['exp'], exp: 1 } : {}) };
-  const claims: Record<string, unknown> = { iss: spec.iss, aud: spec.aud, exp: spec.exp, nbf: spec.nbf, iat: spec.iat, sub: 'orders-service', scope: 'payments:read' };
+  const header: Record<string, unknown> = {
+    alg,
+    ...(kid !== undefined ? { kid } : {}),
+    ...(spec.typ !== undefined ? { typ: spec.typ } : {}),
+    ...(spec.crit ? { crit: ['exp'], exp: 1 } : {}),
+  };
+  const claims: Record<string, unknown> = {
+    iss: spec.iss,
+    aud: spec.aud,
+    exp: spec.exp,
+    nbf: spec.nbf,
+    iat: spec.iat,
+    sub: 'orders-service',
+    scope: 'payments:read',
+  };
   for (const name of Object.keys(claims)) if (claims[name] === undefined) delete claims[name];
 
   let encodedHeader = b64(JSON.stringify(header));
   let encodedPayload = b64(JSON.stringify(claims));
   if (spec.mutation === 'signed-extra-char-in-header') encodedHeader = lengthOneMod4(JSON.stringify(header));
   if (spec.mutation === 'signed-extra-char-in-payload') encodedPayload = lengthOneMod4(JSON.stringify(claims));
-  if (spec.mutation === 'signed-invalid-utf8-payload') encodedPayload = b64(Buffer.concat([Buffer.from(JSON.stringify(claims).slice(0, -1)), Buffer.from(',"x":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]));
+  if (spec.mutation === 'signed-invalid-utf8-payload')
+    encodedPayload = b64(
+      Buffer.concat([Buffer.from(JSON.stringify(claims).slice(0, -1)), Buffer.from(',"x":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]),
+    );
   if (spec.mutation === 'signed-bom-payload') encodedPayload = b64(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(claims))]));
   if (spec.mutation === 'signed-array-payload') encodedPayload = b64(JSON.stringify([claims]));
   const signingInput = `${encodedHeader}.${encodedPayload}`;
@@ -207,7 +260,20 @@ describe('differential: the SDK accepts exactly the tokens jose accepts', () => 
   });
 
   it('agrees on the named attacks, each on its own', async () => {
-    const base: TokenSpec = { signer: 'rsaA', alg: 'natural', kid: 'natural', typ: 'at+jwt', iss: ISSUER, aud: AUDIENCE, exp: NOW_SECONDS + 600, nbf: undefined, iat: NOW_SECONDS - 30, crit: false, mutation: 'none', position: 7 };
+    const base: TokenSpec = {
+      signer: 'rsaA',
+      alg: 'natural',
+      kid: 'natural',
+      typ: 'at+jwt',
+      iss: ISSUER,
+      aud: AUDIENCE,
+      exp: NOW_SECONDS + 600,
+      nbf: undefined,
+      iat: NOW_SECONDS - 30,
+      crit: false,
+      mutation: 'none',
+      position: 7,
+    };
     const cases: Array<[string, Partial<TokenSpec>, 'accept' | 'reject']> = [
       ['valid RS256', {}, 'accept'],
       ['valid PS256', { signer: 'rsaB' }, 'accept'],

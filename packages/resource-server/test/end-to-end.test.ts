@@ -20,7 +20,10 @@ describe('end to end with the m2m-auth server', () => {
   const token = async (scope?: string, audience = PAYMENTS) => {
     const response = await fetch(`${server.url}/oauth/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
+      },
       body: new URLSearchParams({ grant_type: 'client_credentials', audience, ...(scope ? { scope } : {}) }),
     });
     expect(response.status).toBe(200);
@@ -36,17 +39,27 @@ describe('end to end with the m2m-auth server', () => {
     await server.admin.createGrant({ clientId: client.clientId, apiIdentifier: PAYMENTS, scopes: ['payments:read', 'payments:write'] });
     await server.admin.createGrant({ clientId: client.clientId, apiIdentifier: 'https://inventory.example', scopes: ['inventory:read'] });
 
-    const verifierOptions = { preset: presets.m2mAuth({ issuer: server.issuer, audience: PAYMENTS }), now: () => now, onEvent: (e: ResourceServerEvent) => events.push(e) };
+    const verifierOptions = {
+      preset: presets.m2mAuth({ issuer: server.issuer, audience: PAYMENTS }),
+      now: () => now,
+      onEvent: (e: ResourceServerEvent) => events.push(e),
+    };
 
     const app = express();
     app.get('/payments', expressAdapter.requireAuth(verifierOptions), expressAdapter.requireScopes(['payments:read']), (req, res) =>
       res.json({ subject: req.auth!.subject, clientId: req.auth!.clientId, scopes: req.auth!.scopes }),
     );
-    app.post('/payments', expressAdapter.requireAuth(verifierOptions), expressAdapter.requireScopes(['payments:write']), (_req, res) => res.status(201).json({ ok: true }));
+    app.post('/payments', expressAdapter.requireAuth(verifierOptions), expressAdapter.requireScopes(['payments:write']), (_req, res) =>
+      res.status(201).json({ ok: true }),
+    );
     const listening = await new Promise<ReturnType<typeof app.listen>>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
-    apis.push({ name: 'express', url: `http://127.0.0.1:${(listening.address() as AddressInfo).port}`, close: () => new Promise((r) => listening.close(() => r())) });
+    apis.push({
+      name: 'express',
+      url: `http://127.0.0.1:${(listening.address() as AddressInfo).port}`,
+      close: () => new Promise((r) => listening.close(() => r())),
+    });
 
     const fastify = Fastify();
     await fastify.register(fastifyAdapter.resourceServer);
@@ -56,7 +69,9 @@ describe('end to end with the m2m-auth server', () => {
       clientId: request.auth!.clientId,
       scopes: request.auth!.scopes,
     }));
-    fastify.post('/payments', { preHandler: [auth, fastifyAdapter.requireScopes(['payments:write'])] }, async (_request, reply) => reply.code(201).send({ ok: true }));
+    fastify.post('/payments', { preHandler: [auth, fastifyAdapter.requireScopes(['payments:write'])] }, async (_request, reply) =>
+      reply.code(201).send({ ok: true }),
+    );
     await fastify.listen({ port: 0, host: '127.0.0.1' });
     apis.push({ name: 'fastify', url: `http://127.0.0.1:${(fastify.server.address() as AddressInfo).port}`, close: () => fastify.close() });
   });
@@ -99,7 +114,9 @@ describe('end to end with the m2m-auth server', () => {
     await server.admin.rotateSigningKey('ES256', PAYMENTS);
     now += 60_000; // past the unknown-kid cooldown, as in production after a rotation
     const after = await token('payments:read');
-    expect(JSON.parse(Buffer.from(after.split('.')[0]!, 'base64url').toString()).kid).not.toBe(JSON.parse(Buffer.from(before.split('.')[0]!, 'base64url').toString()).kid);
+    expect(JSON.parse(Buffer.from(after.split('.')[0]!, 'base64url').toString()).kid).not.toBe(
+      JSON.parse(Buffer.from(before.split('.')[0]!, 'base64url').toString()).kid,
+    );
     for (const api of apis) {
       for (const accessToken of [after, before]) {
         const response = await fetch(`${api.url}/payments`, { headers: { authorization: `Bearer ${accessToken}` } });
@@ -123,7 +140,13 @@ describe('end to end with the m2m-auth server', () => {
     const accessToken = await token(undefined, 'https://inventory.example');
     events.length = 0;
     await fetch(`${apis[0]!.url}/payments`, { headers: { authorization: `Bearer ${accessToken}` } });
-    expect(events).toContainEqual({ type: 'token.rejected', reason: 'wrong_audience', code: 'invalid_token', issuer: server.issuer, clientId: client.clientId });
+    expect(events).toContainEqual({
+      type: 'token.rejected',
+      reason: 'wrong_audience',
+      code: 'invalid_token',
+      issuer: server.issuer,
+      clientId: client.clientId,
+    });
     expect(JSON.stringify(events)).not.toContain(accessToken.split('.')[2]);
   });
 

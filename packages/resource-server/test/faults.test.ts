@@ -32,7 +32,9 @@ interface Api {
 const adapters: Record<string, (options: VerifierOptions) => Promise<Api>> = {
   express: async (options) => {
     const app = express();
-    app.get('/orders', expressAdapter.requireAuth(options), expressAdapter.requireScopes('payments:read'), (req, res) => res.json({ caller: req.auth!.subject }));
+    app.get('/orders', expressAdapter.requireAuth(options), expressAdapter.requireScopes('payments:read'), (req, res) =>
+      res.json({ caller: req.auth!.subject }),
+    );
     const server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
@@ -41,7 +43,9 @@ const adapters: Record<string, (options: VerifierOptions) => Promise<Api>> = {
   fastify: async (options) => {
     const app = Fastify();
     await app.register(fastifyAdapter.resourceServer);
-    app.get('/orders', { preHandler: [fastifyAdapter.requireAuth(options), fastifyAdapter.requireScopes('payments:read')] }, async (request) => ({ caller: request.auth!.subject }));
+    app.get('/orders', { preHandler: [fastifyAdapter.requireAuth(options), fastifyAdapter.requireScopes('payments:read')] }, async (request) => ({
+      caller: request.auth!.subject,
+    }));
     await app.listen({ port: 0, host: '127.0.0.1' });
     return api(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, () => app.close());
   },
@@ -85,13 +89,21 @@ for (const [name, start] of Object.entries(adapters)) {
       const rotated = await makeKey('ES256', 'rotated');
       const issuer = await startIssuer({ keys: [known] });
       const events: ResourceServerEvent[] = [];
-      const app = await start({ issuer: issuer.issuer, audience: AUDIENCE, now: clock.now, cache: false, jwks: { timeoutMs: 2000 }, onEvent: (e) => events.push(e) });
+      const app = await start({
+        issuer: issuer.issuer,
+        audience: AUDIENCE,
+        now: clock.now,
+        cache: false,
+        jwks: { timeoutMs: 2000 },
+        onEvent: (e) => events.push(e),
+      });
       try {
         expect((await app.call(await mint(known, claims(issuer.issuer)))).status).toBe(200);
 
         issuer.setJwksStatus(503);
         clock.advance(3_600_000); // past the JWKS max-age and the unknown-kid cooldown
-        const fresh = (overrides = {}) => claims(issuer.issuer, { iat: Math.floor(clock.now() / 1000) - 5, exp: Math.floor(clock.now() / 1000) + 600, ...overrides });
+        const fresh = (overrides = {}) =>
+          claims(issuer.issuer, { iat: Math.floor(clock.now() / 1000) - 5, exp: Math.floor(clock.now() / 1000) + 600, ...overrides });
         expect((await app.call(await mint(known, fresh()))).status).toBe(200);
 
         // The issuer rotated to a key we could not fetch: not the caller's fault.

@@ -18,7 +18,10 @@ export interface SigningKey {
   publicJwk: JWK;
 }
 
-export async function makeKey(alg: 'RS256' | 'ES256' | 'PS256' | 'EdDSA' = 'RS256', kid = `${alg.toLowerCase()}-${Math.random().toString(36).slice(2, 8)}`): Promise<SigningKey> {
+export async function makeKey(
+  alg: 'RS256' | 'ES256' | 'PS256' | 'EdDSA' = 'RS256',
+  kid = `${alg.toLowerCase()}-${Math.random().toString(36).slice(2, 8)}`,
+): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   return { kid, alg, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
 }

@@ -4,7 +4,18 @@ import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import * as expressAdapter from '../src/express.js';
 import * as fastifyAdapter from '../src/fastify.js';
-import { AuthError, checkAuthorities, checkScopes, createVerifier, isAuthError, presets, toHttpResponse, type Principal, type Verifier, type VerifierOptions } from '../src/index.js';
+import {
+  AuthError,
+  checkAuthorities,
+  checkScopes,
+  createVerifier,
+  isAuthError,
+  presets,
+  toHttpResponse,
+  type Principal,
+  type Verifier,
+  type VerifierOptions,
+} from '../src/index.js';
 
 const ISSUER = 'https://auth.example';
 const AUDIENCE = 'https://payments.example';
@@ -43,8 +54,12 @@ describe('scope requirements are checked when the route is set up', () => {
         expect(() => adapter.requireScopes(js(value)), String(value)).toThrowError(TypeError);
       }
       expect(() => adapter.requireAuthorities(js(''))).toThrowError(/requireAuthorities must be a space-separated string/);
-      expect(() => adapter.requireScopes('read', js({ match: 'some' }))).toThrowError("requireScopes option match must be one of 'all', 'any' (got another string).");
-      expect(() => adapter.requireScopes('read', js({ realm: '' }))).toThrowError('requireScopes option realm must be a non-empty string (got an empty string).');
+      expect(() => adapter.requireScopes('read', js({ match: 'some' }))).toThrowError(
+        "requireScopes option match must be one of 'all', 'any' (got another string).",
+      );
+      expect(() => adapter.requireScopes('read', js({ realm: '' }))).toThrowError(
+        'requireScopes option realm must be a non-empty string (got an empty string).',
+      );
       expect(() => adapter.requireScopes('read', js({ mtach: 'any' }))).toThrowError(/requireScopes options has unknown option "mtach"/);
       expect(() => adapter.requireScopes('read', js('any'))).toThrowError(/requireScopes options must be an object \(got a string\)/);
     });
@@ -53,7 +68,9 @@ describe('scope requirements are checked when the route is set up', () => {
       expect(() => adapter.requireAuth(js(null))).toThrowError('requireAuth needs verifier options or a verifier from createVerifier() (got null).');
       expect(() => adapter.requireAuth(js(ISSUER))).toThrowError('requireAuth needs verifier options or a verifier from createVerifier() (got string).');
       expect(() => adapter.requireAuth(js({ verify: 'yes' }))).toThrowError('requireAuth was given something that is not a verifier from createVerifier().');
-      expect(() => adapter.requireAuth(js({ issuer: ISSUER, audience: '' }))).toThrowError('createVerifier: audience must be a non-empty string (got an empty string).');
+      expect(() => adapter.requireAuth(js({ issuer: ISSUER, audience: '' }))).toThrowError(
+        'createVerifier: audience must be a non-empty string (got an empty string).',
+      );
     });
   }
 
@@ -63,7 +80,9 @@ describe('scope requirements are checked when the route is set up', () => {
     expect(() => checkScopes(principal, [])).toThrowError(TypeError);
     expect(() => checkAuthorities(principal, js(undefined))).toThrowError(/checkAuthorities: required must be/);
     expect(() => checkScopes(principal, 'read:orders')).not.toThrow();
-    expect(() => checkScopes(principal, 'read:orders write:orders')).toThrowError(expect.objectContaining({ code: 'insufficient_scope', requiredScopes: ['read:orders', 'write:orders'] }));
+    expect(() => checkScopes(principal, 'read:orders write:orders')).toThrowError(
+      expect.objectContaining({ code: 'insufficient_scope', requiredScopes: ['read:orders', 'write:orders'] }),
+    );
     expect(() => checkScopes(principal, 'read:orders write:orders', { match: 'any' })).not.toThrow();
     expect(() => checkAuthorities(principal, 'Orders.Admin')).not.toThrow();
     expect(() => checkAuthorities(principal, ['Orders.Owner'])).toThrowError(
@@ -81,15 +100,31 @@ describe('createVerifier options are checked at set-up, each mistake named', () 
     ['issuer of the wrong type', { ...valid, issuer: 42 }, 'createVerifier: issuer must be a non-empty string (got number).'],
     ['issuer not a URL', { ...valid, issuer: 'auth.example' }, 'createVerifier: issuer must be an absolute http(s) URL (got a string that is not a URL).'],
     ['issuer not http(s)', { ...valid, issuer: 'ftp://auth.example' }, 'createVerifier: issuer must be an absolute http(s) URL (got a ftp: URL).'],
-    ['issuers with an empty entry', { audience: AUDIENCE, issuers: [ISSUER, ''] }, 'createVerifier: issuers[1] must be a non-empty string (got an empty string).'],
+    [
+      'issuers with an empty entry',
+      { audience: AUDIENCE, issuers: [ISSUER, ''] },
+      'createVerifier: issuers[1] must be a non-empty string (got an empty string).',
+    ],
     ['issuers not an array', { audience: AUDIENCE, issuers: ISSUER }, 'createVerifier: issuers must be a non-empty array of non-empty strings (got a string).'],
     ['no audience', { issuer: ISSUER }, 'createVerifier: an audience is required (audience, or allowedClientIds for providers without aud).'],
     ['empty audience', { ...valid, audience: '' }, 'createVerifier: audience must be a non-empty string (got an empty string).'],
     ['empty audience list', { ...valid, audience: [] }, 'createVerifier: audience must be a non-empty array of non-empty strings (got an empty array).'],
-    ['audience of the wrong type', { ...valid, audience: 1 }, 'createVerifier: audience must be a non-empty string or a non-empty array of strings (got number).'],
-    ['allowedClientIds with a number', { issuer: ISSUER, allowedClientIds: [1] }, 'createVerifier: allowedClientIds[0] must be a non-empty string (got number).'],
+    [
+      'audience of the wrong type',
+      { ...valid, audience: 1 },
+      'createVerifier: audience must be a non-empty string or a non-empty array of strings (got number).',
+    ],
+    [
+      'allowedClientIds with a number',
+      { issuer: ISSUER, allowedClientIds: [1] },
+      'createVerifier: allowedClientIds[0] must be a non-empty string (got number).',
+    ],
     ['jwksUri not a URL', { ...valid, jwksUri: '/jwks' }, 'createVerifier: jwksUri must be an absolute http(s) URL (got a string that is not a URL).'],
-    ['jwksUri with several issuers', { audience: AUDIENCE, issuers: [ISSUER, 'https://b.example'], jwksUri: 'https://a.example/jwks' }, 'createVerifier: jwksUri needs a single issuer; several issuers use discovery.'],
+    [
+      'jwksUri with several issuers',
+      { audience: AUDIENCE, issuers: [ISSUER, 'https://b.example'], jwksUri: 'https://a.example/jwks' },
+      'createVerifier: jwksUri needs a single issuer; several issuers use discovery.',
+    ],
     ['algorithm none', { ...valid, algorithms: ['RS256', 'none'] }, "createVerifier: algorithms[1] is 'none': unsigned tokens are never accepted."],
     ['unknown algorithm', { ...valid, algorithms: ['RS257'] }, /^createVerifier: algorithms\[0\] must be one of RS256, .*HS512 \(got another string\)\.$/],
     ['algorithms not an array', { ...valid, algorithms: 'RS256' }, 'createVerifier: algorithms must be a non-empty array of JWS algorithms (got a string).'],
@@ -102,22 +137,58 @@ describe('createVerifier options are checked at set-up, each mistake named', () 
     ['NaN clock tolerance', { ...valid, clockToleranceSeconds: Number.NaN }, 'createVerifier: clockToleranceSeconds must be a number ≥ 0 (got NaN).'],
     ['requireTyp as a string', { ...valid, requireTyp: 'false' }, 'createVerifier: requireTyp must be true or false (got a string).'],
     ['empty principalClaim', { ...valid, principalClaim: '' }, 'createVerifier: principalClaim must be a non-empty string (got an empty string).'],
-    ['requiredClaims value an object', { ...valid, requiredClaims: { token_use: { is: 'access' } } }, 'createVerifier: requiredClaims.token_use must be a string, number or boolean (got object).'],
+    [
+      'requiredClaims value an object',
+      { ...valid, requiredClaims: { token_use: { is: 'access' } } },
+      'createVerifier: requiredClaims.token_use must be a string, number or boolean (got object).',
+    ],
     ['requiredClaims as a string', { ...valid, requiredClaims: 'jti' }, 'createVerifier: requiredClaims must be an object (got a string).'],
-    ['authorities.roleClaims as a string', { ...valid, authorities: { roleClaims: 'roles' } }, 'createVerifier: authorities.roleClaims must be a non-empty array of non-empty strings (got a string).'],
-    ['authorities.scopePrefix as a number', { ...valid, authorities: { scopePrefix: 1 } }, 'createVerifier: authorities.scopePrefix must be a string (got number).'],
-    ['introspection without credentials', { ...valid, introspection: { endpoint: 'https://auth.example/introspect' } }, 'createVerifier: introspection.clientId is required: introspection authenticates as a client.'],
-    ['introspection mode unknown', { ...valid, introspection: { clientId: 'a', clientSecret: 'b', mode: 'sometimes' } }, `createVerifier: introspection.mode must be one of 'fallback', 'always' (got another string).`],
-    ['introspection cache without set()', { ...valid, introspection: { clientId: 'a', clientSecret: 'b', cache: { get() {} } } }, 'createVerifier: introspection.cache must be an IntrospectionCache with get() and set() (got object).'],
-    ['introspection negative timeout', { ...valid, introspection: { clientId: 'a', clientSecret: 'b', timeoutMs: -5 } }, 'createVerifier: introspection.timeoutMs must be a number > 0 (got -5).'],
+    [
+      'authorities.roleClaims as a string',
+      { ...valid, authorities: { roleClaims: 'roles' } },
+      'createVerifier: authorities.roleClaims must be a non-empty array of non-empty strings (got a string).',
+    ],
+    [
+      'authorities.scopePrefix as a number',
+      { ...valid, authorities: { scopePrefix: 1 } },
+      'createVerifier: authorities.scopePrefix must be a string (got number).',
+    ],
+    [
+      'introspection without credentials',
+      { ...valid, introspection: { endpoint: 'https://auth.example/introspect' } },
+      'createVerifier: introspection.clientId is required: introspection authenticates as a client.',
+    ],
+    [
+      'introspection mode unknown',
+      { ...valid, introspection: { clientId: 'a', clientSecret: 'b', mode: 'sometimes' } },
+      `createVerifier: introspection.mode must be one of 'fallback', 'always' (got another string).`,
+    ],
+    [
+      'introspection cache without set()',
+      { ...valid, introspection: { clientId: 'a', clientSecret: 'b', cache: { get() {} } } },
+      'createVerifier: introspection.cache must be an IntrospectionCache with get() and set() (got object).',
+    ],
+    [
+      'introspection negative timeout',
+      { ...valid, introspection: { clientId: 'a', clientSecret: 'b', timeoutMs: -5 } },
+      'createVerifier: introspection.timeoutMs must be a number > 0 (got -5).',
+    ],
     ['cache: true', { ...valid, cache: true }, 'createVerifier: cache must be false or { maxEntries } (got true; leave it out for the default cache).'],
     ['cache.maxEntries zero', { ...valid, cache: { maxEntries: 0 } }, 'createVerifier: cache.maxEntries must be an integer ≥ 1 (got 0).'],
     ['cache.maxEntries fractional', { ...valid, cache: { maxEntries: 1.5 } }, 'createVerifier: cache.maxEntries must be an integer ≥ 1 (got 1.5).'],
-    ['replayDetection a string', { ...valid, replayDetection: 'memory' }, 'createVerifier: replayDetection must be true, false or a ReplayStore with checkAndRemember() (got a string).'],
+    [
+      'replayDetection a string',
+      { ...valid, replayDetection: 'memory' },
+      'createVerifier: replayDetection must be true, false or a ReplayStore with checkAndRemember() (got a string).',
+    ],
     ['negative JWKS timeout', { ...valid, jwks: { timeoutMs: -1 } }, 'createVerifier: jwks.timeoutMs must be a number > 0 (got -1).'],
     ['zero JWKS timeout', { ...valid, jwks: { timeoutMs: 0 } }, 'createVerifier: jwks.timeoutMs must be a number > 0 (got 0).'],
     ['negative JWKS cooldown', { ...valid, jwks: { cooldownSeconds: -30 } }, 'createVerifier: jwks.cooldownSeconds must be a number ≥ 0 (got -30).'],
-    ['JWKS option misspelt', { ...valid, jwks: { timeout: 100 } }, /^createVerifier: jwks has unknown option "timeout" \(known: cooldownSeconds, timeoutMs, prefetch\)\.$/],
+    [
+      'JWKS option misspelt',
+      { ...valid, jwks: { timeout: 100 } },
+      /^createVerifier: jwks has unknown option "timeout" \(known: cooldownSeconds, timeoutMs, prefetch\)\.$/,
+    ],
     ['verifyOn unknown', { ...valid, verifyOn: 'gpu' }, `createVerifier: verifyOn must be one of 'auto', 'threadpool', 'event-loop' (got another string).`],
     ['empty realm', { ...valid, realm: '' }, 'createVerifier: realm must be a non-empty string (got an empty string).'],
     ['bearer.maxLength negative', { ...valid, bearer: { maxLength: -1 } }, 'createVerifier: bearer.maxLength must be an integer ≥ 1 (got -1).'],
@@ -126,9 +197,21 @@ describe('createVerifier options are checked at set-up, each mistake named', () 
     ['fetch not a function', { ...valid, fetch: {} }, 'createVerifier: fetch must be a function (got object).'],
     ['now not a function', { ...valid, now: 0 }, 'createVerifier: now must be a function (got number).'],
     ['a misspelt option', { ...valid, audiance: AUDIENCE }, /^createVerifier: options has unknown option "audiance" \(known: preset, issuer, /],
-    ['the preset factory instead of a preset', { preset: presets.auth0 }, 'createVerifier: preset must be a preset object: call the preset, e.g. presets.auth0({ domain, audience }) (got a function).'],
-    ['a hand-made preset with an empty audience', { preset: { ...presets.m2mAuth({ issuer: ISSUER, audience: AUDIENCE }), audience: '' } }, 'createVerifier: preset.audience must be a non-empty string (got an empty string).'],
-    ['a hand-made preset without an issuer', { preset: { name: 'mine', audience: AUDIENCE } }, 'createVerifier: preset.issuer is required: a preset names its issuer.'],
+    [
+      'the preset factory instead of a preset',
+      { preset: presets.auth0 },
+      'createVerifier: preset must be a preset object: call the preset, e.g. presets.auth0({ domain, audience }) (got a function).',
+    ],
+    [
+      'a hand-made preset with an empty audience',
+      { preset: { ...presets.m2mAuth({ issuer: ISSUER, audience: AUDIENCE }), audience: '' } },
+      'createVerifier: preset.audience must be a non-empty string (got an empty string).',
+    ],
+    [
+      'a hand-made preset without an issuer',
+      { preset: { name: 'mine', audience: AUDIENCE } },
+      'createVerifier: preset.issuer is required: a preset names its issuer.',
+    ],
   ];
 
   for (const [name, options, message] of cases) {
@@ -140,16 +223,29 @@ describe('createVerifier options are checked at set-up, each mistake named', () 
 
   it('the presets check their own options when called', () => {
     expect(() => presets.auth0(js(undefined))).toThrowError('presets.auth0: needs an options object (got undefined).');
-    expect(() => presets.auth0(js({ domain: 'tenant.auth0.com', audience: '' }))).toThrowError('presets.auth0: audience must be a non-empty string (got an empty string).');
+    expect(() => presets.auth0(js({ domain: 'tenant.auth0.com', audience: '' }))).toThrowError(
+      'presets.auth0: audience must be a non-empty string (got an empty string).',
+    );
     expect(() => presets.entra(js({ tenantId: 't', audience: 'api://x', version: '2' }))).toThrowError('presets.entra: version must be 1 or 2 (got a string).');
-    expect(() => presets.cognito(js({ region: 'eu-west-1', userPoolId: 'pool', clientIds: [] }))).toThrowError('presets.cognito: clientIds must be a non-empty array of non-empty strings (got an empty array).');
-    expect(() => presets.keycloak(js({ baseUrl: 'https://sso.example', realm: 'shop', audience: 'api', realms: 'x' }))).toThrowError(/presets.keycloak: options has unknown option "realms"/);
-    expect(() => presets.okta(js({ domain: 'x.okta.com', audience: 'api', authorizationServerId: 7 }))).toThrowError('presets.okta: authorizationServerId must be a non-empty string (got number).');
+    expect(() => presets.cognito(js({ region: 'eu-west-1', userPoolId: 'pool', clientIds: [] }))).toThrowError(
+      'presets.cognito: clientIds must be a non-empty array of non-empty strings (got an empty array).',
+    );
+    expect(() => presets.keycloak(js({ baseUrl: 'https://sso.example', realm: 'shop', audience: 'api', realms: 'x' }))).toThrowError(
+      /presets.keycloak: options has unknown option "realms"/,
+    );
+    expect(() => presets.okta(js({ domain: 'x.okta.com', audience: 'api', authorizationServerId: 7 }))).toThrowError(
+      'presets.okta: authorizationServerId must be a non-empty string (got number).',
+    );
   });
 
   it('a secret put in the wrong option never appears in the message', () => {
     const secret = 'super-secret-value-0123456789-abcdef';
-    for (const options of [{ ...valid, realm: [secret] }, { ...valid, verifyOn: 123 }, { ...valid, sharedSecret: secret.slice(0, 10) }, { ...valid, issuer: secret }]) {
+    for (const options of [
+      { ...valid, realm: [secret] },
+      { ...valid, verifyOn: 123 },
+      { ...valid, sharedSecret: secret.slice(0, 10) },
+      { ...valid, issuer: secret },
+    ]) {
       let message = '';
       try {
         createVerifier(js(options));
@@ -207,7 +303,9 @@ describe('error type guards survive two copies of the package', () => {
   it('isAuthError matches on name and code, not on the class', () => {
     expect(isAuthError(new AuthError('invalid_token', 'x', 'expired'))).toBe(true);
     expect(isAuthError(new AuthErrorFromOtherCopy('invalid_token', 'The access token expired.', 'expired'))).toBe(true);
-    expect(isAuthError({ name: 'AuthError', code: 'insufficient_scope', description: 'd', reason: 'insufficient_scope', requiredScopes: ['a'], status: 403 })).toBe(true);
+    expect(
+      isAuthError({ name: 'AuthError', code: 'insufficient_scope', description: 'd', reason: 'insufficient_scope', requiredScopes: ['a'], status: 403 }),
+    ).toBe(true);
     expect(isAuthError(new Error('AuthError'))).toBe(false);
     expect(isAuthError({ name: 'AuthError', code: 'not_a_code', description: 'd', reason: 'expired', requiredScopes: [] })).toBe(false);
     expect(isAuthError({ name: 'TypeError', code: 'invalid_token', description: 'd', reason: 'expired', requiredScopes: [] })).toBe(false);
@@ -217,7 +315,9 @@ describe('error type guards survive two copies of the package', () => {
 
   it('toHttpResponse answers a second-copy error like its own (status from the code)', () => {
     const foreign = new AuthErrorFromOtherCopy('insufficient_scope', 'The access token needs the scopes: a.', 'insufficient_scope', ['a']);
-    expect(toHttpResponse(foreign as unknown as AuthError, 'api')).toEqual(toHttpResponse(new AuthError('insufficient_scope', 'The access token needs the scopes: a.', 'insufficient_scope', ['a']), 'api'));
+    expect(toHttpResponse(foreign as unknown as AuthError, 'api')).toEqual(
+      toHttpResponse(new AuthError('insufficient_scope', 'The access token needs the scopes: a.', 'insufficient_scope', ['a']), 'api'),
+    );
   });
 
   /** A verifier (e.g. from another copy, shared between packages) whose check throws a second-copy error. */
@@ -235,7 +335,11 @@ describe('error type guards survive two copies of the package', () => {
 
   it('the Express and Fastify adapters answer a second-copy AuthError per RFC 6750, not with a 500', async () => {
     const error = new AuthErrorFromOtherCopy('invalid_token', 'The access token expired.', 'expired');
-    const expected = { status: 401, challenge: 'Bearer realm="orders", error="invalid_token", error_description="The access token expired."', body: { error: 'invalid_token', error_description: 'The access token expired.' } };
+    const expected = {
+      status: 401,
+      challenge: 'Bearer realm="orders", error="invalid_token", error_description="The access token expired."',
+      body: { error: 'invalid_token', error_description: 'The access token expired.' },
+    };
 
     const app = express();
     app.get('/', expressAdapter.requireAuth(foreignVerifier(error)), (_req, res) => res.json({ ok: true }));

@@ -71,16 +71,26 @@ describe('property: the bearer-token resolver (RFC 6750 §2)', () => {
 
   it('body and query parameters: a b64token when enabled, ignored when not, 400 for anything else or a second place', () => {
     fc.assert(
-      fc.property(fc.oneof(b64token, fc.anything()), fc.boolean(), fc.boolean(), fc.option(b64token, { nil: undefined }), (value, inBody, enabled, headerToken) => {
-        const sources = { authorization: headerToken === undefined ? undefined : `Bearer ${headerToken}`, [inBody ? 'bodyToken' : 'queryToken']: value };
-        const outcome = outcomeOf(() => extractBearerToken(sources, inBody ? { allowBody: enabled } : { allowQuery: enabled }));
-        const counted = enabled && value !== undefined;
-        const wellFormed = typeof value === 'string' && B64TOKEN.test(value);
-        const expected: Outcome = !counted
-          ? headerToken === undefined ? { none: true } : { token: headerToken }
-          : headerToken !== undefined || !wellFormed ? { error: 'invalid_request/malformed_request' } : { token: value };
-        expect(outcome).toEqual(expected);
-      }),
+      fc.property(
+        fc.oneof(b64token, fc.anything()),
+        fc.boolean(),
+        fc.boolean(),
+        fc.option(b64token, { nil: undefined }),
+        (value, inBody, enabled, headerToken) => {
+          const sources = { authorization: headerToken === undefined ? undefined : `Bearer ${headerToken}`, [inBody ? 'bodyToken' : 'queryToken']: value };
+          const outcome = outcomeOf(() => extractBearerToken(sources, inBody ? { allowBody: enabled } : { allowQuery: enabled }));
+          const counted = enabled && value !== undefined;
+          const wellFormed = typeof value === 'string' && B64TOKEN.test(value);
+          const expected: Outcome = !counted
+            ? headerToken === undefined
+              ? { none: true }
+              : { token: headerToken }
+            : headerToken !== undefined || !wellFormed
+              ? { error: 'invalid_request/malformed_request' }
+              : { token: value };
+          expect(outcome).toEqual(expected);
+        },
+      ),
       RUNS,
     );
   });
@@ -128,21 +138,26 @@ describe('property: scope strings (RFC 6749 §3.3)', () => {
 
   it("checkScopes: 'all' passes iff required ⊆ granted, 'any' iff they meet; a refusal names exactly the required scopes", () => {
     fc.assert(
-      fc.property(fc.uniqueArray(smallScope), fc.uniqueArray(smallScope, { minLength: 1 }), fc.constantFrom('all' as const, 'any' as const), (granted, required, match) => {
-        const principal = { scopes: granted, authorities: granted } as unknown as Principal;
-        const passes = match === 'all' ? required.every((s) => granted.includes(s)) : required.some((s) => granted.includes(s));
-        let refusal: unknown;
-        try {
-          checkScopes(principal, required.join(' '), { match });
-        } catch (error) {
-          refusal = error;
-        }
-        expect(refusal === undefined).toBe(passes);
-        if (refusal) {
-          expect(refusal).toMatchObject({ code: 'insufficient_scope', status: 403, requiredScopes: required });
-          expect(toHttpResponse(refusal as AuthError, 'api').headers['www-authenticate']).toContain(`scope="${required.join(' ')}"`);
-        }
-      }),
+      fc.property(
+        fc.uniqueArray(smallScope),
+        fc.uniqueArray(smallScope, { minLength: 1 }),
+        fc.constantFrom('all' as const, 'any' as const),
+        (granted, required, match) => {
+          const principal = { scopes: granted, authorities: granted } as unknown as Principal;
+          const passes = match === 'all' ? required.every((s) => granted.includes(s)) : required.some((s) => granted.includes(s));
+          let refusal: unknown;
+          try {
+            checkScopes(principal, required.join(' '), { match });
+          } catch (error) {
+            refusal = error;
+          }
+          expect(refusal === undefined).toBe(passes);
+          if (refusal) {
+            expect(refusal).toMatchObject({ code: 'insufficient_scope', status: 403, requiredScopes: required });
+            expect(toHttpResponse(refusal as AuthError, 'api').headers['www-authenticate']).toContain(`scope="${required.join(' ')}"`);
+          }
+        },
+      ),
       RUNS,
     );
   });
@@ -164,13 +179,18 @@ describe('property: RFC 6750 §3 challenges are always valid header values', () 
     const quoted = '"(?:[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]|\\\\[\\\\"])*"';
     const challenge = new RegExp(`^Bearer realm=${quoted}(, error=${quoted}, error_description=${quoted}(, scope=${quoted})?)?$`);
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 80 }), fc.constantFrom('missing_token' as const, 'invalid_request' as const, 'invalid_token' as const, 'insufficient_scope' as const), (realm, description, code) => {
-        const answer = toHttpResponse(new AuthError(code, description, 'malformed_token', code === 'insufficient_scope' ? ['a'] : []), realm);
-        const value = answer.headers['www-authenticate']!;
-        expect(value).toMatch(challenge);
-        expect(() => validateHeaderValue('www-authenticate', value)).not.toThrow();
-        expect(answer.body.error_description).toBe(description); // the JSON body keeps the text as it is
-      }),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 40 }),
+        fc.string({ unit: 'binary', maxLength: 80 }),
+        fc.constantFrom('missing_token' as const, 'invalid_request' as const, 'invalid_token' as const, 'insufficient_scope' as const),
+        (realm, description, code) => {
+          const answer = toHttpResponse(new AuthError(code, description, 'malformed_token', code === 'insufficient_scope' ? ['a'] : []), realm);
+          const value = answer.headers['www-authenticate']!;
+          expect(value).toMatch(challenge);
+          expect(() => validateHeaderValue('www-authenticate', value)).not.toThrow();
+          expect(answer.body.error_description).toBe(description); // the JSON body keeps the text as it is
+        },
+      ),
       RUNS,
     );
   });
@@ -231,14 +251,32 @@ describe('property: compact JWS structure', () => {
       jwksUri: `${issuer}/jwks`,
       cache: false,
       verifyOn: 'event-loop',
-      fetch: async () => new Response(JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', kid: 'k', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }] }), { headers: { 'content-type': 'application/json' } }),
+      fetch: async () =>
+        new Response(
+          JSON.stringify({
+            keys: [{ kty: 'EC', crv: 'P-256', kid: 'k', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }],
+          }),
+          { headers: { 'content-type': 'application/json' } },
+        ),
     });
     const header = fc.record(
-      { alg: fc.oneof(fc.constantFrom('ES256', 'RS256', 'none', 'HS256'), fc.jsonValue({ maxDepth: 0 })), kid: fc.oneof(fc.constant('k'), fc.jsonValue({ maxDepth: 1 })), typ: fc.oneof(fc.constant('at+jwt'), fc.jsonValue({ maxDepth: 0 })), crit: fc.jsonValue({ maxDepth: 1 }) },
+      {
+        alg: fc.oneof(fc.constantFrom('ES256', 'RS256', 'none', 'HS256'), fc.jsonValue({ maxDepth: 0 })),
+        kid: fc.oneof(fc.constant('k'), fc.jsonValue({ maxDepth: 1 })),
+        typ: fc.oneof(fc.constant('at+jwt'), fc.jsonValue({ maxDepth: 0 })),
+        crit: fc.jsonValue({ maxDepth: 1 }),
+      },
       { requiredKeys: [] },
     );
     const claims = fc.record(
-      { iss: fc.oneof(fc.constant(issuer), fc.jsonValue({ maxDepth: 1 })), aud: fc.jsonValue({ maxDepth: 1 }), exp: fc.oneof(fc.integer(), fc.jsonValue({ maxDepth: 0 })), nbf: fc.jsonValue({ maxDepth: 0 }), iat: fc.jsonValue({ maxDepth: 0 }), scope: fc.jsonValue({ maxDepth: 1 }) },
+      {
+        iss: fc.oneof(fc.constant(issuer), fc.jsonValue({ maxDepth: 1 })),
+        aud: fc.jsonValue({ maxDepth: 1 }),
+        exp: fc.oneof(fc.integer(), fc.jsonValue({ maxDepth: 0 })),
+        nbf: fc.jsonValue({ maxDepth: 0 }),
+        iat: fc.jsonValue({ maxDepth: 0 }),
+        scope: fc.jsonValue({ maxDepth: 1 }),
+      },
       { requiredKeys: [] },
     );
     const token = fc.oneof(

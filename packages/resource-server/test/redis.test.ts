@@ -31,7 +31,12 @@ beforeAll(async () => {
 });
 afterAll(() => issuer.close());
 
-const baseOptions = (overrides: Partial<VerifierOptions> = {}): VerifierOptions => ({ issuer: issuer.issuer, audience: AUDIENCE, now: createClock().now, ...overrides });
+const baseOptions = (overrides: Partial<VerifierOptions> = {}): VerifierOptions => ({
+  issuer: issuer.issuer,
+  audience: AUDIENCE,
+  now: createClock().now,
+  ...overrides,
+});
 const introspection = (cache: NonNullable<VerifierOptions['introspection']>['cache']) => ({
   endpoint: `${issuer.base}/introspect`,
   clientId: 'rs',
@@ -152,7 +157,13 @@ describe.skipIf(!hasRedis)(`Redis replay store and introspection cache (${REDIS_
       await expect(verifier.verify(await fresh())).rejects.toMatchObject({ code: 'temporarily_unavailable', reason: 'replay_store_unavailable' });
       await proxy.start();
       // ioredis reconnects with its back-off (at most 2 s between attempts); no restart, no new store.
-      await waitFor(async () => (await verifier.verify(await fresh()).then(() => true, () => false)));
+      await waitFor(
+        async () =>
+          await verifier.verify(await fresh()).then(
+            () => true,
+            () => false,
+          ),
+      );
     } finally {
       await proxy.stop();
     }
@@ -243,9 +254,15 @@ describe('entry points', () => {
   });
 
   it('rejects bad options at set-up, naming the option', () => {
-    expect(() => createRedisReplayStore({ redis: 'http://cache:6379' })).toThrow('createRedisReplayStore: redis must be a redis:// or rediss:// URL or an ioredis client (got a string that is neither).');
-    expect(() => createRedisIntrospectionCache({ redis: 42 as never })).toThrow('createRedisIntrospectionCache: redis must be a redis:// or rediss:// URL or an ioredis client (got number).');
-    expect(() => createRedisReplayStore({ redis: 'redis://127.0.0.1:1', timeoutMs: 0 })).toThrow('createRedisReplayStore: timeoutMs must be a number > 0 (got 0).');
+    expect(() => createRedisReplayStore({ redis: 'http://cache:6379' })).toThrow(
+      'createRedisReplayStore: redis must be a redis:// or rediss:// URL or an ioredis client (got a string that is neither).',
+    );
+    expect(() => createRedisIntrospectionCache({ redis: 42 as never })).toThrow(
+      'createRedisIntrospectionCache: redis must be a redis:// or rediss:// URL or an ioredis client (got number).',
+    );
+    expect(() => createRedisReplayStore({ redis: 'redis://127.0.0.1:1', timeoutMs: 0 })).toThrow(
+      'createRedisReplayStore: timeoutMs must be a number > 0 (got 0).',
+    );
     expect(() => createRedisReplayStore({ redis: 'redis://127.0.0.1:1', ttl: 5 } as never)).toThrow(/createRedisReplayStore: options has unknown option "ttl"/);
   });
 });

@@ -26,7 +26,20 @@ const hs256 = (payload: Record<string, unknown>, header: Record<string, unknown>
 const rejection = (reason: string) => expect.objectContaining({ code: 'invalid_token', reason });
 
 const principal = (overrides: Partial<Principal> = {}): Principal =>
-  Object.freeze({ subject: 's', clientId: 'c', scopes: [], authorities: [], issuer: ISSUER, audience: [], expiresAt: 2_000, issuedAt: 1_000, tokenId: 'jti-1', source: 'jwt', claims: {}, ...overrides });
+  Object.freeze({
+    subject: 's',
+    clientId: 'c',
+    scopes: [],
+    authorities: [],
+    issuer: ISSUER,
+    audience: [],
+    expiresAt: 2_000,
+    issuedAt: 1_000,
+    tokenId: 'jti-1',
+    source: 'jwt',
+    claims: {},
+    ...overrides,
+  });
 
 describe('step 1, token shape', () => {
   it('refuses an oversized token before reading it, and tells a JWT from an opaque token without splitting it', () => {
@@ -105,7 +118,13 @@ describe('step 4, signature', () => {
 });
 
 describe('step 5, claims', () => {
-  const policy: ClaimsPolicy = { issuers: new Set([ISSUER]), toleranceSeconds: 5, audiences: ['api'], allowedClientIds: undefined, requiredClaims: [['token_use', 'access']] };
+  const policy: ClaimsPolicy = {
+    issuers: new Set([ISSUER]),
+    toleranceSeconds: 5,
+    audiences: ['api'],
+    allowedClientIds: undefined,
+    requiredClaims: [['token_use', 'access']],
+  };
   const good = { iss: ISSUER, exp: 1_000, aud: ['other', 'api'], token_use: 'access' };
   it('accepts a token within the clock tolerance, and refuses one past it', () => {
     expect(() => checkClaims(good, 1_004, policy, false)).not.toThrow();
@@ -138,11 +157,21 @@ describe('the caches are wrappers', () => {
   it('a cached token is answered synchronously without running the pipeline; an introspected one is never cached', () => {
     let runs = 0;
     const verified = principal({ expiresAt: 2_000 });
-    const verify = withTokenCache(() => (runs += 1, verified), createVerifiedTokenCache(10), () => 1_000_000, 5);
+    const verify = withTokenCache(
+      () => ((runs += 1), verified),
+      createVerifiedTokenCache(10),
+      () => 1_000_000,
+      5,
+    );
     expect(verify('t')).toBe(verified);
     expect(verify('t')).toBe(verified);
     expect(runs).toBe(1);
-    const introspected = withTokenCache(() => (runs += 1, principal({ source: 'introspection' })), createVerifiedTokenCache(10), () => 1_000_000, 5);
+    const introspected = withTokenCache(
+      () => ((runs += 1), principal({ source: 'introspection' })),
+      createVerifiedTokenCache(10),
+      () => 1_000_000,
+      5,
+    );
     introspected('o');
     introspected('o');
     expect(runs).toBe(3);
@@ -150,7 +179,13 @@ describe('the caches are wrappers', () => {
 
   it('the header cache is skipped when a body token could make the request carry two', () => {
     let runs = 0;
-    const check = withHeaderCache(() => (runs += 1, principal()), createVerifiedTokenCache(10), { allowBody: true }, () => 1_000_000, 5);
+    const check = withHeaderCache(
+      () => ((runs += 1), principal()),
+      createVerifiedTokenCache(10),
+      { allowBody: true },
+      () => 1_000_000,
+      5,
+    );
     check({ authorization: 'Bearer t' });
     check({ authorization: 'Bearer t' });
     expect(runs).toBe(1);

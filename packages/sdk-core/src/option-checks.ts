@@ -43,7 +43,10 @@ export function createOptionChecks(fail: Fail): OptionChecks {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) return wrong(name, 'an object', value);
       if (known) {
         const unknown = Object.keys(value).filter((key) => !known.includes(key));
-        if (unknown.length > 0) fail(`${name} has unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k.slice(0, 60))).join(', ')} (known: ${known.join(', ')}).`);
+        if (unknown.length > 0)
+          fail(
+            `${name} has unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k.slice(0, 60))).join(', ')} (known: ${known.join(', ')}).`,
+          );
       }
       return value as Record<string, unknown>;
     },

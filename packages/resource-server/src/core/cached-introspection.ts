@@ -17,7 +17,10 @@ export interface IntrospectionCachePolicy {
  * no usable credential), one request in flight per token, and a cache that fails open: one that
  * cannot answer is a miss (`introspection.cache_failed`), never a refused request.
  */
-export function withIntrospectionCache(ask: (token: string) => Promise<IntrospectionAnswer>, policy: IntrospectionCachePolicy): (token: string) => Promise<IntrospectionAnswer> {
+export function withIntrospectionCache(
+  ask: (token: string) => Promise<IntrospectionAnswer>,
+  policy: IntrospectionCachePolicy,
+): (token: string) => Promise<IntrospectionAnswer> {
   const { cache, emit } = policy;
   const inFlight = new Map<string, Promise<IntrospectionAnswer>>();
 

@@ -86,8 +86,7 @@ export function isAuthError(value: unknown): value is AuthError {
 }
 
 export const invalidToken = (description: string, reason: RejectionReason) => new AuthError('invalid_token', description, reason);
-export const invalidRequest = (description: string, reason: RejectionReason = 'malformed_request') =>
-  new AuthError('invalid_request', description, reason);
+export const invalidRequest = (description: string, reason: RejectionReason = 'malformed_request') => new AuthError('invalid_request', description, reason);
 
 export interface AuthHttpResponse {
   status: number;

@@ -67,7 +67,9 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
       if (!response.ok) throw new Error(`JWKS endpoint answered ${response.status}`);
       const document = (await response.json()) as { keys?: unknown };
       if (!Array.isArray(document.keys)) throw new Error('JWKS document has no keys array');
-      const imported = document.keys.flatMap((jwk) => (jwk && typeof jwk === 'object' ? [importJwk(jwk as Record<string, unknown>)] : [])).filter((k) => k !== undefined);
+      const imported = document.keys
+        .flatMap((jwk) => (jwk && typeof jwk === 'object' ? [importJwk(jwk as Record<string, unknown>)] : []))
+        .filter((k) => k !== undefined);
       keys = new Map(imported.map((key) => [key.kid, key]));
       keyList = imported;
       freshUntil = options.now() + maxAge(response.headers.get('cache-control'));

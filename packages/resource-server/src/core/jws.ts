@@ -114,11 +114,19 @@ function algorithmsForKeyType(jwk: Record<string, unknown>): Set<JwsAlgorithm> {
 }
 
 const HASH: Record<JwsAlgorithm, string | null> = {
-  RS256: 'sha256', RS384: 'sha384', RS512: 'sha512',
-  PS256: 'sha256', PS384: 'sha384', PS512: 'sha512',
-  ES256: 'sha256', ES384: 'sha384', ES512: 'sha512',
+  RS256: 'sha256',
+  RS384: 'sha384',
+  RS512: 'sha512',
+  PS256: 'sha256',
+  PS384: 'sha384',
+  PS512: 'sha512',
+  ES256: 'sha256',
+  ES384: 'sha384',
+  ES512: 'sha512',
   EdDSA: null,
-  HS256: 'sha256', HS384: 'sha384', HS512: 'sha512',
+  HS256: 'sha256',
+  HS384: 'sha384',
+  HS512: 'sha512',
 };
 const PSS_SALT: Partial<Record<JwsAlgorithm, number>> = { PS256: 32, PS384: 48, PS512: 64 };
 
@@ -151,12 +159,11 @@ export function verifySignature(
   }
   const input = Buffer.from(signingInput);
   const saltLength = PSS_SALT[alg];
-  const keyInput =
-    alg.startsWith('ES')
-      ? { key, dsaEncoding: 'ieee-p1363' as const }
-      : saltLength
-        ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }
-        : key;
+  const keyInput = alg.startsWith('ES')
+    ? { key, dsaEncoding: 'ieee-p1363' as const }
+    : saltLength
+      ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }
+      : key;
   if (on === 'event-loop') {
     try {
       return verify(HASH[alg], input, keyInput, signature);

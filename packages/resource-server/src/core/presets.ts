@@ -41,7 +41,6 @@ function presetOptions<T>(preset: string, value: unknown, required: readonly str
   return options as T;
 }
 
-
 export const presets = {
   /** m2m-auth: RFC 9068 tokens, `typ: at+jwt` required, scopes in `scope`, JWKS from discovery. */
   m2mAuth: (input: { issuer: string; audience: string | string[] }): ProviderPreset => {
@@ -125,7 +124,12 @@ export const presets = {
 
   /** Okta custom authorization server: scopes in `scp` (an array), client in `cid`. */
   okta: (input: { domain: string; authorizationServerId?: string; audience: string | string[] }): ProviderPreset => {
-    const options = presetOptions<{ domain: string; authorizationServerId?: string; audience: string | string[] }>('okta', input, ['domain', 'audience'], ['authorizationServerId']);
+    const options = presetOptions<{ domain: string; authorizationServerId?: string; audience: string | string[] }>(
+      'okta',
+      input,
+      ['domain', 'audience'],
+      ['authorizationServerId'],
+    );
     const issuer = `${httpsOrigin(options.domain)}/oauth2/${options.authorizationServerId ?? 'default'}`;
     return {
       name: 'okta',

@@ -32,7 +32,9 @@ export function parseRequirement(value: unknown, name: string): readonly string[
   for (const [index, item] of list.entries()) {
     const where = typeof value === 'string' ? `${name} (value ${index + 1} of ${JSON.stringify(value.slice(0, 80))})` : `${name}[${index}]`;
     if (typeof item !== 'string' || !SCOPE_TOKEN.test(item)) {
-      fail(`${where} must be a scope value: printable ASCII without spaces, quotes or backslashes (got ${describeValue(item)}${typeof item === 'string' && item !== '' ? ` ${JSON.stringify(item.slice(0, 40))}` : ''}).`);
+      fail(
+        `${where} must be a scope value: printable ASCII without spaces, quotes or backslashes (got ${describeValue(item)}${typeof item === 'string' && item !== '' ? ` ${JSON.stringify(item.slice(0, 40))}` : ''}).`,
+      );
     }
   }
   return Object.freeze([...new Set(list as string[])]);

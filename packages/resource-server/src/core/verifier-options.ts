@@ -79,11 +79,41 @@ export interface ResolvedVerifierOptions {
 }
 
 const OPTION_NAMES = [
-  'preset', 'issuer', 'issuers', 'audience', 'allowedClientIds', 'algorithms', 'jwksUri', 'sharedSecret', 'clockToleranceSeconds',
-  'requiredClaims', 'requireTyp', 'principalClaim', 'authorities', 'introspection', 'cache', 'replayDetection', 'jwks', 'verifyOn',
-  'realm', 'bearer', 'onEvent', 'fetch', 'now',
+  'preset',
+  'issuer',
+  'issuers',
+  'audience',
+  'allowedClientIds',
+  'algorithms',
+  'jwksUri',
+  'sharedSecret',
+  'clockToleranceSeconds',
+  'requiredClaims',
+  'requireTyp',
+  'principalClaim',
+  'authorities',
+  'introspection',
+  'cache',
+  'replayDetection',
+  'jwks',
+  'verifyOn',
+  'realm',
+  'bearer',
+  'onEvent',
+  'fetch',
+  'now',
 ] as const satisfies ReadonlyArray<keyof VerifierOptions>;
-const PRESET_NAMES = ['name', 'issuer', 'jwksUri', 'audience', 'requireTyp', 'principalClaim', 'authorities', 'requiredClaims', 'allowedClientIds'] as const satisfies ReadonlyArray<keyof ProviderPreset>;
+const PRESET_NAMES = [
+  'name',
+  'issuer',
+  'jwksUri',
+  'audience',
+  'requireTyp',
+  'principalClaim',
+  'authorities',
+  'requiredClaims',
+  'allowedClientIds',
+] as const satisfies ReadonlyArray<keyof ProviderPreset>;
 const ALGORITHMS: readonly JwsAlgorithm[] = [...ASYMMETRIC_ALGORITHMS, 'HS256', 'HS384', 'HS512'];
 
 const fail = (message: string): never => {
@@ -97,7 +127,8 @@ const check = createOptionChecks(fail);
  * not have (or `none`) fails here, with the option's name — not on the first request.
  */
 export function resolveVerifierOptions(input: VerifierOptions): ResolvedVerifierOptions {
-  if (typeof input === 'function' || input === null || typeof input !== 'object' || Array.isArray(input)) fail(`the options must be an object (got ${describeValue(input)}).`);
+  if (typeof input === 'function' || input === null || typeof input !== 'object' || Array.isArray(input))
+    fail(`the options must be an object (got ${describeValue(input)}).`);
   const options = check.object(input, 'options', OPTION_NAMES) as VerifierOptions;
   const preset = resolvePreset(options.preset);
 
@@ -195,8 +226,12 @@ function resolveAlgorithms(value: unknown, hasSharedSecret: boolean): ReadonlySe
   if (!Array.isArray(value) || value.length === 0) fail(`algorithms must be a non-empty array of JWS algorithms (got ${describeValue(value)}).`);
   (value as unknown[]).forEach((alg, i) => {
     if (typeof alg === 'string' && alg.toLowerCase() === 'none') fail(`algorithms[${i}] is 'none': unsigned tokens are never accepted.`);
-    if (!isJwsAlgorithm(alg)) return fail(`algorithms[${i}] must be one of ${ALGORITHMS.join(', ')} (got ${typeof alg === 'string' && alg !== '' ? 'another string' : describeValue(alg)}).`);
-    if (alg.startsWith('HS') && !hasSharedSecret) fail(`algorithms[${i}] is ${alg}, which needs an explicit sharedSecret; a key from a JWKS is never used as an HMAC secret.`);
+    if (!isJwsAlgorithm(alg))
+      return fail(
+        `algorithms[${i}] must be one of ${ALGORITHMS.join(', ')} (got ${typeof alg === 'string' && alg !== '' ? 'another string' : describeValue(alg)}).`,
+      );
+    if (alg.startsWith('HS') && !hasSharedSecret)
+      fail(`algorithms[${i}] is ${alg}, which needs an explicit sharedSecret; a key from a JWKS is never used as an HMAC secret.`);
   });
   return new Set(value as JwsAlgorithm[]);
 }
@@ -229,7 +264,8 @@ function resolveAuthorities(value: unknown, name: string): AuthoritiesOptions | 
   const authorities = check.object(value, name, ['scopeClaims', 'roleClaims', 'scopePrefix', 'rolePrefix']);
   if (!authorities) return undefined;
   for (const prefix of ['scopePrefix', 'rolePrefix'] as const) {
-    if (authorities[prefix] !== undefined && typeof authorities[prefix] !== 'string') fail(`${name}.${prefix} must be a string (got ${describeValue(authorities[prefix])}).`);
+    if (authorities[prefix] !== undefined && typeof authorities[prefix] !== 'string')
+      fail(`${name}.${prefix} must be a string (got ${describeValue(authorities[prefix])}).`);
   }
   const scopeClaims = check.stringList(authorities.scopeClaims, `${name}.scopeClaims`);
   const roleClaims = check.stringList(authorities.roleClaims, `${name}.roleClaims`);
@@ -246,13 +282,24 @@ function resolveRequiredClaims(value: unknown, name: string): Array<readonly [st
   if (Array.isArray(value)) return check.stringList(value, name)!.map((claim) => [claim, undefined] as const);
   const claims = check.object(value, name);
   return Object.entries(claims!).map(([claim, expected]) => {
-    if (!['string', 'number', 'boolean'].includes(typeof expected)) fail(`${name}.${claim} must be a string, number or boolean (got ${describeValue(expected)}).`);
+    if (!['string', 'number', 'boolean'].includes(typeof expected))
+      fail(`${name}.${claim} must be a string, number or boolean (got ${describeValue(expected)}).`);
     return [claim, expected] as const;
   });
 }
 
 function resolveIntrospection(value: unknown): IntrospectionOptions | undefined {
-  const introspection = check.object(value, 'introspection', ['endpoint', 'clientId', 'clientSecret', 'mode', 'cacheTtlSeconds', 'inactiveTtlSeconds', 'timeoutMs', 'maxEntries', 'cache']);
+  const introspection = check.object(value, 'introspection', [
+    'endpoint',
+    'clientId',
+    'clientSecret',
+    'mode',
+    'cacheTtlSeconds',
+    'inactiveTtlSeconds',
+    'timeoutMs',
+    'maxEntries',
+    'cache',
+  ]);
   if (!introspection) return undefined;
   const endpoint = check.url(introspection.endpoint, 'introspection.endpoint');
   const timeoutMs = check.number(introspection.timeoutMs, 'introspection.timeoutMs', { above: 0 });
@@ -263,8 +310,16 @@ function resolveIntrospection(value: unknown): IntrospectionOptions | undefined 
   }
   return {
     ...(endpoint ? { endpoint } : {}),
-    clientId: check.required(check.string(introspection.clientId, 'introspection.clientId'), 'introspection.clientId', 'introspection authenticates as a client'),
-    clientSecret: check.required(check.string(introspection.clientSecret, 'introspection.clientSecret'), 'introspection.clientSecret', 'introspection authenticates as a client'),
+    clientId: check.required(
+      check.string(introspection.clientId, 'introspection.clientId'),
+      'introspection.clientId',
+      'introspection authenticates as a client',
+    ),
+    clientSecret: check.required(
+      check.string(introspection.clientSecret, 'introspection.clientSecret'),
+      'introspection.clientSecret',
+      'introspection authenticates as a client',
+    ),
     mode: check.oneOf(introspection.mode, 'introspection.mode', ['fallback', 'always'] as const) ?? 'fallback',
     cacheTtlSeconds: check.number(introspection.cacheTtlSeconds, 'introspection.cacheTtlSeconds', { min: 0 }) ?? 60,
     inactiveTtlSeconds: check.number(introspection.inactiveTtlSeconds, 'introspection.inactiveTtlSeconds', { min: 0 }) ?? 10,

@@ -53,7 +53,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
     header: { algorithms: config.algorithms, requireTyp: config.requireTyp },
     keys: { keySets, sharedKey: config.sharedKey },
     verifyOn: config.verifyOn,
-    claims: { issuers: keySets, toleranceSeconds: tolerance, audiences: config.audiences, allowedClientIds: config.allowedClientIds, requiredClaims: config.requiredClaims },
+    claims: {
+      issuers: keySets,
+      toleranceSeconds: tolerance,
+      audiences: config.audiences,
+      allowedClientIds: config.allowedClientIds,
+      requiredClaims: config.requiredClaims,
+    },
     principal: { principalClaim: config.principalClaim, authorities: config.authorities },
     introspection: introspector ? { introspector, always: config.introspection?.mode === 'always' } : undefined,
     replayStore: config.replayStore,
@@ -118,10 +124,13 @@ function connectIssuers(config: ResolvedVerifierOptions): { keySets: ReadonlyMap
  */
 export function verifierFrom(value: VerifierOptions | Verifier, name: string): Verifier {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new TypeError(`${name} needs verifier options or a verifier from createVerifier() (got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}).`);
+    throw new TypeError(
+      `${name} needs verifier options or a verifier from createVerifier() (got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}).`,
+    );
   }
   if ('verify' in value || 'check' in value) {
-    if (typeof (value as Verifier).check !== 'function' || typeof (value as Verifier).verify !== 'function') throw new TypeError(`${name} was given something that is not a verifier from createVerifier().`);
+    if (typeof (value as Verifier).check !== 'function' || typeof (value as Verifier).verify !== 'function')
+      throw new TypeError(`${name} was given something that is not a verifier from createVerifier().`);
     return value as Verifier;
   }
   return createVerifier(value);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Redis, type Cluster } from 'ioredis';
-import { createOptionChecks, describeValue } from '../core/option-checks.js';
+import { createOptionChecks, describeValue } from '@m2m-auth/sdk-core';
 
 /** What the Redis stores accept: an ioredis client to share (Redis or Cluster), or a URL to connect to. */
 export type RedisConnection = Redis | Cluster | string;
@@ -34,7 +34,7 @@ export function openRedisStore(factory: string, options: RedisStoreOptions, know
   const check = createOptionChecks(fail);
   const input = check.object(options, 'options', ['redis', 'keyPrefix', 'timeoutMs', ...knownOptions]);
   if (!input) return fail('the options must be an object (got undefined).');
-  const keyPrefix = input.keyPrefix === '' ? '' : check.string(input.keyPrefix, 'keyPrefix') ?? DEFAULT_KEY_PREFIX;
+  const keyPrefix = input.keyPrefix === '' ? '' : (check.string(input.keyPrefix, 'keyPrefix') ?? DEFAULT_KEY_PREFIX);
   const timeoutMs = check.number(input.timeoutMs, 'timeoutMs', { above: 0 }) ?? DEFAULT_TIMEOUT_MS;
   const { client, owned } = connect(input.redis, timeoutMs, fail);
   return {

@@ -30,7 +30,10 @@ export function grantChangeNeeds(...sides: (Pick<ClientGrantRecord, 'apiIdentifi
 }
 
 /** What acting as `client` is worth: its admin scopes, and its introspection permission. */
-export function credentialChangeNeeds(client: Pick<ClientRecord, 'introspectApis'>, adminGrant: Pick<ClientGrantRecord, 'apiIdentifier' | 'scopes'> | undefined): string[] {
+export function credentialChangeNeeds(
+  client: Pick<ClientRecord, 'introspectApis'>,
+  adminGrant: Pick<ClientGrantRecord, 'apiIdentifier' | 'scopes'> | undefined,
+): string[] {
   return [...adminScopesOf(adminGrant), ...((client.introspectApis ?? []).length > 0 ? [INTROSPECTION_WRITE_SCOPE] : [])];
 }
 
@@ -48,7 +51,11 @@ export function changesIntrospection(before: readonly string[] | undefined, afte
 }
 
 /** What an update of `before` into `after` needs, given the client's grant on the admin API. */
-export function clientUpdateNeeds(before: ClientRecord, after: Pick<ClientRecord, 'tokenEndpointAuthMethods' | 'jwks' | 'isEnabled' | 'introspectApis'>, adminGrant: ClientGrantRecord | undefined): string[] {
+export function clientUpdateNeeds(
+  before: ClientRecord,
+  after: Pick<ClientRecord, 'tokenEndpointAuthMethods' | 'jwks' | 'isEnabled' | 'introspectApis'>,
+  adminGrant: ClientGrantRecord | undefined,
+): string[] {
   return [
     ...(changesCredentials(before, after) ? credentialChangeNeeds(before, adminGrant) : []),
     ...(changesIntrospection(before.introspectApis, after.introspectApis) ? [INTROSPECTION_WRITE_SCOPE] : []),

@@ -27,7 +27,8 @@ export type { ClientSecretDetails, AddedClientSecret } from './client-secrets.js
  * same way; every write runs in one storage transaction with its audit event.
  */
 export interface Admin
-  extends ApiOperations,
+  extends
+    ApiOperations,
     ClientOperations,
     ClientSecretOperations,
     GrantOperations,

@@ -1,4 +1,4 @@
-import type { ApiRecord, ApiScope, RegistryStores, SigningAlgorithm } from '../storage/types.js';
+import type { ApiRecord, RegistryStores } from '../storage/types.js';
 import { AdminError, validationFailed } from '../errors/admin-error.js';
 import { ensureSigningKey } from '../keys/key-rotation.js';
 import { apiResource } from './resources/api.js';
@@ -43,7 +43,8 @@ export function createApiWrites({ deps }: AdminContext): ApiWrites {
   return {
     async createApi(tx, audit, input) {
       const identifier = validateApiIdentifier(input.identifier);
-      if (isReservedIdentifier(identifier)) throw validationFailed('identifier', `identifiers starting with ${RESERVED_IDENTIFIER_PREFIX} are reserved for m2m-auth`);
+      if (isReservedIdentifier(identifier))
+        throw validationFailed('identifier', `identifiers starting with ${RESERVED_IDENTIFIER_PREFIX} are reserved for m2m-auth`);
       const at = now();
       const api: ApiRecord = {
         identifier,
@@ -89,7 +90,12 @@ export function createApiOperations({ deps, write }: AdminContext, writes: ApiWr
   const { storage } = deps;
   return {
     createApi: (input) => write((tx, audit) => writes.createApi(tx, audit, input)),
-    listApis: (options = {}) => pageOf(options, (api) => api.identifier, (page) => storage.listApis(page)),
+    listApis: (options = {}) =>
+      pageOf(
+        options,
+        (api) => api.identifier,
+        (page) => storage.listApis(page),
+      ),
     getApi: (identifier) => requireApi(storage, identifier),
     updateApi: (identifier, patch) => write((tx, audit) => writes.updateApi(tx, audit, identifier, patch)),
     deleteApi: (identifier) => write((tx, audit) => writes.deleteApi(tx, audit, identifier)),

@@ -127,7 +127,8 @@ async function planChanges(reader: Reader, desired: DesiredConfig, options: Appl
   const planning: Planning = {
     steps: [],
     kept: [],
-    unlisted: (resource, key, step) => (prune ? planning.steps.push({ ...step, change: { action: 'delete', resource, key } }) : planning.kept.push({ resource, key })),
+    unlisted: (resource, key, step) =>
+      prune ? planning.steps.push({ ...step, change: { action: 'delete', resource, key } }) : planning.kept.push({ resource, key }),
   };
   planBuiltInApi(planning, desired, apis, errors, deps);
   if (errors.length > 0) throw invalidDocument(errors);
@@ -162,24 +163,38 @@ function planApis(planning: Planning, desired: DesiredConfig, apis: ApiRecord[],
   }
   const listed = new Set([ADMIN_API_IDENTIFIER, ...desired.apis.map((api) => api.identifier)]);
   for (const api of apis) {
-    if (!listed.has(api.identifier)) planning.unlisted('api', api.identifier, { phase: 'api.delete', run: (tx, audit) => writes.deleteApi(tx, audit, api.identifier) });
+    if (!listed.has(api.identifier))
+      planning.unlisted('api', api.identifier, { phase: 'api.delete', run: (tx, audit) => writes.deleteApi(tx, audit, api.identifier) });
   }
 }
 
-function planClients(planning: Planning, desired: DesiredConfig, clients: ClientRecord[], matches: Map<DesiredClient, ClientRecord>, writes: ClientWrites, adminGrants: Map<string, ClientGrantRecord>) {
+function planClients(
+  planning: Planning,
+  desired: DesiredConfig,
+  clients: ClientRecord[],
+  matches: Map<DesiredClient, ClientRecord>,
+  writes: ClientWrites,
+  adminGrants: Map<string, ClientGrantRecord>,
+) {
   for (const client of desired.clients) {
     const existing = matches.get(client);
     const after = clientFields(client);
     if (!existing) {
       planning.steps.push({
-        change: { action: 'create', resource: 'client', key: clientKey(client.name, client.clientId), after: { ...(client.clientId ? { client_id: client.clientId } : {}), ...after } },
+        change: {
+          action: 'create',
+          resource: 'client',
+          key: clientKey(client.name, client.clientId),
+          after: { ...(client.clientId ? { client_id: client.clientId } : {}), ...after },
+        },
         path: client.path,
         phase: 'client.create',
         needs: client.introspectApis.length > 0 ? [INTROSPECTION_WRITE_SCOPE] : [],
         run: async (tx, audit, applied) => {
           const created = await writes.createClient(tx, audit, client, client.clientId ? { clientId: client.clientId } : {});
           applied.clientIds.set(client, created.clientId);
-          if (created.clientSecret) applied.secrets.push({ resource: 'client', client_id: created.clientId, name: created.client.name, client_secret: created.clientSecret });
+          if (created.clientSecret)
+            applied.secrets.push({ resource: 'client', client_id: created.clientId, name: created.client.name, client_secret: created.clientSecret });
         },
       });
       continue;
@@ -207,7 +222,14 @@ function planClients(planning: Planning, desired: DesiredConfig, clients: Client
   }
 }
 
-function planGrants(planning: Planning, desired: DesiredConfig, grants: ClientGrantRecord[], clients: ClientRecord[], clientIds: Map<DesiredClient, string>, writes: GrantWrites) {
+function planGrants(
+  planning: Planning,
+  desired: DesiredConfig,
+  grants: ClientGrantRecord[],
+  clients: ClientRecord[],
+  clientIds: Map<DesiredClient, string>,
+  writes: GrantWrites,
+) {
   const grantsByPair = new Map(grants.map((grant) => [`${grant.clientId} ${grant.apiIdentifier}`, grant]));
   const matched = new Set<ClientGrantRecord>();
   for (const grant of desired.grants) {
@@ -222,7 +244,13 @@ function planGrants(planning: Planning, desired: DesiredConfig, grants: ClientGr
         phase: 'grant.create',
         needs: grantChangeNeeds({ apiIdentifier: grant.api, scopes: grant.scopes }),
         // A new client's id is known only once the client step ran.
-        run: async (tx, audit, applied) => void (await writes.createGrant(tx, audit, { clientId: applied.clientIds.get(grant.client)!, apiIdentifier: grant.api, scopes: grant.scopes, tokenTtlSeconds: grant.tokenTtlSeconds })),
+        run: async (tx, audit, applied) =>
+          void (await writes.createGrant(tx, audit, {
+            clientId: applied.clientIds.get(grant.client)!,
+            apiIdentifier: grant.api,
+            scopes: grant.scopes,
+            tokenTtlSeconds: grant.tokenTtlSeconds,
+          })),
       });
       continue;
     }
@@ -259,7 +287,9 @@ function authorizePlan(steps: Step[], deps: AdminDeps) {
     .filter(({ missing }) => missing.length > 0);
   if (refused.length === 0) return;
   const missing = [...new Set(refused.flatMap((entry) => entry.missing))].sort();
-  const lines = refused.slice(0, 10).map(({ step, missing }) => `  ${step.path ?? '(prune)'} (${step.change.action} ${step.change.resource} ${step.change.key}): needs ${missing.join(', ')}`);
+  const lines = refused
+    .slice(0, 10)
+    .map(({ step, missing }) => `  ${step.path ?? '(prune)'} (${step.change.action} ${step.change.resource} ${step.change.key}): needs ${missing.join(', ')}`);
   if (refused.length > 10) lines.push(`  … and ${refused.length - 10} more`);
   throw new AdminError(
     'insufficient_scope',
@@ -278,11 +308,19 @@ function guardAdminDeletion(steps: Step[], desired: DesiredConfig, adminGrants: 
   if (losing.size === 0) return;
   const override = 'pass --allow-delete-admin (CLI) or allow_admin_deletion=true (admin API) if this is intended';
   if (deps.caller && losing.has(deps.caller.clientId)) {
-    throw new AdminError('conflict', `This apply would delete the calling admin client ${deps.caller.clientId} or its grant on ${ADMIN_API_IDENTIFIER}; nothing was changed: ${override}`);
+    throw new AdminError(
+      'conflict',
+      `This apply would delete the calling admin client ${deps.caller.clientId} or its grant on ${ADMIN_API_IDENTIFIER}; nothing was changed: ${override}`,
+    );
   }
   const holders = [...adminGrants.values()].filter((grant) => grant.scopes.length > 0).map((grant) => grant.clientId);
-  const keeps = holders.some((clientId) => !losing.has(clientId)) || desired.grants.some((grant) => grant.api === ADMIN_API_IDENTIFIER && grant.scopes.length > 0);
-  if (!keeps) throw new AdminError('conflict', `This apply would delete the last client holding admin scopes on ${ADMIN_API_IDENTIFIER}; nothing was changed: ${override}`);
+  const keeps =
+    holders.some((clientId) => !losing.has(clientId)) || desired.grants.some((grant) => grant.api === ADMIN_API_IDENTIFIER && grant.scopes.length > 0);
+  if (!keeps)
+    throw new AdminError(
+      'conflict',
+      `This apply would delete the last client holding admin scopes on ${ADMIN_API_IDENTIFIER}; nothing was changed: ${override}`,
+    );
 }
 
 /** A write refused inside the transaction (the whole apply rolls back) names the entry it came from. */
@@ -291,7 +329,11 @@ async function runAt(step: Step, tx: RegistryStores, audit: RecordAudit, applied
     await step.run(tx, audit, applied);
   } catch (error) {
     if (!isAdminError(error) || step.path === undefined) throw error;
-    throw new AdminError(error.code, `${step.path} (${step.change.action} ${step.change.resource} ${step.change.key}): ${error.message}; nothing was changed`, step.path);
+    throw new AdminError(
+      error.code,
+      `${step.path} (${step.change.action} ${step.change.resource} ${step.change.key}): ${error.message}; nothing was changed`,
+      step.path,
+    );
   }
 }
 
@@ -314,7 +356,10 @@ function matchClients(desired: DesiredConfig, clients: ClientRecord[], errors: F
     if (client.clientId !== undefined) continue;
     const named = clients.filter((candidate) => !claimed.has(candidate.clientId) && candidate.name === client.name);
     if (named.length > 1) {
-      errors.push({ path: `${client.path}.name`, message: `${named.length} clients on the server are named ${JSON.stringify(client.name)} (${named.map((c) => c.clientId).join(', ')}); add client_id to say which one` });
+      errors.push({
+        path: `${client.path}.name`,
+        message: `${named.length} clients on the server are named ${JSON.stringify(client.name)} (${named.map((c) => c.clientId).join(', ')}); add client_id to say which one`,
+      });
     } else if (named[0]) {
       matches.set(client, named[0]);
       claimed.add(named[0].clientId);
@@ -324,7 +369,10 @@ function matchClients(desired: DesiredConfig, clients: ClientRecord[], errors: F
     if (!grant.byName) continue;
     const others = clients.filter((candidate) => !claimed.has(candidate.clientId) && candidate.name === grant.client.name);
     if (others.length > 0) {
-      errors.push({ path: `${grant.path}.client`, message: `${JSON.stringify(grant.client.name)} also names a client on the server that the document does not list (${others.map((c) => c.clientId).join(', ')}); refer to the client by its client_id` });
+      errors.push({
+        path: `${grant.path}.client`,
+        message: `${JSON.stringify(grant.client.name)} also names a client on the server that the document does not list (${others.map((c) => c.clientId).join(', ')}); refer to the client by its client_id`,
+      });
     }
   }
   const clientIds = new Map([...matches].map(([client, record]) => [client, record.clientId]));
@@ -339,7 +387,8 @@ function matchClients(desired: DesiredConfig, clients: ClientRecord[], errors: F
 function planBuiltInApi(planning: Planning, desired: DesiredConfig, apis: ApiRecord[], errors: FieldError[], deps: AdminDeps) {
   const existing = apis.find((api) => api.identifier === ADMIN_API_IDENTIFIER);
   const builtIn = existing ?? builtInAdminApi(deps.now());
-  const isUsed = desired.clients.some((client) => client.defaultApi === ADMIN_API_IDENTIFIER) || desired.grants.some((grant) => grant.api === ADMIN_API_IDENTIFIER);
+  const isUsed =
+    desired.clients.some((client) => client.defaultApi === ADMIN_API_IDENTIFIER) || desired.grants.some((grant) => grant.api === ADMIN_API_IDENTIFIER);
   if (!existing && isUsed) {
     planning.steps.push({
       change: { action: 'create', resource: 'api', key: ADMIN_API_IDENTIFIER, after: apiFields(builtIn) },
@@ -371,7 +420,9 @@ const apiFields = (api: Pick<ApiRecord, 'identifier' | 'name' | 'scopes' | 'sign
   token_ttl_seconds: api.tokenTtlSeconds,
 });
 
-const clientFields = (client: Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'>) => ({
+const clientFields = (
+  client: Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'>,
+) => ({
   name: client.name,
   description: client.description,
   default_api: client.defaultApi,
@@ -402,7 +453,10 @@ function exportDocument(apis: ApiRecord[], clients: ClientRecord[], grants: Clie
     version: CONFIG_DOCUMENT_VERSION,
     apis: apis
       .filter((api) => includeAdmin || api.identifier !== ADMIN_API_IDENTIFIER)
-      .map((api): ConfigApi => ({ ...apiFields(api), scopes: api.scopes.every((scope) => scope.description === '') ? api.scopes.map((scope) => scope.value) : api.scopes })),
+      .map((api): ConfigApi => ({
+        ...apiFields(api),
+        scopes: api.scopes.every((scope) => scope.description === '') ? api.scopes.map((scope) => scope.value) : api.scopes,
+      })),
     clients: clients.map((client) => ({ client_id: client.clientId, ...clientFields(client) })),
     grants: grants.map((grant) => ({ client: reference(grant.clientId), api: grant.apiIdentifier, ...grantFields(grant) })),
   };

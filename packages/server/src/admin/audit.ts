@@ -46,7 +46,8 @@ export function createAuditOperations({ deps }: AdminContext): AuditOperations {
     },
 
     async pruneAuditEvents(retentionDays = DEFAULT_AUDIT_RETENTION_DAYS) {
-      if (!Number.isInteger(retentionDays) || retentionDays < 1) throw validationFailed('retentionDays', 'audit retention must be a whole number of days, at least 1');
+      if (!Number.isInteger(retentionDays) || retentionDays < 1)
+        throw validationFailed('retentionDays', 'audit retention must be a whole number of days, at least 1');
       return storage.pruneAuditEvents(now() - retentionDays * DAY_MS);
     },
   };

@@ -40,9 +40,19 @@ export function createBootstrapOperations({ deps, write }: AdminContext, clients
         await ensureAdminApi(tx, audit, now());
         await ensureSigningKey({ keys: tx, kek: deps.kek, now }, 'RS256', null);
         const scopes = ADMIN_SCOPES.map((scope) => scope.value);
-        const created = await clients.insertClient(tx, { name: input.name ?? 'm2m-auth-admin', description: 'Admin client created by bootstrap', defaultApi: ADMIN_API_IDENTIFIER }, input.clientSecret ? { clientSecret: input.clientSecret } : {});
+        const created = await clients.insertClient(
+          tx,
+          { name: input.name ?? 'm2m-auth-admin', description: 'Admin client created by bootstrap', defaultApi: ADMIN_API_IDENTIFIER },
+          input.clientSecret ? { clientSecret: input.clientSecret } : {},
+        );
         const grant = await grants.insertGrant(tx, { clientId: created.clientId, apiIdentifier: ADMIN_API_IDENTIFIER, scopes });
-        await audit('admin.bootstrapped', { clientId: created.clientId, after: clientResource.toWire(created.client), grantId: grant.id, scopes, secretSupplied: Boolean(input.clientSecret) });
+        await audit('admin.bootstrapped', {
+          clientId: created.clientId,
+          after: clientResource.toWire(created.client),
+          grantId: grant.id,
+          scopes,
+          secretSupplied: Boolean(input.clientSecret),
+        });
         return { clientId: created.clientId, clientSecret: created.clientSecret!, scopes };
       }),
 

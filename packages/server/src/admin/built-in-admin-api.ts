@@ -27,13 +27,16 @@ export const ADMIN_SCOPES: readonly ApiScope[] = [
   { value: 'apis:read', description: 'Read APIs and their scopes' },
   { value: 'apis:write', description: 'Create, change and delete APIs' },
   { value: 'clients:read', description: 'Read clients and secret hints' },
-  { value: 'clients:write', description: 'Create, change and delete clients; issue and rotate secrets (of a client holding admin scopes: only with those scopes too)' },
+  {
+    value: 'clients:write',
+    description: 'Create, change and delete clients; issue and rotate secrets (of a client holding admin scopes: only with those scopes too)',
+  },
   { value: 'grants:read', description: 'Read client grants' },
   { value: 'grants:write', description: 'Create, change and delete client grants (on the admin API: only with the admin scopes they hold)' },
   { value: 'keys:read', description: 'Read signing keys (public parts and status)' },
   { value: 'keys:write', description: 'Rotate and retire signing keys' },
   { value: 'audit:read', description: 'Read the audit log' },
-  { value: INTROSPECTION_WRITE_SCOPE, description: 'Set which APIs\' tokens a client may introspect (with clients:write)' },
+  { value: INTROSPECTION_WRITE_SCOPE, description: "Set which APIs' tokens a client may introspect (with clients:write)" },
 ];
 
 export type AdminScope =
@@ -50,5 +53,13 @@ export type AdminScope =
 
 /** The built-in API as first created (by bootstrap, or by an apply whose document refers to it). */
 export function builtInAdminApi(at: number): ApiRecord {
-  return { identifier: ADMIN_API_IDENTIFIER, name: 'm2m-auth admin API', scopes: [...ADMIN_SCOPES], signingAlg: 'RS256', tokenTtlSeconds: ADMIN_TOKEN_TTL_SECONDS, createdAt: at, updatedAt: at };
+  return {
+    identifier: ADMIN_API_IDENTIFIER,
+    name: 'm2m-auth admin API',
+    scopes: [...ADMIN_SCOPES],
+    signingAlg: 'RS256',
+    tokenTtlSeconds: ADMIN_TOKEN_TTL_SECONDS,
+    createdAt: at,
+    updatedAt: at,
+  };
 }

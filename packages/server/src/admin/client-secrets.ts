@@ -27,7 +27,10 @@ export function createClientSecretOperations({ deps, write }: AdminContext): Cli
       write(async (tx, audit) => {
         await requireCredentialChange(deps, tx, await requireClient(tx, clientId));
         const { expiresInSeconds } = options;
-        if (expiresInSeconds !== undefined && (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 60 || expiresInSeconds > MAX_SECRET_LIFETIME_SECONDS)) {
+        if (
+          expiresInSeconds !== undefined &&
+          (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 60 || expiresInSeconds > MAX_SECRET_LIFETIME_SECONDS)
+        ) {
           throw validationFailed('expiresInSeconds', `expiry must be a whole number of seconds from 60 to ${MAX_SECRET_LIFETIME_SECONDS} (5 years)`);
         }
         const clientSecret = generateClientSecret();
@@ -41,7 +44,11 @@ export function createClientSecretOperations({ deps, write }: AdminContext): Cli
           expiresAt: expiresInSeconds === undefined ? null : at + expiresInSeconds * 1000,
         };
         await asAdminErrors(() => tx.addClientSecret(record), `Secret ${record.id} already exists`);
-        await audit('client.secret_added', { clientId, secretId: record.id, expiresAt: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString() });
+        await audit('client.secret_added', {
+          clientId,
+          secretId: record.id,
+          expiresAt: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString(),
+        });
         return { clientId, clientSecret, secret: { ...summarizeSecret(record), lastUsedAt: null } };
       }),
 

@@ -1,4 +1,4 @@
-import type { ClientAuthMethod, ClientRecord, ClientSecretRecord, RegistryStores } from '../storage/types.js';
+import type { ClientRecord, ClientSecretRecord, RegistryStores } from '../storage/types.js';
 import { validationFailed } from '../errors/admin-error.js';
 import { generateClientSecret, hashClientSecret, secretHint } from '../secrets/client-secret.js';
 import { generateClientId, generateRecordId } from '../secrets/identifiers.js';
@@ -91,7 +91,11 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
 
     async createClient(tx, audit, input, options) {
       const created = await insertClient(tx, input, options);
-      await audit('client.created', { clientId: created.clientId, after: clientResource.toWire(created.client), ...(created.secret ? { secretId: created.secret.id } : {}) });
+      await audit('client.created', {
+        clientId: created.clientId,
+        after: clientResource.toWire(created.client),
+        ...(created.secret ? { secretId: created.secret.id } : {}),
+      });
       return created;
     },
 
@@ -113,11 +117,16 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
       const isEnabled = validated.isEnabled ?? before.isEnabled;
       const introspectApis = validated.introspectApis ?? before.introspectApis;
       if (deps.caller) {
-        const needs = clientUpdateNeeds(before, { tokenEndpointAuthMethods: methods, jwks, isEnabled, ...(introspectApis ? { introspectApis } : {}) }, await findAdminGrant(tx, clientId));
+        const needs = clientUpdateNeeds(
+          before,
+          { tokenEndpointAuthMethods: methods, jwks, isEnabled, ...(introspectApis ? { introspectApis } : {}) },
+          await findAdminGrant(tx, clientId),
+        );
         requireCallerScopes(deps.caller, needs, `This change to client ${clientId}`);
       }
       const client = (await tx.updateClient(clientId, validated, now()))!;
-      const type = patch.isEnabled === false && before.isEnabled ? 'client.disabled' : patch.isEnabled === true && !before.isEnabled ? 'client.enabled' : 'client.updated';
+      const type =
+        patch.isEnabled === false && before.isEnabled ? 'client.disabled' : patch.isEnabled === true && !before.isEnabled ? 'client.enabled' : 'client.updated';
       await audit(type, { clientId, changes: changedFields(clientResource.toWire(before), clientResource.toWire(client)) });
       return client;
     },
@@ -139,7 +148,12 @@ export function createClientOperations(context: AdminContext, writes: ClientWrit
   return {
     createClient: (input) => write((tx, audit) => writes.createClient(tx, audit, input)),
 
-    listClients: (options = {}) => pageOf(options, (client) => client.clientId, (page) => storage.listClients(page)),
+    listClients: (options = {}) =>
+      pageOf(
+        options,
+        (client) => client.clientId,
+        (page) => storage.listClients(page),
+      ),
 
     async getClient(clientId) {
       const client = await requireClient(storage, clientId);
@@ -164,7 +178,12 @@ export function createClientOperations(context: AdminContext, writes: ClientWrit
         for (const secret of previous) {
           if (secret.expiresAt === null || secret.expiresAt > expiresAt) await tx.expireClientSecret(clientId, secret.id, expiresAt);
         }
-        await audit('client.secret_rotated', { clientId, secretId: issued.secret.id, graceSeconds, previousSecretsExpireAt: new Date(expiresAt).toISOString() });
+        await audit('client.secret_rotated', {
+          clientId,
+          secretId: issued.secret.id,
+          graceSeconds,
+          previousSecretsExpireAt: new Date(expiresAt).toISOString(),
+        });
         return { clientId, ...issued, previousSecretsExpireAt: expiresAt };
       }),
   };
@@ -184,7 +203,14 @@ async function addSecret(tx: RegistryStores, pepper: Buffer, clientId: string, a
     throw validationFailed('client_secret', `a supplied secret must be ${MIN_SUPPLIED_SECRET_LENGTH} to 512 characters without white space`);
   }
   const clientSecret = supplied ?? generateClientSecret();
-  const record: ClientSecretRecord = { id: generateRecordId('sec'), clientId, hash: hashClientSecret(pepper, clientSecret), hint: secretHint(clientSecret), createdAt: at, expiresAt: null };
+  const record: ClientSecretRecord = {
+    id: generateRecordId('sec'),
+    clientId,
+    hash: hashClientSecret(pepper, clientSecret),
+    hint: secretHint(clientSecret),
+    createdAt: at,
+    expiresAt: null,
+  };
   await asAdminErrors(() => tx.addClientSecret(record), `Secret ${record.id} already exists`);
   return { clientSecret, secret: summarizeSecret(record) };
 }

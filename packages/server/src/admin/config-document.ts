@@ -18,7 +18,7 @@ import {
   validateTokenTtl,
 } from './validation.js';
 
-import { CONFIG_ENTRY_FIELDS, type ConfigDocument } from './resources/config-document.js';
+import { CONFIG_ENTRY_FIELDS } from './resources/config-document.js';
 
 /**
  * The configuration document of `m2m-auth export` / `apply` (format version 1): its shape and JSON
@@ -96,7 +96,10 @@ export function parseConfigDocument(value: unknown): DesiredConfig {
   // it alike on every adapter instead of failing PostgreSQL's statement.
   const unstorable = findUnstorable(value);
   if (unstorable) {
-    const path = unstorable.path.map((segment) => (typeof segment === 'number' ? `[${segment}]` : `.${echo(segment)}`)).join('').replace(/^\./, '');
+    const path = unstorable.path
+      .map((segment) => (typeof segment === 'number' ? `[${segment}]` : `.${echo(segment)}`))
+      .join('')
+      .replace(/^\./, '');
     throw invalidDocument([{ path: path || '(document)', message: `${unstorable.isKey ? 'a field name' : 'the value'} ${UNSTORABLE_TEXT}` }]);
   }
   const problems = createProblems();
@@ -113,12 +116,31 @@ export function parseConfigDocument(value: unknown): DesiredConfig {
   };
 
   const clients = entriesAt(value, 'clients', problems).map(([entry, path]) => parseClient(entry, path, problems, knownApi));
-  uniqueBy(clients.filter((client) => client.clientId !== undefined), (client) => client.clientId, 'client_id', 'client', problems);
+  uniqueBy(
+    clients.filter((client) => client.clientId !== undefined),
+    (client) => client.clientId,
+    'client_id',
+    'client',
+    problems,
+  );
   // Matched by name: two such entries with one name would claim the same server client.
-  uniqueBy(clients.filter((client) => client.clientId === undefined), (client) => client.name, 'name', 'client without client_id', problems);
+  uniqueBy(
+    clients.filter((client) => client.clientId === undefined),
+    (client) => client.name,
+    'name',
+    'client without client_id',
+    problems,
+  );
 
   const grants = entriesAt(value, 'grants', problems).flatMap(([entry, path]) => parseGrant(entry, path, problems, knownApi, clients));
-  uniqueBy(grants, (grant) => `${grant.client.path} ${grant.api}`, 'api', 'grant for this client on', problems, (grant) => `${grant.client.name} → ${grant.api}`);
+  uniqueBy(
+    grants,
+    (grant) => `${grant.client.path} ${grant.api}`,
+    'api',
+    'grant for this client on',
+    problems,
+    (grant) => `${grant.client.name} → ${grant.api}`,
+  );
 
   if (problems.list.length > 0) throw invalidDocument(problems.list);
   return {
@@ -171,7 +193,9 @@ function parseApi(entry: Record<string, unknown>, path: string, problems: Proble
     name: entry.name === undefined ? identifier : problems.check(`${path}.name`, () => validateName(entry.name)),
     scopes: problems.check(`${path}.scopes`, () => validateScopes(entry.scopes ?? [])),
     signingAlg: problems.check(`${path}.signing_alg`, () => validateSigningAlg(entry.signing_alg ?? 'RS256')),
-    tokenTtlSeconds: problems.check(`${path}.token_ttl_seconds`, () => validateTokenTtl(entry.token_ttl_seconds ?? DEFAULT_TOKEN_TTL_SECONDS, 'token_ttl_seconds')),
+    tokenTtlSeconds: problems.check(`${path}.token_ttl_seconds`, () =>
+      validateTokenTtl(entry.token_ttl_seconds ?? DEFAULT_TOKEN_TTL_SECONDS, 'token_ttl_seconds'),
+    ),
   };
 }
 
@@ -185,7 +209,8 @@ function parseClient(entry: Record<string, unknown>, path: string, problems: Pro
     validateAuthMethods(entry.token_endpoint_auth_methods ?? (jwks ? ['private_key_jwt'] : ['client_secret_basic', 'client_secret_post'])),
   );
   if (methods?.includes('private_key_jwt') && !jwks) problems.add(`${path}.jwks`, 'private_key_jwt needs the client public keys (jwks)');
-  if (entry.default_api != null && typeof entry.default_api !== 'string') problems.add(`${path}.default_api`, 'default_api must be the identifier of an API of the document, or null');
+  if (entry.default_api != null && typeof entry.default_api !== 'string')
+    problems.add(`${path}.default_api`, 'default_api must be the identifier of an API of the document, or null');
   const defaultApi = typeof entry.default_api === 'string' ? entry.default_api : null;
   if (defaultApi !== null) knownApi(defaultApi, `${path}.default_api`);
   return {
@@ -209,7 +234,8 @@ function parseGrant(entry: Record<string, unknown>, path: string, problems: Prob
   const api = apiIdentifier === undefined ? undefined : knownApi(apiIdentifier, `${path}.api`);
   // Scopes of the built-in admin API are checked against the server's when planning.
   const scopes = problems.check(`${path}.scopes`, () => (api ? validateGrantScopes(api, entry.scopes ?? []) : asStringList(entry.scopes ?? [])));
-  const tokenTtlSeconds = entry.token_ttl_seconds == null ? null : problems.check(`${path}.token_ttl_seconds`, () => validateTokenTtl(entry.token_ttl_seconds, 'token_ttl_seconds'));
+  const tokenTtlSeconds =
+    entry.token_ttl_seconds == null ? null : problems.check(`${path}.token_ttl_seconds`, () => validateTokenTtl(entry.token_ttl_seconds, 'token_ttl_seconds'));
   if (apiIdentifier === ADMIN_API_IDENTIFIER && tokenTtlSeconds != null && tokenTtlSeconds > ADMIN_TOKEN_TTL_SECONDS) {
     problems.add(`${path}.token_ttl_seconds`, `admin tokens live at most ${ADMIN_TOKEN_TTL_SECONDS} seconds`);
   }
@@ -228,7 +254,8 @@ function resolveClient(reference: unknown, path: string, clients: Partly<Desired
   if (byId.length === 1 && byName.every((client) => client === byId[0])) return { client: byId[0]!, byName: false };
   if (byId.length === 0 && byName.length === 1) return { client: byName[0]!, byName: true };
   if (byId.length + byName.length === 0) problems.add(path, `no client of the document has the client_id or name ${JSON.stringify(echo(reference))}`);
-  else problems.add(path, `${JSON.stringify(echo(reference))} names ${byId.length + byName.length} clients of the document; refer to the client by its client_id`);
+  else
+    problems.add(path, `${JSON.stringify(echo(reference))} names ${byId.length + byName.length} clients of the document; refer to the client by its client_id`);
   return undefined;
 }
 
@@ -256,7 +283,8 @@ function unknownKeys(entry: Record<string, unknown>, path: string, known: string
 }
 
 function asStringList(value: unknown): string[] {
-  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) throw new AdminError('validation_failed', 'scopes must be a list of scope names');
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string'))
+    throw new AdminError('validation_failed', 'scopes must be a list of scope names');
   return [...new Set(value as string[])];
 }
 

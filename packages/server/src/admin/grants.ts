@@ -78,11 +78,18 @@ export function createGrantWrites({ deps }: AdminContext): GrantWrites {
       const api = await requireApi(tx, before.apiIdentifier);
       const validated = {
         ...(patch.scopes !== undefined ? { scopes: validateGrantScopes(api, patch.scopes) } : {}),
-        ...(patch.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: patch.tokenTtlSeconds === null ? null : validateGrantTtl(api, patch.tokenTtlSeconds) } : {}),
+        ...(patch.tokenTtlSeconds !== undefined
+          ? { tokenTtlSeconds: patch.tokenTtlSeconds === null ? null : validateGrantTtl(api, patch.tokenTtlSeconds) }
+          : {}),
       };
       requireCallerScopes(deps.caller, grantChangeNeeds(before, { ...before, ...validated }), `Changing a grant on ${ADMIN_API_IDENTIFIER}`);
       const grant = (await tx.updateGrant(id, validated, now()))!;
-      await audit('grant.updated', { grantId: id, clientId: grant.clientId, api: grant.apiIdentifier, changes: changedFields(grantResource.toWire(before), grantResource.toWire(grant)) });
+      await audit('grant.updated', {
+        grantId: id,
+        clientId: grant.clientId,
+        api: grant.apiIdentifier,
+        changes: changedFields(grantResource.toWire(before), grantResource.toWire(grant)),
+      });
       return grant;
     },
 
@@ -104,8 +111,15 @@ export function createGrantOperations(context: AdminContext, writes: GrantWrites
     getGrant: (id) => requireGrant(storage, id),
 
     listGrants: (options = {}) =>
-      pageOf(options, (grant) => grant.id, (page) =>
-        storage.listGrants({ ...(options.clientId !== undefined ? { clientId: options.clientId } : {}), ...(options.apiIdentifier !== undefined ? { apiIdentifier: options.apiIdentifier } : {}), ...page }),
+      pageOf(
+        options,
+        (grant) => grant.id,
+        (page) =>
+          storage.listGrants({
+            ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
+            ...(options.apiIdentifier !== undefined ? { apiIdentifier: options.apiIdentifier } : {}),
+            ...page,
+          }),
       ),
 
     updateGrant: (id, patch) => write((tx, audit) => writes.updateGrant(tx, audit, id, patch)),

@@ -30,7 +30,13 @@ export function decodeCursor(cursor: string | undefined): [number, string] | und
   if (cursor === undefined) return undefined;
   try {
     const position = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(position) && position.length === 2 && Number.isSafeInteger(position[0]) && typeof position[1] === 'string' && isStorableText(position[1])) {
+    if (
+      Array.isArray(position) &&
+      position.length === 2 &&
+      Number.isSafeInteger(position[0]) &&
+      typeof position[1] === 'string' &&
+      isStorableText(position[1])
+    ) {
       return position as [number, string];
     }
   } catch {
@@ -41,7 +47,8 @@ export function decodeCursor(cursor: string | undefined): [number, string] | und
 
 export function validateLimit(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) throw validationFailed('limit', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE)
+    throw validationFailed('limit', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
   return limit;
 }
 

@@ -33,7 +33,10 @@ export function createSigningKeyLifecycleOperations({ deps, write }: AdminContex
         if (key.status === 'published' && !options.force) {
           const aliveUntil = (key.rotatedAt ?? now()) + ((await longestTokenTtlSeconds(tx)) + KEY_CLOCK_SKEW_SECONDS) * 1000;
           if (aliveUntil > now()) {
-            throw validationFailed('kid', `tokens signed by ${kid} may be alive until ${new Date(aliveUntil).toISOString()}; retire it after that, or force it (they stop verifying)`);
+            throw validationFailed(
+              'kid',
+              `tokens signed by ${kid} may be alive until ${new Date(aliveUntil).toISOString()}; retire it after that, or force it (they stop verifying)`,
+            );
           }
         }
         await tx.setKeyStatus(kid, 'retired', now());
@@ -44,9 +47,15 @@ export function createSigningKeyLifecycleOperations({ deps, write }: AdminContex
       write(async (tx, audit) => {
         const key = await requireKey(tx, kid);
         if (key.status === 'retired') throw validationFailed('kid', `${kid} is already retired`);
-        const replacement = key.status === 'active' ? (await rotateSigningKey({ keys: tx, kek: deps.kek, now }, key.alg, key.apiIdentifier)).created : undefined;
+        const replacement =
+          key.status === 'active' ? (await rotateSigningKey({ keys: tx, kek: deps.kek, now }, key.alg, key.apiIdentifier)).created : undefined;
         await tx.setKeyStatus(kid, 'retired', now());
-        await audit('key.revoked', { kid, before: { status: key.status }, after: { status: 'retired' }, ...(replacement ? { replacement: replacement.kid } : {}) });
+        await audit('key.revoked', {
+          kid,
+          before: { status: key.status },
+          after: { status: 'retired' },
+          ...(replacement ? { replacement: replacement.kid } : {}),
+        });
         return { revoked: kid, replacement: replacement?.kid };
       }),
   };

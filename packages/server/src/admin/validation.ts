@@ -98,15 +98,23 @@ function validateJwk(key: unknown, at: string): Record<string, unknown> {
   if (!isPlainObject(key)) throw validationFailed('jwks', `${at} must be a JWK object`);
   if (JWK_PRIVATE_MEMBERS.some((member) => member in key)) throw validationFailed('jwks', 'jwks must contain public keys only');
   const kty = key.kty as keyof typeof JWK_PUBLIC_MEMBERS;
-  if (typeof kty !== 'string' || !Object.hasOwn(JWK_PUBLIC_MEMBERS, kty)) throw validationFailed('jwks', `${at}.kty must be ${Object.keys(JWK_PUBLIC_MEMBERS).join(', ')}`);
+  if (typeof kty !== 'string' || !Object.hasOwn(JWK_PUBLIC_MEMBERS, kty))
+    throw validationFailed('jwks', `${at}.kty must be ${Object.keys(JWK_PUBLIC_MEMBERS).join(', ')}`);
   const allowed: readonly string[] = [...JWK_COMMON_MEMBERS, ...JWK_PUBLIC_MEMBERS[kty]];
   for (const [member, memberValue] of Object.entries(key)) {
-    if (!allowed.includes(member)) throw validationFailed('jwks', `${at} has a member ${echo(member)} that a ${kty} public key does not have (allowed: ${allowed.join(', ')})`);
+    if (!allowed.includes(member))
+      throw validationFailed('jwks', `${at} has a member ${echo(member)} that a ${kty} public key does not have (allowed: ${allowed.join(', ')})`);
     const isValid =
-      member === 'ext' ? typeof memberValue === 'boolean'
-      : member === 'key_ops' ? Array.isArray(memberValue) && memberValue.length <= 8 && memberValue.every((op) => typeof op === 'string' && op.length <= 32)
-      : typeof memberValue === 'string' && memberValue.length <= MAX_JWK_MEMBER_CHARS;
-    if (!isValid) throw validationFailed('jwks', `${at}.${member} must be ${member === 'ext' ? 'true or false' : member === 'key_ops' ? 'a list of at most 8 short strings' : `a string of at most ${MAX_JWK_MEMBER_CHARS} characters`}`);
+      member === 'ext'
+        ? typeof memberValue === 'boolean'
+        : member === 'key_ops'
+          ? Array.isArray(memberValue) && memberValue.length <= 8 && memberValue.every((op) => typeof op === 'string' && op.length <= 32)
+          : typeof memberValue === 'string' && memberValue.length <= MAX_JWK_MEMBER_CHARS;
+    if (!isValid)
+      throw validationFailed(
+        'jwks',
+        `${at}.${member} must be ${member === 'ext' ? 'true or false' : member === 'key_ops' ? 'a list of at most 8 short strings' : `a string of at most ${MAX_JWK_MEMBER_CHARS} characters`}`,
+      );
   }
   const missing = JWK_PUBLIC_MEMBERS[kty].filter((member) => typeof key[member] !== 'string');
   if (missing.length > 0) throw validationFailed('jwks', `${at} (${kty}) needs ${missing.join(', ')}`);
@@ -120,7 +128,15 @@ function validateJwk(key: unknown, at: string): Record<string, unknown> {
  */
 function shown(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(echo(value));
-  return value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : typeof value === 'undefined' ? 'nothing' : String(value);
+  return value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? 'a list'
+      : typeof value === 'object'
+        ? 'an object'
+        : typeof value === 'undefined'
+          ? 'nothing'
+          : String(value);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

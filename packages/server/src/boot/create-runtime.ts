@@ -170,7 +170,10 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const rotationCheckMs = options.keyRotationCheckMs ?? 60_000;
   const rotationTimer =
     rotationCheckMs > 0 && rotationDeps.policy.rotateEveryMs > 0
-      ? setInterval(() => rotateKeysNow().catch((error: unknown) => logger.error({ event: 'key.rotation_failed', err: error }, 'scheduled key rotation failed')), rotationCheckMs)
+      ? setInterval(
+          () => rotateKeysNow().catch((error: unknown) => logger.error({ event: 'key.rotation_failed', err: error }, 'scheduled key rotation failed')),
+          rotationCheckMs,
+        )
       : undefined;
   rotationTimer?.unref();
 

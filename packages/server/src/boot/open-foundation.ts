@@ -41,9 +41,17 @@ export async function openFoundation(options: FoundationOptions): Promise<Founda
   const storage = await openStorageChoice(options.storage);
   try {
     const masterKey =
-      !options.masterKey && options.storage === 'memory' ? parseMasterKey(generateMasterKey()) : await openMasterKey({ configured: options.masterKey || undefined, dataDir: options.dataDir, storage });
+      !options.masterKey && options.storage === 'memory'
+        ? parseMasterKey(generateMasterKey())
+        : await openMasterKey({ configured: options.masterKey || undefined, dataDir: options.dataDir, storage });
     const secrets = deriveSecrets(masterKey);
-    const admin = createAdmin({ storage, kek: secrets.keyEncryptionKey, secretPepper: secrets.secretPepper, now: options.now ?? Date.now, actor: options.actor });
+    const admin = createAdmin({
+      storage,
+      kek: secrets.keyEncryptionKey,
+      secretPepper: secrets.secretPepper,
+      now: options.now ?? Date.now,
+      actor: options.actor,
+    });
     async function prepare() {
       const createdKeys = await admin.ensureSigningKeys().catch((cause: unknown) => {
         throw storage.kind === 'sqlite' ? new StorageAccessError(describeStorage(options), 'write signing keys to', cause) : cause;

@@ -11,7 +11,9 @@ const SECRET_WARNING = 'Store this secret now (e.g. in your secrets manager): it
 
 export function adminCommand(): Command {
   const admin = new Command('admin').description('the admin API’s own clients');
-  withCommonOptions(admin.command('bootstrap').description(`create an admin client with every admin scope on ${ADMIN_API_IDENTIFIER} and print its secret once`))
+  withCommonOptions(
+    admin.command('bootstrap').description(`create an admin client with every admin scope on ${ADMIN_API_IDENTIFIER} and print its secret once`),
+  )
     .option('--name <name>', 'client name (default m2m-auth-admin)')
     .option('--server <url>', 'not supported: bootstrap writes the database on the server host')
     .action(
@@ -23,13 +25,16 @@ export function adminCommand(): Command {
         }
         return withCliContext(options, async ({ admin: operations }) => {
           const supplied = process.env[BOOTSTRAP_SECRET_ENV];
-          const created = await operations.bootstrapAdminClient({ ...(supplied ? { clientSecret: supplied } : {}), ...(options.name ? { name: options.name } : {}) });
+          const created = await operations.bootstrapAdminClient({
+            ...(supplied ? { clientSecret: supplied } : {}),
+            ...(options.name ? { name: options.name } : {}),
+          });
           if (!supplied) process.stderr.write(`warning: ${SECRET_WARNING}\n`);
-          print(
-            options,
-            () => `Admin client created\n${describeBootstrapped(created, Boolean(supplied))}`,
-            { client_id: created.clientId, ...(supplied ? {} : { client_secret: created.clientSecret }), scopes: created.scopes },
-          );
+          print(options, () => `Admin client created\n${describeBootstrapped(created, Boolean(supplied))}`, {
+            client_id: created.clientId,
+            ...(supplied ? {} : { client_secret: created.clientSecret }),
+            scopes: created.scopes,
+          });
         });
       }),
     );

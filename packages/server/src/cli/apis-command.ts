@@ -61,7 +61,11 @@ export function apisCommand(): Command {
         const list = (await allPages((page) => admin.listApis(page))).map(apiResource.toWire);
         print(
           options,
-          () => table(['IDENTIFIER', 'NAME', 'ALG', 'TTL', 'SCOPES'], list.map((api) => [api.identifier, api.name, api.signing_alg, api.token_ttl_seconds, api.scopes.map((scope) => scope.value).join(',')])),
+          () =>
+            table(
+              ['IDENTIFIER', 'NAME', 'ALG', 'TTL', 'SCOPES'],
+              list.map((api) => [api.identifier, api.name, api.signing_alg, api.token_ttl_seconds, api.scopes.map((scope) => scope.value).join(',')]),
+            ),
           list,
         );
       }),
@@ -92,7 +96,11 @@ export function apisCommand(): Command {
             ...(options.tokenTtl !== undefined ? { tokenTtlSeconds: options.tokenTtl } : {}),
           });
           const view = apiResource.toWire(api);
-          print(options, () => `API updated\n${describeApi(view)}${sharedSecret ? `${SHARED_SECRET_WARNING}\n  ${sharedSecret}` : ''}`, sharedSecret ? { ...view, shared_secret: sharedSecret } : view);
+          print(
+            options,
+            () => `API updated\n${describeApi(view)}${sharedSecret ? `${SHARED_SECRET_WARNING}\n  ${sharedSecret}` : ''}`,
+            sharedSecret ? { ...view, shared_secret: sharedSecret } : view,
+          );
         }),
       ),
     );

@@ -32,7 +32,15 @@ export function auditCommand(): Command {
             ...(options.limit !== undefined ? { limit: options.limit } : {}),
           });
           const events = page.items.map((event) => ({ ...event, at: new Date(event.at).toISOString() }));
-          print(options, () => table(['AT', 'TYPE', 'ACTOR', 'DATA'], events.map((event) => [event.at, event.type, event.actor, summarize(event.data)])), events);
+          print(
+            options,
+            () =>
+              table(
+                ['AT', 'TYPE', 'ACTOR', 'DATA'],
+                events.map((event) => [event.at, event.type, event.actor, summarize(event.data)]),
+              ),
+            events,
+          );
         }),
       ),
     );

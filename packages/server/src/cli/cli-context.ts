@@ -36,7 +36,12 @@ export async function withCliContext<T>(options: CommonOptions, run: (context: C
 export async function withConnections<T>(connections: ConnectionConfig, run: (context: CliContext) => Promise<T>): Promise<T> {
   const { dataDir } = connections;
   // The CLI does one thing and exits: one connection is plenty.
-  const foundation = await openFoundation({ storage: { ...connections.database, poolSize: 1 }, dataDir, masterKey: process.env.M2M_AUTH_MASTER_KEY, actor: 'cli' });
+  const foundation = await openFoundation({
+    storage: { ...connections.database, poolSize: 1 },
+    dataDir,
+    masterKey: process.env.M2M_AUTH_MASTER_KEY,
+    actor: 'cli',
+  });
   try {
     await foundation.prepare();
     const { storage, masterKey, secrets } = foundation;
@@ -58,7 +63,9 @@ export async function withAdmin<T>(options: ManagementOptions, run: (context: { 
   const clientId = process.env.M2M_AUTH_ADMIN_CLIENT_ID;
   const clientSecret = process.env.M2M_AUTH_ADMIN_CLIENT_SECRET;
   if (!clientId || !clientSecret) {
-    throw new UsageError('--server needs an admin client: set M2M_AUTH_ADMIN_CLIENT_ID and M2M_AUTH_ADMIN_CLIENT_SECRET (create one with `m2m-auth admin bootstrap` on the server host)');
+    throw new UsageError(
+      '--server needs an admin client: set M2M_AUTH_ADMIN_CLIENT_ID and M2M_AUTH_ADMIN_CLIENT_SECRET (create one with `m2m-auth admin bootstrap` on the server host)',
+    );
   }
   const tokenEndpoint = process.env.M2M_AUTH_TOKEN_ENDPOINT;
   requireCredentialUrl(server, '--server / M2M_AUTH_SERVER', tokenEndpoint ? 'the admin token' : 'the admin client secret and token');

@@ -31,12 +31,22 @@ export function clientSecretsCommand(): Command {
     action(async (clientId: string, options: ManagementOptions) =>
       withAdmin(options, async ({ admin }) => {
         const list = (await admin.listClientSecrets(clientId)).map(clientSecretDetailsResource.toWire);
-        print(options, () => table(['ID', 'HINT', 'CREATED', 'EXPIRES', 'LAST_USED'], list.map((s) => [s.id, s.hint, s.created_at, s.expires_at, s.last_used_at])), list);
+        print(
+          options,
+          () =>
+            table(
+              ['ID', 'HINT', 'CREATED', 'EXPIRES', 'LAST_USED'],
+              list.map((s) => [s.id, s.hint, s.created_at, s.expires_at, s.last_used_at]),
+            ),
+          list,
+        );
       }),
     ),
   );
 
-  withManagementOptions(secrets.command('revoke').description('delete one secret: it stops working at once').argument('<client_id>').argument('<secret_id>')).action(
+  withManagementOptions(
+    secrets.command('revoke').description('delete one secret: it stops working at once').argument('<client_id>').argument('<secret_id>'),
+  ).action(
     action(async (clientId: string, secretId: string, options: ManagementOptions) =>
       withAdmin(options, async ({ admin }) => {
         await admin.revokeClientSecret(clientId, secretId);

@@ -66,11 +66,10 @@ export function clientsCommand(): Command {
           });
           const view = clientResource.toWire(created.client);
           if (created.clientSecret) process.stderr.write(`warning: ${SECRET_WARNING}\n`);
-          print(
-            options,
-            () => `Client created\n${describeClient(view)}${created.clientSecret ? `\nclient_secret: ${created.clientSecret}` : ''}`,
-            { ...view, ...(created.clientSecret ? { client_secret: created.clientSecret } : {}) },
-          );
+          print(options, () => `Client created\n${describeClient(view)}${created.clientSecret ? `\nclient_secret: ${created.clientSecret}` : ''}`, {
+            ...view,
+            ...(created.clientSecret ? { client_secret: created.clientSecret } : {}),
+          });
         }),
       ),
     );
@@ -79,7 +78,15 @@ export function clientsCommand(): Command {
     action(async (options: ManagementOptions) =>
       withAdmin(options, async ({ admin }) => {
         const list = (await allPages((page) => admin.listClients(page))).map(clientResource.toWire);
-        print(options, () => table(['CLIENT_ID', 'NAME', 'ENABLED', 'DEFAULT_API'], list.map((c) => [c.client_id, c.name, c.enabled ? 'yes' : 'no', c.default_api])), list);
+        print(
+          options,
+          () =>
+            table(
+              ['CLIENT_ID', 'NAME', 'ENABLED', 'DEFAULT_API'],
+              list.map((c) => [c.client_id, c.name, c.enabled ? 'yes' : 'no', c.default_api]),
+            ),
+          list,
+        );
       }),
     ),
   );
@@ -89,12 +96,22 @@ export function clientsCommand(): Command {
       withAdmin(options, async ({ admin }) => {
         const { client, secrets } = await admin.getClient(clientId);
         const grants = await allPages((page) => admin.listGrants({ clientId, ...page }));
-        const view = { ...clientResource.toWire(client), secrets: secrets.map(clientSecretResource.toWire), grants: grants.map((grant) => ({ id: grant.id, api: grant.apiIdentifier, scopes: grant.scopes })) };
+        const view = {
+          ...clientResource.toWire(client),
+          secrets: secrets.map(clientSecretResource.toWire),
+          grants: grants.map((grant) => ({ id: grant.id, api: grant.apiIdentifier, scopes: grant.scopes })),
+        };
         print(
           options,
           () =>
-            `${describeClient(view)}\n\nsecrets:\n${table(['ID', 'HINT', 'CREATED', 'EXPIRES'], view.secrets.map((s) => [s.id, s.hint, s.created_at, s.expires_at]))}` +
-            `\n\ngrants:\n${table(['ID', 'API', 'SCOPES'], view.grants.map((g) => [g.id, g.api, g.scopes.join(',')]))}`,
+            `${describeClient(view)}\n\nsecrets:\n${table(
+              ['ID', 'HINT', 'CREATED', 'EXPIRES'],
+              view.secrets.map((s) => [s.id, s.hint, s.created_at, s.expires_at]),
+            )}` +
+            `\n\ngrants:\n${table(
+              ['ID', 'API', 'SCOPES'],
+              view.grants.map((g) => [g.id, g.api, g.scopes.join(',')]),
+            )}`,
           view,
         );
       }),
@@ -126,8 +143,16 @@ export function clientsCommand(): Command {
       ),
     );
 
-  for (const [name, isEnabled] of [['disable', false], ['enable', true]] as const) {
-    withManagementOptions(clients.command(name).description(`${name} a client (${isEnabled ? 'it can get tokens again' : 'no new tokens; introspection reports its tokens inactive'})`).argument('<client_id>')).action(
+  for (const [name, isEnabled] of [
+    ['disable', false],
+    ['enable', true],
+  ] as const) {
+    withManagementOptions(
+      clients
+        .command(name)
+        .description(`${name} a client (${isEnabled ? 'it can get tokens again' : 'no new tokens; introspection reports its tokens inactive'})`)
+        .argument('<client_id>'),
+    ).action(
       action(async (clientId: string, options: ManagementOptions) =>
         withAdmin(options, async ({ admin }) => {
           const view = clientResource.toWire(await admin.updateClient(clientId, { isEnabled }));
@@ -146,7 +171,9 @@ export function clientsCommand(): Command {
     ),
   );
 
-  withManagementOptions(clients.command('rotate-secret').description('issue a new secret; current ones stop working after the grace period').argument('<client_id>'))
+  withManagementOptions(
+    clients.command('rotate-secret').description('issue a new secret; current ones stop working after the grace period').argument('<client_id>'),
+  )
     .option('--grace <seconds>', 'how long the current secrets keep working (default 3600)', parseInteger('--grace'))
     .action(
       action(async (clientId: string, options: ClientOptions) =>
@@ -154,11 +181,12 @@ export function clientsCommand(): Command {
           const rotated = await admin.rotateClientSecret(clientId, options.grace !== undefined ? { graceSeconds: options.grace } : {});
           const expires = new Date(rotated.previousSecretsExpireAt).toISOString();
           process.stderr.write(`warning: ${SECRET_WARNING}\n`);
-          print(
-            options,
-            () => `New secret for ${clientId} (previous secrets stop working at ${expires}):\nclient_secret: ${rotated.clientSecret}`,
-            { client_id: clientId, client_secret: rotated.clientSecret, secret: clientSecretResource.toWire(rotated.secret), previous_secrets_expire_at: expires },
-          );
+          print(options, () => `New secret for ${clientId} (previous secrets stop working at ${expires}):\nclient_secret: ${rotated.clientSecret}`, {
+            client_id: clientId,
+            client_secret: rotated.clientSecret,
+            secret: clientSecretResource.toWire(rotated.secret),
+            previous_secrets_expire_at: expires,
+          });
         }),
       ),
     );

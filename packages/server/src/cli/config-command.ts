@@ -40,7 +40,9 @@ export function exportCommand(): Command {
 }
 
 export function applyCommand(): Command {
-  return withManagementOptions(new Command('apply').description('make the server match a configuration document: show the plan, then apply it in one transaction'))
+  return withManagementOptions(
+    new Command('apply').description('make the server match a configuration document: show the plan, then apply it in one transaction'),
+  )
     .requiredOption('-f, --file <path>', 'the document, YAML or JSON ("-" reads stdin)')
     .option('--dry-run', 'only show the plan')
     .option('--prune', 'delete APIs, clients and grants the document does not list')
@@ -53,7 +55,13 @@ export function applyCommand(): Command {
         const secretsFile = options.secretsFile !== undefined && !options.dryRun ? openSecretsFile(options.secretsFile) : undefined;
         let result: ApplyConfigResult;
         try {
-          result = await withAdmin(options, ({ admin }) => admin.applyConfig(document, { dryRun: options.dryRun === true, prune: options.prune === true, allowAdminDeletion: options.allowDeleteAdmin === true }));
+          result = await withAdmin(options, ({ admin }) =>
+            admin.applyConfig(document, {
+              dryRun: options.dryRun === true,
+              prune: options.prune === true,
+              allowAdminDeletion: options.allowDeleteAdmin === true,
+            }),
+          );
         } catch (error) {
           secretsFile?.discard();
           throw error;
@@ -84,7 +92,9 @@ function openSecretsFile(path: string) {
   try {
     fd = openSync(path, 'wx', 0o600);
   } catch (error) {
-    throw new UsageError(`--secrets-file ${path}: ${(error as NodeJS.ErrnoException).code === 'EEXIST' ? 'the file exists; name a new one (secrets in it may not be stored elsewhere yet)' : (error as Error).message}`);
+    throw new UsageError(
+      `--secrets-file ${path}: ${(error as NodeJS.ErrnoException).code === 'EEXIST' ? 'the file exists; name a new one (secrets in it may not be stored elsewhere yet)' : (error as Error).message}`,
+    );
   }
   const discard = () => {
     closeSync(fd);
@@ -148,12 +158,15 @@ function summary(plan: ConfigPlan, [created, updated, deleted] = ['to create', '
 }
 
 function show(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((item) => (typeof item === 'string' ? item : isScope(item) ? (item.description ? `${item.value} (${item.description})` : item.value) : JSON.stringify(item))).join(', ')}]`;
+  if (Array.isArray(value))
+    return `[${value.map((item) => (typeof item === 'string' ? item : isScope(item) ? (item.description ? `${item.value} (${item.description})` : item.value) : JSON.stringify(item))).join(', ')}]`;
   return JSON.stringify(value);
 }
 
 const isScope = (item: unknown): item is { value: string; description: string } => typeof (item as { value?: unknown } | null)?.value === 'string';
 
 function describeSecret(secret: CreatedSecret): string {
-  return secret.resource === 'client' ? `  client ${secret.name} (${secret.client_id}): client_secret ${secret.client_secret}` : `  api ${secret.identifier}: shared_secret ${secret.shared_secret}`;
+  return secret.resource === 'client'
+    ? `  client ${secret.name} (${secret.client_id}): client_secret ${secret.client_secret}`
+    : `  api ${secret.identifier}: shared_secret ${secret.shared_secret}`;
 }

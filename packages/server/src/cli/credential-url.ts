@@ -16,5 +16,7 @@ export function requireCredentialUrl(url: string, option: string, credential: st
   }
   if (parsed.protocol === 'https:') return;
   if (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname)) return;
-  throw new UsageError(`${option}: refusing to send ${credential} to ${parsed.protocol}//${parsed.host}: use https (plain http is allowed on loopback only: localhost, 127.x.x.x, [::1])`);
+  throw new UsageError(
+    `${option}: refusing to send ${credential} to ${parsed.protocol}//${parsed.host}: use https (plain http is allowed on loopback only: localhost, 127.x.x.x, [::1])`,
+  );
 }

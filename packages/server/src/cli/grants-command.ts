@@ -30,11 +30,7 @@ export function grantsCommand(): Command {
             ...(options.tokenTtl !== undefined ? { tokenTtlSeconds: options.tokenTtl } : {}),
           });
           const view = grantResource.toWire(grant);
-          print(
-            options,
-            () => `Grant created\n${describeGrant(view)}`,
-            view,
-          );
+          print(options, () => `Grant created\n${describeGrant(view)}`, view);
         }),
       ),
     );
@@ -47,7 +43,15 @@ export function grantsCommand(): Command {
         withAdmin(options, async ({ admin }) => {
           const filter = { ...(options.client ? { clientId: options.client } : {}), ...(options.api ? { apiIdentifier: options.api } : {}) };
           const list = (await allPages((page) => admin.listGrants({ ...filter, ...page }))).map(grantResource.toWire);
-          print(options, () => table(['ID', 'CLIENT_ID', 'API', 'SCOPES', 'TTL'], list.map((g) => [g.id, g.client_id, g.api, g.scopes.join(','), g.token_ttl_seconds])), list);
+          print(
+            options,
+            () =>
+              table(
+                ['ID', 'CLIENT_ID', 'API', 'SCOPES', 'TTL'],
+                list.map((g) => [g.id, g.client_id, g.api, g.scopes.join(','), g.token_ttl_seconds]),
+              ),
+            list,
+          );
         }),
       ),
     );
@@ -89,5 +93,11 @@ export function grantsCommand(): Command {
 }
 
 function describeGrant(view: Static<typeof grantResource.schema>): string {
-  return fields([['id', view.id], ['client_id', view.client_id], ['api', view.api], ['scopes', view.scopes], ['token ttl', view.token_ttl_seconds ?? "API's"]]);
+  return fields([
+    ['id', view.id],
+    ['client_id', view.client_id],
+    ['api', view.api],
+    ['scopes', view.scopes],
+    ['token ttl', view.token_ttl_seconds ?? "API's"],
+  ]);
 }

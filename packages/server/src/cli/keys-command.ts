@@ -16,7 +16,15 @@ export function keysCommand(): Command {
     action(async (options: ManagementOptions) =>
       withAdmin(options, async ({ admin }) => {
         const list = (await admin.listKeys()).map(signingKeyResource.toWire);
-        print(options, () => table(['KID', 'ALG', 'STATUS', 'API', 'CREATED', 'ROTATED'], list.map((k) => [k.kid, k.alg, k.status, k.api, k.created_at, k.rotated_at])), list);
+        print(
+          options,
+          () =>
+            table(
+              ['KID', 'ALG', 'STATUS', 'API', 'CREATED', 'ROTATED'],
+              list.map((k) => [k.kid, k.alg, k.status, k.api, k.created_at, k.rotated_at]),
+            ),
+          list,
+        );
       }),
     ),
   );
@@ -28,7 +36,11 @@ export function keysCommand(): Command {
       action(async (options: KeyOptions) =>
         withAdmin(options, async ({ admin }) => {
           const rotated = await admin.rotateSigningKey(options.alg, options.api);
-          const view = { key: signingKeyResource.toWire(rotated.key), previous: rotated.previous.map(signingKeyResource.toWire), ...(rotated.sharedSecret ? { shared_secret: rotated.sharedSecret } : {}) };
+          const view = {
+            key: signingKeyResource.toWire(rotated.key),
+            previous: rotated.previous.map(signingKeyResource.toWire),
+            ...(rotated.sharedSecret ? { shared_secret: rotated.sharedSecret } : {}),
+          };
           print(
             options,
             () =>
@@ -52,11 +64,19 @@ export function keysCommand(): Command {
       ),
     );
 
-  withManagementOptions(keys.command('revoke').description('emergency: remove a key from the JWKS at once (an active key is replaced first); tokens it signed stop verifying').argument('<kid>')).action(
+  withManagementOptions(
+    keys
+      .command('revoke')
+      .description('emergency: remove a key from the JWKS at once (an active key is replaced first); tokens it signed stop verifying')
+      .argument('<kid>'),
+  ).action(
     action(async (kid: string, options: ManagementOptions) =>
       withAdmin(options, async ({ admin }) => {
         const result = await admin.revokeSigningKey(kid);
-        print(options, () => `Key ${kid} revoked${result.replacement ? `; ${result.replacement} signs from now on` : ''}`, { revoked: kid, replacement: result.replacement ?? null });
+        print(options, () => `Key ${kid} revoked${result.replacement ? `; ${result.replacement} signs from now on` : ''}`, {
+          revoked: kid,
+          replacement: result.replacement ?? null,
+        });
       }),
     ),
   );

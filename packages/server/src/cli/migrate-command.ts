@@ -15,7 +15,10 @@ export function migrateCommand(): Command {
       const where = redactDatabaseUrl(database.url);
       print(
         options,
-        () => (result.from === result.to ? `${where}: schema already at version ${result.to}` : `${where}: schema migrated from version ${result.from} to ${result.to}`),
+        () =>
+          result.from === result.to
+            ? `${where}: schema already at version ${result.to}`
+            : `${where}: schema migrated from version ${result.from} to ${result.to}`,
         { database: where, kind: result.kind, from_version: result.from, to_version: result.to },
       );
     }),

@@ -17,7 +17,9 @@ export interface ManagementOptions extends CommonOptions {
 
 export function withManagementOptions(command: Command): Command {
   return withCommonOptions(command).addOption(
-    new Option('--server <url>', 'manage a remote m2m-auth through its admin API (credentials: M2M_AUTH_ADMIN_CLIENT_ID, M2M_AUTH_ADMIN_CLIENT_SECRET)').env('M2M_AUTH_SERVER'),
+    new Option('--server <url>', 'manage a remote m2m-auth through its admin API (credentials: M2M_AUTH_ADMIN_CLIENT_ID, M2M_AUTH_ADMIN_CLIENT_SECRET)').env(
+      'M2M_AUTH_SERVER',
+    ),
   );
 }
 
@@ -39,14 +41,19 @@ export function table(headers: string[], rows: (string | number | null | undefin
   if (rows.length === 0) return '(none)';
   const cells = [headers, ...rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell))))];
   const widths = headers.map((_, column) => Math.max(...cells.map((row) => row[column]!.length)));
-  return cells.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function fields(entries: [string, unknown][]): string {
   const width = Math.max(...entries.map(([label]) => label.length));
-  return entries
-    .map(([label, value]) => `${`${label}:`.padEnd(width + 2)}${Array.isArray(value) ? value.join(', ') || '-' : value ?? '-'}`)
-    .join('\n');
+  return entries.map(([label, value]) => `${`${label}:`.padEnd(width + 2)}${Array.isArray(value) ? value.join(', ') || '-' : (value ?? '-')}`).join('\n');
 }
 
 /** Runs an action; known errors become one clear line on stderr and exit code 1, never a stack. */
@@ -66,7 +73,8 @@ function reportError(error: unknown, asJson: boolean) {
   const known = error instanceof AdminError || error instanceof ConfigError || error instanceof UsageError;
   const message = known || error instanceof Error ? (error as Error).message : String(error);
   const code = error instanceof AdminError ? error.code : error instanceof ConfigError ? 'invalid_config' : error instanceof UsageError ? 'usage' : 'error';
-  if (asJson) process.stderr.write(`${JSON.stringify({ error: code, message, ...(error instanceof AdminError && error.field ? { field: error.field } : {}) })}\n`);
+  if (asJson)
+    process.stderr.write(`${JSON.stringify({ error: code, message, ...(error instanceof AdminError && error.field ? { field: error.field } : {}) })}\n`);
   else process.stderr.write(`error: ${message}\n`);
 }
 

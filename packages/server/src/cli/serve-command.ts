@@ -28,19 +28,34 @@ export function serveCommand(): Command {
     .option('--database-connect-timeout-ms <ms>', 'PostgreSQL connect timeout (default 5000; env M2M_AUTH_DATABASE_CONNECT_TIMEOUT_MS)')
     .option('--database-statement-timeout-ms <ms>', 'PostgreSQL statement timeout (default 10000; env M2M_AUTH_DATABASE_STATEMENT_TIMEOUT_MS)')
     .option('--redis-url <url>', 'redis://… shared state across instances (env M2M_AUTH_REDIS_URL)')
-    .option('--registry-cache-entries <n>', 'clients kept in memory per process, each with its secrets and grants (default 100000; env M2M_AUTH_REGISTRY_CACHE_ENTRIES)')
+    .option(
+      '--registry-cache-entries <n>',
+      'clients kept in memory per process, each with its secrets and grants (default 100000; env M2M_AUTH_REGISTRY_CACHE_ENTRIES)',
+    )
     .option('--tls-cert <path>', 'serve HTTPS with this PEM certificate (env M2M_AUTH_TLS_CERT)')
     .option('--tls-key <path>', 'PEM private key for --tls-cert (env M2M_AUTH_TLS_KEY)')
     .option('--insecure-http', 'allow a non-https issuer on a non-loopback host')
-    .option('--trust-proxy <hops|addresses>', 'behind proxies: their number (e.g. 1) or addresses/CIDRs (e.g. 10.0.0.0/8,192.168.1.5); the client address is the one they saw (env M2M_AUTH_TRUST_PROXY)')
+    .option(
+      '--trust-proxy <hops|addresses>',
+      'behind proxies: their number (e.g. 1) or addresses/CIDRs (e.g. 10.0.0.0/8,192.168.1.5); the client address is the one they saw (env M2M_AUTH_TRUST_PROXY)',
+    )
     .option('--key-rotation-days <days>', 'rotate signing keys on this schedule, 0 = never (default 90; env M2M_AUTH_KEY_ROTATION_DAYS)')
     .option('--key-prepublish-seconds <s>', 'publish the next key this long before it signs, ≥ the JWKS max-age 300 (default 3600)')
     .option('--key-retention-seconds <s>', 'keep a key published this long after it stops signing, ≥ longest token TTL + 60 (default 86460)')
     .option('--rate-limit-client <rate>', 'token requests per client, e.g. 100/s or 600/min,burst=100 (env M2M_AUTH_RATE_LIMIT_CLIENT)')
     .option('--rate-limit-address <rate>', 'token requests per source address, e.g. 50/s (env M2M_AUTH_RATE_LIMIT_ADDRESS)')
-    .option('--state-revocations-per-client <n>', 'unexpired revoked tokens one client may hold; past it its revocations answer 429 (default 10000; env M2M_AUTH_STATE_REVOCATIONS_PER_CLIENT)')
-    .option('--state-assertions-per-client <n>', 'unexpired used client assertions one client may hold; past it its assertions answer 429 (default 100000; env M2M_AUTH_STATE_ASSERTIONS_PER_CLIENT)')
-    .option('--state-max-entries <n>', 'unexpired failure counters, and rate-limit buckets, kept at most; a new one is refused beyond (default 100000; env M2M_AUTH_STATE_MAX_ENTRIES)')
+    .option(
+      '--state-revocations-per-client <n>',
+      'unexpired revoked tokens one client may hold; past it its revocations answer 429 (default 10000; env M2M_AUTH_STATE_REVOCATIONS_PER_CLIENT)',
+    )
+    .option(
+      '--state-assertions-per-client <n>',
+      'unexpired used client assertions one client may hold; past it its assertions answer 429 (default 100000; env M2M_AUTH_STATE_ASSERTIONS_PER_CLIENT)',
+    )
+    .option(
+      '--state-max-entries <n>',
+      'unexpired failure counters, and rate-limit buckets, kept at most; a new one is refused beyond (default 100000; env M2M_AUTH_STATE_MAX_ENTRIES)',
+    )
     .option('--metrics', 'serve Prometheus metrics at /metrics (env M2M_AUTH_METRICS)')
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace, silent')
     .option('--workers <n>', 'worker processes sharing the port (default 1)')
@@ -53,7 +68,10 @@ export function serveCommand(): Command {
     .option('--no-admin-api', 'do not serve the admin API')
     .option('--admin-host <host>', 'serve the admin API on its own address instead of the main listener (env M2M_AUTH_ADMIN_HOST)')
     .option('--admin-port <port>', 'port of that own listener (default: a free one; env M2M_AUTH_ADMIN_PORT)')
-    .option('--admin-token-max-ttl <seconds>', 'longest lifetime of an admin token, 30 to 300: can be lowered, never raised (default 300; env M2M_AUTH_ADMIN_TOKEN_MAX_TTL)')
+    .option(
+      '--admin-token-max-ttl <seconds>',
+      'longest lifetime of an admin token, 30 to 300: can be lowered, never raised (default 300; env M2M_AUTH_ADMIN_TOKEN_MAX_TTL)',
+    )
     .option('--audit-retention-days <days>', 'delete audit events older than this (default 90; env M2M_AUTH_AUDIT_RETENTION_DAYS)')
     .addOption(new Option('--config <file>', 'JSON file with the same settings').env('M2M_AUTH_CONFIG'))
     .action(
@@ -133,7 +151,12 @@ async function runPrimary(config: ServerConfig) {
   // The banner waits for the first worker to listen: "running" must mean connections are accepted.
   cluster.once('listening', (_worker, address) => {
     const url = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
-    const adminUrl = config.adminApi === 'main-listener' ? `${url}${ADMIN_PREFIX}` : config.adminApi ? `(own listener on ${config.adminApi.host}:${config.adminApi.port})` : undefined;
+    const adminUrl =
+      config.adminApi === 'main-listener'
+        ? `${url}${ADMIN_PREFIX}`
+        : config.adminApi
+          ? `(own listener on ${config.adminApi.host}:${config.adminApi.port})`
+          : undefined;
     printBanner({ ...config, issuer: config.isIssuerExplicit || config.port !== 0 ? config.issuer : url }, url, adminUrl, bootstrapped);
   });
   const stop = () => {
@@ -166,7 +189,9 @@ function printBanner(config: ServerConfig, url: string, adminUrl: string | undef
       ...(bootstrapped
         ? [
             'First start: an admin client for the admin API was created.' + (isSecretSupplied ? '' : ' Its secret is shown only now — store it:'),
-            ...describeBootstrapped(bootstrapped, isSecretSupplied).split('\n').map((line) => `  ${line}`),
+            ...describeBootstrapped(bootstrapped, isSecretSupplied)
+              .split('\n')
+              .map((line) => `  ${line}`),
             '',
           ]
         : []),

@@ -32,16 +32,24 @@ export function tokenCommand(): Command {
         if (options.audience) form.set('audience', options.audience);
         if (options.scope) form.set('scope', options.scope);
         const authorization = `Basic ${Buffer.from(`${encodeURIComponent(options.client!)}:${encodeURIComponent(options.secret)}`).toString('base64')}`;
-        const { status, body } = options.url
-          ? await requestOverHttp(options.url, authorization, form)
-          : await requestInProcess(options, authorization, form);
+        const { status, body } = options.url ? await requestOverHttp(options.url, authorization, form) : await requestInProcess(options, authorization, form);
         if (status !== 200) {
           process.exitCode = 1;
           process.stderr.write(`error: ${body.error}: ${body.error_description ?? ''}\n`);
           if (options.json) print(options, () => '', body);
           return;
         }
-        print(options, () => fields([['access_token', body.access_token], ['token_type', body.token_type], ['expires_in', `${body.expires_in}s`], ['scope', body.scope]]), body);
+        print(
+          options,
+          () =>
+            fields([
+              ['access_token', body.access_token],
+              ['token_type', body.token_type],
+              ['expires_in', `${body.expires_in}s`],
+              ['scope', body.scope],
+            ]),
+          body,
+        );
       }),
     );
 }

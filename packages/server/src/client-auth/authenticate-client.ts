@@ -37,13 +37,8 @@ const DUMMY_HASH = Buffer.alloc(32).toString('base64url');
  * invalid_client (or, past the failure limits, 429). The credentials are always checked: a correct
  * one is never refused because someone else failed, and a success writes nothing.
  */
-export async function authenticateClient(
-  deps: ClientAuthDeps,
-  credentials: PresentedCredentials,
-  remoteAddress: string,
-): Promise<RegisteredClient> {
-  const clientId =
-    credentials.method === 'private_key_jwt' ? credentials.clientId ?? assertionSubject(credentials.assertion) : credentials.clientId;
+export async function authenticateClient(deps: ClientAuthDeps, credentials: PresentedCredentials, remoteAddress: string): Promise<RegisteredClient> {
+  const clientId = credentials.method === 'private_key_jwt' ? (credentials.clientId ?? assertionSubject(credentials.assertion)) : credentials.clientId;
   try {
     // Before any lookup: PostgreSQL cannot even be asked for such an id (see storable-text.ts).
     if (!isStorableText(clientId)) throw invalidClient(FAILED, 'client id holds a NUL character');
@@ -126,4 +121,3 @@ async function verifyAssertion(deps: ClientAuthDeps, client: RegisteredClient, a
     throw invalidClient('client_assertion was already used (jti replay).');
   }
 }
-

@@ -213,8 +213,10 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   const adminHost = pick('adminHost');
   const adminPortText = pick('adminPort');
   const adminPort = adminPortText === undefined ? undefined : parseInteger(adminPortText, 0, 65_535);
-  if (adminPortText !== undefined && adminPort === undefined) problems.push(`${where('adminPort')}: must be a port number from 0 to 65535 (got ${JSON.stringify(adminPortText)})`);
-  if (!adminApiEnabled && (adminHost !== undefined || adminPortText !== undefined)) problems.push('--admin-host/--admin-port and --no-admin-api contradict each other: give one or the other');
+  if (adminPortText !== undefined && adminPort === undefined)
+    problems.push(`${where('adminPort')}: must be a port number from 0 to 65535 (got ${JSON.stringify(adminPortText)})`);
+  if (!adminApiEnabled && (adminHost !== undefined || adminPortText !== undefined))
+    problems.push('--admin-host/--admin-port and --no-admin-api contradict each other: give one or the other');
   const adminApi: ServerConfig['adminApi'] = !adminApiEnabled
     ? false
     : adminHost !== undefined || adminPort !== undefined
@@ -222,7 +224,9 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
       : 'main-listener';
   const adminTokenMaxTtlSeconds = parseInteger(pick('adminTokenMaxTtl') ?? String(ADMIN_TOKEN_TTL_SECONDS), MIN_TOKEN_TTL_SECONDS, ADMIN_TOKEN_TTL_SECONDS);
   if (adminTokenMaxTtlSeconds === undefined) {
-    problems.push(`${where('adminTokenMaxTtl')}: must be a whole number of seconds from ${MIN_TOKEN_TTL_SECONDS} to ${ADMIN_TOKEN_TTL_SECONDS} (admin tokens are short-lived: the maximum can be lowered, never raised)`);
+    problems.push(
+      `${where('adminTokenMaxTtl')}: must be a whole number of seconds from ${MIN_TOKEN_TTL_SECONDS} to ${ADMIN_TOKEN_TTL_SECONDS} (admin tokens are short-lived: the maximum can be lowered, never raised)`,
+    );
   }
   const auditRetentionDays = parseInteger(pick('auditRetentionDays') ?? '90', 1, 36_500);
   if (auditRetentionDays === undefined) problems.push(`${where('auditRetentionDays')}: must be a whole number of days from 1 to 36500`);
@@ -231,9 +235,13 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     prepublishMs: parseWhole(pick('keyPrepublishSeconds'), DEFAULT_KEY_ROTATION_POLICY.prepublishMs / 1000, where('keyPrepublishSeconds'), problems) * 1000,
     retainAfterMs: parseWhole(pick('keyRetentionSeconds'), DEFAULT_KEY_ROTATION_POLICY.retainAfterMs / 1000, where('keyRetentionSeconds'), problems) * 1000,
   };
-  for (const problem of keyRotationPolicyProblems(keyRotation, JWKS_MAX_AGE_SECONDS)) problems.push(`key rotation (--key-rotation-days, --key-prepublish-seconds, --key-retention-seconds): ${problem}`);
+  for (const problem of keyRotationPolicyProblems(keyRotation, JWKS_MAX_AGE_SECONDS))
+    problems.push(`key rotation (--key-rotation-days, --key-prepublish-seconds, --key-retention-seconds): ${problem}`);
   const rateLimits: RateLimits = {};
-  for (const [key, field] of [['rateLimitClient', 'perClient'], ['rateLimitAddress', 'perAddress']] as const) {
+  for (const [key, field] of [
+    ['rateLimitClient', 'perClient'],
+    ['rateLimitAddress', 'perAddress'],
+  ] as const) {
     const value = pick(key);
     if (value === undefined) continue;
     const parsed = parseRateLimit(value);
@@ -361,7 +369,8 @@ function resolveLimits(pick: (key: keyof ConfigInput) => string | undefined, whe
     maxConnections: read('maxConnections', defaults.maxConnections, 1, 1_000_000, 'connections'),
   };
   // Node refuses a headers timeout longer than the request timeout (the headers are part of it).
-  if (limits.headersTimeoutMs > limits.requestTimeoutMs) problems.push(`${where('headersTimeout')}: must not exceed ${where('requestTimeout')} (${limits.headersTimeoutMs} > ${limits.requestTimeoutMs})`);
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs)
+    problems.push(`${where('headersTimeout')}: must not exceed ${where('requestTimeout')} (${limits.headersTimeoutMs} > ${limits.requestTimeoutMs})`);
   return limits;
 }
 
@@ -389,7 +398,9 @@ function validateIssuer(issuer: string, insecureHttp: boolean, problems: string[
   }
   if (url.search || url.hash) problems.push('--issuer / M2M_AUTH_ISSUER: must not have a query or fragment (RFC 8414 §2)');
   if (url.protocol === 'http:' && !insecureHttp && !isLoopbackHost(url.hostname)) {
-    problems.push(`--issuer / M2M_AUTH_ISSUER: ${issuer} is not https; use https (with --tls-cert/--tls-key or a TLS proxy), or pass --insecure-http for a test network`);
+    problems.push(
+      `--issuer / M2M_AUTH_ISSUER: ${issuer} is not https; use https (with --tls-cert/--tls-key or a TLS proxy), or pass --insecure-http for a test network`,
+    );
   } else if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     problems.push('--issuer / M2M_AUTH_ISSUER: must be an http(s) URL');
   }

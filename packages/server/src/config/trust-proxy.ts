@@ -23,10 +23,15 @@ export function parseTrustProxy(value: string | undefined): { trustProxy: TrustP
     const hops = Number(value);
     return hops <= 10 ? { trustProxy: hops } : { problem: `${value} proxy hops is not plausible; give at most 10` };
   }
-  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   const invalid = entries.filter((entry) => !isAddressOrCidr(entry));
   if (invalid.length > 0 || entries.length === 0) {
-    return { problem: `must be a number of proxy hops or a comma-separated list of addresses/CIDRs (not understood: ${invalid.map((e) => JSON.stringify(e)).join(', ') || JSON.stringify(value)})` };
+    return {
+      problem: `must be a number of proxy hops or a comma-separated list of addresses/CIDRs (not understood: ${invalid.map((e) => JSON.stringify(e)).join(', ') || JSON.stringify(value)})`,
+    };
   }
   return { trustProxy: entries };
 }

@@ -20,7 +20,6 @@ export interface IntrospectionDeps {
   events?: EndpointEvents;
 }
 
-
 /**
  * RFC 7662. The caller authenticates as a client; it learns that a token is active only when it
  * may introspect tokens for the token's audience (RFC 7662 §4: a client given that permission,
@@ -52,7 +51,7 @@ const inactive = () => jsonResponse(200, { active: false });
 export function mayIntrospect(caller: RegisteredClient, claims: JWTPayload): boolean {
   const allowed = caller.introspectApis ?? [];
   if (allowed.includes(ANY_API)) return true;
-  const audiences = typeof claims.aud === 'string' ? [claims.aud] : claims.aud ?? [];
+  const audiences = typeof claims.aud === 'string' ? [claims.aud] : (claims.aud ?? []);
   return audiences.length > 0 && audiences.every((audience) => allowed.includes(audience));
 }
 

@@ -42,16 +42,21 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
       }
       const result = await grant.handle(client, request.params);
       const { token } = result;
-      deps.events?.emit('token.issued', { clientId: client.clientId, grantType: grant.grantType, audience: result.audience, scope: token.scope, jti: token.jti, expiresIn: token.expiresIn, requestId: request.requestId });
-      return jsonResponse(
-        200,
-        {
-          access_token: result.token.accessToken,
-          token_type: 'Bearer',
-          expires_in: result.token.expiresIn,
-          scope: result.token.scope,
-        },
-      );
+      deps.events?.emit('token.issued', {
+        clientId: client.clientId,
+        grantType: grant.grantType,
+        audience: result.audience,
+        scope: token.scope,
+        jti: token.jti,
+        expiresIn: token.expiresIn,
+        requestId: request.requestId,
+      });
+      return jsonResponse(200, {
+        access_token: result.token.accessToken,
+        token_type: 'Bearer',
+        expires_in: result.token.expiresIn,
+        scope: result.token.scope,
+      });
     } catch (error) {
       deps.events?.emit('token.failed', { error, clientId: client?.clientId, requestId: request.requestId });
       return errorResponse(error);

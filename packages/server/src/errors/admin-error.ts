@@ -5,7 +5,14 @@
  */
 export type AdminErrorCode = 'validation_failed' | 'not_found' | 'conflict' | 'forbidden' | 'unauthorized' | 'insufficient_scope';
 
-const STATUS: Record<AdminErrorCode, number> = { validation_failed: 400, not_found: 404, conflict: 409, forbidden: 403, unauthorized: 401, insufficient_scope: 403 };
+const STATUS: Record<AdminErrorCode, number> = {
+  validation_failed: 400,
+  not_found: 404,
+  conflict: 409,
+  forbidden: 403,
+  unauthorized: 401,
+  insufficient_scope: 403,
+};
 
 export class AdminError extends Error {
   override readonly name = 'AdminError';

@@ -56,7 +56,6 @@ export class OAuthError extends Error {
   }
 }
 
-export const invalidRequest = (description: string, options?: OAuthErrorOptions) =>
-  new OAuthError('invalid_request', description, options);
+export const invalidRequest = (description: string, options?: OAuthErrorOptions) => new OAuthError('invalid_request', description, options);
 export const invalidScope = (description: string) => new OAuthError('invalid_scope', description);
 export const invalidTarget = (description: string) => new OAuthError('invalid_target', description);

@@ -74,7 +74,10 @@ export function toProblemResponse(error: unknown, limits: RequestLimits = {}): E
   }
   if (isDependencyUnavailable(error)) {
     // As at the token endpoint: a 503 to retry, nothing about the database or Redis in the body.
-    return problemResponse({ status: 503, code: 'service-unavailable', title: TITLES['service-unavailable']!, detail: error.description }, { 'retry-after': String(error.retryAfterSeconds) });
+    return problemResponse(
+      { status: 503, code: 'service-unavailable', title: TITLES['service-unavailable']!, detail: error.description },
+      { 'retry-after': String(error.retryAfterSeconds) },
+    );
   }
   return problemResponse({ status: 500, code: 'server-error', title: TITLES['server-error']! });
 }

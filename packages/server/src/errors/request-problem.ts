@@ -38,9 +38,15 @@ export function requestProblem(error: unknown, limits: RequestLimits = {}): Requ
   const { code, statusCode, validation, validationContext } = error as RequestError;
   if (Array.isArray(validation)) return validationProblem(validation, validationContext ?? 'body');
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return { status: 413, code: 'body-too-large', title: 'Request body too large', ...(limits.bodyLimitBytes ? { detail: `The body must be at most ${limits.bodyLimitBytes} bytes` } : {}) };
+    return {
+      status: 413,
+      code: 'body-too-large',
+      title: 'Request body too large',
+      ...(limits.bodyLimitBytes ? { detail: `The body must be at most ${limits.bodyLimitBytes} bytes` } : {}),
+    };
   }
-  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, code: 'unsupported-media-type', title: 'Unsupported media type', detail: 'Send application/json' };
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return { status: 415, code: 'unsupported-media-type', title: 'Unsupported media type', detail: 'Send application/json' };
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500 && code?.startsWith('FST_ERR_CTP')) {
     return { status: 400, code: 'malformed-body', title: 'The body is not valid JSON', detail: 'The request body could not be parsed as JSON' };
   }
@@ -55,10 +61,25 @@ export function requestProblem(error: unknown, limits: RequestLimits = {}): Requ
  */
 function validationProblem(violations: SchemaViolation[], context: string): RequestProblem {
   const errors = violations.map((violation) => {
-    const path = violation.instancePath.replace(/^\//, '').split('/').filter(Boolean).map((segment) => echo(segment.replaceAll('~1', '/').replaceAll('~0', '~'))).join('.');
-    const member = violation.keyword === 'additionalProperties' ? violation.params.additionalProperty : violation.keyword === 'required' ? violation.params.missingProperty : undefined;
+    const path = violation.instancePath
+      .replace(/^\//, '')
+      .split('/')
+      .filter(Boolean)
+      .map((segment) => echo(segment.replaceAll('~1', '/').replaceAll('~0', '~')))
+      .join('.');
+    const member =
+      violation.keyword === 'additionalProperties'
+        ? violation.params.additionalProperty
+        : violation.keyword === 'required'
+          ? violation.params.missingProperty
+          : undefined;
     const field = typeof member === 'string' ? `${path ? `${path}.` : ''}${echo(member)}` : path || context;
-    const message = violation.keyword === 'additionalProperties' ? 'is not a known field' : violation.keyword === 'required' ? 'is required' : (violation.message ?? 'is not valid');
+    const message =
+      violation.keyword === 'additionalProperties'
+        ? 'is not a known field'
+        : violation.keyword === 'required'
+          ? 'is required'
+          : (violation.message ?? 'is not valid');
     return { field, message };
   });
   return { status: 400, code: 'validation-failed', title: 'The request is not valid', detail: errors.map((e) => `${e.field} ${e.message}`).join('; '), errors };

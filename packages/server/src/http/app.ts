@@ -48,8 +48,8 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
   app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => done(null, parseFormParams(body as string)));
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, NOT_FORM));
 
-  const oauthEndpoint = (name: string, handler: (request: TokenRequest) => Promise<EndpointResponse>) =>
-    async (request: FastifyRequest, reply: FastifyReply) => {
+  const oauthEndpoint =
+    (name: string, handler: (request: TokenRequest) => Promise<EndpointResponse>) => async (request: FastifyRequest, reply: FastifyReply) => {
       const started = performance.now();
       const params = request.body as FormParams | typeof NOT_FORM | undefined;
       const response =
@@ -183,4 +183,3 @@ function useHttpAnswers(app: FastifyInstance): void {
   });
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => sendError(reply, request.url, error));
 }
-

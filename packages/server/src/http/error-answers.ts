@@ -33,7 +33,10 @@ export function httpErrorAnswer(path: string | undefined, status: number, descri
     return errorResponse(status >= 500 ? undefined : invalidRequest(description, { status, headers }));
   }
   const title = STATUS_CODES[status] ?? 'Error';
-  return problemResponse({ status, code: PROBLEM_CODES[status] ?? 'error', title, ...(status >= 500 && status !== 503 ? {} : { detail: description }) }, headers);
+  return problemResponse(
+    { status, code: PROBLEM_CODES[status] ?? 'error', title, ...(status >= 500 && status !== 503 ? {} : { detail: description }) },
+    headers,
+  );
 }
 
 /** The path of a request target, without the query; undefined when it is not origin-form. */

@@ -108,7 +108,15 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const redisUrl = options.redisUrl ?? (options.storage === 'memory' ? undefined : process.env.M2M_AUTH_REDIS_URL);
     state =
       options.state ??
-      openSharedState(redisUrl ? { kind: 'redis', url: redisUrl } : options.storage === undefined || options.storage === 'sqlite' ? { kind: 'sqlite', dataDir } : { kind: 'memory' }, clock, options.stateLimits);
+      openSharedState(
+        redisUrl
+          ? { kind: 'redis', url: redisUrl }
+          : options.storage === undefined || options.storage === 'sqlite'
+            ? { kind: 'sqlite', dataDir }
+            : { kind: 'memory' },
+        clock,
+        options.stateLimits,
+      );
     const tls = options.tls && { cert: toBuffer(options.tls.cert), key: toBuffer(options.tls.key) };
     const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
     listener = createListener(tls, limits);
@@ -139,7 +147,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // What start-up wrote reaches this process's cache before the first request, not at the next poll.
     if (createdKeys.length + addedAdminScopes.length > 0) await runtime.registry.refresh();
     if (createdKeys.length > 0) logger.info({ event: 'key.created', kids: createdKeys.map((key) => key.kid) }, 'signing keys generated');
-    if (addedAdminScopes.length > 0) logger.info({ event: 'admin.upgraded', addedScopes: addedAdminScopes }, 'built-in admin API given new admin scopes (full admins hold them too)');
+    if (addedAdminScopes.length > 0)
+      logger.info({ event: 'admin.upgraded', addedScopes: addedAdminScopes }, 'built-in admin API given new admin scopes (full admins hold them too)');
 
     const mainListener = listener;
     const adminChoice = options.adminApi ?? true;
@@ -190,7 +199,7 @@ const SHARED_STATE_START_WAIT_MS = 3000;
 function storageChoice(options: StartServerOptions, dataDir: string): FoundationOptions['storage'] {
   const choice = options.storage;
   if (typeof choice === 'object' || choice === 'memory') return choice;
-  const url = (choice === undefined ? options.databaseUrl ?? process.env.M2M_AUTH_DATABASE_URL : undefined) ?? `sqlite:${join(dataDir, DATABASE_FILE)}`;
+  const url = (choice === undefined ? (options.databaseUrl ?? process.env.M2M_AUTH_DATABASE_URL) : undefined) ?? `sqlite:${join(dataDir, DATABASE_FILE)}`;
   return { url, ...options.database };
 }
 
@@ -253,7 +262,13 @@ function answerStarting(request: IncomingMessage, response: ServerResponse) {
 }
 
 /** The admin API on its own socket, so the token endpoint's listener need not expose it. */
-async function listenAdmin(runtime: ServerRuntime, where: { host: string; port: number }, logger: Logger, tls: { cert: Buffer; key: Buffer } | undefined, limits: ConnectionLimits) {
+async function listenAdmin(
+  runtime: ServerRuntime,
+  where: { host: string; port: number },
+  logger: Logger,
+  tls: { cert: Buffer; key: Buffer } | undefined,
+  limits: ConnectionLimits,
+) {
   const listener = createListener(tls, limits);
   await listen(listener.server, where.port, where.host);
   const { port } = listener.server.address() as AddressInfo;
@@ -277,7 +292,9 @@ const DAY_MS = 86_400_000;
 function scheduleAuditPruning(admin: Admin, retentionDays: number | undefined, logger: Logger): () => void {
   const prune = () =>
     admin.pruneAuditEvents(retentionDays).then(
-      (removed) => removed > 0 && logger.info({ event: 'audit.pruned', removed, retentionDays: retentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS }, 'old audit events deleted'),
+      (removed) =>
+        removed > 0 &&
+        logger.info({ event: 'audit.pruned', removed, retentionDays: retentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS }, 'old audit events deleted'),
       (error: unknown) => logger.warn({ event: 'audit.prune_failed', err: error }, 'could not prune audit events'),
     );
   void prune();
@@ -306,10 +323,13 @@ export class ListenError extends Error {
     cause: NodeJS.ErrnoException,
   ) {
     const reason =
-      cause.code === 'EADDRINUSE' ? 'the port is already in use; pick another with --port'
-      : cause.code === 'EACCES' ? 'not allowed (ports below 1024 need privileges); pick another with --port'
-      : cause.code === 'EADDRNOTAVAIL' ? 'this machine has no such address; check --host'
-      : cause.message;
+      cause.code === 'EADDRINUSE'
+        ? 'the port is already in use; pick another with --port'
+        : cause.code === 'EACCES'
+          ? 'not allowed (ports below 1024 need privileges); pick another with --port'
+          : cause.code === 'EADDRNOTAVAIL'
+            ? 'this machine has no such address; check --host'
+            : cause.message;
     super(`cannot listen on ${host}:${port}: ${reason}`, { cause });
     this.code = cause.code;
   }

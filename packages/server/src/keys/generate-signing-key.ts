@@ -37,7 +37,16 @@ export async function generateSigningKey(
     const kid = `hs-${randomBytes(12).toString('base64url')}`;
     const secret = randomBytes(32).toString('base64url');
     return {
-      record: { kid, alg, status: 'active', encryptedPrivateKey: encryptPrivateKey(kek, kid, secret), publicJwk: null, apiIdentifier, createdAt: now, rotatedAt: null },
+      record: {
+        kid,
+        alg,
+        status: 'active',
+        encryptedPrivateKey: encryptPrivateKey(kek, kid, secret),
+        publicJwk: null,
+        apiIdentifier,
+        createdAt: now,
+        rotatedAt: null,
+      },
       sharedSecret: secret,
     };
   }

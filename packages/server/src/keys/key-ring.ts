@@ -36,8 +36,7 @@ export function buildKeyRing(records: readonly SigningKeyRecord[], kek: Buffer, 
 
 function importKey(record: SigningKeyRecord, kek: Buffer, signOn: SignOn): ImportedKey {
   const material = decryptPrivateKey(kek, record.kid, record.encryptedPrivateKey);
-  const verifyKey =
-    record.alg === 'HS256' ? createSecretKey(Buffer.from(material, 'base64url')) : createPublicKey(material);
+  const verifyKey = record.alg === 'HS256' ? createSecretKey(Buffer.from(material, 'base64url')) : createPublicKey(material);
   return { record, signer: createJwsSigner(record.kid, record.alg, material, signOn), verifyKey };
 }
 

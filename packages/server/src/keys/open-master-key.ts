@@ -60,7 +60,7 @@ async function assertOpensSigningKeys(masterKey: Buffer, storage: Storage, sourc
       throw new MasterKeyError(
         [
           `The master key from ${source} does not open the signing keys in ${dataDir} (signing key ${key.kid}): it is not the key this data was encrypted with.`,
-          'To recover, use the original key: restore master.key from a backup, or set M2M_AUTH_MASTER_KEY to the value used before (unset it if the data directory\'s own master.key is the right one).',
+          "To recover, use the original key: restore master.key from a backup, or set M2M_AUTH_MASTER_KEY to the value used before (unset it if the data directory's own master.key is the right one).",
           'Nothing was changed.',
         ].join('\n'),
       );

@@ -29,11 +29,15 @@ export function keyRotationPolicyProblems(policy: KeyRotationPolicy, jwksMaxAgeS
   const problems: string[] = [];
   if (policy.rotateEveryMs === 0) return problems;
   if (policy.prepublishMs < jwksMaxAgeSeconds * 1000) {
-    problems.push(`the next key must be published at least one JWKS cache lifetime (${jwksMaxAgeSeconds} s) before it signs (prepublish: ${policy.prepublishMs / 1000} s)`);
+    problems.push(
+      `the next key must be published at least one JWKS cache lifetime (${jwksMaxAgeSeconds} s) before it signs (prepublish: ${policy.prepublishMs / 1000} s)`,
+    );
   }
   const minimumRetention = MAX_TOKEN_TTL_SECONDS + KEY_CLOCK_SKEW_SECONDS;
   if (policy.retainAfterMs < minimumRetention * 1000) {
-    problems.push(`a key must stay published at least the longest token lifetime plus clock skew (${minimumRetention} s) after it stops signing (retention: ${policy.retainAfterMs / 1000} s)`);
+    problems.push(
+      `a key must stay published at least the longest token lifetime plus clock skew (${minimumRetention} s) after it stops signing (retention: ${policy.retainAfterMs / 1000} s)`,
+    );
   }
   if (policy.rotateEveryMs < DAY_MS || policy.rotateEveryMs <= policy.prepublishMs) {
     problems.push(`keys must sign for at least a day and longer than the prepublish time (rotation every ${policy.rotateEveryMs / DAY_MS} days)`);

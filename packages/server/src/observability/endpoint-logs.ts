@@ -62,17 +62,22 @@ function logEndpointError(logger: Logger, endpoint: string, error: unknown, cont
   const limit = throttleLimitOf(error);
   if (limit) {
     const suppressedSinceLast = logDue(`${endpoint} ${limit}`);
-    if (suppressedSinceLast !== undefined) logger.warn({ event: `${endpoint}.throttled`, reqId, limit, clientId, suppressedSinceLast }, 'request refused by a limit');
+    if (suppressedSinceLast !== undefined)
+      logger.warn({ event: `${endpoint}.throttled`, reqId, limit, clientId, suppressedSinceLast }, 'request refused by a limit');
     return;
   }
   // The database away answers 503 to every request: a warning now and then, not a stack each time.
   if (isStorageUnavailable(error)) {
     const suppressedSinceLast = logDue(`${endpoint} storage`);
-    if (suppressedSinceLast !== undefined) logger.warn({ event: `${endpoint}.storage_unavailable`, reqId, err: error.cause, suppressedSinceLast }, 'database unreachable; answered 503');
+    if (suppressedSinceLast !== undefined)
+      logger.warn({ event: `${endpoint}.storage_unavailable`, reqId, err: error.cause, suppressedSinceLast }, 'database unreachable; answered 503');
     return;
   }
   if (error instanceof OAuthError && error.status < 500) {
-    logger.info({ event: `${endpoint}.rejected`, reqId, error: error.error, description: error.description, detail: error.detail, clientId }, 'request rejected');
+    logger.info(
+      { event: `${endpoint}.rejected`, reqId, error: error.error, description: error.description, detail: error.detail, clientId },
+      'request rejected',
+    );
   } else {
     logger.error({ event: `${endpoint}.failed`, reqId, err: error, clientId }, 'request failed');
   }

@@ -6,7 +6,6 @@ export interface EndpointResponse {
   body: string;
 }
 
-
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): EndpointResponse {
   return { status, headers, body: JSON.stringify(body) };
 }

@@ -64,7 +64,11 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
     const url = `${base}/admin/v1${path}${search.size > 0 ? `?${search}` : ''}`;
     let response: Response;
     try {
-      response = await authFetch(url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      response = await authFetch(url, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
     } catch (error) {
       if (isTokenClientError(error) && error.code !== 'provider_unavailable') {
         throw new AdminError('unauthorized', `could not get an admin token from ${options.tokenEndpoint ?? `${base}/oauth/token`}: ${error.message}`);
@@ -83,8 +87,14 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
   const noContent = async (method: string, path: string, query?: Record<string, unknown>) => void (await send(method, path, undefined, query));
 
   const enc = encodeURIComponent;
-  const page = <T, W>(answer: { items: W[]; next_cursor: string | null }, fromWire: (wire: W) => T) => ({ items: answer.items.map(fromWire), nextCursor: answer.next_cursor });
-  const apiResult = (answer: Static<typeof ApiWithSecret>) => ({ api: apiResource.fromWire(answer), ...(answer.shared_secret ? { sharedSecret: answer.shared_secret } : {}) });
+  const page = <T, W>(answer: { items: W[]; next_cursor: string | null }, fromWire: (wire: W) => T) => ({
+    items: answer.items.map(fromWire),
+    nextCursor: answer.next_cursor,
+  });
+  const apiResult = (answer: Static<typeof ApiWithSecret>) => ({
+    api: apiResource.fromWire(answer),
+    ...(answer.shared_secret ? { sharedSecret: answer.shared_secret } : {}),
+  });
   const localOnly = (what: string) => () => Promise.reject(new AdminError('validation_failed', `${what} runs on the server's host only (not with --server)`));
 
   const admin: Admin & { close(): void } = {
@@ -95,7 +105,8 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
     close: () => tokens.close(),
 
     createApi: async (input) => apiResult(await call(ApiWithSecret, 'POST', '/apis', createApi.toWire(input))),
-    listApis: async (o = {}) => page(await call(pageOf(apiResource.schema), 'GET', '/apis', undefined, { limit: o.limit, cursor: o.cursor }), apiResource.fromWire),
+    listApis: async (o = {}) =>
+      page(await call(pageOf(apiResource.schema), 'GET', '/apis', undefined, { limit: o.limit, cursor: o.cursor }), apiResource.fromWire),
     getApi: async (identifier) => apiResource.fromWire(await call(apiResource.schema, 'GET', `/apis/${enc(identifier)}`)),
     updateApi: async (identifier, patch) => apiResult(await call(ApiWithSecret, 'PATCH', `/apis/${enc(identifier)}`, updateApi.toWire(patch))),
     deleteApi: (identifier) => noContent('DELETE', `/apis/${enc(identifier)}`),
@@ -105,23 +116,30 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
       const client = clientResource.fromWire(answer);
       return { client, clientId: client.clientId, ...createdClientExtras.fromWire(answer) };
     },
-    listClients: async (o = {}) => page(await call(pageOf(clientResource.schema), 'GET', '/clients', undefined, { limit: o.limit, cursor: o.cursor }), clientResource.fromWire),
+    listClients: async (o = {}) =>
+      page(await call(pageOf(clientResource.schema), 'GET', '/clients', undefined, { limit: o.limit, cursor: o.cursor }), clientResource.fromWire),
     async getClient(clientId) {
       const answer = await call(ClientDetail, 'GET', `/clients/${enc(clientId)}`);
       return { client: clientResource.fromWire(answer), ...clientSecrets.fromWire(answer) };
     },
-    updateClient: async (clientId, patch) => clientResource.fromWire(await call(clientResource.schema, 'PATCH', `/clients/${enc(clientId)}`, updateClient.toWire(patch))),
+    updateClient: async (clientId, patch) =>
+      clientResource.fromWire(await call(clientResource.schema, 'PATCH', `/clients/${enc(clientId)}`, updateClient.toWire(patch))),
     deleteClient: (clientId) => noContent('DELETE', `/clients/${enc(clientId)}`),
-    rotateClientSecret: async (clientId, o = {}) => rotatedSecret.fromWire(await call(rotatedSecret.schema, 'POST', `/clients/${enc(clientId)}/secrets/rotate`, rotateSecret.toWire(o))),
+    rotateClientSecret: async (clientId, o = {}) =>
+      rotatedSecret.fromWire(await call(rotatedSecret.schema, 'POST', `/clients/${enc(clientId)}/secrets/rotate`, rotateSecret.toWire(o))),
 
-    addClientSecret: async (clientId, o = {}) => addedSecret.fromWire(await call(addedSecret.schema, 'POST', `/clients/${enc(clientId)}/secrets`, addSecret.toWire(o))),
+    addClientSecret: async (clientId, o = {}) =>
+      addedSecret.fromWire(await call(addedSecret.schema, 'POST', `/clients/${enc(clientId)}/secrets`, addSecret.toWire(o))),
     listClientSecrets: async (clientId) => clientSecretList.fromWire(await call(clientSecretList.schema, 'GET', `/clients/${enc(clientId)}/secrets`)).items,
     revokeClientSecret: (clientId, secretId) => noContent('DELETE', `/clients/${enc(clientId)}/secrets/${enc(secretId)}`),
 
     createGrant: async (input) => grantResource.fromWire(await call(grantResource.schema, 'POST', '/grants', createGrant.toWire(input))),
     getGrant: async (id) => grantResource.fromWire(await call(grantResource.schema, 'GET', `/grants/${enc(id)}`)),
     listGrants: async (o = {}) =>
-      page(await call(pageOf(grantResource.schema), 'GET', '/grants', undefined, { limit: o.limit, cursor: o.cursor, ...grantFilter.toWire(o) }), grantResource.fromWire),
+      page(
+        await call(pageOf(grantResource.schema), 'GET', '/grants', undefined, { limit: o.limit, cursor: o.cursor, ...grantFilter.toWire(o) }),
+        grantResource.fromWire,
+      ),
     updateGrant: async (id, patch) => grantResource.fromWire(await call(grantResource.schema, 'PATCH', `/grants/${enc(id)}`, updateGrant.toWire(patch))),
     deleteGrant: (id) => noContent('DELETE', `/grants/${enc(id)}`),
 
@@ -129,16 +147,33 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
     getKey: async (kid) => signingKeyResource.fromWire(await call(signingKeyResource.schema, 'GET', `/keys/${enc(kid)}`)),
     // The server makes its own keys at start; a remote caller has nothing to ensure.
     ensureSigningKeys: async () => [],
-    rotateSigningKey: async (alg = 'RS256', apiIdentifier) => rotatedKey.fromWire(await call(rotatedKey.schema, 'POST', '/keys/rotate', rotateKey.toWire({ alg, apiIdentifier }))),
+    rotateSigningKey: async (alg = 'RS256', apiIdentifier) =>
+      rotatedKey.fromWire(await call(rotatedKey.schema, 'POST', '/keys/rotate', rotateKey.toWire({ alg, apiIdentifier }))),
     retireSigningKey: (kid, o = {}) => noContent('POST', `/keys/${enc(kid)}/retire`, { force: o.force }),
     revokeSigningKey: async (kid) => revokedKey.fromWire(await call(revokedKey.schema, 'POST', `/keys/${enc(kid)}/revoke`, {})),
 
     listAuditEvents: async (o = {}) =>
-      page(await call(pageOf(auditEventResource.schema), 'GET', '/audit-events', undefined, { limit: o.limit, cursor: o.cursor, type: o.type, actor: o.actor, since: o.since, until: o.until }), auditEventResource.fromWire),
+      page(
+        await call(pageOf(auditEventResource.schema), 'GET', '/audit-events', undefined, {
+          limit: o.limit,
+          cursor: o.cursor,
+          type: o.type,
+          actor: o.actor,
+          since: o.since,
+          until: o.until,
+        }),
+        auditEventResource.fromWire,
+      ),
     // The options travel as query parameters so the body is the document itself.
     exportConfig: async (o = {}) => call(ConfigDocumentAnswer, 'GET', '/config', undefined, { include_admin: o.includeAdmin || undefined }),
     applyConfig: async (document, o = {}) =>
-      applyResult.fromWire(await call(applyResult.schema, 'POST', '/config/apply', document, { dry_run: o.dryRun || undefined, prune: o.prune || undefined, allow_admin_deletion: o.allowAdminDeletion || undefined })),
+      applyResult.fromWire(
+        await call(applyResult.schema, 'POST', '/config/apply', document, {
+          dry_run: o.dryRun || undefined,
+          prune: o.prune || undefined,
+          allow_admin_deletion: o.allowAdminDeletion || undefined,
+        }),
+      ),
 
     pruneAuditEvents: localOnly('pruning the audit log'),
     bootstrapAdminClient: localOnly('admin bootstrap'),
@@ -158,7 +193,15 @@ function parseJson(text: string): Json | undefined {
   }
 }
 
-const CODES: Record<string, AdminErrorCode> = { 'validation-failed': 'validation_failed', 'not-found': 'not_found', conflict: 'conflict', forbidden: 'forbidden', 'insufficient-scope': 'forbidden', unauthorized: 'unauthorized', 'invalid-token': 'unauthorized' };
+const CODES: Record<string, AdminErrorCode> = {
+  'validation-failed': 'validation_failed',
+  'not-found': 'not_found',
+  conflict: 'conflict',
+  forbidden: 'forbidden',
+  'insufficient-scope': 'forbidden',
+  unauthorized: 'unauthorized',
+  'invalid-token': 'unauthorized',
+};
 
 /** A problem answer becomes the AdminError a local Admin would have thrown, message and field included. */
 function toAdminError(status: number, problem: Json | undefined, base: string): Error {

@@ -117,18 +117,21 @@ export function createResilientState(options: ResilientStateOptions): ResilientS
 
   function scheduleProbe() {
     if (probeTimer || isClosed) return;
-    probeTimer = setTimeout(() => {
-      probeTimer = undefined;
-      shared.ping().then(
-        () => setStatus('available'),
-        (error: unknown) => {
-          lastError = error;
-          // The first probe waits for the first connection: failing, Redis is away from the start.
-          if (status === 'starting') setStatus('unavailable', error);
-          else if (status === 'unavailable') scheduleProbe();
-        },
-      );
-    }, hasProbed ? probeIntervalMs : 0);
+    probeTimer = setTimeout(
+      () => {
+        probeTimer = undefined;
+        shared.ping().then(
+          () => setStatus('available'),
+          (error: unknown) => {
+            lastError = error;
+            // The first probe waits for the first connection: failing, Redis is away from the start.
+            if (status === 'starting') setStatus('unavailable', error);
+            else if (status === 'unavailable') scheduleProbe();
+          },
+        );
+      },
+      hasProbed ? probeIntervalMs : 0,
+    );
     hasProbed = true;
     probeTimer.unref();
   }
@@ -164,12 +167,42 @@ export function createResilientState(options: ResilientStateOptions): ResilientS
 
   return {
     kind: shared.kind,
-    revokeToken: (jti, expiresAt, owner) => run('revokeToken', () => shared.revokeToken(jti, expiresAt, owner), () => local.revokeToken(jti, expiresAt, owner)),
-    isTokenRevoked: (jti) => run('isTokenRevoked', () => shared.isTokenRevoked(jti), () => local.isTokenRevoked(jti)),
-    useOnce: (key, expiresAt, owner) => run('useOnce', () => shared.useOnce(key, expiresAt, owner), () => local.useOnce(key, expiresAt, owner)),
-    countAttempt: (key, ttlMs) => run('countAttempt', () => shared.countAttempt(key, ttlMs), () => local.countAttempt(key, ttlMs)),
-    peekAttempts: (key) => run('peekAttempts', () => shared.peekAttempts(key), () => local.peekAttempts(key)),
-    take: (key, limit) => run('take', () => shared.take(key, limit), () => local.take(key, limit)),
+    revokeToken: (jti, expiresAt, owner) =>
+      run(
+        'revokeToken',
+        () => shared.revokeToken(jti, expiresAt, owner),
+        () => local.revokeToken(jti, expiresAt, owner),
+      ),
+    isTokenRevoked: (jti) =>
+      run(
+        'isTokenRevoked',
+        () => shared.isTokenRevoked(jti),
+        () => local.isTokenRevoked(jti),
+      ),
+    useOnce: (key, expiresAt, owner) =>
+      run(
+        'useOnce',
+        () => shared.useOnce(key, expiresAt, owner),
+        () => local.useOnce(key, expiresAt, owner),
+      ),
+    countAttempt: (key, ttlMs) =>
+      run(
+        'countAttempt',
+        () => shared.countAttempt(key, ttlMs),
+        () => local.countAttempt(key, ttlMs),
+      ),
+    peekAttempts: (key) =>
+      run(
+        'peekAttempts',
+        () => shared.peekAttempts(key),
+        () => local.peekAttempts(key),
+      ),
+    take: (key, limit) =>
+      run(
+        'take',
+        () => shared.take(key, limit),
+        () => local.take(key, limit),
+      ),
     async purgeExpired() {
       // The shared store also expires entries by itself: a failed purge there costs nothing.
       const purgedShared = status === 'available' ? await shared.purgeExpired().catch(() => 0) : 0;

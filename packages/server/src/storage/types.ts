@@ -66,7 +66,9 @@ export interface ClientRecord {
  * What the request path reads of a client (authentication, grants, introspection): the registry
  * cache keeps only this, so names, descriptions and timestamps cost no memory per cached client.
  */
-export type RegisteredClient = Readonly<Pick<ClientRecord, 'clientId' | 'isEnabled' | 'defaultApi' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'>>;
+export type RegisteredClient = Readonly<
+  Pick<ClientRecord, 'clientId' | 'isEnabled' | 'defaultApi' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'>
+>;
 /** What authenticating with a secret reads: which one matched, its hash and its expiry. */
 export type RegisteredSecret = Readonly<Pick<ClientSecretRecord, 'id' | 'hash' | 'expiresAt'>>;
 /** What issuing and checking a token reads of a grant. */

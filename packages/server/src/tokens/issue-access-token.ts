@@ -23,11 +23,7 @@ export interface TokenFactoryDeps {
 }
 
 /** Builds the RFC 9068 claims and signs them. Pure apart from the injected clock and id source. */
-export async function issueAccessToken(
-  deps: TokenFactoryDeps,
-  signer: JwsSigner,
-  content: AccessTokenContent,
-): Promise<IssuedAccessToken> {
+export async function issueAccessToken(deps: TokenFactoryDeps, signer: JwsSigner, content: AccessTokenContent): Promise<IssuedAccessToken> {
   const iat = Math.floor(deps.now() / 1000);
   const exp = iat + content.ttlSeconds;
   const jti = deps.newJti();

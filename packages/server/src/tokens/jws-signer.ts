@@ -49,8 +49,7 @@ function signatureFunction(alg: SigningAlgorithm, privateMaterial: string, signO
     case 'RS256':
       return (input) => signOnThreadpool('sha256', input, { key });
     case 'PS256':
-      return (input) =>
-        signOnThreadpool('sha256', input, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+      return (input) => signOnThreadpool('sha256', input, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
     case 'ES256': {
       const options = { key, dsaEncoding: 'ieee-p1363' as const };
       return signOn === 'threadpool' ? (input) => signOnThreadpool('sha256', input, options) : (input) => sign('sha256', Buffer.from(input), options);

@@ -25,7 +25,12 @@ async function registry(admin: Admin) {
   return {
     apis: (await allPages((page) => admin.listApis(page))).map(({ createdAt, updatedAt, ...api }) => api),
     clients: clients.map(({ createdAt, updatedAt, ...client }) => client),
-    grants: (await allPages((page) => admin.listGrants(page))).map((grant) => ({ client: names.get(grant.clientId), api: grant.apiIdentifier, scopes: grant.scopes, ttl: grant.tokenTtlSeconds })),
+    grants: (await allPages((page) => admin.listGrants(page))).map((grant) => ({
+      client: names.get(grant.clientId),
+      api: grant.apiIdentifier,
+      scopes: grant.scopes,
+      ttl: grant.tokenTtlSeconds,
+    })),
   };
 }
 
@@ -39,7 +44,12 @@ const auditTypes = async (admin: Admin) =>
 const document = {
   version: 1,
   apis: [
-    { identifier: 'https://orders.example', name: 'Orders', scopes: [{ value: 'read:orders', description: 'Read orders' }, 'write:orders'], token_ttl_seconds: 600 },
+    {
+      identifier: 'https://orders.example',
+      name: 'Orders',
+      scopes: [{ value: 'read:orders', description: 'Read orders' }, 'write:orders'],
+      token_ttl_seconds: 600,
+    },
     { identifier: 'https://stock.example', scopes: ['read:stock'] },
   ],
   clients: [
@@ -73,12 +83,21 @@ describe.each(['memory', 'sqlite'] as const)('applyConfig on %s storage', (kind)
       ['create', 'grant', 'billing-service → https://orders.example'],
       ['create', 'grant', 'stock-sync → https://stock.example'],
     ]);
-    expect(result.plan.changes[1]!.after).toEqual({ identifier: 'https://stock.example', name: 'https://stock.example', scopes: [{ value: 'read:stock', description: '' }], signing_alg: 'RS256', token_ttl_seconds: 900 });
+    expect(result.plan.changes[1]!.after).toEqual({
+      identifier: 'https://stock.example',
+      name: 'https://stock.example',
+      scopes: [{ value: 'read:stock', description: '' }],
+      signing_alg: 'RS256',
+      token_ttl_seconds: 900,
+    });
     expect(result.plan.kept).toEqual([]);
     expect(result.createdSecrets).toHaveLength(2);
     expect(result.createdSecrets.map((secret) => secret.resource === 'client' && secret.name)).toEqual(['billing-service', 'stock-sync']);
     const state = await registry(admin);
-    expect(state.clients.find((client) => client.name === 'stock-sync')).toMatchObject({ isEnabled: false, tokenEndpointAuthMethods: ['client_secret_basic', 'client_secret_post'] });
+    expect(state.clients.find((client) => client.name === 'stock-sync')).toMatchObject({
+      isEnabled: false,
+      tokenEndpointAuthMethods: ['client_secret_basic', 'client_secret_post'],
+    });
     expect(state.grants).toEqual([
       { client: 'billing-service', api: 'https://orders.example', scopes: ['read:orders'], ttl: null },
       { client: 'stock-sync', api: 'https://stock.example', scopes: ['read:stock'], ttl: 120 },
@@ -106,10 +125,33 @@ describe.each(['memory', 'sqlite'] as const)('applyConfig on %s storage', (kind)
     changed.grants[1]!.scopes = ['read:stock', 'write:stock'];
     const result = await admin.applyConfig(changed);
     expect(result.plan.changes).toEqual([
-      { action: 'update', resource: 'api', key: 'https://stock.example', changes: { scopes: { before: [{ value: 'read:stock', description: '' }], after: [{ value: 'read:stock', description: '' }, { value: 'write:stock', description: '' }] } } },
-      { action: 'update', resource: 'client', key: expect.stringMatching(/^billing-service \(\w+\)$/), changes: { description: { before: 'Bills customers', after: 'Bills everyone' } } },
+      {
+        action: 'update',
+        resource: 'api',
+        key: 'https://stock.example',
+        changes: {
+          scopes: {
+            before: [{ value: 'read:stock', description: '' }],
+            after: [
+              { value: 'read:stock', description: '' },
+              { value: 'write:stock', description: '' },
+            ],
+          },
+        },
+      },
+      {
+        action: 'update',
+        resource: 'client',
+        key: expect.stringMatching(/^billing-service \(\w+\)$/),
+        changes: { description: { before: 'Bills customers', after: 'Bills everyone' } },
+      },
       { action: 'update', resource: 'client', key: expect.stringMatching(/^stock-sync \(\w+\)$/), changes: { enabled: { before: false, after: true } } },
-      { action: 'update', resource: 'grant', key: 'stock-sync → https://stock.example', changes: { scopes: { before: ['read:stock'], after: ['read:stock', 'write:stock'] } } },
+      {
+        action: 'update',
+        resource: 'grant',
+        key: 'stock-sync → https://stock.example',
+        changes: { scopes: { before: ['read:stock'], after: ['read:stock', 'write:stock'] } },
+      },
     ]);
     expect(result.createdSecrets).toEqual([]);
     expect((await auditTypes(admin)).slice(-4)).toEqual(['api.updated', 'client.updated', 'client.enabled', 'grant.updated']);
@@ -130,7 +172,11 @@ describe.each(['memory', 'sqlite'] as const)('applyConfig on %s storage', (kind)
 
     const dry = await admin.applyConfig(smaller, { prune: true, dryRun: true });
     expect(dry.applied).toBe(false);
-    expect(dry.plan.changes.map((change) => [change.action, change.resource])).toEqual([['delete', 'api'], ['delete', 'client'], ['delete', 'grant']]);
+    expect(dry.plan.changes.map((change) => [change.action, change.resource])).toEqual([
+      ['delete', 'api'],
+      ['delete', 'client'],
+      ['delete', 'grant'],
+    ]);
     expect((await registry(admin)).apis).toHaveLength(2);
 
     const pruned = await admin.applyConfig(smaller, { prune: true });
@@ -186,7 +232,11 @@ describe.each(['memory', 'sqlite'] as const)('applyConfig on %s storage', (kind)
       const other = await makeAdmin(fresh);
       const result = await other.applyConfig(structuredClone(exported));
       expect(await registry(other)).toEqual(await registry(admin));
-      expect(result.createdSecrets.map((secret) => (secret.resource === 'client' ? secret.name : secret.identifier))).toEqual(['https://hs.example', 'billing-service', 'stock-sync']);
+      expect(result.createdSecrets.map((secret) => (secret.resource === 'client' ? secret.name : secret.identifier))).toEqual([
+        'https://hs.example',
+        'billing-service',
+        'stock-sync',
+      ]);
       expect(await other.exportConfig()).toEqual(exported);
       expect((await other.applyConfig(exported)).plan.changes).toEqual([]);
     } finally {
@@ -217,9 +267,17 @@ describe('applyConfig: documents it refuses', () => {
   it('names every problem at its path, and changes nothing', async () => {
     const message = await refusal({
       version: 1,
-      apis: [{ identifier: 'not a uri', scopes: ['ok', 'ok'] }, { identifier: 'https://a.example', signing_alg: 'none', token_ttl_seconds: 5 }, { identifier: 'urn:m2m-auth:mine' }],
+      apis: [
+        { identifier: 'not a uri', scopes: ['ok', 'ok'] },
+        { identifier: 'https://a.example', signing_alg: 'none', token_ttl_seconds: 5 },
+        { identifier: 'urn:m2m-auth:mine' },
+      ],
       clients: [{ name: '' }, { name: 'x', token_endpoint_auth_methods: ['private_key_jwt'], colour: 'blue' }],
-      grants: [{ client: 'nobody', api: 'https://a.example' }, { client: 'x', api: 'https://missing.example' }, { client: 'x', api: 'https://a.example', scopes: ['undefined:scope'] }],
+      grants: [
+        { client: 'nobody', api: 'https://a.example' },
+        { client: 'x', api: 'https://missing.example' },
+        { client: 'x', api: 'https://a.example', scopes: ['undefined:scope'] },
+      ],
     });
     for (const line of [
       'apis[0].identifier: identifier must be an absolute URI',
@@ -249,7 +307,10 @@ describe('applyConfig: documents it refuses', () => {
       await refusal({
         version: 1,
         apis: [{ identifier: 'https://a.example' }],
-        clients: [{ name: 'twin', client_id: 'one' }, { name: 'twin', client_id: 'two' }],
+        clients: [
+          { name: 'twin', client_id: 'one' },
+          { name: 'twin', client_id: 'two' },
+        ],
         grants: [{ client: 'twin', api: 'https://a.example' }],
       }),
     ).toContain('grants[0].client: "twin" names 2 clients of the document; refer to the client by its client_id');
@@ -258,12 +319,21 @@ describe('applyConfig: documents it refuses', () => {
     await admin.createClient({ name: 'twin' });
     expect(await refusal({ version: 1, clients: [{ name: 'twin' }] })).toMatch(/clients\[0\]\.name: 2 clients on the server are named "twin"/);
     expect(
-      await refusal({ version: 1, apis: [{ identifier: 'https://a.example' }], clients: [{ name: 'twin', client_id: 'three' }], grants: [{ client: 'twin', api: 'https://a.example' }] }),
+      await refusal({
+        version: 1,
+        apis: [{ identifier: 'https://a.example' }],
+        clients: [{ name: 'twin', client_id: 'three' }],
+        grants: [{ client: 'twin', api: 'https://a.example' }],
+      }),
     ).toMatch(/grants\[0\]\.client: "twin" also names a client on the server that the document does not list/);
   });
 
   it('refuses scopes the built-in admin API does not define', async () => {
-    const message = await refusal({ version: 1, clients: [{ name: 'ci' }], grants: [{ client: 'ci', api: 'urn:m2m-auth:admin', scopes: ['grants:write', 'everything'] }] });
+    const message = await refusal({
+      version: 1,
+      clients: [{ name: 'ci' }],
+      grants: [{ client: 'ci', api: 'urn:m2m-auth:admin', scopes: ['grants:write', 'everything'] }],
+    });
     expect(message).toContain('grants[0].scopes: everything not defined on urn:m2m-auth:admin');
   });
 });
@@ -276,13 +346,18 @@ describe('the built-in admin API', () => {
       const bootstrapped = await admin.bootstrapAdminClient();
       const exported = await admin.exportConfig();
       expect(exported.apis).toEqual([]);
-      expect(exported.grants).toEqual([{ client: 'm2m-auth-admin', api: 'urn:m2m-auth:admin', scopes: expect.arrayContaining(['grants:write']), token_ttl_seconds: null }]);
+      expect(exported.grants).toEqual([
+        { client: 'm2m-auth-admin', api: 'urn:m2m-auth:admin', scopes: expect.arrayContaining(['grants:write']), token_ttl_seconds: null },
+      ]);
       const withAdmin = await admin.exportConfig({ includeAdmin: true });
       expect(withAdmin.apis!.map((api) => api.identifier)).toEqual(['urn:m2m-auth:admin']);
 
       expect((await admin.applyConfig(withAdmin, { prune: true })).plan).toEqual({ changes: [], kept: [] });
       // Pruning the last client holding admin scopes needs saying so (see the prune guard tests).
-      await expect(admin.applyConfig({ version: 1 }, { prune: true })).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/last client holding admin scopes/) });
+      await expect(admin.applyConfig({ version: 1 }, { prune: true })).rejects.toMatchObject({
+        code: 'conflict',
+        message: expect.stringMatching(/last client holding admin scopes/),
+      });
       const emptied = await admin.applyConfig({ version: 1 }, { prune: true, allowAdminDeletion: true });
       expect(emptied.plan.changes.map((change) => `${change.action} ${change.resource}`)).toEqual(['delete client', 'delete grant']);
       expect((await admin.listApis()).items.map((api) => api.identifier)).toEqual(['urn:m2m-auth:admin']);

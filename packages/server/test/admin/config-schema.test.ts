@@ -23,7 +23,12 @@ describe('schema/m2m-auth-config.schema.json', () => {
       const { keyEncryptionKey, secretPepper } = deriveSecrets(parseMasterKey(generateMasterKey()));
       const admin = createAdmin({ storage, kek: keyEncryptionKey, secretPepper, now: createClock().now, actor: 'test' });
       await admin.bootstrapAdminClient();
-      await admin.createApi({ identifier: 'https://orders.example', name: 'Orders', scopes: [{ value: 'read:orders', description: 'Read orders' }, 'write:orders'], tokenTtlSeconds: 600 });
+      await admin.createApi({
+        identifier: 'https://orders.example',
+        name: 'Orders',
+        scopes: [{ value: 'read:orders', description: 'Read orders' }, 'write:orders'],
+        tokenTtlSeconds: 600,
+      });
       await admin.createApi({ identifier: 'https://hs.example', scopes: ['x'], signingAlg: 'HS256' });
       const client = await admin.createClient({ name: 'billing', description: 'Bills', defaultApi: 'https://orders.example' });
       await admin.createClient({ name: 'jwt', jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }] } });
@@ -51,7 +56,11 @@ describe('schema/m2m-auth-config.schema.json', () => {
     ['a client without name', { version: 1, clients: [{ description: 'x' }] }, '/clients/0'],
     ['a misspelt client field', { version: 1, clients: [{ name: 'x', enabeld: false }] }, '/clients/0'],
     ['a private JWK', { version: 1, clients: [{ name: 'x', jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } }] }, '/clients/0/jwks'],
-    ['a nested value inside a JWK', { version: 1, clients: [{ name: 'x', jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', extra: { a: { b: 1 } } }] } }] }, '/clients/0/jwks'],
+    [
+      'a nested value inside a JWK',
+      { version: 1, clients: [{ name: 'x', jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', extra: { a: { b: 1 } } }] } }] },
+      '/clients/0/jwks',
+    ],
     ['a grant without api', { version: 1, grants: [{ client: 'x' }] }, '/grants/0'],
   ])('rejects %s, as apply does', (_, document, path) => {
     expect(validate(document)).toBe(false);

@@ -23,7 +23,6 @@ const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const PAYMENTS = 'https://payments.example';
 
-
 describe.skipIf(!isAvailable)('key rotation across three instances on PostgreSQL (fake clock)', () => {
   it('exactly one instance performs each step, and every instance publishes the next key before any signs with it', async () => {
     const schema = schemas.next();
@@ -37,12 +36,19 @@ describe.skipIf(!isAvailable)('key rotation across three instances on PostgreSQL
       await runtimes[0]!.admin.ensureSigningKeys();
       const caller = await seedExampleSystem(runtimes[0]!);
       const signingKid = async (runtime: ServerRuntime) => {
-        const answer = await runtime.token({ authorization: basic(caller.clientId, caller.clientSecret), params: parseFormParams(form({ grant_type: 'client_credentials', audience: PAYMENTS })), remoteAddress: '127.0.0.1' });
+        const answer = await runtime.token({
+          authorization: basic(caller.clientId, caller.clientSecret),
+          params: parseFormParams(form({ grant_type: 'client_credentials', audience: PAYMENTS })),
+          remoteAddress: '127.0.0.1',
+        });
         expect(answer.status).toBe(200);
         return decodeProtectedHeader((JSON.parse(answer.body) as { access_token: string }).access_token).kid!;
       };
       const published = async (runtime: ServerRuntime) => (JSON.parse(await runtime.jwksJson()) as { keys: { kid: string }[] }).keys.map((key) => key.kid);
-      await eventually(async () => (await Promise.all(runtimes.map((runtime) => runtime.registry.client(caller.clientId)))).every(Boolean), 'every instance to see the client');
+      await eventually(
+        async () => (await Promise.all(runtimes.map((runtime) => runtime.registry.client(caller.clientId)))).every(Boolean),
+        'every instance to see the client',
+      );
       const first = await signingKid(runtimes[0]!);
 
       // The pre-publication step is due: all three try at once, one acts.

@@ -79,7 +79,9 @@ describe('CLI + server as real processes', () => {
   });
 
   it('gets and decodes a token with the CLI itself', async () => {
-    const token = await cli(['token', '--client', billing.client_id, '--url', server.url, '--audience', 'https://orders.example', '--json'], { M2M_AUTH_CLIENT_SECRET: billing.client_secret });
+    const token = await cli(['token', '--client', billing.client_id, '--url', server.url, '--audience', 'https://orders.example', '--json'], {
+      M2M_AUTH_CLIENT_SECRET: billing.client_secret,
+    });
     expect(token.code).toBe(0);
     const accessToken = JSON.parse(token.stdout).access_token as string;
     const decoded = await cli(['decode', accessToken, ...d, '--json']);
@@ -87,7 +89,7 @@ describe('CLI + server as real processes', () => {
     expect(JSON.parse(decoded.stdout)).toMatchObject({ claims: { sub: billing.client_id }, time_valid: true, signature: expect.stringMatching(/^valid/) });
   });
 
-  it('never logs the secret or the token (checked after the requests\' own log lines were written)', async () => {
+  it("never logs the secret or the token (checked after the requests' own log lines were written)", async () => {
     const wrongSecret = `m2msk_wrong_${Date.now()}`;
     await getToken(server.url, billing.client_id, wrongSecret, { audience: 'https://orders.example' });
     const { body } = await getToken(server.url, billing.client_id, billing.client_secret, { audience: 'https://orders.example' });

@@ -68,7 +68,10 @@ describe('m2m-auth apply / export', () => {
     try {
       const response = await fetch(`${server.url}/oauth/token`, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`${clientId}:${billingSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        headers: {
+          authorization: `Basic ${Buffer.from(`${clientId}:${billingSecret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
         body: 'grant_type=client_credentials',
       });
       expect(response.status).toBe(200);
@@ -145,7 +148,10 @@ describe('m2m-auth apply / export', () => {
 
   it('refuses a bad document with every problem at its path, exit code 1, and changes nothing', async () => {
     const before = (await cli(['export', ...d])).stdout;
-    const bad = file('bad.yaml', 'version: 1\napis:\n  - identifier: https://new.example\nclients:\n  - name: ""\ngrants:\n  - client: ghost\n    api: https://new.example\n');
+    const bad = file(
+      'bad.yaml',
+      'version: 1\napis:\n  - identifier: https://new.example\nclients:\n  - name: ""\ngrants:\n  - client: ghost\n    api: https://new.example\n',
+    );
     const result = await cli(['apply', '-f', bad, ...d]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('clients[0].name: name must be a non-empty string');

@@ -33,7 +33,11 @@ async function issueTokens(url: string, client: { client_id: string; client_secr
   for (let sent = 0; sent < count; sent += 20) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(20, count - sent) }, () =>
-        fetch(`${url}/oauth/token`, { method: 'POST', headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&audience=https://orders.example' }),
+        fetch(`${url}/oauth/token`, {
+          method: 'POST',
+          headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=client_credentials&audience=https://orders.example',
+        }),
       ),
     );
     issued += batch.filter((response) => response.status === 200).length;
@@ -60,7 +64,12 @@ describe('audit lines on stop', () => {
     await waitForExit(server.child);
     const text = server.stdout();
     const written = logLines(text).filter((line) => line.event === 'token.issued');
-    const lineBytes = Math.min(...text.split('\n').filter((line) => line.includes('"token.issued"')).map((line) => Buffer.byteLength(line) + 1));
+    const lineBytes = Math.min(
+      ...text
+        .split('\n')
+        .filter((line) => line.includes('"token.issued"'))
+        .map((line) => Buffer.byteLength(line) + 1),
+    );
     const lost = issued - written.length;
     expect(lost).toBeGreaterThanOrEqual(0);
     expect(lost * lineBytes).toBeLessThan(BATCH_BYTES);
@@ -86,7 +95,9 @@ describe('SIGKILL during CLI writes', () => {
     const db = new BetterSqlite3(join(dataDir, 'm2m-auth.db'), { readonly: true });
     try {
       expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-      const withoutSecret = (db.prepare('SELECT count(*) AS n FROM clients WHERE client_id NOT IN (SELECT client_id FROM client_secrets)').get() as { n: number }).n;
+      const withoutSecret = (
+        db.prepare('SELECT count(*) AS n FROM clients WHERE client_id NOT IN (SELECT client_id FROM client_secrets)').get() as { n: number }
+      ).n;
       if (ATOMIC_CLIENT_CREATE) expect(withoutSecret).toBe(0);
     } finally {
       db.close();

@@ -126,9 +126,12 @@ describe('data directory unusable (SQLite)', () => {
 
   it('the port is taken: the error names the address, not a file', async () => {
     const { dataDir } = await populatedDataDir(sqlite);
-    const blocker = await import('node:net').then(({ createServer }) => new Promise<import('node:net').Server>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => resolve(server));
-    }));
+    const blocker = await import('node:net').then(
+      ({ createServer }) =>
+        new Promise<import('node:net').Server>((resolve) => {
+          const server = createServer().listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    );
     const { port } = blocker.address() as { port: number };
     try {
       const served = await serveExpectingFailure(['--data-dir', dataDir, '--port', String(port)]);

@@ -12,7 +12,15 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 describe('lifecycle CLI', () => {
   it('clients create/update --introspect, clients secrets add|list|revoke, keys retire|revoke', async () => {
     await cliJson(['apis', 'create', '--identifier', 'https://orders.example', '--scopes', 'read:orders', ...d]);
-    const rs = await cliJson<{ client_id: string; introspect_apis: string[] }>(['clients', 'create', '--name', 'orders-api', '--introspect', 'https://orders.example', ...d]);
+    const rs = await cliJson<{ client_id: string; introspect_apis: string[] }>([
+      'clients',
+      'create',
+      '--name',
+      'orders-api',
+      '--introspect',
+      'https://orders.example',
+      ...d,
+    ]);
     expect(rs.introspect_apis).toEqual(['https://orders.example']);
     const all = await cliJson<{ introspect_apis: string[] }>(['clients', 'update', rs.client_id, '--introspect', '*', ...d]);
     expect(all.introspect_apis).toEqual(['*']);
@@ -22,7 +30,15 @@ describe('lifecycle CLI', () => {
     expect(typo.code).toBe(1);
     expect(typo.stderr).toContain('No API with identifier https://typo.example');
 
-    const added = await cliJson<{ client_secret: string; secret: { id: string; expires_at: string } }>(['clients', 'secrets', 'add', rs.client_id, '--expires-in', '90d', ...d]);
+    const added = await cliJson<{ client_secret: string; secret: { id: string; expires_at: string } }>([
+      'clients',
+      'secrets',
+      'add',
+      rs.client_id,
+      '--expires-in',
+      '90d',
+      ...d,
+    ]);
     expect(added.client_secret).toMatch(/^m2msk_/);
     expect(Date.parse(added.secret.expires_at) - Date.now()).toBeGreaterThan(89 * 86_400_000);
     const human = await cli(['clients', 'secrets', 'list', rs.client_id, ...d]);
@@ -42,7 +58,9 @@ describe('lifecycle CLI', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('may be alive until');
     expect((await cliJson(['keys', 'retire', key!.kid, '--force', ...d])).retired).toBe(key!.kid);
-    const active = (await cliJson<{ kid: string; status: string; alg: string }[]>(['keys', 'list', ...d])).find((k) => k.status === 'active' && k.alg === 'RS256')!;
+    const active = (await cliJson<{ kid: string; status: string; alg: string }[]>(['keys', 'list', ...d])).find(
+      (k) => k.status === 'active' && k.alg === 'RS256',
+    )!;
     const emergency = await cliJson<{ revoked: string; replacement: string }>(['keys', 'revoke', active.kid, ...d]);
     expect(emergency.revoked).toBe(active.kid);
     expect(emergency.replacement).toEqual(expect.any(String));

@@ -46,7 +46,22 @@ const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secr
 async function startInstance(name: string): Promise<Instance> {
   const dataDir = mkdtempSync(join(tmpdir(), `m2m-auth-multi-${name}-`));
   dataDirs.push(dataDir);
-  const args = ['--port', '0', '--issuer', ISSUER, '--data-dir', dataDir, '--database-url', databaseUrl, '--redis-url', redisUrl, '--rate-limit-client', RATE_LIMIT, '--log-level', 'warn'];
+  const args = [
+    '--port',
+    '0',
+    '--issuer',
+    ISSUER,
+    '--data-dir',
+    dataDir,
+    '--database-url',
+    databaseUrl,
+    '--redis-url',
+    redisUrl,
+    '--rate-limit-client',
+    RATE_LIMIT,
+    '--log-level',
+    'warn',
+  ];
   const { url, child } = await startServeProcess(args, env);
   return { name, url, child };
 }
@@ -172,7 +187,20 @@ describe.skipIf(!isAvailable)('three instances on one PostgreSQL and one Redis',
   it('an instance whose Redis does not answer starts and issues tokens, refuses introspection with 503, and says so once', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-multi-d-'));
     dataDirs.push(dataDir);
-    const args = ['--port', '0', '--issuer', ISSUER, '--data-dir', dataDir, '--database-url', databaseUrl, '--redis-url', `redis://127.0.0.1:${await closedPort()}`, '--log-level', 'warn'];
+    const args = [
+      '--port',
+      '0',
+      '--issuer',
+      ISSUER,
+      '--data-dir',
+      dataDir,
+      '--database-url',
+      databaseUrl,
+      '--redis-url',
+      `redis://127.0.0.1:${await closedPort()}`,
+      '--log-level',
+      'warn',
+    ];
     const { url, child, stdout } = await startServeProcess(args, env);
     const d: Instance = { name: 'd', url, child };
     try {

@@ -46,12 +46,22 @@ describe.skipIf(!isAvailable)('CLI + server on PostgreSQL', () => {
     const client = await cliJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'billing', ...d]);
     await cliJson(['grants', 'create', '--client', client.client_id, '--api', 'https://orders.example', '--scopes', 'read:orders', ...d]);
     // With Redis, the shared security state (failure counters, replay, revocations) lives there.
-    server = await startServeProcess(['--port', '0', ...d, '--log-level', 'warn', ...(isRedis ? ['--redis-url', `${REDIS_URL}/0?keyPrefix=${encodeURIComponent(redisPrefix)}`] : [])]);
+    server = await startServeProcess([
+      '--port',
+      '0',
+      ...d,
+      '--log-level',
+      'warn',
+      ...(isRedis ? ['--redis-url', `${REDIS_URL}/0?keyPrefix=${encodeURIComponent(redisPrefix)}`] : []),
+    ]);
     const ready = await fetch(`${server.url}/readyz`);
     expect(await ready.json()).toEqual({ status: 'ready', storage: 'postgres' });
     const response = await fetch(`${server.url}/oauth/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: new URLSearchParams({ grant_type: 'client_credentials', audience: 'https://orders.example' }),
     });
     expect(response.status).toBe(200);
@@ -59,7 +69,10 @@ describe.skipIf(!isAvailable)('CLI + server on PostgreSQL', () => {
     if (!isRedis) return;
     const refused = await fetch(`${server.url}/oauth/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:m2msk_wrong`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${client.client_id}:m2msk_wrong`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: new URLSearchParams({ grant_type: 'client_credentials', audience: 'https://orders.example' }),
     });
     expect(refused.status).toBe(401);

@@ -69,12 +69,23 @@ describe('remote CLI against a running server', { timeout: 120_000 }, () => {
     expect((await token(client.client_id, rotated.client_secret, 'https://orders.example')).status).toBe(401);
 
     const events = await remoteJson<{ type: string; actor: string }[]>(['audit', 'list', '--actor', adminEnv.M2M_AUTH_ADMIN_CLIENT_ID!]);
-    expect(events.map((event) => event.type)).toEqual(['client.deleted', 'client.secret_rotated', 'grant.updated', 'grant.created', 'client.created', 'api.created']);
+    expect(events.map((event) => event.type)).toEqual([
+      'client.deleted',
+      'client.secret_rotated',
+      'grant.updated',
+      'grant.created',
+      'client.created',
+      'api.created',
+    ]);
   });
 
   it('prints the same output remote and local, and the same errors', async () => {
     await remoteJson(['apis', 'create', '--identifier', 'https://stock.example', '--scopes', 'read:stock']);
-    for (const args of [['apis', 'show', 'https://stock.example'], ['apis', 'list'], ['keys', 'list']]) {
+    for (const args of [
+      ['apis', 'show', 'https://stock.example'],
+      ['apis', 'list'],
+      ['keys', 'list'],
+    ]) {
       const local = await cli([...args, '--data-dir', dataDir]);
       const viaServer = await remote(args);
       expect(viaServer.stdout).toBe(local.stdout);
@@ -94,7 +105,9 @@ describe('remote CLI against a running server', { timeout: 120_000 }, () => {
     await remoteJson(['grants', 'create', '--client', ci.client_id, '--api', 'urn:m2m-auth:admin', '--scopes', 'grants:write']);
     const ciEnv = { M2M_AUTH_ADMIN_CLIENT_ID: ci.client_id, M2M_AUTH_ADMIN_CLIENT_SECRET: ci.client_secret };
     await remoteJson(['apis', 'create', '--identifier', 'https://inventory.example', '--scopes', 'read:inventory']);
-    expect((await remote(['grants', 'create', '--client', service.client_id, '--api', 'https://inventory.example', '--scopes', 'read:inventory'], ciEnv)).code).toBe(0);
+    expect(
+      (await remote(['grants', 'create', '--client', service.client_id, '--api', 'https://inventory.example', '--scopes', 'read:inventory'], ciEnv)).code,
+    ).toBe(0);
     const refused = await remote(['clients', 'create', '--name', 'sneaky'], ciEnv);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('needs the scope clients:write');
@@ -113,10 +126,17 @@ describe('remote CLI against a running server', { timeout: 120_000 }, () => {
     // The admin token to a plain-http server, the token endpoint given apart (here a loopback one).
     const tokenToServer = await cli(['apis', 'list', '--server', elsewhere], { ...adminEnv, M2M_AUTH_TOKEN_ENDPOINT: `${server.url}/oauth/token` });
     expect(tokenToServer.code).toBe(1);
-    expect(tokenToServer.stderr).toBe('error: --server / M2M_AUTH_SERVER: refusing to send the admin token to http://auth.example.invalid:8080: use https (plain http is allowed on loopback only: localhost, 127.x.x.x, [::1])\n');
+    expect(tokenToServer.stderr).toBe(
+      'error: --server / M2M_AUTH_SERVER: refusing to send the admin token to http://auth.example.invalid:8080: use https (plain http is allowed on loopback only: localhost, 127.x.x.x, [::1])\n',
+    );
     // The same through the environment, and the server alone (it then gets the secret too).
     const viaEnv = await cli(['apis', 'list', '--json'], { ...adminEnv, M2M_AUTH_SERVER: elsewhere });
-    expect(JSON.parse(viaEnv.stderr)).toEqual({ error: 'usage', message: expect.stringMatching(/^--server \/ M2M_AUTH_SERVER: refusing to send the admin client secret and token to http:\/\/auth\.example\.invalid:8080/) });
+    expect(JSON.parse(viaEnv.stderr)).toEqual({
+      error: 'usage',
+      message: expect.stringMatching(
+        /^--server \/ M2M_AUTH_SERVER: refusing to send the admin client secret and token to http:\/\/auth\.example\.invalid:8080/,
+      ),
+    });
     // The client secret to a plain-http token endpoint, the server itself on loopback.
     const secretToTokenEndpoint = await remote(['apis', 'list'], { ...adminEnv, M2M_AUTH_TOKEN_ENDPOINT: `${elsewhere}/oauth/token` });
     expect(secretToTokenEndpoint.code).toBe(1);
@@ -130,14 +150,26 @@ describe('remote CLI against a running server', { timeout: 120_000 }, () => {
 
   it('export and apply work remote: the plan, one transaction, idempotence, and the same document as local', async () => {
     const docPath = join(dataDir, '..', `m2m-auth-remote-doc-${process.pid}.yaml`);
-    const document = ['version: 1', 'apis:', '  - identifier: https://billing.example', '    scopes: [charge]', 'clients:', '  - name: invoice-service', 'grants:', '  - client: invoice-service', '    api: https://billing.example', '    scopes: [charge]', ''].join('\n');
+    const document = [
+      'version: 1',
+      'apis:',
+      '  - identifier: https://billing.example',
+      '    scopes: [charge]',
+      'clients:',
+      '  - name: invoice-service',
+      'grants:',
+      '  - client: invoice-service',
+      '    api: https://billing.example',
+      '    scopes: [charge]',
+      '',
+    ].join('\n');
     writeFileSync(docPath, document);
     try {
       const plan = await remote(['apply', '-f', docPath, '--dry-run']);
       expect(plan.code).toBe(0);
       expect(plan.stdout).toMatch(/^Plan: 3 to create, 0 to update, 0 to delete\./);
-      expect(plan.stdout).toContain("+ api https://billing.example");
-      expect(plan.stdout).toContain("Dry run: nothing was changed.");
+      expect(plan.stdout).toContain('+ api https://billing.example');
+      expect(plan.stdout).toContain('Dry run: nothing was changed.');
       const applied = await remoteJson<{ applied: boolean; created_secrets: { client_secret: string }[] }>(['apply', '-f', docPath]);
       expect(applied.applied).toBe(true);
       expect(applied.created_secrets[0]!.client_secret).toMatch(/^m2msk_/);

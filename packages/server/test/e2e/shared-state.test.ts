@@ -27,7 +27,8 @@ beforeAll(async () => {
   writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256' }] }));
   jwtClient = await cliJson(['clients', 'create', '--name', 'jwt-service', '--jwks-file', jwksFile, ...d]);
   secretClient = await cliJson(['clients', 'create', '--name', 'secret-service', ...d]);
-  for (const client of [jwtClient, secretClient]) await cliJson(['grants', 'create', '--client', client.client_id, '--api', API, '--scopes', 'read:orders', ...d]);
+  for (const client of [jwtClient, secretClient])
+    await cliJson(['grants', 'create', '--client', client.client_id, '--api', API, '--scopes', 'read:orders', ...d]);
 });
 
 /** One POST on a fresh connection (no keep-alive), so consecutive requests can reach different workers. */
@@ -67,7 +68,12 @@ const withAssertion = (assertion: string) => ({
 });
 
 const pidsOf = (stdout: string, event: string) =>
-  new Set(stdout.split('\n').filter((line) => line.includes(`"${event}"`)).map((line) => (JSON.parse(line) as { pid: number }).pid));
+  new Set(
+    stdout
+      .split('\n')
+      .filter((line) => line.includes(`"${event}"`))
+      .map((line) => (JSON.parse(line) as { pid: number }).pid),
+  );
 
 describe('serve --workers 2 --metrics: one /metrics for the whole server', () => {
   it('sums every worker’s counts, whichever worker answers the scrape', async () => {

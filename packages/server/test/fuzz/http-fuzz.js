@@ -136,7 +136,10 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
         if (!testCase.slow && latency > stats.maxLatencyMs) {
           stats.maxLatencyMs = latency;
           stats.slowestCase = `${testCase.label}${testCase.retried ? ' (sent again after a reset)' : ''}`;
-          stats.slowestDetail = JSON.stringify({ path: testCase.path?.slice(0, 80), headers: testCase.headers, body: testCase.body?.slice(0, 80) }).slice(0, 400);
+          stats.slowestDetail = JSON.stringify({ path: testCase.path?.slice(0, 80), headers: testCase.headers, body: testCase.body?.slice(0, 80) }).slice(
+            0,
+            400,
+          );
         }
         if (testCase.slow) stats.slow++;
         if (testCase.raw) stats.raw++;
@@ -152,7 +155,9 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
         const now = performance.now();
         if (now - lastReport > 5000) {
           lastReport = now;
-          log(`  ${stats.sent}/${requests} requests, ${Math.round(stats.sent / ((now - started) / 1000))} req/s, ${Object.keys(failureCounts).length} kinds of failure`);
+          log(
+            `  ${stats.sent}/${requests} requests, ${Math.round(stats.sent / ((now - started) / 1000))} req/s, ${Object.keys(failureCounts).length} kinds of failure`,
+          );
         }
       }
     };
@@ -161,7 +166,9 @@ export async function runFuzz({ requests = 100_000, seed = 1, concurrency = 16, 
     if (stalled) fail('the server stopped answering (its event loop blocked?)', stalled);
     const memoryAtEnd = stalled ? { rss: NaN, heapUsed: NaN } : await memory(server.url);
     agent.destroy();
-    const fiveXX = Object.entries(stats.byStatus).filter(([status]) => Number(status) >= 500).reduce((sum, [, n]) => sum + n, 0);
+    const fiveXX = Object.entries(stats.byStatus)
+      .filter(([status]) => Number(status) >= 500)
+      .reduce((sum, [, n]) => sum + n, 0);
     // "Flat": after 100k requests the heap is within a small margin of where it started.
     const baseline = memoryAfterWarmUp ?? memoryAtStart;
     const heapGrowth = memoryAtEnd.heapUsed - baseline.heapUsed;
@@ -266,7 +273,12 @@ async function openStack(stack) {
     throw new Error(`--stack postgres needs Redis at ${REDIS_URL} (M2M_AUTH_TEST_REDIS_URL): ${error.message}`);
   }
   return {
-    args: ['--database-url', `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${name}`)}`, '--redis-url', `${REDIS_URL}/0?keyPrefix=${encodeURIComponent(prefix)}`],
+    args: [
+      '--database-url',
+      `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${name}`)}`,
+      '--redis-url',
+      `${REDIS_URL}/0?keyPrefix=${encodeURIComponent(prefix)}`,
+    ],
     close,
   };
 }
@@ -274,24 +286,32 @@ async function openStack(stack) {
 function check(answer, testCase, planted, fail) {
   if (!answer.status) {
     // Closed without an answer: only acceptable where HTTP allows no answer at all.
-    if (!testCase.mayClose) fail(`closed without an answer (${testCase.label})`, `${JSON.stringify(answer.raw.slice(0, 120))} headers ${JSON.stringify(testCase.headers ?? {}).length}B path ${testCase.path?.length}B body ${testCase.body?.length}B ${JSON.stringify(testCase.headers ?? {}).slice(0, 150)}`);
+    if (!testCase.mayClose)
+      fail(
+        `closed without an answer (${testCase.label})`,
+        `${JSON.stringify(answer.raw.slice(0, 120))} headers ${JSON.stringify(testCase.headers ?? {}).length}B path ${testCase.path?.length}B body ${testCase.body?.length}B ${JSON.stringify(testCase.headers ?? {}).slice(0, 150)}`,
+      );
     return;
   }
   if (answer.status >= 500) fail(`${answer.status} (${testCase.label})`, answer.body.slice(0, 200));
   // An error answer says what is wrong in a few lines; one that grows with the request echoes it.
-  if (answer.status >= 400 && answer.body.length > MAX_ERROR_ANSWER_BYTES) fail(`error answer over ${MAX_ERROR_ANSWER_BYTES} bytes (${testCase.label})`, `${answer.body.length} bytes: ${answer.body.slice(0, 120)}`);
+  if (answer.status >= 400 && answer.body.length > MAX_ERROR_ANSWER_BYTES)
+    fail(`error answer over ${MAX_ERROR_ANSWER_BYTES} bytes (${testCase.label})`, `${answer.body.length} bytes: ${answer.body.slice(0, 120)}`);
   const everything = `${answer.headerText}\n${answer.body}`;
   for (const [name, value] of Object.entries(planted.secrets)) {
     if (everything.includes(value)) fail(`${name} echoed (${testCase.label})`, everything.slice(0, 200));
   }
-  if (answer.headers['x-content-type-options'] !== 'nosniff') fail(`no nosniff (${testCase.label})`, `${answer.status} ${answer.headerText.slice(0, 200).replace(/\n/g, ' ')}`);
+  if (answer.headers['x-content-type-options'] !== 'nosniff')
+    fail(`no nosniff (${testCase.label})`, `${answer.status} ${answer.headerText.slice(0, 200).replace(/\n/g, ' ')}`);
   if (!answer.headers['cache-control']) fail(`no cache-control (${testCase.label})`, `${answer.status}`);
   if (answer.status >= 400 && answer.body && testCase.method !== 'HEAD') {
     const path = testCase.path?.split('?')[0] ?? '';
     const type = answer.headers['content-type'] ?? '';
     const expectOAuth = path.startsWith('/oauth/');
-    if (expectOAuth && !type.startsWith('application/json') && !type.startsWith('application/problem+json')) fail(`error content type ${type} (${testCase.label})`, path);
-    if (!expectOAuth && answer.status !== 503 && !type.startsWith('application/problem+json') && testCase.path !== undefined) fail(`not problem details: ${type} (${testCase.label})`, `${answer.status} ${path}`);
+    if (expectOAuth && !type.startsWith('application/json') && !type.startsWith('application/problem+json'))
+      fail(`error content type ${type} (${testCase.label})`, path);
+    if (!expectOAuth && answer.status !== 503 && !type.startsWith('application/problem+json') && testCase.path !== undefined)
+      fail(`not problem details: ${type} (${testCase.label})`, `${answer.status} ${path}`);
     // Fastify's own error shape ({"error":"Bad Request","message":…,"statusCode":400}) or a stack.
     if (/"statusCode":|\bat .*\(.*:\d+:\d+\)/.test(answer.body)) fail(`framework error or stack (${testCase.label})`, answer.body.slice(0, 200));
   }
@@ -366,11 +386,27 @@ function createGenerator(random, planted, port) {
       String(random()),
     ]);
 
-  const paramNames = ['grant_type', 'client_id', 'client_secret', 'audience', 'resource', 'scope', 'token', 'token_type_hint', 'client_assertion', 'client_assertion_type', 'x', ''];
+  const paramNames = [
+    'grant_type',
+    'client_id',
+    'client_secret',
+    'audience',
+    'resource',
+    'scope',
+    'token',
+    'token_type_hint',
+    'client_assertion',
+    'client_assertion_type',
+    'x',
+    '',
+  ];
   const form = () => {
     if (chance(0.3)) {
       // Mostly valid, one field mutated.
-      const params = [['grant_type', 'client_credentials'], ['audience', 'https://orders.fuzz']];
+      const params = [
+        ['grant_type', 'client_credentials'],
+        ['audience', 'https://orders.fuzz'],
+      ];
       if (chance(0.5)) params.push(['scope', 'read:orders']);
       if (chance(0.3)) params.push(['token', accessToken]);
       params[int(params.length)][1] = junk();
@@ -481,8 +517,14 @@ function createGenerator(random, planted, port) {
           ? pick([
               ['/admin/v1/apis', () => ({ identifier: either(`https://fuzz.example/${odd()}`, odd()), scopes: [either('a', odd())], name: odd() })],
               ['/admin/v1/clients', () => ({ name: odd(), description: odd(), ...(chance(0.3) ? { default_api: odd() } : {}) })],
-              ['/admin/v1/grants', () => ({ client_id: either(clientId, odd()), api: either('https://orders.fuzz', odd()), scopes: [either('read:orders', odd())] })],
-              ['/admin/v1/config/apply?dry_run=true', () => ({ version: 1, apis: [{ identifier: odd(), scopes: [odd()] }], clients: [{ name: odd() }], grants: [] })],
+              [
+                '/admin/v1/grants',
+                () => ({ client_id: either(clientId, odd()), api: either('https://orders.fuzz', odd()), scopes: [either('read:orders', odd())] }),
+              ],
+              [
+                '/admin/v1/config/apply?dry_run=true',
+                () => ({ version: 1, apis: [{ identifier: odd(), scopes: [odd()] }], clients: [{ name: odd() }], grants: [] }),
+              ],
               [`/admin/v1/clients/${id()}/secrets`, () => ({})],
             ])
           : pick([
@@ -493,35 +535,58 @@ function createGenerator(random, planted, port) {
       let body = JSON.stringify(shape());
       // An unknown field (odd or huge: an error that echoes it grows with it), or a client JWKS
       // with a deeply nested value inside a key, where a schema may not look.
-      if (chance(0.2)) body = `${body.slice(0, -1)}${body.length > 2 ? ',' : ''}${JSON.stringify(chance(0.5) ? odd() : 'k'.repeat(path.includes('apply') && chance(0.2) ? 900_000 : 2000 + int(12_000)))}:1}`;
+      if (chance(0.2))
+        body = `${body.slice(0, -1)}${body.length > 2 ? ',' : ''}${JSON.stringify(chance(0.5) ? odd() : 'k'.repeat(path.includes('apply') && chance(0.2) ? 900_000 : 2000 + int(12_000)))}:1}`;
       // eslint-disable-next-line no-dupe-else-if -- two random draws, not one condition twice
-      else if (path === '/admin/v1/clients' && chance(0.2)) body = `{"name":"fuzz-jwks","jwks":{"keys":[{"kty":"EC","crv":"P-256","kid":"k","x":${nested(500 + int(6000))}}]}}`;
+      else if (path === '/admin/v1/clients' && chance(0.2))
+        body = `{"name":"fuzz-jwks","jwks":{"keys":[{"kty":"EC","crv":"P-256","kid":"k","x":${nested(500 + int(6000))}}]}}`;
       return { path, body };
     };
     const shaped = method !== 'GET' && chance(0.5) ? shapedWrite() : undefined;
-    const target = shaped?.path ?? pick([
-      base,
-      `${base}?limit=${encodeURIComponent(junk())}`,
-      `${base}?cursor=${encodeURIComponent(cursor())}`,
-      `${base}/${id()}`,
-      `/admin/v1/clients/${id()}`,
-      `/admin/v1/clients/${id()}/secrets`,
-      `/admin/v1/clients/${id()}/secrets/${id()}`,
-      `/admin/v1/apis/${id()}`,
-      `/admin/v1/grants/${id()}`,
-      `/admin/v1/keys/${id()}`,
-      `/admin/v1/grants?client_id=${id()}&api=${id()}`,
-      `/admin/v1/audit-events?type=${id()}&actor=${id()}&since=${id()}&until=${id()}`,
-      '/admin/v1/config',
-      '/admin/v1/config/apply?dry_run=true',
-    ]);
+    const target =
+      shaped?.path ??
+      pick([
+        base,
+        `${base}?limit=${encodeURIComponent(junk())}`,
+        `${base}?cursor=${encodeURIComponent(cursor())}`,
+        `${base}/${id()}`,
+        `/admin/v1/clients/${id()}`,
+        `/admin/v1/clients/${id()}/secrets`,
+        `/admin/v1/clients/${id()}/secrets/${id()}`,
+        `/admin/v1/apis/${id()}`,
+        `/admin/v1/grants/${id()}`,
+        `/admin/v1/keys/${id()}`,
+        `/admin/v1/grants?client_id=${id()}&api=${id()}`,
+        `/admin/v1/audit-events?type=${id()}&actor=${id()}&since=${id()}&until=${id()}`,
+        '/admin/v1/config',
+        '/admin/v1/config/apply?dry_run=true',
+      ]);
     const value = () => pick([junk(), odd(), random() * 1e12, -1, 0, true, null, [], {}, [odd()], { nested: odd() }, clientSecret]);
-    const fields = ['name', 'identifier', 'scopes', 'client_id', 'api', 'api_identifier', 'description', 'signing_alg', 'token_ttl', 'token_ttl_seconds', 'enabled', 'grace_seconds', 'default_api', 'introspect_apis', 'jwks', '__proto__', 'constructor'];
+    const fields = [
+      'name',
+      'identifier',
+      'scopes',
+      'client_id',
+      'api',
+      'api_identifier',
+      'description',
+      'signing_alg',
+      'token_ttl',
+      'token_ttl_seconds',
+      'enabled',
+      'grace_seconds',
+      'default_api',
+      'introspect_apis',
+      'jwks',
+      '__proto__',
+      'constructor',
+    ];
     const object = Object.fromEntries(Array.from({ length: int(6) }, () => [pick(fields), value()]));
     const body =
       method === 'GET'
         ? undefined
-        : shaped?.body ?? pick([
+        : (shaped?.body ??
+          pick([
             JSON.stringify(object),
             JSON.stringify(object).slice(0, -1),
             '[]',
@@ -531,8 +596,11 @@ function createGenerator(random, planted, port) {
             `{"a":${'['.repeat(5000)}`,
             `{"name":${nested(100 + int(6000))}}`,
             JSON.stringify({ [odd()]: odd(), name: 'fuzz' }),
-          ]);
-    const headers = { authorization: `Bearer ${planted.values.adminToken}`, 'content-type': pick(['application/json', 'application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded']) };
+          ]));
+    const headers = {
+      authorization: `Bearer ${planted.values.adminToken}`,
+      'content-type': pick(['application/json', 'application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded']),
+    };
     return { kind: 'admin', label: `admin ${method} ${routeOf(target)}`, method, path: target, headers, body, index };
   };
 
@@ -542,7 +610,13 @@ function createGenerator(random, planted, port) {
   const credentialCase = (index) => {
     const target = pick(['/oauth/token', '/oauth/token', '/oauth/introspect', '/oauth/revoke']);
     const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': `10.${int(256)}.${int(256)}.${int(256)}` };
-    const params = target === '/oauth/token' ? [['grant_type', 'client_credentials']] : [['token', pick([accessToken, odd()])], ['token_type_hint', pick(['access_token', odd()])]];
+    const params =
+      target === '/oauth/token'
+        ? [['grant_type', 'client_credentials']]
+        : [
+            ['token', pick([accessToken, odd()])],
+            ['token_type_hint', pick(['access_token', odd()])],
+          ];
     const id = odd();
     switch (int(5)) {
       case 0:
@@ -560,7 +634,11 @@ function createGenerator(random, planted, port) {
       default: {
         const claims = { iss: id, sub: pick([id, clientId]), aud: `http://127.0.0.1:${port}/oauth/token`, jti: odd(), exp: Math.floor(Date.now() / 1000) + 60 };
         const assertion = `${b64url(JSON.stringify({ alg: 'ES256', kid: odd() }))}.${b64url(JSON.stringify(claims))}.${b64url('sig')}`;
-        params.push(['client_id', pick([id, clientId])], ['client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'], ['client_assertion', assertion]);
+        params.push(
+          ['client_id', pick([id, clientId])],
+          ['client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'],
+          ['client_assertion', assertion],
+        );
       }
     }
     if (target === '/oauth/token') {
@@ -595,16 +673,29 @@ function createGenerator(random, planted, port) {
     const target = pick(allPaths);
     const formBody = form();
     const variants = [
-      { label: 'bad request line', data: `${pick(['FOO', 'G E T', 'post', '', 'GET'])} ${target} ${pick(['HTTP/1.1', 'HTTP/9.9', 'HTTP/1', 'HTTX/1.1', ''])}\r\nHost: x\r\n\r\n`, mayClose: true },
+      {
+        label: 'bad request line',
+        data: `${pick(['FOO', 'G E T', 'post', '', 'GET'])} ${target} ${pick(['HTTP/1.1', 'HTTP/9.9', 'HTTP/1', 'HTTX/1.1', ''])}\r\nHost: x\r\n\r\n`,
+        mayClose: true,
+      },
       { label: 'bad header name', data: `GET ${target} HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n` },
       { label: 'header overflow', data: `GET ${target} HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17_000 + int(10_000))}\r\n\r\n` },
       { label: 'many headers', data: `GET ${target} HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 2000 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\n\r\n` },
-      { label: 'bad chunk', data: `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n${formBody}\r\n0\r\n\r\n` },
-      { label: 'content-length mismatch', data: `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${pick(['-1', 'abc', '99999999999999999999', '1, 2'])}\r\n\r\n${formBody}` },
+      {
+        label: 'bad chunk',
+        data: `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n${formBody}\r\n0\r\n\r\n`,
+      },
+      {
+        label: 'content-length mismatch',
+        data: `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${pick(['-1', 'abc', '99999999999999999999', '1, 2'])}\r\n\r\n${formBody}`,
+      },
       { label: 'two content-lengths', data: `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd` },
       { label: 'CL and TE', data: `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n` },
       { label: 'NUL in header', data: `GET ${target} HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n` },
-      { label: 'HTTP/1.0', data: `POST ${target} HTTP/1.0\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(formBody)}\r\n\r\n${formBody}` },
+      {
+        label: 'HTTP/1.0',
+        data: `POST ${target} HTTP/1.0\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(formBody)}\r\n\r\n${formBody}`,
+      },
       { label: 'HTTP/2 preface', data: 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', mayClose: true },
       { label: 'absolute-form target', data: `GET http://127.0.0.1:${port}${target} HTTP/1.1\r\nHost: x\r\n\r\n` },
       { label: 'LF only', data: `GET ${target} HTTP/1.1\nHost: x\n\n` },
@@ -734,7 +825,22 @@ async function startServer(cli, stackArgs) {
     // Behind one (pretend) proxy, so the credential cases can come from many addresses and are not
     // all throttled as one failing source before they reach a store, and so X-Forwarded-For is
     // parsed and fuzzed too.
-    [CLI, 'serve', '--port', '0', ...stackArgs, '--trust-proxy', '1', '--metrics', '--log-level', 'info', '--request-timeout', String(REQUEST_TIMEOUT_MS), '--headers-timeout', String(HEADERS_TIMEOUT_MS)],
+    [
+      CLI,
+      'serve',
+      '--port',
+      '0',
+      ...stackArgs,
+      '--trust-proxy',
+      '1',
+      '--metrics',
+      '--log-level',
+      'info',
+      '--request-timeout',
+      String(REQUEST_TIMEOUT_MS),
+      '--headers-timeout',
+      String(HEADERS_TIMEOUT_MS),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -777,7 +883,10 @@ async function plant(cli, url) {
   await cli(['grants', 'create', '--client', created.client_id, '--api', 'https://orders.fuzz', '--scopes', 'read:orders']);
   const response = await fetch(`${url}/oauth/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${created.client_id}:${created.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: `Basic ${Buffer.from(`${created.client_id}:${created.client_secret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: 'grant_type=client_credentials&audience=https://orders.fuzz',
   });
   const { access_token: accessToken } = await response.json();
@@ -801,7 +910,10 @@ async function plant(cli, url) {
 async function mintAdminToken(url, admin) {
   const response = await fetch(`${url}/oauth/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${admin.client_id}:${admin.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: `Basic ${Buffer.from(`${admin.client_id}:${admin.client_secret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: 'grant_type=client_credentials&audience=urn:m2m-auth:admin',
   });
   const { access_token: adminToken } = await response.json();

@@ -23,7 +23,10 @@ export async function cliJson<T = Record<string, unknown>>(args: string[]): Prom
 }
 
 /** Starts `m2m-auth serve` and resolves with its URL once the banner names it. */
-export function startServeProcess(args: string[], env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess; stdout: () => string; stderr: () => string }> {
+export function startServeProcess(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ url: string; child: ChildProcess; stdout: () => string; stderr: () => string }> {
   const child = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
@@ -59,7 +62,11 @@ export function waitForExit(child: ChildProcess): Promise<number | null> {
  * check that something is *not* logged runs after the request's own lines were written. The
  * bound only detects a line that never comes (the log flushes at least once a second).
  */
-export async function waitForLogLine(stdout: () => string, predicate: (line: Record<string, unknown>) => boolean, bound = 10_000): Promise<Record<string, unknown>> {
+export async function waitForLogLine(
+  stdout: () => string,
+  predicate: (line: Record<string, unknown>) => boolean,
+  bound = 10_000,
+): Promise<Record<string, unknown>> {
   const deadline = Date.now() + bound;
   for (;;) {
     const found = logLines(stdout()).find(predicate);

@@ -49,7 +49,15 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const logger = createLogger('debug', new Writable({ write: (chunk, _encoding, done) => ((captured += String(chunk)), done()) }) as never);
   const opened = options.stack ? await options.stack.open(clock.now) : undefined;
   const storage = opened?.storage ?? options.storage ?? (await openStorage({ kind: 'memory' }));
-  const runtime = createRuntime({ storage, masterKey: parseMasterKey(generateMasterKey()), issuer: ISSUER, logger, now: clock.now, ...(opened ? { state: opened.state } : {}), ...options.runtime });
+  const runtime = createRuntime({
+    storage,
+    masterKey: parseMasterKey(generateMasterKey()),
+    issuer: ISSUER,
+    logger,
+    now: clock.now,
+    ...(opened ? { state: opened.state } : {}),
+    ...options.runtime,
+  });
   await runtime.admin.ensureSigningKeys();
   const app = buildApp(runtime, { logger, exposeMetrics: true, ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}) });
   await app.ready();
@@ -107,7 +115,12 @@ export async function verifyWithJwks(app: FastifyInstance, token: string, clock:
 /** The example system from MISSION.md: an orders service calling payments and inventory. */
 export async function seedExampleSystem(runtime: ServerRuntime) {
   await runtime.admin.createApi({ identifier: 'https://payments.example', scopes: ['payments:write', 'payments:read'] });
-  await runtime.admin.createApi({ identifier: 'https://inventory.example', scopes: ['inventory:read', 'inventory:write'], signingAlg: 'ES256', tokenTtlSeconds: 600 });
+  await runtime.admin.createApi({
+    identifier: 'https://inventory.example',
+    scopes: ['inventory:read', 'inventory:write'],
+    signingAlg: 'ES256',
+    tokenTtlSeconds: 600,
+  });
   const orders = await runtime.admin.createClient({ name: 'orders-service' });
   await runtime.admin.createGrant({ clientId: orders.clientId, apiIdentifier: 'https://payments.example', scopes: ['payments:write'] });
   await runtime.admin.createGrant({ clientId: orders.clientId, apiIdentifier: 'https://inventory.example', scopes: ['inventory:read'] });

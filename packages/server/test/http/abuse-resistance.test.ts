@@ -56,7 +56,12 @@ describe.each(stacks)('attacks on $name', (stack) => {
       const client = await setup();
       const known = basic(client.clientId, 'm2msk_guess');
       const unknown = basic('0123456789abcdef01234567', 'm2msk_guess');
-      const strip = (response: Awaited<ReturnType<typeof postToken>>) => ({ status: response.status, body: response.body, challenge: response.headers['www-authenticate'], retryAfter: response.headers['retry-after'] });
+      const strip = (response: Awaited<ReturnType<typeof postToken>>) => ({
+        status: response.status,
+        body: response.body,
+        challenge: response.headers['www-authenticate'],
+        retryAfter: response.headers['retry-after'],
+      });
       for (let i = 0; i < 11; i++) {
         const a = await postToken(t.app, cc, known, { remoteAddress: '192.0.2.1' });
         const b = await postToken(t.app, cc, unknown, { remoteAddress: '192.0.2.2' });
@@ -111,10 +116,32 @@ describe.each(stacks)('attacks on $name', (stack) => {
     it('an address spelled with a port, in brackets or IPv4-mapped is the same source: new spellings do not reset the back-off', async () => {
       const client = await setup({ trustProxy: 1 });
       const attacker = basic(client.clientId, 'm2msk_guess');
-      const v4 = ['10.1.2.3', '10.1.2.3:1234', '10.1.2.3:1235', '::ffff:10.1.2.3', '[::ffff:10.1.2.3]:80', '::ffff:a01:203', '0:0:0:0:0:ffff:10.1.2.3', '10.1.2.3:1', '10.1.2.3:2', '10.1.2.3:3'];
+      const v4 = [
+        '10.1.2.3',
+        '10.1.2.3:1234',
+        '10.1.2.3:1235',
+        '::ffff:10.1.2.3',
+        '[::ffff:10.1.2.3]:80',
+        '::ffff:a01:203',
+        '0:0:0:0:0:ffff:10.1.2.3',
+        '10.1.2.3:1',
+        '10.1.2.3:2',
+        '10.1.2.3:3',
+      ];
       for (const spelling of v4) expect((await postToken(t.app, cc, attacker, viaProxy(spelling))).status).toBe(401);
       expect((await postToken(t.app, cc, attacker, viaProxy('10.1.2.3:40000'))).status).toBe(429);
-      const v6 = ['2001:db8::1', '[2001:db8::1]', '[2001:db8::1]:443', '[2001:DB8::1]:444', '2001:db8:0:0::2', '2001:db8::3%eth0', '[2001:db8::4]', '[2001:db8::5]:1', '[2001:db8::6]:2', '2001:0db8::7'];
+      const v6 = [
+        '2001:db8::1',
+        '[2001:db8::1]',
+        '[2001:db8::1]:443',
+        '[2001:DB8::1]:444',
+        '2001:db8:0:0::2',
+        '2001:db8::3%eth0',
+        '[2001:db8::4]',
+        '[2001:db8::5]:1',
+        '[2001:db8::6]:2',
+        '2001:0db8::7',
+      ];
       for (const spelling of v6) expect((await postToken(t.app, cc, attacker, viaProxy(spelling))).status).toBe(401);
       expect((await postToken(t.app, cc, attacker, viaProxy('[2001:db8::99]:8443'))).status).toBe(429);
     });
@@ -123,10 +150,29 @@ describe.each(stacks)('attacks on $name', (stack) => {
 
 describe('--trust-proxy parsing', () => {
   it('normalises every spelling of an address to one key', () => {
-    for (const spelling of ['10.1.2.3', '10.1.2.3:1234', '[10.1.2.3]', '[10.1.2.3]:8080', '::ffff:10.1.2.3', '::FFFF:10.1.2.3', '[::ffff:10.1.2.3]:443', '::ffff:a01:203', '0:0:0:0:0:ffff:0a01:0203', ' 10.1.2.3 ']) {
+    for (const spelling of [
+      '10.1.2.3',
+      '10.1.2.3:1234',
+      '[10.1.2.3]',
+      '[10.1.2.3]:8080',
+      '::ffff:10.1.2.3',
+      '::FFFF:10.1.2.3',
+      '[::ffff:10.1.2.3]:443',
+      '::ffff:a01:203',
+      '0:0:0:0:0:ffff:0a01:0203',
+      ' 10.1.2.3 ',
+    ]) {
       expect(addressKey(spelling), spelling).toBe('10.1.2.3');
     }
-    for (const spelling of ['2001:db8::1', '[2001:db8::1]', '[2001:db8::1]:443', '2001:DB8:0:0:1::1', '2001:db8::1%eth0', '[2001:db8::1%eth0]:443', '2001:db8:0:0:ffff::1']) {
+    for (const spelling of [
+      '2001:db8::1',
+      '[2001:db8::1]',
+      '[2001:db8::1]:443',
+      '2001:DB8:0:0:1::1',
+      '2001:db8::1%eth0',
+      '[2001:db8::1%eth0]:443',
+      '2001:db8:0:0:ffff::1',
+    ]) {
       expect(addressKey(spelling), spelling).toBe('2001:db8:0:0::/64');
     }
     // Not an address (a proxy's garbage): kept as written, lower-cased, never merged with one.

@@ -99,10 +99,24 @@ describe('admin API /admin/v1', () => {
 
   describe('APIs', () => {
     it('create, show (percent-encoded identifier), list with a cursor, update, delete', async () => {
-      const created = await call('POST', '/apis', root, { identifier: ORDERS, name: 'Orders', scopes: ['read:orders', { value: 'write:orders', description: 'Place orders' }], token_ttl_seconds: 600 });
+      const created = await call('POST', '/apis', root, {
+        identifier: ORDERS,
+        name: 'Orders',
+        scopes: ['read:orders', { value: 'write:orders', description: 'Place orders' }],
+        token_ttl_seconds: 600,
+      });
       expect(created.status).toBe(201);
       expect(created.headers['cache-control']).toBe('no-store');
-      expect(created.body).toMatchObject({ identifier: ORDERS, name: 'Orders', signing_alg: 'RS256', token_ttl_seconds: 600, scopes: [{ value: 'read:orders', description: '' }, { value: 'write:orders', description: 'Place orders' }] });
+      expect(created.body).toMatchObject({
+        identifier: ORDERS,
+        name: 'Orders',
+        signing_alg: 'RS256',
+        token_ttl_seconds: 600,
+        scopes: [
+          { value: 'read:orders', description: '' },
+          { value: 'write:orders', description: 'Place orders' },
+        ],
+      });
       expect((await call('GET', `/apis/${enc(ORDERS)}`)).body).toEqual(created.body);
       for (const n of [1, 2, 3]) await call('POST', '/apis', root, { identifier: `https://api${n}.example` });
 
@@ -126,7 +140,10 @@ describe('admin API /admin/v1', () => {
     it('answers bad input with field-level problem details and changes nothing', async () => {
       const unknownField = await call('POST', '/apis', root, { identifier: ORDERS, scope: ['typo'] });
       expect(unknownField.status).toBe(400);
-      expect(unknownField.body).toMatchObject({ type: 'urn:m2m-auth:problem:validation-failed', errors: [{ field: 'scope', message: 'is not a known field' }] });
+      expect(unknownField.body).toMatchObject({
+        type: 'urn:m2m-auth:problem:validation-failed',
+        errors: [{ field: 'scope', message: 'is not a known field' }],
+      });
       const wrongType = await call('POST', '/apis', root, { identifier: ORDERS, token_ttl_seconds: '60' });
       expect(wrongType.body!.errors).toEqual([{ field: 'token_ttl_seconds', message: 'must be integer' }]);
       const notUri = await call('POST', '/apis', root, { identifier: 'orders' });
@@ -135,12 +152,27 @@ describe('admin API /admin/v1', () => {
       expect(missing.body!.errors).toEqual([{ field: 'identifier', message: 'is required' }]);
       const badCursor = await call('GET', '/apis?cursor=garbage');
       expect(badCursor.body!.errors[0].field).toBe('cursor');
-      const badJson = await t.app.inject({ method: 'POST', url: '/admin/v1/apis', headers: { ...root, 'content-type': 'application/json' }, payload: '{"identifier":' });
+      const badJson = await t.app.inject({
+        method: 'POST',
+        url: '/admin/v1/apis',
+        headers: { ...root, 'content-type': 'application/json' },
+        payload: '{"identifier":',
+      });
       expect(badJson.statusCode).toBe(400);
       expect(badJson.json()).toMatchObject({ type: 'urn:m2m-auth:problem:malformed-body' });
-      const form = await t.app.inject({ method: 'POST', url: '/admin/v1/apis', headers: { ...root, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'identifier=x' });
+      const form = await t.app.inject({
+        method: 'POST',
+        url: '/admin/v1/apis',
+        headers: { ...root, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'identifier=x',
+      });
       expect(form.statusCode).toBe(415);
-      const poisoned = await t.app.inject({ method: 'POST', url: '/admin/v1/apis', headers: { ...root, 'content-type': 'application/json' }, payload: `{"identifier":"${ORDERS}","__proto__":{"isAdmin":true}}` });
+      const poisoned = await t.app.inject({
+        method: 'POST',
+        url: '/admin/v1/apis',
+        headers: { ...root, 'content-type': 'application/json' },
+        payload: `{"identifier":"${ORDERS}","__proto__":{"isAdmin":true}}`,
+      });
       expect(poisoned.statusCode).toBe(400);
       expect((await call('GET', '/apis')).body!.items.map((api: { identifier: string }) => api.identifier)).toEqual([ADMIN_API_IDENTIFIER]);
     });
@@ -149,7 +181,10 @@ describe('admin API /admin/v1', () => {
       await call('POST', '/apis', root, { identifier: ORDERS });
       const duplicate = await call('POST', '/apis', root, { identifier: ORDERS });
       expect(duplicate).toMatchObject({ status: 409, body: { type: 'urn:m2m-auth:problem:conflict' } });
-      expect((await call('PATCH', `/apis/${enc('https://nope.example')}`, root, { name: 'x' })).body).toMatchObject({ status: 404, type: 'urn:m2m-auth:problem:not-found' });
+      expect((await call('PATCH', `/apis/${enc('https://nope.example')}`, root, { name: 'x' })).body).toMatchObject({
+        status: 404,
+        type: 'urn:m2m-auth:problem:not-found',
+      });
       expect((await call('DELETE', `/apis/${enc(ADMIN_API_IDENTIFIER)}`)).body).toMatchObject({ status: 403, type: 'urn:m2m-auth:problem:forbidden' });
       expect((await call('PATCH', `/apis/${enc(ADMIN_API_IDENTIFIER)}`, root, { scopes: [] })).status).toBe(403);
       expect((await call('POST', '/apis', root, { identifier: 'urn:m2m-auth:other' })).status).toBe(400);
@@ -163,9 +198,20 @@ describe('admin API /admin/v1', () => {
       const secret = created.body!.client_secret as string;
       expect(secret).toMatch(/^m2msk_/);
       const id = created.body!.client_id as string;
-      const answers = [await call('GET', `/clients/${id}`), await call('GET', '/clients'), await call('GET', `/clients/${id}/secrets`), await call('GET', '/audit-events'), await call('PATCH', `/clients/${id}`, root, { description: 'x' })];
+      const answers = [
+        await call('GET', `/clients/${id}`),
+        await call('GET', '/clients'),
+        await call('GET', `/clients/${id}/secrets`),
+        await call('GET', '/audit-events'),
+        await call('PATCH', `/clients/${id}`, root, { description: 'x' }),
+      ];
       for (const answer of answers) expect(JSON.stringify(answer.body)).not.toContain(secret);
-      expect(answers[0]!.body).toMatchObject({ client_id: id, name: 'billing-service', enabled: true, secrets: [{ hint: `…${secret.slice(-4)}`, expires_at: null }] });
+      expect(answers[0]!.body).toMatchObject({
+        client_id: id,
+        name: 'billing-service',
+        enabled: true,
+        secrets: [{ hint: `…${secret.slice(-4)}`, expires_at: null }],
+      });
     });
 
     it('disable, rotate a secret with a grace period, delete; 404 for an unknown client', async () => {
@@ -182,7 +228,10 @@ describe('admin API /admin/v1', () => {
       expect((await call('DELETE', `/clients/${client!.client_id}`)).status).toBe(204);
       expect((await call('GET', `/clients/${client!.client_id}`)).status).toBe(404);
       expect((await call('DELETE', `/clients/${client!.client_id}`)).status).toBe(404);
-      expect((await call('POST', '/clients', root, { name: 'pkjwt', token_endpoint_auth_methods: ['private_key_jwt'] })).body).toMatchObject({ status: 400, errors: [{ field: 'jwks' }] });
+      expect((await call('POST', '/clients', root, { name: 'pkjwt', token_endpoint_auth_methods: ['private_key_jwt'] })).body).toMatchObject({
+        status: 400,
+        errors: [{ field: 'jwks' }],
+      });
     });
   });
 
@@ -196,7 +245,10 @@ describe('admin API /admin/v1', () => {
       await call('POST', '/grants', root, { client_id: b!.client_id, api: ORDERS, scopes: ['write:orders'] });
       expect((await call('POST', '/grants', root, { client_id: a!.client_id, api: ORDERS, scopes: [] })).status).toBe(409);
       expect((await call('POST', '/grants', root, { client_id: 'nope', api: ORDERS, scopes: [] })).status).toBe(404);
-      expect((await call('POST', '/grants', root, { client_id: b!.client_id, api: ORDERS, scopes: ['admin'] })).body).toMatchObject({ status: 400, errors: [{ field: 'scopes' }] });
+      expect((await call('POST', '/grants', root, { client_id: b!.client_id, api: ORDERS, scopes: ['admin'] })).body).toMatchObject({
+        status: 400,
+        errors: [{ field: 'scopes' }],
+      });
       expect((await call('GET', `/grants?client_id=${a!.client_id}`)).body!.items).toHaveLength(1);
       expect((await call('GET', `/grants?api=${enc(ORDERS)}`)).body!.items).toHaveLength(2);
       const updated = await call('PATCH', `/grants/${grant.body!.id}`, root, { scopes: ['read:orders', 'write:orders'], token_ttl_seconds: 120 });
@@ -250,7 +302,11 @@ describe('admin API /admin/v1', () => {
       const dryRun = await call('POST', '/config/apply?dry_run=true', root, document);
       expect(dryRun.status).toBe(200);
       expect(dryRun.body).toMatchObject({ applied: false, created_secrets: [] });
-      expect(dryRun.body!.plan.changes.map((change: { action: string; resource: string }) => `${change.action} ${change.resource}`)).toEqual(['create api', 'create client', 'create grant']);
+      expect(dryRun.body!.plan.changes.map((change: { action: string; resource: string }) => `${change.action} ${change.resource}`)).toEqual([
+        'create api',
+        'create client',
+        'create grant',
+      ]);
       expect((await call('GET', '/apis')).body!.items).toHaveLength(1); // only the built-in one: a dry run writes nothing
 
       const applied = await call('POST', '/config/apply', root, document);
@@ -261,7 +317,11 @@ describe('admin API /admin/v1', () => {
       expect(again.body).toMatchObject({ applied: false, plan: { changes: [] }, created_secrets: [] });
 
       const exported = await call('GET', '/config');
-      expect(exported.body).toMatchObject({ version: 1, apis: [{ identifier: ORDERS }], clients: expect.arrayContaining([expect.objectContaining({ name: 'billing-service' }), expect.objectContaining({ name: 'm2m-auth-admin' })]) });
+      expect(exported.body).toMatchObject({
+        version: 1,
+        apis: [{ identifier: ORDERS }],
+        clients: expect.arrayContaining([expect.objectContaining({ name: 'billing-service' }), expect.objectContaining({ name: 'm2m-auth-admin' })]),
+      });
       expect(JSON.stringify(exported.body)).not.toContain(secret);
       expect(JSON.stringify((await call('GET', '/audit-events')).body)).not.toContain(secret);
     });
@@ -286,12 +346,19 @@ describe('admin API /admin/v1', () => {
       await call('PATCH', `/clients/${client!.client_id}`, ci.headers, { name: 'svc-renamed', enabled: false });
       const updated = (await call('GET', '/audit-events?type=client.disabled', ci.headers)).body!.items;
       expect(updated).toHaveLength(1);
-      expect(updated[0]).toMatchObject({ actor: ci.clientId, data: { clientId: client!.client_id, changes: { name: { before: 'svc', after: 'svc-renamed' }, enabled: { before: true, after: false } } } });
+      expect(updated[0]).toMatchObject({
+        actor: ci.clientId,
+        data: { clientId: client!.client_id, changes: { name: { before: 'svc', after: 'svc-renamed' }, enabled: { before: true, after: false } } },
+      });
       const byActor = (await call('GET', `/audit-events?actor=${ci.clientId}`, ci.headers)).body!.items;
       expect(byActor.map((event: { type: string }) => event.type)).toEqual(['client.disabled', 'client.created']);
       const since = new Date(t.clock.now()).toISOString();
-      expect((await call('GET', `/audit-events?since=${enc(since)}`, ci.headers)).body!.items.map((e: { type: string }) => e.type)).toEqual(['client.disabled']);
-      expect((await call('GET', `/audit-events?until=${t.clock.now()}&actor=${ci.clientId}`, ci.headers)).body!.items.map((e: { type: string }) => e.type)).toEqual(['client.created']);
+      expect((await call('GET', `/audit-events?since=${enc(since)}`, ci.headers)).body!.items.map((e: { type: string }) => e.type)).toEqual([
+        'client.disabled',
+      ]);
+      expect(
+        (await call('GET', `/audit-events?until=${t.clock.now()}&actor=${ci.clientId}`, ci.headers)).body!.items.map((e: { type: string }) => e.type),
+      ).toEqual(['client.created']);
       expect((await call('GET', '/audit-events?since=yesterday', ci.headers)).body).toMatchObject({ status: 400, errors: [{ field: 'since' }] });
     });
   });

@@ -23,7 +23,12 @@ afterEach(async () => {
 });
 
 const call = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown) => {
-  const response = await t.app.inject({ method, url: `/admin/v1${url}`, headers: { ...admin, 'content-type': 'application/json' }, ...(payload !== undefined ? { payload: typeof payload === 'string' ? payload : JSON.stringify(payload) } : {}) });
+  const response = await t.app.inject({
+    method,
+    url: `/admin/v1${url}`,
+    headers: { ...admin, 'content-type': 'application/json' },
+    ...(payload !== undefined ? { payload: typeof payload === 'string' ? payload : JSON.stringify(payload) } : {}),
+  });
   return { status: response.statusCode, body: response.body, json: () => JSON.parse(response.body) as Record<string, any> };
 };
 
@@ -72,7 +77,9 @@ describe('client JWK Sets: flat public keys of bounded size only', () => {
     const key = await publicJwk();
     expect((await call('POST', '/clients', { name: 'c', jwks: { keys: Array.from({ length: 21 }, () => key) } })).status).toBe(400);
     expect((await call('POST', '/clients', { name: 'c', jwks: { keys: [key], extra: { a: 1 } } })).status).toBe(400);
-    expect((await call('POST', '/config/apply', { version: 1, clients: [{ name: 'c', jwks: { keys: Array.from({ length: 21 }, () => key) } }] })).status).toBe(400);
+    expect((await call('POST', '/config/apply', { version: 1, clients: [{ name: 'c', jwks: { keys: Array.from({ length: 21 }, () => key) } }] })).status).toBe(
+      400,
+    );
   });
 
   it('accepts a real public key with the usual members, and export round-trips it', async () => {
@@ -91,7 +98,10 @@ describe('validation errors echo the caller’s input bounded, credentials withh
 
   it('a 4 MB unknown field name in an applied document: a small 400 without the name', async () => {
     const big = key(4 * 1024 * 1024);
-    for (const document of [{ version: 1, [big]: 1 }, { version: 1, clients: [{ name: 'c', [big]: 1 }] }]) {
+    for (const document of [
+      { version: 1, [big]: 1 },
+      { version: 1, clients: [{ name: 'c', [big]: 1 }] },
+    ]) {
       const answer = await call('POST', '/config/apply', document);
       expect(answer.status).toBe(400);
       expect(answer.body.length).toBeLessThan(2_000);
@@ -113,7 +123,11 @@ describe('validation errors echo the caller’s input bounded, credentials withh
     expect(body.status).toBe(400);
     expect(body.body).not.toContain(secret);
     expect(body.json().errors[0].field).toBe('(not shown: it looks like a credential)');
-    const applied = await call('POST', '/config/apply', { version: 1, apis: [{ identifier: 'https://a.example', scopes: [`${secret} x`] }], grants: [{ client: secret, api: 'https://a.example' }] });
+    const applied = await call('POST', '/config/apply', {
+      version: 1,
+      apis: [{ identifier: 'https://a.example', scopes: [`${secret} x`] }],
+      grants: [{ client: secret, api: 'https://a.example' }],
+    });
     expect(applied.status).toBe(400);
     expect(applied.body).not.toContain(secret);
   });
@@ -127,7 +141,10 @@ describe('validation errors echo the caller’s input bounded, credentials withh
   });
 
   it('a huge invalid value in an applied document is cut, not sent back whole', async () => {
-    const answer = await call('POST', '/config/apply', { version: 1, apis: [{ identifier: 'https://a.example', scopes: [`${'y'.repeat(100_000)} z`], signing_alg: { deep: { er: 1 } } }] });
+    const answer = await call('POST', '/config/apply', {
+      version: 1,
+      apis: [{ identifier: 'https://a.example', scopes: [`${'y'.repeat(100_000)} z`], signing_alg: { deep: { er: 1 } } }],
+    });
     expect(answer.status).toBe(400);
     expect(answer.body.length).toBeLessThan(2_000);
     expect(answer.json().detail).toContain('(got an object)');

@@ -48,13 +48,49 @@ const ATTEMPTS: Attempt[] = [
   { name: 'widen its own admin grant', method: 'PATCH', route: '/grants/:id', url: () => '/grants/<own-admin-grant>', payload: () => ({ scopes: ALL }) },
   { name: 'create a client for an admin grant', method: 'POST', route: '/clients', url: () => '/clients', payload: (_, __, n) => ({ name: `helper-${n}` }) },
   { name: 'grant the new client every admin scope', method: 'POST', route: '/grants', url: () => '/grants', payload: () => adminGrantFor('<helper>') },
-  { name: 'add a secret to the full admin', method: 'POST', route: '/clients/:client_id/secrets', url: (_, v) => `/clients/${v.root}/secrets`, payload: () => ({}) },
-  { name: 'rotate the full admin’s secret', method: 'POST', route: '/clients/:client_id/secrets/rotate', url: (_, v) => `/clients/${v.root}/secrets/rotate`, payload: () => ({ grace_seconds: 3600 }) },
+  {
+    name: 'add a secret to the full admin',
+    method: 'POST',
+    route: '/clients/:client_id/secrets',
+    url: (_, v) => `/clients/${v.root}/secrets`,
+    payload: () => ({}),
+  },
+  {
+    name: 'rotate the full admin’s secret',
+    method: 'POST',
+    route: '/clients/:client_id/secrets/rotate',
+    url: (_, v) => `/clients/${v.root}/secrets/rotate`,
+    payload: () => ({ grace_seconds: 3600 }),
+  },
   { name: 'install its key on the full admin', method: 'PATCH', route: '/clients/:client_id', url: (_, v) => `/clients/${v.root}`, payload: () => '<jwks>' },
-  { name: 'let the service client introspect everything', method: 'PATCH', route: '/clients/:client_id', url: (_, v) => `/clients/${v.service}`, payload: () => ({ introspect_apis: ['*'] }) },
-  { name: 'create an introspecting client', method: 'POST', route: '/clients', url: () => '/clients', payload: (_, __, n) => ({ name: `spy-${n}`, introspect_apis: ['*'] }) },
-  { name: 'add a secret to the introspector', method: 'POST', route: '/clients/:client_id/secrets', url: (_, v) => `/clients/${v.introspector}/secrets`, payload: () => ({}) },
-  { name: 'add a secret to the service client', method: 'POST', route: '/clients/:client_id/secrets', url: (_, v) => `/clients/${v.service}/secrets`, payload: () => ({}) },
+  {
+    name: 'let the service client introspect everything',
+    method: 'PATCH',
+    route: '/clients/:client_id',
+    url: (_, v) => `/clients/${v.service}`,
+    payload: () => ({ introspect_apis: ['*'] }),
+  },
+  {
+    name: 'create an introspecting client',
+    method: 'POST',
+    route: '/clients',
+    url: () => '/clients',
+    payload: (_, __, n) => ({ name: `spy-${n}`, introspect_apis: ['*'] }),
+  },
+  {
+    name: 'add a secret to the introspector',
+    method: 'POST',
+    route: '/clients/:client_id/secrets',
+    url: (_, v) => `/clients/${v.introspector}/secrets`,
+    payload: () => ({}),
+  },
+  {
+    name: 'add a secret to the service client',
+    method: 'POST',
+    route: '/clients/:client_id/secrets',
+    url: (_, v) => `/clients/${v.service}/secrets`,
+    payload: () => ({}),
+  },
   {
     name: 'apply a document with an admin grant',
     method: 'POST',
@@ -69,7 +105,13 @@ const ATTEMPTS: Attempt[] = [
     url: () => '/config/apply',
     payload: (_, __, n) => ({ version: 1, clients: [{ name: `applied-spy-${n}`, introspect_apis: ['*'] }] }),
   },
-  { name: 'widen the admin API', method: 'PATCH', route: '/apis/:identifier', url: () => `/apis/${encodeURIComponent(ADMIN_API_IDENTIFIER)}`, payload: () => ({ scopes: [...ALL, 'superuser'], token_ttl_seconds: 86_400 }) },
+  {
+    name: 'widen the admin API',
+    method: 'PATCH',
+    route: '/apis/:identifier',
+    url: () => `/apis/${encodeURIComponent(ADMIN_API_IDENTIFIER)}`,
+    payload: () => ({ scopes: [...ALL, 'superuser'], token_ttl_seconds: 86_400 }),
+  },
 ];
 
 /** Admin scope sets: every singleton, every "all but one", and a seeded sample of subsets. */
@@ -107,7 +149,15 @@ async function adminToken(credential: Credential): Promise<{ status: number; sco
       .sign(credential.privateKey);
   }
   const response = await postToken(t.app, params, authorization);
-  return { status: response.status, scopes: response.status === 200 ? String(decodeJwt(response.body.access_token as string).scope ?? '').split(' ').filter(Boolean) : [] };
+  return {
+    status: response.status,
+    scopes:
+      response.status === 200
+        ? String(decodeJwt(response.body.access_token as string).scope ?? '')
+            .split(' ')
+            .filter(Boolean)
+        : [],
+  };
 }
 
 /** Every admin grant and introspection permission in the registry, to compare before and after. */
@@ -133,7 +183,11 @@ async function attack(set: string[], n: number): Promise<string[]> {
   const credentials: Credential[] = [{ clientId: attacker.clientId, secret: attacker.clientSecret! }];
   let helper = '';
   for (const round of [1, 2]) {
-    const token = await postToken(t.app, { grant_type: 'client_credentials', audience: ADMIN_API_IDENTIFIER }, basic(attacker.clientId, attacker.clientSecret!));
+    const token = await postToken(
+      t.app,
+      { grant_type: 'client_credentials', audience: ADMIN_API_IDENTIFIER },
+      basic(attacker.clientId, attacker.clientSecret!),
+    );
     expect(token.status, label).toBe(200);
     const headers = { authorization: `Bearer ${token.body.access_token as string}` };
     for (const attempt of ATTEMPTS) {
@@ -144,14 +198,22 @@ async function attack(set: string[], n: number): Promise<string[]> {
       let payload = attempt.payload?.(attacker.clientId, victims, n * 10 + round);
       if (payload === '<jwks>') payload = { jwks: attackerKey.jwks, token_endpoint_auth_methods: ['private_key_jwt', 'client_secret_basic'] };
       if (JSON.stringify(payload ?? null).includes('<helper>')) payload = adminGrantFor(helper);
-      const response = await t.app.inject({ method: attempt.method, url: `/admin/v1${url}`, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
+      const response = await t.app.inject({
+        method: attempt.method,
+        url: `/admin/v1${url}`,
+        headers,
+        ...(payload !== undefined ? { payload: payload as object } : {}),
+      });
       expect(response.statusCode, `${label}: ${attempt.name} must not be a server error`).toBeLessThan(500);
       if (response.statusCode >= 300) continue;
       const body = response.json() as { client_id?: string; client_secret?: string; created_secrets?: { client_id?: string; client_secret?: string }[] };
       if (attempt.name === 'create a client for an admin grant') helper = body.client_id ?? '';
       if (body.client_id !== undefined && body.client_secret !== undefined) credentials.push({ clientId: body.client_id, secret: body.client_secret });
-      for (const created of body.created_secrets ?? []) if (created.client_id !== undefined && created.client_secret !== undefined) credentials.push({ clientId: created.client_id, secret: created.client_secret });
-      if (attempt.name === 'install its key on the full admin') credentials.push({ clientId: victims.root, privateKey: attackerKey.privateKey, kid: 'attacker' });
+      for (const created of body.created_secrets ?? [])
+        if (created.client_id !== undefined && created.client_secret !== undefined)
+          credentials.push({ clientId: created.client_id, secret: created.client_secret });
+      if (attempt.name === 'install its key on the full admin')
+        credentials.push({ clientId: victims.root, privateKey: attackerKey.privateKey, kid: 'attacker' });
     }
   }
 
@@ -163,7 +225,8 @@ async function attack(set: string[], n: number): Promise<string[]> {
   }
   if (!held.has(INTROSPECTION_WRITE_SCOPE)) {
     for (const [clientId, permission] of after.introspectors) {
-      if (permission !== (before.introspectors.get(clientId) ?? '[]')) violations.push(`${label}: client ${clientId} got introspection permission ${permission}`);
+      if (permission !== (before.introspectors.get(clientId) ?? '[]'))
+        violations.push(`${label}: client ${clientId} got introspection permission ${permission}`);
     }
   }
   for (const credential of credentials) {
@@ -171,7 +234,8 @@ async function attack(set: string[], n: number): Promise<string[]> {
     const outside = issued.scopes.filter((scope) => !held.has(scope));
     if (outside.length > 0) violations.push(`${label}: a credential of ${credential.clientId} gets an admin token with ${outside.join(', ')}`);
     const client = await t.runtime.storage.getClient(credential.clientId);
-    if (!held.has(INTROSPECTION_WRITE_SCOPE) && (client?.introspectApis ?? []).length > 0) violations.push(`${label}: holds a credential of ${credential.clientId}, which may introspect`);
+    if (!held.has(INTROSPECTION_WRITE_SCOPE) && (client?.introspectApis ?? []).length > 0)
+      violations.push(`${label}: holds a credential of ${credential.clientId}, which may introspect`);
   }
   return violations;
 }
@@ -179,7 +243,9 @@ async function attack(set: string[], n: number): Promise<string[]> {
 describe('admin least privilege, derived from the route table', () => {
   it('every attempt names a route of the table, and every write route that can confer something is attempted', () => {
     const attempted = new Set(ATTEMPTS.map((attempt) => `${attempt.method} ${attempt.route}`));
-    const confers = routes.filter((route) => (route.method === 'POST' || route.method === 'PATCH') && /^\/(clients|grants|config|apis\/:identifier)/.test(route.url));
+    const confers = routes.filter(
+      (route) => (route.method === 'POST' || route.method === 'PATCH') && /^\/(clients|grants|config|apis\/:identifier)/.test(route.url),
+    );
     expect(confers.map((route) => `${route.method} ${route.url}`).filter((route) => !attempted.has(route))).toEqual([]);
   });
 

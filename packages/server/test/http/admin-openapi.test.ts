@@ -30,7 +30,9 @@ describe('admin API OpenAPI document', () => {
   });
 
   it('describes every admin route with its scope, and the same schemas that validate requests', async () => {
-    const operations = Object.entries(served.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
+    const operations = Object.entries(served.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({ path, method, op })),
+    );
     expect(operations.length).toBeGreaterThanOrEqual(22);
     for (const { op } of operations) expect(op.security?.[0]?.adminToken?.length).toBeGreaterThanOrEqual(1);
     const createApi = served.paths['/admin/v1/apis'].post.requestBody.content['application/json'].schema;
@@ -38,8 +40,23 @@ describe('admin API OpenAPI document', () => {
     expect(createApi.additionalProperties).toBe(false);
     // The served schema is the one enforced: a field it does not list is refused.
     const boot = await t.runtime.admin.bootstrapAdminClient();
-    const token = (await t.app.inject({ method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${boot.clientId}:${boot.clientSecret}`).toString('base64')}` }, payload: 'grant_type=client_credentials&audience=urn:m2m-auth:admin' })).json();
-    const refused = await t.app.inject({ method: 'POST', url: '/admin/v1/apis', headers: { authorization: `Bearer ${token.access_token}` }, payload: { identifier: 'https://x.example', [`not_in_${Object.keys(createApi.properties).length}`]: 1 } });
+    const token = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/oauth/token',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${boot.clientId}:${boot.clientSecret}`).toString('base64')}`,
+        },
+        payload: 'grant_type=client_credentials&audience=urn:m2m-auth:admin',
+      })
+    ).json();
+    const refused = await t.app.inject({
+      method: 'POST',
+      url: '/admin/v1/apis',
+      headers: { authorization: `Bearer ${token.access_token}` },
+      payload: { identifier: 'https://x.example', [`not_in_${Object.keys(createApi.properties).length}`]: 1 },
+    });
     expect(refused.statusCode).toBe(400);
   });
 });

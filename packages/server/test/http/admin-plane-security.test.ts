@@ -47,7 +47,12 @@ async function adminWith(scopes: AdminScope[]) {
 type Problem = { type?: string; status?: number; detail?: string; required_scopes?: string[]; introspect_apis?: string[] };
 
 const call = async (method: string, url: string, headers: Record<string, string>, payload?: unknown) => {
-  const response = await t.app.inject({ method: method as 'GET', url: `/admin/v1${url}`, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
+  const response = await t.app.inject({
+    method: method as 'GET',
+    url: `/admin/v1${url}`,
+    headers,
+    ...(payload !== undefined ? { payload: payload as object } : {}),
+  });
   return { status: response.statusCode, headers: response.headers, body: response.body ? (JSON.parse(response.body) as Problem) : undefined };
 };
 
@@ -61,7 +66,9 @@ describe('admin tokens: revocation and lifetime', () => {
   it('an admin token revoked at /oauth/revoke is refused by every admin route, reads and writes alike', async () => {
     const { boot, root } = await setUp();
     expect((await call('GET', '/apis', root)).status).toBe(200);
-    const revoked = await postToken(t.app, { token: root.authorization.slice('Bearer '.length) }, basic(boot.clientId, boot.clientSecret), { url: '/oauth/revoke' });
+    const revoked = await postToken(t.app, { token: root.authorization.slice('Bearer '.length) }, basic(boot.clientId, boot.clientSecret), {
+      url: '/oauth/revoke',
+    });
     expect(revoked.status).toBe(200);
     const routes = adminRoutes();
     expect(new Set(routes.map((route) => route.method))).toEqual(new Set(['GET', 'POST', 'PATCH', 'DELETE']));
@@ -89,7 +96,10 @@ describe('admin tokens: revocation and lifetime', () => {
     });
     const { root } = await setUp({ clock, runtime: { state } });
     isAway = true;
-    for (const [method, url] of [['GET', '/clients'], ['POST', '/apis']] as const) {
+    for (const [method, url] of [
+      ['GET', '/clients'],
+      ['POST', '/apis'],
+    ] as const) {
       const response = await call(method, url, root, method === 'POST' ? { identifier: ORDERS } : undefined);
       expect(response.status).toBe(503);
       expect(response.headers['retry-after']).toBe('1');
@@ -107,10 +117,21 @@ describe('admin tokens: revocation and lifetime', () => {
     const day = await call('POST', '/grants', root, { client_id: ci.clientId, api: ADMIN_API_IDENTIFIER, scopes: ['apis:read'], token_ttl_seconds: 86_400 });
     expect(day.status).toBe(400);
     expect(day.body!.detail).toMatch(/admin tokens live at most 300 seconds/);
-    await expect(t.runtime.admin.createGrant({ clientId: ci.clientId, apiIdentifier: ADMIN_API_IDENTIFIER, scopes: ['apis:read'], tokenTtlSeconds: 86_400 })).rejects.toMatchObject({ code: 'validation_failed' });
-    const grant = await t.runtime.admin.createGrant({ clientId: ci.clientId, apiIdentifier: ADMIN_API_IDENTIFIER, scopes: ['apis:read'], tokenTtlSeconds: 120 });
+    await expect(
+      t.runtime.admin.createGrant({ clientId: ci.clientId, apiIdentifier: ADMIN_API_IDENTIFIER, scopes: ['apis:read'], tokenTtlSeconds: 86_400 }),
+    ).rejects.toMatchObject({ code: 'validation_failed' });
+    const grant = await t.runtime.admin.createGrant({
+      clientId: ci.clientId,
+      apiIdentifier: ADMIN_API_IDENTIFIER,
+      scopes: ['apis:read'],
+      tokenTtlSeconds: 120,
+    });
     expect((await call('PATCH', `/grants/${grant.id}`, root, { token_ttl_seconds: 86_400 })).status).toBe(400);
-    const document = { version: 1, clients: [{ client_id: ci.clientId, name: 'ci' }], grants: [{ client: ci.clientId, api: ADMIN_API_IDENTIFIER, scopes: ['apis:read'], token_ttl_seconds: 86_400 }] };
+    const document = {
+      version: 1,
+      clients: [{ client_id: ci.clientId, name: 'ci' }],
+      grants: [{ client: ci.clientId, api: ADMIN_API_IDENTIFIER, scopes: ['apis:read'], token_ttl_seconds: 86_400 }],
+    };
     const applied = await call('POST', '/config/apply', root, document);
     expect(applied.status).toBe(400);
     expect(applied.body!.detail).toMatch(/grants\[0\]\.token_ttl_seconds: admin tokens live at most 300 seconds/);
@@ -136,12 +157,20 @@ describe('admin tokens: revocation and lifetime', () => {
     expect((await call('GET', '/apis', root)).status).toBe(200);
     // A token minted for longer (before the maximum was lowered) is refused, not honoured.
     const signer = (await t.runtime.registry.keyRing()).signerFor('RS256', ADMIN_API_IDENTIFIER)!;
-    const long = await issueAccessToken({ now: t.clock.now, newJti: () => 'long-lived' }, signer, { issuer: t.runtime.issuer, clientId: boot.clientId, audience: ADMIN_API_IDENTIFIER, scopes: ['apis:read'], ttlSeconds: 300 });
+    const long = await issueAccessToken({ now: t.clock.now, newJti: () => 'long-lived' }, signer, {
+      issuer: t.runtime.issuer,
+      clientId: boot.clientId,
+      audience: ADMIN_API_IDENTIFIER,
+      scopes: ['apis:read'],
+      ttlSeconds: 300,
+    });
     const refused = await call('GET', '/apis', { authorization: `Bearer ${long.accessToken}` });
     expect(refused.status).toBe(401);
     expect(refused.body!.detail).toBe('Admin tokens may live at most 60 seconds');
     const ci = await t.runtime.admin.createClient({ name: 'ci' });
-    expect((await call('POST', '/grants', root, { client_id: ci.clientId, api: ADMIN_API_IDENTIFIER, scopes: ['apis:read'], token_ttl_seconds: 120 })).status).toBe(400);
+    expect(
+      (await call('POST', '/grants', root, { client_id: ci.clientId, api: ADMIN_API_IDENTIFIER, scopes: ['apis:read'], token_ttl_seconds: 120 })).status,
+    ).toBe(400);
 
     expect(resolveServerConfig({ adminTokenMaxTtl: '120' }, {}).adminTokenMaxTtlSeconds).toBe(120);
     expect(resolveServerConfig({}, {}).adminTokenMaxTtlSeconds).toBe(300);
@@ -164,7 +193,10 @@ describe('least privilege: nobody confers what they do not hold', () => {
     const ci = await adminWith(['grants:write']);
     expect((await call('POST', '/grants', ci.headers, { client_id: service.clientId, api: ORDERS, scopes: ['read:orders'] })).status).toBe(201);
 
-    expectInsufficient(await call('POST', '/grants', ci.headers, { client_id: service.clientId, api: ADMIN_API_IDENTIFIER, scopes: ALL_ADMIN_SCOPES }), ALL_ADMIN_SCOPES.filter((scope) => scope !== 'grants:write'));
+    expectInsufficient(
+      await call('POST', '/grants', ci.headers, { client_id: service.clientId, api: ADMIN_API_IDENTIFIER, scopes: ALL_ADMIN_SCOPES }),
+      ALL_ADMIN_SCOPES.filter((scope) => scope !== 'grants:write'),
+    );
     const [own] = (await t.runtime.admin.listGrants({ clientId: ci.clientId })).items;
     expectInsufficient(await call('PATCH', `/grants/${own!.id}`, ci.headers, { scopes: ['grants:write', 'clients:write'] }), ['clients:write']);
     const [root] = (await t.runtime.admin.listGrants({ clientId: boot.clientId })).items;
@@ -182,7 +214,9 @@ describe('least privilege: nobody confers what they do not hold', () => {
     const introspector = await t.runtime.admin.createClient({ name: 'resource-server', introspectApis: ['*'] });
     const ci = await adminWith(['clients:write']);
     const rootNeeds = ALL_ADMIN_SCOPES.filter((scope) => scope !== 'clients:write');
-    const jwks = { keys: [{ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0', kid: 'attacker' }] };
+    const jwks = {
+      keys: [{ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0', kid: 'attacker' }],
+    };
     for (const [method, url, payload] of [
       ['POST', `/clients/${boot.clientId}/secrets`, {}],
       ['POST', `/clients/${boot.clientId}/secrets/rotate`, {}],
@@ -198,7 +232,7 @@ describe('least privilege: nobody confers what they do not hold', () => {
     expectInsufficient(await call('PATCH', `/clients/${boot.clientId}`, ci.headers, { enabled: true }), rootNeeds);
     await t.runtime.admin.updateClient(boot.clientId, { isEnabled: true });
     expect((await call('PATCH', `/clients/${boot.clientId}`, ci.headers, { name: 'renamed' })).status).toBe(200);
-    expect((await t.runtime.admin.listClientSecrets(boot.clientId))).toHaveLength(1);
+    expect(await t.runtime.admin.listClientSecrets(boot.clientId)).toHaveLength(1);
 
     expect((await call('POST', `/clients/${service.clientId}/secrets`, ci.headers, {})).status).toBe(201);
     expect((await call('PATCH', `/clients/${service.clientId}`, ci.headers, { jwks })).status).toBe(200);
@@ -222,14 +256,21 @@ describe('least privilege: nobody confers what they do not hold', () => {
   it('apply is no bypass: the same rules through the same writes, its plan (dry run) included', async () => {
     const { boot } = await setUp();
     const ci = await adminWith(['apis:write', 'clients:write', 'grants:write']);
-    const escalate = { version: 1, clients: [{ name: 'helper' }], grants: [{ client: 'helper', api: ADMIN_API_IDENTIFIER, scopes: ['keys:write', 'grants:write'] }] };
+    const escalate = {
+      version: 1,
+      clients: [{ name: 'helper' }],
+      grants: [{ client: 'helper', api: ADMIN_API_IDENTIFIER, scopes: ['keys:write', 'grants:write'] }],
+    };
     for (const query of ['?dry_run=true', '']) {
       const response = await call('POST', `/config/apply${query}`, ci.headers, escalate);
       expectInsufficient(response, ['keys:write']);
       expect(response.body!.detail).toMatch(/grants\[0\] \(create grant helper → urn:m2m-auth:admin\): needs keys:write/);
     }
     const takeover = { version: 1, clients: [{ client_id: boot.clientId, name: 'm2m-auth-admin', token_endpoint_auth_methods: ['client_secret_post'] }] };
-    expectInsufficient(await call('POST', '/config/apply', ci.headers, takeover), ALL_ADMIN_SCOPES.filter((scope) => !['apis:write', 'clients:write', 'grants:write'].includes(scope)));
+    expectInsufficient(
+      await call('POST', '/config/apply', ci.headers, takeover),
+      ALL_ADMIN_SCOPES.filter((scope) => !['apis:write', 'clients:write', 'grants:write'].includes(scope)),
+    );
     expect((await t.runtime.admin.listClients()).items.map((client) => client.name)).not.toContain('helper');
     // Within its own scopes it applies as before.
     const fine = { version: 1, clients: [{ name: 'helper' }], grants: [{ client: 'helper', api: ADMIN_API_IDENTIFIER, scopes: ['grants:write'] }] };
@@ -258,13 +299,23 @@ describe('apply --prune keeps an admin in charge', () => {
   it('refuses to delete the calling admin client (or its admin grant) unless allow_admin_deletion=true', async () => {
     const { boot, root } = await setUp();
     const other = await adminWith(ALL_ADMIN_SCOPES as AdminScope[]);
-    const withoutCaller = { version: 1, clients: [{ client_id: other.clientId, name: 'other' }], grants: [{ client: other.clientId, api: ADMIN_API_IDENTIFIER, scopes: ALL_ADMIN_SCOPES }] };
+    const withoutCaller = {
+      version: 1,
+      clients: [{ client_id: other.clientId, name: 'other' }],
+      grants: [{ client: other.clientId, api: ADMIN_API_IDENTIFIER, scopes: ALL_ADMIN_SCOPES }],
+    };
     for (const query of ['?prune=true', '?prune=true&dry_run=true']) {
       const refused = await call('POST', `/config/apply${query}`, root, withoutCaller);
       expect(refused.status).toBe(409);
       expect(refused.body!.detail).toMatch(/would delete the calling admin client .* allow_admin_deletion=true/);
     }
-    const keepsClientOnly = { ...withoutCaller, clients: [...withoutCaller.clients, { client_id: boot.clientId, name: 'm2m-auth-admin', default_api: ADMIN_API_IDENTIFIER, description: 'Admin client created by bootstrap' }] };
+    const keepsClientOnly = {
+      ...withoutCaller,
+      clients: [
+        ...withoutCaller.clients,
+        { client_id: boot.clientId, name: 'm2m-auth-admin', default_api: ADMIN_API_IDENTIFIER, description: 'Admin client created by bootstrap' },
+      ],
+    };
     expect((await call('POST', '/config/apply?prune=true', root, keepsClientOnly)).status).toBe(409);
     expect((await t.runtime.admin.getClient(boot.clientId)).client.clientId).toBe(boot.clientId);
     const allowed = await call('POST', '/config/apply?prune=true&allow_admin_deletion=true', root, withoutCaller);
@@ -275,9 +326,16 @@ describe('apply --prune keeps an admin in charge', () => {
   it('refuses to delete the last client holding admin scopes (the local operator too) unless asked to', async () => {
     const { boot } = await setUp();
     const empty = { version: 1 };
-    await expect(t.runtime.admin.applyConfig(empty, { prune: true })).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/last client holding admin scopes.*--allow-delete-admin/) });
+    await expect(t.runtime.admin.applyConfig(empty, { prune: true })).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringMatching(/last client holding admin scopes.*--allow-delete-admin/),
+    });
     const other = await adminWith(['audit:read']);
-    const keepsOther = { version: 1, clients: [{ client_id: other.clientId, name: 'other' }], grants: [{ client: other.clientId, api: ADMIN_API_IDENTIFIER, scopes: ['audit:read'] }] };
+    const keepsOther = {
+      version: 1,
+      clients: [{ client_id: other.clientId, name: 'other' }],
+      grants: [{ client: other.clientId, api: ADMIN_API_IDENTIFIER, scopes: ['audit:read'] }],
+    };
     expect((await t.runtime.admin.applyConfig(keepsOther, { prune: true })).applied).toBe(true);
     await expect(t.runtime.admin.getClient(boot.clientId)).rejects.toMatchObject({ code: 'not_found' });
   });

@@ -27,7 +27,12 @@ describe('errors before a request reaches Fastify (clientError)', () => {
     const answer = await rawRequest(port, 'FOO / HTTP/1.1\r\nHost: x\r\n\r\n');
     expect(answer.status).toBe(400);
     expect(answer.headers).toMatchObject({ ...PROBLEM_HEADERS, connection: 'close' });
-    expect(JSON.parse(answer.body)).toEqual({ type: 'urn:m2m-auth:problem:bad-request', title: 'Bad Request', status: 400, detail: 'The request is not valid HTTP.' });
+    expect(JSON.parse(answer.body)).toEqual({
+      type: 'urn:m2m-auth:problem:bad-request',
+      title: 'Bad Request',
+      status: 400,
+      detail: 'The request is not valid HTTP.',
+    });
   });
 
   it('headers over the size limit: 431 problem details', async () => {
@@ -69,11 +74,11 @@ describe('a request target that cannot be decoded (found by the attack probe: no
     const answer = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     expect(answer.status).toBe(400);
     expect(answer.headers).toMatchObject({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
-    if (target.startsWith('/oauth/')) expect(JSON.parse(answer.body)).toEqual({ error: 'invalid_request', error_description: 'The request target is not a valid URL.' });
+    if (target.startsWith('/oauth/'))
+      expect(JSON.parse(answer.body)).toEqual({ error: 'invalid_request', error_description: 'The request target is not a valid URL.' });
     else expect(JSON.parse(answer.body)).toMatchObject({ type: 'urn:m2m-auth:problem:bad-request', status: 400 });
   });
 });
-
 
 function openSocket(port: number) {
   return new Promise<ReturnType<typeof connect>>((resolve) => {

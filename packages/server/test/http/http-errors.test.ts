@@ -66,7 +66,12 @@ describe('answers no endpoint decides', () => {
 
   it('an oversize body on the token endpoint is RFC 6749, elsewhere a problem; both no-store and nosniff', async () => {
     const big = `grant_type=client_credentials&pad=${'a'.repeat(20_000)}`;
-    const oauth = await t.app.inject({ method: 'POST', url: '/oauth/introspect', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: big });
+    const oauth = await t.app.inject({
+      method: 'POST',
+      url: '/oauth/introspect',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: big,
+    });
     expect(oauth.statusCode).toBe(413);
     expect(oauth.json()).toEqual({ error: 'invalid_request', error_description: 'The request body must be at most 16384 bytes.' });
     expectHardened(oauth.headers);
@@ -104,8 +109,16 @@ describe.each(stacks)('client input in error descriptions and the log, on $name'
   });
 
   it('admin lookups of an unknown id never echo a value shaped like a credential (found by the fuzzer)', async () => {
-    for (const lookup of [(id: string) => t.runtime.admin.getClient(id), (id: string) => t.runtime.admin.getGrant(id), (id: string) => t.runtime.admin.getApi(id), (id: string) => t.runtime.admin.getKey(id)]) {
-      const error = await lookup(client.clientSecret).then(() => undefined, (thrown: Error) => thrown);
+    for (const lookup of [
+      (id: string) => t.runtime.admin.getClient(id),
+      (id: string) => t.runtime.admin.getGrant(id),
+      (id: string) => t.runtime.admin.getApi(id),
+      (id: string) => t.runtime.admin.getKey(id),
+    ]) {
+      const error = await lookup(client.clientSecret).then(
+        () => undefined,
+        (thrown: Error) => thrown,
+      );
       expect(error?.message).toMatch(/^No .*\(not shown: it looks like a credential\)$/);
       expect(error?.message).not.toContain(client.clientSecret);
     }
@@ -132,10 +145,16 @@ describe.each(stacks)('client input in error descriptions and the log, on $name'
     const scope = `payments:${'x'.repeat(5000)}`;
     const unknownScope = await postToken(t.app, { grant_type: 'client_credentials', audience: 'https://payments.example', scope }, auth());
     expect((unknownScope.body.error_description as string).length).toBeLessThan(200);
-    for (const huge of <Record<string, string>[]>[{ grant_type: 'x'.repeat(5000) }, { grant_type: 'client_credentials', resource: `not a uri ${'y'.repeat(5000)}` }]) {
+    for (const huge of <Record<string, string>[]>[
+      { grant_type: 'x'.repeat(5000) },
+      { grant_type: 'client_credentials', resource: `not a uri ${'y'.repeat(5000)}` },
+    ]) {
       await postToken(t.app, huge, auth());
     }
-    const rejected = t.logs().split('\n').filter((line) => line.includes('.rejected'));
+    const rejected = t
+      .logs()
+      .split('\n')
+      .filter((line) => line.includes('.rejected'));
     expect(rejected.length).toBeGreaterThanOrEqual(4);
     for (const line of rejected) expect(Buffer.byteLength(line)).toBeLessThan(400);
   });

@@ -20,7 +20,8 @@ beforeEach(async () => {
 });
 afterEach(() => t.close());
 
-const issue = async () => (await postToken(t.app, { grant_type: 'client_credentials', audience: PAYMENTS }, basic(client.clientId, client.clientSecret))).body.access_token as string;
+const issue = async () =>
+  (await postToken(t.app, { grant_type: 'client_credentials', audience: PAYMENTS }, basic(client.clientId, client.clientSecret))).body.access_token as string;
 const kidOf = (token: string) => decodeProtectedHeader(token).kid!;
 const publishedKids = async () => ((await t.app.inject({ url: '/.well-known/jwks.json' })).json() as { keys: { kid: string }[] }).keys.map((key) => key.kid);
 const rs256 = async () => (await t.runtime.admin.listKeys()).filter((key) => key.alg === 'RS256');
@@ -93,7 +94,14 @@ describe('scheduled signing-key rotation (fake clock)', () => {
   it('only one of several processes sharing the storage performs a due step (storage lease)', async () => {
     const logger = createLogger('silent');
     const others = Array.from({ length: 3 }, () =>
-      createRuntime({ storage: t.runtime.storage, masterKey: parseMasterKey(generateMasterKey()), issuer: ISSUER, logger, now: t.clock.now, keyRotationCheckMs: 0 }),
+      createRuntime({
+        storage: t.runtime.storage,
+        masterKey: parseMasterKey(generateMasterKey()),
+        issuer: ISSUER,
+        logger,
+        now: t.clock.now,
+        keyRotationCheckMs: 0,
+      }),
     );
     t.clock.advance(90 * DAY);
     const results = await Promise.all([t.runtime, ...others].map((runtime) => runtime.rotateKeysNow()));
@@ -107,7 +115,10 @@ describe('keys retire and keys revoke', () => {
   it('retire refuses while tokens the key signed may be alive, unless forced', async () => {
     const first = (await rs256()).find((key) => key.status === 'active');
     await t.runtime.admin.rotateSigningKey('RS256');
-    await expect(t.runtime.admin.retireSigningKey(first!.kid)).rejects.toMatchObject({ code: 'validation_failed', message: expect.stringContaining('may be alive until') });
+    await expect(t.runtime.admin.retireSigningKey(first!.kid)).rejects.toMatchObject({
+      code: 'validation_failed',
+      message: expect.stringContaining('may be alive until'),
+    });
     t.clock.advance(900_000 + 60_000); // the longest TTL in use (900 s) plus skew
     await t.runtime.admin.retireSigningKey(first!.kid);
     expect(await publishedKids()).not.toContain(first!.kid);

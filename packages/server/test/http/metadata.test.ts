@@ -73,13 +73,25 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
     });
 
   it('reports our valid tokens active with their claims, anything else inactive', async () => {
-    const issued = await postToken(t.app, { grant_type: 'client_credentials', audience: 'https://payments.example' }, basic(client.clientId, client.clientSecret));
+    const issued = await postToken(
+      t.app,
+      { grant_type: 'client_credentials', audience: 'https://payments.example' },
+      basic(client.clientId, client.clientSecret),
+    );
     const rs = await t.runtime.admin.createClient({ name: 'payments-api', introspectApis: ['https://payments.example'] });
     const auth = basic(rs.clientId, rs.clientSecret!);
     const active = await introspect(issued.body.access_token as string, auth);
     expect(active.statusCode).toBe(200);
     expect(active.headers['cache-control']).toBe('no-store');
-    expect(active.json()).toMatchObject({ active: true, client_id: client.clientId, sub: client.clientId, aud: 'https://payments.example', scope: 'payments:write', iss: ISSUER, token_type: 'Bearer' });
+    expect(active.json()).toMatchObject({
+      active: true,
+      client_id: client.clientId,
+      sub: client.clientId,
+      aud: 'https://payments.example',
+      scope: 'payments:write',
+      iss: ISSUER,
+      token_type: 'Bearer',
+    });
     expect((await introspect('garbage', auth)).json()).toEqual({ active: false });
     t.clock.advance(901_000);
     expect((await introspect(issued.body.access_token as string, auth)).json()).toEqual({ active: false });
@@ -114,7 +126,11 @@ describe('GET /metrics', () => {
   it('keeps counting across scrapes: totals, not what happened since the last scrape', async () => {
     const auth = basic(client.clientId, client.clientSecret);
     const issuedLine = (text: string) => text.split('\n').find((line) => line.startsWith(`m2m_auth_tokens_issued_total{client_id="${client.clientId}"`));
-    const before = Number(issuedLine((await t.app.inject({ url: '/metrics' })).body)?.split(' ').pop() ?? 0);
+    const before = Number(
+      issuedLine((await t.app.inject({ url: '/metrics' })).body)
+        ?.split(' ')
+        .pop() ?? 0,
+    );
     for (let i = 0; i < 3; i += 1) await postToken(t.app, { grant_type: 'client_credentials', audience: 'https://payments.example' }, auth);
     expect(issuedLine((await t.app.inject({ url: '/metrics' })).body)).toBe(
       `m2m_auth_tokens_issued_total{client_id="${client.clientId}",audience="https://payments.example"} ${before + 3}`,

@@ -39,7 +39,10 @@ describe.each(stacks)('optional token-request rate limits (token buckets in the 
     expect((await postToken(t.app, cc, basic('nobody', 'x'), from)).status).toBe(401);
     for (let i = 0; i < 20; i++) expect((await postToken(t.app, cc, auth, from)).status).toBe(429);
     expect((await postToken(t.app, cc, auth, { remoteAddress: '198.51.100.21' })).status).toBe(200);
-    const throttledLines = t.logs().split('\n').filter((line) => line.includes('"token.throttled"'));
+    const throttledLines = t
+      .logs()
+      .split('\n')
+      .filter((line) => line.includes('"token.throttled"'));
     expect(throttledLines.length).toBeLessThanOrEqual(1);
   });
 });

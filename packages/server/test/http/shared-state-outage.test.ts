@@ -32,9 +32,13 @@ afterAll(async () => {
 const health = () => (t.runtime.state as ResilientState).health;
 const issue = () => postToken(t.app, { grant_type: 'client_credentials', audience: PAYMENTS }, basic(caller.clientId, caller.clientSecret));
 const introspect = (token: string) =>
-  t.app.inject({ method: 'POST', url: '/oauth/introspect', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: paymentsApi }, payload: form({ token }) });
+  t.app.inject({
+    method: 'POST',
+    url: '/oauth/introspect',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: paymentsApi },
+    payload: form({ token }),
+  });
 const events = (name: string) => logLines(t.logs()).filter((line) => line.event === name);
-
 
 describe.skipIf(!isAvailable)('Redis away: the outage policy at the endpoints', () => {
   beforeEach(async () => {
@@ -69,7 +73,10 @@ describe.skipIf(!isAvailable)('Redis away: the outage policy at the endpoints', 
     expect(during.statusCode).toBe(503);
     expect(during.headers['retry-after']).toBe('1');
     expect(during.headers['cache-control']).toBe('no-store');
-    expect(during.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'The token’s revocation status cannot be checked right now; retry shortly.' });
+    expect(during.json()).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: 'The token’s revocation status cannot be checked right now; retry shortly.',
+    });
     const revoked = await postToken(t.app, { token }, basic(caller.clientId, caller.clientSecret), { url: '/oauth/revoke' });
     expect(revoked.status).toBe(503);
     expect(revoked.body).toEqual({ error: 'temporarily_unavailable', error_description: 'The revocation cannot be recorded right now; retry shortly.' });
@@ -123,7 +130,10 @@ describe.skipIf(!isAvailable)('Redis away: the outage policy at the endpoints', 
     const refused = await postToken(t.app, params);
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBe('1');
-    expect(refused.body).toEqual({ error: 'temporarily_unavailable', error_description: 'The client assertion cannot be checked against replay right now; retry shortly.' });
+    expect(refused.body).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: 'The client assertion cannot be checked against replay right now; retry shortly.',
+    });
     await proxy.start();
     await eventually(() => health().isAvailable(), 'the probe to find Redis back');
     // Never recorded while refused, so its first real use is accepted — and only once.

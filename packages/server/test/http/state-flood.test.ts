@@ -67,17 +67,28 @@ for (const stack of stacks) {
       const attacker = await jwtClient('attacker');
       const resourceServer = await t.runtime.admin.createClient({ name: 'payments-api', introspectApis: [PAYMENTS] });
       const introspect = async (token: string) =>
-        (await t.app.inject({ method: 'POST', url: '/oauth/introspect', headers: formHeaders(basic(resourceServer.clientId, resourceServer.clientSecret!)), payload: form({ token }) })).json();
+        (
+          await t.app.inject({
+            method: 'POST',
+            url: '/oauth/introspect',
+            headers: formHeaders(basic(resourceServer.clientId, resourceServer.clientSecret!)),
+            payload: form({ token }),
+          })
+        ).json();
 
       // The victim's security state: a revoked token, a used assertion, a guesser's back-off
       // against it, an emptied address bucket.
       const victimToken = await issue(victim, VICTIM_ADDRESS);
       const keptToken = await issue(victim, VICTIM_ADDRESS);
       const usedAssertion = await assertion(victim, 'token');
-      expect((await postToken(t.app, { grant_type: 'client_credentials', audience: PAYMENTS, ...usedAssertion }, undefined, { remoteAddress: VICTIM_ADDRESS })).status).toBe(200);
+      expect(
+        (await postToken(t.app, { grant_type: 'client_credentials', audience: PAYMENTS, ...usedAssertion }, undefined, { remoteAddress: VICTIM_ADDRESS }))
+          .status,
+      ).toBe(200);
       expect((await revoke(victim, victimToken)).status).toBe(200);
       expect(await introspect(victimToken)).toEqual({ active: false });
-      const guess = () => postToken(t.app, { grant_type: 'client_credentials', audience: PAYMENTS, ...usedAssertion }, undefined, { remoteAddress: GUESSER_ADDRESS });
+      const guess = () =>
+        postToken(t.app, { grant_type: 'client_credentials', audience: PAYMENTS, ...usedAssertion }, undefined, { remoteAddress: GUESSER_ADDRESS });
       for (let i = 0; i < 3; i++) expect((await guess()).status).toBe(401);
       expect((await guess()).status).toBe(429);
       let drains = 0;
@@ -110,7 +121,9 @@ for (const stack of stacks) {
 
       // The victim's state survived every bit of it.
       expect(await introspect(victimToken)).toEqual({ active: false });
-      const replayed = await postToken(t.app, { grant_type: 'client_credentials', audience: PAYMENTS, ...usedAssertion }, undefined, { remoteAddress: VICTIM_ADDRESS });
+      const replayed = await postToken(t.app, { grant_type: 'client_credentials', audience: PAYMENTS, ...usedAssertion }, undefined, {
+        remoteAddress: VICTIM_ADDRESS,
+      });
       // Refused as a replay: 401, or 429 because the failure counters are full and a failure from
       // a source without a counter is throttled — either way a failure (a first use would be a 200).
       expect([401, 429]).toContain(replayed.status);
@@ -153,13 +166,20 @@ async function assertion(client: JwtClient, endpoint: 'token' | 'revoke', option
 }
 
 async function issue(client: JwtClient, remoteAddress: string): Promise<string> {
-  const answer = await postToken(t.app, { grant_type: 'client_credentials', audience: PAYMENTS, ...(await assertion(client, 'token')) }, undefined, { remoteAddress });
+  const answer = await postToken(t.app, { grant_type: 'client_credentials', audience: PAYMENTS, ...(await assertion(client, 'token')) }, undefined, {
+    remoteAddress,
+  });
   expect(answer.status).toBe(200);
   return answer.body.access_token as string;
 }
 
 async function revoke(client: JwtClient, token: string) {
-  const answer = await t.app.inject({ method: 'POST', url: '/oauth/revoke', headers: formHeaders(), payload: form({ token, ...(await assertion(client, 'revoke')) }) });
+  const answer = await t.app.inject({
+    method: 'POST',
+    url: '/oauth/revoke',
+    headers: formHeaders(),
+    payload: form({ token, ...(await assertion(client, 'revoke')) }),
+  });
   return { status: answer.statusCode, headers: answer.headers, body: answer.json() as Record<string, unknown> };
 }
 

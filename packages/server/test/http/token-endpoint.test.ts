@@ -119,7 +119,11 @@ describe('POST /oauth/token — client authentication errors', () => {
     const none = await postToken(t.app, cc({ audience: PAYMENTS }));
     expectOAuthError(none, 401, 'invalid_client');
     expect(none.headers['www-authenticate']).toBeDefined();
-    const both = await postToken(t.app, cc({ audience: PAYMENTS, client_id: client.clientId, client_secret: client.clientSecret }), basic(client.clientId, client.clientSecret));
+    const both = await postToken(
+      t.app,
+      cc({ audience: PAYMENTS, client_id: client.clientId, client_secret: client.clientSecret }),
+      basic(client.clientId, client.clientSecret),
+    );
     expectOAuthError(both, 400, 'invalid_request');
   });
 
@@ -176,11 +180,12 @@ describe('POST /oauth/token — private_key_jwt (RFC 7523)', () => {
         .sign(privateKey);
     return { clientId: created.clientId, assertion };
   }
-  const assertionParams = (assertion: string) => cc({
-    audience: PAYMENTS,
-    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-    client_assertion: assertion,
-  });
+  const assertionParams = (assertion: string) =>
+    cc({
+      audience: PAYMENTS,
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    });
 
   it('authenticates with a signed assertion and refuses its replay', async () => {
     const { clientId, assertion } = await keyClient();
@@ -244,14 +249,24 @@ describe('POST /oauth/token — request errors', () => {
   });
 
   it('refuses a body that is not form-encoded, and one over the size limit', async () => {
-    const json = await t.app.inject({ method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/json', authorization: auth() }, payload: '{"grant_type":"client_credentials"}' });
+    const json = await t.app.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      headers: { 'content-type': 'application/json', authorization: auth() },
+      payload: '{"grant_type":"client_credentials"}',
+    });
     expect(json.statusCode).toBe(400);
     expect(json.json()).toMatchObject({ error: 'invalid_request' });
     expect(json.headers['cache-control']).toBe('no-store');
     const empty = await t.app.inject({ method: 'POST', url: '/oauth/token', headers: { authorization: auth() } });
     expect(empty.statusCode).toBe(400);
     expect(empty.json()).toMatchObject({ error: 'invalid_request' });
-    const large = await t.app.inject({ method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `grant_type=client_credentials&pad=${'a'.repeat(20_000)}` });
+    const large = await t.app.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `grant_type=client_credentials&pad=${'a'.repeat(20_000)}`,
+    });
     expect(large.statusCode).toBe(413);
     expect(large.json()).toMatchObject({ error: 'invalid_request' });
   });

@@ -57,13 +57,25 @@ describe.each(stacks)('a NUL byte on %s', (_name, isAvailable, makeStorage) => {
     expectInvalidClient(await postToken(t.app, grant, basic(`${caller.clientId}${NUL}`, caller.clientSecret)));
     // private_key_jwt names the client in the assertion: the same refusal before any lookup.
     const { privateKey } = await generateKeyPair('ES256');
-    const assertion = await new SignJWT({ jti: 'j1' }).setProtectedHeader({ alg: 'ES256' }).setIssuer(`x${NUL}`).setSubject(`x${NUL}`).setAudience(ISSUER).setExpirationTime('1m').sign(privateKey);
-    expectInvalidClient(await postToken(t.app, { ...grant, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }));
+    const assertion = await new SignJWT({ jti: 'j1' })
+      .setProtectedHeader({ alg: 'ES256' })
+      .setIssuer(`x${NUL}`)
+      .setSubject(`x${NUL}`)
+      .setAudience(ISSUER)
+      .setExpirationTime('1m')
+      .sign(privateKey);
+    expectInvalidClient(
+      await postToken(t.app, { ...grant, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }),
+    );
   });
 
   it('token endpoint: an audience, resource or scope with %00 is invalid_request (400)', async () => {
     for (const name of ['audience', 'resource', 'scope']) {
-      const answer = await postToken(t.app, { grant_type: 'client_credentials', audience: PAYMENTS, [name]: `${PAYMENTS}${NUL}` }, basic(caller.clientId, caller.clientSecret));
+      const answer = await postToken(
+        t.app,
+        { grant_type: 'client_credentials', audience: PAYMENTS, [name]: `${PAYMENTS}${NUL}` },
+        basic(caller.clientId, caller.clientSecret),
+      );
       expect(answer.status).toBe(400);
       expect(answer.body).toEqual({ error: 'invalid_request', error_description: `The ${name} parameter must not contain the NUL character (U+0000).` });
     }
@@ -85,7 +97,10 @@ describe.each(stacks)('a NUL byte on %s', (_name, isAvailable, makeStorage) => {
   const expectRefused = (answer: Awaited<ReturnType<typeof call>>, field: string) => {
     expect(answer.status).toBe(400);
     expect(answer.type).toMatch(/^application\/problem\+json/);
-    expect(answer.body).toMatchObject({ type: 'urn:m2m-auth:problem:validation-failed', errors: [{ field, message: `${field} must not contain the NUL character (U+0000)` }] });
+    expect(answer.body).toMatchObject({
+      type: 'urn:m2m-auth:problem:validation-failed',
+      errors: [{ field, message: `${field} must not contain the NUL character (U+0000)` }],
+    });
   };
 
   it('admin API: a path id, a query value or a cursor with NUL is a 400 validation-failed', async () => {
@@ -106,8 +121,14 @@ describe.each(stacks)('a NUL byte on %s', (_name, isAvailable, makeStorage) => {
     const before = (await call('GET', '/clients')).body.items as unknown[];
     expectRefused(await call('POST', '/clients', { name: `evil${NUL}` }), 'name');
     expectRefused(await call('POST', '/apis', { identifier: `https://evil.example/${NUL}` }), 'identifier');
-    expectRefused(await call('POST', '/apis', { identifier: 'https://evil.example', scopes: [{ value: 'read', description: `x${NUL}` }] }), 'scopes.0.description');
-    expectRefused(await call('PATCH', `/clients/${caller.clientId}`, { jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: NUL }] } }), 'jwks.keys.0.kid');
+    expectRefused(
+      await call('POST', '/apis', { identifier: 'https://evil.example', scopes: [{ value: 'read', description: `x${NUL}` }] }),
+      'scopes.0.description',
+    );
+    expectRefused(
+      await call('PATCH', `/clients/${caller.clientId}`, { jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: NUL }] } }),
+      'jwks.keys.0.kid',
+    );
     expectRefused(await call('POST', '/grants', { client_id: caller.clientId, api: PAYMENTS, scopes: [`payments:read${NUL}`] }), 'scopes.0');
     expectRefused(await call('POST', '/config/apply', { version: 1, apis: [{ identifier: 'https://evil.example', name: `n${NUL}` }] }), 'apis.0.name');
     // A field name with a NUL is reported where it sits, not echoed.
@@ -121,4 +142,3 @@ describe.each(stacks)('a NUL byte on %s', (_name, isAvailable, makeStorage) => {
     expect((await call('GET', '/apis')).body.items).toHaveLength(3);
   });
 });
-

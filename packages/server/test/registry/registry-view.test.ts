@@ -121,10 +121,12 @@ describe('registry view: bounded caches', () => {
     const view = viewOf(seen.storage, { maxConcurrentLoads: 4, maxQueuedLoads: 10 });
     await view.refresh();
     const release = seen.hold();
-    const lookups = Array.from({ length: 50 }, (_, i) => view.client(`random-${i}`).then(
-      () => 'answered',
-      (error: unknown) => (error instanceof OAuthError ? `${error.status} ${error.error} retry-after=${error.headers['retry-after']}` : 'other'),
-    ));
+    const lookups = Array.from({ length: 50 }, (_, i) =>
+      view.client(`random-${i}`).then(
+        () => 'answered',
+        (error: unknown) => (error instanceof OAuthError ? `${error.status} ${error.error} retry-after=${error.headers['retry-after']}` : 'other'),
+      ),
+    );
     await eventually(() => seen.reads.length === 4, 'the first reads to start');
     release();
     const outcomes = await Promise.all(lookups);
@@ -147,7 +149,14 @@ describe('registry view: one entry per client', () => {
     await storage.createGrant({ ...grant('cgr-2', 'svc', 'https://stock.example'), scopes: ['write'] });
     const view = viewOf(storage, { maxEntries: 1 });
     await view.refresh();
-    expect(await view.client('svc')).toEqual({ clientId: 'svc', isEnabled: true, defaultApi: null, grantTypes: ['client_credentials'], tokenEndpointAuthMethods: ['client_secret_basic', 'client_secret_post'], jwks: null });
+    expect(await view.client('svc')).toEqual({
+      clientId: 'svc',
+      isEnabled: true,
+      defaultApi: null,
+      grantTypes: ['client_credentials'],
+      tokenEndpointAuthMethods: ['client_secret_basic', 'client_secret_post'],
+      jwks: null,
+    });
     expect((await view.clientSecrets('svc')).map((cached) => cached.id)).toEqual(['sec-1']);
     expect((await view.grant('svc', 'https://orders.example'))?.scopes).toEqual(['read']);
     expect((await view.grant('svc', 'https://stock.example'))?.scopes).toEqual(['write']);
@@ -247,7 +256,10 @@ describe('registry view: background refresh', () => {
     const path = join(directory, 'shared.db');
     const server = createSqliteStorage({ path });
     const cli = createSqliteStorage({ path });
-    closers.push(() => cli.close(), () => server.close());
+    closers.push(
+      () => cli.close(),
+      () => server.close(),
+    );
     const elapsed = await provesBackgroundRefresh(server, cli);
     console.info(`sqlite: change applied after ${elapsed} ms`);
   });
@@ -256,7 +268,10 @@ describe('registry view: background refresh', () => {
     const schema = schemas.next();
     const server = await createPostgresStorage({ connectionString: POSTGRES_URL, schema, poolSize: 2 });
     const cli = await createPostgresStorage({ connectionString: POSTGRES_URL, schema, poolSize: 1 });
-    closers.push(() => cli.close(), () => server.close());
+    closers.push(
+      () => cli.close(),
+      () => server.close(),
+    );
     const elapsed = await provesBackgroundRefresh(server, cli);
     console.info(`postgres: change applied after ${elapsed} ms`);
   });

@@ -28,7 +28,6 @@ afterAll(async () => {
   await deleteRedisKeys(run);
 });
 
-
 describe.skipIf(!isAvailable)('resilient shared state: Redis away and back', () => {
   beforeEach(async () => {
     proxy = await startTcpProxy({ host: redisAddress.hostname, port: Number(redisAddress.port || 6379) });

@@ -162,7 +162,11 @@ export function describeSharedStateConformance(adapterName: string, factory: Sta
         const small = await bounded();
         for (let i = 0; i < 5; i++) await small.countAttempt('victim', 120_000);
         let refused: unknown;
-        for (let i = 0; i < 100 && !refused; i++) refused = await small.countAttempt(`flood-${i}`, 60_000).then(() => undefined, (error: unknown) => error);
+        for (let i = 0; i < 100 && !refused; i++)
+          refused = await small.countAttempt(`flood-${i}`, 60_000).then(
+            () => undefined,
+            (error: unknown) => error,
+          );
         expect(refused).toMatchObject({ concern: 'attempts', retryAfterMs: 60_000 });
         expect(await small.peekAttempts('victim')).toEqual({ count: 5, expiresAt: T0 + 120_000 });
         expect((await small.countAttempt('victim', 120_000)).count).toBe(6);

@@ -14,8 +14,16 @@ export function describeLifecycleConformance(adapterName: string, makeStorage: (
       storage = await makeStorage();
       opened.push(storage);
       await storage.createClient({
-        clientId: 'c1', name: 'c1', description: '', defaultApi: null, isEnabled: true, grantTypes: ['client_credentials'],
-        tokenEndpointAuthMethods: ['client_secret_basic'], jwks: null, createdAt: T0, updatedAt: T0,
+        clientId: 'c1',
+        name: 'c1',
+        description: '',
+        defaultApi: null,
+        isEnabled: true,
+        grantTypes: ['client_credentials'],
+        tokenEndpointAuthMethods: ['client_secret_basic'],
+        jwks: null,
+        createdAt: T0,
+        updatedAt: T0,
       });
       for (const id of ['s1', 's2']) await storage.addClientSecret({ id, clientId: 'c1', hash: 'h', hint: 'abcd', createdAt: T0, expiresAt: null });
     });

@@ -30,7 +30,6 @@ describe.skipIf(!isAvailable)('postgres', () => {
     const T0 = Date.UTC(2026, 0, 1);
     const { client } = recordBuilders(T0);
 
-
     it('migrates once when several instances start together, and records the version', async () => {
       const schema = schemas.next();
       const instances = await Promise.all(Array.from({ length: 4 }, () => open(schema, { poolSize: 1 })));
@@ -70,7 +69,12 @@ describe.skipIf(!isAvailable)('postgres', () => {
       const instances: Storage[] = await Promise.all([open(schema), open(schema), open(schema)]);
       try {
         await instances[0]!.createClient(client('c1'));
-        await Promise.all(instances.flatMap((instance, i) => [instance.updateClient('c1', { name: `by ${i}` }, T0 + i), instance.updateClient('c1', { description: `d${i}` }, T0 + i)]));
+        await Promise.all(
+          instances.flatMap((instance, i) => [
+            instance.updateClient('c1', { name: `by ${i}` }, T0 + i),
+            instance.updateClient('c1', { description: `d${i}` }, T0 + i),
+          ]),
+        );
         const stored = await instances[0]!.getClient('c1');
         // Whichever update ran last per field won, and neither field was reset by the other's write.
         expect(stored?.name).toMatch(/^by \d$/);

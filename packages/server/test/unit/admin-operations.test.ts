@@ -66,7 +66,18 @@ describe('admin bootstrap', () => {
     expect(secret!.hash).not.toContain(supplied);
     expect(clientSecretMatches(secretPepper, supplied, secret!.hash)).toBe(true);
     const grant = await storage.findGrant(created.clientId, ADMIN_API_IDENTIFIER);
-    expect(grant?.scopes).toEqual(['apis:read', 'apis:write', 'clients:read', 'clients:write', 'grants:read', 'grants:write', 'keys:read', 'keys:write', 'audit:read', 'introspection:write']);
+    expect(grant?.scopes).toEqual([
+      'apis:read',
+      'apis:write',
+      'clients:read',
+      'clients:write',
+      'grants:read',
+      'grants:write',
+      'keys:read',
+      'keys:write',
+      'audit:read',
+      'introspection:write',
+    ]);
     expect(await admin.isRegistryEmpty()).toBe(false);
     const [event] = (await admin.listAuditEvents()).items;
     expect(event).toMatchObject({ type: 'admin.bootstrapped', actor: 'cli', data: { secretSupplied: true } });

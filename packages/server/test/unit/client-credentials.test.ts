@@ -22,9 +22,20 @@ describe('decodeBasicAuthorization (RFC 6749 §2.3.1, Appendix B)', () => {
 
 describe('extractClientCredentials', () => {
   it('finds exactly one method', () => {
-    expect(extractClientCredentials(undefined, parseFormParams('client_id=a&client_secret=b'))).toEqual({ method: 'client_secret_post', clientId: 'a', secret: 'b' });
-    expect(extractClientCredentials(`Basic ${b64('a:b')}`, parseFormParams('client_id=a'))).toEqual({ method: 'client_secret_basic', clientId: 'a', secret: 'b' });
-    const assertion = extractClientCredentials(undefined, parseFormParams('client_assertion=x.y.z&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer'));
+    expect(extractClientCredentials(undefined, parseFormParams('client_id=a&client_secret=b'))).toEqual({
+      method: 'client_secret_post',
+      clientId: 'a',
+      secret: 'b',
+    });
+    expect(extractClientCredentials(`Basic ${b64('a:b')}`, parseFormParams('client_id=a'))).toEqual({
+      method: 'client_secret_basic',
+      clientId: 'a',
+      secret: 'b',
+    });
+    const assertion = extractClientCredentials(
+      undefined,
+      parseFormParams('client_assertion=x.y.z&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer'),
+    );
     expect(assertion).toEqual({ method: 'private_key_jwt', clientId: undefined, assertion: 'x.y.z' });
   });
 

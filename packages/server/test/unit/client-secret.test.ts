@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { CLIENT_SECRET_PREFIX, clientSecretMatches, generateClientSecret, hashClientSecret, isWellFormedClientSecret } from '../../src/secrets/client-secret.js';
+import {
+  CLIENT_SECRET_PREFIX,
+  clientSecretMatches,
+  generateClientSecret,
+  hashClientSecret,
+  isWellFormedClientSecret,
+} from '../../src/secrets/client-secret.js';
 
 describe('client secrets', () => {
   it('are prefixed, 256-bit random and carry a checksum that scanners can verify', () => {

@@ -64,6 +64,11 @@ describe('batched log destination', () => {
       env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
     });
     expect(status).toBe(0);
-    expect(stdout.trim().split('\n').map((text) => JSON.parse(text).n)).toEqual([1, 2, 3, 4, 5]);
+    expect(
+      stdout
+        .trim()
+        .split('\n')
+        .map((text) => JSON.parse(text).n),
+    ).toEqual([1, 2, 3, 4, 5]);
   });
 });

@@ -25,27 +25,38 @@ function oauthErrorOrValue<T>(run: () => T): T | OAuthError {
 describe('Basic credentials (RFC 6749 §2.3.1, Appendix B)', () => {
   it('decodes any id and secret a client encodes correctly, colons and non-ASCII included', () => {
     fc.assert(
-      fc.property(text.filter((id) => id.length > 0), text, (clientId, secret) => {
-        const header = `Basic ${Buffer.from(`${formUrlEncode(clientId)}:${formUrlEncode(secret)}`).toString('base64')}`;
-        expect(decodeBasicAuthorization(header)).toEqual({ clientId, secret });
-      }),
+      fc.property(
+        text.filter((id) => id.length > 0),
+        text,
+        (clientId, secret) => {
+          const header = `Basic ${Buffer.from(`${formUrlEncode(clientId)}:${formUrlEncode(secret)}`).toString('base64')}`;
+          expect(decodeBasicAuthorization(header)).toEqual({ clientId, secret });
+        },
+      ),
     );
   });
 
   it('answers anything else with invalid_client (401, challenge), never another error', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string().map((s) => `Basic ${s}`), fc.uint8Array().map((b) => `Basic ${Buffer.from(b).toString('base64')}`)), (header) => {
-        const result = oauthErrorOrValue(() => decodeBasicAuthorization(header));
-        if (result instanceof OAuthError) {
-          expect(result.error).toBe('invalid_client');
-          expect(result.status).toBe(401);
-          expect(result.headers['www-authenticate']).toMatch(/^Basic /);
-          // The description never carries what was sent.
-          if (header.length > 12) expect(result.description).not.toContain(header.slice(6));
-        } else {
-          expect(result.clientId.length).toBeGreaterThan(0);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string().map((s) => `Basic ${s}`),
+          fc.uint8Array().map((b) => `Basic ${Buffer.from(b).toString('base64')}`),
+        ),
+        (header) => {
+          const result = oauthErrorOrValue(() => decodeBasicAuthorization(header));
+          if (result instanceof OAuthError) {
+            expect(result.error).toBe('invalid_client');
+            expect(result.status).toBe(401);
+            expect(result.headers['www-authenticate']).toMatch(/^Basic /);
+            // The description never carries what was sent.
+            if (header.length > 12) expect(result.description).not.toContain(header.slice(6));
+          } else {
+            expect(result.clientId.length).toBeGreaterThan(0);
+          }
+        },
+      ),
     );
   });
 });
@@ -81,7 +92,10 @@ describe('form bodies (RFC 6749 §3.2)', () => {
   });
 
   it('refuses a looked-up parameter holding a NUL byte (%00) with invalid_request, and only then', () => {
-    const value = fc.oneof(text, fc.tuple(text, text).map(([a, b]) => `${a}\u0000${b}`));
+    const value = fc.oneof(
+      text,
+      fc.tuple(text, text).map(([a, b]) => `${a}\u0000${b}`),
+    );
     fc.assert(
       fc.property(value, value, (audience, other) => {
         const params = parseFormParams(`audience=${formUrlEncode(audience)}&other=${formUrlEncode(other)}`);
@@ -98,7 +112,9 @@ describe('form bodies (RFC 6749 §3.2)', () => {
 });
 
 describe('scope strings (RFC 6749 §3.3)', () => {
-  const scopeToken = fc.string({ unit: fc.constantFrom(...'!#$%&\'()*+,-./0123456789:;<=>?@ABCZ[]^_`az{|}~'), minLength: 1, maxLength: 12 }).filter((token) => !token.includes('\\'));
+  const scopeToken = fc
+    .string({ unit: fc.constantFrom(..."!#$%&'()*+,-./0123456789:;<=>?@ABCZ[]^_`az{|}~"), minLength: 1, maxLength: 12 })
+    .filter((token) => !token.includes('\\'));
 
   it('splits on spaces, drops duplicates, keeps the first order', () => {
     fc.assert(
@@ -124,9 +140,12 @@ describe('echo', () => {
 
   it('withholds exactly what looks like a credential', () => {
     fc.assert(
-      fc.property(fc.array(pieces, { maxLength: 12 }).map((list) => list.join('')), (value) => {
-        expect(echo(value) === WITHHELD).toBe(SHAPES.some((shape) => shape.test(value)));
-      }),
+      fc.property(
+        fc.array(pieces, { maxLength: 12 }).map((list) => list.join('')),
+        (value) => {
+          expect(echo(value) === WITHHELD).toBe(SHAPES.some((shape) => shape.test(value)));
+        },
+      ),
     );
   });
 

@@ -29,7 +29,11 @@ describe('resolveServerConfig', () => {
   });
 
   it('takes flags over environment over file', () => {
-    const config = resolveServerConfig({ port: '9001' }, { M2M_AUTH_PORT: '9002', M2M_AUTH_LOG_LEVEL: 'warn' }, { port: 9003, logLevel: 'error', host: '127.0.0.2' });
+    const config = resolveServerConfig(
+      { port: '9001' },
+      { M2M_AUTH_PORT: '9002', M2M_AUTH_LOG_LEVEL: 'warn' },
+      { port: 9003, logLevel: 'error', host: '127.0.0.2' },
+    );
     expect(config).toMatchObject({ port: 9001, logLevel: 'warn', host: '127.0.0.2' });
   });
 
@@ -55,9 +59,15 @@ describe('resolveServerConfig', () => {
 
   it('bounds what a connection may hold: timeouts and a connection cap, each from flags, env or file', () => {
     expect(resolveServerConfig({}, {}).limits).toEqual(DEFAULT_CONNECTION_LIMITS);
-    const config = resolveServerConfig({ requestTimeout: '8000' }, { M2M_AUTH_HEADERS_TIMEOUT: '4000', M2M_AUTH_MAX_CONNECTIONS: '100' }, { keepAliveTimeout: 1000 });
+    const config = resolveServerConfig(
+      { requestTimeout: '8000' },
+      { M2M_AUTH_HEADERS_TIMEOUT: '4000', M2M_AUTH_MAX_CONNECTIONS: '100' },
+      { keepAliveTimeout: 1000 },
+    );
     expect(config.limits).toEqual({ headersTimeoutMs: 4000, requestTimeoutMs: 8000, keepAliveTimeoutMs: 1000, maxConnections: 100 });
-    expect(() => resolveServerConfig({ requestTimeout: 'soon' }, {})).toThrowError(/request-timeout \/ M2M_AUTH_REQUEST_TIMEOUT: must be a whole number of milliseconds/);
+    expect(() => resolveServerConfig({ requestTimeout: 'soon' }, {})).toThrowError(
+      /request-timeout \/ M2M_AUTH_REQUEST_TIMEOUT: must be a whole number of milliseconds/,
+    );
     expect(() => resolveServerConfig({ maxConnections: '0' }, {})).toThrowError(/max-connections/);
     expect(() => resolveServerConfig({ headersTimeout: '20000', requestTimeout: '10000' }, {})).toThrowError(/headers-timeout .* must not exceed/);
   });
@@ -113,9 +123,14 @@ describe('parseDatabaseUrl', () => {
 
   it('bounds the shared state: per-client allowances and the entries of counters and buckets, defaults or as told', () => {
     expect(resolveServerConfig({}, {}).stateLimits).toEqual({ allowance: { revocations: 10_000, assertions: 100_000 }, maxEntries: 100_000 });
-    const told = resolveServerConfig({ stateRevocationsPerClient: '500' }, { M2M_AUTH_STATE_ASSERTIONS_PER_CLIENT: '2000', M2M_AUTH_STATE_MAX_ENTRIES: '5000' });
+    const told = resolveServerConfig(
+      { stateRevocationsPerClient: '500' },
+      { M2M_AUTH_STATE_ASSERTIONS_PER_CLIENT: '2000', M2M_AUTH_STATE_MAX_ENTRIES: '5000' },
+    );
     expect(told.stateLimits).toEqual({ allowance: { revocations: 500, assertions: 2000 }, maxEntries: 5000 });
-    expect(() => resolveServerConfig({ stateRevocationsPerClient: '0' }, {})).toThrowError(/--state-revocations-per-client \/ M2M_AUTH_STATE_REVOCATIONS_PER_CLIENT: must be a whole number from 1/);
+    expect(() => resolveServerConfig({ stateRevocationsPerClient: '0' }, {})).toThrowError(
+      /--state-revocations-per-client \/ M2M_AUTH_STATE_REVOCATIONS_PER_CLIENT: must be a whole number from 1/,
+    );
   });
 
   it('never repeats a password in a message or a banner', () => {

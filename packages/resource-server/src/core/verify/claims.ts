@@ -20,7 +20,8 @@ export interface ClaimsPolicy {
 export function checkClaims(claims: Record<string, unknown>, nowSeconds: number, policy: ClaimsPolicy, introspected: boolean): void {
   const tolerance = policy.toleranceSeconds;
   if (!introspected || claims.iss !== undefined) {
-    if (typeof claims.iss !== 'string' || !policy.issuers.has(claims.iss)) throw invalidToken('The access token was issued by an untrusted issuer.', 'wrong_issuer');
+    if (typeof claims.iss !== 'string' || !policy.issuers.has(claims.iss))
+      throw invalidToken('The access token was issued by an untrusted issuer.', 'wrong_issuer');
   }
   if (typeof claims.exp !== 'number') {
     if (!introspected) throw invalidToken('The access token has no expiry.', 'missing_claim');
@@ -36,11 +37,13 @@ export function checkClaims(claims: Record<string, unknown>, nowSeconds: number,
   if (policy.audiences.length > 0) {
     const aud = claims.aud;
     const tokenAudiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
-    if (!tokenAudiences.some((value) => policy.audiences.includes(value as string))) throw invalidToken('The access token is not meant for this API.', 'wrong_audience');
+    if (!tokenAudiences.some((value) => policy.audiences.includes(value as string)))
+      throw invalidToken('The access token is not meant for this API.', 'wrong_audience');
   }
   if (policy.allowedClientIds?.length) {
     const clientId = claims.client_id ?? claims.azp ?? claims.appid ?? claims.cid;
-    if (typeof clientId !== 'string' || !policy.allowedClientIds.includes(clientId)) throw invalidToken('The access token was issued to a client this API does not accept.', 'wrong_audience');
+    if (typeof clientId !== 'string' || !policy.allowedClientIds.includes(clientId))
+      throw invalidToken('The access token was issued to a client this API does not accept.', 'wrong_audience');
   }
   for (const [name, expected] of policy.requiredClaims) {
     const value = claims[name];

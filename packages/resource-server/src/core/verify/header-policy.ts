@@ -17,7 +17,8 @@ const TYP = /^(application\/)?at\+jwt$/i;
 export function checkHeader(header: Record<string, unknown>, policy: HeaderPolicy): JwsAlgorithm {
   if (header.crit !== undefined) throw invalidToken('The access token uses unsupported critical header parameters.', 'malformed_token');
   const alg = header.alg;
-  if (!isJwsAlgorithm(alg) || !policy.algorithms.has(alg)) throw invalidToken('The access token is signed with an algorithm this API does not accept.', 'algorithm_not_allowed');
+  if (!isJwsAlgorithm(alg) || !policy.algorithms.has(alg))
+    throw invalidToken('The access token is signed with an algorithm this API does not accept.', 'algorithm_not_allowed');
   if (policy.requireTyp && (typeof header.typ !== 'string' || !TYP.test(header.typ))) {
     throw invalidToken('The access token is not an RFC 9068 access token (typ must be at+jwt).', 'wrong_type');
   }

@@ -64,7 +64,8 @@ export function createTokenVerification(steps: VerificationSteps): VerifyToken {
   if (!replayStore) return verify;
   return (token) => {
     const result = verify(token);
-    const replayChecked = (principal: Principal) => checkReplay(replayStore, principal, steps.now() / 1000, steps.claims.toleranceSeconds).then(() => principal);
+    const replayChecked = (principal: Principal) =>
+      checkReplay(replayStore, principal, steps.now() / 1000, steps.claims.toleranceSeconds).then(() => principal);
     return result instanceof Promise ? result.then(replayChecked) : replayChecked(result);
   };
 }

@@ -9,9 +9,16 @@ import { isCacheable } from './with-token-cache.js';
  * has not expired costs one map lookup — no extraction, no verification, no promise. Keyed by the
  * raw header, so a repeat caller skips even the bearer regex.
  */
-export function withHeaderCache(authenticate: Authenticate, cache: VerifiedTokenCache, bearer: BearerOptions, now: () => number, toleranceSeconds: number): Authenticate {
+export function withHeaderCache(
+  authenticate: Authenticate,
+  cache: VerifiedTokenCache,
+  bearer: BearerOptions,
+  now: () => number,
+  toleranceSeconds: number,
+): Authenticate {
   const remember = (sources: BearerSources, principal: Principal): Principal => {
-    if (typeof sources.authorization === 'string' && isCacheable(principal)) cache.set(sources.authorization, principal, principal.expiresAt! + toleranceSeconds);
+    if (typeof sources.authorization === 'string' && isCacheable(principal))
+      cache.set(sources.authorization, principal, principal.expiresAt! + toleranceSeconds);
     return principal;
   };
   // A small function of its own, as before the split: V8 inlines it into the caller, and the hit

@@ -7,7 +7,10 @@ import { ScopeName, SigningAlg, time, TokenTtl, withDescription } from './common
 
 const Identifier = Type.String({ description: 'Absolute URI; the tokens’ aud' });
 const Name = Type.String({ minLength: 1, maxLength: 200 });
-const ScopeInput = Type.Union([ScopeName, Type.Object({ value: ScopeName, description: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false })]);
+const ScopeInput = Type.Union([
+  ScopeName,
+  Type.Object({ value: ScopeName, description: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
+]);
 const ScopeInputs = Type.Array(ScopeInput, { maxItems: 200 });
 
 export const apiResource = codec({
@@ -42,9 +45,16 @@ export const ApiWithSecret = Type.Object(
 const ScopeToken = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$', not: { pattern: '/\\.default$' } });
 export const ConfigApi = Type.Object(
   {
-    identifier: Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z][A-Za-z0-9+.-]*:[^#\\s]*$', description: 'Absolute URI without a fragment: the `aud` of tokens for this API.' }),
+    identifier: Type.String({
+      minLength: 1,
+      maxLength: 512,
+      pattern: '^[A-Za-z][A-Za-z0-9+.-]*:[^#\\s]*$',
+      description: 'Absolute URI without a fragment: the `aud` of tokens for this API.',
+    }),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Default: the identifier.' })),
-    scopes: Type.Optional(Type.Array(Type.Union([ScopeToken, Type.Object({ value: ScopeToken, description: Type.Optional(Type.String()) }, { additionalProperties: false })]))),
+    scopes: Type.Optional(
+      Type.Array(Type.Union([ScopeToken, Type.Object({ value: ScopeToken, description: Type.Optional(Type.String()) }, { additionalProperties: false })])),
+    ),
     signing_alg: Type.Optional(withDescription(SigningAlg, 'Default RS256.')),
     token_ttl_seconds: Type.Optional(withDescription(TokenTtl, `Default ${DEFAULT_TOKEN_TTL_SECONDS}.`)),
   },

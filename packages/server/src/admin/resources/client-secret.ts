@@ -32,8 +32,18 @@ export const clientSecretList = codec({ items: listOf('items', clientSecretDetai
 
 const Shown = Type.String({ description: 'Shown in this one answer only' });
 
-export const rotateSecret = codec({ grace_seconds: optional('graceSeconds', Type.Integer({ minimum: 0, maximum: 2_592_000, description: 'How long the current secrets keep working (default 3600)' })) });
-export const addSecret = codec({ expires_in_seconds: optional('expiresInSeconds', Type.Integer({ minimum: 60, maximum: 157_680_000, description: 'The secret stops working after this many seconds (default: never)' })) });
+export const rotateSecret = codec({
+  grace_seconds: optional(
+    'graceSeconds',
+    Type.Integer({ minimum: 0, maximum: 2_592_000, description: 'How long the current secrets keep working (default 3600)' }),
+  ),
+});
+export const addSecret = codec({
+  expires_in_seconds: optional(
+    'expiresInSeconds',
+    Type.Integer({ minimum: 60, maximum: 157_680_000, description: 'The secret stops working after this many seconds (default: never)' }),
+  ),
+});
 
 export const rotatedSecret = codec({
   client_id: field('clientId', Type.String()),

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { codec, field, listOf, mapped, nested, optional, type RecordOf } from './fields.js';
+import { codec, field, listOf, mapped, optional, type RecordOf } from './fields.js';
 import { AuthMethods, IntrospectApis, Jwks, nullable, time, withDescription } from './common.js';
 import { clientSecretResource } from './client-secret.js';
 
@@ -63,14 +63,27 @@ export const ClientDetail = Type.Object({ ...clientResource.schema.properties, .
 /** The config document's entry: the create request, matched by client_id or name, with the defaults apply gives. */
 export const ConfigClient = Type.Object(
   {
-    client_id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._~-]{1,128}$', description: "Matches the server's client; kept when the client is created. Without it the client is matched by name." })),
+    client_id: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9._~-]{1,128}$',
+        description: "Matches the server's client; kept when the client is created. Without it the client is matched by name.",
+      }),
+    ),
     name: Name,
     description: Type.Optional(Type.String({ maxLength: 1000 })),
-    default_api: Type.Optional(nullable(Type.String(), { description: 'Identifier of an API of the document (or urn:m2m-auth:admin), used when a token request names no audience.' })),
+    default_api: Type.Optional(
+      nullable(Type.String(), { description: 'Identifier of an API of the document (or urn:m2m-auth:admin), used when a token request names no audience.' }),
+    ),
     enabled: Type.Optional(Type.Boolean({ description: 'Default true.' })),
-    token_endpoint_auth_methods: Type.Optional(withDescription(AuthMethods, 'Default: private_key_jwt with jwks, else client_secret_basic and client_secret_post.')),
+    token_endpoint_auth_methods: Type.Optional(
+      withDescription(AuthMethods, 'Default: private_key_jwt with jwks, else client_secret_basic and client_secret_post.'),
+    ),
     jwks: Type.Optional(withDescription(Jwks, 'Public JWK Set for private_key_jwt: flat RSA, EC or OKP public keys, at most 20.')),
-    introspect_apis: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Identifiers of APIs of the document (or "*" for all) whose tokens this client may introspect (RFC 7662). Default: none.' })),
+    introspect_apis: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description: 'Identifiers of APIs of the document (or "*" for all) whose tokens this client may introspect (RFC 7662). Default: none.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

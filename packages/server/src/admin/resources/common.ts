@@ -7,7 +7,8 @@ import { mapped } from './fields.js';
 /** Schemas more than one admin resource speaks: snake_case like OAuth, ISO-8601 times. */
 
 /** A string of a fixed set, as `enum` (what OpenAPI readers and the docs render), typed as the union. */
-export const stringEnum = <T extends string>(values: readonly T[], options: SchemaOptions = {}): TUnsafe<T> => Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+export const stringEnum = <T extends string>(values: readonly T[], options: SchemaOptions = {}): TUnsafe<T> =>
+  Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
 
 export const nullable = <S extends TSchema>(schema: S, options: SchemaOptions = {}) => Type.Union([schema, Type.Null()], options);
 
@@ -19,7 +20,8 @@ export const Time = Type.String({ format: 'date-time' });
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A time: epoch milliseconds in records, ISO 8601 on the wire. */
-export const time = <Key extends string>(key: Key, options: StringOptions = {}) => mapped(key, Type.String({ format: 'date-time', ...options }), { encode: iso, decode: (text: string) => Date.parse(text) });
+export const time = <Key extends string>(key: Key, options: StringOptions = {}) =>
+  mapped(key, Type.String({ format: 'date-time', ...options }), { encode: iso, decode: (text: string) => Date.parse(text) });
 
 /** A time that may not have happened (null). */
 export const nullableTime = <Key extends string>(key: Key, options: SchemaOptions = {}) =>
@@ -50,12 +52,15 @@ export const Jwk = Type.Object(
 );
 // Typed as the record's JWK Set: the schema checks more than the type can say (members per kty).
 export const Jwks = Type.Unsafe<PublicJwks | null>(
-  nullable(Type.Object({ keys: Type.Array(Jwk, { minItems: 1, maxItems: MAX_JWKS_KEYS }) }, { additionalProperties: false }), { description: 'Public JWK Set for private_key_jwt' }),
+  nullable(Type.Object({ keys: Type.Array(Jwk, { minItems: 1, maxItems: MAX_JWKS_KEYS }) }, { additionalProperties: false }), {
+    description: 'Public JWK Set for private_key_jwt',
+  }),
 );
 
 export const IntrospectApis = Type.Array(Type.String({ minLength: 1, maxLength: 512 }), {
   maxItems: 200,
-  description: 'API identifiers (or "*") whose tokens this client may introspect (RFC 7662 §4); [] for none. Setting or changing it needs the admin scope introspection:write',
+  description:
+    'API identifiers (or "*") whose tokens this client may introspect (RFC 7662 §4); [] for none. Setting or changing it needs the admin scope introspection:write',
 });
 
 export const ScopeName = Type.String({ minLength: 1, maxLength: 128 });
@@ -63,7 +68,10 @@ export const ScopeList = Type.Array(ScopeName, { maxItems: 200 });
 
 /** One page of a list, with the cursor of the next. */
 export const pageOf = <S extends TSchema>(item: S) =>
-  Type.Object({ items: Type.Array(item), next_cursor: nullable(Type.String({ description: 'Pass as cursor for the next page' })) }, { additionalProperties: false });
+  Type.Object(
+    { items: Type.Array(item), next_cursor: nullable(Type.String({ description: 'Pass as cursor for the next page' })) },
+    { additionalProperties: false },
+  );
 
 export const pageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Page size (default 100)' })),

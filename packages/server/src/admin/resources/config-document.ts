@@ -26,7 +26,8 @@ export const ConfigDocument = Type.Object(
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: CONFIG_DOCUMENT_SCHEMA_ID,
     title: 'm2m-auth configuration document',
-    description: 'APIs, clients and grants for `m2m-auth apply -f` (written by `m2m-auth export`). A field left out takes the value `create` would give it. Never holds a secret.',
+    description:
+      'APIs, clients and grants for `m2m-auth apply -f` (written by `m2m-auth export`). A field left out takes the value `create` would give it. Never holds a secret.',
     additionalProperties: false,
   },
 );
@@ -61,13 +62,18 @@ export const ConfigDocumentBody = Type.Unsafe<Record<string, unknown>>(looseDocu
 /** What export answers: the same schema, and a document it wrote. */
 export const ConfigDocumentAnswer = Type.Unsafe<ConfigDocument>(looseDocument);
 
-export const ExportQuery = Type.Object({ include_admin: Type.Optional(Type.Boolean({ description: 'Also export the built-in admin API' })) }, { additionalProperties: false });
+export const ExportQuery = Type.Object(
+  { include_admin: Type.Optional(Type.Boolean({ description: 'Also export the built-in admin API' })) },
+  { additionalProperties: false },
+);
 
 export const ApplyQuery = Type.Object(
   {
     dry_run: Type.Optional(Type.Boolean({ description: 'Only compute the plan' })),
     prune: Type.Optional(Type.Boolean({ description: 'Delete what the document does not list' })),
-    allow_admin_deletion: Type.Optional(Type.Boolean({ description: 'Let prune delete the calling admin client or the last client holding admin scopes (refused otherwise)' })),
+    allow_admin_deletion: Type.Optional(
+      Type.Boolean({ description: 'Let prune delete the calling admin client or the last client holding admin scopes (refused otherwise)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -95,15 +101,25 @@ export interface ConfigPlan {
 
 /** Shown once, in the result of the apply that created them. */
 export type CreatedSecret =
-  | { resource: 'client'; client_id: string; name: string; client_secret: string }
-  | { resource: 'api'; identifier: string; shared_secret: string };
+  { resource: 'client'; client_id: string; name: string; client_secret: string } | { resource: 'api'; identifier: string; shared_secret: string };
 
 /** The answer to an apply: the plan, whether it was carried out, and the secrets it created (in this one answer). */
 export const applyResult = codec({
-  plan: field('plan', Type.Unsafe<ConfigPlan>({ type: 'object', additionalProperties: true, description: '{changes: [{action, resource, key, after?, changes?}], kept: [{resource, key}]}' })),
+  plan: field(
+    'plan',
+    Type.Unsafe<ConfigPlan>({
+      type: 'object',
+      additionalProperties: true,
+      description: '{changes: [{action, resource, key, after?, changes?}], kept: [{resource, key}]}',
+    }),
+  ),
   applied: field('applied', Type.Boolean()),
   created_secrets: field(
     'createdSecrets',
-    Type.Unsafe<CreatedSecret[]>({ type: 'array', items: { type: 'object', additionalProperties: true }, description: 'Secrets of the clients (and HS256 APIs) this apply created: in this one answer only' }),
+    Type.Unsafe<CreatedSecret[]>({
+      type: 'array',
+      items: { type: 'object', additionalProperties: true },
+      description: 'Secrets of the clients (and HS256 APIs) this apply created: in this one answer only',
+    }),
   ),
 });

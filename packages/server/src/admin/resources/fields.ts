@@ -41,7 +41,10 @@ export function field<Key extends string, Schema extends TSchema>(key: Key, sche
 }
 
 /** A field a message may leave out. */
-export function optional<Key extends string, Schema extends TSchema>(key: Key, schema: Schema): Field<Key, TOptional<Schema>, Static<Schema> | undefined, Static<Schema> | undefined> {
+export function optional<Key extends string, Schema extends TSchema>(
+  key: Key,
+  schema: Schema,
+): Field<Key, TOptional<Schema>, Static<Schema> | undefined, Static<Schema> | undefined> {
   const optionalSchema: TOptional<Schema> = { ...schema, [OptionalKind]: 'Optional' };
   return { key, schema: optionalSchema, encode: same, decode: same };
 }
@@ -97,5 +100,8 @@ export function nested<Key extends string, F extends Fields>(key: Key, inner: Co
 
 /** A field that holds a list of another resource. */
 export function listOf<Key extends string, F extends Fields>(key: Key, inner: Codec<F>): Field<Key, TArray<TObject<PropertiesOf<F>>>, RecordOf<F>[]> {
-  return mapped(key, Type.Array(inner.schema), { encode: (items: RecordOf<F>[]) => items.map(inner.toWire), decode: (items: WireOf<F>[]) => items.map(inner.fromWire) });
+  return mapped(key, Type.Array(inner.schema), {
+    encode: (items: RecordOf<F>[]) => items.map(inner.toWire),
+    decode: (items: WireOf<F>[]) => items.map(inner.fromWire),
+  });
 }

@@ -41,7 +41,8 @@ export function createAdminAuthenticator(deps: {
 }) {
   const maxTtlSeconds = deps.maxTokenTtlSeconds ?? ADMIN_TOKEN_TTL_SECONDS;
   async function authenticate(authorization: string | undefined): Promise<AdminCaller> {
-    if (authorization === undefined || authorization === '') throw challenge(401, 'unauthorized', 'An admin access token is required: Authorization: Bearer <token>');
+    if (authorization === undefined || authorization === '')
+      throw challenge(401, 'unauthorized', 'An admin access token is required: Authorization: Bearer <token>');
     const match = BEARER.exec(authorization);
     if (!match) throw challenge(401, 'invalid-token', 'The Authorization header must be: Bearer <token>', 'invalid_token');
     const ring = await deps.registry.keyRing();
@@ -54,21 +55,34 @@ export function createAdminAuthenticator(deps: {
           if (!key || key.apiIdentifier !== null || key.alg !== header.alg) throw new joseErrors.JWKSNoMatchingKey();
           return key.key;
         },
-        { issuer: deps.issuer, audience: ADMIN_API_IDENTIFIER, typ: 'at+jwt', algorithms: ADMIN_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS, currentDate: new Date(deps.now()), requiredClaims: ['exp', 'iat', 'jti', 'client_id'] },
+        {
+          issuer: deps.issuer,
+          audience: ADMIN_API_IDENTIFIER,
+          typ: 'at+jwt',
+          algorithms: ADMIN_ALGORITHMS,
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
+          currentDate: new Date(deps.now()),
+          requiredClaims: ['exp', 'iat', 'jti', 'client_id'],
+        },
       ));
     } catch (error) {
       throw challenge(401, 'invalid-token', describeJoseFailure(error), 'invalid_token');
     }
     // A token minted before the maximum was lowered (or from a grant edited in the database) is
     // refused rather than honoured for its longer life.
-    if (Number(payload.exp) - Number(payload.iat) > maxTtlSeconds) throw challenge(401, 'invalid-token', `Admin tokens may live at most ${maxTtlSeconds} seconds`, 'invalid_token');
+    if (Number(payload.exp) - Number(payload.iat) > maxTtlSeconds)
+      throw challenge(401, 'invalid-token', `Admin tokens may live at most ${maxTtlSeconds} seconds`, 'invalid_token');
     if (await isRevoked(String(payload.jti))) throw challenge(401, 'invalid-token', 'The token has been revoked', 'invalid_token');
     const clientId = String(payload.client_id);
     const client = await deps.registry.client(clientId);
     if (!client?.isEnabled) throw challenge(401, 'invalid-token', 'The token’s client is disabled or deleted', 'invalid_token');
     const grant = await deps.registry.grant(clientId, ADMIN_API_IDENTIFIER);
     const granted = new Set(grant?.scopes ?? []);
-    const scopes = new Set(String(payload.scope ?? '').split(' ').filter((scope) => granted.has(scope)));
+    const scopes = new Set(
+      String(payload.scope ?? '')
+        .split(' ')
+        .filter((scope) => granted.has(scope)),
+    );
     return { clientId, scopes };
   }
 
@@ -79,7 +93,12 @@ export function createAdminAuthenticator(deps: {
       if (!(error instanceof SharedStateUnavailableError)) throw error;
       throw new AdminAuthFailure(
         problemResponse(
-          { status: 503, code: 'service-unavailable', title: 'Service Unavailable', detail: 'The token’s revocation status cannot be checked right now; retry shortly' },
+          {
+            status: 503,
+            code: 'service-unavailable',
+            title: 'Service Unavailable',
+            detail: 'The token’s revocation status cannot be checked right now; retry shortly',
+          },
           { 'retry-after': RETRY_AFTER_SECONDS },
         ),
       );
@@ -97,10 +116,17 @@ export function createAdminAuthenticator(deps: {
 
 function challenge(status: 401 | 403, code: string, detail: string, error?: 'invalid_token' | 'insufficient_scope', scope?: string): AdminAuthFailure {
   // RFC 6750 §3: without a token, no error code; descriptions are plain ASCII without quotes.
-  const params = [`realm="${ADMIN_REALM}"`, ...(error ? [`error="${error}"`, `error_description="${detail.replace(/["\\’]/g, "'")}"`] : []), ...(scope ? [`scope="${scope}"`] : [])];
+  const params = [
+    `realm="${ADMIN_REALM}"`,
+    ...(error ? [`error="${error}"`, `error_description="${detail.replace(/["\\’]/g, "'")}"`] : []),
+    ...(scope ? [`scope="${scope}"`] : []),
+  ];
   const title = status === 403 ? 'Insufficient scope' : code === 'unauthorized' ? 'Unauthorized' : 'Invalid token';
   return new AdminAuthFailure(
-    problemResponse({ status, code, title, detail, ...(scope ? { extensions: { required_scope: scope } } : {}) }, { 'www-authenticate': `Bearer ${params.join(', ')}` }),
+    problemResponse(
+      { status, code, title, detail, ...(scope ? { extensions: { required_scope: scope } } : {}) },
+      { 'www-authenticate': `Bearer ${params.join(', ')}` },
+    ),
   );
 }
 

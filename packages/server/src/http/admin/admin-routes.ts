@@ -14,7 +14,7 @@ import { useStorableInput } from './storable-input.js';
 import { ListQuery, pageOf } from '../../admin/resources/common.js';
 import { apiResource, ApiWithSecret, createApi, updateApi } from '../../admin/resources/api.js';
 import { clientResource, ClientDetail, clientSecrets, CreatedClient, createdClientExtras, createClient, updateClient } from '../../admin/resources/client.js';
-import { addedSecret, addSecret, clientSecretResource, clientSecretList, rotatedSecret, rotateSecret } from '../../admin/resources/client-secret.js';
+import { addedSecret, addSecret, clientSecretList, rotatedSecret, rotateSecret } from '../../admin/resources/client-secret.js';
 import { createGrant, grantResource, grantFilter, GrantsQuery, updateGrant } from '../../admin/resources/grant.js';
 import { RetireKeyQuery, revokedKey, rotatedKey, rotateKey, signingKeyResource, signingKeyList } from '../../admin/resources/signing-key.js';
 import { auditEventResource, auditFilter, AuditQuery } from '../../admin/resources/audit-event.js';
@@ -32,8 +32,6 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The admin scopes a route needs (all of them); routes without are public (the OpenAPI document). */
     adminScopes?: AdminScope[];
-    /** Cache-Control of the route's answers; every admin answer is no-store unless its route says otherwise. */
-    cachePolicy?: string;
   }
   interface FastifyRequest {
     adminCaller?: AdminCaller;
@@ -64,10 +62,15 @@ export interface RouteSpec<Body extends TSchema = TSchema, Query extends TSchema
 }
 
 /** A route whose handler is typed by its own schemas. */
-const route = <Body extends TSchema = TSchema, Query extends TSchema = TSchema, Success extends TSchema | null = null>(spec: RouteSpec<Body, Query, Success>) => spec;
+const route = <Body extends TSchema = TSchema, Query extends TSchema = TSchema, Success extends TSchema | null = null>(spec: RouteSpec<Body, Query, Success>) =>
+  spec;
 
 /** Fastify validated each part against the route's schemas before the handler runs (RouteSpec types the handler by them). */
-const inputOf = (request: FastifyRequest): RouteInput<unknown, unknown> => ({ body: request.body ?? {}, query: request.query, params: request.params as Record<string, string> });
+const inputOf = (request: FastifyRequest): RouteInput<unknown, unknown> => ({
+  body: request.body ?? {},
+  query: request.query,
+  params: request.params as Record<string, string>,
+});
 
 /**
  * The admin REST API (`/admin/v1`): one route table drives validation, authorization and the
@@ -83,7 +86,8 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
           info: {
             title: 'm2m-auth admin API',
             version: '1.0.0',
-            description: `Manage APIs, clients, grants, signing keys and the audit log. Authenticate with an access token of ${ADMIN_API_IDENTIFIER} (client credentials grant, audience=${ADMIN_API_IDENTIFIER}); each operation names the scope it needs. Errors are RFC 9457 problem details.\n\n` +
+            description:
+              `Manage APIs, clients, grants, signing keys and the audit log. Authenticate with an access token of ${ADMIN_API_IDENTIFIER} (client credentials grant, audience=${ADMIN_API_IDENTIFIER}); each operation names the scope it needs. Errors are RFC 9457 problem details.\n\n` +
               `Nobody confers what they do not hold: a grant on ${ADMIN_API_IDENTIFIER} (create, change, delete) also needs every admin scope it holds before and after; ` +
               `a new or rotated secret, a change of jwks or token_endpoint_auth_methods, enabling or deleting a client also needs every admin scope that client holds (and introspection:write when it may introspect); ` +
               `setting or changing introspect_apis needs introspection:write. config/apply and its dry run apply the same rules. Such a refusal is 403 insufficient-scope with required_scopes. ` +
@@ -93,7 +97,9 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
             securitySchemes: {
               adminToken: {
                 type: 'oauth2',
-                flows: { clientCredentials: { tokenUrl: '/oauth/token', scopes: Object.fromEntries(ADMIN_SCOPES.map((scope) => [scope.value, scope.description])) } },
+                flows: {
+                  clientCredentials: { tokenUrl: '/oauth/token', scopes: Object.fromEntries(ADMIN_SCOPES.map((scope) => [scope.value, scope.description])) },
+                },
               },
             },
           },
@@ -103,7 +109,13 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
       useStrictJsonBodies(admin);
       useStorableInput(admin);
       useSeparateValidators(admin);
-      const auth = createAdminAuthenticator({ issuer: runtime.issuer, registry: runtime.registry, revoked: runtime.state, now: runtime.now, maxTokenTtlSeconds: runtime.adminTokenMaxTtlSeconds });
+      const auth = createAdminAuthenticator({
+        issuer: runtime.issuer,
+        registry: runtime.registry,
+        revoked: runtime.state,
+        now: runtime.now,
+        maxTokenTtlSeconds: runtime.adminTokenMaxTtlSeconds,
+      });
 
       // Authentication comes first, before the body is parsed or validated: an unauthenticated
       // caller learns nothing and costs no parsing.
@@ -119,12 +131,6 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
         }
       });
 
-      // Every admin answer, errors included, is one caller's data: never cached; the OpenAPI
-      // document is the same for everyone and may be kept if revalidated.
-      admin.addHook('onSend', async (request, reply) => {
-        reply.header('cache-control', request.routeOptions.config.cachePolicy ?? 'no-store').header('x-content-type-options', 'nosniff');
-      });
-
       // Framework refusals (schema, size, media type, JSON) and operation errors alike go through
       // the one problem mapping; only the RFC 6750 challenge is the admin API's own.
       admin.setErrorHandler((error, request, reply) => {
@@ -138,7 +144,8 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
         return send(reply, response);
       });
 
-      admin.get('/openapi.json', { schema: { hide: true }, config: { cachePolicy: 'no-cache' } }, async () => admin.swagger());
+      // The same for everyone: may be kept if revalidated (every other admin answer is no-store).
+      admin.get('/openapi.json', { schema: { hide: true }, config: { cache: 'no-cache' } }, async () => admin.swagger());
 
       for (const spec of adminRoutes()) {
         const scopes = [spec.scope].flat();
@@ -148,7 +155,9 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
           security: [{ adminToken: scopes }],
           ...(spec.body ? { body: spec.body } : {}),
           ...(spec.querystring ? { querystring: spec.querystring } : {}),
-          ...(spec.params ? { params: Type.Object(Object.fromEntries(Object.entries(spec.params).map(([name, description]) => [name, Type.String({ description })]))) } : {}),
+          ...(spec.params
+            ? { params: Type.Object(Object.fromEntries(Object.entries(spec.params).map(([name, description]) => [name, Type.String({ description })]))) }
+            : {}),
           response: {
             [spec.success[0]]: spec.success[1] ?? Type.Null({ description: 'No content' }),
             '4XX': { ...Problem, description: 'Problem details; 401/403 also carry WWW-Authenticate (RFC 6750)' },
@@ -173,9 +182,18 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
   );
 }
 
-const pageOptions = (q: { limit?: number; cursor?: string }) => ({ ...(q.limit !== undefined ? { limit: q.limit } : {}), ...(q.cursor !== undefined ? { cursor: q.cursor } : {}) });
-const pageOfWire = <T, W>(page: { items: T[]; nextCursor: string | null }, toWire: (item: T) => W) => ({ items: page.items.map(toWire), next_cursor: page.nextCursor });
-const withSecret = (result: { api: Parameters<typeof apiResource.toWire>[0]; sharedSecret?: string }) => ({ ...apiResource.toWire(result.api), ...(result.sharedSecret ? { shared_secret: result.sharedSecret } : {}) });
+const pageOptions = (q: { limit?: number; cursor?: string }) => ({
+  ...(q.limit !== undefined ? { limit: q.limit } : {}),
+  ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+});
+const pageOfWire = <T, W>(page: { items: T[]; nextCursor: string | null }, toWire: (item: T) => W) => ({
+  items: page.items.map(toWire),
+  next_cursor: page.nextCursor,
+});
+const withSecret = (result: { api: Parameters<typeof apiResource.toWire>[0]; sharedSecret?: string }) => ({
+  ...apiResource.toWire(result.api),
+  ...(result.sharedSecret ? { shared_secret: result.sharedSecret } : {}),
+});
 
 /**
  * The route table: every admin operation with the scopes it needs, its schemas from the resource
@@ -190,103 +208,283 @@ export function adminRoutes(): RouteSpec[] {
 
   return [
     // ---- APIs
-    route({ method: 'GET', url: '/apis', scope: 'apis:read', summary: 'List APIs', querystring: ListQuery, success: [200, pageOf(apiResource.schema)], handler: async (admin, { query }) => pageOfWire(await admin.listApis(pageOptions(query)), apiResource.toWire) }),
-    route({ method: 'POST', url: '/apis', scope: 'apis:write', summary: 'Create an API (an audience) with its scopes', body: createApi.schema, success: [201, ApiWithSecret], handler: async (admin, { body }) => withSecret(await admin.createApi(createApi.fromWire(body))) }),
-    route({ method: 'GET', url: '/apis/:identifier', scope: 'apis:read', summary: 'Show an API', params: identifier, success: [200, apiResource.schema], handler: async (admin, { params }) => apiResource.toWire(await admin.getApi(params.identifier!)) }),
     route({
-      method: 'PATCH', url: '/apis/:identifier', scope: 'apis:write', summary: 'Change an API', params: identifier, body: updateApi.schema, success: [200, ApiWithSecret],
+      method: 'GET',
+      url: '/apis',
+      scope: 'apis:read',
+      summary: 'List APIs',
+      querystring: ListQuery,
+      success: [200, pageOf(apiResource.schema)],
+      handler: async (admin, { query }) => pageOfWire(await admin.listApis(pageOptions(query)), apiResource.toWire),
+    }),
+    route({
+      method: 'POST',
+      url: '/apis',
+      scope: 'apis:write',
+      summary: 'Create an API (an audience) with its scopes',
+      body: createApi.schema,
+      success: [201, ApiWithSecret],
+      handler: async (admin, { body }) => withSecret(await admin.createApi(createApi.fromWire(body))),
+    }),
+    route({
+      method: 'GET',
+      url: '/apis/:identifier',
+      scope: 'apis:read',
+      summary: 'Show an API',
+      params: identifier,
+      success: [200, apiResource.schema],
+      handler: async (admin, { params }) => apiResource.toWire(await admin.getApi(params.identifier!)),
+    }),
+    route({
+      method: 'PATCH',
+      url: '/apis/:identifier',
+      scope: 'apis:write',
+      summary: 'Change an API',
+      params: identifier,
+      body: updateApi.schema,
+      success: [200, ApiWithSecret],
       handler: async (admin, { params, body }) => withSecret(await admin.updateApi(params.identifier!, updateApi.fromWire(body))),
     }),
-    route({ method: 'DELETE', url: '/apis/:identifier', scope: 'apis:write', summary: 'Delete an API and every grant on it', params: identifier, success: [204, null], handler: (admin, { params }) => admin.deleteApi(params.identifier!) }),
+    route({
+      method: 'DELETE',
+      url: '/apis/:identifier',
+      scope: 'apis:write',
+      summary: 'Delete an API and every grant on it',
+      params: identifier,
+      success: [204, null],
+      handler: (admin, { params }) => admin.deleteApi(params.identifier!),
+    }),
 
     // ---- Clients and their secrets
-    route({ method: 'GET', url: '/clients', scope: 'clients:read', summary: 'List clients', querystring: ListQuery, success: [200, pageOf(clientResource.schema)], handler: async (admin, { query }) => pageOfWire(await admin.listClients(pageOptions(query)), clientResource.toWire) }),
     route({
-      method: 'POST', url: '/clients', scope: 'clients:write', summary: 'Register a client; its secret is in this answer only', body: createClient.schema, success: [201, CreatedClient],
+      method: 'GET',
+      url: '/clients',
+      scope: 'clients:read',
+      summary: 'List clients',
+      querystring: ListQuery,
+      success: [200, pageOf(clientResource.schema)],
+      handler: async (admin, { query }) => pageOfWire(await admin.listClients(pageOptions(query)), clientResource.toWire),
+    }),
+    route({
+      method: 'POST',
+      url: '/clients',
+      scope: 'clients:write',
+      summary: 'Register a client; its secret is in this answer only',
+      body: createClient.schema,
+      success: [201, CreatedClient],
       handler: async (admin, { body }) => {
         const created = await admin.createClient(createClient.fromWire(body));
         return { ...clientResource.toWire(created.client), ...createdClientExtras.toWire(created) };
       },
     }),
     route({
-      method: 'GET', url: '/clients/:client_id', scope: 'clients:read', summary: 'Show a client with its secrets (hints only)', params: clientId, success: [200, ClientDetail],
+      method: 'GET',
+      url: '/clients/:client_id',
+      scope: 'clients:read',
+      summary: 'Show a client with its secrets (hints only)',
+      params: clientId,
+      success: [200, ClientDetail],
       handler: async (admin, { params }) => {
         const found = await admin.getClient(params.client_id!);
         return { ...clientResource.toWire(found.client), ...clientSecrets.toWire(found) };
       },
     }),
     route({
-      method: 'PATCH', url: '/clients/:client_id', scope: 'clients:write', summary: 'Change a client (enabled: false stops new tokens)', params: clientId, body: updateClient.schema, success: [200, clientResource.schema],
+      method: 'PATCH',
+      url: '/clients/:client_id',
+      scope: 'clients:write',
+      summary: 'Change a client (enabled: false stops new tokens)',
+      params: clientId,
+      body: updateClient.schema,
+      success: [200, clientResource.schema],
       handler: async (admin, { params, body }) => clientResource.toWire(await admin.updateClient(params.client_id!, updateClient.fromWire(body))),
     }),
-    route({ method: 'DELETE', url: '/clients/:client_id', scope: 'clients:write', summary: 'Delete a client with its secrets and grants', params: clientId, success: [204, null], handler: (admin, { params }) => admin.deleteClient(params.client_id!) }),
     route({
-      method: 'GET', url: '/clients/:client_id/secrets', scope: 'clients:read', summary: 'List a client’s secrets (hints only) with expiry and last use', params: clientId, success: [200, clientSecretList.schema],
+      method: 'DELETE',
+      url: '/clients/:client_id',
+      scope: 'clients:write',
+      summary: 'Delete a client with its secrets and grants',
+      params: clientId,
+      success: [204, null],
+      handler: (admin, { params }) => admin.deleteClient(params.client_id!),
+    }),
+    route({
+      method: 'GET',
+      url: '/clients/:client_id/secrets',
+      scope: 'clients:read',
+      summary: 'List a client’s secrets (hints only) with expiry and last use',
+      params: clientId,
+      success: [200, clientSecretList.schema],
       handler: async (admin, { params }) => clientSecretList.toWire({ items: await admin.listClientSecrets(params.client_id!) }),
     }),
     route({
-      method: 'POST', url: '/clients/:client_id/secrets', scope: 'clients:write', summary: 'Add a secret (a client may hold several); it is in this answer only', params: clientId, body: addSecret.schema, success: [201, addedSecret.schema],
+      method: 'POST',
+      url: '/clients/:client_id/secrets',
+      scope: 'clients:write',
+      summary: 'Add a secret (a client may hold several); it is in this answer only',
+      params: clientId,
+      body: addSecret.schema,
+      success: [201, addedSecret.schema],
       handler: async (admin, { params, body }) => addedSecret.toWire(await admin.addClientSecret(params.client_id!, addSecret.fromWire(body))),
     }),
     route({
-      method: 'DELETE', url: '/clients/:client_id/secrets/:secret_id', scope: 'clients:write', summary: 'Revoke one secret: it stops working at once', params: { ...clientId, secret_id: 'Secret id' }, success: [204, null],
+      method: 'DELETE',
+      url: '/clients/:client_id/secrets/:secret_id',
+      scope: 'clients:write',
+      summary: 'Revoke one secret: it stops working at once',
+      params: { ...clientId, secret_id: 'Secret id' },
+      success: [204, null],
       handler: (admin, { params }) => admin.revokeClientSecret(params.client_id!, params.secret_id!),
     }),
     route({
-      method: 'POST', url: '/clients/:client_id/secrets/rotate', scope: 'clients:write', summary: 'Issue a new secret; current ones stop working after the grace period', params: clientId, body: rotateSecret.schema, success: [201, rotatedSecret.schema],
+      method: 'POST',
+      url: '/clients/:client_id/secrets/rotate',
+      scope: 'clients:write',
+      summary: 'Issue a new secret; current ones stop working after the grace period',
+      params: clientId,
+      body: rotateSecret.schema,
+      success: [201, rotatedSecret.schema],
       handler: async (admin, { params, body }) => rotatedSecret.toWire(await admin.rotateClientSecret(params.client_id!, rotateSecret.fromWire(body))),
     }),
 
     // ---- Grants
     route({
-      method: 'GET', url: '/grants', scope: 'grants:read', summary: 'List client grants, by client and/or API', querystring: GrantsQuery, success: [200, pageOf(grantResource.schema)],
+      method: 'GET',
+      url: '/grants',
+      scope: 'grants:read',
+      summary: 'List client grants, by client and/or API',
+      querystring: GrantsQuery,
+      success: [200, pageOf(grantResource.schema)],
       handler: async (admin, { query }) => pageOfWire(await admin.listGrants({ ...pageOptions(query), ...grantFilter.fromWire(query) }), grantResource.toWire),
     }),
-    route({ method: 'POST', url: '/grants', scope: 'grants:write', summary: 'Allow a client scopes of an API', body: createGrant.schema, success: [201, grantResource.schema], handler: async (admin, { body }) => grantResource.toWire(await admin.createGrant(createGrant.fromWire(body))) }),
-    route({ method: 'GET', url: '/grants/:id', scope: 'grants:read', summary: 'Show a grant', params: grantId, success: [200, grantResource.schema], handler: async (admin, { params }) => grantResource.toWire(await admin.getGrant(params.id!)) }),
     route({
-      method: 'PATCH', url: '/grants/:id', scope: 'grants:write', summary: 'Change a grant’s scopes or token lifetime', params: grantId, body: updateGrant.schema, success: [200, grantResource.schema],
+      method: 'POST',
+      url: '/grants',
+      scope: 'grants:write',
+      summary: 'Allow a client scopes of an API',
+      body: createGrant.schema,
+      success: [201, grantResource.schema],
+      handler: async (admin, { body }) => grantResource.toWire(await admin.createGrant(createGrant.fromWire(body))),
+    }),
+    route({
+      method: 'GET',
+      url: '/grants/:id',
+      scope: 'grants:read',
+      summary: 'Show a grant',
+      params: grantId,
+      success: [200, grantResource.schema],
+      handler: async (admin, { params }) => grantResource.toWire(await admin.getGrant(params.id!)),
+    }),
+    route({
+      method: 'PATCH',
+      url: '/grants/:id',
+      scope: 'grants:write',
+      summary: 'Change a grant’s scopes or token lifetime',
+      params: grantId,
+      body: updateGrant.schema,
+      success: [200, grantResource.schema],
       handler: async (admin, { params, body }) => grantResource.toWire(await admin.updateGrant(params.id!, updateGrant.fromWire(body))),
     }),
-    route({ method: 'DELETE', url: '/grants/:id', scope: 'grants:write', summary: 'Delete a grant', params: grantId, success: [204, null], handler: (admin, { params }) => admin.deleteGrant(params.id!) }),
+    route({
+      method: 'DELETE',
+      url: '/grants/:id',
+      scope: 'grants:write',
+      summary: 'Delete a grant',
+      params: grantId,
+      success: [204, null],
+      handler: (admin, { params }) => admin.deleteGrant(params.id!),
+    }),
 
     // ---- Signing keys
-    route({ method: 'GET', url: '/keys', scope: 'keys:read', summary: 'List signing keys (never private parts)', success: [200, signingKeyList.schema], handler: async (admin) => signingKeyList.toWire({ items: await admin.listKeys() }) }),
-    route({ method: 'GET', url: '/keys/:kid', scope: 'keys:read', summary: 'Show a signing key', params: kid, success: [200, signingKeyResource.schema], handler: async (admin, { params }) => signingKeyResource.toWire(await admin.getKey(params.kid!)) }),
     route({
-      method: 'POST', url: '/keys/rotate', scope: 'keys:write', summary: 'Rotate: a new key signs from now on; the previous one stays published', body: rotateKey.schema, success: [201, rotatedKey.schema],
+      method: 'GET',
+      url: '/keys',
+      scope: 'keys:read',
+      summary: 'List signing keys (never private parts)',
+      success: [200, signingKeyList.schema],
+      handler: async (admin) => signingKeyList.toWire({ items: await admin.listKeys() }),
+    }),
+    route({
+      method: 'GET',
+      url: '/keys/:kid',
+      scope: 'keys:read',
+      summary: 'Show a signing key',
+      params: kid,
+      success: [200, signingKeyResource.schema],
+      handler: async (admin, { params }) => signingKeyResource.toWire(await admin.getKey(params.kid!)),
+    }),
+    route({
+      method: 'POST',
+      url: '/keys/rotate',
+      scope: 'keys:write',
+      summary: 'Rotate: a new key signs from now on; the previous one stays published',
+      body: rotateKey.schema,
+      success: [201, rotatedKey.schema],
       handler: async (admin, { body }) => {
         const request = rotateKey.fromWire(body);
         return rotatedKey.toWire(await admin.rotateSigningKey(request.alg ?? 'RS256', request.apiIdentifier));
       },
     }),
     route({
-      method: 'POST', url: '/keys/:kid/retire', scope: 'keys:write', summary: 'Remove a no-longer-signing key from the JWKS once tokens it signed expired (force: at once)', params: kid, querystring: RetireKeyQuery, success: [200, signingKeyResource.schema],
+      method: 'POST',
+      url: '/keys/:kid/retire',
+      scope: 'keys:write',
+      summary: 'Remove a no-longer-signing key from the JWKS once tokens it signed expired (force: at once)',
+      params: kid,
+      querystring: RetireKeyQuery,
+      success: [200, signingKeyResource.schema],
       handler: async (admin, { params, query }) => {
         await admin.retireSigningKey(params.kid!, query.force === undefined ? {} : { force: query.force });
         return signingKeyResource.toWire(await admin.getKey(params.kid!));
       },
     }),
     route({
-      method: 'POST', url: '/keys/:kid/revoke', scope: 'keys:write', summary: 'Emergency: remove a key from the JWKS at once (an active key is replaced first)', params: kid, success: [200, revokedKey.schema],
+      method: 'POST',
+      url: '/keys/:kid/revoke',
+      scope: 'keys:write',
+      summary: 'Emergency: remove a key from the JWKS at once (an active key is replaced first)',
+      params: kid,
+      success: [200, revokedKey.schema],
       handler: async (admin, { params }) => revokedKey.toWire(await admin.revokeSigningKey(params.kid!)),
     }),
 
     // ---- Configuration as code
     route({
-      method: 'GET', url: '/config', scope: ['apis:read', 'clients:read', 'grants:read'], summary: 'Export APIs, clients (never secrets) and grants as one configuration document',
-      querystring: ExportQuery, success: [200, ConfigDocumentAnswer],
+      method: 'GET',
+      url: '/config',
+      scope: ['apis:read', 'clients:read', 'grants:read'],
+      summary: 'Export APIs, clients (never secrets) and grants as one configuration document',
+      querystring: ExportQuery,
+      success: [200, ConfigDocumentAnswer],
       handler: (admin, { query }) => admin.exportConfig(query.include_admin ? { includeAdmin: true } : {}),
     }),
     route({
-      method: 'POST', url: '/config/apply', scope: ['apis:write', 'clients:write', 'grants:write'], summary: 'Make the server match a configuration document in one transaction (plan only with dry_run; deletions only with prune)',
-      querystring: ApplyQuery, body: ConfigDocumentBody, success: [200, applyResult.schema], bodyLimit: APPLY_BODY_LIMIT_BYTES,
-      handler: async (admin, { query, body }) => applyResult.toWire(await admin.applyConfig(body, { dryRun: query.dry_run === true, prune: query.prune === true, allowAdminDeletion: query.allow_admin_deletion === true })),
+      method: 'POST',
+      url: '/config/apply',
+      scope: ['apis:write', 'clients:write', 'grants:write'],
+      summary: 'Make the server match a configuration document in one transaction (plan only with dry_run; deletions only with prune)',
+      querystring: ApplyQuery,
+      body: ConfigDocumentBody,
+      success: [200, applyResult.schema],
+      bodyLimit: APPLY_BODY_LIMIT_BYTES,
+      handler: async (admin, { query, body }) =>
+        applyResult.toWire(
+          await admin.applyConfig(body, {
+            dryRun: query.dry_run === true,
+            prune: query.prune === true,
+            allowAdminDeletion: query.allow_admin_deletion === true,
+          }),
+        ),
     }),
 
     // ---- Audit log
     route({
-      method: 'GET', url: '/audit-events', scope: 'audit:read', summary: 'Query the audit log, newest first', querystring: AuditQuery, success: [200, pageOf(auditEventResource.schema)],
+      method: 'GET',
+      url: '/audit-events',
+      scope: 'audit:read',
+      summary: 'Query the audit log, newest first',
+      querystring: AuditQuery,
+      success: [200, pageOf(auditEventResource.schema)],
       handler: async (admin, { query }) => {
         const filter = auditFilter.fromWire(query);
         const since = parseTime(filter.since, 'since');

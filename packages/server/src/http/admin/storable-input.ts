@@ -11,7 +11,11 @@ import { findUnstorable, UNSTORABLE_TEXT } from '../../protocol/storable-text.js
  */
 export function useStorableInput(admin: FastifyInstance): void {
   admin.addHook('preValidation', async (request) => {
-    for (const [part, value] of [['params', request.params], ['query', request.query], ['body', request.body]] as const) {
+    for (const [part, value] of [
+      ['params', request.params],
+      ['query', request.query],
+      ['body', request.body],
+    ] as const) {
       const found = findUnstorable(value);
       if (found === undefined) continue;
       // The names on the way are the caller's: bounded; a key that cannot be stored is not shown.

@@ -53,7 +53,14 @@ export function createRedisState(options: RedisStateOptions): RedisState {
   return {
     kind: 'redis',
     async revokeToken(jti, expiresAt, owner) {
-      const wait = (await scripts.keepLatest(key('revoked', jti), index('revoked'), owned('revoked', owner), expiresAt, now(), allowance.revocations)) as number;
+      const wait = (await scripts.keepLatest(
+        key('revoked', jti),
+        index('revoked'),
+        owned('revoked', owner),
+        expiresAt,
+        now(),
+        allowance.revocations,
+      )) as number;
       if (wait > 0) throw new StateCapacityError('revocations', wait);
     },
     async isTokenRevoked(jti) {
@@ -76,7 +83,10 @@ export function createRedisState(options: RedisStateOptions): RedisState {
       return expiresAt > now() ? { count, expiresAt } : undefined;
     },
     async take(name, limit) {
-      const [isAllowed, retryAfterMs] = (await scripts.takeToken(key('bucket', name), index('bucket'), limit.capacity, limit.refillPerSecond, now(), max)) as [number, number];
+      const [isAllowed, retryAfterMs] = (await scripts.takeToken(key('bucket', name), index('bucket'), limit.capacity, limit.refillPerSecond, now(), max)) as [
+        number,
+        number,
+      ];
       return { isAllowed: isAllowed === 1, retryAfterMs };
     },
     async purgeExpired() {

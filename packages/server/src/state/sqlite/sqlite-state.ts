@@ -98,7 +98,7 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
     ),
     countOf: db.prepare('SELECT count FROM entry_counts WHERE concern = ? AND owner = ?').pluck(),
     purge: TABLES.map((table) => db.prepare(`DELETE FROM ${table} WHERE expires_at <= ?`)),
-    ...Object.fromEntries(
+    ...(Object.fromEntries(
       OWNED_TABLES.map((table) => [
         table,
         {
@@ -109,7 +109,7 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
           soonestOfOwner: db.prepare(`SELECT min(expires_at) FROM ${table} WHERE owner = ?`).pluck(),
         },
       ]),
-    ) as Record<(typeof OWNED_TABLES)[number], Record<'expiryOf' | 'extend' | 'insert' | 'purgeOwner' | 'soonestOfOwner', Statement>>,
+    ) as Record<(typeof OWNED_TABLES)[number], Record<'expiryOf' | 'extend' | 'insert' | 'purgeOwner' | 'soonestOfOwner', Statement>>),
     soonest: Object.fromEntries(TABLES.map((table) => [table, db.prepare(`SELECT min(expires_at) FROM ${table}`).pluck()])) as Record<Table, Statement>,
     removeKey: Object.fromEntries(TABLES.map((table) => [table, db.prepare(`DELETE FROM ${table} WHERE key = ?`)])) as Record<Table, Statement>,
   };
@@ -121,7 +121,7 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
    */
   function roomFor(bound: { table: (typeof OWNED_TABLES)[number]; owner: string } | { table: Table; owner?: undefined }, limit: number, at: number): number {
     const { table, owner } = bound;
-    const count = () => ((statements.countOf.get(table, owner ?? '') as number | undefined) ?? 0);
+    const count = () => (statements.countOf.get(table, owner ?? '') as number | undefined) ?? 0;
     if (count() < limit) return 0;
     if (bound.owner === undefined) statements.purge[TABLES.indexOf(table)]!.run(at);
     else statements[bound.table].purgeOwner.run(bound.owner, at);
@@ -131,21 +131,23 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
   }
 
   /** Adds an owned record, or keeps the later expiry of a live one; returns ms until room when the owner is full. */
-  const record = db.transaction((table: (typeof OWNED_TABLES)[number], key: string, expiresAt: number, owner: string, limit: number, isReplayCheck: boolean) => {
-    const at = now();
-    const own = statements[table];
-    const existing = own.expiryOf.get(key) as number | undefined;
-    if (existing !== undefined && existing > at) {
-      if (isReplayCheck) return { isNew: false, retryAfterMs: 0 };
-      own.extend.run(expiresAt, key);
-      return { isNew: false, retryAfterMs: 0 };
-    }
-    if (existing !== undefined) statements.removeKey[table].run(key);
-    const retryAfterMs = roomFor({ table, owner }, limit, at);
-    if (retryAfterMs > 0) return { isNew: false, retryAfterMs };
-    own.insert.run(key, expiresAt, owner);
-    return { isNew: true, retryAfterMs: 0 };
-  });
+  const record = db.transaction(
+    (table: (typeof OWNED_TABLES)[number], key: string, expiresAt: number, owner: string, limit: number, isReplayCheck: boolean) => {
+      const at = now();
+      const own = statements[table];
+      const existing = own.expiryOf.get(key) as number | undefined;
+      if (existing !== undefined && existing > at) {
+        if (isReplayCheck) return { isNew: false, retryAfterMs: 0 };
+        own.extend.run(expiresAt, key);
+        return { isNew: false, retryAfterMs: 0 };
+      }
+      if (existing !== undefined) statements.removeKey[table].run(key);
+      const retryAfterMs = roomFor({ table, owner }, limit, at);
+      if (retryAfterMs > 0) return { isNew: false, retryAfterMs };
+      own.insert.run(key, expiresAt, owner);
+      return { isNew: true, retryAfterMs: 0 };
+    },
+  );
 
   const countAttempt = db.transaction((key: string, ttlMs: number) => {
     const at = now();

@@ -37,7 +37,7 @@ export function createMemoryStorage(): Storage {
   const listeners = new Set<() => void>();
   let isNotifying = false;
 
-  const copy = <T,>(value: T): T => structuredClone(value);
+  const copy = <T>(value: T): T => structuredClone(value);
   /** One revision per record touched, as the SQL adapters' row triggers count them. */
   const written = (...changes: RegistryChange[]) => {
     for (const change of changes) history.push({ ...change, revision: (revision += 1) });
@@ -62,10 +62,30 @@ export function createMemoryStorage(): Storage {
   };
 
   // A transaction snapshots everything and puts the snapshot back if it fails.
-  let snapshot: { apis: typeof apis; clients: typeof clients; secrets: typeof secrets; grants: typeof grants; keys: typeof keys; audit: typeof audit; revision: number; history: typeof history } | undefined;
+  let snapshot:
+    | {
+        apis: typeof apis;
+        clients: typeof clients;
+        secrets: typeof secrets;
+        grants: typeof grants;
+        keys: typeof keys;
+        audit: typeof audit;
+        revision: number;
+        history: typeof history;
+      }
+    | undefined;
   const hooks = {
     begin() {
-      snapshot = { apis: copy(apis), clients: copy(clients), secrets: copy(secrets), grants: copy(grants), keys: copy(keys), audit: copy(audit), revision, history: [...history] };
+      snapshot = {
+        apis: copy(apis),
+        clients: copy(clients),
+        secrets: copy(secrets),
+        grants: copy(grants),
+        keys: copy(keys),
+        audit: copy(audit),
+        revision,
+        history: [...history],
+      };
     },
     commit() {
       snapshot = undefined;
@@ -162,7 +182,10 @@ export function createMemoryStorage(): Storage {
       written({ entity: 'client_secret', key: secret.clientId });
     },
     async listClientSecrets(clientId) {
-      return ordered([...secrets.values()].filter((s) => s.clientId === clientId), (s) => s.id);
+      return ordered(
+        [...secrets.values()].filter((s) => s.clientId === clientId),
+        (s) => s.id,
+      );
     },
     async expireClientSecret(clientId, secretId, expiresAt) {
       const secret = secrets.get(secretId);
@@ -203,7 +226,8 @@ export function createMemoryStorage(): Storage {
     },
     async listGrants(filter = {}) {
       const matching = [...grants.values()].filter(
-        (g) => (filter.clientId === undefined || g.clientId === filter.clientId) && (filter.apiIdentifier === undefined || g.apiIdentifier === filter.apiIdentifier),
+        (g) =>
+          (filter.clientId === undefined || g.clientId === filter.clientId) && (filter.apiIdentifier === undefined || g.apiIdentifier === filter.apiIdentifier),
       );
       return ordered(matching, (g) => g.id, filter);
     },

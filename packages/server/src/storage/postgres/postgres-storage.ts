@@ -1,11 +1,5 @@
 import pg from 'pg';
-import {
-  StorageConflictError,
-  StorageReferenceError,
-  type PageOptions,
-  type RegistryStores,
-  type Storage,
-} from '../types.js';
+import { StorageConflictError, StorageReferenceError, type PageOptions, type RegistryStores, type Storage } from '../types.js';
 import { withTransactions } from '../transaction-gate.js';
 import { isStorableText } from '../../protocol/storable-text.js';
 import { createRowMappers, type Row } from '../sql-rows.js';
@@ -32,7 +26,10 @@ type Queryable = Pick<pg.Pool, 'query'>;
 
 const INT8 = 20;
 /** Times are epoch milliseconds in BIGINT: well inside Number's exact range, so read them as numbers. */
-const types = { getTypeParser: ((oid: number, format: 'text' | 'binary' = 'text') => (oid === INT8 ? Number : format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text'))) as typeof pg.types.getTypeParser };
+const types = {
+  getTypeParser: ((oid: number, format: 'text' | 'binary' = 'text') =>
+    oid === INT8 ? Number : format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text')) as typeof pg.types.getTypeParser,
+};
 
 /**
  * PostgreSQL, for several server instances sharing one database. Every write is one statement
@@ -130,7 +127,8 @@ export async function migratePostgresDatabase(options: PostgresStorageOptions): 
 }
 
 function connectionConfig(options: PostgresStorageOptions): pg.ClientConfig {
-  if (options.schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(options.schema)) throw new Error(`invalid schema name ${JSON.stringify(options.schema)}`);
+  if (options.schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(options.schema))
+    throw new Error(`invalid schema name ${JSON.stringify(options.schema)}`);
   const statementTimeout = options.statementTimeoutMs ?? 10_000;
   return {
     connectionString: options.connectionString,
@@ -164,9 +162,12 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
 
   return {
     async createApi(api) {
-      await insert('api', api.identifier, 'INSERT INTO apis (identifier, name, scopes, signing_alg, token_ttl_seconds, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-        api.identifier, api.name, JSON.stringify(api.scopes), api.signingAlg, api.tokenTtlSeconds, api.createdAt, api.updatedAt,
-      ]);
+      await insert(
+        'api',
+        api.identifier,
+        'INSERT INTO apis (identifier, name, scopes, signing_alg, token_ttl_seconds, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [api.identifier, api.name, JSON.stringify(api.scopes), api.signingAlg, api.tokenTtlSeconds, api.createdAt, api.updatedAt],
+      );
     },
     async getApi(identifier) {
       const row = await one('SELECT * FROM apis WHERE identifier = $1', [identifier]);
@@ -197,9 +198,17 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
         `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, introspect_apis, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
         [
-          client.clientId, client.name, client.description, client.defaultApi, client.isEnabled, JSON.stringify(client.grantTypes),
-          JSON.stringify(client.tokenEndpointAuthMethods), client.jwks && JSON.stringify(client.jwks), introspectApisColumn(client.introspectApis),
-          client.createdAt, client.updatedAt,
+          client.clientId,
+          client.name,
+          client.description,
+          client.defaultApi,
+          client.isEnabled,
+          JSON.stringify(client.grantTypes),
+          JSON.stringify(client.tokenEndpointAuthMethods),
+          client.jwks && JSON.stringify(client.jwks),
+          introspectApisColumn(client.introspectApis),
+          client.createdAt,
+          client.updatedAt,
         ],
       );
     },
@@ -229,9 +238,13 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
     },
 
     async addClientSecret(secret) {
-      await insert('client secret', secret.id, 'INSERT INTO client_secrets (id, client_id, hash, hint, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)', [
-        secret.id, secret.clientId, secret.hash, secret.hint, secret.createdAt, secret.expiresAt,
-      ], () => ['client', secret.clientId]);
+      await insert(
+        'client secret',
+        secret.id,
+        'INSERT INTO client_secrets (id, client_id, hash, hint, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
+        [secret.id, secret.clientId, secret.hash, secret.hint, secret.createdAt, secret.expiresAt],
+        () => ['client', secret.clientId],
+      );
     },
     async listClientSecrets(clientId) {
       return (await all('SELECT * FROM client_secrets WHERE client_id = $1 ORDER BY created_at, id', [clientId])).map(records.secret);
@@ -282,7 +295,16 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
         'signing key',
         key.kid,
         'INSERT INTO signing_keys (kid, alg, status, encrypted_private_key, public_jwk, api_identifier, created_at, rotated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-        [key.kid, key.alg, key.status, key.encryptedPrivateKey, key.publicJwk && JSON.stringify(key.publicJwk), key.apiIdentifier, key.createdAt, key.rotatedAt],
+        [
+          key.kid,
+          key.alg,
+          key.status,
+          key.encryptedPrivateKey,
+          key.publicJwk && JSON.stringify(key.publicJwk),
+          key.apiIdentifier,
+          key.createdAt,
+          key.rotatedAt,
+        ],
       );
     },
     async getKey(kid) {
@@ -303,7 +325,11 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
 
     async appendAuditEvent(event) {
       await insert('audit event', event.id, 'INSERT INTO audit_events (id, at, type, actor, data) VALUES ($1, $2, $3, $4, $5)', [
-        event.id, event.at, event.type, event.actor, JSON.stringify(event.data),
+        event.id,
+        event.at,
+        event.type,
+        event.actor,
+        JSON.stringify(event.data),
       ]);
     },
     async listAuditEvents(query = {}) {
@@ -311,7 +337,15 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
         `SELECT * FROM audit_events WHERE ($1::text IS NULL OR type = $1) AND ($2::text IS NULL OR actor = $2)
          AND ($3::bigint IS NULL OR at >= $3) AND ($4::bigint IS NULL OR at < $4)
          AND ($5::bigint IS NULL OR (at, id) < ($5, $6::text)) ORDER BY at DESC, id DESC LIMIT $7`,
-        [query.type ?? null, query.actor ?? null, query.since ?? null, query.until ?? null, query.before?.at ?? null, query.before?.id ?? null, query.limit ?? 100],
+        [
+          query.type ?? null,
+          query.actor ?? null,
+          query.since ?? null,
+          query.until ?? null,
+          query.before?.at ?? null,
+          query.before?.id ?? null,
+          query.limit ?? 100,
+        ],
       );
       return rows.map(records.auditEvent);
     },
@@ -396,9 +430,3 @@ function paged(select: string, keyColumn: string, values: unknown[], page: PageO
   }
   return [sql, params];
 }
-
-
-
-
-
-

@@ -42,7 +42,9 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
        VALUES (@identifier, @name, @scopes, @signingAlg, @tokenTtlSeconds, @createdAt, @updatedAt)`,
     ),
     getApi: db.prepare('SELECT * FROM apis WHERE identifier = ?'),
-    listApis: db.prepare(`SELECT * FROM apis WHERE (@afterCreatedAt IS NULL OR (created_at, identifier) > (@afterCreatedAt, @afterKey)) ORDER BY created_at, identifier LIMIT @limit`),
+    listApis: db.prepare(
+      `SELECT * FROM apis WHERE (@afterCreatedAt IS NULL OR (created_at, identifier) > (@afterCreatedAt, @afterKey)) ORDER BY created_at, identifier LIMIT @limit`,
+    ),
     updateApi: db.prepare(
       `UPDATE apis SET name = @name, scopes = @scopes, signing_alg = @signingAlg, token_ttl_seconds = @tokenTtlSeconds,
        updated_at = @updatedAt WHERE identifier = @identifier`,
@@ -55,7 +57,9 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
        VALUES (@clientId, @name, @description, @defaultApi, @isEnabled, @grantTypes, @tokenEndpointAuthMethods, @jwks, @introspectApis, @createdAt, @updatedAt)`,
     ),
     getClient: db.prepare('SELECT * FROM clients WHERE client_id = ?'),
-    listClients: db.prepare(`SELECT * FROM clients WHERE (@afterCreatedAt IS NULL OR (created_at, client_id) > (@afterCreatedAt, @afterKey)) ORDER BY created_at, client_id LIMIT @limit`),
+    listClients: db.prepare(
+      `SELECT * FROM clients WHERE (@afterCreatedAt IS NULL OR (created_at, client_id) > (@afterCreatedAt, @afterKey)) ORDER BY created_at, client_id LIMIT @limit`,
+    ),
     updateClient: db.prepare(
       `UPDATE clients SET name = @name, description = @description, default_api = @defaultApi, is_enabled = @isEnabled,
        grant_types = @grantTypes, token_endpoint_auth_methods = @tokenEndpointAuthMethods, jwks = @jwks, introspect_apis = @introspectApis, updated_at = @updatedAt
@@ -189,7 +193,12 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     },
 
     async addClientSecret(secret) {
-      insert('client secret', secret.id, () => statements.insertSecret.run(secret), () => ['client', secret.clientId]);
+      insert(
+        'client secret',
+        secret.id,
+        () => statements.insertSecret.run(secret),
+        () => ['client', secret.clientId],
+      );
     },
     async listClientSecrets(clientId) {
       return (statements.listSecrets.all(clientId) as Row[]).map(records.secret);
@@ -202,8 +211,11 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     },
 
     async createGrant(grant) {
-      insert('client grant', `${grant.clientId} → ${grant.apiIdentifier}`, () => statements.insertGrant.run(grantToRow(grant)), () =>
-        statements.getClient.get(grant.clientId) ? ['api', grant.apiIdentifier] : ['client', grant.clientId],
+      insert(
+        'client grant',
+        `${grant.clientId} → ${grant.apiIdentifier}`,
+        () => statements.insertGrant.run(grantToRow(grant)),
+        () => (statements.getClient.get(grant.clientId) ? ['api', grant.apiIdentifier] : ['client', grant.clientId]),
       );
     },
     async getGrant(id) {
@@ -215,7 +227,11 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       return row && records.grant(row);
     },
     async listGrants(filter = {}) {
-      const rows = statements.listGrants.all({ clientId: filter.clientId ?? null, apiIdentifier: filter.apiIdentifier ?? null, ...pageParams(filter) }) as Row[];
+      const rows = statements.listGrants.all({
+        clientId: filter.clientId ?? null,
+        apiIdentifier: filter.apiIdentifier ?? null,
+        ...pageParams(filter),
+      }) as Row[];
       return rows.map(records.grant);
     },
     async updateGrant(id, patch, now) {
@@ -230,9 +246,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     },
 
     async createKey(key) {
-      insert('signing key', key.kid, () =>
-        statements.insertKey.run({ ...key, publicJwk: key.publicJwk && JSON.stringify(key.publicJwk) }),
-      );
+      insert('signing key', key.kid, () => statements.insertKey.run({ ...key, publicJwk: key.publicJwk && JSON.stringify(key.publicJwk) }));
     },
     async getKey(kid) {
       const row = statements.getKey.get(kid) as Row | undefined;
@@ -358,11 +372,9 @@ function definedOnly<T extends object>(patch: T): Partial<T> {
   return Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
-
 function apiToRow(api: ApiRecord) {
   return { ...api, scopes: JSON.stringify(api.scopes) };
 }
-
 
 function clientToRow(client: ClientRecord) {
   return {
@@ -375,11 +387,6 @@ function clientToRow(client: ClientRecord) {
   };
 }
 
-
-
 function grantToRow(grant: ClientGrantRecord) {
   return { ...grant, scopes: JSON.stringify(grant.scopes) };
 }
-
-
-

@@ -16,7 +16,13 @@ export function describeAudit(harness: ConformanceHarness, T0: number): void {
     describe('audit log', () => {
       it('lists newest first, filtered and limited', async () => {
         for (let i = 0; i < 5; i += 1) {
-          await storage.appendAuditEvent({ id: `e${i}`, at: T0 + i, type: i % 2 ? 'client.created' : 'api.created', actor: i < 3 ? 'cli' : 'admin-api', data: { n: i } });
+          await storage.appendAuditEvent({
+            id: `e${i}`,
+            at: T0 + i,
+            type: i % 2 ? 'client.created' : 'api.created',
+            actor: i < 3 ? 'cli' : 'admin-api',
+            data: { n: i },
+          });
         }
         expect((await storage.listAuditEvents()).map((e) => e.id)).toEqual(['e4', 'e3', 'e2', 'e1', 'e0']);
         expect((await storage.listAuditEvents({ type: 'client.created' })).map((e) => e.id)).toEqual(['e3', 'e1']);
@@ -27,7 +33,12 @@ export function describeAudit(harness: ConformanceHarness, T0: number): void {
 
     describe('audit queries', () => {
       it('filters by time range, pages newest first with ties broken by id, and prunes by age', async () => {
-        for (const [id, at] of [['e1', T0], ['e3', T0 + 10], ['e2', T0 + 10], ['e4', T0 + 20]] as const) {
+        for (const [id, at] of [
+          ['e1', T0],
+          ['e3', T0 + 10],
+          ['e2', T0 + 10],
+          ['e4', T0 + 20],
+        ] as const) {
           await storage.appendAuditEvent({ id, at, type: 'client.updated', actor: 'cli', data: {} });
         }
         expect((await storage.listAuditEvents()).map((e) => e.id)).toEqual(['e4', 'e3', 'e2', 'e1']);

@@ -44,7 +44,9 @@ export function describeChangeFeed(harness: ConformanceHarness, T0: number): voi
       await storage.createGrant(grant('g2', 'c2', 'https://orders.example'));
       const beforeApiDelete = await storage.currentRevision();
       await storage.deleteApi('https://orders.example');
-      expect(await touched(beforeApiDelete)).toEqual(new Set(['api https://orders.example', 'client c1', 'client_grant c1\nhttps://orders.example', 'client_grant c2\nhttps://orders.example']));
+      expect(await touched(beforeApiDelete)).toEqual(
+        new Set(['api https://orders.example', 'client c1', 'client_grant c1\nhttps://orders.example', 'client_grant c2\nhttps://orders.example']),
+      );
       const beforeClientDelete = await storage.currentRevision();
       await storage.deleteClient('c2');
       expect(await touched(beforeClientDelete)).toEqual(new Set(['client c2', 'client_secret c2']));
@@ -54,10 +56,12 @@ export function describeChangeFeed(harness: ConformanceHarness, T0: number): voi
       const start = await storage.currentRevision();
       await storage.listClients();
       await storage.appendAuditEvent({ id: 'e1', at: T0, type: 'client.created', actor: 'cli', data: {} });
-      await storage.transaction(async (tx) => {
-        await tx.createClient(client('c1'));
-        throw new Error('abandoned');
-      }).catch(() => undefined);
+      await storage
+        .transaction(async (tx) => {
+          await tx.createClient(client('c1'));
+          throw new Error('abandoned');
+        })
+        .catch(() => undefined);
       expect(await storage.changesSince(start)).toEqual({ revision: start, changes: [] });
     });
 

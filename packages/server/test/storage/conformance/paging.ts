@@ -31,7 +31,9 @@ export function describePaging(harness: ConformanceHarness, T0: number): void {
 
       it('pages APIs and filtered grants the same way', async () => {
         for (const id of ['https://b.example', 'https://a.example', 'https://c.example']) await storage.createApi(api(id, T0));
-        expect((await storage.listApis({ limit: 1, after: { createdAt: T0, key: 'https://a.example' } })).map((a) => a.identifier)).toEqual(['https://b.example']);
+        expect((await storage.listApis({ limit: 1, after: { createdAt: T0, key: 'https://a.example' } })).map((a) => a.identifier)).toEqual([
+          'https://b.example',
+        ]);
         await storage.createClient(client('c1'));
         await storage.createClient(client('c2'));
         await storage.createGrant(grant('g2', 'c1', 'https://a.example'));

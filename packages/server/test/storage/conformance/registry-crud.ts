@@ -159,7 +159,12 @@ export function describeRegistryCrud(harness: ConformanceHarness, T0: number): v
       it('updates scopes and TTL, and deletes', async () => {
         await storage.createGrant(grant('g1', 'c1', 'https://orders.example'));
         const updated = await storage.updateGrant('g1', { scopes: ['read:things', 'write:things'], tokenTtlSeconds: 120 }, T0 + 7);
-        expect(updated).toEqual({ ...grant('g1', 'c1', 'https://orders.example'), scopes: ['read:things', 'write:things'], tokenTtlSeconds: 120, updatedAt: T0 + 7 });
+        expect(updated).toEqual({
+          ...grant('g1', 'c1', 'https://orders.example'),
+          scopes: ['read:things', 'write:things'],
+          tokenTtlSeconds: 120,
+          updatedAt: T0 + 7,
+        });
         expect(await storage.updateGrant('g1', { tokenTtlSeconds: null }, T0 + 8)).toMatchObject({ tokenTtlSeconds: null });
         expect(await storage.updateGrant('nope', { scopes: [] }, T0)).toBeUndefined();
         expect(await storage.deleteGrant('g1')).toBe(true);
