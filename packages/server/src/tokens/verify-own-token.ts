@@ -1,9 +1,15 @@
+import type { KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
-import type { KeyRing } from '../keys/key-ring.js';
+import type { SigningAlgorithm } from '../storage/types.js';
+
+/** What checking one of our own tokens needs of the keys (keys/key-ring.ts provides it). */
+export interface VerificationKeys {
+  verificationKey(kid: string): { alg: SigningAlgorithm; key: KeyObject; apiIdentifier: string | null } | undefined;
+}
 
 export interface OwnTokenDeps {
   issuer: string;
-  keyRing: () => Promise<KeyRing>;
+  keyRing: () => Promise<VerificationKeys>;
   now: () => number;
 }
 
