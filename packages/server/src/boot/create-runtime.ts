@@ -142,14 +142,9 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     events,
   });
 
-  const introspect = createIntrospectionEndpoint({
-    issuer: endpoints.issuer,
-    clientAuth,
-    registry,
-    revoked: state,
-    now,
-    events,
-  });
+  // Introspection and revocation (RFC 7662, RFC 7009) need the same: the caller authenticated, our own tokens checked, revocations.
+  const tokenManagement = { issuer: endpoints.issuer, clientAuth, registry, revoked: state, now, events };
+  const introspect = createIntrospectionEndpoint(tokenManagement);
 
   const rotationDeps = {
     storage,
@@ -177,14 +172,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
       : undefined;
   rotationTimer?.unref();
 
-  const revoke = createRevocationEndpoint({
-    issuer: endpoints.issuer,
-    clientAuth,
-    registry,
-    revoked: state,
-    now,
-    events,
-  });
+  const revoke = createRevocationEndpoint(tokenManagement);
 
   return {
     issuer: endpoints.issuer,
