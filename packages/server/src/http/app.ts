@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
+import Fastify, {
+  LogController,
+  type onRequestHookHandler,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerFactory,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { ServerRuntime } from '../boot/create-runtime.js';
 import { parseFormParams, type FormParams } from '../protocol/form-params.js';
@@ -160,13 +167,25 @@ function createFastify(options: Pick<AppOptions, 'logger' | 'trustProxy' | 'serv
  * takes precedence inside it.
  */
 function useHttpAnswers(app: FastifyInstance): void {
-  // Every answer, errors included: nosniff, and the route's cache class (http/cache-policy.ts).
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-content-type-options', 'nosniff').headers(cacheHeaders(request.routeOptions.config?.cache));
+  // Every answer, errors included: nosniff and no-store; a route of another cache class (http/
+  // cache-policy.ts) replaces the latter in a hook of its own, made once when the route is added,
+  // so no request pays to look its class up.
+  const everyAnswer = { 'x-content-type-options': 'nosniff', ...cacheHeaders('no-store') };
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(everyAnswer);
     done();
   });
   const methodsByPath = new Map<string, Set<string>>();
   app.addHook('onRoute', (route) => {
+    const policy = route.config?.cache;
+    if (policy !== undefined && policy !== 'no-store') {
+      const headers = cacheHeaders(policy);
+      const applyPolicy: onRequestHookHandler = (_request, reply, done) => {
+        reply.removeHeader('pragma').headers(headers);
+        done();
+      };
+      route.onRequest = [applyPolicy, ...[route.onRequest ?? []].flat()];
+    }
     const methods = methodsByPath.get(route.url) ?? new Set<string>();
     for (const method of [route.method].flat()) methods.add(method);
     methodsByPath.set(route.url, methods);
