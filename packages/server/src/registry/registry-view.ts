@@ -124,7 +124,7 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
 
   function entryOf(clientId: string): ClientEntry {
     let entry = clients.peek(clientId);
-    if (!entry) clients.set(clientId, (entry = {}));
+    if (!entry) clients.set(clientId, (entry = { client: undefined, secrets: undefined, grants: undefined }));
     return entry;
   }
 
@@ -162,7 +162,7 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
       () => {
         const entry = clients.peek(clientId);
         if (!isCurrent(entry)) return;
-        delete entry[field];
+        entry[field] = undefined;
         dropIfEmpty(clientId, entry);
       },
     );
@@ -184,7 +184,8 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
     });
     const entry = entryOf(clientId);
     forgetGrant(entry, apiIdentifier);
-    (entry.grants ??= []).push(apiIdentifier, loading);
+    // Sized to what it holds: push() onto an empty array reserves room for 17 more.
+    entry.grants = entry.grants ? [...entry.grants, apiIdentifier, loading] : [apiIdentifier, loading];
     loading.then(
       (value) => {
         const current = clients.peek(clientId);
