@@ -12,7 +12,7 @@ import { createRuntime, openStorage } from '../../packages/server/dist/index.js'
 import { createLogger } from '../../packages/server/dist/http/logger.js';
 import { createBatchedLogDestination } from '../../packages/server/dist/http/log-destination.js';
 import { readMasterKeyFile } from '../../packages/server/dist/keys/master-key.js';
-import { parseFormParams } from '../../packages/server/dist/endpoints/form-params.js';
+import { parseFormParams } from '../../packages/server/dist/protocol/form-params.js';
 import { DATABASE_FILE } from '../../packages/server/dist/config/server-config.js';
 
 const port = Number(process.env.PORT);
