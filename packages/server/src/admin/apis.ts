@@ -5,7 +5,8 @@ import { apiResource } from './resources/api.js';
 import { pageOf, type ListOptions, type Page } from './paging.js';
 import { asAdminErrors, changedFields, requireApi, type AdminContext, type RecordAudit } from './admin-context.js';
 import { ADMIN_API_IDENTIFIER, RESERVED_IDENTIFIER_PREFIX, isReservedIdentifier } from './built-in-admin-api.js';
-import { DEFAULT_TOKEN_TTL_SECONDS, validateApiIdentifier, validateName, validateScopes, validateSigningAlg, validateTokenTtl } from './validation.js';
+import { validateApiIdentifier, validateName, validateScopes, validateSigningAlg, validateTokenTtl } from './validation.js';
+import { DEFAULT_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
 
 import type { CreateApiInput, UpdateApiInput } from './resources/api.js';
 

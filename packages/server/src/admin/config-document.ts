@@ -4,8 +4,8 @@ import { echo } from '../errors/echo.js';
 import { findUnstorable, UNSTORABLE_TEXT } from '../protocol/storable-text.js';
 import { ADMIN_API_IDENTIFIER, ADMIN_TOKEN_TTL_SECONDS, RESERVED_IDENTIFIER_PREFIX, isReservedIdentifier } from './built-in-admin-api.js';
 import { validateGrantScopes } from './grants.js';
+import { DEFAULT_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
 import {
-  DEFAULT_TOKEN_TTL_SECONDS,
   validateApiIdentifier,
   validateAuthMethods,
   validateBoolean,

@@ -4,8 +4,6 @@ import { isValidScopeToken } from '../grants/scope.js';
 import { echo } from '../errors/echo.js';
 import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
 
-export { DEFAULT_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
-
 const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
 
 /** An API identifier is the token's `aud`: an absolute URI without a fragment. */

@@ -72,7 +72,7 @@ function openStorageChoice(choice: FoundationOptions['storage']): Promise<Storag
 }
 
 /** The SQLite file's path, or the URL without its password: how errors name the database. */
-export function describeStorage(options: Pick<FoundationOptions, 'storage' | 'dataDir'>): string {
+function describeStorage(options: Pick<FoundationOptions, 'storage' | 'dataDir'>): string {
   const choice = options.storage;
   if (typeof choice === 'object' && 'url' in choice) {
     const location = parseDatabaseUrl(choice.url);

@@ -1,9 +1,5 @@
 import type { ClientGrantRecord, ClientRecord, ClientSecretRecord, RegisteredClient, RegisteredGrant, RegisteredSecret } from '../storage/types.js';
 
-export type CachedClient = RegisteredClient;
-export type CachedSecret = RegisteredSecret;
-export type CachedGrant = RegisteredGrant;
-
 /**
  * Records as the registry cache keeps them: only what the request path reads, sharing what repeats
  * across clients. Every record read from the database arrives with its own copy of the same
@@ -14,9 +10,9 @@ export type CachedGrant = RegisteredGrant;
  * forgotten when it fills, so interning may miss a share but never grows without bound.
  */
 export interface RecordInterning {
-  client(record: ClientRecord): CachedClient;
-  secrets(records: ClientSecretRecord[]): CachedSecret[];
-  grant(record: ClientGrantRecord): CachedGrant;
+  client(record: ClientRecord): RegisteredClient;
+  secrets(records: ClientSecretRecord[]): RegisteredSecret[];
+  grant(record: ClientGrantRecord): RegisteredGrant;
 }
 
 const DEFAULT_POOL_SIZE = 10_000;

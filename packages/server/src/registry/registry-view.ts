@@ -1,12 +1,10 @@
-import type { ApiRecord, RegistryChange, Storage } from '../storage/types.js';
+import type { ApiRecord, RegisteredClient, RegisteredGrant, RegisteredSecret, RegistryChange, Storage } from '../storage/types.js';
 import { buildKeyRing, type KeyRing } from '../keys/key-ring.js';
 import type { SignOn } from '../tokens/jws-signer.js';
 import { createLruCache } from './lru-cache.js';
 import { DEFAULT_REGISTRY_CACHE_ENTRIES } from '../protocol/limits.js';
 import { createLoadLimiter, type LoadLimiterStats } from './load-limiter.js';
-import { createRecordInterning, type CachedClient, type CachedGrant, type CachedSecret } from './record-interning.js';
-
-export type { CachedClient, CachedGrant, CachedSecret } from './record-interning.js';
+import { createRecordInterning } from './record-interning.js';
 
 /**
  * A read-through cache over storage for the request path: after the first request for a client,
@@ -16,10 +14,10 @@ export type { CachedClient, CachedGrant, CachedSecret } from './record-interning
  * reloaded. A periodic check is the safety net for a lost notification.
  */
 export interface RegistryView {
-  client(clientId: string): Promise<CachedClient | undefined>;
-  clientSecrets(clientId: string): Promise<CachedSecret[]>;
+  client(clientId: string): Promise<RegisteredClient | undefined>;
+  clientSecrets(clientId: string): Promise<RegisteredSecret[]>;
   api(identifier: string): Promise<ApiRecord | undefined>;
-  grant(clientId: string, apiIdentifier: string): Promise<CachedGrant | undefined>;
+  grant(clientId: string, apiIdentifier: string): Promise<RegisteredGrant | undefined>;
   apis(): Promise<ApiRecord[]>;
   keyRing(): Promise<KeyRing>;
   /** Drops every cached entry; the next read goes to storage. */
@@ -63,7 +61,7 @@ export interface RegistryViewOptions {
   signOn: SignOn;
 }
 
-/** Clients kept, each with its secret list and grants: the working set of one large deployment. */
+/** Misses remembered (unknown client ids, grants that do not exist). */
 const DEFAULT_NEGATIVE_ENTRIES = 10_000;
 /** APIs are few; the bound only matters against made-up audiences (which the negative cache takes). */
 const API_CACHE_ENTRIES = 10_000;
@@ -77,16 +75,16 @@ type Held<T> = T | Promise<T>;
  * The map key is the record's own client id string, so the id is stored once.
  */
 interface ClientEntry {
-  client?: Held<CachedClient | undefined>;
-  secrets?: Held<CachedSecret[]>;
+  client?: Held<RegisteredClient | undefined>;
+  secrets?: Held<RegisteredSecret[]>;
   /** `[apiIdentifier, grant, …]`: most clients hold one or two grants, and a Map costs more than they do. */
-  grants?: (string | Held<CachedGrant | undefined>)[];
+  grants?: (string | Held<RegisteredGrant | undefined>)[];
 }
 
 /** What each per-client field holds once read. */
 interface ClientFields {
-  client: CachedClient | undefined;
-  secrets: CachedSecret[];
+  client: RegisteredClient | undefined;
+  secrets: RegisteredSecret[];
 }
 type Field = keyof ClientFields;
 const isLoading = (held: unknown): held is Promise<unknown> => held instanceof Promise;
@@ -152,7 +150,7 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
         if (value !== undefined) {
           entry[field] = value;
           // Re-keyed under the record's own id string: the request's copy is not kept.
-          if (field === 'client') clients.set((value as CachedClient).clientId, entry);
+          if (field === 'client') clients.set((value as RegisteredClient).clientId, entry);
           return;
         }
         // A client that does not exist: forget what was read with it, remember the miss.
@@ -169,15 +167,15 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
     return loading;
   }
 
-  function readGrant(clientId: string, apiIdentifier: string): Promise<CachedGrant | undefined> {
+  function readGrant(clientId: string, apiIdentifier: string): Promise<RegisteredGrant | undefined> {
     const grants = clients.get(clientId)?.grants;
     const at = grants ? grants.indexOf(apiIdentifier) : -1;
-    if (grants && at >= 0 && at % 2 === 0) return settled(grants[at + 1] as Held<CachedGrant | undefined>);
+    if (grants && at >= 0 && at % 2 === 0) return settled(grants[at + 1] as Held<RegisteredGrant | undefined>);
     if (isKnownMissing(`grant:${clientId}\n${apiIdentifier}`)) return Promise.resolve(undefined);
     return loadGrant(clientId, apiIdentifier);
   }
 
-  function loadGrant(clientId: string, apiIdentifier: string): Promise<CachedGrant | undefined> {
+  function loadGrant(clientId: string, apiIdentifier: string): Promise<RegisteredGrant | undefined> {
     const loading = limiter.run(async () => {
       const record = await storage.findGrant(clientId, apiIdentifier);
       return record && interning.grant(record);
