@@ -131,6 +131,61 @@ export interface AuditEventRecord {
   data: Record<string, unknown>;
 }
 
+/** What an issuer is: it sets the defaults of the fields below (federation/issuer-kinds.ts). */
+export type TrustedIssuerKind = 'oidc' | 'kubernetes' | 'spiffe';
+/** Whether a platform token may authenticate more than once within its lifetime. */
+export type TokenReusePolicy = 'refuse' | 'allow';
+
+/**
+ * An identity provider whose tokens a client may present instead of a secret (workload identity
+ * federation): a Kubernetes cluster, a CI service, any OIDC issuer, a SPIFFE trust domain.
+ */
+export interface TrustedIssuerRecord {
+  /** The `iss` of its tokens (an https URL, http only on loopback); for SPIFFE `spiffe://trust-domain`. Unique. */
+  issuer: string;
+  kind: TrustedIssuerKind;
+  /** Where its JWKS is fetched; null = from its discovery document (never for SPIFFE). */
+  jwksUri: string | null;
+  /** Keys configured inline (a cluster's JWKS file, a SPIFFE bundle): when set, nothing is fetched. */
+  jwks: { keys: Record<string, unknown>[] } | null;
+  tokenReuse: TokenReusePolicy;
+  /** The longest lifetime (exp - iat, or exp - now) a token of this issuer may have to be accepted. */
+  maxTokenLifetimeSeconds: number;
+  /**
+   * Many tenants share this issuer (GitHub Actions, GitLab.com): a subject prefix on it must also
+   * carry a claim condition, so no credential covers every tenant.
+   */
+  isShared: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type SubjectMatch = 'exact' | 'prefix';
+
+/**
+ * Entra's "federated identity credential": tokens of `issuer` whose `sub` is `subject` (or, with
+ * `subjectMatch: 'prefix'`, starts with it) and whose `aud` holds one of `audiences` authenticate
+ * as `clientId`, when every claim condition holds.
+ */
+export interface FederatedCredentialRecord {
+  id: string;
+  clientId: string;
+  issuer: string;
+  subject: string;
+  subjectMatch: SubjectMatch;
+  /** Accepted `aud` values; empty = this server's issuer identifier. */
+  audiences: string[];
+  /** Claims the token must carry with exactly these values (e.g. `repository_owner`). */
+  claims: Record<string, string>;
+  description: string;
+  createdAt: number;
+}
+
+/** What authenticating with a federated assertion reads of a credential. */
+export type RegisteredFederatedCredential = Readonly<
+  Pick<FederatedCredentialRecord, 'id' | 'clientId' | 'issuer' | 'subject' | 'subjectMatch' | 'audiences' | 'claims'>
+>;
+
 export class StorageConflictError extends Error {
   override readonly name = 'StorageConflictError';
   constructor(
@@ -195,6 +250,7 @@ export type ApiPatch = Partial<Pick<ApiRecord, 'name' | 'scopes' | 'signingAlg' 
 export type ClientPatch = Partial<
   Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'>
 >;
+export type TrustedIssuerPatch = Partial<Pick<TrustedIssuerRecord, 'jwksUri' | 'jwks' | 'tokenReuse' | 'maxTokenLifetimeSeconds' | 'isShared'>>;
 export type ClientGrantPatch = Partial<Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'>>;
 
 export interface ApiStore {
@@ -212,7 +268,7 @@ export interface ClientStore {
   getClient(clientId: string): Promise<ClientRecord | undefined>;
   listClients(page?: PageOptions): Promise<ClientRecord[]>;
   updateClient(clientId: string, patch: ClientPatch, now: number): Promise<ClientRecord | undefined>;
-  /** Deletes the client with its secrets and grants. Returns false when there was none. */
+  /** Deletes the client with its secrets, grants and federated credentials. Returns false when there was none. */
   deleteClient(clientId: string): Promise<boolean>;
 
   addClientSecret(secret: ClientSecretRecord): Promise<void>;
@@ -232,6 +288,33 @@ export interface ClientGrantStore {
   listGrants(filter?: { clientId?: string; apiIdentifier?: string } & PageOptions): Promise<ClientGrantRecord[]>;
   updateGrant(id: string, patch: ClientGrantPatch, now: number): Promise<ClientGrantRecord | undefined>;
   deleteGrant(id: string): Promise<boolean>;
+}
+
+/**
+ * Trusted issuers and the federated credentials that name them. Deleting a client deletes its
+ * credentials; deleting an issuer deletes every credential of that issuer.
+ */
+export interface FederationStore {
+  createTrustedIssuer(issuer: TrustedIssuerRecord): Promise<void>;
+  getTrustedIssuer(issuer: string): Promise<TrustedIssuerRecord | undefined>;
+  /** Ordered by (createdAt, issuer). */
+  listTrustedIssuers(page?: PageOptions): Promise<TrustedIssuerRecord[]>;
+  updateTrustedIssuer(issuer: string, patch: TrustedIssuerPatch, now: number): Promise<TrustedIssuerRecord | undefined>;
+  deleteTrustedIssuer(issuer: string): Promise<boolean>;
+
+  /**
+   * Throws StorageReferenceError when the client or the issuer does not exist, StorageConflictError
+   * when the client already has a credential with the same issuer, subject and subjectMatch.
+   */
+  addFederatedCredential(credential: FederatedCredentialRecord): Promise<void>;
+  /** Filters are ANDed. Ordered by (createdAt, id). */
+  listFederatedCredentials(filter?: { clientId?: string; issuer?: string } & PageOptions): Promise<FederatedCredentialRecord[]>;
+  /**
+   * The credentials a token of `issuer` with this `sub` may match: those whose subject equals it
+   * (`exact`) or is a prefix of it (`prefix`), of every client. Ordered by (createdAt, id).
+   */
+  findFederatedCredentials(issuer: string, subject: string): Promise<FederatedCredentialRecord[]>;
+  deleteFederatedCredential(clientId: string, id: string): Promise<boolean>;
 }
 
 export interface SigningKeyStore {
@@ -267,7 +350,11 @@ export type RegistryChange =
   | { entity: 'client_secret'; key: string }
   /** key: `${clientId}\n${apiIdentifier}`. */
   | { entity: 'client_grant'; key: string }
-  | { entity: 'signing_key'; key: string };
+  | { entity: 'signing_key'; key: string }
+  /** key: the issuer. */
+  | { entity: 'trusted_issuer'; key: string }
+  /** key: the issuer of the credential (the registry drops its whole federated lookup on any). */
+  | { entity: 'federated_credential'; key: string };
 
 /**
  * How a long-running reader (the server's registry cache) learns of writes made anywhere — this
@@ -293,7 +380,7 @@ export interface ChangeFeed {
 export const CHANGE_HISTORY_LENGTH = 10_000;
 
 /** The registry stores, as seen inside a transaction. */
-export interface RegistryStores extends ApiStore, ClientStore, ClientGrantStore, SigningKeyStore, AuditLogStore {}
+export interface RegistryStores extends ApiStore, ClientStore, ClientGrantStore, FederationStore, SigningKeyStore, AuditLogStore {}
 
 export interface TransactionalStore {
   /**

@@ -9,6 +9,8 @@ import {
   type ClientPatch,
   type ClientRecord,
   type ClientSecretRecord,
+  type FederatedCredentialRecord,
+  type TrustedIssuerRecord,
   type SigningKeyRecord,
   type SigningKeyStatus,
   type PageOptions,
@@ -30,6 +32,8 @@ export function createMemoryStorage(): Storage {
   let secrets = new Map<string, ClientSecretRecord>();
   let grants = new Map<string, ClientGrantRecord>();
   let keys = new Map<string, SigningKeyRecord>();
+  let issuers = new Map<string, TrustedIssuerRecord>();
+  let federated = new Map<string, FederatedCredentialRecord>();
   let audit: AuditEventRecord[] = [];
   let revision = 0;
   let history: (RegistryChange & { revision: number })[] = [];
@@ -69,6 +73,8 @@ export function createMemoryStorage(): Storage {
         secrets: typeof secrets;
         grants: typeof grants;
         keys: typeof keys;
+        issuers: typeof issuers;
+        federated: typeof federated;
         audit: typeof audit;
         revision: number;
         history: typeof history;
@@ -82,6 +88,8 @@ export function createMemoryStorage(): Storage {
         secrets: copy(secrets),
         grants: copy(grants),
         keys: copy(keys),
+        issuers: copy(issuers),
+        federated: copy(federated),
         audit: copy(audit),
         revision,
         history: [...history],
@@ -92,7 +100,7 @@ export function createMemoryStorage(): Storage {
     },
     rollback() {
       if (!snapshot) return;
-      ({ apis, clients, secrets, grants, keys, audit, revision, history } = snapshot);
+      ({ apis, clients, secrets, grants, keys, issuers, federated, audit, revision, history } = snapshot);
       snapshot = undefined;
     },
   };
@@ -171,7 +179,81 @@ export function createMemoryStorage(): Storage {
         grants.delete(id);
         changes.push({ entity: 'client_grant', key: grantKey(grant) });
       }
+      for (const [id, credential] of federated) {
+        if (credential.clientId !== clientId) continue;
+        federated.delete(id);
+        changes.push({ entity: 'federated_credential', key: credential.issuer });
+      }
       written(...changes);
+      return true;
+    },
+
+    async createTrustedIssuer(issuer) {
+      if (issuers.has(issuer.issuer)) throw new StorageConflictError('trusted issuer', issuer.issuer);
+      issuers.set(issuer.issuer, copy(issuer));
+      written({ entity: 'trusted_issuer', key: issuer.issuer });
+    },
+    async getTrustedIssuer(issuer) {
+      const record = issuers.get(issuer);
+      return record && copy(record);
+    },
+    async listTrustedIssuers(page) {
+      return ordered(issuers.values(), (record) => record.issuer, page);
+    },
+    async updateTrustedIssuer(issuer, patch, now) {
+      const record = issuers.get(issuer);
+      if (!record) return undefined;
+      const updated = { ...record, ...definedOnly(copy(patch)), updatedAt: now };
+      issuers.set(issuer, updated);
+      written({ entity: 'trusted_issuer', key: issuer });
+      return copy(updated);
+    },
+    async deleteTrustedIssuer(issuer) {
+      if (!issuers.delete(issuer)) return false;
+      const changes: RegistryChange[] = [{ entity: 'trusted_issuer', key: issuer }];
+      for (const [id, credential] of federated) {
+        if (credential.issuer !== issuer) continue;
+        federated.delete(id);
+        changes.push({ entity: 'federated_credential', key: issuer });
+      }
+      written(...changes);
+      return true;
+    },
+
+    async addFederatedCredential(credential) {
+      if (federated.has(credential.id)) throw new StorageConflictError('federated credential', credential.id);
+      for (const existing of federated.values()) {
+        if (
+          existing.clientId === credential.clientId &&
+          existing.issuer === credential.issuer &&
+          existing.subject === credential.subject &&
+          existing.subjectMatch === credential.subjectMatch
+        ) {
+          throw new StorageConflictError('federated credential', `${credential.clientId} ← ${credential.issuer} ${credential.subject}`);
+        }
+      }
+      if (!clients.has(credential.clientId)) throw new StorageReferenceError('client', credential.clientId);
+      if (!issuers.has(credential.issuer)) throw new StorageReferenceError('trusted issuer', credential.issuer);
+      federated.set(credential.id, copy(credential));
+      written({ entity: 'federated_credential', key: credential.issuer });
+    },
+    async listFederatedCredentials(filter = {}) {
+      const matching = [...federated.values()].filter(
+        (c) => (filter.clientId === undefined || c.clientId === filter.clientId) && (filter.issuer === undefined || c.issuer === filter.issuer),
+      );
+      return ordered(matching, (c) => c.id, filter);
+    },
+    async findFederatedCredentials(issuer, subject) {
+      const matching = [...federated.values()].filter(
+        (c) => c.issuer === issuer && (c.subjectMatch === 'exact' ? c.subject === subject : subject.startsWith(c.subject)),
+      );
+      return ordered(matching, (c) => c.id);
+    },
+    async deleteFederatedCredential(clientId, id) {
+      const credential = federated.get(id);
+      if (!credential || credential.clientId !== clientId) return false;
+      federated.delete(id);
+      written({ entity: 'federated_credential', key: credential.issuer });
       return true;
     },
 

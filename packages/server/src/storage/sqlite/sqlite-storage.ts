@@ -1,3 +1,4 @@
+import { federationPending } from '../federation-pending.js';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -149,6 +150,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   const stores: Omit<Storage, 'transaction'> = {
     kind: 'sqlite',
     ...createSqliteLifecycleStores(db),
+    ...federationPending(),
 
     async createApi(api) {
       insert('api', api.identifier, () => statements.insertApi.run(apiToRow(api)));
