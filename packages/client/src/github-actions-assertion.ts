@@ -7,9 +7,10 @@ export interface GitHubActionsAssertionOptions {
   /** The `aud` the authorization server expects of this token (its trusted issuer says which). */
   audience: string;
   /**
-   * Reuse a token until a minute before its exp (default true), so each token request does not
-   * ask the token service. False asks for a new one each time: for a server that refuses a
-   * platform token it has seen (a jti replay check).
+   * Reuse a token until a minute before its exp, so each token request does not ask the token
+   * service. Default false: a GitHub token is minted per request and an authorization server that
+   * checks jti (m2m-auth does for oidc issuers) refuses one it has seen. The access tokens it buys
+   * are cached anyway, so the token service is asked only when one is due.
    */
   reuse?: boolean;
   /** Per request to the token service. Default 10 s. */
@@ -34,7 +35,7 @@ export function githubActionsAssertion(input: GitHubActionsAssertionOptions): Cl
   if (input === null || typeof input !== 'object') check.fail(`needs an options object (got ${describeValue(input)}).`);
   const options = check.object(input, 'options', OPTION_NAMES)!;
   const audience = check.required(check.string(options.audience, 'audience'), 'audience', 'the aud the authorization server expects');
-  const reuse = check.boolean(options.reuse, 'reuse') ?? true;
+  const reuse = check.boolean(options.reuse, 'reuse') ?? false;
   const timeoutMs = check.number(options.timeoutMs, 'timeoutMs', { above: 0 }) ?? 10_000;
   const fetchImpl = check.function<typeof fetch>(options.fetch, 'fetch') ?? globalThis.fetch;
   const now = check.function<() => number>(options.clock, 'clock') ?? Date.now;

@@ -204,10 +204,10 @@ describe('githubActionsAssertion', () => {
     return service;
   }
 
-  it('asks the token service for the audience with the request token, and reuses the token until a minute before its exp', async () => {
+  it('with reuse: true asks the token service for the audience with the request token, and reuses the token until a minute before its exp', async () => {
     const clock = createClock();
     const service = await tokenService(clock);
-    const source = githubActionsAssertion({ audience: 'https://auth.internal.example', clock: clock.now });
+    const source = githubActionsAssertion({ audience: 'https://auth.internal.example', reuse: true, clock: clock.now });
     const { server, client } = await setup(() => tokenAnswer(`access-${server.requests.length}`), {
       clientId: 'ci-deployer',
       clientAssertion: { source },
@@ -238,7 +238,7 @@ describe('githubActionsAssertion', () => {
         seen.add(assertion);
         return tokenAnswer('access');
       },
-      { clientAssertion: { source: githubActionsAssertion({ audience: 'm2m-auth', clock: clock.now }) }, clock: clock.now },
+      { clientAssertion: { source: githubActionsAssertion({ audience: 'm2m-auth', reuse: true, clock: clock.now }) }, clock: clock.now },
     );
     await client.getToken();
     await client.getToken({ audience: 'https://inventory.example' });
@@ -247,11 +247,11 @@ describe('githubActionsAssertion', () => {
     expect(service.requests).toHaveLength(2);
   });
 
-  it('with reuse: false asks the service for each token request', async () => {
+  it('by default asks the service for each token request (GitHub mints one per request; a jti check refuses a reused one)', async () => {
     const clock = createClock();
     const service = await tokenService(clock);
     const { client } = await setup(() => tokenAnswer('access'), {
-      clientAssertion: { source: githubActionsAssertion({ audience: 'm2m-auth', reuse: false, clock: clock.now }) },
+      clientAssertion: { source: githubActionsAssertion({ audience: 'm2m-auth', clock: clock.now }) },
     });
     await client.getToken();
     await client.getToken({ audience: 'https://inventory.example' });
