@@ -1,4 +1,4 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload, type KeyLike } from 'jose';
 
@@ -20,7 +20,7 @@ export interface PlatformIssuer {
   /** The public JWKS as served. */
   jwks(): { keys: JWK[] };
   /** Replaces what a path answers (status, headers, body), e.g. a redirect or a huge body. */
-  override(path: string, answer: ((response: ServerResponse) => void) | undefined): void;
+  override(path: string, answer: ((response: ServerResponse, request: IncomingMessage) => void | Promise<void>) | undefined): void;
   close(): Promise<void>;
 }
 
@@ -36,7 +36,7 @@ export async function startPlatformIssuer(options: { alg?: 'ES256' | 'RS256' | '
   const prefix = options.pathPrefix ?? '';
   const keys: SigningKey[] = [];
   const hits = new Map<string, number>();
-  const overrides = new Map<string, (response: ServerResponse) => void>();
+  const overrides = new Map<string, (response: ServerResponse, request: IncomingMessage) => void | Promise<void>>();
   let serial = 0;
 
   async function addKey(): Promise<SigningKey> {
@@ -53,7 +53,7 @@ export async function startPlatformIssuer(options: { alg?: 'ES256' | 'RS256' | '
     const path = (request.url ?? '/').split('?')[0]!;
     hits.set(path, (hits.get(path) ?? 0) + 1);
     const override = overrides.get(path);
-    if (override) return override(response);
+    if (override) return void override(response, request);
     const json = (body: unknown) => {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify(body));
