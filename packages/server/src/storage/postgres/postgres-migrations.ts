@@ -4,6 +4,15 @@ import { CHANGE_HISTORY_LENGTH } from '../types.js';
 /** The channel every registry write notifies on; servers LISTEN on it to refresh their caches. */
 export const CHANGE_CHANNEL = 'm2m_auth_registry_changed';
 
+/** The registry tables of the first schema, each with its change-feed entity and key columns. */
+const FIRST_REGISTRY_TABLES: Record<string, string[]> = {
+  apis: ['api', 'identifier'],
+  clients: ['client', 'client_id'],
+  client_secrets: ['client_secret', 'client_id'],
+  client_grants: ['client_grant', 'client_id', 'api_identifier'],
+  signing_keys: ['signing_key', 'kid'],
+};
+
 /**
  * Schema migrations, applied in order; `schema_migrations` records which ran. Append only: a
  * released migration is never edited, a change is a new entry. Mirrors the SQLite schema: text
@@ -92,7 +101,7 @@ const MIGRATIONS: readonly string[] = [
     RETURN NULL;
   END;
   $$;
-  ${['apis', 'clients', 'client_secrets', 'client_grants', 'signing_keys']
+  ${Object.keys(FIRST_REGISTRY_TABLES)
     .map((table) => `CREATE TRIGGER ${table}_bumps_revision AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION bump_revision();`)
     .join('\n  ')}
   `,
@@ -125,20 +134,8 @@ const MIGRATIONS: readonly string[] = [
     RETURN NULL;
   END;
   $$;
-  ${Object.entries({
-    apis: ['api', 'identifier'],
-    clients: ['client', 'client_id'],
-    client_secrets: ['client_secret', 'client_id'],
-    client_grants: ['client_grant', 'client_id', 'api_identifier'],
-    signing_keys: ['signing_key', 'kid'],
-  })
-    .map(([table, args]) => {
-      const call = `EXECUTE FUNCTION record_changes(${args.map((arg) => `'${arg}'`).join(', ')})`;
-      return `DROP TRIGGER ${table}_bumps_revision ON ${table};
-  CREATE TRIGGER ${table}_insert_records_changes AFTER INSERT ON ${table} REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT ${call};
-  CREATE TRIGGER ${table}_update_records_changes AFTER UPDATE ON ${table} REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT ${call};
-  CREATE TRIGGER ${table}_delete_records_changes AFTER DELETE ON ${table} REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT ${call};`;
-    })
+  ${Object.entries(FIRST_REGISTRY_TABLES)
+    .map(([table, args]) => `DROP TRIGGER ${table}_bumps_revision ON ${table};\n  ${changeTriggers(table, args)}`)
     .join('\n  ')}
   DROP FUNCTION bump_revision();
   `,
@@ -158,6 +155,17 @@ const MIGRATIONS: readonly string[] = [
   );
   `,
 ];
+
+/**
+ * The record_changes triggers of a table. `args`: its entity name, then the columns whose values
+ * (joined by a newline) are its key (see RegistryChange).
+ */
+function changeTriggers(table: string, args: string[]): string {
+  const call = `EXECUTE FUNCTION record_changes(${args.map((arg) => `'${arg}'`).join(', ')})`;
+  return `CREATE TRIGGER ${table}_insert_records_changes AFTER INSERT ON ${table} REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT ${call};
+  CREATE TRIGGER ${table}_update_records_changes AFTER UPDATE ON ${table} REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT ${call};
+  CREATE TRIGGER ${table}_delete_records_changes AFTER DELETE ON ${table} REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT ${call};`;
+}
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 

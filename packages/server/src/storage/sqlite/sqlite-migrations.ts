@@ -10,6 +10,9 @@ const CHANGE_KEYS: Record<string, { entity: string; key: (row: 'NEW' | 'OLD') =>
   signing_keys: { entity: 'signing_key', key: (row) => `${row}.kid` },
 };
 
+/** The registry tables of the first schema; later migrations add their own triggers. */
+const FIRST_REGISTRY_TABLES = ['apis', 'clients', 'client_secrets', 'client_grants', 'signing_keys'];
+
 /**
  * Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Append only:
  * a released migration is never edited, a change is a new entry.
@@ -81,7 +84,7 @@ const MIGRATIONS: readonly string[] = [
     value INTEGER NOT NULL
   );
   INSERT INTO meta (key, value) VALUES ('revision', 0);
-  ${revisionTriggers(['apis', 'clients', 'client_secrets', 'client_grants', 'signing_keys'])}
+  ${revisionTriggers(FIRST_REGISTRY_TABLES)}
   `,
   // 2: keyset paging in the contract's order, and audit queries by time.
   `
@@ -111,10 +114,8 @@ const MIGRATIONS: readonly string[] = [
     entity   TEXT NOT NULL,
     key      TEXT NOT NULL
   );
-  ${['apis', 'clients', 'client_secrets', 'client_grants', 'signing_keys']
-    .flatMap((table) => ['insert', 'update', 'delete'].map((event) => `DROP TRIGGER ${table}_${event}_bumps_revision;`))
-    .join('\n  ')}
-  ${changeTriggers()}
+  ${FIRST_REGISTRY_TABLES.flatMap((table) => ['insert', 'update', 'delete'].map((event) => `DROP TRIGGER ${table}_${event}_bumps_revision;`)).join('\n  ')}
+  ${changeTriggers(FIRST_REGISTRY_TABLES)}
   `,
 ];
 
@@ -122,10 +123,11 @@ const MIGRATIONS: readonly string[] = [
  * Every registry write (cascaded deletes included) bumps the revision and records what it touched,
  * in the same transaction. The history is trimmed to CHANGE_HISTORY_LENGTH entries as it grows.
  */
-function changeTriggers(): string {
-  return Object.entries(CHANGE_KEYS)
-    .flatMap(([table, { entity, key }]) =>
-      ['INSERT', 'UPDATE', 'DELETE'].map(
+function changeTriggers(tables: string[]): string {
+  return tables
+    .flatMap((table) => {
+      const { entity, key } = CHANGE_KEYS[table]!;
+      return ['INSERT', 'UPDATE', 'DELETE'].map(
         (event) => `
   CREATE TRIGGER ${table}_${event.toLowerCase()}_records_change AFTER ${event} ON ${table}
   BEGIN
@@ -133,8 +135,8 @@ function changeTriggers(): string {
     INSERT INTO registry_changes (revision, entity, key) SELECT value, '${entity}', ${key(event === 'DELETE' ? 'OLD' : 'NEW')} FROM meta WHERE key = 'revision';
     DELETE FROM registry_changes WHERE revision <= (SELECT value FROM meta WHERE key = 'revision') - ${CHANGE_HISTORY_LENGTH};
   END;`,
-      ),
-    )
+      );
+    })
     .join('\n');
 }
 
