@@ -154,6 +154,39 @@ const MIGRATIONS: readonly string[] = [
     expires_at BIGINT NOT NULL
   );
   `,
+  // 4: workload identity federation (as SQLite's 5): the issuers whose tokens clients may present,
+  // and which subjects of theirs authenticate as which client. A credential goes with its client
+  // or its issuer; either cascade records the credentials it took, keyed by their issuer.
+  `
+  CREATE TABLE trusted_issuers (
+    issuer                     TEXT COLLATE "C" PRIMARY KEY,
+    kind                       TEXT NOT NULL,
+    jwks_uri                   TEXT,
+    jwks                       JSONB,
+    token_reuse                TEXT NOT NULL,
+    max_token_lifetime_seconds INTEGER NOT NULL,
+    is_shared                  BOOLEAN NOT NULL,
+    created_at                 BIGINT NOT NULL,
+    updated_at                 BIGINT NOT NULL
+  );
+  CREATE INDEX trusted_issuers_by_created ON trusted_issuers (created_at, issuer);
+  CREATE TABLE federated_credentials (
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    client_id     TEXT COLLATE "C" NOT NULL CONSTRAINT federated_credentials_client_fk REFERENCES clients (client_id) ON DELETE CASCADE,
+    issuer        TEXT COLLATE "C" NOT NULL CONSTRAINT federated_credentials_issuer_fk REFERENCES trusted_issuers (issuer) ON DELETE CASCADE,
+    subject       TEXT COLLATE "C" NOT NULL,
+    subject_match TEXT NOT NULL,
+    audiences     JSONB NOT NULL,
+    claims        JSONB NOT NULL,
+    description   TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    CONSTRAINT federated_credentials_one_per_subject UNIQUE (client_id, issuer, subject, subject_match)
+  );
+  CREATE INDEX federated_credentials_by_subject ON federated_credentials (issuer, subject);
+  CREATE INDEX federated_credentials_by_created ON federated_credentials (created_at, id);
+  ${changeTriggers('trusted_issuers', ['trusted_issuer', 'issuer'])}
+  ${changeTriggers('federated_credentials', ['federated_credential', 'issuer'])}
+  `,
 ];
 
 /**
