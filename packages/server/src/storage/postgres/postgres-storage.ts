@@ -1,3 +1,4 @@
+import { exchangePoliciesPending } from '../exchange-pending.js';
 import pg from 'pg';
 import { StorageConflictError, StorageReferenceError, type PageOptions, type RegistryStores, type Storage } from '../types.js';
 import { withTransactions } from '../transaction-gate.js';
@@ -161,6 +162,7 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
   const changed = async (sql: string, values: unknown[]) => canExist(values) && ((await db.query(sql, values)).rowCount ?? 0) > 0;
 
   return {
+    ...exchangePoliciesPending(),
     async createApi(api) {
       await insert(
         'api',
