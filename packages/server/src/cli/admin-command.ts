@@ -23,19 +23,24 @@ export function adminCommand(): Command {
             `admin bootstrap runs on the server's host (it writes the database directly). Remotely, an admin client is an ordinary client: clients create, then grants create --api ${ADMIN_API_IDENTIFIER} --scopes …`,
           );
         }
-        return withCliContext(options, async ({ admin: operations }) => {
-          const supplied = process.env[BOOTSTRAP_SECRET_ENV];
-          const created = await operations.bootstrapAdminClient({
-            ...(supplied ? { clientSecret: supplied } : {}),
-            ...(options.name ? { name: options.name } : {}),
-          });
-          if (!supplied) process.stderr.write(`warning: ${SECRET_WARNING}\n`);
-          print(options, () => `Admin client created\n${describeBootstrapped(created, Boolean(supplied))}`, {
-            client_id: created.clientId,
-            ...(supplied ? {} : { client_secret: created.clientSecret }),
-            scopes: created.scopes,
-          });
-        });
+        // Bootstrap sets up a deployment from the server's host: it may create the database and master key.
+        return withCliContext(
+          options,
+          async ({ admin: operations }) => {
+            const supplied = process.env[BOOTSTRAP_SECRET_ENV];
+            const created = await operations.bootstrapAdminClient({
+              ...(supplied ? { clientSecret: supplied } : {}),
+              ...(options.name ? { name: options.name } : {}),
+            });
+            if (!supplied) process.stderr.write(`warning: ${SECRET_WARNING}\n`);
+            print(options, () => `Admin client created\n${describeBootstrapped(created, Boolean(supplied))}`, {
+              client_id: created.clientId,
+              ...(supplied ? {} : { client_secret: created.clientSecret }),
+              scopes: created.scopes,
+            });
+          },
+          { mayCreate: true },
+        );
       }),
     );
   return admin;

@@ -8,6 +8,7 @@ import { tokenCommand } from './token-command.js';
 import { decodeCommand } from './decode-command.js';
 import { serveCommand } from './serve-command.js';
 import { migrateCommand } from './migrate-command.js';
+import { initCommand } from './init-command.js';
 import { adminCommand } from './admin-command.js';
 import { auditCommand } from './audit-command.js';
 import { applyCommand, exportCommand } from './config-command.js';
@@ -18,6 +19,7 @@ export function buildCli(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
   program.addCommand(serveCommand());
+  program.addCommand(initCommand());
   program.addCommand(migrateCommand());
   program.addCommand(apisCommand());
   program.addCommand(clientsCommand());

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { AdminError } from '../errors/admin-error.js';
 import { ConfigError } from '../config/server-config.js';
+import { reportedStore, startStoreReport } from './store-report.js';
 
 /** Options every data command takes. */
 export interface CommonOptions {
@@ -56,25 +57,36 @@ export function fields(entries: [string, unknown][]): string {
   return entries.map(([label, value]) => `${`${label}:`.padEnd(width + 2)}${Array.isArray(value) ? value.join(', ') || '-' : (value ?? '-')}`).join('\n');
 }
 
-/** Runs an action; known errors become one clear line on stderr and exit code 1, never a stack. */
+/**
+ * Runs an action; known errors become one clear line on stderr and exit code 1, never a stack.
+ * With --json, stderr ends with one JSON line naming the store used: `{"store": …}`, or the error
+ * object with a `store` member (see store-report.ts).
+ */
 export function action<A extends unknown[]>(run: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
+    const options = args.find((arg): arg is CommonOptions => typeof arg === 'object' && arg !== null && 'json' in arg);
+    const asJson = options?.json === true;
+    startStoreReport(asJson);
     try {
       await run(...args);
     } catch (error) {
-      const options = args.find((arg): arg is CommonOptions => typeof arg === 'object' && arg !== null && 'json' in arg);
-      reportError(error, options?.json === true);
+      reportError(error, asJson);
       process.exitCode = 1;
+      return;
     }
+    const store = reportedStore();
+    if (asJson && store) process.stderr.write(`${JSON.stringify({ store })}\n`);
   };
 }
 
-function reportError(error: unknown, asJson: boolean) {
-  const known = error instanceof AdminError || error instanceof ConfigError || error instanceof UsageError;
-  const message = known || error instanceof Error ? (error as Error).message : String(error);
+function reportError(error: unknown, asJson: boolean): void {
+  const message = error instanceof Error ? error.message : String(error);
   const code = error instanceof AdminError ? error.code : error instanceof ConfigError ? 'invalid_config' : error instanceof UsageError ? 'usage' : 'error';
+  const store = reportedStore();
   if (asJson)
-    process.stderr.write(`${JSON.stringify({ error: code, message, ...(error instanceof AdminError && error.field ? { field: error.field } : {}) })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ error: code, message, ...(error instanceof AdminError && error.field ? { field: error.field } : {}), ...(store ? { store } : {}) })}\n`,
+    );
   else process.stderr.write(`error: ${message}\n`);
 }
 

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { parseFormParams } from '../protocol/form-params.js';
 import { resolveServerConfig } from '../config/server-config.js';
 import { withCliContext } from './cli-context.js';
+import { remoteStore, reportStore } from './store-report.js';
 import { action, fields, print, UsageError, withCommonOptions, type CommonOptions } from './output.js';
 
 interface TokenOptions extends CommonOptions {
@@ -57,6 +58,7 @@ export function tokenCommand(): Command {
 type TokenBody = Record<string, string | number>;
 
 async function requestOverHttp(url: string, authorization: string, form: URLSearchParams) {
+  reportStore(remoteStore(url));
   const response = await fetch(new URL('/oauth/token', url), {
     method: 'POST',
     headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, cliJson } from '../helpers/cli-process.js';
+import { cli, cliJson, initStore } from '../helpers/cli-process.js';
 import { serveExpectingFailure } from '../helpers/serve-exit.js';
 import { availableStacks, type Stack, type StackProcessArgs } from '../helpers/stacks.js';
 
@@ -37,6 +37,7 @@ async function populatedDataDir(stack: Stack) {
   const place = await stack.processArgs(dataDir);
   placed.push(place);
   const d = ['--data-dir', dataDir, ...place.args];
+  await initStore(d);
   await cliJson(['clients', 'create', '--name', 'billing', ...d]);
   return { dataDir, d };
 }
@@ -52,7 +53,10 @@ describe.each(stacks)('master key missing or wrong, on $name', (stack) => {
     expect(served.started).toBe(false);
     expect(served.code).toBe(1);
     expect(served.stderr).toContain(`${join(dataDir, 'master.key')} is missing`);
+    // The keys and secrets are in the database, which is not the data directory on PostgreSQL.
+    expect(served.stderr).toContain(`the database ${stack.name === 'sqlite' ? join(dataDir, 'm2m-auth.db') : 'postgres://'}`);
     expect(served.stderr).toMatch(/holds 1 signing key\(s\) and 1 client secret\(s\)/);
+    expect(served.stderr).not.toContain(`data directory ${dataDir} holds`);
     expect(served.stderr).toMatch(/restore master\.key from a backup/);
     noStack(served.stderr);
 
@@ -78,12 +82,17 @@ describe.each(stacks)('master key missing or wrong, on $name', (stack) => {
     expect(created.stderr).toMatch(/does not open the signing keys/);
   });
 
-  it('a fresh data directory still gets its master key on first start', async () => {
+  it('a fresh data directory gets its master key from init, and from no other management command', async () => {
     const dataDir = join(tempDir('m2m-auth-fresh-'), 'data');
     const place = await stack.processArgs(dataDir);
     placed.push(place);
-    expect((await cli(['clients', 'list', '--data-dir', dataDir, ...place.args])).code).toBe(0);
+    const listed = await cli(['clients', 'list', '--data-dir', dataDir, ...place.args]);
+    expect(listed.code).toBe(1);
+    expect(listed.stderr).toContain('m2m-auth init');
+    expect(existsSync(dataDir)).toBe(false);
+    expect((await cli(['init', '--data-dir', dataDir, ...place.args])).code).toBe(0);
     expect(existsSync(join(dataDir, 'master.key'))).toBe(true);
+    expect((await cli(['clients', 'list', '--data-dir', dataDir, ...place.args])).code).toBe(0);
   });
 });
 
