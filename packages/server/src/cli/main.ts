@@ -12,6 +12,7 @@ import { initCommand } from './init-command.js';
 import { adminCommand } from './admin-command.js';
 import { auditCommand } from './audit-command.js';
 import { applyCommand, exportCommand } from './config-command.js';
+import { completionCommand } from './completion-command.js';
 import { commonOptions, reportError, serverOption, UsageError } from './output.js';
 
 export function buildCli(): Command {
@@ -42,6 +43,7 @@ export function buildCli(): Command {
     .action(() => {
       process.stdout.write(`${generateMasterKey()}\n`);
     });
+  program.addCommand(completionCommand(program));
   program.addHelpText(
     'after',
     '\nThe options above go before the command (m2m-auth --data-dir /srv/m2m-auth clients list) or after it, and apply to\n' +
