@@ -14,7 +14,7 @@ export function adminCommand(): Command {
   withCommonOptions(
     admin.command('bootstrap').description(`create an admin client with every admin scope on ${ADMIN_API_IDENTIFIER} and print its secret once`),
   )
-    .option('--name <name>', 'client name (default m2m-auth-admin)')
+    .option('--name <name>', 'client name (default m2m-auth-admin, or m2m-auth-admin-2, … when that is taken)')
     .option('--server <url>', 'not supported: bootstrap writes the database on the server host')
     .action(
       action(async (options: CommonOptions & { name?: string; server?: string }) => {
