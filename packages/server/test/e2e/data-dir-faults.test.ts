@@ -197,7 +197,7 @@ function tryMountTinyTmpfs(): { path?: string; reason?: string } {
   if (!isRoot) return { reason: 'not root, cannot mount a tmpfs' };
   const path = tempDir('m2m-auth-tmpfs-');
   const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', path], { encoding: 'utf8' });
-  if (mounted.status !== 0) return { reason: `mount failed: ${mounted.stderr.trim()}` };
+  if (mounted.status !== 0) return { reason: `mount failed: ${mounted.error?.message ?? mounted.stderr.trim()}` };
   afterAll(() => {
     spawnSync('umount', [path]);
   });
