@@ -101,6 +101,28 @@ const header = (program: string, shell: Shell, load: string, save: string) =>
     `# or save it as ${save}`,
   ].join('\n');
 
+/**
+ * The part bash and zsh share: walk the words typed before the cursor to the deepest command they
+ * name (`cmdpath`, e.g. `/clients/create`), then run that command's arm (which sets its commands,
+ * options and value options) and the arm of the option just typed, if it has choices.
+ */
+function dispatch(all: CommandSpec[], words: { loop: string; word: string }, cases: string[], choices: string[]): string[] {
+  return [
+    `  for ((${words.loop})); do`,
+    `    word=${words.word}`,
+    '    case "$cmdpath/$word" in',
+    `      ${commandPaths(all).join('|')}) cmdpath="$cmdpath/$word" ;;`,
+    '    esac',
+    '  done',
+    '  case "$cmdpath" in',
+    ...cases,
+    '  esac',
+    '  case "$cmdpath $prev" in',
+    ...choices,
+    '  esac',
+  ];
+}
+
 function bashScript(program: string, all: CommandSpec[]): string {
   const fn = functionName(program);
   const cases = all.map((spec) =>
@@ -122,18 +144,7 @@ function bashScript(program: string, all: CommandSpec[]): string {
     `${fn}() {`,
     '  local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" cmdpath="" word i',
     '  local commands="" options="" value_options=""',
-    '  for ((i = 1; i < COMP_CWORD; i++)); do',
-    '    word="${COMP_WORDS[i]}"',
-    '    case "$cmdpath/$word" in',
-    `      ${commandPaths(all).join('|')}) cmdpath="$cmdpath/$word" ;;`,
-    '    esac',
-    '  done',
-    '  case "$cmdpath" in',
-    ...cases,
-    '  esac',
-    '  case "$cmdpath $prev" in',
-    ...choices,
-    '  esac',
+    ...dispatch(all, { loop: 'i = 1; i < COMP_CWORD; i++', word: '"${COMP_WORDS[i]}"' }, cases, choices),
     '  COMPREPLY=()',
     '  # The value of an option: left to the default (file names).',
     '  [[ "$value_options" == *" $prev "* ]] && return',
@@ -152,7 +163,7 @@ function zshScript(program: string, all: CommandSpec[]): string {
   const entry = (name: string, description: string) => quoted(`${name.replace(/:/g, '\\:')}:${description}`);
   const cases = all.map((spec) =>
     [
-      `    (${quoted(spec.path)})`,
+      `    ${quoted(spec.path)})`,
       `      commands=(${spec.commands.map((sub) => entry(sub.name, sub.description)).join(' ')})`,
       `      options=(${spec.options.flatMap((option) => [option.long, option.short].filter((name): name is string => !!name).map((name) => entry(name, option.description))).join(' ')})`,
       `      value_options=${quoted(` ${valueOptions(spec).join(' ')} `)}`,
@@ -160,7 +171,7 @@ function zshScript(program: string, all: CommandSpec[]): string {
     ].join('\n'),
   );
   const choices = all.flatMap((spec) =>
-    choiceOptions(spec).map(({ name, choices }) => `    (${quoted(`${spec.path} ${name}`)}) compadd -- ${choices.map(quoted).join(' ')}; return ;;`),
+    choiceOptions(spec).map(({ name, choices }) => `    ${quoted(`${spec.path} ${name}`)}) compadd -- ${choices.map(quoted).join(' ')}; return ;;`),
   );
   return `${[
     `#compdef ${program}`,
@@ -169,18 +180,7 @@ function zshScript(program: string, all: CommandSpec[]): string {
     '  local cmdpath="" word prev=${words[CURRENT-1]} value_options=""',
     '  local -a commands options',
     '  local -i i',
-    '  for (( i = 2; i < CURRENT; i++ )); do',
-    '    word=${words[i]}',
-    '    case "$cmdpath/$word" in',
-    `      (${commandPaths(all).join('|')}) cmdpath="$cmdpath/$word" ;;`,
-    '    esac',
-    '  done',
-    '  case "$cmdpath" in',
-    ...cases,
-    '  esac',
-    '  case "$cmdpath $prev" in',
-    ...choices,
-    '  esac',
+    ...dispatch(all, { loop: 'i = 2; i < CURRENT; i++', word: '${words[i]}' }, cases, choices),
     '  if [[ "$value_options" == *" $prev "* ]]; then',
     '    _files',
     '  elif [[ ${words[CURRENT]} == -* ]]; then',
