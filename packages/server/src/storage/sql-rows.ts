@@ -29,6 +29,7 @@ export function createRowMappers({ json, bool }: ColumnDecoders) {
       scopes: json(row.scopes),
       signingAlg: row.signing_alg as ApiRecord['signingAlg'],
       tokenTtlSeconds: row.token_ttl_seconds as number,
+      ...(bool(row.require_sender_constrained) ? { requireSenderConstrained: true } : {}),
       createdAt: row.created_at as number,
       updatedAt: row.updated_at as number,
     }),
@@ -43,6 +44,7 @@ export function createRowMappers({ json, bool }: ColumnDecoders) {
       jwks: jsonOrNull(row.jwks),
       // Absent, not empty, when the client may introspect nothing (lifecycle contract).
       ...(row.introspect_apis ? { introspectApis: json<string[]>(row.introspect_apis) } : {}),
+      ...(bool(row.dpop_bound_access_tokens) ? { dpopBoundAccessTokens: true } : {}),
       createdAt: row.created_at as number,
       updatedAt: row.updated_at as number,
     }),

@@ -41,6 +41,11 @@ export interface ApiRecord {
   scopes: ApiScope[];
   signingAlg: SigningAlgorithm;
   tokenTtlSeconds: number;
+  /**
+   * Only sender-constrained tokens are issued for it (DPoP's `cnf.jkt` now, mutual TLS's
+   * `cnf.x5t#S256` beside it): a request without a proof of possession is refused. Absent = false.
+   */
+  requireSenderConstrained?: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -58,6 +63,8 @@ export interface ClientRecord {
   jwks: { keys: Record<string, unknown>[] } | null;
   /** API identifiers (or `*`) whose tokens this client may introspect (RFC 7662 §4); absent = none. */
   introspectApis?: string[];
+  /** RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request of this client must carry a DPoP proof. Absent = false. */
+  dpopBoundAccessTokens?: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -67,7 +74,7 @@ export interface ClientRecord {
  * cache keeps only this, so names, descriptions and timestamps cost no memory per cached client.
  */
 export type RegisteredClient = Readonly<
-  Pick<ClientRecord, 'clientId' | 'isEnabled' | 'defaultApi' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'>
+  Pick<ClientRecord, 'clientId' | 'isEnabled' | 'defaultApi' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis' | 'dpopBoundAccessTokens'>
 >;
 /** What authenticating with a secret reads: which one matched, its hash and its expiry. */
 export type RegisteredSecret = Readonly<Pick<ClientSecretRecord, 'id' | 'hash' | 'expiresAt'>>;
@@ -268,9 +275,12 @@ export interface AuditEventQuery {
   before?: { at: number; id: string };
 }
 
-export type ApiPatch = Partial<Pick<ApiRecord, 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds'>>;
+export type ApiPatch = Partial<Pick<ApiRecord, 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds' | 'requireSenderConstrained'>>;
 export type ClientPatch = Partial<
-  Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'>
+  Pick<
+    ClientRecord,
+    'name' | 'description' | 'defaultApi' | 'isEnabled' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis' | 'dpopBoundAccessTokens'
+  >
 >;
 export type TrustedIssuerPatch = Partial<Pick<TrustedIssuerRecord, 'jwksUri' | 'jwks' | 'tokenReuse' | 'maxTokenLifetimeSeconds' | 'isShared'>>;
 export type ClientGrantPatch = Partial<Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'>>;

@@ -54,6 +54,26 @@ describe.skipIf(!isAvailable)('postgres', () => {
       await expect(open(schema)).rejects.toThrow(/newer than this m2m-auth/);
     });
 
+    it('upgrades a schema from before sender-constrained tokens: its clients keep bearer tokens', async () => {
+      const schema = schemas.next();
+      const first = await open(schema);
+      await first.createClient({ ...client('c1'), dpopBoundAccessTokens: true });
+      await first.close();
+      const admin = new pg.Client({ connectionString: POSTGRES_URL });
+      await admin.connect();
+      await admin.query(
+        `ALTER TABLE "${schema}".clients DROP COLUMN dpop_bound_access_tokens; ALTER TABLE "${schema}".apis DROP COLUMN require_sender_constrained;
+         DELETE FROM "${schema}".schema_migrations WHERE version >= ${POSTGRES_SCHEMA_VERSION}`,
+      );
+      await admin.end();
+      const upgraded = await open(schema);
+      try {
+        expect(await upgraded.getClient('c1')).toEqual(client('c1'));
+      } finally {
+        await upgraded.close();
+      }
+    });
+
     it('orders text keys byte-wise (COLLATE "C"), as SQLite does', async () => {
       const storage = await open(schemas.next());
       try {

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeStorageConformance } from './conformance/storage-conformance.js';
+import BetterSqlite3 from 'better-sqlite3';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import { SQLITE_SCHEMA_VERSION } from '../../src/storage/sqlite/sqlite-migrations.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'm2m-auth-sqlite-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -48,5 +50,21 @@ describe('sqlite adapter specifics', () => {
     const second = createSqliteStorage({ path });
     expect(await second.listApis()).toEqual([api]);
     await second.close();
+  });
+
+  it('upgrades a database from before sender-constrained tokens: its clients and APIs keep bearer tokens', async () => {
+    const path = join(directory, 'before-dpop.db');
+    const first = createSqliteStorage({ path });
+    await first.createApi({ ...api, requireSenderConstrained: true });
+    await first.close();
+    // The database as the migration before left it: neither column.
+    const db = new BetterSqlite3(path);
+    db.exec(
+      `ALTER TABLE apis DROP COLUMN require_sender_constrained; ALTER TABLE clients DROP COLUMN dpop_bound_access_tokens; PRAGMA user_version = ${SQLITE_SCHEMA_VERSION - 1};`,
+    );
+    db.close();
+    const upgraded = createSqliteStorage({ path });
+    expect(await upgraded.listApis()).toEqual([api]);
+    await upgraded.close();
   });
 });

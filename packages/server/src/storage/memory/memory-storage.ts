@@ -115,7 +115,7 @@ export function createMemoryStorage(): Storage {
 
     async createApi(api) {
       if (apis.has(api.identifier)) throw new StorageConflictError('api', api.identifier);
-      apis.set(api.identifier, copy(api));
+      apis.set(api.identifier, withoutFalseFlags(copy(api)));
       written({ entity: 'api', key: api.identifier });
     },
     async getApi(identifier) {
@@ -128,7 +128,7 @@ export function createMemoryStorage(): Storage {
     async updateApi(identifier, patch: ApiPatch, now) {
       const api = apis.get(identifier);
       if (!api) return undefined;
-      const updated = { ...api, ...definedOnly(copy(patch)), updatedAt: now };
+      const updated = withoutFalseFlags({ ...api, ...definedOnly(copy(patch)), updatedAt: now });
       apis.set(identifier, updated);
       written({ entity: 'api', key: identifier });
       return copy(updated);
@@ -157,7 +157,7 @@ export function createMemoryStorage(): Storage {
 
     async createClient(client) {
       if (clients.has(client.clientId)) throw new StorageConflictError('client', client.clientId);
-      clients.set(client.clientId, copy(client));
+      clients.set(client.clientId, withoutFalseFlags(copy(client)));
       written({ entity: 'client', key: client.clientId });
     },
     async getClient(clientId) {
@@ -170,7 +170,7 @@ export function createMemoryStorage(): Storage {
     async updateClient(clientId, patch: ClientPatch, now) {
       const client = clients.get(clientId);
       if (!client) return undefined;
-      const updated = { ...client, ...definedOnly(copy(patch)), updatedAt: now };
+      const updated = withoutFalseFlags({ ...client, ...definedOnly(copy(patch)), updatedAt: now });
       clients.set(clientId, updated);
       written({ entity: 'client', key: clientId });
       return copy(updated);
@@ -466,4 +466,11 @@ function compareKeys(a: string, b: string): number {
 /** A patch's `undefined` fields mean "leave as is", not "set to undefined". */
 function definedOnly<T extends object>(patch: T): Partial<T> {
   return Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+/** Boolean flags are stored only when set: a record reads back without a false one, as from SQLite and PostgreSQL. */
+function withoutFalseFlags<T extends { dpopBoundAccessTokens?: boolean; requireSenderConstrained?: boolean }>(record: T): T {
+  if (record.dpopBoundAccessTokens === false) delete record.dpopBoundAccessTokens;
+  if (record.requireSenderConstrained === false) delete record.requireSenderConstrained;
+  return record;
 }

@@ -187,6 +187,11 @@ const MIGRATIONS: readonly string[] = [
   ${changeTriggers('trusted_issuers', ['trusted_issuer', 'issuer'])}
   ${changeTriggers('federated_credentials', ['federated_credential', 'issuer'])}
   `,
+  // 5: sender-constrained tokens (as SQLite's 6).
+  `
+  ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens BOOLEAN NOT NULL DEFAULT false;
+  ALTER TABLE apis ADD COLUMN require_sender_constrained BOOLEAN NOT NULL DEFAULT false;
+  `,
 ];
 
 /**

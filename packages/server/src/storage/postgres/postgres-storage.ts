@@ -183,8 +183,17 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
       await insert(
         'api',
         api.identifier,
-        'INSERT INTO apis (identifier, name, scopes, signing_alg, token_ttl_seconds, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [api.identifier, api.name, JSON.stringify(api.scopes), api.signingAlg, api.tokenTtlSeconds, api.createdAt, api.updatedAt],
+        'INSERT INTO apis (identifier, name, scopes, signing_alg, token_ttl_seconds, require_sender_constrained, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [
+          api.identifier,
+          api.name,
+          JSON.stringify(api.scopes),
+          api.signingAlg,
+          api.tokenTtlSeconds,
+          api.requireSenderConstrained ?? false,
+          api.createdAt,
+          api.updatedAt,
+        ],
       );
     },
     async getApi(identifier) {
@@ -200,6 +209,7 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
         scopes: patch.scopes && JSON.stringify(patch.scopes),
         signing_alg: patch.signingAlg,
         token_ttl_seconds: patch.tokenTtlSeconds,
+        require_sender_constrained: patch.requireSenderConstrained,
         updated_at: now,
       });
       return row && records.api(row);
@@ -213,8 +223,8 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
       await insert(
         'client',
         client.clientId,
-        `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, introspect_apis, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, introspect_apis, dpop_bound_access_tokens, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
         [
           client.clientId,
           client.name,
@@ -225,6 +235,7 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
           JSON.stringify(client.tokenEndpointAuthMethods),
           client.jwks && JSON.stringify(client.jwks),
           introspectApisColumn(client.introspectApis),
+          client.dpopBoundAccessTokens ?? false,
           client.createdAt,
           client.updatedAt,
         ],
@@ -247,6 +258,7 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
         token_endpoint_auth_methods: patch.tokenEndpointAuthMethods && JSON.stringify(patch.tokenEndpointAuthMethods),
         jwks: patch.jwks === undefined ? undefined : patch.jwks && JSON.stringify(patch.jwks),
         introspect_apis: patch.introspectApis === undefined ? undefined : introspectApisColumn(patch.introspectApis),
+        dpop_bound_access_tokens: patch.dpopBoundAccessTokens,
         updated_at: now,
       });
       return row && records.client(row);

@@ -41,8 +41,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
 
   const statements = {
     insertApi: db.prepare(
-      `INSERT INTO apis (identifier, name, scopes, signing_alg, token_ttl_seconds, created_at, updated_at)
-       VALUES (@identifier, @name, @scopes, @signingAlg, @tokenTtlSeconds, @createdAt, @updatedAt)`,
+      `INSERT INTO apis (identifier, name, scopes, signing_alg, token_ttl_seconds, require_sender_constrained, created_at, updated_at)
+       VALUES (@identifier, @name, @scopes, @signingAlg, @tokenTtlSeconds, @requireSenderConstrained, @createdAt, @updatedAt)`,
     ),
     getApi: db.prepare('SELECT * FROM apis WHERE identifier = ?'),
     listApis: db.prepare(
@@ -50,14 +50,14 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     ),
     updateApi: db.prepare(
       `UPDATE apis SET name = @name, scopes = @scopes, signing_alg = @signingAlg, token_ttl_seconds = @tokenTtlSeconds,
-       updated_at = @updatedAt WHERE identifier = @identifier`,
+       require_sender_constrained = @requireSenderConstrained, updated_at = @updatedAt WHERE identifier = @identifier`,
     ),
     deleteApi: db.prepare('DELETE FROM apis WHERE identifier = ?'),
     clearDefaultApi: db.prepare('UPDATE clients SET default_api = NULL WHERE default_api = ?'),
 
     insertClient: db.prepare(
-      `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, introspect_apis, created_at, updated_at)
-       VALUES (@clientId, @name, @description, @defaultApi, @isEnabled, @grantTypes, @tokenEndpointAuthMethods, @jwks, @introspectApis, @createdAt, @updatedAt)`,
+      `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, introspect_apis, dpop_bound_access_tokens, created_at, updated_at)
+       VALUES (@clientId, @name, @description, @defaultApi, @isEnabled, @grantTypes, @tokenEndpointAuthMethods, @jwks, @introspectApis, @dpopBoundAccessTokens, @createdAt, @updatedAt)`,
     ),
     getClient: db.prepare('SELECT * FROM clients WHERE client_id = ?'),
     listClients: db.prepare(
@@ -65,7 +65,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     ),
     updateClient: db.prepare(
       `UPDATE clients SET name = @name, description = @description, default_api = @defaultApi, is_enabled = @isEnabled,
-       grant_types = @grantTypes, token_endpoint_auth_methods = @tokenEndpointAuthMethods, jwks = @jwks, introspect_apis = @introspectApis, updated_at = @updatedAt
+       grant_types = @grantTypes, token_endpoint_auth_methods = @tokenEndpointAuthMethods, jwks = @jwks, introspect_apis = @introspectApis,
+       dpop_bound_access_tokens = @dpopBoundAccessTokens, updated_at = @updatedAt
        WHERE client_id = @clientId`,
     ),
     deleteClient: db.prepare('DELETE FROM clients WHERE client_id = ?'),
@@ -453,7 +454,7 @@ function definedOnly<T extends object>(patch: T): Partial<T> {
 }
 
 function apiToRow(api: ApiRecord) {
-  return { ...api, scopes: JSON.stringify(api.scopes) };
+  return { ...api, scopes: JSON.stringify(api.scopes), requireSenderConstrained: api.requireSenderConstrained ? 1 : 0 };
 }
 
 function clientToRow(client: ClientRecord) {
@@ -464,6 +465,7 @@ function clientToRow(client: ClientRecord) {
     tokenEndpointAuthMethods: JSON.stringify(client.tokenEndpointAuthMethods),
     jwks: client.jwks && JSON.stringify(client.jwks),
     introspectApis: client.introspectApis?.length ? JSON.stringify(client.introspectApis) : null,
+    dpopBoundAccessTokens: client.dpopBoundAccessTokens ? 1 : 0,
   };
 }
 

@@ -57,6 +57,16 @@ export function describeRegistryCrud(harness: ConformanceHarness, T0: number): v
         expect(await storage.deleteApi('https://orders.example')).toBe(false);
       });
 
+      it('keeps an API that requires sender-constrained tokens, and reads a cleared flag back as absent', async () => {
+        const strict = { ...api('https://orders.example'), requireSenderConstrained: true };
+        await storage.createApi(strict);
+        expect(await storage.getApi('https://orders.example')).toEqual(strict);
+        await storage.updateApi('https://orders.example', { requireSenderConstrained: false }, T0 + 1);
+        expect(await storage.getApi('https://orders.example')).toEqual({ ...api('https://orders.example'), updatedAt: T0 + 1 });
+        await storage.updateApi('https://orders.example', { requireSenderConstrained: true }, T0 + 2);
+        expect((await storage.getApi('https://orders.example'))?.requireSenderConstrained).toBe(true);
+      });
+
       it('returns copies: mutating a returned record changes nothing stored', async () => {
         await storage.createApi(api('https://orders.example'));
         const fetched = (await storage.getApi('https://orders.example'))!;
@@ -76,6 +86,17 @@ export function describeRegistryCrud(harness: ConformanceHarness, T0: number): v
         };
         await storage.createClient(record);
         expect(await storage.getClient('c1')).toEqual(record);
+      });
+
+      it('keeps a client whose tokens must be DPoP-bound, and reads a cleared flag back as absent', async () => {
+        const bound = { ...client('c1'), dpopBoundAccessTokens: true };
+        await storage.createClient(bound);
+        expect(await storage.getClient('c1')).toEqual(bound);
+        expect((await storage.listClients())[0]).toEqual(bound);
+        await storage.updateClient('c1', { dpopBoundAccessTokens: false }, T0 + 1);
+        expect(await storage.getClient('c1')).toEqual({ ...client('c1'), updatedAt: T0 + 1 });
+        await storage.updateClient('c1', { dpopBoundAccessTokens: true }, T0 + 2);
+        expect((await storage.getClient('c1'))?.dpopBoundAccessTokens).toBe(true);
       });
 
       it('refuses a duplicate client id', async () => {
