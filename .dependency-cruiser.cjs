@@ -29,6 +29,12 @@ module.exports = {
       folders('federation'),
       { path: folders('client-auth', 'grants', 'endpoints', 'admin', ...WIRING, 'http', 'cli', 'remote', 'config') },
     ),
+    rule(
+      'sender-constraint-below-grants',
+      'sender-constraint/ (DPoP proofs, token binding) is used by the grants and the token endpoint, and imports none of them nor anything above',
+      folders('sender-constraint'),
+      { path: folders('client-auth', 'grants', 'endpoints', 'federation', 'admin', ...WIRING, 'http', 'cli', 'remote', 'config', 'keys', 'tokens') },
+    ),
     rule('grants-and-auth-below-endpoints', 'grants and client authentication never import endpoints/', folders('grants', 'client-auth'), {
       path: folders('endpoints'),
     }),

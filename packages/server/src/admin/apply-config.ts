@@ -155,7 +155,9 @@ function planApis(planning: Planning, desired: DesiredConfig, apis: ApiRecord[],
     const changes = existing && changedFields(apiFields(existing), after);
     if (changes && Object.keys(changes).length === 0) continue;
     planning.steps.push({
-      change: changes ? { action: 'update', resource: 'api', key: api.identifier, changes } : { action: 'create', resource: 'api', key: api.identifier, after },
+      change: changes
+        ? { action: 'update', resource: 'api', key: api.identifier, changes }
+        : { action: 'create', resource: 'api', key: api.identifier, after: withoutFalseFlags(after) },
       path: api.path,
       phase: 'api.create',
       run: async (tx, audit, applied) =>
@@ -186,7 +188,7 @@ function planClients(
           action: 'create',
           resource: 'client',
           key: clientKey(client.name, client.clientId),
-          after: { ...(client.clientId ? { client_id: client.clientId } : {}), ...after },
+          after: { ...(client.clientId ? { client_id: client.clientId } : {}), ...withoutFalseFlags(after) },
         },
         path: client.path,
         phase: 'client.create',
@@ -434,16 +436,20 @@ const clientKey = (name: string, clientId: string | undefined) => `${name} (${cl
 const grantKey = (client: string, api: string) => `${client} → ${api}`;
 
 /** A resource's fields as the document writes them, from a stored record or a desired entry alike. */
-const apiFields = (api: Pick<ApiRecord, 'identifier' | 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds'>) => ({
+const apiFields = (api: Pick<ApiRecord, 'identifier' | 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds' | 'requireSenderConstrained'>) => ({
   identifier: api.identifier,
   name: api.name,
   scopes: api.scopes,
   signing_alg: api.signingAlg,
   token_ttl_seconds: api.tokenTtlSeconds,
+  require_sender_constrained: api.requireSenderConstrained ?? false,
 });
 
 const clientFields = (
-  client: Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'>,
+  client: Pick<
+    ClientRecord,
+    'name' | 'description' | 'defaultApi' | 'isEnabled' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis' | 'dpopBoundAccessTokens'
+  >,
 ) => ({
   name: client.name,
   description: client.description,
@@ -452,7 +458,14 @@ const clientFields = (
   token_endpoint_auth_methods: client.tokenEndpointAuthMethods,
   jwks: client.jwks,
   introspect_apis: client.introspectApis ?? [],
+  dpop_bound_access_tokens: client.dpopBoundAccessTokens ?? false,
 });
+
+/** An exported document (and a plan's new resource) leaves out a flag at its default, so a registry that uses none reads as before. */
+function withoutFalseFlags<T extends { require_sender_constrained?: boolean; dpop_bound_access_tokens?: boolean }>(fields: T): T {
+  const { require_sender_constrained: strict, dpop_bound_access_tokens: bound, ...rest } = fields;
+  return { ...rest, ...(strict ? { require_sender_constrained: true } : {}), ...(bound ? { dpop_bound_access_tokens: true } : {}) } as T;
+}
 
 const grantFields = (grant: Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'>) => ({ scopes: grant.scopes, token_ttl_seconds: grant.tokenTtlSeconds });
 
@@ -476,10 +489,10 @@ function exportDocument(apis: ApiRecord[], clients: ClientRecord[], grants: Clie
     apis: apis
       .filter((api) => includeAdmin || api.identifier !== ADMIN_API_IDENTIFIER)
       .map((api): ConfigApi => ({
-        ...apiFields(api),
+        ...withoutFalseFlags(apiFields(api)),
         scopes: api.scopes.every((scope) => scope.description === '') ? api.scopes.map((scope) => scope.value) : api.scopes,
       })),
-    clients: clients.map((client) => ({ client_id: client.clientId, ...clientFields(client) })),
+    clients: clients.map((client) => ({ client_id: client.clientId, ...withoutFalseFlags(clientFields(client)) })),
     grants: grants.map((grant) => ({ client: reference(grant.clientId), api: grant.apiIdentifier, ...grantFields(grant) })),
   };
 }

@@ -78,6 +78,9 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
       tokenEndpointAuthMethods: methods,
       jwks,
       ...(input.introspectApis?.length ? { introspectApis: await validateIntrospectApis(tx, input.introspectApis) } : {}),
+      ...(input.dpopBoundAccessTokens !== undefined && validateBoolean(input.dpopBoundAccessTokens, 'dpop_bound_access_tokens')
+        ? { dpopBoundAccessTokens: true }
+        : {}),
       createdAt: at,
       updatedAt: at,
     };
@@ -111,6 +114,9 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
         ...(patch.tokenEndpointAuthMethods !== undefined ? { tokenEndpointAuthMethods: validateAuthMethods(patch.tokenEndpointAuthMethods) } : {}),
         ...(patch.jwks !== undefined ? { jwks: patch.jwks === null ? null : validateJwks(patch.jwks) } : {}),
         ...(patch.introspectApis !== undefined ? { introspectApis: await validateIntrospectApis(tx, patch.introspectApis) } : {}),
+        ...(patch.dpopBoundAccessTokens !== undefined
+          ? { dpopBoundAccessTokens: validateBoolean(patch.dpopBoundAccessTokens, 'dpop_bound_access_tokens') }
+          : {}),
       };
       const methods = validated.tokenEndpointAuthMethods ?? before.tokenEndpointAuthMethods;
       const jwks = validated.jwks === undefined ? before.jwks : validated.jwks;

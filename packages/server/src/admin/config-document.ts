@@ -37,6 +37,7 @@ export interface DesiredApi {
   scopes: ApiScope[];
   signingAlg: SigningAlgorithm;
   tokenTtlSeconds: number;
+  requireSenderConstrained: boolean;
 }
 
 export interface DesiredClient {
@@ -49,6 +50,7 @@ export interface DesiredClient {
   tokenEndpointAuthMethods: ClientAuthMethod[];
   jwks: { keys: Record<string, unknown>[] } | null;
   introspectApis: string[];
+  dpopBoundAccessTokens: boolean;
 }
 
 export interface DesiredGrant {
@@ -190,6 +192,9 @@ function parseApi(entry: Record<string, unknown>, path: string, problems: Proble
     tokenTtlSeconds: problems.check(`${path}.token_ttl_seconds`, () =>
       validateTokenTtl(entry.token_ttl_seconds ?? DEFAULT_TOKEN_TTL_SECONDS, 'token_ttl_seconds'),
     ),
+    requireSenderConstrained: problems.check(`${path}.require_sender_constrained`, () =>
+      validateBoolean(entry.require_sender_constrained ?? false, 'require_sender_constrained'),
+    ),
   };
 }
 
@@ -217,6 +222,9 @@ function parseClient(entry: Record<string, unknown>, path: string, problems: Pro
     tokenEndpointAuthMethods: methods,
     jwks,
     introspectApis,
+    dpopBoundAccessTokens: problems.check(`${path}.dpop_bound_access_tokens`, () =>
+      validateBoolean(entry.dpop_bound_access_tokens ?? false, 'dpop_bound_access_tokens'),
+    ),
   };
 }
 

@@ -33,6 +33,8 @@ import { signOnFor, type SignOn } from '../tokens/jws-signer.js';
 import { countEndpointEvents, createServerMetrics, type ServerMetrics } from '../observability/metrics.js';
 import { logEndpointEvents, logSharedStateTransitions } from '../observability/endpoint-logs.js';
 import { createEndpointEventBus } from '../protocol/endpoint-events.js';
+import { createDpopNonces } from '@m2m-auth/sdk-core';
+import { createTokenEndpointDpop, DEFAULT_DPOP_PROOF_WINDOW_SECONDS } from '../sender-constraint/token-endpoint-dpop.js';
 
 export interface RuntimeOptions {
   storage: Storage;
@@ -60,6 +62,17 @@ export interface RuntimeOptions {
   adminTokenMaxTtlSeconds?: number;
   /** Longest token-exchange delegation chain (`act` nesting, the new actor included); default 4. */
   maxDelegationChain?: number;
+  /** DPoP at the token endpoint (RFC 9449); always accepted, these only tune it. */
+  dpop?: DpopSettings;
+}
+
+export interface DpopSettings {
+  /** How far a proof's iat may be from now, either way (default 60 s). */
+  proofWindowSeconds?: number;
+  /** Require a server nonce in every proof (RFC 9449 §8): stateless, valid on every instance with the same master key. */
+  requireNonce?: boolean;
+  /** How long a nonce is handed out (default 300 s; accepted for up to twice that). */
+  nonceLifetimeSeconds?: number;
 }
 
 /** The server without HTTP: endpoints as functions, the registry cache, and admin operations. */
@@ -90,7 +103,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const { storage, logger } = options;
   const now = options.now ?? Date.now;
   const adminTokenMaxTtlSeconds = Math.min(options.adminTokenMaxTtlSeconds ?? ADMIN_TOKEN_TTL_SECONDS, ADMIN_TOKEN_TTL_SECONDS);
-  const { keyEncryptionKey: kek, secretPepper } = deriveSecrets(options.masterKey);
+  const { keyEncryptionKey: kek, secretPepper, dpopNonceKey } = deriveSecrets(options.masterKey);
   const endpoints = serverEndpoints(options.issuer);
   let discovery: Promise<string> | undefined;
   const registry: RegistryView = createRegistryView({
@@ -164,11 +177,21 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     createJwtBearerGrant(clientCredentials),
   ];
   const grantTypes = grants.map((grant) => grant.grantType);
+  const dpop = createTokenEndpointDpop({
+    tokenEndpoint: endpoints.tokenEndpoint,
+    now,
+    proofWindowSeconds: options.dpop?.proofWindowSeconds ?? DEFAULT_DPOP_PROOF_WINDOW_SECONDS,
+    nonces: options.dpop?.requireNonce
+      ? createDpopNonces({ secret: dpopNonceKey, now, ...(options.dpop.nonceLifetimeSeconds ? { lifetimeSeconds: options.dpop.nonceLifetimeSeconds } : {}) })
+      : undefined,
+    replay: state,
+  });
   const token = createTokenEndpoint({
     clientAuth,
     rateLimiter: createTokenRateLimiter(state, options.rateLimits ?? {}),
     grants,
     events,
+    dpop,
   });
 
   // Introspection and revocation (RFC 7662, RFC 7009) need the same: the caller authenticated, our own tokens checked, revocations.

@@ -12,6 +12,8 @@ interface ApiOptions extends ManagementOptions {
   scopes?: string[];
   alg?: SigningAlgorithm;
   tokenTtl?: number;
+  /** --require-sender-constrained / --no-require-sender-constrained. */
+  requireSenderConstrained?: boolean;
 }
 
 const describeApi = (api: Static<typeof apiResource.schema>) =>
@@ -21,6 +23,7 @@ const describeApi = (api: Static<typeof apiResource.schema>) =>
     ['scopes', api.scopes.map((scope) => scope.value)],
     ['signing alg', api.signing_alg],
     ['token ttl', `${api.token_ttl_seconds}s`],
+    ['sender-constrained', api.require_sender_constrained ? 'required: only DPoP-bound tokens are issued' : 'optional'],
     ['created', api.created_at],
   ]);
 
@@ -35,6 +38,7 @@ export function apisCommand(): Command {
     .option('--scopes <list>', 'comma-separated scopes, e.g. read:orders,write:orders', parseList)
     .option('--alg <alg>', 'signing algorithm: RS256 (default), PS256, ES256, EdDSA, HS256')
     .option('--token-ttl <seconds>', 'access token lifetime in seconds (default 900)', parseInteger('--token-ttl'))
+    .option('--require-sender-constrained', 'issue only sender-constrained (DPoP-bound) tokens for this API, whoever asks')
     .action(
       action(async (options: ApiOptions) =>
         withAdmin(options, async ({ admin }) => {
@@ -44,6 +48,7 @@ export function apisCommand(): Command {
             scopes: options.scopes ?? [],
             ...(options.alg !== undefined ? { signingAlg: options.alg } : {}),
             ...(options.tokenTtl !== undefined ? { tokenTtlSeconds: options.tokenTtl } : {}),
+            ...(options.requireSenderConstrained !== undefined ? { requireSenderConstrained: options.requireSenderConstrained } : {}),
           });
           const view = apiResource.toWire(api);
           print(
@@ -86,6 +91,8 @@ export function apisCommand(): Command {
     .option('--scopes <list>', 'the complete new scope list, comma-separated', parseList)
     .option('--alg <alg>', 'signing algorithm')
     .option('--token-ttl <seconds>', 'access token lifetime in seconds', parseInteger('--token-ttl'))
+    .option('--require-sender-constrained', 'issue only sender-constrained (DPoP-bound) tokens for this API')
+    .option('--no-require-sender-constrained', 'issue bearer tokens again to callers without a proof')
     .action(
       action(async (identifier: string, options: ApiOptions) =>
         withAdmin(options, async ({ admin }) => {

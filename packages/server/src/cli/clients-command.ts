@@ -17,6 +17,8 @@ interface ClientOptions extends ManagementOptions {
   jwksFile?: string;
   grace?: number;
   introspect?: string[];
+  /** --dpop-bound / --no-dpop-bound. */
+  dpopBound?: boolean;
 }
 
 const SECRET_WARNING = 'Store this secret now (e.g. in your secrets manager): it is shown only once and cannot be recovered.';
@@ -30,6 +32,7 @@ const describeClient = (client: Static<typeof clientResource.schema>) =>
     ['enabled', client.enabled ? 'yes' : 'no'],
     ['auth methods', client.token_endpoint_auth_methods],
     ['introspects', client.introspect_apis],
+    ['dpop-bound', client.dpop_bound_access_tokens ? 'yes: every token request must carry a DPoP proof' : 'no'],
     ['created', client.created_at],
   ]);
 
@@ -52,6 +55,7 @@ export function clientsCommand(): Command {
     .option('--auth-methods <list>', 'client_secret_basic,client_secret_post,private_key_jwt', parseList)
     .option('--jwks-file <path>', 'public JWK Set for private_key_jwt')
     .option('--introspect <apis>', 'API identifiers (comma-separated) or * whose tokens this client may introspect', parseList)
+    .option('--dpop-bound', 'every token request must carry a DPoP proof: all its tokens are bound to its key (dpop_bound_access_tokens)')
     .action(
       action(async (options: ClientOptions) =>
         withAdmin(options, async ({ admin }) => {
@@ -63,6 +67,7 @@ export function clientsCommand(): Command {
             ...(options.authMethods !== undefined ? { tokenEndpointAuthMethods: options.authMethods } : {}),
             ...(jwks !== undefined ? { jwks } : {}),
             ...(options.introspect !== undefined ? { introspectApis: options.introspect } : {}),
+            ...(options.dpopBound !== undefined ? { dpopBoundAccessTokens: options.dpopBound } : {}),
           });
           const view = clientResource.toWire(created.client);
           if (created.clientSecret) process.stderr.write(`warning: ${SECRET_WARNING}\n`);
@@ -125,6 +130,8 @@ export function clientsCommand(): Command {
     .option('--auth-methods <list>', 'allowed authentication methods', parseList)
     .option('--jwks-file <path>', 'public JWK Set for private_key_jwt')
     .option('--introspect <apis>', 'API identifiers (comma-separated) or * whose tokens this client may introspect ("" removes)', parseList)
+    .option('--dpop-bound', 'every token request must carry a DPoP proof (dpop_bound_access_tokens)')
+    .option('--no-dpop-bound', 'DPoP optional again: bearer tokens without a proof')
     .action(
       action(async (clientId: string, options: ClientOptions) =>
         withAdmin(options, async ({ admin }) => {
@@ -136,6 +143,7 @@ export function clientsCommand(): Command {
             ...(options.authMethods !== undefined ? { tokenEndpointAuthMethods: options.authMethods } : {}),
             ...(jwks !== undefined ? { jwks } : {}),
             ...(options.introspect !== undefined ? { introspectApis: options.introspect } : {}),
+            ...(options.dpopBound !== undefined ? { dpopBoundAccessTokens: options.dpopBound } : {}),
           });
           const view = clientResource.toWire(client);
           print(options, () => `Client updated\n${describeClient(view)}`, view);

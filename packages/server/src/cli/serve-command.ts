@@ -57,6 +57,8 @@ export function serveCommand(): Command {
       '--state-max-entries <n>',
       'unexpired failure counters, and rate-limit buckets, kept at most; a new one is refused beyond (default 100000; env M2M_AUTH_STATE_MAX_ENTRIES)',
     )
+    .option('--dpop-nonce', 'require a server nonce in every DPoP proof (RFC 9449 §8), valid on every instance (env M2M_AUTH_DPOP_NONCE)')
+    .option('--dpop-proof-window <s>', 'how far a DPoP proof’s iat may be from now, either way (default 60; env M2M_AUTH_DPOP_PROOF_WINDOW)')
     .option('--metrics', 'serve Prometheus metrics at /metrics (env M2M_AUTH_METRICS)')
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace, silent')
     .option('--workers <n>', 'worker processes sharing the port (default 1)')
@@ -118,7 +120,7 @@ async function runServer(config: ServerConfig) {
     ...(config.isIssuerExplicit || config.port !== 0 ? { issuer: config.issuer } : {}),
     trustProxy: config.trustProxy,
     stateLimits: config.stateLimits,
-    lifecycle: { keyRotation: config.keyRotation, rateLimits: config.rateLimits },
+    lifecycle: { keyRotation: config.keyRotation, rateLimits: config.rateLimits, dpop: config.dpop },
     exposeMetrics: config.metrics,
     clusterMetrics: config.metrics && cluster.isWorker,
     // auto: the threadpool while cores outnumber the workers, else inline (see signOnFor).

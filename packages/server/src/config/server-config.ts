@@ -8,6 +8,7 @@ import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
 import { parseRateLimit, type RateLimits } from './rate-limits.js';
 import { ADMIN_TOKEN_TTL_SECONDS } from '../admin/built-in-admin-api.js';
 import { DEFAULT_CLIENT_ALLOWANCE, DEFAULT_MAX_STATE_ENTRIES, type StateLimits } from '../state/types.js';
+import { DEFAULT_DPOP_PROOF_WINDOW_SECONDS } from '../sender-constraint/token-endpoint-dpop.js';
 
 /** Everything `serve` needs, validated. Sources, highest first: flags, environment, config file, defaults. */
 export interface ServerConfig {
@@ -46,6 +47,8 @@ export interface ServerConfig {
   rateLimits: RateLimits;
   /** Bounds of the shared state: per-client allowances of revocations and used assertions, entries of counters and buckets. */
   stateLimits: Required<StateLimits>;
+  /** DPoP at the token endpoint: how fresh a proof must be, and whether every proof must carry a server nonce. */
+  dpop: { proofWindowSeconds: number; requireNonce: boolean };
 }
 
 /**
@@ -109,6 +112,8 @@ interface ConfigInput {
   stateRevocationsPerClient: string;
   stateAssertionsPerClient: string;
   stateMaxEntries: string;
+  dpopNonce: string;
+  dpopProofWindow: string;
 }
 
 export const DEFAULT_DATA_DIR = './m2m-auth-data';
@@ -153,6 +158,8 @@ const ENV: Record<keyof ConfigInput, string> = {
   stateRevocationsPerClient: 'M2M_AUTH_STATE_REVOCATIONS_PER_CLIENT',
   stateAssertionsPerClient: 'M2M_AUTH_STATE_ASSERTIONS_PER_CLIENT',
   stateMaxEntries: 'M2M_AUTH_STATE_MAX_ENTRIES',
+  dpopNonce: 'M2M_AUTH_DPOP_NONCE',
+  dpopProofWindow: 'M2M_AUTH_DPOP_PROOF_WINDOW',
 };
 
 const SIGN_ON = ['auto', 'threadpool', 'event-loop'] as const;
@@ -262,6 +269,13 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     maxEntries: stateNumber('stateMaxEntries', DEFAULT_MAX_STATE_ENTRIES),
   };
 
+  const dpop = {
+    proofWindowSeconds: parseInteger(pick('dpopProofWindow') ?? String(DEFAULT_DPOP_PROOF_WINDOW_SECONDS), 1, 3_600) ?? DEFAULT_DPOP_PROOF_WINDOW_SECONDS,
+    requireNonce: parseBoolean(pick('dpopNonce'), where('dpopNonce'), problems),
+  };
+  if (pick('dpopProofWindow') !== undefined && parseInteger(pick('dpopProofWindow')!, 1, 3_600) === undefined)
+    problems.push(`${where('dpopProofWindow')}: must be a whole number of seconds from 1 to 3600`);
+
   const certPath = pick('tlsCert');
   const keyPath = pick('tlsKey');
   if ((certPath === undefined) !== (keyPath === undefined)) problems.push('--tls-cert and --tls-key go together: give both or neither');
@@ -296,6 +310,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     keyRotation,
     rateLimits,
     stateLimits,
+    dpop,
   };
 }
 

@@ -1,5 +1,6 @@
 import { JWT_BEARER_ASSERTION_TYPE, JWT_SPIFFE_ASSERTION_TYPE } from '../federation/federation-rules.js';
 import type { ApiRecord } from '../storage/types.js';
+import { DPOP_SIGNING_ALGORITHMS } from '../sender-constraint/token-endpoint-dpop.js';
 
 export interface ServerEndpoints {
   issuer: string;
@@ -57,5 +58,6 @@ export function renderDiscoveryDocument(
     revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
     scopes_supported: scopes,
     resource_indicators_supported: true,
+    dpop_signing_alg_values_supported: DPOP_SIGNING_ALGORITHMS,
   });
 }

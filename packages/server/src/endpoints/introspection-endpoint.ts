@@ -39,7 +39,8 @@ export function createIntrospectionEndpoint(deps: IntrospectionDeps) {
       }
       const isActive = claims !== undefined && (await tokenStillStands(deps, claims));
       deps.events?.emit('introspection.answered', { result: isActive ? 'active' : 'inactive' });
-      return isActive ? jsonResponse(200, { active: true, token_type: 'Bearer', ...claims }) : inactive();
+      // RFC 9449 §6.2: a DPoP-bound token says so, and its cnf (among the claims) names the key.
+      return isActive ? jsonResponse(200, { active: true, token_type: isDpopBound(claims) ? 'DPoP' : 'Bearer', ...claims }) : inactive();
     } catch (error) {
       deps.events?.emit('introspection.failed', { error, requestId: request.requestId });
       return errorResponse(error);
@@ -48,6 +49,8 @@ export function createIntrospectionEndpoint(deps: IntrospectionDeps) {
 }
 
 const inactive = () => jsonResponse(200, { active: false });
+
+const isDpopBound = (claims: JWTPayload) => typeof (claims.cnf as { jkt?: unknown } | undefined)?.jkt === 'string';
 
 export function mayIntrospect(caller: RegisteredClient, claims: JWTPayload): boolean {
   const allowed = caller.introspectApis ?? [];

@@ -10,6 +10,8 @@ import { rejectRepeatedParameters, rejectUnstorableParameters } from './paramete
 import type { TokenRateLimiter } from './token-rate-limiter.js';
 import { jsonResponse, type EndpointResponse } from '../protocol/endpoint-response.js';
 import { errorResponse } from '../errors/error-response.js';
+import type { TokenEndpointDpop } from '../sender-constraint/token-endpoint-dpop.js';
+import { tokenTypeOf } from '../sender-constraint/token-binding.js';
 
 export interface TokenEndpointDeps {
   clientAuth: ClientAuthDeps;
@@ -18,11 +20,14 @@ export interface TokenEndpointDeps {
   rateLimiter?: TokenRateLimiter | undefined;
   /** Told of every token issued (the audit trail) and every error, with its log-only detail, before it is rendered. */
   events?: EndpointEvents;
+  /** DPoP (RFC 9449): proofs checked, tokens bound to their key. Without it a DPoP header is refused. */
+  dpop?: TokenEndpointDpop;
 }
 
 /**
- * POST /oauth/token, as the RFC 6749 checklist: parameters, grant type, client authentication,
- * grant-type permission, then the grant itself. (No answer is cached: http/cache-policy.ts.)
+ * POST /oauth/token, as the RFC 6749 checklist: parameters, grant type, the DPoP proof's own
+ * checks, client authentication, grant-type permission, the proof bound to the client, then the
+ * grant itself. (No answer is cached: http/cache-policy.ts.)
  */
 export function createTokenEndpoint(deps: TokenEndpointDeps) {
   const grants = new Map(deps.grants.map((grant) => [grant.grantType, grant]));
@@ -35,13 +40,15 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
       rejectUnstorableParameters(request.params, grant.parameters);
       const credentials = grant.credentialsFrom ? credentialsOfGrant(grant, request) : extractClientCredentials(request.authorization, request.params);
       await deps.rateLimiter?.checkAddress(request.remoteAddress);
+      const proof = checkProof(deps.dpop, request.dpopProof);
       const authenticated = await authenticateClient(deps.clientAuth, credentials, request.remoteAddress);
       client = authenticated.client;
       await deps.rateLimiter?.checkClient(client.clientId);
       if (!grant.permittedByPolicy && !client.grantTypes.includes(grant.grantType)) {
         throw new OAuthError('unauthorized_client', `This client may not use the ${grant.grantType} grant.`);
       }
-      const result = await grant.handle(client, request.params);
+      const binding = await deps.dpop?.bind(proof, client);
+      const result = await grant.handle(client, request.params, binding);
       const { token } = result;
       deps.events?.emit('token.issued', {
         clientId: client.clientId,
@@ -53,18 +60,28 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
         credential: authenticated.credential,
         requestId: request.requestId,
       });
-      return jsonResponse(200, {
-        access_token: result.token.accessToken,
-        token_type: 'Bearer',
-        expires_in: result.token.expiresIn,
-        scope: result.token.scope,
-        ...(result.issuedTokenType ? { issued_token_type: result.issuedTokenType } : {}),
-      });
+      return jsonResponse(
+        200,
+        {
+          access_token: result.token.accessToken,
+          token_type: tokenTypeOf(binding),
+          expires_in: result.token.expiresIn,
+          scope: result.token.scope,
+          ...(result.issuedTokenType ? { issued_token_type: result.issuedTokenType } : {}),
+        },
+        deps.dpop?.answerHeaders(proof),
+      );
     } catch (error) {
       deps.events?.emit('token.failed', { error, clientId: client?.clientId, requestId: request.requestId });
       return errorResponse(error);
     }
   };
+}
+
+function checkProof(dpop: TokenEndpointDpop | undefined, header: string | undefined) {
+  if (dpop) return dpop.check(header);
+  if (header !== undefined) throw new OAuthError('invalid_dpop_proof', 'This server does not accept DPoP proofs.');
+  return undefined;
 }
 
 /** A grant that authenticates by its own parameter takes no other client authentication (one method per request, RFC 6749 §2.3). */

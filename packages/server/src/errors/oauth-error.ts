@@ -14,6 +14,9 @@ export type OAuthErrorCode =
   | 'invalid_target'
   // RFC 7009 §2.2.1
   | 'unsupported_token_type'
+  // RFC 9449 §5 (DPoP), §8 (server nonces)
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   // RFC 6749 §4.1.2.1, used for server-side failures and throttling
   | 'server_error'
   | 'temporarily_unavailable';
@@ -27,6 +30,8 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   invalid_scope: 400,
   invalid_target: 400,
   unsupported_token_type: 400,
+  invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
   server_error: 500,
   temporarily_unavailable: 503,
 };

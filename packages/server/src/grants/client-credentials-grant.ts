@@ -4,6 +4,7 @@ import { invalidRequest, invalidScope, invalidTarget, OAuthError } from '../erro
 import type { FormParams } from '../protocol/form-params.js';
 import { echo } from '../errors/echo.js';
 import { issueAccessToken, type TokenFactoryDeps } from '../tokens/issue-access-token.js';
+import { confirmationFor } from '../sender-constraint/token-binding.js';
 import { parseScopeParameter } from './scope.js';
 import type { GrantType } from './grant-type.js';
 
@@ -28,9 +29,10 @@ export function createClientCredentialsGrant(deps: ClientCredentialsDeps): Grant
   return {
     grantType: 'client_credentials',
     parameters: ['scope', 'audience', 'resource'],
-    async handle(client, params) {
+    async handle(client, params, binding) {
       const request = readTokenRequest(params);
       const api = await resolveApi(deps, client, request.audience);
+      const confirmation = confirmationFor(api, binding);
       const grant = await deps.registry.grant(client.clientId, api.identifier);
       if (!grant) throw invalidTarget(`This client has no grant for the API ${api.identifier}.`);
       const scopes = resolveScopes(api, grant.scopes, request.scopes);
@@ -40,6 +42,7 @@ export function createClientCredentialsGrant(deps: ClientCredentialsDeps): Grant
         audience: api.identifier,
         scopes,
         ttlSeconds: Math.min(grant.tokenTtlSeconds ?? api.tokenTtlSeconds, deps.maxTtlSeconds?.(api.identifier) ?? Infinity),
+        confirmation,
       });
       return { token, audience: api.identifier, scopes };
     },

@@ -2,6 +2,7 @@ import type { RegisteredClient } from '../storage/types.js';
 import type { FormParams } from '../protocol/form-params.js';
 import type { IssuedAccessToken } from '../tokens/issue-access-token.js';
 import type { PresentedCredentials } from '../client-auth/client-credentials.js';
+import type { TokenBinding } from '../sender-constraint/token-binding.js';
 
 /** What a grant hands back to the token endpoint; rendered into the RFC 6749 §5.1 response. */
 export interface GrantResult {
@@ -19,7 +20,8 @@ export interface GrantResult {
 export interface GrantType {
   readonly grantType: string;
   readonly parameters: readonly string[];
-  handle(client: RegisteredClient, params: FormParams): Promise<GrantResult>;
+  /** `binding`: what the request proved the client holds (a DPoP key), for the token's `cnf`. */
+  handle(client: RegisteredClient, params: FormParams, binding?: TokenBinding): Promise<GrantResult>;
   /**
    * A grant whose permission is data of its own (an exchange policy, a federated credential)
    * rather than the client's `grant_types`: the endpoint does not ask the client's list.

@@ -21,6 +21,6 @@ export function createJwtBearerGrant(clientCredentials: GrantType): GrantType {
       if (assertion === undefined) throw invalidRequest('The assertion parameter is required.');
       return { method: 'federated', profile: 'jwt-bearer', clientId: params.get('client_id'), assertion };
     },
-    handle: (client, params) => clientCredentials.handle(client, params),
+    handle: (client, params, binding) => clientCredentials.handle(client, params, binding),
   };
 }

@@ -8,6 +8,7 @@ import { verifyOwnToken } from '../tokens/verify-own-token.js';
 import { scopesOf, tokenStillStands, type TokenStandingDeps } from '../tokens/token-standing.js';
 import { PlatformTokenRejected, verifyPlatformToken, type PlatformTokenDeps } from '../federation/platform-token.js';
 import { readTokenRequest, resolveApi, signerFor, type GrantDirectory } from './client-credentials-grant.js';
+import { confirmationFor } from '../sender-constraint/token-binding.js';
 import { parseScopeParameter } from './scope.js';
 import type { GrantType } from './grant-type.js';
 
@@ -63,7 +64,7 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps): GrantType {
     // An exchange policy naming this client is the permission (nothing is exchangeable without one).
     permittedByPolicy: true,
     parameters: ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'audience', 'resource', 'scope'],
-    async handle(client, params) {
+    async handle(client, params, binding) {
       const requestedType = params.get('requested_token_type');
       if (requestedType !== undefined && !SUBJECT_TOKEN_TYPES.includes(requestedType)) {
         throw invalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE} (or ${JWT_TOKEN_TYPE}).`);
@@ -74,6 +75,7 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps): GrantType {
 
       const request = readTokenRequest(params);
       const api = await resolveApi(deps, client, request.audience);
+      const confirmation = confirmationFor(api, binding);
       const grant = await deps.registry.grant(client.clientId, api.identifier);
       if (!grant) throw invalidTarget(`This client has no grant for the API ${api.identifier}.`);
       const policies = (await deps.registry.exchangePolicies(client.clientId)).filter(
@@ -111,6 +113,7 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps): GrantType {
         scopes,
         ttlSeconds,
         act,
+        confirmation,
         ...(subject.issuer ? { extraClaims: { subject_issuer: subject.issuer } } : {}),
       });
       return { token, audience: api.identifier, scopes, issuedTokenType: ACCESS_TOKEN_TYPE };

@@ -62,7 +62,13 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
       const response =
         params === NOT_FORM || params === undefined
           ? errorResponse(invalidRequest(`The request body must be ${FORM}.`))
-          : await handler({ authorization: request.headers.authorization, params, remoteAddress: request.ip, requestId: request.id });
+          : await handler({
+              authorization: request.headers.authorization,
+              params,
+              remoteAddress: request.ip,
+              requestId: request.id,
+              dpopProof: oneHeader(request.headers.dpop),
+            });
       runtime.metrics.observeRequest(name, response.status, (performance.now() - started) / 1000);
       return send(reply, response);
     };
@@ -101,6 +107,11 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
   });
 
   return app;
+}
+
+/** Node joins repeated headers of most names with a comma; one it keeps apart is joined the same way, so either is refused as two. */
+function oneHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /** A client's mistake as a 4xx in its path's format; anything else a bare 500, the cause only logged. */

@@ -5,6 +5,8 @@ export interface TokenRequest {
   authorization: string | undefined;
   params: FormParams;
   remoteAddress: string;
+  /** The DPoP header (RFC 9449 §4), when the request has one; several headers arrive joined with commas, and are refused. */
+  dpopProof?: string | undefined;
   /** Correlates the log lines of one request. */
   requestId?: string;
 }

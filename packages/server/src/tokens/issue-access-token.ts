@@ -13,6 +13,8 @@ export interface AccessTokenContent {
   act?: Record<string, unknown>;
   /** Other claims the grant sets (e.g. `subject_issuer` for an external subject). */
   extraClaims?: Record<string, unknown>;
+  /** RFC 7800 `cnf`: the key the token is bound to (DPoP's `jkt`, RFC 9449 §6); none for a bearer token. */
+  confirmation?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface IssuedAccessToken {
@@ -47,6 +49,7 @@ export async function issueAccessToken(deps: TokenFactoryDeps, signer: JwsSigner
     client_id: content.clientId,
     scope,
     ...(content.act ? { act: content.act } : {}),
+    ...(content.confirmation ? { cnf: content.confirmation } : {}),
   };
   const signingInput = `${signer.encodedHeader}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
   const signature = await signer.sign(signingInput);

@@ -165,6 +165,27 @@ describe.each(['memory', 'sqlite'] as const)('applyConfig on %s storage', (kind)
     expect((await admin.applyConfig(changed)).plan.changes).toEqual([]);
   });
 
+  it('carries sender-constraint policies: dpop_bound_access_tokens and require_sender_constrained, through apply, export and back', async () => {
+    await admin.applyConfig(document);
+    const strict = structuredClone(document) as typeof document & { apis: Record<string, unknown>[]; clients: Record<string, unknown>[] };
+    strict.apis[0]!.require_sender_constrained = true;
+    strict.clients[0]!.dpop_bound_access_tokens = true;
+    const result = await admin.applyConfig(strict);
+    expect(result.plan.changes.map((change) => (change.action === 'update' ? change.changes : undefined))).toEqual([
+      { require_sender_constrained: { before: false, after: true } },
+      { dpop_bound_access_tokens: { before: false, after: true } },
+    ]);
+    expect((await admin.getApi('https://orders.example')).requireSenderConstrained).toBe(true);
+    const exported = await admin.exportConfig();
+    expect(exported.apis.find((api) => api.identifier === 'https://orders.example')).toMatchObject({ require_sender_constrained: true });
+    expect(exported.apis.find((api) => api.identifier === 'https://stock.example')).not.toHaveProperty('require_sender_constrained');
+    expect(exported.clients.find((client) => client.name === 'billing-service')).toMatchObject({ dpop_bound_access_tokens: true });
+    expect((await admin.applyConfig(exported)).plan.changes).toEqual([]);
+    // Back to the document without them: both are turned off.
+    expect((await admin.applyConfig(document)).plan.changes).toHaveLength(2);
+    expect((await admin.getApi('https://orders.example')).requireSenderConstrained).toBeUndefined();
+  });
+
   it('keeps what the document does not list unless prune is asked for, then deletes it', async () => {
     await admin.applyConfig(document);
     const smaller = { version: 1, apis: [document.apis[0]], clients: [document.clients[0]], grants: [document.grants[0]] };

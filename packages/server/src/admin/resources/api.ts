@@ -1,12 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DEFAULT_TOKEN_TTL_SECONDS } from '../../protocol/limits.js';
-import { codec, field, optional, type RecordOf } from './fields.js';
+import { codec, field, mapped, optional, type RecordOf } from './fields.js';
 import { ScopeName, SigningAlg, time, TokenTtl, withDescription } from './common.js';
 
 /** An API (an audience): what it is on the wire, in a create or change request, and in the config document. */
 
 const Identifier = Type.String({ description: 'Absolute URI; the tokens’ aud' });
 const Name = Type.String({ minLength: 1, maxLength: 200 });
+const RequireSenderConstrained = Type.Boolean({
+  description: 'Issue only sender-constrained tokens for this API (DPoP-bound, RFC 9449): a token request without a proof is refused. Default false.',
+});
 const ScopeInput = Type.Union([
   ScopeName,
   Type.Object({ value: ScopeName, description: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
@@ -19,6 +22,11 @@ export const apiResource = codec({
   scopes: field('scopes', Type.Array(Type.Object({ value: Type.String(), description: Type.String() }, { additionalProperties: false }))),
   signing_alg: field('signingAlg', SigningAlg),
   token_ttl_seconds: field('tokenTtlSeconds', TokenTtl),
+  // Records leave it out when false; the wire always says.
+  require_sender_constrained: mapped('requireSenderConstrained', RequireSenderConstrained, {
+    encode: (value: boolean | undefined) => value ?? false,
+    decode: (value: boolean) => value || undefined,
+  }),
   created_at: time('createdAt'),
   updated_at: time('updatedAt'),
 });
@@ -29,6 +37,7 @@ const writableFields = {
   scopes: optional('scopes', ScopeInputs),
   signing_alg: optional('signingAlg', SigningAlg),
   token_ttl_seconds: optional('tokenTtlSeconds', TokenTtl),
+  require_sender_constrained: optional('requireSenderConstrained', RequireSenderConstrained),
 };
 export const createApi = codec({ identifier: field('identifier', Type.String({ minLength: 1, maxLength: 512 })), ...writableFields });
 export const updateApi = codec(writableFields);
@@ -57,6 +66,7 @@ export const ConfigApi = Type.Object(
     ),
     signing_alg: Type.Optional(withDescription(SigningAlg, 'Default RS256.')),
     token_ttl_seconds: Type.Optional(withDescription(TokenTtl, `Default ${DEFAULT_TOKEN_TTL_SECONDS}.`)),
+    require_sender_constrained: Type.Optional(RequireSenderConstrained),
   },
   { additionalProperties: false },
 );

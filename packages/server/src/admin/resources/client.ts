@@ -5,6 +5,10 @@ import { clientSecretResource } from './client-secret.js';
 
 /** A client: what it is on the wire, in a create or change request, and in the config document. */
 
+const DpopBound = Type.Boolean({
+  description: 'RFC 9449 §5.2: every token request of this client must carry a DPoP proof, so all its tokens are DPoP-bound. Default false.',
+});
+
 export const clientResource = codec({
   client_id: field('clientId', Type.String()),
   name: field('name', Type.String()),
@@ -19,6 +23,11 @@ export const clientResource = codec({
     encode: (apis: string[] | undefined) => apis ?? [],
     decode: (apis: string[]) => (apis.length > 0 ? apis : undefined),
   }),
+  // Records leave it out when false; the wire always says.
+  dpop_bound_access_tokens: mapped('dpopBoundAccessTokens', DpopBound, {
+    encode: (value: boolean | undefined) => value ?? false,
+    decode: (value: boolean) => value || undefined,
+  }),
   created_at: time('createdAt'),
   updated_at: time('updatedAt'),
 });
@@ -31,6 +40,7 @@ const changeable = {
   token_endpoint_auth_methods: optional('tokenEndpointAuthMethods', AuthMethods),
   jwks: optional('jwks', Jwks),
   introspect_apis: optional('introspectApis', IntrospectApis),
+  dpop_bound_access_tokens: optional('dpopBoundAccessTokens', DpopBound),
 };
 export const createClient = codec({ name: field('name', Name), ...changeable });
 export const updateClient = codec({
@@ -41,6 +51,7 @@ export const updateClient = codec({
   token_endpoint_auth_methods: changeable.token_endpoint_auth_methods,
   jwks: changeable.jwks,
   introspect_apis: changeable.introspect_apis,
+  dpop_bound_access_tokens: changeable.dpop_bound_access_tokens,
 });
 /** `isEnabled`: default true; a disabled client gets no tokens. Not part of the create request (the CLI and apply use it). */
 export type CreateClientInput = RecordOf<typeof createClient.fields> & { isEnabled?: boolean };
@@ -84,6 +95,7 @@ export const ConfigClient = Type.Object(
         description: 'Identifiers of APIs of the document (or "*" for all) whose tokens this client may introspect (RFC 7662). Default: none.',
       }),
     ),
+    dpop_bound_access_tokens: Type.Optional(DpopBound),
   },
   { additionalProperties: false },
 );

@@ -68,6 +68,9 @@ export function createAdminAuthenticator(deps: {
     } catch (error) {
       throw challenge(401, 'invalid-token', describeJoseFailure(error), 'invalid_token');
     }
+    // RFC 9449 §7.2: a bound token is worth nothing without its key's proof, and this API takes bearer tokens only.
+    if (payload.cnf !== undefined)
+      throw challenge(401, 'invalid-token', 'The token is bound to a key (DPoP); the admin API accepts bearer tokens only', 'invalid_token');
     // A token minted before the maximum was lowered (or from a grant edited in the database) is
     // refused rather than honoured for its longer life.
     if (Number(payload.exp) - Number(payload.iat) > maxTtlSeconds)
