@@ -16,6 +16,13 @@ describe('resolveServerConfig', () => {
     expect(() => resolveServerConfig({ signOn: 'gpu' }, {})).toThrowError(/sign-on \/ M2M_AUTH_SIGN_ON: must be one of auto, threadpool, event-loop/);
   });
 
+  it('tunes DPoP: nonces off and a 60 s proof window by default, either from flags, environment or file', () => {
+    expect(resolveServerConfig({}, {}).dpop).toEqual({ requireNonce: false, proofWindowSeconds: 60 });
+    expect(resolveServerConfig({ dpopNonce: true }, { M2M_AUTH_DPOP_PROOF_WINDOW: '120' }).dpop).toEqual({ requireNonce: true, proofWindowSeconds: 120 });
+    expect(resolveServerConfig({}, {}, { dpopNonce: 'true' }).dpop.requireNonce).toBe(true);
+    expect(() => resolveServerConfig({ dpopProofWindow: '0' }, {})).toThrowError(/dpop-proof-window \/ M2M_AUTH_DPOP_PROOF_WINDOW: must be a whole number/);
+  });
+
   it('places the admin API: main listener by default, its own address, or off; contradictions refused', () => {
     expect(resolveServerConfig({}, {}).adminApi).toBe('main-listener');
     expect(resolveServerConfig({ adminPort: '9444' }, {}).adminApi).toEqual({ host: '127.0.0.1', port: 9444 });
