@@ -4,6 +4,7 @@ import { checkThen, realmOf, verifierFrom, type Verifier, type VerifierOptions }
 import { isAuthError, toHttpResponse, type AuthError } from './core/errors.js';
 import { createRouteRequirement, type RouteRequirement, type ScopeRequirement } from './core/requirements.js';
 import type { Principal } from './core/principal.js';
+import { isDpopScheme } from './core/bearer-token.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -26,10 +27,14 @@ export function requireAuth(options: VerifierOptions | Verifier): RequestHandler
   const verifier = verifierFrom(options, 'requireAuth');
   return (req, res, next) => {
     // Express 5 parses req.query on every access: touch it only when query tokens are accepted.
+    const authorization = req.headers.authorization;
     const sources = {
-      authorization: req.headers.authorization,
+      authorization,
       bodyToken: verifier.acceptsBodyToken ? bodyToken(req) : undefined,
       queryToken: verifier.acceptsQueryToken ? req.query?.access_token : undefined,
+      // The DPoP scheme's proof is for this method and URL: as the client addressed it, with the
+      // scheme and host Express reports (X-Forwarded-Proto/-Host only under its 'trust proxy').
+      ...(isDpopScheme(authorization) ? { dpop: req.headers.dpop, method: req.method, url: `${req.protocol}://${req.host}${req.originalUrl}` } : {}),
     };
     checkThen(
       verifier,

@@ -4,6 +4,7 @@ import { checkThen, realmOf, verifierFrom, type Verifier, type VerifierOptions }
 import { isAuthError, toHttpResponse } from './core/errors.js';
 import { createRouteRequirement, type RouteRequirement, type ScopeRequirement } from './core/requirements.js';
 import type { Principal } from './core/principal.js';
+import { isDpopScheme } from './core/bearer-token.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -33,10 +34,16 @@ export const resourceServer: FastifyPluginCallback = Object.assign(
 export function requireAuth(options: VerifierOptions | Verifier): preHandlerHookHandler {
   const verifier = verifierFrom(options, 'requireAuth');
   return function authenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    const authorization = request.headers.authorization;
     const sources = {
-      authorization: request.headers.authorization,
+      authorization,
       bodyToken: verifier.acceptsBodyToken ? (request.body as Record<string, unknown> | undefined)?.access_token : undefined,
       queryToken: verifier.acceptsQueryToken ? (request.query as Record<string, unknown> | undefined)?.access_token : undefined,
+      // The DPoP scheme's proof is for this method and URL: as the client addressed it, with the
+      // scheme and host Fastify reports (X-Forwarded-Proto/-Host only under its trustProxy).
+      ...(isDpopScheme(authorization)
+        ? { dpop: request.headers.dpop, method: request.method, url: `${request.protocol}://${request.host}${request.url}` }
+        : {}),
     };
     checkThen(
       verifier,

@@ -1,7 +1,8 @@
 import { AuthError, invalidRequest } from './errors.js';
 
-/** RFC 6750 §2.1 b64token, after a case-insensitive `Bearer` and exactly one space. */
+/** RFC 6750 §2.1 b64token, after a case-insensitive `Bearer` (or RFC 9449 §7.1 `DPoP`) and exactly one space. */
 const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
+const DPOP = /^DPoP ([A-Za-z0-9\-._~+/]+=*)$/i;
 
 export interface BearerSources {
   /** The Authorization header value(s). */
@@ -10,6 +11,24 @@ export interface BearerSources {
   bodyToken?: unknown;
   /** `access_token` from the query string (RFC 6750 §2.3). */
   queryToken?: unknown;
+  /**
+   * For a token presented with the DPoP scheme (RFC 9449 §7): the request's DPoP header(s), its
+   * method and its absolute URL as the client addressed it (the adapters fill these in).
+   */
+  dpop?: string | string[] | undefined;
+  method?: string | undefined;
+  url?: string | undefined;
+}
+
+/** The request's one access token and how it was presented: `DPoP` only in the Authorization header. */
+export interface PresentedToken {
+  readonly token: string;
+  readonly scheme: 'Bearer' | 'DPoP';
+}
+
+/** Whether an Authorization header uses the DPoP scheme (case-insensitive, RFC 9110 §11.1): adapters read the rest of the request only then. */
+export function isDpopScheme(authorization: string | string[] | undefined): boolean {
+  return typeof authorization === 'string' && authorization.length > 5 && authorization.charAt(4) === ' ' && authorization.slice(0, 4).toLowerCase() === 'dpop';
 }
 
 export interface BearerOptions {
@@ -28,20 +47,35 @@ export const DEFAULT_MAX_TOKEN_LENGTH = 8192;
  * than one place (RFC 6750 §2: "MUST NOT use more than one method") → invalid_request.
  */
 export function extractBearerToken(sources: BearerSources, options: BearerOptions = {}): string | undefined {
+  return extract(sources, options, false)?.token;
+}
+
+/** Like `extractBearerToken`, with RFC 9449's `DPoP` scheme too, saying which scheme carried the token. */
+export function extractAccessToken(sources: BearerSources, options: BearerOptions = {}): PresentedToken | undefined {
+  return extract(sources, options, true);
+}
+
+function extract(sources: BearerSources, options: BearerOptions, acceptsDpop: boolean): PresentedToken | undefined {
   const found: string[] = [];
+  let scheme: PresentedToken['scheme'] = 'Bearer';
   const header = sources.authorization;
   if (Array.isArray(header)) throw invalidRequest('The request must carry one Authorization header.');
   if (header !== undefined && header !== '') {
-    const match = BEARER.exec(header);
+    let match = BEARER.exec(header);
+    if (!match && acceptsDpop && (match = DPOP.exec(header))) scheme = 'DPoP';
     if (!match) {
-      // Another scheme (Basic …) is not ours to judge: treat it as no bearer token.
-      if (!/^bearer(\s|$)/i.test(header)) return checkOthers(found, sources, options);
-      throw invalidRequest('The Authorization header must be "Bearer <token>".');
+      if (/^bearer(\s|$)/i.test(header)) throw invalidRequest('The Authorization header must be "Bearer <token>".');
+      if (acceptsDpop && /^dpop(\s|$)/i.test(header)) throw invalidRequest('The Authorization header must be "DPoP <token>".');
+      // Another scheme (Basic …) is not ours to judge: treat it as no access token.
+      return present(checkOthers(found, sources, options), scheme);
     }
     found.push(match[1]!);
   }
-  return checkOthers(found, sources, options);
+  return present(checkOthers(found, sources, options), scheme);
 }
+
+const present = (token: string | undefined, scheme: PresentedToken['scheme']): PresentedToken | undefined =>
+  token === undefined ? undefined : { token, scheme };
 
 function checkOthers(found: string[], sources: BearerSources, options: BearerOptions): string | undefined {
   if (options.allowBody && sources.bodyToken !== undefined) found.push(tokenParameter(sources.bodyToken, 'body'));

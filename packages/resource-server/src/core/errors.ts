@@ -13,7 +13,11 @@ export type AuthErrorCode =
   /** Valid token without the scopes the route needs. 403. */
   | 'insufficient_scope'
   /** No key, introspection answer or replay check could be had: the caller is not at fault. 503. */
-  | 'temporarily_unavailable';
+  | 'temporarily_unavailable'
+  /** RFC 9449 §7.1: the DPoP proof is missing, malformed, for another request or key, or replayed. 401. */
+  | 'invalid_dpop_proof'
+  /** RFC 9449 §9: the proof must carry the nonce this answer hands out (DPoP-Nonce). 401. */
+  | 'use_dpop_nonce';
 
 /** Why a token was refused, finer than the wire code: for events, logs and metrics only. */
 export type RejectionReason =
@@ -38,7 +42,20 @@ export type RejectionReason =
   | 'insufficient_scope'
   | 'keys_unavailable'
   | 'introspection_unavailable'
-  | 'replay_store_unavailable';
+  | 'replay_store_unavailable'
+  /** DPoP (RFC 9449): no proof, or one that fails a check of §4.3 (its reason: DpopFailureReason). */
+  | 'dpop_proof_missing'
+  | 'dpop_proof_invalid'
+  /** The proof was already presented (its jti, for its key). */
+  | 'dpop_proof_replayed'
+  /** The proof's key is not the one the token is bound to (cnf.jkt). */
+  | 'dpop_key_mismatch'
+  /** The proof carries no nonce, or not the current one. */
+  | 'dpop_nonce_required'
+  /** A DPoP-bound token presented as a bearer token (RFC 9449 §7.2). */
+  | 'dpop_bound_token_as_bearer'
+  /** A bearer token presented with the DPoP scheme, or to an API that accepts only DPoP-bound tokens. */
+  | 'not_dpop_bound';
 
 const STATUS: Record<AuthErrorCode, number> = {
   missing_token: 401,
@@ -46,11 +63,22 @@ const STATUS: Record<AuthErrorCode, number> = {
   invalid_token: 401,
   insufficient_scope: 403,
   temporarily_unavailable: 503,
+  invalid_dpop_proof: 401,
+  use_dpop_nonce: 401,
 };
+
+/** A DPoP challenge (RFC 9449 §7.1): the algorithms proofs may use, and for `use_dpop_nonce` the nonce to use. */
+export interface DpopChallenge {
+  /** Space-separated, e.g. `ES256 RS256 PS256 EdDSA`. */
+  readonly algs: string;
+  readonly nonce?: string | undefined;
+}
 
 export class AuthError extends Error {
   override readonly name = 'AuthError';
   readonly status: number;
+  /** Set when the answer is a DPoP challenge (the request used DPoP, or the token needs it) instead of a Bearer one. */
+  readonly dpop: DpopChallenge | undefined;
 
   constructor(
     readonly code: AuthErrorCode,
@@ -59,10 +87,11 @@ export class AuthError extends Error {
     readonly reason: RejectionReason,
     /** For insufficient_scope: the scopes the route requires. */
     readonly requiredScopes: readonly string[] = [],
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; dpop?: DpopChallenge },
   ) {
-    super(description, options);
+    super(description, options?.cause === undefined ? undefined : { cause: options.cause });
     this.status = STATUS[code];
+    this.dpop = options?.dpop;
   }
 }
 
@@ -104,11 +133,14 @@ export function toHttpResponse(error: AuthError, realm: string): AuthHttpRespons
     params.push(`error=${quote(error.code)}`, `error_description=${quote(error.description)}`);
     if (error.code === 'insufficient_scope' && error.requiredScopes.length > 0) params.push(`scope=${quote(error.requiredScopes.join(' '))}`);
   }
+  const dpop = error.dpop;
+  if (dpop) params.push(`algs=${quote(dpop.algs)}`);
   // A 503 is not a challenge: the caller's credentials were never judged, so no WWW-Authenticate.
   const headers: Record<string, string> =
     error.code === 'temporarily_unavailable'
       ? { 'retry-after': '5', 'cache-control': 'no-store' }
-      : { 'www-authenticate': `Bearer ${params.join(', ')}`, 'cache-control': 'no-store' };
+      : { 'www-authenticate': `${dpop ? 'DPoP' : 'Bearer'} ${params.join(', ')}`, 'cache-control': 'no-store' };
+  if (dpop?.nonce !== undefined && error.code !== 'temporarily_unavailable') headers['dpop-nonce'] = dpop.nonce;
   const body: AuthHttpResponse['body'] = {
     error: error.code === 'missing_token' ? 'unauthorized' : error.code,
     error_description: error.description,

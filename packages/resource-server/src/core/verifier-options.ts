@@ -3,7 +3,8 @@ import type { EmitEvent, ResourceServerEvent } from './events.js';
 import type { IntrospectionOptions } from './introspection.js';
 import type { IntrospectionCache } from './introspection-cache.js';
 import { ASYMMETRIC_ALGORITHMS, importSharedSecret, isJwsAlgorithm, resolveVerifyOn, type JwsAlgorithm, type VerificationKey, type VerifyOn } from './jws.js';
-import { createOptionChecks, describeValue, safeListener } from '@m2m-auth/sdk-core';
+import { createDpopNonces, createOptionChecks, DEFAULT_DPOP_ALGORITHMS, describeValue, DPOP_ALGORITHMS, safeListener } from '@m2m-auth/sdk-core';
+import type { DpopPolicy } from './verify/proof-of-possession.js';
 import type { ProviderPreset } from './presets.js';
 import type { AuthoritiesOptions } from './principal.js';
 import { createMemoryReplayStore, type ReplayStore } from './replay-store.js';
@@ -46,10 +47,35 @@ export interface VerifierOptions {
   /** The realm in WWW-Authenticate challenges. Default `api`. */
   realm?: string;
   bearer?: BearerOptions;
+  /** DPoP-bound tokens (RFC 9449) are always accepted with their proof, and refused as bearer tokens; this tunes how. */
+  dpop?: DpopOptions;
   onEvent?: (event: ResourceServerEvent) => void;
   fetch?: typeof fetch;
   /** Milliseconds since the epoch; tests move it instead of sleeping. */
   now?: () => number;
+}
+
+export interface DpopOptions {
+  /** Accept only DPoP-bound tokens: a bearer token is refused with a DPoP challenge. Default false. */
+  required?: boolean;
+  /** Algorithms a proof may be signed with. Default ES256, RS256, PS256, EdDSA. */
+  algorithms?: readonly Exclude<JwsAlgorithm, 'HS256' | 'HS384' | 'HS512'>[];
+  /** How far a proof's iat may be from now, either way. Default 60 s. */
+  proofWindowSeconds?: number;
+  /** Where used proofs are remembered (each is accepted once): in memory by default; `createRedisReplayStore()` across instances. */
+  replayStore?: ReplayStore;
+  /**
+   * Server nonces (RFC 9449 §9): every proof must carry the current one, handed out in a
+   * `use_dpop_nonce` answer. Give every instance the same secret (32 bytes or more) so each accepts
+   * the others' nonces; nothing is stored.
+   */
+  nonce?: { secret: string | Uint8Array; lifetimeSeconds?: number };
+  /**
+   * The public origin clients address (`https://api.example`): `htu` is checked against it and the
+   * request's path, instead of the request's scheme and Host (for a proxy that is not trusted or
+   * rewrites Host). Default: the request's, as the framework reports it (honouring its trust-proxy setting).
+   */
+  origin?: string;
 }
 
 /** The options after checking and defaulting: what the verification pipeline reads. */
@@ -69,6 +95,7 @@ export interface ResolvedVerifierOptions {
   readonly realm: string;
   readonly bearer: BearerOptions & { maxLength: number };
   readonly replayStore: ReplayStore | undefined;
+  readonly dpop: DpopPolicy;
   /** Size of the verified-token caches; undefined = no cache. */
   readonly cacheEntries: number | undefined;
   readonly jwks: { readonly cooldownMs: number; readonly timeoutMs: number; readonly prefetch: boolean };
@@ -99,6 +126,7 @@ const OPTION_NAMES = [
   'verifyOn',
   'realm',
   'bearer',
+  'dpop',
   'onEvent',
   'fetch',
   'now',
@@ -173,6 +201,7 @@ export function resolveVerifierOptions(input: VerifierOptions): ResolvedVerifier
     },
     // A replay check must see every presentation, so it turns the verified-token cache off.
     replayStore,
+    dpop: resolveDpop(options.dpop, now),
     cacheEntries: replayStore ? undefined : cacheEntries,
     jwks: {
       cooldownMs: (check.number(jwks.cooldownSeconds, 'jwks.cooldownSeconds', { min: 0 }) ?? 30) * 1000,
@@ -258,6 +287,40 @@ function resolveReplayStore(value: unknown, now: () => number): ReplayStore | un
     return fail(`replayDetection must be true, false or a ReplayStore with checkAndRemember() (got ${describeValue(value)}).`);
   }
   return value as ReplayStore;
+}
+
+function resolveDpop(value: unknown, now: () => number): DpopPolicy {
+  const dpop = check.object(value, 'dpop', ['required', 'algorithms', 'proofWindowSeconds', 'replayStore', 'nonce', 'origin']) ?? {};
+  const algorithms = dpop.algorithms ?? DEFAULT_DPOP_ALGORITHMS;
+  if (!Array.isArray(algorithms) || algorithms.length === 0)
+    fail(`dpop.algorithms must be a non-empty array of JWS algorithms (got ${describeValue(algorithms)}).`);
+  (algorithms as unknown[]).forEach((alg, i) => {
+    if (!(DPOP_ALGORITHMS as readonly unknown[]).includes(alg))
+      fail(`dpop.algorithms[${i}] must be one of ${DPOP_ALGORITHMS.join(', ')}: a proof is signed with an asymmetric key (got ${describeValue(alg)}).`);
+  });
+  const replayStore = dpop.replayStore as ReplayStore | undefined;
+  if (replayStore !== undefined && (typeof replayStore !== 'object' || replayStore === null || typeof replayStore.checkAndRemember !== 'function'))
+    fail(`dpop.replayStore must be a ReplayStore with checkAndRemember() (got ${describeValue(replayStore)}).`);
+  const nonce = check.object(dpop.nonce, 'dpop.nonce', ['secret', 'lifetimeSeconds']);
+  let nonces: DpopPolicy['nonces'];
+  if (nonce) {
+    const secret = nonce.secret;
+    if (typeof secret !== 'string' && !(secret instanceof Uint8Array)) fail(`dpop.nonce.secret must be a string or a Buffer (got ${describeValue(secret)}).`);
+    const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret as Uint8Array);
+    if (bytes.length < 32) fail(`dpop.nonce.secret must be at least 32 bytes (got ${bytes.length}).`);
+    const lifetimeSeconds = check.number(nonce.lifetimeSeconds, 'dpop.nonce.lifetimeSeconds', { min: 1 });
+    nonces = createDpopNonces({ secret: bytes, now, ...(lifetimeSeconds !== undefined ? { lifetimeSeconds } : {}) });
+  }
+  const origin = check.url(dpop.origin, 'dpop.origin');
+  return {
+    algorithms: new Set(algorithms as string[]),
+    algs: (algorithms as string[]).join(' '),
+    windowSeconds: check.number(dpop.proofWindowSeconds, 'dpop.proofWindowSeconds', { above: 0 }) ?? 60,
+    replayStore: replayStore ?? createMemoryReplayStore({ now }),
+    nonces,
+    required: check.boolean(dpop.required, 'dpop.required') ?? false,
+    origin: origin === undefined ? undefined : new URL(origin).origin,
+  };
 }
 
 function resolveAuthorities(value: unknown, name: string): AuthoritiesOptions | undefined {

@@ -1,24 +1,52 @@
-import { AuthError } from '../errors.js';
-import { extractBearerToken, type BearerOptions, type BearerSources } from '../bearer-token.js';
+import { AuthError, isAuthError } from '../errors.js';
+import { extractAccessToken, type BearerOptions, type BearerSources, type PresentedToken } from '../bearer-token.js';
 import type { Principal } from '../principal.js';
 import type { ReportRejection } from './outcome-events.js';
 import type { VerifyToken } from './verify-token.js';
+import { checkProofOfPossession, type DpopPolicy } from './proof-of-possession.js';
 
 export type Authenticate = (sources: BearerSources) => Principal | Promise<Principal>;
 
 /**
- * A request's one bearer token (RFC 6750 §2), verified. No token, or a malformed or duplicated
- * one, is reported here; what `verify` rejects, it reports itself.
+ * A request's one access token (RFC 6750 §2, or RFC 9449's DPoP scheme), verified, then its proof
+ * of possession checked (proof-of-possession.ts). No token, a malformed or duplicated one, or a
+ * refused proof is reported here; what `verify` rejects, it reports itself. A request that used
+ * the DPoP scheme (or an API that takes only DPoP) is answered with a DPoP challenge.
  */
-export function createAuthenticate(verify: VerifyToken, bearer: BearerOptions, report: ReportRejection): Authenticate {
+export function createAuthenticate(verify: VerifyToken, bearer: BearerOptions, report: ReportRejection, dpop: DpopPolicy, now: () => number): Authenticate {
+  const challenged = (error: unknown, presented: PresentedToken | undefined): unknown =>
+    (presented?.scheme === 'DPoP' || dpop.required) && isAuthError(error) && !error.dpop && error.code !== 'temporarily_unavailable'
+      ? new AuthError(error.code, error.description, error.reason, error.requiredScopes, { cause: error.cause, dpop: { algs: dpop.algs } })
+      : error;
+
   return (sources) => {
-    let token: string | undefined;
+    let presented: PresentedToken | undefined;
     try {
-      token = extractBearerToken(sources, bearer);
+      presented = extractAccessToken(sources, bearer);
     } catch (error) {
-      return report(error, undefined);
+      return report(challenged(error, undefined), undefined);
     }
-    if (token === undefined) return report(new AuthError('missing_token', 'A bearer token is required.', 'missing'), undefined);
-    return verify(token);
+    if (presented === undefined) {
+      const description = dpop.required ? 'A DPoP-bound access token is required.' : 'A bearer token is required.';
+      return report(challenged(new AuthError('missing_token', description, 'missing'), undefined), undefined);
+    }
+    const { token } = presented;
+    const possessed = (principal: Principal): Principal | Promise<Principal> => {
+      let checked: Principal | Promise<Principal>;
+      try {
+        checked = checkProofOfPossession(principal, presented, sources, dpop, now() / 1000);
+      } catch (error) {
+        return report(error, token);
+      }
+      return checked instanceof Promise ? checked.catch((error: unknown) => report(error, token)) : checked;
+    };
+    let verified: Principal | Promise<Principal>;
+    try {
+      verified = verify(token);
+    } catch (error) {
+      throw challenged(error, presented);
+    }
+    if (verified instanceof Promise) return verified.then(possessed, (error: unknown) => Promise.reject(challenged(error, presented)));
+    return possessed(verified);
   };
 }

@@ -7,7 +7,8 @@ import { isCacheable } from './with-token-cache.js';
 /**
  * The fast path of `check()`: a request whose exact Authorization header was verified before and
  * has not expired costs one map lookup — no extraction, no verification, no promise. Keyed by the
- * raw header, so a repeat caller skips even the bearer regex.
+ * raw header, so a repeat caller skips even the bearer regex. Only bearer tokens: a DPoP-bound
+ * token's proof is checked on every request.
  */
 export function withHeaderCache(
   authenticate: Authenticate,
@@ -17,7 +18,8 @@ export function withHeaderCache(
   toleranceSeconds: number,
 ): Authenticate {
   const remember = (sources: BearerSources, principal: Principal): Principal => {
-    if (typeof sources.authorization === 'string' && isCacheable(principal))
+    // A bound token (cnf) is accepted only with a proof made for this one request: never from a header alone.
+    if (typeof sources.authorization === 'string' && isCacheable(principal) && principal.claims.cnf === undefined)
       cache.set(sources.authorization, principal, principal.expiresAt! + toleranceSeconds);
     return principal;
   };
