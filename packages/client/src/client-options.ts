@@ -1,5 +1,6 @@
 import { describeValue } from '@m2m-auth/sdk-core';
 import { optionChecks } from './option-checks.js';
+import { algorithmOf } from './dpop.js';
 import type { AudienceStyle, AuthMethod, ClientAssertionType, ExchangeTokenOptions, TokenClientOptions, TokenRequestOptions } from './token-client-options.js';
 
 const OPTION_NAMES = [
@@ -13,6 +14,7 @@ const OPTION_NAMES = [
   'assertionKid',
   'clientAssertion',
   'authMethod',
+  'dpop',
   'audience',
   'resource',
   'scope',
@@ -69,6 +71,7 @@ export function checkTokenClientOptions(input: unknown): TokenClientOptions {
     check.fail('clientSecret, privateKey or clientAssertion is required.');
   if (method === 'private_key_jwt' && options.privateKey === undefined) check.fail("authMethod 'private_key_jwt' needs privateKey.");
   if (method && method !== 'private_key_jwt' && options.clientSecret === undefined) check.fail(`authMethod '${method}' needs clientSecret.`);
+  checkDpop(check, options.dpop);
   checkRequest(check, options, '');
   const refreshAhead = check.object(options.refreshAhead, 'refreshAhead', ['minSeconds', 'fraction', 'jitterFraction']) ?? {};
   check.number(refreshAhead.minSeconds, 'refreshAhead.minSeconds', { min: 0 });
@@ -163,6 +166,24 @@ function checkClientAssertion(check: ReturnType<typeof optionChecks>, options: R
   check.oneOf(assertion.type, 'clientAssertion.type', ASSERTION_TYPES);
   const alongside = NOT_WITH_CLIENT_ASSERTION.filter((name) => options[name] !== undefined);
   if (alongside.length > 0) check.fail(`clientAssertion is the whole credential: leave out ${alongside.join(', ')}.`);
+}
+
+function checkDpop(check: ReturnType<typeof optionChecks>, value: unknown): void {
+  if (value === undefined || value === true) return;
+  const expected = 'dpop must be true (a key made for this client) or { privateKey, publicKey } as WebCrypto keys';
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) check.fail(`${expected} (got ${describeValue(value)}).`);
+  const pair = check.object(value, 'dpop', ['privateKey', 'publicKey']);
+  // A WebCrypto key (Node 20 has the class as a global, not on node:crypto's webcrypto).
+  const isCryptoKey = (key: unknown, type: string) =>
+    key instanceof (globalThis as unknown as { CryptoKey: new () => { type: string } }).CryptoKey && (key as { type: string }).type === type;
+  if (!pair || !isCryptoKey(pair.privateKey, 'private') || !isCryptoKey(pair.publicKey, 'public')) {
+    check.fail(`${expected} (got ${describeValue(value)}).`);
+  }
+  try {
+    algorithmOf(pair!.privateKey as Parameters<typeof algorithmOf>[0]);
+  } catch (error) {
+    check.fail((error as Error).message.replace(/^a DPoP key/, 'dpop.privateKey'));
+  }
 }
 
 function checkPrivateKey(check: ReturnType<typeof optionChecks>, value: unknown): void {

@@ -7,6 +7,7 @@ import { withRetry, type RetryPolicy } from './retry.js';
 import { scopeList, type CacheEntry } from './token-cache.js';
 import type { AudienceStyle, TokenRequestOptions } from './token-client-options.js';
 import { attemptTokenRequest } from './token-request.js';
+import type { DpopProver } from './dpop.js';
 
 export interface TokenFetchDeps {
   readonly setup: () => Promise<ProviderSetup>;
@@ -21,6 +22,7 @@ export interface TokenFetchDeps {
   readonly timeoutMs: number;
   readonly emit: TokenClientListener;
   readonly isClosed: () => boolean;
+  readonly dpop?: DpopProver | undefined;
 }
 
 /**

@@ -12,7 +12,9 @@ export type {
   ClientAssertionOptions,
   ClientAssertionSource,
   ClientAssertionType,
+  DpopKeyPair,
 } from './token-client-options.js';
+export type { DpopProver } from './dpop.js';
 export { fileAssertion } from './file-assertion.js';
 export { githubActionsAssertion, type GitHubActionsAssertionOptions } from './github-actions-assertion.js';
 export { createAuthFetch, type AuthFetchOptions } from './auth-fetch.js';

@@ -42,6 +42,12 @@ export interface ClientAssertionOptions {
   type?: ClientAssertionType;
 }
 
+/** A DPoP key pair of the application's own (WebCrypto keys: `crypto.subtle.generateKey`, or imported). */
+export interface DpopKeyPair {
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+}
+
 export interface ClientPreset {
   readonly name: string;
   /** Either a token endpoint, or an issuer whose metadata names it. */
@@ -70,6 +76,13 @@ export interface TokenClientOptions {
   clientAssertion?: ClientAssertionOptions;
   /** Default: private_key_jwt with a privateKey, else the preset's, else client_secret_basic when offered. */
   authMethod?: AuthMethod;
+  /**
+   * DPoP (RFC 9449): tokens bound to a key this client holds, so a leaked token is useless. `true`:
+   * a fresh non-extractable ES256 key per client instance; or a key pair you supply. Every token
+   * request carries a proof (a `use_dpop_nonce` answer is retried once with the server's nonce),
+   * and createAuthFetch / useBearerAuth send `Authorization: DPoP …` with a proof per call.
+   */
+  dpop?: true | DpopKeyPair;
   /** Defaults for getToken(): the API to call and the scopes wanted. */
   audience?: string;
   resource?: string;

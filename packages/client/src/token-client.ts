@@ -11,12 +11,15 @@ import { DEFAULT_RETRY } from './retry.js';
 import { startFlight } from './single-flight.js';
 import { cancelTimer, createTokenCache, invalidateEntry, usableToken, type CacheEntry } from './token-cache.js';
 import type { ExchangeTokenOptions, TokenClientOptions, TokenRequestOptions } from './token-client-options.js';
+import { createDpopProver, type DpopProver } from './dpop.js';
 
 /** Something that hands out tokens for one audience and scope set. */
 export interface TokenSource {
   getToken(): Promise<AccessToken>;
   /** Drops this token if it is still the cached one; true when it was. */
   invalidate(accessToken: string): boolean;
+  /** The client's DPoP key, when its tokens are DPoP-bound: auth fetch signs a proof per request with it. */
+  readonly dpop?: DpopProver | undefined;
 }
 
 export interface TokenClient {
@@ -33,6 +36,8 @@ export interface TokenClient {
   invalidate(accessToken: string): boolean;
   /** Stops background refresh timers; pending and later calls fail with code `closed`. */
   close(): void;
+  /** Set with the `dpop` option: proofs of this client's key, for its calls to APIs. */
+  readonly dpop: DpopProver | undefined;
 }
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
@@ -64,6 +69,7 @@ export function createTokenClient(input: TokenClientOptions): TokenClient {
 
   let closed = false;
   const isClosed = () => closed;
+  const dpop = options.dpop ? createDpopProver(options.dpop, now) : undefined;
   const cache = createTokenCache({
     endpoint: configuredEndpoint ?? issuer,
     clientId: options.clientId,
@@ -84,6 +90,7 @@ export function createTokenClient(input: TokenClientOptions): TokenClient {
     timeoutMs,
     emit,
     isClosed,
+    dpop,
   });
   const ahead = createRefreshAhead({
     minSeconds: 60,
@@ -216,6 +223,7 @@ export function createTokenClient(input: TokenClientOptions): TokenClient {
       return {
         getToken: () => tokenOf(entry),
         invalidate: (accessToken) => invalidateEntry(entry, accessToken, emit),
+        dpop,
       };
     },
     invalidate(accessToken) {
@@ -224,6 +232,7 @@ export function createTokenClient(input: TokenClientOptions): TokenClient {
       for (const entry of exchanges.entries()) dropped = invalidateEntry(entry, accessToken, emit) || dropped;
       return dropped;
     },
+    dpop,
     close() {
       closed = true;
       for (const entry of cache.entries()) cancelTimer(entry);

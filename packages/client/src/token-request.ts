@@ -1,6 +1,7 @@
 import { TokenClientError } from './errors.js';
 import type { ClientAuthenticator } from './client-authentication.js';
 import type { AttemptOutcome } from './retry.js';
+import type { DpopProver } from './dpop.js';
 
 export interface TokenResponse {
   accessToken: string;
@@ -13,6 +14,8 @@ export interface TokenRequestDeps {
   fetch: typeof fetch;
   now: () => number;
   timeoutMs: number;
+  /** DPoP: a proof on each request, the server's nonce kept. */
+  dpop?: DpopProver | undefined;
 }
 
 /** OAuth errors that a retry cannot fix: they surface at once. */
@@ -30,7 +33,9 @@ const FINAL_OAUTH_ERRORS = new Set([
 /**
  * Step 3 (request): one client-credentials token request, classified: a token, or an error that
  * says whether a retry could help (network errors, 5xx, 429) or not (everything else). The errors
- * never contain the secret or the assertion. Retries are withRetry's (retry.ts).
+ * never contain the secret or the assertion. Retries are withRetry's (retry.ts). With DPoP, an
+ * answer `use_dpop_nonce` is followed at once by the same request with the server's nonce (RFC
+ * 9449 §8): the nonce dance is part of one attempt, not a retry.
  */
 export async function attemptTokenRequest(
   deps: TokenRequestDeps,
@@ -39,32 +44,12 @@ export async function attemptTokenRequest(
   params: Record<string, string>,
   attempt: number,
 ): Promise<AttemptOutcome<TokenResponse>> {
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-  const body = new URLSearchParams({ grant_type: 'client_credentials', ...params });
-  let response: Response;
-  let payload: unknown;
-  try {
-    await authenticator.apply(headers, body, tokenEndpoint, deps.now());
-  } catch (error) {
-    return {
-      ok: false,
-      retryable: false,
-      error: new TokenClientError('configuration_error', `client authentication could not be prepared: ${(error as Error).message}`, { attempts: attempt }),
-    };
+  let sent = await sendTokenRequest(deps, tokenEndpoint, authenticator, params, attempt);
+  if ('response' in sent && deps.dpop && isNonceChallenge(sent.response, sent.payload)) {
+    sent = await sendTokenRequest(deps, tokenEndpoint, authenticator, params, attempt);
   }
-  try {
-    response = await deps.fetch(tokenEndpoint, {
-      method: 'POST',
-      headers,
-      body: body.toString(),
-      signal: AbortSignal.timeout(deps.timeoutMs),
-      redirect: 'error',
-    });
-    payload = await response.json().catch(() => undefined);
-  } catch (error) {
-    const reason = (error as Error).name === 'TimeoutError' ? `timed out after ${deps.timeoutMs} ms` : (error as Error).message;
-    return { ok: false, retryable: true, error: new TokenClientError('provider_unavailable', `token endpoint unreachable: ${reason}`, { attempts: attempt }) };
-  }
+  if (!('response' in sent)) return sent;
+  const { response, payload } = sent;
   const redact = await authenticator.secretsToRedact();
   const clean = (text: unknown) =>
     typeof text === 'string' ? redact.reduce((t, secret) => t.split(secret).join('[redacted]'), text).slice(0, 500) : undefined;
@@ -109,6 +94,47 @@ export async function attemptTokenRequest(
       ...(description ? { errorDescription: description } : {}),
     }),
   };
+}
+
+/** One POST to the token endpoint, credentials (and a DPoP proof) made for it; the answer, or an outcome when none came. */
+async function sendTokenRequest(
+  deps: TokenRequestDeps,
+  tokenEndpoint: string,
+  authenticator: ClientAuthenticator,
+  params: Record<string, string>,
+  attempt: number,
+): Promise<{ response: Response; payload: unknown } | AttemptOutcome<TokenResponse>> {
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+  const body = new URLSearchParams({ grant_type: 'client_credentials', ...params });
+  try {
+    await authenticator.apply(headers, body, tokenEndpoint, deps.now());
+    if (deps.dpop) headers.dpop = await deps.dpop.proof({ method: 'POST', url: tokenEndpoint });
+  } catch (error) {
+    return {
+      ok: false,
+      retryable: false,
+      error: new TokenClientError('configuration_error', `client authentication could not be prepared: ${(error as Error).message}`, { attempts: attempt }),
+    };
+  }
+  try {
+    const response = await deps.fetch(tokenEndpoint, {
+      method: 'POST',
+      headers,
+      body: body.toString(),
+      signal: AbortSignal.timeout(deps.timeoutMs),
+      redirect: 'error',
+    });
+    deps.dpop?.rememberNonce(tokenEndpoint, response.headers.get('dpop-nonce'));
+    return { response, payload: await response.json().catch(() => undefined) };
+  } catch (error) {
+    const reason = (error as Error).name === 'TimeoutError' ? `timed out after ${deps.timeoutMs} ms` : (error as Error).message;
+    return { ok: false, retryable: true, error: new TokenClientError('provider_unavailable', `token endpoint unreachable: ${reason}`, { attempts: attempt }) };
+  }
+}
+
+/** RFC 9449 §8: the server wants its nonce in the proof, and handed one out with this answer. */
+function isNonceChallenge(response: Response, payload: unknown): boolean {
+  return response.status === 400 && (payload as { error?: unknown } | undefined)?.error === 'use_dpop_nonce' && response.headers.has('dpop-nonce');
 }
 
 function parseTokenResponse(payload: unknown): TokenResponse | undefined {
