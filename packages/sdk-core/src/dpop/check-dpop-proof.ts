@@ -79,26 +79,15 @@ export function checkDpopProof(proof: string, request: DpopRequest, policy: Dpop
   if (parts.length !== 3 || !parts.every((part, at) => (at === 2 || part !== '') && SEGMENT.test(part) && part.length % 4 !== 1)) {
     return fail('malformed', 'The DPoP proof is not a well-formed JWT.');
   }
-  const header = parseJsonObject(parts[0]!);
-  const payload = parseJsonObject(parts[1]!);
-  if (!header || !payload) return fail('malformed', 'The DPoP proof is not a well-formed JWT.');
-
-  if (typeof header.typ !== 'string' || !TYP.test(header.typ)) return fail('wrong_type', 'The DPoP proof must have typ dpop+jwt.');
-  if (header.crit !== undefined) return fail('malformed', 'The DPoP proof uses critical header parameters this server does not understand.');
-  const alg = header.alg;
-  if (typeof alg !== 'string' || !(DPOP_ALGORITHMS as readonly string[]).includes(alg) || !policy.algorithms.has(alg)) {
-    return fail('algorithm_not_allowed', `The DPoP proof must be signed with one of ${[...policy.algorithms].join(', ')}.`);
-  }
-  const jwk = header.jwk;
-  if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) return fail('bad_key', 'The DPoP proof must carry its public key as jwk.');
-  const keyMembers = jwk as Record<string, unknown>;
-  if (PRIVATE_MEMBERS.some((member) => keyMembers[member] !== undefined)) return fail('private_key', 'The DPoP proof’s jwk must be a public key.');
-  const key = importProofKey(keyMembers, alg as DpopAlgorithm);
-  const jkt = key && jwkThumbprint(keyMembers);
-  if (!key || !jkt) return fail('bad_key', `The DPoP proof’s jwk is not a public key usable with ${alg}.`);
-  if (!verifySignature(alg as DpopAlgorithm, key, `${parts[0]}.${parts[1]}`, Buffer.from(parts[2]!, 'base64url'))) {
+  const header = proofHeaderOf(parts[0]!, policy);
+  if (!header.ok) return header;
+  const { alg, key, jkt } = header;
+  if (!policy.algorithms.has(alg)) return algorithmNotAllowed(policy);
+  if (!verifySignature(alg, key, `${parts[0]}.${parts[1]}`, Buffer.from(parts[2]!, 'base64url'))) {
     return fail('bad_signature', 'The DPoP proof’s signature does not verify with its jwk.');
   }
+  const payload = parseJsonObject(parts[1]!);
+  if (!payload) return fail('malformed', 'The DPoP proof is not a well-formed JWT.');
 
   const { jti, htm, htu, iat, ath, nonce } = payload;
   if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH)
@@ -117,10 +106,51 @@ export function checkDpopProof(proof: string, request: DpopRequest, policy: Dpop
     if (ath !== accessTokenHash(request.accessToken)) return fail('wrong_token_hash', 'The DPoP proof is for another access token (ath).');
   }
   if (nonce !== undefined && typeof nonce !== 'string') return fail('malformed', 'The DPoP proof’s nonce must be a string.');
-  return { ok: true, proof: { jkt, jti, iat, nonce, alg: alg as DpopAlgorithm } };
+  return { ok: true, proof: { jkt, jti, iat, nonce, alg } };
 }
 
-const fail = (reason: DpopFailureReason, description: string): DpopProofCheck => ({ ok: false, reason, description });
+const fail = (reason: DpopFailureReason, description: string): DpopProofCheck & { ok: false } => ({ ok: false, reason, description });
+const algorithmNotAllowed = (policy: DpopPolicy) =>
+  fail('algorithm_not_allowed', `The DPoP proof must be signed with one of ${[...policy.algorithms].join(', ')}.`);
+
+interface ProofHeader {
+  readonly ok: true;
+  readonly alg: DpopAlgorithm;
+  readonly key: KeyObject;
+  readonly jkt: string;
+}
+
+/**
+ * Headers already checked, by their encoded form: a client signs every proof with the same key,
+ * so its header repeats byte for byte, and importing the key and hashing its thumbprint once is
+ * most of what a proof costs. Only what the header alone decides is kept (never a result that
+ * depends on the request or the clock); bounded, the oldest forgotten first.
+ */
+const CHECKED_HEADERS = new Map<string, ProofHeader>();
+const MAX_CHECKED_HEADERS = 1024;
+
+/** Checks 4, 5 (before the policy's list), 7 and the key of a proof's header. */
+function proofHeaderOf(segment: string, policy: DpopPolicy): ProofHeader | (DpopProofCheck & { ok: false }) {
+  const known = CHECKED_HEADERS.get(segment);
+  if (known) return known;
+  const header = parseJsonObject(segment);
+  if (!header) return fail('malformed', 'The DPoP proof is not a well-formed JWT.');
+  if (typeof header.typ !== 'string' || !TYP.test(header.typ)) return fail('wrong_type', 'The DPoP proof must have typ dpop+jwt.');
+  if (header.crit !== undefined) return fail('malformed', 'The DPoP proof uses critical header parameters this server does not understand.');
+  const alg = header.alg;
+  if (typeof alg !== 'string' || !(DPOP_ALGORITHMS as readonly string[]).includes(alg)) return algorithmNotAllowed(policy);
+  const jwk = header.jwk;
+  if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) return fail('bad_key', 'The DPoP proof must carry its public key as jwk.');
+  const keyMembers = jwk as Record<string, unknown>;
+  if (PRIVATE_MEMBERS.some((member) => keyMembers[member] !== undefined)) return fail('private_key', 'The DPoP proof’s jwk must be a public key.');
+  const key = importProofKey(keyMembers, alg as DpopAlgorithm);
+  const jkt = key && jwkThumbprint(keyMembers);
+  if (!key || !jkt) return fail('bad_key', `The DPoP proof’s jwk is not a public key usable with ${alg}.`);
+  const checked: ProofHeader = { ok: true, alg: alg as DpopAlgorithm, key, jkt };
+  if (CHECKED_HEADERS.size >= MAX_CHECKED_HEADERS) CHECKED_HEADERS.delete(CHECKED_HEADERS.keys().next().value!);
+  CHECKED_HEADERS.set(segment, checked);
+  return checked;
+}
 
 function parseJsonObject(segment: string): Record<string, unknown> | undefined {
   try {
