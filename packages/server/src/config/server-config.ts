@@ -108,6 +108,7 @@ interface ConfigInput {
   rateLimitAddress: string;
   stateRevocationsPerClient: string;
   stateAssertionsPerClient: string;
+  stateOpaqueTokensPerClient: string;
   stateMaxEntries: string;
 }
 
@@ -152,6 +153,7 @@ const ENV: Record<keyof ConfigInput, string> = {
   rateLimitAddress: 'M2M_AUTH_RATE_LIMIT_ADDRESS',
   stateRevocationsPerClient: 'M2M_AUTH_STATE_REVOCATIONS_PER_CLIENT',
   stateAssertionsPerClient: 'M2M_AUTH_STATE_ASSERTIONS_PER_CLIENT',
+  stateOpaqueTokensPerClient: 'M2M_AUTH_STATE_OPAQUE_TOKENS_PER_CLIENT',
   stateMaxEntries: 'M2M_AUTH_STATE_MAX_ENTRIES',
 };
 
@@ -249,7 +251,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     else rateLimits[field] = parsed;
   }
 
-  const stateNumber = (key: 'stateRevocationsPerClient' | 'stateAssertionsPerClient' | 'stateMaxEntries', fallback: number) => {
+  const stateNumber = (key: 'stateRevocationsPerClient' | 'stateAssertionsPerClient' | 'stateOpaqueTokensPerClient' | 'stateMaxEntries', fallback: number) => {
     const value = parseInteger(pick(key) ?? String(fallback), 1, 100_000_000);
     if (value === undefined) problems.push(`${where(key)}: must be a whole number from 1 to 100000000`);
     return value ?? fallback;
@@ -258,6 +260,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     allowance: {
       revocations: stateNumber('stateRevocationsPerClient', DEFAULT_CLIENT_ALLOWANCE.revocations),
       assertions: stateNumber('stateAssertionsPerClient', DEFAULT_CLIENT_ALLOWANCE.assertions),
+      opaqueTokens: stateNumber('stateOpaqueTokensPerClient', DEFAULT_CLIENT_ALLOWANCE.opaqueTokens),
     },
     maxEntries: stateNumber('stateMaxEntries', DEFAULT_MAX_STATE_ENTRIES),
   };
