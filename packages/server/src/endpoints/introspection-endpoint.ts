@@ -1,9 +1,9 @@
 import type { JWTPayload } from 'jose';
 import type { RegisteredClient } from '../storage/types.js';
-import type { RevokedTokenStore } from '../state/types.js';
+import type { OpaqueTokenStore, RevokedTokenStore } from '../state/types.js';
 import type { ClientAuthDeps, ClientDirectory } from '../client-auth/authenticate-client.js';
 import type { GrantDirectory } from '../grants/client-credentials-grant.js';
-import { verifyOwnToken } from '../tokens/verify-own-token.js';
+import { readOwnToken } from '../tokens/read-own-token.js';
 import { tokenStillStands } from '../tokens/token-standing.js';
 import { readTokenManagementRequest } from './token-management-request.js';
 import { ANY_API } from '../protocol/limits.js';
@@ -17,6 +17,8 @@ export interface IntrospectionDeps {
   clientAuth: ClientAuthDeps;
   registry: Pick<ClientDirectory, 'client'> & Pick<GrantDirectory, 'grant' | 'keyRing'>;
   revoked: Pick<RevokedTokenStore, 'isTokenRevoked'>;
+  /** Where opaque tokens are looked up (the shared state), and the pepper of their keys. */
+  opaque: { store: Pick<OpaqueTokenStore, 'getOpaqueToken'>; pepper: Buffer };
   now: () => number;
   events?: EndpointEvents;
 }
@@ -24,15 +26,16 @@ export interface IntrospectionDeps {
 /**
  * RFC 7662. The caller authenticates as a client; it learns that a token is active only when it
  * may introspect tokens for the token's audience (RFC 7662 §4: a client given that permission,
- * typically the resource server). Everyone else, and every token that is not one of ours, signed
- * by a published key, unexpired, unrevoked, of an enabled client whose grant still covers the
- * token's scopes, gets {"active": false} — the same answer, so nothing leaks.
+ * typically the resource server). Everyone else, and every token that is not one of ours — a JWT
+ * signed by a published key or an opaque token in the shared state, unexpired, unrevoked, of an
+ * enabled client whose grant still covers the token's scopes — gets {"active": false}: the same
+ * answer, so nothing leaks. JWTs and opaque tokens answer alike, with the same claims.
  */
 export function createIntrospectionEndpoint(deps: IntrospectionDeps) {
   return async function introspectionEndpoint(request: TokenRequest): Promise<EndpointResponse> {
     try {
       const { caller, token } = await readTokenManagementRequest(deps.clientAuth, request);
-      const claims = await verifyOwnToken({ issuer: deps.issuer, keyRing: deps.registry.keyRing, now: deps.now }, token);
+      const claims = (await readOwnToken({ issuer: deps.issuer, keyRing: deps.registry.keyRing, now: deps.now, opaque: deps.opaque }, token))?.claims;
       if (claims && !mayIntrospect(caller, claims)) {
         deps.events?.emit('introspection.answered', { result: 'not_allowed' });
         return inactive();

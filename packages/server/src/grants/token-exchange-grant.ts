@@ -3,11 +3,11 @@ import type { RegisteredClient, RegisteredExchangePolicy } from '../storage/type
 import { invalidRequest, invalidScope, invalidTarget, OAuthError } from '../errors/oauth-error.js';
 import { echo } from '../errors/echo.js';
 import type { FormParams } from '../protocol/form-params.js';
-import { issueAccessToken, type TokenFactoryDeps } from '../tokens/issue-access-token.js';
+import type { TokenIssuer } from '../tokens/token-issuer.js';
 import { verifyOwnToken } from '../tokens/verify-own-token.js';
 import { scopesOf, tokenStillStands, type TokenStandingDeps } from '../tokens/token-standing.js';
 import { PlatformTokenRejected, verifyPlatformToken, type PlatformTokenDeps } from '../federation/platform-token.js';
-import { readTokenRequest, resolveApi, signerFor, type GrantDirectory } from './client-credentials-grant.js';
+import { readTokenRequest, resolveApi, type GrantDirectory } from './client-credentials-grant.js';
 import { parseScopeParameter } from './scope.js';
 import type { GrantType } from './grant-type.js';
 
@@ -24,9 +24,12 @@ export interface ExchangeDirectory extends GrantDirectory {
   exchangePolicies(clientId: string): Promise<readonly RegisteredExchangePolicy[]>;
 }
 
-export interface TokenExchangeDeps extends TokenFactoryDeps {
+export interface TokenExchangeDeps {
   issuer: string;
   registry: ExchangeDirectory;
+  now: () => number;
+  /** Makes the token in its API's format (JWT or opaque). */
+  tokens: TokenIssuer;
   /** Whether a subject (or actor) token of ours still stands: revocation, client, grant. */
   standing: TokenStandingDeps;
   /** Trusted issuers, when JWTs of theirs may be exchanged. */
@@ -103,7 +106,7 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps): GrantType {
       const remaining = subject.exp - Math.floor(deps.now() / 1000);
       const ttlSeconds = Math.min(grant.tokenTtlSeconds ?? api.tokenTtlSeconds, deps.maxTtlSeconds?.(api.identifier) ?? Infinity, remaining);
       if (ttlSeconds <= 0) throw new OAuthError('invalid_grant', 'The subject token has expired.');
-      const token = await issueAccessToken(deps, await signerFor(deps.registry, api), {
+      const token = await deps.tokens.issue(api, {
         issuer: deps.issuer,
         clientId: client.clientId,
         subject: subject.sub,
