@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStorage } from '../../src/storage/open-storage.js';
@@ -24,6 +25,12 @@ export type StackName = 'sqlite' | 'postgres+redis';
 export interface OpenedStack {
   storage: Storage;
   state: SharedState;
+  /**
+   * Everything the stack holds at rest, as text: the database and state files (WAL included), or
+   * every row of the schema and every Redis key and value of the prefix. For checks that no raw
+   * token or secret is ever stored.
+   */
+  dumpAtRest(): Promise<string>;
   /** Closes the storage and the state, then removes the directory, schema and keys it made. */
   close(): Promise<void>;
 }
@@ -51,6 +58,10 @@ const sqlite: Stack = {
     return {
       storage,
       state,
+      dumpAtRest: async () =>
+        readdirSync(dir)
+          .map((file) => readFileSync(join(dir, file)).toString('latin1'))
+          .join('\n'),
       close: async () => {
         await state.close();
         await storage.close();
@@ -71,6 +82,7 @@ function postgresRedis(): Stack {
     return {
       databaseUrl: `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
       redisUrl: `${REDIS_URL}/0?keyPrefix=${encodeURIComponent(prefix)}`,
+      dumpAtRest: async () => `${await dumpSchema(schema)}\n${await dumpRedis(prefix)}`,
       remove: async () => {
         await schemas.drop(schema);
         await deleteRedisKeys(prefix);
@@ -80,7 +92,7 @@ function postgresRedis(): Stack {
   return {
     name: 'postgres+redis',
     async open(now) {
-      const { databaseUrl, redisUrl, remove } = await place();
+      const { databaseUrl, redisUrl, remove, dumpAtRest } = await place();
       const storage = await openStorage({ url: databaseUrl, poolSize: 4 });
       // As `serve --redis-url` opens it: Redis behind its outage policy. Waiting for the first
       // connection keeps the suite on Redis rather than on the per-instance fallback.
@@ -89,6 +101,7 @@ function postgresRedis(): Stack {
       return {
         storage,
         state,
+        dumpAtRest,
         close: async () => {
           await state.close();
           await storage.close();
@@ -101,6 +114,45 @@ function postgresRedis(): Stack {
       return { args: ['--database-url', databaseUrl, '--redis-url', redisUrl], close: remove };
     },
   };
+}
+
+/** Every row of every table of a schema, as JSON lines. */
+async function dumpSchema(schema: string): Promise<string> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    const { rows: tables } = await client.query<{ name: string }>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1', [schema]);
+    const lines: string[] = [];
+    for (const { name } of tables) {
+      const { rows } = await client.query(`SELECT row_to_json(t)::text AS line FROM "${schema}"."${name}" AS t`);
+      lines.push(...rows.map((row: { line: string }) => row.line));
+    }
+    return lines.join('\n');
+  } finally {
+    await client.end();
+  }
+}
+
+/** Every key under a prefix with its value (strings and sorted sets), as lines. */
+async function dumpRedis(prefix: string): Promise<string> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(REDIS_URL);
+  try {
+    const lines: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      for (const key of keys) {
+        const type = await redis.type(key);
+        const value = type === 'string' ? await redis.get(key) : type === 'zset' ? (await redis.zrange(key, 0, -1)).join(' ') : type;
+        lines.push(`${key} ${value}`);
+      }
+      cursor = next;
+    } while (cursor !== '0');
+    return lines.join('\n');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** The stacks this run can reach: SQLite always, PostgreSQL+Redis when both answer. */
