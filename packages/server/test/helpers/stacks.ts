@@ -38,6 +38,8 @@ export interface OpenedStack {
 /** What a real `serve` / CLI process is given to use the stack; `close()` removes it again. */
 export interface StackProcessArgs {
   args: string[];
+  /** As OpenedStack's: everything the processes stored, as text. */
+  dumpAtRest(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -58,10 +60,7 @@ const sqlite: Stack = {
     return {
       storage,
       state,
-      dumpAtRest: async () =>
-        readdirSync(dir)
-          .map((file) => readFileSync(join(dir, file)).toString('latin1'))
-          .join('\n'),
+      dumpAtRest: async () => dumpDirectory(dir),
       close: async () => {
         await state.close();
         await storage.close();
@@ -70,7 +69,7 @@ const sqlite: Stack = {
     };
   },
   // The data directory holds both the database and the state file: the default needs no flag.
-  processArgs: async () => ({ args: [], close: async () => undefined }),
+  processArgs: async (dataDir) => ({ args: [], dumpAtRest: async () => dumpDirectory(dataDir), close: async () => undefined }),
 };
 
 function postgresRedis(): Stack {
@@ -110,10 +109,18 @@ function postgresRedis(): Stack {
       };
     },
     async processArgs() {
-      const { databaseUrl, redisUrl, remove } = await place();
-      return { args: ['--database-url', databaseUrl, '--redis-url', redisUrl], close: remove };
+      const { databaseUrl, redisUrl, remove, dumpAtRest } = await place();
+      return { args: ['--database-url', databaseUrl, '--redis-url', redisUrl], dumpAtRest, close: remove };
     },
   };
+}
+
+/** Every file of a data directory (databases, their WAL, the state file), as text. */
+function dumpDirectory(dir: string): string {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => readFileSync(join(dir, entry.name)).toString('latin1'))
+    .join('\n');
 }
 
 /** Every row of every table of a schema, as JSON lines. */
