@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { createRuntime, type ServerRuntime } from '../../src/boot/create-runtime.js';
 import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logger.js';
+import { startServer } from '../../src/http/start-server.js';
 import { openStorage } from '../../src/storage/open-storage.js';
 import { openSharedState } from '../../src/state/open-state.js';
 import { isResilientState } from '../../src/state/resilient-state.js';
@@ -130,5 +131,14 @@ describe.skipIf(!stack)('opaque tokens across instances (PostgreSQL + Redis)', (
       expect(logs).not.toContain(random);
     }
     expect(logs).toContain('"event":"token.issued"');
+  });
+
+  it('an instance on PostgreSQL without Redis says at start that its shared state is its own', async () => {
+    const databaseUrl = place.args[place.args.indexOf('--database-url') + 1]!;
+    let startLogs = '';
+    const logger = createLogger('warn', new Writable({ write: (chunk, _encoding, done) => ((startLogs += String(chunk)), done()) }) as never);
+    const server = await startServer({ storage: await openStorage({ url: databaseUrl, poolSize: 1 }), masterKey, port: 0, logger, redisUrl: undefined });
+    await server.close();
+    expect(startLogs).toContain('"event":"shared_state.per_process"');
   });
 });
