@@ -1,19 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
-import { createRuntime, type ServerRuntime } from '../../src/boot/create-runtime.js';
-import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logger.js';
 import { startServer } from '../../src/http/start-server.js';
 import { openStorage } from '../../src/storage/open-storage.js';
-import { openSharedState } from '../../src/state/open-state.js';
-import { isResilientState } from '../../src/state/resilient-state.js';
-import { generateMasterKey, parseMasterKey } from '../../src/keys/master-key.js';
+import { generateMasterKey } from '../../src/keys/master-key.js';
 import { OPAQUE_TOKEN_PREFIX } from '../../src/tokens/opaque-token-format.js';
-import type { Storage } from '../../src/storage/types.js';
-import type { SharedState } from '../../src/state/types.js';
 import { availableStacks, type StackProcessArgs } from '../helpers/stacks.js';
-import { basic, createClock, form, ISSUER } from '../helpers/test-app.js';
+import { startInstances, type Instance } from '../helpers/instances.js';
+import { basic, createClock, form } from '../helpers/test-app.js';
 
 /**
  * Two instances behind a load balancer, sharing PostgreSQL and Redis: an opaque token issued by one
@@ -23,17 +17,11 @@ import { basic, createClock, form, ISSUER } from '../helpers/test-app.js';
 const stack = (await availableStacks()).find((candidate) => candidate.name === 'postgres+redis');
 const PAYMENTS = 'https://payments.example';
 
-interface Instance {
-  app: FastifyInstance;
-  runtime: ServerRuntime;
-  storage: Storage;
-  state: SharedState;
-}
-
 describe.skipIf(!stack)('opaque tokens across instances (PostgreSQL + Redis)', () => {
   const clock = createClock(Date.now());
   const masterKey = generateMasterKey();
-  const instances: Instance[] = [];
+  let instances: Instance[] = [];
+  let stopInstances: (() => Promise<void>) | undefined;
   let place: StackProcessArgs;
   let logs = '';
   let caller: string;
@@ -41,19 +29,7 @@ describe.skipIf(!stack)('opaque tokens across instances (PostgreSQL + Redis)', (
 
   beforeAll(async () => {
     place = await stack!.processArgs('');
-    const databaseUrl = place.args[place.args.indexOf('--database-url') + 1]!;
-    const redisUrl = place.args[place.args.indexOf('--redis-url') + 1]!;
-    for (let i = 0; i < 2; i += 1) {
-      const storage = await openStorage({ url: databaseUrl, poolSize: 2 });
-      const state = openSharedState({ kind: 'redis', url: redisUrl }, clock.now);
-      if (isResilientState(state)) await state.health.waitUntilAvailable(5000);
-      const logger = createLogger('debug', new Writable({ write: (chunk, _encoding, done) => ((logs += String(chunk)), done()) }) as never);
-      const runtime = createRuntime({ storage, state, masterKey: parseMasterKey(masterKey), issuer: ISSUER, logger, now: clock.now });
-      await runtime.admin.ensureSigningKeys();
-      const app = buildApp(runtime, { logger });
-      await app.ready();
-      instances.push({ app, runtime, storage, state });
-    }
+    ({ instances, close: stopInstances } = await startInstances(place, { count: 2, masterKey, now: clock.now, log: (line) => (logs += line) }));
     const { admin } = instances[0]!.runtime;
     await admin.createApi({ identifier: PAYMENTS, scopes: ['payments:read'], tokenFormat: 'opaque' });
     const client = await admin.createClient({ name: 'orders' });
@@ -65,12 +41,7 @@ describe.skipIf(!stack)('opaque tokens across instances (PostgreSQL + Redis)', (
   });
 
   afterAll(async () => {
-    for (const { app, runtime, storage, state } of instances) {
-      await app.close();
-      await runtime.close();
-      await state.close();
-      await storage.close();
-    }
+    await stopInstances?.();
     await place?.close();
   });
 
