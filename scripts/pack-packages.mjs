@@ -4,7 +4,7 @@
 // they are on a registry (docs/install.md). It rebuilds from scratch first: `tsc -b` never deletes
 // the output of a source file that was removed or renamed, and a tarball must not carry it.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,6 +12,12 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The published packages, dependencies first. */
 export const PUBLISHED = ['sdk-core', 'client', 'resource-server', 'server'].map((name) => ({ name: `@m2m-auth/${name}`, dir: join(ROOT, 'packages', name) }));
+
+/** For the tests that use the built packages (npm test builds first): a clear error when one is not built. */
+export function requireBuiltPackages() {
+  const unbuilt = PUBLISHED.filter(({ dir }) => !existsSync(join(dir, 'dist')));
+  if (unbuilt.length) throw new Error(`no dist/ in ${unbuilt.map(({ name }) => name).join(', ')}: run npm run build first`);
+}
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 

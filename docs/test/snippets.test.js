@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { markdownFiles, ROOT } from '../../scripts/sync-doc-includes.mjs';
+import { requireBuiltPackages } from '../../scripts/pack-packages.mjs';
 
 /**
  * Every TypeScript and JavaScript block of the guides and READMEs, checked the way a reader would
@@ -52,8 +53,7 @@ let scratch;
 let compileErrors;
 
 beforeAll(() => {
-  const unbuilt = ['sdk-core', 'client', 'resource-server', 'server'].filter((name) => !existsSync(join(ROOT, 'packages', name, 'dist')));
-  if (unbuilt.length) throw new Error(`no dist/ in packages ${unbuilt.join(', ')}: run npm run build first`);
+  requireBuiltPackages();
   scratch = mkdtempSync(join(tmpdir(), 'm2m-auth-snippets-'));
   symlinkSync(join(ROOT, 'node_modules'), join(scratch, 'node_modules'), 'dir');
   writeFileSync(join(scratch, 'package.json'), JSON.stringify({ private: true, type: 'module' }));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, m2mAuth, startAuthServer } from '../../examples/demo/auth-server.mjs';
 import { run } from '../../examples/test/helpers/harness.js';
-import { PUBLISHED, ROOT, packPackages } from '../../scripts/pack-packages.mjs';
+import { PUBLISHED, ROOT, packPackages, requireBuiltPackages } from '../../scripts/pack-packages.mjs';
 
 /**
  * docs/install.md, done: the tarballs of `npm run pack` installed into two projects outside the
@@ -69,8 +69,7 @@ let sdkOnly;
 
 beforeAll(
   async () => {
-    const missing = PUBLISHED.filter(({ dir }) => !existsSync(join(dir, 'dist')));
-    if (missing.length) throw new Error(`no dist/ in ${missing.map(({ name }) => name).join(', ')}: run npm run build first`);
+    requireBuiltPackages();
     scratch = mkdtempSync(join(tmpdir(), 'm2m-auth-install-'));
     tarballs = packPackages(join(scratch, 'tarballs'));
     withCli = await installProject('with-cli', ['@m2m-auth/server', '@m2m-auth/client', '@m2m-auth/resource-server', '@m2m-auth/sdk-core']);

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PUBLISHED, packPackages } from '../../scripts/pack-packages.mjs';
+import { PUBLISHED, packPackages, requireBuiltPackages } from '../../scripts/pack-packages.mjs';
 
 /**
  * What `npm run pack` would put into each tarball (`npm pack --dry-run --json` over the current
@@ -11,8 +11,7 @@ import { PUBLISHED, packPackages } from '../../scripts/pack-packages.mjs';
  */
 let packed;
 beforeAll(() => {
-  const missing = PUBLISHED.filter(({ dir }) => !existsSync(join(dir, 'dist')));
-  if (missing.length) throw new Error(`no dist/ in ${missing.map(({ name }) => name).join(', ')}: run npm run build first`);
+  requireBuiltPackages();
   const scratch = mkdtempSync(join(tmpdir(), 'm2m-auth-pack-'));
   try {
     packed = new Map(packPackages(scratch, { dryRun: true }).map((entry) => [entry.name, entry]));
