@@ -122,6 +122,7 @@ describe('installing the tarballs of npm run pack into another project', () => {
   it('a server started from the installed CLI issues a token that the installed SDKs get and verify', async () => {
     const cli = join(withCli, 'node_modules/.bin/m2m-auth');
     const dataDir = join(withCli, 'm2m-auth-data');
+    await m2mAuth(dataDir, ['init'], { cli });
     await m2mAuth(dataDir, ['apis', 'create', '--identifier', AUDIENCE, '--scopes', 'read:orders,write:orders'], { cli });
     const client = await m2mAuth(dataDir, ['clients', 'create', '--name', 'install-check'], { cli });
     await m2mAuth(dataDir, ['grants', 'create', '--client', client.client_id, '--api', AUDIENCE, '--scopes', 'read:orders'], { cli });

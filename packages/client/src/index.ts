@@ -3,12 +3,18 @@ export { createTokenClient, type TokenClient, type TokenSource } from './token-c
 export type {
   TokenClientOptions,
   TokenRequestOptions,
+  ExchangeTokenOptions,
   ClientPreset,
   AuthMethod,
   AudienceStyle,
   SecretSource,
   PrivateKeySource,
+  ClientAssertionOptions,
+  ClientAssertionSource,
+  ClientAssertionType,
 } from './token-client-options.js';
+export { fileAssertion } from './file-assertion.js';
+export { githubActionsAssertion, type GitHubActionsAssertionOptions } from './github-actions-assertion.js';
 export { createAuthFetch, type AuthFetchOptions } from './auth-fetch.js';
 export { AccessToken } from './access-token.js';
 export { TokenClientError, isTokenClientError, isOAuthError, type TokenClientErrorCode } from './errors.js';

@@ -22,13 +22,15 @@ export interface TokenCache {
   /** The entry for this request, made on first use. */
   entryFor(request: TokenRequestOptions): CacheEntry;
   entries(): IterableIterator<CacheEntry>;
+  /** Forgets an entry (its timer stopped); for caches that must stay bounded. */
+  delete(entry: CacheEntry): void;
   readonly size: number;
 }
 
 /** What a cache key is made of besides the request: who asks where, and the defaults a request overrides. */
 export interface CacheKeyDefaults {
   readonly endpoint: string | undefined;
-  readonly clientId: string;
+  readonly clientId: string | undefined;
   readonly scope: string | readonly string[] | undefined;
   readonly audience: string | undefined;
   readonly resource: string | undefined;
@@ -59,6 +61,10 @@ export function createTokenCache(defaults: CacheKeyDefaults): TokenCache {
       return entry;
     },
     entries: () => entries.values(),
+    delete(entry) {
+      cancelTimer(entry);
+      if (entries.get(entry.key) === entry) entries.delete(entry.key);
+    },
     get size() {
       return entries.size;
     },

@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
-import type { RegisteredClient, RegisteredSecret } from '../storage/types.js';
-import { StateCapacityError, type AssertionReplayStore } from '../state/types.js';
-import { tooManyRequests } from '../errors/too-many-requests.js';
+import type { RegisteredClient } from '../storage/types.js';
+import { FAILED, type AuthenticatedClient, type ClientDirectory } from './authenticated-client.js';
+import type { AssertionReplayStore } from '../state/types.js';
 import { OAuthError } from '../errors/oauth-error.js';
 import { clientSecretMatches } from '../secrets/client-secret.js';
 import { invalidClient, type PresentedCredentials } from './client-credentials.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import { isStorableText } from '../protocol/storable-text.js';
+import { claimedIdentity } from '../federation/platform-token.js';
+import { authenticateFederated, type FederatedAuthDeps } from './federated-authentication.js';
+import { useAssertionOnce } from './assertion-replay.js';
 
-/** The reads client authentication needs (the registry cache provides them, storage would do). */
-export interface ClientDirectory {
-  client(clientId: string): Promise<RegisteredClient | undefined>;
-  clientSecrets(clientId: string): Promise<readonly RegisteredSecret[]>;
-}
+export type { FederatedAuthDeps, FederatedOutcome } from './federated-authentication.js';
+export type { AuthenticatedClient, ClientDirectory } from './authenticated-client.js';
 
 export interface ClientAuthDeps {
   registry: ClientDirectory;
@@ -26,9 +26,10 @@ export interface ClientAuthDeps {
   assertionReplay: AssertionReplayStore;
   /** Told which secret authenticated (last-used times); never on the answer's critical path. */
   onSecretUsed?: (clientId: string, secretId: string) => void;
+  /** Workload identity federation: platform tokens of trusted issuers instead of a secret. */
+  federation?: FederatedAuthDeps;
 }
 
-const FAILED = 'Client authentication failed.';
 /** Compared against when the client does not exist, so unknown and known ids take the same time. */
 const DUMMY_HASH = Buffer.alloc(32).toString('base64url');
 
@@ -37,8 +38,8 @@ const DUMMY_HASH = Buffer.alloc(32).toString('base64url');
  * invalid_client (or, past the failure limits, 429). The credentials are always checked: a correct
  * one is never refused because someone else failed, and a success writes nothing.
  */
-export async function authenticateClient(deps: ClientAuthDeps, credentials: PresentedCredentials, remoteAddress: string): Promise<RegisteredClient> {
-  const clientId = credentials.method === 'private_key_jwt' ? (credentials.clientId ?? assertionSubject(credentials.assertion)) : credentials.clientId;
+export async function authenticateClient(deps: ClientAuthDeps, credentials: PresentedCredentials, remoteAddress: string): Promise<AuthenticatedClient> {
+  const clientId = failureKeyOf(credentials);
   try {
     // Before any lookup: PostgreSQL cannot even be asked for such an id (see storable-text.ts).
     if (!isStorableText(clientId)) throw invalidClient(FAILED, 'client id holds a NUL character');
@@ -51,8 +52,25 @@ export async function authenticateClient(deps: ClientAuthDeps, credentials: Pres
   }
 }
 
-async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCredentials, clientId: string) {
+/** Whose failures a failed attempt counts against: the client id, or the platform identity a federated token claims. */
+function failureKeyOf(credentials: PresentedCredentials): string {
+  switch (credentials.method) {
+    case 'private_key_jwt':
+      return credentials.clientId ?? assertionSubject(credentials.assertion);
+    case 'federated': {
+      if (credentials.clientId !== undefined) return credentials.clientId;
+      const claimed = claimedIdentity(credentials.assertion, credentials.profile);
+      return claimed ? `${claimed.issuer} ${claimed.subject}` : '';
+    }
+    default:
+      return credentials.clientId;
+  }
+}
+
+async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCredentials, clientId: string): Promise<AuthenticatedClient> {
+  if (credentials.method === 'federated') return authenticateFederated(deps, credentials);
   const client = await deps.registry.client(clientId);
+  let credential: string = credentials.method;
   if (credentials.method === 'private_key_jwt') {
     if (!client?.jwks) throw invalidClient(FAILED, client ? 'client has no registered keys' : 'unknown client');
     await verifyAssertion(deps, client, credentials.assertion);
@@ -68,12 +86,13 @@ async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCre
     if (!client) clientSecretMatches(deps.secretPepper, credentials.secret, DUMMY_HASH);
     if (!client || matched === undefined) throw invalidClient(FAILED, client ? 'secret mismatch' : 'unknown client');
     deps.onSecretUsed?.(client.clientId, matched);
+    credential = `secret:${matched}`;
   }
   if (!client.tokenEndpointAuthMethods.includes(credentials.method)) {
     throw invalidClient(`This client may not authenticate with ${credentials.method}.`);
   }
   if (!client.isEnabled) throw invalidClient('This client is disabled.');
-  return client;
+  return { client, credential };
 }
 
 function assertionSubject(assertion: string): string {
@@ -111,12 +130,9 @@ async function verifyAssertion(deps: ClientAuthDeps, client: RegisteredClient, a
   }
   // Hashed: the jti is the caller's string, of any length.
   const replayKey = createHash('sha256').update(`${client.clientId}\n${payload.jti}`).digest('base64url');
-  const isFirstUse = await deps.assertionReplay.useOnce(`as:${replayKey}`, payload.exp! * 1000, client.clientId).catch((error: unknown) => {
-    // Over this client's own allowance of unexpired used assertions: refused (fail closed) without
-    // recording it, so its retry after Retry-After is a first use; no other client is affected.
-    if (!(error instanceof StateCapacityError)) throw error;
-    throw tooManyRequests('assertions', error.retryAfterMs, 'This client has used too many client assertions recently; retry later.');
-  });
+  // Over this client's own allowance of unexpired used assertions: refused (fail closed) without
+  // recording it, so its retry after Retry-After is a first use; no other client is affected.
+  const isFirstUse = await useAssertionOnce(deps.assertionReplay, `as:${replayKey}`, payload.exp! * 1000, client.clientId);
   if (!isFirstUse) {
     throw invalidClient('client_assertion was already used (jti replay).');
   }

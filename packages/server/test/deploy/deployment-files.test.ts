@@ -182,6 +182,7 @@ describe('deploy/Dockerfile', () => {
     it('runs every other command without an issuer', async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-entrypoint-'));
       try {
+        await container(['init', '--data-dir', dataDir]);
         const listed = await container(['apis', 'list', '--data-dir', dataDir, '--json']);
         expect(JSON.parse(listed.stdout)).toEqual([]);
         expect((await container(['--help'])).stdout).toMatch(/^Usage: m2m-auth /);
