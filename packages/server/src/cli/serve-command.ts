@@ -205,9 +205,9 @@ function printBanner(config: ServerConfig, url: string, adminUrl: string | undef
           ]
         : []),
       'Next steps (in another terminal):',
-      `  npx m2m-auth apis create --identifier https://orders.example --scopes read:orders,write:orders ${next.flags}`,
-      `  npx m2m-auth clients create --name billing-service ${next.flags}`,
-      `  npx m2m-auth grants create --client <client_id> --api https://orders.example --scopes read:orders ${next.flags}`,
+      `  npx --no-install m2m-auth apis create --identifier https://orders.example --scopes read:orders,write:orders ${next.flags}`,
+      `  npx --no-install m2m-auth clients create --name billing-service ${next.flags}`,
+      `  npx --no-install m2m-auth grants create --client <client_id> --api https://orders.example --scopes read:orders ${next.flags}`,
       ...(next.note ? [`  (${next.note})`] : []),
       `  curl -s -u '<client_id>:<client_secret>' -d grant_type=client_credentials -d audience=https://orders.example ${config.issuer}/oauth/token`,
       '',
