@@ -159,6 +159,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
       issuer: endpoints.issuer,
       registry,
       standing: { registry, revoked: state },
+      opaque,
       federation: { directory: registry, keys: clientAuth.federation!.keys },
       now,
       tokens,
