@@ -23,6 +23,12 @@ module.exports = {
       folders('grants', 'client-auth', 'endpoints'),
       { path: folders(...WIRING, 'http', 'admin', 'cli') },
     ),
+    rule(
+      'federation-below-client-auth',
+      'federation/ (trusted issuers, platform tokens) is used by client authentication, grants and admin/, and imports none of them',
+      folders('federation'),
+      { path: folders('client-auth', 'grants', 'endpoints', 'admin', ...WIRING, 'http', 'cli', 'remote', 'config') },
+    ),
     rule('grants-and-auth-below-endpoints', 'grants and client authentication never import endpoints/', folders('grants', 'client-auth'), {
       path: folders('endpoints'),
     }),

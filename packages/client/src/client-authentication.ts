@@ -1,15 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { importJWK, importPKCS8, SignJWT, type JWK, type CryptoKey, type KeyObject } from 'jose';
-import type { AuthMethod, PrivateKeySource, SecretSource } from './token-client-options.js';
+import type { AuthMethod, ClientAssertionOptions, ClientAssertionType, PrivateKeySource, SecretSource } from './token-client-options.js';
 
 export interface ClientCredentialsConfig {
-  clientId: string;
+  clientId?: string;
   clientSecret?: SecretSource;
   privateKey?: PrivateKeySource;
   /** For private_key_jwt: the JWS algorithm (default: the JWK's alg, else RS256) and key id. */
   assertionAlg?: string;
   assertionKid?: string;
+  clientAssertion?: ClientAssertionOptions;
 }
+
+/** The configured methods, and a platform token as the client assertion (clientAssertion). */
+export type AppliedAuthMethod = AuthMethod | 'platform_assertion';
+
+const ASSERTION_TYPES: Readonly<Record<ClientAssertionType, string>> = {
+  'jwt-bearer': 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+  'jwt-spiffe': 'urn:ietf:params:oauth:client-assertion-type:jwt-spiffe',
+};
 
 /**
  * The credentials part of a token request: headers and body parameters for the chosen method.
@@ -19,34 +28,50 @@ export class ClientAuthenticator {
   readonly #config: ClientCredentialsConfig;
   #secret: Promise<string> | undefined;
   #key: Promise<{ key: CryptoKey | KeyObject | Uint8Array; alg: string; kid: string | undefined }> | undefined;
+  /** The platform token last sent: an error description that echoes it is redacted. */
+  #platformToken: string | undefined;
 
   constructor(
     config: ClientCredentialsConfig,
-    readonly method: AuthMethod,
+    readonly method: AppliedAuthMethod,
   ) {
     this.#config = config;
   }
 
-  /** Forget what was read from the secret source, so the next request reads it again (after invalid_client). */
-  forgetSecret(): boolean {
-    const rereadable = typeof this.#config.clientSecret === 'function' || typeof this.#config.privateKey === 'function';
+  /**
+   * Forget what was read from the secret, key or platform-token source, so the next request reads
+   * it again (after invalid_client); true when that read may give another credential.
+   */
+  forgetCredentials(): boolean {
+    const rereadable =
+      typeof this.#config.clientSecret === 'function' || typeof this.#config.privateKey === 'function' || this.#config.clientAssertion !== undefined;
     this.#secret = undefined;
     this.#key = undefined;
+    const source = this.#config.clientAssertion?.source;
+    if (typeof source === 'object') source.forget?.();
     return rereadable;
   }
 
   /** Strings that must never appear in an error message. */
   async secretsToRedact(): Promise<string[]> {
-    if (!this.#secret) return [];
-    return [await this.#secret.catch(() => '')].filter(Boolean);
+    const secret = this.#secret ? await this.#secret.catch(() => '') : '';
+    return [secret, this.#platformToken ?? ''].filter(Boolean);
   }
 
   async apply(headers: Record<string, string>, body: URLSearchParams, tokenEndpoint: string, now: number): Promise<void> {
-    const { clientId } = this.#config;
+    if (this.method === 'platform_assertion') {
+      // RFC 7523 §2.2: the assertion identifies the client; client_id is sent only when configured.
+      if (this.#config.clientId !== undefined) body.set('client_id', this.#config.clientId);
+      body.set('client_assertion_type', ASSERTION_TYPES[this.#config.clientAssertion?.type ?? 'jwt-bearer']);
+      body.set('client_assertion', await this.#readPlatformToken());
+      return;
+    }
+    const clientId = this.#config.clientId;
+    if (clientId === undefined) throw new TypeError(`clientId is required for ${this.method}`);
     if (this.method === 'private_key_jwt') {
       body.set('client_id', clientId);
-      body.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
-      body.set('client_assertion', await this.#assertion(tokenEndpoint, now));
+      body.set('client_assertion_type', ASSERTION_TYPES['jwt-bearer']);
+      body.set('client_assertion', await this.#assertion(clientId, tokenEndpoint, now));
       return;
     }
     const secret = await this.#readSecret();
@@ -70,14 +95,26 @@ export class ClientAuthenticator {
     return this.#secret;
   }
 
+  /** Read for each request: the source keeps its own cache and knows when the token changed. */
+  async #readPlatformToken(): Promise<string> {
+    const source = this.#config.clientAssertion?.source;
+    if (source === undefined) throw new TypeError('clientAssertion is required for this authentication method');
+    const value = await (typeof source === 'function' ? source() : source.read());
+    if (typeof value !== 'string') throw new TypeError(`clientAssertion.source must give a string (got ${typeof value})`);
+    const token = value.trim();
+    if (token === '') throw new TypeError('clientAssertion.source gave an empty token');
+    this.#platformToken = token;
+    return token;
+  }
+
   /** RFC 7523 §3: iss = sub = client_id, aud = the token endpoint, a unique jti, a short exp. */
-  async #assertion(tokenEndpoint: string, now: number): Promise<string> {
+  async #assertion(clientId: string, tokenEndpoint: string, now: number): Promise<string> {
     const { key, alg, kid } = await this.#signingKey();
     const iat = Math.floor(now / 1000);
     return new SignJWT({})
       .setProtectedHeader(kid ? { alg, kid, typ: 'JWT' } : { alg, typ: 'JWT' })
-      .setIssuer(this.#config.clientId)
-      .setSubject(this.#config.clientId)
+      .setIssuer(clientId)
+      .setSubject(clientId)
       .setAudience(tokenEndpoint)
       .setJti(randomUUID())
       .setIssuedAt(iat)

@@ -1,6 +1,6 @@
 import { describeValue } from '@m2m-auth/sdk-core';
 import { optionChecks } from './option-checks.js';
-import type { AudienceStyle, AuthMethod, TokenClientOptions, TokenRequestOptions } from './token-client-options.js';
+import type { AudienceStyle, AuthMethod, ClientAssertionType, TokenClientOptions, TokenRequestOptions } from './token-client-options.js';
 
 const OPTION_NAMES = [
   'issuer',
@@ -11,6 +11,7 @@ const OPTION_NAMES = [
   'privateKey',
   'assertionAlg',
   'assertionKid',
+  'clientAssertion',
   'authMethod',
   'audience',
   'resource',
@@ -30,6 +31,9 @@ const OPTION_NAMES = [
 ] as const satisfies ReadonlyArray<keyof TokenClientOptions>;
 const REQUEST_NAMES = ['scope', 'audience', 'resource', 'extraParams'] as const satisfies ReadonlyArray<keyof TokenRequestOptions>;
 const AUTH_METHODS: readonly AuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+const ASSERTION_TYPES: readonly ClientAssertionType[] = ['jwt-bearer', 'jwt-spiffe'];
+/** What a platform token replaces: the credentials and the ways of sending them. */
+const NOT_WITH_CLIENT_ASSERTION = ['clientSecret', 'privateKey', 'assertionAlg', 'assertionKid', 'authMethod'] as const;
 const AUDIENCE_STYLES: readonly AudienceStyle[] = ['audience', 'resource', 'entra-default-scope', 'cognito-scope-prefix', 'none'];
 /** What jose signs a client assertion with (RFC 7523 private_key_jwt: asymmetric only). */
 const ASSERTION_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -49,7 +53,8 @@ export function checkTokenClientOptions(input: unknown): TokenClientOptions {
   check.url(options.issuer, 'issuer');
   check.url(options.tokenEndpoint, 'tokenEndpoint');
   checkPreset(check, options.preset);
-  check.required(check.string(options.clientId, 'clientId'), 'clientId', 'the client id the provider knows this service by');
+  const clientId = check.string(options.clientId, 'clientId');
+  if (options.clientAssertion === undefined) check.required(clientId, 'clientId', 'the client id the provider knows this service by');
   if (typeof options.clientSecret !== 'function') check.string(options.clientSecret, 'clientSecret');
   checkPrivateKey(check, options.privateKey);
   const alg = options.assertionAlg;
@@ -59,7 +64,9 @@ export function checkTokenClientOptions(input: unknown): TokenClientOptions {
   check.oneOf(alg, 'assertionAlg', ASSERTION_ALGORITHMS);
   check.string(options.assertionKid, 'assertionKid');
   const method = check.oneOf(options.authMethod, 'authMethod', AUTH_METHODS);
-  if (options.clientSecret === undefined && options.privateKey === undefined) check.fail('clientSecret or privateKey is required.');
+  checkClientAssertion(check, options);
+  if (options.clientSecret === undefined && options.privateKey === undefined && options.clientAssertion === undefined)
+    check.fail('clientSecret, privateKey or clientAssertion is required.');
   if (method === 'private_key_jwt' && options.privateKey === undefined) check.fail("authMethod 'private_key_jwt' needs privateKey.");
   if (method && method !== 'private_key_jwt' && options.clientSecret === undefined) check.fail(`authMethod '${method}' needs clientSecret.`);
   checkRequest(check, options, '');
@@ -125,6 +132,21 @@ function checkPreset(check: ReturnType<typeof optionChecks>, value: unknown): vo
   if (preset.tokenEndpoint === undefined && preset.issuer === undefined) check.fail('preset needs a tokenEndpoint or an issuer.');
   check.oneOf(preset.audience, 'preset.audience', AUDIENCE_STYLES);
   check.oneOf(preset.authMethod, 'preset.authMethod', AUTH_METHODS);
+}
+
+function checkClientAssertion(check: ReturnType<typeof optionChecks>, options: Record<string, unknown>): void {
+  const assertion = check.object(options.clientAssertion, 'clientAssertion', ['source', 'type']);
+  if (!assertion) return;
+  const source = assertion.source;
+  const isSource = typeof source === 'function' || (typeof source === 'object' && source !== null && typeof (source as { read?: unknown }).read === 'function');
+  if (!isSource)
+    check.fail(
+      `clientAssertion.source must be fileAssertion(path), githubActionsAssertion({ audience }), an object with read() or a function returning the token (got ${describeValue(source)}).`,
+    );
+  check.function((source as { forget?: unknown }).forget, 'clientAssertion.source.forget');
+  check.oneOf(assertion.type, 'clientAssertion.type', ASSERTION_TYPES);
+  const alongside = NOT_WITH_CLIENT_ASSERTION.filter((name) => options[name] !== undefined);
+  if (alongside.length > 0) check.fail(`clientAssertion is the whole credential: leave out ${alongside.join(', ')}.`);
 }
 
 function checkPrivateKey(check: ReturnType<typeof optionChecks>, value: unknown): void {

@@ -25,7 +25,8 @@ export interface TokenFetchDeps {
 
 /**
  * A new token for a cache entry: the request (token-request.ts) with retries (retry.ts), and once
- * more after `invalid_client` when the secret or key comes from a source that may have rotated it.
+ * more after `invalid_client` when the secret, key or platform token comes from a source that may
+ * have rotated it.
  */
 export function createTokenFetcher(deps: TokenFetchDeps): (entry: CacheEntry) => Promise<AccessToken> {
   return async (entry) => {
@@ -44,8 +45,8 @@ export function createTokenFetcher(deps: TokenFetchDeps): (entry: CacheEntry) =>
     try {
       response = await request();
     } catch (error) {
-      // A rotated secret: read it once more from its source and try again, once.
-      if (isOAuthError(error, 'invalid_client') && authenticator.forgetSecret()) {
+      // A rotated secret or platform token: read it once more from its source and try again, once.
+      if (isOAuthError(error, 'invalid_client') && authenticator.forgetCredentials()) {
         response = await request();
       } else {
         throw error;

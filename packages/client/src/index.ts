@@ -8,7 +8,12 @@ export type {
   AudienceStyle,
   SecretSource,
   PrivateKeySource,
+  ClientAssertionOptions,
+  ClientAssertionSource,
+  ClientAssertionType,
 } from './token-client-options.js';
+export { fileAssertion } from './file-assertion.js';
+export { githubActionsAssertion, type GitHubActionsAssertionOptions } from './github-actions-assertion.js';
 export { createAuthFetch, type AuthFetchOptions } from './auth-fetch.js';
 export { AccessToken } from './access-token.js';
 export { TokenClientError, isTokenClientError, isOAuthError, type TokenClientErrorCode } from './errors.js';

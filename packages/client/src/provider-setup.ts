@@ -1,7 +1,7 @@
 import { memoizeSuccess } from '@m2m-auth/sdk-core';
-import { ClientAuthenticator } from './client-authentication.js';
+import { ClientAuthenticator, type AppliedAuthMethod } from './client-authentication.js';
 import { checkEndpointUrl, discoverProvider } from './discovery.js';
-import type { AuthMethod, ClientPreset, TokenClientOptions } from './token-client-options.js';
+import type { ClientPreset, TokenClientOptions } from './token-client-options.js';
 
 /** Where tokens are requested, and how the client authenticates there. */
 export interface ProviderSetup {
@@ -11,8 +11,8 @@ export interface ProviderSetup {
 
 /**
  * The token endpoint (configured, or from the issuer's metadata) and the authentication method
- * (explicit, else private_key_jwt with a key, else the preset's, else client_secret_basic unless
- * the provider offers only client_secret_post). Resolved once, on first use; a failed discovery
+ * (the platform token with clientAssertion; else explicit, else private_key_jwt with a key, else
+ * the preset's, else client_secret_basic unless the provider offers only client_secret_post). Resolved once, on first use; a failed discovery
  * is retried by the next call.
  */
 export function createProviderSetup(
@@ -35,8 +35,8 @@ export function createProviderSetup(
       tokenEndpoint = metadata.tokenEndpoint;
       offered = metadata.authMethods;
     }
-    const method: AuthMethod =
-      options.authMethod ??
+    const method: AppliedAuthMethod =
+      (options.clientAssertion !== undefined ? 'platform_assertion' : options.authMethod) ??
       (options.privateKey !== undefined ? 'private_key_jwt' : where.preset?.authMethod) ??
       (offered && !offered.includes('client_secret_basic') && offered.includes('client_secret_post') ? 'client_secret_post' : 'client_secret_basic');
     return { tokenEndpoint, authenticator: new ClientAuthenticator(options, method) };

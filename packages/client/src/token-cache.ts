@@ -28,7 +28,7 @@ export interface TokenCache {
 /** What a cache key is made of besides the request: who asks where, and the defaults a request overrides. */
 export interface CacheKeyDefaults {
   readonly endpoint: string | undefined;
-  readonly clientId: string;
+  readonly clientId: string | undefined;
   readonly scope: string | readonly string[] | undefined;
   readonly audience: string | undefined;
   readonly resource: string | undefined;

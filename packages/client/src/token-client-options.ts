@@ -20,6 +20,28 @@ export type SecretSource = string | (() => string | Promise<string>);
 export type PrivateKeySource =
   JWK | string | CryptoKey | KeyObject | (() => JWK | string | CryptoKey | KeyObject | Promise<JWK | string | CryptoKey | KeyObject>);
 
+/**
+ * Where a platform token (a Kubernetes service-account token, a GitHub Actions OIDC token, a SPIFFE
+ * JWT-SVID) comes from. `read` is called for each token request, so a source keeps its own cache
+ * (a file's identity, a token's exp); `forget` drops it after invalid_client, when the platform
+ * token may have just rotated.
+ */
+export interface ClientAssertionSource {
+  read(): string | Promise<string>;
+  forget?(): void;
+}
+
+/** RFC 7523 `jwt-bearer`, or `jwt-spiffe` for a SPIFFE JWT-SVID (draft-ietf-oauth-spiffe-client-auth). */
+export type ClientAssertionType = 'jwt-bearer' | 'jwt-spiffe';
+
+/** Secretless client authentication: the workload's platform token is the client assertion. */
+export interface ClientAssertionOptions {
+  /** fileAssertion(path), githubActionsAssertion({ audience }), or a function (may be async) returning the token. */
+  source: ClientAssertionSource | (() => string | Promise<string>);
+  /** Default 'jwt-bearer'. */
+  type?: ClientAssertionType;
+}
+
 export interface ClientPreset {
   readonly name: string;
   /** Either a token endpoint, or an issuer whose metadata names it. */
@@ -36,13 +58,16 @@ export interface TokenClientOptions {
   tokenEndpoint?: string;
   /** Provider conventions (`presets.auth0({ domain })` …); explicit options win. */
   preset?: ClientPreset;
-  clientId: string;
+  /** Required, except with clientAssertion, where it is sent when set (the platform token names the workload). */
+  clientId?: string;
   /** The secret, or an async function that reads it (re-read once after invalid_client). */
   clientSecret?: SecretSource;
   /** For private_key_jwt (RFC 7523): a JWK, a PKCS#8 PEM, a key object, or a function returning one. */
   privateKey?: PrivateKeySource;
   assertionAlg?: string;
   assertionKid?: string;
+  /** Instead of a secret or key: a platform token as the client assertion, read from its source for each token request. */
+  clientAssertion?: ClientAssertionOptions;
   /** Default: private_key_jwt with a privateKey, else the preset's, else client_secret_basic when offered. */
   authMethod?: AuthMethod;
   /** Defaults for getToken(): the API to call and the scopes wanted. */

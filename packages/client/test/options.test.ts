@@ -20,7 +20,7 @@ describe('createTokenClient options are checked at set-up, each mistake named', 
     ],
     ['clientId of the wrong type', { ...valid, clientId: 42 }, 'createTokenClient: clientId must be a non-empty string (got number).'],
     ['empty clientSecret', { ...valid, clientSecret: '' }, 'createTokenClient: clientSecret must be a non-empty string (got an empty string).'],
-    ['no credentials', { tokenEndpoint: valid.tokenEndpoint, clientId: 'x' }, 'createTokenClient: clientSecret or privateKey is required.'],
+    ['no credentials', { tokenEndpoint: valid.tokenEndpoint, clientId: 'x' }, 'createTokenClient: clientSecret, privateKey or clientAssertion is required.'],
     ['no endpoint', { clientId: 'x', clientSecret: 'y' }, 'createTokenClient: issuer, tokenEndpoint or a preset is required.'],
     ['empty issuer', { ...valid, tokenEndpoint: undefined, issuer: '' }, 'createTokenClient: issuer must be a non-empty string (got an empty string).'],
     [

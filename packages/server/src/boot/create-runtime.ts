@@ -9,6 +9,9 @@ import { deriveSecrets } from '../keys/master-key.js';
 import { createAdmin, type Admin } from '../admin/admin.js';
 import { ADMIN_API_IDENTIFIER, ADMIN_TOKEN_TTL_SECONDS } from '../admin/built-in-admin-api.js';
 import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
+import { createIssuerKeyCache } from '../federation/issuer-keys.js';
+import { fetchJsonBounded } from '../federation/bounded-fetch.js';
+import { prepareDecoyKeys } from '../federation/platform-token.js';
 import { createFailureLimiter, type FailureLimits } from '../client-auth/failure-limiter.js';
 import type { SharedState } from '../state/types.js';
 import { isResilientState } from '../state/resilient-state.js';
@@ -124,7 +127,20 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     assertionAudiences: [endpoints.issuer, endpoints.tokenEndpoint, endpoints.introspectionEndpoint, endpoints.revocationEndpoint],
     assertionReplay: state,
     onSecretUsed: secretUsage.record,
+    federation: {
+      directory: registry,
+      keys: createIssuerKeyCache({
+        fetchJson: (url) => fetchJsonBounded(url),
+        now,
+        onFetch: (issuer, error) => {
+          if (error) logger.warn({ event: 'federation.keys_fetch_failed', issuer, err: error }, 'could not fetch the keys of a trusted issuer');
+        },
+      }),
+      serverIssuer: endpoints.issuer,
+      onOutcome: (outcome) => events.emit('client.federated', outcome),
+    },
   };
+  void prepareDecoyKeys();
 
   const token = createTokenEndpoint({
     clientAuth,

@@ -8,6 +8,15 @@ import { clientSecretMatches } from '../secrets/client-secret.js';
 import { invalidClient, type PresentedCredentials } from './client-credentials.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import { isStorableText } from '../protocol/storable-text.js';
+import type { IssuerKeyCache } from '../federation/issuer-keys.js';
+import {
+  claimedIdentity,
+  matchFederatedCredential,
+  PlatformTokenRejected,
+  verifyPlatformToken,
+  type FederationDirectory,
+  type PlatformTokenFailure,
+} from '../federation/platform-token.js';
 
 /** The reads client authentication needs (the registry cache provides them, storage would do). */
 export interface ClientDirectory {
@@ -26,6 +35,29 @@ export interface ClientAuthDeps {
   assertionReplay: AssertionReplayStore;
   /** Told which secret authenticated (last-used times); never on the answer's critical path. */
   onSecretUsed?: (clientId: string, secretId: string) => void;
+  /** Workload identity federation: platform tokens of trusted issuers instead of a secret. */
+  federation?: FederatedAuthDeps;
+}
+
+export interface FederatedAuthDeps {
+  directory: FederationDirectory;
+  keys: IssuerKeyCache;
+  /** This server's issuer identifier: the audience a federated credential expects unless it names its own. */
+  serverIssuer: string;
+  /** Told of every federated authentication (metrics by issuer and result). */
+  onOutcome?: (outcome: FederatedOutcome) => void;
+}
+
+export interface FederatedOutcome {
+  /** The trusted issuer the token named; undefined when it named none we trust. */
+  issuer: string | undefined;
+  result: 'success' | PlatformTokenFailure | 'keys_unavailable';
+}
+
+/** Who authenticated, and with what (`secret:<id>`, `private_key_jwt`, `federated:<credential id>`), for the token.issued line. */
+export interface AuthenticatedClient {
+  client: RegisteredClient;
+  credential: string;
 }
 
 const FAILED = 'Client authentication failed.';
@@ -37,8 +69,8 @@ const DUMMY_HASH = Buffer.alloc(32).toString('base64url');
  * invalid_client (or, past the failure limits, 429). The credentials are always checked: a correct
  * one is never refused because someone else failed, and a success writes nothing.
  */
-export async function authenticateClient(deps: ClientAuthDeps, credentials: PresentedCredentials, remoteAddress: string): Promise<RegisteredClient> {
-  const clientId = credentials.method === 'private_key_jwt' ? (credentials.clientId ?? assertionSubject(credentials.assertion)) : credentials.clientId;
+export async function authenticateClient(deps: ClientAuthDeps, credentials: PresentedCredentials, remoteAddress: string): Promise<AuthenticatedClient> {
+  const clientId = failureKeyOf(credentials);
   try {
     // Before any lookup: PostgreSQL cannot even be asked for such an id (see storable-text.ts).
     if (!isStorableText(clientId)) throw invalidClient(FAILED, 'client id holds a NUL character');
@@ -51,8 +83,25 @@ export async function authenticateClient(deps: ClientAuthDeps, credentials: Pres
   }
 }
 
-async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCredentials, clientId: string) {
+/** Whose failures a failed attempt counts against: the client id, or the platform identity a federated token claims. */
+function failureKeyOf(credentials: PresentedCredentials): string {
+  switch (credentials.method) {
+    case 'private_key_jwt':
+      return credentials.clientId ?? assertionSubject(credentials.assertion);
+    case 'federated': {
+      if (credentials.clientId !== undefined) return credentials.clientId;
+      const claimed = claimedIdentity(credentials.assertion, credentials.profile);
+      return claimed ? `${claimed.issuer} ${claimed.subject}` : '';
+    }
+    default:
+      return credentials.clientId;
+  }
+}
+
+async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCredentials, clientId: string): Promise<AuthenticatedClient> {
+  if (credentials.method === 'federated') return authenticateFederated(deps, credentials);
   const client = await deps.registry.client(clientId);
+  let credential: string = credentials.method;
   if (credentials.method === 'private_key_jwt') {
     if (!client?.jwks) throw invalidClient(FAILED, client ? 'client has no registered keys' : 'unknown client');
     await verifyAssertion(deps, client, credentials.assertion);
@@ -68,12 +117,59 @@ async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCre
     if (!client) clientSecretMatches(deps.secretPepper, credentials.secret, DUMMY_HASH);
     if (!client || matched === undefined) throw invalidClient(FAILED, client ? 'secret mismatch' : 'unknown client');
     deps.onSecretUsed?.(client.clientId, matched);
+    credential = `secret:${matched}`;
   }
   if (!client.tokenEndpointAuthMethods.includes(credentials.method)) {
     throw invalidClient(`This client may not authenticate with ${credentials.method}.`);
   }
   if (!client.isEnabled) throw invalidClient('This client is disabled.');
-  return client;
+  return { client, credential };
+}
+
+/**
+ * A platform token instead of a secret: verified against its trusted issuer, matched to exactly one
+ * federated credential, of an enabled client, and (when its issuer refuses reuse) never seen
+ * before anywhere in the deployment. Every refusal is the same invalid_client to the caller; the
+ * reason goes to the log and the metrics.
+ */
+async function authenticateFederated(deps: ClientAuthDeps, credentials: PresentedCredentials & { method: 'federated' }): Promise<AuthenticatedClient> {
+  const federation = deps.federation;
+  if (!federation) throw invalidClient(FAILED, 'workload identity federation is not configured');
+  let issuer: string | undefined;
+  try {
+    const verified = await verifyPlatformToken({ ...federation, now: deps.now }, credentials.assertion, credentials.profile);
+    issuer = verified.issuer.issuer;
+    const credential = await matchFederatedCredential(federation.directory, verified, {
+      clientId: credentials.clientId,
+      serverIssuer: federation.serverIssuer,
+    });
+    const client = await deps.registry.client(credential.clientId);
+    if (!client?.isEnabled) throw new PlatformTokenRejected('client_disabled', 'the client of the matching credential is disabled or gone', issuer);
+    if (verified.issuer.tokenReuse === 'refuse') {
+      // Keyed by the token's jti, or the whole token when it has none: either way, used once.
+      const id = typeof verified.payload.jti === 'string' ? `jti\n${verified.payload.jti}` : `token\n${credentials.assertion}`;
+      const replayKey = createHash('sha256').update(`${issuer}\n${id}`).digest('base64url');
+      const isFirstUse = await useAssertionOnce(deps, `fa:${replayKey}`, verified.payload.exp! * 1000, client.clientId);
+      if (!isFirstUse) throw new PlatformTokenRejected('replayed', 'the platform token was already used and its issuer refuses reuse', issuer);
+    }
+    federation.onOutcome?.({ issuer, result: 'success' });
+    return { client, credential: `federated:${credential.id}` };
+  } catch (error) {
+    if (error instanceof PlatformTokenRejected) {
+      federation.onOutcome?.({ issuer: error.issuer, result: error.reason });
+      throw invalidClient(FAILED, `federated assertion rejected (${error.reason}): ${error.detail}`);
+    }
+    if (!(error instanceof OAuthError)) federation.onOutcome?.({ issuer, result: 'keys_unavailable' });
+    throw error;
+  }
+}
+
+/** Records a used assertion in the shared state; over the client's allowance, 429 (fail closed, nothing recorded). */
+function useAssertionOnce(deps: ClientAuthDeps, key: string, expiresAtMs: number, clientId: string): Promise<boolean> {
+  return deps.assertionReplay.useOnce(key, expiresAtMs, clientId).catch((error: unknown) => {
+    if (!(error instanceof StateCapacityError)) throw error;
+    throw tooManyRequests('assertions', error.retryAfterMs, 'This client has used too many client assertions recently; retry later.');
+  });
 }
 
 function assertionSubject(assertion: string): string {
@@ -111,12 +207,9 @@ async function verifyAssertion(deps: ClientAuthDeps, client: RegisteredClient, a
   }
   // Hashed: the jti is the caller's string, of any length.
   const replayKey = createHash('sha256').update(`${client.clientId}\n${payload.jti}`).digest('base64url');
-  const isFirstUse = await deps.assertionReplay.useOnce(`as:${replayKey}`, payload.exp! * 1000, client.clientId).catch((error: unknown) => {
-    // Over this client's own allowance of unexpired used assertions: refused (fail closed) without
-    // recording it, so its retry after Retry-After is a first use; no other client is affected.
-    if (!(error instanceof StateCapacityError)) throw error;
-    throw tooManyRequests('assertions', error.retryAfterMs, 'This client has used too many client assertions recently; retry later.');
-  });
+  // Over this client's own allowance of unexpired used assertions: refused (fail closed) without
+  // recording it, so its retry after Retry-After is a first use; no other client is affected.
+  const isFirstUse = await useAssertionOnce(deps, `as:${replayKey}`, payload.exp! * 1000, client.clientId);
   if (!isFirstUse) {
     throw invalidClient('client_assertion was already used (jti replay).');
   }

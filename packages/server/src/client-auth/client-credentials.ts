@@ -1,13 +1,17 @@
 import { OAuthError, invalidRequest } from '../errors/oauth-error.js';
 import type { FormParams } from '../protocol/form-params.js';
+import { JWT_BEARER_ASSERTION_TYPE, JWT_SPIFFE_ASSERTION_TYPE } from '../federation/federation-rules.js';
+import type { AssertionProfile } from '../federation/platform-token.js';
+import { decodeJwt } from 'jose';
 
 /** What the client presented to authenticate, before anything is checked against storage. */
 export type PresentedCredentials =
   | { method: 'client_secret_basic' | 'client_secret_post'; clientId: string; secret: string }
-  | { method: 'private_key_jwt'; clientId: string | undefined; assertion: string };
+  | { method: 'private_key_jwt'; clientId: string | undefined; assertion: string }
+  /** A workload's platform token from a trusted issuer (workload identity federation). */
+  | { method: 'federated'; profile: AssertionProfile; clientId: string | undefined; assertion: string };
 
 export const CLIENT_AUTH_PARAMETERS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
-export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 /**
  * Finds the one authentication method a token, introspection or revocation request uses
@@ -35,12 +39,25 @@ export function extractClientCredentials(authorization: string | undefined, para
     return { method: 'client_secret_post', clientId: bodyId, secret: bodySecret };
   }
   if (assertion !== undefined) {
+    if (assertionType === JWT_SPIFFE_ASSERTION_TYPE) return { method: 'federated', profile: 'jwt-spiffe', clientId: bodyId, assertion };
     if (assertionType !== JWT_BEARER_ASSERTION_TYPE) {
-      throw invalidRequest(`client_assertion_type must be ${JWT_BEARER_ASSERTION_TYPE}.`);
+      throw invalidRequest(`client_assertion_type must be ${JWT_BEARER_ASSERTION_TYPE} or ${JWT_SPIFFE_ASSERTION_TYPE}.`);
     }
-    return { method: 'private_key_jwt', clientId: bodyId, assertion };
+    // A client's own key signs with iss = sub = its id (RFC 7523 §3); a platform names itself as iss.
+    if (isSelfIssued(assertion)) return { method: 'private_key_jwt', clientId: bodyId, assertion };
+    return { method: 'federated', profile: 'jwt-bearer', clientId: bodyId, assertion };
   }
   throw invalidClient('Client authentication is required.');
+}
+
+/** Whether iss = sub (or the assertion cannot be read: private_key_jwt then reports it malformed). */
+function isSelfIssued(assertion: string): boolean {
+  try {
+    const { iss, sub } = decodeJwt(assertion);
+    return iss === sub || typeof iss !== 'string';
+  } catch {
+    return true;
+  }
 }
 
 /**

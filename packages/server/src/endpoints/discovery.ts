@@ -1,3 +1,4 @@
+import { JWT_BEARER_ASSERTION_TYPE, JWT_SPIFFE_ASSERTION_TYPE } from '../federation/federation-rules.js';
 import type { ApiRecord } from '../storage/types.js';
 
 export interface ServerEndpoints {
@@ -26,6 +27,11 @@ export function serverEndpoints(issuer: string): ServerEndpoints {
 
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
 const ASSERTION_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+/**
+ * Not an RFC 8414 member (none exists yet): which client_assertion_type values the token endpoint
+ * takes, so a workload can tell a server that accepts SPIFFE JWT-SVIDs and platform tokens.
+ */
+const ASSERTION_TYPES = [JWT_BEARER_ASSERTION_TYPE, JWT_SPIFFE_ASSERTION_TYPE];
 
 /** RFC 8414 metadata, rendered once per change of the API list (scopes_supported lists every API scope). */
 export function renderDiscoveryDocument(endpoints: ServerEndpoints, apis: readonly ApiRecord[]): string {
@@ -39,6 +45,7 @@ export function renderDiscoveryDocument(endpoints: ServerEndpoints, apis: readon
     response_types_supported: [],
     token_endpoint_auth_methods_supported: AUTH_METHODS,
     token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    client_assertion_types_supported: ASSERTION_TYPES,
     introspection_endpoint_auth_methods_supported: AUTH_METHODS,
     introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
     revocation_endpoint: endpoints.revocationEndpoint,

@@ -35,7 +35,8 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
       rejectUnstorableParameters(request.params, grant.parameters);
       const credentials = extractClientCredentials(request.authorization, request.params);
       await deps.rateLimiter?.checkAddress(request.remoteAddress);
-      client = await authenticateClient(deps.clientAuth, credentials, request.remoteAddress);
+      const authenticated = await authenticateClient(deps.clientAuth, credentials, request.remoteAddress);
+      client = authenticated.client;
       await deps.rateLimiter?.checkClient(client.clientId);
       if (!client.grantTypes.includes(grant.grantType)) {
         throw new OAuthError('unauthorized_client', `This client may not use the ${grant.grantType} grant.`);
@@ -49,6 +50,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
         scope: token.scope,
         jti: token.jti,
         expiresIn: token.expiresIn,
+        credential: authenticated.credential,
         requestId: request.requestId,
       });
       return jsonResponse(200, {

@@ -13,7 +13,7 @@ export async function readTokenManagementRequest(clientAuth: ClientAuthDeps, req
   rejectRepeatedParameters(request.params, ['token', 'token_type_hint', ...CLIENT_AUTH_PARAMETERS]);
   rejectUnstorableParameters(request.params, ['token', 'token_type_hint']);
   const credentials = extractClientCredentials(request.authorization, request.params);
-  const caller = await authenticateClient(clientAuth, credentials, request.remoteAddress);
+  const { client: caller } = await authenticateClient(clientAuth, credentials, request.remoteAddress);
   const token = request.params.get('token');
   if (token === undefined) throw invalidRequest('The token parameter is required.');
   return { caller, token };

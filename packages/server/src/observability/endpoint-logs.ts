@@ -13,8 +13,8 @@ export function logEndpointEvents(events: EndpointEventBus, logger: Logger): voi
   // The constant field of the per-token lines is serialised once, not per token.
   const issuedLog = logger.child({ event: 'token.issued' });
   const revokedLog = logger.child({ event: 'token.revoked' });
-  events.on('token.issued', ({ requestId, clientId, grantType, audience, scope, jti, expiresIn }) =>
-    issuedLog.info({ reqId: requestId, clientId, grantType, audience, scope, jti, expiresIn }, 'token issued'),
+  events.on('token.issued', ({ requestId, clientId, grantType, audience, scope, jti, expiresIn, credential }) =>
+    issuedLog.info({ reqId: requestId, clientId, grantType, audience, scope, jti, expiresIn, credential }, 'token issued'),
   );
   events.on('token.revoked', ({ requestId, clientId, jti }) => revokedLog.info({ reqId: requestId, clientId, jti }, 'token revoked'));
   events.on('token.failed', ({ error, clientId, requestId }) => logEndpointError(logger, 'token', error, { clientId, requestId }));

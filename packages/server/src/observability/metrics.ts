@@ -22,6 +22,8 @@ export interface ServerMetrics {
   tokenRevoked(): void;
   /** A request refused by the failure limiter or a rate limit, by which (`failures`, `client`, `address`). */
   throttled(limit: string): void;
+  /** A federated (platform-token) authentication, by trusted issuer (`unknown` for any other) and result. */
+  federatedAuthentication(issuer: string | undefined, result: string): void;
   /** Reports whether the shared state (Redis) answers and what was done without it (read when scraped). */
   observeSharedState(health: SharedStateHealth): void;
 }
@@ -93,6 +95,12 @@ export function createServerMetrics(options: { signingKeys?: () => Promise<reado
     name: 'm2m_auth_throttled_total',
     help: 'Requests refused with 429: failed-authentication back-off (failures), rate limits (client, address) or a client allowance in the shared state (revocations, assertions)',
     labelNames: ['limit'],
+    registers: [registry],
+  });
+  const federated = new Counter({
+    name: 'm2m_auth_federated_authentications_total',
+    help: 'Platform tokens presented instead of a secret, by trusted issuer (unknown: not a trusted one) and result (success or why refused)',
+    labelNames: ['issuer', 'result'],
     registers: [registry],
   });
   // One labels() child per endpoint and status, found without building a key or a label object per
@@ -167,6 +175,8 @@ export function createServerMetrics(options: { signingKeys?: () => Promise<reado
     introspected: (result) => introspections.inc({ result }),
     tokenRevoked: () => revocations.inc(),
     throttled: (limit) => throttled.inc({ limit }),
+    // The issuer label is a trusted issuer (an operator's bounded list) or `unknown`, never a caller's string.
+    federatedAuthentication: (issuer, result) => federated.inc({ issuer: issuer ?? 'unknown', result }),
     observeRequest: (endpoint, status, seconds) => {
       let byStatus = durationByEndpoint.get(endpoint);
       if (!byStatus) durationByEndpoint.set(endpoint, (byStatus = new Map()));
@@ -191,5 +201,6 @@ export function countEndpointEvents(events: EndpointEventBus, metrics: ServerMet
   events.on('introspection.answered', ({ result }) => metrics.introspected(result));
   events.on('introspection.failed', ({ error }) => countThrottled(error));
   events.on('token.revoked', () => metrics.tokenRevoked());
+  events.on('client.federated', ({ issuer, result }) => metrics.federatedAuthentication(issuer, result));
   events.on('revocation.failed', ({ error }) => countThrottled(error));
 }

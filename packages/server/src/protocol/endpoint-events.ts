@@ -5,7 +5,19 @@
  */
 export interface EndpointEventMap {
   /** The audit trail of token issuance is this event's log line, not a database write per token. */
-  'token.issued': { clientId: string; grantType: string; audience: string; scope: string; jti: string; expiresIn: number; requestId: string | undefined };
+  'token.issued': {
+    clientId: string;
+    grantType: string;
+    audience: string;
+    scope: string;
+    jti: string;
+    expiresIn: number;
+    /** What authenticated the client: `secret:<id>`, `private_key_jwt`, `federated:<credential id>`. */
+    credential: string;
+    requestId: string | undefined;
+  };
+  /** A platform token presented instead of a secret, and what became of it (by issuer, for metrics). */
+  'client.federated': { issuer: string | undefined; result: string };
   'token.failed': { error: unknown; clientId: string | undefined; requestId: string | undefined };
   'introspection.answered': { result: 'active' | 'inactive' | 'not_allowed' };
   'introspection.failed': { error: unknown; requestId: string | undefined };

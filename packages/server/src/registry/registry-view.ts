@@ -1,4 +1,13 @@
-import type { ApiRecord, RegisteredClient, RegisteredGrant, RegisteredSecret, RegistryChange, Storage } from '../storage/types.js';
+import type {
+  ApiRecord,
+  RegisteredClient,
+  RegisteredFederatedCredential,
+  RegisteredGrant,
+  RegisteredSecret,
+  RegistryChange,
+  Storage,
+  TrustedIssuerRecord,
+} from '../storage/types.js';
 import { buildKeyRing, type KeyRing } from '../keys/key-ring.js';
 import type { SignOn } from '../tokens/jws-signer.js';
 import { createLruCache } from './lru-cache.js';
@@ -20,6 +29,10 @@ export interface RegistryView {
   grant(clientId: string, apiIdentifier: string): Promise<RegisteredGrant | undefined>;
   apis(): Promise<ApiRecord[]>;
   keyRing(): Promise<KeyRing>;
+  /** A trusted issuer (workload identity federation); all of them are held, they are few. */
+  trustedIssuer(issuer: string): Promise<TrustedIssuerRecord | undefined>;
+  /** The federated credentials a token of `issuer` with this subject may match (storage's findFederatedCredentials, cached). */
+  federatedCredentials(issuer: string, subject: string): Promise<readonly RegisteredFederatedCredential[]>;
   /** Drops every cached entry; the next read goes to storage. */
   invalidate(): void;
   /** Applies the writes committed so far (by anyone); resolves when the caches reflect them. */
@@ -66,6 +79,9 @@ const DEFAULT_NEGATIVE_ENTRIES = 10_000;
 /** APIs are few; the bound only matters against made-up audiences (which the negative cache takes). */
 const API_CACHE_ENTRIES = 10_000;
 
+/** Federated lookups remembered, by (issuer, subject); any federation write forgets them all (writes are rare). */
+const FEDERATED_LOOKUP_ENTRIES = 10_000;
+
 /** A record being read (its promise) or read (the record itself: a settled promise per record costs memory for nothing). */
 type Held<T> = T | Promise<T>;
 
@@ -107,6 +123,8 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
     secrets: async (clientId) => interning.secrets(await storage.listClientSecrets(clientId)),
   };
   let apiList: Promise<ApiRecord[]> | undefined;
+  let trustedIssuers: Promise<Map<string, TrustedIssuerRecord>> | undefined;
+  const federatedLookups = createLruCache<Held<readonly RegisteredFederatedCredential[]>>(FEDERATED_LOOKUP_ENTRIES);
   let keyRing: Promise<KeyRing> | undefined;
   let lastKeyRing: KeyRing | undefined;
   let knownRevision: number | undefined;
@@ -245,7 +263,41 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
     return loading;
   }
 
+  function readTrustedIssuer(issuer: string): Promise<TrustedIssuerRecord | undefined> {
+    if (!trustedIssuers) {
+      const loading = storage.listTrustedIssuers().then((records) => new Map(records.map((record) => [record.issuer, record])));
+      trustedIssuers = loading;
+      loading.catch(() => {
+        if (trustedIssuers === loading) trustedIssuers = undefined;
+      });
+    }
+    return trustedIssuers.then((issuers) => issuers.get(issuer));
+  }
+
+  function readFederatedCredentials(issuer: string, subject: string): Promise<readonly RegisteredFederatedCredential[]> {
+    const key = `${issuer}\n${subject}`;
+    const held = federatedLookups.get(key);
+    if (held !== undefined) return settled(held);
+    const loading = limiter.run(() => storage.findFederatedCredentials(issuer, subject));
+    federatedLookups.set(key, loading);
+    loading.then(
+      (value) => {
+        if (federatedLookups.peek(key) === loading) federatedLookups.set(key, value);
+      },
+      () => {
+        if (federatedLookups.peek(key) === loading) federatedLookups.delete(key);
+      },
+    );
+    return loading;
+  }
+
+  function forgetFederation() {
+    trustedIssuers = undefined;
+    federatedLookups.clear();
+  }
+
   function invalidate() {
+    forgetFederation();
     clients.clear();
     apis.clear();
     misses.clear();
@@ -283,6 +335,10 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
           if (clients.peek(change.key)?.[field] !== undefined) reload(() => loadField(field, change.key));
           break;
         }
+        case 'trusted_issuer':
+        case 'federated_credential':
+          forgetFederation();
+          break;
         case 'client_grant': {
           misses.delete(`grant:${change.key}`);
           const [clientId, apiIdentifier] = change.key.split('\n') as [string, string];
@@ -358,6 +414,8 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
       return loading;
     },
     keyRing: () => (keyRing ??= loadKeyRing()),
+    trustedIssuer: readTrustedIssuer,
+    federatedCredentials: readFederatedCredentials,
     invalidate,
     refresh,
     stats: () => ({

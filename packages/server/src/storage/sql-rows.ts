@@ -1,4 +1,13 @@
-import type { ApiRecord, AuditEventRecord, ClientGrantRecord, ClientRecord, ClientSecretRecord, SigningKeyRecord } from './types.js';
+import type {
+  ApiRecord,
+  AuditEventRecord,
+  ClientGrantRecord,
+  ClientRecord,
+  ClientSecretRecord,
+  FederatedCredentialRecord,
+  SigningKeyRecord,
+  TrustedIssuerRecord,
+} from './types.js';
 
 export type Row = Record<string, unknown>;
 
@@ -63,6 +72,28 @@ export function createRowMappers({ json, bool }: ColumnDecoders) {
       apiIdentifier: row.api_identifier as string | null,
       createdAt: row.created_at as number,
       rotatedAt: row.rotated_at as number | null,
+    }),
+    trustedIssuer: (row: Row): TrustedIssuerRecord => ({
+      issuer: row.issuer as string,
+      kind: row.kind as TrustedIssuerRecord['kind'],
+      jwksUri: row.jwks_uri as string | null,
+      jwks: jsonOrNull(row.jwks),
+      tokenReuse: row.token_reuse as TrustedIssuerRecord['tokenReuse'],
+      maxTokenLifetimeSeconds: row.max_token_lifetime_seconds as number,
+      isShared: bool(row.is_shared),
+      createdAt: row.created_at as number,
+      updatedAt: row.updated_at as number,
+    }),
+    federatedCredential: (row: Row): FederatedCredentialRecord => ({
+      id: row.id as string,
+      clientId: row.client_id as string,
+      issuer: row.issuer as string,
+      subject: row.subject as string,
+      subjectMatch: row.subject_match as FederatedCredentialRecord['subjectMatch'],
+      audiences: json(row.audiences),
+      claims: json(row.claims),
+      description: row.description as string,
+      createdAt: row.created_at as number,
     }),
     auditEvent: (row: Row): AuditEventRecord => ({
       id: row.id as string,

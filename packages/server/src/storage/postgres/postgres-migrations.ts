@@ -4,6 +4,15 @@ import { CHANGE_HISTORY_LENGTH } from '../types.js';
 /** The channel every registry write notifies on; servers LISTEN on it to refresh their caches. */
 export const CHANGE_CHANNEL = 'm2m_auth_registry_changed';
 
+/** The registry tables of the first schema, each with its change-feed entity and key columns. */
+const FIRST_REGISTRY_TABLES: Record<string, string[]> = {
+  apis: ['api', 'identifier'],
+  clients: ['client', 'client_id'],
+  client_secrets: ['client_secret', 'client_id'],
+  client_grants: ['client_grant', 'client_id', 'api_identifier'],
+  signing_keys: ['signing_key', 'kid'],
+};
+
 /**
  * Schema migrations, applied in order; `schema_migrations` records which ran. Append only: a
  * released migration is never edited, a change is a new entry. Mirrors the SQLite schema: text
@@ -92,7 +101,7 @@ const MIGRATIONS: readonly string[] = [
     RETURN NULL;
   END;
   $$;
-  ${['apis', 'clients', 'client_secrets', 'client_grants', 'signing_keys']
+  ${Object.keys(FIRST_REGISTRY_TABLES)
     .map((table) => `CREATE TRIGGER ${table}_bumps_revision AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION bump_revision();`)
     .join('\n  ')}
   `,
@@ -125,20 +134,8 @@ const MIGRATIONS: readonly string[] = [
     RETURN NULL;
   END;
   $$;
-  ${Object.entries({
-    apis: ['api', 'identifier'],
-    clients: ['client', 'client_id'],
-    client_secrets: ['client_secret', 'client_id'],
-    client_grants: ['client_grant', 'client_id', 'api_identifier'],
-    signing_keys: ['signing_key', 'kid'],
-  })
-    .map(([table, args]) => {
-      const call = `EXECUTE FUNCTION record_changes(${args.map((arg) => `'${arg}'`).join(', ')})`;
-      return `DROP TRIGGER ${table}_bumps_revision ON ${table};
-  CREATE TRIGGER ${table}_insert_records_changes AFTER INSERT ON ${table} REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT ${call};
-  CREATE TRIGGER ${table}_update_records_changes AFTER UPDATE ON ${table} REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT ${call};
-  CREATE TRIGGER ${table}_delete_records_changes AFTER DELETE ON ${table} REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT ${call};`;
-    })
+  ${Object.entries(FIRST_REGISTRY_TABLES)
+    .map(([table, args]) => `DROP TRIGGER ${table}_bumps_revision ON ${table};\n  ${changeTriggers(table, args)}`)
     .join('\n  ')}
   DROP FUNCTION bump_revision();
   `,
@@ -157,7 +154,51 @@ const MIGRATIONS: readonly string[] = [
     expires_at BIGINT NOT NULL
   );
   `,
+  // 4: workload identity federation (as SQLite's 5): the issuers whose tokens clients may present,
+  // and which subjects of theirs authenticate as which client. A credential goes with its client
+  // or its issuer; either cascade records the credentials it took, keyed by their issuer.
+  `
+  CREATE TABLE trusted_issuers (
+    issuer                     TEXT COLLATE "C" PRIMARY KEY,
+    kind                       TEXT NOT NULL,
+    jwks_uri                   TEXT,
+    jwks                       JSONB,
+    token_reuse                TEXT NOT NULL,
+    max_token_lifetime_seconds INTEGER NOT NULL,
+    is_shared                  BOOLEAN NOT NULL,
+    created_at                 BIGINT NOT NULL,
+    updated_at                 BIGINT NOT NULL
+  );
+  CREATE INDEX trusted_issuers_by_created ON trusted_issuers (created_at, issuer);
+  CREATE TABLE federated_credentials (
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    client_id     TEXT COLLATE "C" NOT NULL CONSTRAINT federated_credentials_client_fk REFERENCES clients (client_id) ON DELETE CASCADE,
+    issuer        TEXT COLLATE "C" NOT NULL CONSTRAINT federated_credentials_issuer_fk REFERENCES trusted_issuers (issuer) ON DELETE CASCADE,
+    subject       TEXT COLLATE "C" NOT NULL,
+    subject_match TEXT NOT NULL,
+    audiences     JSONB NOT NULL,
+    claims        JSONB NOT NULL,
+    description   TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    CONSTRAINT federated_credentials_one_per_subject UNIQUE (client_id, issuer, subject, subject_match)
+  );
+  CREATE INDEX federated_credentials_by_subject ON federated_credentials (issuer, subject);
+  CREATE INDEX federated_credentials_by_created ON federated_credentials (created_at, id);
+  ${changeTriggers('trusted_issuers', ['trusted_issuer', 'issuer'])}
+  ${changeTriggers('federated_credentials', ['federated_credential', 'issuer'])}
+  `,
 ];
+
+/**
+ * The record_changes triggers of a table. `args`: its entity name, then the columns whose values
+ * (joined by a newline) are its key (see RegistryChange).
+ */
+function changeTriggers(table: string, args: string[]): string {
+  const call = `EXECUTE FUNCTION record_changes(${args.map((arg) => `'${arg}'`).join(', ')})`;
+  return `CREATE TRIGGER ${table}_insert_records_changes AFTER INSERT ON ${table} REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT ${call};
+  CREATE TRIGGER ${table}_update_records_changes AFTER UPDATE ON ${table} REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT ${call};
+  CREATE TRIGGER ${table}_delete_records_changes AFTER DELETE ON ${table} REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT ${call};`;
+}
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -1,4 +1,3 @@
-import { federationPending } from '../federation-pending.js';
 import pg from 'pg';
 import { StorageConflictError, StorageReferenceError, type PageOptions, type RegistryStores, type Storage } from '../types.js';
 import { withTransactions } from '../transaction-gate.js';
@@ -162,7 +161,6 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
   const changed = async (sql: string, values: unknown[]) => canExist(values) && ((await db.query(sql, values)).rowCount ?? 0) > 0;
 
   return {
-    ...federationPending(),
     async createApi(api) {
       await insert(
         'api',
@@ -290,6 +288,90 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
     },
     async deleteGrant(id) {
       return changed('DELETE FROM client_grants WHERE id = $1', [id]);
+    },
+
+    async createTrustedIssuer(issuer) {
+      await insert(
+        'trusted issuer',
+        issuer.issuer,
+        `INSERT INTO trusted_issuers (issuer, kind, jwks_uri, jwks, token_reuse, max_token_lifetime_seconds, is_shared, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [
+          issuer.issuer,
+          issuer.kind,
+          issuer.jwksUri,
+          issuer.jwks && JSON.stringify(issuer.jwks),
+          issuer.tokenReuse,
+          issuer.maxTokenLifetimeSeconds,
+          issuer.isShared,
+          issuer.createdAt,
+          issuer.updatedAt,
+        ],
+      );
+    },
+    async getTrustedIssuer(issuer) {
+      const row = await one('SELECT * FROM trusted_issuers WHERE issuer = $1', [issuer]);
+      return row && records.trustedIssuer(row);
+    },
+    async listTrustedIssuers(page) {
+      return (await all(...paged('SELECT * FROM trusted_issuers', 'issuer', [], page))).map(records.trustedIssuer);
+    },
+    async updateTrustedIssuer(issuer, patch, now) {
+      const row = await update(db, 'trusted_issuers', 'issuer', issuer, {
+        jwks_uri: patch.jwksUri,
+        jwks: patch.jwks === undefined ? undefined : patch.jwks && JSON.stringify(patch.jwks),
+        token_reuse: patch.tokenReuse,
+        max_token_lifetime_seconds: patch.maxTokenLifetimeSeconds,
+        is_shared: patch.isShared,
+        updated_at: now,
+      });
+      return row && records.trustedIssuer(row);
+    },
+    async deleteTrustedIssuer(issuer) {
+      return changed('DELETE FROM trusted_issuers WHERE issuer = $1', [issuer]);
+    },
+
+    async addFederatedCredential(credential) {
+      await insert(
+        'federated credential',
+        `${credential.clientId} ← ${credential.issuer} ${credential.subject}`,
+        `INSERT INTO federated_credentials (id, client_id, issuer, subject, subject_match, audiences, claims, description, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [
+          credential.id,
+          credential.clientId,
+          credential.issuer,
+          credential.subject,
+          credential.subjectMatch,
+          JSON.stringify(credential.audiences),
+          JSON.stringify(credential.claims),
+          credential.description,
+          credential.createdAt,
+        ],
+        (constraint) => (constraint === 'federated_credentials_issuer_fk' ? ['trusted issuer', credential.issuer] : ['client', credential.clientId]),
+      );
+    },
+    async listFederatedCredentials(filter = {}) {
+      const where = 'SELECT * FROM federated_credentials WHERE ($1::text IS NULL OR client_id = $1) AND ($2::text IS NULL OR issuer = $2)';
+      return (await all(...paged(where, 'id', [filter.clientId ?? null, filter.issuer ?? null], filter))).map(records.federatedCredential);
+    },
+    async findFederatedCredentials(issuer, subject) {
+      // No stored subject holds a NUL (text refuses it), so none equals a `sub` that does, and
+      // those that are a prefix of it are prefixes of what comes before the NUL: the memory and
+      // SQLite adapters' answer, without sending PostgreSQL text it would refuse.
+      const nul = subject.indexOf('\u0000');
+      const storable = nul === -1 ? subject : subject.slice(0, nul);
+      // left() and length() count characters, as startsWith does on a well-formed string.
+      const rows = await all(
+        `SELECT * FROM federated_credentials WHERE issuer = $1
+         AND ((subject = $2 AND $3) OR (subject_match = 'prefix' AND left($2, length(subject)) = subject))
+         ORDER BY created_at, id`,
+        [issuer, storable, nul === -1],
+      );
+      return rows.map(records.federatedCredential);
+    },
+    async deleteFederatedCredential(clientId, id) {
+      return changed('DELETE FROM federated_credentials WHERE client_id = $1 AND id = $2', [clientId, id]);
     },
 
     async createKey(key) {

@@ -8,7 +8,13 @@ const CHANGE_KEYS: Record<string, { entity: string; key: (row: 'NEW' | 'OLD') =>
   client_secrets: { entity: 'client_secret', key: (row) => `${row}.client_id` },
   client_grants: { entity: 'client_grant', key: (row) => `${row}.client_id || char(10) || ${row}.api_identifier` },
   signing_keys: { entity: 'signing_key', key: (row) => `${row}.kid` },
+  trusted_issuers: { entity: 'trusted_issuer', key: (row) => `${row}.issuer` },
+  // The registry drops its whole federated lookup of an issuer on any change to its credentials.
+  federated_credentials: { entity: 'federated_credential', key: (row) => `${row}.issuer` },
 };
+
+/** The registry tables of the first schema; later migrations add their own triggers. */
+const FIRST_REGISTRY_TABLES = ['apis', 'clients', 'client_secrets', 'client_grants', 'signing_keys'];
 
 /**
  * Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Append only:
@@ -81,7 +87,7 @@ const MIGRATIONS: readonly string[] = [
     value INTEGER NOT NULL
   );
   INSERT INTO meta (key, value) VALUES ('revision', 0);
-  ${revisionTriggers(['apis', 'clients', 'client_secrets', 'client_grants', 'signing_keys'])}
+  ${revisionTriggers(FIRST_REGISTRY_TABLES)}
   `,
   // 2: keyset paging in the contract's order, and audit queries by time.
   `
@@ -111,10 +117,39 @@ const MIGRATIONS: readonly string[] = [
     entity   TEXT NOT NULL,
     key      TEXT NOT NULL
   );
-  ${['apis', 'clients', 'client_secrets', 'client_grants', 'signing_keys']
-    .flatMap((table) => ['insert', 'update', 'delete'].map((event) => `DROP TRIGGER ${table}_${event}_bumps_revision;`))
-    .join('\n  ')}
-  ${changeTriggers()}
+  ${FIRST_REGISTRY_TABLES.flatMap((table) => ['insert', 'update', 'delete'].map((event) => `DROP TRIGGER ${table}_${event}_bumps_revision;`)).join('\n  ')}
+  ${changeTriggers(FIRST_REGISTRY_TABLES)}
+  `,
+  // 5: workload identity federation: the issuers whose tokens clients may present, and which
+  // subjects of theirs authenticate as which client. A credential goes with its client or issuer.
+  `
+  CREATE TABLE trusted_issuers (
+    issuer                     TEXT PRIMARY KEY,
+    kind                       TEXT NOT NULL,
+    jwks_uri                   TEXT,
+    jwks                       TEXT,
+    token_reuse                TEXT NOT NULL,
+    max_token_lifetime_seconds INTEGER NOT NULL,
+    is_shared                  INTEGER NOT NULL,
+    created_at                 INTEGER NOT NULL,
+    updated_at                 INTEGER NOT NULL
+  );
+  CREATE INDEX trusted_issuers_by_created ON trusted_issuers (created_at, issuer);
+  CREATE TABLE federated_credentials (
+    id            TEXT PRIMARY KEY,
+    client_id     TEXT NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+    issuer        TEXT NOT NULL REFERENCES trusted_issuers (issuer) ON DELETE CASCADE,
+    subject       TEXT NOT NULL,
+    subject_match TEXT NOT NULL,
+    audiences     TEXT NOT NULL,
+    claims        TEXT NOT NULL,
+    description   TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    UNIQUE (client_id, issuer, subject, subject_match)
+  );
+  CREATE INDEX federated_credentials_by_subject ON federated_credentials (issuer, subject);
+  CREATE INDEX federated_credentials_by_created ON federated_credentials (created_at, id);
+  ${changeTriggers(['trusted_issuers', 'federated_credentials'])}
   `,
 ];
 
@@ -122,10 +157,11 @@ const MIGRATIONS: readonly string[] = [
  * Every registry write (cascaded deletes included) bumps the revision and records what it touched,
  * in the same transaction. The history is trimmed to CHANGE_HISTORY_LENGTH entries as it grows.
  */
-function changeTriggers(): string {
-  return Object.entries(CHANGE_KEYS)
-    .flatMap(([table, { entity, key }]) =>
-      ['INSERT', 'UPDATE', 'DELETE'].map(
+function changeTriggers(tables: string[]): string {
+  return tables
+    .flatMap((table) => {
+      const { entity, key } = CHANGE_KEYS[table]!;
+      return ['INSERT', 'UPDATE', 'DELETE'].map(
         (event) => `
   CREATE TRIGGER ${table}_${event.toLowerCase()}_records_change AFTER ${event} ON ${table}
   BEGIN
@@ -133,8 +169,8 @@ function changeTriggers(): string {
     INSERT INTO registry_changes (revision, entity, key) SELECT value, '${entity}', ${key(event === 'DELETE' ? 'OLD' : 'NEW')} FROM meta WHERE key = 'revision';
     DELETE FROM registry_changes WHERE revision <= (SELECT value FROM meta WHERE key = 'revision') - ${CHANGE_HISTORY_LENGTH};
   END;`,
-      ),
-    )
+      );
+    })
     .join('\n');
 }
 

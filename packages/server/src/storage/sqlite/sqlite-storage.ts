@@ -1,4 +1,3 @@
-import { federationPending } from '../federation-pending.js';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -8,8 +7,10 @@ import {
   type ApiRecord,
   type ClientGrantRecord,
   type ClientRecord,
+  type FederatedCredentialRecord,
   type PageOptions,
   type Storage,
+  type TrustedIssuerRecord,
 } from '../types.js';
 import { migrate } from './sqlite-migrations.js';
 import { createSqliteLifecycleStores } from './sqlite-lifecycle.js';
@@ -90,6 +91,38 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     updateGrant: db.prepare('UPDATE client_grants SET scopes = @scopes, token_ttl_seconds = @tokenTtlSeconds, updated_at = @updatedAt WHERE id = @id'),
     deleteGrant: db.prepare('DELETE FROM client_grants WHERE id = ?'),
 
+    insertTrustedIssuer: db.prepare(
+      `INSERT INTO trusted_issuers (issuer, kind, jwks_uri, jwks, token_reuse, max_token_lifetime_seconds, is_shared, created_at, updated_at)
+       VALUES (@issuer, @kind, @jwksUri, @jwks, @tokenReuse, @maxTokenLifetimeSeconds, @isShared, @createdAt, @updatedAt)`,
+    ),
+    getTrustedIssuer: db.prepare('SELECT * FROM trusted_issuers WHERE issuer = ?'),
+    listTrustedIssuers: db.prepare(
+      `SELECT * FROM trusted_issuers WHERE (@afterCreatedAt IS NULL OR (created_at, issuer) > (@afterCreatedAt, @afterKey)) ORDER BY created_at, issuer LIMIT @limit`,
+    ),
+    updateTrustedIssuer: db.prepare(
+      `UPDATE trusted_issuers SET jwks_uri = @jwksUri, jwks = @jwks, token_reuse = @tokenReuse, max_token_lifetime_seconds = @maxTokenLifetimeSeconds,
+       is_shared = @isShared, updated_at = @updatedAt WHERE issuer = @issuer`,
+    ),
+    deleteTrustedIssuer: db.prepare('DELETE FROM trusted_issuers WHERE issuer = ?'),
+
+    insertFederatedCredential: db.prepare(
+      `INSERT INTO federated_credentials (id, client_id, issuer, subject, subject_match, audiences, claims, description, created_at)
+       VALUES (@id, @clientId, @issuer, @subject, @subjectMatch, @audiences, @claims, @description, @createdAt)`,
+    ),
+    listFederatedCredentials: db.prepare(
+      `SELECT * FROM federated_credentials WHERE (@clientId IS NULL OR client_id = @clientId) AND (@issuer IS NULL OR issuer = @issuer)
+       AND (@afterCreatedAt IS NULL OR (created_at, id) > (@afterCreatedAt, @afterKey)) ORDER BY created_at, id LIMIT @limit`,
+    ),
+    // A prefix is compared as bytes: a UTF-8 byte prefix is a character prefix (as the memory
+    // adapter's startsWith sees it), and a NUL byte does not end the text as it would for length().
+    findFederatedCredentials: db.prepare(
+      `SELECT * FROM federated_credentials WHERE issuer = @issuer
+       AND (subject = @subject OR (subject_match = 'prefix'
+         AND substr(CAST(@subject AS BLOB), 1, length(CAST(subject AS BLOB))) = CAST(subject AS BLOB)))
+       ORDER BY created_at, id`,
+    ),
+    deleteFederatedCredential: db.prepare('DELETE FROM federated_credentials WHERE client_id = ? AND id = ?'),
+
     insertKey: db.prepare(
       `INSERT INTO signing_keys (kid, alg, status, encrypted_private_key, public_jwk, api_identifier, created_at, rotated_at)
        VALUES (@kid, @alg, @status, @encryptedPrivateKey, @publicJwk, @apiIdentifier, @createdAt, @rotatedAt)`,
@@ -150,7 +183,6 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   const stores: Omit<Storage, 'transaction'> = {
     kind: 'sqlite',
     ...createSqliteLifecycleStores(db),
-    ...federationPending(),
 
     async createApi(api) {
       insert('api', api.identifier, () => statements.insertApi.run(apiToRow(api)));
@@ -245,6 +277,50 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     },
     async deleteGrant(id) {
       return statements.deleteGrant.run(id).changes > 0;
+    },
+
+    async createTrustedIssuer(issuer) {
+      insert('trusted issuer', issuer.issuer, () => statements.insertTrustedIssuer.run(trustedIssuerToRow(issuer)));
+    },
+    async getTrustedIssuer(issuer) {
+      const row = statements.getTrustedIssuer.get(issuer) as Row | undefined;
+      return row && records.trustedIssuer(row);
+    },
+    async listTrustedIssuers(page) {
+      return (statements.listTrustedIssuers.all(pageParams(page)) as Row[]).map(records.trustedIssuer);
+    },
+    async updateTrustedIssuer(issuer, patch, now) {
+      const row = statements.getTrustedIssuer.get(issuer) as Row | undefined;
+      if (!row) return undefined;
+      const updated: TrustedIssuerRecord = { ...records.trustedIssuer(row), ...definedOnly(patch), updatedAt: now };
+      statements.updateTrustedIssuer.run(trustedIssuerToRow(updated));
+      return updated;
+    },
+    async deleteTrustedIssuer(issuer) {
+      return statements.deleteTrustedIssuer.run(issuer).changes > 0;
+    },
+
+    async addFederatedCredential(credential) {
+      insert(
+        'federated credential',
+        `${credential.clientId} ← ${credential.issuer} ${credential.subject}`,
+        () => statements.insertFederatedCredential.run(federatedCredentialToRow(credential)),
+        () => (statements.getClient.get(credential.clientId) ? ['trusted issuer', credential.issuer] : ['client', credential.clientId]),
+      );
+    },
+    async listFederatedCredentials(filter = {}) {
+      const rows = statements.listFederatedCredentials.all({
+        clientId: filter.clientId ?? null,
+        issuer: filter.issuer ?? null,
+        ...pageParams(filter),
+      }) as Row[];
+      return rows.map(records.federatedCredential);
+    },
+    async findFederatedCredentials(issuer, subject) {
+      return (statements.findFederatedCredentials.all({ issuer, subject }) as Row[]).map(records.federatedCredential);
+    },
+    async deleteFederatedCredential(clientId, id) {
+      return statements.deleteFederatedCredential.run(clientId, id).changes > 0;
     },
 
     async createKey(key) {
@@ -391,4 +467,12 @@ function clientToRow(client: ClientRecord) {
 
 function grantToRow(grant: ClientGrantRecord) {
   return { ...grant, scopes: JSON.stringify(grant.scopes) };
+}
+
+function trustedIssuerToRow(issuer: TrustedIssuerRecord) {
+  return { ...issuer, jwks: issuer.jwks && JSON.stringify(issuer.jwks), isShared: issuer.isShared ? 1 : 0 };
+}
+
+function federatedCredentialToRow(credential: FederatedCredentialRecord) {
+  return { ...credential, audiences: JSON.stringify(credential.audiences), claims: JSON.stringify(credential.claims) };
 }

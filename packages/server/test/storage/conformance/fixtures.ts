@@ -1,4 +1,13 @@
-import type { ApiRecord, ClientGrantRecord, ClientRecord, ClientSecretRecord, SigningKeyRecord, Storage } from '../../../src/storage/types.js';
+import type {
+  ApiRecord,
+  ClientGrantRecord,
+  ClientRecord,
+  ClientSecretRecord,
+  FederatedCredentialRecord,
+  SigningKeyRecord,
+  Storage,
+  TrustedIssuerRecord,
+} from '../../../src/storage/types.js';
 
 /** How the suite reaches an adapter. */
 export interface ConformanceHarness {
@@ -69,7 +78,38 @@ export function recordBuilders(T0: number) {
     rotatedAt: null,
     ...overrides,
   });
-  return { api, client, secret, grant, key };
+  const trustedIssuer = (issuer: string, createdAt = T0, overrides: Partial<TrustedIssuerRecord> = {}): TrustedIssuerRecord => ({
+    issuer,
+    kind: 'oidc',
+    jwksUri: null,
+    jwks: null,
+    tokenReuse: 'refuse',
+    maxTokenLifetimeSeconds: 3600,
+    isShared: false,
+    createdAt,
+    updatedAt: createdAt,
+    ...overrides,
+  });
+  const federatedCredential = (
+    id: string,
+    clientId: string,
+    issuer: string,
+    subject: string,
+    createdAt = T0,
+    overrides: Partial<FederatedCredentialRecord> = {},
+  ): FederatedCredentialRecord => ({
+    id,
+    clientId,
+    issuer,
+    subject,
+    subjectMatch: 'exact',
+    audiences: [],
+    claims: {},
+    description: '',
+    createdAt,
+    ...overrides,
+  });
+  return { api, client, secret, grant, key, trustedIssuer, federatedCredential };
 }
 
 /** Resolves once `isDone()` holds; the bound only turns a hang into a failure, it times nothing. */

@@ -7,6 +7,7 @@ import { describeRevision } from './revision.js';
 import { describeCrossConnection } from './cross-connection.js';
 import { describeAudit } from './audit.js';
 import { describeChangeFeed } from './change-feed.js';
+import { describeFederation } from './federation.js';
 
 export type { ConformanceHarness } from './fixtures.js';
 
@@ -26,5 +27,6 @@ export function describeStorageConformance(adapterName: string, harness: Conform
     describeCrossConnection(harness, T0);
     describeChangeFeed(harness, T0);
     describeAudit(harness, T0);
+    describeFederation(harness, T0);
   });
 }
