@@ -421,6 +421,15 @@ describe('admin API: trusted issuers and federated credentials', () => {
       expect(refused.status).toBe(403);
       expect(refused.body!.detail).toContain(`create federated_credential ${rootName} ← ${CLUSTER} system:serviceaccount:x:y`);
       expect(await t.runtime.storage.listFederatedCredentials({ clientId: rootClientId })).toEqual([]);
+      // Once the full admin trusts the issuer, a document swapping its keys is refused, in the dry run too.
+      await t.runtime.admin.addFederatedCredential(rootClientId, { issuer: CLUSTER, subject: 'system:serviceaccount:ops:admin' });
+      const swap = { version: 1, trusted_issuers: [{ issuer: CLUSTER, kind: 'kubernetes', jwks: await publicJwks(1, 'attacker') }] };
+      for (const url of ['/config/apply?dry_run=true', '/config/apply']) {
+        const answer = await call('POST', url, federator.headers, swap);
+        expect(answer.status, url).toBe(403);
+        expect(answer.body!.required_scopes).toContain('keys:write');
+      }
+      expect((await t.runtime.admin.getTrustedIssuer(CLUSTER)).jwks).toBeNull();
     });
 
     it('a federated credential of a client holding admin scopes needs those scopes, to add and to remove', async () => {
