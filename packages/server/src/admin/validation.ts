@@ -81,6 +81,12 @@ export const MAX_JWKS_KEYS = 20;
 export const MAX_JWK_MEMBER_CHARS = 2048;
 export const JWK_COMMON_MEMBERS = ['kty', 'use', 'alg', 'kid', 'key_ops', 'ext', 'x5t', 'x5t#S256'] as const;
 export const JWK_PUBLIC_MEMBERS = { RSA: ['n', 'e'], EC: ['crv', 'x', 'y'], OKP: ['crv', 'x'] } as const;
+/**
+ * Every member a stored JWK may have, in the order keys are stored and the admin API's schema
+ * lists them (its answers are serialised in schema order): a key reads the same from a local data
+ * directory and through a remote server, whatever order it was sent in.
+ */
+export const JWK_MEMBER_ORDER: readonly string[] = [...JWK_COMMON_MEMBERS, ...new Set(Object.values(JWK_PUBLIC_MEMBERS).flat()), 'x5c'];
 const JWK_PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
 /** What a JWK Set may hold: a client's keys (the default), or a trusted issuer's (trusted-issuers.ts). */
@@ -143,7 +149,7 @@ function validateJwk(key: unknown, at: string, rules: JwksRules): Record<string,
   }
   const missing = JWK_PUBLIC_MEMBERS[kty].filter((member) => typeof key[member] !== 'string');
   if (missing.length > 0) throw validationFailed(field, `${at} (${kty}) needs ${missing.join(', ')}`);
-  return { ...key };
+  return Object.fromEntries(JWK_MEMBER_ORDER.filter((member) => Object.hasOwn(key, member)).map((member) => [member, key[member]]));
 }
 
 /**
