@@ -10,16 +10,16 @@ interface FederatedOptions extends ManagementOptions {
   issuer: string;
   subject: string;
   subjectMatch: SubjectMatch;
-  audience: string[];
-  claim: Record<string, string>;
+  audience?: string[];
+  claim?: Record<string, string>;
   description?: string;
   id: string;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** `--claim NAME=VALUE`, repeatable; a name given twice is a mistake, not an overwrite. */
-function collectClaim(value: string, previous: Record<string, string>): Record<string, string> {
+function collectClaim(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const at = value.indexOf('=');
   if (at <= 0) throw new UsageError(`--claim must be NAME=VALUE, e.g. repository_owner_id=123456 (got ${JSON.stringify(value)})`);
   const name = value.slice(0, at);
@@ -60,8 +60,8 @@ export function federatedCredentialsCommand(): Command {
         .choices(SUBJECT_MATCHES)
         .default('exact'),
     )
-    .option('--audience <aud>', 'an accepted aud of the platform token; repeat for several (default: this server’s issuer identifier)', collect, [])
-    .option('--claim <name=value>', 'a claim the token must carry with exactly this value, e.g. repository_owner_id=123456; repeatable', collectClaim, {})
+    .option('--audience <aud>', 'an accepted aud of the platform token; repeat for several (default: this server’s issuer identifier)', collect)
+    .option('--claim <name=value>', 'a claim the token must carry with exactly this value, e.g. repository_owner_id=123456; repeatable', collectClaim)
     .option('--description <text>', 'free text')
     .action(
       action(async (options: FederatedOptions) =>
@@ -70,8 +70,8 @@ export function federatedCredentialsCommand(): Command {
             issuer: options.issuer,
             subject: options.subject,
             subjectMatch: options.subjectMatch,
-            audiences: options.audience,
-            claims: options.claim,
+            ...(options.audience !== undefined ? { audiences: options.audience } : {}),
+            ...(options.claim !== undefined ? { claims: options.claim } : {}),
             ...(options.description !== undefined ? { description: options.description } : {}),
           });
           const view = federatedCredentialResource.toWire(credential);
