@@ -119,7 +119,7 @@ describe('admin API: trusted issuers and federated credentials', () => {
 
     it('refuses what the federation rules refuse, each as a problem naming its field, and stores nothing', async () => {
       const jwks = await publicJwks();
-      const [key] = jwks.keys;
+      const key: Record<string, unknown> = jwks.keys[0]!;
       const cases: [string, unknown, string][] = [
         ['plain http off loopback', { issuer: 'http://issuer.example' }, 'issuer'],
         ['an issuer with a query', { issuer: 'https://issuer.example/?tenant=1' }, 'issuer'],
@@ -153,8 +153,8 @@ describe('admin API: trusted issuers and federated credentials', () => {
         [[{ kty: 'oct' }], 'jwks.keys[0] is a symmetric key (kty oct): jwks must contain public keys only'],
         [[{ ...key, x: 'AAAA' }], 'jwks.keys[0] is not a usable EC public key'],
         [[key, { ...key, kid: 'k1' }, key], 'jwks.keys[2].kid "k0" is used by an earlier key'],
-      ] as const) {
-        await expect(t.runtime.admin.addTrustedIssuer({ issuer: 'https://a.example', jwks: { keys: [...keys] } })).rejects.toMatchObject({
+      ] as [Record<string, unknown>[], string][]) {
+        await expect(t.runtime.admin.addTrustedIssuer({ issuer: 'https://a.example', jwks: { keys } })).rejects.toMatchObject({
           code: 'validation_failed',
           field: 'jwks',
           message,
