@@ -7,6 +7,7 @@ import { deriveSecrets, generateMasterKey, parseMasterKey } from '../../src/keys
 import { openStorage } from '../../src/storage/open-storage.js';
 import type { RegistryStores, Storage } from '../../src/storage/types.js';
 import { createClock } from '../helpers/test-app.js';
+import { availableStacks } from '../helpers/stacks.js';
 
 const { keyEncryptionKey, secretPepper } = deriveSecrets(parseMasterKey(generateMasterKey()));
 
@@ -279,15 +280,22 @@ const federatedDocument = () => ({
   ],
 });
 
-describe.each(['memory', 'sqlite'] as const)('applyConfig with workload identity federation on %s storage', (kind) => {
+/** Memory, and each stack this run reaches (SQLite; PostgreSQL, whose jsonb hands objects back in its own key order). */
+const federationStores: [string, () => Promise<{ storage: Storage; close(): Promise<void> }>][] = [
+  ['memory', async () => openStorage({ kind: 'memory' }).then((storage) => ({ storage, close: () => storage.close() }))],
+  ...(await availableStacks()).map((stack): [string, () => Promise<{ storage: Storage; close(): Promise<void> }>] => [stack.name, () => stack.open(Date.now)]),
+];
+
+describe.each(federationStores)('applyConfig with workload identity federation on %s', (_, open) => {
   let storage: Storage;
   let admin: Admin;
+  let close: () => Promise<void>;
 
   beforeEach(async () => {
-    storage = await openStorage(kind === 'memory' ? { kind } : { kind, path: ':memory:' });
+    ({ storage, close } = await open());
     admin = await makeAdmin(storage);
   });
-  afterEach(() => storage.close());
+  afterEach(() => close());
 
   it('creates trusted issuers with their kinds’ defaults and the clients’ federated credentials; a second apply changes nothing', async () => {
     const document = federatedDocument();
