@@ -1,6 +1,7 @@
 import type { ApiRecord, ClientGrantRecord, ClientRecord, FederatedCredentialRecord, RegistryStores, TrustedIssuerRecord } from '../storage/types.js';
 import { AdminError, isAdminError } from '../errors/admin-error.js';
 import { ensureSigningKey } from '../keys/key-rotation.js';
+import { inMemberOrder } from './validation.js';
 import { apiResource } from './resources/api.js';
 import { changedFields, type AdminContext, type AdminDeps, type RecordAudit } from './admin-context.js';
 import type { ApiWrites } from './apis.js';
@@ -583,7 +584,10 @@ const grantKey = (client: string, api: string) => `${client} → ${api}`;
 const credentialKey = (client: string, credential: Pick<DesiredFederatedCredential, 'issuer' | 'subject' | 'subjectMatch'>) =>
   `${client} ← ${credential.issuer} ${credential.subject}${credential.subjectMatch === 'prefix' ? ' (prefix)' : ''}`;
 
-/** A resource's fields as the document writes them, from a stored record or a desired entry alike. */
+/**
+ * A resource's fields as the document writes them, from a stored record or a desired entry alike
+ * (keys in one member order, so a document reads the same exported from any adapter).
+ */
 const apiFields = (api: Pick<ApiRecord, 'identifier' | 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds'>) => ({
   identifier: api.identifier,
   name: api.name,
@@ -600,7 +604,7 @@ const clientFields = (
   default_api: client.defaultApi,
   enabled: client.isEnabled,
   token_endpoint_auth_methods: client.tokenEndpointAuthMethods,
-  jwks: client.jwks,
+  jwks: inMemberOrder(client.jwks),
   introspect_apis: client.introspectApis ?? [],
 });
 
@@ -609,7 +613,7 @@ const grantFields = (grant: Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'
 const issuerFields = (issuer: Omit<DesiredTrustedIssuer, 'path' | 'issuer'>) => ({
   kind: issuer.kind,
   jwks_uri: issuer.jwksUri,
-  jwks: issuer.jwks,
+  jwks: inMemberOrder(issuer.jwks),
   token_reuse: issuer.tokenReuse,
   max_token_lifetime_seconds: issuer.maxTokenLifetimeSeconds,
   shared: issuer.isShared,
