@@ -6,7 +6,7 @@ import { ADMIN_API_IDENTIFIER, ADMIN_TOKEN_TTL_SECONDS, RESERVED_IDENTIFIER_PREF
 import { validateGrantScopes } from './grants.js';
 import { DEFAULT_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
 import { MAX_FEDERATED_CREDENTIALS_PER_CLIENT } from '../federation/federation-rules.js';
-import { federatedCredentialRule, trustedIssuerSettings, type TrustedIssuerSettings } from './federation-validation.js';
+import { federatedCredentialRule, trustedIssuerSettings, type FederatedCredentialRule, type TrustedIssuerSettings } from './federation-validation.js';
 import {
   validateApiIdentifier,
   validateAuthMethods,
@@ -47,14 +47,8 @@ export interface DesiredTrustedIssuer extends TrustedIssuerSettings {
 }
 
 /** A federated credential of a document client, checked against the document's issuer it names. */
-export interface DesiredFederatedCredential {
+export interface DesiredFederatedCredential extends FederatedCredentialRule {
   path: string;
-  issuer: string;
-  subject: string;
-  subjectMatch: SubjectMatch;
-  audiences: string[];
-  claims: Record<string, string>;
-  description: string;
 }
 
 export interface DesiredClient {
