@@ -110,7 +110,6 @@ interface AppliedState {
 }
 
 type Writes = { apis: ApiWrites; clients: ClientWrites; grants: GrantWrites; issuers: TrustedIssuerWrites; credentials: FederatedCredentialWrites };
-type CredentialWrites = FederatedCredentialWrites;
 
 export function createConfigOperations({ deps, write }: AdminContext, writes: Writes): ConfigOperations {
   const { storage } = deps;
@@ -260,7 +259,7 @@ function planCredentials(
   clientIds: Map<DesiredClient, string>,
   clientsById: Map<string, ClientRecord>,
   worth: (clientId: string | undefined) => string[],
-  writes: CredentialWrites,
+  writes: FederatedCredentialWrites,
 ) {
   const onServer = new Map(credentials.map((credential) => [`${credential.clientId}\n${federatedCredentialKey(credential)}`, credential]));
   const matched = new Set<FederatedCredentialRecord>();
