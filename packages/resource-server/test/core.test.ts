@@ -557,3 +557,25 @@ describe('provider presets with tokens shaped like each provider', () => {
     }
   });
 });
+
+describe('delegation (RFC 8693 act)', () => {
+  it('exposes the chain of actors on the principal, the current actor first; none for a token the subject obtained itself', async () => {
+    const secret = 'a-shared-secret-of-at-least-32-bytes!!';
+    const verifier = createVerifier({ issuer: 'https://a.example', audience: 'https://payments.example', sharedSecret: secret, now: createClock().now });
+    const { SignJWT } = await import('jose');
+    const sign = (extra: Record<string, unknown>) =>
+      new SignJWT(claims('https://a.example', extra)).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' }).sign(Buffer.from(secret));
+    const exchanged = await sign({
+      client_id: 'ledger-service',
+      act: { sub: 'ledger-service', client_id: 'ledger-service', act: { sub: 'payment-service', client_id: 'payment-service' } },
+    });
+    const principal = await verifier.verify(exchanged);
+    expect(principal.subject).toBe('orders-service');
+    expect(principal.clientId).toBe('ledger-service');
+    expect(principal.actors).toEqual([
+      { subject: 'ledger-service', clientId: 'ledger-service', issuer: undefined },
+      { subject: 'payment-service', clientId: 'payment-service', issuer: undefined },
+    ]);
+    expect((await verifier.verify(await sign({}))).actors).toEqual([]);
+  });
+});

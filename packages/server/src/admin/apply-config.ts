@@ -164,6 +164,7 @@ async function planChanges(reader: Reader, desired: DesiredConfig, options: Appl
   ]);
   const errors: FieldError[] = [];
   const { matches, clientIds } = matchClients(desired, clients, errors);
+  requireFreeNames(desired, clients, matches, prune, errors);
   const planning: Planning = {
     steps: [],
     kept: [],
@@ -547,6 +548,27 @@ function matchClients(desired: DesiredConfig, clients: ClientRecord[], errors: F
   }
   const clientIds = new Map([...matches].map(([client, record]) => [client, record.clientId]));
   return { matches, clientIds };
+}
+
+/**
+ * Client names are unique (see admin/clients.ts): a name the document gives a client, new or
+ * renamed, must not be that of a server client the apply leaves in place (one it does not list,
+ * without --prune). Checked on the plan, not write by write, so renames and deletions within one
+ * document may free a name for another entry. Names a client already has are left alone.
+ */
+function requireFreeNames(desired: DesiredConfig, clients: ClientRecord[], matches: Map<DesiredClient, ClientRecord>, prune: boolean, errors: FieldError[]) {
+  if (prune) return;
+  const matched = new Set(matches.values());
+  const staying = clients.filter((client) => !matched.has(client));
+  for (const client of desired.clients) {
+    if (matches.get(client)?.name === client.name || errors.some((error) => error.path === `${client.path}.name`)) continue;
+    const holders = staying.filter((candidate) => candidate.name === client.name);
+    if (holders.length === 0) continue;
+    errors.push({
+      path: `${client.path}.name`,
+      message: `${JSON.stringify(client.name)} is the name of ${holders.map((holder) => holder.clientId).join(', ')} on the server, which the document does not list: client names are unique (rename one, or list that client; --prune deletes what the document does not list)`,
+    });
+  }
 }
 
 /**

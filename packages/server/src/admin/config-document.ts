@@ -147,14 +147,8 @@ export function parseConfigDocument(value: unknown): DesiredConfig {
     'client',
     problems,
   );
-  // Matched by name: two such entries with one name would claim the same server client.
-  uniqueBy(
-    clients.filter((client) => client.clientId === undefined),
-    (client) => client.name,
-    'name',
-    'client without client_id',
-    problems,
-  );
+  // Client names are unique (admin/clients.ts), and entries without client_id are matched by name.
+  uniqueBy(clients, (client) => client.name, 'name', 'client named', problems);
 
   const grants = entriesAt(value, 'grants', problems).flatMap(([entry, path]) => parseGrant(entry, path, problems, knownApi, clients));
   uniqueBy(

@@ -12,6 +12,8 @@ import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import { createIssuerKeyCache } from '../federation/issuer-keys.js';
 import { fetchJsonBounded } from '../federation/bounded-fetch.js';
 import { prepareDecoyKeys } from '../federation/platform-token.js';
+import { createTokenExchangeGrant } from '../grants/token-exchange-grant.js';
+import { createJwtBearerGrant } from '../grants/jwt-bearer-grant.js';
 import { createFailureLimiter, type FailureLimits } from '../client-auth/failure-limiter.js';
 import type { SharedState } from '../state/types.js';
 import { isResilientState } from '../state/resilient-state.js';
@@ -56,6 +58,8 @@ export interface RuntimeOptions {
   keyRotationCheckMs?: number;
   /** Longest lifetime of an admin token: ADMIN_TOKEN_TTL_SECONDS (the default) or less. */
   adminTokenMaxTtlSeconds?: number;
+  /** Longest token-exchange delegation chain (`act` nesting, the new actor included); default 4. */
+  maxDelegationChain?: number;
 }
 
 /** The server without HTTP: endpoints as functions, the registry cache, and admin operations. */
@@ -142,19 +146,28 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   };
   void prepareDecoyKeys();
 
+  // Even a grant stored before the maximum existed (or edited in the database) yields short admin tokens.
+  const maxTtlSeconds = (audience: string) => (audience === ADMIN_API_IDENTIFIER ? adminTokenMaxTtlSeconds : undefined);
+  const clientCredentials = createClientCredentialsGrant({ issuer: endpoints.issuer, registry, now, newJti: randomUUID, maxTtlSeconds });
+  const grants = [
+    clientCredentials,
+    createTokenExchangeGrant({
+      issuer: endpoints.issuer,
+      registry,
+      standing: { registry, revoked: state },
+      federation: { directory: registry, keys: clientAuth.federation!.keys },
+      now,
+      newJti: randomUUID,
+      maxTtlSeconds,
+      ...(options.maxDelegationChain !== undefined ? { maxChainLength: options.maxDelegationChain } : {}),
+    }),
+    createJwtBearerGrant(clientCredentials),
+  ];
+  const grantTypes = grants.map((grant) => grant.grantType);
   const token = createTokenEndpoint({
     clientAuth,
     rateLimiter: createTokenRateLimiter(state, options.rateLimits ?? {}),
-    grants: [
-      createClientCredentialsGrant({
-        issuer: endpoints.issuer,
-        registry,
-        now,
-        newJti: randomUUID,
-        // Even a grant stored before the maximum existed (or edited in the database) yields short admin tokens.
-        maxTtlSeconds: (audience) => (audience === ADMIN_API_IDENTIFIER ? adminTokenMaxTtlSeconds : undefined),
-      }),
-    ],
+    grants,
     events,
   });
 
@@ -212,7 +225,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     },
     jwksJson: async () => (await registry.keyRing()).jwksJson,
     discoveryJson: () => {
-      discovery ??= registry.apis().then((apis) => renderDiscoveryDocument(endpoints, apis));
+      discovery ??= registry.apis().then((apis) => renderDiscoveryDocument(endpoints, apis, grantTypes));
       discovery.catch(() => (discovery = undefined));
       return discovery;
     },

@@ -1,28 +1,19 @@
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
-import type { RegisteredClient, RegisteredSecret } from '../storage/types.js';
-import { StateCapacityError, type AssertionReplayStore } from '../state/types.js';
-import { tooManyRequests } from '../errors/too-many-requests.js';
+import type { RegisteredClient } from '../storage/types.js';
+import { FAILED, type AuthenticatedClient, type ClientDirectory } from './authenticated-client.js';
+import type { AssertionReplayStore } from '../state/types.js';
 import { OAuthError } from '../errors/oauth-error.js';
 import { clientSecretMatches } from '../secrets/client-secret.js';
 import { invalidClient, type PresentedCredentials } from './client-credentials.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import { isStorableText } from '../protocol/storable-text.js';
-import type { IssuerKeyCache } from '../federation/issuer-keys.js';
-import {
-  claimedIdentity,
-  matchFederatedCredential,
-  PlatformTokenRejected,
-  verifyPlatformToken,
-  type FederationDirectory,
-  type PlatformTokenFailure,
-} from '../federation/platform-token.js';
+import { claimedIdentity } from '../federation/platform-token.js';
+import { authenticateFederated, type FederatedAuthDeps } from './federated-authentication.js';
+import { useAssertionOnce } from './assertion-replay.js';
 
-/** The reads client authentication needs (the registry cache provides them, storage would do). */
-export interface ClientDirectory {
-  client(clientId: string): Promise<RegisteredClient | undefined>;
-  clientSecrets(clientId: string): Promise<readonly RegisteredSecret[]>;
-}
+export type { FederatedAuthDeps, FederatedOutcome } from './federated-authentication.js';
+export type { AuthenticatedClient, ClientDirectory } from './authenticated-client.js';
 
 export interface ClientAuthDeps {
   registry: ClientDirectory;
@@ -39,28 +30,6 @@ export interface ClientAuthDeps {
   federation?: FederatedAuthDeps;
 }
 
-export interface FederatedAuthDeps {
-  directory: FederationDirectory;
-  keys: IssuerKeyCache;
-  /** This server's issuer identifier: the audience a federated credential expects unless it names its own. */
-  serverIssuer: string;
-  /** Told of every federated authentication (metrics by issuer and result). */
-  onOutcome?: (outcome: FederatedOutcome) => void;
-}
-
-export interface FederatedOutcome {
-  /** The trusted issuer the token named; undefined when it named none we trust. */
-  issuer: string | undefined;
-  result: 'success' | PlatformTokenFailure | 'keys_unavailable';
-}
-
-/** Who authenticated, and with what (`secret:<id>`, `private_key_jwt`, `federated:<credential id>`), for the token.issued line. */
-export interface AuthenticatedClient {
-  client: RegisteredClient;
-  credential: string;
-}
-
-const FAILED = 'Client authentication failed.';
 /** Compared against when the client does not exist, so unknown and known ids take the same time. */
 const DUMMY_HASH = Buffer.alloc(32).toString('base64url');
 
@@ -126,52 +95,6 @@ async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCre
   return { client, credential };
 }
 
-/**
- * A platform token instead of a secret: verified against its trusted issuer, matched to exactly one
- * federated credential, of an enabled client, and (when its issuer refuses reuse) never seen
- * before anywhere in the deployment. Every refusal is the same invalid_client to the caller; the
- * reason goes to the log and the metrics.
- */
-async function authenticateFederated(deps: ClientAuthDeps, credentials: PresentedCredentials & { method: 'federated' }): Promise<AuthenticatedClient> {
-  const federation = deps.federation;
-  if (!federation) throw invalidClient(FAILED, 'workload identity federation is not configured');
-  let issuer: string | undefined;
-  try {
-    const verified = await verifyPlatformToken({ ...federation, now: deps.now }, credentials.assertion, credentials.profile);
-    issuer = verified.issuer.issuer;
-    const credential = await matchFederatedCredential(federation.directory, verified, {
-      clientId: credentials.clientId,
-      serverIssuer: federation.serverIssuer,
-    });
-    const client = await deps.registry.client(credential.clientId);
-    if (!client?.isEnabled) throw new PlatformTokenRejected('client_disabled', 'the client of the matching credential is disabled or gone', issuer);
-    if (verified.issuer.tokenReuse === 'refuse') {
-      // Keyed by the token's jti, or the whole token when it has none: either way, used once.
-      const id = typeof verified.payload.jti === 'string' ? `jti\n${verified.payload.jti}` : `token\n${credentials.assertion}`;
-      const replayKey = createHash('sha256').update(`${issuer}\n${id}`).digest('base64url');
-      const isFirstUse = await useAssertionOnce(deps, `fa:${replayKey}`, verified.payload.exp! * 1000, client.clientId);
-      if (!isFirstUse) throw new PlatformTokenRejected('replayed', 'the platform token was already used and its issuer refuses reuse', issuer);
-    }
-    federation.onOutcome?.({ issuer, result: 'success' });
-    return { client, credential: `federated:${credential.id}` };
-  } catch (error) {
-    if (error instanceof PlatformTokenRejected) {
-      federation.onOutcome?.({ issuer: error.issuer, result: error.reason });
-      throw invalidClient(FAILED, `federated assertion rejected (${error.reason}): ${error.detail}`);
-    }
-    if (!(error instanceof OAuthError)) federation.onOutcome?.({ issuer, result: 'keys_unavailable' });
-    throw error;
-  }
-}
-
-/** Records a used assertion in the shared state; over the client's allowance, 429 (fail closed, nothing recorded). */
-function useAssertionOnce(deps: ClientAuthDeps, key: string, expiresAtMs: number, clientId: string): Promise<boolean> {
-  return deps.assertionReplay.useOnce(key, expiresAtMs, clientId).catch((error: unknown) => {
-    if (!(error instanceof StateCapacityError)) throw error;
-    throw tooManyRequests('assertions', error.retryAfterMs, 'This client has used too many client assertions recently; retry later.');
-  });
-}
-
 function assertionSubject(assertion: string): string {
   try {
     const { sub, iss } = decodeJwt(assertion);
@@ -209,7 +132,7 @@ async function verifyAssertion(deps: ClientAuthDeps, client: RegisteredClient, a
   const replayKey = createHash('sha256').update(`${client.clientId}\n${payload.jti}`).digest('base64url');
   // Over this client's own allowance of unexpired used assertions: refused (fail closed) without
   // recording it, so its retry after Retry-After is a first use; no other client is affected.
-  const isFirstUse = await useAssertionOnce(deps, `as:${replayKey}`, payload.exp! * 1000, client.clientId);
+  const isFirstUse = await useAssertionOnce(deps.assertionReplay, `as:${replayKey}`, payload.exp! * 1000, client.clientId);
   if (!isFirstUse) {
     throw invalidClient('client_assertion was already used (jti replay).');
   }

@@ -3,7 +3,8 @@ import type { RegisteredClient } from '../storage/types.js';
 import type { RevokedTokenStore } from '../state/types.js';
 import type { ClientAuthDeps, ClientDirectory } from '../client-auth/authenticate-client.js';
 import type { GrantDirectory } from '../grants/client-credentials-grant.js';
-import { revokedTokenKey, verifyOwnToken } from '../tokens/verify-own-token.js';
+import { verifyOwnToken } from '../tokens/verify-own-token.js';
+import { tokenStillStands } from '../tokens/token-standing.js';
 import { readTokenManagementRequest } from './token-management-request.js';
 import { ANY_API } from '../protocol/limits.js';
 import type { TokenRequest } from '../protocol/token-request.js';
@@ -36,7 +37,7 @@ export function createIntrospectionEndpoint(deps: IntrospectionDeps) {
         deps.events?.emit('introspection.answered', { result: 'not_allowed' });
         return inactive();
       }
-      const isActive = claims !== undefined && (await isStillValid(deps, claims));
+      const isActive = claims !== undefined && (await tokenStillStands(deps, claims));
       deps.events?.emit('introspection.answered', { result: isActive ? 'active' : 'inactive' });
       return isActive ? jsonResponse(200, { active: true, token_type: 'Bearer', ...claims }) : inactive();
     } catch (error) {
@@ -53,17 +54,4 @@ export function mayIntrospect(caller: RegisteredClient, claims: JWTPayload): boo
   if (allowed.includes(ANY_API)) return true;
   const audiences = typeof claims.aud === 'string' ? [claims.aud] : (claims.aud ?? []);
   return audiences.length > 0 && audiences.every((audience) => allowed.includes(audience));
-}
-
-/** What offline verification cannot know: revocation, and changes to the client and its grant since issue. */
-async function isStillValid(deps: IntrospectionDeps, claims: JWTPayload): Promise<boolean> {
-  if (await deps.revoked.isTokenRevoked(revokedTokenKey(String(claims.jti)))) return false;
-  const clientId = String(claims.client_id);
-  const client = await deps.registry.client(clientId);
-  if (!client?.isEnabled) return false;
-  const grant = await deps.registry.grant(clientId, String(claims.aud));
-  if (!grant) return false;
-  const granted = new Set(grant.scopes);
-  const scopes = typeof claims.scope === 'string' && claims.scope !== '' ? claims.scope.split(' ') : [];
-  return scopes.every((scope) => granted.has(scope));
 }

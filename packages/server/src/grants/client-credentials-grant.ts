@@ -34,13 +34,7 @@ export function createClientCredentialsGrant(deps: ClientCredentialsDeps): Grant
       const grant = await deps.registry.grant(client.clientId, api.identifier);
       if (!grant) throw invalidTarget(`This client has no grant for the API ${api.identifier}.`);
       const scopes = resolveScopes(api, grant.scopes, request.scopes);
-      const signer = (await deps.registry.keyRing()).signerFor(api.signingAlg, api.identifier);
-      if (!signer) {
-        throw new OAuthError('server_error', 'The server could not complete the request.', {
-          detail: `no active ${api.signingAlg} signing key for ${api.identifier}`,
-        });
-      }
-      const token = await issueAccessToken(deps, signer, {
+      const token = await issueAccessToken(deps, await signerFor(deps.registry, api), {
         issuer: deps.issuer,
         clientId: client.clientId,
         audience: api.identifier,
@@ -79,7 +73,18 @@ export function readTokenRequest(params: FormParams): { audience: string | undef
   return { audience: target, scopes };
 }
 
-async function resolveApi(deps: ClientCredentialsDeps, client: RegisteredClient, audience: string | undefined): Promise<ApiRecord> {
+/** The active key for the API's algorithm; none is a server fault, never the caller's. */
+export async function signerFor(registry: Pick<GrantDirectory, 'keyRing'>, api: ApiRecord) {
+  const signer = (await registry.keyRing()).signerFor(api.signingAlg, api.identifier);
+  if (!signer) {
+    throw new OAuthError('server_error', 'The server could not complete the request.', {
+      detail: `no active ${api.signingAlg} signing key for ${api.identifier}`,
+    });
+  }
+  return signer;
+}
+
+export async function resolveApi(deps: Pick<ClientCredentialsDeps, 'registry'>, client: RegisteredClient, audience: string | undefined): Promise<ApiRecord> {
   const identifier = audience ?? client.defaultApi;
   if (identifier === undefined || identifier === null) {
     throw invalidRequest('No audience: send audience (or resource, or scope=<api>/.default), or give the client a default API.');

@@ -186,6 +186,28 @@ export type RegisteredFederatedCredential = Readonly<
   Pick<FederatedCredentialRecord, 'id' | 'clientId' | 'issuer' | 'subject' | 'subjectMatch' | 'audiences' | 'claims'>
 >;
 
+/**
+ * Token exchange (RFC 8693) is off until a policy allows it: `clientId` may exchange tokens of
+ * `subjectClientId` (a client id, or `*` for any of this server's clients) — or, with
+ * `subjectIssuer`, JWTs of that trusted issuer — for tokens on `apiIdentifier`, with at most
+ * `scopes` (null: no ceiling beyond the rules every exchange follows).
+ */
+export interface ExchangePolicyRecord {
+  id: string;
+  clientId: string;
+  /** A client id or `*`; null when the policy is for a trusted issuer's JWTs instead. */
+  subjectClientId: string | null;
+  /** A trusted issuer whose JWTs may be exchanged; null for this server's own tokens. */
+  subjectIssuer: string | null;
+  apiIdentifier: string;
+  scopes: string[] | null;
+  description: string;
+  createdAt: number;
+}
+
+/** What the exchange grant reads of a policy. */
+export type RegisteredExchangePolicy = Readonly<Pick<ExchangePolicyRecord, 'id' | 'subjectClientId' | 'subjectIssuer' | 'apiIdentifier' | 'scopes'>>;
+
 export class StorageConflictError extends Error {
   override readonly name = 'StorageConflictError';
   constructor(
@@ -259,7 +281,7 @@ export interface ApiStore {
   listApis(page?: PageOptions): Promise<ApiRecord[]>;
   /** Returns the updated record, or undefined when there is no such API. */
   updateApi(identifier: string, patch: ApiPatch, now: number): Promise<ApiRecord | undefined>;
-  /** Deletes the API and every client grant on it. Returns false when there was none. */
+  /** Deletes the API and every client grant and exchange policy on it. Returns false when there was none. */
   deleteApi(identifier: string): Promise<boolean>;
 }
 
@@ -268,7 +290,7 @@ export interface ClientStore {
   getClient(clientId: string): Promise<ClientRecord | undefined>;
   listClients(page?: PageOptions): Promise<ClientRecord[]>;
   updateClient(clientId: string, patch: ClientPatch, now: number): Promise<ClientRecord | undefined>;
-  /** Deletes the client with its secrets, grants and federated credentials. Returns false when there was none. */
+  /** Deletes the client with its secrets, grants, federated credentials and exchange policies (its own). Returns false when there was none. */
   deleteClient(clientId: string): Promise<boolean>;
 
   addClientSecret(secret: ClientSecretRecord): Promise<void>;
@@ -317,6 +339,19 @@ export interface FederationStore {
   deleteFederatedCredential(clientId: string, id: string): Promise<boolean>;
 }
 
+/** Token-exchange policies; deleting the client or the API they name deletes them. */
+export interface ExchangePolicyStore {
+  /**
+   * Throws StorageReferenceError when the client, the API or (when set) the subject issuer does
+   * not exist, StorageConflictError on the same (clientId, subjectClientId, subjectIssuer, apiIdentifier).
+   */
+  addExchangePolicy(policy: ExchangePolicyRecord): Promise<void>;
+  getExchangePolicy(id: string): Promise<ExchangePolicyRecord | undefined>;
+  /** Filters are ANDed. Ordered by (createdAt, id). */
+  listExchangePolicies(filter?: { clientId?: string; apiIdentifier?: string } & PageOptions): Promise<ExchangePolicyRecord[]>;
+  deleteExchangePolicy(id: string): Promise<boolean>;
+}
+
 export interface SigningKeyStore {
   createKey(key: SigningKeyRecord): Promise<void>;
   getKey(kid: string): Promise<SigningKeyRecord | undefined>;
@@ -354,7 +389,9 @@ export type RegistryChange =
   /** key: the issuer. */
   | { entity: 'trusted_issuer'; key: string }
   /** key: the issuer of the credential (the registry drops its whole federated lookup on any). */
-  | { entity: 'federated_credential'; key: string };
+  | { entity: 'federated_credential'; key: string }
+  /** key: the client id of the exchanging client. */
+  | { entity: 'exchange_policy'; key: string };
 
 /**
  * How a long-running reader (the server's registry cache) learns of writes made anywhere — this
@@ -380,7 +417,7 @@ export interface ChangeFeed {
 export const CHANGE_HISTORY_LENGTH = 10_000;
 
 /** The registry stores, as seen inside a transaction. */
-export interface RegistryStores extends ApiStore, ClientStore, ClientGrantStore, FederationStore, SigningKeyStore, AuditLogStore {}
+export interface RegistryStores extends ApiStore, ClientStore, ClientGrantStore, FederationStore, ExchangePolicyStore, SigningKeyStore, AuditLogStore {}
 
 export interface TransactionalStore {
   /**

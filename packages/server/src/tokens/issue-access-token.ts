@@ -7,6 +7,12 @@ export interface AccessTokenContent {
   audience: string;
   scopes: readonly string[];
   ttlSeconds: number;
+  /** The principal when it is not the client itself (token exchange: the subject token's). */
+  subject?: string;
+  /** RFC 8693 §4.1: who acts for the subject, nesting earlier actors. */
+  act?: Record<string, unknown>;
+  /** Other claims the grant sets (e.g. `subject_issuer` for an external subject). */
+  extraClaims?: Record<string, unknown>;
 }
 
 export interface IssuedAccessToken {
@@ -28,9 +34,11 @@ export async function issueAccessToken(deps: TokenFactoryDeps, signer: JwsSigner
   const exp = iat + content.ttlSeconds;
   const jti = deps.newJti();
   const scope = content.scopes.join(' ');
+  // Extra claims first: none of them can replace a registered one.
   const claims = {
+    ...content.extraClaims,
     iss: content.issuer,
-    sub: content.clientId,
+    sub: content.subject ?? content.clientId,
     aud: content.audience,
     exp,
     iat,
@@ -38,6 +46,7 @@ export async function issueAccessToken(deps: TokenFactoryDeps, signer: JwsSigner
     jti,
     client_id: content.clientId,
     scope,
+    ...(content.act ? { act: content.act } : {}),
   };
   const signingInput = `${signer.encodedHeader}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
   const signature = await signer.sign(signingInput);

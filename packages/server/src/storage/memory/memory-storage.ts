@@ -10,6 +10,7 @@ import {
   type ClientRecord,
   type ClientSecretRecord,
   type FederatedCredentialRecord,
+  type ExchangePolicyRecord,
   type TrustedIssuerRecord,
   type SigningKeyRecord,
   type SigningKeyStatus,
@@ -34,6 +35,7 @@ export function createMemoryStorage(): Storage {
   let keys = new Map<string, SigningKeyRecord>();
   let issuers = new Map<string, TrustedIssuerRecord>();
   let federated = new Map<string, FederatedCredentialRecord>();
+  let policies = new Map<string, ExchangePolicyRecord>();
   let audit: AuditEventRecord[] = [];
   let revision = 0;
   let history: (RegistryChange & { revision: number })[] = [];
@@ -75,6 +77,7 @@ export function createMemoryStorage(): Storage {
         keys: typeof keys;
         issuers: typeof issuers;
         federated: typeof federated;
+        policies: typeof policies;
         audit: typeof audit;
         revision: number;
         history: typeof history;
@@ -90,6 +93,7 @@ export function createMemoryStorage(): Storage {
         keys: copy(keys),
         issuers: copy(issuers),
         federated: copy(federated),
+        policies: copy(policies),
         audit: copy(audit),
         revision,
         history: [...history],
@@ -100,7 +104,7 @@ export function createMemoryStorage(): Storage {
     },
     rollback() {
       if (!snapshot) return;
-      ({ apis, clients, secrets, grants, keys, issuers, federated, audit, revision, history } = snapshot);
+      ({ apis, clients, secrets, grants, keys, issuers, federated, policies, audit, revision, history } = snapshot);
       snapshot = undefined;
     },
   };
@@ -136,6 +140,11 @@ export function createMemoryStorage(): Storage {
         if (grant.apiIdentifier !== identifier) continue;
         grants.delete(id);
         changes.push({ entity: 'client_grant', key: grantKey(grant) });
+      }
+      for (const [id, policy] of policies) {
+        if (policy.apiIdentifier !== identifier) continue;
+        policies.delete(id);
+        changes.push({ entity: 'exchange_policy', key: policy.clientId });
       }
       for (const client of clients.values()) {
         if (client.defaultApi !== identifier) continue;
@@ -184,7 +193,49 @@ export function createMemoryStorage(): Storage {
         federated.delete(id);
         changes.push({ entity: 'federated_credential', key: credential.issuer });
       }
+      for (const [id, policy] of policies) {
+        if (policy.clientId !== clientId) continue;
+        policies.delete(id);
+        changes.push({ entity: 'exchange_policy', key: clientId });
+      }
       written(...changes);
+      return true;
+    },
+
+    async addExchangePolicy(policy) {
+      if (policies.has(policy.id)) throw new StorageConflictError('exchange policy', policy.id);
+      for (const existing of policies.values()) {
+        if (
+          existing.clientId === policy.clientId &&
+          existing.subjectClientId === policy.subjectClientId &&
+          existing.subjectIssuer === policy.subjectIssuer &&
+          existing.apiIdentifier === policy.apiIdentifier
+        ) {
+          throw new StorageConflictError('exchange policy', `${policy.clientId} ← ${policy.subjectClientId ?? policy.subjectIssuer} → ${policy.apiIdentifier}`);
+        }
+      }
+      if (!clients.has(policy.clientId)) throw new StorageReferenceError('client', policy.clientId);
+      if (!apis.has(policy.apiIdentifier)) throw new StorageReferenceError('api', policy.apiIdentifier);
+      if (policy.subjectIssuer !== null && !issuers.has(policy.subjectIssuer)) throw new StorageReferenceError('trusted issuer', policy.subjectIssuer);
+      policies.set(policy.id, copy(policy));
+      written({ entity: 'exchange_policy', key: policy.clientId });
+    },
+    async getExchangePolicy(id) {
+      const policy = policies.get(id);
+      return policy && copy(policy);
+    },
+    async listExchangePolicies(filter = {}) {
+      const matching = [...policies.values()].filter(
+        (p) =>
+          (filter.clientId === undefined || p.clientId === filter.clientId) && (filter.apiIdentifier === undefined || p.apiIdentifier === filter.apiIdentifier),
+      );
+      return ordered(matching, (p) => p.id, filter);
+    },
+    async deleteExchangePolicy(id) {
+      const policy = policies.get(id);
+      if (!policy) return false;
+      policies.delete(id);
+      written({ entity: 'exchange_policy', key: policy.clientId });
       return true;
     },
 
@@ -215,6 +266,11 @@ export function createMemoryStorage(): Storage {
         if (credential.issuer !== issuer) continue;
         federated.delete(id);
         changes.push({ entity: 'federated_credential', key: issuer });
+      }
+      for (const [id, policy] of policies) {
+        if (policy.subjectIssuer !== issuer) continue;
+        policies.delete(id);
+        changes.push({ entity: 'exchange_policy', key: policy.clientId });
       }
       written(...changes);
       return true;

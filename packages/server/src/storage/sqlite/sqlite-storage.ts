@@ -1,3 +1,4 @@
+import { exchangePoliciesPending } from '../exchange-pending.js';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -183,6 +184,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   const stores: Omit<Storage, 'transaction'> = {
     kind: 'sqlite',
     ...createSqliteLifecycleStores(db),
+    ...exchangePoliciesPending(),
 
     async createApi(api) {
       insert('api', api.identifier, () => statements.insertApi.run(apiToRow(api)));
