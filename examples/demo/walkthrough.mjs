@@ -311,8 +311,8 @@ export function printExploreHints(demo, print) {
   print('  curl -i -X POST -H "Authorization: Bearer $TOKEN" "$PAYMENT_SERVICE_URL/charges"    # 201');
   print('  curl -i -X POST -H "Authorization: Bearer $TOKEN" "$PAYMENT_SERVICE_URL/refunds"    # 403 insufficient_scope');
   print('  curl -i "$INVENTORY_SERVICE_URL/stock/sku-grinder" -H "Authorization: Bearer $TOKEN" # 401: wrong audience');
-  print('  npx m2m-auth decode "$TOKEN"                                                       # header, claims, signature');
-  print('  npx m2m-auth clients list                                                          # (M2M_AUTH_DATA_DIR is set)');
+  print('  npx --no-install m2m-auth decode "$TOKEN"                                          # header, claims, signature');
+  print('  npx --no-install m2m-auth clients list                                             # (M2M_AUTH_DATA_DIR is set)');
 }
 
 // ── helpers ────────────────────────────────────────────────────────────────────────────────

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { SigningAlgorithm } from '../storage/types.js';
+import type { SigningAlgorithm, TokenFormat } from '../storage/types.js';
 import type { Static } from '@sinclair/typebox';
 import { apiResource } from '../admin/resources/api.js';
 import { withAdmin } from './cli-context.js';
@@ -12,6 +12,7 @@ interface ApiOptions extends ManagementOptions {
   scopes?: string[];
   alg?: SigningAlgorithm;
   tokenTtl?: number;
+  tokenFormat?: TokenFormat;
   /** --require-sender-constrained / --no-require-sender-constrained. */
   requireSenderConstrained?: boolean;
 }
@@ -23,6 +24,7 @@ const describeApi = (api: Static<typeof apiResource.schema>) =>
     ['scopes', api.scopes.map((scope) => scope.value)],
     ['signing alg', api.signing_alg],
     ['token ttl', `${api.token_ttl_seconds}s`],
+    ['token format', api.token_format],
     ['sender-constrained', api.require_sender_constrained ? 'required: only DPoP-bound tokens are issued' : 'optional'],
     ['created', api.created_at],
   ]);
@@ -38,6 +40,7 @@ export function apisCommand(): Command {
     .option('--scopes <list>', 'comma-separated scopes, e.g. read:orders,write:orders', parseList)
     .option('--alg <alg>', 'signing algorithm: RS256 (default), PS256, ES256, EdDSA, HS256')
     .option('--token-ttl <seconds>', 'access token lifetime in seconds (default 900)', parseInteger('--token-ttl'))
+    .option('--token-format <format>', 'jwt (default): tokens verified offline; opaque: handles resource servers introspect')
     .option('--require-sender-constrained', 'issue only sender-constrained (DPoP-bound) tokens for this API, whoever asks')
     .action(
       action(async (options: ApiOptions) =>
@@ -48,6 +51,7 @@ export function apisCommand(): Command {
             scopes: options.scopes ?? [],
             ...(options.alg !== undefined ? { signingAlg: options.alg } : {}),
             ...(options.tokenTtl !== undefined ? { tokenTtlSeconds: options.tokenTtl } : {}),
+            ...(options.tokenFormat !== undefined ? { tokenFormat: options.tokenFormat } : {}),
             ...(options.requireSenderConstrained !== undefined ? { requireSenderConstrained: options.requireSenderConstrained } : {}),
           });
           const view = apiResource.toWire(api);
@@ -68,8 +72,15 @@ export function apisCommand(): Command {
           options,
           () =>
             table(
-              ['IDENTIFIER', 'NAME', 'ALG', 'TTL', 'SCOPES'],
-              list.map((api) => [api.identifier, api.name, api.signing_alg, api.token_ttl_seconds, api.scopes.map((scope) => scope.value).join(',')]),
+              ['IDENTIFIER', 'NAME', 'ALG', 'FORMAT', 'TTL', 'SCOPES'],
+              list.map((api) => [
+                api.identifier,
+                api.name,
+                api.signing_alg,
+                api.token_format,
+                api.token_ttl_seconds,
+                api.scopes.map((scope) => scope.value).join(','),
+              ]),
             ),
           list,
         );
@@ -91,6 +102,7 @@ export function apisCommand(): Command {
     .option('--scopes <list>', 'the complete new scope list, comma-separated', parseList)
     .option('--alg <alg>', 'signing algorithm')
     .option('--token-ttl <seconds>', 'access token lifetime in seconds', parseInteger('--token-ttl'))
+    .option('--token-format <format>', 'jwt or opaque (tokens already issued keep theirs)')
     .option('--require-sender-constrained', 'issue only sender-constrained (DPoP-bound) tokens for this API')
     .option('--no-require-sender-constrained', 'issue bearer tokens again to callers without a proof')
     .action(
@@ -101,6 +113,7 @@ export function apisCommand(): Command {
             ...(options.scopes !== undefined ? { scopes: options.scopes } : {}),
             ...(options.alg !== undefined ? { signingAlg: options.alg } : {}),
             ...(options.tokenTtl !== undefined ? { tokenTtlSeconds: options.tokenTtl } : {}),
+            ...(options.tokenFormat !== undefined ? { tokenFormat: options.tokenFormat } : {}),
           });
           const view = apiResource.toWire(api);
           print(

@@ -1,15 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { createRuntime, type ServerRuntime } from '../../src/boot/create-runtime.js';
-import { buildApp } from '../../src/http/app.js';
-import { createLogger } from '../../src/http/logger.js';
-import { openStorage } from '../../src/storage/open-storage.js';
-import { openSharedState } from '../../src/state/open-state.js';
-import { isResilientState } from '../../src/state/resilient-state.js';
-import { generateMasterKey, parseMasterKey } from '../../src/keys/master-key.js';
-import type { Storage } from '../../src/storage/types.js';
-import type { SharedState } from '../../src/state/types.js';
+import { generateMasterKey } from '../../src/keys/master-key.js';
 import { availableStacks } from '../helpers/stacks.js';
+import { startInstances, type Instance } from '../helpers/instances.js';
 import { basic, createClock, ISSUER, postToken } from '../helpers/test-app.js';
 import { createProofKey, makeProof, type ProofKey } from '../../../sdk-core/test/helpers/dpop-proofs.js';
 
@@ -23,17 +15,11 @@ const stack = (await availableStacks()).find((candidate) => candidate.name === '
 const PAYMENTS = 'https://payments.example';
 const TOKEN_URL = `${ISSUER}/oauth/token`;
 
-interface Instance {
-  app: FastifyInstance;
-  runtime: ServerRuntime;
-  storage: Storage;
-  state: SharedState;
-}
-
 describe.skipIf(!stack)('DPoP across instances (PostgreSQL + Redis)', () => {
   const clock = createClock(Date.now());
   const masterKey = generateMasterKey();
-  const instances: Instance[] = [];
+  let instances: Instance[] = [];
+  let stopInstances: () => Promise<void>;
   let removePlace: () => Promise<void>;
   let auth: string;
   let key: ProofKey;
@@ -42,27 +28,7 @@ describe.skipIf(!stack)('DPoP across instances (PostgreSQL + Redis)', () => {
     key = await createProofKey('ES256');
     const place = await stack!.processArgs('');
     removePlace = place.close;
-    const databaseUrl = place.args[place.args.indexOf('--database-url') + 1]!;
-    const redisUrl = place.args[place.args.indexOf('--redis-url') + 1]!;
-    for (let i = 0; i < 2; i += 1) {
-      const storage = await openStorage({ url: databaseUrl, poolSize: 2 });
-      const state = openSharedState({ kind: 'redis', url: redisUrl }, clock.now);
-      if (isResilientState(state)) await state.health.waitUntilAvailable(5000);
-      const logger = createLogger('silent');
-      const runtime = createRuntime({
-        storage,
-        state,
-        masterKey: parseMasterKey(masterKey),
-        issuer: ISSUER,
-        logger,
-        now: clock.now,
-        dpop: { requireNonce: true },
-      });
-      await runtime.admin.ensureSigningKeys();
-      const app = buildApp(runtime, { logger });
-      await app.ready();
-      instances.push({ app, runtime, storage, state });
-    }
+    ({ instances, close: stopInstances } = await startInstances(place, { count: 2, masterKey, now: clock.now, runtime: { dpop: { requireNonce: true } } }));
     const { admin } = instances[0]!.runtime;
     await admin.createApi({ identifier: PAYMENTS, scopes: ['payments:read'] });
     const created = await admin.createClient({ name: 'orders-service' });
@@ -72,12 +38,7 @@ describe.skipIf(!stack)('DPoP across instances (PostgreSQL + Redis)', () => {
   });
 
   afterAll(async () => {
-    for (const { app, runtime, storage, state } of instances) {
-      await app.close();
-      await runtime.close();
-      await state.close();
-      await storage.close();
-    }
+    await stopInstances?.();
     await removePlace?.();
   });
 

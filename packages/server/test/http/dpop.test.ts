@@ -128,6 +128,19 @@ describe('a DPoP proof at the token endpoint', () => {
     expect(answer.body).toMatchObject({ active: true, token_type: 'DPoP', cnf: { jkt: key.jkt } });
   });
 
+  it('binds an opaque token too: its introspection names the key', async () => {
+    const api = 'https://opaque.example';
+    await t.runtime.admin.createApi({ identifier: api, scopes: ['x'], tokenFormat: 'opaque' });
+    await t.runtime.admin.createGrant({ clientId: client.clientId, apiIdentifier: api, scopes: ['x'] });
+    const issued = await request(await makeProof(key, target()), { audience: api });
+    expect(issued.body.token_type).toBe('DPoP');
+    const introspector = await t.runtime.admin.createClient({ name: 'opaque-gateway', introspectApis: [api] });
+    const answer = await postToken(t.app, { token: issued.body.access_token as string }, basic(introspector.clientId, introspector.clientSecret!), {
+      url: '/oauth/introspect',
+    });
+    expect(answer.body).toMatchObject({ active: true, token_type: 'DPoP', cnf: { jkt: key.jkt } });
+  });
+
   it('binds an exchanged token to the exchanging client’s proof', async () => {
     const subject = await request(undefined);
     await t.runtime.storage.addExchangePolicy({

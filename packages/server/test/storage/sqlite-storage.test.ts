@@ -31,6 +31,7 @@ describe('sqlite adapter specifics', () => {
     scopes: [{ value: 'read:orders', description: '' }],
     signingAlg: 'RS256' as const,
     tokenTtlSeconds: 900,
+    tokenFormat: 'jwt' as const,
     createdAt: T0,
     updatedAt: T0,
   };
@@ -61,6 +62,22 @@ describe('sqlite adapter specifics', () => {
     const db = new BetterSqlite3(path);
     db.exec(
       `ALTER TABLE apis DROP COLUMN require_sender_constrained; ALTER TABLE clients DROP COLUMN dpop_bound_access_tokens; PRAGMA user_version = ${SQLITE_SCHEMA_VERSION - 1};`,
+    );
+    db.close();
+    const upgraded = createSqliteStorage({ path });
+    expect(await upgraded.listApis()).toEqual([api]);
+    await upgraded.close();
+  });
+
+  it('gives APIs stored before token formats existed the JWT format', async () => {
+    const path = join(directory, 'before-token-format.db');
+    const first = createSqliteStorage({ path });
+    await first.createApi({ ...api, tokenFormat: 'opaque' });
+    await first.close();
+    // The database as version 5 left it: no token_format column (nor the later ones).
+    const db = new BetterSqlite3(path);
+    db.exec(
+      'ALTER TABLE apis DROP COLUMN token_format; ALTER TABLE apis DROP COLUMN require_sender_constrained; ALTER TABLE clients DROP COLUMN dpop_bound_access_tokens; PRAGMA user_version = 5;',
     );
     db.close();
     const upgraded = createSqliteStorage({ path });

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DEFAULT_TOKEN_TTL_SECONDS } from '../../protocol/limits.js';
 import { codec, field, mapped, optional, type RecordOf } from './fields.js';
-import { ScopeName, SigningAlg, time, TokenTtl, withDescription } from './common.js';
+import { ScopeName, SigningAlg, time, TokenFormatSchema, TokenTtl, withDescription } from './common.js';
 
 /** An API (an audience): what it is on the wire, in a create or change request, and in the config document. */
 
@@ -22,6 +22,7 @@ export const apiResource = codec({
   scopes: field('scopes', Type.Array(Type.Object({ value: Type.String(), description: Type.String() }, { additionalProperties: false }))),
   signing_alg: field('signingAlg', SigningAlg),
   token_ttl_seconds: field('tokenTtlSeconds', TokenTtl),
+  token_format: field('tokenFormat', TokenFormatSchema),
   // Records leave it out when false; the wire always says.
   require_sender_constrained: mapped('requireSenderConstrained', RequireSenderConstrained, {
     encode: (value: boolean | undefined) => value ?? false,
@@ -37,6 +38,7 @@ const writableFields = {
   scopes: optional('scopes', ScopeInputs),
   signing_alg: optional('signingAlg', SigningAlg),
   token_ttl_seconds: optional('tokenTtlSeconds', TokenTtl),
+  token_format: optional('tokenFormat', TokenFormatSchema),
   require_sender_constrained: optional('requireSenderConstrained', RequireSenderConstrained),
 };
 export const createApi = codec({ identifier: field('identifier', Type.String({ minLength: 1, maxLength: 512 })), ...writableFields });
@@ -66,6 +68,7 @@ export const ConfigApi = Type.Object(
     ),
     signing_alg: Type.Optional(withDescription(SigningAlg, 'Default RS256.')),
     token_ttl_seconds: Type.Optional(withDescription(TokenTtl, `Default ${DEFAULT_TOKEN_TTL_SECONDS}.`)),
+    token_format: Type.Optional(withDescription(TokenFormatSchema, 'jwt (default) or opaque: see docs/opaque-tokens.md.')),
     require_sender_constrained: Type.Optional(RequireSenderConstrained),
   },
   { additionalProperties: false },

@@ -1,7 +1,7 @@
 import { Type, type SchemaOptions, type StringOptions, type TSchema, type TUnsafe } from '@sinclair/typebox';
-import { SIGNING_ALGORITHMS, type ClientAuthMethod, type SigningAlgorithm } from '../../storage/types.js';
+import { SIGNING_ALGORITHMS, TOKEN_FORMATS, type ClientAuthMethod, type SigningAlgorithm, type TokenFormat } from '../../storage/types.js';
 import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '../../protocol/limits.js';
-import { JWK_COMMON_MEMBERS, JWK_PUBLIC_MEMBERS, MAX_JWK_MEMBER_CHARS, MAX_JWKS_KEYS } from '../validation.js';
+import { inMemberOrder, JWK_MEMBER_ORDER, JWK_PUBLIC_MEMBERS, MAX_JWK_MEMBER_CHARS, MAX_JWKS_KEYS } from '../validation.js';
 import { mapped } from './fields.js';
 
 /** Schemas more than one admin resource speaks: snake_case like OAuth, ISO-8601 times. */
@@ -32,6 +32,10 @@ export const nullableTime = <Key extends string>(key: Key, options: SchemaOption
 
 export const SigningAlg = stringEnum<SigningAlgorithm>(SIGNING_ALGORITHMS, { description: 'JWS algorithm of the API’s tokens' });
 
+export const TokenFormatSchema = stringEnum<TokenFormat>(TOKEN_FORMATS, {
+  description: 'What the API’s access tokens are: jwt (RFC 9068, verified offline) or opaque (a handle its resource servers introspect)',
+});
+
 export const TokenTtl = Type.Integer({ minimum: MIN_TOKEN_TTL_SECONDS, maximum: MAX_TOKEN_TTL_SECONDS, description: 'Access-token lifetime in seconds' });
 
 export const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
@@ -40,7 +44,8 @@ export const AuthMethods = Type.Array(stringEnum<ClientAuthMethod>(AUTH_METHODS)
 /** A public JWK Set: flat public JWKs only (admin/validation.ts checks the members each kty has). */
 export type PublicJwks = { keys: Record<string, unknown>[] };
 const jwkMember = Type.String({ maxLength: MAX_JWK_MEMBER_CHARS });
-const jwkMembers = [...JWK_COMMON_MEMBERS, ...new Set(Object.values(JWK_PUBLIC_MEMBERS).flat())];
+// In stored order (validation.ts); x5c only where a JWK Set allows certificates (trusted issuers).
+const jwkMembers = JWK_MEMBER_ORDER.filter((member) => member !== 'x5c');
 export const Jwk = Type.Object(
   {
     ...Object.fromEntries(jwkMembers.map((member) => [member, Type.Optional(jwkMember)])),
@@ -56,6 +61,14 @@ export const Jwks = Type.Unsafe<PublicJwks | null>(
     description: 'Public JWK Set for private_key_jwt',
   }),
 );
+
+/**
+ * A JWK Set field whose keys go out with their members in one order (the order the admin API's
+ * schema serialises them in), however the database returned them: the CLI prints the same bytes
+ * from a local data directory as through --server, on every adapter.
+ */
+export const jwksField = <Key extends string>(key: Key, schema: TUnsafe<PublicJwks | null>) =>
+  mapped(key, schema, { encode: (jwks: PublicJwks | null) => inMemberOrder(jwks), decode: (jwks: PublicJwks | null) => jwks });
 
 export const IntrospectApis = Type.Array(Type.String({ minLength: 1, maxLength: 512 }), {
   maxItems: 200,

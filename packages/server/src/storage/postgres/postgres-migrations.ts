@@ -187,7 +187,11 @@ const MIGRATIONS: readonly string[] = [
   ${changeTriggers('trusted_issuers', ['trusted_issuer', 'issuer'])}
   ${changeTriggers('federated_credentials', ['federated_credential', 'issuer'])}
   `,
-  // 5: sender-constrained tokens (as SQLite's 6).
+  // 5: an API's token format (as SQLite's 6); every API made before it issues JWTs.
+  `
+  ALTER TABLE apis ADD COLUMN token_format TEXT NOT NULL DEFAULT 'jwt';
+  `,
+  // 6: sender-constrained tokens (as SQLite's 7).
   `
   ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens BOOLEAN NOT NULL DEFAULT false;
   ALTER TABLE apis ADD COLUMN require_sender_constrained BOOLEAN NOT NULL DEFAULT false;

@@ -183,13 +183,14 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
       await insert(
         'api',
         api.identifier,
-        'INSERT INTO apis (identifier, name, scopes, signing_alg, token_ttl_seconds, require_sender_constrained, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        'INSERT INTO apis (identifier, name, scopes, signing_alg, token_ttl_seconds, token_format, require_sender_constrained, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
         [
           api.identifier,
           api.name,
           JSON.stringify(api.scopes),
           api.signingAlg,
           api.tokenTtlSeconds,
+          api.tokenFormat,
           api.requireSenderConstrained ?? false,
           api.createdAt,
           api.updatedAt,
@@ -209,6 +210,7 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
         scopes: patch.scopes && JSON.stringify(patch.scopes),
         signing_alg: patch.signingAlg,
         token_ttl_seconds: patch.tokenTtlSeconds,
+        token_format: patch.tokenFormat,
         require_sender_constrained: patch.requireSenderConstrained,
         updated_at: now,
       });

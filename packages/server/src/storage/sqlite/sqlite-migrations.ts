@@ -151,7 +151,11 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX federated_credentials_by_created ON federated_credentials (created_at, id);
   ${changeTriggers(['trusted_issuers', 'federated_credentials'])}
   `,
-  // 6: sender-constrained tokens (docs/sender-constrained.md): a client whose every token request
+  // 6: an API's token format (docs/opaque-tokens.md); every API made before it issues JWTs.
+  `
+  ALTER TABLE apis ADD COLUMN token_format TEXT NOT NULL DEFAULT 'jwt';
+  `,
+  // 7: sender-constrained tokens (docs/sender-constrained.md): a client whose every token request
   // must carry a DPoP proof, an API that accepts only bound tokens. Nothing changes for existing rows.
   `
   ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens INTEGER NOT NULL DEFAULT 0;
