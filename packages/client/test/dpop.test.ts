@@ -85,12 +85,12 @@ describe('DPoP end to end: m2m-auth server, client SDK, resource-server SDK (non
 
   it('a key pair the application supplies (Ed25519, RSA-PSS)', async () => {
     for (const algorithm of [{ name: 'Ed25519' }, { name: 'RSA-PSS', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }]) {
-      const pair = (await webcrypto.subtle.generateKey(algorithm, false, ['sign', 'verify'])) as CryptoKeyPair;
+      const pair = (await webcrypto.subtle.generateKey(algorithm, false, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
       const client = createTokenClient({ issuer: server.issuer, clientId, clientSecret, audience: PAYMENTS, dpop: pair as never });
       try {
         const response = await createAuthFetch(client)(`${api.url}/payments`);
         expect(response.status, algorithm.name).toBe(200);
-        expect((await response.json()).jkt).toBe(await client.dpop!.thumbprint());
+        expect(((await response.json()) as { jkt: string }).jkt).toBe(await client.dpop!.thumbprint());
       } finally {
         client.close();
       }

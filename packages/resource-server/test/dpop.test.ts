@@ -69,7 +69,7 @@ async function call(api: RunningApi, authorization: string, dpop?: string | stri
     status: response.status,
     challenge: response.headers.get('www-authenticate') ?? '',
     nonce: response.headers.get('dpop-nonce'),
-    body: await response.json(),
+    body: (await response.json()) as { error?: string; error_description?: string; subject?: string },
   };
 }
 

@@ -182,9 +182,9 @@ describe.each(['memory', 'sqlite'] as const)('applyConfig on %s storage', (kind)
     ]);
     expect((await admin.getApi('https://orders.example')).requireSenderConstrained).toBe(true);
     const exported = await admin.exportConfig();
-    expect(exported.apis.find((api) => api.identifier === 'https://orders.example')).toMatchObject({ require_sender_constrained: true });
-    expect(exported.apis.find((api) => api.identifier === 'https://stock.example')).not.toHaveProperty('require_sender_constrained');
-    expect(exported.clients.find((client) => client.name === 'billing-service')).toMatchObject({ dpop_bound_access_tokens: true });
+    expect(exported.apis?.find((api) => api.identifier === 'https://orders.example')).toMatchObject({ require_sender_constrained: true });
+    expect(exported.apis?.find((api) => api.identifier === 'https://stock.example')).not.toHaveProperty('require_sender_constrained');
+    expect(exported.clients?.find((client) => client.name === 'billing-service')).toMatchObject({ dpop_bound_access_tokens: true });
     expect((await admin.applyConfig(exported)).plan.changes).toEqual([]);
     // Back to the document without them: both are turned off.
     expect((await admin.applyConfig(document)).plan.changes).toHaveLength(2);

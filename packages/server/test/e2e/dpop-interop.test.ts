@@ -54,7 +54,7 @@ for (const requireNonce of [false, true]) {
       const insecure = { [oauth.allowInsecureRequests]: true };
       const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
       expect(as.dpop_signing_alg_values_supported).toContain('ES256');
-      const client = { client_id: clientId };
+      const client: oauth.Client = { client_id: clientId };
       const auth = oauth.ClientSecretPost(clientSecret);
       const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
 
