@@ -138,6 +138,16 @@ describe('checkDpopProof', () => {
     expect(refusal(checkDpopProof(proof.split('.').slice(0, 2).join('.'), target, policy))).toBe('malformed');
   });
 
+  it('keeps what a header decides, never what the request or the policy does', async () => {
+    const first = await makeProof(key, target);
+    expect(refusal(checkDpopProof(first, target, policy))).toBe('accepted');
+    // The same header (same key) again: a bad signature, another method, another policy are still refused.
+    expect(refusal(checkDpopProof(await makeProof(key, target, { breakSignature: true }), target, policy))).toBe('bad_signature');
+    expect(refusal(checkDpopProof(await makeProof(key, target), { ...target, method: 'POST' }, policy))).toBe('wrong_method');
+    const rsaOnly = { ...policy, algorithms: new Set(['RS256']) };
+    expect(refusal(checkDpopProof(await makeProof(key, target), target, rsaOnly))).toBe('algorithm_not_allowed');
+  });
+
   it('without an access token, ath is not asked for', async () => {
     const atTokenEndpoint = { method: 'POST', url: 'https://auth.example/oauth/token' };
     const proof = await makeProof(key, { ...atTokenEndpoint, iat: NOW_S });
