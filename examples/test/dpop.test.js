@@ -80,6 +80,23 @@ describe('a client registered with --dpop-bound', () => {
   });
 });
 
+describe('the CLI flags', () => {
+  it('apis create|update --require-sender-constrained and clients update --dpop-bound set and clear the policies', async () => {
+    const api = await m2mAuth(harness.dataDir, ['apis', 'create', '--identifier', 'https://strict.example', '--require-sender-constrained']);
+    expect(api.require_sender_constrained).toBe(true);
+    expect((await m2mAuth(harness.dataDir, ['apis', 'update', 'https://strict.example', '--no-require-sender-constrained'])).require_sender_constrained).toBe(
+      false,
+    );
+    expect((await m2mAuth(harness.dataDir, ['apis', 'update', 'https://strict.example', '--require-sender-constrained'])).require_sender_constrained).toBe(
+      true,
+    );
+    const client = await m2mAuth(harness.dataDir, ['clients', 'create', '--name', 'flag-client']);
+    expect(client.dpop_bound_access_tokens).toBe(false);
+    expect((await m2mAuth(harness.dataDir, ['clients', 'update', client.client_id, '--dpop-bound'])).dpop_bound_access_tokens).toBe(true);
+    expect((await m2mAuth(harness.dataDir, ['clients', 'update', client.client_id, '--no-dpop-bound'])).dpop_bound_access_tokens).toBe(false);
+  });
+});
+
 describeWithToolchain('Python DPoP example (PyJWT + cryptography)', python ? undefined : 'no python3 with requests, PyJWT and cryptography', () => {
   it(
     'dpop_client.py gets a DPoP-bound token and calls the API with a proof per call',

@@ -114,6 +114,7 @@ export function apisCommand(): Command {
             ...(options.alg !== undefined ? { signingAlg: options.alg } : {}),
             ...(options.tokenTtl !== undefined ? { tokenTtlSeconds: options.tokenTtl } : {}),
             ...(options.tokenFormat !== undefined ? { tokenFormat: options.tokenFormat } : {}),
+            ...(options.requireSenderConstrained !== undefined ? { requireSenderConstrained: options.requireSenderConstrained } : {}),
           });
           const view = apiResource.toWire(api);
           print(
