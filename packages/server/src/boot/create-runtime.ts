@@ -11,6 +11,7 @@ import { ADMIN_API_IDENTIFIER, ADMIN_TOKEN_TTL_SECONDS } from '../admin/built-in
 import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import { createIssuerKeyCache } from '../federation/issuer-keys.js';
 import { fetchJsonBounded } from '../federation/bounded-fetch.js';
+import { createVerifiedTokenCache } from '../federation/verified-token-cache.js';
 import { prepareDecoyKeys } from '../federation/platform-token.js';
 import { createTokenExchangeGrant } from '../grants/token-exchange-grant.js';
 import { createJwtBearerGrant } from '../grants/jwt-bearer-grant.js';
@@ -141,6 +142,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
           if (error) logger.warn({ event: 'federation.keys_fetch_failed', issuer, err: error }, 'could not fetch the keys of a trusted issuer');
         },
       }),
+      verified: createVerifiedTokenCache(),
       serverIssuer: endpoints.issuer,
       onOutcome: (outcome) => events.emit('client.federated', outcome),
     },
