@@ -8,7 +8,7 @@ import type { Storage } from '../storage/types.js';
 import { deriveSecrets } from '../keys/master-key.js';
 import { createAdmin, type Admin } from '../admin/admin.js';
 import { ADMIN_API_IDENTIFIER, ADMIN_TOKEN_TTL_SECONDS } from '../admin/built-in-admin-api.js';
-import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
+import { authenticateClient, type ClientAuthDeps, type ClientAuthenticator } from '../client-auth/authenticate-client.js';
 import { createIssuerKeyCache } from '../federation/issuer-keys.js';
 import { fetchJsonBounded } from '../federation/bounded-fetch.js';
 import { prepareDecoyKeys } from '../federation/platform-token.js';
@@ -145,6 +145,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     },
   };
   void prepareDecoyKeys();
+  const authenticate: ClientAuthenticator = (credentials, remoteAddress) => authenticateClient(clientAuth, credentials, remoteAddress);
 
   // Even a grant stored before the maximum existed (or edited in the database) yields short admin tokens.
   const maxTtlSeconds = (audience: string) => (audience === ADMIN_API_IDENTIFIER ? adminTokenMaxTtlSeconds : undefined);
@@ -165,14 +166,14 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   ];
   const grantTypes = grants.map((grant) => grant.grantType);
   const token = createTokenEndpoint({
-    clientAuth,
+    authenticate,
     rateLimiter: createTokenRateLimiter(state, options.rateLimits ?? {}),
     grants,
     events,
   });
 
   // Introspection and revocation (RFC 7662, RFC 7009) need the same: the caller authenticated, our own tokens checked, revocations.
-  const tokenManagement = { issuer: endpoints.issuer, clientAuth, registry, revoked: state, now, events };
+  const tokenManagement = { issuer: endpoints.issuer, authenticate, registry, revoked: state, now, events };
   const introspect = createIntrospectionEndpoint(tokenManagement);
 
   const rotationDeps = {

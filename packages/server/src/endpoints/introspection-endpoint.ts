@@ -1,7 +1,7 @@
 import type { JWTPayload } from 'jose';
 import type { RegisteredClient } from '../storage/types.js';
 import type { RevokedTokenStore } from '../state/types.js';
-import type { ClientAuthDeps, ClientDirectory } from '../client-auth/authenticate-client.js';
+import type { ClientAuthenticator, ClientDirectory } from '../client-auth/authenticate-client.js';
 import type { GrantDirectory } from '../grants/client-credentials-grant.js';
 import { verifyOwnToken } from '../tokens/verify-own-token.js';
 import { tokenStillStands } from '../tokens/token-standing.js';
@@ -14,7 +14,7 @@ import { errorResponse } from '../errors/error-response.js';
 
 export interface IntrospectionDeps {
   issuer: string;
-  clientAuth: ClientAuthDeps;
+  authenticate: ClientAuthenticator;
   registry: Pick<ClientDirectory, 'client'> & Pick<GrantDirectory, 'grant' | 'keyRing'>;
   revoked: Pick<RevokedTokenStore, 'isTokenRevoked'>;
   now: () => number;
@@ -31,7 +31,7 @@ export interface IntrospectionDeps {
 export function createIntrospectionEndpoint(deps: IntrospectionDeps) {
   return async function introspectionEndpoint(request: TokenRequest): Promise<EndpointResponse> {
     try {
-      const { caller, token } = await readTokenManagementRequest(deps.clientAuth, request);
+      const { caller, token } = await readTokenManagementRequest(deps.authenticate, request);
       const claims = await verifyOwnToken({ issuer: deps.issuer, keyRing: deps.registry.keyRing, now: deps.now }, token);
       if (claims && !mayIntrospect(caller, claims)) {
         deps.events?.emit('introspection.answered', { result: 'not_allowed' });

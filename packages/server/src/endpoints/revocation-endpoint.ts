@@ -1,6 +1,6 @@
 import { StateCapacityError, type RevokedTokenStore } from '../state/types.js';
 import { tooManyRequests } from '../errors/too-many-requests.js';
-import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
+import type { ClientAuthenticator } from '../client-auth/authenticate-client.js';
 import type { GrantDirectory } from '../grants/client-credentials-grant.js';
 import { revokedTokenKey, verifyOwnToken } from '../tokens/verify-own-token.js';
 import { readTokenManagementRequest } from './token-management-request.js';
@@ -11,7 +11,7 @@ import { errorResponse } from '../errors/error-response.js';
 
 export interface RevocationDeps {
   issuer: string;
-  clientAuth: ClientAuthDeps;
+  authenticate: ClientAuthenticator;
   registry: Pick<GrantDirectory, 'keyRing'>;
   revoked: Pick<RevokedTokenStore, 'revokeToken'>;
   now: () => number;
@@ -38,7 +38,7 @@ function refuseOverAllowance(error: unknown): never {
 export function createRevocationEndpoint(deps: RevocationDeps) {
   return async function revocationEndpoint(request: TokenRequest): Promise<EndpointResponse> {
     try {
-      const { caller, token } = await readTokenManagementRequest(deps.clientAuth, request);
+      const { caller, token } = await readTokenManagementRequest(deps.authenticate, request);
       const claims = await verifyOwnToken({ issuer: deps.issuer, keyRing: deps.registry.keyRing, now: deps.now }, token);
       if (claims && claims.client_id === caller.clientId) {
         const jti = String(claims.jti);
