@@ -33,6 +33,16 @@ import { signOnFor, type SignOn } from '../tokens/jws-signer.js';
 import { countEndpointEvents, createServerMetrics, type ServerMetrics } from '../observability/metrics.js';
 import { logEndpointEvents, logSharedStateTransitions } from '../observability/endpoint-logs.js';
 import { createEndpointEventBus } from '../protocol/endpoint-events.js';
+import type { Tracer } from '@opentelemetry/api';
+import {
+  annotateEndpointEvents,
+  traceAdmin,
+  traceClientAuthentication,
+  traceGrant,
+  traceSharedState,
+  traceSigning,
+  traceStorage,
+} from '../observability/tracing.js';
 
 export interface RuntimeOptions {
   storage: Storage;
@@ -60,6 +70,11 @@ export interface RuntimeOptions {
   adminTokenMaxTtlSeconds?: number;
   /** Longest token-exchange delegation chain (`act` nesting, the new actor included); default 4. */
   maxDelegationChain?: number;
+  /**
+   * Traces of the OAuth and admin paths (observability/start-tracing.ts makes one). Without it
+   * nothing is wrapped, so the request path is the same as without tracing support.
+   */
+  tracer?: Tracer;
 }
 
 /** The server without HTTP: endpoints as functions, the registry cache, and admin operations. */
@@ -75,6 +90,8 @@ export interface ServerRuntime {
   readonly state: SharedState;
   /** Longest lifetime of an admin token: grants on the admin API and issued admin tokens alike. */
   readonly adminTokenMaxTtlSeconds: number;
+  /** Set when tracing is on: the HTTP layer opens a span per request with it. */
+  readonly tracer: Tracer | undefined;
   token(request: TokenRequest): Promise<EndpointResponse>;
   introspect(request: TokenRequest): Promise<EndpointResponse>;
   revoke(request: TokenRequest): Promise<EndpointResponse>;
@@ -87,14 +104,17 @@ export interface ServerRuntime {
 }
 
 export function createRuntime(options: RuntimeOptions): ServerRuntime {
-  const { storage, logger } = options;
+  const { storage, logger, tracer } = options;
+  // Decided once: with tracing off the ports are used as they are, nothing wraps them.
+  const traced = <T>(port: T, decorate: (tracer: Tracer, port: T) => T): T => (tracer ? decorate(tracer, port) : port);
+  const tracedStorage = traced(storage, traceStorage);
   const now = options.now ?? Date.now;
   const adminTokenMaxTtlSeconds = Math.min(options.adminTokenMaxTtlSeconds ?? ADMIN_TOKEN_TTL_SECONDS, ADMIN_TOKEN_TTL_SECONDS);
   const { keyEncryptionKey: kek, secretPepper } = deriveSecrets(options.masterKey);
   const endpoints = serverEndpoints(options.issuer);
   let discovery: Promise<string> | undefined;
   const registry: RegistryView = createRegistryView({
-    storage,
+    storage: tracedStorage,
     kek,
     now,
     ...(options.revisionCheckIntervalMs !== undefined ? { revisionCheckIntervalMs: options.revisionCheckIntervalMs } : {}),
@@ -111,12 +131,14 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const events = createEndpointEventBus();
   countEndpointEvents(events, metrics);
   logEndpointEvents(events, logger);
+  if (tracer) annotateEndpointEvents(events);
 
   const state = options.state ?? createMemoryState({ now });
   if (isResilientState(state)) {
     metrics.observeSharedState(state.health);
     logSharedStateTransitions(state.health, logger);
   }
+  const sharedState = traced(state, traceSharedState);
   const secretUsage = createSecretUsageRecorder({
     store: storage,
     now,
@@ -127,9 +149,9 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     registry,
     secretPepper,
     now,
-    limiter: createFailureLimiter(state, options.failureLimits),
+    limiter: createFailureLimiter(sharedState, options.failureLimits),
     assertionAudiences: [endpoints.issuer, endpoints.tokenEndpoint, endpoints.introspectionEndpoint, endpoints.revocationEndpoint],
-    assertionReplay: state,
+    assertionReplay: sharedState,
     onSecretUsed: secretUsage.record,
     federation: {
       directory: registry,
@@ -145,17 +167,22 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     },
   };
   void prepareDecoyKeys();
-  const authenticate: ClientAuthenticator = (credentials, remoteAddress) => authenticateClient(clientAuth, credentials, remoteAddress);
+  const authenticate = traced<ClientAuthenticator>(
+    (credentials, remoteAddress) => authenticateClient(clientAuth, credentials, remoteAddress),
+    traceClientAuthentication,
+  );
 
   // Even a grant stored before the maximum existed (or edited in the database) yields short admin tokens.
   const maxTtlSeconds = (audience: string) => (audience === ADMIN_API_IDENTIFIER ? adminTokenMaxTtlSeconds : undefined);
-  const clientCredentials = createClientCredentialsGrant({ issuer: endpoints.issuer, registry, now, newJti: randomUUID, maxTtlSeconds });
+  // The grants sign through the registry's key ring: with tracing, each signature is a span.
+  const grantDirectory = traced(registry, traceSigning);
+  const clientCredentials = createClientCredentialsGrant({ issuer: endpoints.issuer, registry: grantDirectory, now, newJti: randomUUID, maxTtlSeconds });
   const grants = [
     clientCredentials,
     createTokenExchangeGrant({
       issuer: endpoints.issuer,
-      registry,
-      standing: { registry, revoked: state },
+      registry: grantDirectory,
+      standing: { registry, revoked: sharedState },
       federation: { directory: registry, keys: clientAuth.federation!.keys },
       now,
       newJti: randomUUID,
@@ -167,13 +194,13 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const grantTypes = grants.map((grant) => grant.grantType);
   const token = createTokenEndpoint({
     authenticate,
-    rateLimiter: createTokenRateLimiter(state, options.rateLimits ?? {}),
-    grants,
+    rateLimiter: createTokenRateLimiter(sharedState, options.rateLimits ?? {}),
+    grants: grants.map((grant) => traced(grant, traceGrant)),
     events,
   });
 
   // Introspection and revocation (RFC 7662, RFC 7009) need the same: the caller authenticated, our own tokens checked, revocations.
-  const tokenManagement = { issuer: endpoints.issuer, authenticate, registry, revoked: state, now, events };
+  const tokenManagement = { issuer: endpoints.issuer, authenticate, registry, revoked: sharedState, now, events };
   const introspect = createIntrospectionEndpoint(tokenManagement);
 
   const rotationDeps = {
@@ -213,8 +240,12 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     metrics,
     state,
     adminTokenMaxTtlSeconds,
+    tracer,
     // A write through this process's admin is applied to its own cache before the call returns.
-    admin: createAdmin({ storage, kek, secretPepper, now, actor: 'server', adminTokenMaxTtlSeconds, onChange: () => registry.refresh() }),
+    admin: traced(
+      createAdmin({ storage: tracedStorage, kek, secretPepper, now, actor: 'server', adminTokenMaxTtlSeconds, onChange: () => registry.refresh() }),
+      traceAdmin,
+    ),
     token,
     introspect,
     revoke,

@@ -80,6 +80,11 @@ export function serveCommand(): Command {
       'longest lifetime of an admin token, 30 to 300: can be lowered, never raised (default 300; env M2M_AUTH_ADMIN_TOKEN_MAX_TTL)',
     )
     .option('--audit-retention-days <days>', 'delete audit events older than this (default 90; env M2M_AUTH_AUDIT_RETENTION_DAYS)')
+    .option(
+      '--otel-exporter-otlp-endpoint <url>',
+      'send OpenTelemetry traces over OTLP/HTTP to this receiver, e.g. http://otel-collector:4318 (env OTEL_EXPORTER_OTLP_ENDPOINT)',
+    )
+    .option('--otel-traces-exporter <otlp|none>', 'otlp: trace (to the endpoint, default http://localhost:4318); none: do not (env OTEL_TRACES_EXPORTER)')
     .addOption(new Option('--config <file>', 'JSON file with the same settings').env('M2M_AUTH_CONFIG'))
     .action(
       action(async (flags: ServeFlags) => {
@@ -133,6 +138,7 @@ async function runServer(config: ServerConfig) {
     adminApi: config.adminApi === 'main-listener' ? true : config.adminApi,
     adminTokenMaxTtlSeconds: config.adminTokenMaxTtlSeconds,
     auditRetentionDays: config.auditRetentionDays,
+    ...(config.tracing ? { tracing: config.tracing } : {}),
     logger,
     limits: config.limits,
     ...(config.tls ? { tls: { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } } : {}),

@@ -22,6 +22,7 @@ import type { TokenRequest } from '../protocol/token-request.js';
 import { registerAdminApi } from './admin/admin-routes.js';
 import { sendEndpointResponse as send } from './send-endpoint-response.js';
 import { cacheHeaders } from './cache-policy.js';
+import { traceRequests } from './request-tracing.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -48,6 +49,7 @@ const NOT_FORM = Symbol('not-form');
 /** The Fastify app over a runtime: routing, body parsing and status mapping, nothing else. */
 export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyInstance {
   const app = createFastify({ ...options, bodyLimit: BODY_LIMIT_BYTES });
+  if (runtime.tracer) traceRequests(app, runtime.tracer);
 
   // Only form bodies are parsed; any other content type reaches the handler as a marker, so the
   // endpoint can answer with a proper OAuth error instead of Fastify's 415.
@@ -127,6 +129,7 @@ function describeFrameworkError(error: { code?: string }): string {
  */
 export function buildAdminApp(runtime: ServerRuntime, options: Pick<AppOptions, 'logger' | 'serverFactory' | 'https'>): FastifyInstance {
   const app = createFastify(options);
+  if (runtime.tracer) traceRequests(app, runtime.tracer);
   registerAdminApi(app, runtime);
   app.get('/healthz', async (_request, reply) => reply.send({ status: 'ok' }));
   return app;

@@ -12,6 +12,7 @@ import type { SharedState, StateLimits } from '../state/types.js';
 import { openSharedState } from '../state/open-state.js';
 import { isResilientState } from '../state/resilient-state.js';
 import { clusterMetricsCollector } from '../observability/cluster-metrics.js';
+import { startTracing, type RunningTracing, type TracingOptions } from '../observability/start-tracing.js';
 import type { SignOn } from '../tokens/jws-signer.js';
 import type { Admin } from '../admin/admin.js';
 import { DATABASE_FILE, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../config/server-config.js';
@@ -72,6 +73,8 @@ export interface StartServerOptions {
   auditRetentionDays?: number;
   /** Longest lifetime of an admin token (default and most: ADMIN_TOKEN_TTL_SECONDS). */
   adminTokenMaxTtlSeconds?: number;
+  /** OpenTelemetry traces exported over OTLP/HTTP; off when absent (the SDK is not even loaded). */
+  tracing?: TracingOptions;
 }
 
 export interface RunningServer {
@@ -104,7 +107,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let state: SharedState | undefined;
   let listener: Listener | undefined;
   let admin: Awaited<ReturnType<typeof listenAdmin>> | undefined;
+  let tracing: RunningTracing | undefined;
   try {
+    tracing = options.tracing ? await startTracing(options.tracing) : undefined;
     const redisUrl = options.redisUrl ?? (options.storage === 'memory' ? undefined : process.env.M2M_AUTH_REDIS_URL);
     state =
       options.state ??
@@ -138,6 +143,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ...(options.registryCacheEntries !== undefined ? { registryCacheEntries: options.registryCacheEntries } : {}),
       ...options.lifecycle,
       ...(options.adminTokenMaxTtlSeconds !== undefined ? { adminTokenMaxTtlSeconds: options.adminTokenMaxTtlSeconds } : {}),
+      ...(tracing ? { tracer: tracing.tracer } : {}),
       state,
     });
     // Redis gets a moment to answer before the first request; without it the server serves anyway
@@ -169,6 +175,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     logger.info({ event: 'server.listening', url, adminUrl, issuer, storage: storage.kind }, 'm2m-auth listening');
 
     let closing: Promise<void> | undefined;
+    const runningTracing = tracing;
     return {
       url,
       adminUrl,
@@ -181,6 +188,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           await adminListener?.close();
           await mainListener.close(() => app.close());
           await runtime.close();
+          // After the last request: its spans are sent before the process exits.
+          await runningTracing?.shutdown();
           await state!.close();
           await foundation.close();
         })()),
@@ -188,6 +197,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   } catch (error) {
     await admin?.close();
     await listener?.close();
+    await tracing?.shutdown();
     await state?.close();
     await foundation.close();
     throw error;
