@@ -52,6 +52,8 @@ export interface ServerConfig {
    * turns it off whatever else is set.
    */
   tracing: { otlpEndpoint: string | undefined } | undefined;
+  /** On SIGTERM, seconds /readyz answers 503 while the listener still serves, before it closes. */
+  shutdownDrainSeconds: number;
 }
 
 /**
@@ -117,6 +119,7 @@ interface ConfigInput {
   stateMaxEntries: string;
   otelExporterOtlpEndpoint: string;
   otelTracesExporter: string;
+  shutdownDrainSeconds: string;
 }
 
 export const DEFAULT_DATA_DIR = './m2m-auth-data';
@@ -166,6 +169,7 @@ export const CONFIG_ENVIRONMENT: Readonly<Record<keyof ConfigInput, string>> = {
   // injects them configures m2m-auth like any other instrumented service.
   otelExporterOtlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
   otelTracesExporter: 'OTEL_TRACES_EXPORTER',
+  shutdownDrainSeconds: 'M2M_AUTH_SHUTDOWN_DRAIN_SECONDS',
 };
 
 const SIGN_ON = ['auto', 'threadpool', 'event-loop'] as const;
@@ -285,6 +289,8 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   validateIssuer(issuer, insecureHttp, problems);
 
   const tracing = resolveTracing(pick, problems);
+  const shutdownDrainSeconds = parseInteger(pick('shutdownDrainSeconds') ?? '0', 0, 300);
+  if (shutdownDrainSeconds === undefined) problems.push(`${where('shutdownDrainSeconds')}: must be a whole number of seconds from 0 to 300`);
 
   const connections = resolveConnections(pick, problems);
   const registryCacheEntries = parseInteger(pick('registryCacheEntries') ?? String(DEFAULT_REGISTRY_CACHE_ENTRIES), 1_000, 100_000_000);
@@ -313,6 +319,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     rateLimits,
     stateLimits,
     tracing,
+    shutdownDrainSeconds: shutdownDrainSeconds!,
   };
 }
 

@@ -36,6 +36,8 @@ export interface AppOptions {
   collectMetrics?: () => Promise<string>;
   /** Serve the admin API under /admin/v1 on this app (default true; false when it has its own listener or is off). */
   adminApi?: boolean;
+  /** True from the start of a graceful shutdown: /readyz then answers 503 while the listener still serves. */
+  isShuttingDown?: () => boolean;
 }
 
 /** Token requests are small; anything larger is refused before it is parsed. */
@@ -92,6 +94,8 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
 
   app.get('/healthz', async (_request, reply) => reply.send({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {
+    // Load balancers take the instance out while it still serves what they send meanwhile.
+    if (options.isShuttingDown?.()) return reply.code(503).send({ status: 'shutting_down', storage: runtime.storage.kind });
     try {
       await runtime.storage.ping();
       await runtime.registry.keyRing();

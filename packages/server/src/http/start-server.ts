@@ -75,6 +75,11 @@ export interface StartServerOptions {
   adminTokenMaxTtlSeconds?: number;
   /** OpenTelemetry traces exported over OTLP/HTTP; off when absent (the SDK is not even loaded). */
   tracing?: TracingOptions;
+  /**
+   * On close, how long /readyz answers 503 while the listener still serves, before it stops
+   * accepting: the time a load balancer needs to take the instance out (default 0).
+   */
+  shutdownDrainMs?: number;
 }
 
 export interface RunningServer {
@@ -158,7 +163,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
     const mainListener = listener;
     const adminChoice = options.adminApi ?? true;
+    let isShuttingDown = false;
     const app = buildApp(runtime, {
+      isShuttingDown: () => isShuttingDown,
       logger,
       trustProxy: options.trustProxy ?? false,
       exposeMetrics: options.exposeMetrics ?? false,
@@ -176,6 +183,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
     let closing: Promise<void> | undefined;
     const runningTracing = tracing;
+    const drainMs = options.shutdownDrainMs ?? 0;
     return {
       url,
       adminUrl,
@@ -184,6 +192,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       runtime,
       close: () =>
         (closing ??= (async () => {
+          isShuttingDown = true;
+          if (drainMs > 0) {
+            logger.info({ event: 'server.draining', seconds: drainMs / 1000 }, '/readyz answers 503; still serving until the drain ends');
+            await new Promise((resolve) => setTimeout(resolve, drainMs));
+          }
           stopPruning();
           await adminListener?.close();
           await mainListener.close(() => app.close());

@@ -72,6 +72,12 @@ describe('resolveServerConfig', () => {
     );
   });
 
+  it('drains for --shutdown-drain-seconds on SIGTERM: none by default, at most five minutes', () => {
+    expect(resolveServerConfig({}, {}).shutdownDrainSeconds).toBe(0);
+    expect(resolveServerConfig({}, { M2M_AUTH_SHUTDOWN_DRAIN_SECONDS: '10' }).shutdownDrainSeconds).toBe(10);
+    expect(() => resolveServerConfig({ shutdownDrainSeconds: '301' }, {})).toThrowError(/--shutdown-drain-seconds \/ M2M_AUTH_SHUTDOWN_DRAIN_SECONDS/);
+  });
+
   it('bounds what a connection may hold: timeouts and a connection cap, each from flags, env or file', () => {
     expect(resolveServerConfig({}, {}).limits).toEqual(DEFAULT_CONNECTION_LIMITS);
     const config = resolveServerConfig(
