@@ -113,6 +113,8 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const { keyEncryptionKey: kek, secretPepper } = deriveSecrets(options.masterKey);
   const endpoints = serverEndpoints(options.issuer);
   let discovery: Promise<string> | undefined;
+  // Made before the registry, whose refresh failures it counts; it reads the keys only when scraped.
+  const metrics = createServerMetrics({ signingKeys: async () => (await registry.keyRing()).records, now });
   const registry: RegistryView = createRegistryView({
     storage: tracedStorage,
     kek,
@@ -120,11 +122,12 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     ...(options.revisionCheckIntervalMs !== undefined ? { revisionCheckIntervalMs: options.revisionCheckIntervalMs } : {}),
     ...(options.registryCacheEntries !== undefined ? { maxEntries: options.registryCacheEntries } : {}),
     onReload: () => (discovery = undefined),
-    onRefreshError: (error) => logger.warn({ event: 'registry.refresh_failed', err: error }, 'registry refresh failed; serving cached data'),
+    onRefreshError: (error) => {
+      metrics.storageFailed('refresh');
+      logger.warn({ event: 'registry.refresh_failed', err: error }, 'registry refresh failed; serving cached data');
+    },
     signOn: options.signOn ?? signOnFor(1),
   });
-
-  const metrics = createServerMetrics({ signingKeys: async () => (await registry.keyRing()).records, now });
 
   metrics.observeRegistryCache(registry.stats);
   // Endpoints report what they do; metrics and logs subscribe.
