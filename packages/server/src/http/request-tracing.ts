@@ -5,7 +5,8 @@ import type { FastifyInstance, FastifyRequest, onRequestAbortHookHandler, onRequ
 const UNTRACED_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
- * One server span per request, a child of the caller's W3C `traceparent` when it sent one. The
+ * One server span per request, a child of the caller's W3C `traceparent` when it sent one (and
+ * sampled as it says, by default: OTEL_TRACES_SAMPLER is the SDK's parent-based one). The
  * handler runs in the span's context, entered by the route's last `preHandler` hook, whose `done`
  * calls the handler: the spans the decorated ports open below it are its children. The hooks are
  * given to each route as it is added (its path known then, so no request reads it), and only when
@@ -46,7 +47,9 @@ export function traceRequests(app: FastifyInstance, tracer: Tracer): void {
         { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method, 'http.route': route.url, 'url.scheme': request.protocol } },
         parent,
       );
-      requests.set(request, { span, context: trace.setSpan(parent, span) });
+      // A trace not sampled is not entered: nothing below opens a span, and with no context to
+      // enter, the context manager's async hooks are never switched on for it.
+      if (span.isRecording()) requests.set(request, { span, context: trace.setSpan(parent, span) });
       done();
     };
     route.onRequest = [startSpan, ...[route.onRequest ?? []].flat()];

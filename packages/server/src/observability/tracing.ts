@@ -1,4 +1,4 @@
-import { SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import { INVALID_SPAN_CONTEXT, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import type { ClientAuthenticator } from '../client-auth/authenticate-client.js';
 import type { GrantType } from '../grants/grant-type.js';
 import type { GrantDirectory } from '../grants/client-credentials-grant.js';
@@ -23,8 +23,19 @@ import { OAuthError } from '../errors/oauth-error.js';
  * a token, a jti, an assertion, a secret or an error message never go into a span.
  */
 
+/** What `work` is given outside a recorded trace: setting its attributes does nothing. */
+const UNRECORDED = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/**
+ * Whether a child span would be recorded: only under a recorded span. A request outside a sampled
+ * trace (or a background call outside any request) then costs the decorators one check, with no
+ * span, context or closure made.
+ */
+const isRecording = () => trace.getActiveSpan()?.isRecording() === true;
+
 /** Runs `work` in a child span of the active one; an error ends it with the error's code, never its message. */
 export function inSpan<T>(tracer: Tracer, name: string, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> {
+  if (!isRecording()) return work(UNRECORDED);
   return tracer.startActiveSpan(name, { attributes }, async (span) => {
     try {
       return await work(span);
@@ -119,7 +130,7 @@ const UNTRACED_STORAGE = new Set<PropertyKey>(['kind', 'close', 'watchChanges', 
 const UNTRACED_STATE = new Set<PropertyKey>(['kind', 'close', 'health', 'then']);
 
 /**
- * Every storage call made within a traced request as a span `storage <operation>`, a
+ * Every storage call made within a recorded request as a span `storage <operation>`, a
  * transaction's calls included. Calls outside any span (the registry's background refresh, the
  * readiness probe, last-use writes) are passed through, so traces hold requests, not polling.
  */
@@ -165,7 +176,7 @@ export function traceAdmin(tracer: Tracer, admin: Admin): Admin {
 }
 
 /**
- * A proxy whose methods run in a span named `${prefix} ${method}` when a span is active; each
+ * A proxy whose methods run in a span named `${prefix} ${method}` under a recorded span; each
  * wrapped method is made once. A method that answers synchronously ends its span at once.
  */
 function traceCalls<T extends object>(
@@ -187,7 +198,7 @@ function traceCalls<T extends object>(
         const name = `${prefix} ${property}`;
         const attributes = attributesOf(property);
         method = (...args: unknown[]) => {
-          if (!trace.getActiveSpan()) return original.apply(object, args);
+          if (!isRecording()) return original.apply(object, args);
           return tracer.startActiveSpan(name, { attributes }, (span) => {
             let result: unknown;
             try {

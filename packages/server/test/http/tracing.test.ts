@@ -34,6 +34,7 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
   let adminToken: string;
   const traceId = randomBytes(16).toString('hex');
   const callerSpanId = randomBytes(8).toString('hex');
+  const unsampledTraceId = randomBytes(16).toString('hex');
 
   const post = (path: string, params: Record<string, string>, authorization: string, headers: Record<string, string> = {}) =>
     fetch(`${server.url}${path}`, {
@@ -76,6 +77,8 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
     expect(issued.status).toBe(200);
     accessToken = ((await issued.json()) as { access_token: string }).access_token;
     expect((await post('/oauth/token', { grant_type: 'client_credentials', audience: 'https://unknown.example' }, auth)).status).toBe(400);
+    const unsampled = `00-${unsampledTraceId}-${randomBytes(8).toString('hex')}-00`;
+    expect((await post('/oauth/token', { grant_type: 'client_credentials', audience: api }, auth, { traceparent: unsampled })).status).toBe(200);
     expect((await post('/oauth/introspect', { token: accessToken }, auth)).status).toBe(200);
     expect((await post('/oauth/revoke', { token: accessToken }, auth)).status).toBe(200);
     const adminIssued = await post(
@@ -145,6 +148,10 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
     const [grant] = named(descendants(failed), 'grant client_credentials');
     expect(attributesOf(grant!)['error.type']).toBe('invalid_target');
     expect(grant!.status?.code).toBe(2);
+  });
+
+  it('records nothing of a request whose caller did not sample its trace (traceparent flags 00)', () => {
+    expect(spans.filter((span) => span.traceId === unsampledTraceId)).toEqual([]);
   });
 
   it('traces introspection and revocation with their shared-state checks', () => {
