@@ -1,4 +1,4 @@
-import { INVALID_SPAN_CONTEXT, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import { SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import type { ClientAuthenticator } from '../client-auth/authenticate-client.js';
 import type { GrantType } from '../grants/grant-type.js';
 import type { GrantDirectory } from '../grants/client-credentials-grant.js';
@@ -23,19 +23,15 @@ import { OAuthError } from '../errors/oauth-error.js';
  * a token, a jti, an assertion, a secret or an error message never go into a span.
  */
 
-/** What `work` is given outside a recorded trace: setting its attributes does nothing. */
-const UNRECORDED = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-
 /**
- * Whether a child span would be recorded: only under a recorded span. A request outside a sampled
- * trace (or a background call outside any request) then costs the decorators one check, with no
- * span, context or closure made.
+ * Whether a child span would be recorded: only under a recorded span. Each decorator asks first,
+ * so a request outside a sampled trace (or a background call outside any request) costs it this
+ * one check, with no span, context or closure made.
  */
 const isRecording = () => trace.getActiveSpan()?.isRecording() === true;
 
 /** Runs `work` in a child span of the active one; an error ends it with the error's code, never its message. */
-export function inSpan<T>(tracer: Tracer, name: string, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> {
-  if (!isRecording()) return work(UNRECORDED);
+function inSpan<T>(tracer: Tracer, name: string, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> {
   return tracer.startActiveSpan(name, { attributes }, async (span) => {
     try {
       return await work(span);
@@ -48,7 +44,7 @@ export function inSpan<T>(tracer: Tracer, name: string, attributes: Attributes, 
   });
 }
 
-export function markFailed(span: Span, error: unknown): void {
+function markFailed(span: Span, error: unknown): void {
   const code = errorCodeOf(error);
   span.setAttribute('error.type', code);
   span.setStatus({ code: SpanStatusCode.ERROR, message: code });
@@ -63,11 +59,13 @@ export function errorCodeOf(error: unknown): string {
 
 export function traceClientAuthentication(tracer: Tracer, authenticate: ClientAuthenticator): ClientAuthenticator {
   return (credentials, remoteAddress) =>
-    inSpan(tracer, 'client authentication', { 'oauth.client_auth_method': credentials.method }, async (span) => {
-      const authenticated = await authenticate(credentials, remoteAddress);
-      span.setAttribute('oauth.client_id', authenticated.client.clientId);
-      return authenticated;
-    });
+    !isRecording()
+      ? authenticate(credentials, remoteAddress)
+      : inSpan(tracer, 'client authentication', { 'oauth.client_auth_method': credentials.method }, async (span) => {
+          const authenticated = await authenticate(credentials, remoteAddress);
+          span.setAttribute('oauth.client_id', authenticated.client.clientId);
+          return authenticated;
+        });
 }
 
 export function traceGrant(tracer: Tracer, grant: GrantType): GrantType {
@@ -76,15 +74,20 @@ export function traceGrant(tracer: Tracer, grant: GrantType): GrantType {
     grantType: grant.grantType,
     parameters: grant.parameters,
     handle: (client, params) =>
-      inSpan(tracer, name, { 'oauth.grant_type': grant.grantType, 'oauth.client_id': client.clientId }, async (span) => {
-        const result = await grant.handle(client, params);
-        span.setAttribute('oauth.audience', result.audience);
-        return result;
-      }),
+      !isRecording()
+        ? grant.handle(client, params)
+        : inSpan(tracer, name, { 'oauth.grant_type': grant.grantType, 'oauth.client_id': client.clientId }, async (span) => {
+            const result = await grant.handle(client, params);
+            span.setAttribute('oauth.audience', result.audience);
+            return result;
+          }),
   };
 }
 
-/** The grant's reads with every signature in a span; the wrapped key ring and signers are made once per ring and signer. */
+/**
+ * The grant's reads with every signature in a span: under a recorded span the key ring is handed
+ * out wrapped, its wrapper and each signer's made once.
+ */
 export function traceSigning<D extends Pick<GrantDirectory, 'keyRing'>>(tracer: Tracer, directory: D): D {
   const rings = new WeakMap<KeyRing, KeyRing>();
   const signers = new WeakMap<JwsSigner, JwsSigner>();
@@ -96,7 +99,7 @@ export function traceSigning<D extends Pick<GrantDirectory, 'keyRing'>>(tracer: 
         kid: signer.kid,
         alg: signer.alg,
         encodedHeader: signer.encodedHeader,
-        sign: (input) => inSpan(tracer, 'token signing', attributes, async () => signer.sign(input)),
+        sign: (input) => (!isRecording() ? signer.sign(input) : inSpan(tracer, 'token signing', attributes, async () => signer.sign(input))),
       };
       signers.set(signer, traced);
     }
@@ -118,7 +121,7 @@ export function traceSigning<D extends Pick<GrantDirectory, 'keyRing'>>(tracer: 
     }
     return traced;
   };
-  const keyRing = async () => tracedRing(await directory.keyRing());
+  const keyRing = () => (!isRecording() ? directory.keyRing() : directory.keyRing().then(tracedRing));
   // Every other read of the directory (a grant, an API, exchange policies) is passed through as it is.
   return new Proxy(directory, {
     get: (target, property, receiver) => (property === 'keyRing' ? keyRing : (Reflect.get(target, property, receiver) as unknown)),
