@@ -434,12 +434,13 @@ const clientKey = (name: string, clientId: string | undefined) => `${name} (${cl
 const grantKey = (client: string, api: string) => `${client} → ${api}`;
 
 /** A resource's fields as the document writes them, from a stored record or a desired entry alike. */
-const apiFields = (api: Pick<ApiRecord, 'identifier' | 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds'>) => ({
+const apiFields = (api: Pick<ApiRecord, 'identifier' | 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds' | 'tokenFormat'>) => ({
   identifier: api.identifier,
   name: api.name,
   scopes: api.scopes,
   signing_alg: api.signingAlg,
   token_ttl_seconds: api.tokenTtlSeconds,
+  token_format: api.tokenFormat,
 });
 
 const clientFields = (

@@ -1,4 +1,4 @@
-import type { ApiScope, ClientAuthMethod, SigningAlgorithm } from '../storage/types.js';
+import type { ApiScope, ClientAuthMethod, SigningAlgorithm, TokenFormat } from '../storage/types.js';
 import { AdminError, isAdminError } from '../errors/admin-error.js';
 import { echo } from '../errors/echo.js';
 import { findUnstorable, UNSTORABLE_TEXT } from '../protocol/storable-text.js';
@@ -15,6 +15,7 @@ import {
   validateName,
   validateScopes,
   validateSigningAlg,
+  validateTokenFormat,
   validateTokenTtl,
 } from './validation.js';
 
@@ -37,6 +38,7 @@ export interface DesiredApi {
   scopes: ApiScope[];
   signingAlg: SigningAlgorithm;
   tokenTtlSeconds: number;
+  tokenFormat: TokenFormat;
 }
 
 export interface DesiredClient {
@@ -190,6 +192,7 @@ function parseApi(entry: Record<string, unknown>, path: string, problems: Proble
     tokenTtlSeconds: problems.check(`${path}.token_ttl_seconds`, () =>
       validateTokenTtl(entry.token_ttl_seconds ?? DEFAULT_TOKEN_TTL_SECONDS, 'token_ttl_seconds'),
     ),
+    tokenFormat: problems.check(`${path}.token_format`, () => validateTokenFormat(entry.token_format ?? 'jwt', 'token_format')),
   };
 }
 

@@ -30,6 +30,7 @@ import { renderDiscoveryDocument, serverEndpoints, type ServerEndpoints } from '
 import type { EndpointResponse } from '../protocol/endpoint-response.js';
 import { createRegistryView, type RegistryView } from '../registry/registry-view.js';
 import { signOnFor, type SignOn } from '../tokens/jws-signer.js';
+import { createTokenIssuer } from '../tokens/token-issuer.js';
 import { countEndpointEvents, createServerMetrics, type ServerMetrics } from '../observability/metrics.js';
 import { logEndpointEvents, logSharedStateTransitions } from '../observability/endpoint-logs.js';
 import { createEndpointEventBus } from '../protocol/endpoint-events.js';
@@ -110,7 +111,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const tracedStorage = traced(storage, traceStorage);
   const now = options.now ?? Date.now;
   const adminTokenMaxTtlSeconds = Math.min(options.adminTokenMaxTtlSeconds ?? ADMIN_TOKEN_TTL_SECONDS, ADMIN_TOKEN_TTL_SECONDS);
-  const { keyEncryptionKey: kek, secretPepper } = deriveSecrets(options.masterKey);
+  const { keyEncryptionKey: kek, secretPepper, opaqueTokenPepper } = deriveSecrets(options.masterKey);
   const endpoints = serverEndpoints(options.issuer);
   let discovery: Promise<string> | undefined;
   // Made before the registry, whose refresh failures it counts; it reads the keys only when scraped.
@@ -177,18 +178,21 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
 
   // Even a grant stored before the maximum existed (or edited in the database) yields short admin tokens.
   const maxTtlSeconds = (audience: string) => (audience === ADMIN_API_IDENTIFIER ? adminTokenMaxTtlSeconds : undefined);
-  // The grants sign through the registry's key ring: with tracing, each signature is a span.
-  const grantDirectory = traced(registry, traceSigning);
-  const clientCredentials = createClientCredentialsGrant({ issuer: endpoints.issuer, registry: grantDirectory, now, newJti: randomUUID, maxTtlSeconds });
+  // Opaque tokens live in the shared state: every worker and instance answers for them, and a revocation reaches all.
+  const opaque = { store: sharedState, pepper: opaqueTokenPepper };
+  // Tokens are signed with the registry's key ring: with tracing, each signature is a span.
+  const tokens = createTokenIssuer({ now, newJti: randomUUID, keyRing: traced(registry, traceSigning).keyRing, opaque });
+  const clientCredentials = createClientCredentialsGrant({ issuer: endpoints.issuer, registry, tokens, maxTtlSeconds });
   const grants = [
     clientCredentials,
     createTokenExchangeGrant({
       issuer: endpoints.issuer,
-      registry: grantDirectory,
+      registry,
       standing: { registry, revoked: sharedState },
+      opaque,
       federation: { directory: registry, keys: clientAuth.federation!.keys },
       now,
-      newJti: randomUUID,
+      tokens,
       maxTtlSeconds,
       ...(options.maxDelegationChain !== undefined ? { maxChainLength: options.maxDelegationChain } : {}),
     }),
@@ -203,7 +207,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   });
 
   // Introspection and revocation (RFC 7662, RFC 7009) need the same: the caller authenticated, our own tokens checked, revocations.
-  const tokenManagement = { issuer: endpoints.issuer, authenticate, registry, revoked: sharedState, now, events };
+  const tokenManagement = { issuer: endpoints.issuer, authenticate, registry, revoked: sharedState, opaque, now, events };
   const introspect = createIntrospectionEndpoint(tokenManagement);
 
   const rotationDeps = {

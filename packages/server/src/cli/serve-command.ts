@@ -60,6 +60,10 @@ export function serveCommand(): Command {
       'unexpired used client assertions one client may hold; past it its assertions answer 429 (default 100000; env M2M_AUTH_STATE_ASSERTIONS_PER_CLIENT)',
     )
     .option(
+      '--state-opaque-tokens-per-client <n>',
+      'unexpired opaque access tokens one client may hold; past it its token requests for opaque APIs answer 429 (default 100000; env M2M_AUTH_STATE_OPAQUE_TOKENS_PER_CLIENT)',
+    )
+    .option(
       '--state-max-entries <n>',
       'unexpired failure counters, and rate-limit buckets, kept at most; a new one is refused beyond (default 100000; env M2M_AUTH_STATE_MAX_ENTRIES)',
     )

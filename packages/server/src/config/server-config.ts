@@ -116,6 +116,7 @@ interface ConfigInput {
   rateLimitAddress: string;
   stateRevocationsPerClient: string;
   stateAssertionsPerClient: string;
+  stateOpaqueTokensPerClient: string;
   stateMaxEntries: string;
   otelExporterOtlpEndpoint: string;
   otelTracesExporter: string;
@@ -164,6 +165,7 @@ export const CONFIG_ENVIRONMENT: Readonly<Record<keyof ConfigInput, string>> = {
   rateLimitAddress: 'M2M_AUTH_RATE_LIMIT_ADDRESS',
   stateRevocationsPerClient: 'M2M_AUTH_STATE_REVOCATIONS_PER_CLIENT',
   stateAssertionsPerClient: 'M2M_AUTH_STATE_ASSERTIONS_PER_CLIENT',
+  stateOpaqueTokensPerClient: 'M2M_AUTH_STATE_OPAQUE_TOKENS_PER_CLIENT',
   stateMaxEntries: 'M2M_AUTH_STATE_MAX_ENTRIES',
   // The OpenTelemetry variables by their standard names: a collector sidecar or an operator that
   // injects them configures m2m-auth like any other instrumented service.
@@ -267,7 +269,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     else rateLimits[field] = parsed;
   }
 
-  const stateNumber = (key: 'stateRevocationsPerClient' | 'stateAssertionsPerClient' | 'stateMaxEntries', fallback: number) => {
+  const stateNumber = (key: 'stateRevocationsPerClient' | 'stateAssertionsPerClient' | 'stateOpaqueTokensPerClient' | 'stateMaxEntries', fallback: number) => {
     const value = parseInteger(pick(key) ?? String(fallback), 1, 100_000_000);
     if (value === undefined) problems.push(`${where(key)}: must be a whole number from 1 to 100000000`);
     return value ?? fallback;
@@ -276,6 +278,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     allowance: {
       revocations: stateNumber('stateRevocationsPerClient', DEFAULT_CLIENT_ALLOWANCE.revocations),
       assertions: stateNumber('stateAssertionsPerClient', DEFAULT_CLIENT_ALLOWANCE.assertions),
+      opaqueTokens: stateNumber('stateOpaqueTokensPerClient', DEFAULT_CLIENT_ALLOWANCE.opaqueTokens),
     },
     maxEntries: stateNumber('stateMaxEntries', DEFAULT_MAX_STATE_ENTRIES),
   };

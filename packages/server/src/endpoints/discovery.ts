@@ -1,5 +1,6 @@
 import { JWT_BEARER_ASSERTION_TYPE, JWT_SPIFFE_ASSERTION_TYPE } from '../federation/federation-rules.js';
 import type { ApiRecord } from '../storage/types.js';
+import { INTROSPECTION_SIGNING_ALGS } from './introspection-response.js';
 
 export interface ServerEndpoints {
   issuer: string;
@@ -52,6 +53,8 @@ export function renderDiscoveryDocument(
     client_assertion_types_supported: ASSERTION_TYPES,
     introspection_endpoint_auth_methods_supported: AUTH_METHODS,
     introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    // RFC 9701 §6: the algorithms of signed introspection answers (Accept: application/token-introspection+jwt).
+    introspection_signing_alg_values_supported: INTROSPECTION_SIGNING_ALGS,
     revocation_endpoint: endpoints.revocationEndpoint,
     revocation_endpoint_auth_methods_supported: AUTH_METHODS,
     revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,

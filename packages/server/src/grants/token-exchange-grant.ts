@@ -3,11 +3,11 @@ import type { RegisteredClient, RegisteredExchangePolicy } from '../storage/type
 import { invalidRequest, invalidScope, invalidTarget, OAuthError } from '../errors/oauth-error.js';
 import { echo } from '../errors/echo.js';
 import type { FormParams } from '../protocol/form-params.js';
-import { issueAccessToken, type TokenFactoryDeps } from '../tokens/issue-access-token.js';
-import { verifyOwnToken } from '../tokens/verify-own-token.js';
+import type { TokenIssuer } from '../tokens/token-issuer.js';
+import { readOwnToken, type OwnTokenReadDeps } from '../tokens/read-own-token.js';
 import { scopesOf, tokenStillStands, type TokenStandingDeps } from '../tokens/token-standing.js';
 import { PlatformTokenRejected, verifyPlatformToken, type PlatformTokenDeps } from '../federation/platform-token.js';
-import { readTokenRequest, resolveApi, signerFor, type GrantDirectory } from './client-credentials-grant.js';
+import { readTokenRequest, resolveApi, type GrantDirectory } from './client-credentials-grant.js';
 import { parseScopeParameter } from './scope.js';
 import type { GrantType } from './grant-type.js';
 
@@ -24,9 +24,14 @@ export interface ExchangeDirectory extends GrantDirectory {
   exchangePolicies(clientId: string): Promise<readonly RegisteredExchangePolicy[]>;
 }
 
-export interface TokenExchangeDeps extends TokenFactoryDeps {
+export interface TokenExchangeDeps {
   issuer: string;
   registry: ExchangeDirectory;
+  now: () => number;
+  /** Makes the token in its API's format (JWT or opaque). */
+  tokens: TokenIssuer;
+  /** Where opaque tokens of ours are read, so they are exchangeable like JWTs. */
+  opaque: OwnTokenReadDeps['opaque'];
   /** Whether a subject (or actor) token of ours still stands: revocation, client, grant. */
   standing: TokenStandingDeps;
   /** Trusted issuers, when JWTs of theirs may be exchanged. */
@@ -103,7 +108,7 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps): GrantType {
       const remaining = subject.exp - Math.floor(deps.now() / 1000);
       const ttlSeconds = Math.min(grant.tokenTtlSeconds ?? api.tokenTtlSeconds, deps.maxTtlSeconds?.(api.identifier) ?? Infinity, remaining);
       if (ttlSeconds <= 0) throw new OAuthError('invalid_grant', 'The subject token has expired.');
-      const token = await issueAccessToken(deps, await signerFor(deps.registry, api), {
+      const token = await deps.tokens.issue(api, {
         issuer: deps.issuer,
         clientId: client.clientId,
         subject: subject.sub,
@@ -118,7 +123,7 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps): GrantType {
   };
 }
 
-/** A subject or actor token: ours (signed by a published key, unexpired, still standing), or a trusted issuer's JWT. */
+/** A subject or actor token: ours (a JWT signed by a published key or an opaque token we hold; unexpired, still standing), or a trusted issuer's JWT. */
 async function checkToken(deps: TokenExchangeDeps, params: FormParams, role: 'subject' | 'actor'): Promise<CheckedToken | undefined> {
   const token = params.get(`${role}_token`);
   const type = params.get(`${role}_token_type`);
@@ -130,7 +135,7 @@ async function checkToken(deps: TokenExchangeDeps, params: FormParams, role: 'su
   if (!SUBJECT_TOKEN_TYPES.includes(type)) throw invalidRequest(`${role}_token_type must be ${SUBJECT_TOKEN_TYPES.join(' or ')}.`);
   const invalid = () => new OAuthError('invalid_grant', `The ${role}_token is not valid (expired, revoked, or not one this server accepts).`);
 
-  const claims = await verifyOwnToken({ issuer: deps.issuer, keyRing: deps.registry.keyRing, now: deps.now }, token);
+  const claims = (await readOwnToken({ issuer: deps.issuer, keyRing: deps.registry.keyRing, now: deps.now, opaque: deps.opaque }, token))?.claims;
   if (claims) {
     if (!(await tokenStillStands(deps.standing, claims))) throw invalid();
     return { clientId: String(claims.client_id), issuer: undefined, sub: String(claims.sub), scopes: scopesOf(claims), exp: claims.exp!, claims };

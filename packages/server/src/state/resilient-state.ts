@@ -11,6 +11,8 @@ import { StateCapacityError, type SharedState } from './types.js';
  * - `refuse`: answers that would be a security decision made blind — "was this assertion used
  *   before?", "is this token revoked?", "remember this revocation" — fail closed. Answering from
  *   local memory would accept a replay seen by another instance, or call a revoked token active.
+ *   Opaque tokens too: one kept in local memory would be active on this instance only, and one
+ *   revoked there would stay active on every other.
  */
 export type OutagePolicy = 'local' | 'refuse';
 
@@ -21,6 +23,9 @@ export const OUTAGE_POLICY = {
   useOnce: 'refuse',
   isTokenRevoked: 'refuse',
   revokeToken: 'refuse',
+  putOpaqueToken: 'refuse',
+  getOpaqueToken: 'refuse',
+  deleteOpaqueToken: 'refuse',
 } as const satisfies Record<string, OutagePolicy>;
 
 export type SharedOperation = keyof typeof OUTAGE_POLICY;
@@ -48,6 +53,9 @@ const UNAVAILABLE_DESCRIPTIONS: Record<RefusedOperation, string> = {
   useOnce: 'The client assertion cannot be checked against replay right now; retry shortly.',
   isTokenRevoked: 'The token’s revocation status cannot be checked right now; retry shortly.',
   revokeToken: 'The revocation cannot be recorded right now; retry shortly.',
+  putOpaqueToken: 'The token cannot be issued right now; retry shortly.',
+  getOpaqueToken: 'The token cannot be checked right now; retry shortly.',
+  deleteOpaqueToken: 'The revocation cannot be recorded right now; retry shortly.',
 };
 
 export interface AvailabilityChange {
@@ -184,6 +192,24 @@ export function createResilientState(options: ResilientStateOptions): ResilientS
         'useOnce',
         () => shared.useOnce(key, expiresAt, owner),
         () => local.useOnce(key, expiresAt, owner),
+      ),
+    putOpaqueToken: (key, value, expiresAt, owner) =>
+      run(
+        'putOpaqueToken',
+        () => shared.putOpaqueToken(key, value, expiresAt, owner),
+        () => local.putOpaqueToken(key, value, expiresAt, owner),
+      ),
+    getOpaqueToken: (key) =>
+      run(
+        'getOpaqueToken',
+        () => shared.getOpaqueToken(key),
+        () => local.getOpaqueToken(key),
+      ),
+    deleteOpaqueToken: (key) =>
+      run(
+        'deleteOpaqueToken',
+        () => shared.deleteOpaqueToken(key),
+        () => local.deleteOpaqueToken(key),
       ),
     countAttempt: (key, ttlMs) =>
       run(

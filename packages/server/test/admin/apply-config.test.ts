@@ -96,6 +96,7 @@ describe.each(['memory', 'sqlite'] as const)('applyConfig on %s storage', (kind)
       scopes: [{ value: 'read:stock', description: '' }],
       signing_alg: 'RS256',
       token_ttl_seconds: 900,
+      token_format: 'jwt',
     });
     expect(result.plan.kept).toEqual([]);
     expect(result.createdSecrets).toHaveLength(2);
@@ -127,6 +128,7 @@ describe.each(['memory', 'sqlite'] as const)('applyConfig on %s storage', (kind)
     await admin.applyConfig(document);
     const changed = structuredClone(document);
     changed.apis[1]!.scopes = ['read:stock', 'write:stock'];
+    (changed.apis[1] as { token_format?: string }).token_format = 'opaque';
     changed.clients[0]!.description = 'Bills everyone';
     changed.clients[1]!.enabled = true;
     changed.grants[1]!.scopes = ['read:stock', 'write:stock'];
@@ -144,6 +146,7 @@ describe.each(['memory', 'sqlite'] as const)('applyConfig on %s storage', (kind)
               { value: 'write:stock', description: '' },
             ],
           },
+          token_format: { before: 'jwt', after: 'opaque' },
         },
       },
       {
@@ -276,7 +279,7 @@ describe('applyConfig: documents it refuses', () => {
       version: 1,
       apis: [
         { identifier: 'not a uri', scopes: ['ok', 'ok'] },
-        { identifier: 'https://a.example', signing_alg: 'none', token_ttl_seconds: 5 },
+        { identifier: 'https://a.example', signing_alg: 'none', token_ttl_seconds: 5, token_format: 'paseto' },
         { identifier: 'urn:m2m-auth:mine' },
       ],
       clients: [{ name: '' }, { name: 'x', token_endpoint_auth_methods: ['private_key_jwt'], colour: 'blue' }],
@@ -291,6 +294,7 @@ describe('applyConfig: documents it refuses', () => {
       'apis[0].scopes: scope ok is listed twice',
       'apis[1].signing_alg: alg must be one of',
       'apis[1].token_ttl_seconds: token TTL must be',
+      'apis[1].token_format: token format must be one of jwt, opaque',
       'apis[2].identifier: identifiers starting with urn:m2m-auth: are reserved',
       'clients[0].name: name must be a non-empty string',
       'clients[1].colour: unknown field',

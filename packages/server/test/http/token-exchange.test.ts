@@ -87,6 +87,18 @@ describe('token exchange (RFC 8693)', () => {
     expect(response.body.expires_in).toBeLessThanOrEqual(900);
   });
 
+  it('an opaque token of ours is exchangeable like a JWT, and not once revoked', async () => {
+    await t.runtime.admin.updateApi(PAYMENTS, { tokenFormat: 'opaque' });
+    await allow(payments, orders.clientId, LEDGER);
+    const opaque = await tokenFor(orders, PAYMENTS);
+    expect(opaque.startsWith('m2mat_')).toBe(true);
+    const response = await exchange(payments, opaque);
+    expect(response.status).toBe(200);
+    expect(decodeJwt(response.body.access_token as string)).toMatchObject({ sub: orders.clientId, scope: 'ledger:append', act: { sub: payments.clientId } });
+    expect((await postToken(t.app, { token: opaque }, orders.auth, { url: '/oauth/revoke' })).status).toBe(200);
+    expect((await exchange(payments, opaque)).body.error).toBe('invalid_grant');
+  });
+
   it('nothing is exchangeable until a policy says so, and a policy covers only its subject client and API', async () => {
     const subjectToken = await tokenFor(orders, PAYMENTS);
     expect((await exchange(payments, subjectToken)).body.error).toBe('unauthorized_client');

@@ -187,6 +187,10 @@ const MIGRATIONS: readonly string[] = [
   ${changeTriggers('trusted_issuers', ['trusted_issuer', 'issuer'])}
   ${changeTriggers('federated_credentials', ['federated_credential', 'issuer'])}
   `,
+  // 5: an API's token format (as SQLite's 6); every API made before it issues JWTs.
+  `
+  ALTER TABLE apis ADD COLUMN token_format TEXT NOT NULL DEFAULT 'jwt';
+  `,
 ];
 
 /**

@@ -183,8 +183,8 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
       await insert(
         'api',
         api.identifier,
-        'INSERT INTO apis (identifier, name, scopes, signing_alg, token_ttl_seconds, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [api.identifier, api.name, JSON.stringify(api.scopes), api.signingAlg, api.tokenTtlSeconds, api.createdAt, api.updatedAt],
+        'INSERT INTO apis (identifier, name, scopes, signing_alg, token_ttl_seconds, token_format, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [api.identifier, api.name, JSON.stringify(api.scopes), api.signingAlg, api.tokenTtlSeconds, api.tokenFormat, api.createdAt, api.updatedAt],
       );
     },
     async getApi(identifier) {
@@ -200,6 +200,7 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
         scopes: patch.scopes && JSON.stringify(patch.scopes),
         signing_alg: patch.signingAlg,
         token_ttl_seconds: patch.tokenTtlSeconds,
+        token_format: patch.tokenFormat,
         updated_at: now,
       });
       return row && records.api(row);

@@ -151,6 +151,10 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX federated_credentials_by_created ON federated_credentials (created_at, id);
   ${changeTriggers(['trusted_issuers', 'federated_credentials'])}
   `,
+  // 6: an API's token format (docs/opaque-tokens.md); every API made before it issues JWTs.
+  `
+  ALTER TABLE apis ADD COLUMN token_format TEXT NOT NULL DEFAULT 'jwt';
+  `,
 ];
 
 /**
