@@ -49,6 +49,14 @@ export interface ServerConfig {
   stateLimits: Required<StateLimits>;
   /** DPoP at the token endpoint: how fresh a proof must be, and whether every proof must carry a server nonce. */
   dpop: { proofWindowSeconds: number; requireNonce: boolean };
+  /**
+   * OpenTelemetry traces over OTLP/HTTP, or undefined (off). On when an endpoint is given, or
+   * OTEL_TRACES_EXPORTER=otlp (the exporter's default endpoint then); OTEL_TRACES_EXPORTER=none
+   * turns it off whatever else is set.
+   */
+  tracing: { otlpEndpoint: string | undefined } | undefined;
+  /** On SIGTERM, seconds /readyz answers 503 while the listener still serves, before it closes. */
+  shutdownDrainSeconds: number;
 }
 
 /**
@@ -115,6 +123,9 @@ interface ConfigInput {
   stateMaxEntries: string;
   dpopNonce: string;
   dpopProofWindow: string;
+  otelExporterOtlpEndpoint: string;
+  otelTracesExporter: string;
+  shutdownDrainSeconds: string;
 }
 
 export const DEFAULT_DATA_DIR = './m2m-auth-data';
@@ -163,6 +174,11 @@ export const CONFIG_ENVIRONMENT: Readonly<Record<keyof ConfigInput, string>> = {
   stateMaxEntries: 'M2M_AUTH_STATE_MAX_ENTRIES',
   dpopNonce: 'M2M_AUTH_DPOP_NONCE',
   dpopProofWindow: 'M2M_AUTH_DPOP_PROOF_WINDOW',
+  // The OpenTelemetry variables by their standard names: a collector sidecar or an operator that
+  // injects them configures m2m-auth like any other instrumented service.
+  otelExporterOtlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+  otelTracesExporter: 'OTEL_TRACES_EXPORTER',
+  shutdownDrainSeconds: 'M2M_AUTH_SHUTDOWN_DRAIN_SECONDS',
 };
 
 const SIGN_ON = ['auto', 'threadpool', 'event-loop'] as const;
@@ -289,6 +305,10 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   const issuer = pick('issuer') ?? defaultIssuer(host, port ?? DEFAULT_PORT, tls !== undefined, problems);
   validateIssuer(issuer, insecureHttp, problems);
 
+  const tracing = resolveTracing(pick, problems);
+  const shutdownDrainSeconds = parseInteger(pick('shutdownDrainSeconds') ?? '0', 0, 300);
+  if (shutdownDrainSeconds === undefined) problems.push(`${where('shutdownDrainSeconds')}: must be a whole number of seconds from 0 to 300`);
+
   const connections = resolveConnections(pick, problems);
   const registryCacheEntries = parseInteger(pick('registryCacheEntries') ?? String(DEFAULT_REGISTRY_CACHE_ENTRIES), 1_000, 100_000_000);
   if (registryCacheEntries === undefined) problems.push(`${where('registryCacheEntries')}: must be a whole number from 1000 to 100000000`);
@@ -316,7 +336,31 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     rateLimits,
     stateLimits,
     dpop,
+    tracing,
+    shutdownDrainSeconds: shutdownDrainSeconds!,
   };
+}
+
+const TRACES_EXPORTERS = ['otlp', 'none'];
+
+function resolveTracing(pick: Pick, problems: string[]): ServerConfig['tracing'] {
+  const endpoint = pick('otelExporterOtlpEndpoint');
+  if (endpoint !== undefined && !isHttpUrl(endpoint))
+    problems.push(`${where('otelExporterOtlpEndpoint')}: must be the http(s) URL of an OTLP/HTTP receiver, e.g. http://otel-collector:4318`);
+  const exporter = pick('otelTracesExporter');
+  if (exporter !== undefined && !TRACES_EXPORTERS.includes(exporter))
+    problems.push(`${where('otelTracesExporter')}: must be otlp or none (traces are sent over OTLP/HTTP only)`);
+  if (exporter === 'none' || (exporter === undefined && endpoint === undefined)) return undefined;
+  return { otlpEndpoint: endpoint };
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 /** What the CLI commands share with `serve`: where the data is, from the same sources. */

@@ -22,6 +22,7 @@ import type { TokenRequest } from '../protocol/token-request.js';
 import { ADMIN_PATH_PARAMETER_MAX_CHARS, registerAdminApi } from './admin/admin-routes.js';
 import { sendEndpointResponse as send } from './send-endpoint-response.js';
 import { cacheHeaders } from './cache-policy.js';
+import { traceRequests } from './request-tracing.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -35,6 +36,8 @@ export interface AppOptions {
   collectMetrics?: () => Promise<string>;
   /** Serve the admin API under /admin/v1 on this app (default true; false when it has its own listener or is off). */
   adminApi?: boolean;
+  /** True from the start of a graceful shutdown: /readyz then answers 503 while the listener still serves. */
+  isShuttingDown?: () => boolean;
 }
 
 /** Token requests are small; anything larger is refused before it is parsed. */
@@ -48,6 +51,7 @@ const NOT_FORM = Symbol('not-form');
 /** The Fastify app over a runtime: routing, body parsing and status mapping, nothing else. */
 export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyInstance {
   const app = createFastify({ ...options, bodyLimit: BODY_LIMIT_BYTES });
+  if (runtime.tracer) traceRequests(app, runtime.tracer);
 
   // Only form bodies are parsed; any other content type reaches the handler as a marker, so the
   // endpoint can answer with a proper OAuth error instead of Fastify's 415.
@@ -97,6 +101,8 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
 
   app.get('/healthz', async (_request, reply) => reply.send({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {
+    // Load balancers take the instance out while it still serves what they send meanwhile.
+    if (options.isShuttingDown?.()) return reply.code(503).send({ status: 'shutting_down', storage: runtime.storage.kind });
     try {
       await runtime.storage.ping();
       await runtime.registry.keyRing();
@@ -139,6 +145,7 @@ function describeFrameworkError(error: { code?: string }): string {
  */
 export function buildAdminApp(runtime: ServerRuntime, options: Pick<AppOptions, 'logger' | 'serverFactory' | 'https'>): FastifyInstance {
   const app = createFastify(options);
+  if (runtime.tracer) traceRequests(app, runtime.tracer);
   registerAdminApi(app, runtime);
   app.get('/healthz', async (_request, reply) => reply.send({ status: 'ok' }));
   return app;
