@@ -11,6 +11,11 @@ import { StateCapacityError, type SharedState } from './types.js';
  * - `refuse`: answers that would be a security decision made blind — "was this assertion used
  *   before?", "is this token revoked?", "remember this revocation" — fail closed. Answering from
  *   local memory would accept a replay seen by another instance, or call a revoked token active.
+ *   Usage counts too: kept in local memory they would be lost to every other instance and read
+ *   back as if they were the whole; the recorder drops a refused batch and counts what it lost.
+ *
+ * Quotas are limits like the rate limits: counted locally, each instance enforces a client's
+ * quota on its own for the outage (and its local count starts at zero).
  */
 export type OutagePolicy = 'local' | 'refuse';
 
@@ -21,6 +26,9 @@ export const OUTAGE_POLICY = {
   useOnce: 'refuse',
   isTokenRevoked: 'refuse',
   revokeToken: 'refuse',
+  consumeQuota: 'local',
+  addUsage: 'refuse',
+  readUsage: 'refuse',
 } as const satisfies Record<string, OutagePolicy>;
 
 export type SharedOperation = keyof typeof OUTAGE_POLICY;
@@ -48,6 +56,8 @@ const UNAVAILABLE_DESCRIPTIONS: Record<RefusedOperation, string> = {
   useOnce: 'The client assertion cannot be checked against replay right now; retry shortly.',
   isTokenRevoked: 'The token’s revocation status cannot be checked right now; retry shortly.',
   revokeToken: 'The revocation cannot be recorded right now; retry shortly.',
+  addUsage: 'Usage counts cannot be recorded right now.',
+  readUsage: 'Usage counts cannot be read right now; retry shortly.',
 };
 
 export interface AvailabilityChange {
@@ -202,6 +212,24 @@ export function createResilientState(options: ResilientStateOptions): ResilientS
         'take',
         () => shared.take(key, limit),
         () => local.take(key, limit),
+      ),
+    consumeQuota: (windows, isEnforced) =>
+      run(
+        'consumeQuota',
+        () => shared.consumeQuota(windows, isEnforced),
+        () => local.consumeQuota(windows, isEnforced),
+      ),
+    addUsage: (counts) =>
+      run(
+        'addUsage',
+        () => shared.addUsage(counts),
+        () => local.addUsage(counts),
+      ),
+    readUsage: (query) =>
+      run(
+        'readUsage',
+        () => shared.readUsage(query),
+        () => local.readUsage(query),
       ),
     async purgeExpired() {
       // The shared store also expires entries by itself: a failed purge there costs nothing.
