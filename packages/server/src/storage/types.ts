@@ -58,8 +58,25 @@ export interface ClientRecord {
   jwks: { keys: Record<string, unknown>[] } | null;
   /** API identifiers (or `*`) whose tokens this client may introspect (RFC 7662 §4); absent = none. */
   introspectApis?: string[];
+  /** Most tokens this client may get per hour and per day (usage/client-quota.ts); absent = no quota. */
+  quota?: ClientQuota;
   createdAt: number;
   updatedAt: number;
+}
+
+/**
+ * `enforce`: past a limit the token endpoint answers 429 until the window ends. `observe`: tokens
+ * are issued anyway and what would have been refused is counted and logged (to size a quota
+ * before enforcing it).
+ */
+export type QuotaMode = 'enforce' | 'observe';
+export const QUOTA_MODES: readonly QuotaMode[] = ['enforce', 'observe'];
+
+/** A client's token quota: at least one of the two limits is set (null: no limit for that window). */
+export interface ClientQuota {
+  perHour: number | null;
+  perDay: number | null;
+  mode: QuotaMode;
 }
 
 /**
@@ -67,7 +84,7 @@ export interface ClientRecord {
  * cache keeps only this, so names, descriptions and timestamps cost no memory per cached client.
  */
 export type RegisteredClient = Readonly<
-  Pick<ClientRecord, 'clientId' | 'isEnabled' | 'defaultApi' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'>
+  Pick<ClientRecord, 'clientId' | 'isEnabled' | 'defaultApi' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis' | 'quota'>
 >;
 /** What authenticating with a secret reads: which one matched, its hash and its expiry. */
 export type RegisteredSecret = Readonly<Pick<ClientSecretRecord, 'id' | 'hash' | 'expiresAt'>>;
@@ -269,8 +286,11 @@ export interface AuditEventQuery {
 }
 
 export type ApiPatch = Partial<Pick<ApiRecord, 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds'>>;
+/** `quota: null` removes the client's quota. */
 export type ClientPatch = Partial<
-  Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'>
+  Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'> & {
+    quota: ClientQuota | null;
+  }
 >;
 export type TrustedIssuerPatch = Partial<Pick<TrustedIssuerRecord, 'jwksUri' | 'jwks' | 'tokenReuse' | 'maxTokenLifetimeSeconds' | 'isShared'>>;
 export type ClientGrantPatch = Partial<Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'>>;

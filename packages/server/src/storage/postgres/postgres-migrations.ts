@@ -187,6 +187,10 @@ const MIGRATIONS: readonly string[] = [
   ${changeTriggers('trusted_issuers', ['trusted_issuer', 'issuer'])}
   ${changeTriggers('federated_credentials', ['federated_credential', 'issuer'])}
   `,
+  // 5: a client's token quota per hour and per day (as SQLite's 6; NULL: none).
+  `
+  ALTER TABLE clients ADD COLUMN quota JSONB;
+  `,
 ];
 
 /**

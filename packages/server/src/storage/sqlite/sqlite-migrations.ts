@@ -151,6 +151,10 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX federated_credentials_by_created ON federated_credentials (created_at, id);
   ${changeTriggers(['trusted_issuers', 'federated_credentials'])}
   `,
+  // 6: a client's token quota per hour and per day (JSON; NULL: none).
+  `
+  ALTER TABLE clients ADD COLUMN quota TEXT;
+  `,
 ];
 
 /**
