@@ -31,6 +31,11 @@ import { signOnFor, type SignOn } from '../tokens/jws-signer.js';
 import { countEndpointEvents, createServerMetrics, type ServerMetrics } from '../observability/metrics.js';
 import { logEndpointEvents, logSharedStateTransitions } from '../observability/endpoint-logs.js';
 import { createEndpointEventBus } from '../protocol/endpoint-events.js';
+import { createUsageRecorder, type UsageRecorder } from '../usage/usage-recorder.js';
+import { createRefetchDetector } from '../usage/refetch-detector.js';
+import { countUsage } from '../usage/count-usage.js';
+import { createClientQuotaCheck } from '../usage/client-quota.js';
+import { usageRetention } from '../usage/usage-windows.js';
 
 export interface RuntimeOptions {
   storage: Storage;
@@ -56,6 +61,17 @@ export interface RuntimeOptions {
   keyRotationCheckMs?: number;
   /** Longest lifetime of an admin token: ADMIN_TOKEN_TTL_SECONDS (the default) or less. */
   adminTokenMaxTtlSeconds?: number;
+  /** Usage counting (usage/): how long counts are kept, how often they are written; `isCounting: false` counts nothing (quotas still apply). */
+  usage?: UsageOptions;
+}
+
+export interface UsageOptions {
+  /** Daily counts are kept this many days (default 35), hourly ones 48 h (or less when this is shorter). */
+  retentionDays?: number;
+  /** How often counted tokens are written to the shared state (default 1000 ms). */
+  flushIntervalMs?: number;
+  /** Default true; false is the benchmark's baseline. */
+  isCounting?: boolean;
 }
 
 /** The server without HTTP: endpoints as functions, the registry cache, and admin operations. */
@@ -69,6 +85,8 @@ export interface ServerRuntime {
   readonly admin: Admin;
   readonly metrics: ServerMetrics;
   readonly state: SharedState;
+  /** Usage counting: `flush()` writes what this process counted so far (tests read it back at once). */
+  readonly usage: Pick<UsageRecorder, 'flush' | 'stats'>;
   /** Longest lifetime of an admin token: grants on the admin API and issued admin tokens alike. */
   readonly adminTokenMaxTtlSeconds: number;
   token(request: TokenRequest): Promise<EndpointResponse>;
@@ -119,6 +137,23 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     ...(options.secretUsageFlushMs !== undefined ? { flushIntervalMs: options.secretUsageFlushMs } : {}),
     onError: (error) => logger.warn({ event: 'secret_usage.flush_failed', err: error }, 'could not record secret last-use times'),
   });
+  // Usage is one more subscriber to token.issued: counted in memory, written in batches off the token path.
+  const usageOptions = options.usage ?? {};
+  const refetches = createRefetchDetector({ now });
+  const usage = createUsageRecorder({
+    store: state,
+    now,
+    retention: usageRetention(usageOptions.retentionDays),
+    ...(usageOptions.flushIntervalMs !== undefined ? { flushIntervalMs: usageOptions.flushIntervalMs } : {}),
+    onLost: (error, tokens) =>
+      logger.warn(
+        { event: 'usage.counts_lost', err: error, tokens },
+        'usage counts could not be written to the shared state; they are lost until it answers again',
+      ),
+    onRecovered: () => logger.info({ event: 'usage.counts_recovered' }, 'usage counts are written to the shared state again'),
+  });
+  if (usageOptions.isCounting !== false) countUsage(events, { recorder: usage, refetches, now });
+  metrics.observeUsage(usage.stats);
   const clientAuth: ClientAuthDeps = {
     registry,
     secretPepper,
@@ -145,6 +180,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const token = createTokenEndpoint({
     clientAuth,
     rateLimiter: createTokenRateLimiter(state, options.rateLimits ?? {}),
+    quota: createClientQuotaCheck({ counters: state, now, events, isRefetching: refetches.isRefetching }),
     grants: [
       createClientCredentialsGrant({
         issuer: endpoints.issuer,
@@ -198,17 +234,18 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     registry,
     metrics,
     state,
+    usage,
     adminTokenMaxTtlSeconds,
     // A write through this process's admin is applied to its own cache before the call returns.
-    admin: createAdmin({ storage, kek, secretPepper, now, actor: 'server', adminTokenMaxTtlSeconds, onChange: () => registry.refresh() }),
+    admin: createAdmin({ storage, kek, secretPepper, now, actor: 'server', adminTokenMaxTtlSeconds, usage: state, onChange: () => registry.refresh() }),
     token,
     introspect,
     revoke,
     rotateKeysNow,
-    close: () => {
+    close: async () => {
       clearInterval(rotationTimer);
       registry.close();
-      return secretUsage.close();
+      await Promise.all([secretUsage.close(), usage.close()]);
     },
     jwksJson: async () => (await registry.keyRing()).jwksJson,
     discoveryJson: () => {

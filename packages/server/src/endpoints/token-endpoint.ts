@@ -8,6 +8,7 @@ import type { EndpointEvents } from '../protocol/endpoint-events.js';
 import { type FormParams } from '../protocol/form-params.js';
 import { rejectRepeatedParameters, rejectUnstorableParameters } from './parameter-checks.js';
 import type { TokenRateLimiter } from './token-rate-limiter.js';
+import type { ClientQuotaCheck } from '../usage/client-quota.js';
 import { jsonResponse, type EndpointResponse } from '../protocol/endpoint-response.js';
 import { errorResponse } from '../errors/error-response.js';
 
@@ -16,6 +17,8 @@ export interface TokenEndpointDeps {
   grants: readonly GrantType[];
   /** Optional rate limits: per address before authentication, per client after it. */
   rateLimiter?: TokenRateLimiter | undefined;
+  /** Counts each issued token against its client's quota; enforced, refuses past it (429). */
+  quota?: ClientQuotaCheck | undefined;
   /** Told of every token issued (the audit trail) and every error, with its log-only detail, before it is rendered. */
   events?: EndpointEvents;
 }
@@ -42,6 +45,8 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
         throw new OAuthError('unauthorized_client', `This client may not use the ${grant.grantType} grant.`);
       }
       const result = await grant.handle(client, request.params);
+      // After the grant: a quota counts tokens issued, not requests refused for another reason.
+      await deps.quota?.admit(client, request.requestId);
       const { token } = result;
       deps.events?.emit('token.issued', {
         clientId: client.clientId,

@@ -16,6 +16,20 @@ export interface EndpointEventMap {
     credential: string;
     requestId: string | undefined;
   };
+  /** A token counted against its client's quota (every token of a client that has one). */
+  'quota.counted': {
+    clientId: string;
+    isEnforced: boolean;
+    /** Each window with its count after this token (enforced and refused: the counts that refused it). */
+    windows: { window: 'hour' | 'day'; used: number; limit: number; endsAt: number }[];
+    /** Enforced: refused (429). Observed: issued, but enforcing would have refused it. */
+    isOverQuota: boolean;
+    /** The client fetched tokens while earlier ones were far from expiry (usage/refetch-detector.ts). */
+    isRefetching: boolean;
+    requestId: string | undefined;
+  };
+  /** A client seen fetching a new token while its earlier one had most of its life left (at most once an hour per client and instance). */
+  'usage.refetching': { clientId: string; audience: string; scope: string; refetches: number };
   /** A platform token presented instead of a secret, and what became of it (by issuer, for metrics). */
   'client.federated': { issuer: string | undefined; result: string };
   'token.failed': { error: unknown; clientId: string | undefined; requestId: string | undefined };
