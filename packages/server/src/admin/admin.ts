@@ -8,6 +8,7 @@ import { createBootstrapOperations, type BootstrapOperations } from './bootstrap
 import { createConfigOperations, type ConfigOperations } from './apply-config.js';
 import { createClientSecretOperations, type ClientSecretOperations } from './client-secrets.js';
 import { createSigningKeyLifecycleOperations, type SigningKeyLifecycleOperations } from './signing-key-lifecycle.js';
+import { createUsageOperations, type UsageOperations } from './usage.js';
 
 export type { AdminDeps, AdminCaller } from './admin-context.js';
 export type { CreateApiInput, UpdateApiInput, ApiResult } from './apis.js';
@@ -20,6 +21,7 @@ export type { ListOptions, Page } from './paging.js';
 export type { ApplyConfigOptions, ApplyConfigResult, ConfigPlan, CreatedSecret, ExportConfigOptions, PlanChange } from './apply-config.js';
 export type { ConfigApi, ConfigClient, ConfigDocument, ConfigGrant } from './config-document.js';
 export type { ClientSecretDetails, AddedClientSecret } from './client-secrets.js';
+export type { UsageFilter, UsageView } from './usage.js';
 
 /**
  * Every management operation, one implementation behind the CLI, the admin HTTP API and the
@@ -36,7 +38,8 @@ export interface Admin
     SigningKeyLifecycleOperations,
     AuditOperations,
     BootstrapOperations,
-    ConfigOperations {
+    ConfigOperations,
+    UsageOperations {
   /** Who the audit log names for writes made through this handle. */
   readonly actor: string;
   /** The same operations, recorded in the audit log as done by `actor`. */
@@ -66,5 +69,6 @@ export function createAdmin(deps: AdminDeps): Admin {
     ...createAuditOperations(context),
     ...createBootstrapOperations(context, clientWrites, grantWrites),
     ...createConfigOperations(context, { apis: apiWrites, clients: clientWrites, grants: grantWrites }),
+    ...createUsageOperations(context),
   };
 }

@@ -2,6 +2,7 @@ import type { ApiRecord, ClientGrantRecord, ClientRecord, RegistryStores } from 
 import { AdminError, isAdminError } from '../errors/admin-error.js';
 import { ensureSigningKey } from '../keys/key-rotation.js';
 import { apiResource } from './resources/api.js';
+import { quotaToWire } from './resources/common.js';
 import { changedFields, type AdminContext, type AdminDeps, type RecordAudit } from './admin-context.js';
 import type { ApiWrites } from './apis.js';
 import type { ClientWrites } from './clients.js';
@@ -421,7 +422,9 @@ const apiFields = (api: Pick<ApiRecord, 'identifier' | 'name' | 'scopes' | 'sign
 });
 
 const clientFields = (
-  client: Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'>,
+  client: Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'> & {
+    quota?: ClientRecord['quota'] | null;
+  },
 ) => ({
   name: client.name,
   description: client.description,
@@ -430,6 +433,7 @@ const clientFields = (
   token_endpoint_auth_methods: client.tokenEndpointAuthMethods,
   jwks: client.jwks,
   introspect_apis: client.introspectApis ?? [],
+  quota: quotaToWire(client.quota ?? undefined),
 });
 
 const grantFields = (grant: Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'>) => ({ scopes: grant.scopes, token_ttl_seconds: grant.tokenTtlSeconds });
@@ -457,7 +461,11 @@ function exportDocument(apis: ApiRecord[], clients: ClientRecord[], grants: Clie
         ...apiFields(api),
         scopes: api.scopes.every((scope) => scope.description === '') ? api.scopes.map((scope) => scope.value) : api.scopes,
       })),
-    clients: clients.map((client) => ({ client_id: client.clientId, ...clientFields(client) })),
+    // A client without a quota is written without the field, as it would be written by hand.
+    clients: clients.map((client) => {
+      const { quota, ...fields } = clientFields(client);
+      return { client_id: client.clientId, ...fields, ...(quota ? { quota } : {}) };
+    }),
     grants: grants.map((grant) => ({ client: reference(grant.clientId), api: grant.apiIdentifier, ...grantFields(grant) })),
   };
 }

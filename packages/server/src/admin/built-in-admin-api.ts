@@ -37,6 +37,7 @@ export const ADMIN_SCOPES: readonly ApiScope[] = [
   { value: 'keys:write', description: 'Rotate and retire signing keys' },
   { value: 'audit:read', description: 'Read the audit log' },
   { value: INTROSPECTION_WRITE_SCOPE, description: "Set which APIs' tokens a client may introspect (with clients:write)" },
+  { value: 'usage:read', description: 'Read token usage per client and API (hourly and daily counts)' },
 ];
 
 export type AdminScope =
@@ -49,7 +50,8 @@ export type AdminScope =
   | 'keys:read'
   | 'keys:write'
   | 'audit:read'
-  | typeof INTROSPECTION_WRITE_SCOPE;
+  | typeof INTROSPECTION_WRITE_SCOPE
+  | 'usage:read';
 
 /** The built-in API as first created (by bootstrap, or by an apply whose document refers to it). */
 export function builtInAdminApi(at: number): ApiRecord {

@@ -1,4 +1,4 @@
-import type { ApiScope, ClientAuthMethod, SigningAlgorithm } from '../storage/types.js';
+import type { ApiScope, ClientAuthMethod, ClientQuota, SigningAlgorithm } from '../storage/types.js';
 import { AdminError, isAdminError } from '../errors/admin-error.js';
 import { echo } from '../errors/echo.js';
 import { findUnstorable, UNSTORABLE_TEXT } from '../protocol/storable-text.js';
@@ -6,6 +6,7 @@ import { ADMIN_API_IDENTIFIER, ADMIN_TOKEN_TTL_SECONDS, RESERVED_IDENTIFIER_PREF
 import { validateGrantScopes } from './grants.js';
 import { DEFAULT_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
 import {
+  resolveQuota,
   validateApiIdentifier,
   validateAuthMethods,
   validateBoolean,
@@ -49,6 +50,8 @@ export interface DesiredClient {
   tokenEndpointAuthMethods: ClientAuthMethod[];
   jwks: { keys: Record<string, unknown>[] } | null;
   introspectApis: string[];
+  /** null: no quota (an apply removes one the server has). */
+  quota: ClientQuota | null;
 }
 
 export interface DesiredGrant {
@@ -223,7 +226,21 @@ function parseClient(entry: Record<string, unknown>, path: string, problems: Pro
     tokenEndpointAuthMethods: methods,
     jwks,
     introspectApis,
+    quota: problems.check(`${path}.quota`, () => parseQuota(entry.quota)),
   };
+}
+
+/** `quota: {per_hour, per_day, mode}` as the admin API takes it; absent or null: none. */
+function parseQuota(value: unknown): ClientQuota | null {
+  if (value == null) return null;
+  if (!isObject(value)) throw new AdminError('validation_failed', 'quota must be a mapping with per_hour, per_day and mode');
+  const unknown = Object.keys(value).filter((key) => !['per_hour', 'per_day', 'mode'].includes(key));
+  if (unknown.length > 0) throw new AdminError('validation_failed', `unknown field ${echo(unknown[0]!)} (quota takes per_hour, per_day and mode)`);
+  return resolveQuota(undefined, {
+    perHour: (value.per_hour ?? null) as number | null,
+    perDay: (value.per_day ?? null) as number | null,
+    ...(value.mode !== undefined ? { mode: value.mode as ClientQuota['mode'] } : {}),
+  });
 }
 
 function parseGrant(entry: Record<string, unknown>, path: string, problems: Problems, knownApi: KnownApi, clients: Partly<DesiredClient>[]): ParsedGrant[] {

@@ -6,6 +6,9 @@ import type { CommonOptions, ManagementOptions } from './output.js';
 import { UsageError } from './output.js';
 import { requireCredentialUrl } from './credential-url.js';
 import { createRemoteAdmin } from '../remote/remote-admin.js';
+import { openSharedState } from '../state/open-state.js';
+import { isResilientState } from '../state/resilient-state.js';
+import type { SharedState, UsageCounterStore } from '../state/types.js';
 
 export interface CliContext {
   dataDir: string;
@@ -42,15 +45,28 @@ export async function withConnections<T>(connections: ConnectionConfig, run: (co
     masterKey: process.env.M2M_AUTH_MASTER_KEY,
     actor: 'cli',
   });
+  // The shared state holds usage counts: opened only by a command that reads them.
+  let state: SharedState | undefined;
+  const usage: Pick<UsageCounterStore, 'readUsage'> = {
+    async readUsage(query) {
+      state ??= openSharedState(connections.redisUrl ? { kind: 'redis', url: connections.redisUrl } : { kind: 'sqlite', dataDir }, Date.now);
+      if (isResilientState(state)) await state.health.waitUntilAvailable(SHARED_STATE_WAIT_MS);
+      return state.readUsage(query);
+    },
+  };
   try {
     await foundation.prepare();
     const { storage, masterKey, secrets } = foundation;
-    const admin = createAdmin({ storage, kek: secrets.keyEncryptionKey, secretPepper: secrets.secretPepper, now: Date.now, actor: 'cli' });
+    const admin = createAdmin({ storage, kek: secrets.keyEncryptionKey, secretPepper: secrets.secretPepper, now: Date.now, actor: 'cli', usage });
     return await run({ dataDir, storage, admin, masterKey });
   } finally {
+    await state?.close();
     await foundation.close();
   }
 }
+
+/** How long a command waits for Redis to answer before it reports it unavailable. */
+const SHARED_STATE_WAIT_MS = 3000;
 
 /**
  * The Admin a management command works on: the local data directory, or with `--server` /

@@ -11,6 +11,7 @@ import { migrateCommand } from './migrate-command.js';
 import { adminCommand } from './admin-command.js';
 import { auditCommand } from './audit-command.js';
 import { applyCommand, exportCommand } from './config-command.js';
+import { usageCommand } from './usage-command.js';
 
 export function buildCli(): Command {
   const program = new Command('m2m-auth')
@@ -24,6 +25,7 @@ export function buildCli(): Command {
   program.addCommand(grantsCommand());
   program.addCommand(keysCommand());
   program.addCommand(auditCommand());
+  program.addCommand(usageCommand());
   program.addCommand(exportCommand());
   program.addCommand(applyCommand());
   program.addCommand(adminCommand());

@@ -8,6 +8,7 @@ import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
 import { parseRateLimit, type RateLimits } from './rate-limits.js';
 import { ADMIN_TOKEN_TTL_SECONDS } from '../admin/built-in-admin-api.js';
 import { DEFAULT_CLIENT_ALLOWANCE, DEFAULT_MAX_STATE_ENTRIES, type StateLimits } from '../state/types.js';
+import { DEFAULT_USAGE_RETENTION_DAYS, MAX_USAGE_RETENTION_DAYS } from '../usage/usage-windows.js';
 
 /** Everything `serve` needs, validated. Sources, highest first: flags, environment, config file, defaults. */
 export interface ServerConfig {
@@ -40,6 +41,8 @@ export interface ServerConfig {
   adminTokenMaxTtlSeconds: number;
   /** Audit events older than this are deleted (daily). */
   auditRetentionDays: number;
+  /** Daily usage counts are kept this many days (hourly ones 48 h, or less when this is shorter). */
+  usageRetentionDays: number;
   /** Scheduled signing-key rotation, checked against the JWKS cache lifetime and token lifetimes. */
   keyRotation: KeyRotationPolicy;
   /** Token-request rate limits (token buckets shared by the workers); undefined = none. */
@@ -101,6 +104,7 @@ interface ConfigInput {
   adminPort: string;
   adminTokenMaxTtl: string;
   auditRetentionDays: string;
+  usageRetentionDays: string;
   keyRotationDays: string;
   keyPrepublishSeconds: string;
   keyRetentionSeconds: string;
@@ -145,6 +149,7 @@ const ENV: Record<keyof ConfigInput, string> = {
   adminPort: 'M2M_AUTH_ADMIN_PORT',
   adminTokenMaxTtl: 'M2M_AUTH_ADMIN_TOKEN_MAX_TTL',
   auditRetentionDays: 'M2M_AUTH_AUDIT_RETENTION_DAYS',
+  usageRetentionDays: 'M2M_AUTH_USAGE_RETENTION_DAYS',
   keyRotationDays: 'M2M_AUTH_KEY_ROTATION_DAYS',
   keyPrepublishSeconds: 'M2M_AUTH_KEY_PREPUBLISH_SECONDS',
   keyRetentionSeconds: 'M2M_AUTH_KEY_RETENTION_SECONDS',
@@ -230,6 +235,8 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   }
   const auditRetentionDays = parseInteger(pick('auditRetentionDays') ?? '90', 1, 36_500);
   if (auditRetentionDays === undefined) problems.push(`${where('auditRetentionDays')}: must be a whole number of days from 1 to 36500`);
+  const usageRetentionDays = parseInteger(pick('usageRetentionDays') ?? String(DEFAULT_USAGE_RETENTION_DAYS), 1, MAX_USAGE_RETENTION_DAYS);
+  if (usageRetentionDays === undefined) problems.push(`${where('usageRetentionDays')}: must be a whole number of days from 1 to ${MAX_USAGE_RETENTION_DAYS}`);
   const keyRotation = {
     rotateEveryMs: parseWhole(pick('keyRotationDays'), DEFAULT_KEY_ROTATION_POLICY.rotateEveryMs / 86_400_000, where('keyRotationDays'), problems) * 86_400_000,
     prepublishMs: parseWhole(pick('keyPrepublishSeconds'), DEFAULT_KEY_ROTATION_POLICY.prepublishMs / 1000, where('keyPrepublishSeconds'), problems) * 1000,
@@ -293,6 +300,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     adminApi,
     adminTokenMaxTtlSeconds: adminTokenMaxTtlSeconds!,
     auditRetentionDays: auditRetentionDays!,
+    usageRetentionDays: usageRetentionDays!,
     keyRotation,
     rateLimits,
     stateLimits,

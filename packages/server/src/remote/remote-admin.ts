@@ -12,6 +12,7 @@ import { createGrant, grantFilter, grantResource, updateGrant } from '../admin/r
 import { revokedKey, rotatedKey, rotateKey, signingKeyList, signingKeyResource } from '../admin/resources/signing-key.js';
 import { auditEventResource } from '../admin/resources/audit-event.js';
 import { applyResult, ConfigDocumentAnswer } from '../admin/resources/config-document.js';
+import { usageFilter, usageView } from '../admin/resources/usage.js';
 
 export interface RemoteAdminOptions {
   /** Base URL of the server (or of its admin listener); the API is at `${server}/admin/v1`. */
@@ -174,6 +175,8 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
           allow_admin_deletion: o.allowAdminDeletion || undefined,
         }),
       ),
+
+    readUsage: async (filter = {}) => usageView.fromWire(await call(usageView.schema, 'GET', '/usage', undefined, usageFilter.toWire(filter))),
 
     pruneAuditEvents: localOnly('pruning the audit log'),
     bootstrapAdminClient: localOnly('admin bootstrap'),

@@ -1,6 +1,20 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { codec, field, listOf, mapped, optional, type RecordOf } from './fields.js';
-import { AuthMethods, IntrospectApis, Jwks, nullable, time, withDescription } from './common.js';
+import {
+  AuthMethods,
+  ConfigQuota,
+  IntrospectApis,
+  Jwks,
+  nullable,
+  Quota,
+  QuotaChange,
+  quotaChangeFromWire,
+  quotaChangeToWire,
+  quotaFromWire,
+  quotaToWire,
+  time,
+  withDescription,
+} from './common.js';
 import { clientSecretResource } from './client-secret.js';
 
 /** A client: what it is on the wire, in a create or change request, and in the config document. */
@@ -19,6 +33,7 @@ export const clientResource = codec({
     encode: (apis: string[] | undefined) => apis ?? [],
     decode: (apis: string[]) => (apis.length > 0 ? apis : undefined),
   }),
+  quota: mapped('quota', Quota, { encode: quotaToWire, decode: quotaFromWire }),
   created_at: time('createdAt'),
   updated_at: time('updatedAt'),
 });
@@ -31,6 +46,7 @@ const changeable = {
   token_endpoint_auth_methods: optional('tokenEndpointAuthMethods', AuthMethods),
   jwks: optional('jwks', Jwks),
   introspect_apis: optional('introspectApis', IntrospectApis),
+  quota: mapped('quota', Type.Optional(QuotaChange), { encode: quotaChangeToWire, decode: quotaChangeFromWire }),
 };
 export const createClient = codec({ name: field('name', Name), ...changeable });
 export const updateClient = codec({
@@ -41,6 +57,7 @@ export const updateClient = codec({
   token_endpoint_auth_methods: changeable.token_endpoint_auth_methods,
   jwks: changeable.jwks,
   introspect_apis: changeable.introspect_apis,
+  quota: changeable.quota,
 });
 /** `isEnabled`: default true; a disabled client gets no tokens. Not part of the create request (the CLI and apply use it). */
 export type CreateClientInput = RecordOf<typeof createClient.fields> & { isEnabled?: boolean };
@@ -84,6 +101,7 @@ export const ConfigClient = Type.Object(
         description: 'Identifiers of APIs of the document (or "*" for all) whose tokens this client may introspect (RFC 7662). Default: none.',
       }),
     ),
+    quota: Type.Optional(ConfigQuota),
   },
   { additionalProperties: false },
 );
