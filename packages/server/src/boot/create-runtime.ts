@@ -85,7 +85,7 @@ export interface ServerRuntime {
   readonly admin: Admin;
   readonly metrics: ServerMetrics;
   readonly state: SharedState;
-  /** Usage counting: `flush()` writes what this process counted so far (tests read it back at once). */
+  /** Usage counting: `flush()` writes what this process counted so far, observed quotas included (tests read it back at once). */
   readonly usage: Pick<UsageRecorder, 'flush' | 'stats'>;
   /** Longest lifetime of an admin token: grants on the admin API and issued admin tokens alike. */
   readonly adminTokenMaxTtlSeconds: number;
@@ -142,7 +142,6 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const refetches = createRefetchDetector({ now });
   const usage = createUsageRecorder({
     store: state,
-    now,
     retention: usageRetention(usageOptions.retentionDays),
     ...(usageOptions.flushIntervalMs !== undefined ? { flushIntervalMs: usageOptions.flushIntervalMs } : {}),
     onLost: (error, tokens) =>
@@ -153,6 +152,13 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     onRecovered: () => logger.info({ event: 'usage.counts_recovered' }, 'usage counts are written to the shared state again'),
   });
   if (usageOptions.isCounting !== false) countUsage(events, { recorder: usage, refetches, now });
+  const quota = createClientQuotaCheck({
+    counters: state,
+    now,
+    events,
+    isRefetching: refetches.isRefetching,
+    ...(usageOptions.flushIntervalMs !== undefined ? { flushIntervalMs: usageOptions.flushIntervalMs } : {}),
+  });
   metrics.observeUsage(usage.stats);
   const clientAuth: ClientAuthDeps = {
     registry,
@@ -180,7 +186,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const token = createTokenEndpoint({
     clientAuth,
     rateLimiter: createTokenRateLimiter(state, options.rateLimits ?? {}),
-    quota: createClientQuotaCheck({ counters: state, now, events, isRefetching: refetches.isRefetching }),
+    quota,
     grants: [
       createClientCredentialsGrant({
         issuer: endpoints.issuer,
@@ -234,7 +240,11 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     registry,
     metrics,
     state,
-    usage,
+    usage: {
+      // Both batches: the tokens counted and the tokens observed against quotas.
+      flush: async () => void (await Promise.all([usage.flush(), quota.flush()])),
+      stats: usage.stats,
+    },
     adminTokenMaxTtlSeconds,
     // A write through this process's admin is applied to its own cache before the call returns.
     admin: createAdmin({ storage, kek, secretPepper, now, actor: 'server', adminTokenMaxTtlSeconds, usage: state, onChange: () => registry.refresh() }),
@@ -245,7 +255,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     close: async () => {
       clearInterval(rotationTimer);
       registry.close();
-      await Promise.all([secretUsage.close(), usage.close()]);
+      await Promise.all([secretUsage.close(), usage.close(), quota.close()]);
     },
     jwksJson: async () => (await registry.keyRing()).jwksJson,
     discoveryJson: () => {

@@ -21,7 +21,7 @@ export function logEndpointEvents(events: EndpointEventBus, logger: Logger): voi
   events.on('introspection.failed', ({ error, requestId }) => logEndpointError(logger, 'introspection', error, { requestId }));
   events.on('revocation.failed', ({ error, requestId }) => logEndpointError(logger, 'revocation', error, { requestId }));
   events.on('quota.counted', (event) => {
-    if (event.isOverQuota) logQuotaExceeded(logger, event);
+    if (event.tokensOver > 0) logQuotaExceeded(logger, event);
   });
   events.on('usage.refetching', ({ clientId, audience, scope, refetches }) =>
     logger.warn(
@@ -35,7 +35,7 @@ const REFETCH_HINT = '; the client fetches a new token while its earlier ones ar
 
 /** At most one line per client and mode every 10 s, with the count left out: a client over quota asks again and again. */
 function logQuotaExceeded(logger: Logger, event: EndpointEventMap['quota.counted']) {
-  const { clientId, isEnforced, windows, isRefetching, requestId } = event;
+  const { clientId, isEnforced, windows, tokensOver, isRefetching, requestId } = event;
   const suppressedSinceLast = logDue(`quota ${isEnforced ? 'enforce' : 'observe'} ${clientId}`);
   if (suppressedSinceLast === undefined) return;
   const over = windows.filter((window) => (isEnforced ? window.used >= window.limit : window.used > window.limit));
@@ -45,6 +45,7 @@ function logQuotaExceeded(logger: Logger, event: EndpointEventMap['quota.counted
       reqId: requestId,
       clientId,
       mode: isEnforced ? 'enforce' : 'observe',
+      tokensOver,
       windows: over.map(({ window, used, limit, endsAt }) => ({ window, used, limit, endsAt: new Date(endsAt).toISOString() })),
       refetching: isRefetching,
       suppressedSinceLast,

@@ -196,9 +196,9 @@ export function createServerMetrics(options: { signingKeys?: () => Promise<reado
         },
       });
     },
-    quotaCounted({ clientId, windows, isEnforced, isOverQuota }) {
+    quotaCounted({ clientId, windows, isEnforced, tokensOver }) {
       for (const { window, used, limit, endsAt } of windows) quotaWindows.set(`${clientId}\n${window}`, { clientId, window, used, limit, endsAt });
-      if (isOverQuota) quotaExceeded.inc({ client_id: clientId, mode: isEnforced ? 'enforce' : 'observe' });
+      if (tokensOver > 0) quotaExceeded.inc({ client_id: clientId, mode: isEnforced ? 'enforce' : 'observe' }, tokensOver);
     },
     observeUsage(stats) {
       new Counter({

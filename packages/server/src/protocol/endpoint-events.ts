@@ -16,14 +16,15 @@ export interface EndpointEventMap {
     credential: string;
     requestId: string | undefined;
   };
-  /** A token counted against its client's quota (every token of a client that has one). */
+  /** Tokens counted against their client's quota: each token when enforced, a batch a second when observed. */
   'quota.counted': {
     clientId: string;
     isEnforced: boolean;
-    /** Each window with its count after this token (enforced and refused: the counts that refused it). */
+    /** Each window with its count after these tokens (enforced and refused: the counts that refused it). */
     windows: { window: 'hour' | 'day'; used: number; limit: number; endsAt: number }[];
-    /** Enforced: refused (429). Observed: issued, but enforcing would have refused it. */
-    isOverQuota: boolean;
+    tokens: number;
+    /** Enforced: 1 when refused (429). Observed: those issued that enforcing would have refused. */
+    tokensOver: number;
     /** The client fetched tokens while earlier ones were far from expiry (usage/refetch-detector.ts). */
     isRefetching: boolean;
     requestId: string | undefined;

@@ -213,11 +213,11 @@ export function createResilientState(options: ResilientStateOptions): ResilientS
         () => shared.take(key, limit),
         () => local.take(key, limit),
       ),
-    consumeQuota: (windows, isEnforced) =>
+    consumeQuota: (windows, isEnforced, tokens) =>
       run(
         'consumeQuota',
-        () => shared.consumeQuota(windows, isEnforced),
-        () => local.consumeQuota(windows, isEnforced),
+        () => shared.consumeQuota(windows, isEnforced, tokens),
+        () => local.consumeQuota(windows, isEnforced, tokens),
       ),
     addUsage: (counts) =>
       run(

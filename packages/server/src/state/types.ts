@@ -126,12 +126,13 @@ export interface QuotaWindow {
  */
 export interface QuotaCounterStore {
   /**
-   * Counts one token against every window and answers each window's count after it. With
-   * `isEnforced`, nothing is counted when any window is already at its limit (`isCounted` false;
-   * the counts are then those that refused it); observing, the token is always counted, so a
-   * count past the limit is what enforcing would have refused.
+   * Counts `tokens` (default 1) against every window and answers each window's count after it.
+   * With `isEnforced`, nothing is counted when any window has no room for them (`isCounted`
+   * false; the counts are then those that refused it); observing, they are always counted (a
+   * batch of them, see usage/client-quota.ts), so a count past the limit is what enforcing would
+   * have refused.
    */
-  consumeQuota(windows: readonly QuotaWindow[], isEnforced: boolean): Promise<{ isCounted: boolean; used: number[] }>;
+  consumeQuota(windows: readonly QuotaWindow[], isEnforced: boolean, tokens?: number): Promise<{ isCounted: boolean; used: number[] }>;
 }
 
 /** Everything the server shares between its processes, as one handle. */

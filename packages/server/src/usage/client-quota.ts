@@ -8,11 +8,16 @@ import { bucketEnd, bucketStart } from './usage-windows.js';
  * A client's token quota, checked as a token is issued. Enforced, it is one atomic
  * increment-and-compare in the shared state on the answer's path (so every instance enforces the
  * same count); past a limit the answer is 429 with Retry-After until the window ends. Observed,
- * the count is not awaited: the token goes out at once and the count, when it comes back past the
- * limit, is reported as what enforcing would have refused. Clients without a quota cost nothing.
+ * nothing is awaited nor written per token: tokens are counted in memory and added to the shared
+ * windows once a second, and what the windows then hold past the limit is reported as what
+ * enforcing would have refused. Clients without a quota cost nothing.
  */
 export interface ClientQuotaCheck {
   admit(client: RegisteredClient, requestId: string | undefined): Promise<void>;
+  /** Adds the observed tokens counted so far to the shared windows (the timer calls it). */
+  flush(): Promise<void>;
+  /** Stops the timer and adds what is pending. */
+  close(): Promise<void>;
 }
 
 export interface ClientQuotaOptions {
@@ -21,61 +26,118 @@ export interface ClientQuotaOptions {
   events: EndpointEvents;
   /** Whether the client fetches tokens it does not need (refetch-detector.ts): said in the report. */
   isRefetching: (clientId: string) => boolean;
+  /** How often observed counts are added to the shared windows (default 1000 ms). */
+  flushIntervalMs?: number;
 }
 
 type Granularity = EndpointEventMap['quota.counted']['windows'][number]['window'];
+type Quota = NonNullable<RegisteredClient['quota']>;
 
 export function createClientQuotaCheck(options: ClientQuotaOptions): ClientQuotaCheck {
   const { counters, now, events } = options;
+  // hour → client → the tokens observed; bounded by the clients that have an observed quota.
+  let observed = new Map<number, Map<string, { quota: Quota; tokens: number; requestId: string | undefined }>>();
+  let flushing: Promise<void> | undefined;
 
   function report(
     clientId: string,
     isEnforced: boolean,
     windows: { window: Granularity; counter: QuotaWindow }[],
     result: { isCounted: boolean; used: number[] },
+    tokens: number,
     requestId: string | undefined,
   ) {
     const counted = windows.map(({ window, counter }, index) => ({ window, used: result.used[index]!, limit: counter.limit, endsAt: counter.endsAt }));
-    const isOverQuota = isEnforced ? !result.isCounted : counted.some((window) => window.used > window.limit);
-    events.emit('quota.counted', { clientId, isEnforced, windows: counted, isOverQuota, isRefetching: options.isRefetching(clientId), requestId });
+    // Enforced: the token refused, or none. Observed: of this batch, those past the fullest window's limit.
+    const tokensOver = isEnforced ? (result.isCounted ? 0 : tokens) : Math.min(tokens, Math.max(0, ...counted.map((window) => window.used - window.limit)));
+    events.emit('quota.counted', { clientId, isEnforced, windows: counted, tokens, tokensOver, isRefetching: options.isRefetching(clientId), requestId });
     return counted;
   }
+
+  async function writeObserved(batch: typeof observed) {
+    const writes: Promise<void>[] = [];
+    for (const [hour, byClient] of batch) {
+      for (const [clientId, { quota, tokens, requestId }] of byClient) {
+        const windows = quotaWindows(clientId, quota, hour);
+        writes.push(
+          counters
+            .consumeQuota(
+              windows.map(({ counter }) => counter),
+              false,
+              tokens,
+            )
+            .then(
+              (result) => void report(clientId, false, windows, result, tokens, requestId),
+              // Informational: a count the shared state could not take is not reported.
+              () => undefined,
+            ),
+        );
+      }
+    }
+    await Promise.all(writes);
+  }
+
+  function flush(): Promise<void> {
+    if (flushing) return flushing.then(flush);
+    if (observed.size === 0) return Promise.resolve();
+    const batch = observed;
+    observed = new Map();
+    flushing = writeObserved(batch).finally(() => (flushing = undefined));
+    return flushing;
+  }
+
+  const timer = setInterval(() => void (flushing ?? flush()), options.flushIntervalMs ?? 1000);
+  timer.unref();
 
   return {
     async admit(client, requestId) {
       const { quota, clientId } = client;
       if (!quota) return;
-      const windows = quotaWindows(clientId, quota, now());
-      if (windows.length === 0) return;
-      const stateWindows = windows.map(({ counter }) => counter);
+      const at = now();
       if (quota.mode === 'observe') {
-        // Off the answer's path; a count the shared state could not make is simply not reported.
-        void counters.consumeQuota(stateWindows, false).then(
-          (result) => report(clientId, false, windows, result, requestId),
-          () => undefined,
-        );
+        const hour = bucketStart(at, 'hour');
+        let byClient = observed.get(hour);
+        if (!byClient) observed.set(hour, (byClient = new Map()));
+        const entry = byClient.get(clientId);
+        if (entry) {
+          entry.tokens += 1;
+          entry.quota = quota;
+          entry.requestId = requestId;
+        } else byClient.set(clientId, { quota, tokens: 1, requestId });
         return;
       }
+      const windows = quotaWindows(clientId, quota, at);
+      if (windows.length === 0) return;
       // A quota is no security decision: a count the shared state cannot make (Redis away falls
       // back to this instance's memory; a failing SQLite file does not) lets the token through.
-      const result = await counters.consumeQuota(stateWindows, true).catch(() => undefined);
+      const result = await counters
+        .consumeQuota(
+          windows.map(({ counter }) => counter),
+          true,
+        )
+        .catch(() => undefined);
       if (!result) return;
-      const counted = report(clientId, true, windows, result, requestId);
+      const counted = report(clientId, true, windows, result, 1, requestId);
       if (result.isCounted) return;
       const full = counted.filter((window) => window.used >= window.limit);
       const endsAt = Math.max(...full.map((window) => window.endsAt));
       const which = full.some((window) => window.window === 'day') ? 'day' : 'hour';
       throw tooManyRequests(
         'quota',
-        endsAt - now(),
+        endsAt - at,
         `This client has used its token quota for the ${which}; reuse the tokens it has until they near expiry, or retry when the ${which} ends.`,
       );
+    },
+    flush,
+    async close() {
+      clearInterval(timer);
+      await flush();
     },
   };
 }
 
-/** The hour and day windows a quota sets, keyed by client and window start. */
-export function quotaWindows(clientId: string, quota: NonNullable<RegisteredClient['quota']>, at: number): { window: Granularity; counter: QuotaWindow }[] {
+/** The hour and day windows a quota sets at `at`, keyed by client and window start. */
+export function quotaWindows(clientId: string, quota: Quota, at: number): { window: Granularity; counter: QuotaWindow }[] {
   const windows: { window: Granularity; counter: QuotaWindow }[] = [];
   if (quota.perHour !== null)
     windows.push({ window: 'hour', counter: { key: `${clientId}:h:${bucketStart(at, 'hour')}`, limit: quota.perHour, endsAt: bucketEnd(at, 'hour') } });

@@ -15,10 +15,10 @@ export function countUsage(events: EndpointEventBus, deps: { recorder: UsageReco
   const { recorder, refetches, now } = deps;
   const reported = new Map<string, { at: number; refetches: number }>();
   return events.on('token.issued', (token) => {
-    const isRefetch = refetches.observe(token);
-    recorder.record(token.clientId, token.audience, isRefetch);
-    if (!isRefetch) return;
     const at = now();
+    const isRefetch = refetches.observe(token, at);
+    recorder.record(token.clientId, token.audience, isRefetch, at);
+    if (!isRefetch) return;
     const last = reported.get(token.clientId);
     if (last && at - last.at < REFETCH_REPORT_INTERVAL_MS) {
       last.refetches += 1;

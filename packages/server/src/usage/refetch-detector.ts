@@ -6,11 +6,12 @@
  * instance sees it refetch, each a share of the time).
  *
  * Memory is bounded: the last token of at most `maxEntries` (client, audience, scope) triples, the
- * oldest forgotten first (forgetting one only misses a refetch, it never invents one).
+ * first seen forgotten first (forgetting one only misses a refetch, it never invents one). Per
+ * token: Map lookups on the cached records' own strings (their hashes are kept), no new key built.
  */
 export interface RefetchDetector {
-  /** Notes a token issued now; true when it is a refetch. */
-  observe(token: { clientId: string; audience: string; scope: string; expiresIn: number }): boolean;
+  /** Notes a token issued at `at`; true when it is a refetch. */
+  observe(token: { clientId: string; audience: string; scope: string; expiresIn: number }, at: number): boolean;
   /** True when the client refetched within the last `memoryMs`. */
   isRefetching(clientId: string): boolean;
 }
@@ -29,25 +30,41 @@ export function createRefetchDetector(options: RefetchDetectorOptions): RefetchD
   const maxEntries = options.maxEntries ?? 10_000;
   const remainingShare = options.remainingShare ?? 0.5;
   const memoryMs = options.memoryMs ?? 3_600_000;
-  // Insertion order is age order: a re-set key moves to the end (delete, then set).
-  const lastToken = new Map<string, { issuedAt: number; expiresAt: number }>();
+  // client → audience → scope → its last token; `tracked` counts the triples.
+  const lastToken = new Map<string, Map<string, Map<string, { issuedAt: number; expiresAt: number }>>>();
+  let tracked = 0;
   const lastRefetch = new Map<string, number>();
 
+  function noteRefetch(clientId: string, at: number) {
+    if (!lastRefetch.has(clientId) && lastRefetch.size >= maxEntries) lastRefetch.delete(lastRefetch.keys().next().value!);
+    lastRefetch.set(clientId, at);
+  }
+
   return {
-    observe({ clientId, audience, scope, expiresIn }) {
-      const at = now();
-      const key = `${clientId}\n${audience}\n${scope}`;
-      const previous = lastToken.get(key);
-      const isRefetch = previous !== undefined && previous.expiresAt - at > (previous.expiresAt - previous.issuedAt) * remainingShare;
-      if (previous) lastToken.delete(key);
-      else if (lastToken.size >= maxEntries) lastToken.delete(lastToken.keys().next().value!);
-      lastToken.set(key, { issuedAt: at, expiresAt: at + expiresIn * 1000 });
-      if (isRefetch) {
-        lastRefetch.delete(clientId);
-        if (lastRefetch.size >= maxEntries) lastRefetch.delete(lastRefetch.keys().next().value!);
-        lastRefetch.set(clientId, at);
+    observe({ clientId, audience, scope, expiresIn }, at) {
+      let byAudience = lastToken.get(clientId);
+      let byScope = byAudience?.get(audience);
+      const previous = byScope?.get(scope);
+      if (previous) {
+        const isRefetch = previous.expiresAt - at > (previous.expiresAt - previous.issuedAt) * remainingShare;
+        previous.issuedAt = at;
+        previous.expiresAt = at + expiresIn * 1000;
+        if (isRefetch) noteRefetch(clientId, at);
+        return isRefetch;
       }
-      return isRefetch;
+      if (tracked >= maxEntries) {
+        // Full: the client seen first goes with all it tracked.
+        const [oldest, itsAudiences] = lastToken.entries().next().value!;
+        for (const scopes of itsAudiences.values()) tracked -= scopes.size;
+        lastToken.delete(oldest);
+        if (oldest === clientId) byAudience = undefined;
+      }
+      if (!byAudience) lastToken.set(clientId, (byAudience = new Map()));
+      byScope = byAudience.get(audience);
+      if (!byScope) byAudience.set(audience, (byScope = new Map()));
+      byScope.set(scope, { issuedAt: at, expiresAt: at + expiresIn * 1000 });
+      tracked += 1;
+      return false;
     },
     isRefetching(clientId) {
       const at = lastRefetch.get(clientId);

@@ -11,7 +11,8 @@ import { bucketExpiry, bucketStart, type UsageRetention } from './usage-windows.
  * without bound through a long outage. Losses are counted for the metrics, never silent.
  */
 export interface UsageRecorder {
-  record(clientId: string, api: string, isRefetch: boolean): void;
+  /** Counts a token issued at `at` (epoch ms). */
+  record(clientId: string, api: string, isRefetch: boolean, at: number): void;
   /** Writes what is pending now (the timer calls it; tests and close() too). */
   flush(): Promise<void>;
   stats(): UsageRecorderStats;
@@ -30,7 +31,6 @@ export interface UsageRecorderStats {
 
 export interface UsageRecorderOptions {
   store: UsageCounterStore;
-  now: () => number;
   retention: UsageRetention;
   /** Default 1000 ms: usage read through the admin API lags by about this much. */
   flushIntervalMs?: number;
@@ -51,24 +51,34 @@ interface Pending {
 }
 
 export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorder {
-  const { store, now, retention } = options;
+  const { store, retention } = options;
   const maxPendingKeys = options.maxPendingKeys ?? 10_000;
-  let pending = new Map<string, Pending>();
+  // hour → client → API → its count. Per token: lookups on the cached records' own strings (their
+  // hashes are kept), no key built; `pendingKeys` counts the (client, API, hour) entries.
+  let pending = new Map<number, Map<string, Map<string, Pending>>>();
+  let pendingKeys = 0;
   let flushing: Promise<void> | undefined;
   let isLosing = false;
   const totals = { recorded: 0, pendingFull: 0, sharedState: 0 };
 
-  function record(clientId: string, api: string, isRefetch: boolean) {
-    const hour = bucketStart(now(), 'hour');
-    // The strings are the cached records' own: a key costs one concatenation, no object per token.
-    const key = `${hour}\n${clientId}\n${api}`;
-    const entry = pending.get(key);
+  function record(clientId: string, api: string, isRefetch: boolean, at: number) {
+    const hour = bucketStart(at, 'hour');
+    let byClient = pending.get(hour);
+    let byApi = byClient?.get(clientId);
+    const entry = byApi?.get(api);
     if (entry) {
       entry.tokens += 1;
       if (isRefetch) entry.refetches += 1;
-    } else if (pending.size < maxPendingKeys) {
-      pending.set(key, { clientId, api, hour, tokens: 1, refetches: isRefetch ? 1 : 0 });
-    } else totals.pendingFull += 1;
+      return;
+    }
+    if (pendingKeys >= maxPendingKeys) {
+      totals.pendingFull += 1;
+      return;
+    }
+    if (!byClient) pending.set(hour, (byClient = new Map()));
+    if (!byApi) byClient.set(clientId, (byApi = new Map()));
+    byApi.set(api, { clientId, api, hour, tokens: 1, refetches: isRefetch ? 1 : 0 });
+    pendingKeys += 1;
   }
 
   async function write(batch: Pending[]) {
@@ -107,9 +117,10 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
   function flush(): Promise<void> {
     // One batch in flight: a slow store makes the next batch bigger (bounded), never concurrent.
     if (flushing) return flushing.then(flush);
-    if (pending.size === 0) return Promise.resolve();
-    const batch = [...pending.values()];
+    if (pendingKeys === 0) return Promise.resolve();
+    const batch = [...pending.values()].flatMap((byClient) => [...byClient.values()].flatMap((byApi) => [...byApi.values()]));
     pending = new Map();
+    pendingKeys = 0;
     flushing = write(batch).finally(() => (flushing = undefined));
     return flushing;
   }
@@ -121,7 +132,7 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
   return {
     record,
     flush,
-    stats: () => ({ recorded: totals.recorded, lost: { pendingFull: totals.pendingFull, sharedState: totals.sharedState }, pendingKeys: pending.size }),
+    stats: () => ({ recorded: totals.recorded, lost: { pendingFull: totals.pendingFull, sharedState: totals.sharedState }, pendingKeys }),
     async close() {
       clearInterval(timer);
       await flush();

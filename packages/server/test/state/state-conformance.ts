@@ -189,6 +189,13 @@ export function describeSharedStateConformance(adapterName: string, factory: Sta
         expect(await state.consumeQuota([{ key: 'client-b:hour:1', limit: 1, endsAt: T0 + 7_200_000 }], true)).toEqual({ isCounted: true, used: [1] });
       });
 
+      it('counts a batch of tokens at once; enforced, a batch that does not fit is not counted', async () => {
+        expect(await state.consumeQuota(windows(10, 100), false, 7)).toEqual({ isCounted: true, used: [7, 7] });
+        expect(await state.consumeQuota(windows(10, 100), true, 4)).toEqual({ isCounted: false, used: [7, 7] });
+        expect(await state.consumeQuota(windows(10, 100), true, 3)).toEqual({ isCounted: true, used: [10, 10] });
+        expect(await state.consumeQuota(windows(10, 100), false, 5)).toEqual({ isCounted: true, used: [15, 15] });
+      });
+
       it('observed: always counts, past the limit too', async () => {
         for (let i = 0; i < 3; i++) await state.consumeQuota(windows(1, 10), false);
         expect(await state.consumeQuota(windows(1, 10), false)).toEqual({ isCounted: true, used: [4, 4] });

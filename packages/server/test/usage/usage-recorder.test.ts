@@ -14,11 +14,11 @@ describe('usage recorder: counted in memory, written in batches', () => {
     const state = createMemoryState({ now: () => at });
     const batches: number[] = [];
     const store: UsageCounterStore = { addUsage: (counts) => (batches.push(counts.length), state.addUsage(counts)), readUsage: state.readUsage };
-    const recorder = createUsageRecorder({ store, now: () => at, retention: usageRetention(35), flushIntervalMs: 3_600_000 });
-    for (let i = 0; i < 5; i++) recorder.record('client-a', 'https://api.example', i > 0);
-    recorder.record('client-b', 'https://api.example', false);
+    const recorder = createUsageRecorder({ store, retention: usageRetention(35), flushIntervalMs: 3_600_000 });
+    for (let i = 0; i < 5; i++) recorder.record('client-a', 'https://api.example', i > 0, at);
+    recorder.record('client-b', 'https://api.example', false, at);
     at += HOUR; // 00:30 the next day
-    recorder.record('client-a', 'https://api.example', false);
+    recorder.record('client-a', 'https://api.example', false, at);
     expect(batches).toEqual([]);
     await recorder.flush();
     // 3 hours (a 23:00, b 23:00, a 00:00) and 3 days (a 1st, b 1st, a 2nd), in one write.
@@ -49,26 +49,25 @@ describe('usage recorder: counted in memory, written in batches', () => {
     };
     const recorder = createUsageRecorder({
       store,
-      now: () => T0,
       retention: usageRetention(),
       flushIntervalMs: 3_600_000,
       maxPendingKeys: 2,
       onLost: (error) => errors.push(error),
       onRecovered: () => (recovered += 1),
     });
-    recorder.record('a', 'api', false);
-    recorder.record('b', 'api', false);
-    recorder.record('c', 'api', false);
-    recorder.record('a', 'api', false);
+    recorder.record('a', 'api', false, T0);
+    recorder.record('b', 'api', false, T0);
+    recorder.record('c', 'api', false, T0);
+    recorder.record('a', 'api', false, T0);
     expect(recorder.stats()).toMatchObject({ lost: { pendingFull: 1, sharedState: 0 }, pendingKeys: 2 });
     isDown = true;
     await recorder.flush();
-    recorder.record('a', 'api', false);
+    recorder.record('a', 'api', false, T0);
     await recorder.flush();
     expect(errors).toHaveLength(1);
     expect(recorder.stats()).toEqual({ recorded: 0, lost: { pendingFull: 1, sharedState: 4 }, pendingKeys: 0 });
     isDown = false;
-    recorder.record('a', 'api', false);
+    recorder.record('a', 'api', false, T0);
     await recorder.flush();
     expect(recovered).toBe(1);
     expect(recorder.stats().recorded).toBe(1);
@@ -81,17 +80,20 @@ describe('refetch detector', () => {
     let at = T0;
     const detector = createRefetchDetector({ now: () => at, maxEntries: 2 });
     const token = { clientId: 'a', audience: 'https://api.example', scope: 'read', expiresIn: 600 };
-    expect(detector.observe(token)).toBe(false);
+    expect(detector.observe(token, at)).toBe(false);
     at += 60_000;
-    expect(detector.observe(token)).toBe(true);
+    expect(detector.observe(token, at)).toBe(true);
     expect(detector.isRefetching('a')).toBe(true);
     // Another scope is another token; past half its life a new token is a normal renewal.
-    expect(detector.observe({ ...token, scope: 'write' })).toBe(false);
+    expect(detector.observe({ ...token, scope: 'write' }, at)).toBe(false);
     at += 301_000;
-    expect(detector.observe(token)).toBe(false);
-    // Bounded: the oldest triple is forgotten (a missed refetch, never an invented one).
-    expect(detector.observe({ ...token, clientId: 'b' })).toBe(false);
-    expect(detector.observe({ ...token, scope: 'write' })).toBe(false);
+    expect(detector.observe(token, at)).toBe(false);
+    // Bounded (2 triples here): a new client pushes out the client seen first, with all it tracked;
+    // its next token is then not called a refetch (a miss, never a false alarm).
+    expect(detector.observe({ ...token, clientId: 'b' }, at)).toBe(false);
+    at += 10_000;
+    expect(detector.observe(token, at)).toBe(false);
+    expect(detector.observe({ ...token, clientId: 'b' }, at)).toBe(true);
     at += 3_600_000;
     expect(detector.isRefetching('a')).toBe(false);
   });

@@ -95,10 +95,10 @@ export function createMemoryState(options: SharedStateOptions): SharedState {
       }
       return selected.sort(byBucket);
     },
-    async consumeQuota(windows, isEnforced) {
+    async consumeQuota(windows, isEnforced, tokens = 1) {
       const used = windows.map((window) => liveQuota(window.key));
-      if (isEnforced && windows.some((window, at) => used[at]! >= window.limit)) return { isCounted: false, used };
-      windows.forEach((window, at) => quotas.set(window.key, { count: (used[at] = used[at]! + 1), expiresAt: window.endsAt }));
+      if (isEnforced && windows.some((window, at) => used[at]! + tokens > window.limit)) return { isCounted: false, used };
+      windows.forEach((window, at) => quotas.set(window.key, { count: (used[at] = used[at]! + tokens), expiresAt: window.endsAt }));
       return { isCounted: true, used };
     },
     async purgeExpired() {

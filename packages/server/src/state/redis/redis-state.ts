@@ -140,13 +140,14 @@ export function createRedisState(options: RedisStateOptions): RedisState {
       });
       return [...selected.values()].sort(byBucket);
     },
-    async consumeQuota(windows, isEnforced) {
+    async consumeQuota(windows, isEnforced, tokens = 1) {
       const args = windows.flatMap((window) => [window.limit, window.endsAt]);
       const [isCounted, ...used] = (await scripts.consumeQuota(
         windows.length,
         ...windows.map((window) => key('quota', window.key)),
         isEnforced ? 1 : 0,
         now(),
+        tokens,
         ...args,
       )) as number[];
       return { isCounted: isCounted === 1, used };
@@ -298,14 +299,14 @@ local ttl = math.max(current - now, 1)
 if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
 return 0`,
   },
-  // KEYS: one counter per window. ARGV: enforced (1/0), now, then limit and endsAt per window.
-  // Values "count:endsAt". { counted (1/0), count of each window after }: enforced, nothing is
-  // counted when a window is already at its limit.
+  // KEYS: one counter per window. ARGV: enforced (1/0), now, tokens, then limit and endsAt per
+  // window. Values "count:endsAt". { counted (1/0), count of each window after }: enforced,
+  // nothing is counted when a window has no room for the tokens.
   consumeQuota: {
     // As many keys as windows: the caller passes their number first.
     keys: undefined,
     lua: `
-local enforced, now = ARGV[1] == '1', tonumber(ARGV[2])
+local enforced, now, tokens = ARGV[1] == '1', tonumber(ARGV[2]), tonumber(ARGV[3])
 local used, full = {}, false
 for i, key in ipairs(KEYS) do
   local count = 0
@@ -315,12 +316,12 @@ for i, key in ipairs(KEYS) do
     if tonumber(e) > now then count = tonumber(c) end
   end
   used[i] = count
-  if count >= tonumber(ARGV[1 + 2 * i]) then full = true end
+  if count + tokens > tonumber(ARGV[2 + 2 * i]) then full = true end
 end
 if enforced and full then return { 0, unpack(used) } end
 for i, key in ipairs(KEYS) do
-  used[i] = used[i] + 1
-  local ends = tonumber(ARGV[2 + 2 * i])
+  used[i] = used[i] + tokens
+  local ends = tonumber(ARGV[3 + 2 * i])
   redis.call('SET', key, string.format('%d:%d', used[i], ends), 'PX', math.max(ends - now, 1))
 end
 return { 1, unpack(used) }`,

@@ -224,11 +224,11 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
   });
 
   /** One IMMEDIATE transaction: two processes counting against the same window see each other's count. */
-  const consumeQuota = db.transaction((windows: readonly QuotaWindow[], isEnforced: boolean) => {
+  const consumeQuota = db.transaction((windows: readonly QuotaWindow[], isEnforced: boolean, tokens: number) => {
     const at = now();
     const used = windows.map((window) => (statements.quotaCount.get(window.key, at) as number | undefined) ?? 0);
-    if (isEnforced && windows.some((window, index) => used[index]! >= window.limit)) return { isCounted: false, used };
-    windows.forEach((window, index) => statements.putQuota.run(window.key, (used[index] = used[index]! + 1), window.endsAt));
+    if (isEnforced && windows.some((window, index) => used[index]! + tokens > window.limit)) return { isCounted: false, used };
+    windows.forEach((window, index) => statements.putQuota.run(window.key, (used[index] = used[index]! + tokens), window.endsAt));
     return { isCounted: true, used };
   });
 
@@ -284,8 +284,8 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
       const rows = statements.readUsage.all({ ...query, clientId: query.clientId ?? null, api: query.api ?? null, now: now() }) as UsageCount[];
       return rows.sort(byBucket);
     },
-    async consumeQuota(windows, isEnforced) {
-      const result = consumeQuota.immediate(windows, isEnforced);
+    async consumeQuota(windows, isEnforced, tokens = 1) {
+      const result = consumeQuota.immediate(windows, isEnforced, tokens);
       if (result.isCounted) wrote();
       return result;
     },
