@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --suite token,resource,client,clients,instances,federation] [--instances 1,3] [--quick] [--active-clients 10,10000,100000] [--databases sqlite,postgres] [--repetitions N] [--duration S]
+// npm run bench [-- --suite token,resource,client,clients,instances,federation,usage] [--instances 1,3] [--quick] [--active-clients 10,10000,100000] [--databases sqlite,postgres] [--repetitions N] [--duration S]
 // Loopback only, bounded in time; prints markdown tables and writes bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -101,6 +101,12 @@ if (suites.has('federation')) {
   const { runFederationSuite, federationTable } = await import('./federation/suite.js');
   results.federation = await runFederationSuite({ connections: Number(flags.connections.split(',').at(-1)), repetitions, durationSeconds, progress });
   output.push('### Federated client authentication', '', federationTable(results.federation));
+}
+
+if (suites.has('usage')) {
+  const { runUsageSuite, usageTable } = await import('./usage/suite.js');
+  results.usage = await runUsageSuite({ connections: Number(flags.connections.split(',').at(-1)), repetitions, durationSeconds, progress });
+  output.push('### Usage counting and quotas', '', usageTable(results.usage));
 }
 
 writeFileSync(`${resultsDirectory}latest.json`, JSON.stringify(results, null, 2));

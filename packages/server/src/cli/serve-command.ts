@@ -74,6 +74,8 @@ export function serveCommand(): Command {
     )
     .option('--audit-retention-days <days>', 'delete audit events older than this (default 90; env M2M_AUTH_AUDIT_RETENTION_DAYS)')
     .option('--usage-retention-days <days>', 'keep daily token usage counts this many days, hourly ones 48 h (default 35; env M2M_AUTH_USAGE_RETENTION_DAYS)')
+    .option('--usage-counting', 'count tokens per client and API (default; env M2M_AUTH_USAGE_COUNTING)')
+    .option('--no-usage-counting', 'do not count tokens per client and API (quotas still apply; env M2M_AUTH_USAGE_COUNTING=false)')
     .addOption(new Option('--config <file>', 'JSON file with the same settings').env('M2M_AUTH_CONFIG'))
     .action(
       action(async (flags: ServeFlags) => {
@@ -118,7 +120,11 @@ async function runServer(config: ServerConfig) {
     ...(config.isIssuerExplicit || config.port !== 0 ? { issuer: config.issuer } : {}),
     trustProxy: config.trustProxy,
     stateLimits: config.stateLimits,
-    lifecycle: { keyRotation: config.keyRotation, rateLimits: config.rateLimits, usage: { retentionDays: config.usageRetentionDays } },
+    lifecycle: {
+      keyRotation: config.keyRotation,
+      rateLimits: config.rateLimits,
+      usage: { retentionDays: config.usageRetentionDays, isCounting: config.usageCounting },
+    },
     exposeMetrics: config.metrics,
     clusterMetrics: config.metrics && cluster.isWorker,
     // auto: the threadpool while cores outnumber the workers, else inline (see signOnFor).

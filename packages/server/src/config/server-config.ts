@@ -43,6 +43,8 @@ export interface ServerConfig {
   auditRetentionDays: number;
   /** Daily usage counts are kept this many days (hourly ones 48 h, or less when this is shorter). */
   usageRetentionDays: number;
+  /** Count tokens per client and API (default true); quotas apply either way. */
+  usageCounting: boolean;
   /** Scheduled signing-key rotation, checked against the JWKS cache lifetime and token lifetimes. */
   keyRotation: KeyRotationPolicy;
   /** Token-request rate limits (token buckets shared by the workers); undefined = none. */
@@ -105,6 +107,7 @@ interface ConfigInput {
   adminTokenMaxTtl: string;
   auditRetentionDays: string;
   usageRetentionDays: string;
+  usageCounting: string;
   keyRotationDays: string;
   keyPrepublishSeconds: string;
   keyRetentionSeconds: string;
@@ -150,6 +153,7 @@ const ENV: Record<keyof ConfigInput, string> = {
   adminTokenMaxTtl: 'M2M_AUTH_ADMIN_TOKEN_MAX_TTL',
   auditRetentionDays: 'M2M_AUTH_AUDIT_RETENTION_DAYS',
   usageRetentionDays: 'M2M_AUTH_USAGE_RETENTION_DAYS',
+  usageCounting: 'M2M_AUTH_USAGE_COUNTING',
   keyRotationDays: 'M2M_AUTH_KEY_ROTATION_DAYS',
   keyPrepublishSeconds: 'M2M_AUTH_KEY_PREPUBLISH_SECONDS',
   keyRetentionSeconds: 'M2M_AUTH_KEY_RETENTION_SECONDS',
@@ -236,6 +240,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   const auditRetentionDays = parseInteger(pick('auditRetentionDays') ?? '90', 1, 36_500);
   if (auditRetentionDays === undefined) problems.push(`${where('auditRetentionDays')}: must be a whole number of days from 1 to 36500`);
   const usageRetentionDays = parseInteger(pick('usageRetentionDays') ?? String(DEFAULT_USAGE_RETENTION_DAYS), 1, MAX_USAGE_RETENTION_DAYS);
+  const usageCounting = pick('usageCounting') === undefined ? true : parseBoolean(pick('usageCounting'), where('usageCounting'), problems);
   if (usageRetentionDays === undefined) problems.push(`${where('usageRetentionDays')}: must be a whole number of days from 1 to ${MAX_USAGE_RETENTION_DAYS}`);
   const keyRotation = {
     rotateEveryMs: parseWhole(pick('keyRotationDays'), DEFAULT_KEY_ROTATION_POLICY.rotateEveryMs / 86_400_000, where('keyRotationDays'), problems) * 86_400_000,
@@ -301,6 +306,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     adminTokenMaxTtlSeconds: adminTokenMaxTtlSeconds!,
     auditRetentionDays: auditRetentionDays!,
     usageRetentionDays: usageRetentionDays!,
+    usageCounting,
     keyRotation,
     rateLimits,
     stateLimits,
