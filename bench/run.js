@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --suite token,resource,client,clients,instances,federation,usage] [--instances 1,3] [--quick] [--active-clients 10,10000,100000] [--databases sqlite,postgres] [--repetitions N] [--duration S]
+// npm run bench [-- --suite token,resource,client,clients,instances,federation,opaque,usage] [--instances 1,3] [--quick] [--active-clients 10,10000,100000] [--databases sqlite,postgres] [--repetitions N] [--duration S]
 // Loopback only, bounded in time; prints markdown tables and writes bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -101,6 +101,19 @@ if (suites.has('federation')) {
   const { runFederationSuite, federationTable } = await import('./federation/suite.js');
   results.federation = await runFederationSuite({ connections: Number(flags.connections.split(',').at(-1)), repetitions, durationSeconds, progress });
   output.push('### Federated client authentication', '', federationTable(results.federation));
+}
+
+if (suites.has('opaque')) {
+  const { runOpaqueTokensSuite, opaqueTokensTable } = await import('./opaque-tokens/suite.js');
+  results.opaqueTokens = await runOpaqueTokensSuite({
+    // The two stores an opaque token can live in: the SQLite state file, and Redis.
+    databases: flags.databases === 'sqlite,postgres' ? ['sqlite', 'postgres+redis'] : flags.databases.split(','),
+    connections: Number(flags.connections.split(',').at(-1)),
+    repetitions,
+    durationSeconds,
+    progress,
+  });
+  output.push('### Opaque tokens against JWTs', '', opaqueTokensTable(results.opaqueTokens));
 }
 
 if (suites.has('usage')) {

@@ -34,6 +34,7 @@ export async function runUsageSuite({ connections, repetitions, durationSeconds,
       const dataDir = mkdtempSync(join(tmpdir(), `m2m-auth-bench-usage-${name}-`));
       dataDirs.push(dataDir);
       const cli = (...args) => JSON.parse(execFileSync(process.execPath, [m2mAuthBin, ...args, '--data-dir', dataDir, '--json'], { encoding: 'utf8' }));
+      cli('init');
       cli('apis', 'create', '--identifier', AUDIENCE, '--scopes', 'read:things', '--alg', 'ES256', '--token-ttl', '900');
       const client = (quota) => {
         const created = cli('clients', 'create', '--name', `bench-${quota.join('-') || 'plain'}`, ...quota);

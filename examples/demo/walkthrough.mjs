@@ -27,9 +27,10 @@ export async function startDemo({ print = () => {} } = {}) {
   };
   try {
     heading(print, 'Setting up, with the m2m-auth CLI', `data directory ${dataDir} (thrown away at the end)`);
-    // The first command creates the master key and signing keys; the others can then run together.
-    await m2mAuth(dataDir, ['apis', 'create', '--identifier', PAYMENTS_API, '--name', 'payment-service', '--scopes', 'payments:write,payments:refund']);
-    const [, orderClient, paymentClient, inventoryClient] = await Promise.all([
+    // init creates the database, the master key and signing keys; the other commands can then run together.
+    await m2mAuth(dataDir, ['init']);
+    const [, , orderClient, paymentClient, inventoryClient] = await Promise.all([
+      m2mAuth(dataDir, ['apis', 'create', '--identifier', PAYMENTS_API, '--name', 'payment-service', '--scopes', 'payments:write,payments:refund']),
       m2mAuth(dataDir, ['apis', 'create', '--identifier', INVENTORY_API, '--name', 'inventory-service', '--scopes', 'inventory:read,inventory:write']),
       ...['order-service', 'payment-service', 'inventory-service'].map((name) => m2mAuth(dataDir, ['clients', 'create', '--name', name])),
     ]);
@@ -310,8 +311,8 @@ export function printExploreHints(demo, print) {
   print('  curl -i -X POST -H "Authorization: Bearer $TOKEN" "$PAYMENT_SERVICE_URL/charges"    # 201');
   print('  curl -i -X POST -H "Authorization: Bearer $TOKEN" "$PAYMENT_SERVICE_URL/refunds"    # 403 insufficient_scope');
   print('  curl -i "$INVENTORY_SERVICE_URL/stock/sku-grinder" -H "Authorization: Bearer $TOKEN" # 401: wrong audience');
-  print('  npx m2m-auth decode "$TOKEN"                                                       # header, claims, signature');
-  print('  npx m2m-auth clients list                                                          # (M2M_AUTH_DATA_DIR is set)');
+  print('  npx --no-install m2m-auth decode "$TOKEN"                                          # header, claims, signature');
+  print('  npx --no-install m2m-auth clients list                                             # (M2M_AUTH_DATA_DIR is set)');
 }
 
 // ── helpers ────────────────────────────────────────────────────────────────────────────────

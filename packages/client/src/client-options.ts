@@ -1,6 +1,6 @@
 import { describeValue } from '@m2m-auth/sdk-core';
 import { optionChecks } from './option-checks.js';
-import type { AudienceStyle, AuthMethod, ClientAssertionType, TokenClientOptions, TokenRequestOptions } from './token-client-options.js';
+import type { AudienceStyle, AuthMethod, ClientAssertionType, ExchangeTokenOptions, TokenClientOptions, TokenRequestOptions } from './token-client-options.js';
 
 const OPTION_NAMES = [
   'issuer',
@@ -94,6 +94,22 @@ export function checkTokenRequest(where: string, input: unknown, extraNames: rea
   checkRequest(check, request, '');
   return request as TokenRequestOptions;
 }
+
+/** exchangeToken's options: a target like any token request, and the tokens to exchange. */
+export function checkExchangeRequest(input: unknown): ExchangeTokenOptions {
+  const where = 'exchangeToken';
+  const check = optionChecks(where);
+  const request = check.object(input, 'options', [...REQUEST_NAMES.filter((name) => name !== 'extraParams'), ...EXCHANGE_NAMES]) ?? {};
+  checkRequest(check, request, '');
+  const subjectToken = check.string(request.subjectToken, 'subjectToken');
+  if (!subjectToken) check.fail('subjectToken is required: the token to exchange.');
+  check.string(request.subjectTokenType, 'subjectTokenType');
+  check.string(request.actorToken, 'actorToken');
+  check.string(request.actorTokenType, 'actorTokenType');
+  if (request.actorTokenType !== undefined && request.actorToken === undefined) check.fail('actorTokenType needs actorToken.');
+  return request as unknown as ExchangeTokenOptions;
+}
+const EXCHANGE_NAMES = ['subjectToken', 'subjectTokenType', 'actorToken', 'actorTokenType'] as const satisfies ReadonlyArray<keyof ExchangeTokenOptions>;
 
 function checkRequest(check: ReturnType<typeof optionChecks>, options: Record<string, unknown>, prefix: string): void {
   check.string(options.audience, `${prefix}audience`);

@@ -3,6 +3,7 @@ export { createTokenClient, type TokenClient, type TokenSource } from './token-c
 export type {
   TokenClientOptions,
   TokenRequestOptions,
+  ExchangeTokenOptions,
   ClientPreset,
   AuthMethod,
   AudienceStyle,

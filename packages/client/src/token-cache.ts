@@ -22,6 +22,8 @@ export interface TokenCache {
   /** The entry for this request, made on first use. */
   entryFor(request: TokenRequestOptions): CacheEntry;
   entries(): IterableIterator<CacheEntry>;
+  /** Forgets an entry (its timer stopped); for caches that must stay bounded. */
+  delete(entry: CacheEntry): void;
   readonly size: number;
 }
 
@@ -59,6 +61,10 @@ export function createTokenCache(defaults: CacheKeyDefaults): TokenCache {
       return entry;
     },
     entries: () => entries.values(),
+    delete(entry) {
+      cancelTimer(entry);
+      if (entries.get(entry.key) === entry) entries.delete(entry.key);
+    },
     get size() {
       return entries.size;
     },

@@ -101,3 +101,14 @@ export interface TokenRequestOptions {
   resource?: string;
   extraParams?: Readonly<Record<string, string>>;
 }
+
+/** RFC 8693: the token to exchange and what for. */
+export interface ExchangeTokenOptions extends Omit<TokenRequestOptions, 'extraParams'> {
+  /** The token this service received (the subject), to trade for one on the API it calls next. */
+  subjectToken: string;
+  /** Default `urn:ietf:params:oauth:token-type:access_token`. */
+  subjectTokenType?: string;
+  /** Optional: a token naming who acts (RFC 8693 §2.1); without it, this client is the actor. */
+  actorToken?: string;
+  actorTokenType?: string;
+}

@@ -1,6 +1,6 @@
 import { safeListener } from '@m2m-auth/sdk-core';
 import type { AccessToken } from './access-token.js';
-import { checkTokenClientOptions, checkTokenRequest } from './client-options.js';
+import { checkExchangeRequest, checkTokenClientOptions, checkTokenRequest } from './client-options.js';
 import { checkEndpointUrl } from './discovery.js';
 import { TokenClientError } from './errors.js';
 import type { TokenClientEvent } from './events.js';
@@ -10,7 +10,7 @@ import { createRefreshAhead } from './refresh-ahead.js';
 import { DEFAULT_RETRY } from './retry.js';
 import { startFlight } from './single-flight.js';
 import { cancelTimer, createTokenCache, invalidateEntry, usableToken, type CacheEntry } from './token-cache.js';
-import type { TokenClientOptions, TokenRequestOptions } from './token-client-options.js';
+import type { ExchangeTokenOptions, TokenClientOptions, TokenRequestOptions } from './token-client-options.js';
 
 /** Something that hands out tokens for one audience and scope set. */
 export interface TokenSource {
@@ -21,6 +21,12 @@ export interface TokenSource {
 
 export interface TokenClient {
   getToken(request?: TokenRequestOptions): Promise<AccessToken>;
+  /**
+   * Token exchange (RFC 8693): a token for `audience` on behalf of the subject token's principal.
+   * Cached like any token, keyed by the subject token as well as audience and scopes, so the
+   * same incoming token is exchanged once; at most `maxExchangeEntries` are kept (expired ones go first).
+   */
+  exchangeToken(request: ExchangeTokenOptions): Promise<AccessToken>;
   /** A handle with its own cache entry: one per downstream API (the "service token manager"). */
   for(request: TokenRequestOptions): TokenSource;
   /** Drops this token from whichever cache entry holds it, if it is still current there. */
@@ -30,6 +36,10 @@ export interface TokenClient {
 }
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+/** Exchanged tokens kept: one per incoming token, so a busy service sees many; the oldest beyond this go. */
+const MAX_EXCHANGE_ENTRIES = 1_000;
 
 /**
  * The token client, composed of one module per concern: the cache (token-cache.ts) answers from
@@ -115,14 +125,88 @@ export function createTokenClient(input: TokenClientOptions): TokenClient {
     return pending;
   }
 
+  // Exchanged tokens live beside the client's own, bounded, and are never refreshed in the
+  // background: each belongs to one incoming token, which the next request may not bring again.
+  const exchanges = createTokenCache({
+    endpoint: configuredEndpoint ?? issuer,
+    clientId: options.clientId,
+    scope: undefined,
+    audience: undefined,
+    resource: undefined,
+    extraParams: undefined,
+  });
+  const exchangeAhead = createRefreshAhead({
+    minSeconds: 0,
+    fraction: 0,
+    jitterFraction: 0,
+    marginMs: (options.expiryMarginSeconds ?? 5) * 1000,
+    background: false,
+    now,
+    random,
+    emit,
+    isClosed,
+    refresh: () => undefined,
+  });
+
+  function exchangeEntry(request: ExchangeTokenOptions): CacheEntry {
+    const { subjectToken, subjectTokenType, actorToken, actorTokenType, ...target } = checkExchangeRequest(request);
+    const extraParams = {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: subjectToken,
+      subject_token_type: subjectTokenType ?? ACCESS_TOKEN_TYPE,
+      ...(actorToken ? { actor_token: actorToken, actor_token_type: actorTokenType ?? ACCESS_TOKEN_TYPE } : {}),
+    };
+    const { audience, scope, resource } = target;
+    const exchangeRequest: TokenRequestOptions = {
+      ...(audience ? { audience } : {}),
+      ...(scope ? { scope } : {}),
+      ...(resource ? { resource } : {}),
+      extraParams,
+    };
+    if (exchanges.size >= MAX_EXCHANGE_ENTRIES) {
+      const t = now();
+      for (const entry of exchanges.entries()) if (!entry.inFlight && t >= entry.usableUntil) exchanges.delete(entry);
+      for (const entry of exchanges.entries()) if (exchanges.size >= MAX_EXCHANGE_ENTRIES && !entry.inFlight) exchanges.delete(entry);
+    }
+    return exchanges.entryFor(exchangeRequest);
+  }
+
+  function exchangedTokenOf(entry: CacheEntry): Promise<AccessToken> {
+    const cached = usableToken(entry, now());
+    if (cached) return cached;
+    if (closed) return Promise.reject(new TokenClientError('closed', 'the token client was closed'));
+    return (
+      entry.inFlight ??
+      startFlight(entry, () =>
+        fetchToken(entry).then((token) => {
+          exchangeAhead.store(entry, token);
+          return token;
+        }),
+      )
+    );
+  }
+
   const defaultEntry = cache.entryFor({});
-  const describe = () => ({ tokenEndpoint: configuredEndpoint, issuer, clientId: options.clientId, cachedEntries: cache.size });
+  const describe = () => ({
+    tokenEndpoint: configuredEndpoint,
+    issuer,
+    clientId: options.clientId,
+    cachedEntries: cache.size,
+    exchangedEntries: exchanges.size,
+  });
 
   const client: TokenClient = {
     getToken(request) {
       if (request === undefined) return tokenOf(defaultEntry);
       try {
         return tokenOf(cache.entryFor(checkTokenRequest('getToken', request)));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    exchangeToken(request) {
+      try {
+        return exchangedTokenOf(exchangeEntry(request));
       } catch (error) {
         return Promise.reject(error);
       }
@@ -137,11 +221,13 @@ export function createTokenClient(input: TokenClientOptions): TokenClient {
     invalidate(accessToken) {
       let dropped = false;
       for (const entry of cache.entries()) dropped = invalidateEntry(entry, accessToken, emit) || dropped;
+      for (const entry of exchanges.entries()) dropped = invalidateEntry(entry, accessToken, emit) || dropped;
       return dropped;
     },
     close() {
       closed = true;
       for (const entry of cache.entries()) cancelTimer(entry);
+      for (const entry of exchanges.entries()) cancelTimer(entry);
     },
   };
   Object.defineProperties(client, {

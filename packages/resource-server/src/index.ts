@@ -5,7 +5,7 @@ export { AuthError, isAuthError, toHttpResponse, type AuthErrorCode, type Reject
 export { extractBearerToken, type BearerSources, type BearerOptions } from './core/bearer-token.js';
 export { checkScopes, checkAuthorities, type ScopeRequirement } from './core/requirements.js';
 export { presets, type ProviderPreset } from './core/presets.js';
-export type { Principal, AuthoritiesOptions } from './core/principal.js';
+export type { Principal, Actor, AuthoritiesOptions } from './core/principal.js';
 export type { ResourceServerEvent } from './core/events.js';
 export { createMemoryReplayStore, type ReplayStore } from './core/replay-store.js';
 export type { IntrospectionOptions } from './core/introspection.js';

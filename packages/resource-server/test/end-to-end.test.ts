@@ -163,4 +163,51 @@ describe('end to end with the m2m-auth server', () => {
     expect(principal).toMatchObject({ subject: client.clientId, scopes: ['payments:read'] });
     await expect(verifier.verify('opaque-garbage-token')).rejects.toMatchObject({ code: 'invalid_token', reason: 'inactive' });
   });
+
+  it('an API switched to opaque tokens: the same verifier introspects its handles and still verifies its JWTs offline', async () => {
+    const LEDGER = 'https://ledger.example';
+    await server.admin.createApi({ identifier: LEDGER, scopes: ['ledger:read'] });
+    await server.admin.createGrant({ clientId: client.clientId, apiIdentifier: LEDGER, scopes: ['ledger:read'] });
+    const rs = await server.admin.createClient({ name: 'ledger-api', introspectApis: [LEDGER] });
+    const introspections: string[] = [];
+    const verifier = createVerifier({
+      issuer: server.issuer,
+      audience: LEDGER,
+      now: () => now,
+      // Only credentials: the way each token goes is decided per token.
+      introspection: { clientId: rs.clientId, clientSecret: rs.clientSecret! },
+      fetch: async (input, init) => {
+        if (String(input).endsWith('/oauth/introspect')) introspections.push(String(input));
+        return fetch(input, init);
+      },
+    });
+    const jwt = await token(undefined, LEDGER);
+    await expect(verifier.verify(jwt)).resolves.toMatchObject({ source: 'jwt', scopes: ['ledger:read'] });
+    expect(introspections).toHaveLength(0);
+
+    await server.admin.updateApi(LEDGER, { tokenFormat: 'opaque' });
+    const handle = await token(undefined, LEDGER);
+    expect(handle).toMatch(/^m2mat_/);
+    await expect(verifier.verify(handle)).resolves.toMatchObject({
+      source: 'introspection',
+      subject: client.clientId,
+      scopes: ['ledger:read'],
+      audience: [LEDGER],
+    });
+    expect(introspections).toHaveLength(1);
+    await expect(verifier.verify(jwt)).resolves.toMatchObject({ source: 'jwt' });
+
+    // Revoked: refused once the answer kept for it (60 s by default) has gone.
+    const revoked = await fetch(`${server.url}/oauth/revoke`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ token: handle }),
+    });
+    expect(revoked.status).toBe(200);
+    now += 61_000;
+    await expect(verifier.verify(handle)).rejects.toMatchObject({ code: 'invalid_token', reason: 'inactive' });
+  });
 });

@@ -34,6 +34,8 @@ export type RejectionReason =
   | 'missing_claim'
   | 'wrong_token_use'
   | 'inactive'
+  /** An m2m-auth opaque token reached a verifier configured without introspection. */
+  | 'opaque_not_introspected'
   | 'replayed'
   | 'insufficient_scope'
   | 'keys_unavailable'

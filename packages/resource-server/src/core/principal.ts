@@ -14,10 +14,45 @@ export interface Principal {
   readonly expiresAt: number | undefined;
   readonly issuedAt: number | undefined;
   readonly tokenId: string | undefined;
+  /**
+   * Who acted for the subject, the most recent actor first (RFC 8693 §4.1 `act`, unnested): empty
+   * for a token the subject obtained itself. `actors[0]` is the service that exchanged the token.
+   */
+  readonly actors: readonly Actor[];
   /** How it was checked: a JWT verified offline, or an introspection answer. */
   readonly source: 'jwt' | 'introspection';
   /** Every claim, for what the SDK does not model. */
   readonly claims: Readonly<Record<string, unknown>>;
+}
+
+/** One link of a delegation chain: its `sub`, and the client or issuer it came through when the token says. */
+export interface Actor {
+  readonly subject: string;
+  readonly clientId: string | undefined;
+  readonly issuer: string | undefined;
+}
+
+/** How deep an `act` chain is read: a longer one is cut (a token is not a place for unbounded data). */
+const MAX_ACTORS = 16;
+
+/** RFC 8693 `act`, a nested object, as a list: outermost (current) actor first. */
+export function actorChain(act: unknown): readonly Actor[] {
+  const actors: Actor[] = [];
+  for (
+    let node = act;
+    node !== null && typeof node === 'object' && !Array.isArray(node) && actors.length < MAX_ACTORS;
+    node = (node as { act?: unknown }).act
+  ) {
+    const fields = node as Record<string, unknown>;
+    actors.push(
+      Object.freeze({
+        subject: typeof fields.sub === 'string' ? fields.sub : '',
+        clientId: firstString(fields.client_id),
+        issuer: firstString(fields.iss),
+      }),
+    );
+  }
+  return Object.freeze(actors);
 }
 
 export interface AuthoritiesOptions {
@@ -66,6 +101,7 @@ export function buildPrincipal(
     expiresAt: typeof claims.exp === 'number' ? claims.exp : undefined,
     issuedAt: typeof claims.iat === 'number' ? claims.iat : undefined,
     tokenId: typeof claims.jti === 'string' ? claims.jti : undefined,
+    actors: claims.act === undefined ? NO_ACTORS : actorChain(claims.act),
     source: options.source,
     // The claims object is the verifier's own (freshly parsed, or its introspection cache entry): frozen, not copied.
     claims: Object.freeze(claims),
@@ -73,6 +109,7 @@ export function buildPrincipal(
 }
 
 const DEFAULT_SCOPE_CLAIMS: readonly string[] = ['scope', 'scp'];
+const NO_ACTORS: readonly Actor[] = Object.freeze([]);
 
 /** The values of several list claims, in order, each once. */
 function distinctValues(claims: Record<string, unknown>, names: readonly string[]): string[] {

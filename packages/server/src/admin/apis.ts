@@ -5,7 +5,7 @@ import { apiResource } from './resources/api.js';
 import { pageOf, type ListOptions, type Page } from './paging.js';
 import { asAdminErrors, changedFields, requireApi, type AdminContext, type RecordAudit } from './admin-context.js';
 import { ADMIN_API_IDENTIFIER, RESERVED_IDENTIFIER_PREFIX, isReservedIdentifier } from './built-in-admin-api.js';
-import { validateApiIdentifier, validateName, validateScopes, validateSigningAlg, validateTokenTtl } from './validation.js';
+import { validateApiIdentifier, validateName, validateScopes, validateSigningAlg, validateTokenFormat, validateTokenTtl } from './validation.js';
 import { DEFAULT_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
 
 import type { CreateApiInput, UpdateApiInput } from './resources/api.js';
@@ -53,6 +53,7 @@ export function createApiWrites({ deps }: AdminContext): ApiWrites {
         scopes: validateScopes(input.scopes ?? []),
         signingAlg: validateSigningAlg(input.signingAlg ?? 'RS256'),
         tokenTtlSeconds: validateTokenTtl(input.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS),
+        tokenFormat: validateTokenFormat(input.tokenFormat ?? 'jwt'),
         createdAt: at,
         updatedAt: at,
       };
@@ -70,6 +71,7 @@ export function createApiWrites({ deps }: AdminContext): ApiWrites {
         ...(patch.scopes !== undefined ? { scopes: validateScopes(patch.scopes) } : {}),
         ...(patch.signingAlg !== undefined ? { signingAlg: validateSigningAlg(patch.signingAlg) } : {}),
         ...(patch.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: validateTokenTtl(patch.tokenTtlSeconds) } : {}),
+        ...(patch.tokenFormat !== undefined ? { tokenFormat: validateTokenFormat(patch.tokenFormat) } : {}),
       };
       const api = (await tx.updateApi(identifier, validated, now()))!;
       const { sharedSecret } = await ensureSigningKey(keyDepsFor(tx), api.signingAlg, identifier);

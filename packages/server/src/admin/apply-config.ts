@@ -125,6 +125,7 @@ async function planChanges(reader: Reader, desired: DesiredConfig, options: Appl
   const [apis, clients, grants] = await Promise.all([reader.listApis(), reader.listClients(), reader.listGrants()]);
   const errors: FieldError[] = [];
   const { matches, clientIds } = matchClients(desired, clients, errors);
+  requireFreeNames(desired, clients, matches, prune, errors);
   const planning: Planning = {
     steps: [],
     kept: [],
@@ -381,6 +382,27 @@ function matchClients(desired: DesiredConfig, clients: ClientRecord[], errors: F
 }
 
 /**
+ * Client names are unique (see admin/clients.ts): a name the document gives a client, new or
+ * renamed, must not be that of a server client the apply leaves in place (one it does not list,
+ * without --prune). Checked on the plan, not write by write, so renames and deletions within one
+ * document may free a name for another entry. Names a client already has are left alone.
+ */
+function requireFreeNames(desired: DesiredConfig, clients: ClientRecord[], matches: Map<DesiredClient, ClientRecord>, prune: boolean, errors: FieldError[]) {
+  if (prune) return;
+  const matched = new Set(matches.values());
+  const staying = clients.filter((client) => !matched.has(client));
+  for (const client of desired.clients) {
+    if (matches.get(client)?.name === client.name || errors.some((error) => error.path === `${client.path}.name`)) continue;
+    const holders = staying.filter((candidate) => candidate.name === client.name);
+    if (holders.length === 0) continue;
+    errors.push({
+      path: `${client.path}.name`,
+      message: `${JSON.stringify(client.name)} is the name of ${holders.map((holder) => holder.clientId).join(', ')} on the server, which the document does not list: client names are unique (rename one, or list that client; --prune deletes what the document does not list)`,
+    });
+  }
+}
+
+/**
  * Apply never changes or deletes the built-in admin API. When the document refers to it (admin
  * clients' grants, as export writes them) and it is missing — a new data directory — it is
  * created as bootstrap creates it, so an exported registry restores its admin clients too.
@@ -413,12 +435,13 @@ const clientKey = (name: string, clientId: string | undefined) => `${name} (${cl
 const grantKey = (client: string, api: string) => `${client} → ${api}`;
 
 /** A resource's fields as the document writes them, from a stored record or a desired entry alike. */
-const apiFields = (api: Pick<ApiRecord, 'identifier' | 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds'>) => ({
+const apiFields = (api: Pick<ApiRecord, 'identifier' | 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds' | 'tokenFormat'>) => ({
   identifier: api.identifier,
   name: api.name,
   scopes: api.scopes,
   signing_alg: api.signingAlg,
   token_ttl_seconds: api.tokenTtlSeconds,
+  token_format: api.tokenFormat,
 });
 
 const clientFields = (

@@ -61,6 +61,7 @@ export function builtInAdminApi(at: number): ApiRecord {
     scopes: [...ADMIN_SCOPES],
     signingAlg: 'RS256',
     tokenTtlSeconds: ADMIN_TOKEN_TTL_SECONDS,
+    tokenFormat: 'jwt',
     createdAt: at,
     updatedAt: at,
   };

@@ -1,4 +1,4 @@
-import type { ApiScope, ClientAuthMethod, ClientQuota, SigningAlgorithm } from '../storage/types.js';
+import type { ApiScope, ClientAuthMethod, ClientQuota, SigningAlgorithm, TokenFormat } from '../storage/types.js';
 import { AdminError, isAdminError } from '../errors/admin-error.js';
 import { echo } from '../errors/echo.js';
 import { findUnstorable, UNSTORABLE_TEXT } from '../protocol/storable-text.js';
@@ -16,6 +16,7 @@ import {
   validateName,
   validateScopes,
   validateSigningAlg,
+  validateTokenFormat,
   validateTokenTtl,
 } from './validation.js';
 
@@ -38,6 +39,7 @@ export interface DesiredApi {
   scopes: ApiScope[];
   signingAlg: SigningAlgorithm;
   tokenTtlSeconds: number;
+  tokenFormat: TokenFormat;
 }
 
 export interface DesiredClient {
@@ -126,14 +128,8 @@ export function parseConfigDocument(value: unknown): DesiredConfig {
     'client',
     problems,
   );
-  // Matched by name: two such entries with one name would claim the same server client.
-  uniqueBy(
-    clients.filter((client) => client.clientId === undefined),
-    (client) => client.name,
-    'name',
-    'client without client_id',
-    problems,
-  );
+  // Client names are unique (admin/clients.ts), and entries without client_id are matched by name.
+  uniqueBy(clients, (client) => client.name, 'name', 'client named', problems);
 
   const grants = entriesAt(value, 'grants', problems).flatMap(([entry, path]) => parseGrant(entry, path, problems, knownApi, clients));
   uniqueBy(
@@ -199,6 +195,7 @@ function parseApi(entry: Record<string, unknown>, path: string, problems: Proble
     tokenTtlSeconds: problems.check(`${path}.token_ttl_seconds`, () =>
       validateTokenTtl(entry.token_ttl_seconds ?? DEFAULT_TOKEN_TTL_SECONDS, 'token_ttl_seconds'),
     ),
+    tokenFormat: problems.check(`${path}.token_format`, () => validateTokenFormat(entry.token_format ?? 'jwt', 'token_format')),
   };
 }
 

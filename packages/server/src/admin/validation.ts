@@ -1,11 +1,13 @@
 import {
   QUOTA_MODES,
   SIGNING_ALGORITHMS,
+  TOKEN_FORMATS,
   type ApiScope,
   type ClientAuthMethod,
   type ClientQuota,
   type QuotaMode,
   type SigningAlgorithm,
+  type TokenFormat,
 } from '../storage/types.js';
 import { validationFailed } from '../errors/admin-error.js';
 import { isValidScopeToken } from '../grants/scope.js';
@@ -54,6 +56,13 @@ export function validateSigningAlg(value: unknown): SigningAlgorithm {
     throw validationFailed('signingAlg', `alg must be one of ${SIGNING_ALGORITHMS.join(', ')} (got ${shown(value)})`);
   }
   return value as SigningAlgorithm;
+}
+
+export function validateTokenFormat(value: unknown, field = 'tokenFormat'): TokenFormat {
+  if (!TOKEN_FORMATS.includes(value as TokenFormat)) {
+    throw validationFailed(field, `token format must be one of ${TOKEN_FORMATS.join(', ')} (got ${shown(value)})`);
+  }
+  return value as TokenFormat;
 }
 
 export function validateTokenTtl(value: unknown, field = 'tokenTtlSeconds'): number {

@@ -12,6 +12,8 @@ import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import { createIssuerKeyCache } from '../federation/issuer-keys.js';
 import { fetchJsonBounded } from '../federation/bounded-fetch.js';
 import { prepareDecoyKeys } from '../federation/platform-token.js';
+import { createTokenExchangeGrant } from '../grants/token-exchange-grant.js';
+import { createJwtBearerGrant } from '../grants/jwt-bearer-grant.js';
 import { createFailureLimiter, type FailureLimits } from '../client-auth/failure-limiter.js';
 import type { SharedState } from '../state/types.js';
 import { isResilientState } from '../state/resilient-state.js';
@@ -28,6 +30,7 @@ import { renderDiscoveryDocument, serverEndpoints, type ServerEndpoints } from '
 import type { EndpointResponse } from '../protocol/endpoint-response.js';
 import { createRegistryView, type RegistryView } from '../registry/registry-view.js';
 import { signOnFor, type SignOn } from '../tokens/jws-signer.js';
+import { createTokenIssuer } from '../tokens/token-issuer.js';
 import { countEndpointEvents, createServerMetrics, type ServerMetrics } from '../observability/metrics.js';
 import { logEndpointEvents, logSharedStateTransitions } from '../observability/endpoint-logs.js';
 import { createEndpointEventBus } from '../protocol/endpoint-events.js';
@@ -61,6 +64,8 @@ export interface RuntimeOptions {
   keyRotationCheckMs?: number;
   /** Longest lifetime of an admin token: ADMIN_TOKEN_TTL_SECONDS (the default) or less. */
   adminTokenMaxTtlSeconds?: number;
+  /** Longest token-exchange delegation chain (`act` nesting, the new actor included); default 4. */
+  maxDelegationChain?: number;
   /** Usage counting (usage/): how long counts are kept, how often they are written; `isCounting: false` counts nothing (quotas still apply). */
   usage?: UsageOptions;
 }
@@ -104,7 +109,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const { storage, logger } = options;
   const now = options.now ?? Date.now;
   const adminTokenMaxTtlSeconds = Math.min(options.adminTokenMaxTtlSeconds ?? ADMIN_TOKEN_TTL_SECONDS, ADMIN_TOKEN_TTL_SECONDS);
-  const { keyEncryptionKey: kek, secretPepper } = deriveSecrets(options.masterKey);
+  const { keyEncryptionKey: kek, secretPepper, opaqueTokenPepper } = deriveSecrets(options.masterKey);
   const endpoints = serverEndpoints(options.issuer);
   let discovery: Promise<string> | undefined;
   const registry: RegistryView = createRegistryView({
@@ -183,25 +188,38 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   };
   void prepareDecoyKeys();
 
+  // Even a grant stored before the maximum existed (or edited in the database) yields short admin tokens.
+  const maxTtlSeconds = (audience: string) => (audience === ADMIN_API_IDENTIFIER ? adminTokenMaxTtlSeconds : undefined);
+  // Opaque tokens live in the shared state: every worker and instance answers for them, and a revocation reaches all.
+  const opaque = { store: state, pepper: opaqueTokenPepper };
+  const tokens = createTokenIssuer({ now, newJti: randomUUID, keyRing: registry.keyRing, opaque });
+  const clientCredentials = createClientCredentialsGrant({ issuer: endpoints.issuer, registry, tokens, maxTtlSeconds });
+  const grants = [
+    clientCredentials,
+    createTokenExchangeGrant({
+      issuer: endpoints.issuer,
+      registry,
+      standing: { registry, revoked: state },
+      opaque,
+      federation: { directory: registry, keys: clientAuth.federation!.keys },
+      now,
+      tokens,
+      maxTtlSeconds,
+      ...(options.maxDelegationChain !== undefined ? { maxChainLength: options.maxDelegationChain } : {}),
+    }),
+    createJwtBearerGrant(clientCredentials),
+  ];
+  const grantTypes = grants.map((grant) => grant.grantType);
   const token = createTokenEndpoint({
     clientAuth,
     rateLimiter: createTokenRateLimiter(state, options.rateLimits ?? {}),
     quota,
-    grants: [
-      createClientCredentialsGrant({
-        issuer: endpoints.issuer,
-        registry,
-        now,
-        newJti: randomUUID,
-        // Even a grant stored before the maximum existed (or edited in the database) yields short admin tokens.
-        maxTtlSeconds: (audience) => (audience === ADMIN_API_IDENTIFIER ? adminTokenMaxTtlSeconds : undefined),
-      }),
-    ],
+    grants,
     events,
   });
 
   // Introspection and revocation (RFC 7662, RFC 7009) need the same: the caller authenticated, our own tokens checked, revocations.
-  const tokenManagement = { issuer: endpoints.issuer, clientAuth, registry, revoked: state, now, events };
+  const tokenManagement = { issuer: endpoints.issuer, clientAuth, registry, revoked: state, opaque, now, events };
   const introspect = createIntrospectionEndpoint(tokenManagement);
 
   const rotationDeps = {
@@ -259,7 +277,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     },
     jwksJson: async () => (await registry.keyRing()).jwksJson,
     discoveryJson: () => {
-      discovery ??= registry.apis().then((apis) => renderDiscoveryDocument(endpoints, apis));
+      discovery ??= registry.apis().then((apis) => renderDiscoveryDocument(endpoints, apis, grantTypes));
       discovery.catch(() => (discovery = undefined));
       return discovery;
     },

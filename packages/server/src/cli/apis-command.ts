@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { SigningAlgorithm } from '../storage/types.js';
+import type { SigningAlgorithm, TokenFormat } from '../storage/types.js';
 import type { Static } from '@sinclair/typebox';
 import { apiResource } from '../admin/resources/api.js';
 import { withAdmin } from './cli-context.js';
@@ -12,6 +12,7 @@ interface ApiOptions extends ManagementOptions {
   scopes?: string[];
   alg?: SigningAlgorithm;
   tokenTtl?: number;
+  tokenFormat?: TokenFormat;
 }
 
 const describeApi = (api: Static<typeof apiResource.schema>) =>
@@ -21,6 +22,7 @@ const describeApi = (api: Static<typeof apiResource.schema>) =>
     ['scopes', api.scopes.map((scope) => scope.value)],
     ['signing alg', api.signing_alg],
     ['token ttl', `${api.token_ttl_seconds}s`],
+    ['token format', api.token_format],
     ['created', api.created_at],
   ]);
 
@@ -35,6 +37,7 @@ export function apisCommand(): Command {
     .option('--scopes <list>', 'comma-separated scopes, e.g. read:orders,write:orders', parseList)
     .option('--alg <alg>', 'signing algorithm: RS256 (default), PS256, ES256, EdDSA, HS256')
     .option('--token-ttl <seconds>', 'access token lifetime in seconds (default 900)', parseInteger('--token-ttl'))
+    .option('--token-format <format>', 'jwt (default): tokens verified offline; opaque: handles resource servers introspect')
     .action(
       action(async (options: ApiOptions) =>
         withAdmin(options, async ({ admin }) => {
@@ -44,6 +47,7 @@ export function apisCommand(): Command {
             scopes: options.scopes ?? [],
             ...(options.alg !== undefined ? { signingAlg: options.alg } : {}),
             ...(options.tokenTtl !== undefined ? { tokenTtlSeconds: options.tokenTtl } : {}),
+            ...(options.tokenFormat !== undefined ? { tokenFormat: options.tokenFormat } : {}),
           });
           const view = apiResource.toWire(api);
           print(
@@ -63,8 +67,15 @@ export function apisCommand(): Command {
           options,
           () =>
             table(
-              ['IDENTIFIER', 'NAME', 'ALG', 'TTL', 'SCOPES'],
-              list.map((api) => [api.identifier, api.name, api.signing_alg, api.token_ttl_seconds, api.scopes.map((scope) => scope.value).join(',')]),
+              ['IDENTIFIER', 'NAME', 'ALG', 'FORMAT', 'TTL', 'SCOPES'],
+              list.map((api) => [
+                api.identifier,
+                api.name,
+                api.signing_alg,
+                api.token_format,
+                api.token_ttl_seconds,
+                api.scopes.map((scope) => scope.value).join(','),
+              ]),
             ),
           list,
         );
@@ -86,6 +97,7 @@ export function apisCommand(): Command {
     .option('--scopes <list>', 'the complete new scope list, comma-separated', parseList)
     .option('--alg <alg>', 'signing algorithm')
     .option('--token-ttl <seconds>', 'access token lifetime in seconds', parseInteger('--token-ttl'))
+    .option('--token-format <format>', 'jwt or opaque (tokens already issued keep theirs)')
     .action(
       action(async (identifier: string, options: ApiOptions) =>
         withAdmin(options, async ({ admin }) => {
@@ -94,6 +106,7 @@ export function apisCommand(): Command {
             ...(options.scopes !== undefined ? { scopes: options.scopes } : {}),
             ...(options.alg !== undefined ? { signingAlg: options.alg } : {}),
             ...(options.tokenTtl !== undefined ? { tokenTtlSeconds: options.tokenTtl } : {}),
+            ...(options.tokenFormat !== undefined ? { tokenFormat: options.tokenFormat } : {}),
           });
           const view = apiResource.toWire(api);
           print(

@@ -115,6 +115,7 @@ interface ConfigInput {
   rateLimitAddress: string;
   stateRevocationsPerClient: string;
   stateAssertionsPerClient: string;
+  stateOpaqueTokensPerClient: string;
   stateMaxEntries: string;
 }
 
@@ -124,7 +125,8 @@ export const DATABASE_FILE = 'm2m-auth.db';
 export const DEFAULT_PORT = 8080;
 export const DATABASE_DEFAULTS = { poolSize: 10, connectTimeoutMs: 5_000, statementTimeoutMs: 10_000 } as const;
 
-const ENV: Record<keyof ConfigInput, string> = {
+/** Every setting: its config-file key (the flag's name in camelCase) and its environment variable. */
+export const CONFIG_ENVIRONMENT: Readonly<Record<keyof ConfigInput, string>> = {
   host: 'M2M_AUTH_HOST',
   port: 'M2M_AUTH_PORT',
   issuer: 'M2M_AUTH_ISSUER',
@@ -161,6 +163,7 @@ const ENV: Record<keyof ConfigInput, string> = {
   rateLimitAddress: 'M2M_AUTH_RATE_LIMIT_ADDRESS',
   stateRevocationsPerClient: 'M2M_AUTH_STATE_REVOCATIONS_PER_CLIENT',
   stateAssertionsPerClient: 'M2M_AUTH_STATE_ASSERTIONS_PER_CLIENT',
+  stateOpaqueTokensPerClient: 'M2M_AUTH_STATE_OPAQUE_TOKENS_PER_CLIENT',
   stateMaxEntries: 'M2M_AUTH_STATE_MAX_ENTRIES',
 };
 
@@ -184,14 +187,15 @@ export function readConfigFile(path: string): ConfigSource {
     throw new ConfigError([`config file ${path}: ${(error as Error).message}`]);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError([`config file ${path}: must be a JSON object`]);
-  const unknown = Object.keys(parsed).filter((key) => !(key in ENV));
-  if (unknown.length > 0) throw new ConfigError(unknown.map((key) => `config file ${path}: unknown setting "${key}" (known: ${Object.keys(ENV).join(', ')})`));
+  const unknown = Object.keys(parsed).filter((key) => !(key in CONFIG_ENVIRONMENT));
+  if (unknown.length > 0)
+    throw new ConfigError(unknown.map((key) => `config file ${path}: unknown setting "${key}" (known: ${Object.keys(CONFIG_ENVIRONMENT).join(', ')})`));
   return parsed as ConfigSource;
 }
 
 export function envSource(env: NodeJS.ProcessEnv): ConfigSource {
   const source: ConfigSource = {};
-  for (const [key, name] of Object.entries(ENV) as [keyof ConfigInput, string][]) {
+  for (const [key, name] of Object.entries(CONFIG_ENVIRONMENT) as [keyof ConfigInput, string][]) {
     if (env[name] !== undefined && env[name] !== '') source[key] = env[name];
   }
   return source;
@@ -261,7 +265,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     else rateLimits[field] = parsed;
   }
 
-  const stateNumber = (key: 'stateRevocationsPerClient' | 'stateAssertionsPerClient' | 'stateMaxEntries', fallback: number) => {
+  const stateNumber = (key: 'stateRevocationsPerClient' | 'stateAssertionsPerClient' | 'stateOpaqueTokensPerClient' | 'stateMaxEntries', fallback: number) => {
     const value = parseInteger(pick(key) ?? String(fallback), 1, 100_000_000);
     if (value === undefined) problems.push(`${where(key)}: must be a whole number from 1 to 100000000`);
     return value ?? fallback;
@@ -270,6 +274,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     allowance: {
       revocations: stateNumber('stateRevocationsPerClient', DEFAULT_CLIENT_ALLOWANCE.revocations),
       assertions: stateNumber('stateAssertionsPerClient', DEFAULT_CLIENT_ALLOWANCE.assertions),
+      opaqueTokens: stateNumber('stateOpaqueTokensPerClient', DEFAULT_CLIENT_ALLOWANCE.opaqueTokens),
     },
     maxEntries: stateNumber('stateMaxEntries', DEFAULT_MAX_STATE_ENTRIES),
   };
@@ -338,7 +343,7 @@ function picker(flags: ConfigSource, env: NodeJS.ProcessEnv, file: ConfigSource)
   };
 }
 
-const where = (key: keyof ConfigInput) => `--${kebab(key)} / ${ENV[key]}`;
+const where = (key: keyof ConfigInput) => `--${kebab(key)} / ${CONFIG_ENVIRONMENT[key]}`;
 
 /** `--data-dir` keeps meaning the default SQLite location, so the URL defaults to a file in it. */
 function resolveConnections(pick: Pick, problems: string[]): ConnectionConfig {

@@ -1,5 +1,6 @@
 import { JWT_BEARER_ASSERTION_TYPE, JWT_SPIFFE_ASSERTION_TYPE } from '../federation/federation-rules.js';
 import type { ApiRecord } from '../storage/types.js';
+import { INTROSPECTION_SIGNING_ALGS } from './introspection-response.js';
 
 export interface ServerEndpoints {
   issuer: string;
@@ -34,20 +35,26 @@ const ASSERTION_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 const ASSERTION_TYPES = [JWT_BEARER_ASSERTION_TYPE, JWT_SPIFFE_ASSERTION_TYPE];
 
 /** RFC 8414 metadata, rendered once per change of the API list (scopes_supported lists every API scope). */
-export function renderDiscoveryDocument(endpoints: ServerEndpoints, apis: readonly ApiRecord[]): string {
+export function renderDiscoveryDocument(
+  endpoints: ServerEndpoints,
+  apis: readonly ApiRecord[],
+  grantTypes: readonly string[] = ['client_credentials'],
+): string {
   const scopes = [...new Set(apis.flatMap((api) => api.scopes.map((scope) => scope.value)))].sort();
   return JSON.stringify({
     issuer: endpoints.issuer,
     token_endpoint: endpoints.tokenEndpoint,
     jwks_uri: endpoints.jwksUri,
     introspection_endpoint: endpoints.introspectionEndpoint,
-    grant_types_supported: ['client_credentials'],
+    grant_types_supported: grantTypes,
     response_types_supported: [],
     token_endpoint_auth_methods_supported: AUTH_METHODS,
     token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
     client_assertion_types_supported: ASSERTION_TYPES,
     introspection_endpoint_auth_methods_supported: AUTH_METHODS,
     introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    // RFC 9701 §6: the algorithms of signed introspection answers (Accept: application/token-introspection+jwt).
+    introspection_signing_alg_values_supported: INTROSPECTION_SIGNING_ALGS,
     revocation_endpoint: endpoints.revocationEndpoint,
     revocation_endpoint_auth_methods_supported: AUTH_METHODS,
     revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,

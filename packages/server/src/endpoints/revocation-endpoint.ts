@@ -1,8 +1,9 @@
-import { StateCapacityError, type RevokedTokenStore } from '../state/types.js';
+import { StateCapacityError, type OpaqueTokenStore, type RevokedTokenStore } from '../state/types.js';
 import { tooManyRequests } from '../errors/too-many-requests.js';
 import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
 import type { GrantDirectory } from '../grants/client-credentials-grant.js';
-import { revokedTokenKey, verifyOwnToken } from '../tokens/verify-own-token.js';
+import { revokedTokenKey } from '../tokens/verify-own-token.js';
+import { readOwnToken, type OwnToken } from '../tokens/read-own-token.js';
 import { readTokenManagementRequest } from './token-management-request.js';
 import type { TokenRequest } from '../protocol/token-request.js';
 import type { EndpointEvents } from '../protocol/endpoint-events.js';
@@ -14,17 +15,12 @@ export interface RevocationDeps {
   clientAuth: ClientAuthDeps;
   registry: Pick<GrantDirectory, 'keyRing'>;
   revoked: Pick<RevokedTokenStore, 'revokeToken'>;
+  /** Opaque tokens are revoked by deleting them from the shared state. */
+  opaque: { store: Pick<OpaqueTokenStore, 'getOpaqueToken' | 'deleteOpaqueToken'>; pepper: Buffer };
   now: () => number;
   events?: EndpointEvents;
 }
 
-/**
- * RFC 7009. The client authenticates as at the token endpoint and may revoke only tokens issued
- * to it. Anything else — an unknown, malformed, expired or foreign token — gets the same 200 and
- * changes nothing (§2.2), so the endpoint tells nobody which tokens exist. A revoked token id is
- * kept until the token's own expiry, then dropped. token_type_hint is accepted and not needed:
- * access tokens are the only kind this server issues.
- */
 /**
  * The caller already holds its allowance of unexpired revocations (types.ts): this revocation is
  * not recorded, and the caller — nobody else — is told to retry when its oldest one expires.
@@ -35,15 +31,31 @@ function refuseOverAllowance(error: unknown): never {
   throw tooManyRequests('revocations', error.retryAfterMs, 'This client has too many unexpired revoked tokens; retry later.');
 }
 
+/** A JWT's id joins the revoked ones until it expires; an opaque token is deleted, so no instance knows it any more. */
+async function revoke(deps: RevocationDeps, own: OwnToken, clientId: string): Promise<void> {
+  if (own.format === 'opaque') {
+    await deps.opaque.store.deleteOpaqueToken(own.key);
+    return;
+  }
+  await deps.revoked.revokeToken(revokedTokenKey(String(own.claims.jti)), own.claims.exp! * 1000, clientId).catch(refuseOverAllowance);
+}
+
+/**
+ * RFC 7009. The client authenticates as at the token endpoint and may revoke only tokens issued
+ * to it. Anything else — an unknown, malformed, expired or foreign token — gets the same 200 and
+ * changes nothing (§2.2), so the endpoint tells nobody which tokens exist. A revoked JWT's id is
+ * kept until the token's own expiry, then dropped; a revoked opaque token is deleted from the
+ * shared state, so it is unknown everywhere at once. token_type_hint is accepted and not needed:
+ * access tokens are the only kind this server issues.
+ */
 export function createRevocationEndpoint(deps: RevocationDeps) {
   return async function revocationEndpoint(request: TokenRequest): Promise<EndpointResponse> {
     try {
       const { caller, token } = await readTokenManagementRequest(deps.clientAuth, request);
-      const claims = await verifyOwnToken({ issuer: deps.issuer, keyRing: deps.registry.keyRing, now: deps.now }, token);
-      if (claims && claims.client_id === caller.clientId) {
-        const jti = String(claims.jti);
-        await deps.revoked.revokeToken(revokedTokenKey(jti), claims.exp! * 1000, caller.clientId).catch(refuseOverAllowance);
-        deps.events?.emit('token.revoked', { clientId: caller.clientId, jti, requestId: request.requestId });
+      const own = await readOwnToken({ issuer: deps.issuer, keyRing: deps.registry.keyRing, now: deps.now, opaque: deps.opaque }, token);
+      if (own && own.claims.client_id === caller.clientId) {
+        await revoke(deps, own, caller.clientId);
+        deps.events?.emit('token.revoked', { clientId: caller.clientId, jti: String(own.claims.jti), requestId: request.requestId });
       }
       return jsonResponse(200, {});
     } catch (error) {

@@ -36,12 +36,12 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
       const grant = selectGrant(grants, request.params);
       rejectRepeatedParameters(request.params, ['grant_type', ...CLIENT_AUTH_PARAMETERS, ...grant.parameters]);
       rejectUnstorableParameters(request.params, grant.parameters);
-      const credentials = extractClientCredentials(request.authorization, request.params);
+      const credentials = grant.credentialsFrom ? credentialsOfGrant(grant, request) : extractClientCredentials(request.authorization, request.params);
       await deps.rateLimiter?.checkAddress(request.remoteAddress);
       const authenticated = await authenticateClient(deps.clientAuth, credentials, request.remoteAddress);
       client = authenticated.client;
       await deps.rateLimiter?.checkClient(client.clientId);
-      if (!client.grantTypes.includes(grant.grantType)) {
+      if (!grant.permittedByPolicy && !client.grantTypes.includes(grant.grantType)) {
         throw new OAuthError('unauthorized_client', `This client may not use the ${grant.grantType} grant.`);
       }
       const result = await grant.handle(client, request.params);
@@ -63,12 +63,22 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
         token_type: 'Bearer',
         expires_in: result.token.expiresIn,
         scope: result.token.scope,
+        ...(result.issuedTokenType ? { issued_token_type: result.issuedTokenType } : {}),
       });
     } catch (error) {
       deps.events?.emit('token.failed', { error, clientId: client?.clientId, requestId: request.requestId });
       return errorResponse(error);
     }
   };
+}
+
+/** A grant that authenticates by its own parameter takes no other client authentication (one method per request, RFC 6749 §2.3). */
+function credentialsOfGrant(grant: GrantType, request: TokenRequest) {
+  const { params } = request;
+  if (request.authorization !== undefined || params.get('client_secret') !== undefined || params.get('client_assertion') !== undefined) {
+    throw invalidRequest(`The ${grant.grantType} grant authenticates with its assertion alone; send no other client credentials.`);
+  }
+  return grant.credentialsFrom!(params);
 }
 
 function selectGrant(grants: Map<string, GrantType>, params: FormParams): GrantType {
@@ -78,7 +88,7 @@ function selectGrant(grants: Map<string, GrantType>, params: FormParams): GrantT
   const grant = grants.get(grantType);
   if (!grant) {
     // Not echoed: a secret pasted into the wrong field must not come back or reach the log.
-    throw new OAuthError('unsupported_grant_type', `The grant type is not supported; use ${[...grants.keys()].join(' or ')}.`);
+    throw new OAuthError('unsupported_grant_type', `The grant type is not supported; supported: ${[...grants.keys()].join(', ')}.`);
   }
   return grant;
 }

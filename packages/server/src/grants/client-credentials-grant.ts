@@ -1,9 +1,9 @@
 import type { ApiRecord, RegisteredClient, RegisteredGrant } from '../storage/types.js';
 import type { KeyRing } from '../keys/key-ring.js';
-import { invalidRequest, invalidScope, invalidTarget, OAuthError } from '../errors/oauth-error.js';
+import { invalidRequest, invalidScope, invalidTarget } from '../errors/oauth-error.js';
 import type { FormParams } from '../protocol/form-params.js';
 import { echo } from '../errors/echo.js';
-import { issueAccessToken, type TokenFactoryDeps } from '../tokens/issue-access-token.js';
+import type { TokenIssuer } from '../tokens/token-issuer.js';
 import { parseScopeParameter } from './scope.js';
 import type { GrantType } from './grant-type.js';
 
@@ -14,9 +14,11 @@ export interface GrantDirectory {
   keyRing(): Promise<KeyRing>;
 }
 
-export interface ClientCredentialsDeps extends TokenFactoryDeps {
+export interface ClientCredentialsDeps {
   issuer: string;
   registry: GrantDirectory;
+  /** Makes the token in its API's format (JWT or opaque). */
+  tokens: TokenIssuer;
   /** A ceiling on token lifetime per audience (the admin API's): whatever a stored grant says. */
   maxTtlSeconds?: (audience: string) => number | undefined;
 }
@@ -34,13 +36,7 @@ export function createClientCredentialsGrant(deps: ClientCredentialsDeps): Grant
       const grant = await deps.registry.grant(client.clientId, api.identifier);
       if (!grant) throw invalidTarget(`This client has no grant for the API ${api.identifier}.`);
       const scopes = resolveScopes(api, grant.scopes, request.scopes);
-      const signer = (await deps.registry.keyRing()).signerFor(api.signingAlg, api.identifier);
-      if (!signer) {
-        throw new OAuthError('server_error', 'The server could not complete the request.', {
-          detail: `no active ${api.signingAlg} signing key for ${api.identifier}`,
-        });
-      }
-      const token = await issueAccessToken(deps, signer, {
+      const token = await deps.tokens.issue(api, {
         issuer: deps.issuer,
         clientId: client.clientId,
         audience: api.identifier,
@@ -79,7 +75,7 @@ export function readTokenRequest(params: FormParams): { audience: string | undef
   return { audience: target, scopes };
 }
 
-async function resolveApi(deps: ClientCredentialsDeps, client: RegisteredClient, audience: string | undefined): Promise<ApiRecord> {
+export async function resolveApi(deps: Pick<ClientCredentialsDeps, 'registry'>, client: RegisteredClient, audience: string | undefined): Promise<ApiRecord> {
   const identifier = audience ?? client.defaultApi;
   if (identifier === undefined || identifier === null) {
     throw invalidRequest('No audience: send audience (or resource, or scope=<api>/.default), or give the client a default API.');

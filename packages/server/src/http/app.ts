@@ -62,7 +62,13 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
       const response =
         params === NOT_FORM || params === undefined
           ? errorResponse(invalidRequest(`The request body must be ${FORM}.`))
-          : await handler({ authorization: request.headers.authorization, params, remoteAddress: request.ip, requestId: request.id });
+          : await handler({
+              authorization: request.headers.authorization,
+              params,
+              remoteAddress: request.ip,
+              requestId: request.id,
+              accept: request.headers.accept,
+            });
       runtime.metrics.observeRequest(name, response.status, (performance.now() - started) / 1000);
       return send(reply, response);
     };

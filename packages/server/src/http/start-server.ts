@@ -117,6 +117,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         clock,
         options.stateLimits,
       );
+    if (!options.state && !redisUrl && storage.kind === 'postgres') {
+      // PostgreSQL is how several instances share a registry; without Redis they share no state.
+      logger.warn(
+        { event: 'shared_state.per_process' },
+        'PostgreSQL without --redis-url: revocations, replay checks, rate limits and opaque tokens are kept in this process only (lost on restart, unknown to other instances); give every instance the same Redis',
+      );
+    }
     const tls = options.tls && { cert: toBuffer(options.tls.cert), key: toBuffer(options.tls.key) };
     const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
     listener = createListener(tls, limits);

@@ -4,13 +4,15 @@ import { join } from 'node:path';
 
 /**
  * One master secret per deployment. Everything secret at rest derives from it with HKDF:
- * the key-encryption key for signing keys and the pepper for client-secret hashes.
+ * the key-encryption key for signing keys, the pepper for client-secret hashes, and the pepper
+ * opaque access tokens are kept and sealed under (tokens/opaque-token-format.ts).
  * It comes from M2M_AUTH_MASTER_KEY (base64url, 32 bytes) or, for the embedded default,
  * from `<dataDir>/master.key`, created once with mode 0600.
  */
 export interface DerivedSecrets {
   keyEncryptionKey: Buffer;
   secretPepper: Buffer;
+  opaqueTokenPepper: Buffer;
 }
 
 export const MASTER_KEY_FILE = 'master.key';
@@ -20,6 +22,7 @@ export function deriveSecrets(masterKey: Buffer): DerivedSecrets {
   return {
     keyEncryptionKey: derive('m2m-auth signing-key encryption v1'),
     secretPepper: derive('m2m-auth client-secret pepper v1'),
+    opaqueTokenPepper: derive('m2m-auth opaque-token pepper v1'),
   };
 }
 

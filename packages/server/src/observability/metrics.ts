@@ -98,7 +98,7 @@ export function createServerMetrics(options: { signingKeys?: () => Promise<reado
   const revocations = new Counter({ name: 'm2m_auth_revocations_total', help: 'Tokens revoked by their client (RFC 7009)', registers: [registry] });
   const throttled = new Counter({
     name: 'm2m_auth_throttled_total',
-    help: 'Requests refused with 429: failed-authentication back-off (failures), rate limits (client, address) or a client allowance in the shared state (revocations, assertions)',
+    help: 'Requests refused with 429: failed-authentication back-off (failures), rate limits (client, address) or a client allowance in the shared state (revocations, assertions, opaque_tokens)',
     labelNames: ['limit'],
     registers: [registry],
   });

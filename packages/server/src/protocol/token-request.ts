@@ -5,6 +5,8 @@ export interface TokenRequest {
   authorization: string | undefined;
   params: FormParams;
   remoteAddress: string;
+  /** The Accept header: introspection answers as a signed JWT when it asks for one (RFC 9701). */
+  accept?: string | undefined;
   /** Correlates the log lines of one request. */
   requestId?: string;
 }

@@ -1,6 +1,7 @@
 import type {
   ApiRecord,
   RegisteredClient,
+  RegisteredExchangePolicy,
   RegisteredFederatedCredential,
   RegisteredGrant,
   RegisteredSecret,
@@ -33,6 +34,8 @@ export interface RegistryView {
   trustedIssuer(issuer: string): Promise<TrustedIssuerRecord | undefined>;
   /** The federated credentials a token of `issuer` with this subject may match (storage's findFederatedCredentials, cached). */
   federatedCredentials(issuer: string, subject: string): Promise<readonly RegisteredFederatedCredential[]>;
+  /** The token-exchange policies of an exchanging client (few per client; cached per client). */
+  exchangePolicies(clientId: string): Promise<readonly RegisteredExchangePolicy[]>;
   /** Drops every cached entry; the next read goes to storage. */
   invalidate(): void;
   /** Applies the writes committed so far (by anyone); resolves when the caches reflect them. */
@@ -124,6 +127,7 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
   };
   let apiList: Promise<ApiRecord[]> | undefined;
   let trustedIssuers: Promise<Map<string, TrustedIssuerRecord>> | undefined;
+  const policyLists = createLruCache<Held<readonly RegisteredExchangePolicy[]>>(FEDERATED_LOOKUP_ENTRIES);
   const federatedLookups = createLruCache<Held<readonly RegisteredFederatedCredential[]>>(FEDERATED_LOOKUP_ENTRIES);
   let keyRing: Promise<KeyRing> | undefined;
   let lastKeyRing: KeyRing | undefined;
@@ -291,6 +295,30 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
     return loading;
   }
 
+  function readExchangePolicies(clientId: string): Promise<readonly RegisteredExchangePolicy[]> {
+    const held = policyLists.get(clientId);
+    if (held !== undefined) return settled(held);
+    const loading = limiter.run(async () =>
+      (await storage.listExchangePolicies({ clientId })).map(({ id, subjectClientId, subjectIssuer, apiIdentifier, scopes }) => ({
+        id,
+        subjectClientId,
+        subjectIssuer,
+        apiIdentifier,
+        scopes,
+      })),
+    );
+    policyLists.set(clientId, loading);
+    loading.then(
+      (value) => {
+        if (policyLists.peek(clientId) === loading) policyLists.set(clientId, value);
+      },
+      () => {
+        if (policyLists.peek(clientId) === loading) policyLists.delete(clientId);
+      },
+    );
+    return loading;
+  }
+
   function forgetFederation() {
     trustedIssuers = undefined;
     federatedLookups.clear();
@@ -298,6 +326,7 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
 
   function invalidate() {
     forgetFederation();
+    policyLists.clear();
     clients.clear();
     apis.clear();
     misses.clear();
@@ -338,6 +367,9 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
         case 'trusted_issuer':
         case 'federated_credential':
           forgetFederation();
+          break;
+        case 'exchange_policy':
+          policyLists.delete(change.key);
           break;
         case 'client_grant': {
           misses.delete(`grant:${change.key}`);
@@ -416,6 +448,7 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
     keyRing: () => (keyRing ??= loadKeyRing()),
     trustedIssuer: readTrustedIssuer,
     federatedCredentials: readFederatedCredentials,
+    exchangePolicies: readExchangePolicies,
     invalidate,
     refresh,
     stats: () => ({

@@ -11,6 +11,8 @@ import { StateCapacityError, type SharedState } from './types.js';
  * - `refuse`: answers that would be a security decision made blind — "was this assertion used
  *   before?", "is this token revoked?", "remember this revocation" — fail closed. Answering from
  *   local memory would accept a replay seen by another instance, or call a revoked token active.
+ *   Opaque tokens too: one kept in local memory would be active on this instance only, and one
+ *   revoked there would stay active on every other.
  *   Usage counts too: kept in local memory they would be lost to every other instance and read
  *   back as if they were the whole; the recorder drops a refused batch and counts what it lost.
  *
@@ -26,6 +28,9 @@ export const OUTAGE_POLICY = {
   useOnce: 'refuse',
   isTokenRevoked: 'refuse',
   revokeToken: 'refuse',
+  putOpaqueToken: 'refuse',
+  getOpaqueToken: 'refuse',
+  deleteOpaqueToken: 'refuse',
   consumeQuota: 'local',
   addUsage: 'refuse',
   readUsage: 'refuse',
@@ -56,6 +61,9 @@ const UNAVAILABLE_DESCRIPTIONS: Record<RefusedOperation, string> = {
   useOnce: 'The client assertion cannot be checked against replay right now; retry shortly.',
   isTokenRevoked: 'The token’s revocation status cannot be checked right now; retry shortly.',
   revokeToken: 'The revocation cannot be recorded right now; retry shortly.',
+  putOpaqueToken: 'The token cannot be issued right now; retry shortly.',
+  getOpaqueToken: 'The token cannot be checked right now; retry shortly.',
+  deleteOpaqueToken: 'The revocation cannot be recorded right now; retry shortly.',
   addUsage: 'Usage counts cannot be recorded right now.',
   readUsage: 'Usage counts cannot be read right now; retry shortly.',
 };
@@ -194,6 +202,24 @@ export function createResilientState(options: ResilientStateOptions): ResilientS
         'useOnce',
         () => shared.useOnce(key, expiresAt, owner),
         () => local.useOnce(key, expiresAt, owner),
+      ),
+    putOpaqueToken: (key, value, expiresAt, owner) =>
+      run(
+        'putOpaqueToken',
+        () => shared.putOpaqueToken(key, value, expiresAt, owner),
+        () => local.putOpaqueToken(key, value, expiresAt, owner),
+      ),
+    getOpaqueToken: (key) =>
+      run(
+        'getOpaqueToken',
+        () => shared.getOpaqueToken(key),
+        () => local.getOpaqueToken(key),
+      ),
+    deleteOpaqueToken: (key) =>
+      run(
+        'deleteOpaqueToken',
+        () => shared.deleteOpaqueToken(key),
+        () => local.deleteOpaqueToken(key),
       ),
     countAttempt: (key, ttlMs) =>
       run(

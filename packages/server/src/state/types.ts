@@ -1,6 +1,7 @@
 /**
  * Shared security state: short-lived facts every worker and every restart of a host must agree on
- * (a revoked token, a used assertion, a count of failures, a rate-limit bucket). Each concern is
+ * (a revoked token, a used assertion, a count of failures, a rate-limit bucket, what an opaque
+ * access token stands for). Each concern is
  * one small interface, so an adapter (memory, SQLite, later Redis) implements exactly these and
  * passes the one conformance suite in `test/state/state-conformance.ts`.
  *
@@ -9,8 +10,9 @@
  *   make room: eviction would let one client or address erase another's security state (push a
  *   revocation out so a revoked token is active again, or reset a throttle). Each store is bounded
  *   instead, and a full bound refuses the newcomer (`StateCapacityError`), never an existing entry:
- *   - revocations and used assertions: a per-client allowance (`ClientAllowance`), counted against
- *     the client that owns the record — a client that exhausts it is refused, nobody else;
+ *   - revocations, used assertions and opaque tokens: a per-client allowance (`ClientAllowance`),
+ *     counted against the client that owns the record — a client that exhausts it is refused,
+ *     nobody else;
  *   - failure counters and rate-limit buckets: `maxEntries` per concern; a new key finds no room
  *     until entries expire (the callers answer 429, see client-auth/failure-limiter.ts and
  *     endpoints/token-rate-limiter.ts).
@@ -37,6 +39,25 @@ export interface AssertionReplayStore {
    * written and `StateCapacityError` is thrown.
    */
   useOnce(key: string, expiresAt: number, owner: string): Promise<boolean>;
+}
+
+/**
+ * Opaque access tokens (docs/opaque-tokens.md): what each one stands for, until it expires. Keys
+ * and values are made by tokens/opaque-token.ts — the key a keyed hash of the token, the value its
+ * claims sealed under a server key — so a store holds no usable token, and one who can write to it
+ * cannot mint one. Here they are short strings that expire.
+ */
+export interface OpaqueTokenStore {
+  /**
+   * Keeps `value` under `key` until `expiresAt`. It counts against `owner` (the token's client):
+   * when that client already holds its allowance of unexpired tokens, nothing is written and
+   * `StateCapacityError` is thrown.
+   */
+  putOpaqueToken(key: string, value: string, expiresAt: number, owner: string): Promise<void>;
+  /** The value while it is unexpired; undefined otherwise. */
+  getOpaqueToken(key: string): Promise<string | undefined>;
+  /** Forgets it at once, for every process sharing the store (revocation). True when an unexpired one was there. */
+  deleteOpaqueToken(key: string): Promise<boolean>;
 }
 
 export interface AttemptCount {
@@ -136,7 +157,8 @@ export interface QuotaCounterStore {
 }
 
 /** Everything the server shares between its processes, as one handle. */
-export interface SharedState extends RevokedTokenStore, AssertionReplayStore, AttemptCounterStore, TokenBucketStore, UsageCounterStore, QuotaCounterStore {
+export interface SharedState
+  extends RevokedTokenStore, AssertionReplayStore, AttemptCounterStore, TokenBucketStore, OpaqueTokenStore, UsageCounterStore, QuotaCounterStore {
   /** `memory`, `sqlite`, later `redis`. */
   readonly kind: string;
   /** Drops expired entries now (adapters also do it by themselves); returns how many went. */
@@ -150,15 +172,20 @@ export interface ClientAllowance {
   revocations: number;
   /** Used client assertions (default 100 000: assertions live at most 5 min, so ~330 authentications a second). */
   assertions: number;
+  /**
+   * Unexpired opaque access tokens (default 100 000: at the default 15-minute lifetime ~110 tokens
+   * a second, sustained; a client that caches its tokens asks for one per lifetime per instance).
+   */
+  opaqueTokens: number;
 }
 
-export const DEFAULT_CLIENT_ALLOWANCE: ClientAllowance = { revocations: 10_000, assertions: 100_000 };
+export const DEFAULT_CLIENT_ALLOWANCE: ClientAllowance = { revocations: 10_000, assertions: 100_000, opaqueTokens: 100_000 };
 
 export interface SharedStateOptions {
   now: () => number;
   /** Bound on unexpired failure counters, and separately on rate-limit buckets (default 100 000). */
   maxEntries?: number;
-  /** Per-client bound on revocations and used assertions; each missing one takes its default. */
+  /** Per-client bound on revocations, used assertions and opaque tokens; each missing one takes its default. */
   allowance?: Partial<ClientAllowance>;
 }
 
@@ -167,11 +194,11 @@ export type StateLimits = Pick<SharedStateOptions, 'maxEntries' | 'allowance'>;
 
 export const DEFAULT_MAX_STATE_ENTRIES = 100_000;
 
-export type StateConcern = 'revocations' | 'assertions' | 'attempts' | 'buckets';
+export type StateConcern = 'revocations' | 'assertions' | 'opaqueTokens' | 'attempts' | 'buckets';
 
 /**
- * A bound is full: the record was not written. For `revocations` and `assertions` it is the
- * owner's own allowance; for `attempts` the shared `maxEntries`. `retryAfterMs` is the time until
+ * A bound is full: the record was not written. For `revocations`, `assertions` and
+ * `opaqueTokens` it is the owner's own allowance; for `attempts` the shared `maxEntries`. `retryAfterMs` is the time until
  * the soonest entry in that bound expires (room is certain then, unless it is taken again).
  */
 export class StateCapacityError extends Error {

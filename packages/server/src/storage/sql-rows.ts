@@ -29,6 +29,7 @@ export function createRowMappers({ json, bool }: ColumnDecoders) {
       scopes: json(row.scopes),
       signingAlg: row.signing_alg as ApiRecord['signingAlg'],
       tokenTtlSeconds: row.token_ttl_seconds as number,
+      tokenFormat: row.token_format as ApiRecord['tokenFormat'],
       createdAt: row.created_at as number,
       updatedAt: row.updated_at as number,
     }),

@@ -26,6 +26,13 @@ import type { LeaseStore, SecretUsageStore } from './lifecycle-types.js';
 export type SigningAlgorithm = 'RS256' | 'PS256' | 'ES256' | 'EdDSA' | 'HS256';
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['RS256', 'PS256', 'ES256', 'EdDSA', 'HS256'];
 
+/**
+ * What an API's access tokens are: RFC 9068 JWTs its resource servers verify offline, or opaque
+ * handles they introspect (docs/opaque-tokens.md).
+ */
+export type TokenFormat = 'jwt' | 'opaque';
+export const TOKEN_FORMATS: readonly TokenFormat[] = ['jwt', 'opaque'];
+
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
 export interface ApiScope {
@@ -41,6 +48,8 @@ export interface ApiRecord {
   scopes: ApiScope[];
   signingAlg: SigningAlgorithm;
   tokenTtlSeconds: number;
+  /** `jwt` for rows written before the format existed. */
+  tokenFormat: TokenFormat;
   createdAt: number;
   updatedAt: number;
 }
@@ -285,7 +294,7 @@ export interface AuditEventQuery {
   before?: { at: number; id: string };
 }
 
-export type ApiPatch = Partial<Pick<ApiRecord, 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds'>>;
+export type ApiPatch = Partial<Pick<ApiRecord, 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds' | 'tokenFormat'>>;
 /** `quota: null` removes the client's quota. */
 export type ClientPatch = Partial<
   Pick<ClientRecord, 'name' | 'description' | 'defaultApi' | 'isEnabled' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis'> & {

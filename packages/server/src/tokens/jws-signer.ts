@@ -39,6 +39,16 @@ export function createJwsSigner(kid: string, alg: SigningAlgorithm, privateMater
   return { kid, alg, encodedHeader, sign: signatureFunction(alg, privateMaterial, signOn) };
 }
 
+/**
+ * A JWS of another type signed with the same key (an RFC 9701 introspection answer): the header
+ * is encoded per call, since such answers are rare next to access tokens.
+ */
+export async function signJws(signer: JwsSigner, typ: string, payload: Record<string, unknown>): Promise<string> {
+  const header = Buffer.from(JSON.stringify({ alg: signer.alg, typ, kid: signer.kid })).toString('base64url');
+  const signingInput = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  return `${signingInput}.${(await signer.sign(signingInput)).toString('base64url')}`;
+}
+
 function signatureFunction(alg: SigningAlgorithm, privateMaterial: string, signOn: SignOn): (input: string) => Buffer | Promise<Buffer> {
   if (alg === 'HS256') {
     const secret = Buffer.from(privateMaterial, 'base64url');

@@ -34,6 +34,13 @@ async function registry(admin: Admin) {
   };
 }
 
+/** A stored client's fields, taken from a client made through the admin operations (then deleted). */
+async function clientRecord(admin: Admin) {
+  const { client } = await admin.createClient({ name: `template-${Math.random()}` });
+  await admin.deleteClient(client.clientId);
+  return client;
+}
+
 /** The registry's audit trail, oldest first, without the signing keys made at start. */
 const auditTypes = async (admin: Admin) =>
   (await admin.listAuditEvents({ limit: 1000 })).items
@@ -89,6 +96,7 @@ describe.each(['memory', 'sqlite'] as const)('applyConfig on %s storage', (kind)
       scopes: [{ value: 'read:stock', description: '' }],
       signing_alg: 'RS256',
       token_ttl_seconds: 900,
+      token_format: 'jwt',
     });
     expect(result.plan.kept).toEqual([]);
     expect(result.createdSecrets).toHaveLength(2);
@@ -120,6 +128,7 @@ describe.each(['memory', 'sqlite'] as const)('applyConfig on %s storage', (kind)
     await admin.applyConfig(document);
     const changed = structuredClone(document);
     changed.apis[1]!.scopes = ['read:stock', 'write:stock'];
+    (changed.apis[1] as { token_format?: string }).token_format = 'opaque';
     changed.clients[0]!.description = 'Bills everyone';
     changed.clients[1]!.enabled = true;
     changed.grants[1]!.scopes = ['read:stock', 'write:stock'];
@@ -137,6 +146,7 @@ describe.each(['memory', 'sqlite'] as const)('applyConfig on %s storage', (kind)
               { value: 'write:stock', description: '' },
             ],
           },
+          token_format: { before: 'jwt', after: 'opaque' },
         },
       },
       {
@@ -298,7 +308,7 @@ describe('applyConfig: documents it refuses', () => {
       version: 1,
       apis: [
         { identifier: 'not a uri', scopes: ['ok', 'ok'] },
-        { identifier: 'https://a.example', signing_alg: 'none', token_ttl_seconds: 5 },
+        { identifier: 'https://a.example', signing_alg: 'none', token_ttl_seconds: 5, token_format: 'paseto' },
         { identifier: 'urn:m2m-auth:mine' },
       ],
       clients: [{ name: '' }, { name: 'x', token_endpoint_auth_methods: ['private_key_jwt'], colour: 'blue' }],
@@ -313,6 +323,7 @@ describe('applyConfig: documents it refuses', () => {
       'apis[0].scopes: scope ok is listed twice',
       'apis[1].signing_alg: alg must be one of',
       'apis[1].token_ttl_seconds: token TTL must be',
+      'apis[1].token_format: token format must be one of jwt, opaque',
       'apis[2].identifier: identifiers starting with urn:m2m-auth: are reserved',
       'clients[0].name: name must be a non-empty string',
       'clients[1].colour: unknown field',
@@ -344,8 +355,8 @@ describe('applyConfig: documents it refuses', () => {
       }),
     ).toContain('grants[0].client: "twin" names 2 clients of the document; refer to the client by its client_id');
 
-    await admin.createClient({ name: 'twin' });
-    await admin.createClient({ name: 'twin' });
+    // Twins made before names were unique (a database of an older version): written directly.
+    for (const clientId of ['twin-1', 'twin-2']) await storage.createClient({ ...(await clientRecord(admin)), clientId, name: 'twin' });
     expect(await refusal({ version: 1, clients: [{ name: 'twin' }] })).toMatch(/clients\[0\]\.name: 2 clients on the server are named "twin"/);
     expect(
       await refusal({
@@ -355,6 +366,31 @@ describe('applyConfig: documents it refuses', () => {
         grants: [{ client: 'twin', api: 'https://a.example' }],
       }),
     ).toMatch(/grants\[0\]\.client: "twin" also names a client on the server that the document does not list/);
+  });
+
+  it('refuses two clients of one name in a document, and a name a client the document leaves in place has', async () => {
+    const twice = await refusal({ version: 1, clients: [{ name: 'billing' }, { name: 'billing', client_id: 'billing-2' }] });
+    expect(twice).toContain('clients[1].name: a second client named billing (the first is clients[0])');
+
+    const kept = (await admin.createClient({ name: 'billing' })).clientId;
+    const renamed = await admin.createClient({ name: 'reports' });
+    expect(await refusal({ version: 1, clients: [{ name: 'billing', client_id: 'new-billing' }] })).toContain(
+      `clients[0].name: "billing" is the name of ${kept} on the server, which the document does not list: client names are unique`,
+    );
+    expect(await refusal({ version: 1, clients: [{ client_id: renamed.clientId, name: 'billing' }] })).toContain(`is the name of ${kept} on the server`);
+    // A name freed in the same document, by a rename or by --prune, may be given to another client.
+    const swapped = await admin.applyConfig({
+      version: 1,
+      clients: [
+        { client_id: kept, name: 'billing-old' },
+        { client_id: renamed.clientId, name: 'billing' },
+      ],
+    });
+    expect(swapped.applied).toBe(true);
+    const pruned = await admin.applyConfig({ version: 1, clients: [{ client_id: 'fresh', name: 'billing-old' }] }, { prune: true });
+    expect(pruned.plan.changes.map((change) => `${change.action} ${change.key}`).sort()).toEqual(
+      [`create billing-old (fresh)`, `delete billing (${renamed.clientId})`, `delete billing-old (${kept})`].sort(),
+    );
   });
 
   it('refuses scopes the built-in admin API does not define', async () => {

@@ -1,16 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { createRuntime, type ServerRuntime } from '../../src/boot/create-runtime.js';
-import { buildApp } from '../../src/http/app.js';
-import { createLogger } from '../../src/http/logger.js';
-import { openStorage } from '../../src/storage/open-storage.js';
-import { openSharedState } from '../../src/state/open-state.js';
-import { isResilientState } from '../../src/state/resilient-state.js';
-import { generateMasterKey, parseMasterKey } from '../../src/keys/master-key.js';
+import { generateMasterKey } from '../../src/keys/master-key.js';
 import { issuerDefaults, JWT_BEARER_ASSERTION_TYPE } from '../../src/federation/federation-rules.js';
-import type { Storage } from '../../src/storage/types.js';
-import type { SharedState } from '../../src/state/types.js';
 import { availableStacks } from '../helpers/stacks.js';
+import { startInstances, type Instance } from '../helpers/instances.js';
 import { createClock, form, ISSUER } from '../helpers/test-app.js';
 import { startPlatformIssuer, type PlatformIssuer } from '../helpers/platform-issuer.js';
 
@@ -22,17 +14,11 @@ import { startPlatformIssuer, type PlatformIssuer } from '../helpers/platform-is
 const stack = (await availableStacks()).find((candidate) => candidate.name === 'postgres+redis');
 const PAYMENTS = 'https://payments.example';
 
-interface Instance {
-  app: FastifyInstance;
-  runtime: ServerRuntime;
-  storage: Storage;
-  state: SharedState;
-}
-
 describe.skipIf(!stack)('federated authentication across instances (PostgreSQL + Redis)', () => {
   const clock = createClock(Date.now());
   const masterKey = generateMasterKey();
-  const instances: Instance[] = [];
+  let instances: Instance[] = [];
+  let stopInstances: (() => Promise<void>) | undefined;
   let ci: PlatformIssuer;
   let cluster: PlatformIssuer;
   let removePlace: () => Promise<void>;
@@ -40,21 +26,9 @@ describe.skipIf(!stack)('federated authentication across instances (PostgreSQL +
   beforeAll(async () => {
     const place = await stack!.processArgs('');
     removePlace = place.close;
-    const databaseUrl = place.args[place.args.indexOf('--database-url') + 1]!;
-    const redisUrl = place.args[place.args.indexOf('--redis-url') + 1]!;
     ci = await startPlatformIssuer();
     cluster = await startPlatformIssuer({ alg: 'RS256' });
-    for (let i = 0; i < 2; i += 1) {
-      const storage = await openStorage({ url: databaseUrl, poolSize: 2 });
-      const state = openSharedState({ kind: 'redis', url: redisUrl }, clock.now);
-      if (isResilientState(state)) await state.health.waitUntilAvailable(5000);
-      const logger = createLogger('silent');
-      const runtime = createRuntime({ storage, state, masterKey: parseMasterKey(masterKey), issuer: ISSUER, logger, now: clock.now });
-      await runtime.admin.ensureSigningKeys();
-      const app = buildApp(runtime, { logger });
-      await app.ready();
-      instances.push({ app, runtime, storage, state });
-    }
+    ({ instances, close: stopInstances } = await startInstances(place, { count: 2, masterKey, now: clock.now }));
     const { admin, storage } = instances[0]!.runtime;
     await admin.createApi({ identifier: PAYMENTS, scopes: ['payments:read'] });
     const { clientId } = await admin.createClient({ name: 'deployer' });
@@ -81,12 +55,7 @@ describe.skipIf(!stack)('federated authentication across instances (PostgreSQL +
   });
 
   afterAll(async () => {
-    for (const { app, runtime, storage, state } of instances) {
-      await app.close();
-      await runtime.close();
-      await state.close();
-      await storage.close();
-    }
+    await stopInstances?.();
     await ci?.close();
     await cluster?.close();
     await removePlace?.();

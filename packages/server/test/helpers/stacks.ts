@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStorage } from '../../src/storage/open-storage.js';
@@ -24,6 +25,12 @@ export type StackName = 'sqlite' | 'postgres+redis';
 export interface OpenedStack {
   storage: Storage;
   state: SharedState;
+  /**
+   * Everything the stack holds at rest, as text: the database and state files (WAL included), or
+   * every row of the schema and every Redis key and value of the prefix. For checks that no raw
+   * token or secret is ever stored.
+   */
+  dumpAtRest(): Promise<string>;
   /** Closes the storage and the state, then removes the directory, schema and keys it made. */
   close(): Promise<void>;
 }
@@ -31,6 +38,8 @@ export interface OpenedStack {
 /** What a real `serve` / CLI process is given to use the stack; `close()` removes it again. */
 export interface StackProcessArgs {
   args: string[];
+  /** As OpenedStack's: everything the processes stored, as text. */
+  dumpAtRest(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -51,6 +60,7 @@ const sqlite: Stack = {
     return {
       storage,
       state,
+      dumpAtRest: async () => dumpDirectory(dir),
       close: async () => {
         await state.close();
         await storage.close();
@@ -59,7 +69,7 @@ const sqlite: Stack = {
     };
   },
   // The data directory holds both the database and the state file: the default needs no flag.
-  processArgs: async () => ({ args: [], close: async () => undefined }),
+  processArgs: async (dataDir) => ({ args: [], dumpAtRest: async () => dumpDirectory(dataDir), close: async () => undefined }),
 };
 
 function postgresRedis(): Stack {
@@ -71,6 +81,7 @@ function postgresRedis(): Stack {
     return {
       databaseUrl: `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
       redisUrl: `${REDIS_URL}/0?keyPrefix=${encodeURIComponent(prefix)}`,
+      dumpAtRest: async () => `${await dumpSchema(schema)}\n${await dumpRedis(prefix)}`,
       remove: async () => {
         await schemas.drop(schema);
         await deleteRedisKeys(prefix);
@@ -80,7 +91,7 @@ function postgresRedis(): Stack {
   return {
     name: 'postgres+redis',
     async open(now) {
-      const { databaseUrl, redisUrl, remove } = await place();
+      const { databaseUrl, redisUrl, remove, dumpAtRest } = await place();
       const storage = await openStorage({ url: databaseUrl, poolSize: 4 });
       // As `serve --redis-url` opens it: Redis behind its outage policy. Waiting for the first
       // connection keeps the suite on Redis rather than on the per-instance fallback.
@@ -89,6 +100,7 @@ function postgresRedis(): Stack {
       return {
         storage,
         state,
+        dumpAtRest,
         close: async () => {
           await state.close();
           await storage.close();
@@ -97,10 +109,57 @@ function postgresRedis(): Stack {
       };
     },
     async processArgs() {
-      const { databaseUrl, redisUrl, remove } = await place();
-      return { args: ['--database-url', databaseUrl, '--redis-url', redisUrl], close: remove };
+      const { databaseUrl, redisUrl, remove, dumpAtRest } = await place();
+      return { args: ['--database-url', databaseUrl, '--redis-url', redisUrl], dumpAtRest, close: remove };
     },
   };
+}
+
+/** Every file of a data directory (databases, their WAL, the state file), as text. */
+function dumpDirectory(dir: string): string {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => readFileSync(join(dir, entry.name)).toString('latin1'))
+    .join('\n');
+}
+
+/** Every row of every table of a schema, as JSON lines. */
+async function dumpSchema(schema: string): Promise<string> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    const { rows: tables } = await client.query<{ name: string }>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1', [schema]);
+    const lines: string[] = [];
+    for (const { name } of tables) {
+      const { rows } = await client.query(`SELECT row_to_json(t)::text AS line FROM "${schema}"."${name}" AS t`);
+      lines.push(...rows.map((row: { line: string }) => row.line));
+    }
+    return lines.join('\n');
+  } finally {
+    await client.end();
+  }
+}
+
+/** Every key under a prefix with its value (strings and sorted sets), as lines. */
+async function dumpRedis(prefix: string): Promise<string> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(REDIS_URL);
+  try {
+    const lines: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      for (const key of keys) {
+        const type = await redis.type(key);
+        const value = type === 'string' ? await redis.get(key) : type === 'zset' ? (await redis.zrange(key, 0, -1)).join(' ') : type;
+        lines.push(`${key} ${value}`);
+      }
+      cursor = next;
+    } while (cursor !== '0');
+    return lines.join('\n');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** The stacks this run can reach: SQLite always, PostgreSQL+Redis when both answer. */

@@ -27,7 +27,11 @@ export interface TestApp {
   app: FastifyInstance;
   runtime: ServerRuntime;
   clock: ReturnType<typeof createClock>;
+  /** The master key the runtime derives its secrets from (to compute what the server stores). */
+  masterKey: Buffer;
   logs: () => string;
+  /** With a stack: everything it holds at rest, as text (stacks.ts). */
+  dumpAtRest?: () => Promise<string>;
   close(): Promise<void>;
 }
 
@@ -49,9 +53,10 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const logger = createLogger('debug', new Writable({ write: (chunk, _encoding, done) => ((captured += String(chunk)), done()) }) as never);
   const opened = options.stack ? await options.stack.open(clock.now) : undefined;
   const storage = opened?.storage ?? options.storage ?? (await openStorage({ kind: 'memory' }));
+  const masterKey = parseMasterKey(generateMasterKey());
   const runtime = createRuntime({
     storage,
-    masterKey: parseMasterKey(generateMasterKey()),
+    masterKey,
     issuer: ISSUER,
     logger,
     now: clock.now,
@@ -65,7 +70,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     app,
     runtime,
     clock,
+    masterKey,
     logs: () => captured,
+    ...(opened ? { dumpAtRest: opened.dumpAtRest } : {}),
     close: async () => {
       await app.close();
       await runtime.close();

@@ -112,6 +112,7 @@ describe('admin API /admin/v1', () => {
         name: 'Orders',
         signing_alg: 'RS256',
         token_ttl_seconds: 600,
+        token_format: 'jwt',
         scopes: [
           { value: 'read:orders', description: '' },
           { value: 'write:orders', description: 'Place orders' },
@@ -131,8 +132,8 @@ describe('admin API /admin/v1', () => {
       }
       expect(new Set(seen.map((api: { identifier: string }) => api.identifier)).size).toBe(5); // four + the built-in admin API
 
-      const updated = await call('PATCH', `/apis/${enc(ORDERS)}`, root, { token_ttl_seconds: 300 });
-      expect(updated.body).toMatchObject({ token_ttl_seconds: 300, name: 'Orders' });
+      const updated = await call('PATCH', `/apis/${enc(ORDERS)}`, root, { token_ttl_seconds: 300, token_format: 'opaque' });
+      expect(updated.body).toMatchObject({ token_ttl_seconds: 300, name: 'Orders', token_format: 'opaque' });
       expect((await call('DELETE', `/apis/${enc(ORDERS)}`)).status).toBe(204);
       expect((await call('GET', `/apis/${enc(ORDERS)}`)).status).toBe(404);
     });
@@ -146,6 +147,8 @@ describe('admin API /admin/v1', () => {
       });
       const wrongType = await call('POST', '/apis', root, { identifier: ORDERS, token_ttl_seconds: '60' });
       expect(wrongType.body!.errors).toEqual([{ field: 'token_ttl_seconds', message: 'must be integer' }]);
+      const unknownFormat = await call('POST', '/apis', root, { identifier: ORDERS, token_format: 'paseto' });
+      expect(unknownFormat.body).toMatchObject({ status: 400, errors: [{ field: 'token_format' }] });
       const notUri = await call('POST', '/apis', root, { identifier: 'orders' });
       expect(notUri.body).toMatchObject({ status: 400, errors: [{ field: 'identifier' }] });
       const missing = await call('POST', '/apis', root, {});
@@ -212,6 +215,26 @@ describe('admin API /admin/v1', () => {
         enabled: true,
         secrets: [{ hint: `…${secret.slice(-4)}`, expires_at: null }],
       });
+    });
+
+    it('409 for a client name another client has, on create and on rename; its own name is no conflict', async () => {
+      const { body: billing } = await call('POST', '/clients', root, { name: 'billing-service' });
+      const again = await call('POST', '/clients', root, { name: 'billing-service' });
+      expect(again).toMatchObject({
+        status: 409,
+        body: {
+          type: 'urn:m2m-auth:problem:conflict',
+          detail: `A client named "billing-service" already exists (${billing!.client_id}): client names are unique`,
+        },
+      });
+      const { body: reports } = await call('POST', '/clients', root, { name: 'reports' });
+      expect((await call('PATCH', `/clients/${reports!.client_id}`, root, { name: 'billing-service' })).status).toBe(409);
+      expect((await call('PATCH', `/clients/${billing!.client_id}`, root, { name: 'billing-service', description: 'x' })).status).toBe(200);
+      expect((await call('GET', '/clients')).body!.items.map((client: { name: string }) => client.name).sort()).toEqual([
+        'billing-service',
+        'm2m-auth-admin',
+        'reports',
+      ]);
     });
 
     it('disable, rotate a secret with a grace period, delete; 404 for an unknown client', async () => {

@@ -133,7 +133,11 @@ describe.each(stacks)('client input in error descriptions and the log, on $name'
   it('never echoes grant_type: a secret pasted there comes back nowhere', async () => {
     const pasted = 'm2msk_pasted-into-the-wrong-field-0123456789';
     const response = await postToken(t.app, { grant_type: pasted, audience: 'https://payments.example' }, auth());
-    expect(response.body).toEqual({ error: 'unsupported_grant_type', error_description: 'The grant type is not supported; use client_credentials.' });
+    expect(response.body).toEqual({
+      error: 'unsupported_grant_type',
+      error_description:
+        'The grant type is not supported; supported: client_credentials, urn:ietf:params:oauth:grant-type:token-exchange, urn:ietf:params:oauth:grant-type:jwt-bearer.',
+    });
     expect(t.logs()).not.toContain(pasted);
   });
 

@@ -106,6 +106,31 @@ describe.skipIf(!isAvailable)('Redis away: the outage policy at the endpoints', 
     expect(t.logs()).not.toContain(token);
   });
 
+  it('opaque tokens: none is issued, introspected or revoked blind (503, never from local memory); all resumes when Redis is back', async () => {
+    await t.runtime.admin.updateApi(PAYMENTS, { tokenFormat: 'opaque' });
+    const token = (await issue()).body.access_token as string;
+    expect((await introspect(token)).json()).toMatchObject({ active: true });
+
+    await proxy.stop();
+    const refused = await issue();
+    expect(refused.status).toBe(503);
+    expect(refused.body).toEqual({ error: 'temporarily_unavailable', error_description: 'The token cannot be issued right now; retry shortly.' });
+    const during = await introspect(token);
+    expect(during.statusCode).toBe(503);
+    expect(during.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'The token cannot be checked right now; retry shortly.' });
+    const revocation = await postToken(t.app, { token }, basic(caller.clientId, caller.clientSecret), { url: '/oauth/revoke' });
+    expect(revocation.status).toBe(503);
+    // A malformed handle needs no shared state: still the RFC 7662 answer.
+    expect((await introspect('m2mat_not-a-token')).json()).toEqual({ active: false });
+
+    await proxy.start();
+    await eventually(() => health().isAvailable(), 'the probe to find Redis back');
+    expect((await introspect(token)).json()).toMatchObject({ active: true });
+    expect((await issue()).status).toBe(200);
+    expect((await postToken(t.app, { token }, basic(caller.clientId, caller.clientSecret), { url: '/oauth/revoke' })).status).toBe(200);
+    expect((await introspect(token)).json()).toEqual({ active: false });
+  });
+
   it('private_key_jwt: an assertion that cannot be checked against replay is refused with 503, and accepted once Redis is back', async () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256');
     const created = await t.runtime.admin.createClient({ name: 'jwt-client', jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' }] } });

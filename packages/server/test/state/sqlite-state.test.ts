@@ -39,10 +39,27 @@ it('upgrades a state file of the first format in place: its revocations and used
   // Rows of the old format belong to nobody: they do not use up any client's allowance.
   await upgraded.revokeToken('revoked-after', 60_000, 'client-a');
   expect(await upgraded.useOnce('used-after', 60_000, 'client-a')).toBe(true);
+  await upgraded.putOpaqueToken('opaque-after', 'claims', 60_000, 'client-a');
+  expect(await upgraded.getOpaqueToken('opaque-after')).toBe('claims');
   await upgraded.close();
   const reopened = createSqliteState({ path, now: () => 1000, allowance: { revocations: 1, assertions: 1 } });
   await expect(reopened.revokeToken('revoked-again', 60_000, 'client-a')).rejects.toMatchObject({ concern: 'revocations' });
   await reopened.close();
+});
+
+it('upgrades a state file of the second format (before opaque tokens): its entries hold and opaque tokens are counted per client', async () => {
+  const path = join(directory, 'v1', 'state.db');
+  const first = createSqliteState({ path, now: () => 1000 });
+  await first.revokeToken('revoked-before', 60_000, 'client-a');
+  await first.close();
+  const db = new BetterSqlite3(path);
+  db.exec(`DROP TABLE opaque_tokens; DELETE FROM entry_counts WHERE concern = 'opaque_tokens'; PRAGMA user_version = 1;`);
+  db.close();
+  const upgraded = createSqliteState({ path, now: () => 1000, allowance: { opaqueTokens: 1 } });
+  expect(await upgraded.isTokenRevoked('revoked-before')).toBe(true);
+  await upgraded.putOpaqueToken('one', 'claims', 60_000, 'client-a');
+  await expect(upgraded.putOpaqueToken('two', 'claims', 60_000, 'client-a')).rejects.toMatchObject({ concern: 'opaqueTokens' });
+  await upgraded.close();
 });
 
 /** The schema state.db files were created with before owners and allowances existed. */

@@ -73,6 +73,37 @@ export function describeSharedStateConformance(adapterName: string, factory: Sta
       });
     });
 
+    describe('OpaqueTokenStore', () => {
+      it('keeps a value until it expires, then forgets it', async () => {
+        expect(await state.getOpaqueToken('k-1')).toBeUndefined();
+        await state.putOpaqueToken('k-1', 'sealed:{"a":1}', T0 + 60_000, 'client-a');
+        expect(await state.getOpaqueToken('k-1')).toBe('sealed:{"a":1}');
+        expect(await state.getOpaqueToken('k-2')).toBeUndefined();
+        clock.advance(59_999);
+        expect(await state.getOpaqueToken('k-1')).toBe('sealed:{"a":1}');
+        clock.advance(1);
+        expect(await state.getOpaqueToken('k-1')).toBeUndefined();
+        expect(await state.purgeExpired()).toBeGreaterThanOrEqual(0);
+        expect(await state.getOpaqueToken('k-1')).toBeUndefined();
+      });
+
+      it('forgets a deleted value at once, and says whether a live one was there', async () => {
+        await state.putOpaqueToken('k', 'value', T0 + 60_000, 'client-a');
+        expect(await state.deleteOpaqueToken('k')).toBe(true);
+        expect(await state.getOpaqueToken('k')).toBeUndefined();
+        expect(await state.deleteOpaqueToken('k')).toBe(false);
+        expect(await state.deleteOpaqueToken('never')).toBe(false);
+        await state.putOpaqueToken('expiring', 'value', T0 + 1000, 'client-a');
+        clock.advance(1000);
+        expect(await state.deleteOpaqueToken('expiring')).toBe(false);
+      });
+
+      it('stores nothing for a token already expired', async () => {
+        await state.putOpaqueToken('old', 'value', T0, 'client-a');
+        expect(await state.getOpaqueToken('old')).toBeUndefined();
+      });
+    });
+
     describe('AttemptCounterStore', () => {
       it('counts within a sliding lifetime and starts over once it passes', async () => {
         expect(await state.peekAttempts('k')).toBeUndefined();
@@ -213,7 +244,7 @@ export function describeSharedStateConformance(adapterName: string, factory: Sta
     describe('bounds: a flood never evicts an unexpired entry (issue 19)', () => {
       const ALLOWANCE = 20;
       const bounded = async () => {
-        const handle = await factory.make(clock, { maxEntries: 30, allowance: { revocations: ALLOWANCE, assertions: ALLOWANCE } });
+        const handle = await factory.make(clock, { maxEntries: 30, allowance: { revocations: ALLOWANCE, assertions: ALLOWANCE, opaqueTokens: ALLOWANCE } });
         opened.push(handle);
         return handle;
       };
@@ -253,6 +284,25 @@ export function describeSharedStateConformance(adapterName: string, factory: Sta
         clock.advance(30_000);
         expect(await small.useOnce('a-over', T0 + 60_000, 'client-a')).toBe(true);
         expect(await small.useOnce('b-assertion', T0 + 300_000, 'client-b')).toBe(false);
+      });
+
+      it("opaque tokens: client A at its allowance is refused, B's tokens stay active, and a revocation frees A's room", async () => {
+        const small = await bounded();
+        await small.putOpaqueToken('b-token', 'b', T0 + 3_600_000, 'client-b');
+        for (let i = 0; i < ALLOWANCE; i++) await small.putOpaqueToken(`a-${i}`, `a${i}`, T0 + 60_000 + i, 'client-a');
+        await expect(small.putOpaqueToken('a-over', 'x', T0 + 60_000, 'client-a')).rejects.toMatchObject({ concern: 'opaqueTokens', retryAfterMs: 60_000 });
+        expect(await small.getOpaqueToken('a-over')).toBeUndefined();
+        expect(await small.getOpaqueToken('b-token')).toBe('b');
+        for (let i = 0; i < ALLOWANCE; i++) expect(await small.getOpaqueToken(`a-${i}`)).toBe(`a${i}`);
+        await small.putOpaqueToken('b-other', 'b2', T0 + 60_000, 'client-b');
+        // A revoked token no longer counts: A has room for one more.
+        expect(await small.deleteOpaqueToken('a-0')).toBe(true);
+        await small.putOpaqueToken('a-after-revocation', 'x', T0 + 60_000, 'client-a');
+        await expect(small.putOpaqueToken('a-over', 'x', T0 + 60_000, 'client-a')).rejects.toBeInstanceOf(StateCapacityError);
+        clock.advance(60_000 + ALLOWANCE);
+        await small.putOpaqueToken('a-later', 'x', T0 + 3_600_000, 'client-a');
+        expect(await small.getOpaqueToken('a-later')).toBe('x');
+        expect(await small.getOpaqueToken('b-token')).toBe('b');
       });
 
       it('failure counters: a flood of new keys is refused at maxEntries; an existing counter is never reset', async () => {
@@ -302,6 +352,10 @@ export function describeSharedStateConformance(adapterName: string, factory: Sta
         expect(await other.useOnce('shared-assertion', T0 + 60_000, 'client')).toBe(false);
         await state.countAttempt('shared-counter', 60_000);
         expect((await other.countAttempt('shared-counter', 60_000)).count).toBe(2);
+        await state.putOpaqueToken('shared-opaque', 'claims', T0 + 60_000, 'client-a');
+        expect(await other.getOpaqueToken('shared-opaque')).toBe('claims');
+        expect(await other.deleteOpaqueToken('shared-opaque')).toBe(true);
+        expect(await state.getOpaqueToken('shared-opaque')).toBeUndefined();
       });
 
       it.skipIf(!factory.openAnother)('usage counts and quota windows are one across processes', async () => {
@@ -317,7 +371,7 @@ export function describeSharedStateConformance(adapterName: string, factory: Sta
       });
 
       it.skipIf(!factory.openAnother)("a client's allowance is one across processes", async () => {
-        const limits = { allowance: { revocations: 3, assertions: 3 } };
+        const limits = { allowance: { revocations: 3, assertions: 3, opaqueTokens: 3 } };
         const first = await factory.make(clock, limits);
         const second = await factory.openAnother!(clock, limits);
         opened.push(first, second);
@@ -327,6 +381,13 @@ export function describeSharedStateConformance(adapterName: string, factory: Sta
         await expect(second.revokeToken('r-4', T0 + 60_000, 'client-a')).rejects.toBeInstanceOf(StateCapacityError);
         await second.revokeToken('r-b', T0 + 60_000, 'client-b');
         expect(await first.isTokenRevoked('r-b')).toBe(true);
+        for (const [handle, key] of [
+          [first, 'o-1'],
+          [second, 'o-2'],
+          [first, 'o-3'],
+        ] as const)
+          await handle.putOpaqueToken(key, 'v', T0 + 60_000, 'client-a');
+        await expect(second.putOpaqueToken('o-4', 'v', T0 + 60_000, 'client-a')).rejects.toBeInstanceOf(StateCapacityError);
       });
     });
   });

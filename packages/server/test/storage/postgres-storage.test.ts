@@ -54,6 +54,26 @@ describe.skipIf(!isAvailable)('postgres', () => {
       await expect(open(schema)).rejects.toThrow(/newer than this m2m-auth/);
     });
 
+    it('gives APIs stored before token formats existed the JWT format', async () => {
+      const schema = schemas.next();
+      const first = await open(schema);
+      await first.createApi({ ...recordBuilders(T0).api('https://orders.example'), tokenFormat: 'opaque' });
+      await first.close();
+      // The schema as migration 4 left it: no token_format column.
+      const admin = new pg.Client({ connectionString: POSTGRES_URL });
+      await admin.connect();
+      await admin.query(
+        `ALTER TABLE "${schema}".apis DROP COLUMN token_format; ALTER TABLE "${schema}".clients DROP COLUMN quota; DELETE FROM "${schema}".schema_migrations WHERE version >= 5`,
+      );
+      await admin.end();
+      const upgraded = await open(schema);
+      try {
+        expect((await upgraded.listApis()).map((row) => row.tokenFormat)).toEqual(['jwt']);
+      } finally {
+        await upgraded.close();
+      }
+    });
+
     it('orders text keys byte-wise (COLLATE "C"), as SQLite does', async () => {
       const storage = await open(schemas.next());
       try {

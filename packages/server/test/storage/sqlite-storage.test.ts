@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeStorageConformance } from './conformance/storage-conformance.js';
+import BetterSqlite3 from 'better-sqlite3';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'm2m-auth-sqlite-'));
@@ -29,6 +30,7 @@ describe('sqlite adapter specifics', () => {
     scopes: [{ value: 'read:orders', description: '' }],
     signingAlg: 'RS256' as const,
     tokenTtlSeconds: 900,
+    tokenFormat: 'jwt' as const,
     createdAt: T0,
     updatedAt: T0,
   };
@@ -48,5 +50,19 @@ describe('sqlite adapter specifics', () => {
     const second = createSqliteStorage({ path });
     expect(await second.listApis()).toEqual([api]);
     await second.close();
+  });
+
+  it('gives APIs stored before token formats existed the JWT format', async () => {
+    const path = join(directory, 'before-token-format.db');
+    const first = createSqliteStorage({ path });
+    await first.createApi({ ...api, tokenFormat: 'opaque' });
+    await first.close();
+    // The database as version 5 left it: no token_format column (nor the later quota column).
+    const db = new BetterSqlite3(path);
+    db.exec('ALTER TABLE apis DROP COLUMN token_format; ALTER TABLE clients DROP COLUMN quota; PRAGMA user_version = 5;');
+    db.close();
+    const upgraded = createSqliteStorage({ path });
+    expect(await upgraded.listApis()).toEqual([api]);
+    await upgraded.close();
   });
 });

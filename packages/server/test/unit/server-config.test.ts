@@ -128,12 +128,15 @@ describe('parseDatabaseUrl', () => {
   });
 
   it('bounds the shared state: per-client allowances and the entries of counters and buckets, defaults or as told', () => {
-    expect(resolveServerConfig({}, {}).stateLimits).toEqual({ allowance: { revocations: 10_000, assertions: 100_000 }, maxEntries: 100_000 });
+    expect(resolveServerConfig({}, {}).stateLimits).toEqual({
+      allowance: { revocations: 10_000, assertions: 100_000, opaqueTokens: 100_000 },
+      maxEntries: 100_000,
+    });
     const told = resolveServerConfig(
-      { stateRevocationsPerClient: '500' },
+      { stateRevocationsPerClient: '500', stateOpaqueTokensPerClient: '300' },
       { M2M_AUTH_STATE_ASSERTIONS_PER_CLIENT: '2000', M2M_AUTH_STATE_MAX_ENTRIES: '5000' },
     );
-    expect(told.stateLimits).toEqual({ allowance: { revocations: 500, assertions: 2000 }, maxEntries: 5000 });
+    expect(told.stateLimits).toEqual({ allowance: { revocations: 500, assertions: 2000, opaqueTokens: 300 }, maxEntries: 5000 });
     expect(() => resolveServerConfig({ stateRevocationsPerClient: '0' }, {})).toThrowError(
       /--state-revocations-per-client \/ M2M_AUTH_STATE_REVOCATIONS_PER_CLIENT: must be a whole number from 1/,
     );

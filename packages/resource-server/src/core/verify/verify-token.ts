@@ -8,6 +8,7 @@ import { checkReplay } from './replay.js';
 import { selectKey, type KeySource } from './select-key.js';
 import { checkSignature } from './signature.js';
 import { checkTokenSize, looksLikeJwt } from './token-shape.js';
+import { checkOpaqueToken, hasOpaqueTokenPrefix } from './opaque-token.js';
 
 /** Everything the steps read, resolved once when the verifier is made. */
 export interface VerificationSteps {
@@ -28,7 +29,10 @@ export type VerifyToken = (token: string) => Principal | Promise<Principal>;
 
 /**
  * The verification pipeline, one named step per file, in jose's order: decode → header policy →
- * key → signature → claims → replay. Each step returns its result directly when it has it and a
+ * key → signature → claims → replay. Which way a token goes is decided per token, with no setting
+ * beyond introspection credentials: a JWT is verified offline, anything else — an m2m-auth opaque
+ * token (`m2mat_…`, its checksum checked first) or another server's opaque token — is introspected
+ * when introspection is configured (`always` introspects JWTs too). Each step returns its result directly when it has it and a
  * promise only when it must wait (JWKS fetch, threadpool signature, introspection, replay store):
  * most requests need none of those, and every avoided await is a microtask and an allocation saved.
  * Caches and events are wrappers around this (see verifier.ts), not part of it.
@@ -55,6 +59,7 @@ export function createTokenVerification(steps: VerificationSteps): VerifyToken {
 
   const verify: VerifyToken = (token) => {
     checkTokenSize(token, steps.maxTokenLength);
+    if (hasOpaqueTokenPrefix(token)) checkOpaqueToken(token, introspection !== undefined);
     if (introspection && (introspection.always || !looksLikeJwt(token))) return introspect(token);
     const jws = decodeCompactJws(token);
     const alg = checkHeader(jws.header, steps.header);

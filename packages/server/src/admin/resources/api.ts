@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DEFAULT_TOKEN_TTL_SECONDS } from '../../protocol/limits.js';
 import { codec, field, optional, type RecordOf } from './fields.js';
-import { ScopeName, SigningAlg, time, TokenTtl, withDescription } from './common.js';
+import { ScopeName, SigningAlg, time, TokenFormatSchema, TokenTtl, withDescription } from './common.js';
 
 /** An API (an audience): what it is on the wire, in a create or change request, and in the config document. */
 
@@ -19,6 +19,7 @@ export const apiResource = codec({
   scopes: field('scopes', Type.Array(Type.Object({ value: Type.String(), description: Type.String() }, { additionalProperties: false }))),
   signing_alg: field('signingAlg', SigningAlg),
   token_ttl_seconds: field('tokenTtlSeconds', TokenTtl),
+  token_format: field('tokenFormat', TokenFormatSchema),
   created_at: time('createdAt'),
   updated_at: time('updatedAt'),
 });
@@ -29,6 +30,7 @@ const writableFields = {
   scopes: optional('scopes', ScopeInputs),
   signing_alg: optional('signingAlg', SigningAlg),
   token_ttl_seconds: optional('tokenTtlSeconds', TokenTtl),
+  token_format: optional('tokenFormat', TokenFormatSchema),
 };
 export const createApi = codec({ identifier: field('identifier', Type.String({ minLength: 1, maxLength: 512 })), ...writableFields });
 export const updateApi = codec(writableFields);
@@ -57,6 +59,7 @@ export const ConfigApi = Type.Object(
     ),
     signing_alg: Type.Optional(withDescription(SigningAlg, 'Default RS256.')),
     token_ttl_seconds: Type.Optional(withDescription(TokenTtl, `Default ${DEFAULT_TOKEN_TTL_SECONDS}.`)),
+    token_format: Type.Optional(withDescription(TokenFormatSchema, 'jwt (default) or opaque: see docs/opaque-tokens.md.')),
   },
   { additionalProperties: false },
 );

@@ -39,7 +39,7 @@ export const clientResource = codec({
 });
 export type ClientWire = Static<typeof clientResource.schema>;
 
-const Name = Type.String({ minLength: 1, maxLength: 200 });
+const Name = Type.String({ minLength: 1, maxLength: 200, description: 'Unique among clients: a name another client has is refused (409 conflict).' });
 const changeable = {
   description: optional('description', Type.String({ maxLength: 1000 })),
   default_api: optional('defaultApi', nullable(Type.String({ maxLength: 512 }))),

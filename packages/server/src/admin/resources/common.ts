@@ -1,5 +1,14 @@
 import { Type, type SchemaOptions, type StringOptions, type TSchema, type TUnsafe } from '@sinclair/typebox';
-import { QUOTA_MODES, SIGNING_ALGORITHMS, type ClientAuthMethod, type ClientQuota, type QuotaMode, type SigningAlgorithm } from '../../storage/types.js';
+import {
+  QUOTA_MODES,
+  SIGNING_ALGORITHMS,
+  TOKEN_FORMATS,
+  type ClientAuthMethod,
+  type ClientQuota,
+  type QuotaMode,
+  type SigningAlgorithm,
+  type TokenFormat,
+} from '../../storage/types.js';
 import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '../../protocol/limits.js';
 import { JWK_COMMON_MEMBERS, JWK_PUBLIC_MEMBERS, MAX_JWK_MEMBER_CHARS, MAX_JWKS_KEYS, MAX_QUOTA, type QuotaChangeInput } from '../validation.js';
 import { mapped } from './fields.js';
@@ -31,6 +40,10 @@ export const nullableTime = <Key extends string>(key: Key, options: SchemaOption
   });
 
 export const SigningAlg = stringEnum<SigningAlgorithm>(SIGNING_ALGORITHMS, { description: 'JWS algorithm of the API’s tokens' });
+
+export const TokenFormatSchema = stringEnum<TokenFormat>(TOKEN_FORMATS, {
+  description: 'What the API’s access tokens are: jwt (RFC 9068, verified offline) or opaque (a handle its resource servers introspect)',
+});
 
 export const TokenTtl = Type.Integer({ minimum: MIN_TOKEN_TTL_SECONDS, maximum: MAX_TOKEN_TTL_SECONDS, description: 'Access-token lifetime in seconds' });
 

@@ -20,14 +20,15 @@ interface Expiring {
 
 /**
  * One process only: for tests and `storage: 'memory'`. Unexpired entries are never evicted (see
- * types.ts): revocations and used assertions are bounded per owning client, counters and buckets
- * by `maxEntries`, and a full bound refuses the newcomer.
+ * types.ts): revocations, used assertions and opaque tokens are bounded per owning client,
+ * counters and buckets by `maxEntries`, and a full bound refuses the newcomer.
  */
 export function createMemoryState(options: SharedStateOptions): SharedState {
   const { now } = options;
   const { maxEntries, allowance } = stateBounds(options);
   const revoked = createOwnedRecords('revocations', allowance.revocations, now);
   const assertions = createOwnedRecords('assertions', allowance.assertions, now);
+  const opaqueTokens = createOwnedRecords('opaqueTokens', allowance.opaqueTokens, now);
   const attempts = createBoundedMap<AttemptCount>('attempts', maxEntries, now);
   const buckets = createBoundedMap<{ tokens: number; updatedAt: number; expiresAt: number }>('buckets', maxEntries, now);
   // Keyed by granularity, start, client and API; bounded by the registry (see UsageCounterStore).
@@ -51,6 +52,20 @@ export function createMemoryState(options: SharedStateOptions): SharedState {
       if (assertions.isLive(key)) return false;
       assertions.record(key, expiresAt, owner);
       return true;
+    },
+    async putOpaqueToken(key, value, expiresAt, owner) {
+      if (expiresAt <= now()) return;
+      // A new token never meets a live key (keys are hashes of 256 random bits): a clash replaces.
+      opaqueTokens.forget(key);
+      opaqueTokens.record(key, expiresAt, owner, value);
+    },
+    async getOpaqueToken(key) {
+      return opaqueTokens.isLive(key) ? opaqueTokens.valueOf(key) : undefined;
+    },
+    async deleteOpaqueToken(key) {
+      const wasLive = opaqueTokens.isLive(key);
+      opaqueTokens.forget(key);
+      return wasLive;
     },
     async countAttempt(key, ttlMs) {
       const previous = attempts.live(key);
@@ -103,10 +118,12 @@ export function createMemoryState(options: SharedStateOptions): SharedState {
     },
     async purgeExpired() {
       const at = now();
-      return revoked.purge(at) + assertions.purge(at) + attempts.purge(at) + buckets.purge(at) + purgeMap(usage, at) + purgeMap(quotas, at);
+      return (
+        revoked.purge(at) + assertions.purge(at) + opaqueTokens.purge(at) + attempts.purge(at) + buckets.purge(at) + purgeMap(usage, at) + purgeMap(quotas, at)
+      );
     },
     async close() {
-      for (const store of [revoked, assertions, attempts, buckets, usage, quotas]) store.clear();
+      for (const store of [revoked, assertions, opaqueTokens, attempts, buckets, usage, quotas]) store.clear();
     },
   };
 }
@@ -152,11 +169,12 @@ function createBoundedMap<T extends Expiring>(concern: StateConcern, max: number
 }
 
 /**
- * Records owned by a client (revocations, used assertions): at most `allowance` unexpired per
- * owner. A record is never dropped before it expires; the owner's own next one is refused.
+ * Records owned by a client (revocations, used assertions, opaque tokens with their value): at
+ * most `allowance` unexpired per owner. A record is never dropped before it expires, unless its
+ * owner's token is revoked; the owner's own next one is refused.
  */
 function createOwnedRecords(concern: StateConcern, allowance: number, now: () => number) {
-  const records = new Map<string, { expiresAt: number; owner: string }>();
+  const records = new Map<string, { expiresAt: number; owner: string; value?: string }>();
   const byOwner = new Map<string, { keys: Map<string, number>; nextScanAt: number }>();
   const forget = (key: string) => {
     const record = records.get(key);
@@ -174,8 +192,10 @@ function createOwnedRecords(concern: StateConcern, allowance: number, now: () =>
       forget(key);
       return false;
     },
+    valueOf: (key: string) => records.get(key)?.value,
+    forget,
     /** Adds the record, or keeps the later expiry of a live one (no new room needed for it). */
-    record(key: string, expiresAt: number, owner: string) {
+    record(key: string, expiresAt: number, owner: string, value?: string) {
       const at = now();
       const existing = records.get(key);
       if (existing && existing.expiresAt > at) {
@@ -199,7 +219,7 @@ function createOwnedRecords(concern: StateConcern, allowance: number, now: () =>
       }
       if (!owned) byOwner.set(owner, (owned = { keys: new Map(), nextScanAt: 0 }));
       owned.keys.set(key, expiresAt);
-      records.set(key, { expiresAt, owner });
+      records.set(key, value === undefined ? { expiresAt, owner } : { expiresAt, owner, value });
     },
     purge(at: number): number {
       let dropped = 0;

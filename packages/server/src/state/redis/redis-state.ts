@@ -47,7 +47,9 @@ export function createRedisState(options: RedisStateOptions): RedisState {
   const key = (concern: string, name: string) => `${prefix}${concern}:${name}`;
   const index = (concern: string) => `${prefix}index:${concern}`;
   // The owner is a registered client's id; hashed so a key's length and alphabet do not depend on it.
-  const owned = (concern: string, owner: string) => `${prefix}owner:${concern}:${createHash('sha256').update(owner).digest('base64url').slice(0, 22)}`;
+  const ownerTag = (owner: string) => createHash('sha256').update(owner).digest('base64url').slice(0, 22);
+  const ownedPrefix = (concern: string) => `${prefix}owner:${concern}:`;
+  const owned = (concern: string, owner: string) => `${ownedPrefix(concern)}${ownerTag(owner)}`;
   const expiryOf = (value: string | null) => (value === null ? 0 : Number(value.split(':').at(-1)));
   // Usage: one hash per hour or day (fields "t|r <client id> <API>", newline-separated), and per
   // granularity an index of the buckets by expiry, so a read or a purge walks only live buckets.
@@ -74,6 +76,29 @@ export function createRedisState(options: RedisStateOptions): RedisState {
       const answer = (await scripts.useOnce(key('used', name), index('used'), owned('used', owner), expiresAt, now(), allowance.assertions)) as number;
       if (answer < 0) throw new StateCapacityError('assertions', -answer);
       return answer === 1;
+    },
+    async putOpaqueToken(name, value, expiresAt, owner) {
+      const tag = ownerTag(owner);
+      const wait = (await scripts.putOwned(
+        key('opaque', name),
+        index('opaque'),
+        `${ownedPrefix('opaque')}${tag}`,
+        value,
+        tag,
+        expiresAt,
+        now(),
+        allowance.opaqueTokens,
+      )) as number;
+      if (wait > 0) throw new StateCapacityError('opaqueTokens', wait);
+    },
+    async getOpaqueToken(name) {
+      const stored = await redis.get(key('opaque', name));
+      if (stored === null) return undefined;
+      const [expiresAt, , value] = splitOwnedValue(stored);
+      return expiresAt > now() ? value : undefined;
+    },
+    async deleteOpaqueToken(name) {
+      return ((await scripts.forgetOwned(key('opaque', name), index('opaque'), ownedPrefix('opaque'), now())) as number) === 1;
     },
     async countAttempt(name, ttlMs) {
       const [count, expiresAtOrWait] = (await scripts.countAttempt(key('attempts', name), index('attempts'), ttlMs, now(), max)) as [number, number];
@@ -154,7 +179,7 @@ export function createRedisState(options: RedisStateOptions): RedisState {
     },
     async purgeExpired() {
       let purged = 0;
-      for (const concern of ['revoked', 'used', 'attempts', 'bucket']) purged += (await scripts.purge(index(concern), now())) as number;
+      for (const concern of ['revoked', 'used', 'opaque', 'attempts', 'bucket']) purged += (await scripts.purge(index(concern), now())) as number;
       for (const granularity of USAGE_GRANULARITIES) {
         purged += (await scripts.purgeUsage(usageIndex(granularity), usageBucketPrefix(granularity), now())) as number;
       }
@@ -167,6 +192,13 @@ export function createRedisState(options: RedisStateOptions): RedisState {
       redis.disconnect();
     },
   };
+}
+
+/** An owned value with its payload: "expiresAt:ownerTag:value" (the value may hold colons, the others do not). */
+function splitOwnedValue(stored: string): [number, string, string] {
+  const first = stored.indexOf(':');
+  const second = stored.indexOf(':', first + 1);
+  return [Number(stored.slice(0, first)), stored.slice(first + 1, second), stored.slice(second + 1)];
 }
 
 /**
@@ -199,8 +231,36 @@ local function own(set, key, expires_at, now)
 end
 `;
 
-// Values are "expiresAt", "count:expiresAt" or "tokens:updatedAt:expiresAt" (epoch ms as integers).
+// Values are "expiresAt", "count:expiresAt", "tokens:updatedAt:expiresAt" (epoch ms as integers)
+// or "expiresAt:ownerTag:value" (an opaque token: the owner's tag lets a revocation free its room).
 const SCRIPTS = {
+  // KEYS: value, index, owner's set. ARGV: value, owner tag, expiresAt, now, allowance. 0, or ms
+  // until the owner has room. A key is a hash of 256 random bits: a clash never happens, and replaces.
+  putOwned: {
+    keys: 3,
+    lua: `
+local expires_at, now, allowance = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+if expires_at <= now then return 0 end
+local wait = owner_room(KEYS[3], now, allowance)
+if wait > 0 then return wait end
+remember(KEYS[1], KEYS[2], string.format('%d', expires_at) .. ':' .. ARGV[2] .. ':' .. ARGV[1], expires_at, now)
+own(KEYS[3], KEYS[1], expires_at, now)
+return 0`,
+  },
+  // KEYS: value, index. ARGV: the owners' sets' key prefix, now. Deletes the value and its place in
+  // the index and in its owner's set; 1 when it was unexpired.
+  forgetOwned: {
+    keys: 2,
+    lua: `
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local expires_at, tag = string.match(value, '^(%d+):([^:]*):')
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], KEYS[1])
+if tag and tag ~= '' then redis.call('ZREM', ARGV[1] .. tag, KEYS[1]) end
+if tonumber(expires_at or '0') > tonumber(ARGV[2]) then return 1 end
+return 0`,
+  },
   // KEYS: value, index, owner's set. ARGV: expiresAt, now, allowance. 0, or ms until the owner has
   // room. A later expiry wins (no new room needed); an already expired one is ignored.
   keepLatest: {

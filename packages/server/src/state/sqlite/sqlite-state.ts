@@ -22,10 +22,16 @@ export interface SqliteStateOptions extends SharedStateOptions {
 /** The file next to the main database. */
 export const STATE_DATABASE_FILE = 'state.db';
 
+/** The tables of the first two versions (their schema text below is what those versions made). */
 const TABLES = ['revoked_tokens', 'used_assertions', 'attempt_counters', 'token_buckets'] as const;
-type Table = (typeof TABLES)[number];
-/** Tables whose rows belong to a client and count against its allowance. */
+/** Tables of the first two versions whose rows belong to a client and count against its allowance. */
 const OWNED_TABLES = ['revoked_tokens', 'used_assertions'] as const;
+/** Every table: expired rows of each are swept. */
+const ALL_TABLES = [...TABLES, 'opaque_tokens'] as const;
+type Table = (typeof ALL_TABLES)[number];
+/** Every owned table. */
+const ALL_OWNED_TABLES = [...OWNED_TABLES, 'opaque_tokens'] as const;
+type OwnedTable = (typeof ALL_OWNED_TABLES)[number];
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS revoked_tokens (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, owner TEXT NOT NULL DEFAULT '') WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS used_assertions (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, owner TEXT NOT NULL DEFAULT '') WITHOUT ROWID;
@@ -34,22 +40,21 @@ const SCHEMA = `
     key TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   ${TABLES.map((table) => `CREATE INDEX IF NOT EXISTS ${table}_by_expiry ON ${table} (expires_at);`).join('\n  ')}
-  CREATE TABLE IF NOT EXISTS usage_counts (
-    granularity TEXT NOT NULL, start INTEGER NOT NULL, client_id TEXT NOT NULL, api TEXT NOT NULL,
-    tokens INTEGER NOT NULL, refetches INTEGER NOT NULL, expires_at INTEGER NOT NULL,
-    PRIMARY KEY (granularity, start, client_id, api)
-  ) WITHOUT ROWID;
-  CREATE INDEX IF NOT EXISTS usage_counts_by_expiry ON usage_counts (expires_at);
-  CREATE TABLE IF NOT EXISTS quota_counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
-  CREATE INDEX IF NOT EXISTS quota_counters_by_expiry ON quota_counters (expires_at);
 `;
-/**
- * Usage and quota counters are bounded by the registry (a key is an authenticated client), not by
- * `entry_counts`; they expire like the rest and the sweep takes them with the others.
- */
-const UNBOUNDED_TABLES = ['usage_counts', 'quota_counters'] as const;
 function ownerOf(table: Table, row: 'NEW.' | 'OLD.' | ''): string {
-  return (OWNED_TABLES as readonly Table[]).includes(table) ? `${row}owner` : "''";
+  return (ALL_OWNED_TABLES as readonly Table[]).includes(table) ? `${row}owner` : "''";
+}
+
+/** The triggers that keep `entry_counts` exact for one table. */
+function countTriggers(table: Table): string {
+  return `
+  CREATE TRIGGER IF NOT EXISTS ${table}_counted AFTER INSERT ON ${table} BEGIN
+    INSERT INTO entry_counts VALUES ('${table}', ${ownerOf(table, 'NEW.')}, 1) ON CONFLICT DO UPDATE SET count = count + 1;
+  END;
+  CREATE TRIGGER IF NOT EXISTS ${table}_uncounted AFTER DELETE ON ${table} BEGIN
+    UPDATE entry_counts SET count = count - 1 WHERE concern = '${table}' AND owner = ${ownerOf(table, 'OLD.')};
+    DELETE FROM entry_counts WHERE concern = '${table}' AND owner = ${ownerOf(table, 'OLD.')} AND count <= 0;
+  END;`;
 }
 
 /**
@@ -62,19 +67,40 @@ const SCHEMA_V1 = `
   CREATE TABLE IF NOT EXISTS entry_counts (
     concern TEXT NOT NULL, owner TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (concern, owner)
   ) WITHOUT ROWID;
-  ${TABLES.map(
-    (table) => `
-  CREATE TRIGGER IF NOT EXISTS ${table}_counted AFTER INSERT ON ${table} BEGIN
-    INSERT INTO entry_counts VALUES ('${table}', ${ownerOf(table, 'NEW.')}, 1) ON CONFLICT DO UPDATE SET count = count + 1;
-  END;
-  CREATE TRIGGER IF NOT EXISTS ${table}_uncounted AFTER DELETE ON ${table} BEGIN
-    UPDATE entry_counts SET count = count - 1 WHERE concern = '${table}' AND owner = ${ownerOf(table, 'OLD.')};
-    DELETE FROM entry_counts WHERE concern = '${table}' AND owner = ${ownerOf(table, 'OLD.')} AND count <= 0;
-  END;`,
-  ).join('')}
+  ${TABLES.map(countTriggers).join('')}
   DELETE FROM entry_counts;
   ${TABLES.map((table) => `INSERT INTO entry_counts SELECT '${table}', ${ownerOf(table, '')}, count(*) FROM ${table} GROUP BY 2;`).join('\n  ')}
   PRAGMA user_version = 1;
+`;
+/**
+ * Version 2: opaque access tokens, each its sealed claims under the token's keyed hash, owned by
+ * the token's client and counted against its allowance like a revocation.
+ */
+const SCHEMA_V2 = `
+  CREATE TABLE IF NOT EXISTS opaque_tokens (
+    key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, owner TEXT NOT NULL, value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS opaque_tokens_by_expiry ON opaque_tokens (expires_at);
+  CREATE INDEX IF NOT EXISTS opaque_tokens_by_owner ON opaque_tokens (owner, expires_at);
+  ${countTriggers('opaque_tokens')}
+  PRAGMA user_version = 2;
+`;
+/**
+ * Version 3: token usage per client, API, hour and day, and client quota windows. Bounded by the
+ * registry (a key is an authenticated client), not by `entry_counts`; they expire like the rest
+ * and the sweep takes them with the others.
+ */
+const UNBOUNDED_TABLES = ['usage_counts', 'quota_counters'] as const;
+const SCHEMA_V3 = `
+  CREATE TABLE IF NOT EXISTS usage_counts (
+    granularity TEXT NOT NULL, start INTEGER NOT NULL, client_id TEXT NOT NULL, api TEXT NOT NULL,
+    tokens INTEGER NOT NULL, refetches INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+    PRIMARY KEY (granularity, start, client_id, api)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS usage_counts_by_expiry ON usage_counts (expires_at);
+  CREATE TABLE IF NOT EXISTS quota_counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS quota_counters_by_expiry ON quota_counters (expires_at);
+  PRAGMA user_version = 3;
 `;
 /** Expired rows are swept after this many writes, so no timer is needed and idle costs nothing. */
 const WRITES_PER_SWEEP = 512;
@@ -120,7 +146,7 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
        ON CONFLICT (key) DO UPDATE SET count = excluded.count, expires_at = excluded.expires_at`,
     ),
     countOf: db.prepare('SELECT count FROM entry_counts WHERE concern = ? AND owner = ?').pluck(),
-    purge: [...TABLES, ...UNBOUNDED_TABLES].map((table) => db.prepare(`DELETE FROM ${table} WHERE expires_at <= ?`)),
+    purge: [...ALL_TABLES, ...UNBOUNDED_TABLES].map((table) => db.prepare(`DELETE FROM ${table} WHERE expires_at <= ?`)),
     // An expired bucket still on disk (not swept yet) starts again from this batch's counts.
     addUsage: db.prepare(
       `INSERT INTO usage_counts (granularity, start, client_id, api, tokens, refetches, expires_at)
@@ -147,13 +173,25 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
           expiryOf: db.prepare(`SELECT expires_at FROM ${table} WHERE key = ?`).pluck(),
           extend: db.prepare(`UPDATE ${table} SET expires_at = max(expires_at, ?) WHERE key = ?`),
           insert: db.prepare(`INSERT INTO ${table} (key, expires_at, owner) VALUES (?, ?, ?)`),
+        },
+      ]),
+    ) as Record<(typeof OWNED_TABLES)[number], Record<'expiryOf' | 'extend' | 'insert', Statement>>),
+    ownedBy: Object.fromEntries(
+      ALL_OWNED_TABLES.map((table) => [
+        table,
+        {
           purgeOwner: db.prepare(`DELETE FROM ${table} WHERE owner = ? AND expires_at <= ?`),
           soonestOfOwner: db.prepare(`SELECT min(expires_at) FROM ${table} WHERE owner = ?`).pluck(),
         },
       ]),
-    ) as Record<(typeof OWNED_TABLES)[number], Record<'expiryOf' | 'extend' | 'insert' | 'purgeOwner' | 'soonestOfOwner', Statement>>),
-    soonest: Object.fromEntries(TABLES.map((table) => [table, db.prepare(`SELECT min(expires_at) FROM ${table}`).pluck()])) as Record<Table, Statement>,
-    removeKey: Object.fromEntries(TABLES.map((table) => [table, db.prepare(`DELETE FROM ${table} WHERE key = ?`)])) as Record<Table, Statement>,
+    ) as Record<OwnedTable, Record<'purgeOwner' | 'soonestOfOwner', Statement>>,
+    opaque: {
+      insert: db.prepare('INSERT INTO opaque_tokens (key, expires_at, owner, value) VALUES (?, ?, ?, ?)'),
+      get: db.prepare('SELECT value FROM opaque_tokens WHERE key = ? AND expires_at > ?').pluck(),
+      remove: db.prepare('DELETE FROM opaque_tokens WHERE key = ? RETURNING expires_at').pluck(),
+    },
+    soonest: Object.fromEntries(ALL_TABLES.map((table) => [table, db.prepare(`SELECT min(expires_at) FROM ${table}`).pluck()])) as Record<Table, Statement>,
+    removeKey: Object.fromEntries(ALL_TABLES.map((table) => [table, db.prepare(`DELETE FROM ${table} WHERE key = ?`)])) as Record<Table, Statement>,
   };
 
   /**
@@ -161,14 +199,14 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
    * the whole table in the others. Full: the expired rows of that bound go first; nothing
    * unexpired is ever dropped.
    */
-  function roomFor(bound: { table: (typeof OWNED_TABLES)[number]; owner: string } | { table: Table; owner?: undefined }, limit: number, at: number): number {
+  function roomFor(bound: { table: OwnedTable; owner: string } | { table: Table; owner?: undefined }, limit: number, at: number): number {
     const { table, owner } = bound;
     const count = () => (statements.countOf.get(table, owner ?? '') as number | undefined) ?? 0;
     if (count() < limit) return 0;
-    if (bound.owner === undefined) statements.purge[TABLES.indexOf(table)]!.run(at);
-    else statements[bound.table].purgeOwner.run(bound.owner, at);
+    if (bound.owner === undefined) statements.purge[ALL_TABLES.indexOf(table)]!.run(at);
+    else statements.ownedBy[bound.table].purgeOwner.run(bound.owner, at);
     if (count() < limit) return 0;
-    const soonest = (bound.owner === undefined ? statements.soonest[table].get() : statements[bound.table].soonestOfOwner.get(bound.owner)) as number;
+    const soonest = (bound.owner === undefined ? statements.soonest[table].get() : statements.ownedBy[bound.table].soonestOfOwner.get(bound.owner)) as number;
     return Math.max(1, soonest - at);
   }
 
@@ -190,6 +228,17 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
       return { isNew: true, retryAfterMs: 0 };
     },
   );
+
+  /** Stores an opaque token; returns ms until room when its client is at its allowance, else 0. */
+  const putOpaque = db.transaction((key: string, value: string, expiresAt: number, owner: string) => {
+    const at = now();
+    // A new token never meets a live key (keys are hashes of 256 random bits): a clash replaces.
+    statements.removeKey.opaque_tokens.run(key);
+    const retryAfterMs = roomFor({ table: 'opaque_tokens', owner }, allowance.opaqueTokens, at);
+    if (retryAfterMs > 0) return retryAfterMs;
+    statements.opaque.insert.run(key, expiresAt, owner, value);
+    return 0;
+  });
 
   const countAttempt = db.transaction((key: string, ttlMs: number) => {
     const at = now();
@@ -260,6 +309,19 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
       wrote();
       return isNew;
     },
+    async putOpaqueToken(key, value, expiresAt, owner) {
+      if (expiresAt <= now()) return;
+      const retryAfterMs = putOpaque.immediate(key, value, expiresAt, owner);
+      if (retryAfterMs > 0) throw new StateCapacityError('opaqueTokens', retryAfterMs);
+      wrote();
+    },
+    async getOpaqueToken(key) {
+      return statements.opaque.get.get(key, now()) as string | undefined;
+    },
+    async deleteOpaqueToken(key) {
+      const expiresAt = statements.opaque.remove.get(key) as number | undefined;
+      return expiresAt !== undefined && expiresAt > now();
+    },
     async countAttempt(key, ttlMs) {
       const result = countAttempt.immediate(key, ttlMs);
       if ('retryAfterMs' in result) throw new StateCapacityError('attempts', result.retryAfterMs);
@@ -306,11 +368,15 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
 function migrate(db: Database) {
   db.transaction(() => {
     db.exec(SCHEMA);
-    if ((db.pragma('user_version', { simple: true }) as number) >= 1) return;
-    for (const table of OWNED_TABLES) {
-      const columns = db.prepare(`SELECT name FROM pragma_table_info('${table}')`).pluck().all() as string[];
-      if (!columns.includes('owner')) db.exec(`ALTER TABLE ${table} ADD COLUMN owner TEXT NOT NULL DEFAULT ''`);
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version < 1) {
+      for (const table of OWNED_TABLES) {
+        const columns = db.prepare(`SELECT name FROM pragma_table_info('${table}')`).pluck().all() as string[];
+        if (!columns.includes('owner')) db.exec(`ALTER TABLE ${table} ADD COLUMN owner TEXT NOT NULL DEFAULT ''`);
+      }
+      db.exec(SCHEMA_V1);
     }
-    db.exec(SCHEMA_V1);
+    if (version < 2) db.exec(SCHEMA_V2);
+    if (version < 3) db.exec(SCHEMA_V3);
   }).immediate();
 }

@@ -187,7 +187,11 @@ const MIGRATIONS: readonly string[] = [
   ${changeTriggers('trusted_issuers', ['trusted_issuer', 'issuer'])}
   ${changeTriggers('federated_credentials', ['federated_credential', 'issuer'])}
   `,
-  // 5: a client's token quota per hour and per day (as SQLite's 6; NULL: none).
+  // 5: an API's token format (as SQLite's 6); every API made before it issues JWTs.
+  `
+  ALTER TABLE apis ADD COLUMN token_format TEXT NOT NULL DEFAULT 'jwt';
+  `,
+  // 6: a client's token quota per hour and per day (as SQLite's 7; NULL: none).
   `
   ALTER TABLE clients ADD COLUMN quota JSONB;
   `,

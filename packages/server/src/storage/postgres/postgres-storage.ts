@@ -127,6 +127,22 @@ export async function migratePostgresDatabase(options: PostgresStorageOptions): 
   }
 }
 
+/**
+ * The schema version m2m-auth left in the database, 0 when it never migrated it: read without
+ * creating anything, so a management command can refuse a database nobody set up.
+ */
+export async function readPostgresSchemaVersion(options: PostgresStorageOptions): Promise<number> {
+  const pool = createPool({ ...options, poolSize: 1 });
+  try {
+    const { rows } = await pool.query<{ table: string | null }>("SELECT to_regclass('schema_migrations')::text AS table");
+    if (!rows[0]?.table) return 0;
+    const versions = await pool.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
+    return versions.rows[0]?.version ?? 0;
+  } finally {
+    await pool.end();
+  }
+}
+
 function connectionConfig(options: PostgresStorageOptions): pg.ClientConfig {
   if (options.schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(options.schema))
     throw new Error(`invalid schema name ${JSON.stringify(options.schema)}`);
@@ -167,8 +183,8 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
       await insert(
         'api',
         api.identifier,
-        'INSERT INTO apis (identifier, name, scopes, signing_alg, token_ttl_seconds, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [api.identifier, api.name, JSON.stringify(api.scopes), api.signingAlg, api.tokenTtlSeconds, api.createdAt, api.updatedAt],
+        'INSERT INTO apis (identifier, name, scopes, signing_alg, token_ttl_seconds, token_format, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [api.identifier, api.name, JSON.stringify(api.scopes), api.signingAlg, api.tokenTtlSeconds, api.tokenFormat, api.createdAt, api.updatedAt],
       );
     },
     async getApi(identifier) {
@@ -184,6 +200,7 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
         scopes: patch.scopes && JSON.stringify(patch.scopes),
         signing_alg: patch.signingAlg,
         token_ttl_seconds: patch.tokenTtlSeconds,
+        token_format: patch.tokenFormat,
         updated_at: now,
       });
       return row && records.api(row);

@@ -151,7 +151,11 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX federated_credentials_by_created ON federated_credentials (created_at, id);
   ${changeTriggers(['trusted_issuers', 'federated_credentials'])}
   `,
-  // 6: a client's token quota per hour and per day (JSON; NULL: none).
+  // 6: an API's token format (docs/opaque-tokens.md); every API made before it issues JWTs.
+  `
+  ALTER TABLE apis ADD COLUMN token_format TEXT NOT NULL DEFAULT 'jwt';
+  `,
+  // 7: a client's token quota per hour and per day (JSON; NULL: none).
   `
   ALTER TABLE clients ADD COLUMN quota TEXT;
   `,

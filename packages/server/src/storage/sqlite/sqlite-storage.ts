@@ -41,8 +41,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
 
   const statements = {
     insertApi: db.prepare(
-      `INSERT INTO apis (identifier, name, scopes, signing_alg, token_ttl_seconds, created_at, updated_at)
-       VALUES (@identifier, @name, @scopes, @signingAlg, @tokenTtlSeconds, @createdAt, @updatedAt)`,
+      `INSERT INTO apis (identifier, name, scopes, signing_alg, token_ttl_seconds, token_format, created_at, updated_at)
+       VALUES (@identifier, @name, @scopes, @signingAlg, @tokenTtlSeconds, @tokenFormat, @createdAt, @updatedAt)`,
     ),
     getApi: db.prepare('SELECT * FROM apis WHERE identifier = ?'),
     listApis: db.prepare(
@@ -50,7 +50,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     ),
     updateApi: db.prepare(
       `UPDATE apis SET name = @name, scopes = @scopes, signing_alg = @signingAlg, token_ttl_seconds = @tokenTtlSeconds,
-       updated_at = @updatedAt WHERE identifier = @identifier`,
+       token_format = @tokenFormat, updated_at = @updatedAt WHERE identifier = @identifier`,
     ),
     deleteApi: db.prepare('DELETE FROM apis WHERE identifier = ?'),
     clearDefaultApi: db.prepare('UPDATE clients SET default_api = NULL WHERE default_api = ?'),

@@ -35,6 +35,7 @@ export function recordBuilders(T0: number) {
     ],
     signingAlg: 'RS256',
     tokenTtlSeconds: 900,
+    tokenFormat: 'jwt',
     createdAt,
     updatedAt: createdAt,
   });

@@ -43,6 +43,14 @@ export function describeRegistryCrud(harness: ConformanceHarness, T0: number): v
         expect(await storage.updateApi('https://nope.example', { name: 'x' }, T0)).toBeUndefined();
       });
 
+      it('keeps the token format, and changes it alone', async () => {
+        await storage.createApi({ ...api('https://opaque.example'), tokenFormat: 'opaque' });
+        expect((await storage.getApi('https://opaque.example'))?.tokenFormat).toBe('opaque');
+        const updated = await storage.updateApi('https://opaque.example', { tokenFormat: 'jwt' }, T0 + 5);
+        expect(updated).toEqual({ ...api('https://opaque.example'), tokenFormat: 'jwt', updatedAt: T0 + 5 });
+        expect((await storage.listApis()).map((a) => a.tokenFormat)).toEqual(['jwt']);
+      });
+
       it('deleting an API deletes its grants and clears it as a default API', async () => {
         await storage.createApi(api('https://orders.example'));
         await storage.createApi(api('https://stock.example'));
