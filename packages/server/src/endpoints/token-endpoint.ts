@@ -44,9 +44,13 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
       if (!grant.permittedByPolicy && !client.grantTypes.includes(grant.grantType)) {
         throw new OAuthError('unauthorized_client', `This client may not use the ${grant.grantType} grant.`);
       }
-      const result = await grant.handle(client, request.params);
-      // After the grant: a quota counts tokens issued, not requests refused for another reason.
-      await deps.quota?.admit(client, request.requestId);
+      // Before the grant issues (and, for an opaque token, stores) a token; a quota counts tokens
+      // issued, so the count is given back when the grant refuses.
+      const admitted = await deps.quota?.admit(client, request.requestId);
+      const result = await grant.handle(client, request.params).catch((error: unknown) => {
+        admitted?.giveBack();
+        throw error;
+      });
       const { token } = result;
       deps.events?.emit('token.issued', {
         clientId: client.clientId,

@@ -13,11 +13,18 @@ import { bucketEnd, bucketStart } from './usage-windows.js';
  * enforcing would have refused. Clients without a quota cost nothing.
  */
 export interface ClientQuotaCheck {
-  admit(client: RegisteredClient, requestId: string | undefined): Promise<void>;
+  /** Counts a token about to be issued (429 past an enforced quota); undefined for a client without a quota. */
+  admit(client: RegisteredClient, requestId: string | undefined): Promise<QuotaAdmission | undefined>;
   /** Adds the observed tokens counted so far to the shared windows (the timer calls it). */
   flush(): Promise<void>;
   /** Stops the timer and adds what is pending. */
   close(): Promise<void>;
+}
+
+/** A token counted against its client's quota before it is issued. */
+export interface QuotaAdmission {
+  /** The grant refused: the token is not counted after all (not awaited; an outage keeps the count). */
+  giveBack(): void;
 }
 
 export interface ClientQuotaOptions {
@@ -49,15 +56,32 @@ export function createClientQuotaCheck(options: ClientQuotaOptions): ClientQuota
   ) {
     const counted = windows.map(({ window, counter }, index) => ({ window, used: result.used[index]!, limit: counter.limit, endsAt: counter.endsAt }));
     // Enforced: the token refused, or none. Observed: of this batch, those past the fullest window's limit.
-    const tokensOver = isEnforced ? (result.isCounted ? 0 : tokens) : Math.min(tokens, Math.max(0, ...counted.map((window) => window.used - window.limit)));
+    const tokensOver = isEnforced
+      ? result.isCounted
+        ? 0
+        : tokens
+      : Math.max(0, Math.min(tokens, Math.max(...counted.map((window) => window.used - window.limit))));
     events.emit('quota.counted', { clientId, isEnforced, windows: counted, tokens, tokensOver, isRefetching: options.isRefetching(clientId), requestId });
     return counted;
+  }
+
+  /** Adds `tokens` (1, or -1 for one given back) to the client's next observed batch for `hour`. */
+  function observe(hour: number, clientId: string, quota: Quota, tokens: number, requestId: string | undefined) {
+    let byClient = observed.get(hour);
+    if (!byClient) observed.set(hour, (byClient = new Map()));
+    const entry = byClient.get(clientId);
+    if (entry) {
+      entry.tokens += tokens;
+      entry.quota = quota;
+      entry.requestId = requestId;
+    } else byClient.set(clientId, { quota, tokens, requestId });
   }
 
   async function writeObserved(batch: typeof observed) {
     const writes: Promise<void>[] = [];
     for (const [hour, byClient] of batch) {
       for (const [clientId, { quota, tokens, requestId }] of byClient) {
+        if (tokens === 0) continue;
         const windows = quotaWindows(clientId, quota, hour);
         writes.push(
           counters
@@ -96,18 +120,12 @@ export function createClientQuotaCheck(options: ClientQuotaOptions): ClientQuota
       const at = now();
       if (quota.mode === 'observe') {
         const hour = bucketStart(at, 'hour');
-        let byClient = observed.get(hour);
-        if (!byClient) observed.set(hour, (byClient = new Map()));
-        const entry = byClient.get(clientId);
-        if (entry) {
-          entry.tokens += 1;
-          entry.quota = quota;
-          entry.requestId = requestId;
-        } else byClient.set(clientId, { quota, tokens: 1, requestId });
-        return;
+        observe(hour, clientId, quota, 1, requestId);
+        // Taken off the next batch (before or after this one is written, the count comes out right).
+        return { giveBack: () => observe(hour, clientId, quota, -1, requestId) };
       }
       const windows = quotaWindows(clientId, quota, at);
-      if (windows.length === 0) return;
+      if (windows.length === 0) return undefined;
       // A quota is no security decision: a count the shared state cannot make (Redis away falls
       // back to this instance's memory; a failing SQLite file does not) lets the token through.
       const result = await counters
@@ -116,9 +134,20 @@ export function createClientQuotaCheck(options: ClientQuotaOptions): ClientQuota
           true,
         )
         .catch(() => undefined);
-      if (!result) return;
+      if (!result) return undefined;
       const counted = report(clientId, true, windows, result, 1, requestId);
-      if (result.isCounted) return;
+      if (result.isCounted) {
+        return {
+          giveBack: () =>
+            void counters
+              .consumeQuota(
+                windows.map(({ counter }) => counter),
+                false,
+                -1,
+              )
+              .catch(() => undefined),
+        };
+      }
       const full = counted.filter((window) => window.used >= window.limit);
       const endsAt = Math.max(...full.map((window) => window.endsAt));
       const which = full.some((window) => window.window === 'day') ? 'day' : 'hour';

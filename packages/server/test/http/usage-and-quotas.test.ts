@@ -64,6 +64,18 @@ describe.each(stacks)('token quotas and usage on $name', (stack) => {
     for (let i = 0; i < 5; i++) expect((await postToken(t.app, cc(), basic(other.clientId, other.clientSecret!))).status).toBe(200);
   });
 
+  it('enforce: a request the grant refuses (no token issued) does not use the quota up', async () => {
+    t = await createTestApp({ stack });
+    const client = await seedExampleSystem(t.runtime);
+    await t.runtime.admin.updateClient(client.clientId, { quota: { perHour: 1 } });
+    const auth = basic(client.clientId, client.clientSecret);
+    for (let i = 0; i < 3; i++) expect((await postToken(t.app, cc('https://unknown.example'), auth)).body.error).toBe('invalid_target');
+    expect((await postToken(t.app, { ...cc(), scope: 'payments:refund' }, auth)).body.error).toBe('invalid_scope');
+    // Given back before the error is answered (not awaited, but sent ahead of the next count).
+    expect((await postToken(t.app, cc(), auth)).status).toBe(200);
+    expect((await postToken(t.app, cc(), auth)).status).toBe(429);
+  });
+
   it('observe: tokens are issued past the quota; what enforce would refuse is counted and logged, not refused', async () => {
     t = await createTestApp({ stack });
     const client = await seedExampleSystem(t.runtime);
