@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import { startChildServer } from '../lib/child-server.js';
 import { freePort } from '../lib/free-port.js';
+import { runLoad } from '../lib/load.js';
 import { watchProcessTree } from '../lib/process-stats.js';
 import { formatNumber, summarize } from '../lib/stats.js';
 
@@ -80,21 +80,15 @@ export async function runUsageSuite({ connections, repetitions, durationSeconds,
     ];
     const body = new URLSearchParams({ grant_type: 'client_credentials', audience: AUDIENCE }).toString();
     const load = async (variant, seconds) => {
-      const result = await autocannon({
+      const run = await runLoad({
         url: `${variant.target.url}/oauth/token`,
-        connections,
-        duration: seconds,
-        pipelining: 1,
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: variant.client },
         body,
+        connections,
+        durationSeconds: seconds,
       });
-      return {
-        requestsPerSecond: result.requests.total / seconds,
-        total: result.requests.total,
-        p99Ms: result.latency.p99,
-        failed: result.non2xx + result.errors + result.timeouts,
-      };
+      return { ...run, failed: run.non2xx + run.errors };
     };
     for (const variant of variants) {
       const check = await load(variant, 1);

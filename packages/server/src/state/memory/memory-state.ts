@@ -132,16 +132,7 @@ export function createMemoryState(options: SharedStateOptions): SharedState {
 function createBoundedMap<T extends Expiring>(concern: StateConcern, max: number, now: () => number) {
   const entries = new Map<string, T>();
   let nextScanAt = 0;
-  const purge = (at: number) => {
-    let dropped = 0;
-    for (const [key, value] of entries) {
-      if (value.expiresAt <= at) {
-        entries.delete(key);
-        dropped += 1;
-      }
-    }
-    return dropped;
-  };
+  const purge = (at: number) => purgeMap(entries, at);
   return {
     live(key: string): T | undefined {
       const value = entries.get(key);
@@ -238,7 +229,7 @@ function createOwnedRecords(concern: StateConcern, allowance: number, now: () =>
   };
 }
 
-/** Drops the expired entries of a map that no bound watches; returns how many went. */
+/** Drops the expired entries of a map; returns how many went. */
 function purgeMap(entries: Map<string, Expiring>, at: number): number {
   let dropped = 0;
   for (const [key, value] of entries) {
