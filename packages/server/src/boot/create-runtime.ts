@@ -8,9 +8,10 @@ import type { Storage } from '../storage/types.js';
 import { deriveSecrets } from '../keys/master-key.js';
 import { createAdmin, type Admin } from '../admin/admin.js';
 import { ADMIN_API_IDENTIFIER, ADMIN_TOKEN_TTL_SECONDS } from '../admin/built-in-admin-api.js';
-import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
+import { authenticateClient, type ClientAuthDeps, type ClientAuthenticator } from '../client-auth/authenticate-client.js';
 import { createIssuerKeyCache } from '../federation/issuer-keys.js';
 import { fetchJsonBounded } from '../federation/bounded-fetch.js';
+import { createVerifiedTokenCache } from '../federation/verified-token-cache.js';
 import { prepareDecoyKeys } from '../federation/platform-token.js';
 import { createTokenExchangeGrant } from '../grants/token-exchange-grant.js';
 import { createJwtBearerGrant } from '../grants/jwt-bearer-grant.js';
@@ -34,6 +35,16 @@ import { createTokenIssuer } from '../tokens/token-issuer.js';
 import { countEndpointEvents, createServerMetrics, type ServerMetrics } from '../observability/metrics.js';
 import { logEndpointEvents, logSharedStateTransitions } from '../observability/endpoint-logs.js';
 import { createEndpointEventBus } from '../protocol/endpoint-events.js';
+import type { Tracer } from '@opentelemetry/api';
+import {
+  annotateEndpointEvents,
+  traceAdmin,
+  traceClientAuthentication,
+  traceGrant,
+  traceSharedState,
+  traceSigning,
+  traceStorage,
+} from '../observability/tracing.js';
 import { createUsageRecorder, type UsageRecorder } from '../usage/usage-recorder.js';
 import { createRefetchDetector } from '../usage/refetch-detector.js';
 import { countUsage } from '../usage/count-usage.js';
@@ -66,6 +77,11 @@ export interface RuntimeOptions {
   adminTokenMaxTtlSeconds?: number;
   /** Longest token-exchange delegation chain (`act` nesting, the new actor included); default 4. */
   maxDelegationChain?: number;
+  /**
+   * Traces of the OAuth and admin paths (observability/start-tracing.ts makes one). Without it
+   * nothing is wrapped, so the request path is the same as without tracing support.
+   */
+  tracer?: Tracer;
   /** Usage counting (usage/): how long counts are kept, how often they are written; `isCounting: false` counts nothing (quotas still apply). */
   usage?: UsageOptions;
 }
@@ -94,6 +110,8 @@ export interface ServerRuntime {
   readonly usage: Pick<UsageRecorder, 'flush' | 'stats'>;
   /** Longest lifetime of an admin token: grants on the admin API and issued admin tokens alike. */
   readonly adminTokenMaxTtlSeconds: number;
+  /** Set when tracing is on: the HTTP layer opens a span per request with it. */
+  readonly tracer: Tracer | undefined;
   token(request: TokenRequest): Promise<EndpointResponse>;
   introspect(request: TokenRequest): Promise<EndpointResponse>;
   revoke(request: TokenRequest): Promise<EndpointResponse>;
@@ -106,36 +124,44 @@ export interface ServerRuntime {
 }
 
 export function createRuntime(options: RuntimeOptions): ServerRuntime {
-  const { storage, logger } = options;
+  const { storage, logger, tracer } = options;
+  // Decided once: with tracing off the ports are used as they are, nothing wraps them.
+  const traced = <T>(port: T, decorate: (tracer: Tracer, port: T) => T): T => (tracer ? decorate(tracer, port) : port);
+  const tracedStorage = traced(storage, traceStorage);
   const now = options.now ?? Date.now;
   const adminTokenMaxTtlSeconds = Math.min(options.adminTokenMaxTtlSeconds ?? ADMIN_TOKEN_TTL_SECONDS, ADMIN_TOKEN_TTL_SECONDS);
   const { keyEncryptionKey: kek, secretPepper, opaqueTokenPepper } = deriveSecrets(options.masterKey);
   const endpoints = serverEndpoints(options.issuer);
   let discovery: Promise<string> | undefined;
+  // Made before the registry, whose refresh failures it counts; it reads the keys only when scraped.
+  const metrics = createServerMetrics({ signingKeys: async () => (await registry.keyRing()).records, now });
   const registry: RegistryView = createRegistryView({
-    storage,
+    storage: tracedStorage,
     kek,
     now,
     ...(options.revisionCheckIntervalMs !== undefined ? { revisionCheckIntervalMs: options.revisionCheckIntervalMs } : {}),
     ...(options.registryCacheEntries !== undefined ? { maxEntries: options.registryCacheEntries } : {}),
     onReload: () => (discovery = undefined),
-    onRefreshError: (error) => logger.warn({ event: 'registry.refresh_failed', err: error }, 'registry refresh failed; serving cached data'),
+    onRefreshError: (error) => {
+      metrics.storageFailed('refresh');
+      logger.warn({ event: 'registry.refresh_failed', err: error }, 'registry refresh failed; serving cached data');
+    },
     signOn: options.signOn ?? signOnFor(1),
   });
-
-  const metrics = createServerMetrics({ signingKeys: async () => (await registry.keyRing()).records, now });
 
   metrics.observeRegistryCache(registry.stats);
   // Endpoints report what they do; metrics and logs subscribe.
   const events = createEndpointEventBus();
   countEndpointEvents(events, metrics);
   logEndpointEvents(events, logger);
+  if (tracer) annotateEndpointEvents(events);
 
   const state = options.state ?? createMemoryState({ now });
   if (isResilientState(state)) {
     metrics.observeSharedState(state.health);
     logSharedStateTransitions(state.health, logger);
   }
+  const sharedState = traced(state, traceSharedState);
   const secretUsage = createSecretUsageRecorder({
     store: storage,
     now,
@@ -158,7 +184,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   });
   if (usageOptions.isCounting !== false) countUsage(events, { recorder: usage, refetches, now });
   const quota = createClientQuotaCheck({
-    counters: state,
+    counters: sharedState,
     now,
     events,
     isRefetching: refetches.isRefetching,
@@ -169,9 +195,9 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     registry,
     secretPepper,
     now,
-    limiter: createFailureLimiter(state, options.failureLimits),
+    limiter: createFailureLimiter(sharedState, options.failureLimits),
     assertionAudiences: [endpoints.issuer, endpoints.tokenEndpoint, endpoints.introspectionEndpoint, endpoints.revocationEndpoint],
-    assertionReplay: state,
+    assertionReplay: sharedState,
     onSecretUsed: secretUsage.record,
     federation: {
       directory: registry,
@@ -182,24 +208,30 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
           if (error) logger.warn({ event: 'federation.keys_fetch_failed', issuer, err: error }, 'could not fetch the keys of a trusted issuer');
         },
       }),
+      verified: createVerifiedTokenCache(),
       serverIssuer: endpoints.issuer,
       onOutcome: (outcome) => events.emit('client.federated', outcome),
     },
   };
   void prepareDecoyKeys();
+  const authenticate = traced<ClientAuthenticator>(
+    (credentials, remoteAddress) => authenticateClient(clientAuth, credentials, remoteAddress),
+    traceClientAuthentication,
+  );
 
   // Even a grant stored before the maximum existed (or edited in the database) yields short admin tokens.
   const maxTtlSeconds = (audience: string) => (audience === ADMIN_API_IDENTIFIER ? adminTokenMaxTtlSeconds : undefined);
   // Opaque tokens live in the shared state: every worker and instance answers for them, and a revocation reaches all.
-  const opaque = { store: state, pepper: opaqueTokenPepper };
-  const tokens = createTokenIssuer({ now, newJti: randomUUID, keyRing: registry.keyRing, opaque });
+  const opaque = { store: sharedState, pepper: opaqueTokenPepper };
+  // Tokens are signed with the registry's key ring: with tracing, each signature is a span.
+  const tokens = createTokenIssuer({ now, newJti: randomUUID, keyRing: traced(registry, traceSigning).keyRing, opaque });
   const clientCredentials = createClientCredentialsGrant({ issuer: endpoints.issuer, registry, tokens, maxTtlSeconds });
   const grants = [
     clientCredentials,
     createTokenExchangeGrant({
       issuer: endpoints.issuer,
       registry,
-      standing: { registry, revoked: state },
+      standing: { registry, revoked: sharedState },
       opaque,
       federation: { directory: registry, keys: clientAuth.federation!.keys },
       now,
@@ -211,15 +243,15 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   ];
   const grantTypes = grants.map((grant) => grant.grantType);
   const token = createTokenEndpoint({
-    clientAuth,
-    rateLimiter: createTokenRateLimiter(state, options.rateLimits ?? {}),
+    authenticate,
+    rateLimiter: createTokenRateLimiter(sharedState, options.rateLimits ?? {}),
     quota,
-    grants,
+    grants: grants.map((grant) => traced(grant, traceGrant)),
     events,
   });
 
   // Introspection and revocation (RFC 7662, RFC 7009) need the same: the caller authenticated, our own tokens checked, revocations.
-  const tokenManagement = { issuer: endpoints.issuer, clientAuth, registry, revoked: state, opaque, now, events };
+  const tokenManagement = { issuer: endpoints.issuer, authenticate, registry, revoked: sharedState, opaque, now, events };
   const introspect = createIntrospectionEndpoint(tokenManagement);
 
   const rotationDeps = {
@@ -264,8 +296,21 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
       stats: usage.stats,
     },
     adminTokenMaxTtlSeconds,
+    tracer,
     // A write through this process's admin is applied to its own cache before the call returns.
-    admin: createAdmin({ storage, kek, secretPepper, now, actor: 'server', adminTokenMaxTtlSeconds, usage: state, onChange: () => registry.refresh() }),
+    admin: traced(
+      createAdmin({
+        storage: tracedStorage,
+        kek,
+        secretPepper,
+        now,
+        actor: 'server',
+        adminTokenMaxTtlSeconds,
+        usage: sharedState,
+        onChange: () => registry.refresh(),
+      }),
+      traceAdmin,
+    ),
     token,
     introspect,
     revoke,

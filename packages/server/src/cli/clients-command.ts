@@ -10,6 +10,7 @@ import { withAdmin } from './cli-context.js';
 import { allPages } from '../admin/paging.js';
 import { action, fields, parseInteger, parseList, print, table, UsageError, withManagementOptions, type ManagementOptions } from './output.js';
 import { clientSecretsCommand } from './client-secrets-command.js';
+import { federatedCredentialsCommand } from './federated-credentials-command.js';
 
 interface ClientOptions extends ManagementOptions {
   name?: string;
@@ -242,5 +243,6 @@ export function clientsCommand(): Command {
       ),
     );
   clients.addCommand(clientSecretsCommand());
+  clients.addCommand(federatedCredentialsCommand());
   return clients;
 }

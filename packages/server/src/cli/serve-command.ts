@@ -87,6 +87,15 @@ export function serveCommand(): Command {
     .option('--usage-retention-days <days>', 'keep daily token usage counts this many days, hourly ones 48 h (default 35; env M2M_AUTH_USAGE_RETENTION_DAYS)')
     .option('--usage-counting', 'count tokens per client and API (default; env M2M_AUTH_USAGE_COUNTING)')
     .option('--no-usage-counting', 'do not count tokens per client and API (quotas still apply; env M2M_AUTH_USAGE_COUNTING=false)')
+    .option(
+      '--otel-exporter-otlp-endpoint <url>',
+      'send OpenTelemetry traces over OTLP/HTTP to this receiver, e.g. http://otel-collector:4318 (env OTEL_EXPORTER_OTLP_ENDPOINT)',
+    )
+    .option('--otel-traces-exporter <otlp|none>', 'otlp: trace (to the endpoint, default http://localhost:4318); none: do not (env OTEL_TRACES_EXPORTER)')
+    .option(
+      '--shutdown-drain-seconds <s>',
+      'on SIGTERM, answer /readyz 503 this long while still serving, then stop accepting (default 0; env M2M_AUTH_SHUTDOWN_DRAIN_SECONDS)',
+    )
     .addOption(new Option('--config <file>', 'JSON file with the same settings').env('M2M_AUTH_CONFIG'))
     .action(
       action(async (flags: ServeFlags) => {
@@ -144,6 +153,8 @@ async function runServer(config: ServerConfig) {
     adminApi: config.adminApi === 'main-listener' ? true : config.adminApi,
     adminTokenMaxTtlSeconds: config.adminTokenMaxTtlSeconds,
     auditRetentionDays: config.auditRetentionDays,
+    ...(config.tracing ? { tracing: config.tracing } : {}),
+    shutdownDrainMs: config.shutdownDrainSeconds * 1000,
     logger,
     limits: config.limits,
     ...(config.tls ? { tls: { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } } : {}),
@@ -177,10 +188,17 @@ async function runPrimary(config: ServerConfig) {
           : undefined;
     printBanner({ ...config, issuer: config.isIssuerExplicit || config.port !== 0 ? config.issuer : url }, url, adminUrl, bootstrapped);
   });
+  // Each worker shuts down on its own (drain, then close, then let its requests finish); the
+  // primary exits after the last. Disconnecting them instead would close their listeners at once.
   const stop = () => {
     stopping = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
-    cluster.disconnect(() => process.exit(0));
+    const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
+    let running = workers.length;
+    if (running === 0) process.exit(0);
+    cluster.on('exit', () => {
+      if (--running === 0) process.exit(0);
+    });
+    for (const worker of workers) worker.process.kill('SIGTERM');
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

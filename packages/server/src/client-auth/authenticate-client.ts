@@ -13,7 +13,7 @@ import { authenticateFederated, type FederatedAuthDeps } from './federated-authe
 import { useAssertionOnce } from './assertion-replay.js';
 
 export type { FederatedAuthDeps, FederatedOutcome } from './federated-authentication.js';
-export type { AuthenticatedClient, ClientDirectory } from './authenticated-client.js';
+export type { AuthenticatedClient, ClientAuthenticator, ClientDirectory } from './authenticated-client.js';
 
 export interface ClientAuthDeps {
   registry: ClientDirectory;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { OAuthError } from '../errors/oauth-error.js';
 import type { IssuerKeyCache } from '../federation/issuer-keys.js';
+import type { VerifiedTokenCache } from '../federation/verified-token-cache.js';
 import {
   matchFederatedCredential,
   PlatformTokenRejected,
@@ -16,6 +17,8 @@ import { FAILED, type AuthenticatedClient, type ClientDirectory } from './authen
 export interface FederatedAuthDeps {
   directory: FederationDirectory;
   keys: IssuerKeyCache;
+  /** Reused platform tokens (Kubernetes, SPIFFE) verified once per token, not once per request. */
+  verified?: VerifiedTokenCache;
   /** This server's issuer identifier: the audience a federated credential expects unless it names its own. */
   serverIssuer: string;
   /** Told of every federated authentication (metrics by issuer and result). */

@@ -51,6 +51,14 @@ export interface ServerConfig {
   rateLimits: RateLimits;
   /** Bounds of the shared state: per-client allowances of revocations and used assertions, entries of counters and buckets. */
   stateLimits: Required<StateLimits>;
+  /**
+   * OpenTelemetry traces over OTLP/HTTP, or undefined (off). On when an endpoint is given, or
+   * OTEL_TRACES_EXPORTER=otlp (the exporter's default endpoint then); OTEL_TRACES_EXPORTER=none
+   * turns it off whatever else is set.
+   */
+  tracing: { otlpEndpoint: string | undefined } | undefined;
+  /** On SIGTERM, seconds /readyz answers 503 while the listener still serves, before it closes. */
+  shutdownDrainSeconds: number;
 }
 
 /**
@@ -117,6 +125,9 @@ interface ConfigInput {
   stateAssertionsPerClient: string;
   stateOpaqueTokensPerClient: string;
   stateMaxEntries: string;
+  otelExporterOtlpEndpoint: string;
+  otelTracesExporter: string;
+  shutdownDrainSeconds: string;
 }
 
 export const DEFAULT_DATA_DIR = './m2m-auth-data';
@@ -165,6 +176,11 @@ export const CONFIG_ENVIRONMENT: Readonly<Record<keyof ConfigInput, string>> = {
   stateAssertionsPerClient: 'M2M_AUTH_STATE_ASSERTIONS_PER_CLIENT',
   stateOpaqueTokensPerClient: 'M2M_AUTH_STATE_OPAQUE_TOKENS_PER_CLIENT',
   stateMaxEntries: 'M2M_AUTH_STATE_MAX_ENTRIES',
+  // The OpenTelemetry variables by their standard names: a collector sidecar or an operator that
+  // injects them configures m2m-auth like any other instrumented service.
+  otelExporterOtlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+  otelTracesExporter: 'OTEL_TRACES_EXPORTER',
+  shutdownDrainSeconds: 'M2M_AUTH_SHUTDOWN_DRAIN_SECONDS',
 };
 
 const SIGN_ON = ['auto', 'threadpool', 'event-loop'] as const;
@@ -287,6 +303,10 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   const issuer = pick('issuer') ?? defaultIssuer(host, port ?? DEFAULT_PORT, tls !== undefined, problems);
   validateIssuer(issuer, insecureHttp, problems);
 
+  const tracing = resolveTracing(pick, problems);
+  const shutdownDrainSeconds = parseInteger(pick('shutdownDrainSeconds') ?? '0', 0, 300);
+  if (shutdownDrainSeconds === undefined) problems.push(`${where('shutdownDrainSeconds')}: must be a whole number of seconds from 0 to 300`);
+
   const connections = resolveConnections(pick, problems);
   const registryCacheEntries = parseInteger(pick('registryCacheEntries') ?? String(DEFAULT_REGISTRY_CACHE_ENTRIES), 1_000, 100_000_000);
   if (registryCacheEntries === undefined) problems.push(`${where('registryCacheEntries')}: must be a whole number from 1000 to 100000000`);
@@ -315,7 +335,31 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     keyRotation,
     rateLimits,
     stateLimits,
+    tracing,
+    shutdownDrainSeconds: shutdownDrainSeconds!,
   };
+}
+
+const TRACES_EXPORTERS = ['otlp', 'none'];
+
+function resolveTracing(pick: Pick, problems: string[]): ServerConfig['tracing'] {
+  const endpoint = pick('otelExporterOtlpEndpoint');
+  if (endpoint !== undefined && !isHttpUrl(endpoint))
+    problems.push(`${where('otelExporterOtlpEndpoint')}: must be the http(s) URL of an OTLP/HTTP receiver, e.g. http://otel-collector:4318`);
+  const exporter = pick('otelTracesExporter');
+  if (exporter !== undefined && !TRACES_EXPORTERS.includes(exporter))
+    problems.push(`${where('otelTracesExporter')}: must be otlp or none (traces are sent over OTLP/HTTP only)`);
+  if (exporter === 'none' || (exporter === undefined && endpoint === undefined)) return undefined;
+  return { otlpEndpoint: endpoint };
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 /** What the CLI commands share with `serve`: where the data is, from the same sources. */

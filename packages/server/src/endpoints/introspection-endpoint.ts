@@ -1,7 +1,7 @@
 import type { JWTPayload } from 'jose';
 import type { RegisteredClient } from '../storage/types.js';
 import type { OpaqueTokenStore, RevokedTokenStore } from '../state/types.js';
-import type { ClientAuthDeps, ClientDirectory } from '../client-auth/authenticate-client.js';
+import type { ClientAuthenticator, ClientDirectory } from '../client-auth/authenticate-client.js';
 import type { GrantDirectory } from '../grants/client-credentials-grant.js';
 import { readOwnToken } from '../tokens/read-own-token.js';
 import { tokenStillStands } from '../tokens/token-standing.js';
@@ -15,7 +15,7 @@ import { introspectionResponse } from './introspection-response.js';
 
 export interface IntrospectionDeps {
   issuer: string;
-  clientAuth: ClientAuthDeps;
+  authenticate: ClientAuthenticator;
   registry: Pick<ClientDirectory, 'client'> & Pick<GrantDirectory, 'grant' | 'keyRing'>;
   revoked: Pick<RevokedTokenStore, 'isTokenRevoked'>;
   /** Where opaque tokens are looked up (the shared state), and the pepper of their keys. */
@@ -36,7 +36,7 @@ export interface IntrospectionDeps {
 export function createIntrospectionEndpoint(deps: IntrospectionDeps) {
   return async function introspectionEndpoint(request: TokenRequest): Promise<EndpointResponse> {
     try {
-      const { caller, token } = await readTokenManagementRequest(deps.clientAuth, request);
+      const { caller, token } = await readTokenManagementRequest(deps.authenticate, request);
       const signing = { issuer: deps.issuer, keyRing: deps.registry.keyRing, now: deps.now };
       const answer = (body: Record<string, unknown>) => introspectionResponse(signing, request, caller.clientId, body);
       const claims = (await readOwnToken({ ...signing, opaque: deps.opaque }, token))?.claims;

@@ -1,6 +1,6 @@
 import { StateCapacityError, type OpaqueTokenStore, type RevokedTokenStore } from '../state/types.js';
 import { tooManyRequests } from '../errors/too-many-requests.js';
-import type { ClientAuthDeps } from '../client-auth/authenticate-client.js';
+import type { ClientAuthenticator } from '../client-auth/authenticate-client.js';
 import type { GrantDirectory } from '../grants/client-credentials-grant.js';
 import { revokedTokenKey } from '../tokens/verify-own-token.js';
 import { readOwnToken, type OwnToken } from '../tokens/read-own-token.js';
@@ -12,7 +12,7 @@ import { errorResponse } from '../errors/error-response.js';
 
 export interface RevocationDeps {
   issuer: string;
-  clientAuth: ClientAuthDeps;
+  authenticate: ClientAuthenticator;
   registry: Pick<GrantDirectory, 'keyRing'>;
   revoked: Pick<RevokedTokenStore, 'revokeToken'>;
   /** Opaque tokens are revoked by deleting them from the shared state. */
@@ -51,7 +51,7 @@ async function revoke(deps: RevocationDeps, own: OwnToken, clientId: string): Pr
 export function createRevocationEndpoint(deps: RevocationDeps) {
   return async function revocationEndpoint(request: TokenRequest): Promise<EndpointResponse> {
     try {
-      const { caller, token } = await readTokenManagementRequest(deps.clientAuth, request);
+      const { caller, token } = await readTokenManagementRequest(deps.authenticate, request);
       const own = await readOwnToken({ issuer: deps.issuer, keyRing: deps.registry.keyRing, now: deps.now, opaque: deps.opaque }, token);
       if (own && own.claims.client_id === caller.clientId) {
         await revoke(deps, own, caller.clientId);

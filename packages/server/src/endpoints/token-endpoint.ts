@@ -1,6 +1,6 @@
 import type { RegisteredClient } from '../storage/types.js';
 import { OAuthError, invalidRequest } from '../errors/oauth-error.js';
-import { authenticateClient, type ClientAuthDeps } from '../client-auth/authenticate-client.js';
+import type { ClientAuthenticator } from '../client-auth/authenticate-client.js';
 import { CLIENT_AUTH_PARAMETERS, extractClientCredentials } from '../client-auth/client-credentials.js';
 import type { GrantType } from '../grants/grant-type.js';
 import type { TokenRequest } from '../protocol/token-request.js';
@@ -13,7 +13,7 @@ import { jsonResponse, type EndpointResponse } from '../protocol/endpoint-respon
 import { errorResponse } from '../errors/error-response.js';
 
 export interface TokenEndpointDeps {
-  clientAuth: ClientAuthDeps;
+  authenticate: ClientAuthenticator;
   grants: readonly GrantType[];
   /** Optional rate limits: per address before authentication, per client after it. */
   rateLimiter?: TokenRateLimiter | undefined;
@@ -38,7 +38,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
       rejectUnstorableParameters(request.params, grant.parameters);
       const credentials = grant.credentialsFrom ? credentialsOfGrant(grant, request) : extractClientCredentials(request.authorization, request.params);
       await deps.rateLimiter?.checkAddress(request.remoteAddress);
-      const authenticated = await authenticateClient(deps.clientAuth, credentials, request.remoteAddress);
+      const authenticated = await deps.authenticate(credentials, request.remoteAddress);
       client = authenticated.client;
       await deps.rateLimiter?.checkClient(client.clientId);
       if (!grant.permittedByPolicy && !client.grantTypes.includes(grant.grantType)) {

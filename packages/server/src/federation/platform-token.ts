@@ -4,6 +4,7 @@ import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } 
 import type { RegisteredFederatedCredential, TrustedIssuerRecord } from '../storage/types.js';
 import { FEDERATED_ASSERTION_ALGORITHMS, spiffeTrustDomain, subjectMatches } from './federation-rules.js';
 import type { IssuerKeyCache } from './issuer-keys.js';
+import type { VerifiedTokenCache } from './verified-token-cache.js';
 
 /**
  * A workload's platform token (a Kubernetes service-account token, a CI provider's OIDC token, a
@@ -58,6 +59,8 @@ export interface PlatformTokenDeps {
   now: () => number;
   /** Seconds of clock difference tolerated on exp, nbf and iat. */
   clockToleranceSeconds?: number;
+  /** Tokens of issuers that allow reuse, verified before (verified-token-cache.ts). */
+  verified?: VerifiedTokenCache;
 }
 
 export interface VerifiedPlatformToken {
@@ -103,6 +106,10 @@ export async function verifyPlatformToken(deps: PlatformTokenDeps, token: string
     throw new PlatformTokenRejected('unknown_issuer', 'the assertion names an issuer that is not trusted');
   }
   const tolerance = deps.clockToleranceSeconds ?? 30;
+  const nowS = Math.floor(deps.now() / 1000);
+  const reusable = issuer.tokenReuse === 'allow' ? deps.verified : undefined;
+  const known = reusable?.get(token, issuer, nowS);
+  if (known) return { issuer, subject: known.sub!, payload: known };
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, deps.keys.keysFor(issuer), {
@@ -115,7 +122,6 @@ export async function verifyPlatformToken(deps: PlatformTokenDeps, token: string
   } catch (error) {
     throw rejection(error, issuer.issuer);
   }
-  const nowS = Math.floor(deps.now() / 1000);
   if (payload.iat !== undefined && payload.iat > nowS + tolerance) {
     throw new PlatformTokenRejected('invalid_claims', 'iat is in the future', issuer.issuer);
   }
@@ -127,6 +133,7 @@ export async function verifyPlatformToken(deps: PlatformTokenDeps, token: string
       issuer.issuer,
     );
   }
+  reusable?.set(token, issuer, payload);
   return { issuer, subject: payload.sub!, payload };
 }
 

@@ -19,9 +19,10 @@ import { INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH } from '../e
 import { fastifyTrustProxy, type TrustProxy } from '../config/trust-proxy.js';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
 import type { TokenRequest } from '../protocol/token-request.js';
-import { registerAdminApi } from './admin/admin-routes.js';
+import { ADMIN_PATH_PARAMETER_MAX_CHARS, registerAdminApi } from './admin/admin-routes.js';
 import { sendEndpointResponse as send } from './send-endpoint-response.js';
 import { cacheHeaders } from './cache-policy.js';
+import { traceRequests } from './request-tracing.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -35,6 +36,8 @@ export interface AppOptions {
   collectMetrics?: () => Promise<string>;
   /** Serve the admin API under /admin/v1 on this app (default true; false when it has its own listener or is off). */
   adminApi?: boolean;
+  /** True from the start of a graceful shutdown: /readyz then answers 503 while the listener still serves. */
+  isShuttingDown?: () => boolean;
 }
 
 /** Token requests are small; anything larger is refused before it is parsed. */
@@ -48,6 +51,7 @@ const NOT_FORM = Symbol('not-form');
 /** The Fastify app over a runtime: routing, body parsing and status mapping, nothing else. */
 export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyInstance {
   const app = createFastify({ ...options, bodyLimit: BODY_LIMIT_BYTES });
+  if (runtime.tracer) traceRequests(app, runtime.tracer);
 
   // Only form bodies are parsed; any other content type reaches the handler as a marker, so the
   // endpoint can answer with a proper OAuth error instead of Fastify's 415.
@@ -96,6 +100,8 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
 
   app.get('/healthz', async (_request, reply) => reply.send({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {
+    // Load balancers take the instance out while it still serves what they send meanwhile.
+    if (options.isShuttingDown?.()) return reply.code(503).send({ status: 'shutting_down', storage: runtime.storage.kind });
     try {
       await runtime.storage.ping();
       await runtime.registry.keyRing();
@@ -133,6 +139,7 @@ function describeFrameworkError(error: { code?: string }): string {
  */
 export function buildAdminApp(runtime: ServerRuntime, options: Pick<AppOptions, 'logger' | 'serverFactory' | 'https'>): FastifyInstance {
   const app = createFastify(options);
+  if (runtime.tracer) traceRequests(app, runtime.tracer);
   registerAdminApi(app, runtime);
   app.get('/healthz', async (_request, reply) => reply.send({ status: 'ok' }));
   return app;
@@ -152,6 +159,9 @@ function createFastify(options: Pick<AppOptions, 'logger' | 'trustProxy' | 'serv
     // names its reqId itself, so requests share the app's logger (saves a child per request).
     childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
+    // Admin paths carry identifiers percent-encoded (an API identifier, a trusted issuer's URL):
+    // the router's default bound of 100 characters would turn a long one into a 400.
+    routerOptions: { maxParamLength: ADMIN_PATH_PARAMETER_MAX_CHARS },
     // Errors before a request reaches a route (a URL that cannot be decoded) and before Fastify
     // sees one at all (unparsable HTTP, oversize headers, timeouts) get the same answers as the rest.
     // No hook runs for the former (Fastify answers from a context without them), so the nosniff

@@ -12,6 +12,7 @@ import type { SharedState, StateLimits } from '../state/types.js';
 import { openSharedState } from '../state/open-state.js';
 import { isResilientState } from '../state/resilient-state.js';
 import { clusterMetricsCollector } from '../observability/cluster-metrics.js';
+import { startTracing, type RunningTracing, type TracingOptions } from '../observability/start-tracing.js';
 import type { SignOn } from '../tokens/jws-signer.js';
 import type { Admin } from '../admin/admin.js';
 import { DATABASE_FILE, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../config/server-config.js';
@@ -72,6 +73,13 @@ export interface StartServerOptions {
   auditRetentionDays?: number;
   /** Longest lifetime of an admin token (default and most: ADMIN_TOKEN_TTL_SECONDS). */
   adminTokenMaxTtlSeconds?: number;
+  /** OpenTelemetry traces exported over OTLP/HTTP; off when absent (the SDK is not even loaded). */
+  tracing?: TracingOptions;
+  /**
+   * On close, how long /readyz answers 503 while the listener still serves, before it stops
+   * accepting: the time a load balancer needs to take the instance out (default 0).
+   */
+  shutdownDrainMs?: number;
 }
 
 export interface RunningServer {
@@ -104,7 +112,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let state: SharedState | undefined;
   let listener: Listener | undefined;
   let admin: Awaited<ReturnType<typeof listenAdmin>> | undefined;
+  let tracing: RunningTracing | undefined;
   try {
+    tracing = options.tracing ? await startTracing(options.tracing) : undefined;
     const redisUrl = options.redisUrl ?? (options.storage === 'memory' ? undefined : process.env.M2M_AUTH_REDIS_URL);
     state =
       options.state ??
@@ -145,6 +155,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ...(options.registryCacheEntries !== undefined ? { registryCacheEntries: options.registryCacheEntries } : {}),
       ...options.lifecycle,
       ...(options.adminTokenMaxTtlSeconds !== undefined ? { adminTokenMaxTtlSeconds: options.adminTokenMaxTtlSeconds } : {}),
+      ...(tracing ? { tracer: tracing.tracer } : {}),
       state,
     });
     // Redis gets a moment to answer before the first request; without it the server serves anyway
@@ -159,7 +170,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
     const mainListener = listener;
     const adminChoice = options.adminApi ?? true;
+    let isShuttingDown = false;
     const app = buildApp(runtime, {
+      isShuttingDown: () => isShuttingDown,
       logger,
       trustProxy: options.trustProxy ?? false,
       exposeMetrics: options.exposeMetrics ?? false,
@@ -176,6 +189,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     logger.info({ event: 'server.listening', url, adminUrl, issuer, storage: storage.kind }, 'm2m-auth listening');
 
     let closing: Promise<void> | undefined;
+    const runningTracing = tracing;
+    const drainMs = options.shutdownDrainMs ?? 0;
     return {
       url,
       adminUrl,
@@ -184,10 +199,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       runtime,
       close: () =>
         (closing ??= (async () => {
+          isShuttingDown = true;
+          if (drainMs > 0) {
+            logger.info({ event: 'server.draining', seconds: drainMs / 1000 }, '/readyz answers 503; still serving until the drain ends');
+            await new Promise((resolve) => setTimeout(resolve, drainMs));
+          }
           stopPruning();
           await adminListener?.close();
           await mainListener.close(() => app.close());
           await runtime.close();
+          // After the last request: its spans are sent before the process exits.
+          await runningTracing?.shutdown();
           await state!.close();
           await foundation.close();
         })()),
@@ -195,6 +217,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   } catch (error) {
     await admin?.close();
     await listener?.close();
+    await tracing?.shutdown();
     await state?.close();
     await foundation.close();
     throw error;

@@ -6,6 +6,7 @@ import type { RegistryCacheStats } from '../registry/registry-view.js';
 import type { SigningKeyRecord } from '../storage/types.js';
 import { toOAuthResponse } from '../errors/to-oauth-response.js';
 import type { SharedStateHealth } from '../state/resilient-state.js';
+import { isStorageUnavailable } from '../storage/types.js';
 
 /**
  * Prometheus metrics. Labels carry only bounded, non-secret values: an authenticated client's id,
@@ -27,6 +28,8 @@ export interface ServerMetrics {
   federatedAuthentication(issuer: string | undefined, result: string): void;
   /** Reports whether the shared state (Redis) answers and what was done without it (read when scraped). */
   observeSharedState(health: SharedStateHealth): void;
+  /** A request answered 503 because the database could not be reached, or a failed background refresh of the registry cache. */
+  storageFailed(source: 'request' | 'refresh'): void;
   /** A token counted against its client's quota: the used/limit ratio of each window, and whether it was (or would have been) refused. */
   quotaCounted(event: EndpointEventMap['quota.counted']): void;
   /** Reports usage counting: tokens written to the shared state and tokens lost (read when scraped). */
@@ -108,6 +111,14 @@ export function createServerMetrics(options: { signingKeys?: () => Promise<reado
     labelNames: ['issuer', 'result'],
     registers: [registry],
   });
+  const storageErrors = new Counter({
+    name: 'm2m_auth_storage_errors_total',
+    help: 'Database failures: requests answered 503 because the database could not be reached (source=request), failed background refreshes of the registry cache (source=refresh)',
+    labelNames: ['source'],
+    registers: [registry],
+  });
+  // Both series exist from the start, so a rate() over them is 0, not absent, until the first error.
+  for (const source of ['request', 'refresh']) storageErrors.inc({ source }, 0);
   // The latest count of each quota window seen by this instance (the count is the shared one).
   // Bounded: clients with a quota × 2 windows; an ended window reads 0 and is dropped.
   const quotaWindows = new Map<string, { clientId: string; window: string; used: number; limit: number; endsAt: number }>();
@@ -234,6 +245,7 @@ export function createServerMetrics(options: { signingKeys?: () => Promise<reado
     throttled: (limit) => throttled.inc({ limit }),
     // The issuer label is a trusted issuer (an operator's bounded list) or `unknown`, never a caller's string.
     federatedAuthentication: (issuer, result) => federated.inc({ issuer: issuer ?? 'unknown', result }),
+    storageFailed: (source) => storageErrors.inc({ source }),
     observeRequest: (endpoint, status, seconds) => {
       let byStatus = durationByEndpoint.get(endpoint);
       if (!byStatus) durationByEndpoint.set(endpoint, (byStatus = new Map()));
@@ -246,19 +258,20 @@ export function createServerMetrics(options: { signingKeys?: () => Promise<reado
 
 /** The endpoints' metrics, as a subscriber to what they emit. */
 export function countEndpointEvents(events: EndpointEventBus, metrics: ServerMetrics): void {
-  const countThrottled = (error: unknown) => {
+  const countRefusalCause = (error: unknown) => {
     const limit = throttleLimitOf(error);
     if (limit) metrics.throttled(limit);
+    if (isStorageUnavailable(error)) metrics.storageFailed('request');
   };
   events.on('token.issued', ({ clientId, audience }) => metrics.tokenIssued(clientId, audience));
   events.on('token.failed', ({ error, clientId }) => {
     metrics.tokenFailed(error, clientId);
-    countThrottled(error);
+    countRefusalCause(error);
   });
   events.on('introspection.answered', ({ result }) => metrics.introspected(result));
-  events.on('introspection.failed', ({ error }) => countThrottled(error));
+  events.on('introspection.failed', ({ error }) => countRefusalCause(error));
   events.on('token.revoked', () => metrics.tokenRevoked());
   events.on('client.federated', ({ issuer, result }) => metrics.federatedAuthentication(issuer, result));
   events.on('quota.counted', (event) => metrics.quotaCounted(event));
-  events.on('revocation.failed', ({ error }) => countThrottled(error));
+  events.on('revocation.failed', ({ error }) => countRefusalCause(error));
 }

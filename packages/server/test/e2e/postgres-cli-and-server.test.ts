@@ -74,7 +74,7 @@ describe.skipIf(!isAvailable)('CLI + server on PostgreSQL', () => {
       ...(isRedis ? ['--redis-url', `${REDIS_URL}/0?keyPrefix=${encodeURIComponent(redisPrefix)}`] : []),
     ]);
     // The next steps send the CLI to this database, not to a new SQLite file in the data directory.
-    expect(server.stderr()).toContain(`npx m2m-auth clients create --name billing-service --database-url '${databaseUrl}' --data-dir ${dataDir}`);
+    expect(server.stderr()).toContain(`npx --no-install m2m-auth clients create --name billing-service --database-url '${databaseUrl}' --data-dir ${dataDir}`);
     expect(server.stderr()).toContain('the database password is left out');
     expect(server.stderr()).not.toContain('banner-secret');
     const ready = await fetch(`${server.url}/readyz`);

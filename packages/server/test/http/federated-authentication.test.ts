@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { decodeJwt, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { createTestApp, ISSUER, postToken, seedExampleSystem, type TestApp } from '../helpers/test-app.js';
 import { startPlatformIssuer, type PlatformIssuer } from '../helpers/platform-issuer.js';
 import type { FederatedCredentialRecord, TrustedIssuerRecord } from '../../src/storage/types.js';
@@ -168,6 +168,28 @@ describe('a platform token instead of a secret', () => {
     const reusable = await platform.sign(claims());
     expect((await exchange(reusable)).status).toBe(200);
     expect((await exchange(reusable)).status).toBe(200);
+  });
+
+  it('a reused token verified once stops working when the issuer’s keys change or it expires', async () => {
+    await t.runtime.storage.updateTrustedIssuer(platform.issuer, { tokenReuse: 'allow', jwks: platform.jwks() as never }, t.clock.now());
+    await t.runtime.registry.refresh();
+    const reusable = await platform.sign(claims({ exp: nowS() + 120 }));
+    expect((await exchange(reusable)).status).toBe(200);
+    expect((await exchange(reusable)).status).toBe(200);
+    // The operator replaces the issuer's keys (a cluster's new JWKS file): the token is checked again, and fails.
+    const { publicKey } = await generateKeyPair('ES256');
+    const replaced = { keys: [{ ...(await exportJWK(publicKey)), kid: 'key-1', alg: 'ES256' }] };
+    t.clock.advance(1_000);
+    await t.runtime.storage.updateTrustedIssuer(platform.issuer, { jwks: replaced as never }, t.clock.now());
+    await t.runtime.registry.refresh();
+    await expectRefused(reusable);
+    // Back to the real keys: verified again; then past its exp, refused even though it was verified.
+    t.clock.advance(1_000);
+    await t.runtime.storage.updateTrustedIssuer(platform.issuer, { jwks: platform.jwks() as never }, t.clock.now());
+    await t.runtime.registry.refresh();
+    expect((await exchange(reusable)).status).toBe(200);
+    t.clock.advance(200_000);
+    await expectRefused(reusable);
   });
 
   it('a credential on a disabled client authenticates nobody', async () => {

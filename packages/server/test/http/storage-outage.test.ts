@@ -57,6 +57,9 @@ describe.skipIf(!isAvailable)('PostgreSQL away', () => {
     // A warning, not a stack trace per request.
     expect(logLines(t.logs()).filter((line) => line.event === 'token.storage_unavailable')).toHaveLength(1);
     expect(logLines(t.logs()).filter((line) => line.event === 'token.failed')).toEqual([]);
+    // What the database-errors alert (deploy/prometheus) watches.
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/^m2m_auth_storage_errors_total\{source="request"\} 1$/m);
 
     await proxy.start();
     const back = await postToken(t.app, { grant_type: 'client_credentials', audience: PAYMENTS }, basic(caller.clientId, caller.clientSecret));

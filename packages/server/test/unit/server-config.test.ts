@@ -63,6 +63,27 @@ describe('resolveServerConfig', () => {
     }
   });
 
+  it('traces when an OTLP endpoint is given (flag, standard env or file) or OTEL_TRACES_EXPORTER=otlp; none turns it off', () => {
+    expect(resolveServerConfig({}, {}).tracing).toBeUndefined();
+    expect(resolveServerConfig({ otelExporterOtlpEndpoint: 'http://collector:4318' }, {}).tracing).toEqual({ otlpEndpoint: 'http://collector:4318' });
+    expect(resolveServerConfig({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otlp.example' }).tracing).toEqual({ otlpEndpoint: 'https://otlp.example' });
+    expect(resolveServerConfig({}, {}, { otelExporterOtlpEndpoint: 'http://127.0.0.1:4318' }).tracing).toEqual({ otlpEndpoint: 'http://127.0.0.1:4318' });
+    expect(resolveServerConfig({}, { OTEL_TRACES_EXPORTER: 'otlp' }).tracing).toEqual({ otlpEndpoint: undefined });
+    expect(resolveServerConfig({}, { OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toBeUndefined();
+    expect(() => resolveServerConfig({}, { OTEL_TRACES_EXPORTER: 'jaeger' })).toThrowError(
+      /--otel-traces-exporter \/ OTEL_TRACES_EXPORTER: must be otlp or none/,
+    );
+    expect(() => resolveServerConfig({ otelExporterOtlpEndpoint: 'collector:4318' }, {})).toThrowError(
+      /--otel-exporter-otlp-endpoint \/ OTEL_EXPORTER_OTLP_ENDPOINT/,
+    );
+  });
+
+  it('drains for --shutdown-drain-seconds on SIGTERM: none by default, at most five minutes', () => {
+    expect(resolveServerConfig({}, {}).shutdownDrainSeconds).toBe(0);
+    expect(resolveServerConfig({}, { M2M_AUTH_SHUTDOWN_DRAIN_SECONDS: '10' }).shutdownDrainSeconds).toBe(10);
+    expect(() => resolveServerConfig({ shutdownDrainSeconds: '301' }, {})).toThrowError(/--shutdown-drain-seconds \/ M2M_AUTH_SHUTDOWN_DRAIN_SECONDS/);
+  });
+
   it('bounds what a connection may hold: timeouts and a connection cap, each from flags, env or file', () => {
     expect(resolveServerConfig({}, {}).limits).toEqual(DEFAULT_CONNECTION_LIMITS);
     const config = resolveServerConfig(

@@ -5,6 +5,7 @@ import {
   ConfigQuota,
   IntrospectApis,
   Jwks,
+  jwksField,
   nullable,
   Quota,
   QuotaChange,
@@ -16,6 +17,8 @@ import {
   withDescription,
 } from './common.js';
 import { clientSecretResource } from './client-secret.js';
+import { ConfigFederatedCredential } from './federated-credential.js';
+import { MAX_FEDERATED_CREDENTIALS_PER_CLIENT } from '../../federation/federation-rules.js';
 
 /** A client: what it is on the wire, in a create or change request, and in the config document. */
 
@@ -27,7 +30,7 @@ export const clientResource = codec({
   enabled: field('isEnabled', Type.Boolean()),
   grant_types: field('grantTypes', Type.Array(Type.String())),
   token_endpoint_auth_methods: field('tokenEndpointAuthMethods', AuthMethods),
-  jwks: field('jwks', Jwks),
+  jwks: jwksField('jwks', Jwks),
   // Records leave it out when the client may introspect nothing; the wire always says [].
   introspect_apis: mapped('introspectApis', IntrospectApis, {
     encode: (apis: string[] | undefined) => apis ?? [],
@@ -102,6 +105,13 @@ export const ConfigClient = Type.Object(
       }),
     ),
     quota: Type.Optional(ConfigQuota),
+    federated_credentials: Type.Optional(
+      Type.Array(ConfigFederatedCredential, {
+        maxItems: MAX_FEDERATED_CREDENTIALS_PER_CLIENT,
+        description:
+          'Tokens of trusted issuers of the document that authenticate as this client (workload identity federation), each matched by issuer, subject and subject_match. Default: none.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -10,7 +10,7 @@ import {
   type TokenFormat,
 } from '../../storage/types.js';
 import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '../../protocol/limits.js';
-import { JWK_COMMON_MEMBERS, JWK_PUBLIC_MEMBERS, MAX_JWK_MEMBER_CHARS, MAX_JWKS_KEYS, MAX_QUOTA, type QuotaChangeInput } from '../validation.js';
+import { inMemberOrder, JWK_MEMBER_ORDER, JWK_PUBLIC_MEMBERS, MAX_JWK_MEMBER_CHARS, MAX_JWKS_KEYS, MAX_QUOTA, type QuotaChangeInput } from '../validation.js';
 import { mapped } from './fields.js';
 
 /** Schemas more than one admin resource speaks: snake_case like OAuth, ISO-8601 times. */
@@ -53,7 +53,8 @@ export const AuthMethods = Type.Array(stringEnum<ClientAuthMethod>(AUTH_METHODS)
 /** A public JWK Set: flat public JWKs only (admin/validation.ts checks the members each kty has). */
 export type PublicJwks = { keys: Record<string, unknown>[] };
 const jwkMember = Type.String({ maxLength: MAX_JWK_MEMBER_CHARS });
-const jwkMembers = [...JWK_COMMON_MEMBERS, ...new Set(Object.values(JWK_PUBLIC_MEMBERS).flat())];
+// In stored order (validation.ts); x5c only where a JWK Set allows certificates (trusted issuers).
+const jwkMembers = JWK_MEMBER_ORDER.filter((member) => member !== 'x5c');
 export const Jwk = Type.Object(
   {
     ...Object.fromEntries(jwkMembers.map((member) => [member, Type.Optional(jwkMember)])),
@@ -69,6 +70,14 @@ export const Jwks = Type.Unsafe<PublicJwks | null>(
     description: 'Public JWK Set for private_key_jwt',
   }),
 );
+
+/**
+ * A JWK Set field whose keys go out with their members in one order (the order the admin API's
+ * schema serialises them in), however the database returned them: the CLI prints the same bytes
+ * from a local data directory as through --server, on every adapter.
+ */
+export const jwksField = <Key extends string>(key: Key, schema: TUnsafe<PublicJwks | null>) =>
+  mapped(key, schema, { encode: (jwks: PublicJwks | null) => inMemberOrder(jwks), decode: (jwks: PublicJwks | null) => jwks });
 
 export const IntrospectApis = Type.Array(Type.String({ minLength: 1, maxLength: 512 }), {
   maxItems: 200,
