@@ -35,6 +35,12 @@ module.exports = {
       folders('sender-constraint'),
       { path: folders('client-auth', 'grants', 'endpoints', 'federation', 'admin', ...WIRING, 'http', 'cli', 'remote', 'config', 'keys', 'tokens') },
     ),
+    rule(
+      'usage-below-endpoints',
+      'usage/ (token counts, client quotas) is used by endpoints/, observability/, admin/ and boot/, and imports none of them',
+      folders('usage'),
+      { path: folders('endpoints', 'admin', ...WIRING, 'http', 'cli', 'remote') },
+    ),
     rule('grants-and-auth-below-endpoints', 'grants and client authentication never import endpoints/', folders('grants', 'client-auth'), {
       path: folders('endpoints'),
     }),

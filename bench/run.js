@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --suite token,resource,client,clients,instances,federation,opaque,tracing,dpop] [--instances 1,3] [--quick] [--active-clients 10,10000,100000] [--databases sqlite,postgres] [--repetitions N] [--duration S]
+// npm run bench [-- --suite token,resource,client,clients,instances,federation,opaque,tracing,usage,dpop] [--instances 1,3] [--quick] [--active-clients 10,10000,100000] [--databases sqlite,postgres] [--repetitions N] [--duration S]
 // Loopback only, bounded in time; prints markdown tables and writes bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -120,6 +120,12 @@ if (suites.has('tracing')) {
   const { runTracingSuite, tracingTable } = await import('./tracing/suite.js');
   results.tracing = await runTracingSuite({ connections: Number(flags.connections.split(',').at(-1)), repetitions, durationSeconds, progress });
   output.push('### Tracing (OpenTelemetry) off and on', '', tracingTable(results.tracing));
+}
+
+if (suites.has('usage')) {
+  const { runUsageSuite, usageTable } = await import('./usage/suite.js');
+  results.usage = await runUsageSuite({ connections: Number(flags.connections.split(',').at(-1)), repetitions, durationSeconds, progress });
+  output.push('### Usage counting and quotas', '', usageTable(results.usage));
 }
 
 if (suites.has('dpop')) {

@@ -1,4 +1,5 @@
 import type { ApiRecord, ClientRecord, RegistryStores, Storage, TrustedIssuerRecord } from '../storage/types.js';
+import type { UsageCounterStore } from '../state/types.js';
 import { StorageConflictError, StorageReferenceError } from '../storage/types.js';
 import { AdminError, notFound } from '../errors/admin-error.js';
 import { generateRecordId } from '../secrets/identifiers.js';
@@ -19,6 +20,8 @@ export interface AdminDeps {
   caller?: AdminCaller;
   /** Longest lifetime of an admin token (default ADMIN_TOKEN_TTL_SECONDS; a server may lower it). */
   adminTokenMaxTtlSeconds?: number;
+  /** Where usage counts are read (the shared state); without it `readUsage` answers unavailable. */
+  usage?: Pick<UsageCounterStore, 'readUsage'>;
   /** Called after every committed write, so in-process caches drop stale entries before it returns. */
   onChange?: () => void | Promise<void>;
 }

@@ -10,6 +10,7 @@ import { createClientSecretOperations, type ClientSecretOperations } from './cli
 import { createSigningKeyLifecycleOperations, type SigningKeyLifecycleOperations } from './signing-key-lifecycle.js';
 import { createTrustedIssuerOperations, createTrustedIssuerWrites, type TrustedIssuerOperations } from './trusted-issuers.js';
 import { createFederatedCredentialOperations, createFederatedCredentialWrites, type FederatedCredentialOperations } from './federated-credentials.js';
+import { createUsageOperations, type UsageOperations } from './usage.js';
 
 export type { AdminDeps, AdminCaller } from './admin-context.js';
 export type { CreateApiInput, UpdateApiInput, ApiResult } from './apis.js';
@@ -24,6 +25,7 @@ export type { ConfigApi, ConfigClient, ConfigDocument, ConfigGrant } from './con
 export type { ClientSecretDetails, AddedClientSecret } from './client-secrets.js';
 export type { AddTrustedIssuerInput, UpdateTrustedIssuerInput } from './trusted-issuers.js';
 export type { AddFederatedCredentialInput } from './federated-credentials.js';
+export type { UsageFilter, UsageView } from './usage.js';
 
 /**
  * Every management operation, one implementation behind the CLI, the admin HTTP API and the
@@ -42,7 +44,8 @@ export interface Admin
     SigningKeyLifecycleOperations,
     AuditOperations,
     BootstrapOperations,
-    ConfigOperations {
+    ConfigOperations,
+    UsageOperations {
   /** Who the audit log names for writes made through this handle. */
   readonly actor: string;
   /** The same operations, recorded in the audit log as done by `actor`. */
@@ -76,5 +79,6 @@ export function createAdmin(deps: AdminDeps): Admin {
     ...createAuditOperations(context),
     ...createBootstrapOperations(context, clientWrites, grantWrites),
     ...createConfigOperations(context, { apis: apiWrites, clients: clientWrites, grants: grantWrites, issuers: issuerWrites, credentials: credentialWrites }),
+    ...createUsageOperations(context),
   };
 }

@@ -3,6 +3,7 @@ import { AdminError, isAdminError } from '../errors/admin-error.js';
 import { ensureSigningKey } from '../keys/key-rotation.js';
 import { inMemberOrder } from './validation.js';
 import { apiResource } from './resources/api.js';
+import { quotaToWire } from './resources/common.js';
 import { changedFields, type AdminContext, type AdminDeps, type RecordAudit } from './admin-context.js';
 import type { ApiWrites } from './apis.js';
 import type { ClientWrites } from './clients.js';
@@ -625,7 +626,9 @@ const clientFields = (
   client: Pick<
     ClientRecord,
     'name' | 'description' | 'defaultApi' | 'isEnabled' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis' | 'dpopBoundAccessTokens'
-  >,
+  > & {
+    quota?: ClientRecord['quota'] | null;
+  },
 ) => ({
   name: client.name,
   description: client.description,
@@ -634,6 +637,7 @@ const clientFields = (
   token_endpoint_auth_methods: client.tokenEndpointAuthMethods,
   jwks: inMemberOrder(client.jwks),
   introspect_apis: client.introspectApis ?? [],
+  quota: quotaToWire(client.quota ?? undefined),
   dpop_bound_access_tokens: client.dpopBoundAccessTokens ?? false,
 });
 
@@ -705,9 +709,12 @@ function exportDocument(
     trusted_issuers: issuers.map((issuer) => ({ issuer: issuer.issuer, ...issuerFields(issuer) })),
     clients: clients.map((client) => {
       const federated = credentials.filter((credential) => credential.clientId === client.clientId);
+      // A client without a quota is written without the field, as it would be written by hand.
+      const { quota, ...fields } = clientFields(client);
       return {
         client_id: client.clientId,
-        ...withoutFalseFlags(clientFields(client)),
+        ...withoutFalseFlags(fields),
+        ...(quota ? { quota } : {}),
         // Left out when there are none, so a registry without federation exports as before.
         ...(federated.length > 0
           ? {

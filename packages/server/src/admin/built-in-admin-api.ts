@@ -47,6 +47,7 @@ export const ADMIN_SCOPES: readonly ApiScope[] = [
     description:
       'Add, change and remove trusted issuers (changing the keys or checks of one that a client holding admin scopes trusts: only with those scopes too)',
   },
+  { value: 'usage:read', description: 'Read token usage per client and API (hourly and daily counts)' },
 ];
 
 export type AdminScope =
@@ -61,7 +62,8 @@ export type AdminScope =
   | 'audit:read'
   | typeof INTROSPECTION_WRITE_SCOPE
   | typeof ISSUERS_READ_SCOPE
-  | typeof ISSUERS_WRITE_SCOPE;
+  | typeof ISSUERS_WRITE_SCOPE
+  | 'usage:read';
 
 /** The built-in API as first created (by bootstrap, or by an apply whose document refers to it). */
 export function builtInAdminApi(at: number): ApiRecord {

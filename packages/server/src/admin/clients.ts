@@ -6,7 +6,7 @@ import { generateClientId, generateRecordId } from '../secrets/identifiers.js';
 import { clientResource } from './resources/client.js';
 import { pageOf, type ListOptions, type Page } from './paging.js';
 import { asAdminErrors, changedFields, requireApi, requireClient, type AdminContext, type RecordAudit } from './admin-context.js';
-import { validateAuthMethods, validateBoolean, validateClientId, validateDescription, validateJwks, validateName } from './validation.js';
+import { resolveQuota, validateAuthMethods, validateBoolean, validateClientId, validateDescription, validateJwks, validateName } from './validation.js';
 import { validateIntrospectApis } from './introspection-permission.js';
 import { clientUpdateNeeds, credentialChangeNeeds, findAdminGrant, grantChangeNeeds, requireCallerScopes } from './admin-authority.js';
 import { INTROSPECTION_WRITE_SCOPE } from './built-in-admin-api.js';
@@ -67,6 +67,7 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
     if (methods.includes('private_key_jwt') && !jwks) throw validationFailed('jwks', 'private_key_jwt needs the client public keys (jwks)');
     if (input.defaultApi) await requireApi(tx, input.defaultApi);
     if (input.introspectApis?.length) requireCallerScopes(deps.caller, [INTROSPECTION_WRITE_SCOPE], 'An introspection permission');
+    const quota = input.quota === undefined ? null : resolveQuota(undefined, input.quota);
     const at = now();
     const client: ClientRecord = {
       clientId: options.clientId === undefined ? generateClientId() : validateClientId(options.clientId),
@@ -78,6 +79,7 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
       tokenEndpointAuthMethods: methods,
       jwks,
       ...(input.introspectApis?.length ? { introspectApis: await validateIntrospectApis(tx, input.introspectApis) } : {}),
+      ...(quota ? { quota } : {}),
       ...(input.dpopBoundAccessTokens !== undefined && validateBoolean(input.dpopBoundAccessTokens, 'dpop_bound_access_tokens')
         ? { dpopBoundAccessTokens: true }
         : {}),
@@ -114,6 +116,7 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
         ...(patch.tokenEndpointAuthMethods !== undefined ? { tokenEndpointAuthMethods: validateAuthMethods(patch.tokenEndpointAuthMethods) } : {}),
         ...(patch.jwks !== undefined ? { jwks: patch.jwks === null ? null : validateJwks(patch.jwks) } : {}),
         ...(patch.introspectApis !== undefined ? { introspectApis: await validateIntrospectApis(tx, patch.introspectApis) } : {}),
+        ...(patch.quota !== undefined ? { quota: resolveQuota(before.quota, patch.quota) } : {}),
         ...(patch.dpopBoundAccessTokens !== undefined
           ? { dpopBoundAccessTokens: validateBoolean(patch.dpopBoundAccessTokens, 'dpop_bound_access_tokens') }
           : {}),

@@ -1,4 +1,13 @@
-import type { ApiScope, ClientAuthMethod, SigningAlgorithm, SubjectMatch, TokenFormat, TrustedIssuerKind, TrustedIssuerRecord } from '../storage/types.js';
+import type {
+  ApiScope,
+  ClientAuthMethod,
+  ClientQuota,
+  SigningAlgorithm,
+  SubjectMatch,
+  TokenFormat,
+  TrustedIssuerKind,
+  TrustedIssuerRecord,
+} from '../storage/types.js';
 import { AdminError, isAdminError } from '../errors/admin-error.js';
 import { echo } from '../errors/echo.js';
 import { findUnstorable, UNSTORABLE_TEXT } from '../protocol/storable-text.js';
@@ -8,6 +17,7 @@ import { DEFAULT_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
 import { MAX_FEDERATED_CREDENTIALS_PER_CLIENT } from '../federation/federation-rules.js';
 import { federatedCredentialRule, trustedIssuerSettings, type FederatedCredentialRule, type TrustedIssuerSettings } from './federation-validation.js';
 import {
+  resolveQuota,
   validateApiIdentifier,
   validateAuthMethods,
   validateBoolean,
@@ -64,6 +74,8 @@ export interface DesiredClient {
   tokenEndpointAuthMethods: ClientAuthMethod[];
   jwks: { keys: Record<string, unknown>[] } | null;
   introspectApis: string[];
+  /** null: no quota (an apply removes one the server has). */
+  quota: ClientQuota | null;
   dpopBoundAccessTokens: boolean;
   federatedCredentials: DesiredFederatedCredential[];
 }
@@ -319,11 +331,25 @@ function parseClient(entry: Record<string, unknown>, path: string, problems: Pro
     tokenEndpointAuthMethods: methods,
     jwks,
     introspectApis,
+    quota: problems.check(`${path}.quota`, () => parseQuota(entry.quota)),
     dpopBoundAccessTokens: problems.check(`${path}.dpop_bound_access_tokens`, () =>
       validateBoolean(entry.dpop_bound_access_tokens ?? false, 'dpop_bound_access_tokens'),
     ),
     federatedCredentials: parseFederatedCredentials(entry, path, problems, knownIssuer),
   };
+}
+
+/** `quota: {per_hour, per_day, mode}` as the admin API takes it; absent or null: none. */
+function parseQuota(value: unknown): ClientQuota | null {
+  if (value == null) return null;
+  if (!isObject(value)) throw new AdminError('validation_failed', 'quota must be a mapping with per_hour, per_day and mode');
+  const unknown = Object.keys(value).filter((key) => !['per_hour', 'per_day', 'mode'].includes(key));
+  if (unknown.length > 0) throw new AdminError('validation_failed', `unknown field ${echo(unknown[0]!)} (quota takes per_hour, per_day and mode)`);
+  return resolveQuota(undefined, {
+    perHour: (value.per_hour ?? null) as number | null,
+    perDay: (value.per_day ?? null) as number | null,
+    ...(value.mode !== undefined ? { mode: value.mode as ClientQuota['mode'] } : {}),
+  });
 }
 
 function parseGrant(entry: Record<string, unknown>, path: string, problems: Problems, knownApi: KnownApi, clients: Partly<DesiredClient>[]): ParsedGrant[] {

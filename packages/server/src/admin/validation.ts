@@ -1,4 +1,14 @@
-import { SIGNING_ALGORITHMS, TOKEN_FORMATS, type ApiScope, type ClientAuthMethod, type SigningAlgorithm, type TokenFormat } from '../storage/types.js';
+import {
+  QUOTA_MODES,
+  SIGNING_ALGORITHMS,
+  TOKEN_FORMATS,
+  type ApiScope,
+  type ClientAuthMethod,
+  type ClientQuota,
+  type QuotaMode,
+  type SigningAlgorithm,
+  type TokenFormat,
+} from '../storage/types.js';
 import { validationFailed } from '../errors/admin-error.js';
 import { isValidScopeToken } from '../grants/scope.js';
 import { echo } from '../errors/echo.js';
@@ -210,4 +220,31 @@ export function validateClientId(value: unknown): string {
 export function validateBoolean(value: unknown, field: string): boolean {
   if (typeof value !== 'boolean') throw validationFailed(field, `${field} must be true or false`);
   return value;
+}
+
+/** The most a quota may allow per window: beyond it a quota limits nothing real. */
+export const MAX_QUOTA = 1_000_000_000;
+
+/** A quota change as a record: the limits and mode given, or null to remove the quota. */
+export type QuotaChangeInput = { perHour?: number | null; perDay?: number | null; mode?: QuotaMode } | null;
+
+/**
+ * A client's quota after a change: the limits and mode given replace the current ones, a limit
+ * set to null goes, and a quota left with no limit is removed (null). Mode defaults to enforce.
+ */
+export function resolveQuota(current: ClientQuota | undefined, change: QuotaChangeInput): ClientQuota | null {
+  if (change === null) return null;
+  const limit = (value: unknown, field: string): number | null => {
+    if (value === null) return null;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_QUOTA) {
+      throw validationFailed(field, `${field} must be a whole number of tokens from 1 to ${MAX_QUOTA}, or null for no limit`);
+    }
+    return value;
+  };
+  const perHour = limit(change.perHour !== undefined ? change.perHour : (current?.perHour ?? null), 'quota.per_hour');
+  const perDay = limit(change.perDay !== undefined ? change.perDay : (current?.perDay ?? null), 'quota.per_day');
+  const mode = change.mode ?? current?.mode ?? 'enforce';
+  if (!QUOTA_MODES.includes(mode)) throw validationFailed('quota.mode', `quota mode must be ${QUOTA_MODES.join(' or ')}`);
+  if (perHour === null && perDay === null) return null;
+  return { perHour, perDay, mode };
 }

@@ -47,6 +47,11 @@ import {
   traceSigning,
   traceStorage,
 } from '../observability/tracing.js';
+import { createUsageRecorder, type UsageRecorder } from '../usage/usage-recorder.js';
+import { createRefetchDetector } from '../usage/refetch-detector.js';
+import { countUsage } from '../usage/count-usage.js';
+import { createClientQuotaCheck } from '../usage/client-quota.js';
+import { usageRetention } from '../usage/usage-windows.js';
 
 export interface RuntimeOptions {
   storage: Storage;
@@ -79,8 +84,19 @@ export interface RuntimeOptions {
    * nothing is wrapped, so the request path is the same as without tracing support.
    */
   tracer?: Tracer;
+  /** Usage counting (usage/): how long counts are kept, how often they are written; `isCounting: false` counts nothing (quotas still apply). */
+  usage?: UsageOptions;
   /** DPoP at the token endpoint (RFC 9449); always accepted, these only tune it. */
   dpop?: DpopSettings;
+}
+
+export interface UsageOptions {
+  /** Daily counts are kept this many days (default 35), hourly ones 48 h (or less when this is shorter). */
+  retentionDays?: number;
+  /** How often counted tokens are written to the shared state (default 1000 ms). */
+  flushIntervalMs?: number;
+  /** Default true; false is the benchmark's baseline. */
+  isCounting?: boolean;
 }
 
 export interface DpopSettings {
@@ -103,6 +119,8 @@ export interface ServerRuntime {
   readonly admin: Admin;
   readonly metrics: ServerMetrics;
   readonly state: SharedState;
+  /** Usage counting: `flush()` writes what this process counted so far, observed quotas included (tests read it back at once). */
+  readonly usage: Pick<UsageRecorder, 'flush' | 'stats'>;
   /** Longest lifetime of an admin token: grants on the admin API and issued admin tokens alike. */
   readonly adminTokenMaxTtlSeconds: number;
   /** Set when tracing is on: the HTTP layer opens a span per request with it. */
@@ -163,6 +181,29 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     ...(options.secretUsageFlushMs !== undefined ? { flushIntervalMs: options.secretUsageFlushMs } : {}),
     onError: (error) => logger.warn({ event: 'secret_usage.flush_failed', err: error }, 'could not record secret last-use times'),
   });
+  // Usage is one more subscriber to token.issued: counted in memory, written in batches off the token path.
+  const usageOptions = options.usage ?? {};
+  const refetches = createRefetchDetector({ now });
+  const usage = createUsageRecorder({
+    store: state,
+    retention: usageRetention(usageOptions.retentionDays),
+    ...(usageOptions.flushIntervalMs !== undefined ? { flushIntervalMs: usageOptions.flushIntervalMs } : {}),
+    onLost: (error, tokens) =>
+      logger.warn(
+        { event: 'usage.counts_lost', err: error, tokens },
+        'usage counts could not be written to the shared state; they are lost until it answers again',
+      ),
+    onRecovered: () => logger.info({ event: 'usage.counts_recovered' }, 'usage counts are written to the shared state again'),
+  });
+  if (usageOptions.isCounting !== false) countUsage(events, { recorder: usage, refetches, now });
+  const quota = createClientQuotaCheck({
+    counters: sharedState,
+    now,
+    events,
+    isRefetching: refetches.isRefetching,
+    ...(usageOptions.flushIntervalMs !== undefined ? { flushIntervalMs: usageOptions.flushIntervalMs } : {}),
+  });
+  metrics.observeUsage(usage.stats);
   const clientAuth: ClientAuthDeps = {
     registry,
     secretPepper,
@@ -226,6 +267,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const token = createTokenEndpoint({
     authenticate,
     rateLimiter: createTokenRateLimiter(sharedState, options.rateLimits ?? {}),
+    quota,
     grants: grants.map((grant) => traced(grant, traceGrant)),
     events,
     dpop,
@@ -271,21 +313,35 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     registry,
     metrics,
     state,
+    usage: {
+      // Both batches: the tokens counted and the tokens observed against quotas.
+      flush: async () => void (await Promise.all([usage.flush(), quota.flush()])),
+      stats: usage.stats,
+    },
     adminTokenMaxTtlSeconds,
     tracer,
     // A write through this process's admin is applied to its own cache before the call returns.
     admin: traced(
-      createAdmin({ storage: tracedStorage, kek, secretPepper, now, actor: 'server', adminTokenMaxTtlSeconds, onChange: () => registry.refresh() }),
+      createAdmin({
+        storage: tracedStorage,
+        kek,
+        secretPepper,
+        now,
+        actor: 'server',
+        adminTokenMaxTtlSeconds,
+        usage: sharedState,
+        onChange: () => registry.refresh(),
+      }),
       traceAdmin,
     ),
     token,
     introspect,
     revoke,
     rotateKeysNow,
-    close: () => {
+    close: async () => {
       clearInterval(rotationTimer);
       registry.close();
-      return secretUsage.close();
+      await Promise.all([secretUsage.close(), usage.close(), quota.close()]);
     },
     jwksJson: async () => (await registry.keyRing()).jwksJson,
     discoveryJson: () => {

@@ -9,6 +9,12 @@ import type { CommonOptions, ManagementOptions } from './output.js';
 import { UsageError } from './output.js';
 import { requireCredentialUrl } from './credential-url.js';
 import { createRemoteAdmin } from '../remote/remote-admin.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSharedState } from '../state/open-state.js';
+import { STATE_DATABASE_FILE } from '../state/sqlite/sqlite-state.js';
+import { isResilientState } from '../state/resilient-state.js';
+import type { SharedState, UsageCounterStore } from '../state/types.js';
 import { localStore, remoteStore, reportStore } from './store-report.js';
 import { connectionFlags } from './connection-flags.js';
 
@@ -62,15 +68,30 @@ export async function withConnections<T>(connections: ConnectionConfig, run: (co
   }).catch((error: unknown) => {
     throw error instanceof DatabaseMissingError || error instanceof MasterKeyMissingError ? new UsageError(howToCreate(error, connections)) : error;
   });
+  // The shared state holds usage counts: opened only by a command that reads them.
+  let state: SharedState | undefined;
+  const usage: Pick<UsageCounterStore, 'readUsage'> = {
+    async readUsage(query) {
+      // No state file yet: no server has counted anything here (and a reading command creates nothing).
+      if (!connections.redisUrl && !existsSync(join(dataDir, STATE_DATABASE_FILE))) return [];
+      state ??= openSharedState(connections.redisUrl ? { kind: 'redis', url: connections.redisUrl } : { kind: 'sqlite', dataDir }, Date.now);
+      if (isResilientState(state)) await state.health.waitUntilAvailable(SHARED_STATE_WAIT_MS);
+      return state.readUsage(query);
+    },
+  };
   try {
     const { createdKeys } = await foundation.prepare();
     const { storage, masterKey, secrets } = foundation;
-    const admin = createAdmin({ storage, kek: secrets.keyEncryptionKey, secretPepper: secrets.secretPepper, now: Date.now, actor: 'cli' });
+    const admin = createAdmin({ storage, kek: secrets.keyEncryptionKey, secretPepper: secrets.secretPepper, now: Date.now, actor: 'cli', usage });
     return await run({ dataDir, storage, admin, masterKey, createdKeys });
   } finally {
+    await state?.close();
     await foundation.close();
   }
 }
+
+/** How long a command waits for Redis to answer before it reports it unavailable. */
+const SHARED_STATE_WAIT_MS = 3000;
 
 /** What is missing, in the CLI's words: the path it looked at, and the commands that make it. */
 function howToCreate(error: DatabaseMissingError | MasterKeyMissingError, connections: ConnectionConfig): string {

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
-import type { ClientAuthMethod } from '../storage/types.js';
+import { Command, Option } from 'commander';
+import type { ClientAuthMethod, QuotaMode } from '../storage/types.js';
+import { QUOTA_MODES } from '../storage/types.js';
+import type { QuotaChangeInput } from '../admin/validation.js';
 import type { Static } from '@sinclair/typebox';
 import { clientResource } from '../admin/resources/client.js';
 import { clientSecretResource } from '../admin/resources/client-secret.js';
@@ -18,9 +20,48 @@ interface ClientOptions extends ManagementOptions {
   jwksFile?: string;
   grace?: number;
   introspect?: string[];
+  quotaPerHour?: number | null;
+  quotaPerDay?: number | null;
+  quotaMode?: QuotaMode;
+  removeQuota?: boolean;
   /** --dpop-bound / --no-dpop-bound. */
   dpopBound?: boolean;
 }
+
+/** `--quota-per-hour 500`, or `none` for no hourly limit. */
+function parseQuotaLimit(name: string) {
+  return (value: string): number | null => {
+    if (value === 'none') return null;
+    if (!/^\d+$/.test(value)) throw new UsageError(`${name} must be a whole number of tokens or none (got ${JSON.stringify(value)})`);
+    return Number(value);
+  };
+}
+
+const quotaOptions = {
+  perHour: () => new Option('--quota-per-hour <n>', 'most tokens per hour (UTC); none: no hourly limit').argParser(parseQuotaLimit('--quota-per-hour')),
+  perDay: () => new Option('--quota-per-day <n>', 'most tokens per day (UTC); none: no daily limit').argParser(parseQuotaLimit('--quota-per-day')),
+  mode: () =>
+    new Option('--quota-mode <mode>', 'enforce (429 past the quota; the default) or observe (issue, count and log what enforce would refuse)').choices([
+      ...QUOTA_MODES,
+    ]),
+};
+
+/** The quota change the flags ask for, if any. */
+function quotaChange(options: ClientOptions): { quota?: QuotaChangeInput } {
+  if (options.removeQuota) return { quota: null };
+  if (options.quotaPerHour === undefined && options.quotaPerDay === undefined && options.quotaMode === undefined) return {};
+  return {
+    quota: {
+      ...(options.quotaPerHour !== undefined ? { perHour: options.quotaPerHour } : {}),
+      ...(options.quotaPerDay !== undefined ? { perDay: options.quotaPerDay } : {}),
+      ...(options.quotaMode !== undefined ? { mode: options.quotaMode } : {}),
+    },
+  };
+}
+
+const describeQuota = (quota: Static<typeof clientResource.schema>['quota']) =>
+  quota &&
+  `${[quota.per_hour !== null ? `${quota.per_hour}/hour` : '', quota.per_day !== null ? `${quota.per_day}/day` : ''].filter(Boolean).join(', ')} (${quota.mode})`;
 
 const SECRET_WARNING = 'Store this secret now (e.g. in your secrets manager): it is shown only once and cannot be recovered.';
 
@@ -33,6 +74,7 @@ const describeClient = (client: Static<typeof clientResource.schema>) =>
     ['enabled', client.enabled ? 'yes' : 'no'],
     ['auth methods', client.token_endpoint_auth_methods],
     ['introspects', client.introspect_apis],
+    ['quota', describeQuota(client.quota)],
     ['dpop-bound', client.dpop_bound_access_tokens ? 'yes: every token request must carry a DPoP proof' : 'no'],
     ['created', client.created_at],
   ]);
@@ -56,6 +98,9 @@ export function clientsCommand(): Command {
     .option('--auth-methods <list>', 'client_secret_basic,client_secret_post,private_key_jwt', parseList)
     .option('--jwks-file <path>', 'public JWK Set for private_key_jwt')
     .option('--introspect <apis>', 'API identifiers (comma-separated) or * whose tokens this client may introspect', parseList)
+    .addOption(quotaOptions.perHour())
+    .addOption(quotaOptions.perDay())
+    .addOption(quotaOptions.mode())
     .option('--dpop-bound', 'every token request must carry a DPoP proof: all its tokens are bound to its key (dpop_bound_access_tokens)')
     .action(
       action(async (options: ClientOptions) =>
@@ -68,6 +113,7 @@ export function clientsCommand(): Command {
             ...(options.authMethods !== undefined ? { tokenEndpointAuthMethods: options.authMethods } : {}),
             ...(jwks !== undefined ? { jwks } : {}),
             ...(options.introspect !== undefined ? { introspectApis: options.introspect } : {}),
+            ...quotaChange(options),
             ...(options.dpopBound !== undefined ? { dpopBoundAccessTokens: options.dpopBound } : {}),
           });
           const view = clientResource.toWire(created.client);
@@ -131,6 +177,10 @@ export function clientsCommand(): Command {
     .option('--auth-methods <list>', 'allowed authentication methods', parseList)
     .option('--jwks-file <path>', 'public JWK Set for private_key_jwt')
     .option('--introspect <apis>', 'API identifiers (comma-separated) or * whose tokens this client may introspect ("" removes)', parseList)
+    .addOption(quotaOptions.perHour())
+    .addOption(quotaOptions.perDay())
+    .addOption(quotaOptions.mode())
+    .option('--remove-quota', 'remove the token quota')
     .option('--dpop-bound', 'every token request must carry a DPoP proof (dpop_bound_access_tokens)')
     .option('--no-dpop-bound', 'DPoP optional again: bearer tokens without a proof')
     .action(
@@ -144,6 +194,7 @@ export function clientsCommand(): Command {
             ...(options.authMethods !== undefined ? { tokenEndpointAuthMethods: options.authMethods } : {}),
             ...(jwks !== undefined ? { jwks } : {}),
             ...(options.introspect !== undefined ? { introspectApis: options.introspect } : {}),
+            ...quotaChange(options),
             ...(options.dpopBound !== undefined ? { dpopBoundAccessTokens: options.dpopBound } : {}),
           });
           const view = clientResource.toWire(client);

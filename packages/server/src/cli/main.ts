@@ -15,6 +15,7 @@ import { auditCommand } from './audit-command.js';
 import { applyCommand, exportCommand } from './config-command.js';
 import { completionCommand } from './completion-command.js';
 import { commonOptions, reportError, serverOption, UsageError } from './output.js';
+import { usageCommand } from './usage-command.js';
 
 export function buildCli(): Command {
   const program = new Command('m2m-auth')
@@ -34,6 +35,7 @@ export function buildCli(): Command {
   program.addCommand(issuersCommand());
   program.addCommand(keysCommand());
   program.addCommand(auditCommand());
+  program.addCommand(usageCommand());
   program.addCommand(exportCommand());
   program.addCommand(applyCommand());
   program.addCommand(adminCommand());

@@ -86,6 +86,9 @@ export function serveCommand(): Command {
       'longest lifetime of an admin token, 30 to 300: can be lowered, never raised (default 300; env M2M_AUTH_ADMIN_TOKEN_MAX_TTL)',
     )
     .option('--audit-retention-days <days>', 'delete audit events older than this (default 90; env M2M_AUTH_AUDIT_RETENTION_DAYS)')
+    .option('--usage-retention-days <days>', 'keep daily token usage counts this many days, hourly ones 48 h (default 35; env M2M_AUTH_USAGE_RETENTION_DAYS)')
+    .option('--usage-counting', 'count tokens per client and API (default; env M2M_AUTH_USAGE_COUNTING)')
+    .option('--no-usage-counting', 'do not count tokens per client and API (quotas still apply; env M2M_AUTH_USAGE_COUNTING=false)')
     .option(
       '--otel-exporter-otlp-endpoint <url>',
       'send OpenTelemetry traces over OTLP/HTTP to this receiver, e.g. http://otel-collector:4318 (env OTEL_EXPORTER_OTLP_ENDPOINT)',
@@ -139,7 +142,12 @@ async function runServer(config: ServerConfig) {
     ...(config.isIssuerExplicit || config.port !== 0 ? { issuer: config.issuer } : {}),
     trustProxy: config.trustProxy,
     stateLimits: config.stateLimits,
-    lifecycle: { keyRotation: config.keyRotation, rateLimits: config.rateLimits, dpop: config.dpop },
+    lifecycle: {
+      keyRotation: config.keyRotation,
+      rateLimits: config.rateLimits,
+      usage: { retentionDays: config.usageRetentionDays, isCounting: config.usageCounting },
+      dpop: config.dpop,
+    },
     exposeMetrics: config.metrics,
     clusterMetrics: config.metrics && cluster.isWorker,
     // auto: the threadpool while cores outnumber the workers, else inline (see signOnFor).

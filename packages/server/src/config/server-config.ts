@@ -9,6 +9,7 @@ import { parseRateLimit, type RateLimits } from './rate-limits.js';
 import { ADMIN_TOKEN_TTL_SECONDS } from '../admin/built-in-admin-api.js';
 import { DEFAULT_CLIENT_ALLOWANCE, DEFAULT_MAX_STATE_ENTRIES, type StateLimits } from '../state/types.js';
 import { DEFAULT_DPOP_PROOF_WINDOW_SECONDS } from '../sender-constraint/token-endpoint-dpop.js';
+import { DEFAULT_USAGE_RETENTION_DAYS, MAX_USAGE_RETENTION_DAYS } from '../usage/usage-windows.js';
 
 /** Everything `serve` needs, validated. Sources, highest first: flags, environment, config file, defaults. */
 export interface ServerConfig {
@@ -41,6 +42,10 @@ export interface ServerConfig {
   adminTokenMaxTtlSeconds: number;
   /** Audit events older than this are deleted (daily). */
   auditRetentionDays: number;
+  /** Daily usage counts are kept this many days (hourly ones 48 h, or less when this is shorter). */
+  usageRetentionDays: number;
+  /** Count tokens per client and API (default true); quotas apply either way. */
+  usageCounting: boolean;
   /** Scheduled signing-key rotation, checked against the JWKS cache lifetime and token lifetimes. */
   keyRotation: KeyRotationPolicy;
   /** Token-request rate limits (token buckets shared by the workers); undefined = none. */
@@ -112,6 +117,8 @@ interface ConfigInput {
   adminPort: string;
   adminTokenMaxTtl: string;
   auditRetentionDays: string;
+  usageRetentionDays: string;
+  usageCounting: string;
   keyRotationDays: string;
   keyPrepublishSeconds: string;
   keyRetentionSeconds: string;
@@ -163,6 +170,8 @@ export const CONFIG_ENVIRONMENT: Readonly<Record<keyof ConfigInput, string>> = {
   adminPort: 'M2M_AUTH_ADMIN_PORT',
   adminTokenMaxTtl: 'M2M_AUTH_ADMIN_TOKEN_MAX_TTL',
   auditRetentionDays: 'M2M_AUTH_AUDIT_RETENTION_DAYS',
+  usageRetentionDays: 'M2M_AUTH_USAGE_RETENTION_DAYS',
+  usageCounting: 'M2M_AUTH_USAGE_COUNTING',
   keyRotationDays: 'M2M_AUTH_KEY_ROTATION_DAYS',
   keyPrepublishSeconds: 'M2M_AUTH_KEY_PREPUBLISH_SECONDS',
   keyRetentionSeconds: 'M2M_AUTH_KEY_RETENTION_SECONDS',
@@ -257,6 +266,9 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   }
   const auditRetentionDays = parseInteger(pick('auditRetentionDays') ?? '90', 1, 36_500);
   if (auditRetentionDays === undefined) problems.push(`${where('auditRetentionDays')}: must be a whole number of days from 1 to 36500`);
+  const usageRetentionDays = parseInteger(pick('usageRetentionDays') ?? String(DEFAULT_USAGE_RETENTION_DAYS), 1, MAX_USAGE_RETENTION_DAYS);
+  const usageCounting = pick('usageCounting') === undefined ? true : parseBoolean(pick('usageCounting'), where('usageCounting'), problems);
+  if (usageRetentionDays === undefined) problems.push(`${where('usageRetentionDays')}: must be a whole number of days from 1 to ${MAX_USAGE_RETENTION_DAYS}`);
   const keyRotation = {
     rotateEveryMs: parseWhole(pick('keyRotationDays'), DEFAULT_KEY_ROTATION_POLICY.rotateEveryMs / 86_400_000, where('keyRotationDays'), problems) * 86_400_000,
     prepublishMs: parseWhole(pick('keyPrepublishSeconds'), DEFAULT_KEY_ROTATION_POLICY.prepublishMs / 1000, where('keyPrepublishSeconds'), problems) * 1000,
@@ -332,6 +344,8 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     adminApi,
     adminTokenMaxTtlSeconds: adminTokenMaxTtlSeconds!,
     auditRetentionDays: auditRetentionDays!,
+    usageRetentionDays: usageRetentionDays!,
+    usageCounting,
     keyRotation,
     rateLimits,
     stateLimits,

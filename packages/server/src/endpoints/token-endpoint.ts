@@ -8,6 +8,7 @@ import type { EndpointEvents } from '../protocol/endpoint-events.js';
 import { type FormParams } from '../protocol/form-params.js';
 import { rejectRepeatedParameters, rejectUnstorableParameters } from './parameter-checks.js';
 import type { TokenRateLimiter } from './token-rate-limiter.js';
+import type { ClientQuotaCheck } from '../usage/client-quota.js';
 import { jsonResponse, type EndpointResponse } from '../protocol/endpoint-response.js';
 import { errorResponse } from '../errors/error-response.js';
 import type { TokenEndpointDpop } from '../sender-constraint/token-endpoint-dpop.js';
@@ -18,6 +19,8 @@ export interface TokenEndpointDeps {
   grants: readonly GrantType[];
   /** Optional rate limits: per address before authentication, per client after it. */
   rateLimiter?: TokenRateLimiter | undefined;
+  /** Counts each issued token against its client's quota; enforced, refuses past it (429). */
+  quota?: ClientQuotaCheck | undefined;
   /** Told of every token issued (the audit trail) and every error, with its log-only detail, before it is rendered. */
   events?: EndpointEvents;
   /** DPoP (RFC 9449): proofs checked, tokens bound to their key. Without it a DPoP header is refused. */
@@ -47,8 +50,15 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
       if (!grant.permittedByPolicy && !client.grantTypes.includes(grant.grantType)) {
         throw new OAuthError('unauthorized_client', `This client may not use the ${grant.grantType} grant.`);
       }
+      // The proof is used once before anything is counted or issued: a refused one costs no quota.
       const binding = await deps.dpop?.bind(proof, client);
-      const result = await grant.handle(client, request.params, binding);
+      // Before the grant issues (and, for an opaque token, stores) a token; a quota counts tokens
+      // issued, so the count is given back when the grant refuses.
+      const admitted = await deps.quota?.admit(client, request.requestId);
+      const result = await grant.handle(client, request.params, binding).catch((error: unknown) => {
+        admitted?.giveBack();
+        throw error;
+      });
       const { token } = result;
       deps.events?.emit('token.issued', {
         clientId: client.clientId,

@@ -2,10 +2,10 @@ import { OAuthError } from './oauth-error.js';
 
 /**
  * Which limit refused a request: failed-authentication back-off, a per-client / per-address rate
- * limit, or a client's allowance of unexpired revocations / used assertions / opaque tokens in
- * the shared state.
+ * limit, a client's allowance of unexpired revocations / used assertions / opaque tokens in the
+ * shared state, or its token quota for the hour or day.
  */
-export type ThrottleLimit = 'failures' | 'client' | 'address' | 'revocations' | 'assertions' | 'opaque_tokens';
+export type ThrottleLimit = 'failures' | 'client' | 'address' | 'revocations' | 'assertions' | 'opaque_tokens' | 'quota';
 
 /**
  * 429 with Retry-After and an RFC 6749 §5.2-shaped body. The error code is

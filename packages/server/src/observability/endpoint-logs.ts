@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { EndpointEventBus } from '../protocol/endpoint-events.js';
+import type { EndpointEventBus, EndpointEventMap } from '../protocol/endpoint-events.js';
 import { OAuthError } from '../errors/oauth-error.js';
 import { throttleLimitOf } from '../errors/too-many-requests.js';
 import { SharedStateUnavailableError, type SharedStateHealth } from '../state/resilient-state.js';
@@ -20,6 +20,38 @@ export function logEndpointEvents(events: EndpointEventBus, logger: Logger): voi
   events.on('token.failed', ({ error, clientId, requestId }) => logEndpointError(logger, 'token', error, { clientId, requestId }));
   events.on('introspection.failed', ({ error, requestId }) => logEndpointError(logger, 'introspection', error, { requestId }));
   events.on('revocation.failed', ({ error, requestId }) => logEndpointError(logger, 'revocation', error, { requestId }));
+  events.on('quota.counted', (event) => {
+    if (event.tokensOver > 0) logQuotaExceeded(logger, event);
+  });
+  events.on('usage.refetching', ({ clientId, audience, scope, refetches }) =>
+    logger.warn(
+      { event: 'usage.refetching', clientId, audience, scope, refetches },
+      'client fetches new tokens while its earlier ones are far from expiry; it should reuse a token until it nears expiry (the m2m-auth SDKs do)',
+    ),
+  );
+}
+
+const REFETCH_HINT = '; the client fetches a new token while its earlier ones are far from expiry: reusing tokens would use far fewer';
+
+/** At most one line per client and mode every 10 s, with the count left out: a client over quota asks again and again. */
+function logQuotaExceeded(logger: Logger, event: EndpointEventMap['quota.counted']) {
+  const { clientId, isEnforced, windows, tokensOver, isRefetching, requestId } = event;
+  const suppressedSinceLast = logDue(`quota ${isEnforced ? 'enforce' : 'observe'} ${clientId}`);
+  if (suppressedSinceLast === undefined) return;
+  const over = windows.filter((window) => (isEnforced ? window.used >= window.limit : window.used > window.limit));
+  logger.warn(
+    {
+      event: 'quota.exceeded',
+      reqId: requestId,
+      clientId,
+      mode: isEnforced ? 'enforce' : 'observe',
+      tokensOver,
+      windows: over.map(({ window, used, limit, endsAt }) => ({ window, used, limit, endsAt: new Date(endsAt).toISOString() })),
+      refetching: isRefetching,
+      suppressedSinceLast,
+    },
+    `${isEnforced ? 'token refused: client over its quota' : 'token issued past the client’s quota (observe mode: enforcing would refuse it)'}${isRefetching ? REFETCH_HINT : ''}`,
+  );
 }
 
 /** One log line per transition of the shared state (never per request). */
@@ -60,6 +92,8 @@ function logEndpointError(logger: Logger, endpoint: string, error: unknown, cont
   // Logged once when the shared state goes away, counted per request in the metrics.
   if (error instanceof SharedStateUnavailableError) return;
   const limit = throttleLimitOf(error);
+  // Said by the quota.exceeded line, with the counts and the refetching hint.
+  if (limit === 'quota') return;
   if (limit) {
     const suppressedSinceLast = logDue(`${endpoint} ${limit}`);
     if (suppressedSinceLast !== undefined)

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EndpointEventBus } from '../protocol/endpoint-events.js';
+import type { EndpointEventBus, EndpointEventMap } from '../protocol/endpoint-events.js';
+import type { UsageRecorderStats } from '../usage/usage-recorder.js';
 import { throttleLimitOf } from '../errors/too-many-requests.js';
 import type { RegistryCacheStats } from '../registry/registry-view.js';
 import type { SigningKeyRecord } from '../storage/types.js';
@@ -29,6 +30,10 @@ export interface ServerMetrics {
   observeSharedState(health: SharedStateHealth): void;
   /** A request answered 503 because the database could not be reached, or a failed background refresh of the registry cache. */
   storageFailed(source: 'request' | 'refresh'): void;
+  /** A token counted against its client's quota: the used/limit ratio of each window, and whether it was (or would have been) refused. */
+  quotaCounted(event: EndpointEventMap['quota.counted']): void;
+  /** Reports usage counting: tokens written to the shared state and tokens lost (read when scraped). */
+  observeUsage(stats: () => UsageRecorderStats): void;
 }
 
 export function createServerMetrics(options: { signingKeys?: () => Promise<readonly SigningKeyRecord[]>; now?: () => number } = {}): ServerMetrics {
@@ -114,6 +119,31 @@ export function createServerMetrics(options: { signingKeys?: () => Promise<reado
   });
   // Both series exist from the start, so a rate() over them is 0, not absent, until the first error.
   for (const source of ['request', 'refresh']) storageErrors.inc({ source }, 0);
+  // The latest count of each quota window seen by this instance (the count is the shared one).
+  // Bounded: clients with a quota × 2 windows; an ended window reads 0 and is dropped.
+  const quotaWindows = new Map<string, { clientId: string; window: string; used: number; limit: number; endsAt: number }>();
+  new Gauge({
+    name: 'm2m_auth_client_quota_used_ratio',
+    help: 'Tokens issued in the current window over the client’s quota for it (1: the quota is used up), by client and window (hour, day); only clients with a quota',
+    labelNames: ['client_id', 'window'],
+    registers: [registry],
+    // Every worker reports the shared count as it last saw it: the highest is the latest.
+    aggregator: 'max',
+    collect() {
+      this.reset();
+      const at = now();
+      for (const [key, entry] of quotaWindows) {
+        if (entry.endsAt <= at) quotaWindows.delete(key);
+        else this.set({ client_id: entry.clientId, window: entry.window }, entry.used / entry.limit);
+      }
+    },
+  });
+  const quotaExceeded = new Counter({
+    name: 'm2m_auth_quota_exceeded_total',
+    help: 'Tokens past a client’s quota: refused with 429 (mode=enforce) or issued but counted as what enforcing would refuse (mode=observe), by client',
+    labelNames: ['client_id', 'mode'],
+    registers: [registry],
+  });
   // One labels() child per endpoint and status, found without building a key or a label object per
   // request (prom-client still hashes the set on each observe; the set is bounded).
   const durationByEndpoint = new Map<string, Map<number, ReturnType<typeof duration.labels>>>();
@@ -177,6 +207,33 @@ export function createServerMetrics(options: { signingKeys?: () => Promise<reado
         },
       });
     },
+    quotaCounted({ clientId, windows, isEnforced, tokensOver }) {
+      for (const { window, used, limit, endsAt } of windows) quotaWindows.set(`${clientId}\n${window}`, { clientId, window, used, limit, endsAt });
+      if (tokensOver > 0) quotaExceeded.inc({ client_id: clientId, mode: isEnforced ? 'enforce' : 'observe' }, tokensOver);
+    },
+    observeUsage(stats) {
+      new Counter({
+        name: 'm2m_auth_usage_tokens_recorded_total',
+        help: 'Issued tokens written to the usage counts in the shared state (in batches, about once a second)',
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(stats().recorded);
+        },
+      });
+      new Counter({
+        name: 'm2m_auth_usage_tokens_lost_total',
+        help: 'Issued tokens missing from the usage counts: the shared state refused their batch (reason=shared_state, e.g. Redis away) or too many clients and APIs waited for one flush (reason=pending_full)',
+        labelNames: ['reason'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          const { lost } = stats();
+          this.inc({ reason: 'shared_state' }, lost.sharedState);
+          this.inc({ reason: 'pending_full' }, lost.pendingFull);
+        },
+      });
+    },
     tokenIssued: (clientId, audience) => {
       let byClient = issuedCounts.get(audience);
       if (!byClient) issuedCounts.set(audience, (byClient = new Map()));
@@ -215,5 +272,6 @@ export function countEndpointEvents(events: EndpointEventBus, metrics: ServerMet
   events.on('introspection.failed', ({ error }) => countRefusalCause(error));
   events.on('token.revoked', () => metrics.tokenRevoked());
   events.on('client.federated', ({ issuer, result }) => metrics.federatedAuthentication(issuer, result));
+  events.on('quota.counted', (event) => metrics.quotaCounted(event));
   events.on('revocation.failed', ({ error }) => countRefusalCause(error));
 }

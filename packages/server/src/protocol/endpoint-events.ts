@@ -16,6 +16,21 @@ export interface EndpointEventMap {
     credential: string;
     requestId: string | undefined;
   };
+  /** Tokens counted against their client's quota: each token when enforced, a batch a second when observed. */
+  'quota.counted': {
+    clientId: string;
+    isEnforced: boolean;
+    /** Each window with its count after these tokens (enforced and refused: the counts that refused it). */
+    windows: { window: 'hour' | 'day'; used: number; limit: number; endsAt: number }[];
+    tokens: number;
+    /** Enforced: 1 when refused (429). Observed: those issued that enforcing would have refused. */
+    tokensOver: number;
+    /** The client fetched tokens while earlier ones were far from expiry (usage/refetch-detector.ts). */
+    isRefetching: boolean;
+    requestId: string | undefined;
+  };
+  /** A client seen fetching a new token while its earlier one had most of its life left (at most once an hour per client and instance). */
+  'usage.refetching': { clientId: string; audience: string; scope: string; refetches: number };
   /** A platform token presented instead of a secret, and what became of it (by issuer, for metrics). */
   'client.federated': { issuer: string | undefined; result: string };
   'token.failed': { error: unknown; clientId: string | undefined; requestId: string | undefined };

@@ -41,6 +41,7 @@ export function createRecordInterning(poolSize = DEFAULT_POOL_SIZE): RecordInter
       tokenEndpointAuthMethods: list(record.tokenEndpointAuthMethods),
       jwks: record.jwks,
       ...(record.introspectApis ? { introspectApis: list(record.introspectApis) } : {}),
+      ...(record.quota ? { quota: record.quota } : {}),
       ...(record.dpopBoundAccessTokens ? { dpopBoundAccessTokens: true } : {}),
     }),
     secrets: (records) => records.map((secret) => ({ id: secret.id, hash: secret.hash, expiresAt: secret.expiresAt })),

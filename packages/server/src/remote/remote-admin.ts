@@ -14,6 +14,7 @@ import { addFederatedCredential, federatedCredentialList, federatedCredentialRes
 import { revokedKey, rotatedKey, rotateKey, signingKeyList, signingKeyResource } from '../admin/resources/signing-key.js';
 import { auditEventResource } from '../admin/resources/audit-event.js';
 import { applyResult, ConfigDocumentAnswer } from '../admin/resources/config-document.js';
+import { usageFilter, usageView } from '../admin/resources/usage.js';
 
 export interface RemoteAdminOptions {
   /** Base URL of the server (or of its admin listener); the API is at `${server}/admin/v1`. */
@@ -196,6 +197,8 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
           allow_admin_deletion: o.allowAdminDeletion || undefined,
         }),
       ),
+
+    readUsage: async (filter = {}) => usageView.fromWire(await call(usageView.schema, 'GET', '/usage', undefined, usageFilter.toWire(filter))),
 
     pruneAuditEvents: localOnly('pruning the audit log'),
     bootstrapAdminClient: localOnly('admin bootstrap'),

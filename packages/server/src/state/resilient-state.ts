@@ -13,6 +13,11 @@ import { StateCapacityError, type SharedState } from './types.js';
  *   local memory would accept a replay seen by another instance, or call a revoked token active.
  *   Opaque tokens too: one kept in local memory would be active on this instance only, and one
  *   revoked there would stay active on every other.
+ *   Usage counts too: kept in local memory they would be lost to every other instance and read
+ *   back as if they were the whole; the recorder drops a refused batch and counts what it lost.
+ *
+ * Quotas are limits like the rate limits: counted locally, each instance enforces a client's
+ * quota on its own for the outage (and its local count starts at zero).
  */
 export type OutagePolicy = 'local' | 'refuse';
 
@@ -26,6 +31,9 @@ export const OUTAGE_POLICY = {
   putOpaqueToken: 'refuse',
   getOpaqueToken: 'refuse',
   deleteOpaqueToken: 'refuse',
+  consumeQuota: 'local',
+  addUsage: 'refuse',
+  readUsage: 'refuse',
 } as const satisfies Record<string, OutagePolicy>;
 
 export type SharedOperation = keyof typeof OUTAGE_POLICY;
@@ -56,6 +64,8 @@ const UNAVAILABLE_DESCRIPTIONS: Record<RefusedOperation, string> = {
   putOpaqueToken: 'The token cannot be issued right now; retry shortly.',
   getOpaqueToken: 'The token cannot be checked right now; retry shortly.',
   deleteOpaqueToken: 'The revocation cannot be recorded right now; retry shortly.',
+  addUsage: 'Usage counts cannot be recorded right now.',
+  readUsage: 'Usage counts cannot be read right now; retry shortly.',
 };
 
 export interface AvailabilityChange {
@@ -228,6 +238,24 @@ export function createResilientState(options: ResilientStateOptions): ResilientS
         'take',
         () => shared.take(key, limit),
         () => local.take(key, limit),
+      ),
+    consumeQuota: (windows, isEnforced, tokens) =>
+      run(
+        'consumeQuota',
+        () => shared.consumeQuota(windows, isEnforced, tokens),
+        () => local.consumeQuota(windows, isEnforced, tokens),
+      ),
+    addUsage: (counts) =>
+      run(
+        'addUsage',
+        () => shared.addUsage(counts),
+        () => local.addUsage(counts),
+      ),
+    readUsage: (query) =>
+      run(
+        'readUsage',
+        () => shared.readUsage(query),
+        () => local.readUsage(query),
       ),
     async purgeExpired() {
       // The shared store also expires entries by itself: a failed purge there costs nothing.

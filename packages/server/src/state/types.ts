@@ -92,8 +92,73 @@ export interface TokenBucketStore {
   take(key: string, limit: TokenBucketLimit): Promise<{ isAllowed: boolean; retryAfterMs: number }>;
 }
 
+export type UsageGranularity = 'hour' | 'day';
+export const USAGE_GRANULARITIES: readonly UsageGranularity[] = ['hour', 'day'];
+
+/** Tokens issued to one client for one API in one UTC hour or day. */
+export interface UsageCount {
+  clientId: string;
+  api: string;
+  granularity: UsageGranularity;
+  /** Start of the hour or day, epoch ms. */
+  start: number;
+  tokens: number;
+  /** Of those, tokens issued while an earlier one for the same audience and scope had most of its life left (see usage/refetch-detector.ts). */
+  refetches: number;
+}
+
+export interface UsageQuery {
+  granularity: UsageGranularity;
+  /** Buckets that start at or after `since` and before `until`. */
+  since: number;
+  until: number;
+  clientId?: string;
+  api?: string;
+}
+
+/**
+ * Tokens issued per client and API, by hour and by day. Written in batches off the token path
+ * (usage/usage-recorder.ts), so it holds no security decision: a lost batch costs counts, nothing
+ * else. Not bounded by `maxEntries`: a bucket is keyed by an authenticated client and a registered
+ * API, so there are at most (clients × APIs × buckets kept) of them, and each expires.
+ */
+export interface UsageCounterStore {
+  /**
+   * Adds each count to its bucket (created at zero) and keeps the bucket until at least
+   * `expiresAt`, its retention. One call is one batch: adapters write it in one round trip.
+   */
+  addUsage(counts: readonly (UsageCount & { expiresAt: number })[]): Promise<void>;
+  /** The unexpired buckets the query selects, ordered by start, client id, API. */
+  readUsage(query: UsageQuery): Promise<UsageCount[]>;
+}
+
+/** One window a client's tokens count against: an hour or a day, with its limit. */
+export interface QuotaWindow {
+  /** The counter, built by the caller from the client and the window's start. */
+  key: string;
+  limit: number;
+  /** When the window ends: its counter is kept until then, and a refusal lasts until then. */
+  endsAt: number;
+}
+
+/**
+ * Per-client token quotas. `consumeQuota` is one atomic increment-and-compare across processes
+ * (never read-then-write), so N instances enforce one quota, not N.
+ */
+export interface QuotaCounterStore {
+  /**
+   * Counts `tokens` (default 1) against every window and answers each window's count after it.
+   * With `isEnforced`, nothing is counted when any window has no room for them (`isCounted`
+   * false; the counts are then those that refused it); observing, they are always counted (a
+   * batch of them, see usage/client-quota.ts), so a count past the limit is what enforcing would
+   * have refused.
+   */
+  consumeQuota(windows: readonly QuotaWindow[], isEnforced: boolean, tokens?: number): Promise<{ isCounted: boolean; used: number[] }>;
+}
+
 /** Everything the server shares between its processes, as one handle. */
-export interface SharedState extends RevokedTokenStore, AssertionReplayStore, AttemptCounterStore, TokenBucketStore, OpaqueTokenStore {
+export interface SharedState
+  extends RevokedTokenStore, AssertionReplayStore, AttemptCounterStore, TokenBucketStore, OpaqueTokenStore, UsageCounterStore, QuotaCounterStore {
   /** `memory`, `sqlite`, later `redis`. */
   readonly kind: string;
   /** Drops expired entries now (adapters also do it by themselves); returns how many went. */
@@ -145,6 +210,14 @@ export class StateCapacityError extends Error {
     super(`shared state full: ${concern}`);
   }
 }
+
+/** The order `readUsage` answers in: by start, client id, API. */
+export function byBucket(a: UsageCount, b: UsageCount): number {
+  return a.start - b.start || compareText(a.clientId, b.clientId) || compareText(a.api, b.api);
+}
+
+/** Code-unit order, the same in every adapter (no locale). */
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The adapters' shared reading of the options. */
 export function stateBounds(options: SharedStateOptions): { maxEntries: number; allowance: ClientAllowance } {

@@ -45,6 +45,7 @@ export function createRowMappers({ json, bool }: ColumnDecoders) {
       jwks: jsonOrNull(row.jwks),
       // Absent, not empty, when the client may introspect nothing (lifecycle contract).
       ...(row.introspect_apis ? { introspectApis: json<string[]>(row.introspect_apis) } : {}),
+      ...(row.quota ? { quota: json<ClientRecord['quota']>(row.quota) } : {}),
       ...(bool(row.dpop_bound_access_tokens) ? { dpopBoundAccessTokens: true } : {}),
       createdAt: row.created_at as number,
       updatedAt: row.updated_at as number,

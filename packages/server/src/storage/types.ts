@@ -72,6 +72,8 @@ export interface ClientRecord {
   jwks: { keys: Record<string, unknown>[] } | null;
   /** API identifiers (or `*`) whose tokens this client may introspect (RFC 7662 §4); absent = none. */
   introspectApis?: string[];
+  /** Most tokens this client may get per hour and per day (usage/client-quota.ts); absent = no quota. */
+  quota?: ClientQuota;
   /** RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request of this client must carry a DPoP proof. Absent = false. */
   dpopBoundAccessTokens?: boolean;
   createdAt: number;
@@ -79,11 +81,29 @@ export interface ClientRecord {
 }
 
 /**
+ * `enforce`: past a limit the token endpoint answers 429 until the window ends. `observe`: tokens
+ * are issued anyway and what would have been refused is counted and logged (to size a quota
+ * before enforcing it).
+ */
+export type QuotaMode = 'enforce' | 'observe';
+export const QUOTA_MODES: readonly QuotaMode[] = ['enforce', 'observe'];
+
+/** A client's token quota: at least one of the two limits is set (null: no limit for that window). */
+export interface ClientQuota {
+  perHour: number | null;
+  perDay: number | null;
+  mode: QuotaMode;
+}
+
+/**
  * What the request path reads of a client (authentication, grants, introspection): the registry
  * cache keeps only this, so names, descriptions and timestamps cost no memory per cached client.
  */
 export type RegisteredClient = Readonly<
-  Pick<ClientRecord, 'clientId' | 'isEnabled' | 'defaultApi' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis' | 'dpopBoundAccessTokens'>
+  Pick<
+    ClientRecord,
+    'clientId' | 'isEnabled' | 'defaultApi' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis' | 'quota' | 'dpopBoundAccessTokens'
+  >
 >;
 /** What authenticating with a secret reads: which one matched, its hash and its expiry. */
 export type RegisteredSecret = Readonly<Pick<ClientSecretRecord, 'id' | 'hash' | 'expiresAt'>>;
@@ -285,11 +305,14 @@ export interface AuditEventQuery {
 }
 
 export type ApiPatch = Partial<Pick<ApiRecord, 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds' | 'tokenFormat' | 'requireSenderConstrained'>>;
+/** `quota: null` removes the client's quota. */
 export type ClientPatch = Partial<
   Pick<
     ClientRecord,
     'name' | 'description' | 'defaultApi' | 'isEnabled' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis' | 'dpopBoundAccessTokens'
-  >
+  > & {
+    quota: ClientQuota | null;
+  }
 >;
 export type TrustedIssuerPatch = Partial<Pick<TrustedIssuerRecord, 'jwksUri' | 'jwks' | 'tokenReuse' | 'maxTokenLifetimeSeconds' | 'isShared'>>;
 export type ClientGrantPatch = Partial<Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'>>;

@@ -191,6 +191,35 @@ describe.each(['memory', 'sqlite'] as const)('applyConfig on %s storage', (kind)
     expect((await admin.getApi('https://orders.example')).requireSenderConstrained).toBeUndefined();
   });
 
+  it('applies, exports and removes a client token quota', async () => {
+    const withQuota = structuredClone(document) as typeof document & { clients: Record<string, unknown>[] };
+    withQuota.clients[0]!.quota = { per_hour: 500, mode: 'observe' };
+    const created = await admin.applyConfig(withQuota);
+    expect(created.plan.changes.find((change) => change.resource === 'client' && change.key.startsWith('billing-service'))?.after).toMatchObject({
+      quota: { per_hour: 500, per_day: null, mode: 'observe' },
+    });
+    const billing = (await allPages((page) => admin.listClients(page))).find((client) => client.name === 'billing-service')!;
+    expect(billing.quota).toEqual({ perHour: 500, perDay: null, mode: 'observe' });
+    const exported = await admin.exportConfig();
+    expect(exported.clients?.find((client) => client.name === 'billing-service')?.quota).toEqual({ per_hour: 500, per_day: null, mode: 'observe' });
+    // A client without one is exported without the field.
+    expect(exported.clients?.find((client) => client.name === 'stock-sync')).not.toHaveProperty('quota');
+    expect((await admin.applyConfig(exported)).plan.changes).toEqual([]);
+    const removed = await admin.applyConfig(document);
+    expect(removed.plan.changes).toEqual([
+      {
+        action: 'update',
+        resource: 'client',
+        key: expect.stringMatching(/^billing-service \(\w+\)$/),
+        changes: { quota: { before: { per_hour: 500, per_day: null, mode: 'observe' }, after: null } },
+      },
+    ]);
+    expect((await admin.getClient(billing.clientId)).client.quota).toBeUndefined();
+    await expect(admin.applyConfig({ ...document, clients: [{ name: 'x', quota: { per_hour: 0 } }], grants: [] })).rejects.toMatchObject({
+      message: expect.stringContaining('clients[0].quota: quota.per_hour must be a whole number of tokens from 1'),
+    });
+  });
+
   it('keeps what the document does not list unless prune is asked for, then deletes it', async () => {
     await admin.applyConfig(document);
     const smaller = { version: 1, apis: [document.apis[0]], clients: [document.clients[0]], grants: [document.grants[0]] };

@@ -273,6 +273,42 @@ describe('remote CLI against a running server', { timeout: 120_000 }, () => {
     }
   });
 
+  it('quotas and usage through --server: clients update --quota-*, a 429 past the quota, and m2m-auth usage printing the same as local', async () => {
+    await remoteJson(['apis', 'create', '--identifier', 'https://usage.example', '--scopes', 'read']);
+    const client = await remoteJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'metered-service']);
+    await remoteJson(['grants', 'create', '--client', client.client_id, '--api', 'https://usage.example', '--scopes', 'read']);
+    const updated = await remote(['clients', 'update', client.client_id, '--quota-per-day', '3', '--quota-mode', 'observe']);
+    expect(updated.stdout).toMatch(/^quota: +3\/day \(observe\)$/m);
+    const enforced = await remoteJson(['clients', 'update', client.client_id, '--quota-per-day', '2', '--quota-mode', 'enforce']);
+    expect(enforced.quota).toEqual({ per_hour: null, per_day: 2, mode: 'enforce' });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await token(client.client_id, client.client_secret, 'https://usage.example')).status);
+    expect(statuses).toEqual([200, 200, 429]);
+    await remoteJson(['clients', 'update', client.client_id, '--remove-quota']);
+    expect((await token(client.client_id, client.client_secret, 'https://usage.example')).status).toBe(200);
+
+    // Counted by the server in batches about once a second: read until the three tokens are in.
+    const since = new Date(Date.now() - 86_400_000).toISOString();
+    const until = new Date(Date.now() + 86_400_000).toISOString();
+    const args = ['usage', '--client', client.client_id, '--since', since, '--until', until];
+    const deadline = Date.now() + 10_000;
+    let view = await remoteJson<{ totals: { tokens: number; refetches: number }[] }>(args);
+    while ((view.totals[0]?.tokens ?? 0) < 3 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      view = await remoteJson(args);
+    }
+    expect(view.totals).toEqual([{ client_id: client.client_id, api: 'https://usage.example', tokens: 3, refetches: 2 }]);
+    for (const by of ['day', 'hour']) {
+      const local = await cli([...args, '--by', by, '--data-dir', dataDir]);
+      expect(local.code).toBe(0);
+      expect((await remote([...args, '--by', by])).stdout).toBe(local.stdout);
+      expect((await remote([...args, '--by', by, '--json'])).stdout).toBe((await cli([...args, '--by', by, '--data-dir', dataDir, '--json'])).stdout);
+    }
+    const human = await remote(args);
+    expect(human.stdout).toContain(client.client_id);
+    expect(human.stdout).toMatch(/refetches: tokens fetched while an earlier one/);
+  });
+
   it('never writes the bootstrap secret, a client secret or a token to the log', async () => {
     // Wait for the log line of the last admin request handled, then assert on the whole log.
     const deadline = Date.now() + 10_000;

@@ -165,4 +165,34 @@ describe.skipIf(!isAvailable)('Redis away: the outage policy at the endpoints', 
     expect((await postToken(t.app, params)).status).toBe(200);
     expect((await postToken(t.app, params)).status).toBe(401);
   });
+
+  it('usage counts and quotas: tokens keep issuing; counts made while Redis is away are lost and counted as lost; a quota is enforced per instance', async () => {
+    await t.runtime.admin.updateClient(caller.clientId, { quota: { perHour: 2 } });
+    expect((await issue()).status).toBe(200);
+    await t.runtime.usage.flush();
+    expect(t.runtime.usage.stats()).toMatchObject({ recorded: 1, lost: { sharedState: 0 } });
+
+    await proxy.stop();
+    // The shared count (1) is out of reach: this instance counts the quota on its own, from zero.
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await issue()).status);
+    expect(statuses).toEqual([200, 200, 429]);
+    await t.runtime.usage.flush();
+    expect(t.runtime.usage.stats()).toMatchObject({ recorded: 1, lost: { sharedState: 2 } });
+    expect(events('usage.counts_lost')).toHaveLength(1);
+    const metrics = (await t.app.inject({ url: '/metrics' })).body;
+    expect(metrics).toContain('m2m_auth_usage_tokens_lost_total{reason="shared_state"} 2');
+    expect(metrics).toMatch(/m2m_auth_shared_state_fallback_total\{operation="consumeQuota",outcome="local"\} 3/);
+    // Reading usage needs the shared state: 503, like any dependency away.
+    await expect(t.runtime.admin.readUsage()).rejects.toMatchObject({ description: expect.stringContaining('Usage counts cannot be read right now') });
+
+    await proxy.start();
+    await eventually(() => health().isAvailable(), 'the probe to find Redis back');
+    await t.runtime.admin.updateClient(caller.clientId, { quota: null });
+    expect((await issue()).status).toBe(200);
+    await t.runtime.usage.flush();
+    expect(events('usage.counts_recovered')).toHaveLength(1);
+    const usage = await t.runtime.admin.readUsage({ clientId: caller.clientId });
+    expect(usage.totals[0]?.tokens).toBe(2);
+  });
 });

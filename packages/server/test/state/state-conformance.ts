@@ -17,7 +17,7 @@ export interface StateAdapterFactory {
 }
 
 /**
- * The one behavioural contract of the shared-state adapters (memory, SQLite, later Redis): an
+ * The one behavioural contract of the shared-state adapters (memory, SQLite, Redis): an
  * adapter is done when this suite passes against it unchanged. Time moves only through `clock`.
  */
 export function describeSharedStateConformance(adapterName: string, factory: StateAdapterFactory): void {
@@ -144,6 +144,103 @@ export function describeSharedStateConformance(adapterName: string, factory: Sta
       });
     });
 
+    describe('UsageCounterStore', () => {
+      const HOUR = 3_600_000;
+      const DAY = 24 * HOUR;
+      const count = (clientId: string, api: string, granularity: 'hour' | 'day', start: number, tokens: number, refetches = 0, keepMs = 2 * DAY) => ({
+        clientId,
+        api,
+        granularity,
+        start,
+        tokens,
+        refetches,
+        expiresAt: start + keepMs,
+      });
+
+      it('adds batches into buckets per client, API, hour and day, read in order and filtered', async () => {
+        await state.addUsage([
+          count('client-b', 'https://api.example', 'hour', T0, 3, 1),
+          count('client-a', 'https://api.example', 'hour', T0, 2),
+          count('client-a', 'https://api.example', 'day', T0, 2),
+          count('client-a', 'https://other.example', 'hour', T0 + HOUR, 1),
+        ]);
+        await state.addUsage([count('client-a', 'https://api.example', 'hour', T0, 5, 2), count('client-a', 'https://api.example', 'day', T0, 5, 2)]);
+        await state.addUsage([]);
+        const hours = await state.readUsage({ granularity: 'hour', since: T0, until: T0 + DAY });
+        expect(hours).toEqual([
+          { clientId: 'client-a', api: 'https://api.example', granularity: 'hour', start: T0, tokens: 7, refetches: 2 },
+          { clientId: 'client-b', api: 'https://api.example', granularity: 'hour', start: T0, tokens: 3, refetches: 1 },
+          { clientId: 'client-a', api: 'https://other.example', granularity: 'hour', start: T0 + HOUR, tokens: 1, refetches: 0 },
+        ]);
+        expect(await state.readUsage({ granularity: 'day', since: T0, until: T0 + DAY })).toEqual([
+          { clientId: 'client-a', api: 'https://api.example', granularity: 'day', start: T0, tokens: 7, refetches: 2 },
+        ]);
+        expect(await state.readUsage({ granularity: 'hour', since: T0, until: T0 + DAY, clientId: 'client-a', api: 'https://other.example' })).toEqual([
+          { clientId: 'client-a', api: 'https://other.example', granularity: 'hour', start: T0 + HOUR, tokens: 1, refetches: 0 },
+        ]);
+        expect((await state.readUsage({ granularity: 'hour', since: T0 + HOUR, until: T0 + 2 * HOUR })).map((bucket) => bucket.start)).toEqual([T0 + HOUR]);
+        expect(await state.readUsage({ granularity: 'hour', since: T0, until: T0 + DAY, clientId: 'nobody' })).toEqual([]);
+      });
+
+      it('keeps a bucket for its retention, then forgets and purges it', async () => {
+        await state.addUsage([
+          count('client-a', 'https://api.example', 'hour', T0, 1, 0, 2 * HOUR),
+          count('client-a', 'https://api.example', 'day', T0, 1, 0, 3 * DAY),
+        ]);
+        clock.advance(2 * HOUR - 1);
+        expect(await state.readUsage({ granularity: 'hour', since: 0, until: T0 + DAY })).toHaveLength(1);
+        clock.advance(1);
+        expect(await state.readUsage({ granularity: 'hour', since: 0, until: T0 + DAY })).toEqual([]);
+        expect(await state.readUsage({ granularity: 'day', since: 0, until: T0 + DAY })).toHaveLength(1);
+        expect(await state.purgeExpired()).toBeGreaterThanOrEqual(1);
+        // A count for a bucket already forgotten starts it again from zero.
+        await state.addUsage([count('client-a', 'https://api.example', 'hour', T0, 4, 0, 4 * HOUR)]);
+        expect((await state.readUsage({ granularity: 'hour', since: 0, until: T0 + DAY }))[0]?.tokens).toBe(4);
+        clock.advance(3 * DAY);
+        expect(await state.readUsage({ granularity: 'day', since: 0, until: T0 + DAY })).toEqual([]);
+      });
+    });
+
+    describe('QuotaCounterStore', () => {
+      const windows = (hourLimit: number, dayLimit: number) => [
+        { key: 'client-a:hour:0', limit: hourLimit, endsAt: T0 + 3_600_000 },
+        { key: 'client-a:day:0', limit: dayLimit, endsAt: T0 + 86_400_000 },
+      ];
+
+      it('enforced: counts up to the smallest limit, then refuses without counting; the window ending frees it', async () => {
+        expect(await state.consumeQuota(windows(2, 3), true)).toEqual({ isCounted: true, used: [1, 1] });
+        expect(await state.consumeQuota(windows(2, 3), true)).toEqual({ isCounted: true, used: [2, 2] });
+        expect(await state.consumeQuota(windows(2, 3), true)).toEqual({ isCounted: false, used: [2, 2] });
+        expect(await state.consumeQuota(windows(2, 3), true)).toEqual({ isCounted: false, used: [2, 2] });
+        clock.advance(3_600_000);
+        const nextHour = [{ key: 'client-a:hour:1', limit: 2, endsAt: T0 + 7_200_000 }, windows(2, 3)[1]!];
+        expect(await state.consumeQuota(nextHour, true)).toEqual({ isCounted: true, used: [1, 3] });
+        expect(await state.consumeQuota(nextHour, true)).toEqual({ isCounted: false, used: [1, 3] });
+        // Another client's windows are its own.
+        expect(await state.consumeQuota([{ key: 'client-b:hour:1', limit: 1, endsAt: T0 + 7_200_000 }], true)).toEqual({ isCounted: true, used: [1] });
+      });
+
+      it('counts a batch of tokens at once; enforced, a batch that does not fit is not counted', async () => {
+        expect(await state.consumeQuota(windows(10, 100), false, 7)).toEqual({ isCounted: true, used: [7, 7] });
+        expect(await state.consumeQuota(windows(10, 100), true, 4)).toEqual({ isCounted: false, used: [7, 7] });
+        expect(await state.consumeQuota(windows(10, 100), true, 3)).toEqual({ isCounted: true, used: [10, 10] });
+        expect(await state.consumeQuota(windows(10, 100), false, 5)).toEqual({ isCounted: true, used: [15, 15] });
+      });
+
+      it('observed: always counts, past the limit too', async () => {
+        for (let i = 0; i < 3; i++) await state.consumeQuota(windows(1, 10), false);
+        expect(await state.consumeQuota(windows(1, 10), false)).toEqual({ isCounted: true, used: [4, 4] });
+        clock.advance(86_400_000);
+        expect(await state.consumeQuota(windows(1, 10), false)).toEqual({ isCounted: true, used: [1, 1] });
+        expect(await state.purgeExpired()).toBeGreaterThanOrEqual(0);
+      });
+
+      it('enforced: concurrent requests never count past the limit', async () => {
+        const results = await Promise.all(Array.from({ length: 20 }, () => state.consumeQuota(windows(5, 100), true)));
+        expect(results.filter((result) => result.isCounted)).toHaveLength(5);
+      });
+    });
+
     describe('bounds: a flood never evicts an unexpired entry (issue 19)', () => {
       const ALLOWANCE = 20;
       const bounded = async () => {
@@ -259,6 +356,18 @@ export function describeSharedStateConformance(adapterName: string, factory: Sta
         expect(await other.getOpaqueToken('shared-opaque')).toBe('claims');
         expect(await other.deleteOpaqueToken('shared-opaque')).toBe(true);
         expect(await state.getOpaqueToken('shared-opaque')).toBeUndefined();
+      });
+
+      it.skipIf(!factory.openAnother)('usage counts and quota windows are one across processes', async () => {
+        const other = await factory.openAnother!(clock);
+        opened.push(other);
+        const bucket = { clientId: 'client-a', api: 'https://api.example', granularity: 'hour' as const, start: T0, refetches: 0 };
+        await state.addUsage([{ ...bucket, tokens: 2, expiresAt: T0 + 86_400_000 }]);
+        await other.addUsage([{ ...bucket, tokens: 3, expiresAt: T0 + 86_400_000 }]);
+        expect(await state.readUsage({ granularity: 'hour', since: T0, until: T0 + 1 })).toEqual([{ ...bucket, tokens: 5 }]);
+        const window = [{ key: 'client-a:hour:0', limit: 3, endsAt: T0 + 3_600_000 }];
+        const both = await Promise.all([state, other, state, other, state, other].map((handle) => handle.consumeQuota(window, true)));
+        expect(both.filter((result) => result.isCounted)).toHaveLength(3);
       });
 
       it.skipIf(!factory.openAnother)("a client's allowance is one across processes", async () => {

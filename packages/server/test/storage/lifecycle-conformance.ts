@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Storage } from '../../src/storage/types.js';
 
 /**
- * The lifecycle contracts (secret last use, leases, the introspection permission on clients),
+ * The lifecycle contracts (secret last use, leases, the introspection permission and the token
+ * quota on clients),
  * run against every storage adapter next to the main conformance suite.
  */
 export function describeLifecycleConformance(adapterName: string, makeStorage: () => Promise<Storage>, openAnother?: () => Promise<Storage>): void {
@@ -71,6 +72,25 @@ export function describeLifecycleConformance(adapterName: string, makeStorage: (
       expect((await storage.getClient('c1'))!.introspectApis).toEqual(['https://orders.example']);
       await storage.updateClient('c1', { introspectApis: [] }, T0 + 2);
       expect((await storage.getClient('c1'))!.introspectApis ?? []).toEqual([]);
+    });
+
+    it('keeps the token quota of a client, changes it whole, and removes it with null', async () => {
+      expect((await storage.getClient('c1'))!.quota).toBeUndefined();
+      const revision = await storage.currentRevision();
+      const updated = await storage.updateClient('c1', { quota: { perHour: 100, perDay: null, mode: 'observe' } }, T0 + 1);
+      expect(updated!.quota).toEqual({ perHour: 100, perDay: null, mode: 'observe' });
+      expect((await storage.getClient('c1'))!.quota).toEqual({ perHour: 100, perDay: null, mode: 'observe' });
+      // A quota change is a registry change: every instance's cache picks it up.
+      expect(await storage.currentRevision()).toBeGreaterThan(revision);
+      await storage.updateClient('c1', { description: 'still' }, T0 + 2);
+      expect((await storage.getClient('c1'))!.quota).toEqual({ perHour: 100, perDay: null, mode: 'observe' });
+      await storage.updateClient('c1', { quota: { perHour: 10, perDay: 200, mode: 'enforce' } }, T0 + 3);
+      expect((await storage.listClients()).find((client) => client.clientId === 'c1')!.quota).toEqual({ perHour: 10, perDay: 200, mode: 'enforce' });
+      const removed = await storage.updateClient('c1', { quota: null }, T0 + 4);
+      expect(removed!.quota).toBeUndefined();
+      expect((await storage.getClient('c1'))!.quota).toBeUndefined();
+      await storage.createClient({ ...(await storage.getClient('c1'))!, clientId: 'c2', quota: { perHour: null, perDay: 5, mode: 'enforce' } });
+      expect((await storage.getClient('c2'))!.quota).toEqual({ perHour: null, perDay: 5, mode: 'enforce' });
     });
   });
 }

@@ -79,6 +79,7 @@ describe('admin bootstrap', () => {
       'introspection:write',
       'issuers:read',
       'issuers:write',
+      'usage:read',
     ]);
     expect(await admin.isRegistryEmpty()).toBe(false);
     const [event] = (await admin.listAuditEvents()).items;
@@ -151,6 +152,18 @@ describe('built-in admin API upgrade', () => {
     const events = (await storage.listAuditEvents()).length;
     expect(await admin.upgradeBuiltInAdminApi()).toEqual([]);
     expect((await storage.listAuditEvents()).length).toBe(events);
+  });
+
+  it('an admin API from before usage counting gains usage:read, and its full admins with it', async () => {
+    const { admin, storage } = setup();
+    const boot = await admin.bootstrapAdminClient();
+    const api = (await storage.getApi(ADMIN_API_IDENTIFIER))!;
+    const old = api.scopes.filter((scope) => scope.value !== 'usage:read');
+    await storage.updateApi(ADMIN_API_IDENTIFIER, { scopes: old }, api.updatedAt);
+    const full = (await storage.findGrant(boot.clientId, ADMIN_API_IDENTIFIER))!;
+    await storage.updateGrant(full.id, { scopes: old.map((scope) => scope.value) }, full.updatedAt);
+    expect(await admin.upgradeBuiltInAdminApi()).toEqual(['usage:read']);
+    expect((await storage.findGrant(boot.clientId, ADMIN_API_IDENTIFIER))!.scopes).toContain('usage:read');
   });
 });
 

@@ -33,6 +33,12 @@ describe('resolveServerConfig', () => {
     expect(() => resolveServerConfig({ adminPort: 'x' }, {})).toThrowError(/admin-port/);
     expect(resolveServerConfig({}, {}).auditRetentionDays).toBe(90);
     expect(() => resolveServerConfig({ auditRetentionDays: '0' }, {})).toThrowError(/audit-retention-days/);
+    expect(resolveServerConfig({}, {}).usageRetentionDays).toBe(35);
+    expect(resolveServerConfig({}, {}).usageCounting).toBe(true);
+    expect(resolveServerConfig({ usageCounting: false }, {}).usageCounting).toBe(false);
+    expect(resolveServerConfig({}, { M2M_AUTH_USAGE_COUNTING: 'false' }).usageCounting).toBe(false);
+    expect(resolveServerConfig({}, { M2M_AUTH_USAGE_RETENTION_DAYS: '7' }).usageRetentionDays).toBe(7);
+    expect(() => resolveServerConfig({ usageRetentionDays: '401' }, {})).toThrowError(/usage-retention-days.*from 1 to 400/);
   });
 
   it('takes flags over environment over file', () => {

@@ -1,6 +1,21 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { codec, field, listOf, mapped, optional, type RecordOf } from './fields.js';
-import { AuthMethods, IntrospectApis, Jwks, jwksField, nullable, time, withDescription } from './common.js';
+import {
+  AuthMethods,
+  ConfigQuota,
+  IntrospectApis,
+  Jwks,
+  jwksField,
+  nullable,
+  Quota,
+  QuotaChange,
+  quotaChangeFromWire,
+  quotaChangeToWire,
+  quotaFromWire,
+  quotaToWire,
+  time,
+  withDescription,
+} from './common.js';
 import { clientSecretResource } from './client-secret.js';
 import { ConfigFederatedCredential } from './federated-credential.js';
 import { MAX_FEDERATED_CREDENTIALS_PER_CLIENT } from '../../federation/federation-rules.js';
@@ -25,6 +40,7 @@ export const clientResource = codec({
     encode: (apis: string[] | undefined) => apis ?? [],
     decode: (apis: string[]) => (apis.length > 0 ? apis : undefined),
   }),
+  quota: mapped('quota', Quota, { encode: quotaToWire, decode: quotaFromWire }),
   // Records leave it out when false; the wire always says.
   dpop_bound_access_tokens: mapped('dpopBoundAccessTokens', DpopBound, {
     encode: (value: boolean | undefined) => value ?? false,
@@ -42,6 +58,7 @@ const changeable = {
   token_endpoint_auth_methods: optional('tokenEndpointAuthMethods', AuthMethods),
   jwks: optional('jwks', Jwks),
   introspect_apis: optional('introspectApis', IntrospectApis),
+  quota: mapped('quota', Type.Optional(QuotaChange), { encode: quotaChangeToWire, decode: quotaChangeFromWire }),
   dpop_bound_access_tokens: optional('dpopBoundAccessTokens', DpopBound),
 };
 export const createClient = codec({ name: field('name', Name), ...changeable });
@@ -53,6 +70,7 @@ export const updateClient = codec({
   token_endpoint_auth_methods: changeable.token_endpoint_auth_methods,
   jwks: changeable.jwks,
   introspect_apis: changeable.introspect_apis,
+  quota: changeable.quota,
   dpop_bound_access_tokens: changeable.dpop_bound_access_tokens,
 });
 /** `isEnabled`: default true; a disabled client gets no tokens. Not part of the create request (the CLI and apply use it). */
@@ -97,6 +115,7 @@ export const ConfigClient = Type.Object(
         description: 'Identifiers of APIs of the document (or "*" for all) whose tokens this client may introspect (RFC 7662). Default: none.',
       }),
     ),
+    quota: Type.Optional(ConfigQuota),
     federated_credentials: Type.Optional(
       Type.Array(ConfigFederatedCredential, {
         maxItems: MAX_FEDERATED_CREDENTIALS_PER_CLIENT,

@@ -1,7 +1,16 @@
 import { Type, type SchemaOptions, type StringOptions, type TSchema, type TUnsafe } from '@sinclair/typebox';
-import { SIGNING_ALGORITHMS, TOKEN_FORMATS, type ClientAuthMethod, type SigningAlgorithm, type TokenFormat } from '../../storage/types.js';
+import {
+  QUOTA_MODES,
+  SIGNING_ALGORITHMS,
+  TOKEN_FORMATS,
+  type ClientAuthMethod,
+  type ClientQuota,
+  type QuotaMode,
+  type SigningAlgorithm,
+  type TokenFormat,
+} from '../../storage/types.js';
 import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '../../protocol/limits.js';
-import { inMemberOrder, JWK_MEMBER_ORDER, JWK_PUBLIC_MEMBERS, MAX_JWK_MEMBER_CHARS, MAX_JWKS_KEYS } from '../validation.js';
+import { inMemberOrder, JWK_MEMBER_ORDER, JWK_PUBLIC_MEMBERS, MAX_JWK_MEMBER_CHARS, MAX_JWKS_KEYS, MAX_QUOTA, type QuotaChangeInput } from '../validation.js';
 import { mapped } from './fields.js';
 
 /** Schemas more than one admin resource speaks: snake_case like OAuth, ISO-8601 times. */
@@ -75,6 +84,56 @@ export const IntrospectApis = Type.Array(Type.String({ minLength: 1, maxLength: 
   description:
     'API identifiers (or "*") whose tokens this client may introspect (RFC 7662 §4); [] for none. Setting or changing it needs the admin scope introspection:write',
 });
+
+const QuotaLimit = (window: string) =>
+  nullable(Type.Integer({ minimum: 1, maximum: MAX_QUOTA }), { description: `Most tokens per ${window} (UTC); null: no limit for the ${window}` });
+const QuotaModeSchema = stringEnum<QuotaMode>(QUOTA_MODES, {
+  description:
+    'enforce: past a limit the token endpoint answers 429 until the window ends; observe: tokens are issued and what enforce would refuse is counted and logged',
+});
+export type QuotaWire = { per_hour: number | null; per_day: number | null; mode: QuotaMode };
+/** A client's token quota on the wire (null: none). */
+export const Quota = Type.Unsafe<QuotaWire | null>(
+  nullable(Type.Object({ per_hour: QuotaLimit('hour'), per_day: QuotaLimit('day'), mode: QuotaModeSchema }, { additionalProperties: false }), {
+    description: 'Token quota of the client: at most per_hour / per_day tokens (null: none)',
+  }),
+);
+const partialQuota = (description: string) =>
+  Type.Unsafe<Partial<QuotaWire> | null>(
+    nullable(
+      Type.Object(
+        { per_hour: Type.Optional(QuotaLimit('hour')), per_day: Type.Optional(QuotaLimit('day')), mode: Type.Optional(QuotaModeSchema) },
+        { additionalProperties: false },
+      ),
+      { description },
+    ),
+  );
+/** A change of quota: the fields given replace the current ones (a limit set to null goes); null removes the quota. */
+export const QuotaChange = partialQuota('Sets or changes the token quota (fields left out keep their value; mode defaults to enforce); null removes it');
+/** The config document's quota: what is left out is no limit (mode: enforce). */
+export const ConfigQuota = partialQuota(
+  'Token quota: at most per_hour / per_day tokens per UTC hour / day (left out or null: no limit for it), mode enforce (the default) or observe. Default: none.',
+);
+export const quotaToWire = (quota: ClientQuota | undefined): QuotaWire | null =>
+  quota ? { per_hour: quota.perHour, per_day: quota.perDay, mode: quota.mode } : null;
+export const quotaFromWire = (wire: QuotaWire | null): ClientQuota | undefined =>
+  wire ? { perHour: wire.per_hour, perDay: wire.per_day, mode: wire.mode } : undefined;
+export const quotaChangeToWire = (change: QuotaChangeInput | undefined): Partial<QuotaWire> | null | undefined =>
+  change === undefined || change === null
+    ? change
+    : {
+        ...(change.perHour !== undefined ? { per_hour: change.perHour } : {}),
+        ...(change.perDay !== undefined ? { per_day: change.perDay } : {}),
+        ...(change.mode !== undefined ? { mode: change.mode } : {}),
+      };
+export const quotaChangeFromWire = (wire: Partial<QuotaWire> | null | undefined): QuotaChangeInput | undefined =>
+  wire === undefined || wire === null
+    ? wire
+    : {
+        ...(wire.per_hour !== undefined ? { perHour: wire.per_hour } : {}),
+        ...(wire.per_day !== undefined ? { perDay: wire.per_day } : {}),
+        ...(wire.mode !== undefined ? { mode: wire.mode } : {}),
+      };
 
 export const ScopeName = Type.String({ minLength: 1, maxLength: 128 });
 export const ScopeList = Type.Array(ScopeName, { maxItems: 200 });

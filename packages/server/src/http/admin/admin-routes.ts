@@ -28,6 +28,7 @@ import { RetireKeyQuery, revokedKey, rotatedKey, rotateKey, signingKeyResource, 
 import { auditEventResource, auditFilter, AuditQuery } from '../../admin/resources/audit-event.js';
 import { applyResult, ApplyQuery, ConfigDocumentAnswer, ConfigDocumentBody, ExportQuery } from '../../admin/resources/config-document.js';
 import { Problem } from '../../admin/resources/problem.js';
+import { usageFilter, UsageQuery, usageView } from '../../admin/resources/usage.js';
 
 export const ADMIN_PREFIX = '/admin/v1';
 export const OPENAPI_PATH = `${ADMIN_PREFIX}/openapi.json`;
@@ -593,6 +594,18 @@ export function adminRoutes(): RouteSpec[] {
         });
         return pageOfWire(page, auditEventResource.toWire);
       },
+    }),
+
+    // ---- Usage
+    route({
+      method: 'GET',
+      url: '/usage',
+      scope: 'usage:read',
+      summary:
+        'Tokens issued per client and API, by hour or day (UTC), with totals and refetches (tokens fetched while an earlier one was far from expiry). Counted in the shared state in batches: about a second behind, and counts made while it was away are lost',
+      querystring: UsageQuery,
+      success: [200, usageView.schema],
+      handler: async (admin, { query }) => usageView.toWire(await admin.readUsage(usageFilter.fromWire(query))),
     }),
   ];
 }

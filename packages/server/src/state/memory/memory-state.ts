@@ -1,5 +1,6 @@
 import {
   bucketLifetimeMs,
+  byBucket,
   refillBucket,
   stateBounds,
   StateCapacityError,
@@ -7,6 +8,7 @@ import {
   type SharedState,
   type SharedStateOptions,
   type StateConcern,
+  type UsageCount,
 } from '../types.js';
 
 /** A full bound is rescanned for expired entries at most this often, so a flood at the bound costs no scan per request. */
@@ -29,6 +31,13 @@ export function createMemoryState(options: SharedStateOptions): SharedState {
   const opaqueTokens = createOwnedRecords('opaqueTokens', allowance.opaqueTokens, now);
   const attempts = createBoundedMap<AttemptCount>('attempts', maxEntries, now);
   const buckets = createBoundedMap<{ tokens: number; updatedAt: number; expiresAt: number }>('buckets', maxEntries, now);
+  // Keyed by granularity, start, client and API; bounded by the registry (see UsageCounterStore).
+  const usage = new Map<string, UsageCount & { expiresAt: number }>();
+  const quotas = new Map<string, { count: number; expiresAt: number }>();
+  const liveQuota = (key: string) => {
+    const counter = quotas.get(key);
+    return counter && counter.expiresAt > now() ? counter.count : 0;
+  };
 
   return {
     kind: 'memory',
@@ -79,12 +88,42 @@ export function createMemoryState(options: SharedStateOptions): SharedState {
       }
       return { isAllowed: result.isAllowed, retryAfterMs: result.retryAfterMs };
     },
+    async addUsage(counts) {
+      const at = now();
+      for (const count of counts) {
+        const key = `${count.granularity}\n${count.start}\n${count.clientId}\n${count.api}`;
+        const bucket = usage.get(key);
+        if (bucket && bucket.expiresAt > at) {
+          bucket.tokens += count.tokens;
+          bucket.refetches += count.refetches;
+          bucket.expiresAt = Math.max(bucket.expiresAt, count.expiresAt);
+        } else usage.set(key, { ...count });
+      }
+    },
+    async readUsage(query) {
+      const at = now();
+      const selected: UsageCount[] = [];
+      for (const { expiresAt, ...count } of usage.values()) {
+        if (expiresAt > at && count.granularity === query.granularity && count.start >= query.since && count.start < query.until) {
+          if ((query.clientId === undefined || count.clientId === query.clientId) && (query.api === undefined || count.api === query.api)) selected.push(count);
+        }
+      }
+      return selected.sort(byBucket);
+    },
+    async consumeQuota(windows, isEnforced, tokens = 1) {
+      const used = windows.map((window) => liveQuota(window.key));
+      if (isEnforced && windows.some((window, at) => used[at]! + tokens > window.limit)) return { isCounted: false, used };
+      windows.forEach((window, at) => quotas.set(window.key, { count: (used[at] = used[at]! + tokens), expiresAt: window.endsAt }));
+      return { isCounted: true, used };
+    },
     async purgeExpired() {
       const at = now();
-      return revoked.purge(at) + assertions.purge(at) + opaqueTokens.purge(at) + attempts.purge(at) + buckets.purge(at);
+      return (
+        revoked.purge(at) + assertions.purge(at) + opaqueTokens.purge(at) + attempts.purge(at) + buckets.purge(at) + purgeMap(usage, at) + purgeMap(quotas, at)
+      );
     },
     async close() {
-      for (const store of [revoked, assertions, opaqueTokens, attempts, buckets]) store.clear();
+      for (const store of [revoked, assertions, opaqueTokens, attempts, buckets, usage, quotas]) store.clear();
     },
   };
 }
@@ -93,16 +132,7 @@ export function createMemoryState(options: SharedStateOptions): SharedState {
 function createBoundedMap<T extends Expiring>(concern: StateConcern, max: number, now: () => number) {
   const entries = new Map<string, T>();
   let nextScanAt = 0;
-  const purge = (at: number) => {
-    let dropped = 0;
-    for (const [key, value] of entries) {
-      if (value.expiresAt <= at) {
-        entries.delete(key);
-        dropped += 1;
-      }
-    }
-    return dropped;
-  };
+  const purge = (at: number) => purgeMap(entries, at);
   return {
     live(key: string): T | undefined {
       const value = entries.get(key);
@@ -197,6 +227,18 @@ function createOwnedRecords(concern: StateConcern, allowance: number, now: () =>
       byOwner.clear();
     },
   };
+}
+
+/** Drops the expired entries of a map; returns how many went. */
+function purgeMap(entries: Map<string, Expiring>, at: number): number {
+  let dropped = 0;
+  for (const [key, value] of entries) {
+    if (value.expiresAt <= at) {
+      entries.delete(key);
+      dropped += 1;
+    }
+  }
+  return dropped;
 }
 
 /** Milliseconds until the first of these expiries (at least 1). */

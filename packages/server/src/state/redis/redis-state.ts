@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
-import { stateBounds, StateCapacityError, type SharedState, type SharedStateOptions } from '../types.js';
+import { byBucket, stateBounds, StateCapacityError, USAGE_GRANULARITIES, type SharedState, type SharedStateOptions, type UsageCount } from '../types.js';
 
 export interface RedisStateOptions extends SharedStateOptions {
   /** `redis://…` or `rediss://…`. */
@@ -51,6 +51,10 @@ export function createRedisState(options: RedisStateOptions): RedisState {
   const ownedPrefix = (concern: string) => `${prefix}owner:${concern}:`;
   const owned = (concern: string, owner: string) => `${ownedPrefix(concern)}${ownerTag(owner)}`;
   const expiryOf = (value: string | null) => (value === null ? 0 : Number(value.split(':').at(-1)));
+  // Usage: one hash per hour or day (fields "t|r <client id> <API>", newline-separated), and per
+  // granularity an index of the buckets by expiry, so a read or a purge walks only live buckets.
+  const usageBucketPrefix = (granularity: string) => `${prefix}usage:${granularity}:`;
+  const usageIndex = (granularity: string) => `${prefix}usage-index:${granularity}`;
 
   return {
     kind: 'redis',
@@ -114,9 +118,71 @@ export function createRedisState(options: RedisStateOptions): RedisState {
       ];
       return { isAllowed: isAllowed === 1, retryAfterMs };
     },
+    async addUsage(counts) {
+      // One script per bucket (an hour and a day, rarely more per batch), all in one round trip.
+      const byBucketKey = new Map<string, { granularity: string; start: number; expiresAt: number; fields: (string | number)[] }>();
+      for (const count of counts) {
+        const name = `${count.granularity}:${count.start}`;
+        let bucket = byBucketKey.get(name);
+        if (!bucket) byBucketKey.set(name, (bucket = { granularity: count.granularity, start: count.start, expiresAt: 0, fields: [] }));
+        bucket.expiresAt = Math.max(bucket.expiresAt, count.expiresAt);
+        bucket.fields.push(`${count.clientId}\n${count.api}`, count.tokens, count.refetches);
+      }
+      if (byBucketKey.size === 0) return;
+      const pipeline = redis.pipeline() as unknown as Record<'addUsage', (...keysAndArgs: (string | number)[]) => void> & {
+        exec(): Promise<[Error | null, unknown][] | null>;
+      };
+      const at = now();
+      for (const bucket of byBucketKey.values()) {
+        const bucketPrefix = usageBucketPrefix(bucket.granularity);
+        pipeline.addUsage(`${bucketPrefix}${bucket.start}`, usageIndex(bucket.granularity), bucketPrefix, bucket.start, bucket.expiresAt, at, ...bucket.fields);
+      }
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([error]) => error);
+      if (failed) throw failed[0];
+    },
+    async readUsage(query) {
+      const at = now();
+      const starts = (await redis.zrangebyscore(usageIndex(query.granularity), `(${at}`, '+inf'))
+        .map(Number)
+        .filter((start) => start >= query.since && start < query.until);
+      if (starts.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const start of starts) pipeline.hgetall(`${usageBucketPrefix(query.granularity)}${start}`);
+      const hashes = (await pipeline.exec()) ?? [];
+      const selected = new Map<string, UsageCount>();
+      hashes.forEach(([error, hash], at) => {
+        if (error) throw error;
+        for (const [field, value] of Object.entries(hash as Record<string, string>)) {
+          const [kind, clientId, api] = field.split('\n') as [string, string, string];
+          if ((query.clientId !== undefined && clientId !== query.clientId) || (query.api !== undefined && api !== query.api)) continue;
+          const name = `${starts[at]}\n${clientId}\n${api}`;
+          let count = selected.get(name);
+          if (!count) selected.set(name, (count = { clientId, api, granularity: query.granularity, start: starts[at]!, tokens: 0, refetches: 0 }));
+          if (kind === 't') count.tokens = Number(value);
+          else count.refetches = Number(value);
+        }
+      });
+      return [...selected.values()].sort(byBucket);
+    },
+    async consumeQuota(windows, isEnforced, tokens = 1) {
+      const args = windows.flatMap((window) => [window.limit, window.endsAt]);
+      const [isCounted, ...used] = (await scripts.consumeQuota(
+        windows.length,
+        ...windows.map((window) => key('quota', window.key)),
+        isEnforced ? 1 : 0,
+        now(),
+        tokens,
+        ...args,
+      )) as number[];
+      return { isCounted: isCounted === 1, used };
+    },
     async purgeExpired() {
       let purged = 0;
       for (const concern of ['revoked', 'used', 'opaque', 'attempts', 'bucket']) purged += (await scripts.purge(index(concern), now())) as number;
+      for (const granularity of USAGE_GRANULARITIES) {
+        purged += (await scripts.purgeUsage(usageIndex(granularity), usageBucketPrefix(granularity), now())) as number;
+      }
       return purged;
     },
     async ping() {
@@ -267,6 +333,67 @@ if available >= 1 then tokens, allowed = available - 1, 1 else retry = math.ceil
 local expires_at = now + math.ceil((capacity - tokens) / rate * 1000) + 1000
 remember(KEYS[1], KEYS[2], string.format('%.17g:%d:%d', tokens, now, expires_at), expires_at, now)
 return { allowed, retry }`,
+  },
+  // KEYS: the bucket's hash, the granularity's index, the prefix of its bucket keys (a KEY so a
+  // client-side key prefix applies to it too). ARGV: start, expiresAt, now, then per client and
+  // API: "client\napi", tokens, refetches. A bucket dead by the clock starts again at zero; a
+  // bucket lives until the latest expiry it was given.
+  addUsage: {
+    keys: 3,
+    lua: `
+local start, expires_at, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+for _, dead in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do redis.call('DEL', KEYS[3] .. dead) end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local current = tonumber(redis.call('ZSCORE', KEYS[2], start) or '0')
+if current <= now then redis.call('DEL', KEYS[1]) end
+for i = 4, #ARGV, 3 do
+  redis.call('HINCRBY', KEYS[1], 't\\n' .. ARGV[i], ARGV[i + 1])
+  if tonumber(ARGV[i + 2]) > 0 then redis.call('HINCRBY', KEYS[1], 'r\\n' .. ARGV[i], ARGV[i + 2]) end
+end
+if current < expires_at then
+  redis.call('ZADD', KEYS[2], expires_at, start)
+  current = expires_at
+end
+redis.call('PEXPIRE', KEYS[1], math.max(current - now, 1))
+local ttl = math.max(current - now, 1)
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+return 0`,
+  },
+  // KEYS: one counter per window. ARGV: enforced (1/0), now, tokens, then limit and endsAt per
+  // window. Values "count:endsAt". { counted (1/0), count of each window after }: enforced,
+  // nothing is counted when a window has no room for the tokens.
+  consumeQuota: {
+    // As many keys as windows: the caller passes their number first.
+    keys: undefined,
+    lua: `
+local enforced, now, tokens = ARGV[1] == '1', tonumber(ARGV[2]), tonumber(ARGV[3])
+local used, full = {}, false
+for i, key in ipairs(KEYS) do
+  local count = 0
+  local value = redis.call('GET', key)
+  if value then
+    local c, e = string.match(value, '^(%d+):(%d+)$')
+    if tonumber(e) > now then count = tonumber(c) end
+  end
+  used[i] = count
+  if count + tokens > tonumber(ARGV[2 + 2 * i]) then full = true end
+end
+if enforced and full then return { 0, unpack(used) } end
+for i, key in ipairs(KEYS) do
+  used[i] = used[i] + tokens
+  local ends = tonumber(ARGV[3 + 2 * i])
+  redis.call('SET', key, string.format('%d:%d', used[i], ends), 'PX', math.max(ends - now, 1))
+end
+return { 1, unpack(used) }`,
+  },
+  // KEYS: a usage index, the prefix of its bucket keys; ARGV: now. Deletes the buckets dead by the clock.
+  purgeUsage: {
+    keys: 2,
+    lua: `
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+for _, start in ipairs(dead) do redis.call('DEL', KEYS[2] .. start) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+return #dead`,
   },
   // KEYS: the index; ARGV: now. Deletes every entry expired by the clock (owners' sets drop
   // theirs as they are passed, and expire by TTL).

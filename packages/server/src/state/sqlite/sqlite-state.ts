@@ -1,7 +1,17 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
-import { bucketLifetimeMs, refillBucket, stateBounds, StateCapacityError, type SharedState, type SharedStateOptions } from '../types.js';
+import {
+  bucketLifetimeMs,
+  byBucket,
+  refillBucket,
+  stateBounds,
+  StateCapacityError,
+  type QuotaWindow,
+  type SharedState,
+  type SharedStateOptions,
+  type UsageCount,
+} from '../types.js';
 
 export interface SqliteStateOptions extends SharedStateOptions {
   /** `<data-dir>/state.db` by default; `:memory:` for tests. */
@@ -75,6 +85,23 @@ const SCHEMA_V2 = `
   ${countTriggers('opaque_tokens')}
   PRAGMA user_version = 2;
 `;
+/**
+ * Version 3: token usage per client, API, hour and day, and client quota windows. Bounded by the
+ * registry (a key is an authenticated client), not by `entry_counts`; they expire like the rest
+ * and the sweep takes them with the others.
+ */
+const UNBOUNDED_TABLES = ['usage_counts', 'quota_counters'] as const;
+const SCHEMA_V3 = `
+  CREATE TABLE IF NOT EXISTS usage_counts (
+    granularity TEXT NOT NULL, start INTEGER NOT NULL, client_id TEXT NOT NULL, api TEXT NOT NULL,
+    tokens INTEGER NOT NULL, refetches INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+    PRIMARY KEY (granularity, start, client_id, api)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS usage_counts_by_expiry ON usage_counts (expires_at);
+  CREATE TABLE IF NOT EXISTS quota_counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS quota_counters_by_expiry ON quota_counters (expires_at);
+  PRAGMA user_version = 3;
+`;
 /** Expired rows are swept after this many writes, so no timer is needed and idle costs nothing. */
 const WRITES_PER_SWEEP = 512;
 
@@ -119,7 +146,26 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
        ON CONFLICT (key) DO UPDATE SET count = excluded.count, expires_at = excluded.expires_at`,
     ),
     countOf: db.prepare('SELECT count FROM entry_counts WHERE concern = ? AND owner = ?').pluck(),
-    purge: ALL_TABLES.map((table) => db.prepare(`DELETE FROM ${table} WHERE expires_at <= ?`)),
+    purge: [...ALL_TABLES, ...UNBOUNDED_TABLES].map((table) => db.prepare(`DELETE FROM ${table} WHERE expires_at <= ?`)),
+    // An expired bucket still on disk (not swept yet) starts again from this batch's counts.
+    addUsage: db.prepare(
+      `INSERT INTO usage_counts (granularity, start, client_id, api, tokens, refetches, expires_at)
+       VALUES (@granularity, @start, @clientId, @api, @tokens, @refetches, @expiresAt)
+       ON CONFLICT DO UPDATE SET
+         tokens = CASE WHEN expires_at > @now THEN tokens ELSE 0 END + excluded.tokens,
+         refetches = CASE WHEN expires_at > @now THEN refetches ELSE 0 END + excluded.refetches,
+         expires_at = CASE WHEN expires_at > @now THEN max(expires_at, excluded.expires_at) ELSE excluded.expires_at END`,
+    ),
+    readUsage: db.prepare(
+      `SELECT granularity, start, client_id AS clientId, api, tokens, refetches FROM usage_counts
+       WHERE granularity = @granularity AND start >= @since AND start < @until AND expires_at > @now
+         AND (@clientId IS NULL OR client_id = @clientId) AND (@api IS NULL OR api = @api)`,
+    ),
+    quotaCount: db.prepare('SELECT count FROM quota_counters WHERE key = ? AND expires_at > ?').pluck(),
+    putQuota: db.prepare(
+      `INSERT INTO quota_counters (key, count, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET count = excluded.count, expires_at = excluded.expires_at`,
+    ),
     ...(Object.fromEntries(
       OWNED_TABLES.map((table) => [
         table,
@@ -222,6 +268,19 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
     return { isAllowed: result.isAllowed, retryAfterMs: result.retryAfterMs };
   });
 
+  const addUsage = db.transaction((counts: readonly (UsageCount & { expiresAt: number })[], at: number) => {
+    for (const count of counts) statements.addUsage.run({ ...count, now: at });
+  });
+
+  /** One IMMEDIATE transaction: two processes counting against the same window see each other's count. */
+  const consumeQuota = db.transaction((windows: readonly QuotaWindow[], isEnforced: boolean, tokens: number) => {
+    const at = now();
+    const used = windows.map((window) => (statements.quotaCount.get(window.key, at) as number | undefined) ?? 0);
+    if (isEnforced && windows.some((window, index) => used[index]! + tokens > window.limit)) return { isCounted: false, used };
+    windows.forEach((window, index) => statements.putQuota.run(window.key, (used[index] = used[index]! + tokens), window.endsAt));
+    return { isCounted: true, used };
+  });
+
   function purgeExpired(): number {
     const at = now();
     return statements.purge.reduce((dropped, statement) => dropped + statement.run(at).changes, 0);
@@ -278,6 +337,20 @@ export function createSqliteState(options: SqliteStateOptions): SharedState {
       wrote();
       return result;
     },
+    async addUsage(counts) {
+      if (counts.length === 0) return;
+      addUsage.immediate(counts, now());
+      wrote();
+    },
+    async readUsage(query) {
+      const rows = statements.readUsage.all({ ...query, clientId: query.clientId ?? null, api: query.api ?? null, now: now() }) as UsageCount[];
+      return rows.sort(byBucket);
+    },
+    async consumeQuota(windows, isEnforced, tokens = 1) {
+      const result = consumeQuota.immediate(windows, isEnforced, tokens);
+      if (result.isCounted) wrote();
+      return result;
+    },
     async purgeExpired() {
       return purgeExpired();
     },
@@ -304,5 +377,6 @@ function migrate(db: Database) {
       db.exec(SCHEMA_V1);
     }
     if (version < 2) db.exec(SCHEMA_V2);
+    if (version < 3) db.exec(SCHEMA_V3);
   }).immediate();
 }

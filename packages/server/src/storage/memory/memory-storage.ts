@@ -170,7 +170,10 @@ export function createMemoryStorage(): Storage {
     async updateClient(clientId, patch: ClientPatch, now) {
       const client = clients.get(clientId);
       if (!client) return undefined;
-      const updated = withoutFalseFlags({ ...client, ...definedOnly(copy(patch)), updatedAt: now });
+      const { quota, ...rest } = copy(patch);
+      const updated: ClientRecord = withoutFalseFlags({ ...client, ...definedOnly(rest), updatedAt: now });
+      if (quota === null) delete updated.quota;
+      else if (quota !== undefined) updated.quota = quota;
       clients.set(clientId, updated);
       written({ entity: 'client', key: clientId });
       return copy(updated);

@@ -191,7 +191,11 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE apis ADD COLUMN token_format TEXT NOT NULL DEFAULT 'jwt';
   `,
-  // 6: sender-constrained tokens (as SQLite's 7).
+  // 6: a client's token quota per hour and per day (as SQLite's 7; NULL: none).
+  `
+  ALTER TABLE clients ADD COLUMN quota JSONB;
+  `,
+  // 7: sender-constrained tokens (as SQLite's 8).
   `
   ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens BOOLEAN NOT NULL DEFAULT false;
   ALTER TABLE apis ADD COLUMN require_sender_constrained BOOLEAN NOT NULL DEFAULT false;

@@ -225,8 +225,8 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
       await insert(
         'client',
         client.clientId,
-        `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, introspect_apis, dpop_bound_access_tokens, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, introspect_apis, quota, dpop_bound_access_tokens, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
         [
           client.clientId,
           client.name,
@@ -237,6 +237,7 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
           JSON.stringify(client.tokenEndpointAuthMethods),
           client.jwks && JSON.stringify(client.jwks),
           introspectApisColumn(client.introspectApis),
+          client.quota ? JSON.stringify(client.quota) : null,
           client.dpopBoundAccessTokens ?? false,
           client.createdAt,
           client.updatedAt,
@@ -260,6 +261,7 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
         token_endpoint_auth_methods: patch.tokenEndpointAuthMethods && JSON.stringify(patch.tokenEndpointAuthMethods),
         jwks: patch.jwks === undefined ? undefined : patch.jwks && JSON.stringify(patch.jwks),
         introspect_apis: patch.introspectApis === undefined ? undefined : introspectApisColumn(patch.introspectApis),
+        quota: patch.quota === undefined ? undefined : patch.quota && JSON.stringify(patch.quota),
         dpop_bound_access_tokens: patch.dpopBoundAccessTokens,
         updated_at: now,
       });

@@ -155,7 +155,11 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE apis ADD COLUMN token_format TEXT NOT NULL DEFAULT 'jwt';
   `,
-  // 7: sender-constrained tokens (docs/sender-constrained.md): a client whose every token request
+  // 7: a client's token quota per hour and per day (JSON; NULL: none).
+  `
+  ALTER TABLE clients ADD COLUMN quota TEXT;
+  `,
+  // 8: sender-constrained tokens (docs/sender-constrained.md): a client whose every token request
   // must carry a DPoP proof, an API that accepts only bound tokens. Nothing changes for existing rows.
   `
   ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens INTEGER NOT NULL DEFAULT 0;

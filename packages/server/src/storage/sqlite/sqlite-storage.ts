@@ -56,8 +56,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     clearDefaultApi: db.prepare('UPDATE clients SET default_api = NULL WHERE default_api = ?'),
 
     insertClient: db.prepare(
-      `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, introspect_apis, dpop_bound_access_tokens, created_at, updated_at)
-       VALUES (@clientId, @name, @description, @defaultApi, @isEnabled, @grantTypes, @tokenEndpointAuthMethods, @jwks, @introspectApis, @dpopBoundAccessTokens, @createdAt, @updatedAt)`,
+      `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, introspect_apis, quota, dpop_bound_access_tokens, created_at, updated_at)
+       VALUES (@clientId, @name, @description, @defaultApi, @isEnabled, @grantTypes, @tokenEndpointAuthMethods, @jwks, @introspectApis, @quota, @dpopBoundAccessTokens, @createdAt, @updatedAt)`,
     ),
     getClient: db.prepare('SELECT * FROM clients WHERE client_id = ?'),
     listClients: db.prepare(
@@ -65,7 +65,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     ),
     updateClient: db.prepare(
       `UPDATE clients SET name = @name, description = @description, default_api = @defaultApi, is_enabled = @isEnabled,
-       grant_types = @grantTypes, token_endpoint_auth_methods = @tokenEndpointAuthMethods, jwks = @jwks, introspect_apis = @introspectApis,
+       grant_types = @grantTypes, token_endpoint_auth_methods = @tokenEndpointAuthMethods, jwks = @jwks, introspect_apis = @introspectApis, quota = @quota,
        dpop_bound_access_tokens = @dpopBoundAccessTokens, updated_at = @updatedAt
        WHERE client_id = @clientId`,
     ),
@@ -221,7 +221,10 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     async updateClient(clientId, patch, now) {
       const row = statements.getClient.get(clientId) as Row | undefined;
       if (!row) return undefined;
-      const updated: ClientRecord = { ...records.client(row), ...definedOnly(patch), updatedAt: now };
+      const { quota, ...rest } = patch;
+      const updated: ClientRecord = { ...records.client(row), ...definedOnly(rest), updatedAt: now };
+      if (quota === null) delete updated.quota;
+      else if (quota !== undefined) updated.quota = quota;
       statements.updateClient.run(clientToRow(updated));
       return updated;
     },
@@ -465,6 +468,7 @@ function clientToRow(client: ClientRecord) {
     tokenEndpointAuthMethods: JSON.stringify(client.tokenEndpointAuthMethods),
     jwks: client.jwks && JSON.stringify(client.jwks),
     introspectApis: client.introspectApis?.length ? JSON.stringify(client.introspectApis) : null,
+    quota: client.quota ? JSON.stringify(client.quota) : null,
     dpopBoundAccessTokens: client.dpopBoundAccessTokens ? 1 : 0,
   };
 }
