@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +98,70 @@ describe('remote CLI against a running server', { timeout: 120_000 }, () => {
     expect(remoteError.code).toBe(1);
     expect(JSON.parse(remoteError.stderr)).toEqual(JSON.parse(localError.stderr));
     expect(JSON.parse(remoteError.stderr)).toMatchObject({ error: 'validation_failed', field: 'identifier' });
+  });
+
+  it('trusted issuers and federated credentials: managed through --server, printed the same remote and local, refused the same', async () => {
+    const jwksFile = join(dataDir, '..', `m2m-auth-remote-jwks-${process.pid}.json`);
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'cluster-1', use: 'sig' }] }));
+    const privateFile = `${jwksFile}.private`;
+    writeFileSync(privateFile, JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'oops' }] }));
+    const cluster = 'https://kubernetes.example/clusters/orders';
+    try {
+      const issuer = await remoteJson(['issuers', 'add', '--issuer', cluster, '--kind', 'kubernetes', '--jwks-file', jwksFile]);
+      expect(issuer).toMatchObject({ issuer: cluster, kind: 'kubernetes', token_reuse: 'allow', jwks: { keys: [{ kid: 'cluster-1' }] } });
+      await remoteJson(['issuers', 'add', '--issuer', 'https://token.actions.githubusercontent.com', '--max-token-lifetime', '15m']);
+      const client = await remoteJson<{ client_id: string }>(['clients', 'create', '--name', 'orders-worker']);
+      const credential = await remoteJson<{ id: string }>([
+        'clients',
+        'federated',
+        'add',
+        '--client',
+        client.client_id,
+        '--issuer',
+        'https://token.actions.githubusercontent.com',
+        '--subject',
+        'repo:acme/orders:',
+        '--subject-match',
+        'prefix',
+        '--claim',
+        'repository_owner_id=42',
+      ]);
+      await remoteJson(['clients', 'federated', 'add', '--client', client.client_id, '--issuer', cluster, '--subject', 'system:serviceaccount:orders:worker']);
+      for (const args of [
+        ['issuers', 'list'],
+        ['issuers', 'show', '--issuer', cluster],
+        ['clients', 'federated', 'list', '--client', client.client_id],
+      ]) {
+        expect((await remote(args)).stdout, args.join(' ')).toBe((await cli([...args, '--data-dir', dataDir])).stdout);
+        expect((await remote([...args, '--json'])).stdout, args.join(' ')).toBe((await cli([...args, '--data-dir', dataDir, '--json'])).stdout);
+      }
+      for (const args of [
+        ['issuers', 'add', '--issuer', 'http://plain.example'],
+        ['issuers', 'add', '--issuer', 'https://other.example', '--jwks-file', privateFile],
+        ['issuers', 'remove', '--issuer', cluster],
+        ['clients', 'federated', 'add', '--client', client.client_id, '--issuer', cluster, '--subject', 'system:serviceaccount:orders:worker'],
+        ['clients', 'federated', 'add', '--client', client.client_id, '--issuer', 'https://unknown.example', '--subject', 'a:b:c'],
+        ['clients', 'federated', 'remove', '--client', client.client_id, '--id', 'fed_nope'],
+      ]) {
+        const local = await cli([...args, '--data-dir', dataDir, '--json']);
+        const viaServer = await remote([...args, '--json']);
+        expect(viaServer.code, args.join(' ')).toBe(1);
+        expect(JSON.parse(viaServer.stderr), args.join(' ')).toEqual(JSON.parse(local.stderr));
+      }
+      const removed = await remote(['clients', 'federated', 'remove', '--client', client.client_id, '--id', credential.id]);
+      expect(removed.stdout).toBe(`Federated credential ${credential.id} of ${client.client_id} removed\n`);
+      expect((await remote(['issuers', 'remove', '--issuer', cluster, '--force'])).stdout).toBe(`Trusted issuer ${cluster} removed\n`);
+      const events = await remoteJson<{ type: string }[]>(['audit', 'list', '--limit', '3']);
+      expect(events.map((event) => event.type)).toEqual([
+        'trusted_issuer.removed',
+        'client.federated_credential_removed',
+        'client.federated_credential_removed',
+      ]);
+    } finally {
+      rmSync(jwksFile, { force: true });
+      rmSync(privateFile, { force: true });
+    }
   });
 
   it('least privilege: a grants-only admin client can grant and nothing else; bad credentials say so', async () => {

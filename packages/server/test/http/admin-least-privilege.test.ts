@@ -4,15 +4,19 @@ import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { basic, createTestApp, ISSUER, postToken, type TestApp } from '../helpers/test-app.js';
 import { ADMIN_API_IDENTIFIER, ADMIN_SCOPES, INTROSPECTION_WRITE_SCOPE } from '../../src/admin/built-in-admin-api.js';
 import { adminRoutes } from '../../src/http/admin/admin-routes.js';
+import { credentialChangeNeeds, widensIssuerTrust } from '../../src/admin/admin-authority.js';
+import { JWT_BEARER_ASSERTION_TYPE } from '../../src/federation/federation-rules.js';
 
 /**
  * Least privilege of the admin plane, derived from the admin route table: for a family of admin
  * scope sets (every singleton, every "all but one", a seeded sample of subsets), an attacker admin
  * client holding exactly that set runs every escalation attempt its scopes let it call — twice,
  * with a fresh token in between, so a step that succeeded can be built on. Then everything it
- * obtained (secrets returned, a key it installed, its own token) is used: no token carries an admin
- * scope outside the set, no stored admin grant gained one, and no introspection permission appears
- * (or is reached through a credential) without `introspection:write`.
+ * obtained (secrets returned, a key it installed, a federated credential it added or an issuer whose
+ * keys it swapped, its own token) is used: no token carries an admin scope outside the set, no stored
+ * admin grant gained one, no introspection permission appears (or is reached through a credential)
+ * without `introspection:write`, and no client worth more than the set gained a federated credential
+ * or had an issuer it trusts widened.
  */
 const SEED = 19_0019;
 const SAMPLED_SETS = 12;
@@ -21,7 +25,11 @@ const routes = adminRoutes();
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
-type Credential = { clientId: string; secret: string } | { clientId: string; privateKey: PrivateKey; kid: string };
+/** A secret, a key installed for private_key_jwt, or a platform token the attacker can mint (federated). */
+type Credential =
+  | { clientId: string; secret: string }
+  | { clientId: string; privateKey: PrivateKey; kid: string }
+  | { clientId: string; federated: { issuer: string; subject: string } };
 
 interface Victims {
   /** A full admin, as bootstrap makes it. */
@@ -29,6 +37,12 @@ interface Victims {
   /** An ordinary service client, and one that may introspect every API's tokens. */
   service: string;
   introspector: string;
+  rootName: string;
+  /** An issuer the operator trusts whose tokens the attacker can get (a CI system it runs jobs in): its key is the attacker's. */
+  controlled: string;
+  /** The issuer the full admin's federated credential trusts, with keys the attacker does not have. */
+  platform: string;
+  rootSubject: string;
 }
 
 interface Attempt {
@@ -38,6 +52,8 @@ interface Attempt {
   route: string;
   url: (attacker: string, victims: Victims) => string;
   payload?: (attacker: string, victims: Victims, n: number) => unknown;
+  /** When the attempt succeeds: a platform token the attacker can now mint authenticates as this client. */
+  federates?: (victims: Victims, n: number) => { clientId: string; issuer: string; subject: string };
 }
 
 const adminGrantFor = (client: string) => ({ client_id: client, api: ADMIN_API_IDENTIFIER, scopes: ALL });
@@ -106,6 +122,72 @@ const ATTEMPTS: Attempt[] = [
     payload: (_, __, n) => ({ version: 1, clients: [{ name: `applied-spy-${n}`, introspect_apis: ['*'] }] }),
   },
   {
+    name: 'trust an issuer it controls',
+    method: 'POST',
+    route: '/trusted-issuers',
+    url: () => '/trusted-issuers',
+    payload: (_, __, n) => ({ issuer: `https://attacker.example/${n}`, jwks: '<attacker-jwks>' }),
+  },
+  {
+    name: 'federate the full admin with an issuer it controls',
+    method: 'POST',
+    route: '/clients/:client_id/federated-credentials',
+    url: (_, v) => `/clients/${v.root}/federated-credentials`,
+    payload: (_, v, n) => ({ issuer: v.controlled, subject: `attacker:${n}:root` }),
+    federates: (v, n) => ({ clientId: v.root, issuer: v.controlled, subject: `attacker:${n}:root` }),
+  },
+  {
+    name: 'federate the introspector with an issuer it controls',
+    method: 'POST',
+    route: '/clients/:client_id/federated-credentials',
+    url: (_, v) => `/clients/${v.introspector}/federated-credentials`,
+    payload: (_, v, n) => ({ issuer: v.controlled, subject: `attacker:${n}:spy` }),
+    federates: (v, n) => ({ clientId: v.introspector, issuer: v.controlled, subject: `attacker:${n}:spy` }),
+  },
+  {
+    name: 'federate the service client with an issuer it controls',
+    method: 'POST',
+    route: '/clients/:client_id/federated-credentials',
+    url: (_, v) => `/clients/${v.service}/federated-credentials`,
+    payload: (_, v, n) => ({ issuer: v.controlled, subject: `attacker:${n}:service` }),
+    federates: (v, n) => ({ clientId: v.service, issuer: v.controlled, subject: `attacker:${n}:service` }),
+  },
+  {
+    name: 'swap the keys of the issuer the full admin trusts',
+    method: 'PATCH',
+    route: '/trusted-issuers/:issuer',
+    url: (_, v) => `/trusted-issuers/${encodeURIComponent(v.platform)}`,
+    payload: () => ({ jwks: '<attacker-jwks>', jwks_uri: null }),
+    federates: (v) => ({ clientId: v.root, issuer: v.platform, subject: v.rootSubject }),
+  },
+  {
+    name: 'loosen the checks of the issuer the full admin trusts',
+    method: 'PATCH',
+    route: '/trusted-issuers/:issuer',
+    url: (_, v) => `/trusted-issuers/${encodeURIComponent(v.platform)}`,
+    payload: () => ({ token_reuse: 'allow', max_token_lifetime_seconds: 86_400 }),
+  },
+  {
+    name: 'apply a document federating the full admin',
+    method: 'POST',
+    route: '/config/apply',
+    url: () => '/config/apply',
+    payload: (_, v, n) => ({
+      version: 1,
+      trusted_issuers: [{ issuer: v.controlled, jwks: '<attacker-jwks>' }],
+      clients: [{ client_id: v.root, name: v.rootName, federated_credentials: [{ issuer: v.controlled, subject: `applied:${n}:root` }] }],
+    }),
+    federates: (v, n) => ({ clientId: v.root, issuer: v.controlled, subject: `applied:${n}:root` }),
+  },
+  {
+    name: 'apply a document swapping the keys of the issuer the full admin trusts',
+    method: 'POST',
+    route: '/config/apply',
+    url: () => '/config/apply',
+    payload: (_, v) => ({ version: 1, trusted_issuers: [{ issuer: v.platform, jwks: '<attacker-jwks>' }] }),
+    federates: (v) => ({ clientId: v.root, issuer: v.platform, subject: v.rootSubject }),
+  },
+  {
     name: 'widen the admin API',
     method: 'PATCH',
     route: '/apis/:identifier',
@@ -123,11 +205,14 @@ function scopeSets(): string[][] {
 
 let t: TestApp;
 let attackerKey: { privateKey: PrivateKey; jwks: { keys: Record<string, unknown>[] } };
+let platformKey: { jwks: { keys: Record<string, unknown>[] } };
 beforeAll(async () => {
   t = await createTestApp();
   await t.runtime.admin.bootstrapAdminClient();
   const { publicKey, privateKey } = await generateKeyPair('ES256');
   attackerKey = { privateKey, jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'attacker', alg: 'ES256' }] } };
+  const platform = await generateKeyPair('ES256');
+  platformKey = { jwks: { keys: [{ ...(await exportJWK(platform.publicKey)), kid: 'platform', alg: 'ES256' }] } };
 });
 afterAll(() => t.close());
 
@@ -135,7 +220,21 @@ async function adminToken(credential: Credential): Promise<{ status: number; sco
   const params: Record<string, string> = { grant_type: 'client_credentials', audience: ADMIN_API_IDENTIFIER };
   let authorization: string | undefined;
   if ('secret' in credential) authorization = basic(credential.clientId, credential.secret);
-  else {
+  else if ('federated' in credential) {
+    // A platform token of the issuer, signed with the key the attacker holds.
+    const at = Math.floor(t.clock.now() / 1000);
+    params.client_id = credential.clientId;
+    params.client_assertion_type = JWT_BEARER_ASSERTION_TYPE;
+    params.client_assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'attacker' })
+      .setIssuer(credential.federated.issuer)
+      .setSubject(credential.federated.subject)
+      .setAudience(ISSUER)
+      .setJti(crypto.randomUUID())
+      .setIssuedAt(at)
+      .setExpirationTime(at + 60)
+      .sign(attackerKey.privateKey);
+  } else {
     const at = Math.floor(t.clock.now() / 1000);
     params.client_assertion_type = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
     params.client_assertion = await new SignJWT({})
@@ -160,11 +259,25 @@ async function adminToken(credential: Credential): Promise<{ status: number; sco
   };
 }
 
-/** Every admin grant and introspection permission in the registry, to compare before and after. */
+/** Every admin grant, introspection permission, federated credential and trusted issuer in the registry, to compare before and after. */
 async function snapshot() {
-  const grants = new Map((await t.runtime.storage.listGrants({ apiIdentifier: ADMIN_API_IDENTIFIER })).map((grant) => [grant.clientId, new Set(grant.scopes)]));
-  const introspectors = new Map((await t.runtime.storage.listClients()).map((client) => [client.clientId, JSON.stringify(client.introspectApis ?? [])]));
-  return { grants, introspectors };
+  const adminGrants = await t.runtime.storage.listGrants({ apiIdentifier: ADMIN_API_IDENTIFIER });
+  const grants = new Map(adminGrants.map((grant) => [grant.clientId, new Set(grant.scopes)]));
+  const clients = await t.runtime.storage.listClients();
+  const introspectors = new Map(clients.map((client) => [client.clientId, JSON.stringify(client.introspectApis ?? [])]));
+  /** What acting as each client is worth (admin-authority.ts): its admin scopes, and introspection:write when it may introspect. */
+  const worth = new Map(
+    clients.map((client) => [
+      client.clientId,
+      credentialChangeNeeds(
+        client,
+        adminGrants.find((grant) => grant.clientId === client.clientId),
+      ),
+    ]),
+  );
+  const federated = await t.runtime.storage.listFederatedCredentials();
+  const issuers = new Map((await t.runtime.storage.listTrustedIssuers()).map((issuer) => [issuer.issuer, issuer]));
+  return { grants, introspectors, worth, federated, issuers };
 }
 
 async function attack(set: string[], n: number): Promise<string[]> {
@@ -177,7 +290,19 @@ async function attack(set: string[], n: number): Promise<string[]> {
   const introspector = await local.createClient({ name: `introspector-${n}`, introspectApis: ['*'] });
   const attacker = await local.createClient({ name: `attacker-${n}` });
   const ownGrant = await local.createGrant({ clientId: attacker.clientId, apiIdentifier: ADMIN_API_IDENTIFIER, scopes: set });
-  const victims: Victims = { root: root.clientId, service: service.clientId, introspector: introspector.clientId };
+  const controlled = await local.addTrustedIssuer({ issuer: `https://ci.example/${n}`, jwks: attackerKey.jwks });
+  const platform = await local.addTrustedIssuer({ issuer: `https://platform.example/${n}`, jwks: platformKey.jwks });
+  const rootSubject = `ops:${n}:admin`;
+  await local.addFederatedCredential(root.clientId, { issuer: platform.issuer, subject: rootSubject });
+  const victims: Victims = {
+    root: root.clientId,
+    service: service.clientId,
+    introspector: introspector.clientId,
+    rootName: root.client.name,
+    controlled: controlled.issuer,
+    platform: platform.issuer,
+    rootSubject,
+  };
   const before = await snapshot();
 
   const credentials: Credential[] = [{ clientId: attacker.clientId, secret: attacker.clientSecret! }];
@@ -198,6 +323,8 @@ async function attack(set: string[], n: number): Promise<string[]> {
       let payload = attempt.payload?.(attacker.clientId, victims, n * 10 + round);
       if (payload === '<jwks>') payload = { jwks: attackerKey.jwks, token_endpoint_auth_methods: ['private_key_jwt', 'client_secret_basic'] };
       if (JSON.stringify(payload ?? null).includes('<helper>')) payload = adminGrantFor(helper);
+      if (JSON.stringify(payload ?? null).includes('<attacker-jwks>'))
+        payload = JSON.parse(JSON.stringify(payload).replaceAll('"<attacker-jwks>"', JSON.stringify(attackerKey.jwks)));
       const response = await t.app.inject({
         method: attempt.method,
         url: `/admin/v1${url}`,
@@ -214,6 +341,8 @@ async function attack(set: string[], n: number): Promise<string[]> {
           credentials.push({ clientId: created.client_id, secret: created.client_secret });
       if (attempt.name === 'install its key on the full admin')
         credentials.push({ clientId: victims.root, privateKey: attackerKey.privateKey, kid: 'attacker' });
+      const federation = attempt.federates?.(victims, n * 10 + round);
+      if (federation) credentials.push({ clientId: federation.clientId, federated: { issuer: federation.issuer, subject: federation.subject } });
     }
   }
 
@@ -228,6 +357,19 @@ async function attack(set: string[], n: number): Promise<string[]> {
       if (permission !== (before.introspectors.get(clientId) ?? '[]'))
         violations.push(`${label}: client ${clientId} got introspection permission ${permission}`);
     }
+  }
+  const outsideSet = (clientId: string) => (after.worth.get(clientId) ?? []).filter((scope) => !held.has(scope));
+  const federatedBefore = new Set(before.federated.map((credential) => credential.id));
+  for (const credential of after.federated) {
+    const beyond = outsideSet(credential.clientId);
+    if (!federatedBefore.has(credential.id) && beyond.length > 0)
+      violations.push(`${label}: client ${credential.clientId} (worth ${beyond.join(', ')}) gained federated credential ${credential.subject}`);
+  }
+  for (const [issuer, was] of before.issuers) {
+    const now = after.issuers.get(issuer);
+    if (!now || !widensIssuerTrust(was, now)) continue;
+    const trusters = after.federated.filter((credential) => credential.issuer === issuer && outsideSet(credential.clientId).length > 0);
+    if (trusters.length > 0) violations.push(`${label}: issuer ${issuer}, trusted by ${trusters.map((c) => c.clientId).join(', ')}, was widened`);
   }
   for (const credential of credentials) {
     const issued = await adminToken(credential);
@@ -244,7 +386,7 @@ describe('admin least privilege, derived from the route table', () => {
   it('every attempt names a route of the table, and every write route that can confer something is attempted', () => {
     const attempted = new Set(ATTEMPTS.map((attempt) => `${attempt.method} ${attempt.route}`));
     const confers = routes.filter(
-      (route) => (route.method === 'POST' || route.method === 'PATCH') && /^\/(clients|grants|config|apis\/:identifier)/.test(route.url),
+      (route) => (route.method === 'POST' || route.method === 'PATCH') && /^\/(clients|grants|config|apis\/:identifier|trusted-issuers)/.test(route.url),
     );
     expect(confers.map((route) => `${route.method} ${route.url}`).filter((route) => !attempted.has(route))).toEqual([]);
   });

@@ -1,7 +1,7 @@
 import { Type, type SchemaOptions, type StringOptions, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { SIGNING_ALGORITHMS, type ClientAuthMethod, type SigningAlgorithm } from '../../storage/types.js';
 import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '../../protocol/limits.js';
-import { JWK_COMMON_MEMBERS, JWK_PUBLIC_MEMBERS, MAX_JWK_MEMBER_CHARS, MAX_JWKS_KEYS } from '../validation.js';
+import { JWK_MEMBER_ORDER, JWK_PUBLIC_MEMBERS, MAX_JWK_MEMBER_CHARS, MAX_JWKS_KEYS } from '../validation.js';
 import { mapped } from './fields.js';
 
 /** Schemas more than one admin resource speaks: snake_case like OAuth, ISO-8601 times. */
@@ -40,7 +40,8 @@ export const AuthMethods = Type.Array(stringEnum<ClientAuthMethod>(AUTH_METHODS)
 /** A public JWK Set: flat public JWKs only (admin/validation.ts checks the members each kty has). */
 export type PublicJwks = { keys: Record<string, unknown>[] };
 const jwkMember = Type.String({ maxLength: MAX_JWK_MEMBER_CHARS });
-const jwkMembers = [...JWK_COMMON_MEMBERS, ...new Set(Object.values(JWK_PUBLIC_MEMBERS).flat())];
+// In stored order (validation.ts); x5c only where a JWK Set allows certificates (trusted issuers).
+const jwkMembers = JWK_MEMBER_ORDER.filter((member) => member !== 'x5c');
 export const Jwk = Type.Object(
   {
     ...Object.fromEntries(jwkMembers.map((member) => [member, Type.Optional(jwkMember)])),
