@@ -1,4 +1,4 @@
-import type { ClientGrantRecord, ClientRecord, RegistryStores } from '../storage/types.js';
+import type { ClientGrantRecord, ClientRecord, RegistryStores, TrustedIssuerRecord } from '../storage/types.js';
 import { AdminError } from '../errors/admin-error.js';
 import { ADMIN_API_IDENTIFIER, INTROSPECTION_WRITE_SCOPE } from './built-in-admin-api.js';
 import type { AdminCaller } from './admin-context.js';
@@ -13,7 +13,11 @@ import type { AdminCaller } from './admin-context.js';
  * - a credential of a client (a new or rotated secret, its JWKS or its authentication methods,
  *   enabling it, deleting it with its grants): every admin scope that client holds, and
  *   `introspection:write` when it may introspect — whoever controls the credential acts as it;
- * - a client's introspection permission (set, changed or removed): `introspection:write`.
+ * - a client's introspection permission (set, changed or removed): `introspection:write`;
+ * - a federated credential of a client (added or removed) is a credential of it, as above;
+ * - a trusted issuer's keys or checks, changed so that more tokens pass (new keys, a longer lifetime,
+ *   reuse allowed, no longer shared), or removed with its credentials: what every client with a
+ *   credential of that issuer holds — whoever controls the issuer's keys acts as those clients.
  *
  * Every write path (the operations, apply and its plan) asks these functions, so no path is a
  * bypass. The local operator (CLI, `caller` undefined) owns the database and is not limited.
@@ -60,6 +64,30 @@ export function clientUpdateNeeds(
     ...(changesCredentials(before, after) ? credentialChangeNeeds(before, adminGrant) : []),
     ...(changesIntrospection(before.introspectApis, after.introspectApis) ? [INTROSPECTION_WRITE_SCOPE] : []),
   ];
+}
+
+/** Whether a change of an issuer lets more tokens through: new keys, or a looser check. */
+export function widensIssuerTrust(
+  before: Pick<TrustedIssuerRecord, 'jwks' | 'jwksUri' | 'tokenReuse' | 'maxTokenLifetimeSeconds' | 'isShared'>,
+  after: Pick<TrustedIssuerRecord, 'jwks' | 'jwksUri' | 'tokenReuse' | 'maxTokenLifetimeSeconds' | 'isShared'>,
+): boolean {
+  return (
+    JSON.stringify(before.jwks) !== JSON.stringify(after.jwks) ||
+    before.jwksUri !== after.jwksUri ||
+    (before.tokenReuse === 'refuse' && after.tokenReuse === 'allow') ||
+    after.maxTokenLifetimeSeconds > before.maxTokenLifetimeSeconds ||
+    (before.isShared && !after.isShared)
+  );
+}
+
+/** What acting as every client named here is worth: the union of what each holds (missing clients hold nothing). */
+export async function clientsNeeds(store: Pick<RegistryStores, 'getClient' | 'findGrant'>, clientIds: Iterable<string>): Promise<string[]> {
+  const needs = new Set<string>();
+  for (const clientId of new Set(clientIds)) {
+    const client = await store.getClient(clientId);
+    if (client) for (const scope of credentialChangeNeeds(client, await findAdminGrant(store, clientId))) needs.add(scope);
+  }
+  return [...needs];
 }
 
 /** Throws 403 naming every admin scope the caller lacks for `what`; the local operator passes. */

@@ -1,4 +1,4 @@
-import type { ApiRecord, ClientRecord, RegistryStores, Storage } from '../storage/types.js';
+import type { ApiRecord, ClientRecord, RegistryStores, Storage, TrustedIssuerRecord } from '../storage/types.js';
 import { StorageConflictError, StorageReferenceError } from '../storage/types.js';
 import { AdminError, notFound } from '../errors/admin-error.js';
 import { generateRecordId } from '../secrets/identifiers.js';
@@ -77,6 +77,12 @@ export async function requireClient(store: Pick<RegistryStores, 'getClient'>, cl
   const client = await store.getClient(clientId);
   if (!client) throw notFound(`No client with id ${echo(clientId)}`);
   return client;
+}
+
+export async function requireTrustedIssuer(store: Pick<RegistryStores, 'getTrustedIssuer'>, issuer: string): Promise<TrustedIssuerRecord> {
+  const found = await store.getTrustedIssuer(issuer);
+  if (!found) throw notFound(`No trusted issuer ${echo(issuer)}`);
+  return found;
 }
 
 /** Storage's typed failures as the operator-facing errors every front end shows. */

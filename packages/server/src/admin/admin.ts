@@ -8,6 +8,8 @@ import { createBootstrapOperations, type BootstrapOperations } from './bootstrap
 import { createConfigOperations, type ConfigOperations } from './apply-config.js';
 import { createClientSecretOperations, type ClientSecretOperations } from './client-secrets.js';
 import { createSigningKeyLifecycleOperations, type SigningKeyLifecycleOperations } from './signing-key-lifecycle.js';
+import { createTrustedIssuerOperations, createTrustedIssuerWrites, type TrustedIssuerOperations } from './trusted-issuers.js';
+import { createFederatedCredentialOperations, createFederatedCredentialWrites, type FederatedCredentialOperations } from './federated-credentials.js';
 
 export type { AdminDeps, AdminCaller } from './admin-context.js';
 export type { CreateApiInput, UpdateApiInput, ApiResult } from './apis.js';
@@ -20,6 +22,8 @@ export type { ListOptions, Page } from './paging.js';
 export type { ApplyConfigOptions, ApplyConfigResult, ConfigPlan, CreatedSecret, ExportConfigOptions, PlanChange } from './apply-config.js';
 export type { ConfigApi, ConfigClient, ConfigDocument, ConfigGrant } from './config-document.js';
 export type { ClientSecretDetails, AddedClientSecret } from './client-secrets.js';
+export type { AddTrustedIssuerInput, UpdateTrustedIssuerInput } from './trusted-issuers.js';
+export type { AddFederatedCredentialInput } from './federated-credentials.js';
 
 /**
  * Every management operation, one implementation behind the CLI, the admin HTTP API and the
@@ -31,6 +35,8 @@ export interface Admin
     ApiOperations,
     ClientOperations,
     ClientSecretOperations,
+    FederatedCredentialOperations,
+    TrustedIssuerOperations,
     GrantOperations,
     KeyOperations,
     SigningKeyLifecycleOperations,
@@ -53,6 +59,8 @@ export function createAdmin(deps: AdminDeps): Admin {
   const apiWrites = createApiWrites(context);
   const clientWrites = createClientWrites(context);
   const grantWrites = createGrantWrites(context);
+  const issuerWrites = createTrustedIssuerWrites(context);
+  const credentialWrites = createFederatedCredentialWrites(context);
   return {
     actor: deps.actor,
     withActor: (actor) => createAdmin({ ...deps, actor }),
@@ -61,10 +69,12 @@ export function createAdmin(deps: AdminDeps): Admin {
     ...createClientOperations(context, clientWrites),
     ...createGrantOperations(context, grantWrites),
     ...createClientSecretOperations(context),
+    ...createTrustedIssuerOperations(context, issuerWrites),
+    ...createFederatedCredentialOperations(context, credentialWrites),
     ...createKeyOperations(context),
     ...createSigningKeyLifecycleOperations(context),
     ...createAuditOperations(context),
     ...createBootstrapOperations(context, clientWrites, grantWrites),
-    ...createConfigOperations(context, { apis: apiWrites, clients: clientWrites, grants: grantWrites }),
+    ...createConfigOperations(context, { apis: apiWrites, clients: clientWrites, grants: grantWrites, issuers: issuerWrites, credentials: credentialWrites }),
   };
 }

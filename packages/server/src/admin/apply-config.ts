@@ -6,6 +6,8 @@ import { changedFields, type AdminContext, type AdminDeps, type RecordAudit } fr
 import type { ApiWrites } from './apis.js';
 import type { ClientWrites } from './clients.js';
 import type { GrantWrites } from './grants.js';
+import type { TrustedIssuerWrites } from './trusted-issuers.js';
+import type { FederatedCredentialWrites } from './federated-credentials.js';
 import { ADMIN_API_IDENTIFIER, INTROSPECTION_WRITE_SCOPE, builtInAdminApi } from './built-in-admin-api.js';
 import { adminScopesOf, clientUpdateNeeds, grantChangeNeeds } from './admin-authority.js';
 import {
@@ -82,7 +84,7 @@ interface AppliedState {
   secrets: CreatedSecret[];
 }
 
-type Writes = { apis: ApiWrites; clients: ClientWrites; grants: GrantWrites };
+type Writes = { apis: ApiWrites; clients: ClientWrites; grants: GrantWrites; issuers: TrustedIssuerWrites; credentials: FederatedCredentialWrites };
 
 export function createConfigOperations({ deps, write }: AdminContext, writes: Writes): ConfigOperations {
   const { storage } = deps;

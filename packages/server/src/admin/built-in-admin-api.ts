@@ -22,10 +22,14 @@ export function isReservedIdentifier(identifier: string): boolean {
 
 /** The dedicated scope for giving a client permission to introspect other clients' tokens. */
 export const INTROSPECTION_WRITE_SCOPE = 'introspection:write';
+/** Trusted issuers (workload identity federation); a client's federated credentials are clients:*. */
+export const ISSUERS_READ_SCOPE = 'issuers:read';
+export const ISSUERS_WRITE_SCOPE = 'issuers:write';
 
 export const ADMIN_SCOPES: readonly ApiScope[] = [
   { value: 'apis:read', description: 'Read APIs and their scopes' },
   { value: 'apis:write', description: 'Create, change and delete APIs' },
+  // Descriptions of existing scopes stay as stored databases have them (an upgrade adds scopes, never rewrites one).
   { value: 'clients:read', description: 'Read clients and secret hints' },
   {
     value: 'clients:write',
@@ -37,6 +41,12 @@ export const ADMIN_SCOPES: readonly ApiScope[] = [
   { value: 'keys:write', description: 'Rotate and retire signing keys' },
   { value: 'audit:read', description: 'Read the audit log' },
   { value: INTROSPECTION_WRITE_SCOPE, description: "Set which APIs' tokens a client may introspect (with clients:write)" },
+  { value: ISSUERS_READ_SCOPE, description: 'Read trusted issuers (workload identity federation)' },
+  {
+    value: ISSUERS_WRITE_SCOPE,
+    description:
+      'Add, change and remove trusted issuers (changing the keys or checks of one that a client holding admin scopes trusts: only with those scopes too)',
+  },
 ];
 
 export type AdminScope =
@@ -49,7 +59,9 @@ export type AdminScope =
   | 'keys:read'
   | 'keys:write'
   | 'audit:read'
-  | typeof INTROSPECTION_WRITE_SCOPE;
+  | typeof INTROSPECTION_WRITE_SCOPE
+  | typeof ISSUERS_READ_SCOPE
+  | typeof ISSUERS_WRITE_SCOPE;
 
 /** The built-in API as first created (by bootstrap, or by an apply whose document refers to it). */
 export function builtInAdminApi(at: number): ApiRecord {

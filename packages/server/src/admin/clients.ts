@@ -29,7 +29,7 @@ export interface ClientOperations {
   listClients(options?: ListOptions): Promise<Page<ClientRecord>>;
   getClient(clientId: string): Promise<{ client: ClientRecord; secrets: ClientSecretSummary[] }>;
   updateClient(clientId: string, patch: UpdateClientInput): Promise<ClientRecord>;
-  /** Deletes the client with its secrets and grants, atomically. */
+  /** Deletes the client with its secrets, grants and federated credentials, atomically. */
   deleteClient(clientId: string): Promise<void>;
   /**
    * Adds a new secret and lets the current ones expire after `graceSeconds`, so a service can be
@@ -135,8 +135,14 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
       const before = await requireClient(tx, clientId);
       const grants = await tx.listGrants({ clientId });
       requireCallerScopes(deps.caller, grantChangeNeeds(...grants), `Deleting client ${clientId} with its grant on the admin API`);
+      const federated = await tx.listFederatedCredentials({ clientId });
       await tx.deleteClient(clientId);
-      await audit('client.deleted', { clientId, before: clientResource.toWire(before), deletedGrants: grants.map((grant) => grant.id) });
+      await audit('client.deleted', {
+        clientId,
+        before: clientResource.toWire(before),
+        deletedGrants: grants.map((grant) => grant.id),
+        ...(federated.length > 0 ? { deletedFederatedCredentials: federated.map((credential) => credential.id) } : {}),
+      });
     },
   };
 }

@@ -83,39 +83,66 @@ export const JWK_COMMON_MEMBERS = ['kty', 'use', 'alg', 'kid', 'key_ops', 'ext',
 export const JWK_PUBLIC_MEMBERS = { RSA: ['n', 'e'], EC: ['crv', 'x', 'y'], OKP: ['crv', 'x'] } as const;
 const JWK_PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
-export function validateJwks(value: unknown): { keys: Record<string, unknown>[] } {
+/** What a JWK Set may hold: a client's keys (the default), or a trusted issuer's (trusted-issuers.ts). */
+export interface JwksRules {
+  maxKeys: number;
+  /** The wire name problems are reported under. */
+  field: string;
+  /** X.509 chains (`x5c`) beside the keys, as a SPIFFE bundle carries them for its X.509-SVID keys. */
+  allowsCertificates?: boolean;
+}
+const CLIENT_JWKS: JwksRules = { maxKeys: MAX_JWKS_KEYS, field: 'jwks' };
+/** An X.509 chain of a JWK: a few base64 DER certificates. */
+export const MAX_CHAIN_CERTIFICATES = 10;
+export const MAX_CERTIFICATE_CHARS = 16_384;
+
+export function validateJwks(value: unknown, rules: JwksRules = CLIENT_JWKS): { keys: Record<string, unknown>[] } {
   const keys = (value as { keys?: unknown })?.keys;
   if (!isPlainObject(value) || Object.keys(value).some((member) => member !== 'keys') || !Array.isArray(keys) || keys.length === 0) {
-    throw validationFailed('jwks', 'jwks must be a JWK Set: {"keys": [...]}, with no other member');
+    throw validationFailed(rules.field, `${rules.field} must be a JWK Set: {"keys": [...]}, with no other member`);
   }
-  if (keys.length > MAX_JWKS_KEYS) throw validationFailed('jwks', `jwks may hold at most ${MAX_JWKS_KEYS} keys`);
-  return { keys: keys.map((key, index) => validateJwk(key, `jwks.keys[${index}]`)) };
+  if (keys.length > rules.maxKeys) throw validationFailed(rules.field, `${rules.field} may hold at most ${rules.maxKeys} keys`);
+  return { keys: keys.map((key, index) => validateJwk(key, `${rules.field}.keys[${index}]`, rules)) };
 }
 
-function validateJwk(key: unknown, at: string): Record<string, unknown> {
-  if (!isPlainObject(key)) throw validationFailed('jwks', `${at} must be a JWK object`);
-  if (JWK_PRIVATE_MEMBERS.some((member) => member in key)) throw validationFailed('jwks', 'jwks must contain public keys only');
+function validateJwk(key: unknown, at: string, rules: JwksRules): Record<string, unknown> {
+  const { field } = rules;
+  if (!isPlainObject(key)) throw validationFailed(field, `${at} must be a JWK object`);
+  if (JWK_PRIVATE_MEMBERS.some((member) => member in key)) throw validationFailed(field, `${field} must contain public keys only`);
   const kty = key.kty as keyof typeof JWK_PUBLIC_MEMBERS;
+  if (kty === ('oct' as string)) throw validationFailed(field, `${at} is a symmetric key (kty oct): ${field} must contain public keys only`);
   if (typeof kty !== 'string' || !Object.hasOwn(JWK_PUBLIC_MEMBERS, kty))
-    throw validationFailed('jwks', `${at}.kty must be ${Object.keys(JWK_PUBLIC_MEMBERS).join(', ')}`);
-  const allowed: readonly string[] = [...JWK_COMMON_MEMBERS, ...JWK_PUBLIC_MEMBERS[kty]];
+    throw validationFailed(field, `${at}.kty must be ${Object.keys(JWK_PUBLIC_MEMBERS).join(', ')}`);
+  const allowed: readonly string[] = [...JWK_COMMON_MEMBERS, ...JWK_PUBLIC_MEMBERS[kty], ...(rules.allowsCertificates ? ['x5c'] : [])];
   for (const [member, memberValue] of Object.entries(key)) {
     if (!allowed.includes(member))
-      throw validationFailed('jwks', `${at} has a member ${echo(member)} that a ${kty} public key does not have (allowed: ${allowed.join(', ')})`);
+      throw validationFailed(field, `${at} has a member ${echo(member)} that a ${kty} public key does not have (allowed: ${allowed.join(', ')})`);
     const isValid =
       member === 'ext'
         ? typeof memberValue === 'boolean'
         : member === 'key_ops'
           ? Array.isArray(memberValue) && memberValue.length <= 8 && memberValue.every((op) => typeof op === 'string' && op.length <= 32)
-          : typeof memberValue === 'string' && memberValue.length <= MAX_JWK_MEMBER_CHARS;
+          : member === 'x5c'
+            ? Array.isArray(memberValue) &&
+              memberValue.length <= MAX_CHAIN_CERTIFICATES &&
+              memberValue.every((certificate) => typeof certificate === 'string' && certificate.length <= MAX_CERTIFICATE_CHARS)
+            : typeof memberValue === 'string' && memberValue.length <= MAX_JWK_MEMBER_CHARS;
     if (!isValid)
       throw validationFailed(
-        'jwks',
-        `${at}.${member} must be ${member === 'ext' ? 'true or false' : member === 'key_ops' ? 'a list of at most 8 short strings' : `a string of at most ${MAX_JWK_MEMBER_CHARS} characters`}`,
+        field,
+        `${at}.${member} must be ${
+          member === 'ext'
+            ? 'true or false'
+            : member === 'key_ops'
+              ? 'a list of at most 8 short strings'
+              : member === 'x5c'
+                ? `a list of at most ${MAX_CHAIN_CERTIFICATES} base64 certificates`
+                : `a string of at most ${MAX_JWK_MEMBER_CHARS} characters`
+        }`,
       );
   }
   const missing = JWK_PUBLIC_MEMBERS[kty].filter((member) => typeof key[member] !== 'string');
-  if (missing.length > 0) throw validationFailed('jwks', `${at} (${kty}) needs ${missing.join(', ')}`);
+  if (missing.length > 0) throw validationFailed(field, `${at} (${kty}) needs ${missing.join(', ')}`);
   return { ...key };
 }
 

@@ -8,6 +8,7 @@ import { withAdmin } from './cli-context.js';
 import { allPages } from '../admin/paging.js';
 import { action, fields, parseInteger, parseList, print, table, UsageError, withManagementOptions, type ManagementOptions } from './output.js';
 import { clientSecretsCommand } from './client-secrets-command.js';
+import { federatedCredentialsCommand } from './federated-credentials-command.js';
 
 interface ClientOptions extends ManagementOptions {
   name?: string;
@@ -191,5 +192,6 @@ export function clientsCommand(): Command {
       ),
     );
   clients.addCommand(clientSecretsCommand());
+  clients.addCommand(federatedCredentialsCommand());
   return clients;
 }

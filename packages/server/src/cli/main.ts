@@ -3,6 +3,7 @@ import { generateMasterKey } from '../keys/master-key.js';
 import { apisCommand } from './apis-command.js';
 import { clientsCommand } from './clients-command.js';
 import { grantsCommand } from './grants-command.js';
+import { issuersCommand } from './issuers-command.js';
 import { keysCommand } from './keys-command.js';
 import { tokenCommand } from './token-command.js';
 import { decodeCommand } from './decode-command.js';
@@ -22,6 +23,7 @@ export function buildCli(): Command {
   program.addCommand(apisCommand());
   program.addCommand(clientsCommand());
   program.addCommand(grantsCommand());
+  program.addCommand(issuersCommand());
   program.addCommand(keysCommand());
   program.addCommand(auditCommand());
   program.addCommand(exportCommand());

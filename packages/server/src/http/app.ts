@@ -19,7 +19,7 @@ import { INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH } from '../e
 import { fastifyTrustProxy, type TrustProxy } from '../config/trust-proxy.js';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
 import type { TokenRequest } from '../protocol/token-request.js';
-import { registerAdminApi } from './admin/admin-routes.js';
+import { ADMIN_PATH_PARAMETER_MAX_CHARS, registerAdminApi } from './admin/admin-routes.js';
 import { sendEndpointResponse as send } from './send-endpoint-response.js';
 import { cacheHeaders } from './cache-policy.js';
 
@@ -146,6 +146,9 @@ function createFastify(options: Pick<AppOptions, 'logger' | 'trustProxy' | 'serv
     // names its reqId itself, so requests share the app's logger (saves a child per request).
     childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
+    // Admin paths carry identifiers percent-encoded (an API identifier, a trusted issuer's URL):
+    // the router's default bound of 100 characters would turn a long one into a 400.
+    routerOptions: { maxParamLength: ADMIN_PATH_PARAMETER_MAX_CHARS },
     // Errors before a request reaches a route (a URL that cannot be decoded) and before Fastify
     // sees one at all (unparsable HTTP, oversize headers, timeouts) get the same answers as the rest.
     // No hook runs for the former (Fastify answers from a context without them), so the nosniff

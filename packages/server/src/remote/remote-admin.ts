@@ -9,6 +9,8 @@ import { apiResource, ApiWithSecret, createApi, updateApi } from '../admin/resou
 import { ClientDetail, clientResource, clientSecrets, CreatedClient, createdClientExtras, createClient, updateClient } from '../admin/resources/client.js';
 import { addedSecret, addSecret, clientSecretList, rotatedSecret, rotateSecret } from '../admin/resources/client-secret.js';
 import { createGrant, grantFilter, grantResource, updateGrant } from '../admin/resources/grant.js';
+import { addTrustedIssuer, trustedIssuerResource, updateTrustedIssuer } from '../admin/resources/trusted-issuer.js';
+import { addFederatedCredential, federatedCredentialList, federatedCredentialResource } from '../admin/resources/federated-credential.js';
 import { revokedKey, rotatedKey, rotateKey, signingKeyList, signingKeyResource } from '../admin/resources/signing-key.js';
 import { auditEventResource } from '../admin/resources/audit-event.js';
 import { applyResult, ConfigDocumentAnswer } from '../admin/resources/config-document.js';
@@ -132,6 +134,26 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
       addedSecret.fromWire(await call(addedSecret.schema, 'POST', `/clients/${enc(clientId)}/secrets`, addSecret.toWire(o))),
     listClientSecrets: async (clientId) => clientSecretList.fromWire(await call(clientSecretList.schema, 'GET', `/clients/${enc(clientId)}/secrets`)).items,
     revokeClientSecret: (clientId, secretId) => noContent('DELETE', `/clients/${enc(clientId)}/secrets/${enc(secretId)}`),
+
+    addFederatedCredential: async (clientId, input) =>
+      federatedCredentialResource.fromWire(
+        await call(federatedCredentialResource.schema, 'POST', `/clients/${enc(clientId)}/federated-credentials`, addFederatedCredential.toWire(input)),
+      ),
+    listFederatedCredentials: async (clientId) =>
+      federatedCredentialList.fromWire(await call(federatedCredentialList.schema, 'GET', `/clients/${enc(clientId)}/federated-credentials`)).items,
+    removeFederatedCredential: (clientId, credentialId) => noContent('DELETE', `/clients/${enc(clientId)}/federated-credentials/${enc(credentialId)}`),
+
+    addTrustedIssuer: async (input) =>
+      trustedIssuerResource.fromWire(await call(trustedIssuerResource.schema, 'POST', '/trusted-issuers', addTrustedIssuer.toWire(input))),
+    listTrustedIssuers: async (o = {}) =>
+      page(
+        await call(pageOf(trustedIssuerResource.schema), 'GET', '/trusted-issuers', undefined, { limit: o.limit, cursor: o.cursor }),
+        trustedIssuerResource.fromWire,
+      ),
+    getTrustedIssuer: async (issuer) => trustedIssuerResource.fromWire(await call(trustedIssuerResource.schema, 'GET', `/trusted-issuers/${enc(issuer)}`)),
+    updateTrustedIssuer: async (issuer, patch) =>
+      trustedIssuerResource.fromWire(await call(trustedIssuerResource.schema, 'PATCH', `/trusted-issuers/${enc(issuer)}`, updateTrustedIssuer.toWire(patch))),
+    removeTrustedIssuer: (issuer, o = {}) => noContent('DELETE', `/trusted-issuers/${enc(issuer)}`, { force: o.force }),
 
     createGrant: async (input) => grantResource.fromWire(await call(grantResource.schema, 'POST', '/grants', createGrant.toWire(input))),
     getGrant: async (id) => grantResource.fromWire(await call(grantResource.schema, 'GET', `/grants/${enc(id)}`)),

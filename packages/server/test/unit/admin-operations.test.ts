@@ -77,6 +77,8 @@ describe('admin bootstrap', () => {
       'keys:write',
       'audit:read',
       'introspection:write',
+      'issuers:read',
+      'issuers:write',
     ]);
     expect(await admin.isRegistryEmpty()).toBe(false);
     const [event] = (await admin.listAuditEvents()).items;
@@ -114,6 +116,25 @@ describe('built-in admin API upgrade', () => {
     const events = (await storage.listAuditEvents()).length;
     expect(await admin.upgradeBuiltInAdminApi()).toEqual([]);
     expect((await storage.listAuditEvents()).length).toBe(events);
+  });
+});
+
+describe('built-in admin API upgrade to workload identity federation', () => {
+  it('an admin API from before trusted issuers gains issuers:read and issuers:write, and so do its full admins only', async () => {
+    const { admin, storage } = setup();
+    const boot = await admin.bootstrapAdminClient();
+    const reader = await admin.createClient({ name: 'reader' });
+    await admin.createGrant({ clientId: reader.clientId, apiIdentifier: ADMIN_API_IDENTIFIER, scopes: ['apis:read', 'clients:read'] });
+    const api = (await storage.getApi(ADMIN_API_IDENTIFIER))!;
+    const old = api.scopes.filter((scope) => !scope.value.startsWith('issuers:'));
+    await storage.updateApi(ADMIN_API_IDENTIFIER, { scopes: old }, api.updatedAt);
+    const full = (await storage.findGrant(boot.clientId, ADMIN_API_IDENTIFIER))!;
+    await storage.updateGrant(full.id, { scopes: old.map((scope) => scope.value) }, full.updatedAt);
+
+    expect(await admin.upgradeBuiltInAdminApi()).toEqual(['issuers:read', 'issuers:write']);
+    expect((await storage.findGrant(boot.clientId, ADMIN_API_IDENTIFIER))!.scopes.slice(-2)).toEqual(['issuers:read', 'issuers:write']);
+    expect((await storage.findGrant(reader.clientId, ADMIN_API_IDENTIFIER))!.scopes).toEqual(['apis:read', 'clients:read']);
+    expect(await admin.upgradeBuiltInAdminApi()).toEqual([]);
   });
 });
 

@@ -16,6 +16,14 @@ import { apiResource, ApiWithSecret, createApi, updateApi } from '../../admin/re
 import { clientResource, ClientDetail, clientSecrets, CreatedClient, createdClientExtras, createClient, updateClient } from '../../admin/resources/client.js';
 import { addedSecret, addSecret, clientSecretList, rotatedSecret, rotateSecret } from '../../admin/resources/client-secret.js';
 import { createGrant, grantResource, grantFilter, GrantsQuery, updateGrant } from '../../admin/resources/grant.js';
+import {
+  addTrustedIssuer,
+  RemoveTrustedIssuerQuery,
+  trustedIssuerResource,
+  TrustedIssuersQuery,
+  updateTrustedIssuer,
+} from '../../admin/resources/trusted-issuer.js';
+import { addFederatedCredential, federatedCredentialList, federatedCredentialResource } from '../../admin/resources/federated-credential.js';
 import { RetireKeyQuery, revokedKey, rotatedKey, rotateKey, signingKeyResource, signingKeyList } from '../../admin/resources/signing-key.js';
 import { auditEventResource, auditFilter, AuditQuery } from '../../admin/resources/audit-event.js';
 import { applyResult, ApplyQuery, ConfigDocumentAnswer, ConfigDocumentBody, ExportQuery } from '../../admin/resources/config-document.js';
@@ -25,6 +33,8 @@ export const ADMIN_PREFIX = '/admin/v1';
 export const OPENAPI_PATH = `${ADMIN_PREFIX}/openapi.json`;
 /** Admin bodies carry JWK Sets and, for `apply`, whole registries: larger than token requests. */
 const ADMIN_BODY_LIMIT_BYTES = 1024 * 1024;
+/** The longest identifier a path names (an API identifier, an issuer: 512 characters), each character percent-encoded. */
+export const ADMIN_PATH_PARAMETER_MAX_CHARS = 3 * 512;
 /** A document of 10,000 clients with grants is ~4 MiB of JSON. */
 const APPLY_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
@@ -87,9 +97,10 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
             title: 'm2m-auth admin API',
             version: '1.0.0',
             description:
-              `Manage APIs, clients, grants, signing keys and the audit log. Authenticate with an access token of ${ADMIN_API_IDENTIFIER} (client credentials grant, audience=${ADMIN_API_IDENTIFIER}); each operation names the scope it needs. Errors are RFC 9457 problem details.\n\n` +
+              `Manage APIs, clients, grants, trusted issuers and federated credentials (workload identity federation), signing keys and the audit log. Authenticate with an access token of ${ADMIN_API_IDENTIFIER} (client credentials grant, audience=${ADMIN_API_IDENTIFIER}); each operation names the scope it needs. Errors are RFC 9457 problem details.\n\n` +
               `Nobody confers what they do not hold: a grant on ${ADMIN_API_IDENTIFIER} (create, change, delete) also needs every admin scope it holds before and after; ` +
-              `a new or rotated secret, a change of jwks or token_endpoint_auth_methods, enabling or deleting a client also needs every admin scope that client holds (and introspection:write when it may introspect); ` +
+              `a new or rotated secret, a federated credential added or removed, a change of jwks or token_endpoint_auth_methods, enabling or deleting a client also needs every admin scope that client holds (and introspection:write when it may introspect); ` +
+              `changing a trusted issuer's keys or loosening its checks, or removing it with its credentials, needs what every client with a credential of it holds; ` +
               `setting or changing introspect_apis needs introspection:write. config/apply and its dry run apply the same rules. Such a refusal is 403 insufficient-scope with required_scopes. ` +
               `Admin tokens live at most ${ADMIN_TOKEN_TTL_SECONDS} seconds (a server may lower that); a token revoked at /oauth/revoke is refused at once, and when its revocation cannot be checked the answer is 503 with Retry-After.`,
           },
@@ -205,6 +216,7 @@ export function adminRoutes(): RouteSpec[] {
   const clientId = { client_id: 'Client id' };
   const grantId = { id: 'Grant id' };
   const kid = { kid: 'Key id' };
+  const issuer = { issuer: 'The issuer, percent-encoded (e.g. https%3A%2F%2Ftoken.actions.githubusercontent.com)' };
 
   return [
     // ---- APIs
@@ -345,6 +357,87 @@ export function adminRoutes(): RouteSpec[] {
       body: rotateSecret.schema,
       success: [201, rotatedSecret.schema],
       handler: async (admin, { params, body }) => rotatedSecret.toWire(await admin.rotateClientSecret(params.client_id!, rotateSecret.fromWire(body))),
+    }),
+
+    // ---- Federated credentials of a client (workload identity federation)
+    route({
+      method: 'GET',
+      url: '/clients/:client_id/federated-credentials',
+      scope: 'clients:read',
+      summary: 'List a client’s federated credentials',
+      params: clientId,
+      success: [200, federatedCredentialList.schema],
+      handler: async (admin, { params }) => federatedCredentialList.toWire({ items: await admin.listFederatedCredentials(params.client_id!) }),
+    }),
+    route({
+      method: 'POST',
+      url: '/clients/:client_id/federated-credentials',
+      scope: 'clients:write',
+      summary: 'Let tokens of a trusted issuer with this subject authenticate as the client, instead of a secret',
+      params: clientId,
+      body: addFederatedCredential.schema,
+      success: [201, federatedCredentialResource.schema],
+      handler: async (admin, { params, body }) =>
+        federatedCredentialResource.toWire(await admin.addFederatedCredential(params.client_id!, addFederatedCredential.fromWire(body))),
+    }),
+    route({
+      method: 'DELETE',
+      url: '/clients/:client_id/federated-credentials/:id',
+      scope: 'clients:write',
+      summary: 'Remove a federated credential: its tokens stop authenticating at once',
+      params: { ...clientId, id: 'Federated credential id' },
+      success: [204, null],
+      handler: (admin, { params }) => admin.removeFederatedCredential(params.client_id!, params.id!),
+    }),
+
+    // ---- Trusted issuers (workload identity federation)
+    route({
+      method: 'GET',
+      url: '/trusted-issuers',
+      scope: 'issuers:read',
+      summary: 'List trusted issuers',
+      querystring: TrustedIssuersQuery,
+      success: [200, pageOf(trustedIssuerResource.schema)],
+      handler: async (admin, { query }) => pageOfWire(await admin.listTrustedIssuers(pageOptions(query)), trustedIssuerResource.toWire),
+    }),
+    route({
+      method: 'POST',
+      url: '/trusted-issuers',
+      scope: 'issuers:write',
+      summary: 'Trust a platform’s tokens (a Kubernetes cluster, a CI service, an OIDC provider, a SPIFFE trust domain)',
+      body: addTrustedIssuer.schema,
+      success: [201, trustedIssuerResource.schema],
+      handler: async (admin, { body }) => trustedIssuerResource.toWire(await admin.addTrustedIssuer(addTrustedIssuer.fromWire(body))),
+    }),
+    route({
+      method: 'GET',
+      url: '/trusted-issuers/:issuer',
+      scope: 'issuers:read',
+      summary: 'Show a trusted issuer',
+      params: issuer,
+      success: [200, trustedIssuerResource.schema],
+      handler: async (admin, { params }) => trustedIssuerResource.toWire(await admin.getTrustedIssuer(params.issuer!)),
+    }),
+    route({
+      method: 'PATCH',
+      url: '/trusted-issuers/:issuer',
+      scope: 'issuers:write',
+      summary: 'Change a trusted issuer’s keys or checks',
+      params: issuer,
+      body: updateTrustedIssuer.schema,
+      success: [200, trustedIssuerResource.schema],
+      handler: async (admin, { params, body }) =>
+        trustedIssuerResource.toWire(await admin.updateTrustedIssuer(params.issuer!, updateTrustedIssuer.fromWire(body))),
+    }),
+    route({
+      method: 'DELETE',
+      url: '/trusted-issuers/:issuer',
+      scope: 'issuers:write',
+      summary: 'Stop trusting an issuer (refused while federated credentials name it, unless force)',
+      params: issuer,
+      querystring: RemoveTrustedIssuerQuery,
+      success: [204, null],
+      handler: (admin, { params, query }) => admin.removeTrustedIssuer(params.issuer!, query.force === undefined ? {} : { force: query.force }),
     }),
 
     // ---- Grants
