@@ -91,13 +91,18 @@ export async function clientsNeeds(store: Pick<RegistryStores, 'getClient' | 'fi
 }
 
 /** Throws 403 naming every admin scope the caller lacks for `what`; the local operator passes. */
-export function requireCallerScopes(caller: AdminCaller | undefined, needed: readonly string[], what: string): void {
+export function requireCallerScopes(
+  caller: AdminCaller | undefined,
+  needed: readonly string[],
+  what: string,
+  why = 'an admin client cannot confer what it does not hold',
+): void {
   if (!caller) return;
   const missing = [...new Set(needed)].filter((scope) => !caller.scopes.has(scope)).sort();
   if (missing.length === 0) return;
   throw new AdminError(
     'insufficient_scope',
-    `${what} needs the admin scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')} on ${ADMIN_API_IDENTIFIER}: an admin client cannot confer what it does not hold`,
+    `${what} needs the admin scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')} on ${ADMIN_API_IDENTIFIER}: ${why}`,
     undefined,
     { required_scopes: missing },
   );

@@ -1,4 +1,4 @@
-import type { ApiRecord, ClientGrantRecord, ClientRecord, RegistryStores } from '../storage/types.js';
+import type { ApiRecord, ClientGrantRecord, ClientRecord, FederatedCredentialRecord, RegistryStores, TrustedIssuerRecord } from '../storage/types.js';
 import { AdminError, isAdminError } from '../errors/admin-error.js';
 import { ensureSigningKey } from '../keys/key-rotation.js';
 import { apiResource } from './resources/api.js';
@@ -8,16 +8,19 @@ import type { ClientWrites } from './clients.js';
 import type { GrantWrites } from './grants.js';
 import type { TrustedIssuerWrites } from './trusted-issuers.js';
 import type { FederatedCredentialWrites } from './federated-credentials.js';
-import { ADMIN_API_IDENTIFIER, INTROSPECTION_WRITE_SCOPE, builtInAdminApi } from './built-in-admin-api.js';
-import { adminScopesOf, clientUpdateNeeds, grantChangeNeeds } from './admin-authority.js';
+import { ADMIN_API_IDENTIFIER, INTROSPECTION_WRITE_SCOPE, ISSUERS_READ_SCOPE, ISSUERS_WRITE_SCOPE, builtInAdminApi } from './built-in-admin-api.js';
+import { adminScopesOf, clientUpdateNeeds, credentialChangeNeeds, grantChangeNeeds, requireCallerScopes, widensIssuerTrust } from './admin-authority.js';
 import {
   CONFIG_DOCUMENT_VERSION,
+  federatedCredentialKey,
   invalidDocument,
   parseConfigDocument,
   type ConfigApi,
   type ConfigDocument,
   type DesiredClient,
   type DesiredConfig,
+  type DesiredFederatedCredential,
+  type DesiredTrustedIssuer,
   type FieldError,
 } from './config-document.js';
 
@@ -28,7 +31,7 @@ export type { ConfigPlan, CreatedSecret, PlanChange, Resource } from './resource
 export interface ApplyConfigOptions {
   /** Only compute the plan. */
   dryRun?: boolean;
-  /** Delete the APIs, clients and grants the document does not list (never the built-in admin API). */
+  /** Delete the APIs, trusted issuers, clients, federated credentials and grants the document does not list (never the built-in admin API). */
   prune?: boolean;
   /**
    * Let prune delete the calling admin client (or its admin grant), or the last client holding
@@ -51,7 +54,11 @@ export interface ExportConfigOptions {
 }
 
 export interface ConfigOperations {
-  /** APIs, clients and grants as one configuration document: never a secret or a secret's hash. */
+  /**
+   * APIs, trusted issuers, clients with their federated credentials, and grants as one configuration
+   * document: never a secret or a secret's hash. An admin client needs issuers:read too when there
+   * are trusted issuers to write.
+   */
   exportConfig(options?: ExportConfigOptions): Promise<ConfigDocument>;
   /**
    * Makes the registry match a configuration document: validates it, computes the plan and, unless
@@ -61,13 +68,30 @@ export interface ConfigOperations {
   applyConfig(document: unknown, options?: ApplyConfigOptions): Promise<ApplyConfigResult>;
 }
 
-type Reader = Pick<RegistryStores, 'listApis' | 'listClients' | 'listGrants'>;
+type Reader = Pick<RegistryStores, 'listApis' | 'listClients' | 'listGrants' | 'listTrustedIssuers' | 'listFederatedCredentials'>;
 
-/** Creates and updates first, in dependency order; deletes last, children before parents. */
-const PHASES = ['api.create', 'client.create', 'grant.create', 'grant.delete', 'client.delete', 'api.delete'] as const;
+/**
+ * Creates and updates first, in dependency order; deletes last, children before parents. Federated
+ * credentials go before issuers change: one replaced (credentials do not change in place) or
+ * pruned is gone before an issuer becomes shared, and a client's limit counts only what stays.
+ */
+const PHASES = [
+  'api.create',
+  'client.create',
+  'credential.delete',
+  'issuer.create',
+  'credential.create',
+  'grant.create',
+  'grant.delete',
+  'client.delete',
+  'api.delete',
+  'issuer.delete',
+] as const;
 
 interface Step {
   change: PlanChange;
+  /** The first half of a change another step shows (a replaced federated credential's removal): not a line of the plan. */
+  isPart?: boolean;
   /** The document entry the step comes from; absent for deletions. */
   path?: string;
   phase: (typeof PHASES)[number];
@@ -85,6 +109,7 @@ interface AppliedState {
 }
 
 type Writes = { apis: ApiWrites; clients: ClientWrites; grants: GrantWrites; issuers: TrustedIssuerWrites; credentials: FederatedCredentialWrites };
+type CredentialWrites = FederatedCredentialWrites;
 
 export function createConfigOperations({ deps, write }: AdminContext, writes: Writes): ConfigOperations {
   const { storage } = deps;
@@ -92,8 +117,15 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: Wr
 
   return {
     async exportConfig(options = {}) {
-      const [apis, clients, grants] = await Promise.all([storage.listApis(), storage.listClients(), storage.listGrants()]);
-      return exportDocument(apis, clients, grants, options.includeAdmin === true);
+      const [apis, issuers, clients, grants, credentials] = await Promise.all([
+        storage.listApis(),
+        storage.listTrustedIssuers(),
+        storage.listClients(),
+        storage.listGrants(),
+        storage.listFederatedCredentials(),
+      ]);
+      if (issuers.length > 0) requireCallerScopes(deps.caller, [ISSUERS_READ_SCOPE], 'Exporting trusted issuers', 'they are read with their own scope');
+      return exportDocument({ apis, issuers, clients, grants, credentials }, options.includeAdmin === true);
     },
 
     async applyConfig(document, options = {}) {
@@ -123,7 +155,13 @@ interface Planning {
 /** Compares the document with the registry: the plan to show, and the steps that carry it out. */
 async function planChanges(reader: Reader, desired: DesiredConfig, options: ApplyConfigOptions, writes: Writes, deps: AdminDeps) {
   const prune = options.prune === true;
-  const [apis, clients, grants] = await Promise.all([reader.listApis(), reader.listClients(), reader.listGrants()]);
+  const [apis, clients, grants, issuers, credentials] = await Promise.all([
+    reader.listApis(),
+    reader.listClients(),
+    reader.listGrants(),
+    reader.listTrustedIssuers(),
+    reader.listFederatedCredentials(),
+  ]);
   const errors: FieldError[] = [];
   const { matches, clientIds } = matchClients(desired, clients, errors);
   const planning: Planning = {
@@ -133,15 +171,145 @@ async function planChanges(reader: Reader, desired: DesiredConfig, options: Appl
       prune ? planning.steps.push({ ...step, change: { action: 'delete', resource, key } }) : planning.kept.push({ resource, key }),
   };
   planBuiltInApi(planning, desired, apis, errors, deps);
+  const adminGrants = new Map(grants.filter((grant) => grant.apiIdentifier === ADMIN_API_IDENTIFIER).map((grant) => [grant.clientId, grant]));
+  const clientsById = new Map(clients.map((client) => [client.clientId, client]));
+  /** What acting as a server client is worth (admin-authority.ts); a client the apply creates holds nothing yet. */
+  const worth = (clientId: string | undefined) => {
+    const client = clientId === undefined ? undefined : clientsById.get(clientId);
+    return client ? credentialChangeNeeds(client, adminGrants.get(client.clientId)) : [];
+  };
+  planIssuers(planning, desired, issuers, credentials, worth, errors, writes.issuers);
   if (errors.length > 0) throw invalidDocument(errors);
   planApis(planning, desired, apis, writes.apis);
-  const adminGrants = new Map(grants.filter((grant) => grant.apiIdentifier === ADMIN_API_IDENTIFIER).map((grant) => [grant.clientId, grant]));
   planClients(planning, desired, clients, matches, writes.clients, adminGrants);
+  planCredentials(planning, desired, credentials, clientIds, clientsById, worth, writes.credentials);
   planGrants(planning, desired, grants, clients, clientIds, writes.grants);
   // The same rules as the writes enforce, checked on the plan too: a dry run says what apply would refuse.
   authorizePlan(planning.steps, deps);
   if (!options.allowAdminDeletion) guardAdminDeletion(planning.steps, desired, adminGrants, deps);
-  return { plan: { changes: planning.steps.map((step) => step.change), kept: planning.kept }, steps: planning.steps, clientIds };
+  return { plan: { changes: planning.steps.filter((step) => !step.isPart).map((step) => step.change), kept: planning.kept }, steps: planning.steps, clientIds };
+}
+
+function planIssuers(
+  planning: Planning,
+  desired: DesiredConfig,
+  issuers: TrustedIssuerRecord[],
+  credentials: FederatedCredentialRecord[],
+  worth: (clientId: string) => string[],
+  errors: FieldError[],
+  writes: TrustedIssuerWrites,
+) {
+  const byIssuer = new Map(issuers.map((issuer) => [issuer.issuer, issuer]));
+  /** Whoever changes an issuer's keys or loosens its checks could act as every client that trusts it, now or after this apply. */
+  const trustersNeeds = (issuer: string) => {
+    const trusters = credentials.filter((credential) => credential.issuer === issuer).map((credential) => credential.clientId);
+    return [...new Set(trusters.flatMap(worth))];
+  };
+  for (const issuer of desired.trustedIssuers) {
+    const existing = byIssuer.get(issuer.issuer);
+    const after = issuerFields(issuer);
+    if (!existing) {
+      planning.steps.push({
+        change: { action: 'create', resource: 'trusted_issuer', key: issuer.issuer, after: { issuer: issuer.issuer, ...after } },
+        path: issuer.path,
+        phase: 'issuer.create',
+        needs: [ISSUERS_WRITE_SCOPE],
+        run: async (tx, audit) => void (await writes.addTrustedIssuer(tx, audit, issuer)),
+      });
+      continue;
+    }
+    if (existing.kind !== issuer.kind) {
+      errors.push({
+        path: `${issuer.path}.kind`,
+        message: `the server's issuer is of kind ${existing.kind}; a kind does not change (remove the issuer and add it again)`,
+      });
+      continue;
+    }
+    const changes = changedFields(issuerFields(existing), after);
+    if (Object.keys(changes).length === 0) continue;
+    planning.steps.push({
+      change: { action: 'update', resource: 'trusted_issuer', key: issuer.issuer, changes },
+      path: issuer.path,
+      phase: 'issuer.create',
+      needs: [ISSUERS_WRITE_SCOPE, ...(widensIssuerTrust(existing, issuer) ? trustersNeeds(issuer.issuer) : [])],
+      run: async (tx, audit) => void (await writes.updateTrustedIssuer(tx, audit, issuer.issuer, issuerChange(issuer))),
+    });
+  }
+  const listed = new Set(desired.trustedIssuers.map((issuer) => issuer.issuer));
+  for (const issuer of issuers) {
+    // Its credentials are not in the document either (they could not name it): prune removes them first.
+    if (!listed.has(issuer.issuer))
+      planning.unlisted('trusted_issuer', issuer.issuer, {
+        phase: 'issuer.delete',
+        needs: [ISSUERS_WRITE_SCOPE],
+        run: (tx, audit) => writes.removeTrustedIssuer(tx, audit, issuer.issuer),
+      });
+  }
+}
+
+/**
+ * A client's federated credentials, matched by issuer, subject and subject_match. A credential does
+ * not change in place: one whose audiences, claims or description differ is replaced (shown as an
+ * update). Each is a credential of its client: it needs what the client's credentials need.
+ */
+function planCredentials(
+  planning: Planning,
+  desired: DesiredConfig,
+  credentials: FederatedCredentialRecord[],
+  clientIds: Map<DesiredClient, string>,
+  clientsById: Map<string, ClientRecord>,
+  worth: (clientId: string | undefined) => string[],
+  writes: CredentialWrites,
+) {
+  const onServer = new Map(credentials.map((credential) => [`${credential.clientId}\n${federatedCredentialKey(credential)}`, credential]));
+  const matched = new Set<FederatedCredentialRecord>();
+  for (const client of desired.clients) {
+    const clientId = clientIds.get(client);
+    for (const credential of client.federatedCredentials) {
+      const existing = clientId === undefined ? undefined : onServer.get(`${clientId}\n${federatedCredentialKey(credential)}`);
+      const key = credentialKey(client.name, credential);
+      const after = credentialFields(credential);
+      const add = async (tx: RegistryStores, audit: RecordAudit, applied: AppliedState) =>
+        void (await writes.addFederatedCredential(tx, audit, applied.clientIds.get(client)!, credential));
+      if (!existing) {
+        planning.steps.push({
+          change: {
+            action: 'create',
+            resource: 'federated_credential',
+            key,
+            after: { client: client.name, issuer: credential.issuer, subject: credential.subject, ...after },
+          },
+          path: credential.path,
+          phase: 'credential.create',
+          needs: worth(clientId),
+          run: add,
+        });
+        continue;
+      }
+      matched.add(existing);
+      const changes = changedFields(credentialFields(existing), after);
+      if (Object.keys(changes).length === 0) continue;
+      const change: PlanChange = { action: 'update', resource: 'federated_credential', key, changes };
+      planning.steps.push(
+        {
+          change,
+          isPart: true,
+          path: credential.path,
+          phase: 'credential.delete',
+          run: (tx, audit) => writes.removeFederatedCredential(tx, audit, existing.clientId, existing.id),
+        },
+        { change, path: credential.path, phase: 'credential.create', needs: worth(clientId), run: add },
+      );
+    }
+  }
+  for (const credential of credentials) {
+    if (matched.has(credential)) continue;
+    planning.unlisted('federated_credential', credentialKey(clientsById.get(credential.clientId)?.name ?? credential.clientId, credential), {
+      phase: 'credential.delete',
+      needs: worth(credential.clientId),
+      run: (tx, audit) => writes.removeFederatedCredential(tx, audit, credential.clientId, credential.id),
+    });
+  }
 }
 
 function planApis(planning: Planning, desired: DesiredConfig, apis: ApiRecord[], writes: ApiWrites) {
@@ -412,6 +580,8 @@ function planBuiltInApi(planning: Planning, desired: DesiredConfig, apis: ApiRec
 
 const clientKey = (name: string, clientId: string | undefined) => `${name} (${clientId ?? 'new'})`;
 const grantKey = (client: string, api: string) => `${client} → ${api}`;
+const credentialKey = (client: string, credential: Pick<DesiredFederatedCredential, 'issuer' | 'subject' | 'subjectMatch'>) =>
+  `${client} ← ${credential.issuer} ${credential.subject}${credential.subjectMatch === 'prefix' ? ' (prefix)' : ''}`;
 
 /** A resource's fields as the document writes them, from a stored record or a desired entry alike. */
 const apiFields = (api: Pick<ApiRecord, 'identifier' | 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds'>) => ({
@@ -436,13 +606,47 @@ const clientFields = (
 
 const grantFields = (grant: Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'>) => ({ scopes: grant.scopes, token_ttl_seconds: grant.tokenTtlSeconds });
 
+const issuerFields = (issuer: Omit<DesiredTrustedIssuer, 'path' | 'issuer'>) => ({
+  kind: issuer.kind,
+  jwks_uri: issuer.jwksUri,
+  jwks: issuer.jwks,
+  token_reuse: issuer.tokenReuse,
+  max_token_lifetime_seconds: issuer.maxTokenLifetimeSeconds,
+  shared: issuer.isShared,
+});
+/** Every changeable field, so the issuer ends up exactly as the document says (jwks and jwks_uri swap in one change). */
+const issuerChange = ({ jwksUri, jwks, tokenReuse, maxTokenLifetimeSeconds, isShared }: DesiredTrustedIssuer) => ({
+  jwksUri,
+  jwks,
+  tokenReuse,
+  maxTokenLifetimeSeconds,
+  isShared,
+});
+
+const credentialFields = (credential: Pick<FederatedCredentialRecord, 'subjectMatch' | 'audiences' | 'claims' | 'description'>) => ({
+  subject_match: credential.subjectMatch,
+  audiences: credential.audiences,
+  claims: credential.claims,
+  description: credential.description,
+});
+
 /**
  * The registry as a document. Grants name their client by name when that name is unique (easier
  * to read and review), by client_id otherwise; scopes without a description are written as plain
  * strings. The built-in admin API is left out unless asked for, but grants on it are written: they
  * refer to it by identifier, and apply creates it where it is missing.
  */
-function exportDocument(apis: ApiRecord[], clients: ClientRecord[], grants: ClientGrantRecord[], includeAdmin: boolean): ConfigDocument {
+function exportDocument(
+  registry: {
+    apis: ApiRecord[];
+    issuers: TrustedIssuerRecord[];
+    clients: ClientRecord[];
+    grants: ClientGrantRecord[];
+    credentials: FederatedCredentialRecord[];
+  },
+  includeAdmin: boolean,
+): ConfigDocument {
+  const { apis, issuers, clients, grants, credentials } = registry;
   const nameCounts = new Map<string, number>();
   for (const client of clients) nameCounts.set(client.name, (nameCounts.get(client.name) ?? 0) + 1);
   const ids = new Set(clients.map((client) => client.clientId));
@@ -459,7 +663,24 @@ function exportDocument(apis: ApiRecord[], clients: ClientRecord[], grants: Clie
         ...apiFields(api),
         scopes: api.scopes.every((scope) => scope.description === '') ? api.scopes.map((scope) => scope.value) : api.scopes,
       })),
-    clients: clients.map((client) => ({ client_id: client.clientId, ...clientFields(client) })),
+    trusted_issuers: issuers.map((issuer) => ({ issuer: issuer.issuer, ...issuerFields(issuer) })),
+    clients: clients.map((client) => {
+      const federated = credentials.filter((credential) => credential.clientId === client.clientId);
+      return {
+        client_id: client.clientId,
+        ...clientFields(client),
+        // Left out when there are none, so a registry without federation exports as before.
+        ...(federated.length > 0
+          ? {
+              federated_credentials: federated.map((credential) => ({
+                issuer: credential.issuer,
+                subject: credential.subject,
+                ...credentialFields(credential),
+              })),
+            }
+          : {}),
+      };
+    }),
     grants: grants.map((grant) => ({ client: reference(grant.clientId), api: grant.apiIdentifier, ...grantFields(grant) })),
   };
 }

@@ -1,10 +1,12 @@
-import type { ApiScope, ClientAuthMethod, SigningAlgorithm } from '../storage/types.js';
+import type { ApiScope, ClientAuthMethod, SigningAlgorithm, SubjectMatch, TrustedIssuerKind, TrustedIssuerRecord } from '../storage/types.js';
 import { AdminError, isAdminError } from '../errors/admin-error.js';
 import { echo } from '../errors/echo.js';
 import { findUnstorable, UNSTORABLE_TEXT } from '../protocol/storable-text.js';
 import { ADMIN_API_IDENTIFIER, ADMIN_TOKEN_TTL_SECONDS, RESERVED_IDENTIFIER_PREFIX, isReservedIdentifier } from './built-in-admin-api.js';
 import { validateGrantScopes } from './grants.js';
 import { DEFAULT_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
+import { MAX_FEDERATED_CREDENTIALS_PER_CLIENT } from '../federation/federation-rules.js';
+import { federatedCredentialRule, trustedIssuerSettings, type TrustedIssuerSettings } from './federation-validation.js';
 import {
   validateApiIdentifier,
   validateAuthMethods,
@@ -25,7 +27,7 @@ import { CONFIG_ENTRY_FIELDS } from './resources/config-document.js';
  * Schema are defined with the resources (resources/config-document.ts); here the document is
  * checked the way apply needs it, every problem with its path.
  */
-export type { ConfigApi, ConfigClient, ConfigDocument, ConfigGrant } from './resources/config-document.js';
+export type { ConfigApi, ConfigClient, ConfigDocument, ConfigFederatedCredential, ConfigGrant, ConfigTrustedIssuer } from './resources/config-document.js';
 
 export const CONFIG_DOCUMENT_VERSION = 1;
 
@@ -39,6 +41,22 @@ export interface DesiredApi {
   tokenTtlSeconds: number;
 }
 
+/** A trusted issuer as the document wants it: its settings with the kind's defaults. */
+export interface DesiredTrustedIssuer extends TrustedIssuerSettings {
+  path: string;
+}
+
+/** A federated credential of a document client, checked against the document's issuer it names. */
+export interface DesiredFederatedCredential {
+  path: string;
+  issuer: string;
+  subject: string;
+  subjectMatch: SubjectMatch;
+  audiences: string[];
+  claims: Record<string, string>;
+  description: string;
+}
+
 export interface DesiredClient {
   path: string;
   clientId: string | undefined;
@@ -49,6 +67,7 @@ export interface DesiredClient {
   tokenEndpointAuthMethods: ClientAuthMethod[];
   jwks: { keys: Record<string, unknown>[] } | null;
   introspectApis: string[];
+  federatedCredentials: DesiredFederatedCredential[];
 }
 
 export interface DesiredGrant {
@@ -65,6 +84,7 @@ export interface DesiredGrant {
 export interface DesiredConfig {
   /** Without the built-in admin API: accepted (export --include-admin writes it), never applied. */
   apis: DesiredApi[];
+  trustedIssuers: DesiredTrustedIssuer[];
   clients: DesiredClient[];
   grants: DesiredGrant[];
   /** Grants on the built-in admin API, whose scopes are checked against the server's. */
@@ -91,7 +111,7 @@ export function invalidDocument(errors: FieldError[]): AdminError {
  * duplicates and references between its parts. Throws one validation error listing every problem.
  */
 export function parseConfigDocument(value: unknown): DesiredConfig {
-  if (!isObject(value)) throw invalidDocument([{ path: '(document)', message: 'must be a mapping with version, apis, clients and grants' }]);
+  if (!isObject(value)) throw invalidDocument([{ path: '(document)', message: 'must be a mapping with version, apis, trusted_issuers, clients and grants' }]);
   // Text no store can hold (a NUL byte) anywhere: refused here, so `apply` from a file refuses
   // it alike on every adapter instead of failing PostgreSQL's statement.
   const unstorable = findUnstorable(value);
@@ -103,7 +123,7 @@ export function parseConfigDocument(value: unknown): DesiredConfig {
     throw invalidDocument([{ path: path || '(document)', message: `${unstorable.isKey ? 'a field name' : 'the value'} ${UNSTORABLE_TEXT}` }]);
   }
   const problems = createProblems();
-  unknownKeys(value, '', ['$schema', 'version', 'apis', 'clients', 'grants'], problems);
+  unknownKeys(value, '', ['$schema', 'version', 'apis', 'trusted_issuers', 'clients', 'grants'], problems);
   if (value.version !== CONFIG_DOCUMENT_VERSION) problems.add('version', `must be ${CONFIG_DOCUMENT_VERSION} (the document format version)`);
 
   const apis = entriesAt(value, 'apis', problems).map(([entry, path]) => parseApi(entry, path, problems));
@@ -115,7 +135,17 @@ export function parseConfigDocument(value: unknown): DesiredConfig {
     return api?.scopes ? { identifier, scopes: api.scopes } : undefined;
   };
 
-  const clients = entriesAt(value, 'clients', problems).map(([entry, path]) => parseClient(entry, path, problems, knownApi));
+  const issuers = entriesAt(value, 'trusted_issuers', problems).flatMap(([entry, path]) => parseTrustedIssuer(entry, path, problems));
+  const issuersById = uniqueBy(issuers, (issuer) => issuer.issuer, 'issuer', 'trusted issuer', problems);
+  /** Federated credentials name a trusted issuer of the document. */
+  const knownIssuer: KnownIssuer = (issuer, path) => {
+    const found = typeof issuer === 'string' ? issuersById.get(issuer) : undefined;
+    if (!found)
+      problems.add(path, `${typeof issuer === 'string' ? echo(issuer) : 'issuer'} is not a trusted issuer of this document (list it under trusted_issuers)`);
+    return found;
+  };
+
+  const clients = entriesAt(value, 'clients', problems).map(([entry, path]) => parseClient(entry, path, problems, knownApi, knownIssuer));
   uniqueBy(
     clients.filter((client) => client.clientId !== undefined),
     (client) => client.clientId,
@@ -145,6 +175,7 @@ export function parseConfigDocument(value: unknown): DesiredConfig {
   if (problems.list.length > 0) throw invalidDocument(problems.list);
   return {
     apis: (apis as DesiredApi[]).filter((api) => api.identifier !== ADMIN_API_IDENTIFIER),
+    trustedIssuers: issuers,
     clients: clients as DesiredClient[],
     grants: grants as DesiredGrant[],
     referencesBuiltIn: grants.filter((grant) => grant.api === ADMIN_API_IDENTIFIER).map((grant) => ({ path: `${grant.path}.scopes`, scopes: grant.scopes! })),
@@ -157,6 +188,8 @@ interface Problems {
   add(path: string, message: string): void;
   /** Runs one of the admin validators; its error becomes a problem at `path`. */
   check<T>(path: string, validate: () => T): T | undefined;
+  /** The same for a validator of a whole entry: the problem is at the field its error names (`path.field`). */
+  checkEntry<T>(path: string, validate: () => T): T | undefined;
 }
 
 function createProblems(): Problems {
@@ -173,10 +206,20 @@ function createProblems(): Problems {
         return undefined;
       }
     },
+    checkEntry(path, validate) {
+      try {
+        return validate();
+      } catch (error) {
+        if (!isAdminError(error)) throw error;
+        list.push({ path: error.field ? `${path}.${error.field}` : path, message: error.message });
+        return undefined;
+      }
+    },
   };
 }
 
 type KnownApi = (identifier: string, path: string) => { identifier: string; scopes: ApiScope[] } | undefined;
+type KnownIssuer = (issuer: unknown, path: string) => DesiredTrustedIssuer | undefined;
 /** An entry as parsed: a field is undefined when its value was refused (and a problem recorded). */
 type Partly<T> = { [K in keyof T]: T[K] | undefined } & { path: string };
 type ParsedGrant = Omit<Partly<DesiredGrant>, 'client' | 'api'> & { client: Partly<DesiredClient>; api: string };
@@ -199,7 +242,64 @@ function parseApi(entry: Record<string, unknown>, path: string, problems: Proble
   };
 }
 
-function parseClient(entry: Record<string, unknown>, path: string, problems: Problems, knownApi: KnownApi): Partly<DesiredClient> {
+/** An issuer entry, in the wire names of the admin API; the validators name the field at fault. */
+function parseTrustedIssuer(entry: Record<string, unknown>, path: string, problems: Problems): DesiredTrustedIssuer[] {
+  unknownKeys(entry, path, CONFIG_ENTRY_FIELDS.trusted_issuers, problems);
+  const settings = problems.checkEntry(path, () =>
+    trustedIssuerSettings({
+      issuer: entry.issuer as string,
+      ...(entry.kind !== undefined ? { kind: entry.kind as TrustedIssuerKind } : {}),
+      ...(entry.jwks_uri !== undefined ? { jwksUri: entry.jwks_uri as string | null } : {}),
+      ...(entry.jwks !== undefined ? { jwks: entry.jwks as TrustedIssuerRecord['jwks'] } : {}),
+      ...(entry.token_reuse !== undefined ? { tokenReuse: entry.token_reuse as TrustedIssuerRecord['tokenReuse'] } : {}),
+      ...(entry.max_token_lifetime_seconds !== undefined ? { maxTokenLifetimeSeconds: entry.max_token_lifetime_seconds as number } : {}),
+      ...(entry.shared !== undefined ? { isShared: entry.shared as boolean } : {}),
+    }),
+  );
+  return settings ? [{ path, ...settings }] : [];
+}
+
+/** A client's federated credentials: each against the document issuer it names, at most 20, none twice. */
+function parseFederatedCredentials(entry: Record<string, unknown>, path: string, problems: Problems, knownIssuer: KnownIssuer) {
+  const entries = entriesAt(entry, 'federated_credentials', problems, path);
+  if (entries.length > MAX_FEDERATED_CREDENTIALS_PER_CLIENT) {
+    problems.add(`${path}.federated_credentials`, `a client may have at most ${MAX_FEDERATED_CREDENTIALS_PER_CLIENT} federated credentials`);
+  }
+  const credentials = entries.flatMap(([credential, at]): DesiredFederatedCredential[] => {
+    unknownKeys(credential, at, CONFIG_ENTRY_FIELDS.federated_credentials, problems);
+    const issuer = knownIssuer(credential.issuer, `${at}.issuer`);
+    if (!issuer) return [];
+    const rule = problems.checkEntry(at, () =>
+      federatedCredentialRule(
+        {
+          issuer: issuer.issuer,
+          subject: credential.subject as string,
+          ...(credential.subject_match !== undefined ? { subjectMatch: credential.subject_match as SubjectMatch } : {}),
+          ...(credential.audiences !== undefined ? { audiences: credential.audiences as string[] } : {}),
+          ...(credential.claims !== undefined ? { claims: credential.claims as Record<string, string> } : {}),
+          ...(credential.description !== undefined ? { description: credential.description as string } : {}),
+        },
+        issuer,
+      ),
+    );
+    return rule ? [{ path: at, ...rule }] : [];
+  });
+  uniqueBy(
+    credentials,
+    (credential) => federatedCredentialKey(credential),
+    'subject',
+    'federated credential',
+    problems,
+    (credential) => `${credential.issuer} ${credential.subject}`,
+  );
+  return credentials;
+}
+
+/** What identifies a federated credential of a client, in a document and on the server alike. */
+export const federatedCredentialKey = (credential: Pick<DesiredFederatedCredential, 'issuer' | 'subject' | 'subjectMatch'>) =>
+  `${credential.issuer}\n${credential.subject}\n${credential.subjectMatch}`;
+
+function parseClient(entry: Record<string, unknown>, path: string, problems: Problems, knownApi: KnownApi, knownIssuer: KnownIssuer): Partly<DesiredClient> {
   unknownKeys(entry, path, CONFIG_ENTRY_FIELDS.clients, problems);
   const introspectApis = problems.check(`${path}.introspect_apis`, () => asStringList(entry.introspect_apis ?? []));
   for (const identifier of introspectApis ?? []) if (identifier !== '*') knownApi(identifier, `${path}.introspect_apis`);
@@ -223,6 +323,7 @@ function parseClient(entry: Record<string, unknown>, path: string, problems: Pro
     tokenEndpointAuthMethods: methods,
     jwks,
     introspectApis,
+    federatedCredentials: parseFederatedCredentials(entry, path, problems, knownIssuer),
   };
 }
 
@@ -263,14 +364,15 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The mappings of one section with their paths (`clients[3]`); anything else is a problem. */
-function entriesAt(document: Record<string, unknown>, key: string, problems: Problems): [Record<string, unknown>, string][] {
+/** The mappings of one section (of the document, or of the entry at `parent`) with their paths (`clients[3]`); anything else is a problem. */
+function entriesAt(document: Record<string, unknown>, key: string, problems: Problems, parent?: string): [Record<string, unknown>, string][] {
   const list = document[key];
+  const at = parent === undefined ? key : `${parent}.${key}`;
   if (list === undefined || list === null) return [];
-  if (!Array.isArray(list)) return (problems.add(key, 'must be a list'), []);
+  if (!Array.isArray(list)) return (problems.add(at, 'must be a list'), []);
   return list.flatMap((entry: unknown, index): [Record<string, unknown>, string][] => {
-    if (isObject(entry)) return [[entry, `${key}[${index}]`]];
-    problems.add(`${key}[${index}]`, 'must be a mapping');
+    if (isObject(entry)) return [[entry, `${at}[${index}]`]];
+    problems.add(`${at}[${index}]`, 'must be a mapping');
     return [];
   });
 }

@@ -20,7 +20,11 @@ interface ApplyOptions extends ManagementOptions {
 }
 
 export function exportCommand(): Command {
-  return withManagementOptions(new Command('export').description('write APIs, clients and grants as one configuration document (never a secret)'))
+  return withManagementOptions(
+    new Command('export').description(
+      'write APIs, trusted issuers, clients with their federated credentials, and grants as one configuration document (never a secret)',
+    ),
+  )
     .addOption(new Option('--format <format>', 'document format (--json: json)').choices(['yaml', 'json']).default('yaml'))
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .option('--include-admin', 'also write the built-in admin API urn:m2m-auth:admin (apply leaves it unchanged)')
@@ -45,7 +49,7 @@ export function applyCommand(): Command {
   )
     .requiredOption('-f, --file <path>', 'the document, YAML or JSON ("-" reads stdin)')
     .option('--dry-run', 'only show the plan')
-    .option('--prune', 'delete APIs, clients and grants the document does not list')
+    .option('--prune', 'delete APIs, trusted issuers, clients, federated credentials and grants the document does not list')
     .option('--allow-delete-admin', 'let --prune delete the calling admin client or the last client holding admin scopes (refused otherwise)')
     .option('--secrets-file <path>', 'write the secrets of new clients to this new file (JSON, mode 0600) instead of printing them')
     .action(
@@ -131,7 +135,7 @@ function report(options: ApplyOptions, result: ApplyConfigResult, savedTo: strin
 }
 
 /** Fields the change's key already shows. */
-const NAMED_BY_KEY = ['identifier', 'client', 'api'];
+const NAMED_BY_KEY = ['identifier', 'client', 'api', 'issuer', 'subject'];
 
 const SIGNS: Record<PlanChange['action'], string> = { create: '+', update: '~', delete: '-' };
 

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAdmin, type Admin } from '../../src/admin/admin.js';
 import { allPages } from '../../src/admin/paging.js';
@@ -245,6 +246,211 @@ describe.each(['memory', 'sqlite'] as const)('applyConfig on %s storage', (kind)
   });
 });
 
+const GITHUB = 'https://token.actions.githubusercontent.com';
+const CLUSTER = 'https://k8s.example/clusters/payments';
+
+function clusterJwks(kid = 'cluster-1') {
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return { keys: [{ ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'ES256' }] };
+}
+
+/** Trusted issuers and federated credentials, without times and generated ids: what a round trip must reproduce. */
+async function federation(admin: Admin) {
+  const clients = await allPages((page) => admin.listClients(page));
+  const credentials = [];
+  for (const client of clients) {
+    for (const { id, clientId, createdAt, ...credential } of await admin.listFederatedCredentials(client.clientId))
+      credentials.push({ client: client.name, ...credential });
+  }
+  return { issuers: (await allPages((page) => admin.listTrustedIssuers(page))).map(({ createdAt, updatedAt, ...issuer }) => issuer), credentials };
+}
+
+const federatedDocument = () => ({
+  version: 1,
+  trusted_issuers: [{ issuer: GITHUB }, { issuer: CLUSTER, kind: 'kubernetes', jwks: clusterJwks() }],
+  clients: [
+    {
+      name: 'deployer',
+      federated_credentials: [
+        { issuer: GITHUB, subject: 'repo:my-org/app:', subject_match: 'prefix', claims: { repository_owner_id: '42' } },
+        { issuer: CLUSTER, subject: 'system:serviceaccount:payments:api', audiences: ['https://auth.test'], description: 'the payments API pod' },
+      ],
+    },
+  ],
+});
+
+describe.each(['memory', 'sqlite'] as const)('applyConfig with workload identity federation on %s storage', (kind) => {
+  let storage: Storage;
+  let admin: Admin;
+
+  beforeEach(async () => {
+    storage = await openStorage(kind === 'memory' ? { kind } : { kind, path: ':memory:' });
+    admin = await makeAdmin(storage);
+  });
+  afterEach(() => storage.close());
+
+  it('creates trusted issuers with their kinds’ defaults and the clients’ federated credentials; a second apply changes nothing', async () => {
+    const document = federatedDocument();
+    const result = await admin.applyConfig(document);
+    expect(result.plan.changes.map((change) => [change.action, change.resource, change.key])).toEqual([
+      ['create', 'trusted_issuer', GITHUB],
+      ['create', 'trusted_issuer', CLUSTER],
+      ['create', 'client', 'deployer (new)'],
+      ['create', 'federated_credential', `deployer ← ${GITHUB} repo:my-org/app: (prefix)`],
+      ['create', 'federated_credential', `deployer ← ${CLUSTER} system:serviceaccount:payments:api`],
+    ]);
+    expect(result.plan.changes[0]!.after).toEqual({
+      issuer: GITHUB,
+      kind: 'oidc',
+      jwks_uri: null,
+      jwks: null,
+      token_reuse: 'refuse',
+      max_token_lifetime_seconds: 3600,
+      shared: true,
+    });
+    expect(result.plan.changes[4]!.after).toEqual({
+      client: 'deployer',
+      issuer: CLUSTER,
+      subject: 'system:serviceaccount:payments:api',
+      subject_match: 'exact',
+      audiences: ['https://auth.test'],
+      claims: {},
+      description: 'the payments API pod',
+    });
+    expect(await federation(admin)).toEqual({
+      issuers: [
+        { issuer: GITHUB, kind: 'oidc', jwksUri: null, jwks: null, tokenReuse: 'refuse', maxTokenLifetimeSeconds: 3600, isShared: true },
+        {
+          issuer: CLUSTER,
+          kind: 'kubernetes',
+          jwksUri: null,
+          jwks: document.trusted_issuers[1]!.jwks,
+          tokenReuse: 'allow',
+          maxTokenLifetimeSeconds: 3600,
+          isShared: false,
+        },
+      ],
+      credentials: [
+        {
+          client: 'deployer',
+          issuer: GITHUB,
+          subject: 'repo:my-org/app:',
+          subjectMatch: 'prefix',
+          audiences: [],
+          claims: { repository_owner_id: '42' },
+          description: '',
+        },
+        {
+          client: 'deployer',
+          issuer: CLUSTER,
+          subject: 'system:serviceaccount:payments:api',
+          subjectMatch: 'exact',
+          audiences: ['https://auth.test'],
+          claims: {},
+          description: 'the payments API pod',
+        },
+      ],
+    });
+    expect(await auditTypes(admin)).toEqual([
+      'client.created',
+      'trusted_issuer.added',
+      'trusted_issuer.added',
+      'client.federated_credential_added',
+      'client.federated_credential_added',
+    ]);
+    expect(await admin.applyConfig(document)).toEqual({ plan: { changes: [], kept: [] }, applied: false, createdSecrets: [] });
+  });
+
+  it('reproduces trusted issuers and federated credentials on a fresh store from its export', async () => {
+    await admin.applyConfig(federatedDocument());
+    await admin.createClient({ name: 'plain' });
+    const exported = await admin.exportConfig();
+    expect(exported.trusted_issuers!.map((issuer) => issuer.issuer)).toEqual([GITHUB, CLUSTER]);
+    expect(exported.clients!.find((client) => client.name === 'deployer')!.federated_credentials).toHaveLength(2);
+    // A client without federated credentials exports as before.
+    expect(exported.clients!.find((client) => client.name === 'plain')).not.toHaveProperty('federated_credentials');
+
+    const fresh = await openStorage({ kind: 'memory' });
+    try {
+      const other = await makeAdmin(fresh);
+      await other.applyConfig(structuredClone(exported));
+      expect(await federation(other)).toEqual(await federation(admin));
+      expect(await other.exportConfig()).toEqual(exported);
+      expect((await other.applyConfig(exported)).plan.changes).toEqual([]);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('plans issuer changes field by field; a credential whose rule changed is replaced, shown as an update', async () => {
+    await admin.applyConfig(federatedDocument());
+    const before = await admin.listFederatedCredentials((await admin.listClients()).items[0]!.clientId);
+    const changed = federatedDocument();
+    changed.trusted_issuers[1] = { issuer: CLUSTER, kind: 'kubernetes', jwks: clusterJwks('cluster-2') };
+    (changed.trusted_issuers[0] as Record<string, unknown>).max_token_lifetime_seconds = 600;
+    changed.clients[0]!.federated_credentials[1]!.audiences = ['https://auth.test', 'https://auth.example'];
+    const result = await admin.applyConfig(changed);
+    expect(result.plan.changes).toEqual([
+      { action: 'update', resource: 'trusted_issuer', key: GITHUB, changes: { max_token_lifetime_seconds: { before: 3600, after: 600 } } },
+      { action: 'update', resource: 'trusted_issuer', key: CLUSTER, changes: { jwks: expect.objectContaining({ after: changed.trusted_issuers[1]!.jwks }) } },
+      {
+        action: 'update',
+        resource: 'federated_credential',
+        key: `deployer ← ${CLUSTER} system:serviceaccount:payments:api`,
+        changes: { audiences: { before: ['https://auth.test'], after: ['https://auth.test', 'https://auth.example'] } },
+      },
+    ]);
+    expect((await auditTypes(admin)).slice(-4)).toEqual([
+      'client.federated_credential_removed',
+      'trusted_issuer.updated',
+      'trusted_issuer.updated',
+      'client.federated_credential_added',
+    ]);
+    const after = await admin.listFederatedCredentials(before[0]!.clientId);
+    expect(after.map((credential) => credential.id)).toContain(before[0]!.id);
+    expect(after.map((credential) => credential.id)).not.toContain(before[1]!.id);
+    expect((await admin.applyConfig(changed)).plan.changes).toEqual([]);
+  });
+
+  it('replaces a bare subject prefix before its issuer becomes shared, in one apply', async () => {
+    const document = {
+      version: 1,
+      trusted_issuers: [{ issuer: CLUSTER, kind: 'kubernetes', jwks: clusterJwks() }],
+      clients: [{ name: 'deployer', federated_credentials: [{ issuer: CLUSTER, subject: 'system:serviceaccount:payments:', subject_match: 'prefix' }] }],
+    };
+    await admin.applyConfig(document);
+    document.trusted_issuers[0] = { ...document.trusted_issuers[0]!, shared: true } as (typeof document.trusted_issuers)[0];
+    await expect(admin.applyConfig(document)).rejects.toMatchObject({ message: expect.stringContaining('needs a claim condition') });
+    (document.clients[0]!.federated_credentials[0] as Record<string, unknown>).claims = { 'kubernetes.io/namespace': 'payments' };
+    const result = await admin.applyConfig(document);
+    expect(result.plan.changes.map((change) => `${change.action} ${change.resource}`)).toEqual(['update trusted_issuer', 'update federated_credential']);
+    expect((await federation(admin)).credentials[0]).toMatchObject({ claims: { 'kubernetes.io/namespace': 'payments' } });
+  });
+
+  it('keeps unlisted issuers and credentials unless prune, then removes the credentials before their issuer', async () => {
+    await admin.applyConfig(federatedDocument());
+    const smaller = federatedDocument();
+    smaller.trusted_issuers = [smaller.trusted_issuers[0]!];
+    smaller.clients[0]!.federated_credentials = [smaller.clients[0]!.federated_credentials[0]!];
+    const kept = await admin.applyConfig(smaller);
+    expect(kept.plan).toEqual({
+      changes: [],
+      kept: [
+        { resource: 'trusted_issuer', key: CLUSTER },
+        { resource: 'federated_credential', key: `deployer ← ${CLUSTER} system:serviceaccount:payments:api` },
+      ],
+    });
+    const pruned = await admin.applyConfig(smaller, { prune: true });
+    expect(pruned.plan.changes.map((change) => `${change.action} ${change.resource}`)).toEqual(['delete trusted_issuer', 'delete federated_credential']);
+    expect((await auditTypes(admin)).slice(-2)).toEqual(['client.federated_credential_removed', 'trusted_issuer.removed']);
+    expect((await federation(admin)).issuers.map((issuer) => issuer.issuer)).toEqual([GITHUB]);
+    // Pruning a client takes its credentials first, each with its own event.
+    await admin.applyConfig({ version: 1, trusted_issuers: [{ issuer: GITHUB }] }, { prune: true });
+    expect((await auditTypes(admin)).slice(-2)).toEqual(['client.federated_credential_removed', 'client.deleted']);
+    expect(await federation(admin)).toEqual({ issuers: [expect.objectContaining({ issuer: GITHUB })], credentials: [] });
+  });
+});
+
 describe('applyConfig: documents it refuses', () => {
   let storage: Storage;
   let admin: Admin;
@@ -295,6 +501,59 @@ describe('applyConfig: documents it refuses', () => {
       expect(message).toContain(line);
     }
     expect(await registry(admin)).toEqual({ apis: [], clients: [], grants: [] });
+  });
+
+  it('refuses trusted issuers and federated credentials the federation rules refuse, each at its path', async () => {
+    const { keys } = clusterJwks();
+    const message = await refusal({
+      version: 1,
+      trusted_issuers: [
+        { issuer: 'http://plain.example' },
+        { issuer: 'spiffe://example.org', kind: 'spiffe' },
+        { issuer: 'https://private.example', jwks: { keys: [{ ...keys[0], d: 'c2VjcmV0' }] } },
+        { issuer: GITHUB, shared: false },
+        { issuer: CLUSTER, jwks_uri: 'https://k8s.example/keys', audience: 'x' },
+        { issuer: CLUSTER },
+      ],
+      clients: [
+        {
+          name: 'deployer',
+          federated_credentials: [
+            { issuer: 'https://unknown.example', subject: 'a:b:c' },
+            { issuer: CLUSTER, subject: 'system:*' },
+            { issuer: CLUSTER, subject: 'system:serviceaccount:payments:api', claims: { sub: 'x' } },
+            { issuer: CLUSTER, subject: 'system:serviceaccount:payments:api', claims: { ref: 42 } },
+            { issuer: CLUSTER, subject: 'system:serviceaccount:ops:job' },
+            { issuer: CLUSTER, subject: 'system:serviceaccount:ops:job', description: 'again' },
+          ],
+        },
+        { name: 'crowded', federated_credentials: Array.from({ length: 21 }, (_, n) => ({ issuer: CLUSTER, subject: `system:serviceaccount:ns:sa-${n}` })) },
+      ],
+    });
+    for (const line of [
+      'trusted_issuers[0].issuer: issuer must use https',
+      'trusted_issuers[1].jwks: a SPIFFE trust domain has no discovery document',
+      'trusted_issuers[2].jwks: jwks must contain public keys only',
+      `trusted_issuers[3].shared: ${GITHUB} is shared by every customer of its platform`,
+      'trusted_issuers[4].audience: unknown field',
+      `trusted_issuers[5].issuer: a second trusted issuer ${CLUSTER}`,
+      'clients[0].federated_credentials[0].issuer: https://unknown.example is not a trusted issuer of this document',
+      'clients[0].federated_credentials[1].subject: subject is matched literally: a wildcard is not allowed',
+      'clients[0].federated_credentials[2].claims: claim sub cannot be a condition',
+      'clients[0].federated_credentials[3].claims: claim "ref" must be a non-empty string',
+      'clients[0].federated_credentials[5].subject: a second federated credential',
+      'clients[1].federated_credentials: a client may have at most 20 federated credentials',
+    ]) {
+      expect(message).toContain(line);
+    }
+    expect(await storage.listTrustedIssuers()).toEqual([]);
+  });
+
+  it('refuses to change the kind of a trusted issuer', async () => {
+    await admin.addTrustedIssuer({ issuer: CLUSTER, kind: 'kubernetes' });
+    expect(await refusal({ version: 1, trusted_issuers: [{ issuer: CLUSTER }] })).toContain(
+      "trusted_issuers[0].kind: the server's issuer is of kind kubernetes; a kind does not change",
+    );
   });
 
   it('refuses a document without version 1', async () => {

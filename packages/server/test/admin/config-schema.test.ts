@@ -33,6 +33,19 @@ describe('schema/m2m-auth-config.schema.json', () => {
       const client = await admin.createClient({ name: 'billing', description: 'Bills', defaultApi: 'https://orders.example' });
       await admin.createClient({ name: 'jwt', jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }] } });
       await admin.updateClient(client.clientId, { isEnabled: false });
+      await admin.addTrustedIssuer({ issuer: 'https://token.actions.githubusercontent.com' });
+      await admin.addTrustedIssuer({
+        issuer: 'spiffe://prod.example.org',
+        kind: 'spiffe',
+        jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', kid: 'svid-1' }] },
+      });
+      await admin.addFederatedCredential(client.clientId, {
+        issuer: 'https://token.actions.githubusercontent.com',
+        subject: 'repo:my-org/app:',
+        subjectMatch: 'prefix',
+        claims: { repository_owner_id: '42' },
+      });
+      await admin.addFederatedCredential(client.clientId, { issuer: 'spiffe://prod.example.org', subject: 'spiffe://prod.example.org/billing' });
       await admin.createGrant({ clientId: client.clientId, apiIdentifier: 'https://orders.example', scopes: ['read:orders'], tokenTtlSeconds: 120 });
       for (const includeAdmin of [false, true]) {
         const document = await admin.exportConfig({ includeAdmin });
@@ -62,6 +75,26 @@ describe('schema/m2m-auth-config.schema.json', () => {
       '/clients/0/jwks',
     ],
     ['a grant without api', { version: 1, grants: [{ client: 'x' }] }, '/grants/0'],
+    ['an unknown issuer kind', { version: 1, trusted_issuers: [{ issuer: 'https://a.example', kind: 'saml' }] }, '/trusted_issuers/0/kind'],
+    [
+      'a private key in an issuer’s keys',
+      { version: 1, trusted_issuers: [{ issuer: 'https://a.example', jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd' }] } }] },
+      '/trusted_issuers/0/jwks',
+    ],
+    [
+      'a federated credential without subject',
+      { version: 1, trusted_issuers: [{ issuer: 'https://a.example' }], clients: [{ name: 'x', federated_credentials: [{ issuer: 'https://a.example' }] }] },
+      '/clients/0/federated_credentials/0',
+    ],
+    [
+      'a claim condition that is not a string',
+      {
+        version: 1,
+        trusted_issuers: [{ issuer: 'https://a.example' }],
+        clients: [{ name: 'x', federated_credentials: [{ issuer: 'https://a.example', subject: 's', claims: { owner_id: 42 } }] }],
+      },
+      '/clients/0/federated_credentials/0/claims/owner_id',
+    ],
   ])('rejects %s, as apply does', (_, document, path) => {
     expect(validate(document)).toBe(false);
     expect(validate.errors!.map((error) => error.instancePath)).toContain(path);

@@ -387,6 +387,42 @@ describe('admin API: trusted issuers and federated credentials', () => {
       expect((await call('POST', `/clients/${rootClientId}/federated-credentials`, writer.headers, { issuer: CLUSTER, subject: 'x:y:z' })).status).toBe(403);
     });
 
+    it('config as code: exporting trusted issuers needs issuers:read, changing them issuers:write, federating an admin client its scopes', async () => {
+      const exporter = await adminWith(['apis:read', 'clients:read', 'grants:read']);
+      expect((await call('GET', '/config', exporter.headers)).status).toBe(200);
+      await t.runtime.admin.addTrustedIssuer({ issuer: CLUSTER, kind: 'kubernetes' });
+      expect((await call('GET', '/config', exporter.headers)).body).toMatchObject({ status: 403, required_scopes: ['issuers:read'] });
+      const reader = await adminWith(['apis:read', 'clients:read', 'grants:read', 'issuers:read']);
+      expect((await call('GET', '/config', reader.headers)).body).toMatchObject({ trusted_issuers: [{ issuer: CLUSTER, kind: 'kubernetes' }] });
+
+      const applier = await adminWith(['apis:write', 'clients:write', 'grants:write']);
+      const withIssuer = { version: 1, trusted_issuers: [{ issuer: CLUSTER, kind: 'kubernetes' }, { issuer: GITHUB }] };
+      for (const url of ['/config/apply?dry_run=true', '/config/apply']) {
+        expect((await call('POST', url, applier.headers, withIssuer)).body).toMatchObject({ status: 403, required_scopes: ['issuers:write'] });
+      }
+      // Without prune an issuer the document leaves out is kept: nothing to authorize.
+      expect((await call('POST', '/config/apply', applier.headers, { version: 1, clients: [{ name: 'svc' }] })).status).toBe(200);
+
+      const federator = await adminWith(['apis:write', 'clients:write', 'grants:write', 'issuers:write']);
+      const rootName = (await t.runtime.admin.getClient(rootClientId)).client.name;
+      const federateRoot = {
+        version: 1,
+        trusted_issuers: [{ issuer: CLUSTER, kind: 'kubernetes' }],
+        clients: [
+          {
+            client_id: rootClientId,
+            name: rootName,
+            default_api: ADMIN_API_IDENTIFIER,
+            federated_credentials: [{ issuer: CLUSTER, subject: 'system:serviceaccount:x:y' }],
+          },
+        ],
+      };
+      const refused = await call('POST', '/config/apply', federator.headers, federateRoot);
+      expect(refused.status).toBe(403);
+      expect(refused.body!.detail).toContain(`create federated_credential ${rootName} ← ${CLUSTER} system:serviceaccount:x:y`);
+      expect(await t.runtime.storage.listFederatedCredentials({ clientId: rootClientId })).toEqual([]);
+    });
+
     it('a federated credential of a client holding admin scopes needs those scopes, to add and to remove', async () => {
       await t.runtime.admin.addTrustedIssuer({ issuer: CLUSTER, kind: 'kubernetes' });
       const ci = await adminWith(['clients:write', 'clients:read']);

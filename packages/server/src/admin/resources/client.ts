@@ -2,6 +2,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { codec, field, listOf, mapped, optional, type RecordOf } from './fields.js';
 import { AuthMethods, IntrospectApis, Jwks, nullable, time, withDescription } from './common.js';
 import { clientSecretResource } from './client-secret.js';
+import { ConfigFederatedCredential } from './federated-credential.js';
+import { MAX_FEDERATED_CREDENTIALS_PER_CLIENT } from '../../federation/federation-rules.js';
 
 /** A client: what it is on the wire, in a create or change request, and in the config document. */
 
@@ -82,6 +84,13 @@ export const ConfigClient = Type.Object(
     introspect_apis: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
         description: 'Identifiers of APIs of the document (or "*" for all) whose tokens this client may introspect (RFC 7662). Default: none.',
+      }),
+    ),
+    federated_credentials: Type.Optional(
+      Type.Array(ConfigFederatedCredential, {
+        maxItems: MAX_FEDERATED_CREDENTIALS_PER_CLIENT,
+        description:
+          'Tokens of trusted issuers of the document that authenticate as this client (workload identity federation), each matched by issuer, subject and subject_match. Default: none.',
       }),
     ),
   },

@@ -2,6 +2,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ConfigApi } from './api.js';
 import { ConfigClient } from './client.js';
 import { ConfigGrant } from './grant.js';
+import { ConfigTrustedIssuer } from './trusted-issuer.js';
+import { ConfigFederatedCredential } from './federated-credential.js';
 import { codec, field } from './fields.js';
 
 /**
@@ -19,6 +21,7 @@ export const ConfigDocument = Type.Object(
     $schema: Type.Optional(Type.String()),
     version: Type.Literal(1, { description: 'Document format version.' }),
     apis: listOf(ConfigApi),
+    trusted_issuers: listOf(ConfigTrustedIssuer),
     clients: listOf(ConfigClient),
     grants: listOf(ConfigGrant),
   },
@@ -27,7 +30,7 @@ export const ConfigDocument = Type.Object(
     $id: CONFIG_DOCUMENT_SCHEMA_ID,
     title: 'm2m-auth configuration document',
     description:
-      'APIs, clients and grants for `m2m-auth apply -f` (written by `m2m-auth export`). A field left out takes the value `create` would give it. Never holds a secret.',
+      'APIs, trusted issuers, clients (with their federated credentials) and grants for `m2m-auth apply -f` (written by `m2m-auth export`). A field left out takes the value `create` would give it. Never holds a secret.',
     additionalProperties: false,
   },
 );
@@ -35,11 +38,15 @@ export type ConfigDocument = Static<typeof ConfigDocument>;
 export type { ConfigApi } from './api.js';
 export type { ConfigClient } from './client.js';
 export type { ConfigGrant } from './grant.js';
+export type { ConfigTrustedIssuer } from './trusted-issuer.js';
+export type { ConfigFederatedCredential } from './federated-credential.js';
 
 /** The names each entry may hold: apply refuses any other (a misspelt field would otherwise be dropped). */
 export const CONFIG_ENTRY_FIELDS = {
   apis: Object.keys(ConfigApi.properties),
+  trusted_issuers: Object.keys(ConfigTrustedIssuer.properties),
   clients: Object.keys(ConfigClient.properties),
+  federated_credentials: Object.keys(ConfigFederatedCredential.properties),
   grants: Object.keys(ConfigGrant.properties),
 };
 
@@ -55,7 +62,7 @@ export function renderConfigDocumentSchema(): string {
 const looseDocument = {
   type: 'object',
   additionalProperties: true,
-  description: `A configuration document (version 1): apis, clients, grants. JSON Schema: ${CONFIG_DOCUMENT_SCHEMA_ID}`,
+  description: `A configuration document (version 1): apis, trusted_issuers, clients, grants. JSON Schema: ${CONFIG_DOCUMENT_SCHEMA_ID}`,
   properties: { version: { type: 'integer' } },
 };
 export const ConfigDocumentBody = Type.Unsafe<Record<string, unknown>>(looseDocument);
@@ -78,13 +85,13 @@ export const ApplyQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export type Resource = 'api' | 'client' | 'grant';
+export type Resource = 'api' | 'trusted_issuer' | 'client' | 'federated_credential' | 'grant';
 
 /** One line of the plan, in the document's snake_case terms; never a secret. */
 export interface PlanChange {
   action: 'create' | 'update' | 'delete';
   resource: Resource;
-  /** How the plan names the resource: the API identifier, `name (client_id)`, `client → api`. */
+  /** How the plan names the resource: the API identifier, the issuer, `name (client_id)`, `client ← issuer subject`, `client → api`. */
   key: string;
   /** create: every field of the new resource. */
   after?: Record<string, unknown>;
@@ -93,7 +100,7 @@ export interface PlanChange {
 }
 
 export interface ConfigPlan {
-  /** In the order of the document's sections: APIs, clients, grants. */
+  /** In the order of the document's sections: APIs, trusted issuers, clients with their federated credentials, grants. */
   changes: PlanChange[];
   /** Resources on the server that the document does not list, kept because prune was not asked for. */
   kept: { resource: Resource; key: string }[];

@@ -546,7 +546,8 @@ export function adminRoutes(): RouteSpec[] {
       method: 'GET',
       url: '/config',
       scope: ['apis:read', 'clients:read', 'grants:read'],
-      summary: 'Export APIs, clients (never secrets) and grants as one configuration document',
+      summary:
+        'Export APIs, trusted issuers, clients (never secrets) with their federated credentials, and grants as one configuration document (trusted issuers also need issuers:read)',
       querystring: ExportQuery,
       success: [200, ConfigDocumentAnswer],
       handler: (admin, { query }) => admin.exportConfig(query.include_admin ? { includeAdmin: true } : {}),
@@ -555,7 +556,8 @@ export function adminRoutes(): RouteSpec[] {
       method: 'POST',
       url: '/config/apply',
       scope: ['apis:write', 'clients:write', 'grants:write'],
-      summary: 'Make the server match a configuration document in one transaction (plan only with dry_run; deletions only with prune)',
+      summary:
+        'Make the server match a configuration document in one transaction (plan only with dry_run; deletions only with prune; trusted issuer changes also need issuers:write)',
       querystring: ApplyQuery,
       body: ConfigDocumentBody,
       success: [200, applyResult.schema],
