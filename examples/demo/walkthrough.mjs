@@ -73,13 +73,13 @@ export async function startDemo({ print = () => {} } = {}) {
     // reporting-service runs on a platform that gives it a signed identity: it needs no secret.
     platform = await startPlatformIssuer();
     const platformTokenFile = join(dataDir, 'reporting-service.platform-token');
-    const reporting = await setUpSecretless(dataDir, platform, reportingClient);
+    const credential = await setUpSecretless(dataDir, platform, reportingClient);
     print(`            reporting-service  ${reportingClient.client_id}  no secret (the one \`clients create\` made is revoked)`);
     print('              grants: inventory:read on inventory');
     print(`  platform  ${platform.issuer}  a stand-in for a Kubernetes cluster: discovery document and JWKS of its service-account tokens`);
     print(`    m2m-auth issuers add --issuer ${platform.issuer} --kind kubernetes`);
     print(`    m2m-auth clients federated add --client ${reportingClient.client_id} --issuer ${platform.issuer} \\`);
-    print(`      --subject ${REPORTING_SUBJECT} --claim kubernetes.io/namespace=${REPORTING_NAMESPACE}   → ${reporting.credential.id}`);
+    print(`      --subject ${REPORTING_SUBJECT} --claim kubernetes.io/namespace=${REPORTING_NAMESPACE}   → ${credential.id}`);
 
     // The order service reads its secret from a secret store; here, a private file.
     const secretFile = join(dataDir, 'order-service.secret');
@@ -132,7 +132,6 @@ export async function startDemo({ print = () => {} } = {}) {
       platform,
       projection,
       platformTokenFile,
-      federatedCredential: reporting.credential,
       get auth() {
         return auth;
       },
@@ -335,7 +334,7 @@ async function secretless(demo, print) {
     `  inventory-service saw caller ${body.inventory_saw.caller} with scopes [${body.inventory_saw.scopes}] → ${body.stock.map((line) => `${line.sku} ${line.available}`).join(', ')}`,
   );
   const fetched = demo.events.filter((event) => event.source === 'reporting-service' && event.type === 'token.fetched');
-  print(`  reporting-service fetched ${fetched.length} token, with client_assertion=<its platform token> and no client_id`);
+  print(`  reporting-service fetched ${fetched.length} token${fetched.length === 1 ? '' : 's'}, with client_assertion=<its platform token> and no client_id`);
   // Signed by the same platform, for the same audience: but no federated credential names it.
   const intruder = `system:serviceaccount:${REPORTING_NAMESPACE}:intruder`;
   const refused = await requestTokenWithAssertion(demo, await demo.platform.sign(serviceAccountClaims(intruder, demo.urls.issuer)));
@@ -386,6 +385,7 @@ export function printExploreHints(demo, print) {
   print(`  payment-service    ${demo.urls.payment}`);
   print(`  inventory-service  ${demo.urls.inventory}`);
   print(`  reporting-service  ${demo.urls.reporting}   (no secret: its platform token, rewritten every ${PLATFORM_TOKEN_REFRESH_SECONDS} s)`);
+  print(`  platform           ${demo.urls.platform}   (discovery: ${demo.urls.platform}/.well-known/openid-configuration)`);
   print('');
   print(`  source ${envFile}    # the URLs, order-service's client id and secret, the platform token's path`);
   print(`  curl -s -X POST "$ORDER_SERVICE_URL/orders" -H 'content-type: application/json' -d '{"sku":"sku-grinder","amount":8900}' | jq`);
@@ -447,7 +447,7 @@ async function requestTokenWithAssertion(demo, platformToken) {
 /**
  * Through the CLI, as an operator would: reporting-service's grant, the secret `clients create`
  * made revoked (nothing will ever use it), the platform trusted, and the one rule that maps its
- * service account to the client.
+ * service account to the client (the federated credential, returned).
  */
 async function setUpSecretless(dataDir, platform, client) {
   const [secrets] = await Promise.all([
@@ -456,7 +456,7 @@ async function setUpSecretless(dataDir, platform, client) {
     m2mAuth(dataDir, ['issuers', 'add', '--issuer', platform.issuer, '--kind', 'kubernetes']),
   ]);
   await Promise.all(secrets.map((secret) => m2mAuth(dataDir, ['clients', 'secrets', 'revoke', client.client_id, secret.id])));
-  const credential = await m2mAuth(dataDir, [
+  return m2mAuth(dataDir, [
     'clients',
     'federated',
     'add',
@@ -469,7 +469,6 @@ async function setUpSecretless(dataDir, platform, client) {
     '--claim',
     `kubernetes.io/namespace=${REPORTING_NAMESPACE}`,
   ]);
-  return { credential };
 }
 
 /** The claims of a Kubernetes projected service-account token for `audience`. */
