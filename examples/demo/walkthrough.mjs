@@ -1,7 +1,9 @@
-// The seed scenario, step by step: m2m-auth, order-service → payment-service + inventory-service.
+// The seed scenario, step by step: m2m-auth, order-service → payment-service + inventory-service,
+// and reporting-service → inventory-service with no secret (its platform's token instead).
 // `startDemo` sets everything up through the CLI; `runWalkthrough` runs the steps and returns
 // what each one observed, so examples/test/demo.test.js can assert it and `demo.mjs` can print it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,9 +11,20 @@ import { freePort, m2mAuth, startAuthServer } from './auth-server.mjs';
 import { INVENTORY_API, startInventoryService } from './inventory-service.mjs';
 import { startOrderService } from './order-service.mjs';
 import { PAYMENTS_API, startPaymentService } from './payment-service.mjs';
+import { startPlatformIssuer } from './platform-issuer.mjs';
+import { startReportingService } from './reporting-service.mjs';
 
 /** The payments grant's token lifetime: 30 s is the shortest m2m-auth allows. */
 export const PAYMENTS_TOKEN_TTL = 30;
+
+/** reporting-service's identity on its platform, as Kubernetes names a service account. */
+export const REPORTING_NAMESPACE = 'shop';
+export const REPORTING_SUBJECT = `system:serviceaccount:${REPORTING_NAMESPACE}:reporting-service`;
+/**
+ * How often the demo platform rewrites the token file. The kubelet does it at 80% of the token's
+ * lifetime (10 minutes at the least); every 10 s here, so it shows within the walk-through.
+ */
+export const PLATFORM_TOKEN_REFRESH_SECONDS = 10;
 
 /** Sets up the scenario through the CLI and starts the four processes' worth of services. */
 export async function startDemo({ print = () => {} } = {}) {
@@ -20,18 +33,20 @@ export async function startDemo({ print = () => {} } = {}) {
   const record = (source) => (event) => events.push({ at: Date.now(), source, ...event });
   const services = [];
   let auth;
+  let platform;
   const stop = async () => {
     for (const service of services.reverse()) await service.close().catch(() => undefined);
     await auth?.stop();
+    await platform?.close();
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
     heading(print, 'Setting up, with the m2m-auth CLI', `data directory ${dataDir} (thrown away at the end)`);
     // The first command creates the master key and signing keys; the others can then run together.
     await m2mAuth(dataDir, ['apis', 'create', '--identifier', PAYMENTS_API, '--name', 'payment-service', '--scopes', 'payments:write,payments:refund']);
-    const [, orderClient, paymentClient, inventoryClient] = await Promise.all([
+    const [, orderClient, paymentClient, inventoryClient, reportingClient] = await Promise.all([
       m2mAuth(dataDir, ['apis', 'create', '--identifier', INVENTORY_API, '--name', 'inventory-service', '--scopes', 'inventory:read,inventory:write']),
-      ...['order-service', 'payment-service', 'inventory-service'].map((name) => m2mAuth(dataDir, ['clients', 'create', '--name', name])),
+      ...['order-service', 'payment-service', 'inventory-service', 'reporting-service'].map((name) => m2mAuth(dataDir, ['clients', 'create', '--name', name])),
     ]);
     print(`  APIs      ${PAYMENTS_API} (payments:write, payments:refund)`);
     print(`            ${INVENTORY_API} (inventory:read, inventory:write)`);
@@ -55,6 +70,17 @@ export async function startDemo({ print = () => {} } = {}) {
     print(`            payment-service    ${paymentClient.client_id}  no grants: it calls no one`);
     print(`            inventory-service  ${inventoryClient.client_id}  no grants: it calls no one`);
 
+    // reporting-service runs on a platform that gives it a signed identity: it needs no secret.
+    platform = await startPlatformIssuer();
+    const platformTokenFile = join(dataDir, 'reporting-service.platform-token');
+    const credential = await setUpSecretless(dataDir, platform, reportingClient);
+    print(`            reporting-service  ${reportingClient.client_id}  no secret (the one \`clients create\` made is revoked)`);
+    print('              grants: inventory:read on inventory');
+    print(`  platform  ${platform.issuer}  a stand-in for a Kubernetes cluster: discovery document and JWKS of its service-account tokens`);
+    print(`    m2m-auth issuers add --issuer ${platform.issuer} --kind kubernetes`);
+    print(`    m2m-auth clients federated add --client ${reportingClient.client_id} --issuer ${platform.issuer} \\`);
+    print(`      --subject ${REPORTING_SUBJECT} --claim kubernetes.io/namespace=${REPORTING_NAMESPACE}   → ${credential.id}`);
+
     // The order service reads its secret from a secret store; here, a private file.
     const secretFile = join(dataDir, 'order-service.secret');
     writeFileSync(secretFile, orderClient.client_secret, { mode: 0o600 });
@@ -66,6 +92,16 @@ export async function startDemo({ print = () => {} } = {}) {
     services.push(payment);
     const inventory = await startInventoryService({ issuer, onEvent: record('inventory-service') });
     services.push(inventory);
+    const projection = await platform.project(platformTokenFile, serviceAccountClaims(REPORTING_SUBJECT, issuer), {
+      refreshSeconds: PLATFORM_TOKEN_REFRESH_SECONDS,
+    });
+    const reportingService = await startReportingService({
+      issuer,
+      tokenFile: platformTokenFile,
+      inventoryUrl: inventory.url,
+      onEvent: record('reporting-service'),
+    });
+    services.push(reportingService);
     const order = await startOrderService({
       issuer,
       clientId: orderClient.client_id,
@@ -82,14 +118,20 @@ export async function startDemo({ print = () => {} } = {}) {
     print(`  order-service      ${order.url}  Fastify + @m2m-auth/client`);
     print(`  payment-service    ${payment.url}  Express + @m2m-auth/resource-server, needs payments:write`);
     print(`  inventory-service  ${inventory.url}  Fastify + @m2m-auth/resource-server, needs inventory:read`);
+    print(`  reporting-service  ${reportingService.url}  Fastify + @m2m-auth/client with fileAssertion(): no secret`);
+    print(`    the platform writes its service-account token (audience ${issuer}) to`);
+    print(`    ${platformTokenFile}, again every ${PLATFORM_TOKEN_REFRESH_SECONDS} s`);
 
     return {
       dataDir,
       port,
       secretFile,
       events,
-      clients: { order: orderClient, payment: paymentClient, inventory: inventoryClient },
-      urls: { issuer, order: order.url, payment: payment.url, inventory: inventory.url },
+      clients: { order: orderClient, payment: paymentClient, inventory: inventoryClient, reporting: reportingClient },
+      urls: { issuer, order: order.url, payment: payment.url, inventory: inventory.url, reporting: reportingService.url, platform: platform.issuer },
+      platform,
+      projection,
+      platformTokenFile,
       get auth() {
         return auth;
       },
@@ -125,6 +167,7 @@ const STEPS = [
   ['auth-server-down', 'm2m-auth stopped: calls go on with cached tokens; then it starts again', authServerDown],
   ['secret-rotation', 'The order-service secret rotated with a grace period, while calls go on', secretRotation],
   ['tampered-token', 'A tampered token is refused', tamperedToken],
+  ['secretless', 'reporting-service has no secret: its platform token is its credential', secretless],
 ];
 
 async function goodOrder(demo, print) {
@@ -277,6 +320,43 @@ async function tamperedToken(demo, print) {
   };
 }
 
+async function secretless(demo, print) {
+  const clientId = demo.clients.reporting.client_id;
+  const secrets = await m2mAuth(demo.dataDir, ['clients', 'secrets', 'list', clientId]);
+  print(`  m2m-auth clients secrets list ${clientId} → ${secrets.length} secrets`);
+  const platformClaims = decode(readFileSync(demo.platformTokenFile, 'utf8').split('.')[1]);
+  print(`  its platform token file holds a JWT: sub ${platformClaims.sub}, aud ${platformClaims.aud}, expires in ${platformClaims.exp - seconds()} s`);
+  print(`    (the platform has written it ${demo.projection.writes} times so far; the client re-reads it when it changes)`);
+  const { status, body } = await get(`${demo.urls.reporting}/report`);
+  print(`  GET ${demo.urls.reporting}/report → ${status}`);
+  if (status !== 200) return { ok: false, status, body };
+  print(
+    `  inventory-service saw caller ${body.inventory_saw.caller} with scopes [${body.inventory_saw.scopes}] → ${body.stock.map((line) => `${line.sku} ${line.available}`).join(', ')}`,
+  );
+  const fetched = demo.events.filter((event) => event.source === 'reporting-service' && event.type === 'token.fetched');
+  print(`  reporting-service fetched ${fetched.length} token${fetched.length === 1 ? '' : 's'}, with client_assertion=<its platform token> and no client_id`);
+  // Signed by the same platform, for the same audience: but no federated credential names it.
+  const intruder = `system:serviceaccount:${REPORTING_NAMESPACE}:intruder`;
+  const refused = await requestTokenWithAssertion(demo, await demo.platform.sign(serviceAccountClaims(intruder, demo.urls.issuer)));
+  print(`  a genuine platform token of another service account (${intruder}) → ${refused.status} ${refused.body.error}`);
+  return {
+    ok:
+      secrets.length === 0 &&
+      body.inventory_saw.caller === clientId &&
+      fetched.length >= 1 &&
+      refused.status === 401 &&
+      refused.body.error === 'invalid_client',
+    secrets: secrets.length,
+    status,
+    caller: body.inventory_saw.caller,
+    scopes: body.inventory_saw.scopes,
+    tokensFetched: fetched.length,
+    platformWrites: demo.projection.writes,
+    otherServiceAccount: refused.status,
+    otherServiceAccountError: refused.body.error,
+  };
+}
+
 /** Prints how to explore the running demo with curl (no secret on screen: it is in an env file). */
 export function printExploreHints(demo, print) {
   const envFile = join(demo.dataDir, 'demo.env');
@@ -285,6 +365,9 @@ export function printExploreHints(demo, print) {
     ORDER_SERVICE_URL: demo.urls.order,
     PAYMENT_SERVICE_URL: demo.urls.payment,
     INVENTORY_SERVICE_URL: demo.urls.inventory,
+    REPORTING_SERVICE_URL: demo.urls.reporting,
+    PLATFORM_TOKEN_FILE: demo.platformTokenFile,
+    REPORTING_CLIENT_ID: demo.clients.reporting.client_id,
     CLIENT_ID: demo.clients.order.client_id,
     CLIENT_SECRET: demo.clients.order.client_secret,
     M2M_AUTH_DATA_DIR: demo.dataDir,
@@ -301,8 +384,10 @@ export function printExploreHints(demo, print) {
   print(`  order-service      ${demo.urls.order}`);
   print(`  payment-service    ${demo.urls.payment}`);
   print(`  inventory-service  ${demo.urls.inventory}`);
+  print(`  reporting-service  ${demo.urls.reporting}   (no secret: its platform token, rewritten every ${PLATFORM_TOKEN_REFRESH_SECONDS} s)`);
+  print(`  platform           ${demo.urls.platform}   (discovery: ${demo.urls.platform}/.well-known/openid-configuration)`);
   print('');
-  print(`  source ${envFile}    # the URLs, and order-service's client id and secret`);
+  print(`  source ${envFile}    # the URLs, order-service's client id and secret, the platform token's path`);
   print(`  curl -s -X POST "$ORDER_SERVICE_URL/orders" -H 'content-type: application/json' -d '{"sku":"sku-grinder","amount":8900}' | jq`);
   print(
     `  TOKEN=$(curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials -d audience=${PAYMENTS_API} -d scope=payments:write "$M2M_AUTH_ISSUER/oauth/token" | jq -r .access_token)`,
@@ -311,6 +396,11 @@ export function printExploreHints(demo, print) {
   print('  curl -i -X POST -H "Authorization: Bearer $TOKEN" "$PAYMENT_SERVICE_URL/refunds"    # 403 insufficient_scope');
   print('  curl -i "$INVENTORY_SERVICE_URL/stock/sku-grinder" -H "Authorization: Bearer $TOKEN" # 401: wrong audience');
   print('  npx m2m-auth decode "$TOKEN"                                                       # header, claims, signature');
+  print('  curl -s "$REPORTING_SERVICE_URL/report" | jq');
+  print(
+    `  curl -s -d grant_type=client_credentials -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer --data-urlencode client_assertion@"$PLATFORM_TOKEN_FILE" -d audience=${INVENTORY_API} "$M2M_AUTH_ISSUER/oauth/token" | jq   # no secret`,
+  );
+  print('  npx m2m-auth clients federated list --client "$REPORTING_CLIENT_ID"                 # the rule that lets it in');
   print('  npx m2m-auth clients list                                                          # (M2M_AUTH_DATA_DIR is set)');
 }
 
@@ -318,6 +408,11 @@ export function printExploreHints(demo, print) {
 
 async function placeOrder(demo, order = { sku: 'sku-espresso', amount: 1200 }) {
   return post(`${demo.urls.order}/orders`, { json: order });
+}
+
+async function get(url) {
+  const response = await fetch(url);
+  return { status: response.status, body: await response.json().catch(() => undefined) };
 }
 
 async function post(url, { json, token } = {}) {
@@ -333,6 +428,53 @@ async function requestToken(demo, secret, params = { audience: PAYMENTS_API }) {
     body: new URLSearchParams({ grant_type: 'client_credentials', ...params }),
   });
   return { status: response.status, body: await response.json() };
+}
+
+/** A token request that authenticates with a platform token instead of a secret. */
+async function requestTokenWithAssertion(demo, platformToken) {
+  const response = await fetch(`${demo.urls.issuer}/oauth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: platformToken,
+      audience: INVENTORY_API,
+    }),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/**
+ * Through the CLI, as an operator would: reporting-service's grant, the secret `clients create`
+ * made revoked (nothing will ever use it), the platform trusted, and the one rule that maps its
+ * service account to the client (the federated credential, returned).
+ */
+async function setUpSecretless(dataDir, platform, client) {
+  const [secrets] = await Promise.all([
+    m2mAuth(dataDir, ['clients', 'secrets', 'list', client.client_id]),
+    m2mAuth(dataDir, ['grants', 'create', '--client', client.client_id, '--api', INVENTORY_API, '--scopes', 'inventory:read']),
+    m2mAuth(dataDir, ['issuers', 'add', '--issuer', platform.issuer, '--kind', 'kubernetes']),
+  ]);
+  await Promise.all(secrets.map((secret) => m2mAuth(dataDir, ['clients', 'secrets', 'revoke', client.client_id, secret.id])));
+  return m2mAuth(dataDir, [
+    'clients',
+    'federated',
+    'add',
+    '--client',
+    client.client_id,
+    '--issuer',
+    platform.issuer,
+    '--subject',
+    REPORTING_SUBJECT,
+    '--claim',
+    `kubernetes.io/namespace=${REPORTING_NAMESPACE}`,
+  ]);
+}
+
+/** The claims of a Kubernetes projected service-account token for `audience`. */
+function serviceAccountClaims(subject, audience) {
+  const [, , namespace, name] = subject.split(':');
+  return { sub: subject, aud: [audience], 'kubernetes.io': { namespace, serviceaccount: { name, uid: randomUUID() } } };
 }
 
 /** Orders every 200 ms until stop(), which resolves with every status. */

@@ -30,6 +30,7 @@ describe('npm run demo', () => {
       ['auth-server-down', true],
       ['secret-rotation', true],
       ['tampered-token', true],
+      ['secretless', true],
     ]);
   });
 
@@ -71,9 +72,26 @@ describe('npm run demo', () => {
     );
   });
 
+  it('secretless: reporting-service has no secret, gets its tokens with its platform token, and another service account of the same platform is refused', () => {
+    const facts = step('secretless').facts;
+    expect(facts).toMatchObject({
+      secrets: 0,
+      status: 200,
+      caller: demo.clients.reporting.client_id,
+      scopes: ['inventory:read'],
+      otherServiceAccount: 401,
+      otherServiceAccountError: 'invalid_client',
+    });
+    expect(facts.tokensFetched).toBeGreaterThanOrEqual(1);
+    expect(facts.platformWrites).toBeGreaterThanOrEqual(1);
+    const fetched = demo.events.filter((event) => event.source === 'reporting-service' && event.type === 'token.fetched');
+    expect(fetched.length).toBe(facts.tokensFetched);
+  });
+
   it('never prints a secret or a token in full', () => {
     const output = lines.join('\n');
     expect(output).not.toContain(demo.clients.order.client_secret);
+    expect(output).not.toContain(demo.clients.reporting.client_secret);
     expect(output).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/);
   });
 
