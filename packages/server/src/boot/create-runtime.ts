@@ -159,6 +159,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
       now,
       newJti: randomUUID,
       maxTtlSeconds,
+      neverExchangedFor: [ADMIN_API_IDENTIFIER],
       ...(options.maxDelegationChain !== undefined ? { maxChainLength: options.maxDelegationChain } : {}),
     }),
     createJwtBearerGrant(clientCredentials),

@@ -34,6 +34,11 @@ export interface TokenExchangeDeps extends TokenFactoryDeps {
   /** Longest delegation chain (`act` nesting, the new actor included). */
   maxChainLength?: number;
   maxTtlSeconds?: (audience: string) => number | undefined;
+  /**
+   * APIs never obtained by exchange, whatever the policies say (the admin API: the admin plane
+   * refuses such a policy, and this holds even for one written into the database directly).
+   */
+  neverExchangedFor?: readonly string[];
 }
 
 /** Who a subject or actor token speaks for, once checked. */
@@ -74,6 +79,7 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps): GrantType {
 
       const request = readTokenRequest(params);
       const api = await resolveApi(deps, client, request.audience);
+      if (deps.neverExchangedFor?.includes(api.identifier)) throw invalidTarget(`Tokens of ${api.identifier} are never obtained by token exchange.`);
       const grant = await deps.registry.grant(client.clientId, api.identifier);
       if (!grant) throw invalidTarget(`This client has no grant for the API ${api.identifier}.`);
       const policies = (await deps.registry.exchangePolicies(client.clientId)).filter(
