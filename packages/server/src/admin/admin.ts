@@ -86,6 +86,7 @@ export function createAdmin(deps: AdminDeps): Admin {
       grants: grantWrites,
       issuers: issuerWrites,
       credentials: credentialWrites,
+      policies: policyWrites,
     }),
   };
 }
