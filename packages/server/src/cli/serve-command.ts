@@ -73,6 +73,10 @@ export function serveCommand(): Command {
       'longest lifetime of an admin token, 30 to 300: can be lowered, never raised (default 300; env M2M_AUTH_ADMIN_TOKEN_MAX_TTL)',
     )
     .option('--audit-retention-days <days>', 'delete audit events older than this (default 90; env M2M_AUTH_AUDIT_RETENTION_DAYS)')
+    .option(
+      '--exchange-max-chain <n>',
+      'token exchange: the longest act chain of an exchanged token, the new actor included, 1 to 16 (default 4; env M2M_AUTH_EXCHANGE_MAX_CHAIN)',
+    )
     .addOption(new Option('--config <file>', 'JSON file with the same settings').env('M2M_AUTH_CONFIG'))
     .action(
       action(async (flags: ServeFlags) => {
@@ -117,7 +121,7 @@ async function runServer(config: ServerConfig) {
     ...(config.isIssuerExplicit || config.port !== 0 ? { issuer: config.issuer } : {}),
     trustProxy: config.trustProxy,
     stateLimits: config.stateLimits,
-    lifecycle: { keyRotation: config.keyRotation, rateLimits: config.rateLimits },
+    lifecycle: { keyRotation: config.keyRotation, rateLimits: config.rateLimits, maxDelegationChain: config.maxDelegationChain },
     exposeMetrics: config.metrics,
     clusterMetrics: config.metrics && cluster.isWorker,
     // auto: the threadpool while cores outnumber the workers, else inline (see signOnFor).

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatabaseUrlError, parseDatabaseUrl, type OpenStorageOptions } from '../storage/open-storage.js';
-import { DEFAULT_REGISTRY_CACHE_ENTRIES, MIN_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
+import { DEFAULT_MAX_DELEGATION_CHAIN, DEFAULT_REGISTRY_CACHE_ENTRIES, MAX_DELEGATION_CHAIN_LIMIT, MIN_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 import { DEFAULT_KEY_ROTATION_POLICY, keyRotationPolicyProblems, type KeyRotationPolicy } from '../keys/rotation-policy.js';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
@@ -40,6 +40,8 @@ export interface ServerConfig {
   adminTokenMaxTtlSeconds: number;
   /** Audit events older than this are deleted (daily). */
   auditRetentionDays: number;
+  /** Token exchange: the longest `act` chain an exchanged token may carry, the new actor included. */
+  maxDelegationChain: number;
   /** Scheduled signing-key rotation, checked against the JWKS cache lifetime and token lifetimes. */
   keyRotation: KeyRotationPolicy;
   /** Token-request rate limits (token buckets shared by the workers); undefined = none. */
@@ -101,6 +103,7 @@ interface ConfigInput {
   adminPort: string;
   adminTokenMaxTtl: string;
   auditRetentionDays: string;
+  exchangeMaxChain: string;
   keyRotationDays: string;
   keyPrepublishSeconds: string;
   keyRetentionSeconds: string;
@@ -145,6 +148,7 @@ const ENV: Record<keyof ConfigInput, string> = {
   adminPort: 'M2M_AUTH_ADMIN_PORT',
   adminTokenMaxTtl: 'M2M_AUTH_ADMIN_TOKEN_MAX_TTL',
   auditRetentionDays: 'M2M_AUTH_AUDIT_RETENTION_DAYS',
+  exchangeMaxChain: 'M2M_AUTH_EXCHANGE_MAX_CHAIN',
   keyRotationDays: 'M2M_AUTH_KEY_ROTATION_DAYS',
   keyPrepublishSeconds: 'M2M_AUTH_KEY_PREPUBLISH_SECONDS',
   keyRetentionSeconds: 'M2M_AUTH_KEY_RETENTION_SECONDS',
@@ -230,6 +234,11 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   }
   const auditRetentionDays = parseInteger(pick('auditRetentionDays') ?? '90', 1, 36_500);
   if (auditRetentionDays === undefined) problems.push(`${where('auditRetentionDays')}: must be a whole number of days from 1 to 36500`);
+  const maxDelegationChain = parseInteger(pick('exchangeMaxChain') ?? String(DEFAULT_MAX_DELEGATION_CHAIN), 1, MAX_DELEGATION_CHAIN_LIMIT);
+  if (maxDelegationChain === undefined)
+    problems.push(
+      `${where('exchangeMaxChain')}: must be a whole number of actors from 1 to ${MAX_DELEGATION_CHAIN_LIMIT} (the longest act chain of an exchanged token)`,
+    );
   const keyRotation = {
     rotateEveryMs: parseWhole(pick('keyRotationDays'), DEFAULT_KEY_ROTATION_POLICY.rotateEveryMs / 86_400_000, where('keyRotationDays'), problems) * 86_400_000,
     prepublishMs: parseWhole(pick('keyPrepublishSeconds'), DEFAULT_KEY_ROTATION_POLICY.prepublishMs / 1000, where('keyPrepublishSeconds'), problems) * 1000,
@@ -293,6 +302,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     adminApi,
     adminTokenMaxTtlSeconds: adminTokenMaxTtlSeconds!,
     auditRetentionDays: auditRetentionDays!,
+    maxDelegationChain: maxDelegationChain!,
     keyRotation,
     rateLimits,
     stateLimits,

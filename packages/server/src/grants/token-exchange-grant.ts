@@ -10,14 +10,12 @@ import { PlatformTokenRejected, verifyPlatformToken, type PlatformTokenDeps } fr
 import { readTokenRequest, resolveApi, signerFor, type GrantDirectory } from './client-credentials-grant.js';
 import { parseScopeParameter } from './scope.js';
 import type { GrantType } from './grant-type.js';
+import { DEFAULT_MAX_DELEGATION_CHAIN } from '../protocol/limits.js';
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
 const SUBJECT_TOKEN_TYPES = [ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE];
-
-/** The longest `act` chain by default: the caller, and three hops behind it. */
-export const DEFAULT_MAX_DELEGATION_CHAIN = 4;
 
 /** The reads the exchange needs beyond a grant's: the exchanging client's policies. */
 export interface ExchangeDirectory extends GrantDirectory {
