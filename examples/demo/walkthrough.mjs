@@ -1,5 +1,6 @@
 // The seed scenario, step by step: m2m-auth, order-service → payment-service + inventory-service,
-// and reporting-service → inventory-service with no secret (its platform's token instead).
+// payment-service → ledger-service on the order service's behalf (token exchange), and
+// reporting-service → inventory-service with no secret (its platform's token instead).
 // `startDemo` sets everything up through the CLI; `runWalkthrough` runs the steps and returns
 // what each one observed, so examples/test/demo.test.js can assert it and `demo.mjs` can print it.
 import { randomUUID } from 'node:crypto';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, m2mAuth, startAuthServer } from './auth-server.mjs';
 import { INVENTORY_API, startInventoryService } from './inventory-service.mjs';
+import { LEDGER_API, startLedgerService } from './ledger-service.mjs';
 import { startOrderService } from './order-service.mjs';
 import { PAYMENTS_API, startPaymentService } from './payment-service.mjs';
 import { startPlatformIssuer } from './platform-issuer.mjs';
@@ -43,13 +45,26 @@ export async function startDemo({ print = () => {} } = {}) {
   try {
     heading(print, 'Setting up, with the m2m-auth CLI', `data directory ${dataDir} (thrown away at the end)`);
     // The first command creates the master key and signing keys; the others can then run together.
-    await m2mAuth(dataDir, ['apis', 'create', '--identifier', PAYMENTS_API, '--name', 'payment-service', '--scopes', 'payments:write,payments:refund']);
-    const [, orderClient, paymentClient, inventoryClient, reportingClient] = await Promise.all([
+    // ledger:append on payments is what a caller's token carries to let payment-service record its
+    // charges in the ledger on its behalf: an exchanged token never carries a scope the caller's lacks.
+    await m2mAuth(dataDir, [
+      'apis',
+      'create',
+      '--identifier',
+      PAYMENTS_API,
+      '--name',
+      'payment-service',
+      '--scopes',
+      'payments:write,payments:refund,ledger:append',
+    ]);
+    const [, , orderClient, paymentClient, inventoryClient, reportingClient] = await Promise.all([
       m2mAuth(dataDir, ['apis', 'create', '--identifier', INVENTORY_API, '--name', 'inventory-service', '--scopes', 'inventory:read,inventory:write']),
+      m2mAuth(dataDir, ['apis', 'create', '--identifier', LEDGER_API, '--name', 'ledger-service', '--scopes', 'ledger:append,ledger:read']),
       ...['order-service', 'payment-service', 'inventory-service', 'reporting-service'].map((name) => m2mAuth(dataDir, ['clients', 'create', '--name', name])),
     ]);
-    print(`  APIs      ${PAYMENTS_API} (payments:write, payments:refund)`);
+    print(`  APIs      ${PAYMENTS_API} (payments:write, payments:refund, ledger:append)`);
     print(`            ${INVENTORY_API} (inventory:read, inventory:write)`);
+    print(`            ${LEDGER_API} (ledger:append, ledger:read)`);
     await Promise.all([
       m2mAuth(dataDir, [
         'grants',
@@ -59,15 +74,32 @@ export async function startDemo({ print = () => {} } = {}) {
         '--api',
         PAYMENTS_API,
         '--scopes',
-        'payments:write',
+        'payments:write,ledger:append',
         '--token-ttl',
         String(PAYMENTS_TOKEN_TTL),
       ]),
       m2mAuth(dataDir, ['grants', 'create', '--client', orderClient.client_id, '--api', INVENTORY_API, '--scopes', 'inventory:read']),
+      m2mAuth(dataDir, ['grants', 'create', '--client', paymentClient.client_id, '--api', LEDGER_API, '--scopes', 'ledger:append']),
+    ]);
+    // payment-service may trade the order service's tokens, and only those, for ledger tokens.
+    const policy = await m2mAuth(dataDir, [
+      'exchange-policies',
+      'add',
+      '--client',
+      paymentClient.client_id,
+      '--subject-client',
+      orderClient.client_id,
+      '--api',
+      LEDGER_API,
+      '--scopes',
+      'ledger:append',
     ]);
     print(`  clients   order-service      ${orderClient.client_id}  secret ${hint(orderClient.client_secret)}`);
-    print(`              grants: payments:write on payments (tokens live ${PAYMENTS_TOKEN_TTL} s), inventory:read on inventory`);
-    print(`            payment-service    ${paymentClient.client_id}  no grants: it calls no one`);
+    print(`              grants: payments:write and ledger:append on payments (tokens live ${PAYMENTS_TOKEN_TTL} s), inventory:read on inventory`);
+    print(`            payment-service    ${paymentClient.client_id}  secret ${hint(paymentClient.client_secret)}`);
+    print('              grants: ledger:append on ledger, for exchanged tokens only: it never calls the ledger as itself');
+    print(`    m2m-auth exchange-policies add --client ${paymentClient.client_id} --subject-client ${orderClient.client_id} \\`);
+    print(`      --api ${LEDGER_API} --scopes ledger:append   → ${policy.id}`);
     print(`            inventory-service  ${inventoryClient.client_id}  no grants: it calls no one`);
 
     // reporting-service runs on a platform that gives it a signed identity: it needs no secret.
@@ -84,11 +116,21 @@ export async function startDemo({ print = () => {} } = {}) {
     // The order service reads its secret from a secret store; here, a private file.
     const secretFile = join(dataDir, 'order-service.secret');
     writeFileSync(secretFile, orderClient.client_secret, { mode: 0o600 });
+    const paymentSecretFile = join(dataDir, 'payment-service.secret');
+    writeFileSync(paymentSecretFile, paymentClient.client_secret, { mode: 0o600 });
 
     const port = await freePort();
     auth = await startAuthServer({ dataDir, port });
     const issuer = auth.url;
-    const payment = await startPaymentService({ issuer, onEvent: record('payment-service') });
+    const ledger = await startLedgerService({ issuer, onEvent: record('ledger-service') });
+    services.push(ledger);
+    const payment = await startPaymentService({
+      issuer,
+      clientId: paymentClient.client_id,
+      secretFile: paymentSecretFile,
+      ledgerUrl: ledger.url,
+      onEvent: record('payment-service'),
+    });
     services.push(payment);
     const inventory = await startInventoryService({ issuer, onEvent: record('inventory-service') });
     services.push(inventory);
@@ -116,7 +158,8 @@ export async function startDemo({ print = () => {} } = {}) {
     services.push(order);
     print(`  m2m-auth           ${issuer}  (pid ${auth.pid})`);
     print(`  order-service      ${order.url}  Fastify + @m2m-auth/client`);
-    print(`  payment-service    ${payment.url}  Express + @m2m-auth/resource-server, needs payments:write`);
+    print(`  payment-service    ${payment.url}  Express + @m2m-auth/resource-server, needs payments:write; exchangeToken() for the ledger`);
+    print(`  ledger-service     ${ledger.url}  Express + @m2m-auth/resource-server, needs ledger:append; reads the act chain`);
     print(`  inventory-service  ${inventory.url}  Fastify + @m2m-auth/resource-server, needs inventory:read`);
     print(`  reporting-service  ${reportingService.url}  Fastify + @m2m-auth/client with fileAssertion(): no secret`);
     print(`    the platform writes its service-account token (audience ${issuer}) to`);
@@ -128,7 +171,16 @@ export async function startDemo({ print = () => {} } = {}) {
       secretFile,
       events,
       clients: { order: orderClient, payment: paymentClient, inventory: inventoryClient, reporting: reportingClient },
-      urls: { issuer, order: order.url, payment: payment.url, inventory: inventory.url, reporting: reportingService.url, platform: platform.issuer },
+      exchangePolicy: policy,
+      urls: {
+        issuer,
+        order: order.url,
+        payment: payment.url,
+        inventory: inventory.url,
+        ledger: ledger.url,
+        reporting: reportingService.url,
+        platform: platform.issuer,
+      },
       platform,
       projection,
       platformTokenFile,
@@ -168,6 +220,7 @@ const STEPS = [
   ['secret-rotation', 'The order-service secret rotated with a grace period, while calls go on', secretRotation],
   ['tampered-token', 'A tampered token is refused', tamperedToken],
   ['secretless', 'reporting-service has no secret: its platform token is its credential', secretless],
+  ['token-exchange', 'payment-service records the charge in the ledger on the order service’s behalf: token exchange', tokenExchange],
 ];
 
 async function goodOrder(demo, print) {
@@ -176,15 +229,25 @@ async function goodOrder(demo, print) {
   if (status !== 201) return { ok: false, status, body };
   print(`  inventory-service saw caller ${body.stock.caller} with scopes [${body.stock.scopes}] → ${body.stock.available} in stock`);
   print(`  payment-service   saw caller ${body.payment.caller} with scopes [${body.payment.scopes}] → charge ${body.payment.charge_id}`);
+  const ledger = body.payment.ledger;
+  print(
+    `  ledger-service    recorded ${ledger?.entry_id} on behalf of ${ledger?.on_behalf_of}, acted on by ${ledger?.actors.map((actor) => actor.subject).join(' ← ')}`,
+  );
   const fetched = demo.events.filter((event) => event.source === 'order-service' && event.type === 'token.fetched');
   print(`  order-service fetched ${fetched.length} tokens, one per audience; every further call reuses them`);
   return {
-    ok: body.stock.caller === demo.clients.order.client_id && body.payment.caller === demo.clients.order.client_id && fetched.length === 2,
+    ok:
+      body.stock.caller === demo.clients.order.client_id &&
+      body.payment.caller === demo.clients.order.client_id &&
+      ledger?.on_behalf_of === demo.clients.order.client_id &&
+      ledger?.actors[0]?.subject === demo.clients.payment.client_id &&
+      fetched.length === 2,
     status,
     inventoryScopes: body.stock.scopes,
     paymentScopes: body.payment.scopes,
     tokensFetched: fetched.length,
     paymentToken: body.payment.token,
+    ledger,
   };
 }
 
@@ -357,6 +420,54 @@ async function secretless(demo, print) {
   };
 }
 
+async function tokenExchange(demo, print) {
+  const { status, body } = await placeOrder(demo, { sku: 'sku-grinder', amount: 8900 });
+  print(`  POST ${demo.urls.order}/orders → ${status}`);
+  const entry = body?.payment?.ledger;
+  if (status !== 201 || !entry) return { ok: false, status, body };
+  print(`  order-service's token to payment-service: sub ${short(body.payment.caller)}, scopes [${body.payment.scopes}]`);
+  print('  payment-service sent it to m2m-auth with its own credentials:');
+  print('    grant_type=urn:ietf:params:oauth:grant-type:token-exchange  subject_token=<that token>');
+  print(`    audience=${LEDGER_API}  scope=ledger:append`);
+  print(`  and called the ledger with the answer; ledger-service saw (principal.subject, principal.actors):`);
+  print(`    subject   ${entry.on_behalf_of}   (order-service: whose charge it is)`);
+  print(`    actors    ${entry.actors.map((actor) => `${actor.subject} (client ${actor.client_id})`).join(' ← ')}   (payment-service: who acted)`);
+  print(`    client_id ${entry.client_id}, scopes [${entry.scopes}]`);
+  const exchanges = demo.events.filter((event) => event.source === 'payment-service' && event.type === 'token.fetched');
+  print(`  payment-service exchanged ${exchanges.length} tokens so far: one per order-service token, reused while it lives`);
+  const policies = await m2mAuth(demo.dataDir, ['exchange-policies', 'list']);
+  print(
+    `  m2m-auth exchange-policies list → ${policies.length} policy: ${policies.map((p) => `${short(p.client_id)} ← ${short(p.subject_client_id)} → ${p.api}`).join(', ')}`,
+  );
+  // Never wider: a token that does not carry ledger:append (order-service's inventory token)
+  // cannot become one that does, even under the policy.
+  const inventoryToken = (await requestToken(demo, demo.clients.order.client_secret, { audience: INVENTORY_API })).body.access_token;
+  const narrow = await exchangeAs(demo, demo.clients.payment, inventoryToken);
+  print(`  payment-service exchanging order-service's inventory token (no ledger:append) → ${narrow.status} ${narrow.body.error}`);
+  // Only the subjects the policy names: reporting-service's token is not order-service's.
+  const reporting = await requestTokenWithAssertion(demo, await demo.platform.sign(serviceAccountClaims(REPORTING_SUBJECT, demo.urls.issuer)));
+  const stranger = await exchangeAs(demo, demo.clients.payment, reporting.body.access_token);
+  print(`  payment-service exchanging reporting-service's token (no policy names it) → ${stranger.status} ${stranger.body.error}`);
+  return {
+    ok:
+      entry.on_behalf_of === demo.clients.order.client_id &&
+      entry.actors.length === 1 &&
+      entry.actors[0].subject === demo.clients.payment.client_id &&
+      entry.client_id === demo.clients.payment.client_id &&
+      narrow.body.error === 'invalid_scope' &&
+      stranger.body.error === 'unauthorized_client',
+    status,
+    subject: entry.on_behalf_of,
+    actors: entry.actors,
+    clientId: entry.client_id,
+    scopes: entry.scopes,
+    exchanges: exchanges.length,
+    policies: policies.length,
+    narrower: narrow.body.error,
+    stranger: stranger.body.error,
+  };
+}
+
 /** Prints how to explore the running demo with curl (no secret on screen: it is in an env file). */
 export function printExploreHints(demo, print) {
   const envFile = join(demo.dataDir, 'demo.env');
@@ -365,11 +476,14 @@ export function printExploreHints(demo, print) {
     ORDER_SERVICE_URL: demo.urls.order,
     PAYMENT_SERVICE_URL: demo.urls.payment,
     INVENTORY_SERVICE_URL: demo.urls.inventory,
+    LEDGER_SERVICE_URL: demo.urls.ledger,
     REPORTING_SERVICE_URL: demo.urls.reporting,
     PLATFORM_TOKEN_FILE: demo.platformTokenFile,
     REPORTING_CLIENT_ID: demo.clients.reporting.client_id,
     CLIENT_ID: demo.clients.order.client_id,
     CLIENT_SECRET: demo.clients.order.client_secret,
+    PAYMENT_CLIENT_ID: demo.clients.payment.client_id,
+    PAYMENT_CLIENT_SECRET: demo.clients.payment.client_secret,
     M2M_AUTH_DATA_DIR: demo.dataDir,
   };
   writeFileSync(
@@ -384,6 +498,7 @@ export function printExploreHints(demo, print) {
   print(`  order-service      ${demo.urls.order}`);
   print(`  payment-service    ${demo.urls.payment}`);
   print(`  inventory-service  ${demo.urls.inventory}`);
+  print(`  ledger-service     ${demo.urls.ledger}`);
   print(`  reporting-service  ${demo.urls.reporting}   (no secret: its platform token, rewritten every ${PLATFORM_TOKEN_REFRESH_SECONDS} s)`);
   print(`  platform           ${demo.urls.platform}   (discovery: ${demo.urls.platform}/.well-known/openid-configuration)`);
   print('');
@@ -396,6 +511,13 @@ export function printExploreHints(demo, print) {
   print('  curl -i -X POST -H "Authorization: Bearer $TOKEN" "$PAYMENT_SERVICE_URL/refunds"    # 403 insufficient_scope');
   print('  curl -i "$INVENTORY_SERVICE_URL/stock/sku-grinder" -H "Authorization: Bearer $TOKEN" # 401: wrong audience');
   print('  npx m2m-auth decode "$TOKEN"                                                       # header, claims, signature');
+  print(
+    `  ORDER_TOKEN=$(curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials -d audience=${PAYMENTS_API} -d scope='payments:write ledger:append' "$M2M_AUTH_ISSUER/oauth/token" | jq -r .access_token)`,
+  );
+  print(
+    `  curl -s -u "$PAYMENT_CLIENT_ID:$PAYMENT_CLIENT_SECRET" -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange -d subject_token="$ORDER_TOKEN" -d subject_token_type=urn:ietf:params:oauth:token-type:access_token -d audience=${LEDGER_API} "$M2M_AUTH_ISSUER/oauth/token" | jq -r .access_token | xargs npx m2m-auth decode   # sub: order-service, act: payment-service`,
+  );
+  print('  npx m2m-auth exchange-policies list                                                # who may exchange whose tokens');
   print('  curl -s "$REPORTING_SERVICE_URL/report" | jq');
   print(
     `  curl -s -d grant_type=client_credentials -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer --data-urlencode client_assertion@"$PLATFORM_TOKEN_FILE" -d audience=${INVENTORY_API} "$M2M_AUTH_ISSUER/oauth/token" | jq   # no secret`,
@@ -419,6 +541,21 @@ async function post(url, { json, token } = {}) {
   const headers = { ...(json ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) };
   const response = await fetch(url, { method: 'POST', headers, ...(json ? { body: JSON.stringify(json) } : {}) });
   return { status: response.status, wwwAuthenticate: response.headers.get('www-authenticate'), body: await response.json().catch(() => undefined) };
+}
+
+/** A token exchange by `client` (its id and secret) of `subjectToken` for a ledger token. */
+async function exchangeAs(demo, client, subjectToken) {
+  const response = await fetch(`${demo.urls.issuer}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}` },
+    body: new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: subjectToken,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      audience: LEDGER_API,
+    }),
+  });
+  return { status: response.status, body: await response.json() };
 }
 
 async function requestToken(demo, secret, params = { audience: PAYMENTS_API }) {
