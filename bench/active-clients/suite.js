@@ -102,6 +102,7 @@ async function startTarget({ database: choice, clients, alg, instances = 1 }) {
   try {
     const cli = (...args) =>
       JSON.parse(execFileSync(process.execPath, [m2mAuthBin, ...args, '--data-dir', dataDir, '--database-url', databaseUrl, '--json'], { encoding: 'utf8' }));
+    cli('init');
     cli('apis', 'create', '--identifier', AUDIENCE, '--scopes', 'read:things', '--alg', alg, '--token-ttl', '900');
     const first = cli('clients', 'create', '--name', 'bench-client');
     cli('grants', 'create', '--client', first.client_id, '--api', AUDIENCE, '--scopes', 'read:things');

@@ -19,6 +19,7 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 describe('benchmark peers', () => {
   it('the m2m-auth core peer starts on a data dir the CLI prepared and issues a token', async () => {
     const cli = (...args) => JSON.parse(execFileSync(process.execPath, [cliPath, ...args, '--data-dir', dataDir, '--json'], { encoding: 'utf8' }));
+    cli('init');
     cli('apis', 'create', '--identifier', 'https://api.bench.example', '--scopes', 'read');
     const client = cli('clients', 'create', '--name', 'bench');
     cli('grants', 'create', '--client', client.client_id, '--api', 'https://api.bench.example', '--scopes', 'read');

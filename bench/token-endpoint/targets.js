@@ -47,6 +47,7 @@ export const tokenTargets = [
 export async function startM2mAuth({ alg, port, workers, coreOnly = false, nodeArgs = [] }) {
   const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-bench-'));
   const cli = (...args) => JSON.parse(execFileSync(process.execPath, [m2mAuthBin, ...args, '--data-dir', dataDir, '--json'], { encoding: 'utf8' }));
+  cli('init');
   cli('apis', 'create', '--identifier', AUDIENCE, '--scopes', 'read:things', '--alg', alg, '--token-ttl', '900');
   const client = cli('clients', 'create', '--name', 'bench-client');
   cli('grants', 'create', '--client', client.client_id, '--api', AUDIENCE, '--scopes', 'read:things');

@@ -44,7 +44,8 @@ export async function startDemo({ print = () => {} } = {}) {
   };
   try {
     heading(print, 'Setting up, with the m2m-auth CLI', `data directory ${dataDir} (thrown away at the end)`);
-    // The first command creates the master key and signing keys; the others can then run together.
+    // init creates the database, the master key and signing keys; the other commands can then run together.
+    await m2mAuth(dataDir, ['init']);
     // ledger:append on payments is what a caller's token carries to let payment-service record its
     // charges in the ledger on its behalf: an exchanged token never carries a scope the caller's lacks.
     await m2mAuth(dataDir, [

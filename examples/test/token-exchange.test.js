@@ -33,6 +33,7 @@ let files = 0;
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-exchange-'));
   platform = await startPlatformIssuer();
+  await m2mAuth(dataDir, ['init']);
   await m2mAuth(dataDir, ['apis', 'create', '--identifier', ORDERS, '--scopes', 'read:orders,ledger:append']);
   [frontend, ordersApi, deployer] = await Promise.all([
     m2mAuth(dataDir, ['apis', 'create', '--identifier', LEDGER, '--scopes', 'ledger:append,ledger:read']).then(() =>

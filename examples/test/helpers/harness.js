@@ -17,6 +17,7 @@ export const LANGUAGE_TEST_TIMEOUT = 120_000;
 /** m2m-auth with an API, a client granted read:orders, and GET /orders requiring read:orders. */
 export async function startHarness() {
   const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-lang-'));
+  await m2mAuth(dataDir, ['init']);
   await m2mAuth(dataDir, ['apis', 'create', '--identifier', AUDIENCE, '--scopes', 'read:orders,write:orders']);
   const [client, introspector] = await Promise.all([
     m2mAuth(dataDir, ['clients', 'create', '--name', 'example-client']),

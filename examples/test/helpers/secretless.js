@@ -20,6 +20,7 @@ export async function startSecretlessHarness() {
   let auth;
   let client;
   try {
+    await m2mAuth(dataDir, ['init']);
     await m2mAuth(dataDir, ['apis', 'create', '--identifier', AUDIENCE, '--scopes', 'read:orders,write:orders']);
     client = await m2mAuth(dataDir, ['clients', 'create', '--name', 'reporting-job']);
     const [secrets] = await Promise.all([

@@ -36,6 +36,7 @@ const principal = (overrides: Partial<Principal> = {}): Principal =>
     expiresAt: 2_000,
     issuedAt: 1_000,
     tokenId: 'jti-1',
+    actors: [],
     source: 'jwt',
     claims: {},
     ...overrides,

@@ -104,7 +104,20 @@ export function changedFields(before: Record<string, unknown>, after: Record<str
   const changes: Record<string, { before: unknown; after: unknown }> = {};
   for (const field of Object.keys(after)) {
     if (field === 'updated_at' || field === 'created_at') continue;
-    if (JSON.stringify(before[field]) !== JSON.stringify(after[field])) changes[field] = { before: before[field], after: after[field] };
+    if (canonicalJson(before[field]) !== canonicalJson(after[field])) changes[field] = { before: before[field], after: after[field] };
   }
   return changes;
+}
+
+/**
+ * JSON text in which an object's members are in one order: two values that differ only in member
+ * order (a JWK or claim conditions as PostgreSQL's jsonb returns them, and as a document lists
+ * them) are no change. Lists keep their order: in scopes or audiences it is the operator's.
+ */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_, member: unknown) =>
+    member && typeof member === 'object' && !Array.isArray(member)
+      ? Object.fromEntries(Object.entries(member as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : member,
+  );
 }

@@ -9,6 +9,7 @@ import type {
 } from '../storage/types.js';
 import { AdminError, isAdminError } from '../errors/admin-error.js';
 import { ensureSigningKey } from '../keys/key-rotation.js';
+import { inMemberOrder } from './validation.js';
 import { apiResource } from './resources/api.js';
 import { changedFields, type AdminContext, type AdminDeps, type RecordAudit } from './admin-context.js';
 import type { ApiWrites } from './apis.js';
@@ -141,7 +142,6 @@ type Writes = {
   credentials: FederatedCredentialWrites;
   policies: ExchangePolicyWrites;
 };
-type CredentialWrites = FederatedCredentialWrites;
 
 export function createConfigOperations({ deps, write }: AdminContext, writes: Writes): ConfigOperations {
   const { storage } = deps;
@@ -200,6 +200,7 @@ async function planChanges(reader: Reader, desired: DesiredConfig, options: Appl
   ]);
   const errors: FieldError[] = [];
   const { matches, clientIds } = matchClients(desired, clients, errors);
+  requireFreeNames(desired, clients, matches, prune, errors);
   const planning: Planning = {
     steps: [],
     kept: [],
@@ -296,7 +297,7 @@ function planCredentials(
   clientIds: Map<DesiredClient, string>,
   clientsById: Map<string, ClientRecord>,
   worth: (clientId: string | undefined) => string[],
-  writes: CredentialWrites,
+  writes: FederatedCredentialWrites,
 ) {
   const onServer = new Map(credentials.map((credential) => [`${credential.clientId}\n${federatedCredentialKey(credential)}`, credential]));
   const matched = new Set<FederatedCredentialRecord>();
@@ -671,6 +672,27 @@ function matchClients(desired: DesiredConfig, clients: ClientRecord[], errors: F
 }
 
 /**
+ * Client names are unique (see admin/clients.ts): a name the document gives a client, new or
+ * renamed, must not be that of a server client the apply leaves in place (one it does not list,
+ * without --prune). Checked on the plan, not write by write, so renames and deletions within one
+ * document may free a name for another entry. Names a client already has are left alone.
+ */
+function requireFreeNames(desired: DesiredConfig, clients: ClientRecord[], matches: Map<DesiredClient, ClientRecord>, prune: boolean, errors: FieldError[]) {
+  if (prune) return;
+  const matched = new Set(matches.values());
+  const staying = clients.filter((client) => !matched.has(client));
+  for (const client of desired.clients) {
+    if (matches.get(client)?.name === client.name || errors.some((error) => error.path === `${client.path}.name`)) continue;
+    const holders = staying.filter((candidate) => candidate.name === client.name);
+    if (holders.length === 0) continue;
+    errors.push({
+      path: `${client.path}.name`,
+      message: `${JSON.stringify(client.name)} is the name of ${holders.map((holder) => holder.clientId).join(', ')} on the server, which the document does not list: client names are unique (rename one, or list that client; --prune deletes what the document does not list)`,
+    });
+  }
+}
+
+/**
  * Apply never changes or deletes the built-in admin API. When the document refers to it (admin
  * clients' grants, as export writes them) and it is missing — a new data directory — it is
  * created as bootstrap creates it, so an exported registry restores its admin clients too.
@@ -705,7 +727,10 @@ const exchangePolicyKey = (client: string, subject: string, api: string) => `${c
 const credentialKey = (client: string, credential: Pick<DesiredFederatedCredential, 'issuer' | 'subject' | 'subjectMatch'>) =>
   `${client} ← ${credential.issuer} ${credential.subject}${credential.subjectMatch === 'prefix' ? ' (prefix)' : ''}`;
 
-/** A resource's fields as the document writes them, from a stored record or a desired entry alike. */
+/**
+ * A resource's fields as the document writes them, from a stored record or a desired entry alike
+ * (keys in one member order, so a document reads the same exported from any adapter).
+ */
 const apiFields = (api: Pick<ApiRecord, 'identifier' | 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds'>) => ({
   identifier: api.identifier,
   name: api.name,
@@ -722,7 +747,7 @@ const clientFields = (
   default_api: client.defaultApi,
   enabled: client.isEnabled,
   token_endpoint_auth_methods: client.tokenEndpointAuthMethods,
-  jwks: client.jwks,
+  jwks: inMemberOrder(client.jwks),
   introspect_apis: client.introspectApis ?? [],
 });
 
@@ -731,7 +756,7 @@ const grantFields = (grant: Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'
 const issuerFields = (issuer: Omit<DesiredTrustedIssuer, 'path' | 'issuer'>) => ({
   kind: issuer.kind,
   jwks_uri: issuer.jwksUri,
-  jwks: issuer.jwks,
+  jwks: inMemberOrder(issuer.jwks),
   token_reuse: issuer.tokenReuse,
   max_token_lifetime_seconds: issuer.maxTokenLifetimeSeconds,
   shared: issuer.isShared,

@@ -2,7 +2,8 @@ import { ensureSigningKey } from '../keys/key-rotation.js';
 import { clientResource } from './resources/client.js';
 import type { AdminContext, RecordAudit } from './admin-context.js';
 import type { ApiRecord, RegistryStores } from '../storage/types.js';
-import type { ClientWrites } from './clients.js';
+import { requireFreeClientName, type ClientWrites } from './clients.js';
+import { validateName } from './validation.js';
 import type { GrantWrites } from './grants.js';
 import { ADMIN_API_IDENTIFIER, ADMIN_SCOPES, builtInAdminApi } from './built-in-admin-api.js';
 
@@ -40,9 +41,11 @@ export function createBootstrapOperations({ deps, write }: AdminContext, clients
         await ensureAdminApi(tx, audit, now());
         await ensureSigningKey({ keys: tx, kek: deps.kek, now }, 'RS256', null);
         const scopes = ADMIN_SCOPES.map((scope) => scope.value);
+        const name = input.name === undefined ? await freeDefaultName(tx) : validateName(input.name);
+        await requireFreeClientName(tx, name);
         const created = await clients.insertClient(
           tx,
-          { name: input.name ?? 'm2m-auth-admin', description: 'Admin client created by bootstrap', defaultApi: ADMIN_API_IDENTIFIER },
+          { name, description: 'Admin client created by bootstrap', defaultApi: ADMIN_API_IDENTIFIER },
           input.clientSecret ? { clientSecret: input.clientSecret } : {},
         );
         const grant = await grants.insertGrant(tx, { clientId: created.clientId, apiIdentifier: ADMIN_API_IDENTIFIER, scopes });
@@ -69,6 +72,20 @@ export function createBootstrapOperations({ deps, write }: AdminContext, clients
     },
   };
 }
+
+/**
+ * `m2m-auth-admin`, or `m2m-auth-admin-2`, … when an earlier bootstrap took it (an operator who
+ * lost the first admin's secret bootstraps again): client names are unique, and a name nobody
+ * chose should not stand in the way. A name given explicitly is refused when taken.
+ */
+async function freeDefaultName(tx: Pick<RegistryStores, 'listClients'>): Promise<string> {
+  const taken = new Set((await tx.listClients()).map((client) => client.name));
+  let name = DEFAULT_ADMIN_NAME;
+  for (let n = 2; taken.has(name); n++) name = `${DEFAULT_ADMIN_NAME}-${n}`;
+  return name;
+}
+
+const DEFAULT_ADMIN_NAME = 'm2m-auth-admin';
 
 const missingScopes = (api: ApiRecord) => ADMIN_SCOPES.filter((scope) => !api.scopes.some((have) => have.value === scope.value));
 

@@ -1,5 +1,6 @@
 import type { ClientRecord, ClientSecretRecord, RegistryStores } from '../storage/types.js';
-import { validationFailed } from '../errors/admin-error.js';
+import { AdminError, validationFailed } from '../errors/admin-error.js';
+import { echo } from '../errors/echo.js';
 import { generateClientSecret, hashClientSecret, secretHint } from '../secrets/client-secret.js';
 import { generateClientId, generateRecordId } from '../secrets/identifiers.js';
 import { clientResource } from './resources/client.js';
@@ -155,7 +156,11 @@ export function createClientOperations(context: AdminContext, writes: ClientWrit
   const { storage, now } = deps;
 
   return {
-    createClient: (input) => write((tx, audit) => writes.createClient(tx, audit, input)),
+    createClient: (input) =>
+      write(async (tx, audit) => {
+        await requireFreeClientName(tx, validateName(input.name));
+        return writes.createClient(tx, audit, input);
+      }),
 
     listClients: (options = {}) =>
       pageOf(
@@ -170,7 +175,15 @@ export function createClientOperations(context: AdminContext, writes: ClientWrit
       return { client, secrets };
     },
 
-    updateClient: (clientId, patch) => write((tx, audit) => writes.updateClient(tx, audit, clientId, patch)),
+    updateClient: (clientId, patch) =>
+      write(async (tx, audit) => {
+        if (patch.name !== undefined) {
+          const name = validateName(patch.name);
+          // Keeping its own name is no change, even where an older database has a twin.
+          if ((await requireClient(tx, clientId)).name !== name) await requireFreeClientName(tx, name, clientId);
+        }
+        return writes.updateClient(tx, audit, clientId, patch);
+      }),
     deleteClient: (clientId) => write((tx, audit) => writes.deleteClient(tx, audit, clientId)),
 
     rotateClientSecret: (clientId, options = {}) =>
@@ -196,6 +209,21 @@ export function createClientOperations(context: AdminContext, writes: ClientWrit
         return { clientId, ...issued, previousSecretsExpireAt: expiresAt };
       }),
   };
+}
+
+/**
+ * Client names are unique: people tell clients apart by name (in lists, the audit log, a
+ * configuration document that matches clients by name), and a second `billing-service` is almost
+ * always a mistake. Checked in the write transaction, before the write, for every front end alike
+ * — not by a unique index, which a database already holding two clients of one name could not
+ * take (those keep working, and keep their names until one is renamed). A registry of many
+ * clients pays a scan per create or rename; the storage contract has no lookup by name.
+ */
+export async function requireFreeClientName(tx: Pick<RegistryStores, 'listClients'>, name: string, exceptClientId?: string): Promise<void> {
+  const holder = (await tx.listClients()).find((client) => client.name === name && client.clientId !== exceptClientId);
+  if (holder) {
+    throw new AdminError('conflict', `A client named ${JSON.stringify(echo(name))} already exists (${holder.clientId}): client names are unique`, 'name');
+  }
 }
 
 /** A new credential for `client` makes its holder act as that client: it needs what the client holds. */

@@ -6,7 +6,7 @@ import { ADMIN_API_IDENTIFIER, ADMIN_TOKEN_TTL_SECONDS, RESERVED_IDENTIFIER_PREF
 import { validateGrantScopes } from './grants.js';
 import { DEFAULT_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
 import { MAX_FEDERATED_CREDENTIALS_PER_CLIENT } from '../federation/federation-rules.js';
-import { federatedCredentialRule, trustedIssuerSettings, type TrustedIssuerSettings } from './federation-validation.js';
+import { federatedCredentialRule, trustedIssuerSettings, type FederatedCredentialRule, type TrustedIssuerSettings } from './federation-validation.js';
 import { ADMIN_TARGET_REFUSAL, ANY_SUBJECT_CLIENT, isAdminTarget, validateScopeCeiling } from './exchange-policies.js';
 import {
   validateApiIdentifier,
@@ -56,14 +56,8 @@ export interface DesiredTrustedIssuer extends TrustedIssuerSettings {
 }
 
 /** A federated credential of a document client, checked against the document's issuer it names. */
-export interface DesiredFederatedCredential {
+export interface DesiredFederatedCredential extends FederatedCredentialRule {
   path: string;
-  issuer: string;
-  subject: string;
-  subjectMatch: SubjectMatch;
-  audiences: string[];
-  claims: Record<string, string>;
-  description: string;
 }
 
 export interface DesiredClient {
@@ -183,14 +177,8 @@ export function parseConfigDocument(value: unknown): DesiredConfig {
     'client',
     problems,
   );
-  // Matched by name: two such entries with one name would claim the same server client.
-  uniqueBy(
-    clients.filter((client) => client.clientId === undefined),
-    (client) => client.name,
-    'name',
-    'client without client_id',
-    problems,
-  );
+  // Client names are unique (admin/clients.ts), and entries without client_id are matched by name.
+  uniqueBy(clients, (client) => client.name, 'name', 'client named', problems);
 
   const grants = entriesAt(value, 'grants', problems).flatMap(([entry, path]) => parseGrant(entry, path, problems, knownApi, clients));
   uniqueBy(

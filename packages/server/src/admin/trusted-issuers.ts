@@ -7,6 +7,7 @@ import { pageOf, type ListOptions, type Page } from './paging.js';
 import { asAdminErrors, changedFields, requireTrustedIssuer, type AdminContext, type RecordAudit } from './admin-context.js';
 import { clientsNeeds, requireCallerScopes, widensIssuerTrust } from './admin-authority.js';
 import { changedIssuerSettings, trustedIssuerSettings } from './federation-validation.js';
+import { inMemberOrder } from './validation.js';
 import { credentialAudit } from './federated-credentials.js';
 
 import type { AddTrustedIssuerInput, UpdateTrustedIssuerInput } from './resources/trusted-issuer.js';
@@ -150,6 +151,8 @@ export function createTrustedIssuerOperations({ deps, write }: AdminContext, wri
 export function auditView(record: TrustedIssuerRecord): Record<string, unknown> {
   const wire = trustedIssuerResource.toWire(record);
   if (!record.jwks) return wire;
-  const digest = createHash('sha256').update(JSON.stringify(record.jwks)).digest('base64url');
+  const digest = createHash('sha256')
+    .update(JSON.stringify(inMemberOrder(record.jwks)))
+    .digest('base64url');
   return { ...wire, jwks: { key_count: record.jwks.keys.length, kids: record.jwks.keys.map((key) => key.kid ?? null), sha256: digest } };
 }

@@ -87,6 +87,19 @@ export const JWK_PUBLIC_MEMBERS = { RSA: ['n', 'e'], EC: ['crv', 'x', 'y'], OKP:
  * directory and through a remote server, whatever order it was sent in.
  */
 export const JWK_MEMBER_ORDER: readonly string[] = [...JWK_COMMON_MEMBERS, ...new Set(Object.values(JWK_PUBLIC_MEMBERS).flat()), 'x5c'];
+
+/** A JWK Set with each key's members in JWK_MEMBER_ORDER (a database such as PostgreSQL's jsonb may hand them back in its own). */
+export function inMemberOrder<T extends { keys: Record<string, unknown>[] } | null>(jwks: T): T {
+  if (!jwks) return jwks;
+  return { ...jwks, keys: jwks.keys.map(orderedJwk) };
+}
+
+function orderedJwk(key: Record<string, unknown>): Record<string, unknown> {
+  const known = JWK_MEMBER_ORDER.filter((member) => Object.hasOwn(key, member));
+  // Members the order does not name stay, after the known ones: reading must not drop anything.
+  const rest = Object.keys(key).filter((member) => !JWK_MEMBER_ORDER.includes(member));
+  return Object.fromEntries([...known, ...rest].map((member) => [member, key[member]]));
+}
 const JWK_PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
 /** What a JWK Set may hold: a client's keys (the default), or a trusted issuer's (trusted-issuers.ts). */
@@ -149,7 +162,7 @@ function validateJwk(key: unknown, at: string, rules: JwksRules): Record<string,
   }
   const missing = JWK_PUBLIC_MEMBERS[kty].filter((member) => typeof key[member] !== 'string');
   if (missing.length > 0) throw validationFailed(field, `${at} (${kty}) needs ${missing.join(', ')}`);
-  return Object.fromEntries(JWK_MEMBER_ORDER.filter((member) => Object.hasOwn(key, member)).map((member) => [member, key[member]]));
+  return orderedJwk(key);
 }
 
 /**

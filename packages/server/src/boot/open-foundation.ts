@@ -1,6 +1,14 @@
 import { join } from 'node:path';
 import type { Storage } from '../storage/types.js';
-import { openStorage, parseDatabaseUrl, redactDatabaseUrl, StorageAccessError, type OpenStorageOptions } from '../storage/open-storage.js';
+import {
+  DatabaseMissingError,
+  findMissingDatabase,
+  openStorage,
+  parseDatabaseUrl,
+  redactDatabaseUrl,
+  StorageAccessError,
+  type OpenStorageOptions,
+} from '../storage/open-storage.js';
 import { DATABASE_FILE } from '../config/server-config.js';
 import { deriveSecrets, generateMasterKey, parseMasterKey, type DerivedSecrets } from '../keys/master-key.js';
 import { openMasterKey } from '../keys/open-master-key.js';
@@ -35,15 +43,32 @@ export interface FoundationOptions {
   /** Recorded in the audit log for keys made at start: `server` or `cli`. */
   actor: string;
   now?: () => number;
+  /**
+   * Whether a missing database or master key may be created (default true: a server's first
+   * start, `init`). False refuses with DatabaseMissingError or MasterKeyMissingError and leaves
+   * no file behind: a management command pointed at the wrong place must not set up a new one.
+   */
+  mayCreate?: boolean;
 }
 
 export async function openFoundation(options: FoundationOptions): Promise<Foundation> {
+  const mayCreate = options.mayCreate !== false;
+  if (!mayCreate && typeof options.storage === 'object' && 'url' in options.storage) {
+    const missing = await findMissingDatabase(options.storage);
+    if (missing) throw new DatabaseMissingError(missing);
+  }
   const storage = await openStorageChoice(options.storage);
   try {
     const masterKey =
       !options.masterKey && options.storage === 'memory'
         ? parseMasterKey(generateMasterKey())
-        : await openMasterKey({ configured: options.masterKey || undefined, dataDir: options.dataDir, storage });
+        : await openMasterKey({
+            configured: options.masterKey || undefined,
+            dataDir: options.dataDir,
+            storage,
+            storageName: describeStorage(options),
+            mayCreate,
+          });
     const secrets = deriveSecrets(masterKey);
     const admin = createAdmin({
       storage,
@@ -78,5 +103,6 @@ function describeStorage(options: Pick<FoundationOptions, 'storage' | 'dataDir'>
     const location = parseDatabaseUrl(choice.url);
     return location.kind === 'sqlite' ? location.path : redactDatabaseUrl(choice.url);
   }
-  return join(options.dataDir, DATABASE_FILE);
+  if (typeof choice === 'object') return `(the ${choice.kind} storage passed in)`;
+  return choice === 'memory' ? '(in memory)' : join(options.dataDir, DATABASE_FILE);
 }

@@ -14,7 +14,7 @@ export function adminCommand(): Command {
   withCommonOptions(
     admin.command('bootstrap').description(`create an admin client with every admin scope on ${ADMIN_API_IDENTIFIER} and print its secret once`),
   )
-    .option('--name <name>', 'client name (default m2m-auth-admin)')
+    .option('--name <name>', 'client name (default m2m-auth-admin, or m2m-auth-admin-2, … when that is taken)')
     .option('--server <url>', 'not supported: bootstrap writes the database on the server host')
     .action(
       action(async (options: CommonOptions & { name?: string; server?: string }) => {
@@ -23,19 +23,24 @@ export function adminCommand(): Command {
             `admin bootstrap runs on the server's host (it writes the database directly). Remotely, an admin client is an ordinary client: clients create, then grants create --api ${ADMIN_API_IDENTIFIER} --scopes …`,
           );
         }
-        return withCliContext(options, async ({ admin: operations }) => {
-          const supplied = process.env[BOOTSTRAP_SECRET_ENV];
-          const created = await operations.bootstrapAdminClient({
-            ...(supplied ? { clientSecret: supplied } : {}),
-            ...(options.name ? { name: options.name } : {}),
-          });
-          if (!supplied) process.stderr.write(`warning: ${SECRET_WARNING}\n`);
-          print(options, () => `Admin client created\n${describeBootstrapped(created, Boolean(supplied))}`, {
-            client_id: created.clientId,
-            ...(supplied ? {} : { client_secret: created.clientSecret }),
-            scopes: created.scopes,
-          });
-        });
+        // Bootstrap sets up a deployment from the server's host: it may create the database and master key.
+        return withCliContext(
+          options,
+          async ({ admin: operations }) => {
+            const supplied = process.env[BOOTSTRAP_SECRET_ENV];
+            const created = await operations.bootstrapAdminClient({
+              ...(supplied ? { clientSecret: supplied } : {}),
+              ...(options.name ? { name: options.name } : {}),
+            });
+            if (!supplied) process.stderr.write(`warning: ${SECRET_WARNING}\n`);
+            print(options, () => `Admin client created\n${describeBootstrapped(created, Boolean(supplied))}`, {
+              client_id: created.clientId,
+              ...(supplied ? {} : { client_secret: created.clientSecret }),
+              scopes: created.scopes,
+            });
+          },
+          { mayCreate: true },
+        );
       }),
     );
   return admin;

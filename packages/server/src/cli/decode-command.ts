@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import { parseDatabaseUrl } from '../storage/open-storage.js';
+import { DatabaseMissingError, findMissingDatabase } from '../storage/open-storage.js';
+import { localStore, reportStore } from './store-report.js';
 import { resolveCliConnections, withConnections } from './cli-context.js';
 import { action, print, UsageError, withCommonOptions, type CommonOptions } from './output.js';
 
@@ -43,21 +43,28 @@ export function decodeCommand(): Command {
 
 async function checkSignature(jwt: string, kid: string | undefined, options: CommonOptions): Promise<string> {
   const connections = resolveCliConnections(options);
-  const { dataDir } = connections;
   if (!kid) return 'not checked (no kid in the header)';
-  // Decoding must not create an empty SQLite database (and keys) as a side effect.
-  const location = parseDatabaseUrl(connections.database.url);
-  if (location.kind === 'sqlite' && !existsSync(location.path)) return `not checked (no data directory at ${dataDir})`;
+  // Decoding works without a database: where there is none, the signature is just not checked.
+  const missing = await findMissingDatabase(connections.database);
+  if (missing) return `not checked (${new DatabaseMissingError(missing).message})`;
+  const store = localStore(connections);
+  reportStore(store);
   const [{ createLogger }, { createRuntime }] = await Promise.all([import('../http/logger.js'), import('../boot/create-runtime.js')]);
-  return withConnections(connections, async ({ storage, masterKey }) => {
-    const runtime = createRuntime({ storage, masterKey, issuer: 'http://127.0.0.1', logger: createLogger('silent') });
-    const key = (await runtime.registry.keyRing()).verificationKey(kid);
-    if (!key) return `not checked (key ${kid} is not in ${dataDir})`;
-    try {
-      await jwtVerify(jwt, key.key, { algorithms: [key.alg], clockTolerance: Number.MAX_SAFE_INTEGER });
-      return `valid (${key.alg}, key ${kid})`;
-    } catch {
-      return `INVALID for key ${kid}`;
-    }
-  });
+  try {
+    return await withConnections(connections, async ({ storage, masterKey }) => {
+      const runtime = createRuntime({ storage, masterKey, issuer: 'http://127.0.0.1', logger: createLogger('silent') });
+      const key = (await runtime.registry.keyRing()).verificationKey(kid);
+      if (!key) return `not checked (key ${kid} is not in ${store.location})`;
+      try {
+        await jwtVerify(jwt, key.key, { algorithms: [key.alg], clockTolerance: Number.MAX_SAFE_INTEGER });
+        return `valid (${key.alg}, key ${kid})`;
+      } catch {
+        return `INVALID for key ${kid}`;
+      }
+    });
+  } catch (error) {
+    // No master key for this database: the claims are still worth showing.
+    if (error instanceof UsageError) return `not checked (${error.message.split('\n')[0]!.replace(/\.$/, '')})`;
+    throw error;
+  }
 }

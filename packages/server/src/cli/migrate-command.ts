@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { migrateDatabase, redactDatabaseUrl } from '../storage/open-storage.js';
 import { resolveCliConnections } from './cli-context.js';
+import { localStore, reportStore } from './store-report.js';
 import { action, print, withCommonOptions, type CommonOptions } from './output.js';
 
 /**
@@ -10,7 +11,9 @@ import { action, print, withCommonOptions, type CommonOptions } from './output.j
 export function migrateCommand(): Command {
   return withCommonOptions(new Command('migrate').description('bring the database schema up to date and exit')).action(
     action(async (options: CommonOptions) => {
-      const { database } = resolveCliConnections(options);
+      const connections = resolveCliConnections(options);
+      const { database } = connections;
+      reportStore(localStore(connections));
       const result = await migrateDatabase(database);
       const where = redactDatabaseUrl(database.url);
       print(

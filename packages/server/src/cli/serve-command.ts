@@ -9,6 +9,7 @@ import { signOnFor } from '../tokens/jws-signer.js';
 import { action } from './output.js';
 import { bootstrapOnFirstStart, describeBootstrapped, BOOTSTRAP_SECRET_ENV } from './admin-command.js';
 import type { BootstrappedAdmin } from '../admin/admin.js';
+import { connectionFlags } from './connection-flags.js';
 
 const ADMIN_PREFIX = '/admin/v1';
 
@@ -142,7 +143,7 @@ async function runServer(config: ServerConfig) {
 
 /** The primary creates the keys once, then forks workers that share the listening port. */
 async function runPrimary(config: ServerConfig) {
-  const bootstrapped = await withConnections(config, ({ admin }) => bootstrapOnFirstStart(admin));
+  const bootstrapped = await withConnections(config, ({ admin }) => bootstrapOnFirstStart(admin), { mayCreate: true });
   if (config.metrics) (await import('../observability/cluster-metrics.js')).serveClusterMetrics();
   for (let i = 0; i < config.workers; i++) cluster.fork();
   let stopping = false;
@@ -178,6 +179,8 @@ async function runPrimary(config: ServerConfig) {
  */
 function printBanner(config: ServerConfig, url: string, adminUrl: string | undefined, bootstrapped: BootstrappedAdmin | undefined) {
   const isSecretSupplied = Boolean(process.env[BOOTSTRAP_SECRET_ENV]);
+  // The CLI commands must reach this server's database and master key, PostgreSQL included.
+  const next = connectionFlags(config);
   process.stderr.write(
     [
       '',
@@ -200,9 +203,10 @@ function printBanner(config: ServerConfig, url: string, adminUrl: string | undef
           ]
         : []),
       'Next steps (in another terminal):',
-      `  npx m2m-auth apis create --identifier https://orders.example --scopes read:orders,write:orders --data-dir ${config.dataDir}`,
-      `  npx m2m-auth clients create --name billing-service --data-dir ${config.dataDir}`,
-      `  npx m2m-auth grants create --client <client_id> --api https://orders.example --scopes read:orders --data-dir ${config.dataDir}`,
+      `  npx m2m-auth apis create --identifier https://orders.example --scopes read:orders,write:orders ${next.flags}`,
+      `  npx m2m-auth clients create --name billing-service ${next.flags}`,
+      `  npx m2m-auth grants create --client <client_id> --api https://orders.example --scopes read:orders ${next.flags}`,
+      ...(next.note ? [`  (${next.note})`] : []),
       `  curl -s -u '<client_id>:<client_secret>' -d grant_type=client_credentials -d audience=https://orders.example ${config.issuer}/oauth/token`,
       '',
     ].join('\n') + '\n',

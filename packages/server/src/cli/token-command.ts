@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { parseFormParams } from '../protocol/form-params.js';
 import { resolveServerConfig } from '../config/server-config.js';
 import { withCliContext } from './cli-context.js';
+import { remoteStore, reportStore } from './store-report.js';
 import { action, fields, print, UsageError, withCommonOptions, type CommonOptions } from './output.js';
 
 interface TokenOptions extends CommonOptions {
@@ -57,7 +58,14 @@ export function tokenCommand(): Command {
 type TokenBody = Record<string, string | number>;
 
 async function requestOverHttp(url: string, authorization: string, form: URLSearchParams) {
-  const response = await fetch(new URL('/oauth/token', url), {
+  let endpoint: URL;
+  try {
+    endpoint = new URL('/oauth/token', url);
+  } catch {
+    throw new UsageError(`--url: not a URL (${JSON.stringify(url.slice(0, 200))}); give the server's base URL, e.g. http://127.0.0.1:8080`);
+  }
+  reportStore(remoteStore(url));
+  const response = await fetch(endpoint, {
     method: 'POST',
     headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
     body: form,

@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Storage } from './types.js';
 import { createMemoryStorage } from './memory/memory-storage.js';
 import { createSqliteStorage, migrateSqliteDatabase } from './sqlite/sqlite-storage.js';
@@ -75,6 +77,65 @@ export class StorageAccessError extends Error {
   }
 }
 
+/** Why there is no database to open: what a command that must not create one reports. */
+export type MissingDatabase =
+  { kind: 'sqlite'; path: string; directory: string; reason: 'no-directory' | 'not-a-directory' | 'no-file' } | { kind: 'postgres'; url: string };
+
+/**
+ * The database is not there and the caller may not create it: opening would have made a new,
+ * empty one (a typo in a path, the wrong working directory) that looks like a real registry.
+ */
+export class DatabaseMissingError extends Error {
+  override readonly name = 'DatabaseMissingError';
+  constructor(readonly missing: MissingDatabase) {
+    super(
+      missing.kind === 'postgres'
+        ? `the PostgreSQL database ${redactDatabaseUrl(missing.url)} holds no m2m-auth schema`
+        : missing.reason === 'no-file'
+          ? `no m2m-auth database at ${missing.path}`
+          : missing.reason === 'not-a-directory'
+            ? `${missing.directory} is not a directory`
+            : `no m2m-auth data directory at ${missing.directory}`,
+    );
+  }
+}
+
+/**
+ * What is missing for `options` to open an existing database, found without creating anything:
+ * the SQLite file (and its directory), or the m2m-auth schema in PostgreSQL. Undefined when the
+ * database is there (or is in memory, which is always new).
+ */
+export async function findMissingDatabase(options: OpenStorageOptions): Promise<MissingDatabase | undefined> {
+  const location = parseDatabaseUrl(options.url);
+  switch (location.kind) {
+    case 'memory':
+      return undefined;
+    case 'sqlite': {
+      if (location.path === ':memory:') return undefined;
+      const path = resolve(location.path);
+      const directory = dirname(path);
+      if (statIfAny(path)) return undefined;
+      const parent = statIfAny(directory);
+      return { kind: 'sqlite', path, directory, reason: !parent ? 'no-directory' : parent.isDirectory() ? 'no-file' : 'not-a-directory' };
+    }
+    case 'postgres': {
+      const { readPostgresSchemaVersion } = await import('./postgres/postgres-storage.js');
+      const version = await readPostgresSchemaVersion({ connectionString: location.connectionString, ...poolOptions(options) });
+      return version > 0 ? undefined : { kind: 'postgres', url: options.url };
+    }
+  }
+}
+
+/** The entry at `path`, or undefined when there is none (or a file stands where a directory should). */
+function statIfAny(path: string) {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw error;
+  }
+}
+
 /**
  * Brings the database's schema up to date without starting anything else. Opening storage does
  * the same, so this is for running it ahead of a deploy (or from a job with DDL rights).
@@ -126,4 +187,25 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
 /** For logs and banners: the password never leaves the process. */
 export function redactDatabaseUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, '$1:***@');
+}
+
+/**
+ * A URL with its credentials left out, for output meant to be read or copied: without the
+ * password (in the user part or a `password` query parameter) and, unless `keepUser`, without
+ * the user name. Anything that is not a URL is returned as given.
+ */
+export function urlWithoutCredentials(url: string, options: { keepUser?: boolean } = {}): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return redactDatabaseUrl(url);
+  }
+  const hasPasswordParameter = parsed.searchParams.has('password');
+  if (!parsed.host || (!parsed.password && !hasPasswordParameter && (options.keepUser || !parsed.username))) return url;
+  parsed.password = '';
+  if (!options.keepUser) parsed.username = '';
+  // Re-encoded only when it must change: URLSearchParams writes spaces as `+`, which a driver may not read back.
+  if (hasPasswordParameter) parsed.searchParams.delete('password');
+  return parsed.toString().replace(/\?$/, '');
 }

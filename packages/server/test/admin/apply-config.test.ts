@@ -7,6 +7,7 @@ import { deriveSecrets, generateMasterKey, parseMasterKey } from '../../src/keys
 import { openStorage } from '../../src/storage/open-storage.js';
 import type { RegistryStores, Storage } from '../../src/storage/types.js';
 import { createClock } from '../helpers/test-app.js';
+import { availableStacks } from '../helpers/stacks.js';
 
 const { keyEncryptionKey, secretPepper } = deriveSecrets(parseMasterKey(generateMasterKey()));
 
@@ -33,6 +34,13 @@ async function registry(admin: Admin) {
       ttl: grant.tokenTtlSeconds,
     })),
   };
+}
+
+/** A stored client's fields, taken from a client made through the admin operations (then deleted). */
+async function clientRecord(admin: Admin) {
+  const { client } = await admin.createClient({ name: `template-${Math.random()}` });
+  await admin.deleteClient(client.clientId);
+  return client;
 }
 
 /** The registry's audit trail, oldest first, without the signing keys made at start. */
@@ -279,15 +287,22 @@ const federatedDocument = () => ({
   ],
 });
 
-describe.each(['memory', 'sqlite'] as const)('applyConfig with workload identity federation on %s storage', (kind) => {
+/** Memory, and each stack this run reaches (SQLite; PostgreSQL, whose jsonb hands objects back in its own key order). */
+const federationStores: [string, () => Promise<{ storage: Storage; close(): Promise<void> }>][] = [
+  ['memory', async () => openStorage({ kind: 'memory' }).then((storage) => ({ storage, close: () => storage.close() }))],
+  ...(await availableStacks()).map((stack): [string, () => Promise<{ storage: Storage; close(): Promise<void> }>] => [stack.name, () => stack.open(Date.now)]),
+];
+
+describe.each(federationStores)('applyConfig with workload identity federation on %s', (_, open) => {
   let storage: Storage;
   let admin: Admin;
+  let close: () => Promise<void>;
 
   beforeEach(async () => {
-    storage = await openStorage(kind === 'memory' ? { kind } : { kind, path: ':memory:' });
+    ({ storage, close } = await open());
     admin = await makeAdmin(storage);
   });
-  afterEach(() => storage.close());
+  afterEach(() => close());
 
   it('creates trusted issuers with their kinds’ defaults and the clients’ federated credentials; a second apply changes nothing', async () => {
     const document = federatedDocument();
@@ -574,8 +589,8 @@ describe('applyConfig: documents it refuses', () => {
       }),
     ).toContain('grants[0].client: "twin" names 2 clients of the document; refer to the client by its client_id');
 
-    await admin.createClient({ name: 'twin' });
-    await admin.createClient({ name: 'twin' });
+    // Twins made before names were unique (a database of an older version): written directly.
+    for (const clientId of ['twin-1', 'twin-2']) await storage.createClient({ ...(await clientRecord(admin)), clientId, name: 'twin' });
     expect(await refusal({ version: 1, clients: [{ name: 'twin' }] })).toMatch(/clients\[0\]\.name: 2 clients on the server are named "twin"/);
     expect(
       await refusal({
@@ -585,6 +600,31 @@ describe('applyConfig: documents it refuses', () => {
         grants: [{ client: 'twin', api: 'https://a.example' }],
       }),
     ).toMatch(/grants\[0\]\.client: "twin" also names a client on the server that the document does not list/);
+  });
+
+  it('refuses two clients of one name in a document, and a name a client the document leaves in place has', async () => {
+    const twice = await refusal({ version: 1, clients: [{ name: 'billing' }, { name: 'billing', client_id: 'billing-2' }] });
+    expect(twice).toContain('clients[1].name: a second client named billing (the first is clients[0])');
+
+    const kept = (await admin.createClient({ name: 'billing' })).clientId;
+    const renamed = await admin.createClient({ name: 'reports' });
+    expect(await refusal({ version: 1, clients: [{ name: 'billing', client_id: 'new-billing' }] })).toContain(
+      `clients[0].name: "billing" is the name of ${kept} on the server, which the document does not list: client names are unique`,
+    );
+    expect(await refusal({ version: 1, clients: [{ client_id: renamed.clientId, name: 'billing' }] })).toContain(`is the name of ${kept} on the server`);
+    // A name freed in the same document, by a rename or by --prune, may be given to another client.
+    const swapped = await admin.applyConfig({
+      version: 1,
+      clients: [
+        { client_id: kept, name: 'billing-old' },
+        { client_id: renamed.clientId, name: 'billing' },
+      ],
+    });
+    expect(swapped.applied).toBe(true);
+    const pruned = await admin.applyConfig({ version: 1, clients: [{ client_id: 'fresh', name: 'billing-old' }] }, { prune: true });
+    expect(pruned.plan.changes.map((change) => `${change.action} ${change.key}`).sort()).toEqual(
+      [`create billing-old (fresh)`, `delete billing (${renamed.clientId})`, `delete billing-old (${kept})`].sort(),
+    );
   });
 
   it('refuses scopes the built-in admin API does not define', async () => {

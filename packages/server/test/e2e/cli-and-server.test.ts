@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
-import { cli, cliJson, logLines, startServeProcess, waitForExit, waitForLogLine } from '../helpers/cli-process.js';
+import { cli, cliJson, initStore, logLines, startServeProcess, waitForExit, waitForLogLine } from '../helpers/cli-process.js';
 
 /**
  * A new user's path, with real processes: the CLI sets up an API, a client and a grant, `serve`
@@ -27,6 +27,7 @@ async function getToken(url: string, clientId: string, secret: string, params: R
 let billing: { client_id: string; client_secret: string };
 
 beforeAll(async () => {
+  await initStore(d);
   await cliJson(['apis', 'create', '--identifier', 'https://orders.example', '--scopes', 'read:orders,write:orders', ...d]);
   await cliJson(['apis', 'create', '--identifier', 'https://stock.example', '--scopes', 'read:stock', '--alg', 'ES256', '--token-ttl', '600', ...d]);
   billing = await cliJson(['clients', 'create', '--name', 'billing-service', ...d]);

@@ -1,9 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { cli, startServeProcess, waitForExit } from '../helpers/cli-process.js';
+import { cli, initStore, startServeProcess, waitForExit } from '../helpers/cli-process.js';
 
 /** `m2m-auth apply` and `export` as an operator runs them: real processes on one SQLite data directory. */
 const dir = mkdtempSync(join(tmpdir(), 'm2m-auth-config-e2e-'));
@@ -32,6 +32,7 @@ grants:
     scopes: [read:orders]
 `;
 
+beforeAll(() => initStore(d));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('m2m-auth apply / export', () => {
@@ -95,7 +96,8 @@ describe('m2m-auth apply / export', () => {
       { client: 'reporting', api: 'https://orders.example', scopes: ['read:orders'], token_ttl_seconds: null },
     ]);
     const reapplied = await cli(['apply', '-f', join(dir, 'export.json'), '--json', ...d]);
-    expect(reapplied.stderr).toBe('');
+    // No warning (no secret was made): only the store used, as --json names it.
+    expect(reapplied.stderr).toBe(`${JSON.stringify({ store: { kind: 'sqlite', location: join(dir, 'data', 'm2m-auth.db') } })}\n`);
     expect(JSON.parse(reapplied.stdout)).toMatchObject({ plan: { changes: [], kept: [] }, applied: false });
   });
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { CLI, cli, cliJson, logLines, startServeProcess, waitForExit } from '../helpers/cli-process.js';
+import { CLI, cli, cliJson, initStore, logLines, startServeProcess, waitForExit } from '../helpers/cli-process.js';
 
 /**
  * Hard and soft stops. The log guarantee (docs/security.md, http/log-destination.ts): SIGTERM and
@@ -21,6 +21,7 @@ async function dataDirWithClient() {
   const dataDir = join(mkdtempSync(join(tmpdir(), 'm2m-auth-crash-')), 'data');
   directories.push(join(dataDir, '..'));
   const d = ['--data-dir', dataDir];
+  await initStore(d);
   await cliJson(['apis', 'create', '--identifier', 'https://orders.example', '--scopes', 'read:orders', ...d]);
   const client = await cliJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'billing', ...d]);
   await cliJson(['grants', 'create', '--client', client.client_id, '--api', 'https://orders.example', '--scopes', 'read:orders', ...d]);

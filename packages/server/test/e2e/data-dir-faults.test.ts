@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, cliJson } from '../helpers/cli-process.js';
+import { CLI, cli, cliJson, initStore } from '../helpers/cli-process.js';
 import { serveExpectingFailure } from '../helpers/serve-exit.js';
 import { availableStacks, type Stack, type StackProcessArgs } from '../helpers/stacks.js';
 
@@ -37,6 +37,7 @@ async function populatedDataDir(stack: Stack) {
   const place = await stack.processArgs(dataDir);
   placed.push(place);
   const d = ['--data-dir', dataDir, ...place.args];
+  await initStore(d);
   await cliJson(['clients', 'create', '--name', 'billing', ...d]);
   return { dataDir, d };
 }
@@ -52,7 +53,10 @@ describe.each(stacks)('master key missing or wrong, on $name', (stack) => {
     expect(served.started).toBe(false);
     expect(served.code).toBe(1);
     expect(served.stderr).toContain(`${join(dataDir, 'master.key')} is missing`);
+    // The keys and secrets are in the database, which is not the data directory on PostgreSQL.
+    expect(served.stderr).toContain(`the database ${stack.name === 'sqlite' ? join(dataDir, 'm2m-auth.db') : 'postgres://'}`);
     expect(served.stderr).toMatch(/holds 1 signing key\(s\) and 1 client secret\(s\)/);
+    expect(served.stderr).not.toContain(`data directory ${dataDir} holds`);
     expect(served.stderr).toMatch(/restore master\.key from a backup/);
     noStack(served.stderr);
 
@@ -78,41 +82,72 @@ describe.each(stacks)('master key missing or wrong, on $name', (stack) => {
     expect(created.stderr).toMatch(/does not open the signing keys/);
   });
 
-  it('a fresh data directory still gets its master key on first start', async () => {
+  it('a fresh data directory gets its master key from init, and from no other management command', async () => {
     const dataDir = join(tempDir('m2m-auth-fresh-'), 'data');
     const place = await stack.processArgs(dataDir);
     placed.push(place);
-    expect((await cli(['clients', 'list', '--data-dir', dataDir, ...place.args])).code).toBe(0);
+    const listed = await cli(['clients', 'list', '--data-dir', dataDir, ...place.args]);
+    expect(listed.code).toBe(1);
+    expect(listed.stderr).toContain('m2m-auth init');
+    expect(existsSync(dataDir)).toBe(false);
+    expect((await cli(['init', '--data-dir', dataDir, ...place.args])).code).toBe(0);
     expect(existsSync(join(dataDir, 'master.key'))).toBe(true);
+    expect((await cli(['clients', 'list', '--data-dir', dataDir, ...place.args])).code).toBe(0);
   });
 });
 
-// Root bypasses file permissions, so "read-only" is made real by running the server as nobody
-// (uid 65534) on a directory it owns but may not write, which is what an operator hits.
 const isRoot = process.getuid?.() === 0;
+
+/**
+ * Root bypasses file permissions, so "read-only" is made real for root by running the server
+ * without the capabilities that bypass them (setpriv drops CAP_DAC_OVERRIDE and
+ * CAP_DAC_READ_SEARCH): still root, owning the data directory, yet held to its modes — what an
+ * operator hits — and still able to reach the checkout wherever it is (a clone in a private
+ * directory is out of reach of an unprivileged user). Without setpriv, as nobody (uid 65534),
+ * when nobody can reach the CLI; else the case is skipped and says why.
+ */
+function readOnlyRunner(): { wrapper?: string[]; asNobody?: boolean; skip?: string } {
+  if (!isRoot) return {};
+  const dropped = ['setpriv', '--bounding-set=-dac_override,-dac_read_search', '--'];
+  if (spawnSync(dropped[0]!, [...dropped.slice(1), process.execPath, '-e', ''], { stdio: 'ignore' }).status === 0) return { wrapper: dropped };
+  const reach = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(CLI)}, require('fs').constants.R_OK)`], {
+    uid: 65534,
+    gid: 65534,
+    stdio: 'ignore',
+  });
+  if (reach.status === 0) return { asNobody: true };
+  return { skip: `running as root without setpriv, and uid 65534 cannot reach ${CLI} (a checkout in a private directory)` };
+}
 
 // The database file in an unusable data directory: SQLite's concern (PostgreSQL has its own
 // outage test, test/http/storage-outage.test.ts).
 const sqlite = stacks.find((stack) => stack.name === 'sqlite')!;
 
 describe('data directory unusable (SQLite)', () => {
-  it('read-only: the error names the database file and EACCES, not the port', async () => {
-    const { dataDir } = await populatedDataDir(sqlite);
-    const asUser = isRoot ? { uid: 65534, gid: 65534 } : {};
-    if (isRoot) for (const name of ['', ...readdirSync(dataDir)]) chownSync(join(dataDir, name), 65534, 65534);
-    for (const name of readdirSync(dataDir)) chmodSync(join(dataDir, name), 0o400);
-    chmodSync(dataDir, 0o500);
-    try {
-      const served = await serveExpectingFailure(['--data-dir', dataDir], asUser);
-      expect(served.started).toBe(false);
-      expect(served.code).toBe(1);
-      expect(served.stderr).toContain(`cannot open the database ${join(dataDir, 'm2m-auth.db')}: EACCES`);
-      expect(served.stderr).not.toMatch(/listen/);
-      noStack(served.stderr);
-    } finally {
-      chmodSync(dataDir, 0o700);
-    }
-  });
+  const readOnly = readOnlyRunner();
+  if (readOnly.skip) console.warn(`data-dir-faults: read-only case skipped: ${readOnly.skip}`);
+  it.skipIf(readOnly.skip !== undefined)(
+    `read-only: the error names the database file and EACCES, not the port${readOnly.skip ? ` (skipped: ${readOnly.skip})` : ''}`,
+    async () => {
+      const { dataDir } = await populatedDataDir(sqlite);
+      if (readOnly.asNobody) for (const name of ['', ...readdirSync(dataDir)]) chownSync(join(dataDir, name), 65534, 65534);
+      for (const name of readdirSync(dataDir)) chmodSync(join(dataDir, name), 0o400);
+      chmodSync(dataDir, 0o500);
+      try {
+        const served = await serveExpectingFailure(['--data-dir', dataDir], {
+          ...(readOnly.asNobody ? { uid: 65534, gid: 65534 } : {}),
+          ...(readOnly.wrapper ? { wrapper: readOnly.wrapper } : {}),
+        });
+        expect(served.started).toBe(false);
+        expect(served.code).toBe(1);
+        expect(served.stderr).toContain(`cannot open the database ${join(dataDir, 'm2m-auth.db')}: EACCES`);
+        expect(served.stderr).not.toMatch(/listen/);
+        noStack(served.stderr);
+      } finally {
+        chmodSync(dataDir, 0o700);
+      }
+    },
+  );
 
   it('a data directory path that is a file: the error names the path', async () => {
     const file = join(tempDir('m2m-auth-file-'), 'not-a-dir');
@@ -162,7 +197,7 @@ function tryMountTinyTmpfs(): { path?: string; reason?: string } {
   if (!isRoot) return { reason: 'not root, cannot mount a tmpfs' };
   const path = tempDir('m2m-auth-tmpfs-');
   const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', path], { encoding: 'utf8' });
-  if (mounted.status !== 0) return { reason: `mount failed: ${mounted.stderr.trim()}` };
+  if (mounted.status !== 0) return { reason: `mount failed: ${mounted.error?.message ?? mounted.stderr.trim()}` };
   afterAll(() => {
     spawnSync('umount', [path]);
   });

@@ -1,12 +1,13 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, cliJson } from '../helpers/cli-process.js';
+import { cli, cliJson, initStore } from '../helpers/cli-process.js';
 
 /** The lifecycle commands as an operator types them: human output by default, JSON with --json. */
 const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-lifecycle-cli-'));
 const d = ['--data-dir', dataDir];
+beforeAll(() => initStore(d));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 describe('lifecycle CLI', () => {

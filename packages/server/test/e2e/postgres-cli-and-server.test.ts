@@ -22,7 +22,7 @@ const databaseUrl = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_pat
 const redisPrefix = `m2m-auth-test:${process.pid}:${randomBytes(4).toString('hex')}:`;
 const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-e2e-pg-'));
 const d = ['--data-dir', dataDir, '--database-url', databaseUrl];
-let server: { url: string; child: ChildProcess } | undefined;
+let server: { url: string; child: ChildProcess; stderr: () => string } | undefined;
 
 describe.skipIf(!isAvailable)('CLI + server on PostgreSQL', () => {
   beforeAll(async () => {
@@ -35,10 +35,24 @@ describe.skipIf(!isAvailable)('CLI + server on PostgreSQL', () => {
     if (isRedis) await deleteRedisKeys(redisPrefix);
   });
 
-  it('migrate applies the schema once, then finds nothing to do', async () => {
-    expect(await cliJson(['migrate', ...d])).toMatchObject({ kind: 'postgres', from_version: 0, to_version: POSTGRES_SCHEMA_VERSION });
+  it('a management command refuses the database before it is set up, and changes nothing', async () => {
+    const refused = await cli(['apis', 'list', ...d]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('holds no m2m-auth schema');
+    expect(refused.stderr).toContain(`m2m-auth init --database-url '${databaseUrl}' --data-dir ${dataDir}`);
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+    expect((await cliJson(['migrate', ...d])).from_version).toBe(0);
+  });
+
+  it('migrate applies the schema once, then finds nothing to do; init then makes only the master key', async () => {
     const again = await cli(['migrate', ...d]);
     expect(again.stdout).toContain(`schema already at version ${POSTGRES_SCHEMA_VERSION}`);
+    expect(again.stderr).toContain(`store: postgres ${databaseUrl.replace('postgres://postgres@', 'postgres://')}`);
+    const noKey = await cli(['apis', 'list', ...d]);
+    expect(noKey.code).toBe(1);
+    expect(noKey.stderr).toContain(`no master key: ${dataDir}/master.key does not exist and M2M_AUTH_MASTER_KEY is not set`);
+    const init = await cliJson<{ created: Record<string, unknown> }>(['init', ...d]);
+    expect(init.created).toEqual({ data_dir: false, database: false, master_key: true, signing_keys: [expect.any(String)] });
   });
 
   it('the CLI writes and the server reads the same database; /readyz names it', async () => {
@@ -46,14 +60,23 @@ describe.skipIf(!isAvailable)('CLI + server on PostgreSQL', () => {
     const client = await cliJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'billing', ...d]);
     await cliJson(['grants', 'create', '--client', client.client_id, '--api', 'https://orders.example', '--scopes', 'read:orders', ...d]);
     // With Redis, the shared security state (failure counters, replay, revocations) lives there.
+    // The URL with a password (trust authentication ignores it): the banner must not show it.
+    const withPassword = databaseUrl.replace('postgres://postgres@', 'postgres://postgres:banner-secret@');
     server = await startServeProcess([
       '--port',
       '0',
-      ...d,
+      '--data-dir',
+      dataDir,
+      '--database-url',
+      withPassword,
       '--log-level',
       'warn',
       ...(isRedis ? ['--redis-url', `${REDIS_URL}/0?keyPrefix=${encodeURIComponent(redisPrefix)}`] : []),
     ]);
+    // The next steps send the CLI to this database, not to a new SQLite file in the data directory.
+    expect(server.stderr()).toContain(`npx m2m-auth clients create --name billing-service --database-url '${databaseUrl}' --data-dir ${dataDir}`);
+    expect(server.stderr()).toContain('the database password is left out');
+    expect(server.stderr()).not.toContain('banner-secret');
     const ready = await fetch(`${server.url}/readyz`);
     expect(await ready.json()).toEqual({ status: 'ready', storage: 'postgres' });
     const response = await fetch(`${server.url}/oauth/token`, {

@@ -96,8 +96,14 @@ describe('remote CLI against a running server', { timeout: 120_000 }, () => {
     const localError = await cli(['apis', 'create', '--identifier', 'not-a-uri', '--data-dir', dataDir, '--json']);
     const remoteError = await remote(['apis', 'create', '--identifier', 'not-a-uri', '--json']);
     expect(remoteError.code).toBe(1);
-    expect(JSON.parse(remoteError.stderr)).toEqual(JSON.parse(localError.stderr));
-    expect(JSON.parse(remoteError.stderr)).toMatchObject({ error: 'validation_failed', field: 'identifier' });
+    // The same error; only the store it names differs: the server, the database file.
+    const { store: remoteStore, ...remoteRest } = JSON.parse(remoteError.stderr);
+    const { store: localStore, ...localRest } = JSON.parse(localError.stderr);
+    expect(remoteRest).toEqual(localRest);
+    expect(remoteRest).toMatchObject({ error: 'validation_failed', field: 'identifier' });
+    expect(remoteStore).toEqual({ kind: 'server', location: server.url });
+    expect(localStore).toEqual({ kind: 'sqlite', location: join(dataDir, 'm2m-auth.db') });
+    expect((await remote(['apis', 'list'])).stderr).toBe(`store: server ${server.url}\n`);
   });
 
   it('trusted issuers and federated credentials: managed through --server, printed the same remote and local, refused the same', async () => {
@@ -283,7 +289,7 @@ describe('remote CLI against a running server', { timeout: 120_000 }, () => {
     for (const result of [tokenToServer, viaEnv, secretToTokenEndpoint]) expect(result.stderr).not.toContain(adminEnv.M2M_AUTH_ADMIN_CLIENT_SECRET!);
     // Loopback http, the server and a separately given token endpoint alike, is allowed.
     const loopback = await remote(['apis', 'list', '--json'], { ...adminEnv, M2M_AUTH_TOKEN_ENDPOINT: `${server.url}/oauth/token` });
-    expect(loopback.stderr).toBe('');
+    expect(loopback.stderr).toBe(`${JSON.stringify({ store: { kind: 'server', location: server.url } })}\n`);
     expect(loopback.code).toBe(0);
   });
 

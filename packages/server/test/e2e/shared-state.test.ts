@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { cliJson, startServeProcess, waitForExit } from '../helpers/cli-process.js';
+import { cliJson, initStore, startServeProcess, waitForExit } from '../helpers/cli-process.js';
 
 /**
  * Security state shared by real processes: `serve --workers 2` on 127.0.0.1 and a restart of it.
@@ -23,6 +23,7 @@ beforeAll(async () => {
   const pair = await generateKeyPair('ES256', { extractable: true });
   privateKey = pair.privateKey;
   const jwksFile = join(dataDir, 'client-jwks.json');
+  await initStore(d);
   await cliJson(['apis', 'create', '--identifier', API, '--scopes', 'read:orders', ...d]);
   writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256' }] }));
   jwtClient = await cliJson(['clients', 'create', '--name', 'jwt-service', '--jwks-file', jwksFile, ...d]);

@@ -819,6 +819,7 @@ function parseRaw(raw) {
 // The server under test
 
 async function startServer(cli, stackArgs) {
+  await cli(['init']);
   await cli(['apis', 'create', '--identifier', 'https://orders.fuzz', '--scopes', 'read:orders,write:orders']);
   const child = spawn(
     process.execPath,

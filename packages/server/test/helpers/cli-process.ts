@@ -6,14 +6,23 @@ import { promisify } from 'node:util';
 export const CLI = fileURLToPath(new URL('../../bin/m2m-auth.js', import.meta.url));
 const run = promisify(execFile);
 
-export async function cli(args: string[], env: Record<string, string> = {}) {
+export async function cli(args: string[], env: Record<string, string> = {}, options: { cwd?: string } = {}) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 30_000 });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 30_000, ...options });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
     return { code: failed.code ?? 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
   }
+}
+
+/**
+ * `m2m-auth init` with these flags: a new data directory (or PostgreSQL schema) gets its database
+ * and master key, which the other management commands never create.
+ */
+export async function initStore(args: string[], env: Record<string, string> = {}): Promise<void> {
+  const result = await cli(['init', ...args], env);
+  if (result.code !== 0) throw new Error(`m2m-auth init ${args.join(' ')} failed: ${result.stderr}`);
 }
 
 export async function cliJson<T = Record<string, unknown>>(args: string[]): Promise<T> {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload, type KeyLike } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 
 /**
  * A workload platform's token issuer on loopback, as Kubernetes, GitHub Actions or any OIDC
@@ -14,7 +14,10 @@ export interface PlatformIssuer {
   /** Requests per path, to see what the server fetched. */
   hits: Map<string, number>;
   /** Signs a token with the current key (header `kid` and `alg` of that key unless overridden). */
-  sign(claims: JWTPayload, options?: { kid?: string; alg?: string; key?: KeyLike; typ?: string; withoutIssuer?: boolean }): Promise<string>;
+  sign(
+    claims: JWTPayload,
+    options?: { kid?: string; alg?: string; key?: CryptoKey | import('node:crypto').KeyObject; typ?: string; withoutIssuer?: boolean },
+  ): Promise<string>;
   /** A new current key; the old one stays published unless `dropOld`. */
   rotate(options?: { dropOld?: boolean }): Promise<string>;
   /** The public JWKS as served. */
@@ -27,7 +30,7 @@ export interface PlatformIssuer {
 interface SigningKey {
   kid: string;
   alg: string;
-  privateKey: KeyLike;
+  privateKey: CryptoKey | import('node:crypto').KeyObject;
   publicJwk: JWK;
 }
 

@@ -4,10 +4,12 @@ import { CLI } from './cli-process.js';
 /**
  * Runs `m2m-auth serve` expecting it to refuse to start. Resolves with its exit code and output;
  * if it prints the "running" banner instead, it is killed and `started` is true. The bound only
- * detects a hang.
+ * detects a hang. `wrapper` runs it through another program (e.g. setpriv with its arguments).
  */
-export function serveExpectingFailure(args: string[], options: SpawnOptions = {}, bound = 20_000) {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+export function serveExpectingFailure(args: string[], options: SpawnOptions & { wrapper?: string[] } = {}, bound = 20_000) {
+  const { wrapper = [], ...spawnOptions } = options;
+  const [command, ...prefix] = [...wrapper, process.execPath];
+  const child = spawn(command!, [...prefix, CLI, 'serve', '--port', '0', ...args], { ...spawnOptions, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let started = false;

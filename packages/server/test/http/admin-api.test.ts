@@ -214,6 +214,26 @@ describe('admin API /admin/v1', () => {
       });
     });
 
+    it('409 for a client name another client has, on create and on rename; its own name is no conflict', async () => {
+      const { body: billing } = await call('POST', '/clients', root, { name: 'billing-service' });
+      const again = await call('POST', '/clients', root, { name: 'billing-service' });
+      expect(again).toMatchObject({
+        status: 409,
+        body: {
+          type: 'urn:m2m-auth:problem:conflict',
+          detail: `A client named "billing-service" already exists (${billing!.client_id}): client names are unique`,
+        },
+      });
+      const { body: reports } = await call('POST', '/clients', root, { name: 'reports' });
+      expect((await call('PATCH', `/clients/${reports!.client_id}`, root, { name: 'billing-service' })).status).toBe(409);
+      expect((await call('PATCH', `/clients/${billing!.client_id}`, root, { name: 'billing-service', description: 'x' })).status).toBe(200);
+      expect((await call('GET', '/clients')).body!.items.map((client: { name: string }) => client.name).sort()).toEqual([
+        'billing-service',
+        'm2m-auth-admin',
+        'reports',
+      ]);
+    });
+
     it('disable, rotate a secret with a grace period, delete; 404 for an unknown client', async () => {
       const { body: client } = await call('POST', '/clients', root, { name: 'svc' });
       const disabled = await call('PATCH', `/clients/${client!.client_id}`, root, { enabled: false });

@@ -3,6 +3,9 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { createTestApp, postToken, basic, type TestApp } from '../helpers/test-app.js';
 import { ADMIN_API_IDENTIFIER, type AdminScope } from '../../src/admin/built-in-admin-api.js';
 import { MAX_FEDERATED_CREDENTIALS_PER_CLIENT } from '../../src/federation/federation-rules.js';
+import { trustedIssuerResource } from '../../src/admin/resources/trusted-issuer.js';
+import { federatedCredentialResource } from '../../src/admin/resources/federated-credential.js';
+import { availableStacks } from '../helpers/stacks.js';
 
 /**
  * Workload identity federation, the management side: trusted issuers and the federated credentials
@@ -119,7 +122,7 @@ describe('admin API: trusted issuers and federated credentials', () => {
 
     it('refuses what the federation rules refuse, each as a problem naming its field, and stores nothing', async () => {
       const jwks = await publicJwks();
-      const [key] = jwks.keys;
+      const key: Record<string, unknown> = jwks.keys[0]!;
       const cases: [string, unknown, string][] = [
         ['plain http off loopback', { issuer: 'http://issuer.example' }, 'issuer'],
         ['an issuer with a query', { issuer: 'https://issuer.example/?tenant=1' }, 'issuer'],
@@ -153,8 +156,8 @@ describe('admin API: trusted issuers and federated credentials', () => {
         [[{ kty: 'oct' }], 'jwks.keys[0] is a symmetric key (kty oct): jwks must contain public keys only'],
         [[{ ...key, x: 'AAAA' }], 'jwks.keys[0] is not a usable EC public key'],
         [[key, { ...key, kid: 'k1' }, key], 'jwks.keys[2].kid "k0" is used by an earlier key'],
-      ] as const) {
-        await expect(t.runtime.admin.addTrustedIssuer({ issuer: 'https://a.example', jwks: { keys: [...keys] } })).rejects.toMatchObject({
+      ] as [Record<string, unknown>[], string][]) {
+        await expect(t.runtime.admin.addTrustedIssuer({ issuer: 'https://a.example', jwks: { keys } })).rejects.toMatchObject({
           code: 'validation_failed',
           field: 'jwks',
           message,
@@ -476,5 +479,51 @@ describe('admin API: trusted issuers and federated credentials', () => {
       expect((await call('GET', `/trusted-issuers/${enc(CLUSTER)}`)).body).toMatchObject({ jwks_uri: `${CLUSTER}/keys`, max_token_lifetime_seconds: 300 });
       expect((await call('DELETE', `/trusted-issuers/${enc('https://ci.example')}?force=true`, ci.headers)).status).toBe(204);
     });
+  });
+});
+
+const stacks = await availableStacks();
+
+describe.each(stacks.map((stack) => [stack.name, stack] as const))('trusted issuers and federated credentials on %s', (_, stack) => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await createTestApp({ stack });
+  });
+  afterEach(() => t.close());
+
+  it('are stored and read back as sent, the admin API’s answers byte for byte what a local read prints', async () => {
+    const boot = await t.runtime.admin.bootstrapAdminClient();
+    const token = await postToken(t.app, { grant_type: 'client_credentials', audience: ADMIN_API_IDENTIFIER }, basic(boot.clientId, boot.clientSecret));
+    const headers = { authorization: `Bearer ${token.body.access_token as string}` };
+    // Members in an unusual order, as a hand-written file may have them (PostgreSQL's jsonb reorders them anyway).
+    const [key] = (await publicJwks(1, 'cluster-1')).keys;
+    const { y, x, crv, kty, ...rest } = key!;
+    const jwks = { keys: [{ y, ...rest, x, crv, kty }] };
+    const added = await t.app.inject({ method: 'POST', url: '/admin/v1/trusted-issuers', headers, payload: { issuer: CLUSTER, kind: 'kubernetes', jwks } });
+    expect(added.statusCode).toBe(201);
+    const client = await t.runtime.admin.createClient({ name: 'worker' });
+    const claims = { 'kubernetes.io/namespace': 'payments', zone: 'eu', a: 'first' };
+    const credential = await t.app.inject({
+      method: 'POST',
+      url: `/admin/v1/clients/${client.clientId}/federated-credentials`,
+      headers,
+      payload: { issuer: CLUSTER, subject: 'system:serviceaccount:payments:api', audiences: ['b', 'a'], claims },
+    });
+    expect(credential.statusCode).toBe(201);
+
+    const shown = await t.app.inject({ url: `/admin/v1/trusted-issuers/${enc(CLUSTER)}`, headers });
+    expect(shown.body).toBe(JSON.stringify(trustedIssuerResource.toWire(await t.runtime.admin.getTrustedIssuer(CLUSTER))));
+    expect(shown.json().jwks).toEqual(jwks);
+    const listed = await t.app.inject({ url: `/admin/v1/clients/${client.clientId}/federated-credentials`, headers });
+    const local = await t.runtime.admin.listFederatedCredentials(client.clientId);
+    expect(listed.body).toBe(JSON.stringify({ items: local.map(federatedCredentialResource.toWire) }));
+    expect(local[0]).toMatchObject({ audiences: ['b', 'a'], claims });
+
+    const exported = await t.app.inject({ url: '/admin/v1/config', headers });
+    expect(exported.json()).toEqual(await t.runtime.admin.exportConfig());
+    const refused = await t.app.inject({ method: 'DELETE', url: `/admin/v1/trusted-issuers/${enc(CLUSTER)}`, headers });
+    expect(refused.statusCode).toBe(409);
+    expect((await t.app.inject({ method: 'DELETE', url: `/admin/v1/trusted-issuers/${enc(CLUSTER)}?force=true`, headers })).statusCode).toBe(204);
+    expect(await t.runtime.admin.listFederatedCredentials(client.clientId)).toEqual([]);
   });
 });

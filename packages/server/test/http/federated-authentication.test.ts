@@ -257,7 +257,7 @@ describe('the issuer’s keys', () => {
     try {
       await trust(fresh.issuer);
       await addCredential({ issuer: fresh.issuer, subject: 'workload-a' });
-      fresh.override('/jwks', (response) => response.writeHead(302, { location: elsewhere.jwksUri }).end());
+      fresh.override('/jwks', (response) => void response.writeHead(302, { location: elsewhere.jwksUri }).end());
       const redirected = await exchange(await fresh.sign(claims({ sub: 'workload-a' })));
       expect(redirected.status).toBe(503);
       expect(redirected.headers['retry-after']).toBeDefined();

@@ -96,6 +96,41 @@ describe('admin bootstrap', () => {
   });
 });
 
+describe('client names are unique', () => {
+  it('creating or renaming to a name another client has is a conflict naming it; nothing is written', async () => {
+    const { admin, storage } = setup();
+    const billing = await admin.createClient({ name: 'billing' });
+    const events = (await storage.listAuditEvents()).length;
+    await expect(admin.createClient({ name: ' billing ' })).rejects.toMatchObject({
+      code: 'conflict',
+      status: 409,
+      field: 'name',
+      message: `A client named "billing" already exists (${billing.clientId}): client names are unique`,
+    });
+    const reports = await admin.createClient({ name: 'reports' });
+    await expect(admin.updateClient(reports.clientId, { name: 'billing' })).rejects.toMatchObject({ code: 'conflict', field: 'name' });
+    expect((await storage.listClients()).map((client) => client.name).sort()).toEqual(['billing', 'reports']);
+    expect((await storage.listAuditEvents()).length).toBe(events + 1);
+    // Its own name is no conflict; a freed name can be taken.
+    await expect(admin.updateClient(billing.clientId, { name: 'billing', description: 'bills' })).resolves.toMatchObject({ description: 'bills' });
+    await admin.updateClient(billing.clientId, { name: 'billing-old' });
+    await expect(admin.updateClient(reports.clientId, { name: 'billing' })).resolves.toMatchObject({ name: 'billing' });
+  });
+
+  it('twins an older database already holds keep working and keep their name; bootstrap picks a free default name', async () => {
+    const { admin, storage } = setup();
+    const { client } = await admin.createClient({ name: 'twin' });
+    await storage.createClient({ ...client, clientId: 'twin-2' });
+    await expect(admin.updateClient('twin-2', { name: 'twin', isEnabled: false })).resolves.toMatchObject({ name: 'twin', isEnabled: false });
+    await expect(admin.createClient({ name: 'twin' })).rejects.toMatchObject({ code: 'conflict' });
+
+    const first = await admin.bootstrapAdminClient();
+    const second = await admin.bootstrapAdminClient();
+    expect([(await storage.getClient(first.clientId))!.name, (await storage.getClient(second.clientId))!.name]).toEqual(['m2m-auth-admin', 'm2m-auth-admin-2']);
+    await expect(admin.bootstrapAdminClient({ name: 'twin' })).rejects.toMatchObject({ code: 'conflict', field: 'name' });
+  });
+});
+
 describe('built-in admin API upgrade', () => {
   it('an existing admin API gains introspection:write; full admins gain it too, narrower admins do not; a second run writes nothing', async () => {
     const { admin, storage } = setup();

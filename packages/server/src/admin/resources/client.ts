@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { codec, field, listOf, mapped, optional, type RecordOf } from './fields.js';
-import { AuthMethods, IntrospectApis, Jwks, nullable, time, withDescription } from './common.js';
+import { AuthMethods, IntrospectApis, Jwks, jwksField, nullable, time, withDescription } from './common.js';
 import { clientSecretResource } from './client-secret.js';
 import { ConfigFederatedCredential } from './federated-credential.js';
 import { MAX_FEDERATED_CREDENTIALS_PER_CLIENT } from '../../federation/federation-rules.js';
@@ -15,7 +15,7 @@ export const clientResource = codec({
   enabled: field('isEnabled', Type.Boolean()),
   grant_types: field('grantTypes', Type.Array(Type.String())),
   token_endpoint_auth_methods: field('tokenEndpointAuthMethods', AuthMethods),
-  jwks: field('jwks', Jwks),
+  jwks: jwksField('jwks', Jwks),
   // Records leave it out when the client may introspect nothing; the wire always says [].
   introspect_apis: mapped('introspectApis', IntrospectApis, {
     encode: (apis: string[] | undefined) => apis ?? [],
@@ -26,7 +26,7 @@ export const clientResource = codec({
 });
 export type ClientWire = Static<typeof clientResource.schema>;
 
-const Name = Type.String({ minLength: 1, maxLength: 200 });
+const Name = Type.String({ minLength: 1, maxLength: 200, description: 'Unique among clients: a name another client has is refused (409 conflict).' });
 const changeable = {
   description: optional('description', Type.String({ maxLength: 1000 })),
   default_api: optional('defaultApi', nullable(Type.String({ maxLength: 512 }))),

@@ -1,7 +1,7 @@
 import { Type, type SchemaOptions, type StringOptions, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { SIGNING_ALGORITHMS, type ClientAuthMethod, type SigningAlgorithm } from '../../storage/types.js';
 import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '../../protocol/limits.js';
-import { JWK_MEMBER_ORDER, JWK_PUBLIC_MEMBERS, MAX_JWK_MEMBER_CHARS, MAX_JWKS_KEYS } from '../validation.js';
+import { inMemberOrder, JWK_MEMBER_ORDER, JWK_PUBLIC_MEMBERS, MAX_JWK_MEMBER_CHARS, MAX_JWKS_KEYS } from '../validation.js';
 import { mapped } from './fields.js';
 
 /** Schemas more than one admin resource speaks: snake_case like OAuth, ISO-8601 times. */
@@ -57,6 +57,14 @@ export const Jwks = Type.Unsafe<PublicJwks | null>(
     description: 'Public JWK Set for private_key_jwt',
   }),
 );
+
+/**
+ * A JWK Set field whose keys go out with their members in one order (the order the admin API's
+ * schema serialises them in), however the database returned them: the CLI prints the same bytes
+ * from a local data directory as through --server, on every adapter.
+ */
+export const jwksField = <Key extends string>(key: Key, schema: TUnsafe<PublicJwks | null>) =>
+  mapped(key, schema, { encode: (jwks: PublicJwks | null) => inMemberOrder(jwks), decode: (jwks: PublicJwks | null) => jwks });
 
 export const IntrospectApis = Type.Array(Type.String({ minLength: 1, maxLength: 512 }), {
   maxItems: 200,

@@ -9,7 +9,7 @@ import {
 import { MAX_CERTIFICATE_CHARS, MAX_CHAIN_CERTIFICATES } from '../validation.js';
 import { MAX_ISSUER_CHARS, MAX_ISSUER_JWKS_KEYS, MAX_JWKS_URI_CHARS, TOKEN_REUSE_POLICIES } from '../federation-validation.js';
 import { codec, field, optional, type RecordOf } from './fields.js';
-import { Jwk, ListQuery, nullable, stringEnum, time, withDescription, type PublicJwks } from './common.js';
+import { Jwk, jwksField, ListQuery, nullable, stringEnum, time, withDescription, type PublicJwks } from './common.js';
 
 /**
  * A trusted issuer (workload identity federation): a platform whose tokens a client may present
@@ -56,7 +56,7 @@ export const trustedIssuerResource = codec({
   issuer: field('issuer', Issuer),
   kind: field('kind', IssuerKind),
   jwks_uri: field('jwksUri', JwksUri),
-  jwks: field('jwks', IssuerJwks),
+  jwks: jwksField('jwks', IssuerJwks),
   token_reuse: field('tokenReuse', TokenReuse),
   max_token_lifetime_seconds: field('maxTokenLifetimeSeconds', MaxTokenLifetime),
   shared: field('isShared', Shared),

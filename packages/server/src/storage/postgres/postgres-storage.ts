@@ -126,6 +126,22 @@ export async function migratePostgresDatabase(options: PostgresStorageOptions): 
   }
 }
 
+/**
+ * The schema version m2m-auth left in the database, 0 when it never migrated it: read without
+ * creating anything, so a management command can refuse a database nobody set up.
+ */
+export async function readPostgresSchemaVersion(options: PostgresStorageOptions): Promise<number> {
+  const pool = createPool({ ...options, poolSize: 1 });
+  try {
+    const { rows } = await pool.query<{ table: string | null }>("SELECT to_regclass('schema_migrations')::text AS table");
+    if (!rows[0]?.table) return 0;
+    const versions = await pool.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
+    return versions.rows[0]?.version ?? 0;
+  } finally {
+    await pool.end();
+  }
+}
+
 function connectionConfig(options: PostgresStorageOptions): pg.ClientConfig {
   if (options.schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(options.schema))
     throw new Error(`invalid schema name ${JSON.stringify(options.schema)}`);
