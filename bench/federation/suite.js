@@ -43,8 +43,32 @@ export async function runFederationSuite({ connections, repetitions, durationSec
     cli('grants', 'create', '--client', client.client_id, '--api', AUDIENCE, '--scopes', 'read:things');
     cli('issuers', 'add', '--issuer', cluster, '--jwks-file', jwksFile, '--kind', 'kubernetes');
     cli('issuers', 'add', '--issuer', ci, '--jwks-file', jwksFile, '--kind', 'oidc');
-    cli('clients', 'federated', 'add', '--client', client.client_id, '--issuer', cluster, '--subject', 'system:serviceaccount:bench:worker', '--audience', issuer);
-    cli('clients', 'federated', 'add', '--client', client.client_id, '--issuer', ci, '--subject', 'repo:bench/worker:ref:refs/heads/main', '--audience', issuer);
+    cli(
+      'clients',
+      'federated',
+      'add',
+      '--client',
+      client.client_id,
+      '--issuer',
+      cluster,
+      '--subject',
+      'system:serviceaccount:bench:worker',
+      '--audience',
+      issuer,
+    );
+    cli(
+      'clients',
+      'federated',
+      'add',
+      '--client',
+      client.client_id,
+      '--issuer',
+      ci,
+      '--subject',
+      'repo:bench/worker:ref:refs/heads/main',
+      '--audience',
+      issuer,
+    );
 
     const platformToken = (iss, sub, jti) => {
       const nowS = Math.floor(Date.now() / 1000);
@@ -59,13 +83,21 @@ export async function runFederationSuite({ connections, repetitions, durationSec
     progress(`federation: minting ${onceCount} use-once platform tokens`);
     const onceBodies = [];
     for (let i = 0; i < onceCount; i += 1) {
-      onceBodies.push(form({ client_assertion_type: ASSERTION_TYPE, client_assertion: await platformToken(ci, 'repo:bench/worker:ref:refs/heads/main', `j${i}`) }));
+      onceBodies.push(
+        form({ client_assertion_type: ASSERTION_TYPE, client_assertion: await platformToken(ci, 'repo:bench/worker:ref:refs/heads/main', `j${i}`) }),
+      );
     }
     let nextOnce = 0;
 
     const variants = [
-      { name: 'client secret (HTTP Basic)', request: { headers: { ...headers, authorization: basic(client.client_id, client.client_secret) }, body: form({}) } },
-      { name: 'federated, token reused (kubernetes)', request: { headers, body: form({ client_assertion_type: ASSERTION_TYPE, client_assertion: kubernetesToken }) } },
+      {
+        name: 'client secret (HTTP Basic)',
+        request: { headers: { ...headers, authorization: basic(client.client_id, client.client_secret) }, body: form({}) },
+      },
+      {
+        name: 'federated, token reused (kubernetes)',
+        request: { headers, body: form({ client_assertion_type: ASSERTION_TYPE, client_assertion: kubernetesToken }) },
+      },
       {
         name: 'federated, use-once token (oidc, jti recorded)',
         request: {
@@ -89,7 +121,12 @@ export async function runFederationSuite({ connections, repetitions, durationSec
         pipelining: 1,
         ...(setupRequest ? { requests: [{ method: 'POST', headers: request.headers, setupRequest }] } : { method: 'POST', ...request }),
       });
-      return { requestsPerSecond: result.requests.total / seconds, total: result.requests.total, p99Ms: result.latency.p99, failed: result.non2xx + result.errors + result.timeouts };
+      return {
+        requestsPerSecond: result.requests.total / seconds,
+        total: result.requests.total,
+        p99Ms: result.latency.p99,
+        failed: result.non2xx + result.errors + result.timeouts,
+      };
     };
     for (const variant of variants) {
       const check = await load(variant, 1);
@@ -102,7 +139,9 @@ export async function runFederationSuite({ connections, repetitions, durationSec
         const run = await load(variant, durationSeconds);
         const usage = watch.stop();
         runs.get(variant.name).push({ ...run, cpuMicrosPerRequest: (usage.cpuSeconds * 1e6) / Math.max(run.total, 1) });
-        progress(`federation run ${repetition}/${repetitions} ${variant.name}: ${formatNumber(run.requestsPerSecond)} tokens/s${run.failed ? `, ${run.failed} failed` : ''}`);
+        progress(
+          `federation run ${repetition}/${repetitions} ${variant.name}: ${formatNumber(run.requestsPerSecond)} tokens/s${run.failed ? `, ${run.failed} failed` : ''}`,
+        );
       }
     }
     return [...runs].map(([name, variantRuns]) => ({
