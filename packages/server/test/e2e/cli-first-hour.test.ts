@@ -192,6 +192,8 @@ describe('shell completion', () => {
     'apis',
     'clients',
     'grants',
+    'issuers',
+    'exchange-policies',
     'keys',
     'audit',
     'export',
@@ -223,7 +225,7 @@ describe('shell completion', () => {
     };
     expect(complete('m2m-auth ').split(' ')).toEqual(commands);
     expect(complete('m2m-auth cl')).toBe('clients');
-    expect(complete('m2m-auth clients ')).toBe('create list show update disable enable delete rotate-secret secrets');
+    expect(complete('m2m-auth clients ')).toBe('create list show update disable enable delete rotate-secret secrets federated');
     expect(complete('m2m-auth clients secrets ')).toBe('add list revoke');
     expect(complete('m2m-auth clients create --na')).toBe('--name');
     expect(complete('m2m-auth --data-dir /srv/data clients create --')).toContain('--jwks-file');
