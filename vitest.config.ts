@@ -17,7 +17,7 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'bench/test/**/*.test.js', 'examples/test/**/*.test.js', 'docs/test/**/*.test.js'],
+    include: ['packages/*/test/**/*.test.ts', 'bench/test/**/*.test.js', 'examples/test/**/*.test.js', 'docs/test/**/*.test.js', 'test/**/*.test.js'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default', './scripts/summary-reporter.ts'],

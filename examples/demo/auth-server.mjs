@@ -1,5 +1,6 @@
 // Running m2m-auth for the demo the way an operator would: the project's own CLI
 // (packages/server/bin/m2m-auth.js) with --data-dir and --json, and `serve` as a child process.
+// `cli` points both at another copy of it, e.g. one installed from the tarballs (test/install).
 import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -9,9 +10,9 @@ export const CLI = fileURLToPath(new URL('../../packages/server/bin/m2m-auth.js'
 const run = promisify(execFile);
 
 /** `m2m-auth <args> --data-dir <dir> --json`, parsed; a failure throws with the CLI's own message. */
-export async function m2mAuth(dataDir, args) {
+export async function m2mAuth(dataDir, args, { cli = CLI } = {}) {
   try {
-    const { stdout } = await run(process.execPath, [CLI, ...args, '--data-dir', dataDir, '--json'], { timeout: 30_000 });
+    const { stdout } = await run(process.execPath, [cli, ...args, '--data-dir', dataDir, '--json'], { timeout: 30_000 });
     return JSON.parse(stdout);
   } catch (error) {
     throw new Error(`m2m-auth ${args.join(' ')} failed: ${error.stderr?.trim() || error.message}`);
@@ -30,8 +31,8 @@ export function freePort() {
 }
 
 /** Starts `m2m-auth serve`; resolves once the banner says it listens. */
-export function startAuthServer({ dataDir, port }) {
-  const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--port', String(port), '--log-level', 'warn'], {
+export function startAuthServer({ dataDir, port, cli = CLI }) {
+  const child = spawn(process.execPath, [cli, 'serve', '--data-dir', dataDir, '--port', String(port), '--log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

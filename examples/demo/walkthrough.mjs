@@ -511,20 +511,20 @@ export function printExploreHints(demo, print) {
   print('  curl -i -X POST -H "Authorization: Bearer $TOKEN" "$PAYMENT_SERVICE_URL/charges"    # 201');
   print('  curl -i -X POST -H "Authorization: Bearer $TOKEN" "$PAYMENT_SERVICE_URL/refunds"    # 403 insufficient_scope');
   print('  curl -i "$INVENTORY_SERVICE_URL/stock/sku-grinder" -H "Authorization: Bearer $TOKEN" # 401: wrong audience');
-  print('  npx m2m-auth decode "$TOKEN"                                                       # header, claims, signature');
+  print('  npx --no-install m2m-auth decode "$TOKEN"                                                       # header, claims, signature');
   print(
     `  ORDER_TOKEN=$(curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials -d audience=${PAYMENTS_API} -d scope='payments:write ledger:append' "$M2M_AUTH_ISSUER/oauth/token" | jq -r .access_token)`,
   );
   print(
-    `  curl -s -u "$PAYMENT_CLIENT_ID:$PAYMENT_CLIENT_SECRET" -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange -d subject_token="$ORDER_TOKEN" -d subject_token_type=urn:ietf:params:oauth:token-type:access_token -d audience=${LEDGER_API} "$M2M_AUTH_ISSUER/oauth/token" | jq -r .access_token | xargs npx m2m-auth decode   # sub: order-service, act: payment-service`,
+    `  curl -s -u "$PAYMENT_CLIENT_ID:$PAYMENT_CLIENT_SECRET" -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange -d subject_token="$ORDER_TOKEN" -d subject_token_type=urn:ietf:params:oauth:token-type:access_token -d audience=${LEDGER_API} "$M2M_AUTH_ISSUER/oauth/token" | jq -r .access_token | xargs npx --no-install m2m-auth decode   # sub: order-service, act: payment-service`,
   );
-  print('  npx m2m-auth exchange-policies list                                                # who may exchange whose tokens');
+  print('  npx --no-install m2m-auth exchange-policies list                                                # who may exchange whose tokens');
   print('  curl -s "$REPORTING_SERVICE_URL/report" | jq');
   print(
     `  curl -s -d grant_type=client_credentials -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer --data-urlencode client_assertion@"$PLATFORM_TOKEN_FILE" -d audience=${INVENTORY_API} "$M2M_AUTH_ISSUER/oauth/token" | jq   # no secret`,
   );
-  print('  npx m2m-auth clients federated list --client "$REPORTING_CLIENT_ID"                 # the rule that lets it in');
-  print('  npx m2m-auth clients list                                                          # (M2M_AUTH_DATA_DIR is set)');
+  print('  npx --no-install m2m-auth clients federated list --client "$REPORTING_CLIENT_ID"                 # the rule that lets it in');
+  print('  npx --no-install m2m-auth clients list                                                          # (M2M_AUTH_DATA_DIR is set)');
 }
 
 // ── helpers ────────────────────────────────────────────────────────────────────────────────

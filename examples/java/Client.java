@@ -2,7 +2,7 @@
 //
 //   M2M_AUTH_ISSUER=http://127.0.0.1:8080 CLIENT_ID=… CLIENT_SECRET=… \
 //   AUDIENCE=https://orders.example SCOPE=read:orders API_URL=http://127.0.0.1:3000/orders \
-//   java Client.java
+//   java examples/java/Client.java        (from the repository root)
 //
 // JSON is read with two small regular expressions to stay JDK-only; a real service would use
 // Jackson or Gson (or Spring Security's OAuth2 client, see docs/languages/java.md).

@@ -4,7 +4,7 @@
 // instead (docs/languages/java.md); this shows what such a check does.
 //
 //   M2M_AUTH_ISSUER=http://127.0.0.1:8080 AUDIENCE=https://orders.example REQUIRED_SCOPE=read:orders \
-//   java VerifyToken.java "$TOKEN"
+//   java examples/java/VerifyToken.java "$TOKEN"        (from the repository root)
 import java.math.BigInteger;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -122,7 +122,7 @@ public class VerifyToken {
     var issuer = System.getenv("M2M_AUTH_ISSUER");
     var audience = System.getenv("AUDIENCE");
     if (args.length != 1 || issuer == null || audience == null) {
-      System.err.println("usage: M2M_AUTH_ISSUER=… AUDIENCE=… [REQUIRED_SCOPE=…] java VerifyToken.java <token>");
+      System.err.println("usage: M2M_AUTH_ISSUER=… AUDIENCE=… [REQUIRED_SCOPE=…] java examples/java/VerifyToken.java <token>");
       System.exit(2);
     }
     try {

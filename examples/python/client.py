@@ -2,7 +2,7 @@
 
     M2M_AUTH_ISSUER=http://127.0.0.1:8080 CLIENT_ID=... CLIENT_SECRET=... \
     AUDIENCE=https://orders.example SCOPE=read:orders API_URL=http://127.0.0.1:3000/orders \
-    python3 client.py
+    python3 examples/python/client.py        # from the repository root
 
 Needs requests (Debian: python3-requests). Logs token fetches to stderr, never the token.
 """

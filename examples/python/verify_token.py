@@ -2,7 +2,7 @@
 issuer's JWKS (cached by PyJWKClient), with iss, aud, exp, the algorithm, typ and scopes.
 
     M2M_AUTH_ISSUER=http://127.0.0.1:8080 AUDIENCE=https://orders.example REQUIRED_SCOPE=read:orders \
-    python3 verify_token.py "$TOKEN"
+    python3 examples/python/verify_token.py "$TOKEN"        # from the repository root
 
 Needs PyJWT with cryptography (Debian: python3-jwt, python3-cryptography). In a Flask or FastAPI
 app, create one TokenVerifier at start and call verify() with the Bearer token of each request.
@@ -54,7 +54,7 @@ class TokenVerifier:
 
 def main():
     if len(sys.argv) != 2 or not os.environ.get("M2M_AUTH_ISSUER") or not os.environ.get("AUDIENCE"):
-        sys.exit("usage: M2M_AUTH_ISSUER=… AUDIENCE=… [REQUIRED_SCOPE=…] python3 verify_token.py <token>")
+        sys.exit("usage: M2M_AUTH_ISSUER=… AUDIENCE=… [REQUIRED_SCOPE=…] python3 examples/python/verify_token.py <token>")
     verifier = TokenVerifier(os.environ["M2M_AUTH_ISSUER"], os.environ["AUDIENCE"])
     scopes = os.environ.get("REQUIRED_SCOPE", "").split()
     try:

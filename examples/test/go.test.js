@@ -1,14 +1,26 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { AUDIENCE, LANGUAGE_TEST_TIMEOUT, describeWithToolchain, expectThreeCallsOneToken, probe, run, startHarness, tamper } from './helpers/harness.js';
+import {
+  AUDIENCE,
+  LANGUAGE_TEST_TIMEOUT,
+  ROOT,
+  describeWithToolchain,
+  expectThreeCallsOneToken,
+  printedCommand,
+  probe,
+  runPrinted,
+  startHarness,
+  tamper,
+} from './helpers/harness.js';
 
-const dir = fileURLToPath(new URL('../go/', import.meta.url));
-// Offline, from Debian's packaged sources (golang-golang-x-oauth2-dev) in GOPATH mode; with a
-// module proxy, `go run ./client` in examples/go uses go.mod instead.
-const GOPATH = process.env.M2M_AUTH_GOPATH ?? '/usr/share/gocode';
+// The commands docs/languages/go.md prints, run verbatim from the repository root: offline, with
+// Debian's packaged sources of golang.org/x/oauth2 (golang-golang-x-oauth2-dev) in GOPATH mode.
+const GUIDE = 'docs/languages/go.md';
+const client = printedCommand(GUIDE, 'client');
+const verify = printedCommand(GUIDE, 'verify');
+const GOPATH = /GOPATH=(\S+)/.exec(client)?.[1] ?? '';
 const hasGo = probe('go', ['version']).code === 0;
 const hasOauth2 = existsSync(join(GOPATH, 'src/golang.org/x/oauth2/clientcredentials'));
 const missing = !hasGo
@@ -17,40 +29,45 @@ const missing = !hasGo
     ? `golang.org/x/oauth2 not in ${GOPATH} (apt-get install golang-golang-x-oauth2-dev)`
     : undefined;
 
-describeWithToolchain('Go examples (golang.org/x/oauth2/clientcredentials)', missing, () => {
+describeWithToolchain('Go examples (golang.org/x/oauth2/clientcredentials), as docs/languages/go.md prints them', missing, () => {
   let harness;
-  let bin;
+  let goCache;
   beforeAll(async () => {
-    bin = mkdtempSync(join(tmpdir(), 'm2m-auth-go-'));
-    const env = { GO111MODULE: 'off', GOPATH, GOCACHE: join(bin, 'cache'), GOFLAGS: '' };
-    const build = (name) => run('go', ['build', '-o', join(bin, name), `./${name}`], { cwd: dir, env, timeout: 120_000 });
-    const [, client, verify] = await Promise.all([startHarness().then((started) => (harness = started)), build('client'), build('verify')]);
-    for (const built of [client, verify]) if (built.code !== 0) throw new Error(`go build failed:\n${built.stderr}`);
-  }, 150_000);
+    harness = await startHarness();
+    // A build cache of our own, so the test neither needs nor fills the user's.
+    goCache = mkdtempSync(join(tmpdir(), 'm2m-auth-go-'));
+  });
   afterAll(async () => {
     await harness?.stop();
-    if (bin) rmSync(bin, { recursive: true, force: true });
+    if (goCache) rmSync(goCache, { recursive: true, force: true });
+  });
+
+  it('each example says in its header how the guide runs it', () => {
+    expect(readFileSync(join(ROOT, 'examples/go/client/main.go'), 'utf8')).toContain(`//\t${client}`);
+    expect(readFileSync(join(ROOT, 'examples/go/verify/main.go'), 'utf8')).toContain(`//\t${verify}`);
   });
 
   it(
-    'client calls the API three times with one cached token',
+    `${client} calls the API three times with one cached token`,
     async () => {
-      expectThreeCallsOneToken(expect, await run(join(bin, 'client'), [], { env: harness.clientEnv, timeout: 30_000 }), harness.client.client_id);
+      const result = await runPrinted(client, { env: { ...harness.clientEnv, GOCACHE: goCache, GOFLAGS: '' }, timeout: 120_000 });
+      expectThreeCallsOneToken(expect, result, harness.client.client_id);
     },
     LANGUAGE_TEST_TIMEOUT,
   );
 
   it(
-    'verify checks the RS256 signature against the JWKS, and the audience and scope',
+    `${verify} checks the RS256 signature against the JWKS, and the audience and scope`,
     async () => {
-      const env = { M2M_AUTH_ISSUER: harness.issuer, AUDIENCE, REQUIRED_SCOPE: 'read:orders' };
+      const env = { M2M_AUTH_ISSUER: harness.issuer, AUDIENCE, REQUIRED_SCOPE: 'read:orders', GOCACHE: goCache, GOFLAGS: '' };
       const token = await harness.token();
-      const verify = (args, overrides = {}) => run(join(bin, 'verify'), args, { env: { ...env, ...overrides }, timeout: 30_000 });
-      const [valid, tampered, otherApi, noScope] = await Promise.all([
-        verify([token]),
-        verify([tamper(token)]),
-        verify([token], { AUDIENCE: 'https://payments.example' }),
-        verify([token], { REQUIRED_SCOPE: 'write:orders' }),
+      const check = (overrides) => runPrinted(verify, { env: { ...env, TOKEN: token, ...overrides }, timeout: 120_000 });
+      // The first run builds; the others then find the build cached.
+      const valid = await check({});
+      const [tampered, otherApi, noScope] = await Promise.all([
+        check({ TOKEN: tamper(token) }),
+        check({ AUDIENCE: 'https://payments.example' }),
+        check({ REQUIRED_SCOPE: 'write:orders' }),
       ]);
       expect([valid.code, valid.stdout.trim()], valid.stderr).toEqual([0, `valid: client ${harness.client.client_id}, scope 'read:orders'`]);
       expect([tampered.code, tampered.stdout.trim()]).toEqual([1, 'rejected (401): bad signature']);

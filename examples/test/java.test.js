@@ -1,52 +1,60 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { AUDIENCE, LANGUAGE_TEST_TIMEOUT, describeWithToolchain, expectThreeCallsOneToken, probe, run, startHarness, tamper } from './helpers/harness.js';
+import {
+  AUDIENCE,
+  LANGUAGE_TEST_TIMEOUT,
+  ROOT,
+  describeWithToolchain,
+  expectThreeCallsOneToken,
+  printedCommand,
+  probe,
+  runPrinted,
+  startHarness,
+  tamper,
+} from './helpers/harness.js';
 
-const dir = fileURLToPath(new URL('../java/', import.meta.url));
-const javaVersion = probe('javac', ['-version']);
-const major = Number(/javac (\d+)/.exec(`${javaVersion.stdout}${javaVersion.stderr}`)?.[1] ?? 0);
-const missing =
-  javaVersion.code !== 0 ? 'javac not found (apt-get install openjdk-17-jdk-headless)' : major < 17 ? `javac ${major} is older than 17` : undefined;
+// The commands docs/languages/java.md prints, run verbatim from the repository root: `java
+// <file>.java` compiles the single file in memory and runs it.
+const GUIDE = 'docs/languages/java.md';
+const client = printedCommand(GUIDE, 'client');
+const verify = printedCommand(GUIDE, 'verify');
 
-describeWithToolchain('Java examples (JDK 17, java.net.http)', missing, () => {
+const javaVersion = probe('java', ['-version']);
+const major = Number(/version "(\d+)/.exec(`${javaVersion.stdout}${javaVersion.stderr}`)?.[1] ?? 0);
+const missing = javaVersion.code !== 0 ? 'java not found (apt-get install openjdk-17-jdk-headless)' : major < 17 ? `java ${major} is older than 17` : undefined;
+
+describeWithToolchain('Java examples (JDK 17, java.net.http), as docs/languages/java.md prints them', missing, () => {
   let harness;
-  let classes;
   beforeAll(async () => {
-    classes = mkdtempSync(join(tmpdir(), 'm2m-auth-java-'));
-    const [, compiled] = await Promise.all([
-      startHarness().then((started) => (harness = started)),
-      run('javac', ['-d', classes, join(dir, 'Client.java'), join(dir, 'VerifyToken.java')], { timeout: 90_000 }),
-    ]);
-    if (compiled.code !== 0) throw new Error(`javac failed:\n${compiled.stderr}`);
-  }, 120_000);
-  afterAll(async () => {
-    await harness?.stop();
-    if (classes) rmSync(classes, { recursive: true, force: true });
+    harness = await startHarness();
+  });
+  afterAll(() => harness?.stop());
+
+  it('each example says in its header how the guide runs it', () => {
+    expect(readFileSync(join(ROOT, 'examples/java/Client.java'), 'utf8')).toContain(`//   ${client}`);
+    expect(readFileSync(join(ROOT, 'examples/java/VerifyToken.java'), 'utf8')).toContain(`//   ${verify}`);
   });
 
-  const java = (args, env) => run('java', ['-cp', classes, ...args], { env, timeout: 60_000 });
-
   it(
-    'Client calls the API three times with one cached token',
+    `${client} calls the API three times with one cached token`,
     async () => {
-      expectThreeCallsOneToken(expect, await java(['Client'], harness.clientEnv), harness.client.client_id);
+      expectThreeCallsOneToken(expect, await runPrinted(client, { env: harness.clientEnv, timeout: 90_000 }), harness.client.client_id);
     },
     LANGUAGE_TEST_TIMEOUT,
   );
 
   it(
-    'VerifyToken checks the RS256 signature against the JWKS, and the audience and scope',
+    `${verify} checks the RS256 signature against the JWKS, and the audience and scope`,
     async () => {
       const env = { M2M_AUTH_ISSUER: harness.issuer, AUDIENCE, REQUIRED_SCOPE: 'read:orders' };
       const token = await harness.token();
+      const check = (overrides) => runPrinted(verify, { env: { ...env, TOKEN: token, ...overrides }, timeout: 90_000 });
       const [valid, tampered, otherApi, noScope] = await Promise.all([
-        java(['VerifyToken', token], env),
-        java(['VerifyToken', tamper(token)], env),
-        java(['VerifyToken', token], { ...env, AUDIENCE: 'https://payments.example' }),
-        java(['VerifyToken', token], { ...env, REQUIRED_SCOPE: 'write:orders' }),
+        check({}),
+        check({ TOKEN: tamper(token) }),
+        check({ AUDIENCE: 'https://payments.example' }),
+        check({ REQUIRED_SCOPE: 'write:orders' }),
       ]);
       expect([valid.code, valid.stdout.trim()], valid.stderr).toEqual([0, `valid: client ${harness.client.client_id}, scope 'read:orders'`]);
       expect([tampered.code, tampered.stdout.trim()]).toEqual([1, 'rejected (401): bad signature']);

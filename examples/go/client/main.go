@@ -3,7 +3,7 @@
 //
 //	M2M_AUTH_ISSUER=http://127.0.0.1:8080 CLIENT_ID=… CLIENT_SECRET=… \
 //	AUDIENCE=https://orders.example SCOPE=read:orders API_URL=http://127.0.0.1:3000/orders \
-//	go run ./client
+//	GO111MODULE=off GOPATH=/usr/share/gocode go run ./examples/go/client   (from the repository root; see docs/languages/go.md)
 package main
 
 import (

@@ -4,7 +4,7 @@
 // with github.com/golang-jwt/jwt, or github.com/lestrrat-go/jwx); this shows what they check.
 //
 //	M2M_AUTH_ISSUER=http://127.0.0.1:8080 AUDIENCE=https://orders.example REQUIRED_SCOPE=read:orders \
-//	go run ./verify "$TOKEN"
+//	GO111MODULE=off GOPATH=/usr/share/gocode go run ./examples/go/verify "$TOKEN"   (from the repository root)
 package main
 
 import (
@@ -171,7 +171,7 @@ func contains(list []string, value string) bool {
 func main() {
 	issuer, aud := os.Getenv("M2M_AUTH_ISSUER"), os.Getenv("AUDIENCE")
 	if len(os.Args) != 2 || issuer == "" || aud == "" {
-		fmt.Fprintln(os.Stderr, "usage: M2M_AUTH_ISSUER=… AUDIENCE=… [REQUIRED_SCOPE=…] go run ./verify <token>")
+		fmt.Fprintln(os.Stderr, "usage: M2M_AUTH_ISSUER=… AUDIENCE=… [REQUIRED_SCOPE=…] go run ./examples/go/verify <token>")
 		os.Exit(2)
 	}
 	v, err := newVerifier(issuer, aud)

@@ -1,15 +1,38 @@
 // What every language example's test needs: a real m2m-auth on loopback with a throw-away data
 // directory, set up through the CLI, and an API protected by the resource-server SDK to call.
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'vitest';
 import { createVerifier, isAuthError, toHttpResponse, checkScopes } from '@m2m-auth/resource-server';
 import { freePort, m2mAuth, startAuthServer } from '../../demo/auth-server.mjs';
 
 export const AUDIENCE = 'https://orders.example';
+
+/** The repository root: where every guide's commands are run from. */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * The command a guide prints in the ```sh block right after `<!-- tested command: <name> -->`,
+ * exactly as printed. The guides print the values apart (an `export …` block with placeholders);
+ * the commands themselves take them from the environment, so a test runs them unchanged.
+ */
+export function printedCommand(guide, name) {
+  const markdown = readFileSync(join(ROOT, guide), 'utf8');
+  const marker = `<!-- tested command: ${name} -->\n\`\`\`sh\n`;
+  const start = markdown.indexOf(marker);
+  if (start < 0) throw new Error(`${guide} prints no tested command "${name}"`);
+  const body = markdown.slice(start + marker.length);
+  return body.slice(0, body.indexOf('```')).trim();
+}
+
+/** Runs a printed command with bash from the repository root, as a reader would; never throws. */
+export function runPrinted(command, { env = {}, timeout = 60_000 } = {}) {
+  return run('bash', ['-c', command], { cwd: ROOT, env, timeout });
+}
 
 /** Each language test starts processes (a JVM, Python, Go binaries): a bound for a busy machine, not a speed claim. */
 export const LANGUAGE_TEST_TIMEOUT = 120_000;

@@ -15,6 +15,45 @@ declare global {
   }
 }
 
+/* eslint-disable @typescript-eslint/no-explicit-any -- the generics and their defaults are Express's own, `any` bodies included */
+
+/** A request that passed requireAuth: `auth` is set. The generics (params, bodies, query, locals) are `Request`'s. */
+export type AuthenticatedRequest<
+  P = Request['params'],
+  ResBody = any,
+  ReqBody = any,
+  ReqQuery = Request['query'],
+  Locals extends Record<string, any> = Record<string, any>,
+> = Request<P, ResBody, ReqBody, ReqQuery, Locals> & { auth: Principal };
+
+/**
+ * Types a route handler that runs after requireAuth, so `req.auth` is a `Principal`, not
+ * `Principal | undefined`: `app.get('/orders', requireAuth(verifier), authenticated((req, res) => …))`.
+ * Express cannot carry what a middleware did into the types of the handlers after it; this says it
+ * once, and checks it: without requireAuth before it, the request fails with an error (a wiring
+ * mistake, 500) rather than the handler reading an absent principal.
+ */
+export function authenticated<
+  P = Request['params'],
+  ResBody = any,
+  ReqBody = any,
+  ReqQuery = Request['query'],
+  Locals extends Record<string, any> = Record<string, any>,
+>(
+  handler: (req: AuthenticatedRequest<P, ResBody, ReqBody, ReqQuery, Locals>, res: Response<ResBody, Locals>, next: NextFunction) => unknown,
+): RequestHandler<P, ResBody, ReqBody, ReqQuery, Locals> {
+  return (req, res, next) => {
+    if (!isAuthenticated(req)) return next(new Error('an authenticated() handler must run after requireAuth'));
+    return handler(req, res, next);
+  };
+}
+
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+function isAuthenticated<R extends { auth?: Principal }>(req: R): req is R & { auth: Principal } {
+  return req.auth !== undefined;
+}
+
 /** Options of requireScopes/requireAuthorities. `realm` defaults to the realm of the verifier that accepted the token. */
 export type RequirementOptions = ScopeRequirement & { realm?: string };
 

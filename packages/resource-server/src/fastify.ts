@@ -1,5 +1,13 @@
 // Fastify adapter: a thin layer over the core. The only file that knows Fastify's types.
-import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction, preHandlerHookHandler } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  preHandlerHookHandler,
+  RouteGenericInterface,
+} from 'fastify';
 import { checkThen, realmOf, verifierFrom, type Verifier, type VerifierOptions } from './core/verifier.js';
 import { isAuthError, toHttpResponse } from './core/errors.js';
 import { createRouteRequirement, type RouteRequirement, type ScopeRequirement } from './core/requirements.js';
@@ -48,6 +56,28 @@ export function requireAuth(options: VerifierOptions | Verifier): preHandlerHook
       (error) => refuse(error, verifier.realm, reply, done),
     );
   };
+}
+
+/** A request that passed requireAuth: `auth` is set. `RouteGeneric` is Fastify's (`{ Params, Querystring, Body, Reply, … }`). */
+export type AuthenticatedRequest<RouteGeneric extends RouteGenericInterface = RouteGenericInterface> = FastifyRequest<RouteGeneric> & { auth: Principal };
+
+/**
+ * Types a route handler that runs after requireAuth, so `request.auth` is a `Principal`, not
+ * `Principal | null`: `app.get('/orders', { preHandler: auth }, authenticated(async (request) => …))`.
+ * A preHandler cannot change the type the handler sees; this says it once, and checks it: without
+ * requireAuth before it, the handler is not called and the request fails with an error (500).
+ */
+export function authenticated<RouteGeneric extends RouteGenericInterface = RouteGenericInterface, Result = unknown>(
+  handler: (this: FastifyInstance, request: AuthenticatedRequest<RouteGeneric>, reply: FastifyReply<RouteGeneric>) => Result,
+): (this: FastifyInstance, request: FastifyRequest<RouteGeneric>, reply: FastifyReply<RouteGeneric>) => Result {
+  return function handleAuthenticated(this: FastifyInstance, request: FastifyRequest<RouteGeneric>, reply: FastifyReply<RouteGeneric>) {
+    if (!isAuthenticated(request)) throw new Error('an authenticated() handler must run after requireAuth');
+    return handler.call(this, request, reply);
+  };
+}
+
+function isAuthenticated<R extends { auth: Principal | null }>(request: R): request is R & { auth: Principal } {
+  return request.auth !== null && request.auth !== undefined;
 }
 
 /** Options of requireScopes/requireAuthorities. `realm` defaults to the realm of the verifier that accepted the token. */

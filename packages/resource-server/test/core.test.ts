@@ -539,6 +539,53 @@ describe('provider presets with tokens shaped like each provider', () => {
     });
   }
 
+  it('Entra in a national cloud: issuer and keys from the authority, as the client preset takes it', async () => {
+    const key = await makeKey('RS256');
+    const issuer = await startIssuer({ keys: [key], issuerPath: '/tenant-1/v2.0' });
+    try {
+      // The stand-in is the authority; only its JWKS path differs from Entra's.
+      const preset = presets.entra({ tenantId: 'tenant-1', audience: 'api://payments', authority: issuer.base });
+      expect([preset.issuer, preset.jwksUri]).toEqual([`${issuer.base}/tenant-1/v2.0`, `${issuer.base}/tenant-1/discovery/v2.0/keys`]);
+      const verifier = createVerifier({ preset: { ...preset, jwksUri: issuer.jwksUri }, now: createClock().now });
+      const claims = {
+        iss: preset.issuer,
+        aud: 'api://payments',
+        azp: 'app-guid',
+        sub: 'sp',
+        roles: ['Payments.Read'],
+        exp: nowSeconds() + 300,
+        iat: nowSeconds(),
+      };
+      expect(await verifier.verify(await mint(key, claims, { typ: 'JWT' }))).toMatchObject({ clientId: 'app-guid', authorities: ['Payments.Read'] });
+      // A token of the global cloud's issuer is not one of this cloud's.
+      const global = { ...claims, iss: 'https://login.microsoftonline.com/tenant-1/v2.0' };
+      await expect(verifier.verify(await mint(key, global, { typ: 'JWT' }))).rejects.toMatchObject({ reason: 'wrong_issuer' });
+    } finally {
+      await issuer.close();
+    }
+  });
+
+  it('Entra: the issuers and keys of the global, US Government and China clouds, v2 and v1', () => {
+    const at = (authority: string | undefined, version: 1 | 2) => {
+      const preset = presets.entra({ tenantId: 't', audience: 'api://x', version, ...(authority ? { authority } : {}) });
+      return [preset.issuer, preset.jwksUri];
+    };
+    expect(at(undefined, 2)).toEqual(['https://login.microsoftonline.com/t/v2.0', 'https://login.microsoftonline.com/t/discovery/v2.0/keys']);
+    expect(at(undefined, 1)).toEqual(['https://sts.windows.net/t/', 'https://login.microsoftonline.com/t/discovery/v2.0/keys']);
+    expect(at('login.microsoftonline.us', 2)).toEqual(['https://login.microsoftonline.us/t/v2.0', 'https://login.microsoftonline.us/t/discovery/v2.0/keys']);
+    expect(at('https://login.microsoftonline.us/', 1)).toEqual(['https://sts.windows.net/t/', 'https://login.microsoftonline.us/t/discovery/v2.0/keys']);
+    expect(at('login.partner.microsoftonline.cn', 2)).toEqual([
+      'https://login.partner.microsoftonline.cn/t/v2.0',
+      'https://login.partner.microsoftonline.cn/t/discovery/v2.0/keys',
+    ]);
+    expect(at('login.partner.microsoftonline.cn', 1)).toEqual([
+      'https://sts.chinacloudapi.cn/t/',
+      'https://login.partner.microsoftonline.cn/t/discovery/v2.0/keys',
+    ]);
+    // v1 tokens name an STS host of their own, known for these clouds only: not guessed for others.
+    expect(() => at('login.example.net', 1)).toThrowError(/presets\.entra: the issuer of version 1 tokens from login\.example\.net is not known/);
+  });
+
   it('Cognito: an ID token (token_use=id) or another app client is refused', async () => {
     const key = await makeKey('RS256');
     const issuer = await startIssuer({ keys: [key] });

@@ -227,6 +227,9 @@ describe('createVerifier options are checked at set-up, each mistake named', () 
       'presets.auth0: audience must be a non-empty string (got an empty string).',
     );
     expect(() => presets.entra(js({ tenantId: 't', audience: 'api://x', version: '2' }))).toThrowError('presets.entra: version must be 1 or 2 (got a string).');
+    expect(() => presets.entra(js({ tenantId: 't', audience: 'api://x', authority: 5 }))).toThrowError(
+      'presets.entra: authority must be a non-empty string (got number).',
+    );
     expect(() => presets.cognito(js({ region: 'eu-west-1', userPoolId: 'pool', clientIds: [] }))).toThrowError(
       'presets.cognito: clientIds must be a non-empty array of non-empty strings (got an empty array).',
     );

@@ -41,6 +41,18 @@ function presetOptions<T>(preset: string, value: unknown, required: readonly str
   return options as T;
 }
 
+/**
+ * The host in the `iss` of Entra's v1 tokens, per cloud (the authority that issues them). v2 tokens
+ * name the authority itself; v1 tokens an STS host of their own, which Microsoft documents for
+ * these clouds only.
+ */
+const ENTRA_V1_ISSUER_HOSTS: Readonly<Record<string, string>> = {
+  'login.microsoftonline.com': 'sts.windows.net',
+  'login.microsoftonline.us': 'sts.windows.net',
+  'login.partner.microsoftonline.cn': 'sts.chinacloudapi.cn',
+  'login.chinacloudapi.cn': 'sts.chinacloudapi.cn',
+};
+
 export const presets = {
   /** m2m-auth: RFC 9068 tokens, `typ: at+jwt` required, scopes in `scope`, JWKS from discovery. */
   m2mAuth: (input: { issuer: string; audience: string | string[] }): ProviderPreset => {
@@ -85,17 +97,21 @@ export const presets = {
   },
 
   /**
-   * Microsoft Entra ID. v2 tokens: issuer `…/{tenant}/v2.0`, client in `azp`; v1 tokens: issuer
-   * `https://sts.windows.net/{tenant}/`, client in `appid`. App permissions arrive in `roles`,
-   * delegated ones in `scp`.
+   * Microsoft Entra ID. v2 tokens: issuer `{authority}/{tenant}/v2.0`, client in `azp`; v1 tokens:
+   * issuer `https://sts.windows.net/{tenant}/` (the China cloud: `sts.chinacloudapi.cn`), client in
+   * `appid`. App permissions arrive in `roles`, delegated ones in `scp`. `authority` is the cloud's
+   * login host (`login.microsoftonline.us`, `login.partner.microsoftonline.cn`), as in the client's
+   * preset; by default the global `login.microsoftonline.com`.
    */
-  entra: (input: { tenantId: string; audience: string | string[]; version?: 1 | 2 }): ProviderPreset => {
-    const options = presetOptions<{ tenantId: string; audience: string | string[]; version?: 1 | 2 }>('entra', input, ['tenantId', 'audience'], ['version']);
+  entra: (input: { tenantId: string; audience: string | string[]; version?: 1 | 2; authority?: string }): ProviderPreset => {
+    type Options = { tenantId: string; audience: string | string[]; version?: 1 | 2; authority?: string };
+    const options = presetOptions<Options>('entra', input, ['tenantId', 'audience'], ['version', 'authority']);
+    const authority = httpsOrigin(options.authority ?? 'login.microsoftonline.com');
     const v1 = options.version === 1;
     return {
       name: 'entra',
-      issuer: v1 ? `https://sts.windows.net/${options.tenantId}/` : `https://login.microsoftonline.com/${options.tenantId}/v2.0`,
-      jwksUri: `https://login.microsoftonline.com/${options.tenantId}/discovery/v2.0/keys`,
+      issuer: v1 ? `https://${entraV1IssuerHost(authority)}/${options.tenantId}/` : `${authority}/${options.tenantId}/v2.0`,
+      jwksUri: `${authority}/${options.tenantId}/discovery/v2.0/keys`,
       audience: options.audience,
       requireTyp: false,
       principalClaim: v1 ? 'appid' : 'azp',
@@ -142,3 +158,12 @@ export const presets = {
     };
   },
 } as const;
+
+function entraV1IssuerHost(authority: string): string {
+  const host = new URL(authority).host;
+  const issuerHost = ENTRA_V1_ISSUER_HOSTS[host];
+  if (issuerHost) return issuerHost;
+  throw new TypeError(
+    `presets.entra: the issuer of version 1 tokens from ${host} is not known (only from ${Object.keys(ENTRA_V1_ISSUER_HOSTS).join(', ')}); have the API accept version 2 tokens (accessTokenAcceptedVersion: 2).`,
+  );
+}

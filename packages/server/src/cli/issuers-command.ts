@@ -103,12 +103,14 @@ export function issuersCommand(): Command {
       .requiredOption(...ISSUER_OPTION)
       .addOption(new Option('--kind <kind>', 'what the issuer is; sets the defaults').choices(TRUSTED_ISSUER_KINDS).default('oidc')),
   ).action(
-    action(async (options: IssuerOptions) =>
-      withAdmin(options, async ({ admin }) => {
-        const view = trustedIssuerResource.toWire(await admin.addTrustedIssuer({ issuer: options.issuer, kind: options.kind!, ...settingsOf(options) }));
+    action(async (options: IssuerOptions) => {
+      // A key file is read and checked before any store is opened.
+      const settings = settingsOf(options);
+      await withAdmin(options, async ({ admin }) => {
+        const view = trustedIssuerResource.toWire(await admin.addTrustedIssuer({ issuer: options.issuer, kind: options.kind!, ...settings }));
         print(options, () => `Trusted issuer added\n${describeIssuer(view)}`, view);
-      }),
-    ),
+      });
+    }),
   );
 
   withManagementOptions(issuers.command('list').description('list trusted issuers')).action(
@@ -149,17 +151,17 @@ export function issuersCommand(): Command {
   withIssuerSettings(
     withManagementOptions(issuers.command('update').description('change a trusted issuer’s keys or checks')).requiredOption(...ISSUER_OPTION),
   ).action(
-    action(async (options: IssuerOptions) =>
-      withAdmin(options, async ({ admin }) => {
-        const settings = settingsOf(options);
-        if (Object.keys(settings).length === 0)
-          throw new UsageError('nothing to change: give --jwks-uri, --jwks-file, --token-reuse, --max-token-lifetime or --shared/--not-shared');
-        // One source of keys replaces the other.
-        const keys = settings.jwks !== undefined ? { jwksUri: null } : settings.jwksUri !== undefined ? { jwks: null } : {};
+    action(async (options: IssuerOptions) => {
+      const settings = settingsOf(options);
+      if (Object.keys(settings).length === 0)
+        throw new UsageError('nothing to change: give --jwks-uri, --jwks-file, --token-reuse, --max-token-lifetime or --shared/--not-shared');
+      // One source of keys replaces the other.
+      const keys = settings.jwks !== undefined ? { jwksUri: null } : settings.jwksUri !== undefined ? { jwks: null } : {};
+      await withAdmin(options, async ({ admin }) => {
         const view = trustedIssuerResource.toWire(await admin.updateTrustedIssuer(options.issuer, { ...keys, ...settings }));
         print(options, () => `Trusted issuer updated\n${describeIssuer(view)}`, view);
-      }),
-    ),
+      });
+    }),
   );
 
   withManagementOptions(issuers.command('remove').description('stop trusting an issuer (refused while federated credentials name it, unless --force)'))

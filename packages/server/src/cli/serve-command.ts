@@ -35,14 +35,20 @@ export function serveCommand(): Command {
     )
     .option('--tls-cert <path>', 'serve HTTPS with this PEM certificate (env M2M_AUTH_TLS_CERT)')
     .option('--tls-key <path>', 'PEM private key for --tls-cert (env M2M_AUTH_TLS_KEY)')
-    .option('--insecure-http', 'allow a non-https issuer on a non-loopback host')
+    .option('--insecure-http', 'allow a non-https issuer on a non-loopback host (env M2M_AUTH_INSECURE_HTTP)')
     .option(
       '--trust-proxy <hops|addresses>',
       'behind proxies: their number (e.g. 1) or addresses/CIDRs (e.g. 10.0.0.0/8,192.168.1.5); the client address is the one they saw (env M2M_AUTH_TRUST_PROXY)',
     )
     .option('--key-rotation-days <days>', 'rotate signing keys on this schedule, 0 = never (default 90; env M2M_AUTH_KEY_ROTATION_DAYS)')
-    .option('--key-prepublish-seconds <s>', 'publish the next key this long before it signs, ≥ the JWKS max-age 300 (default 3600)')
-    .option('--key-retention-seconds <s>', 'keep a key published this long after it stops signing, ≥ longest token TTL + 60 (default 86460)')
+    .option(
+      '--key-prepublish-seconds <s>',
+      'publish the next key this long before it signs, ≥ the JWKS max-age 300 (default 3600; env M2M_AUTH_KEY_PREPUBLISH_SECONDS)',
+    )
+    .option(
+      '--key-retention-seconds <s>',
+      'keep a key published this long after it stops signing, ≥ longest token TTL + 60 (default 86460; env M2M_AUTH_KEY_RETENTION_SECONDS)',
+    )
     .option('--rate-limit-client <rate>', 'token requests per client, e.g. 100/s or 600/min,burst=100 (env M2M_AUTH_RATE_LIMIT_CLIENT)')
     .option('--rate-limit-address <rate>', 'token requests per source address, e.g. 50/s (env M2M_AUTH_RATE_LIMIT_ADDRESS)')
     .option(
@@ -58,15 +64,15 @@ export function serveCommand(): Command {
       'unexpired failure counters, and rate-limit buckets, kept at most; a new one is refused beyond (default 100000; env M2M_AUTH_STATE_MAX_ENTRIES)',
     )
     .option('--metrics', 'serve Prometheus metrics at /metrics (env M2M_AUTH_METRICS)')
-    .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace, silent')
-    .option('--workers <n>', 'worker processes sharing the port (default 1)')
+    .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace, silent (env M2M_AUTH_LOG_LEVEL)')
+    .option('--workers <n>', 'worker processes sharing the port (default 1; env M2M_AUTH_WORKERS)')
     .option('--sign-on <where>', 'where ES256/EdDSA signatures run: auto (default), threadpool, event-loop (env M2M_AUTH_SIGN_ON)')
     .option('--headers-timeout <ms>', 'time to receive the request headers, then 408 (default 10000; env M2M_AUTH_HEADERS_TIMEOUT)')
     .option('--request-timeout <ms>', 'time to receive the whole request, then 408 (default 15000; env M2M_AUTH_REQUEST_TIMEOUT)')
     .option('--keep-alive-timeout <ms>', 'idle time before a keep-alive connection is closed (default 5000; env M2M_AUTH_KEEP_ALIVE_TIMEOUT)')
     .option('--max-connections <n>', 'open connections at most, more are closed at once (default 2048; env M2M_AUTH_MAX_CONNECTIONS)')
     .option('--admin-api', 'serve the admin API at /admin/v1 (default; env M2M_AUTH_ADMIN_API)')
-    .option('--no-admin-api', 'do not serve the admin API')
+    .option('--no-admin-api', 'do not serve the admin API (env M2M_AUTH_ADMIN_API=false)')
     .option('--admin-host <host>', 'serve the admin API on its own address instead of the main listener (env M2M_AUTH_ADMIN_HOST)')
     .option('--admin-port <port>', 'port of that own listener (default: a free one; env M2M_AUTH_ADMIN_PORT)')
     .option(
@@ -203,9 +209,9 @@ function printBanner(config: ServerConfig, url: string, adminUrl: string | undef
           ]
         : []),
       'Next steps (in another terminal):',
-      `  npx m2m-auth apis create --identifier https://orders.example --scopes read:orders,write:orders ${next.flags}`,
-      `  npx m2m-auth clients create --name billing-service ${next.flags}`,
-      `  npx m2m-auth grants create --client <client_id> --api https://orders.example --scopes read:orders ${next.flags}`,
+      `  npx --no-install m2m-auth apis create --identifier https://orders.example --scopes read:orders,write:orders ${next.flags}`,
+      `  npx --no-install m2m-auth clients create --name billing-service ${next.flags}`,
+      `  npx --no-install m2m-auth grants create --client <client_id> --api https://orders.example --scopes read:orders ${next.flags}`,
       ...(next.note ? [`  (${next.note})`] : []),
       `  curl -s -u '<client_id>:<client_secret>' -d grant_type=client_credentials -d audience=https://orders.example ${config.issuer}/oauth/token`,
       '',

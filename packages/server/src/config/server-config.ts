@@ -120,7 +120,8 @@ export const DATABASE_FILE = 'm2m-auth.db';
 export const DEFAULT_PORT = 8080;
 export const DATABASE_DEFAULTS = { poolSize: 10, connectTimeoutMs: 5_000, statementTimeoutMs: 10_000 } as const;
 
-const ENV: Record<keyof ConfigInput, string> = {
+/** Every setting: its config-file key (the flag's name in camelCase) and its environment variable. */
+export const CONFIG_ENVIRONMENT: Readonly<Record<keyof ConfigInput, string>> = {
   host: 'M2M_AUTH_HOST',
   port: 'M2M_AUTH_PORT',
   issuer: 'M2M_AUTH_ISSUER',
@@ -179,14 +180,15 @@ export function readConfigFile(path: string): ConfigSource {
     throw new ConfigError([`config file ${path}: ${(error as Error).message}`]);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError([`config file ${path}: must be a JSON object`]);
-  const unknown = Object.keys(parsed).filter((key) => !(key in ENV));
-  if (unknown.length > 0) throw new ConfigError(unknown.map((key) => `config file ${path}: unknown setting "${key}" (known: ${Object.keys(ENV).join(', ')})`));
+  const unknown = Object.keys(parsed).filter((key) => !(key in CONFIG_ENVIRONMENT));
+  if (unknown.length > 0)
+    throw new ConfigError(unknown.map((key) => `config file ${path}: unknown setting "${key}" (known: ${Object.keys(CONFIG_ENVIRONMENT).join(', ')})`));
   return parsed as ConfigSource;
 }
 
 export function envSource(env: NodeJS.ProcessEnv): ConfigSource {
   const source: ConfigSource = {};
-  for (const [key, name] of Object.entries(ENV) as [keyof ConfigInput, string][]) {
+  for (const [key, name] of Object.entries(CONFIG_ENVIRONMENT) as [keyof ConfigInput, string][]) {
     if (env[name] !== undefined && env[name] !== '') source[key] = env[name];
   }
   return source;
@@ -334,7 +336,7 @@ function picker(flags: ConfigSource, env: NodeJS.ProcessEnv, file: ConfigSource)
   };
 }
 
-const where = (key: keyof ConfigInput) => `--${kebab(key)} / ${ENV[key]}`;
+const where = (key: keyof ConfigInput) => `--${kebab(key)} / ${CONFIG_ENVIRONMENT[key]}`;
 
 /** `--data-dir` keeps meaning the default SQLite location, so the URL defaults to a file in it. */
 function resolveConnections(pick: Pick, problems: string[]): ConnectionConfig {

@@ -1,6 +1,7 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { serveCommand } from '../../src/cli/serve-command.js';
+import { CONFIG_ENVIRONMENT } from '../../src/config/server-config.js';
+import { startServer } from '../../src/http/start-server.js';
 
 /**
  * Docker does not run where the tests run, so the Dockerfile and compose file are never built or
@@ -109,7 +113,8 @@ describe('deploy/Dockerfile', () => {
 
   it('exposes the port, serves on every interface, and names the command the guide documents', () => {
     expect(one(runtime, 'EXPOSE')).toBe('8080');
-    expect(JSON.parse(one(runtime, 'CMD'))).toEqual(['node', 'packages/server/bin/m2m-auth.js', 'serve', '--host', '0.0.0.0']);
+    expect(one(runtime, 'WORKDIR')).toBe('/app');
+    expect(JSON.parse(one(runtime, 'CMD'))).toEqual(['serve', '--host', '0.0.0.0']);
     expect(existsSync(join(root, 'packages/server/bin/m2m-auth.js'))).toBe(true);
   });
 
@@ -151,21 +156,49 @@ describe('deploy/Dockerfile', () => {
     });
   });
 
-  it('refuses to start without M2M_AUTH_ISSUER (the ENTRYPOINT), and runs the command with it', async () => {
-    const entrypoint = JSON.parse(one(runtime, 'ENTRYPOINT')) as string[];
-    expect(entrypoint.slice(0, 2)).toEqual(['/bin/sh', '-c']);
-    const { M2M_AUTH_ISSUER: _ignored, ...env } = process.env;
-    const without = await run('/bin/sh', [...entrypoint.slice(1), 'echo', 'started'], { env }).catch((error: { code: number; stderr: string }) => error);
-    expect(without).toMatchObject({ code: expect.any(Number), stderr: expect.stringMatching(/M2M_AUTH_ISSUER/) });
-    expect((without as { code: number }).code).not.toBe(0);
-    const withIssuer = await run('/bin/sh', [...entrypoint.slice(1), 'echo', 'started'], { env: { ...env, M2M_AUTH_ISSUER: 'https://auth.example.com' } });
-    expect(withIssuer.stdout).toBe('started\n');
+  describe('ENTRYPOINT: the CLI, run from /app (here: this repository, where the same relative path leads to it)', () => {
+    const entrypoint = () => JSON.parse(one(runtime, 'ENTRYPOINT')) as string[];
+    const { M2M_AUTH_ISSUER: _ignored, ...withoutIssuer } = process.env;
+    const container = (args: string[], env: NodeJS.ProcessEnv = withoutIssuer) =>
+      run('/bin/sh', [...entrypoint().slice(1), ...args], { cwd: root, env, timeout: 30_000 }).catch(
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+
+    it('is a POSIX shell line', () => {
+      expect(entrypoint().slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    });
+
+    it('refuses to serve without M2M_AUTH_ISSUER, naming it', async () => {
+      const refused = await container(['serve', '--help']);
+      expect(refused).toMatchObject({ code: expect.any(Number), stderr: expect.stringMatching(/M2M_AUTH_ISSUER/) });
+      expect((refused as { code: number }).code).not.toBe(0);
+    });
+
+    it('serves with it (here: serve --help, which the CLI answers)', async () => {
+      const started = await container(['serve', '--help'], { ...withoutIssuer, M2M_AUTH_ISSUER: 'https://auth.example.com' });
+      expect(started.stdout).toMatch(/^Usage: m2m-auth serve/);
+    });
+
+    it('runs every other command without an issuer', async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-entrypoint-'));
+      try {
+        await container(['init', '--data-dir', dataDir]);
+        const listed = await container(['apis', 'list', '--data-dir', dataDir, '--json']);
+        expect(JSON.parse(listed.stdout)).toEqual([]);
+        expect((await container(['--help'])).stdout).toMatch(/^Usage: m2m-auth /);
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
   });
 });
 
 describe('deploy/docker-compose.yml and the load balancer', () => {
   const compose = parse(readFileSync(deploy('docker-compose.yml'), 'utf8'), { merge: true }) as {
-    services: Record<string, { image?: string; build?: { context: string; dockerfile: string }; environment?: Record<string, string>; expose?: string[]; volumes?: string[] }>;
+    services: Record<
+      string,
+      { image?: string; build?: { context: string; dockerfile: string }; environment?: Record<string, string>; expose?: string[]; ports?: string[]; volumes?: string[] }
+    >;
   };
   const instances = Object.keys(compose.services).filter((name) => /^m2m-auth-\d+$/.test(name));
 
@@ -183,18 +216,44 @@ describe('deploy/docker-compose.yml and the load balancer', () => {
       expect(service.environment?.M2M_AUTH_ISSUER).toMatch(/^\$\{M2M_AUTH_ISSUER/);
       // A secret comes from the environment of `docker compose`, never written in the file.
       expect(service.environment?.M2M_AUTH_MASTER_KEY).toMatch(/^\$\{M2M_AUTH_MASTER_KEY:\?/);
-      expect(service.expose).toEqual(['8080']);
+      expect(service.expose).toEqual(['8080', '8081']);
+      // The admin API on a listener of its own, so the main listener does not serve it.
+      expect([service.environment?.M2M_AUTH_ADMIN_HOST, service.environment?.M2M_AUTH_ADMIN_PORT]).toEqual(['0.0.0.0', '8081']);
+      expect(service.environment?.M2M_AUTH_ADMIN_API).toBeUndefined();
     }
   });
 
-  it('has the load balancer route to exactly the compose instances, on the port they expose, when /readyz answers', () => {
+  it('publishes the public frontend, and the admin frontend on the host’s loopback only', () => {
+    expect(compose.services['load-balancer']!.ports).toEqual(['8443:8443', '127.0.0.1:9443:9443']);
+  });
+
+  const haproxyConfig = () => {
     const volume = compose.services['load-balancer']!.volumes!.find((v) => v.includes('haproxy.cfg'))!;
-    const config = readFileSync(deploy(volume.split(':')[0]!), 'utf8');
-    const backend = /^backend m2m_auth\n((?:[ \t]+.*\n?)*)/m.exec(config)?.[1] ?? '';
-    const servers = [...backend.matchAll(/^\s*server\s+(\S+)\s+(\S+)/gm)].map((match) => [match[1], match[2]]);
-    expect(servers).toEqual(instances.map((name) => [name, `${name}:8080`]));
+    return readFileSync(deploy(volume.split(':')[0]!), 'utf8');
+  };
+  const section = (config: string, header: string) => new RegExp(`^${header}\\n((?:[ \\t]+.*\\n?|\\n(?=[ \\t]))*)`, 'm').exec(config)?.[1] ?? '';
+  const serversOf = (backend: string) => [...backend.matchAll(/^\s*server\s+(\S+)\s+(\S+)/gm)].map((match) => [match[1], match[2]]);
+
+  it('has the load balancer route to exactly the compose instances, on the port they expose, when /readyz answers', () => {
+    const backend = section(haproxyConfig(), 'backend m2m_auth');
+    expect(serversOf(backend)).toEqual(instances.map((name) => [name, `${name}:8080`]));
     expect(backend).toMatch(/^\s*option httpchk GET \/readyz$/m);
     expect(backend).toMatch(/^\s*default-server check\b/m);
+  });
+
+  it('routes the admin API only through an internal frontend, to the instances’ admin listeners, ready per their main port', () => {
+    const config = haproxyConfig();
+    const publicFrontend = section(config, 'frontend https');
+    const adminFrontend = section(config, 'frontend admin');
+    expect(publicFrontend).toMatch(/^\s*bind :8443 /m);
+    expect(publicFrontend).toMatch(/^\s*default_backend m2m_auth$/m);
+    expect(publicFrontend).not.toMatch(/m2m_auth_admin/);
+    expect(adminFrontend).toMatch(/^\s*bind :9443 /m);
+    expect(adminFrontend).toMatch(/^\s*default_backend m2m_auth_admin$/m);
+    const adminBackend = section(config, 'backend m2m_auth_admin');
+    expect(serversOf(adminBackend)).toEqual(instances.map((name) => [name, `${name}:${compose.services[name]!.environment!.M2M_AUTH_ADMIN_PORT}`]));
+    expect(adminBackend).toMatch(/^\s*option httpchk GET \/readyz$/m);
+    expect(adminBackend).toMatch(/^\s*default-server check port 8080\b/m);
   });
 
   it.runIf(hasHaproxy())('is a configuration haproxy accepts (haproxy -c; skipped where haproxy is not installed, required in CI)', async () => {
@@ -203,12 +262,157 @@ describe('deploy/docker-compose.yml and the load balancer', () => {
       // Any certificate will do for a syntax check: a throwaway self-signed one.
       await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt')]);
       writeFileSync(join(dir, 'tls.pem'), readFileSync(join(dir, 'tls.crt'), 'utf8') + readFileSync(join(dir, 'tls.key'), 'utf8'));
-      const config = readFileSync(deploy('haproxy/haproxy.cfg'), 'utf8').replace('/usr/local/etc/haproxy/certs/tls.pem', join(dir, 'tls.pem'));
+      const config = readFileSync(deploy('haproxy/haproxy.cfg'), 'utf8').replaceAll('/usr/local/etc/haproxy/certs/tls.pem', join(dir, 'tls.pem'));
       writeFileSync(join(dir, 'haproxy.cfg'), config);
       const { stdout } = await run('haproxy', ['-c', '-f', join(dir, 'haproxy.cfg')]);
       expect(stdout).toMatch(/Configuration file is valid/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * The load balancer's routing, run: HAProxy started from deploy/haproxy/haproxy.cfg — only the
+ * addresses changed (loopback ports instead of Docker's DNS names) — in front of two stand-ins for
+ * an instance's listeners, the main one (8080) and the admin one (8081), each answering with its
+ * name and the path it was asked.
+ */
+describe.runIf(hasHaproxy())('the load balancer, run in front of stand-in instances', () => {
+  let dir: string;
+  let haproxy: ReturnType<typeof spawn> | undefined;
+  const stand = (name: string) =>
+    createServer((req, res) => {
+      if (name === 'main' && req.url === '/readyz') return res.writeHead(200).end();
+      reached.push(`${name} ${req.url}`);
+      res.writeHead(200).end(`${name} ${req.url}`);
+    });
+  const reached: string[] = [];
+  const main = stand('main');
+  const admin = stand('admin');
+  const ports = { public: 0, admin: 0 };
+
+  const listenOn = async (server: Server, port = 0) => {
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  };
+  const freePort = async () => {
+    const probe = createServer();
+    const port = await listenOn(probe);
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    return port;
+  };
+  /** GET over TLS (the throwaway certificate is self-signed, so it is not verified: routing is what is tested). */
+  const get = (port: number, path: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = httpsRequest({ host: '127.0.0.1', port, path, method: 'GET', rejectUnauthorized: false }, (response) => {
+        let body = '';
+        response.on('data', (chunk) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      request.on('error', reject);
+      request.end();
+    });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'm2m-auth-haproxy-run-'));
+    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt')]);
+    writeFileSync(join(dir, 'tls.pem'), readFileSync(join(dir, 'tls.crt'), 'utf8') + readFileSync(join(dir, 'tls.key'), 'utf8'));
+    const [mainPort, adminPort] = [await listenOn(main), await listenOn(admin)];
+    [ports.public, ports.admin] = [await freePort(), await freePort()];
+    const config = readFileSync(deploy('haproxy/haproxy.cfg'), 'utf8')
+      .replaceAll('/usr/local/etc/haproxy/certs/tls.pem', join(dir, 'tls.pem'))
+      .replace(/^resolvers docker\n(?:[ \t]+.*\n)*/m, '')
+      .replaceAll(' resolvers docker init-addr last,libc,none', '')
+      .replace('bind :8443 ', `bind 127.0.0.1:${ports.public} `)
+      .replace('bind :9443 ', `bind 127.0.0.1:${ports.admin} `)
+      .replace(/(server m2m-auth-\d+ )m2m-auth-\d+:8080/g, `$1127.0.0.1:${mainPort}`)
+      .replace(/(server m2m-auth-\d+ )m2m-auth-\d+:8081/g, `$1127.0.0.1:${adminPort}`)
+      .replaceAll('check port 8080', `check port ${mainPort}`);
+    writeFileSync(join(dir, 'haproxy.cfg'), config);
+    haproxy = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: 'ignore' });
+    // Until the public frontend reaches a healthy instance (bounded by the hook's timeout).
+    for (;;) {
+      const answer = await get(ports.public, '/.well-known/jwks.json').catch(() => undefined);
+      if (answer?.status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    reached.length = 0;
+  }, 30_000);
+
+  afterAll(async () => {
+    if (haproxy && haproxy.exitCode === null) {
+      const exited = new Promise((resolve) => haproxy!.once('exit', resolve));
+      haproxy.kill('SIGTERM');
+      await exited;
+    }
+    await Promise.all([main, admin].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the public frontend passes the OAuth endpoints to the main listener', async () => {
+    for (const path of ['/oauth/token', '/.well-known/jwks.json', '/.well-known/oauth-authorization-server', '/readyz']) {
+      const answer = await get(ports.public, path);
+      expect([answer.status, answer.body], path).toEqual([200, path === '/readyz' ? '' : `main ${path}`]);
+    }
+  });
+
+  it('the public frontend refuses /admin, /console and /metrics however they are spelled, and none reaches an instance', async () => {
+    reached.length = 0;
+    const paths = ['/admin/v1/apis', '/admin', '/admin/', '/%61dmin/v1/apis', '//admin/v1/apis', '/ADMIN/v1/clients', '/console', '/console/', '/metrics'];
+    for (const path of paths) expect((await get(ports.public, path)).status, path).toBe(404);
+    expect(reached).toEqual([]);
+  });
+
+  it('the admin frontend passes /admin/… to the admin listener, and nothing else', async () => {
+    expect(await get(ports.admin, '/admin/v1/apis')).toEqual({ status: 200, body: 'admin /admin/v1/apis' });
+    reached.length = 0;
+    for (const path of ['/oauth/token', '/.well-known/jwks.json', '/metrics', '/']) expect((await get(ports.admin, path)).status, path).toBe(404);
+    expect(reached).toEqual([]);
+  });
+});
+
+describe('what the operator guides promise about configuration and backups', () => {
+  const doc = (name: string) => readFileSync(join(root, 'docs', name), 'utf8');
+  const serve = serveCommand();
+
+  it('serve --help names the environment variable of every option', () => {
+    for (const option of serve.options) {
+      const key = option.attributeName();
+      if (key === 'config') expect(option.envVar, option.flags).toBe('M2M_AUTH_CONFIG');
+      else expect(option.description, option.flags).toContain(CONFIG_ENVIRONMENT[key as keyof typeof CONFIG_ENVIRONMENT] ?? `(no config key ${key})`);
+    }
+  });
+
+  it('every config-file key is a serve option, and docs/configuration.md gives its flag and environment variable in one row', () => {
+    const rows = doc('configuration.md')
+      .split('\n')
+      .filter((line) => line.startsWith('| `'));
+    for (const [key, variable] of Object.entries(CONFIG_ENVIRONMENT)) {
+      const flags = serve.options.filter((option) => option.attributeName() === key).map((option) => option.long!);
+      expect(flags, key).not.toEqual([]);
+      const row = rows.find((line) => line.startsWith(`| \`${key}\` |`));
+      expect(row, key).toBeDefined();
+      for (const flag of flags) expect(row, key).toContain(`\`${flag}\``);
+      expect(row, key).toContain(`\`${variable}\``);
+    }
+  });
+
+  it('docs/production.md backs up every file a data directory holds (their -wal/-shm companions aside)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-datadir-'));
+    const redisUrl = process.env.M2M_AUTH_REDIS_URL;
+    delete process.env.M2M_AUTH_REDIS_URL; // the files of a single host: SQLite for both stores
+    try {
+      const server = await startServer({ storage: 'sqlite', dataDir, port: 0, logger: 'silent' });
+      const files = new Set(readdirSync(dataDir).map((file) => file.replace(/-(wal|shm)$/, '')));
+      await server.close();
+      expect([...files].sort()).toEqual(['m2m-auth.db', 'master.key', 'state.db']);
+      const backups = /^## 3\. Backups\n([\s\S]*?)^## /m.exec(doc('production.md'))?.[1] ?? '';
+      for (const file of files) expect(backups, file).toMatch(new RegExp(`\\| \`${file.replace('.', '\\.')}\` \\|`));
+      for (const file of [...files].filter((name) => name.endsWith('.db'))) expect(backups, file).toContain(`sqlite3 m2m-auth-data/${file} ".backup`);
+    } finally {
+      if (redisUrl !== undefined) process.env.M2M_AUTH_REDIS_URL = redisUrl;
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -226,6 +226,7 @@ describe('shell completion', () => {
     expect(complete('m2m-auth ').split(' ')).toEqual(commands);
     expect(complete('m2m-auth cl')).toBe('clients');
     expect(complete('m2m-auth clients ')).toBe('create list show update disable enable delete rotate-secret secrets federated');
+    expect(complete('m2m-auth issuers add --kind ')).toBe('oidc kubernetes spiffe');
     expect(complete('m2m-auth clients secrets ')).toBe('add list revoke');
     expect(complete('m2m-auth clients create --na')).toBe('--name');
     expect(complete('m2m-auth --data-dir /srv/data clients create --')).toContain('--jwks-file');

@@ -27,6 +27,15 @@ const publicJwk = (kid: string, use = 'sig') => {
   return { ...publicKey.export({ format: 'jwk' }), kid, use, alg: 'ES256' };
 };
 
+/** A refusal as the operator reads it, without the line naming the store the command opened. */
+const errorOf = (result: { stderr: string }) => result.stderr.replace(/^store: .*\n/, '');
+/** A --json refusal without the store it names. */
+const errorJsonOf = (result: { stderr: string }) => {
+  const { store, ...error } = JSON.parse(result.stderr) as Record<string, unknown>;
+  expect(store).toMatchObject({ kind: 'sqlite' });
+  return error;
+};
+
 let server: { url: string; child: ChildProcess };
 let platform: PlatformIssuer;
 
@@ -182,7 +191,7 @@ describe('federation from the CLI', { timeout: 120_000 }, () => {
 
     const inUse = await cli(['issuers', 'remove', '--issuer', cluster, '--json', ...d]);
     expect(inUse.code).toBe(1);
-    expect(JSON.parse(inUse.stderr)).toEqual({
+    expect(errorJsonOf(inUse)).toEqual({
       error: 'conflict',
       message: `Trusted issuer ${cluster} is named by 1 federated credential(s) of 1 client(s) (${client.client_id}): remove them first, or force the removal (--force, ?force=true) to remove them with it`,
     });
@@ -196,6 +205,7 @@ describe('federation from the CLI', { timeout: 120_000 }, () => {
     const privateFile = file('private.json', { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'oops' }] });
     const symmetricFile = file('symmetric.json', { keys: [{ kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQ' }] });
     const add = (...args: string[]) => cli(['issuers', 'add', '--issuer', 'https://ci.example', ...args, ...d]);
+    // A key file is checked before any store is opened (no store line).
     expect((await add('--jwks-file', privateFile)).stderr).toBe(`error: --jwks-file ${privateFile}: jwks must contain public keys only\n`);
     expect(JSON.parse((await add('--jwks-file', symmetricFile, '--json')).stderr)).toEqual({
       error: 'validation_failed',
@@ -208,8 +218,8 @@ describe('federation from the CLI', { timeout: 120_000 }, () => {
     );
     expect((await add('--shared', '--not-shared')).stderr).toContain('cannot be used with');
     expect((await add('--max-token-lifetime', 'a week')).stderr).toContain('--max-token-lifetime must be a duration');
-    expect((await add('--max-token-lifetime', '2d')).stderr).toBe('error: max_token_lifetime_seconds must be a whole number of seconds from 60 to 86400\n');
-    expect((await cli(['issuers', 'add', '--issuer', 'http://ci.example', ...d])).stderr).toBe(
+    expect(errorOf(await add('--max-token-lifetime', '2d'))).toBe('error: max_token_lifetime_seconds must be a whole number of seconds from 60 to 86400\n');
+    expect(errorOf(await cli(['issuers', 'add', '--issuer', 'http://ci.example', ...d]))).toBe(
       'error: issuer must use https (http only for a loopback host) (got "http://ci.example")\n',
     );
     expect((await cli(['issuers', 'update', '--issuer', 'https://ci.example', ...d])).stderr).toContain('nothing to change');
@@ -222,7 +232,7 @@ describe('federation from the CLI', { timeout: 120_000 }, () => {
     expect((await federate('--subject', 'job:deploy', '--claim', 'sub=x')).stderr).toContain('claim sub cannot be a condition');
     expect((await federate('--subject', 'job:', '--subject-match', 'prefix')).stderr).toContain('at least 3 parts');
     expect((await federate('--subject', 'job:*')).stderr).toContain('a wildcard is not allowed');
-    expect((await cli(['clients', 'federated', 'remove', '--client', client.client_id, '--id', 'fed_nope', ...d])).stderr).toBe(
+    expect(errorOf(await cli(['clients', 'federated', 'remove', '--client', client.client_id, '--id', 'fed_nope', ...d]))).toBe(
       `error: Client ${client.client_id} has no federated credential fed_nope\n`,
     );
     expect(await cliJson<unknown[]>(['clients', 'federated', 'list', '--client', client.client_id, ...d])).toEqual([]);

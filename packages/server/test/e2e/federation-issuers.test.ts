@@ -9,7 +9,7 @@ import { createTokenClient, fileAssertion, githubActionsAssertion } from '@m2m-a
 import { createClock, createTestApp, ISSUER, seedExampleSystem, type TestApp } from '../helpers/test-app.js';
 import { startPlatformIssuer } from '../helpers/platform-issuer.js';
 import type { TrustedIssuerKind, TrustedIssuerRecord } from '../../src/storage/types.js';
-import { issuerDefaults } from '../../src/federation/federation-rules.js';
+import { addFederatedCredential, trustIssuer } from '../helpers/federation.js';
 
 /**
  * Secretless clients end to end, over real HTTP: a workload holds no m2m-auth secret, only what
@@ -32,31 +32,11 @@ async function startServer(clock = createClock(Date.now())) {
 }
 
 async function trust(issuer: string, kind: TrustedIssuerKind, fields: Partial<TrustedIssuerRecord> = {}) {
-  const at = t.clock.now();
-  await t.runtime.storage.createTrustedIssuer({
-    issuer,
-    kind,
-    jwksUri: null,
-    jwks: null,
-    ...issuerDefaults(issuer, kind),
-    createdAt: at,
-    updatedAt: at,
-    ...fields,
-  });
+  await trustIssuer(t.runtime.storage, t.clock.now(), issuer, kind, fields);
 }
 
 async function credential(issuer: string, subject: string, fields: { subjectMatch?: 'exact' | 'prefix'; claims?: Record<string, string> } = {}) {
-  await t.runtime.storage.addFederatedCredential({
-    id: `fed_${Math.random().toString(36).slice(2)}`,
-    clientId,
-    issuer,
-    subject,
-    subjectMatch: fields.subjectMatch ?? 'exact',
-    audiences: [],
-    claims: fields.claims ?? {},
-    description: '',
-    createdAt: t.clock.now(),
-  });
+  await addFederatedCredential(t.runtime.storage, t.clock.now(), { clientId, issuer, subject, ...fields });
   await t.runtime.registry.refresh();
 }
 

@@ -3,7 +3,8 @@ import { decodeJwt, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { createTestApp, ISSUER, postToken, seedExampleSystem, type TestApp } from '../helpers/test-app.js';
 import { startPlatformIssuer, type PlatformIssuer } from '../helpers/platform-issuer.js';
 import type { FederatedCredentialRecord, TrustedIssuerRecord } from '../../src/storage/types.js';
-import { issuerDefaults, JWT_BEARER_ASSERTION_TYPE, JWT_SPIFFE_ASSERTION_TYPE } from '../../src/federation/federation-rules.js';
+import { JWT_BEARER_ASSERTION_TYPE, JWT_SPIFFE_ASSERTION_TYPE } from '../../src/federation/federation-rules.js';
+import { addFederatedCredential, trustIssuer } from '../helpers/federation.js';
 
 /**
  * Workload identity federation at the token endpoint, tried the way an attacker would: every
@@ -17,7 +18,6 @@ let t: TestApp;
 let platform: PlatformIssuer;
 let other: PlatformIssuer;
 let clientId: string;
-let serial = 0;
 
 beforeAll(async () => {
   platform = await startPlatformIssuer();
@@ -37,33 +37,12 @@ beforeEach(async () => {
 afterEach(() => t.close());
 
 async function trust(issuer: string, fields: Partial<TrustedIssuerRecord> = {}) {
-  const kind = fields.kind ?? 'oidc';
-  await t.runtime.storage.createTrustedIssuer({
-    issuer,
-    kind,
-    jwksUri: null,
-    jwks: null,
-    ...issuerDefaults(issuer, kind),
-    createdAt: t.clock.now(),
-    updatedAt: t.clock.now(),
-    ...fields,
-  });
+  await trustIssuer(t.runtime.storage, t.clock.now(), issuer, fields.kind ?? 'oidc', fields);
   await t.runtime.registry.refresh();
 }
 
 async function addCredential(fields: Partial<FederatedCredentialRecord> & { subject: string }) {
-  const record: FederatedCredentialRecord = {
-    id: `fed_test${(serial += 1)}`,
-    clientId,
-    issuer: platform.issuer,
-    subjectMatch: 'exact',
-    audiences: [],
-    claims: {},
-    description: '',
-    createdAt: t.clock.now(),
-    ...fields,
-  };
-  await t.runtime.storage.addFederatedCredential(record);
+  const record = await addFederatedCredential(t.runtime.storage, t.clock.now(), { clientId, issuer: platform.issuer, ...fields });
   await t.runtime.registry.refresh();
   return record;
 }
@@ -100,7 +79,8 @@ describe('a platform token instead of a secret', () => {
     const response = await exchange(await platform.sign(claims()));
     expect(response.status).toBe(200);
     expect(decodeJwt(response.body.access_token as string)).toMatchObject({ client_id: clientId, aud: PAYMENTS, scope: 'payments:write' });
-    expect(t.logs()).toMatch(/"event":"token.issued".*"credential":"federated:fed_test1"/);
+    const [credential] = await t.runtime.storage.listFederatedCredentials({ clientId });
+    expect(t.logs()).toMatch(new RegExp(`"event":"token.issued".*"credential":"federated:${credential!.id}"`));
   });
 
   it('with client_id it must be the credential’s client', async () => {
@@ -235,7 +215,7 @@ describe('the issuer’s keys', () => {
   it('inline keys (a JWKS file, a SPIFFE bundle) are used without fetching anything', async () => {
     const bundleIssuer = await startPlatformIssuer({ jwkUse: 'jwt-svid' });
     try {
-      await trust('spiffe://example.org', { kind: 'spiffe', jwks: bundleIssuer.jwks() as never, ...issuerDefaults('spiffe://example.org', 'spiffe') });
+      await trust('spiffe://example.org', { kind: 'spiffe', jwks: bundleIssuer.jwks() as never });
       await addCredential({ issuer: 'spiffe://example.org', subject: 'spiffe://example.org/ns/payments/sa/worker' });
       const svid = claims({ sub: 'spiffe://example.org/ns/payments/sa/worker' });
       const spiffeRequest = async (token: string) =>
