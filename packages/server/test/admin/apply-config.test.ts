@@ -43,6 +43,23 @@ async function clientRecord(admin: Admin) {
   return client;
 }
 
+/**
+ * An export applied to a fresh store: `view` reads there what it reads here, the fresh store
+ * exports the same document, and applying it again changes nothing.
+ */
+async function expectReproducedOnFreshStore<T>(admin: Admin, exported: Awaited<ReturnType<Admin['exportConfig']>>, view: (admin: Admin) => Promise<T>) {
+  const fresh = await openStorage({ kind: 'memory' });
+  try {
+    const other = await makeAdmin(fresh);
+    await other.applyConfig(structuredClone(exported));
+    expect(await view(other)).toEqual(await view(admin));
+    expect(await other.exportConfig()).toEqual(exported);
+    expect((await other.applyConfig(exported)).plan.changes).toEqual([]);
+  } finally {
+    await fresh.close();
+  }
+}
+
 /** The registry's audit trail, oldest first, without the signing keys made at start. */
 const auditTypes = async (admin: Admin) =>
   (await admin.listAuditEvents({ limit: 1000 })).items
@@ -385,16 +402,7 @@ describe.each(federationStores)('applyConfig with workload identity federation o
     // A client without federated credentials exports as before.
     expect(exported.clients!.find((client) => client.name === 'plain')).not.toHaveProperty('federated_credentials');
 
-    const fresh = await openStorage({ kind: 'memory' });
-    try {
-      const other = await makeAdmin(fresh);
-      await other.applyConfig(structuredClone(exported));
-      expect(await federation(other)).toEqual(await federation(admin));
-      expect(await other.exportConfig()).toEqual(exported);
-      expect((await other.applyConfig(exported)).plan.changes).toEqual([]);
-    } finally {
-      await fresh.close();
-    }
+    await expectReproducedOnFreshStore(admin, exported, federation);
   });
 
   it('plans issuer changes field by field; a credential whose rule changed is replaced, shown as an update', async () => {
@@ -791,16 +799,7 @@ describe.each(['memory', 'sqlite'] as const)('applyConfig with token-exchange po
       { client: 'auditor', subject_client: '*', api: LEDGER, scopes: null, description: '' },
       { client: 'auditor', subject_issuer: GITHUB, api: PAYMENTS, scopes: null, description: '' },
     ]);
-    const fresh = await openStorage({ kind: 'memory' });
-    try {
-      const other = await makeAdmin(fresh);
-      await other.applyConfig(structuredClone(exported));
-      expect(await exchangePolicies(other)).toEqual(await exchangePolicies(admin));
-      expect(await other.exportConfig()).toEqual(exported);
-      expect((await other.applyConfig(exported)).plan.changes).toEqual([]);
-    } finally {
-      await fresh.close();
-    }
+    await expectReproducedOnFreshStore(admin, exported, exchangePolicies);
   });
 
   it('a policy whose scopes or description changed is replaced, shown as an update', async () => {
