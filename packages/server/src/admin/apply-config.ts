@@ -513,7 +513,7 @@ function planExchangePolicies(
       clientId === undefined || subjectClientId === undefined
         ? undefined
         : onServer.get(serverKey({ clientId, subjectClientId, subjectIssuer: policy.subjectIssuer ?? null, apiIdentifier: policy.api }));
-    const key = exchangePolicyKey(policy.client.client.name, subjectLabel(policy), policy.api);
+    const key = policyKey(policy.client.client.name, subjectLabel(policy), policy.api);
     const after = exchangePolicyFields(policy);
     const add = async (tx: RegistryStores, audit: RecordAudit, applied: AppliedState) => {
       const subject = subjectId(policy, applied.clientIds);
@@ -558,7 +558,7 @@ function planExchangePolicies(
   for (const policy of policies) {
     if (matched.has(policy)) continue;
     const subject = policy.subjectIssuer ?? (policy.subjectClientId === ANY_SUBJECT_CLIENT ? ANY_SUBJECT_CLIENT : nameOf(policy.subjectClientId!));
-    planning.unlisted('exchange_policy', exchangePolicyKey(nameOf(policy.clientId), subject, policy.apiIdentifier), {
+    planning.unlisted('exchange_policy', policyKey(nameOf(policy.clientId), subject, policy.apiIdentifier), {
       phase: 'policy.delete',
       needs,
       run: (tx, audit) => writes.removeExchangePolicy(tx, audit, policy.id),
@@ -723,7 +723,7 @@ function planBuiltInApi(planning: Planning, desired: DesiredConfig, apis: ApiRec
 
 const clientKey = (name: string, clientId: string | undefined) => `${name} (${clientId ?? 'new'})`;
 const grantKey = (client: string, api: string) => `${client} → ${api}`;
-const exchangePolicyKey = (client: string, subject: string, api: string) => `${client} ← ${subject} → ${api}`;
+const policyKey = (client: string, subject: string, api: string) => `${client} ← ${subject} → ${api}`;
 const credentialKey = (client: string, credential: Pick<DesiredFederatedCredential, 'issuer' | 'subject' | 'subjectMatch'>) =>
   `${client} ← ${credential.issuer} ${credential.subject}${credential.subjectMatch === 'prefix' ? ' (prefix)' : ''}`;
 
