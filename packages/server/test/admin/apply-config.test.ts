@@ -305,12 +305,12 @@ const federatedDocument = () => ({
 });
 
 /** Memory, and each stack this run reaches (SQLite; PostgreSQL, whose jsonb hands objects back in its own key order). */
-const federationStores: [string, () => Promise<{ storage: Storage; close(): Promise<void> }>][] = [
+const everyStore: [string, () => Promise<{ storage: Storage; close(): Promise<void> }>][] = [
   ['memory', async () => openStorage({ kind: 'memory' }).then((storage) => ({ storage, close: () => storage.close() }))],
   ...(await availableStacks()).map((stack): [string, () => Promise<{ storage: Storage; close(): Promise<void> }>] => [stack.name, () => stack.open(Date.now)]),
 ];
 
-describe.each(federationStores)('applyConfig with workload identity federation on %s', (_, open) => {
+describe.each(everyStore)('applyConfig with workload identity federation on %s', (_, open) => {
   let storage: Storage;
   let admin: Admin;
   let close: () => Promise<void>;
@@ -731,15 +731,16 @@ const exchangeDocument = () => ({
   ],
 });
 
-describe.each(['memory', 'sqlite'] as const)('applyConfig with token-exchange policies on %s storage', (kind) => {
+describe.each(everyStore)('applyConfig with token-exchange policies on %s', (_, open) => {
   let storage: Storage;
   let admin: Admin;
+  let close: () => Promise<void>;
 
   beforeEach(async () => {
-    storage = await openStorage(kind === 'memory' ? { kind } : { kind, path: ':memory:' });
+    ({ storage, close } = await open());
     admin = await makeAdmin(storage);
   });
-  afterEach(() => storage.close());
+  afterEach(() => close());
 
   it('creates policies between the document’s clients, for any client and for a trusted issuer’s JWTs; a second apply changes nothing', async () => {
     const document = exchangeDocument();
