@@ -30,7 +30,8 @@ beforeAll(async () => {
     cliJson(['apis', 'create', '--identifier', LEDGER, '--scopes', 'ledger:append', ...d]),
     cliJson(['apis', 'create', '--identifier', AUDIT, '--scopes', 'ledger:append', ...d]),
   ]);
-  [orders, payments, ledger] = await Promise.all(['orders', 'payments', 'ledger'].map((name) => cliJson<Client>(['clients', 'create', '--name', name, ...d])));
+  const create = (name: string) => cliJson<Client>(['clients', 'create', '--name', name, ...d]);
+  [orders, payments, ledger] = await Promise.all([create('orders'), create('payments'), create('ledger')]);
   await Promise.all([
     cliJson(['grants', 'create', '--client', orders.client_id, '--api', SHOP, '--scopes', 'shop:order,ledger:append', ...d]),
     cliJson(['grants', 'create', '--client', payments.client_id, '--api', LEDGER, '--scopes', 'ledger:append', ...d]),
