@@ -63,7 +63,7 @@ describe.skipIf(!isAvailable)('postgres', () => {
       const admin = new pg.Client({ connectionString: POSTGRES_URL });
       await admin.connect();
       await admin.query(
-        `ALTER TABLE "${schema}".apis DROP COLUMN token_format; ALTER TABLE "${schema}".clients DROP COLUMN quota; DELETE FROM "${schema}".schema_migrations WHERE version >= 5`,
+        `DROP TABLE "${schema}".exchange_policies; ALTER TABLE "${schema}".apis DROP COLUMN token_format; ALTER TABLE "${schema}".clients DROP COLUMN quota; DELETE FROM "${schema}".schema_migrations WHERE version >= 5`,
       );
       await admin.end();
       const upgraded = await open(schema);

@@ -59,7 +59,7 @@ describe('sqlite adapter specifics', () => {
     await first.close();
     // The database as version 5 left it: no token_format column (nor the later quota column).
     const db = new BetterSqlite3(path);
-    db.exec('ALTER TABLE apis DROP COLUMN token_format; ALTER TABLE clients DROP COLUMN quota; PRAGMA user_version = 5;');
+    db.exec('DROP TABLE exchange_policies; ALTER TABLE apis DROP COLUMN token_format; ALTER TABLE clients DROP COLUMN quota; PRAGMA user_version = 5;');
     db.close();
     const upgraded = createSqliteStorage({ path });
     expect(await upgraded.listApis()).toEqual([api]);
