@@ -70,9 +70,9 @@ export function traceClientAuthentication(tracer: Tracer, authenticate: ClientAu
 
 export function traceGrant(tracer: Tracer, grant: GrantType): GrantType {
   const name = `grant ${grant.grantType}`;
+  // Everything the grant declares passes through (its policy permission, its own credentials); only handle is wrapped.
   return {
-    grantType: grant.grantType,
-    parameters: grant.parameters,
+    ...grant,
     handle: (client, params) =>
       !isRecording()
         ? grant.handle(client, params)
