@@ -23,7 +23,9 @@ export async function startOrderService({ issuer, clientId, secretFile, payments
     onEvent,
   });
   // One fetch per downstream API: its own audience, its own scopes, its own cached token.
-  const payments = createAuthFetch(tokens.for({ audience: PAYMENTS_API, scope: 'payments:write' }));
+  // ledger:append lets payment-service record the charge in the ledger on our behalf (it
+  // exchanges this token for a ledger token: a scope this token lacks, it could not get).
+  const payments = createAuthFetch(tokens.for({ audience: PAYMENTS_API, scope: 'payments:write ledger:append' }));
   const inventory = createAuthFetch(tokens.for({ audience: INVENTORY_API, scope: 'inventory:read' }));
 
   const app = Fastify({ logger: false });

@@ -30,11 +30,19 @@ describe('npm run demo', () => {
       ['auth-server-down', true],
       ['secret-rotation', true],
       ['tampered-token', true],
+      ['secretless', true],
+      ['token-exchange', true],
     ]);
   });
 
   it('a good order: each downstream service sees order-service with only the scope it needs, one token per audience', () => {
-    expect(step('good-order').facts).toMatchObject({ status: 201, inventoryScopes: ['inventory:read'], paymentScopes: ['payments:write'], tokensFetched: 2 });
+    expect(step('good-order').facts).toMatchObject({ status: 201, inventoryScopes: ['inventory:read'], tokensFetched: 2 });
+    // ledger:append: what lets payment-service record the charge in the ledger on order-service's behalf.
+    expect([...step('good-order').facts.paymentScopes].sort()).toEqual(['ledger:append', 'payments:write']);
+    expect(step('good-order').facts.ledger).toMatchObject({
+      on_behalf_of: demo.clients.order.client_id,
+      actors: [{ subject: demo.clients.payment.client_id, client_id: demo.clients.payment.client_id }],
+    });
   });
 
   it('a missing scope: 403 insufficient_scope with the RFC 6750 challenge naming the scope', () => {
@@ -71,9 +79,44 @@ describe('npm run demo', () => {
     );
   });
 
+  it('secretless: reporting-service has no secret, gets its tokens with its platform token, and another service account of the same platform is refused', () => {
+    const facts = step('secretless').facts;
+    expect(facts).toMatchObject({
+      secrets: 0,
+      status: 200,
+      caller: demo.clients.reporting.client_id,
+      scopes: ['inventory:read'],
+      otherServiceAccount: 401,
+      otherServiceAccountError: 'invalid_client',
+    });
+    expect(facts.tokensFetched).toBeGreaterThanOrEqual(1);
+    expect(facts.platformWrites).toBeGreaterThanOrEqual(1);
+    const fetched = demo.events.filter((event) => event.source === 'reporting-service' && event.type === 'token.fetched');
+    expect(fetched.length).toBe(facts.tokensFetched);
+  });
+
+  it('token exchange: the ledger entry names order-service as the subject and payment-service as the actor, under the one policy, never wider', () => {
+    const facts = step('token-exchange').facts;
+    expect(facts).toMatchObject({
+      status: 201,
+      subject: demo.clients.order.client_id,
+      actors: [{ subject: demo.clients.payment.client_id, client_id: demo.clients.payment.client_id }],
+      clientId: demo.clients.payment.client_id,
+      scopes: ['ledger:append'],
+      policies: 1,
+      narrower: 'invalid_scope',
+      stranger: 'unauthorized_client',
+    });
+    // One exchange per order-service token: the first one and each renewal (refresh-ahead), never one per order.
+    expect(facts.exchanges).toBeGreaterThanOrEqual(2);
+    expect(facts.exchanges).toBeLessThan(step('refresh-ahead').facts.statuses.length);
+  });
+
   it('never prints a secret or a token in full', () => {
     const output = lines.join('\n');
     expect(output).not.toContain(demo.clients.order.client_secret);
+    expect(output).not.toContain(demo.clients.reporting.client_secret);
+    expect(output).not.toContain(demo.clients.payment.client_secret);
     expect(output).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/);
   });
 

@@ -11,6 +11,7 @@ import { createSigningKeyLifecycleOperations, type SigningKeyLifecycleOperations
 import { createTrustedIssuerOperations, createTrustedIssuerWrites, type TrustedIssuerOperations } from './trusted-issuers.js';
 import { createFederatedCredentialOperations, createFederatedCredentialWrites, type FederatedCredentialOperations } from './federated-credentials.js';
 import { createUsageOperations, type UsageOperations } from './usage.js';
+import { createExchangePolicyOperations, createExchangePolicyWrites, type ExchangePolicyOperations } from './exchange-policies.js';
 
 export type { AdminDeps, AdminCaller } from './admin-context.js';
 export type { CreateApiInput, UpdateApiInput, ApiResult } from './apis.js';
@@ -26,6 +27,7 @@ export type { ClientSecretDetails, AddedClientSecret } from './client-secrets.js
 export type { AddTrustedIssuerInput, UpdateTrustedIssuerInput } from './trusted-issuers.js';
 export type { AddFederatedCredentialInput } from './federated-credentials.js';
 export type { UsageFilter, UsageView } from './usage.js';
+export type { AddExchangePolicyInput, ExchangePolicyFilter } from './exchange-policies.js';
 
 /**
  * Every management operation, one implementation behind the CLI, the admin HTTP API and the
@@ -39,6 +41,7 @@ export interface Admin
     ClientSecretOperations,
     FederatedCredentialOperations,
     TrustedIssuerOperations,
+    ExchangePolicyOperations,
     GrantOperations,
     KeyOperations,
     SigningKeyLifecycleOperations,
@@ -64,6 +67,7 @@ export function createAdmin(deps: AdminDeps): Admin {
   const grantWrites = createGrantWrites(context);
   const issuerWrites = createTrustedIssuerWrites(context);
   const credentialWrites = createFederatedCredentialWrites(context);
+  const policyWrites = createExchangePolicyWrites(context);
   return {
     actor: deps.actor,
     withActor: (actor) => createAdmin({ ...deps, actor }),
@@ -74,11 +78,19 @@ export function createAdmin(deps: AdminDeps): Admin {
     ...createClientSecretOperations(context),
     ...createTrustedIssuerOperations(context, issuerWrites),
     ...createFederatedCredentialOperations(context, credentialWrites),
+    ...createExchangePolicyOperations(context, policyWrites),
     ...createKeyOperations(context),
     ...createSigningKeyLifecycleOperations(context),
     ...createAuditOperations(context),
     ...createBootstrapOperations(context, clientWrites, grantWrites),
-    ...createConfigOperations(context, { apis: apiWrites, clients: clientWrites, grants: grantWrites, issuers: issuerWrites, credentials: credentialWrites }),
+    ...createConfigOperations(context, {
+      apis: apiWrites,
+      clients: clientWrites,
+      grants: grantWrites,
+      issuers: issuerWrites,
+      credentials: credentialWrites,
+      policies: policyWrites,
+    }),
     ...createUsageOperations(context),
   };
 }

@@ -97,8 +97,14 @@ export function createApiWrites({ deps }: AdminContext): ApiWrites {
       const before = await requireApi(tx, identifier);
       refuseBuiltIn(identifier, 'deleted');
       const grants = await tx.listGrants({ apiIdentifier: identifier });
+      const policies = await tx.listExchangePolicies({ apiIdentifier: identifier });
       await tx.deleteApi(identifier);
-      await audit('api.deleted', { identifier, before: apiResource.toWire(before), deletedGrants: grants.map((grant) => grant.id) });
+      await audit('api.deleted', {
+        identifier,
+        before: apiResource.toWire(before),
+        deletedGrants: grants.map((grant) => grant.id),
+        ...(policies.length > 0 ? { deletedExchangePolicies: policies.map((policy) => policy.id) } : {}),
+      });
     },
   };
 }

@@ -1,4 +1,12 @@
-import type { ApiRecord, ClientGrantRecord, ClientRecord, FederatedCredentialRecord, RegistryStores, TrustedIssuerRecord } from '../storage/types.js';
+import type {
+  ApiRecord,
+  ClientGrantRecord,
+  ClientRecord,
+  ExchangePolicyRecord,
+  FederatedCredentialRecord,
+  RegistryStores,
+  TrustedIssuerRecord,
+} from '../storage/types.js';
 import { AdminError, isAdminError } from '../errors/admin-error.js';
 import { ensureSigningKey } from '../keys/key-rotation.js';
 import { inMemberOrder } from './validation.js';
@@ -10,17 +18,29 @@ import type { ClientWrites } from './clients.js';
 import type { GrantWrites } from './grants.js';
 import type { TrustedIssuerWrites } from './trusted-issuers.js';
 import type { FederatedCredentialWrites } from './federated-credentials.js';
-import { ADMIN_API_IDENTIFIER, INTROSPECTION_WRITE_SCOPE, ISSUERS_READ_SCOPE, ISSUERS_WRITE_SCOPE, builtInAdminApi } from './built-in-admin-api.js';
+import { ANY_SUBJECT_CLIENT, type ExchangePolicyWrites } from './exchange-policies.js';
+import {
+  ADMIN_API_IDENTIFIER,
+  EXCHANGE_POLICIES_READ_SCOPE,
+  EXCHANGE_POLICIES_WRITE_SCOPE,
+  INTROSPECTION_WRITE_SCOPE,
+  ISSUERS_READ_SCOPE,
+  ISSUERS_WRITE_SCOPE,
+  builtInAdminApi,
+} from './built-in-admin-api.js';
 import { adminScopesOf, clientUpdateNeeds, credentialChangeNeeds, grantChangeNeeds, requireCallerScopes, widensIssuerTrust } from './admin-authority.js';
 import {
   CONFIG_DOCUMENT_VERSION,
   federatedCredentialKey,
   invalidDocument,
   parseConfigDocument,
+  subjectLabel,
+  type ClientReference,
   type ConfigApi,
   type ConfigDocument,
   type DesiredClient,
   type DesiredConfig,
+  type DesiredExchangePolicy,
   type DesiredFederatedCredential,
   type DesiredTrustedIssuer,
   type FieldError,
@@ -33,7 +53,7 @@ export type { ConfigPlan, CreatedSecret, PlanChange, Resource } from './resource
 export interface ApplyConfigOptions {
   /** Only compute the plan. */
   dryRun?: boolean;
-  /** Delete the APIs, trusted issuers, clients, federated credentials and grants the document does not list (never the built-in admin API). */
+  /** Delete the APIs, trusted issuers, clients, federated credentials, grants and exchange policies the document does not list (never the built-in admin API). */
   prune?: boolean;
   /**
    * Let prune delete the calling admin client (or its admin grant), or the last client holding
@@ -57,9 +77,10 @@ export interface ExportConfigOptions {
 
 export interface ConfigOperations {
   /**
-   * APIs, trusted issuers, clients with their federated credentials, and grants as one configuration
-   * document: never a secret or a secret's hash. An admin client needs issuers:read too when there
-   * are trusted issuers to write.
+   * APIs, trusted issuers, clients with their federated credentials, grants and exchange policies as
+   * one configuration document: never a secret or a secret's hash. An admin client needs
+   * issuers:read too when there are trusted issuers to write, exchange-policies:read when there are
+   * policies. A policy naming a client that no longer exists matches nothing and is left out.
    */
   exportConfig(options?: ExportConfigOptions): Promise<ConfigDocument>;
   /**
@@ -70,20 +91,24 @@ export interface ConfigOperations {
   applyConfig(document: unknown, options?: ApplyConfigOptions): Promise<ApplyConfigResult>;
 }
 
-type Reader = Pick<RegistryStores, 'listApis' | 'listClients' | 'listGrants' | 'listTrustedIssuers' | 'listFederatedCredentials'>;
+type Reader = Pick<RegistryStores, 'listApis' | 'listClients' | 'listGrants' | 'listTrustedIssuers' | 'listFederatedCredentials' | 'listExchangePolicies'>;
 
 /**
  * Creates and updates first, in dependency order; deletes last, children before parents. Federated
  * credentials go before issuers change: one replaced (credentials do not change in place) or
  * pruned is gone before an issuer becomes shared, and a client's limit counts only what stays.
+ * Exchange policies do not change in place either: a replaced one is removed before it is added
+ * again, and a pruned one before the issuer it names (which refuses removal while named).
  */
 const PHASES = [
   'api.create',
   'client.create',
   'credential.delete',
+  'policy.delete',
   'issuer.create',
   'credential.create',
   'grant.create',
+  'policy.create',
   'grant.delete',
   'client.delete',
   'api.delete',
@@ -110,7 +135,14 @@ interface AppliedState {
   secrets: CreatedSecret[];
 }
 
-type Writes = { apis: ApiWrites; clients: ClientWrites; grants: GrantWrites; issuers: TrustedIssuerWrites; credentials: FederatedCredentialWrites };
+type Writes = {
+  apis: ApiWrites;
+  clients: ClientWrites;
+  grants: GrantWrites;
+  issuers: TrustedIssuerWrites;
+  credentials: FederatedCredentialWrites;
+  policies: ExchangePolicyWrites;
+};
 
 export function createConfigOperations({ deps, write }: AdminContext, writes: Writes): ConfigOperations {
   const { storage } = deps;
@@ -118,15 +150,18 @@ export function createConfigOperations({ deps, write }: AdminContext, writes: Wr
 
   return {
     async exportConfig(options = {}) {
-      const [apis, issuers, clients, grants, credentials] = await Promise.all([
+      const [apis, issuers, clients, grants, credentials, policies] = await Promise.all([
         storage.listApis(),
         storage.listTrustedIssuers(),
         storage.listClients(),
         storage.listGrants(),
         storage.listFederatedCredentials(),
+        storage.listExchangePolicies(),
       ]);
       if (issuers.length > 0) requireCallerScopes(deps.caller, [ISSUERS_READ_SCOPE], 'Exporting trusted issuers', 'they are read with their own scope');
-      return exportDocument({ apis, issuers, clients, grants, credentials }, options.includeAdmin === true);
+      if (policies.length > 0)
+        requireCallerScopes(deps.caller, [EXCHANGE_POLICIES_READ_SCOPE], 'Exporting exchange policies', 'they are read with their own scope');
+      return exportDocument({ apis, issuers, clients, grants, credentials, policies }, options.includeAdmin === true);
     },
 
     async applyConfig(document, options = {}) {
@@ -156,12 +191,13 @@ interface Planning {
 /** Compares the document with the registry: the plan to show, and the steps that carry it out. */
 async function planChanges(reader: Reader, desired: DesiredConfig, options: ApplyConfigOptions, writes: Writes, deps: AdminDeps) {
   const prune = options.prune === true;
-  const [apis, clients, grants, issuers, credentials] = await Promise.all([
+  const [apis, clients, grants, issuers, credentials, policies] = await Promise.all([
     reader.listApis(),
     reader.listClients(),
     reader.listGrants(),
     reader.listTrustedIssuers(),
     reader.listFederatedCredentials(),
+    reader.listExchangePolicies(),
   ]);
   const errors: FieldError[] = [];
   const { matches, clientIds } = matchClients(desired, clients, errors);
@@ -186,6 +222,7 @@ async function planChanges(reader: Reader, desired: DesiredConfig, options: Appl
   planClients(planning, desired, clients, matches, writes.clients, adminGrants);
   planCredentials(planning, desired, credentials, clientIds, clientsById, worth, writes.credentials);
   planGrants(planning, desired, grants, clients, clientIds, writes.grants);
+  planExchangePolicies(planning, desired, policies, clientIds, clientsById, writes.policies);
   // The same rules as the writes enforce, checked on the plan too: a dry run says what apply would refuse.
   authorizePlan(planning.steps, deps);
   if (!options.allowAdminDeletion) guardAdminDeletion(planning.steps, desired, adminGrants, deps);
@@ -452,6 +489,86 @@ function planGrants(
   }
 }
 
+/**
+ * Exchange policies, matched by exchanging client, subject and API. A policy does not change in
+ * place: one whose scopes or description differ is replaced (shown as an update).
+ */
+function planExchangePolicies(
+  planning: Planning,
+  desired: DesiredConfig,
+  policies: ExchangePolicyRecord[],
+  clientIds: Map<DesiredClient, string>,
+  clientsById: Map<string, ClientRecord>,
+  writes: ExchangePolicyWrites,
+) {
+  const serverKey = (policy: Pick<ExchangePolicyRecord, 'clientId' | 'subjectClientId' | 'subjectIssuer' | 'apiIdentifier'>) =>
+    `${policy.clientId}\n${policy.subjectClientId ?? ''}\n${policy.subjectIssuer ?? ''}\n${policy.apiIdentifier}`;
+  const onServer = new Map(policies.map((policy) => [serverKey(policy), policy]));
+  const matched = new Set<ExchangePolicyRecord>();
+  /** The subject client's id: `*`, known once the client is matched or created. */
+  const subjectId = (policy: DesiredExchangePolicy, ids: Map<DesiredClient, string>) =>
+    policy.subjectClient === undefined ? null : policy.subjectClient === ANY_SUBJECT_CLIENT ? ANY_SUBJECT_CLIENT : ids.get(policy.subjectClient.client);
+  const needs = [EXCHANGE_POLICIES_WRITE_SCOPE];
+  for (const policy of desired.exchangePolicies) {
+    const clientId = clientIds.get(policy.client.client);
+    const subjectClientId = subjectId(policy, clientIds);
+    const existing =
+      clientId === undefined || subjectClientId === undefined
+        ? undefined
+        : onServer.get(serverKey({ clientId, subjectClientId, subjectIssuer: policy.subjectIssuer ?? null, apiIdentifier: policy.api }));
+    const key = policyKey(policy.client.client.name, subjectLabel(policy), policy.api);
+    const after = exchangePolicyFields(policy);
+    const add = async (tx: RegistryStores, audit: RecordAudit, applied: AppliedState) => {
+      const subject = subjectId(policy, applied.clientIds);
+      await writes.addExchangePolicy(tx, audit, {
+        clientId: applied.clientIds.get(policy.client.client)!,
+        ...(subject === null ? { subjectIssuer: policy.subjectIssuer! } : { subjectClientId: subject! }),
+        apiIdentifier: policy.api,
+        ...(policy.scopes !== null ? { scopes: policy.scopes } : {}),
+        description: policy.description,
+      });
+    };
+    if (!existing) {
+      planning.steps.push({
+        change: {
+          action: 'create',
+          resource: 'exchange_policy',
+          key,
+          after: {
+            client: policy.client.client.name,
+            ...(policy.subjectIssuer !== undefined ? { subject_issuer: policy.subjectIssuer } : { subject_client: subjectLabel(policy) }),
+            api: policy.api,
+            ...after,
+          },
+        },
+        path: policy.path,
+        phase: 'policy.create',
+        needs,
+        run: add,
+      });
+      continue;
+    }
+    matched.add(existing);
+    const changes = changedFields(exchangePolicyFields(existing), after);
+    if (Object.keys(changes).length === 0) continue;
+    const change: PlanChange = { action: 'update', resource: 'exchange_policy', key, changes };
+    planning.steps.push(
+      { change, isPart: true, path: policy.path, phase: 'policy.delete', needs, run: (tx, audit) => writes.removeExchangePolicy(tx, audit, existing.id) },
+      { change, path: policy.path, phase: 'policy.create', needs, run: add },
+    );
+  }
+  const nameOf = (clientId: string) => clientsById.get(clientId)?.name ?? clientId;
+  for (const policy of policies) {
+    if (matched.has(policy)) continue;
+    const subject = policy.subjectIssuer ?? (policy.subjectClientId === ANY_SUBJECT_CLIENT ? ANY_SUBJECT_CLIENT : nameOf(policy.subjectClientId!));
+    planning.unlisted('exchange_policy', policyKey(nameOf(policy.clientId), subject, policy.apiIdentifier), {
+      phase: 'policy.delete',
+      needs,
+      run: (tx, audit) => writes.removeExchangePolicy(tx, audit, policy.id),
+    });
+  }
+}
+
 /** One 403 for the whole plan: every admin scope it lacks, and the entries that need them. */
 function authorizePlan(steps: Step[], deps: AdminDeps) {
   const { caller } = deps;
@@ -539,13 +656,17 @@ function matchClients(desired: DesiredConfig, clients: ClientRecord[], errors: F
       claimed.add(named[0].clientId);
     }
   }
-  for (const grant of desired.grants) {
-    if (!grant.byName) continue;
-    const others = clients.filter((candidate) => !claimed.has(candidate.clientId) && candidate.name === grant.client.name);
+  const references: ClientReference[] = [
+    ...desired.grants.map((grant) => ({ path: `${grant.path}.client`, client: grant.client, byName: grant.byName })),
+    ...desired.exchangePolicies.flatMap((policy) => [policy.client, ...(typeof policy.subjectClient === 'object' ? [policy.subjectClient] : [])]),
+  ];
+  for (const reference of references) {
+    if (!reference.byName) continue;
+    const others = clients.filter((candidate) => !claimed.has(candidate.clientId) && candidate.name === reference.client.name);
     if (others.length > 0) {
       errors.push({
-        path: `${grant.path}.client`,
-        message: `${JSON.stringify(grant.client.name)} also names a client on the server that the document does not list (${others.map((c) => c.clientId).join(', ')}); refer to the client by its client_id`,
+        path: reference.path,
+        message: `${JSON.stringify(reference.client.name)} also names a client on the server that the document does not list (${others.map((c) => c.clientId).join(', ')}); refer to the client by its client_id`,
       });
     }
   }
@@ -605,6 +726,7 @@ function planBuiltInApi(planning: Planning, desired: DesiredConfig, apis: ApiRec
 
 const clientKey = (name: string, clientId: string | undefined) => `${name} (${clientId ?? 'new'})`;
 const grantKey = (client: string, api: string) => `${client} → ${api}`;
+const policyKey = (client: string, subject: string, api: string) => `${client} ← ${subject} → ${api}`;
 const credentialKey = (client: string, credential: Pick<DesiredFederatedCredential, 'issuer' | 'subject' | 'subjectMatch'>) =>
   `${client} ← ${credential.issuer} ${credential.subject}${credential.subjectMatch === 'prefix' ? ' (prefix)' : ''}`;
 
@@ -666,6 +788,8 @@ const issuerChange = ({ jwksUri, jwks, tokenReuse, maxTokenLifetimeSeconds, isSh
   isShared,
 });
 
+const exchangePolicyFields = (policy: Pick<ExchangePolicyRecord, 'scopes' | 'description'>) => ({ scopes: policy.scopes, description: policy.description });
+
 const credentialFields = (credential: Pick<FederatedCredentialRecord, 'subjectMatch' | 'audiences' | 'claims' | 'description'>) => ({
   subject_match: credential.subjectMatch,
   audiences: credential.audiences,
@@ -686,17 +810,18 @@ function exportDocument(
     clients: ClientRecord[];
     grants: ClientGrantRecord[];
     credentials: FederatedCredentialRecord[];
+    policies: ExchangePolicyRecord[];
   },
   includeAdmin: boolean,
 ): ConfigDocument {
-  const { apis, issuers, clients, grants, credentials } = registry;
+  const { apis, issuers, clients, grants, credentials, policies } = registry;
   const nameCounts = new Map<string, number>();
   for (const client of clients) nameCounts.set(client.name, (nameCounts.get(client.name) ?? 0) + 1);
   const ids = new Set(clients.map((client) => client.clientId));
   const clientsById = new Map(clients.map((client) => [client.clientId, client]));
   const reference = (clientId: string) => {
     const name = clientsById.get(clientId)?.name;
-    return name !== undefined && nameCounts.get(name) === 1 && !ids.has(name) ? name : clientId;
+    return name !== undefined && nameCounts.get(name) === 1 && !ids.has(name) && name !== ANY_SUBJECT_CLIENT ? name : clientId;
   };
   return {
     version: CONFIG_DOCUMENT_VERSION,
@@ -728,5 +853,21 @@ function exportDocument(
       };
     }),
     grants: grants.map((grant) => ({ client: reference(grant.clientId), api: grant.apiIdentifier, ...grantFields(grant) })),
+    // Left out when there are none, so a registry without exchange exports as before; a policy
+    // naming a deleted subject client matches nothing, and no document could name that client.
+    ...(policies.length > 0
+      ? {
+          exchange_policies: policies
+            .filter((policy) => policy.subjectClientId === null || policy.subjectClientId === ANY_SUBJECT_CLIENT || ids.has(policy.subjectClientId))
+            .map((policy) => ({
+              client: reference(policy.clientId),
+              ...(policy.subjectIssuer !== null
+                ? { subject_issuer: policy.subjectIssuer }
+                : { subject_client: policy.subjectClientId === ANY_SUBJECT_CLIENT ? ANY_SUBJECT_CLIENT : reference(policy.subjectClientId!) }),
+              api: policy.apiIdentifier,
+              ...exchangePolicyFields(policy),
+            })),
+        }
+      : {}),
   };
 }

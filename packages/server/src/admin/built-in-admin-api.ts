@@ -25,6 +25,14 @@ export const INTROSPECTION_WRITE_SCOPE = 'introspection:write';
 /** Trusted issuers (workload identity federation); a client's federated credentials are clients:*. */
 export const ISSUERS_READ_SCOPE = 'issuers:read';
 export const ISSUERS_WRITE_SCOPE = 'issuers:write';
+/**
+ * Token-exchange policies: their own scopes, not grants:write. A policy lets a client act on behalf
+ * of the clients whose tokens it receives (its tokens name them as `sub`), a different power from
+ * a grant's scopes, which a job that manages grants need not hold. It confers no scope: the
+ * exchanging client still needs its own grant on the API, and the admin API is never a target.
+ */
+export const EXCHANGE_POLICIES_READ_SCOPE = 'exchange-policies:read';
+export const EXCHANGE_POLICIES_WRITE_SCOPE = 'exchange-policies:write';
 
 export const ADMIN_SCOPES: readonly ApiScope[] = [
   { value: 'apis:read', description: 'Read APIs and their scopes' },
@@ -48,6 +56,11 @@ export const ADMIN_SCOPES: readonly ApiScope[] = [
       'Add, change and remove trusted issuers (changing the keys or checks of one that a client holding admin scopes trusts: only with those scopes too)',
   },
   { value: 'usage:read', description: 'Read token usage per client and API (hourly and daily counts)' },
+  { value: EXCHANGE_POLICIES_READ_SCOPE, description: 'Read token-exchange policies' },
+  {
+    value: EXCHANGE_POLICIES_WRITE_SCOPE,
+    description: 'Add and remove token-exchange policies (which client may exchange whose tokens for which API; never for the admin API)',
+  },
 ];
 
 export type AdminScope =
@@ -63,7 +76,9 @@ export type AdminScope =
   | typeof INTROSPECTION_WRITE_SCOPE
   | typeof ISSUERS_READ_SCOPE
   | typeof ISSUERS_WRITE_SCOPE
-  | 'usage:read';
+  | 'usage:read'
+  | typeof EXCHANGE_POLICIES_READ_SCOPE
+  | typeof EXCHANGE_POLICIES_WRITE_SCOPE;
 
 /** The built-in API as first created (by bootstrap, or by an apply whose document refers to it). */
 export function builtInAdminApi(at: number): ApiRecord {

@@ -146,12 +146,15 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
       const grants = await tx.listGrants({ clientId });
       requireCallerScopes(deps.caller, grantChangeNeeds(...grants), `Deleting client ${clientId} with its grant on the admin API`);
       const federated = await tx.listFederatedCredentials({ clientId });
+      // Its own policies go with it; policies naming it as the subject stay, and match nothing while no such client exists.
+      const policies = await tx.listExchangePolicies({ clientId });
       await tx.deleteClient(clientId);
       await audit('client.deleted', {
         clientId,
         before: clientResource.toWire(before),
         deletedGrants: grants.map((grant) => grant.id),
         ...(federated.length > 0 ? { deletedFederatedCredentials: federated.map((credential) => credential.id) } : {}),
+        ...(policies.length > 0 ? { deletedExchangePolicies: policies.map((policy) => policy.id) } : {}),
       });
     },
   };

@@ -16,6 +16,7 @@ import { validateGrantScopes } from './grants.js';
 import { DEFAULT_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
 import { MAX_FEDERATED_CREDENTIALS_PER_CLIENT } from '../federation/federation-rules.js';
 import { federatedCredentialRule, trustedIssuerSettings, type FederatedCredentialRule, type TrustedIssuerSettings } from './federation-validation.js';
+import { ADMIN_TARGET_REFUSAL, ANY_SUBJECT_CLIENT, isAdminTarget, validateScopeCeiling } from './exchange-policies.js';
 import {
   resolveQuota,
   validateApiIdentifier,
@@ -38,7 +39,15 @@ import { CONFIG_ENTRY_FIELDS } from './resources/config-document.js';
  * Schema are defined with the resources (resources/config-document.ts); here the document is
  * checked the way apply needs it, every problem with its path.
  */
-export type { ConfigApi, ConfigClient, ConfigDocument, ConfigFederatedCredential, ConfigGrant, ConfigTrustedIssuer } from './resources/config-document.js';
+export type {
+  ConfigApi,
+  ConfigClient,
+  ConfigDocument,
+  ConfigExchangePolicy,
+  ConfigFederatedCredential,
+  ConfigGrant,
+  ConfigTrustedIssuer,
+} from './resources/config-document.js';
 
 export const CONFIG_DOCUMENT_VERSION = 1;
 
@@ -91,12 +100,33 @@ export interface DesiredGrant {
   tokenTtlSeconds: number | null;
 }
 
+/** How an entry names a client of the document; by name, the name must say which client it is on the server too. */
+export interface ClientReference {
+  /** Where the reference is written (`grants[2].client`). */
+  path: string;
+  client: DesiredClient;
+  byName: boolean;
+}
+
+/** A token-exchange policy between clients of the document (or any client, or a document issuer's JWTs) on an API of the document. */
+export interface DesiredExchangePolicy {
+  path: string;
+  client: ClientReference;
+  /** `*`, a client of the document, or undefined when the subject is `subjectIssuer`. */
+  subjectClient: typeof ANY_SUBJECT_CLIENT | ClientReference | undefined;
+  subjectIssuer: string | undefined;
+  api: string;
+  scopes: string[] | null;
+  description: string;
+}
+
 export interface DesiredConfig {
   /** Without the built-in admin API: accepted (export --include-admin writes it), never applied. */
   apis: DesiredApi[];
   trustedIssuers: DesiredTrustedIssuer[];
   clients: DesiredClient[];
   grants: DesiredGrant[];
+  exchangePolicies: DesiredExchangePolicy[];
   /** Grants on the built-in admin API, whose scopes are checked against the server's. */
   referencesBuiltIn: { path: string; scopes: string[] }[];
 }
@@ -133,7 +163,7 @@ export function parseConfigDocument(value: unknown): DesiredConfig {
     throw invalidDocument([{ path: path || '(document)', message: `${unstorable.isKey ? 'a field name' : 'the value'} ${UNSTORABLE_TEXT}` }]);
   }
   const problems = createProblems();
-  unknownKeys(value, '', ['$schema', 'version', 'apis', 'trusted_issuers', 'clients', 'grants'], problems);
+  unknownKeys(value, '', ['$schema', 'version', 'apis', 'trusted_issuers', 'clients', 'grants', 'exchange_policies'], problems);
   if (value.version !== CONFIG_DOCUMENT_VERSION) problems.add('version', `must be ${CONFIG_DOCUMENT_VERSION} (the document format version)`);
 
   const apis = entriesAt(value, 'apis', problems).map(([entry, path]) => parseApi(entry, path, problems));
@@ -176,12 +206,25 @@ export function parseConfigDocument(value: unknown): DesiredConfig {
     (grant) => `${grant.client.name} → ${grant.api}`,
   );
 
+  const policies = entriesAt(value, 'exchange_policies', problems).flatMap(([entry, path]) =>
+    parseExchangePolicy(entry, path, problems, knownApi, knownIssuer, clients),
+  );
+  uniqueBy(
+    policies,
+    (policy) => `${policy.client.client.path}\n${subjectKey(policy)}\n${policy.api}`,
+    'api',
+    'exchange policy for this client and subject on',
+    problems,
+    (policy) => `${policy.client.client.name} ← ${subjectLabel(policy)} → ${policy.api}`,
+  );
+
   if (problems.list.length > 0) throw invalidDocument(problems.list);
   return {
     apis: (apis as DesiredApi[]).filter((api) => api.identifier !== ADMIN_API_IDENTIFIER),
     trustedIssuers: issuers,
     clients: clients as DesiredClient[],
     grants: grants as DesiredGrant[],
+    exchangePolicies: policies,
     referencesBuiltIn: grants.filter((grant) => grant.api === ADMIN_API_IDENTIFIER).map((grant) => ({ path: `${grant.path}.scopes`, scopes: grant.scopes! })),
   };
 }
@@ -368,6 +411,59 @@ function parseGrant(entry: Record<string, unknown>, path: string, problems: Prob
   if (!reference || apiIdentifier === undefined) return [];
   return [{ path, client: reference.client, byName: reference.byName, api: apiIdentifier, scopes, tokenTtlSeconds }];
 }
+
+/**
+ * A policy entry: its clients are the document's (by client_id or name), its subject one of them,
+ * `*` or a trusted issuer of the document, its API one of the document's (never the admin API), its
+ * scope ceiling scopes of that API.
+ */
+function parseExchangePolicy(
+  entry: Record<string, unknown>,
+  path: string,
+  problems: Problems,
+  knownApi: KnownApi,
+  knownIssuer: KnownIssuer,
+  clients: Partly<DesiredClient>[],
+): DesiredExchangePolicy[] {
+  unknownKeys(entry, path, CONFIG_ENTRY_FIELDS.exchange_policies, problems);
+  const reference = (field: string) => {
+    const found = resolveClient(entry[field], `${path}.${field}`, clients, problems);
+    return found && { path: `${path}.${field}`, client: found.client as DesiredClient, byName: found.byName };
+  };
+  const client = reference('client');
+  let subjectClient: DesiredExchangePolicy['subjectClient'];
+  let subjectIssuer: string | undefined;
+  let isSubjectValid = true;
+  if ((entry.subject_client === undefined) === (entry.subject_issuer === undefined)) {
+    problems.add(path, 'an exchange policy names exactly one subject: subject_client (a client of the document, or *) or subject_issuer');
+    isSubjectValid = false;
+  } else if (entry.subject_client === ANY_SUBJECT_CLIENT) {
+    subjectClient = ANY_SUBJECT_CLIENT;
+  } else if (entry.subject_client !== undefined) {
+    subjectClient = reference('subject_client');
+    isSubjectValid = subjectClient !== undefined;
+  } else {
+    subjectIssuer = knownIssuer(entry.subject_issuer, `${path}.subject_issuer`)?.issuer;
+    isSubjectValid = subjectIssuer !== undefined;
+  }
+  let api: ReturnType<KnownApi>;
+  const apiIdentifier = typeof entry.api === 'string' ? entry.api : undefined;
+  if (apiIdentifier === undefined) problems.add(`${path}.api`, 'api must be the identifier of an API of the document');
+  else if (isAdminTarget(apiIdentifier)) problems.add(`${path}.api`, ADMIN_TARGET_REFUSAL);
+  else api = knownApi(apiIdentifier, `${path}.api`);
+  const scopes = entry.scopes == null ? null : api ? problems.check(`${path}.scopes`, () => validateScopeCeiling(api, entry.scopes)) : undefined;
+  const description = problems.check(`${path}.description`, () => validateDescription(entry.description ?? ''));
+  if (!client || !isSubjectValid || !api || scopes === undefined || description === undefined) return [];
+  return [{ path, client, subjectClient, subjectIssuer, api: api.identifier, scopes, description }];
+}
+
+/** What identifies a policy's subject within the document: the client entry, `*` or the issuer. */
+const subjectKey = (policy: Pick<DesiredExchangePolicy, 'subjectClient' | 'subjectIssuer'>) =>
+  policy.subjectClient === undefined ? `issuer ${policy.subjectIssuer}` : policy.subjectClient === ANY_SUBJECT_CLIENT ? '*' : policy.subjectClient.client.path;
+
+/** How plans and problems name a policy's subject: a client's name, `*` or the issuer. */
+export const subjectLabel = (policy: Pick<DesiredExchangePolicy, 'subjectClient' | 'subjectIssuer'>) =>
+  policy.subjectClient === undefined ? policy.subjectIssuer! : policy.subjectClient === ANY_SUBJECT_CLIENT ? '*' : policy.subjectClient.client.name;
 
 /** A grant's client: the document client with that client_id, or else the one with that name. */
 function resolveClient(reference: unknown, path: string, clients: Partly<DesiredClient>[], problems: Problems) {

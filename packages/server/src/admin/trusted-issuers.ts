@@ -21,8 +21,8 @@ export interface TrustedIssuerOperations {
   getTrustedIssuer(issuer: string): Promise<TrustedIssuerRecord>;
   updateTrustedIssuer(issuer: string, patch: UpdateTrustedIssuerInput): Promise<TrustedIssuerRecord>;
   /**
-   * Removes the issuer. Refused (409) while federated credentials name it, unless `force`: then they
-   * are removed with it, atomically, each audited.
+   * Removes the issuer. Refused (409) while federated credentials or exchange policies name it,
+   * unless `force`: then they are removed with it, atomically, audited.
    */
   removeTrustedIssuer(issuer: string, options?: { force?: boolean }): Promise<void>;
 }
@@ -80,13 +80,29 @@ export function createTrustedIssuerWrites({ deps }: AdminContext): TrustedIssuer
     async removeTrustedIssuer(tx, audit, issuer, options = {}) {
       const before = await requireTrustedIssuer(tx, issuer);
       const credentials = await tx.listFederatedCredentials({ issuer });
-      if (credentials.length > 0 && !options.force) {
+      const policies = (await tx.listExchangePolicies()).filter((policy) => policy.subjectIssuer === issuer);
+      if ((credentials.length > 0 || policies.length > 0) && !options.force) {
         const clients = [...new Set(credentials.map((credential) => credential.clientId))];
+        const users = [
+          ...(credentials.length > 0
+            ? [
+                `${credentials.length} federated credential(s) of ${clients.length} client(s) (${clients.slice(0, 5).join(', ')}${clients.length > 5 ? ', …' : ''})`,
+              ]
+            : []),
+          ...(policies.length > 0
+            ? [
+                `${policies.length} exchange policy(ies) (${policies
+                  .slice(0, 5)
+                  .map((policy) => policy.id)
+                  .join(', ')}${policies.length > 5 ? ', …' : ''})`,
+              ]
+            : []),
+        ];
         throw new AdminError(
           'conflict',
-          `Trusted issuer ${before.issuer} is named by ${credentials.length} federated credential(s) of ${clients.length} client(s) (${clients.slice(0, 5).join(', ')}${clients.length > 5 ? ', …' : ''}): remove them first, or force the removal (--force, ?force=true) to remove them with it`,
+          `Trusted issuer ${before.issuer} is named by ${users.join(' and ')}: remove them first, or force the removal (--force, ?force=true) to remove them with it`,
           undefined,
-          { federated_credentials: credentials.length },
+          { federated_credentials: credentials.length, ...(policies.length > 0 ? { exchange_policies: policies.length } : {}) },
         );
       }
       if (deps.caller) {
@@ -106,6 +122,7 @@ export function createTrustedIssuerWrites({ deps }: AdminContext): TrustedIssuer
         issuer,
         before: auditView(before),
         removedFederatedCredentials: credentials.map((credential) => credential.id),
+        ...(policies.length > 0 ? { removedExchangePolicies: policies.map((policy) => policy.id) } : {}),
       });
     },
   };

@@ -250,6 +250,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
       now,
       tokens,
       maxTtlSeconds,
+      neverExchangedFor: [ADMIN_API_IDENTIFIER],
       ...(options.maxDelegationChain !== undefined ? { maxChainLength: options.maxDelegationChain } : {}),
     }),
     createJwtBearerGrant(clientCredentials),

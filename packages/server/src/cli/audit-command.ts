@@ -49,7 +49,7 @@ export function auditCommand(): Command {
 
 /** One line per event for people; --json has everything. */
 function summarize(data: Record<string, unknown>): string {
-  const target = ['identifier', 'clientId', 'grantId', 'kid', 'issuer'].map((key) => data[key]).find((value) => typeof value === 'string');
+  const target = ['identifier', 'clientId', 'grantId', 'policyId', 'kid', 'issuer'].map((key) => data[key]).find((value) => typeof value === 'string');
   const changes = data.changes && typeof data.changes === 'object' ? ` changed: ${Object.keys(data.changes).join(', ') || 'nothing'}` : '';
   return `${target ?? ''}${changes}`.trim();
 }

@@ -4,6 +4,7 @@ import { apisCommand } from './apis-command.js';
 import { clientsCommand } from './clients-command.js';
 import { grantsCommand } from './grants-command.js';
 import { issuersCommand } from './issuers-command.js';
+import { exchangePoliciesCommand } from './exchange-policies-command.js';
 import { keysCommand } from './keys-command.js';
 import { tokenCommand } from './token-command.js';
 import { decodeCommand } from './decode-command.js';
@@ -33,6 +34,7 @@ export function buildCli(): Command {
   program.addCommand(clientsCommand());
   program.addCommand(grantsCommand());
   program.addCommand(issuersCommand());
+  program.addCommand(exchangePoliciesCommand());
   program.addCommand(keysCommand());
   program.addCommand(auditCommand());
   program.addCommand(usageCommand());

@@ -98,6 +98,10 @@ export function serveCommand(): Command {
       '--shutdown-drain-seconds <s>',
       'on SIGTERM, answer /readyz 503 this long while still serving, then stop accepting (default 0; env M2M_AUTH_SHUTDOWN_DRAIN_SECONDS)',
     )
+    .option(
+      '--exchange-max-chain <n>',
+      'token exchange: the longest act chain of an exchanged token, the new actor included, 1 to 16 (default 4; env M2M_AUTH_EXCHANGE_MAX_CHAIN)',
+    )
     .addOption(new Option('--config <file>', 'JSON file with the same settings').env('M2M_AUTH_CONFIG'))
     .action(
       action(async (flags: ServeFlags) => {
@@ -146,6 +150,7 @@ async function runServer(config: ServerConfig) {
       keyRotation: config.keyRotation,
       rateLimits: config.rateLimits,
       usage: { retentionDays: config.usageRetentionDays, isCounting: config.usageCounting },
+      maxDelegationChain: config.maxDelegationChain,
       dpop: config.dpop,
     },
     exposeMetrics: config.metrics,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatabaseUrlError, parseDatabaseUrl, type OpenStorageOptions } from '../storage/open-storage.js';
-import { DEFAULT_REGISTRY_CACHE_ENTRIES, MIN_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
+import { DEFAULT_MAX_DELEGATION_CHAIN, DEFAULT_REGISTRY_CACHE_ENTRIES, MAX_DELEGATION_CHAIN_LIMIT, MIN_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 import { DEFAULT_KEY_ROTATION_POLICY, keyRotationPolicyProblems, type KeyRotationPolicy } from '../keys/rotation-policy.js';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
@@ -46,6 +46,8 @@ export interface ServerConfig {
   usageRetentionDays: number;
   /** Count tokens per client and API (default true); quotas apply either way. */
   usageCounting: boolean;
+  /** Token exchange: the longest `act` chain an exchanged token may carry, the new actor included. */
+  maxDelegationChain: number;
   /** Scheduled signing-key rotation, checked against the JWKS cache lifetime and token lifetimes. */
   keyRotation: KeyRotationPolicy;
   /** Token-request rate limits (token buckets shared by the workers); undefined = none. */
@@ -119,6 +121,7 @@ interface ConfigInput {
   auditRetentionDays: string;
   usageRetentionDays: string;
   usageCounting: string;
+  exchangeMaxChain: string;
   keyRotationDays: string;
   keyPrepublishSeconds: string;
   keyRetentionSeconds: string;
@@ -172,6 +175,7 @@ export const CONFIG_ENVIRONMENT: Readonly<Record<keyof ConfigInput, string>> = {
   auditRetentionDays: 'M2M_AUTH_AUDIT_RETENTION_DAYS',
   usageRetentionDays: 'M2M_AUTH_USAGE_RETENTION_DAYS',
   usageCounting: 'M2M_AUTH_USAGE_COUNTING',
+  exchangeMaxChain: 'M2M_AUTH_EXCHANGE_MAX_CHAIN',
   keyRotationDays: 'M2M_AUTH_KEY_ROTATION_DAYS',
   keyPrepublishSeconds: 'M2M_AUTH_KEY_PREPUBLISH_SECONDS',
   keyRetentionSeconds: 'M2M_AUTH_KEY_RETENTION_SECONDS',
@@ -269,6 +273,11 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
   const usageRetentionDays = parseInteger(pick('usageRetentionDays') ?? String(DEFAULT_USAGE_RETENTION_DAYS), 1, MAX_USAGE_RETENTION_DAYS);
   const usageCounting = pick('usageCounting') === undefined ? true : parseBoolean(pick('usageCounting'), where('usageCounting'), problems);
   if (usageRetentionDays === undefined) problems.push(`${where('usageRetentionDays')}: must be a whole number of days from 1 to ${MAX_USAGE_RETENTION_DAYS}`);
+  const maxDelegationChain = parseInteger(pick('exchangeMaxChain') ?? String(DEFAULT_MAX_DELEGATION_CHAIN), 1, MAX_DELEGATION_CHAIN_LIMIT);
+  if (maxDelegationChain === undefined)
+    problems.push(
+      `${where('exchangeMaxChain')}: must be a whole number of actors from 1 to ${MAX_DELEGATION_CHAIN_LIMIT} (the longest act chain of an exchanged token)`,
+    );
   const keyRotation = {
     rotateEveryMs: parseWhole(pick('keyRotationDays'), DEFAULT_KEY_ROTATION_POLICY.rotateEveryMs / 86_400_000, where('keyRotationDays'), problems) * 86_400_000,
     prepublishMs: parseWhole(pick('keyPrepublishSeconds'), DEFAULT_KEY_ROTATION_POLICY.prepublishMs / 1000, where('keyPrepublishSeconds'), problems) * 1000,
@@ -346,6 +355,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     auditRetentionDays: auditRetentionDays!,
     usageRetentionDays: usageRetentionDays!,
     usageCounting,
+    maxDelegationChain: maxDelegationChain!,
     keyRotation,
     rateLimits,
     stateLimits,

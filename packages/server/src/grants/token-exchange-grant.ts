@@ -11,14 +11,12 @@ import { readTokenRequest, resolveApi, type GrantDirectory } from './client-cred
 import { confirmationFor } from '../sender-constraint/token-binding.js';
 import { parseScopeParameter } from './scope.js';
 import type { GrantType } from './grant-type.js';
+import { DEFAULT_MAX_DELEGATION_CHAIN } from '../protocol/limits.js';
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
 const SUBJECT_TOKEN_TYPES = [ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE];
-
-/** The longest `act` chain by default: the caller, and three hops behind it. */
-export const DEFAULT_MAX_DELEGATION_CHAIN = 4;
 
 /** The reads the exchange needs beyond a grant's: the exchanging client's policies. */
 export interface ExchangeDirectory extends GrantDirectory {
@@ -40,6 +38,11 @@ export interface TokenExchangeDeps {
   /** Longest delegation chain (`act` nesting, the new actor included). */
   maxChainLength?: number;
   maxTtlSeconds?: (audience: string) => number | undefined;
+  /**
+   * APIs never obtained by exchange, whatever the policies say (the admin API: the admin plane
+   * refuses such a policy, and this holds even for one written into the database directly).
+   */
+  neverExchangedFor?: readonly string[];
 }
 
 /** Who a subject or actor token speaks for, once checked. */
@@ -80,6 +83,7 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps): GrantType {
 
       const request = readTokenRequest(params);
       const api = await resolveApi(deps, client, request.audience);
+      if (deps.neverExchangedFor?.includes(api.identifier)) throw invalidTarget(`Tokens of ${api.identifier} are never obtained by token exchange.`);
       const confirmation = confirmationFor(api, binding);
       const grant = await deps.registry.grant(client.clientId, api.identifier);
       if (!grant) throw invalidTarget(`This client has no grant for the API ${api.identifier}.`);

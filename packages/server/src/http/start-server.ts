@@ -63,7 +63,10 @@ export interface StartServerOptions {
   /** Bounds of the shared state it opens: `maxEntries` and the per-client `allowance` (state/types.ts). */
   stateLimits?: StateLimits;
   /** Passed to createRuntime (failure limits, rate limits, key rotation, …). */
-  lifecycle?: Pick<RuntimeOptions, 'failureLimits' | 'secretUsageFlushMs' | 'keyRotation' | 'keyRotationCheckMs' | 'rateLimits' | 'usage' | 'dpop'>;
+  lifecycle?: Pick<
+    RuntimeOptions,
+    'failureLimits' | 'secretUsageFlushMs' | 'keyRotation' | 'keyRotationCheckMs' | 'rateLimits' | 'usage' | 'maxDelegationChain' | 'dpop'
+  >;
   /**
    * The admin API: on the main listener (true, the default), off (false), or on its own
    * address and port (port 0 picks a free one).

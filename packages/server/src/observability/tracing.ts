@@ -70,7 +70,7 @@ export function traceClientAuthentication(tracer: Tracer, authenticate: ClientAu
 
 export function traceGrant(tracer: Tracer, grant: GrantType): GrantType {
   const name = `grant ${grant.grantType}`;
-  // The rest of the grant as it is: its permission by policy, the credentials it presents.
+  // Everything the grant declares passes through (its policy permission, its own credentials); only handle is wrapped, and the DPoP binding reaches it.
   return {
     ...grant,
     handle: (client, params, binding) =>

@@ -11,6 +11,7 @@ import { addedSecret, addSecret, clientSecretList, rotatedSecret, rotateSecret }
 import { createGrant, grantFilter, grantResource, updateGrant } from '../admin/resources/grant.js';
 import { addTrustedIssuer, trustedIssuerResource, updateTrustedIssuer } from '../admin/resources/trusted-issuer.js';
 import { addFederatedCredential, federatedCredentialList, federatedCredentialResource } from '../admin/resources/federated-credential.js';
+import { addExchangePolicy, exchangePolicyFilter, exchangePolicyResource } from '../admin/resources/exchange-policy.js';
 import { revokedKey, rotatedKey, rotateKey, signingKeyList, signingKeyResource } from '../admin/resources/signing-key.js';
 import { auditEventResource } from '../admin/resources/audit-event.js';
 import { applyResult, ConfigDocumentAnswer } from '../admin/resources/config-document.js';
@@ -155,6 +156,20 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
     updateTrustedIssuer: async (issuer, patch) =>
       trustedIssuerResource.fromWire(await call(trustedIssuerResource.schema, 'PATCH', `/trusted-issuers/${enc(issuer)}`, updateTrustedIssuer.toWire(patch))),
     removeTrustedIssuer: (issuer, o = {}) => noContent('DELETE', `/trusted-issuers/${enc(issuer)}`, { force: o.force }),
+
+    addExchangePolicy: async (input) =>
+      exchangePolicyResource.fromWire(await call(exchangePolicyResource.schema, 'POST', '/exchange-policies', addExchangePolicy.toWire(input))),
+    listExchangePolicies: async (o = {}) =>
+      page(
+        await call(pageOf(exchangePolicyResource.schema), 'GET', '/exchange-policies', undefined, {
+          limit: o.limit,
+          cursor: o.cursor,
+          ...exchangePolicyFilter.toWire(o),
+        }),
+        exchangePolicyResource.fromWire,
+      ),
+    getExchangePolicy: async (id) => exchangePolicyResource.fromWire(await call(exchangePolicyResource.schema, 'GET', `/exchange-policies/${enc(id)}`)),
+    removeExchangePolicy: (id) => noContent('DELETE', `/exchange-policies/${enc(id)}`),
 
     createGrant: async (input) => grantResource.fromWire(await call(grantResource.schema, 'POST', '/grants', createGrant.toWire(input))),
     getGrant: async (id) => grantResource.fromWire(await call(grantResource.schema, 'GET', `/grants/${enc(id)}`)),

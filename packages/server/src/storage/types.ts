@@ -241,6 +241,11 @@ export interface ExchangePolicyRecord {
   createdAt: number;
 }
 
+/** How errors and plans name a policy: `client ← subject → api`. */
+export function exchangePolicyKey(policy: Pick<ExchangePolicyRecord, 'clientId' | 'subjectClientId' | 'subjectIssuer' | 'apiIdentifier'>): string {
+  return `${policy.clientId} ← ${policy.subjectClientId ?? policy.subjectIssuer} → ${policy.apiIdentifier}`;
+}
+
 /** What the exchange grant reads of a policy. */
 export type RegisteredExchangePolicy = Readonly<Pick<ExchangePolicyRecord, 'id' | 'subjectClientId' | 'subjectIssuer' | 'apiIdentifier' | 'scopes'>>;
 

@@ -43,6 +43,23 @@ async function clientRecord(admin: Admin) {
   return client;
 }
 
+/**
+ * An export applied to a fresh store: `view` reads there what it reads here, the fresh store
+ * exports the same document, and applying it again changes nothing.
+ */
+async function expectReproducedOnFreshStore<T>(admin: Admin, exported: Awaited<ReturnType<Admin['exportConfig']>>, view: (admin: Admin) => Promise<T>) {
+  const fresh = await openStorage({ kind: 'memory' });
+  try {
+    const other = await makeAdmin(fresh);
+    await other.applyConfig(structuredClone(exported));
+    expect(await view(other)).toEqual(await view(admin));
+    expect(await other.exportConfig()).toEqual(exported);
+    expect((await other.applyConfig(exported)).plan.changes).toEqual([]);
+  } finally {
+    await fresh.close();
+  }
+}
+
 /** The registry's audit trail, oldest first, without the signing keys made at start. */
 const auditTypes = async (admin: Admin) =>
   (await admin.listAuditEvents({ limit: 1000 })).items
@@ -341,12 +358,12 @@ const federatedDocument = () => ({
 });
 
 /** Memory, and each stack this run reaches (SQLite; PostgreSQL, whose jsonb hands objects back in its own key order). */
-const federationStores: [string, () => Promise<{ storage: Storage; close(): Promise<void> }>][] = [
+const everyStore: [string, () => Promise<{ storage: Storage; close(): Promise<void> }>][] = [
   ['memory', async () => openStorage({ kind: 'memory' }).then((storage) => ({ storage, close: () => storage.close() }))],
   ...(await availableStacks()).map((stack): [string, () => Promise<{ storage: Storage; close(): Promise<void> }>] => [stack.name, () => stack.open(Date.now)]),
 ];
 
-describe.each(federationStores)('applyConfig with workload identity federation on %s', (_, open) => {
+describe.each(everyStore)('applyConfig with workload identity federation on %s', (_, open) => {
   let storage: Storage;
   let admin: Admin;
   let close: () => Promise<void>;
@@ -438,16 +455,7 @@ describe.each(federationStores)('applyConfig with workload identity federation o
     // A client without federated credentials exports as before.
     expect(exported.clients!.find((client) => client.name === 'plain')).not.toHaveProperty('federated_credentials');
 
-    const fresh = await openStorage({ kind: 'memory' });
-    try {
-      const other = await makeAdmin(fresh);
-      await other.applyConfig(structuredClone(exported));
-      expect(await federation(other)).toEqual(await federation(admin));
-      expect(await other.exportConfig()).toEqual(exported);
-      expect((await other.applyConfig(exported)).plan.changes).toEqual([]);
-    } finally {
-      await fresh.close();
-    }
+    await expectReproducedOnFreshStore(admin, exported, federation);
   });
 
   it('plans issuer changes field by field; a credential whose rule changed is replaced, shown as an update', async () => {
@@ -742,5 +750,213 @@ describe('the built-in admin API', () => {
       await source.close();
       await fresh.close();
     }
+  });
+});
+
+const LEDGER = 'https://ledger.example';
+const PAYMENTS = 'https://payments.example';
+
+/** Exchange policies, without ids and times, their clients by name: what a round trip must reproduce. */
+async function exchangePolicies(admin: Admin) {
+  const names = new Map((await allPages((page) => admin.listClients(page))).map((client) => [client.clientId, client.name]));
+  return (await allPages((page) => admin.listExchangePolicies(page))).map(({ id, createdAt, clientId, subjectClientId, ...policy }) => ({
+    client: names.get(clientId),
+    subject: subjectClientId === null ? null : (names.get(subjectClientId) ?? subjectClientId),
+    ...policy,
+  }));
+}
+
+const exchangeDocument = () => ({
+  version: 1,
+  apis: [
+    { identifier: PAYMENTS, scopes: ['payments:charge', 'ledger:append'] },
+    { identifier: LEDGER, scopes: ['ledger:append', 'ledger:read'] },
+  ],
+  trusted_issuers: [{ issuer: GITHUB }],
+  clients: [{ name: 'order-service' }, { name: 'payment-service' }, { name: 'auditor' }],
+  grants: [
+    { client: 'order-service', api: PAYMENTS, scopes: ['payments:charge', 'ledger:append'] },
+    { client: 'payment-service', api: LEDGER, scopes: ['ledger:append'] },
+  ],
+  exchange_policies: [
+    { client: 'payment-service', subject_client: 'order-service', api: LEDGER, scopes: ['ledger:append'], description: 'charges are recorded for orders' },
+    { client: 'auditor', subject_client: '*', api: LEDGER } as Record<string, unknown>,
+    { client: 'auditor', subject_issuer: GITHUB, api: PAYMENTS } as Record<string, unknown>,
+  ],
+});
+
+describe.each(everyStore)('applyConfig with token-exchange policies on %s', (_, open) => {
+  let storage: Storage;
+  let admin: Admin;
+  let close: () => Promise<void>;
+
+  beforeEach(async () => {
+    ({ storage, close } = await open());
+    admin = await makeAdmin(storage);
+  });
+  afterEach(() => close());
+
+  it('creates policies between the document’s clients, for any client and for a trusted issuer’s JWTs; a second apply changes nothing', async () => {
+    const document = exchangeDocument();
+    const result = await admin.applyConfig(document);
+    expect(result.plan.changes.filter((change) => change.resource === 'exchange_policy')).toEqual([
+      {
+        action: 'create',
+        resource: 'exchange_policy',
+        key: `payment-service ← order-service → ${LEDGER}`,
+        after: {
+          client: 'payment-service',
+          subject_client: 'order-service',
+          api: LEDGER,
+          scopes: ['ledger:append'],
+          description: 'charges are recorded for orders',
+        },
+      },
+      {
+        action: 'create',
+        resource: 'exchange_policy',
+        key: `auditor ← * → ${LEDGER}`,
+        after: { client: 'auditor', subject_client: '*', api: LEDGER, scopes: null, description: '' },
+      },
+      {
+        action: 'create',
+        resource: 'exchange_policy',
+        key: `auditor ← ${GITHUB} → ${PAYMENTS}`,
+        after: { client: 'auditor', subject_issuer: GITHUB, api: PAYMENTS, scopes: null, description: '' },
+      },
+    ]);
+    expect(await exchangePolicies(admin)).toEqual([
+      {
+        client: 'payment-service',
+        subject: 'order-service',
+        subjectIssuer: null,
+        apiIdentifier: LEDGER,
+        scopes: ['ledger:append'],
+        description: 'charges are recorded for orders',
+      },
+      { client: 'auditor', subject: '*', subjectIssuer: null, apiIdentifier: LEDGER, scopes: null, description: '' },
+      { client: 'auditor', subject: null, subjectIssuer: GITHUB, apiIdentifier: PAYMENTS, scopes: null, description: '' },
+    ]);
+    expect((await auditTypes(admin)).filter((type) => type.startsWith('exchange_policy'))).toEqual([
+      'exchange_policy.added',
+      'exchange_policy.added',
+      'exchange_policy.added',
+    ]);
+    expect(await admin.applyConfig(document)).toEqual({ plan: { changes: [], kept: [] }, applied: false, createdSecrets: [] });
+  });
+
+  it('reproduces the policies on a fresh store from its export; a registry without policies exports without the section', async () => {
+    expect(await admin.exportConfig()).not.toHaveProperty('exchange_policies');
+    await admin.applyConfig(exchangeDocument());
+    const exported = await admin.exportConfig();
+    expect(exported.exchange_policies).toEqual([
+      { client: 'payment-service', subject_client: 'order-service', api: LEDGER, scopes: ['ledger:append'], description: 'charges are recorded for orders' },
+      { client: 'auditor', subject_client: '*', api: LEDGER, scopes: null, description: '' },
+      { client: 'auditor', subject_issuer: GITHUB, api: PAYMENTS, scopes: null, description: '' },
+    ]);
+    await expectReproducedOnFreshStore(admin, exported, exchangePolicies);
+  });
+
+  it('a policy whose scopes or description changed is replaced, shown as an update', async () => {
+    await admin.applyConfig(exchangeDocument());
+    const [before] = (await admin.listExchangePolicies()).items;
+    const changed = exchangeDocument();
+    changed.exchange_policies[0] = { ...changed.exchange_policies[0]!, scopes: ['ledger:append', 'ledger:read'] };
+    const result = await admin.applyConfig(changed);
+    expect(result.plan.changes).toEqual([
+      {
+        action: 'update',
+        resource: 'exchange_policy',
+        key: `payment-service ← order-service → ${LEDGER}`,
+        changes: { scopes: { before: ['ledger:append'], after: ['ledger:append', 'ledger:read'] } },
+      },
+    ]);
+    expect((await auditTypes(admin)).slice(-2)).toEqual(['exchange_policy.removed', 'exchange_policy.added']);
+    expect((await admin.listExchangePolicies()).items.map((policy) => policy.id)).not.toContain(before!.id);
+    expect((await admin.applyConfig(changed)).plan.changes).toEqual([]);
+  });
+
+  it('keeps unlisted policies unless prune, then removes each before the issuer it names; a policy naming a deleted client is not exported', async () => {
+    await admin.applyConfig(exchangeDocument());
+    const smaller = exchangeDocument();
+    smaller.exchange_policies = [smaller.exchange_policies[0]!];
+    smaller.trusted_issuers = [];
+    expect((await admin.applyConfig(smaller)).plan).toEqual({
+      changes: [],
+      kept: [
+        { resource: 'trusted_issuer', key: GITHUB },
+        { resource: 'exchange_policy', key: `auditor ← * → ${LEDGER}` },
+        { resource: 'exchange_policy', key: `auditor ← ${GITHUB} → ${PAYMENTS}` },
+      ],
+    });
+    const pruned = await admin.applyConfig(smaller, { prune: true });
+    expect(pruned.plan.changes.map((change) => `${change.action} ${change.resource}`)).toEqual([
+      'delete trusted_issuer',
+      'delete exchange_policy',
+      'delete exchange_policy',
+    ]);
+    expect((await auditTypes(admin)).slice(-3)).toEqual(['exchange_policy.removed', 'exchange_policy.removed', 'trusted_issuer.removed']);
+    expect((await exchangePolicies(admin)).map((policy) => policy.client)).toEqual(['payment-service']);
+
+    const orders = (await admin.listClients()).items.find((client) => client.name === 'order-service')!;
+    await admin.deleteClient(orders.clientId);
+    expect(await exchangePolicies(admin)).toEqual([expect.objectContaining({ client: 'payment-service', subject: orders.clientId })]);
+    expect((await admin.exportConfig()).exchange_policies).toEqual([]);
+  });
+
+  it('an admin client needs exchange-policies:write to change policies, and exchange-policies:read to export them', async () => {
+    await admin.applyConfig({ ...exchangeDocument(), exchange_policies: [] });
+    const caller = (scopes: string[]) => admin.asCaller({ clientId: 'ci', scopes: new Set(scopes) });
+    const everythingElse = ['apis:read', 'apis:write', 'clients:read', 'clients:write', 'grants:read', 'grants:write', 'issuers:read', 'issuers:write'];
+    await expect(caller(everythingElse).applyConfig(exchangeDocument())).rejects.toMatchObject({
+      code: 'insufficient_scope',
+      extensions: { required_scopes: ['exchange-policies:write'] },
+    });
+    await expect(caller(everythingElse).applyConfig(exchangeDocument(), { dryRun: true })).rejects.toMatchObject({ code: 'insufficient_scope' });
+    await caller([...everythingElse, 'exchange-policies:write']).applyConfig(exchangeDocument());
+    await expect(caller(everythingElse).exportConfig()).rejects.toMatchObject({ extensions: { required_scopes: ['exchange-policies:read'] } });
+    expect((await caller([...everythingElse, 'exchange-policies:read']).exportConfig()).exchange_policies).toHaveLength(3);
+  });
+});
+
+describe('applyConfig: exchange policies it refuses', () => {
+  let storage: Storage;
+  let admin: Admin;
+  beforeEach(async () => {
+    storage = await openStorage({ kind: 'memory' });
+    admin = await makeAdmin(storage);
+  });
+  afterEach(() => storage.close());
+
+  it('names each problem at its path, never targets the admin API, and changes nothing', async () => {
+    const document = exchangeDocument();
+    document.exchange_policies = [
+      { client: 'payment-service', subject_client: 'order-service', api: 'urn:m2m-auth:admin' },
+      { client: 'payment-service', subject_client: 'order-service', subject_issuer: GITHUB, api: LEDGER },
+      { client: 'payment-service', api: LEDGER },
+      { client: 'ghost', subject_client: 'order-service', api: LEDGER },
+      { client: 'payment-service', subject_issuer: 'https://nope.example', api: LEDGER },
+      { client: 'payment-service', subject_client: 'order-service', api: LEDGER, scopes: ['payments:charge'] },
+      { client: 'payment-service', subject_client: 'order-service', api: 'https://nope.example' },
+      { client: 'auditor', subject_client: '*', api: LEDGER, scopes: ['ledger:read'] },
+      { client: 'auditor', subject_client: '*', api: LEDGER, color: 'red' },
+    ] as Record<string, unknown>[];
+    const error = await admin.applyConfig(document).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    if (!isAdminError(error)) throw new Error(`expected an AdminError, got ${String(error)}`);
+    expect(error.message.split('\n').slice(1)).toEqual([
+      '  exchange_policies[0].api: tokens of urn:m2m-auth:admin are never obtained by token exchange: an admin client gets its own with the client credentials grant',
+      '  exchange_policies[1]: an exchange policy names exactly one subject: subject_client (a client of the document, or *) or subject_issuer',
+      '  exchange_policies[2]: an exchange policy names exactly one subject: subject_client (a client of the document, or *) or subject_issuer',
+      '  exchange_policies[3].client: no client of the document has the client_id or name "ghost"',
+      `  exchange_policies[4].subject_issuer: https://nope.example is not a trusted issuer of this document (list it under trusted_issuers)`,
+      `  exchange_policies[5].scopes: scope "payments:charge" is not defined on ${LEDGER} (defined: ledger:append, ledger:read)`,
+      '  exchange_policies[6].api: https://nope.example is not an API of this document (list it under apis)',
+      '  exchange_policies[8].color: unknown field (expected one of client, subject_client, subject_issuer, api, scopes, description)',
+      `  exchange_policies[8].api: a second exchange policy for this client and subject on auditor ← * → ${LEDGER} (the first is exchange_policies[7])`,
+    ]);
+    expect(await storage.listApis()).toEqual([]);
   });
 });

@@ -193,6 +193,7 @@ describe('shell completion', () => {
     'clients',
     'grants',
     'issuers',
+    'exchange-policies',
     'keys',
     'audit',
     'export',

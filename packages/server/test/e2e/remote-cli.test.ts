@@ -172,6 +172,82 @@ describe('remote CLI against a running server', { timeout: 120_000 }, () => {
     }
   });
 
+  it('exchange policies: managed through --server, obeyed by the token endpoint, printed and refused the same remote and local', async () => {
+    const ledger = 'https://ledger.example';
+    await remoteJson(['apis', 'create', '--identifier', 'https://shop.example', '--scopes', 'shop:order,ledger:write']);
+    await remoteJson(['apis', 'create', '--identifier', ledger, '--scopes', 'ledger:write,ledger:read']);
+    const orders = await remoteJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'order-desk']);
+    const payments = await remoteJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'payment-desk']);
+    await remoteJson(['grants', 'create', '--client', orders.client_id, '--api', 'https://shop.example', '--scopes', 'shop:order,ledger:write']);
+    await remoteJson(['grants', 'create', '--client', payments.client_id, '--api', ledger, '--scopes', 'ledger:write,ledger:read']);
+    const policy = await remoteJson<{ id: string }>([
+      'exchange-policies',
+      'add',
+      '--client',
+      payments.client_id,
+      '--subject-client',
+      orders.client_id,
+      '--api',
+      ledger,
+      '--scopes',
+      'ledger:write',
+      '--description',
+      'payments records what orders pay',
+    ]);
+    expect(policy).toMatchObject({ client_id: payments.client_id, subject_client_id: orders.client_id, subject_issuer: null, scopes: ['ledger:write'] });
+    await remoteJson(['exchange-policies', 'add', '--client', orders.client_id, '--subject-client', '*', '--api', ledger]);
+
+    // Added through the admin API, obeyed at once.
+    const subject = await token(orders.client_id, orders.client_secret, 'https://shop.example');
+    const exchanged = await fetch(`${server.url}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${payments.client_id}:${payments.client_secret}`).toString('base64')}` },
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: subject.body.access_token!,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        audience: ledger,
+      }),
+    });
+    expect(exchanged.status).toBe(200);
+    expect(await exchanged.json()).toMatchObject({ scope: 'ledger:write', issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' });
+
+    for (const args of [
+      ['exchange-policies', 'list'],
+      ['exchange-policies', 'list', '--client', payments.client_id],
+      ['exchange-policies', 'list', '--api', ledger],
+    ]) {
+      expect((await remote(args)).stdout, args.join(' ')).toBe((await cli([...args, '--data-dir', dataDir])).stdout);
+      expect((await remote([...args, '--json'])).stdout, args.join(' ')).toBe((await cli([...args, '--data-dir', dataDir, '--json'])).stdout);
+    }
+    expect((await remoteJson<unknown[]>(['exchange-policies', 'list', '--client', payments.client_id])).length).toBe(1);
+    for (const args of [
+      ['exchange-policies', 'add', '--client', payments.client_id, '--subject-client', orders.client_id, '--api', 'urn:m2m-auth:admin'],
+      ['exchange-policies', 'add', '--client', payments.client_id, '--subject-client', orders.client_id, '--api', ledger],
+      ['exchange-policies', 'add', '--client', payments.client_id, '--subject-client', 'ghost', '--api', ledger],
+      ['exchange-policies', 'add', '--client', payments.client_id, '--subject-issuer', 'https://unknown.example', '--api', ledger],
+      ['exchange-policies', 'add', '--client', payments.client_id, '--subject-client', '*', '--api', ledger, '--scopes', 'shop:order'],
+      ['exchange-policies', 'add', '--client', payments.client_id, '--api', ledger],
+      ['exchange-policies', 'add', '--client', payments.client_id, '--subject-client', '*', '--subject-issuer', 'https://unknown.example', '--api', ledger],
+      ['exchange-policies', 'remove', '--id', 'xp_nope'],
+    ]) {
+      // The same error; only the store it names differs (a usage error is found before either is opened).
+      const withoutStore = (stderr: string) => ({ ...JSON.parse(stderr), store: undefined });
+      const local = await cli([...args, '--data-dir', dataDir, '--json']);
+      const viaServer = await remote([...args, '--json']);
+      expect(viaServer.code, args.join(' ')).toBe(1);
+      expect(withoutStore(viaServer.stderr), args.join(' ')).toEqual(withoutStore(local.stderr));
+    }
+    const refused = await remote(['exchange-policies', 'add', '--client', payments.client_id, '--subject-client', '*', '--api', 'urn:m2m-auth:admin']);
+    expect(refused.stderr.split('\n')).toContain(
+      'error: tokens of urn:m2m-auth:admin are never obtained by token exchange: an admin client gets its own with the client credentials grant',
+    );
+
+    expect((await remote(['exchange-policies', 'remove', '--id', policy.id])).stdout).toBe(`Exchange policy ${policy.id} removed\n`);
+    const events = await remoteJson<{ type: string }[]>(['audit', 'list', '--limit', '3']);
+    expect(events.map((event) => event.type)).toEqual(['exchange_policy.removed', 'exchange_policy.added', 'exchange_policy.added']);
+  });
+
   it('least privilege: a grants-only admin client can grant and nothing else; bad credentials say so', async () => {
     const service = await remoteJson<{ client_id: string }>(['clients', 'create', '--name', 'inventory-service']);
     const ci = await remoteJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'ci-job']);

@@ -15,8 +15,9 @@ import { JWT_BEARER_ASSERTION_TYPE } from '../../src/federation/federation-rules
  * obtained (secrets returned, a key it installed, a federated credential it added or an issuer whose
  * keys it swapped, its own token) is used: no token carries an admin scope outside the set, no stored
  * admin grant gained one, no introspection permission appears (or is reached through a credential)
- * without `introspection:write`, and no client worth more than the set gained a federated credential
- * or had an issuer it trusts widened.
+ * without `introspection:write`, no client worth more than the set gained a federated credential
+ * or had an issuer it trusts widened, no exchange policy targets the admin API, and the full admin's
+ * token, in the attacker's hands (a service receives its callers' tokens), is exchanged for no admin token.
  */
 const SEED = 19_0019;
 const SAMPLED_SETS = 12;
@@ -186,6 +187,31 @@ const ATTEMPTS: Attempt[] = [
     url: () => '/config/apply',
     payload: (_, v) => ({ version: 1, trusted_issuers: [{ issuer: v.platform, jwks: '<attacker-jwks>' }] }),
     federates: (v) => ({ clientId: v.root, issuer: v.platform, subject: v.rootSubject }),
+  },
+  {
+    name: 'let itself exchange the full admin’s tokens for admin tokens',
+    method: 'POST',
+    route: '/exchange-policies',
+    url: () => '/exchange-policies',
+    payload: (a, v) => ({ client_id: a, subject_client_id: v.root, api: ADMIN_API_IDENTIFIER }),
+  },
+  {
+    name: 'let itself exchange any client’s tokens for admin tokens',
+    method: 'POST',
+    route: '/exchange-policies',
+    url: () => '/exchange-policies',
+    payload: (a) => ({ client_id: a, subject_client_id: '*', api: ADMIN_API_IDENTIFIER, scopes: ALL }),
+  },
+  {
+    name: 'apply a document letting it exchange tokens for admin tokens',
+    method: 'POST',
+    route: '/config/apply',
+    url: () => '/config/apply',
+    payload: (a, __, n) => ({
+      version: 1,
+      clients: [{ client_id: a, name: `applied-exchanger-${n}` }],
+      exchange_policies: [{ client: a, subject_client: '*', api: ADMIN_API_IDENTIFIER }],
+    }),
   },
   {
     name: 'widen the admin API',
@@ -371,6 +397,21 @@ async function attack(set: string[], n: number): Promise<string[]> {
     const trusters = after.federated.filter((credential) => credential.issuer === issuer && outsideSet(credential.clientId).length > 0);
     if (trusters.length > 0) violations.push(`${label}: issuer ${issuer}, trusted by ${trusters.map((c) => c.clientId).join(', ')}, was widened`);
   }
+  for (const policy of await t.runtime.storage.listExchangePolicies({ apiIdentifier: ADMIN_API_IDENTIFIER }))
+    violations.push(`${label}: an exchange policy lets ${policy.clientId} obtain admin tokens`);
+  // A service receives its callers' tokens: given the full admin's, the attacker still gets no admin token by exchange.
+  const rootToken = await postToken(t.app, { grant_type: 'client_credentials', audience: ADMIN_API_IDENTIFIER }, basic(root.clientId, root.clientSecret!));
+  const exchanged = await postToken(
+    t.app,
+    {
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: rootToken.body.access_token as string,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      audience: ADMIN_API_IDENTIFIER,
+    },
+    basic(attacker.clientId, attacker.clientSecret!),
+  );
+  if (exchanged.status === 200) violations.push(`${label}: exchanged the full admin's token for an admin token`);
   for (const credential of credentials) {
     const issued = await adminToken(credential);
     const outside = issued.scopes.filter((scope) => !held.has(scope));
@@ -386,7 +427,9 @@ describe('admin least privilege, derived from the route table', () => {
   it('every attempt names a route of the table, and every write route that can confer something is attempted', () => {
     const attempted = new Set(ATTEMPTS.map((attempt) => `${attempt.method} ${attempt.route}`));
     const confers = routes.filter(
-      (route) => (route.method === 'POST' || route.method === 'PATCH') && /^\/(clients|grants|config|apis\/:identifier|trusted-issuers)/.test(route.url),
+      (route) =>
+        (route.method === 'POST' || route.method === 'PATCH') &&
+        /^\/(clients|grants|config|apis\/:identifier|trusted-issuers|exchange-policies)/.test(route.url),
     );
     expect(confers.map((route) => `${route.method} ${route.url}`).filter((route) => !attempted.has(route))).toEqual([]);
   });

@@ -36,9 +36,10 @@ async function bearerFor(clientId: string, secret: string) {
   return { authorization: `Bearer ${token.body.access_token as string}` };
 }
 
-/** An admin client holding exactly `scopes`, made by the local operator. */
+let admins = 0;
+/** An admin client holding exactly `scopes`, made by the local operator (names are unique and at most 200 characters). */
 async function adminWith(scopes: AdminScope[]) {
-  const client = await t.runtime.admin.createClient({ name: `admin-${scopes.join('-') || 'none'}` });
+  const client = await t.runtime.admin.createClient({ name: `admin-${(admins += 1)}-${scopes.join('-') || 'none'}`.slice(0, 200) });
   await t.runtime.admin.createGrant({ clientId: client.clientId, apiIdentifier: ADMIN_API_IDENTIFIER, scopes });
   return { clientId: client.clientId, secret: client.clientSecret!, headers: await bearerFor(client.clientId, client.clientSecret!) };
 }

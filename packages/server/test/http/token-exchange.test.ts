@@ -4,6 +4,7 @@ import { basic, createTestApp, ISSUER, postToken, type TestApp } from '../helper
 import { startPlatformIssuer, type PlatformIssuer } from '../helpers/platform-issuer.js';
 import { issuerDefaults } from '../../src/federation/federation-rules.js';
 import type { ExchangePolicyRecord } from '../../src/storage/types.js';
+import { ADMIN_API_IDENTIFIER } from '../../src/admin/built-in-admin-api.js';
 
 /**
  * RFC 8693 token exchange and the RFC 7523 JWT bearer grant, tried as an attacker would: a wider
@@ -189,6 +190,18 @@ describe('token exchange (RFC 8693)', () => {
     );
     // The exchanging client must itself be granted the target API.
     expect((await exchange(payments, subjectToken, { audience: AUDIT })).body.error).toBe('invalid_target');
+  });
+
+  it('the admin API is never a target, even under a policy written into the database and with a grant on it', async () => {
+    const boot = await t.runtime.admin.bootstrapAdminClient();
+    const root: Client = { clientId: boot.clientId, auth: basic(boot.clientId, boot.clientSecret) };
+    await allow(root, orders.clientId, ADMIN_API_IDENTIFIER);
+    const response = await exchange(root, await tokenFor(orders, PAYMENTS), { audience: ADMIN_API_IDENTIFIER });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({
+      error: 'invalid_target',
+      error_description: `Tokens of ${ADMIN_API_IDENTIFIER} are never obtained by token exchange.`,
+    });
   });
 });
 

@@ -83,7 +83,7 @@ describe.skipIf(!isAvailable)('postgres', () => {
       const admin = new pg.Client({ connectionString: POSTGRES_URL });
       await admin.connect();
       await admin.query(
-        `ALTER TABLE "${schema}".apis DROP COLUMN token_format, DROP COLUMN require_sender_constrained;
+        `DROP TABLE "${schema}".exchange_policies; ALTER TABLE "${schema}".apis DROP COLUMN token_format, DROP COLUMN require_sender_constrained;
          ALTER TABLE "${schema}".clients DROP COLUMN quota, DROP COLUMN dpop_bound_access_tokens;
          DELETE FROM "${schema}".schema_migrations WHERE version >= 5`,
       );

@@ -77,7 +77,7 @@ describe('sqlite adapter specifics', () => {
     // The database as version 5 left it: no token_format column (nor the later ones).
     const db = new BetterSqlite3(path);
     db.exec(
-      'ALTER TABLE apis DROP COLUMN token_format; ALTER TABLE apis DROP COLUMN require_sender_constrained; ALTER TABLE clients DROP COLUMN quota; ALTER TABLE clients DROP COLUMN dpop_bound_access_tokens; PRAGMA user_version = 5;',
+      'DROP TABLE exchange_policies; ALTER TABLE apis DROP COLUMN token_format; ALTER TABLE apis DROP COLUMN require_sender_constrained; ALTER TABLE clients DROP COLUMN quota; ALTER TABLE clients DROP COLUMN dpop_bound_access_tokens; PRAGMA user_version = 5;',
     );
     db.close();
     const upgraded = createSqliteStorage({ path });

@@ -80,6 +80,8 @@ describe('admin bootstrap', () => {
       'issuers:read',
       'issuers:write',
       'usage:read',
+      'exchange-policies:read',
+      'exchange-policies:write',
     ]);
     expect(await admin.isRegistryEmpty()).toBe(false);
     const [event] = (await admin.listAuditEvents()).items;
@@ -182,6 +184,25 @@ describe('built-in admin API upgrade to workload identity federation', () => {
     expect(await admin.upgradeBuiltInAdminApi()).toEqual(['issuers:read', 'issuers:write']);
     expect((await storage.findGrant(boot.clientId, ADMIN_API_IDENTIFIER))!.scopes.slice(-2)).toEqual(['issuers:read', 'issuers:write']);
     expect((await storage.findGrant(reader.clientId, ADMIN_API_IDENTIFIER))!.scopes).toEqual(['apis:read', 'clients:read']);
+    expect(await admin.upgradeBuiltInAdminApi()).toEqual([]);
+  });
+});
+
+describe('built-in admin API upgrade to token-exchange policies', () => {
+  it('an admin API from before exchange policies gains exchange-policies:read and :write, and so do its full admins only', async () => {
+    const { admin, storage } = setup();
+    const boot = await admin.bootstrapAdminClient();
+    const issuers = await admin.createClient({ name: 'issuers' });
+    await admin.createGrant({ clientId: issuers.clientId, apiIdentifier: ADMIN_API_IDENTIFIER, scopes: ['issuers:read', 'issuers:write'] });
+    const api = (await storage.getApi(ADMIN_API_IDENTIFIER))!;
+    const old = api.scopes.filter((scope) => !scope.value.startsWith('exchange-policies:'));
+    await storage.updateApi(ADMIN_API_IDENTIFIER, { scopes: old }, api.updatedAt);
+    const full = (await storage.findGrant(boot.clientId, ADMIN_API_IDENTIFIER))!;
+    await storage.updateGrant(full.id, { scopes: old.map((scope) => scope.value) }, full.updatedAt);
+
+    expect(await admin.upgradeBuiltInAdminApi()).toEqual(['exchange-policies:read', 'exchange-policies:write']);
+    expect((await storage.findGrant(boot.clientId, ADMIN_API_IDENTIFIER))!.scopes.slice(-2)).toEqual(['exchange-policies:read', 'exchange-policies:write']);
+    expect((await storage.findGrant(issuers.clientId, ADMIN_API_IDENTIFIER))!.scopes).toEqual(['issuers:read', 'issuers:write']);
     expect(await admin.upgradeBuiltInAdminApi()).toEqual([]);
   });
 });

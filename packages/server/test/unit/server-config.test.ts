@@ -105,6 +105,17 @@ describe('resolveServerConfig', () => {
     expect(() => resolveServerConfig({ maxConnections: '0' }, {})).toThrowError(/max-connections/);
     expect(() => resolveServerConfig({ headersTimeout: '20000', requestTimeout: '10000' }, {})).toThrowError(/headers-timeout .* must not exceed/);
   });
+
+  it('bounds the token-exchange delegation chain: 4 actors by default, 1 to 16 from flags, env or file', () => {
+    expect(resolveServerConfig({}, {}).maxDelegationChain).toBe(4);
+    expect(resolveServerConfig({ exchangeMaxChain: '2' }, { M2M_AUTH_EXCHANGE_MAX_CHAIN: '6' }).maxDelegationChain).toBe(2);
+    expect(resolveServerConfig({}, { M2M_AUTH_EXCHANGE_MAX_CHAIN: '6' }, { exchangeMaxChain: 3 }).maxDelegationChain).toBe(6);
+    expect(resolveServerConfig({}, {}, { exchangeMaxChain: 1 }).maxDelegationChain).toBe(1);
+    for (const bad of ['0', '17', 'many'])
+      expect(() => resolveServerConfig({ exchangeMaxChain: bad }, {})).toThrowError(
+        /exchange-max-chain \/ M2M_AUTH_EXCHANGE_MAX_CHAIN: must be a whole number of actors from 1 to 16/,
+      );
+  });
 });
 
 describe('database and Redis settings', () => {

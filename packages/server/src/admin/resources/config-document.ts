@@ -4,6 +4,7 @@ import { ConfigClient } from './client.js';
 import { ConfigGrant } from './grant.js';
 import { ConfigTrustedIssuer } from './trusted-issuer.js';
 import { ConfigFederatedCredential } from './federated-credential.js';
+import { ConfigExchangePolicy } from './exchange-policy.js';
 import { codec, field } from './fields.js';
 
 /**
@@ -24,13 +25,14 @@ export const ConfigDocument = Type.Object(
     trusted_issuers: listOf(ConfigTrustedIssuer),
     clients: listOf(ConfigClient),
     grants: listOf(ConfigGrant),
+    exchange_policies: listOf(ConfigExchangePolicy),
   },
   {
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: CONFIG_DOCUMENT_SCHEMA_ID,
     title: 'm2m-auth configuration document',
     description:
-      'APIs, trusted issuers, clients (with their federated credentials) and grants for `m2m-auth apply -f` (written by `m2m-auth export`). A field left out takes the value `create` would give it. Never holds a secret.',
+      'APIs, trusted issuers, clients (with their federated credentials), grants and token-exchange policies for `m2m-auth apply -f` (written by `m2m-auth export`). A field left out takes the value `create` would give it. Never holds a secret.',
     additionalProperties: false,
   },
 );
@@ -40,6 +42,7 @@ export type { ConfigClient } from './client.js';
 export type { ConfigGrant } from './grant.js';
 export type { ConfigTrustedIssuer } from './trusted-issuer.js';
 export type { ConfigFederatedCredential } from './federated-credential.js';
+export type { ConfigExchangePolicy } from './exchange-policy.js';
 
 /** The names each entry may hold: apply refuses any other (a misspelt field would otherwise be dropped). */
 export const CONFIG_ENTRY_FIELDS = {
@@ -48,6 +51,7 @@ export const CONFIG_ENTRY_FIELDS = {
   clients: Object.keys(ConfigClient.properties),
   federated_credentials: Object.keys(ConfigFederatedCredential.properties),
   grants: Object.keys(ConfigGrant.properties),
+  exchange_policies: Object.keys(ConfigExchangePolicy.properties),
 };
 
 /** The JSON Schema file as committed: plain JSON, stable formatting. */
@@ -62,7 +66,7 @@ export function renderConfigDocumentSchema(): string {
 const looseDocument = {
   type: 'object',
   additionalProperties: true,
-  description: `A configuration document (version 1): apis, trusted_issuers, clients, grants. JSON Schema: ${CONFIG_DOCUMENT_SCHEMA_ID}`,
+  description: `A configuration document (version 1): apis, trusted_issuers, clients, grants, exchange_policies. JSON Schema: ${CONFIG_DOCUMENT_SCHEMA_ID}`,
   properties: { version: { type: 'integer' } },
 };
 export const ConfigDocumentBody = Type.Unsafe<Record<string, unknown>>(looseDocument);
@@ -85,13 +89,13 @@ export const ApplyQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export type Resource = 'api' | 'trusted_issuer' | 'client' | 'federated_credential' | 'grant';
+export type Resource = 'api' | 'trusted_issuer' | 'client' | 'federated_credential' | 'grant' | 'exchange_policy';
 
 /** One line of the plan, in the document's snake_case terms; never a secret. */
 export interface PlanChange {
   action: 'create' | 'update' | 'delete';
   resource: Resource;
-  /** How the plan names the resource: the API identifier, the issuer, `name (client_id)`, `client ← issuer subject`, `client → api`. */
+  /** How the plan names the resource: the API identifier, the issuer, `name (client_id)`, `client ← issuer subject`, `client → api`, `client ← subject → api`. */
   key: string;
   /** create: every field of the new resource. */
   after?: Record<string, unknown>;
@@ -100,7 +104,7 @@ export interface PlanChange {
 }
 
 export interface ConfigPlan {
-  /** In the order of the document's sections: APIs, trusted issuers, clients with their federated credentials, grants. */
+  /** In the order of the document's sections: APIs, trusted issuers, clients with their federated credentials, grants, exchange policies. */
   changes: PlanChange[];
   /** Resources on the server that the document does not list, kept because prune was not asked for. */
   kept: { resource: Resource; key: string }[];

@@ -24,6 +24,7 @@ import {
   updateTrustedIssuer,
 } from '../../admin/resources/trusted-issuer.js';
 import { addFederatedCredential, federatedCredentialList, federatedCredentialResource } from '../../admin/resources/federated-credential.js';
+import { addExchangePolicy, exchangePolicyFilter, exchangePolicyResource, ExchangePoliciesQuery } from '../../admin/resources/exchange-policy.js';
 import { RetireKeyQuery, revokedKey, rotatedKey, rotateKey, signingKeyResource, signingKeyList } from '../../admin/resources/signing-key.js';
 import { auditEventResource, auditFilter, AuditQuery } from '../../admin/resources/audit-event.js';
 import { applyResult, ApplyQuery, ConfigDocumentAnswer, ConfigDocumentBody, ExportQuery } from '../../admin/resources/config-document.js';
@@ -98,11 +99,11 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
             title: 'm2m-auth admin API',
             version: '1.0.0',
             description:
-              `Manage APIs, clients, grants, trusted issuers and federated credentials (workload identity federation), signing keys and the audit log. Authenticate with an access token of ${ADMIN_API_IDENTIFIER} (client credentials grant, audience=${ADMIN_API_IDENTIFIER}); each operation names the scope it needs. Errors are RFC 9457 problem details.\n\n` +
+              `Manage APIs, clients, grants, trusted issuers and federated credentials (workload identity federation), token-exchange policies, signing keys and the audit log. Authenticate with an access token of ${ADMIN_API_IDENTIFIER} (client credentials grant, audience=${ADMIN_API_IDENTIFIER}); each operation names the scope it needs. Errors are RFC 9457 problem details.\n\n` +
               `Nobody confers what they do not hold: a grant on ${ADMIN_API_IDENTIFIER} (create, change, delete) also needs every admin scope it holds before and after; ` +
               `a new or rotated secret, a federated credential added or removed, a change of jwks or token_endpoint_auth_methods, enabling or deleting a client also needs every admin scope that client holds (and introspection:write when it may introspect); ` +
               `changing a trusted issuer's keys or loosening its checks, or removing it with its credentials, needs what every client with a credential of it holds; ` +
-              `setting or changing introspect_apis needs introspection:write. config/apply and its dry run apply the same rules. Such a refusal is 403 insufficient-scope with required_scopes. ` +
+              `setting or changing introspect_apis needs introspection:write; an exchange policy never targets ${ADMIN_API_IDENTIFIER}. config/apply and its dry run apply the same rules. Such a refusal is 403 insufficient-scope with required_scopes. ` +
               `Admin tokens live at most ${ADMIN_TOKEN_TTL_SECONDS} seconds (a server may lower that); a token revoked at /oauth/revoke is refused at once, and when its revocation cannot be checked the answer is 503 with Retry-After.`,
           },
           components: {
@@ -489,6 +490,45 @@ export function adminRoutes(): RouteSpec[] {
       handler: (admin, { params }) => admin.deleteGrant(params.id!),
     }),
 
+    // ---- Token-exchange policies (RFC 8693)
+    route({
+      method: 'GET',
+      url: '/exchange-policies',
+      scope: 'exchange-policies:read',
+      summary: 'List token-exchange policies, by exchanging client and/or API',
+      querystring: ExchangePoliciesQuery,
+      success: [200, pageOf(exchangePolicyResource.schema)],
+      handler: async (admin, { query }) =>
+        pageOfWire(await admin.listExchangePolicies({ ...pageOptions(query), ...exchangePolicyFilter.fromWire(query) }), exchangePolicyResource.toWire),
+    }),
+    route({
+      method: 'POST',
+      url: '/exchange-policies',
+      scope: 'exchange-policies:write',
+      summary: 'Let a client exchange the tokens of a client (or any, *) or a trusted issuer’s JWTs for tokens on an API (never the admin API)',
+      body: addExchangePolicy.schema,
+      success: [201, exchangePolicyResource.schema],
+      handler: async (admin, { body }) => exchangePolicyResource.toWire(await admin.addExchangePolicy(addExchangePolicy.fromWire(body))),
+    }),
+    route({
+      method: 'GET',
+      url: '/exchange-policies/:id',
+      scope: 'exchange-policies:read',
+      summary: 'Show a token-exchange policy',
+      params: { id: 'Exchange policy id' },
+      success: [200, exchangePolicyResource.schema],
+      handler: async (admin, { params }) => exchangePolicyResource.toWire(await admin.getExchangePolicy(params.id!)),
+    }),
+    route({
+      method: 'DELETE',
+      url: '/exchange-policies/:id',
+      scope: 'exchange-policies:write',
+      summary: 'Remove a token-exchange policy: the exchanges it allowed are refused at once',
+      params: { id: 'Exchange policy id' },
+      success: [204, null],
+      handler: (admin, { params }) => admin.removeExchangePolicy(params.id!),
+    }),
+
     // ---- Signing keys
     route({
       method: 'GET',
@@ -548,7 +588,7 @@ export function adminRoutes(): RouteSpec[] {
       url: '/config',
       scope: ['apis:read', 'clients:read', 'grants:read'],
       summary:
-        'Export APIs, trusted issuers, clients (never secrets) with their federated credentials, and grants as one configuration document (trusted issuers also need issuers:read)',
+        'Export APIs, trusted issuers, clients (never secrets) with their federated credentials, grants and exchange policies as one configuration document (trusted issuers also need issuers:read, exchange policies exchange-policies:read)',
       querystring: ExportQuery,
       success: [200, ConfigDocumentAnswer],
       handler: (admin, { query }) => admin.exportConfig(query.include_admin ? { includeAdmin: true } : {}),
@@ -558,7 +598,7 @@ export function adminRoutes(): RouteSpec[] {
       url: '/config/apply',
       scope: ['apis:write', 'clients:write', 'grants:write'],
       summary:
-        'Make the server match a configuration document in one transaction (plan only with dry_run; deletions only with prune; trusted issuer changes also need issuers:write)',
+        'Make the server match a configuration document in one transaction (plan only with dry_run; deletions only with prune; trusted issuer changes also need issuers:write, exchange policy changes exchange-policies:write)',
       querystring: ApplyQuery,
       body: ConfigDocumentBody,
       success: [200, applyResult.schema],

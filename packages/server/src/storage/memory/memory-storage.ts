@@ -18,6 +18,7 @@ import {
   type RegistryChange,
   type Storage,
   CHANGE_HISTORY_LENGTH,
+  exchangePolicyKey,
 } from '../types.js';
 import { createMemoryLifecycleStores } from './memory-lifecycle.js';
 import { withTransactions } from '../transaction-gate.js';
@@ -214,9 +215,12 @@ export function createMemoryStorage(): Storage {
           existing.subjectIssuer === policy.subjectIssuer &&
           existing.apiIdentifier === policy.apiIdentifier
         ) {
-          throw new StorageConflictError('exchange policy', `${policy.clientId} ← ${policy.subjectClientId ?? policy.subjectIssuer} → ${policy.apiIdentifier}`);
+          throw new StorageConflictError('exchange policy', exchangePolicyKey(policy));
         }
       }
+      // The SQL adapters' CHECK: exactly one kind of subject.
+      if ((policy.subjectClientId === null) === (policy.subjectIssuer === null))
+        throw new Error('an exchange policy names exactly one subject: a client or an issuer');
       if (!clients.has(policy.clientId)) throw new StorageReferenceError('client', policy.clientId);
       if (!apis.has(policy.apiIdentifier)) throw new StorageReferenceError('api', policy.apiIdentifier);
       if (policy.subjectIssuer !== null && !issuers.has(policy.subjectIssuer)) throw new StorageReferenceError('trusted issuer', policy.subjectIssuer);

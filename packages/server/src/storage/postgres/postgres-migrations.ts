@@ -195,7 +195,30 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE clients ADD COLUMN quota JSONB;
   `,
-  // 7: sender-constrained tokens (as SQLite's 8).
+  // 7: token exchange (as SQLite's 8): which client may exchange whose tokens for which API. A
+  // policy goes with its exchanging client, its API or its trusted issuer; the subject client is
+  // not a foreign key (a policy naming a deleted client stays and matches nothing). Changes are
+  // keyed by the exchanging client, whose policies the registry caches together.
+  `
+  CREATE TABLE exchange_policies (
+    id                TEXT COLLATE "C" PRIMARY KEY,
+    client_id         TEXT COLLATE "C" NOT NULL CONSTRAINT exchange_policies_client_fk REFERENCES clients (client_id) ON DELETE CASCADE,
+    subject_client_id TEXT COLLATE "C",
+    subject_issuer    TEXT COLLATE "C" CONSTRAINT exchange_policies_issuer_fk REFERENCES trusted_issuers (issuer) ON DELETE CASCADE,
+    api_identifier    TEXT COLLATE "C" NOT NULL CONSTRAINT exchange_policies_api_fk REFERENCES apis (identifier) ON DELETE CASCADE,
+    scopes            JSONB,
+    description       TEXT NOT NULL,
+    created_at        BIGINT NOT NULL,
+    CONSTRAINT exchange_policies_one_subject CHECK ((subject_client_id IS NULL) <> (subject_issuer IS NULL))
+  );
+  CREATE UNIQUE INDEX exchange_policies_one_per_subject
+    ON exchange_policies (client_id, coalesce(subject_client_id, ''), coalesce(subject_issuer, ''), api_identifier);
+  CREATE INDEX exchange_policies_by_created ON exchange_policies (created_at, id);
+  CREATE INDEX exchange_policies_by_api ON exchange_policies (api_identifier);
+  CREATE INDEX exchange_policies_by_issuer ON exchange_policies (subject_issuer) WHERE subject_issuer IS NOT NULL;
+  ${changeTriggers('exchange_policies', ['exchange_policy', 'client_id'])}
+  `,
+  // 8: sender-constrained tokens (as SQLite's 9).
   `
   ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens BOOLEAN NOT NULL DEFAULT false;
   ALTER TABLE apis ADD COLUMN require_sender_constrained BOOLEAN NOT NULL DEFAULT false;

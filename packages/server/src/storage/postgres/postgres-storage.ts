@@ -1,6 +1,5 @@
-import { exchangePoliciesPending } from '../exchange-pending.js';
 import pg from 'pg';
-import { StorageConflictError, StorageReferenceError, type PageOptions, type RegistryStores, type Storage } from '../types.js';
+import { StorageConflictError, StorageReferenceError, exchangePolicyKey, type PageOptions, type RegistryStores, type Storage } from '../types.js';
 import { withTransactions } from '../transaction-gate.js';
 import { isStorableText } from '../../protocol/storable-text.js';
 import { createRowMappers, type Row } from '../sql-rows.js';
@@ -178,7 +177,6 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
   const changed = async (sql: string, values: unknown[]) => canExist(values) && ((await db.query(sql, values)).rowCount ?? 0) > 0;
 
   return {
-    ...exchangePoliciesPending(),
     async createApi(api) {
       await insert(
         'api',
@@ -406,6 +404,42 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
     },
     async deleteFederatedCredential(clientId, id) {
       return changed('DELETE FROM federated_credentials WHERE client_id = $1 AND id = $2', [clientId, id]);
+    },
+
+    async addExchangePolicy(policy) {
+      await insert(
+        'exchange policy',
+        exchangePolicyKey(policy),
+        `INSERT INTO exchange_policies (id, client_id, subject_client_id, subject_issuer, api_identifier, scopes, description, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          policy.id,
+          policy.clientId,
+          policy.subjectClientId,
+          policy.subjectIssuer,
+          policy.apiIdentifier,
+          policy.scopes && JSON.stringify(policy.scopes),
+          policy.description,
+          policy.createdAt,
+        ],
+        (constraint) =>
+          constraint === 'exchange_policies_api_fk'
+            ? ['api', policy.apiIdentifier]
+            : constraint === 'exchange_policies_issuer_fk'
+              ? ['trusted issuer', policy.subjectIssuer ?? '']
+              : ['client', policy.clientId],
+      );
+    },
+    async getExchangePolicy(id) {
+      const row = await one('SELECT * FROM exchange_policies WHERE id = $1', [id]);
+      return row && records.exchangePolicy(row);
+    },
+    async listExchangePolicies(filter = {}) {
+      const where = 'SELECT * FROM exchange_policies WHERE ($1::text IS NULL OR client_id = $1) AND ($2::text IS NULL OR api_identifier = $2)';
+      return (await all(...paged(where, 'id', [filter.clientId ?? null, filter.apiIdentifier ?? null], filter))).map(records.exchangePolicy);
+    },
+    async deleteExchangePolicy(id) {
+      return changed('DELETE FROM exchange_policies WHERE id = $1', [id]);
     },
 
     async createKey(key) {

@@ -11,6 +11,8 @@ const CHANGE_KEYS: Record<string, { entity: string; key: (row: 'NEW' | 'OLD') =>
   trusted_issuers: { entity: 'trusted_issuer', key: (row) => `${row}.issuer` },
   // The registry drops its whole federated lookup of an issuer on any change to its credentials.
   federated_credentials: { entity: 'federated_credential', key: (row) => `${row}.issuer` },
+  // The registry caches policies per exchanging client.
+  exchange_policies: { entity: 'exchange_policy', key: (row) => `${row}.client_id` },
 };
 
 /** The registry tables of the first schema; later migrations add their own triggers. */
@@ -159,7 +161,31 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE clients ADD COLUMN quota TEXT;
   `,
-  // 8: sender-constrained tokens (docs/sender-constrained.md): a client whose every token request
+  // 8: token exchange (RFC 8693): which client may exchange whose tokens for which API. A policy
+  // goes with its exchanging client, its API or its trusted issuer. The subject client is not a
+  // foreign key: a policy naming a client that is deleted later stays, and matches nothing (no
+  // token of a deleted client stands). Exactly one kind of subject; NULLs compare as '' in the
+  // unique key, so the same policy cannot be stored twice.
+  `
+  CREATE TABLE exchange_policies (
+    id                TEXT PRIMARY KEY,
+    client_id         TEXT NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+    subject_client_id TEXT,
+    subject_issuer    TEXT REFERENCES trusted_issuers (issuer) ON DELETE CASCADE,
+    api_identifier    TEXT NOT NULL REFERENCES apis (identifier) ON DELETE CASCADE,
+    scopes            TEXT,
+    description       TEXT NOT NULL,
+    created_at        INTEGER NOT NULL,
+    CHECK ((subject_client_id IS NULL) <> (subject_issuer IS NULL))
+  );
+  CREATE UNIQUE INDEX exchange_policies_one_per_subject
+    ON exchange_policies (client_id, coalesce(subject_client_id, ''), coalesce(subject_issuer, ''), api_identifier);
+  CREATE INDEX exchange_policies_by_created ON exchange_policies (created_at, id);
+  CREATE INDEX exchange_policies_by_api ON exchange_policies (api_identifier);
+  CREATE INDEX exchange_policies_by_issuer ON exchange_policies (subject_issuer) WHERE subject_issuer IS NOT NULL;
+  ${changeTriggers(['exchange_policies'])}
+  `,
+  // 9: sender-constrained tokens (docs/sender-constrained.md): a client whose every token request
   // must carry a DPoP proof, an API that accepts only bound tokens. Nothing changes for existing rows.
   `
   ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens INTEGER NOT NULL DEFAULT 0;

@@ -1,10 +1,10 @@
-import { exchangePoliciesPending } from '../exchange-pending.js';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import {
   StorageConflictError,
   StorageReferenceError,
+  exchangePolicyKey,
   type ApiRecord,
   type ClientGrantRecord,
   type ClientRecord,
@@ -125,6 +125,17 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     ),
     deleteFederatedCredential: db.prepare('DELETE FROM federated_credentials WHERE client_id = ? AND id = ?'),
 
+    insertExchangePolicy: db.prepare(
+      `INSERT INTO exchange_policies (id, client_id, subject_client_id, subject_issuer, api_identifier, scopes, description, created_at)
+       VALUES (@id, @clientId, @subjectClientId, @subjectIssuer, @apiIdentifier, @scopes, @description, @createdAt)`,
+    ),
+    getExchangePolicy: db.prepare('SELECT * FROM exchange_policies WHERE id = ?'),
+    listExchangePolicies: db.prepare(
+      `SELECT * FROM exchange_policies WHERE (@clientId IS NULL OR client_id = @clientId) AND (@apiIdentifier IS NULL OR api_identifier = @apiIdentifier)
+       AND (@afterCreatedAt IS NULL OR (created_at, id) > (@afterCreatedAt, @afterKey)) ORDER BY created_at, id LIMIT @limit`,
+    ),
+    deleteExchangePolicy: db.prepare('DELETE FROM exchange_policies WHERE id = ?'),
+
     insertKey: db.prepare(
       `INSERT INTO signing_keys (kid, alg, status, encrypted_private_key, public_jwk, api_identifier, created_at, rotated_at)
        VALUES (@kid, @alg, @status, @encryptedPrivateKey, @publicJwk, @apiIdentifier, @createdAt, @rotatedAt)`,
@@ -185,7 +196,6 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   const stores: Omit<Storage, 'transaction'> = {
     kind: 'sqlite',
     ...createSqliteLifecycleStores(db),
-    ...exchangePoliciesPending(),
 
     async createApi(api) {
       insert('api', api.identifier, () => statements.insertApi.run(apiToRow(api)));
@@ -327,6 +337,35 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     },
     async deleteFederatedCredential(clientId, id) {
       return statements.deleteFederatedCredential.run(clientId, id).changes > 0;
+    },
+
+    async addExchangePolicy(policy) {
+      insert(
+        'exchange policy',
+        exchangePolicyKey(policy),
+        () => statements.insertExchangePolicy.run({ ...policy, scopes: policy.scopes && JSON.stringify(policy.scopes) }),
+        () =>
+          !statements.getClient.get(policy.clientId)
+            ? ['client', policy.clientId]
+            : !statements.getApi.get(policy.apiIdentifier)
+              ? ['api', policy.apiIdentifier]
+              : ['trusted issuer', policy.subjectIssuer ?? ''],
+      );
+    },
+    async getExchangePolicy(id) {
+      const row = statements.getExchangePolicy.get(id) as Row | undefined;
+      return row && records.exchangePolicy(row);
+    },
+    async listExchangePolicies(filter = {}) {
+      const rows = statements.listExchangePolicies.all({
+        clientId: filter.clientId ?? null,
+        apiIdentifier: filter.apiIdentifier ?? null,
+        ...pageParams(filter),
+      }) as Row[];
+      return rows.map(records.exchangePolicy);
+    },
+    async deleteExchangePolicy(id) {
+      return statements.deleteExchangePolicy.run(id).changes > 0;
     },
 
     async createKey(key) {

@@ -3,6 +3,7 @@ import type {
   ClientGrantRecord,
   ClientRecord,
   ClientSecretRecord,
+  ExchangePolicyRecord,
   FederatedCredentialRecord,
   SigningKeyRecord,
   Storage,
@@ -110,7 +111,26 @@ export function recordBuilders(T0: number) {
     createdAt,
     ...overrides,
   });
-  return { api, client, secret, grant, key, trustedIssuer, federatedCredential };
+  /** A policy letting `clientId` exchange tokens of `subject` (a client id or `*`; `{ issuer }` for a trusted issuer's JWTs) for `apiIdentifier`. */
+  const exchangePolicy = (
+    id: string,
+    clientId: string,
+    subject: string | { issuer: string },
+    apiIdentifier: string,
+    createdAt = T0,
+    overrides: Partial<ExchangePolicyRecord> = {},
+  ): ExchangePolicyRecord => ({
+    id,
+    clientId,
+    subjectClientId: typeof subject === 'string' ? subject : null,
+    subjectIssuer: typeof subject === 'string' ? null : subject.issuer,
+    apiIdentifier,
+    scopes: null,
+    description: '',
+    createdAt,
+    ...overrides,
+  });
+  return { api, client, secret, grant, key, trustedIssuer, federatedCredential, exchangePolicy };
 }
 
 /** Resolves once `isDone()` holds; the bound only turns a hang into a failure, it times nothing. */

@@ -8,6 +8,7 @@ import { describeCrossConnection } from './cross-connection.js';
 import { describeAudit } from './audit.js';
 import { describeChangeFeed } from './change-feed.js';
 import { describeFederation } from './federation.js';
+import { describeExchangePolicies } from './exchange-policies.js';
 
 export type { ConformanceHarness } from './fixtures.js';
 
@@ -28,5 +29,6 @@ export function describeStorageConformance(adapterName: string, harness: Conform
     describeChangeFeed(harness, T0);
     describeAudit(harness, T0);
     describeFederation(harness, T0);
+    describeExchangePolicies(harness, T0);
   });
 }
