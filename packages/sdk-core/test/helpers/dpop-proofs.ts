@@ -79,33 +79,40 @@ export async function makeProof(key: ProofKey, target: ProofTarget, change: Proo
   return proof;
 }
 
+/** How one negative case spoils a proof made for `target`. */
+export type NegativeCase = [name: string, change: (target: ProofTarget) => ProofChange];
+
 /**
  * The negative cases of the OpenID Foundation's DPoP tests (and RFC 9449 §4.3's checklist), each
- * a change to an otherwise good proof for `target`; the `ath` cases apply where a token comes with it.
+ * a change to an otherwise good proof, known before any request (so each can be a test of its
+ * own); the `ath` cases where a token comes with the proof.
  */
-export function negativeProofCases(target: ProofTarget, keys: { key: ProofKey; other: ProofKey }): Array<[string, ProofChange]> {
-  const nowS = target.iat ?? Math.floor(Date.now() / 1000);
-  const cases: Array<[string, ProofChange]> = [
-    ['missing typ', { omit: ['typ'] }],
-    ['typ other than dpop+jwt', { header: { typ: 'jwt' } }],
-    ['missing alg', { omit: ['alg'] }],
-    ['alg none', { unsigned: true }],
-    ['missing jwk', { omit: ['jwk'] }],
-    ['a private key in jwk', { header: { jwk: keys.key.privateJwk } }],
-    ['missing jti', { omit: ['jti'] }],
-    ['missing htm', { omit: ['htm'] }],
-    ['missing htu', { omit: ['htu'] }],
-    ['missing iat', { omit: ['iat'] }],
-    ['a bad signature', { breakSignature: true }],
-    ['a signature by another key than its jwk', { signWith: keys.other }],
-    ['iat an hour in the past', { claims: { iat: nowS - 3600 } }],
-    ['iat an hour in the future', { claims: { iat: nowS + 3600 } }],
-    ['the wrong method', { claims: { htm: target.method === 'PUT' ? 'POST' : 'PUT' } }],
-    ['another URL', { claims: { htu: new URL('/elsewhere', target.url).href } }],
-    ['another host', { claims: { htu: target.url.replace('://', '://other.') } }],
+export function negativeProofCases(keys: { key: ProofKey; other: ProofKey }, options: { withAccessToken: boolean }): NegativeCase[] {
+  const iatOf = (target: ProofTarget) => target.iat ?? Math.floor(Date.now() / 1000);
+  const cases: NegativeCase[] = [
+    ['missing typ', () => ({ omit: ['typ'] })],
+    ['typ other than dpop+jwt', () => ({ header: { typ: 'jwt' } })],
+    ['missing alg', () => ({ omit: ['alg'] })],
+    ['alg none', () => ({ unsigned: true })],
+    ['missing jwk', () => ({ omit: ['jwk'] })],
+    ['a private key in jwk', () => ({ header: { jwk: keys.key.privateJwk } })],
+    ['missing jti', () => ({ omit: ['jti'] })],
+    ['missing htm', () => ({ omit: ['htm'] })],
+    ['missing htu', () => ({ omit: ['htu'] })],
+    ['missing iat', () => ({ omit: ['iat'] })],
+    ['a bad signature', () => ({ breakSignature: true })],
+    ['a signature by another key than its jwk', () => ({ signWith: keys.other })],
+    ['iat an hour in the past', (target) => ({ claims: { iat: iatOf(target) - 3600 } })],
+    ['iat an hour in the future', (target) => ({ claims: { iat: iatOf(target) + 3600 } })],
+    ['the wrong method', (target) => ({ claims: { htm: target.method === 'PUT' ? 'POST' : 'PUT' } })],
+    ['another URL', (target) => ({ claims: { htu: new URL('/elsewhere', target.url).href } })],
+    ['another host', (target) => ({ claims: { htu: target.url.replace('://', '://other.') } })],
   ];
-  if (target.accessToken !== undefined) {
-    cases.push(['missing ath', { omit: ['ath'] }], ['ath of another token', { claims: { ath: accessTokenHash(`${target.accessToken}x`) } }]);
+  if (options.withAccessToken) {
+    cases.push(
+      ['missing ath', () => ({ omit: ['ath'] })],
+      ['ath of another token', (target) => ({ claims: { ath: accessTokenHash(`${target.accessToken}x`) } })],
+    );
   }
   return cases;
 }
