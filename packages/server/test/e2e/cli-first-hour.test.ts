@@ -196,6 +196,7 @@ describe('shell completion', () => {
     'exchange-policies',
     'keys',
     'audit',
+    'usage',
     'export',
     'apply',
     'admin',
