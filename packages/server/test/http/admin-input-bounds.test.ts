@@ -137,7 +137,9 @@ describe('validation errors echo the caller’s input bounded, credentials withh
     const answer = await call('POST', '/config/apply', { version: 1, clients });
     expect(answer.status).toBe(400);
     expect(answer.json().detail).toContain('… and 4950 more');
-    expect(answer.body.length).toBeLessThan(20_000);
+    // 50 messages, each naming the fields a client may have (a list that grows with the product),
+    // in the detail and in the errors list: bounded by the 50, not by the 5,000 mistakes.
+    expect(answer.body.length).toBeLessThan(40_000);
   });
 
   it('a huge invalid value in an applied document is cut, not sent back whole', async () => {
