@@ -6,6 +6,7 @@ export { fetchIssuerMetadata } from './issuer-metadata.js';
 export { memoizeSuccess } from './memoize-success.js';
 export { safeListener } from './safe-listener.js';
 export { httpsOrigin, withoutTrailingSlashes } from './https-origin.js';
+export { generateChecksummedSecret, isWellFormedChecksummedSecret } from './checksummed-secret.js';
 export {
   checkDpopProof,
   DEFAULT_DPOP_ALGORITHMS,

@@ -1,8 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { generateChecksummedSecret, isWellFormedChecksummedSecret } from './checksummed-secret.js';
+import { generateChecksummedSecret, isWellFormedChecksummedSecret } from '@m2m-auth/sdk-core';
 
 /**
- * Client secrets: the checksummed format of checksummed-secret.ts behind `m2msk_`. Stored as
+ * Client secrets: the checksummed format of sdk-core's checksummed-secret.ts behind `m2msk_`. Stored as
  * HMAC-SHA-256 under a server pepper: a 256-bit random secret cannot be brute-forced, so a slow
  * hash would only cost throughput.
  */

@@ -1,10 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { JWTPayload } from 'jose';
-import { generateChecksummedSecret, isWellFormedChecksummedSecret } from '../secrets/checksummed-secret.js';
+import { generateChecksummedSecret, isWellFormedChecksummedSecret } from '@m2m-auth/sdk-core';
 
 /**
  * An opaque access token is a handle: `m2mat_` + 256 random bits + a CRC-32 checksum (the client
- * secrets' format, secrets/checksummed-secret.ts), so scanners spot a leaked one and a typo or a
+ * secrets' format, sdk-core's checksummed-secret.ts), so scanners spot a leaked one and a typo or a
  * guess is refused before any lookup. What it stands for — the claims a JWT would carry — is kept
  * in the shared state under a key derived from it, sealed:
  *

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 
 /**
- * The shape of every credential this server hands out (client secrets, opaque access tokens):
- * 256 random bits, base64url, behind a recognisable prefix and followed by a CRC-32 checksum —
- * the GitHub token format. Secret scanners find leaked ones by the prefix and confirm them by the
- * checksum with few false positives, and the server refuses a typo or a guessed string by its
- * checksum before looking anything up. The checksum is public (a CRC, not a MAC): it protects
- * against mistakes and cheap floods, not against someone who computes it; the 256 random bits do.
+ * The shape of every credential m2m-auth hands out (client secrets, opaque access tokens): 256
+ * random bits, base64url, behind a recognisable prefix and followed by a CRC-32 checksum — the
+ * GitHub token format. Secret scanners find leaked ones by the prefix and confirm them by the
+ * checksum with few false positives; the server, and a resource server holding an opaque token,
+ * refuse a typo or a guessed string by its checksum before looking anything up. The checksum is
+ * public (a CRC, not a MAC): it protects against mistakes and cheap floods, not against someone who
+ * computes it; the 256 random bits do. One implementation, so the issuer and the checkers agree.
  */
 const RANDOM_BYTES = 32;
 const BODY_LENGTH = 43; // base64url of 32 bytes
@@ -27,7 +28,7 @@ export function isWellFormedChecksummedSecret(prefix: string, value: string): bo
 
 function checksum(body: string): string {
   const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.from(body, 'ascii')));
+  crc.writeUInt32BE(crc32(Buffer.from(body, 'latin1')));
   return crc.toString('base64url');
 }
 
@@ -41,6 +42,7 @@ const CRC_TABLE = (() => {
   return table;
 })();
 
+// Node's zlib.crc32 arrived after 20.11, the oldest Node the packages support.
 function crc32(data: Buffer): number {
   let crc = 0xffffffff;
   for (const byte of data) crc = CRC_TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
