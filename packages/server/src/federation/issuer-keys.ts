@@ -29,8 +29,6 @@ export interface IssuerKeyCacheOptions {
 export interface IssuerKeyCache {
   /** The key lookup for tokens of this issuer (the record as now stored: a changed record starts afresh). */
   keysFor(issuer: TrustedIssuerRecord): JWTVerifyGetKey;
-  /** Forgets issuers that are no longer trusted. */
-  retain(issuers: ReadonlySet<string>): void;
 }
 
 export class IssuerKeysUnavailableError extends DependencyUnavailableError {
@@ -140,9 +138,6 @@ export function createIssuerKeyCache(options: IssuerKeyCacheOptions): IssuerKeyC
       const getKey = record.jwks ? createLocalJWKSet(signingKeysOf(record.jwks)) : remoteKeys(record);
       sources.set(record.issuer, { version, getKey });
       return getKey;
-    },
-    retain(issuers) {
-      for (const issuer of sources.keys()) if (!issuers.has(issuer)) sources.delete(issuer);
     },
   };
 }

@@ -100,7 +100,8 @@ export async function verifyPlatformToken(deps: PlatformTokenDeps, token: string
   }
   if (!claimed) throw new PlatformTokenRejected('malformed', profile === 'jwt-spiffe' ? 'sub is not a SPIFFE ID' : 'iss or sub is missing');
   const issuer = await deps.directory.trustedIssuer(claimed.issuer);
-  const usable = issuer && (profile === 'jwt-spiffe' ? issuer.kind === 'spiffe' : issuer.kind !== 'spiffe' || typeof decodeJwt(token).iss === 'string');
+  // A JWT-SVID's trust domain names only a SPIFFE issuer; a jwt-bearer token names any issuer by its iss.
+  const usable = issuer && (profile !== 'jwt-spiffe' || issuer.kind === 'spiffe');
   if (!issuer || !usable) {
     await spendOneVerification(token, alg);
     throw new PlatformTokenRejected('unknown_issuer', 'the assertion names an issuer that is not trusted');

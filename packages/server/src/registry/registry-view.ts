@@ -84,6 +84,8 @@ const API_CACHE_ENTRIES = 10_000;
 
 /** Federated lookups remembered, by (issuer, subject); any federation write forgets them all (writes are rare). */
 const FEDERATED_LOOKUP_ENTRIES = 10_000;
+/** Exchanging clients whose policy lists are remembered; a policy write forgets only its client's. */
+const EXCHANGE_POLICY_LISTS = 10_000;
 
 /** A record being read (its promise) or read (the record itself: a settled promise per record costs memory for nothing). */
 type Held<T> = T | Promise<T>;
@@ -127,7 +129,7 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
   };
   let apiList: Promise<ApiRecord[]> | undefined;
   let trustedIssuers: Promise<Map<string, TrustedIssuerRecord>> | undefined;
-  const policyLists = createLruCache<Held<readonly RegisteredExchangePolicy[]>>(FEDERATED_LOOKUP_ENTRIES);
+  const policyLists = createLruCache<Held<readonly RegisteredExchangePolicy[]>>(EXCHANGE_POLICY_LISTS);
   const federatedLookups = createLruCache<Held<readonly RegisteredFederatedCredential[]>>(FEDERATED_LOOKUP_ENTRIES);
   let keyRing: Promise<KeyRing> | undefined;
   let lastKeyRing: KeyRing | undefined;
