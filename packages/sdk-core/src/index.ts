@@ -23,3 +23,5 @@ export { createDpopNonces, DEFAULT_DPOP_NONCE_LIFETIME_SECONDS, type DpopNonces,
 export { accessTokenHash } from './dpop/access-token-hash.js';
 export { jwkThumbprint } from './dpop/jwk-thumbprint.js';
 export { normalizeHtu } from './dpop/htu.js';
+export { certificateThumbprint } from './mtls/certificate-thumbprint.js';
+export { formatClientCertHeader, MAX_CLIENT_CERT_HEADER_LENGTH, parseClientCertHeader } from './mtls/client-cert-header.js';
