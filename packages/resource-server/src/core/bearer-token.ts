@@ -25,7 +25,7 @@ export interface BearerSources {
    * when the token is bound, so the adapters pass the socket as it is.
    */
   socket?: ClientSocket | undefined;
-  /** Or the certificate the client presented, when the caller has it in hand (DER bytes or parsed); it wins over the socket's. */
+  /** Or the certificate the client presented, when the caller has it in hand (DER bytes or parsed): then the socket and header are not read. */
   clientCertificate?: Uint8Array | X509Certificate | undefined;
   /** The `Client-Cert` header (RFC 9440): read only when the socket's peer is one of `mtls.trustedProxies`. */
   clientCertHeader?: string | string[] | undefined;

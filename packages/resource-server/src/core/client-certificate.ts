@@ -10,12 +10,14 @@ export type ProxyTrust = (address: string) => boolean;
  * The certificate the client presented for this request (RFC 8705 §3): from a trusted proxy, the
  * one it forwards in `Client-Cert` (RFC 9440) — the TLS peer there is the proxy itself; from anyone
  * else, the one in this connection's own handshake, and the header is ignored: whoever can send it
- * could name any certificate. Read only for a certificate-bound token.
+ * could name any certificate. A certificate the caller hands over itself is taken as it is. Read
+ * only for a certificate-bound token.
  */
 export function presentedCertificate(sources: BearerSources, trust: ProxyTrust | undefined): Uint8Array | X509Certificate | undefined {
+  if (sources.clientCertificate !== undefined) return sources.clientCertificate;
   const address = sources.socket?.remoteAddress;
   if (trust && address !== undefined && isTrusted(trust, address)) return parseClientCertHeader(sources.clientCertHeader);
-  return sources.clientCertificate ?? sources.socket?.getPeerX509Certificate?.();
+  return sources.socket?.getPeerX509Certificate?.();
 }
 
 /** A trust function that throws trusts nobody: the header is then ignored, never believed by accident. */
