@@ -1,10 +1,19 @@
 import { BlockList, isIPv4, isIP } from 'node:net';
-import type { X509Certificate } from 'node:crypto';
-import { parseClientCertHeader } from '@m2m-auth/sdk-core';
+import { certificateThumbprint, MAX_CLIENT_CERT_HEADER_LENGTH, parseClientCertHeader } from '@m2m-auth/sdk-core';
 import type { BearerSources } from './bearer-token.js';
 
 /** Which peers are TLS-terminating proxies whose `Client-Cert` header is believed. */
 export type ProxyTrust = (address: string) => boolean;
+
+/** The RFC 8705 §3.1 thumbprint of the certificate the client presented for a request, if any. */
+export type PresentedThumbprint = (sources: BearerSources) => string | undefined;
+
+/**
+ * Header values whose thumbprint is kept: a proxy forwards the same few certificates again and
+ * again, and parsing one costs ~130 µs against ~1 µs for the lookup. At most 16 KiB each (longer
+ * ones are refused unread).
+ */
+const MAX_REMEMBERED_HEADERS = 256;
 
 /**
  * The certificate the client presented for this request (RFC 8705 §3): from a trusted proxy, the
@@ -13,11 +22,24 @@ export type ProxyTrust = (address: string) => boolean;
  * could name any certificate. A certificate the caller hands over itself is taken as it is. Read
  * only for a certificate-bound token.
  */
-export function presentedCertificate(sources: BearerSources, trust: ProxyTrust | undefined): Uint8Array | X509Certificate | undefined {
-  if (sources.clientCertificate !== undefined) return sources.clientCertificate;
-  const address = sources.socket?.remoteAddress;
-  if (trust && address !== undefined && isTrusted(trust, address)) return parseClientCertHeader(sources.clientCertHeader);
-  return sources.socket?.getPeerX509Certificate?.();
+export function createPresentedThumbprint(trust: ProxyTrust | undefined): PresentedThumbprint {
+  const remembered = new Map<string, string | undefined>();
+  const forwarded = (header: string | string[] | undefined): string | undefined => {
+    if (typeof header !== 'string' || header.length > MAX_CLIENT_CERT_HEADER_LENGTH) return undefined;
+    if (remembered.has(header)) return remembered.get(header);
+    const certificate = parseClientCertHeader(header);
+    const thumbprint = certificate && certificateThumbprint(certificate);
+    if (remembered.size >= MAX_REMEMBERED_HEADERS) remembered.delete(remembered.keys().next().value!);
+    remembered.set(header, thumbprint);
+    return thumbprint;
+  };
+  return (sources) => {
+    if (sources.clientCertificate !== undefined) return certificateThumbprint(sources.clientCertificate);
+    const address = sources.socket?.remoteAddress;
+    if (trust && address !== undefined && isTrusted(trust, address)) return forwarded(sources.clientCertHeader);
+    const peer = sources.socket?.getPeerX509Certificate?.();
+    return peer && certificateThumbprint(peer);
+  };
 }
 
 /** A trust function that throws trusts nobody: the header is then ignored, never believed by accident. */

@@ -6,7 +6,7 @@ import { ASYMMETRIC_ALGORITHMS, importSharedSecret, isJwsAlgorithm, resolveVerif
 import { createDpopNonces, createOptionChecks, DEFAULT_DPOP_ALGORITHMS, describeValue, DPOP_ALGORITHMS, safeListener } from '@m2m-auth/sdk-core';
 import type { DpopPolicy } from './verify/proof-of-possession.js';
 import type { MtlsPolicy } from './verify/certificate-binding.js';
-import { proxyTrustFromList, type ProxyTrust } from './client-certificate.js';
+import { createPresentedThumbprint, proxyTrustFromList, type ProxyTrust } from './client-certificate.js';
 import type { ProviderPreset } from './presets.js';
 import type { AuthoritiesOptions } from './principal.js';
 import { createMemoryReplayStore, type ReplayStore } from './replay-store.js';
@@ -344,7 +344,10 @@ function resolveDpop(value: unknown, now: () => number): DpopPolicy {
 
 function resolveMtls(value: unknown): MtlsPolicy {
   const mtls = check.object(value, 'mtls', ['required', 'trustedProxies']) ?? {};
-  return { required: check.boolean(mtls.required, 'mtls.required') ?? false, trustedProxies: resolveTrustedProxies(mtls.trustedProxies) };
+  return {
+    required: check.boolean(mtls.required, 'mtls.required') ?? false,
+    presentedThumbprint: createPresentedThumbprint(resolveTrustedProxies(mtls.trustedProxies)),
+  };
 }
 
 function resolveTrustedProxies(value: unknown): ProxyTrust | undefined {

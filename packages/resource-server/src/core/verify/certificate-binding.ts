@@ -1,16 +1,15 @@
 import { timingSafeEqual } from 'node:crypto';
-import { certificateThumbprint } from '@m2m-auth/sdk-core';
 import { invalidToken } from '../errors.js';
 import type { BearerSources } from '../bearer-token.js';
-import { presentedCertificate, type ProxyTrust } from '../client-certificate.js';
+import type { PresentedThumbprint } from '../client-certificate.js';
 import type { Principal } from '../principal.js';
 
 /** How this API treats certificate-bound tokens (RFC 8705), resolved once when the verifier is made. */
 export interface MtlsPolicy {
   /** Only certificate-bound tokens are accepted: any other is refused. */
   readonly required: boolean;
-  /** The proxies whose Client-Cert header is believed; undefined: none, the header is never read. */
-  readonly trustedProxies: ProxyTrust | undefined;
+  /** The request's certificate: from the socket, or from a trusted proxy's Client-Cert header (client-certificate.ts). */
+  readonly presentedThumbprint: PresentedThumbprint;
 }
 
 /**
@@ -27,10 +26,10 @@ export function checkCertificateBinding(principal: Principal, sources: BearerSou
     if (policy.required) throw invalidToken('This API accepts only certificate-bound access tokens (mutual TLS).', 'not_certificate_bound');
     return principal;
   }
-  const certificate = presentedCertificate(sources, policy.trustedProxies);
-  if (certificate === undefined)
+  const presented = policy.presentedThumbprint(sources);
+  if (presented === undefined)
     throw invalidToken('The access token is bound to a client certificate, and the request presented none.', 'client_certificate_missing');
-  if (!sameThumbprint(certificateThumbprint(certificate), bound))
+  if (!sameThumbprint(presented, bound))
     throw invalidToken('The client certificate presented does not match the one the access token is bound to.', 'client_certificate_mismatch');
   return principal;
 }
