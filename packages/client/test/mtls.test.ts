@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { inspect } from 'node:util';
 import axios from 'axios';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateThumbprint } from '@m2m-auth/sdk-core';
 import { createTestCa, issueCertificate, selfSignedCertificate } from '../../sdk-core/test/helpers/test-pki.js';
@@ -123,6 +124,27 @@ describe('mtls: the client certificate on the token request and on API calls', (
       expect(tokenRequest.authorization).toMatch(/^Basic /);
       expect(tokenRequest.form.client_secret).toBeUndefined();
     });
+  });
+
+  it('without mtls, the same issuer is asked at its plain token_endpoint, and no certificate is presented', async () => {
+    const trustingOnly = new Agent({ connect: { ca: ca.cert } });
+    const client = createTokenClient({
+      issuer: base,
+      clientId: 'orders-service',
+      clientSecret: 's3cret-value',
+      fetch: ((input, init) => undiciFetch(input as string, { ...(init as object), dispatcher: trustingOnly })) as typeof fetch,
+    });
+    try {
+      const mark = seen.length;
+      await client.getToken();
+      expect(since(mark).map((request) => [request.path, request.thumbprint])).toEqual([
+        ['/.well-known/oauth-authorization-server', undefined],
+        ['/token', undefined],
+      ]);
+    } finally {
+      client.close();
+      await trustingOnly.close();
+    }
   });
 
   it('a self-signed certificate: self_signed_tls_client_auth when the provider offers only that; the same request', async () => {
