@@ -4,12 +4,16 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { inspect } from 'node:util';
 import axios from 'axios';
+import express from 'express';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateThumbprint } from '@m2m-auth/sdk-core';
 import { createTestCa, issueCertificate, selfSignedCertificate } from '../../sdk-core/test/helpers/test-pki.js';
 import { createAuthFetch, createTokenClient, type TokenClient, type TokenClientOptions } from '../src/index.js';
 import { useBearerAuth } from '../src/axios.js';
+import { createVerifier } from '@m2m-auth/resource-server';
+import { requireAuth } from '@m2m-auth/resource-server/express';
 
 /**
  * Mutual TLS (RFC 8705) in the client SDK, over real TLS sockets on 127.0.0.1: a small https
@@ -21,6 +25,7 @@ const ca = createTestCa();
 const serverCert = issueCertificate(ca, { subject: '/CN=127.0.0.1', sanIp: ['127.0.0.1'] });
 const clientCert = issueCertificate(ca, { subject: '/CN=orders-service' });
 const selfSigned = selfSignedCertificate({ subject: '/CN=orders-service-self-signed' });
+const thiefCert = issueCertificate(ca, { subject: '/CN=thief' });
 const CLIENT_THUMBPRINT = certificateThumbprint(clientCert.x509);
 
 interface Seen {
@@ -35,14 +40,32 @@ let server: Server;
 let base: string;
 const seen: Seen[] = [];
 let authMethodsOffered = ['client_secret_basic', 'tls_client_auth', 'self_signed_tls_client_auth'];
+let signingKey: CryptoKey;
+let publicJwk: JWK;
+const PAYMENTS = 'https://payments.example';
+
+/** What the authorization server does (RFC 8705 §3.1): an access token bound to the certificate of this connection. */
+const boundAccessToken = (thumbprint: string) =>
+  new SignJWT({ client_id: 'orders-service', scope: 'payments:read', cnf: { 'x5t#S256': thumbprint } })
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' })
+    .setIssuer(base)
+    .setSubject('orders-service')
+    .setAudience(PAYMENTS)
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .setJti(crypto.randomUUID())
+    .sign(signingKey);
 
 beforeAll(async () => {
+  const pair = await generateKeyPair('ES256');
+  signingKey = pair.privateKey;
+  publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
   // rejectUnauthorized: false — the server sees every certificate (self-signed ones too) and the
   // tests read what arrived; trust is the server's business, not the client SDK's.
   server = createServer({ cert: serverCert.cert, key: serverCert.key, requestCert: true, rejectUnauthorized: false }, (req, res) => {
     let raw = '';
     req.on('data', (chunk) => (raw += chunk));
-    req.on('end', () => {
+    req.on('end', async () => {
       const peer = (req.socket as TLSSocket).getPeerX509Certificate();
       const path = req.url ?? '';
       seen.push({
@@ -63,6 +86,11 @@ beforeAll(async () => {
           token_endpoint_auth_methods_supported: authMethodsOffered,
           tls_client_certificate_bound_access_tokens: true,
         });
+      }
+      if (path === '/jwks') return json(200, { keys: [publicJwk] });
+      if (path === '/bound/token') {
+        if (!peer) return json(400, { error: 'invalid_request', error_description: 'a client certificate is required' });
+        return json(200, { access_token: await boundAccessToken(certificateThumbprint(peer)), token_type: 'Bearer', expires_in: 300 });
       }
       if (path.endsWith('/token')) return json(200, { access_token: `token-for-${seen.length}`, token_type: 'Bearer', expires_in: 900 });
       return json(200, { ok: true });
@@ -261,5 +289,60 @@ describe('mtls: option checks', () => {
     expect(refused({ mtls: { ...valid, key: encrypted } }).message).toMatch(/mtls\.key is encrypted: give its mtls\.passphrase/);
     expect(refused({ mtls: { ...valid, key: encrypted, passphrase: 'wrong' } }).message).toMatch(/mtls\.key must be a PEM private key/);
     createTokenClient({ tokenEndpoint: 'https://auth.example/token', clientId: 'c', mtls: { ...valid, key: encrypted, passphrase: 'pass-phrase' } }).close();
+  });
+});
+
+describe('mtls end to end: the client SDK and an API protected by the resource-server SDK, both over mutual TLS', () => {
+  let api: Server;
+  let apiUrl: string;
+  const trustingOnly = new Agent({ connect: { ca: ca.cert } });
+
+  beforeAll(async () => {
+    const verifier = createVerifier({
+      issuer: base,
+      audience: PAYMENTS,
+      jwksUri: `${base}/jwks`,
+      mtls: { required: true },
+      fetch: ((input, init) => undiciFetch(input as string, { ...(init as object), dispatcher: trustingOnly })) as typeof fetch,
+    });
+    const app = express();
+    app.get('/payments', requireAuth(verifier), (req, res) => {
+      res.json({ caller: req.auth!.clientId });
+    });
+    api = createServer({ cert: serverCert.cert, key: serverCert.key, requestCert: true, rejectUnauthorized: false }, app);
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+    apiUrl = `https://127.0.0.1:${(api.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    api.closeAllConnections();
+    await new Promise((resolve) => api.close(resolve));
+    await trustingOnly.close();
+  });
+
+  it('the token bound at the token endpoint works at the API with the same certificate, and is useless with another', async () => {
+    await withClient({ tokenEndpoint: `${base}/bound/token` }, async (client) => {
+      const response = await createAuthFetch(client)(`${apiUrl}/payments`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ caller: 'orders-service' });
+
+      // A thief with the token and a certificate of its own (even one from the same CA) gets nowhere.
+      const token = await client.getToken();
+      const thief = createTokenClient({
+        tokenEndpoint: `${base}/bound/token`,
+        clientId: 'thief',
+        mtls: { cert: thiefCert.cert, key: thiefCert.key, ca: ca.cert },
+      });
+      try {
+        const stolen = { getToken: async () => token, invalidate: () => false, mtls: thief.mtls };
+        const refused = await createAuthFetch(stolen)(`${apiUrl}/payments`);
+        expect(refused.status).toBe(401);
+        expect(refused.headers.get('www-authenticate')).toMatch(
+          /^Bearer realm="api", error="invalid_token", error_description="The client certificate presented does not match/,
+        );
+      } finally {
+        thief.close();
+      }
+    });
   });
 });
