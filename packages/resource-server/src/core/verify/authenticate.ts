@@ -10,9 +10,9 @@ export type Authenticate = (sources: BearerSources) => Principal | Promise<Princ
 
 /**
  * A request's one access token (RFC 6750 §2, or RFC 9449's DPoP scheme), verified, then its proof
- * of possession checked: the client certificate of a certificate-bound token (certificate-binding.ts),
- * the DPoP proof of a key-bound one (proof-of-possession.ts). No token, a malformed or duplicated one, or a
- * refused proof is reported here; what `verify` rejects, it reports itself. A request that used
+ * of possession checked: the client certificate of a certificate-bound token
+ * (certificate-binding.ts), the DPoP proof of a key-bound one (proof-of-possession.ts). No token, a
+ * malformed or duplicated one, or a refused proof is reported here; what `verify` rejects, it reports itself. A request that used
  * the DPoP scheme (or an API that takes only DPoP) is answered with a DPoP challenge.
  */
 export function createAuthenticate(
