@@ -25,6 +25,7 @@ import { createTokenRateLimiter } from '../endpoints/token-rate-limiter.js';
 import type { RateLimits } from '../config/rate-limits.js';
 import { createClientCredentialsGrant } from '../grants/client-credentials-grant.js';
 import { createTokenEndpoint } from '../endpoints/token-endpoint.js';
+import { forAudienceOnly } from '../grants/single-audience-grant.js';
 import { type TokenRequest } from '../protocol/token-request.js';
 import { createIntrospectionEndpoint } from '../endpoints/introspection-endpoint.js';
 import { renderDiscoveryDocument, serverEndpoints, type ServerEndpoints } from '../endpoints/discovery.js';
@@ -126,6 +127,13 @@ export interface ServerRuntime {
   /** Set when tracing is on: the HTTP layer opens a span per request with it. */
   readonly tracer: Tracer | undefined;
   token(request: TokenRequest): Promise<EndpointResponse>;
+  /**
+   * The token endpoint of the admin API's own listener (where the web console signs in): the same
+   * client authentication, limits and events, the client-credentials grant for the admin API only.
+   */
+  adminToken(request: TokenRequest): Promise<EndpointResponse>;
+  /** Revocation on the admin API's own listener: only admin tokens are revoked. */
+  adminRevoke(request: TokenRequest): Promise<EndpointResponse>;
   introspect(request: TokenRequest): Promise<EndpointResponse>;
   revoke(request: TokenRequest): Promise<EndpointResponse>;
   /** One scheduled-rotation pass now (the timer calls it; tests call it under a fake clock). */
@@ -265,14 +273,9 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
       : undefined,
     replay: sharedState,
   });
-  const token = createTokenEndpoint({
-    authenticate,
-    rateLimiter: createTokenRateLimiter(sharedState, options.rateLimits ?? {}),
-    quota,
-    grants: grants.map((grant) => traced(grant, traceGrant)),
-    events,
-    dpop,
-  });
+  const tokenEndpointDeps = { authenticate, rateLimiter: createTokenRateLimiter(sharedState, options.rateLimits ?? {}), quota, events, dpop };
+  const token = createTokenEndpoint({ ...tokenEndpointDeps, grants: grants.map((grant) => traced(grant, traceGrant)) });
+  const adminToken = createTokenEndpoint({ ...tokenEndpointDeps, grants: [traced(forAudienceOnly(clientCredentials, ADMIN_API_IDENTIFIER), traceGrant)] });
 
   // Introspection and revocation (RFC 7662, RFC 7009) need the same: the caller authenticated, our own tokens checked, revocations.
   const tokenManagement = { issuer: endpoints.issuer, authenticate, registry, revoked: sharedState, opaque, now, events };
@@ -305,6 +308,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   rotationTimer?.unref();
 
   const revoke = createRevocationEndpoint(tokenManagement);
+  const adminRevoke = createRevocationEndpoint({ ...tokenManagement, onlyAudience: ADMIN_API_IDENTIFIER });
 
   return {
     issuer: endpoints.issuer,
@@ -336,8 +340,10 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
       traceAdmin,
     ),
     token,
+    adminToken,
     introspect,
     revoke,
+    adminRevoke,
     rotateKeysNow,
     close: async () => {
       clearInterval(rotationTimer);
