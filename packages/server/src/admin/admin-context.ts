@@ -4,6 +4,7 @@ import { StorageConflictError, StorageReferenceError } from '../storage/types.js
 import { AdminError, notFound } from '../errors/admin-error.js';
 import { generateRecordId } from '../secrets/identifiers.js';
 import { echo } from '../errors/echo.js';
+import type { OverviewSources } from './overview-sources.js';
 
 export interface AdminDeps {
   storage: Storage;
@@ -22,6 +23,8 @@ export interface AdminDeps {
   adminTokenMaxTtlSeconds?: number;
   /** Where usage counts are read (the shared state); without it `readUsage` answers unavailable. */
   usage?: Pick<UsageCounterStore, 'readUsage'>;
+  /** What the overview reads beside storage (a running server provides it); without it `readOverview` answers unavailable. */
+  overview?: OverviewSources;
   /** Called after every committed write, so in-process caches drop stale entries before it returns. */
   onChange?: () => void | Promise<void>;
 }

@@ -35,6 +35,7 @@ import { signOnFor, type SignOn } from '../tokens/jws-signer.js';
 import { createTokenIssuer } from '../tokens/token-issuer.js';
 import { countEndpointEvents, createServerMetrics, type ServerMetrics } from '../observability/metrics.js';
 import { logEndpointEvents, logSharedStateTransitions } from '../observability/endpoint-logs.js';
+import { countRecentActivity } from '../observability/recent-activity.js';
 import { createEndpointEventBus } from '../protocol/endpoint-events.js';
 import { createDpopNonces } from '@m2m-auth/sdk-core';
 import { createTokenEndpointDpop, DEFAULT_DPOP_PROOF_WINDOW_SECONDS } from '../sender-constraint/token-endpoint-dpop.js';
@@ -175,6 +176,8 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const events = createEndpointEventBus();
   countEndpointEvents(events, metrics);
   logEndpointEvents(events, logger);
+  const startedAt = now();
+  const activity = countRecentActivity(events, now);
   if (tracer) annotateEndpointEvents(events);
 
   const state = options.state ?? createMemoryState({ now });
@@ -335,6 +338,13 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
         actor: 'server',
         adminTokenMaxTtlSeconds,
         usage: sharedState,
+        overview: {
+          startedAt,
+          activity,
+          // A read of a key no token id takes: one round trip, whatever the kind of state.
+          sharedState: { kind: state.kind, check: () => state.isTokenRevoked('health-check') },
+          rotationPolicy: rotationTimer ? rotationDeps.policy : undefined,
+        },
         onChange: () => registry.refresh(),
       }),
       traceAdmin,

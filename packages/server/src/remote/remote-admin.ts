@@ -16,6 +16,7 @@ import { revokedKey, rotatedKey, rotateKey, signingKeyList, signingKeyResource }
 import { auditEventResource } from '../admin/resources/audit-event.js';
 import { applyResult, ConfigDocumentAnswer } from '../admin/resources/config-document.js';
 import { usageFilter, usageView } from '../admin/resources/usage.js';
+import { overviewView } from '../admin/resources/overview.js';
 
 export interface RemoteAdminOptions {
   /** Base URL of the server (or of its admin listener); the API is at `${server}/admin/v1`. */
@@ -214,6 +215,7 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
       ),
 
     readUsage: async (filter = {}) => usageView.fromWire(await call(usageView.schema, 'GET', '/usage', undefined, usageFilter.toWire(filter))),
+    readOverview: async () => overviewView.fromWire(await call(overviewView.schema, 'GET', '/overview')),
 
     pruneAuditEvents: localOnly('pruning the audit log'),
     bootstrapAdminClient: localOnly('admin bootstrap'),
