@@ -12,6 +12,7 @@ import { createTrustedIssuerOperations, createTrustedIssuerWrites, type TrustedI
 import { createFederatedCredentialOperations, createFederatedCredentialWrites, type FederatedCredentialOperations } from './federated-credentials.js';
 import { createUsageOperations, type UsageOperations } from './usage.js';
 import { createOverviewOperations, type OverviewOperations } from './overview.js';
+import { createTokenInspectionOperations, type TokenInspectionOperations } from './token-inspection.js';
 import { createExchangePolicyOperations, createExchangePolicyWrites, type ExchangePolicyOperations } from './exchange-policies.js';
 
 export type { AdminDeps, AdminCaller } from './admin-context.js';
@@ -51,7 +52,8 @@ export interface Admin
     BootstrapOperations,
     ConfigOperations,
     UsageOperations,
-    OverviewOperations {
+    OverviewOperations,
+    TokenInspectionOperations {
   /** Who the audit log names for writes made through this handle. */
   readonly actor: string;
   /** The same operations, recorded in the audit log as done by `actor`. */
@@ -96,5 +98,6 @@ export function createAdmin(deps: AdminDeps): Admin {
     }),
     ...createUsageOperations(context),
     ...createOverviewOperations(context),
+    ...createTokenInspectionOperations(context),
   };
 }

@@ -33,6 +33,7 @@ import type { EndpointResponse } from '../protocol/endpoint-response.js';
 import { createRegistryView, type RegistryView } from '../registry/registry-view.js';
 import { signOnFor, type SignOn } from '../tokens/jws-signer.js';
 import { createTokenIssuer } from '../tokens/token-issuer.js';
+import { inspectToken } from '../tokens/inspect-token.js';
 import { countEndpointEvents, createServerMetrics, type ServerMetrics } from '../observability/metrics.js';
 import { logEndpointEvents, logSharedStateTransitions } from '../observability/endpoint-logs.js';
 import { countRecentActivity } from '../observability/recent-activity.js';
@@ -345,6 +346,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
           sharedState: { kind: state.kind, check: () => state.isTokenRevoked('health-check') },
           rotationPolicy: rotationTimer ? rotationDeps.policy : undefined,
         },
+        inspectToken: (token) => inspectToken({ issuer: endpoints.issuer, keyRing: registry.keyRing, now, opaque, registry, revoked: sharedState }, token),
         onChange: () => registry.refresh(),
       }),
       traceAdmin,

@@ -31,6 +31,7 @@ import { applyResult, ApplyQuery, ConfigDocumentAnswer, ConfigDocumentBody, Expo
 import { Problem } from '../../admin/resources/problem.js';
 import { usageFilter, UsageQuery, usageView } from '../../admin/resources/usage.js';
 import { overviewView } from '../../admin/resources/overview.js';
+import { inspectTokenRequest, tokenInspectionView } from '../../admin/resources/token-inspection.js';
 
 export const ADMIN_PREFIX = '/admin/v1';
 export const OPENAPI_PATH = `${ADMIN_PREFIX}/openapi.json`;
@@ -658,6 +659,18 @@ export function adminRoutes(): RouteSpec[] {
         'This instance’s token endpoint over the last 60 minutes (tokens issued and failed per minute, failures by reason, the busiest and the most failing clients, counted in this process: behind a load balancer each instance answers for its own share), the signing keys’ ages and the next scheduled rotation (keys and next_rotation only with keys:read too; left out otherwise), and whether the database and the shared state answer',
       success: [200, overviewView.schema],
       handler: async (admin) => overviewView.toWire(await admin.readOverview()),
+    }),
+
+    // ---- Token inspector
+    route({
+      method: 'POST',
+      url: '/tokens/inspect',
+      scope: 'tokens:inspect',
+      summary:
+        'What this server knows of a token: issued here (its keys, its opaque store), signature, revoked, expired, active as introspection would answer, and why not; header and claims decoded. Any string answers 200 (format unknown when it is no token); the token is never logged or stored',
+      body: inspectTokenRequest.schema,
+      success: [200, tokenInspectionView.schema],
+      handler: async (admin, { body }) => tokenInspectionView.toWire(await admin.inspectToken(inspectTokenRequest.fromWire(body).token)),
     }),
   ];
 }
