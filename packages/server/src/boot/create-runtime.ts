@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DEFAULT_KEY_ROTATION_POLICY, type KeyRotationPolicy } from '../keys/rotation-policy.js';
-import { runScheduledRotation, type RotationStep } from '../keys/scheduled-rotation.js';
+import { rotationStepAudit, runScheduledRotation, type RotationStep } from '../keys/scheduled-rotation.js';
 import { generateRecordId } from '../secrets/identifiers.js';
 import type { Logger } from 'pino';
 import type { Storage } from '../storage/types.js';
@@ -296,7 +296,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     const steps = await runScheduledRotation(rotationDeps);
     for (const step of steps) {
       logger.info({ event: `key.${step.step}`, ...step }, 'scheduled key rotation');
-      await storage.appendAuditEvent({ id: generateRecordId('evt'), at: now(), type: `key.${step.step}`, actor: 'scheduler', data: { ...step } });
+      await storage.appendAuditEvent({ id: generateRecordId('evt'), at: now(), type: `key.${step.step}`, actor: 'scheduler', data: rotationStepAudit(step) });
     }
     if (steps.length > 0) registry.invalidate();
     return steps;

@@ -81,3 +81,20 @@ export function nextScheduledRotation(keys: readonly SigningKeyRecord[], policy:
   }
   return next;
 }
+
+/**
+ * A step's audit data in the shape every admin change records (admin-context.ts changedFields): a
+ * new key as `after`, a changed one as `changes: {field: {before, after}}`, the keys an activation
+ * demoted as `demoted` (as `key.rotated` lists them).
+ */
+export function rotationStepAudit(step: RotationStep): Record<string, unknown> {
+  const status = (before: string, after: string) => ({ status: { before, after } });
+  switch (step.step) {
+    case 'prepublished':
+      return { ...step, after: { kid: step.kid, alg: step.alg, status: 'pending' } };
+    case 'activated':
+      return { ...step, changes: status('pending', 'active'), demoted: step.previous.map((kid) => ({ kid, changes: status('active', 'published') })) };
+    case 'retired':
+      return { ...step, changes: status('published', 'retired') };
+  }
+}
