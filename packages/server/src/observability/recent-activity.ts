@@ -1,12 +1,13 @@
 import type { EndpointEventBus } from '../protocol/endpoint-events.js';
 import { toOAuthResponse } from '../errors/to-oauth-response.js';
+import { OAuthError } from '../errors/oauth-error.js';
 import { createPerMinuteRing } from './per-minute-ring.js';
 
 /** The window the console's overview shows. */
 export const RECENT_ACTIVITY_MINUTES = 60;
 /**
  * Clients counted apart per minute and per list; past it a minute's tokens still count in its
- * totals. Only authenticated clients are counted apart (an unknown id is never a key), so this
+ * totals. Only registered clients are counted apart (an unknown id is never a key), so this
  * bounds memory even with many registered clients: 60 minutes × 2 lists × this many entries.
  */
 export const MAX_CLIENTS_PER_MINUTE = 1_000;
@@ -51,11 +52,13 @@ export function countRecentActivity(events: EndpointEventBus, now: () => number)
     if (issued !== undefined) counts.issuedBy.set(clientId, issued + 1);
     else if (counts.issuedBy.size < MAX_CLIENTS_PER_MINUTE) counts.issuedBy.set(clientId, 1);
   });
-  events.on('token.failed', ({ error, clientId }) => {
+  events.on('token.failed', ({ error, clientId: authenticated }) => {
     const counts = ring.current();
     const reason = toOAuthResponse(error).body.error;
     counts.failed += 1;
     counts.reasons.set(reason, (counts.reasons.get(reason) ?? 0) + 1);
+    // A registered client that failed to authenticate (a wrong or expired secret) counts as failing too.
+    const clientId = authenticated ?? (error instanceof OAuthError ? error.registeredClientId : undefined);
     if (clientId === undefined) return;
     const failed = counts.failedBy.get(clientId);
     if (failed) {

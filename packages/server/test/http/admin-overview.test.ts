@@ -36,10 +36,11 @@ describe('GET /admin/v1/overview', () => {
   it('counts this instance’s last hour per minute, failures by reason, busiest and failing clients; never an unknown client id', async () => {
     const { boot, orders } = await setup();
     const cc = (params: Record<string, string> = {}) => ({ grant_type: 'client_credentials', audience: PAYMENTS, ...params });
-    // Minute 0: two tokens and a refused scope for orders-service; a guessed client id fails twice.
+    // Minute 0: two tokens, a refused scope, then a wrong secret for orders-service; a guessed client id fails twice.
     expect((await postToken(t.app, cc(), basic(orders.clientId, orders.clientSecret))).status).toBe(200);
     expect((await postToken(t.app, cc(), basic(orders.clientId, orders.clientSecret))).status).toBe(200);
     expect((await postToken(t.app, cc({ scope: 'payments:read' }), basic(orders.clientId, orders.clientSecret))).status).toBe(400);
+    expect((await postToken(t.app, cc(), basic(orders.clientId, 'an-old-secret-after-rotation'))).status).toBe(401);
     for (let i = 0; i < 2; i++) expect((await postToken(t.app, cc(), basic('attacker-chosen-id', 'guess'))).status).toBe(401);
     t.clock.advance(2 * MINUTE);
 
@@ -53,19 +54,20 @@ describe('GET /admin/v1/overview', () => {
     // 60 minutes, oldest first, ending with the current one; zero where nothing happened.
     expect(body.tokens_per_minute).toHaveLength(60);
     expect(body.tokens_per_minute[0].minute).toBe(new Date(START - 57 * MINUTE).toISOString());
-    expect(body.tokens_per_minute.at(-3)).toEqual({ minute: new Date(START).toISOString(), issued: 2, failed: 3 });
+    expect(body.tokens_per_minute.at(-3)).toEqual({ minute: new Date(START).toISOString(), issued: 2, failed: 4 });
     expect(body.tokens_per_minute.at(-2)).toEqual({ minute: new Date(START + MINUTE).toISOString(), issued: 0, failed: 0 });
     // The reader's own admin token is this minute's.
     expect(body.tokens_per_minute.at(-1)).toMatchObject({ issued: 1, failed: 0 });
     expect(body.failures_by_reason).toEqual([
-      { reason: 'invalid_client', count: 2 },
+      { reason: 'invalid_client', count: 3 },
       { reason: 'invalid_scope', count: 1 },
     ]);
     expect(body.busiest_clients).toEqual([
       { client_id: orders.clientId, name: 'orders-service', issued: 2 },
       { client_id: reader.clientId, name: 'console-overview:read-keys:read', issued: 1 },
     ]);
-    expect(body.failing_clients).toEqual([{ client_id: orders.clientId, name: 'orders-service', failed: 1, last_error: 'invalid_scope' }]);
+    // A registered client failing to authenticate counts; the guessed id does not.
+    expect(body.failing_clients).toEqual([{ client_id: orders.clientId, name: 'orders-service', failed: 2, last_error: 'invalid_client' }]);
     expect(body.health).toEqual({
       database: { ok: true, latency_ms: expect.any(Number) },
       shared_state: { ok: true, latency_ms: expect.any(Number), kind: 'memory' },
