@@ -1,9 +1,10 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
-import { loadConsoleAssets, type ConsoleAssets } from '../../src/http/console/console-assets.js';
+import { DEFAULT_CONSOLE_DIR, loadConsoleAssets, type ConsoleAssets } from '../../src/http/console/console-assets.js';
 import { startServer, type RunningServer } from '../../src/http/start-server.js';
 
 const INDEX = '<!doctype html><html><head><script type="module" src="/console/assets/index-3f9a1c.js"></script></head><body></body></html>';
@@ -154,9 +155,23 @@ describe('loading the console build', () => {
     return dir;
   };
 
+  it('defaults to the package’s dist/console, from the source tree and the compiled module alike (so from an installed tarball too)', async () => {
+    const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
+    expect(DEFAULT_CONSOLE_DIR).toBe(join(packageRoot, 'dist', 'console'));
+    const compiled = (await import(pathToFileURL(join(packageRoot, 'dist', 'http', 'console', 'console-assets.js')).href)) as { DEFAULT_CONSOLE_DIR: string };
+    expect(compiled.DEFAULT_CONSOLE_DIR).toBe(join(packageRoot, 'dist', 'console'));
+  });
+
   it('a directory without index.html (or none at all) is no console', () => {
     expect(loadConsoleAssets(tempDir())).toBeUndefined();
     expect(loadConsoleAssets(join(tempDir(), 'absent'))).toBeUndefined();
+  });
+
+  it('refuses, naming it, a directory far larger than a console build (an option pointed at the wrong place)', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'index.html'), INDEX);
+    for (let i = 0; i < 2_001; i++) writeFileSync(join(dir, `file-${i}.txt`), '');
+    expect(() => loadConsoleAssets(dir)).toThrow(new RegExp(`${dir}.*more than 2000 files`));
   });
 
   it('leaves out dot files and symbolic links, so nothing outside the build can be served', () => {
