@@ -24,7 +24,7 @@ export interface RemoteAdminOptions {
   server: string;
   clientId: string;
   clientSecret: string;
-  /** Default `${server}/oauth/token`; set it when the admin API has its own listener. */
+  /** Default `${server}/oauth/token` (an own admin listener answers it too, for admin tokens). */
   tokenEndpoint?: string;
   fetch?: typeof fetch;
 }
