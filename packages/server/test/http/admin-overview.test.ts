@@ -6,6 +6,9 @@ import { createEndpointEventBus } from '../../src/protocol/endpoint-events.js';
 import { countRecentActivity, MAX_CLIENTS_PER_MINUTE } from '../../src/observability/recent-activity.js';
 import { OAuthError } from '../../src/errors/oauth-error.js';
 import { DEFAULT_KEY_ROTATION_POLICY } from '../../src/keys/rotation-policy.js';
+import { availableStacks } from '../helpers/stacks.js';
+
+const stacks = await availableStacks();
 
 const MINUTE = 60_000;
 const PAYMENTS = 'https://payments.example';
@@ -123,6 +126,23 @@ describe('GET /admin/v1/overview', () => {
     expect(status).toBe(200);
     expect(body.health.database).toEqual({ ok: false, latency_ms: expect.any(Number) });
     expect(body.health.shared_state.ok).toBe(true);
+  });
+});
+
+describe.each(stacks)('the overview’s health checks on $name', (stack) => {
+  it('asks the real database and shared state, and names the state’s kind', async () => {
+    const t = await createTestApp({ stack });
+    try {
+      const boot = await t.runtime.admin.bootstrapAdminClient();
+      const token = await postToken(t.app, { grant_type: 'client_credentials', audience: ADMIN_API_IDENTIFIER }, basic(boot.clientId, boot.clientSecret));
+      const response = await t.app.inject({ url: '/admin/v1/overview', headers: { authorization: `Bearer ${token.body.access_token as string}` } });
+      expect(response.json().health).toEqual({
+        database: { ok: true, latency_ms: expect.any(Number) },
+        shared_state: { ok: true, latency_ms: expect.any(Number), kind: stack.name === 'sqlite' ? 'sqlite' : 'redis' },
+      });
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -3,8 +3,10 @@ import { decodeJwt, generateKeyPair, SignJWT } from 'jose';
 import { createTestApp, basic, postToken, seedExampleSystem, ISSUER, type TestApp } from '../helpers/test-app.js';
 import { ADMIN_API_IDENTIFIER, type AdminScope } from '../../src/admin/built-in-admin-api.js';
 import { MAX_INSPECTED_TOKEN_CHARS } from '../../src/admin/resources/token-inspection.js';
+import { availableStacks } from '../helpers/stacks.js';
 
 const PAYMENTS = 'https://payments.example';
+const stacks = await availableStacks();
 
 describe('POST /admin/v1/tokens/inspect', () => {
   let t: TestApp;
@@ -151,5 +153,46 @@ describe('POST /admin/v1/tokens/inspect', () => {
     const refused = await inspect(await paymentsToken(), await adminWith(['keys:read', 'overview:read']));
     expect(refused.status).toBe(403);
     expect(refused.body).toMatchObject({ required_scope: 'tokens:inspect' });
+  });
+});
+
+describe.each(stacks)('the token inspector on $name', (stack) => {
+  it('reads revocations and opaque tokens where the server keeps them', async () => {
+    const t = await createTestApp({ stack });
+    try {
+      const boot = await t.runtime.admin.bootstrapAdminClient();
+      const orders = await seedExampleSystem(t.runtime);
+      const inspect = async (token: string) => {
+        const admin = await postToken(t.app, { grant_type: 'client_credentials', audience: ADMIN_API_IDENTIFIER }, basic(boot.clientId, boot.clientSecret));
+        const response = await t.app.inject({
+          method: 'POST',
+          url: '/admin/v1/tokens/inspect',
+          headers: { authorization: `Bearer ${admin.body.access_token as string}` },
+          payload: { token },
+        });
+        return response.json() as Record<string, unknown>;
+      };
+      const issue = async () =>
+        (await postToken(t.app, { grant_type: 'client_credentials', audience: PAYMENTS }, basic(orders.clientId, orders.clientSecret))).body
+          .access_token as string;
+      const revoke = (token: string) =>
+        t.app.inject({
+          method: 'POST',
+          url: '/oauth/revoke',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(orders.clientId, orders.clientSecret) },
+          payload: `token=${token}`,
+        });
+      const jwt = await issue();
+      expect(await inspect(jwt)).toMatchObject({ format: 'jwt', active: true });
+      await revoke(jwt);
+      expect(await inspect(jwt)).toMatchObject({ format: 'jwt', active: false, revoked: true });
+      await t.runtime.admin.updateApi(PAYMENTS, { tokenFormat: 'opaque' });
+      const opaque = await issue();
+      expect(await inspect(opaque)).toMatchObject({ format: 'opaque', issued_here: true, active: true });
+      await revoke(opaque);
+      expect(await inspect(opaque)).toMatchObject({ format: 'opaque', issued_here: false, active: false });
+    } finally {
+      await t.close();
+    }
   });
 });
