@@ -30,6 +30,8 @@ import { auditEventResource, auditFilter, AuditQuery } from '../../admin/resourc
 import { applyResult, ApplyQuery, ConfigDocumentAnswer, ConfigDocumentBody, ExportQuery } from '../../admin/resources/config-document.js';
 import { Problem } from '../../admin/resources/problem.js';
 import { usageFilter, UsageQuery, usageView } from '../../admin/resources/usage.js';
+import { overviewView } from '../../admin/resources/overview.js';
+import { inspectTokenRequest, tokenInspectionView } from '../../admin/resources/token-inspection.js';
 
 export const ADMIN_PREFIX = '/admin/v1';
 export const OPENAPI_PATH = `${ADMIN_PREFIX}/openapi.json`;
@@ -646,6 +648,29 @@ export function adminRoutes(): RouteSpec[] {
       querystring: UsageQuery,
       success: [200, usageView.schema],
       handler: async (admin, { query }) => usageView.toWire(await admin.readUsage(usageFilter.fromWire(query))),
+    }),
+
+    // ---- Overview (the web console's first page)
+    route({
+      method: 'GET',
+      url: '/overview',
+      scope: 'overview:read',
+      summary:
+        'This instance’s token endpoint over the last 60 minutes (tokens issued and failed per minute, failures by reason, the busiest and the most failing clients, counted in this process: behind a load balancer each instance answers for its own share), the signing keys’ ages and the next scheduled rotation (keys and next_rotation only with keys:read too; left out otherwise), and whether the database and the shared state answer',
+      success: [200, overviewView.schema],
+      handler: async (admin) => overviewView.toWire(await admin.readOverview()),
+    }),
+
+    // ---- Token inspector
+    route({
+      method: 'POST',
+      url: '/tokens/inspect',
+      scope: 'tokens:inspect',
+      summary:
+        'What this server knows of a token: issued here (its keys, its opaque store), signature, revoked, expired, active as introspection would answer, and why not; header and claims decoded. Any string answers 200 (format unknown when it is no token); the token is never logged or stored',
+      body: inspectTokenRequest.schema,
+      success: [200, tokenInspectionView.schema],
+      handler: async (admin, { body }) => tokenInspectionView.toWire(await admin.inspectToken(inspectTokenRequest.fromWire(body).token)),
     }),
   ];
 }
