@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
-import type { RegisteredClient } from '../storage/types.js';
+import type { ClientAuthMethod, RegisteredClient } from '../storage/types.js';
 import { FAILED, type AuthenticatedClient, type ClientDirectory } from './authenticated-client.js';
 import type { AssertionReplayStore } from '../state/types.js';
 import { OAuthError } from '../errors/oauth-error.js';
@@ -11,6 +11,7 @@ import { isStorableText } from '../protocol/storable-text.js';
 import { claimedIdentity } from '../federation/platform-token.js';
 import { authenticateFederated, type FederatedAuthDeps } from './federated-authentication.js';
 import { useAssertionOnce } from './assertion-replay.js';
+import { authenticateWithCertificate, type MutualTlsAuthDeps } from './tls-client-auth.js';
 
 export type { FederatedAuthDeps, FederatedOutcome } from './federated-authentication.js';
 export type { AuthenticatedClient, ClientAuthenticator, ClientDirectory } from './authenticated-client.js';
@@ -28,6 +29,8 @@ export interface ClientAuthDeps {
   onSecretUsed?: (clientId: string, secretId: string) => void;
   /** Workload identity federation: platform tokens of trusted issuers instead of a secret. */
   federation?: FederatedAuthDeps;
+  /** Mutual TLS (RFC 8705 §2): the CAs of tls_client_auth. Without it no certificate authenticates. */
+  mutualTls?: MutualTlsAuthDeps;
 }
 
 /** Compared against when the client does not exist, so unknown and known ids take the same time. */
@@ -70,8 +73,14 @@ function failureKeyOf(credentials: PresentedCredentials): string {
 async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCredentials, clientId: string): Promise<AuthenticatedClient> {
   if (credentials.method === 'federated') return authenticateFederated(deps, credentials);
   const client = await deps.registry.client(clientId);
-  let credential: string = credentials.method;
-  if (credentials.method === 'private_key_jwt') {
+  let method: ClientAuthMethod = credentials.method === 'mutual_tls' ? 'tls_client_auth' : credentials.method;
+  let credential: string = method;
+  if (credentials.method === 'mutual_tls') {
+    if (!deps.mutualTls) throw invalidClient(FAILED, 'mutual TLS is not configured');
+    if (!client) throw invalidClient(FAILED, 'unknown client');
+    method = authenticateWithCertificate(deps.mutualTls, client, credentials.certificate);
+    credential = method;
+  } else if (credentials.method === 'private_key_jwt') {
     if (!client?.jwks) throw invalidClient(FAILED, client ? 'client has no registered keys' : 'unknown client');
     await verifyAssertion(deps, client, credentials.assertion);
   } else {
@@ -88,8 +97,8 @@ async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCre
     deps.onSecretUsed?.(client.clientId, matched);
     credential = `secret:${matched}`;
   }
-  if (!client.tokenEndpointAuthMethods.includes(credentials.method)) {
-    throw invalidClient(`This client may not authenticate with ${credentials.method}.`);
+  if (!client.tokenEndpointAuthMethods.includes(method)) {
+    throw invalidClient(`This client may not authenticate with ${method}.`);
   }
   if (!client.isEnabled) throw invalidClient('This client is disabled.');
   return { client, credential };

@@ -16,7 +16,8 @@ import { invalidRequest } from '../errors/oauth-error.js';
 import { httpErrorAnswer, pathOf } from './error-answers.js';
 import { answerClientError } from './client-error.js';
 import { INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH } from '../endpoints/discovery.js';
-import { fastifyTrustProxy, type TrustProxy } from '../config/trust-proxy.js';
+import { fastifyTrustProxy, trustsPeer, type TrustProxy } from '../config/trust-proxy.js';
+import { createCertificateReader } from './client-certificate.js';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
 import type { TokenRequest } from '../protocol/token-request.js';
 import { ADMIN_PATH_PARAMETER_MAX_CHARS, registerAdminApi } from './admin/admin-routes.js';
@@ -59,21 +60,30 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
   app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => done(null, parseFormParams(body as string)));
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, NOT_FORM));
 
+  // Without mutual TLS no certificate is read, and a Client-Cert header is ignored as before.
+  const presentedCertificate = runtime.isMutualTlsOn ? createCertificateReader(trustsPeer(options.trustProxy ?? false)) : () => undefined;
   const oauthEndpoint =
     (name: string, handler: (request: TokenRequest) => Promise<EndpointResponse>) => async (request: FastifyRequest, reply: FastifyReply) => {
       const started = performance.now();
       const params = request.body as FormParams | typeof NOT_FORM | undefined;
-      const response =
-        params === NOT_FORM || params === undefined
-          ? errorResponse(invalidRequest(`The request body must be ${FORM}.`))
-          : await handler({
-              authorization: request.headers.authorization,
-              params,
-              remoteAddress: request.ip,
-              requestId: request.id,
-              accept: request.headers.accept,
-              dpopProof: oneHeader(request.headers.dpop),
-            });
+      let response: EndpointResponse;
+      try {
+        response =
+          params === NOT_FORM || params === undefined
+            ? errorResponse(invalidRequest(`The request body must be ${FORM}.`))
+            : await handler({
+                authorization: request.headers.authorization,
+                params,
+                remoteAddress: request.ip,
+                requestId: request.id,
+                accept: request.headers.accept,
+                dpopProof: oneHeader(request.headers.dpop),
+                clientCertificate: presentedCertificate(request.raw),
+              });
+      } catch (error) {
+        // Only the certificate reader throws here (the endpoints answer every error themselves).
+        response = errorResponse(error);
+      }
       runtime.metrics.observeRequest(name, response.status, (performance.now() - started) / 1000);
       return send(reply, response);
     };
