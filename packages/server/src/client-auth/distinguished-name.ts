@@ -115,8 +115,13 @@ function readAttribute(text: string, start: number): [Attribute, number] {
     const match = /^#((?:[0-9A-Fa-f]{2})+)/.exec(text.slice(index));
     if (!match) throw new DistinguishedNameError(`has a malformed #hex value for ${type}`);
     const der = Buffer.from(match[1]!, 'hex');
-    const value = element(der, 0);
-    if (value.end !== der.length) throw new DistinguishedNameError(`has a malformed #hex value for ${type}`);
+    let value: DerElement | undefined;
+    try {
+      value = element(der, 0);
+    } catch {
+      // reported below
+    }
+    if (value?.end !== der.length) throw new DistinguishedNameError(`has a malformed #hex value for ${type}`);
     index += match[0].length;
     while (text[index] === ' ') index += 1;
     if (index < text.length && text[index] !== ',' && text[index] !== '+') throw new DistinguishedNameError(`has text after the #hex value for ${type}`);
