@@ -19,6 +19,8 @@ export function patchedClient(client: ClientRecord, patch: ClientPatch, now: num
     if (tlsClientAuthSanDns?.length) updated.tlsClientAuthSanDns = tlsClientAuthSanDns;
     else delete updated.tlsClientAuthSanDns;
   }
+  // The contract reads "may introspect nothing" as absent, not [] (as the SQL adapters store it).
+  if (updated.introspectApis?.length === 0) delete updated.introspectApis;
   if (!updated.dpopBoundAccessTokens) delete updated.dpopBoundAccessTokens;
   if (!updated.tlsClientCertificateBoundAccessTokens) delete updated.tlsClientCertificateBoundAccessTokens;
   return updated;

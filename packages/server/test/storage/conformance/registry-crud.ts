@@ -132,6 +132,10 @@ export function describeRegistryCrud(harness: ConformanceHarness, T0: number): v
           tlsClientAuthSubjectDn: 'CN=orders',
           updatedAt: T0 + 2,
         });
+        // An emptied introspection permission reads back absent too, as every optional list does.
+        await storage.updateClient('c1', { introspectApis: ['https://a.example'] }, T0 + 3);
+        await storage.updateClient('c1', { introspectApis: [] }, T0 + 4);
+        expect(await storage.getClient('c1')).not.toHaveProperty('introspectApis');
       });
 
       it('refuses a duplicate client id', async () => {
