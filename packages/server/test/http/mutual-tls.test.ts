@@ -214,6 +214,44 @@ describe('certificate-bound access tokens (RFC 8705 §3)', () => {
   });
 });
 
+describe('certificate-bound tokens from token exchange (RFC 8693)', () => {
+  beforeEach(() => start());
+
+  it('binds the exchanged token of a bound client to the certificate it connected with', async () => {
+    const LEDGER = 'https://ledger.example';
+    await t.runtime.admin.createApi({ identifier: LEDGER, scopes: ['payments:write'] });
+    await t.runtime.admin.createGrant({ clientId: ids.byDn, apiIdentifier: LEDGER, scopes: ['payments:write'] });
+    await t.runtime.admin.updateClient(ids.byDn, { tlsClientCertificateBoundAccessTokens: true });
+    await t.runtime.storage.addExchangePolicy({
+      id: 'xp_1',
+      clientId: ids.byDn,
+      subjectClientId: ids.secret.clientId,
+      subjectIssuer: null,
+      apiIdentifier: LEDGER,
+      scopes: null,
+      description: '',
+      createdAt: t.clock.now(),
+    });
+    await t.runtime.registry.refresh();
+    const subject = await tokenRequest({}, { authorization: basic(ids.secret.clientId, ids.secret.clientSecret) });
+    const exchange = {
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: subject.body.access_token as string,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      audience: LEDGER,
+      client_id: ids.byDn,
+    };
+    const exchanged = await tokenRequest(exchange, { certificate: orders });
+    expect(exchanged.status).toBe(200);
+    expect(exchanged.body.token_type).toBe('Bearer');
+    expect(decodeJwt(exchanged.body.access_token as string)).toMatchObject({
+      sub: ids.secret.clientId,
+      act: { sub: ids.byDn },
+      cnf: { 'x5t#S256': certificateThumbprint(orders.x509) },
+    });
+  });
+});
+
 describe('without mutual TLS (no --mtls-ca)', () => {
   beforeEach(() => start({ isMutualTlsOn: false }));
 
