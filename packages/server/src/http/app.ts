@@ -19,7 +19,7 @@ import { INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH } from '../e
 import { fastifyTrustProxy, trustsPeer, type TrustProxy } from '../config/trust-proxy.js';
 import { createCertificateReader } from './client-certificate.js';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
-import type { TokenRequest } from '../protocol/token-request.js';
+import type { PresentedCertificate, TokenRequest } from '../protocol/token-request.js';
 import { ADMIN_PATH_PARAMETER_MAX_CHARS, registerAdminApi } from './admin/admin-routes.js';
 import { sendEndpointResponse as send } from './send-endpoint-response.js';
 import { cacheHeaders } from './cache-policy.js';
@@ -62,28 +62,32 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
 
   // Without mutual TLS no certificate is read, and a Client-Cert header is ignored as before.
   const presentedCertificate = runtime.isMutualTlsOn ? createCertificateReader(trustsPeer(options.trustProxy ?? false)) : () => undefined;
+  // The endpoint answers every error itself; a Client-Cert header refused before it is called is answered the same way.
+  const callEndpoint = async (handler: (request: TokenRequest) => Promise<EndpointResponse>, request: FastifyRequest, params: FormParams) => {
+    let clientCertificate: PresentedCertificate | undefined;
+    try {
+      clientCertificate = presentedCertificate(request.raw);
+    } catch (error) {
+      return errorResponse(error);
+    }
+    return handler({
+      authorization: request.headers.authorization,
+      params,
+      remoteAddress: request.ip,
+      requestId: request.id,
+      accept: request.headers.accept,
+      dpopProof: oneHeader(request.headers.dpop),
+      clientCertificate,
+    });
+  };
   const oauthEndpoint =
     (name: string, handler: (request: TokenRequest) => Promise<EndpointResponse>) => async (request: FastifyRequest, reply: FastifyReply) => {
       const started = performance.now();
       const params = request.body as FormParams | typeof NOT_FORM | undefined;
-      let response: EndpointResponse;
-      try {
-        response =
-          params === NOT_FORM || params === undefined
-            ? errorResponse(invalidRequest(`The request body must be ${FORM}.`))
-            : await handler({
-                authorization: request.headers.authorization,
-                params,
-                remoteAddress: request.ip,
-                requestId: request.id,
-                accept: request.headers.accept,
-                dpopProof: oneHeader(request.headers.dpop),
-                clientCertificate: presentedCertificate(request.raw),
-              });
-      } catch (error) {
-        // Only the certificate reader throws here (the endpoints answer every error themselves).
-        response = errorResponse(error);
-      }
+      const response =
+        params === NOT_FORM || params === undefined
+          ? errorResponse(invalidRequest(`The request body must be ${FORM}.`))
+          : await callEndpoint(handler, request, params);
       runtime.metrics.observeRequest(name, response.status, (performance.now() - started) / 1000);
       return send(reply, response);
     };

@@ -209,20 +209,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     await app.ready();
     mainListener.ready();
     // The OAuth endpoints again, for clients with certificates (RFC 8705 §5): no admin API, no metrics.
-    const mtlsApp =
-      mtlsListener &&
-      buildApp(runtime, {
-        isShuttingDown: () => isShuttingDown,
-        logger,
-        trustProxy: options.trustProxy ?? false,
-        adminApi: false,
-        serverFactory: (handler) => mtlsListener!.serveWhenReady(handler),
-      });
-    const runningMtlsListener = mtlsListener;
-    if (mtlsApp) {
-      await mtlsApp.ready();
-      mtlsListener!.ready();
-    }
+    const mtls = mtlsListener && { listener: mtlsListener, app: await serveMutualTls(mtlsListener, runtime, logger, options.trustProxy, () => isShuttingDown) };
     admin = typeof adminChoice === 'object' ? await listenAdmin(runtime, adminChoice, logger, tls, limits) : undefined;
     const adminListener = admin;
     const adminUrl = admin ? `${admin.url}${ADMIN_PREFIX}` : adminChoice === true ? `${url}${ADMIN_PREFIX}` : undefined;
@@ -248,7 +235,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           }
           stopPruning();
           await adminListener?.close();
-          await runningMtlsListener?.close(() => mtlsApp!.close());
+          await mtls?.listener.close(() => mtls.app.close());
           await mainListener.close(() => app.close());
           await runtime.close();
           // After the last request: its spans are sent before the process exits.
@@ -336,6 +323,20 @@ function answerStarting(request: IncomingMessage, response: ServerResponse) {
     connection: 'close',
   });
   response.end(answer.body);
+}
+
+/** The OAuth endpoints and discovery on the mutual-TLS listener, once its app is ready. */
+async function serveMutualTls(listener: Listener, runtime: ServerRuntime, logger: Logger, trustProxy: TrustProxy | undefined, isShuttingDown: () => boolean) {
+  const app = buildApp(runtime, {
+    isShuttingDown,
+    logger,
+    trustProxy: trustProxy ?? false,
+    adminApi: false,
+    serverFactory: (handler) => listener.serveWhenReady(handler),
+  });
+  await app.ready();
+  listener.ready();
+  return app;
 }
 
 /** The admin API on its own socket, so the token endpoint's listener need not expose it. */
