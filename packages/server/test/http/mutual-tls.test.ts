@@ -1,9 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { certificateThumbprint, formatClientCertHeader } from '@m2m-auth/sdk-core';
 import { basic, createClock, createTestApp, ISSUER, postToken, seedExampleSystem, type TestApp } from '../helpers/test-app.js';
 import { createTestCa, issueCertificate, selfSignedCertificate, type TestCertificate } from '../../../sdk-core/test/helpers/test-pki.js';
 import type { RuntimeOptions } from '../../src/boot/create-runtime.js';
+import { startPlatformIssuer, type PlatformIssuer } from '../helpers/platform-issuer.js';
+import { addFederatedCredential, trustIssuer } from '../helpers/federation.js';
 
 /**
  * Mutual TLS (RFC 8705) behind a TLS-terminating proxy: the certificate arrives in the proxy's
@@ -249,6 +251,35 @@ describe('certificate-bound tokens from token exchange (RFC 8693)', () => {
       act: { sub: ids.byDn },
       cnf: { 'x5t#S256': certificateThumbprint(orders.x509) },
     });
+  });
+});
+
+describe('certificate-bound tokens from the JWT bearer grant (RFC 7523 §2.1)', () => {
+  let platform: PlatformIssuer;
+  beforeAll(async () => {
+    platform = await startPlatformIssuer();
+  });
+  afterAll(() => platform.close());
+  beforeEach(() => start());
+
+  it('binds the token of a bound client whose platform token names it, and refuses it without a certificate', async () => {
+    const at = t.clock.now();
+    await trustIssuer(t.runtime.storage, at, platform.issuer);
+    await addFederatedCredential(t.runtime.storage, at, { clientId: ids.secret.clientId, issuer: platform.issuer, subject: 'deployer' });
+    await t.runtime.admin.updateClient(ids.secret.clientId, { tlsClientCertificateBoundAccessTokens: true });
+    const assertion = () => {
+      const nowS = Math.floor(t.clock.now() / 1000);
+      return platform.sign({ sub: 'deployer', aud: ISSUER, iat: nowS, exp: nowS + 300, jti: `j-${Math.random()}` });
+    };
+    const grant = async (certificate?: TestCertificate) =>
+      tokenRequest({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: await assertion() }, { certificate });
+    const bound = await grant(reports);
+    expect(bound.status).toBe(200);
+    expect(decodeJwt(bound.body.access_token as string)).toMatchObject({
+      client_id: ids.secret.clientId,
+      cnf: { 'x5t#S256': certificateThumbprint(reports.x509) },
+    });
+    expect(await grant()).toMatchObject({ status: 400, body: { error: 'invalid_request', error_description: expect.stringMatching(/certificate-bound/) } });
   });
 });
 
