@@ -236,6 +236,11 @@ async function runPrimary(config: ServerConfig) {
  * The banner goes to stderr, for the person who started the server; the log (stdout) never holds
  * the bootstrap secret.
  */
+function describeMutualTls({ caPath, listener }: NonNullable<ServerConfig['mutualTls']>): string {
+  const where = listener ? `its own listener, ${listener.publicUrl ?? `port ${listener.port}`}` : 'this listener and trusted proxies';
+  return `client certificates on ${where} (CAs: ${caPath})`;
+}
+
 function printBanner(config: ServerConfig, url: string, adminUrl: string | undefined, bootstrapped: BootstrappedAdmin | undefined) {
   const isSecretSupplied = Boolean(process.env[BOOTSTRAP_SECRET_ENV]);
   // The CLI commands must reach this server's database and master key, PostgreSQL included.
@@ -250,6 +255,7 @@ function printBanner(config: ServerConfig, url: string, adminUrl: string | undef
       `  jwks:       ${config.issuer}/.well-known/jwks.json`,
       `  database:   ${redactDatabaseUrl(config.database.url)}`,
       `  admin API:  ${adminUrl ?? 'off'}`,
+      ...(config.mutualTls ? [`  mutual TLS: ${describeMutualTls(config.mutualTls)}`] : []),
       `  data dir:   ${config.dataDir}`,
       '',
       ...(bootstrapped

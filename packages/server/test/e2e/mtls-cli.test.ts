@@ -24,7 +24,7 @@ const orders = issueCertificate(ca, { subject: '/O=Example/CN=orders-service', s
 const files = { ca: join(dataDir, 'ca.pem'), cert: join(dataDir, 'server.pem'), key: join(dataDir, 'server-key.pem'), leaf: join(dataDir, 'leaf.pem') };
 
 type ClientView = Record<string, unknown> & { client_id: string };
-let server: { url: string; child: ChildProcess } | undefined;
+let server: { url: string; child: ChildProcess; stderr: () => string } | undefined;
 let created: ClientView;
 
 beforeAll(async () => {
@@ -116,6 +116,7 @@ describe('serve --mtls-ca', () => {
   it('issues a token bound to the certificate the client connected with, and says so in discovery', async () => {
     server = await startServeProcess(['--port', '0', '--tls-cert', files.cert, '--tls-key', files.key, '--mtls-ca', files.ca, ...d]);
     expect(server.url).toMatch(/^https:/);
+    expect(server.stderr()).toMatch(/mutual TLS: client certificates on this listener and trusted proxies \(CAs: .*ca\.pem\)/);
     const { body: metadata } = await httpsJson(`${server.url}/.well-known/oauth-authorization-server`, { ca: ca.cert });
     expect(metadata).toMatchObject({ tls_client_certificate_bound_access_tokens: true });
     expect(metadata.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['tls_client_auth', 'self_signed_tls_client_auth']));
