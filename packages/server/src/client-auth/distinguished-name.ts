@@ -129,7 +129,8 @@ function readAttribute(text: string, start: number): [Attribute, number] {
   }
   const bytes: number[] = [];
   for (; index < text.length && text[index] !== ',' && text[index] !== '+'; index += 1) {
-    const char = text[index]!;
+    // By code point: a character outside the BMP is two UTF-16 units, one UTF-8 sequence.
+    const char = String.fromCodePoint(text.codePointAt(index)!);
     if (char === '\\') {
       const pair = /^[0-9A-Fa-f]{2}/.exec(text.slice(index + 1, index + 3));
       if (pair) {
@@ -145,6 +146,7 @@ function readAttribute(text: string, start: number): [Attribute, number] {
       throw new DistinguishedNameError(`has ${char} unescaped in the value of ${type} (write \\${char})`);
     } else {
       bytes.push(...Buffer.from(char, 'utf8'));
+      index += char.length - 1;
     }
   }
   let value: string;

@@ -72,7 +72,16 @@ export function isIssuedByTrustedCa(certificate: X509Certificate, cas: readonly 
   if (!isWithinValidity(certificate, nowMs)) return false;
   const usage = certificate.keyUsage as string[] | undefined;
   if (usage !== undefined && !usage.includes(CLIENT_AUTH_USAGE)) return false;
-  return cas.some((ca) => ca.ca && isWithinValidity(ca, nowMs) && certificate.checkIssued(ca) && certificate.verify(ca.publicKey));
+  return cas.some((ca) => ca.ca && isWithinValidity(ca, nowMs) && certificate.checkIssued(ca) && isSignedBy(certificate, ca));
+}
+
+/** A signature OpenSSL cannot check (an algorithm it does not know) is no signature. */
+function isSignedBy(certificate: X509Certificate, ca: X509Certificate): boolean {
+  try {
+    return certificate.verify(ca.publicKey);
+  } catch {
+    return false;
+  }
 }
 
 function isWithinValidity(certificate: X509Certificate, nowMs: number): boolean {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { X509Certificate } from 'node:crypto';
 import { certificateSubject, DistinguishedNameError, parseDistinguishedName } from '../../src/client-auth/distinguished-name.js';
 import { createTestCa, issueCertificate } from '../../../sdk-core/test/helpers/test-pki.js';
@@ -75,5 +76,48 @@ describe('the subject of a certificate', () => {
   it('refuses DER that is not a certificate subject rather than reading past it', () => {
     const broken = Object.create(X509Certificate.prototype, { raw: { value: Buffer.from([0x30, 0x82, 0xff, 0xff, 0x30]) } }) as X509Certificate;
     expect(() => certificateSubject(broken)).toThrow(DistinguishedNameError);
+  });
+});
+
+describe('names no one would write by hand', () => {
+  const dnText = fc.stringMatching(/^[A-Za-z0-9=,+\\#"; .]{0,60}$/);
+
+  it('a subject either parses or is refused with DistinguishedNameError, never another error', () => {
+    fc.assert(
+      fc.property(fc.oneof(dnText, fc.string({ unit: 'grapheme', maxLength: 60 })), (text) => {
+        try {
+          parseDistinguishedName(text);
+        } catch (error) {
+          expect(error).toBeInstanceOf(DistinguishedNameError);
+        }
+      }),
+    );
+  });
+
+  it('any escaped value reads back as itself: escaping every character changes nothing', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }).filter((value) => value.trim() !== ''),
+        (value) => {
+          const escaped = [...Buffer.from(value, 'utf8')].map((byte) => `\\${byte.toString(16).padStart(2, '0')}`).join('');
+          expect(parseDistinguishedName(`CN=${escaped},O=Example`)).toBe(
+            parseDistinguishedName(`CN=${value.replace(/[\\,+"<>;=#]/g, (c) => `\\${c}`)},O=Example`),
+          );
+        },
+      ),
+    );
+  });
+
+  it('DER that is not a certificate subject is refused with DistinguishedNameError, never read past its end', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const raw = Buffer.concat([Buffer.from([0x30, 0x81, bytes.length & 0x7f]), Buffer.from(bytes)]);
+        try {
+          certificateSubject(Object.create(X509Certificate.prototype, { raw: { value: raw } }) as X509Certificate);
+        } catch (error) {
+          expect(error).toBeInstanceOf(DistinguishedNameError);
+        }
+      }),
+    );
   });
 });
