@@ -195,6 +195,19 @@ describe('certificate-bound access tokens (RFC 8705 §3)', () => {
     expect(introspected.body).toMatchObject({ active: true, token_type: 'Bearer', cnf: { 'x5t#S256': certificateThumbprint(orders.x509) } });
   });
 
+  it('binds an opaque token too: its introspection names the certificate', async () => {
+    await t.runtime.admin.updateApi(PAYMENTS, { tokenFormat: 'opaque' });
+    await t.runtime.admin.updateClient(ids.byDn, { tlsClientCertificateBoundAccessTokens: true, introspectApis: [PAYMENTS] });
+    const issued = await tokenRequest({ client_id: ids.byDn }, { certificate: orders });
+    expect(issued.body.access_token).toMatch(/^m2mat_/);
+    const introspected = await postToken(t.app, { token: issued.body.access_token as string, client_id: ids.byDn }, undefined, {
+      url: '/oauth/introspect',
+      remoteAddress: PROXY,
+      headers: { 'client-cert': formatClientCertHeader(orders.x509) },
+    });
+    expect(introspected.body).toMatchObject({ active: true, cnf: { 'x5t#S256': certificateThumbprint(orders.x509) } });
+  });
+
   it('refuses a bound client that presents no certificate, whatever it authenticates with', async () => {
     const { clientSecret, clientId } = await t.runtime.admin.createClient({ name: 'bound-secret', tlsClientCertificateBoundAccessTokens: true });
     await t.runtime.admin.createGrant({ clientId, apiIdentifier: PAYMENTS, scopes: ['payments:read'] });
