@@ -43,7 +43,11 @@ export function authenticateWithCertificate(deps: MutualTlsAuthDeps, client: Reg
 function pkiRefusal(deps: MutualTlsAuthDeps, registration: Registration, presented: PresentedCertificate): string | undefined {
   const { certificate } = presented;
   const isTrusted = presented.via === 'tls' ? presented.isVerifiedByTls : isIssuedByTrustedCa(certificate, deps.trustedCas, deps.now());
-  if (!isTrusted) return `certificate (via ${presented.via}) does not chain to a trusted CA, or is outside its validity`;
+  if (!isTrusted) {
+    return presented.tlsVerificationError
+      ? `certificate refused by the TLS handshake's verification: ${presented.tlsVerificationError}`
+      : `certificate (via ${presented.via}) does not chain to a trusted CA, or is outside its validity`;
+  }
   if (registration.subject !== undefined) {
     let subject: CanonicalName;
     try {

@@ -24,7 +24,14 @@ export function createCertificateReader(isTrustedProxy: (peerAddress: string | u
     }
     const socket = request.socket as Partial<TLSSocket>;
     const certificate = typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
+    if (!certificate) return undefined;
     // `authorized`: the handshake verified the chain to a --mtls-ca CA (the listener asks with rejectUnauthorized off).
-    return certificate ? { certificate, via: 'tls', isVerifiedByTls: socket.authorized === true } : undefined;
+    const failure = socket.authorizationError as (Error & { code?: string }) | string | undefined;
+    return {
+      certificate,
+      via: 'tls',
+      isVerifiedByTls: socket.authorized === true,
+      ...(failure ? { tlsVerificationError: typeof failure === 'string' ? failure : (failure.code ?? failure.message) } : {}),
+    };
   };
 }

@@ -13,6 +13,8 @@ export interface PresentedCertificate {
    * (and its dates). A proxy's certificate is checked against those CAs by client authentication.
    */
   readonly isVerifiedByTls: boolean;
+  /** Why the handshake did not verify it (OpenSSL's code, e.g. CERT_HAS_EXPIRED), for the log. */
+  readonly tlsVerificationError?: string;
 }
 
 /** A request to an OAuth endpoint (token, introspection, revocation), free of any framework. */

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
 import { decodeJwt } from 'jose';
 import { certificateThumbprint, formatClientCertHeader } from '@m2m-auth/sdk-core';
 import { httpsJson } from '../helpers/https-request.js';
+import { createLogger } from '../../src/http/logger.js';
 import { startServer, type RunningServer, type StartServerOptions } from '../../src/http/start-server.js';
 import { createTestCa, issueCertificate, selfSignedCertificate, type TestCertificate } from '../../../sdk-core/test/helpers/test-pki.js';
 
@@ -22,13 +24,15 @@ const expired = issueCertificate(ca, { subject: '/O=Example/CN=orders-service', 
 const reports = selfSignedCertificate({ subject: '/CN=reports' });
 
 let server: RunningServer;
+let logs = '';
 afterEach(() => server.close());
 
 async function start(options: Partial<StartServerOptions> = {}) {
+  logs = '';
   server = await startServer({
     storage: 'memory',
     port: 0,
-    logger: 'silent',
+    logger: createLogger('info', new Writable({ write: (chunk, _encoding, done) => ((logs += String(chunk)), done()) }) as never),
     tls: { cert: serverCertificate.cert, key: serverCertificate.key },
     mutualTls: { ca: ca.cert },
     ...options,
@@ -96,6 +100,14 @@ describe('mutual TLS on the server’s own TLS listener', () => {
     const ids = await start();
     const response = await tokenRequest(server.url, { client_id: ids.orders }, certificate);
     expect(response).toMatchObject({ status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed.' } });
+  });
+
+  it('logs why the handshake did not verify a certificate (OpenSSL’s code), never the certificate or its subject', async () => {
+    const ids = await start();
+    await tokenRequest(server.url, { client_id: ids.orders }, expired);
+    expect(logs).toMatch(/refused by the TLS handshake's verification: CERT_HAS_EXPIRED/);
+    expect(logs).not.toMatch(/orders-service/);
+    expect(logs).not.toContain(expired.x509.raw.toString('base64').slice(0, 64));
   });
 
   it('serves a client without a certificate as before, and refuses a bound client that has none', async () => {
