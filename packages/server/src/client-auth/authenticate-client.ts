@@ -73,8 +73,9 @@ function failureKeyOf(credentials: PresentedCredentials): string {
 async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCredentials, clientId: string): Promise<AuthenticatedClient> {
   if (credentials.method === 'federated') return authenticateFederated(deps, credentials);
   const client = await deps.registry.client(clientId);
-  let method: ClientAuthMethod = credentials.method === 'mutual_tls' ? 'tls_client_auth' : credentials.method;
-  let credential: string = method;
+  // The method that passed (for a certificate, the client's registration says which) and what it names on the token.issued line.
+  let method: ClientAuthMethod;
+  let credential: string;
   if (credentials.method === 'mutual_tls') {
     if (!deps.mutualTls) throw invalidClient(FAILED, 'mutual TLS is not configured');
     if (!client) throw invalidClient(FAILED, 'unknown client');
@@ -83,6 +84,7 @@ async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCre
   } else if (credentials.method === 'private_key_jwt') {
     if (!client?.jwks) throw invalidClient(FAILED, client ? 'client has no registered keys' : 'unknown client');
     await verifyAssertion(deps, client, credentials.assertion);
+    method = credential = 'private_key_jwt';
   } else {
     const secrets = client ? await deps.registry.clientSecrets(clientId) : [];
     const now = deps.now();
@@ -95,6 +97,7 @@ async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCre
     if (!client) clientSecretMatches(deps.secretPepper, credentials.secret, DUMMY_HASH);
     if (!client || matched === undefined) throw invalidClient(FAILED, client ? 'secret mismatch' : 'unknown client');
     deps.onSecretUsed?.(client.clientId, matched);
+    method = credentials.method;
     credential = `secret:${matched}`;
   }
   if (!client.tokenEndpointAuthMethods.includes(method)) {
