@@ -46,13 +46,13 @@ export function credentialChangeNeeds(
 }
 
 /** What of a client says who may act as it (null or absent: none). */
-export type ClientCredentialFields = Pick<ClientRecord, 'isEnabled'> & TlsRegistrationFields;
+export type ClientCredentialFields = Pick<ClientRecord, 'isEnabled' | 'dpopBoundAccessTokens'> & TlsRegistrationFields;
 
 /**
  * The client fields a patch changes that amount to a new way of acting as the client: its methods
  * and keys, the certificate subject or DNS names a CA's certificate is matched by (RFC 8705
- * §2.1), enabling it, and dropping certificate-bound tokens (a stolen token of it then works
- * without the certificate's key).
+ * §2.1), enabling it, and dropping certificate- or DPoP-bound tokens (a stolen token of it then
+ * works without the certificate's or the DPoP key).
  */
 export function changesCredentials(before: ClientRecord, after: ClientCredentialFields): boolean {
   return (
@@ -61,7 +61,8 @@ export function changesCredentials(before: ClientRecord, after: ClientCredential
     (!before.isEnabled && after.isEnabled) ||
     (before.tlsClientAuthSubjectDn ?? null) !== (after.tlsClientAuthSubjectDn ?? null) ||
     JSON.stringify(before.tlsClientAuthSanDns ?? []) !== JSON.stringify(after.tlsClientAuthSanDns ?? []) ||
-    (Boolean(before.tlsClientCertificateBoundAccessTokens) && !after.tlsClientCertificateBoundAccessTokens)
+    (Boolean(before.tlsClientCertificateBoundAccessTokens) && !after.tlsClientCertificateBoundAccessTokens) ||
+    (Boolean(before.dpopBoundAccessTokens) && !after.dpopBoundAccessTokens)
   );
 }
 

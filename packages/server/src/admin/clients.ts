@@ -153,7 +153,14 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
       if (deps.caller) {
         const needs = clientUpdateNeeds(
           before,
-          { tokenEndpointAuthMethods: methods, jwks, isEnabled, ...(introspectApis ? { introspectApis } : {}), ...tls },
+          {
+            tokenEndpointAuthMethods: methods,
+            jwks,
+            isEnabled,
+            dpopBoundAccessTokens: validated.dpopBoundAccessTokens ?? before.dpopBoundAccessTokens,
+            ...(introspectApis ? { introspectApis } : {}),
+            ...tls,
+          },
           await findAdminGrant(tx, clientId),
         );
         requireCallerScopes(deps.caller, needs, `This change to client ${clientId}`);

@@ -79,13 +79,14 @@ describe('registering mutual-TLS clients', () => {
 });
 
 describe('least privilege: a certificate a client is known by is a credential of it', () => {
-  it('changing the subject, the DNS names or turning certificate binding off needs the admin scopes the client holds', async () => {
+  it('changing the subject, the DNS names or turning certificate or DPoP binding off needs the admin scopes the client holds', async () => {
     await t.runtime.admin.bootstrapAdminClient();
     const { clientId } = await t.runtime.admin.createClient({
       name: 'root',
       tokenEndpointAuthMethods: ['tls_client_auth'],
       tlsClientAuthSubjectDn: 'CN=root',
       tlsClientCertificateBoundAccessTokens: true,
+      dpopBoundAccessTokens: true,
     });
     await t.runtime.admin.createGrant({ clientId, apiIdentifier: ADMIN_API_IDENTIFIER, scopes: ['clients:read', 'grants:write'] });
     const limited = t.runtime.admin.asCaller({ clientId: 'ci', scopes: new Set(['clients:read', 'clients:write']) });
@@ -93,6 +94,8 @@ describe('least privilege: a certificate a client is known by is a credential of
       { tlsClientAuthSubjectDn: 'CN=attacker' },
       { tlsClientAuthSubjectDn: null, tlsClientAuthSanDns: ['attacker.example'] },
       { tlsClientCertificateBoundAccessTokens: false },
+      // Unbinding is the same loss as for a certificate: a stolen token then works without the DPoP key.
+      { dpopBoundAccessTokens: false },
     ]) {
       expect(await refusal(limited.updateClient(clientId, patch)), JSON.stringify(patch)).toMatchObject({
         code: 'insufficient_scope',
@@ -102,6 +105,7 @@ describe('least privilege: a certificate a client is known by is a credential of
     expect((await t.runtime.admin.getClient(clientId)).client).toMatchObject({
       tlsClientAuthSubjectDn: 'CN=root',
       tlsClientCertificateBoundAccessTokens: true,
+      dpopBoundAccessTokens: true,
     });
     // Asking for more binding confers nothing: no scope needed.
     await limited.updateClient(clientId, { description: 'still root', tlsClientCertificateBoundAccessTokens: true });
