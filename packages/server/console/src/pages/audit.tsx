@@ -135,11 +135,13 @@ export function AuditPage() {
 
 const text = (data: FormData, name: string) => String(data.get(name) ?? '').trim();
 
-/** What the event is about, from the fields events carry (client_id, identifier, kid, …). */
+/** What the event is about, from the fields events carry (a name, a client id, an identifier, a kid, …). */
 function subjectOf(event: AuditEvent): string {
-  for (const name of ['name', 'client_id', 'clientId', 'identifier', 'api', 'kid', 'issuer', 'id']) {
-    const value = event.data[name];
-    if (typeof value === 'string') return value;
+  for (const source of [event.data, asRecord(event.data.after), asRecord(event.data.before)]) {
+    for (const name of ['name', 'clientId', 'client_id', 'identifier', 'kid', 'issuer', 'grantId', 'id']) {
+      const value = source[name];
+      if (typeof value === 'string') return value;
+    }
   }
   return '';
 }

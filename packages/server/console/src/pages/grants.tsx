@@ -43,6 +43,8 @@ function GrantMatrix() {
     })),
   );
   const [selected, setSelected] = useState<string>();
+  /** The cell being changed shows its new state at once; it reverts if the server refuses. */
+  const [pending, setPending] = useState<{ key: string; isOn: boolean }>();
   const action = useAction();
   const canWrite = can('grants:write');
   if (loaded.problem) return <ProblemView problem={loaded.problem} />;
@@ -55,6 +57,7 @@ function GrantMatrix() {
   const grantOf = (clientId: string) => grants.find((grant) => grant.client_id === clientId && grant.api === current.identifier);
 
   async function toggle(client: Client, scope: string, isOn: boolean) {
+    setPending({ key: `${client.client_id} ${scope}`, isOn });
     await action.run(async () => {
       const grant = grantOf(client.client_id);
       const scopes = grant ? (isOn ? [...grant.scopes, scope] : grant.scopes.filter((value) => value !== scope)) : [scope];
@@ -65,6 +68,7 @@ function GrantMatrix() {
       loaded.set((data) => ({ ...data, grants: [...data.grants.filter((item) => item.id !== grant?.id), ...(next ? [next] : [])] }));
       announce(`${client.name} ${isOn ? 'may now request' : 'may no longer request'} ${scope} on ${current.identifier}.`);
     });
+    setPending(undefined);
   }
 
   return (
@@ -112,14 +116,17 @@ function GrantMatrix() {
                       <code class="muted">{client.client_id}</code>
                     </th>
                     {current.scopes.map((scope) => {
-                      const isGranted = grant?.scopes.includes(scope.value) ?? false;
+                      const key = `${client.client_id} ${scope.value}`;
+                      const isGranted = pending?.key === key ? pending.isOn : (grant?.scopes.includes(scope.value) ?? false);
                       return (
                         <td key={scope.value} class="cell">
                           <input
                             type="checkbox"
                             checked={isGranted}
-                            disabled={!canWrite || action.isBusy}
+                            disabled={!canWrite}
                             aria-label={`${client.name}: ${scope.value}`}
+                            // One change at a time (each rewrites the grant's scope list); the box keeps focus meanwhile.
+                            onClick={(event) => pending && event.preventDefault()}
                             onChange={(event) => void toggle(client, scope.value, event.currentTarget.checked)}
                           />
                         </td>
