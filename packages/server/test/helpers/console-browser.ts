@@ -116,3 +116,28 @@ export async function axeViolations(page: Page): Promise<string[]> {
   const results = (await page.evaluate(`axe.run(document, ${JSON.stringify(options)})`)) as axe.AxeResults;
   return results.violations.map((violation) => `${violation.id} (${violation.help}): ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
 }
+
+/** A token of a client (client credentials, HTTP Basic), as a service would get it. */
+export async function fetchToken(url: string, clientId: string, secret: string, audience: string): Promise<string> {
+  const response = await fetch(`${url}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', audience }),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!response.ok || !body.access_token) throw new Error(`no token for ${clientId}: ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+/** The admin API as the first admin client, to set up what a test shows in the console. */
+export async function adminRequest<T = Record<string, unknown>>(server: ConsoleServer, method: string, path: string, body?: unknown): Promise<T> {
+  const token = await fetchToken(server.url, server.admin.clientId, server.admin.clientSecret, 'urn:m2m-auth:admin');
+  const response = await fetch(`${server.url}/admin/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}

@@ -191,7 +191,7 @@ function ClientDetails({ client, onSecret }: { client: Client; onSecret: (secret
           </>
         ) : null}
       </dl>
-      <h3>Secrets</h3>
+      <h2 class="sub">Secrets</h2>
       {details.data.secrets.length === 0 ? (
         <p class="muted">No secret.</p>
       ) : (
@@ -237,7 +237,7 @@ function ClientDetails({ client, onSecret }: { client: Client; onSecret: (secret
         </p>
       ) : null}
       <ProblemView problem={action.problem} />
-      <h3>Federated credentials</h3>
+      <h2 class="sub">Federated credentials</h2>
       {details.data.credentials.length === 0 ? (
         <p class="muted">
           None: this client authenticates with its secrets{client.token_endpoint_auth_methods.includes('private_key_jwt') ? ' or its keys' : ''}.

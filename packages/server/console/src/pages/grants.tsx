@@ -90,7 +90,8 @@ function GrantMatrix() {
       ) : clients.length === 0 ? (
         <p>No clients yet.</p>
       ) : (
-        <div class="matrix-wrap">
+        // A matrix of many scopes scrolls sideways on its own (the page does not): focusable, so keys scroll it.
+        <div class="matrix-wrap" tabIndex={0} role="region" aria-label={`Grant matrix of ${current.identifier}`}>
           <table class="matrix">
             <caption>
               Scopes of <code>{current.identifier}</code> granted to each client{canWrite ? ' (check a box to grant, clear it to take back)' : ''}
