@@ -33,11 +33,11 @@ export interface ConsoleServer {
   close(): Promise<void>;
 }
 
-/** `m2m-auth serve` on a new data directory: its first start creates and prints an admin client. */
-export async function startConsoleServer(): Promise<ConsoleServer> {
+/** `m2m-auth serve` (with these flags) on a new data directory: its first start creates and prints an admin client. */
+export async function startConsoleServer(flags: string[] = []): Promise<ConsoleServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'm2m-auth-console-'));
   try {
-    const server = await startServeProcess(['--port', '0', '--data-dir', dataDir]);
+    const server = await startServeProcess(['--port', '0', '--data-dir', dataDir, ...flags]);
     const clientId = /client_id:\s+(\S+)/.exec(server.stderr())?.[1];
     const clientSecret = /client_secret:\s+(\S+)/.exec(server.stderr())?.[1];
     if (!clientId || !clientSecret) throw new Error(`the first start printed no admin client:\n${server.stderr()}`);

@@ -81,7 +81,10 @@ export function createSessionManager(events: SessionEvents, now: () => number = 
     const clientId = session?.clientId;
     if (!renew || !clientId) return;
     try {
+      const previous = accessToken;
       adopt(clientId, await renew());
+      // One live admin token at a time: the one replaced is revoked, not left to expire.
+      if (previous) void revoke?.(previous).catch(() => undefined);
     } catch (error) {
       const problem = asProblem(error);
       // The server refused the credentials (secret revoked, client disabled): the session is over.
