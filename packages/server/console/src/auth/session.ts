@@ -52,6 +52,8 @@ async function postForm(path: string, authorization: string, params: Record<stri
     body: new URLSearchParams(params).toString(),
     credentials: 'omit',
     cache: 'no-store',
+    // A revocation sent as the page goes away still reaches the server.
+    keepalive: true,
   });
 }
 

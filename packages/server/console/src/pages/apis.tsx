@@ -8,7 +8,7 @@ import { Loading, ProblemView } from '../components/problem-view.tsx';
 import { SecretOnce } from '../components/secret-once.tsx';
 import { useConsole } from '../context.ts';
 import { formatDuration, splitScopes } from '../lib/format.ts';
-import { listAll } from '../lib/paging.ts';
+import { LIST_LIMIT, listAll } from '../lib/paging.ts';
 import { useAction } from '../lib/use-action.ts';
 import { useLoad } from '../lib/use-load.ts';
 
@@ -106,7 +106,7 @@ export function ApisPage() {
           </table>
         )
       ) : null}
-      {apis.data?.isTruncated ? <p class="muted">Only the first 500 APIs are listed.</p> : null}
+      {apis.data?.isTruncated ? <p class="muted">Only the first {LIST_LIMIT} APIs are listed: the CLI lists them all.</p> : null}
       {isCreating ? (
         <CreateApi
           onClose={() => setCreating(false)}

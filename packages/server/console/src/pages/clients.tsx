@@ -9,7 +9,7 @@ import { Loading, ProblemView } from '../components/problem-view.tsx';
 import { SecretOnce } from '../components/secret-once.tsx';
 import { useConsole } from '../context.ts';
 import { formatTime } from '../lib/format.ts';
-import { listAll } from '../lib/paging.ts';
+import { LIST_LIMIT, listAll } from '../lib/paging.ts';
 import { useAction } from '../lib/use-action.ts';
 import { useLoad } from '../lib/use-load.ts';
 
@@ -130,6 +130,7 @@ export function ClientsPage() {
           </table>
         )
       ) : null}
+      {clients.data?.isTruncated ? <p class="muted">Only the first {LIST_LIMIT} clients are listed: the CLI lists them all.</p> : null}
       {isCreating ? (
         <CreateClient
           onClose={() => setCreating(false)}

@@ -5,7 +5,7 @@ import { PageHeader } from '../components/page.tsx';
 import { Loading, ProblemView } from '../components/problem-view.tsx';
 import { useConsole } from '../context.ts';
 import { splitScopes } from '../lib/format.ts';
-import { listAll } from '../lib/paging.ts';
+import { LIST_LIMIT, listAll } from '../lib/paging.ts';
 import { useAction } from '../lib/use-action.ts';
 import { useLoad } from '../lib/use-load.ts';
 
@@ -31,6 +31,7 @@ interface MatrixData {
   apis: Api[];
   clients: Client[];
   grants: Grant[];
+  isTruncated: boolean;
 }
 
 function GrantMatrix() {
@@ -40,6 +41,7 @@ function GrantMatrix() {
       apis: apis.items,
       clients: clients.items,
       grants: grants.items,
+      isTruncated: apis.isTruncated || clients.isTruncated || grants.isTruncated,
     })),
   );
   const [selected, setSelected] = useState<string>();
@@ -85,6 +87,7 @@ function GrantMatrix() {
         </select>
       </label>
       <ProblemView problem={action.problem} />
+      {loaded.data.isTruncated ? <p class="muted">Only the first {LIST_LIMIT} APIs, clients and grants are drawn: the CLI lists them all.</p> : null}
       {current.scopes.length === 0 ? (
         <p>This API has no scopes: a grant on it allows tokens without scopes.</p>
       ) : clients.length === 0 ? (
