@@ -84,7 +84,9 @@ describe.skipIf(!isChromiumPresent)('accessibility', () => {
     await page.getByRole('heading', { name: 'Secrets' }).waitFor();
     expect(await axeViolations(page)).toEqual([]);
     await page.getByRole('button', { name: 'Delete legacy-batch' }).click();
-    await page.getByRole('dialog').waitFor();
+    // The confirmation names what goes with the client.
+    await page.getByRole('dialog').getByText('1 secret', { exact: true }).waitFor();
+    expect(await page.getByRole('dialog').getByRole('listitem').allTextContents()).toEqual(['1 secret', '0 federated credentials', '0 grants']);
     expect(await axeViolations(page)).toEqual([]);
     await page.keyboard.press('Escape');
 

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { segment } from '../api/admin-client.ts';
-import type { Api } from '../api/types.ts';
+import type { Api, Grant } from '../api/types.ts';
 import { Confirm } from '../components/confirm.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { PageHeader } from '../components/page.tsx';
@@ -132,8 +132,32 @@ export function ApisPage() {
             This deletes <code>{deleting.identifier}</code> and <strong>every grant on it</strong>: no client gets tokens for it any more. Tokens already issued
             stay valid until they expire.
           </p>
+          <GrantsOnApi identifier={deleting.identifier} />
         </Confirm>
       ) : null}
+    </>
+  );
+}
+
+/** The grants a delete takes with it, by client (with grants:read). */
+function GrantsOnApi({ identifier }: { identifier: string }) {
+  const { api, can } = useConsole();
+  const grants = useLoad(() =>
+    can('grants:read') ? listAll<Grant>(api, '/grants', { api: identifier }).then((list) => list.items) : Promise.resolve(undefined),
+  );
+  if (grants.problem) return <ProblemView problem={grants.problem} />;
+  if (!grants.data) return grants.isLoading && can('grants:read') ? <Loading what="its grants" /> : null;
+  if (grants.data.length === 0) return <p>No client holds a grant on it.</p>;
+  return (
+    <>
+      <p>The grants that go with it:</p>
+      <ul>
+        {grants.data.map((grant) => (
+          <li key={grant.id}>
+            <code>{grant.client_id}</code>: {grant.scopes.join(' ') || 'no scope'}
+          </li>
+        ))}
+      </ul>
     </>
   );
 }

@@ -1,7 +1,7 @@
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { segment } from '../api/admin-client.ts';
-import type { Api, Client, CreatedClient, FederatedCredential, SecretSummary } from '../api/types.ts';
+import type { Api, Client, CreatedClient, FederatedCredential, Grant, SecretSummary } from '../api/types.ts';
 import { Confirm } from '../components/confirm.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { PageHeader } from '../components/page.tsx';
@@ -154,15 +154,54 @@ export function ClientsPage() {
             setDeleting(undefined);
           }}
         >
-          <p>
-            This deletes <strong>{deleting.name}</strong> (<code>{deleting.client_id}</code>) with{' '}
-            <strong>all its secrets, federated credentials and grants</strong>: it gets no new token. Tokens it already holds stay valid until they expire.
-          </p>
+          <WhatGoesWithClient client={deleting} />
         </Confirm>
       ) : null}
     </>
   );
 }
+
+/** Names, before a delete, what goes with the client: its secrets, federated credentials and grants (loaded together). */
+function WhatGoesWithClient({ client }: { client: Client }) {
+  const { api, can } = useConsole();
+  const path = `/clients/${segment(client.client_id)}`;
+  const parts = useLoad(() =>
+    Promise.all([
+      api.get<{ items: SecretSummary[] }>(`${path}/secrets`),
+      api.get<{ items: FederatedCredential[] }>(`${path}/federated-credentials`),
+      can('grants:read') ? listAll<Grant>(api, '/grants', { client_id: client.client_id }) : Promise.resolve(undefined),
+    ]),
+  );
+  const [secrets, credentials, grants] = parts.data ?? [];
+  return (
+    <>
+      <p>
+        This deletes <strong>{client.name}</strong> (<code>{client.client_id}</code>) with all that follows: it gets no new token. Tokens it already holds stay
+        valid until they expire.
+      </p>
+      {parts.problem ? <ProblemView problem={parts.problem} /> : null}
+      {parts.data ? (
+        <ul>
+          <li>{count(secrets!.items.length, 'secret')}</li>
+          <li>{count(credentials!.items.length, 'federated credential')}</li>
+          {grants ? (
+            <li>
+              {count(grants.items.length, 'grant')}
+              {grants.items.length > 0 ? ': ' : ''}
+              {grants.items.map((grant) => `${grant.api} (${grant.scopes.join(' ') || 'no scope'})`).join(', ')}
+            </li>
+          ) : (
+            <li>its grants</li>
+          )}
+        </ul>
+      ) : (
+        <Loading what="what goes with it" />
+      )}
+    </>
+  );
+}
+
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 /** A client's secrets and federated credentials: two requests, sent together. */
 function ClientDetails({ client, onSecret }: { client: Client; onSecret: (secret: string) => void }) {
