@@ -104,7 +104,7 @@ async function main() {
     await shoot('keys');
     await open('Audit log');
     await page
-      .getByRole('button', { name: /Show client\.updated/ })
+      .getByRole('button', { name: /Show client\.disabled/ })
       .first()
       .click();
     await shoot('audit');
@@ -114,7 +114,7 @@ async function main() {
     await page.getByTestId('signature').waitFor();
     await shoot('inspector');
     await open('Config as code');
-    await page.getByLabel('Document').fill(
+    await page.getByRole('textbox', { name: 'Document', exact: true }).fill(
       JSON.stringify(
         {
           version: 1,

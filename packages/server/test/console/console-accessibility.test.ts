@@ -92,7 +92,7 @@ describe.skipIf(!isChromiumPresent)('accessibility', () => {
 
     await openConsolePage(page, 'Audit log');
     await settle(page);
-    await page.getByRole('button', { name: /Show client\.updated/ }).click();
+    await page.getByRole('button', { name: /Show client\.disabled/ }).click();
     await page.getByRole('table', { name: 'Changes' }).waitFor();
     expect(await axeViolations(page)).toEqual([]);
 

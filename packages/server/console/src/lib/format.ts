@@ -27,6 +27,8 @@ export const ageOf = (iso: string, now = Date.now()) => formatDuration((now - ne
 export function formatValue(value: unknown): string {
   if (value === undefined) return '(not set)';
   if (typeof value === 'string') return value;
+  // A list one entry a line, each entry compact: a diff of scope lists reads line by line.
+  if (Array.isArray(value)) return value.length === 0 ? '[]' : value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join('\n');
   return JSON.stringify(value, null, 2);
 }
 

@@ -135,15 +135,17 @@ export function AuditPage() {
 
 const text = (data: FormData, name: string) => String(data.get(name) ?? '').trim();
 
-/** What the event is about, from the fields events carry (a name, a client id, an identifier, a kid, …). */
+/** What the event is about: the name of what it changed when it has one, else its id (client id, identifier, kid, …). */
 function subjectOf(event: AuditEvent): string {
-  for (const source of [event.data, asRecord(event.data.after), asRecord(event.data.before)]) {
-    for (const name of ['name', 'clientId', 'client_id', 'identifier', 'kid', 'issuer', 'grantId', 'id']) {
-      const value = source[name];
-      if (typeof value === 'string') return value;
+  const sources = [asRecord(event.data.after), asRecord(event.data.before), event.data];
+  const name = sources.map((source) => source.name).find((value) => typeof value === 'string');
+  for (const source of sources) {
+    for (const field of ['clientId', 'client_id', 'identifier', 'kid', 'issuer', 'grantId', 'id']) {
+      const value = source[field];
+      if (typeof value === 'string') return name && name !== value ? `${name} (${value})` : value;
     }
   }
-  return '';
+  return typeof name === 'string' ? name : '';
 }
 
 type Changes = Record<string, { before: unknown; after: unknown }>;

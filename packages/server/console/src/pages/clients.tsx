@@ -84,37 +84,39 @@ export function ClientsPage() {
                       {client.token_endpoint_auth_methods.join(', ')}
                       {client.dpop_bound_access_tokens ? ' · DPoP-bound tokens' : ''}
                     </td>
-                    <td class="buttons">
-                      <button
-                        type="button"
-                        aria-expanded={open === client.client_id}
-                        aria-controls={`details-${client.client_id}`}
-                        onClick={() => setOpen(open === client.client_id ? undefined : client.client_id)}
-                      >
-                        {open === client.client_id ? 'Hide details' : 'Details'}
-                        <span class="visually-hidden"> of {client.name}</span>
-                      </button>
-                      {canWrite ? (
-                        <>
-                          <button
-                            type="button"
-                            disabled={toggle.isBusy}
-                            onClick={() =>
-                              toggle.run(async () => {
-                                const next = await api.send<Client>('PATCH', `/clients/${segment(client.client_id)}`, { enabled: !client.enabled });
-                                replace(next);
-                                announce(`${next.name} ${next.enabled ? 'enabled' : 'disabled'}.`);
-                              })
-                            }
-                          >
-                            {client.enabled ? 'Disable' : 'Enable'}
-                            <span class="visually-hidden"> {client.name}</span>
-                          </button>
-                          <button type="button" class="danger" onClick={() => setDeleting(client)}>
-                            Delete<span class="visually-hidden"> {client.name}</span>
-                          </button>
-                        </>
-                      ) : null}
+                    <td>
+                      <div class="buttons">
+                        <button
+                          type="button"
+                          aria-expanded={open === client.client_id}
+                          aria-controls={`details-${client.client_id}`}
+                          onClick={() => setOpen(open === client.client_id ? undefined : client.client_id)}
+                        >
+                          {open === client.client_id ? 'Hide details' : 'Details'}
+                          <span class="visually-hidden"> of {client.name}</span>
+                        </button>
+                        {canWrite ? (
+                          <>
+                            <button
+                              type="button"
+                              disabled={toggle.isBusy}
+                              onClick={() =>
+                                toggle.run(async () => {
+                                  const next = await api.send<Client>('PATCH', `/clients/${segment(client.client_id)}`, { enabled: !client.enabled });
+                                  replace(next);
+                                  announce(`${next.name} ${next.enabled ? 'enabled' : 'disabled'}.`);
+                                })
+                              }
+                            >
+                              {client.enabled ? 'Disable' : 'Enable'}
+                              <span class="visually-hidden"> {client.name}</span>
+                            </button>
+                            <button type="button" class="danger" onClick={() => setDeleting(client)}>
+                              Delete<span class="visually-hidden"> {client.name}</span>
+                            </button>
+                          </>
+                        ) : null}
+                      </div>
                     </td>
                   </tr>
                   {open === client.client_id ? (
