@@ -215,6 +215,8 @@ function ClientDetails({ client, onSecret }: { client: Client; onSecret: (secret
     ),
   );
   const action = useAction();
+  const [revoking, setRevoking] = useState<SecretSummary>();
+  const canWrite = can('clients:write');
   if (details.problem) return <ProblemView problem={details.problem} />;
   if (!details.data) return <Loading what="secrets" />;
   return (
@@ -244,6 +246,7 @@ function ClientDetails({ client, onSecret }: { client: Client; onSecret: (secret
               <th scope="col">Created</th>
               <th scope="col">Expires</th>
               <th scope="col">Last used</th>
+              {canWrite ? <th scope="col">Actions</th> : null}
             </tr>
           </thead>
           <tbody>
@@ -255,12 +258,37 @@ function ClientDetails({ client, onSecret }: { client: Client; onSecret: (secret
                 <td>{formatTime(secret.created_at)}</td>
                 <td>{secret.expires_at ? formatTime(secret.expires_at) : 'never'}</td>
                 <td>{secret.last_used_at ? formatTime(secret.last_used_at) : 'never seen'}</td>
+                {canWrite ? (
+                  <td>
+                    <button type="button" class="danger" onClick={() => setRevoking(secret)}>
+                      Revoke<span class="visually-hidden"> secret {secret.hint}</span>
+                    </button>
+                  </td>
+                ) : null}
               </tr>
             ))}
           </tbody>
         </table>
       )}
-      {can('clients:write') ? (
+      {revoking ? (
+        <Confirm
+          title={`Revoke the secret ${revoking.hint} of ${client.name}?`}
+          action="Revoke secret"
+          onClose={() => setRevoking(undefined)}
+          onConfirm={async () => {
+            await api.send('DELETE', `${path}/secrets/${segment(revoking.id)}`);
+            details.set((data) => ({ ...data, secrets: data.secrets.filter((secret) => secret.id !== revoking.id) }));
+            announce(`The secret ${revoking.hint} of ${client.name} was revoked.`);
+            setRevoking(undefined);
+          }}
+        >
+          <p>
+            It stops working at once: a service still using it gets no new token
+            {details.data.secrets.length === 1 ? ', and this is the client’s only secret' : ''}. Tokens already issued stay valid until they expire.
+          </p>
+        </Confirm>
+      ) : null}
+      {canWrite ? (
         <p>
           <button
             type="button"

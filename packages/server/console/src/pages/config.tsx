@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useId, useState } from 'preact/hooks';
 import { ProblemError } from '../api/problem.ts';
 import type { ApplyResult, PlanChange } from '../api/types.ts';
 import { CONFIG_READ_SCOPES, CONFIG_WRITE_SCOPES, hasAll } from '../auth/permissions.ts';
@@ -160,9 +160,10 @@ async function parseDocument(text: string): Promise<unknown> {
 
 function Plan({ title, result }: { title: string; result: ApplyResult }) {
   const { changes, kept } = result.plan;
+  const headingId = useId();
   return (
-    <section class="card" aria-labelledby="plan-heading">
-      <h2 id="plan-heading">{title}</h2>
+    <section class="card" aria-labelledby={headingId}>
+      <h2 id={headingId}>{title}</h2>
       {changes.length === 0 ? <p>No change: the server already matches the document.</p> : null}
       <ol class="plan">
         {changes.map((change, index) => (
