@@ -7,7 +7,10 @@ import type { AccessToken } from './access-token.js';
 import type { DpopProver } from './dpop.js';
 
 export interface AuthFetchOptions extends TokenRequestOptions {
-  /** The fetch to wrap. Default globalThis.fetch. */
+  /**
+   * The fetch to wrap. Default globalThis.fetch. With a client's `mtls`, it is called with the
+   * certificate's undici `dispatcher` in its init (default: undici's own fetch).
+   */
   fetch?: typeof fetch;
 }
 
@@ -17,13 +20,16 @@ export interface AuthFetchOptions extends TokenRequestOptions {
  * On a 401 whose WWW-Authenticate says `invalid_token` (or names no error), the token is dropped
  * and the request retried exactly once with a fresh one; on a 401 `use_dpop_nonce` with a
  * DPoP-Nonce, once with a proof carrying that nonce — not on 403 insufficient_scope (a new token
- * would not have more scopes), and not when the body cannot be sent twice (a stream).
+ * would not have more scopes), and not when the body cannot be sent twice (a stream). With the
+ * client's `mtls`, every call presents its certificate (a certificate-bound token stays `Bearer`).
  */
 export function createAuthFetch(source: TokenClient | TokenSource, options: AuthFetchOptions = {}): typeof fetch {
   checkTokenSource('createAuthFetch', source);
   const { fetch: wrapped, ...request } = checkTokenRequest('createAuthFetch', options, ['fetch']) as AuthFetchOptions;
-  const fetchImpl = optionChecks('createAuthFetch').function<typeof fetch>(wrapped, 'fetch') ?? globalThis.fetch;
+  const base = optionChecks('createAuthFetch').function<typeof fetch>(wrapped, 'fetch');
   const tokens: TokenSource = 'for' in source ? source.for(request) : source;
+  // A certificate-bound token (RFC 8705) is good only over a connection that presents its certificate.
+  const fetchImpl = tokens.mtls ? tokens.mtls.fetchWith(base) : (base ?? globalThis.fetch);
 
   const dpop = tokens.dpop;
   return async function authFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {

@@ -15,6 +15,8 @@ interface RequestConfigLike {
   baseURL?: string;
   /** Set on the retried request, so a second 401 is handed to the caller. */
   m2mAuthRetried?: boolean;
+  /** Node's HTTP adapter connects with it: the client certificate's, with mtls. */
+  httpsAgent?: unknown;
 }
 
 interface AxiosErrorLike {
@@ -45,8 +47,10 @@ export interface AxiosInstanceLike {
  * token `Authorization: DPoP <token>` and a proof for that method and URL — and, on a 401 whose
  * WWW-Authenticate says `invalid_token` (or names no error), drops that token and retries the
  * request exactly once with a fresh one (on `use_dpop_nonce`, once with the server's nonce) — not
- * on 403, and not when the body is a stream that cannot be sent twice. Returns a function that
- * removes both interceptors.
+ * on 403, and not when the body is a stream that cannot be sent twice. With the client's `mtls`,
+ * requests go through an https.Agent that presents its certificate (axios' Node HTTP adapter),
+ * unless the request or instance names its own `httpsAgent`. Returns a function that removes both
+ * interceptors.
  */
 export function useBearerAuth(axios: AxiosInstanceLike, source: TokenClient | TokenSource, options: TokenRequestOptions = {}): () => void {
   const interceptors = (axios as Partial<AxiosInstanceLike> | null)?.interceptors;
@@ -64,7 +68,11 @@ export function useBearerAuth(axios: AxiosInstanceLike, source: TokenClient | To
   const dpop = tokens.dpop;
   const urlOf = (config: RequestConfigLike) => (typeof axios.getUri === 'function' ? axios.getUri(config) : joinUrl(config.baseURL, config.url));
 
+  const mtls = tokens.mtls;
   const requestId = axios.interceptors.request.use(async (config: RequestConfigLike) => {
+    // A certificate-bound token (RFC 8705) is good only over a connection that presents its certificate;
+    // an httpsAgent the application set (on the instance or the request) is its own choice and is kept.
+    if (mtls && config.httpsAgent === undefined) config.httpsAgent = mtls.httpsAgent;
     const token = await tokens.getToken();
     if (dpop && isDpopBound(token)) {
       setHeader(config, 'Authorization', `DPoP ${token.accessToken}`);

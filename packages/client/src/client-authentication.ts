@@ -68,6 +68,11 @@ export class ClientAuthenticator {
     }
     const clientId = this.#config.clientId;
     if (clientId === undefined) throw new TypeError(`clientId is required for ${this.method}`);
+    if (this.method === 'tls_client_auth' || this.method === 'self_signed_tls_client_auth') {
+      // RFC 8705 §2: the certificate in the handshake is the credential; the body names the client.
+      body.set('client_id', clientId);
+      return;
+    }
     if (this.method === 'private_key_jwt') {
       body.set('client_id', clientId);
       body.set('client_assertion_type', ASSERTION_TYPES['jwt-bearer']);

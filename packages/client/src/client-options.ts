@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { describeValue } from '@m2m-auth/sdk-core';
 import { optionChecks } from './option-checks.js';
 import { algorithmOf } from './dpop.js';
@@ -15,6 +16,7 @@ const OPTION_NAMES = [
   'clientAssertion',
   'authMethod',
   'dpop',
+  'mtls',
   'audience',
   'resource',
   'scope',
@@ -32,7 +34,8 @@ const OPTION_NAMES = [
   'random',
 ] as const satisfies ReadonlyArray<keyof TokenClientOptions>;
 const REQUEST_NAMES = ['scope', 'audience', 'resource', 'extraParams'] as const satisfies ReadonlyArray<keyof TokenRequestOptions>;
-const AUTH_METHODS: readonly AuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+const AUTH_METHODS: readonly AuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'];
+const CERTIFICATE_METHODS: readonly AuthMethod[] = ['tls_client_auth', 'self_signed_tls_client_auth'];
 const ASSERTION_TYPES: readonly ClientAssertionType[] = ['jwt-bearer', 'jwt-spiffe'];
 /** What a platform token replaces: the credentials and the ways of sending them. */
 const NOT_WITH_CLIENT_ASSERTION = ['clientSecret', 'privateKey', 'assertionAlg', 'assertionKid', 'authMethod'] as const;
@@ -67,10 +70,14 @@ export function checkTokenClientOptions(input: unknown): TokenClientOptions {
   check.string(options.assertionKid, 'assertionKid');
   const method = check.oneOf(options.authMethod, 'authMethod', AUTH_METHODS);
   checkClientAssertion(check, options);
-  if (options.clientSecret === undefined && options.privateKey === undefined && options.clientAssertion === undefined)
-    check.fail('clientSecret, privateKey or clientAssertion is required.');
+  checkMtls(check, options.mtls);
+  if (options.clientSecret === undefined && options.privateKey === undefined && options.clientAssertion === undefined && options.mtls === undefined)
+    check.fail('clientSecret, privateKey, clientAssertion or mtls is required.');
   if (method === 'private_key_jwt' && options.privateKey === undefined) check.fail("authMethod 'private_key_jwt' needs privateKey.");
-  if (method && method !== 'private_key_jwt' && options.clientSecret === undefined) check.fail(`authMethod '${method}' needs clientSecret.`);
+  const isCertificateMethod = method !== undefined && CERTIFICATE_METHODS.includes(method);
+  if (isCertificateMethod && options.mtls === undefined) check.fail(`authMethod '${method}' needs mtls (the client certificate).`);
+  if (method && method !== 'private_key_jwt' && !isCertificateMethod && options.clientSecret === undefined)
+    check.fail(`authMethod '${method}' needs clientSecret.`);
   checkDpop(check, options.dpop);
   checkRequest(check, options, '');
   const refreshAhead = check.object(options.refreshAhead, 'refreshAhead', ['minSeconds', 'fraction', 'jitterFraction']) ?? {};
@@ -183,6 +190,44 @@ function checkDpop(check: ReturnType<typeof optionChecks>, value: unknown): void
     algorithmOf(pair!.privateKey as Parameters<typeof algorithmOf>[0]);
   } catch (error) {
     check.fail((error as Error).message.replace(/^a DPoP key/, 'dpop.privateKey'));
+  }
+}
+
+/**
+ * The certificate and key are parsed here, and must belong together, so a wrong file fails at
+ * set-up rather than as a TLS alert on the first request. Messages say what is wrong with which
+ * option and never quote it, nor the parser's own message (which may).
+ */
+function checkMtls(check: ReturnType<typeof optionChecks>, value: unknown): void {
+  const mtls = check.object(value, 'mtls', ['cert', 'key', 'passphrase', 'ca']);
+  if (!mtls) return;
+  const passphrase = check.string(mtls.passphrase, 'mtls.passphrase');
+  const cert = parsePem(check, mtls.cert, 'mtls.cert', 'a PEM certificate ("-----BEGIN CERTIFICATE-----")', (pem) => new X509Certificate(pem));
+  const key = parsePem(check, mtls.key, 'mtls.key', 'a PEM private key ("-----BEGIN PRIVATE KEY-----")', (pem) => {
+    // PKCS#8 `ENCRYPTED PRIVATE KEY`, or a traditional PEM's `Proc-Type: 4,ENCRYPTED`.
+    if (passphrase === undefined && /ENCRYPTED/.test(pem.toString('latin1', 0, 200))) check.fail('mtls.key is encrypted: give its mtls.passphrase.');
+    return createPrivateKey(passphrase === undefined ? pem : { key: pem, passphrase });
+  });
+  if (!cert.checkPrivateKey(key)) check.fail("mtls.key is not the private key of mtls.cert's certificate.");
+  const ca = mtls.ca;
+  const cas = ca === undefined ? [] : typeof ca === 'string' || ca instanceof Uint8Array ? [ca] : ca;
+  if (!Array.isArray(cas) || (ca !== undefined && cas.length === 0))
+    check.fail(`mtls.ca must be a PEM certificate or a non-empty array of them (got ${describeValue(ca)}).`);
+  (cas as unknown[]).forEach((item, index) =>
+    parsePem(check, item, Array.isArray(ca) ? `mtls.ca[${index}]` : 'mtls.ca', 'a PEM certificate', (pem) => new X509Certificate(pem)),
+  );
+}
+
+function parsePem<T>(check: ReturnType<typeof optionChecks>, value: unknown, name: string, what: string, parse: (pem: Buffer) => T): T {
+  if (typeof value !== 'string' && !(value instanceof Uint8Array))
+    return check.fail(`${name} must be ${what} as a string or Buffer (got ${describeValue(value)}).`);
+  try {
+    return parse(Buffer.from(value));
+  } catch (error) {
+    if ((error as { name?: unknown }).name === 'TokenClientError') throw error;
+    return check.fail(
+      `${name} must be ${what} (got ${typeof value === 'string' ? 'a string' : 'bytes'} that ${typeof value === 'string' ? 'is' : 'are'} not one).`,
+    );
   }
 }
 

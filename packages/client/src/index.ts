@@ -13,7 +13,10 @@ export type {
   ClientAssertionSource,
   ClientAssertionType,
   DpopKeyPair,
+  MtlsOptions,
+  PemSource,
 } from './token-client-options.js';
+export type { ClientCertificateTransport } from './mtls.js';
 export type { DpopProver } from './dpop.js';
 export { fileAssertion } from './file-assertion.js';
 export { githubActionsAssertion, type GitHubActionsAssertionOptions } from './github-actions-assertion.js';

@@ -13,7 +13,12 @@ import type { RetryPolicy } from './retry.js';
  * `scope=<resource>/.default`, Cognito's `<resource-server>/<scope>` scope names, or not at all.
  */
 export type AudienceStyle = 'audience' | 'resource' | 'entra-default-scope' | 'cognito-scope-prefix' | 'none';
-export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+/**
+ * `tls_client_auth` / `self_signed_tls_client_auth` (RFC 8705 §2): the client certificate of the
+ * `mtls` option is the credential; the request carries only `client_id`. The two send the same
+ * request; they differ in how the server checks the certificate (a CA it trusts, or one it has on file).
+ */
+export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth';
 
 /** A value, or a function that fetches it (from a secrets manager) when needed. */
 export type SecretSource = string | (() => string | Promise<string>);
@@ -48,6 +53,24 @@ export interface DpopKeyPair {
   publicKey: CryptoKey;
 }
 
+/** PEM text, or its bytes (a Buffer read from a file). */
+export type PemSource = string | Uint8Array;
+
+/**
+ * The client certificate presented in every TLS handshake with the token endpoint and, through
+ * createAuthFetch / useBearerAuth, with the APIs (mutual TLS, RFC 8705).
+ */
+export interface MtlsOptions {
+  /** The client certificate, PEM (a chain may follow it: leaf first). */
+  cert: PemSource;
+  /** Its private key, PEM (PKCS#8, PKCS#1 or SEC1). */
+  key: PemSource;
+  /** For an encrypted key. */
+  passphrase?: string;
+  /** CA certificates to trust for the servers' certificates, instead of Node's bundled roots (a private PKI). */
+  ca?: PemSource | readonly PemSource[];
+}
+
 export interface ClientPreset {
   readonly name: string;
   /** Either a token endpoint, or an issuer whose metadata names it. */
@@ -74,7 +97,11 @@ export interface TokenClientOptions {
   assertionKid?: string;
   /** Instead of a secret or key: a platform token as the client assertion, read from its source for each token request. */
   clientAssertion?: ClientAssertionOptions;
-  /** Default: private_key_jwt with a privateKey, else the preset's, else client_secret_basic when offered. */
+  /**
+   * Default: private_key_jwt with a privateKey, else the preset's, else with `mtls` and no secret
+   * tls_client_auth (self_signed_tls_client_auth when the provider offers only that), else
+   * client_secret_basic when offered.
+   */
   authMethod?: AuthMethod;
   /**
    * DPoP (RFC 9449): tokens bound to a key this client holds, so a leaked token is useless. `true`:
@@ -83,6 +110,13 @@ export interface TokenClientOptions {
    * and createAuthFetch / useBearerAuth send `Authorization: DPoP …` with a proof per call.
    */
   dpop?: true | DpopKeyPair;
+  /**
+   * Mutual TLS (RFC 8705): present this client certificate to the token endpoint (the issuer's
+   * `mtls_endpoint_aliases.token_endpoint` when discovery names one) and, through createAuthFetch /
+   * useBearerAuth, to the APIs — so a certificate-bound token (`cnf.x5t#S256`) works there. Also
+   * the credential itself with `authMethod: 'tls_client_auth'` (the default without a secret or key).
+   */
+  mtls?: MtlsOptions;
   /** Defaults for getToken(): the API to call and the scopes wanted. */
   audience?: string;
   resource?: string;
@@ -100,6 +134,11 @@ export interface TokenClientOptions {
   /** Allow http: off loopback (never in production). Default false. */
   allowInsecureHttp?: boolean;
   onEvent?: TokenClientListener;
+  /**
+   * The fetch to use. With `mtls`, it is called with the certificate's undici `dispatcher` in its
+   * init: pass init on (to globalThis.fetch or undici's fetch) for the certificate to be presented.
+   * Default globalThis.fetch, or with `mtls` undici's own fetch.
+   */
   fetch?: typeof fetch;
   /** Milliseconds since the epoch; tests pass a fake clock. */
   clock?: () => number;

@@ -1,7 +1,6 @@
 import { safeListener } from '@m2m-auth/sdk-core';
 import type { AccessToken } from './access-token.js';
 import { checkExchangeRequest, checkTokenClientOptions, checkTokenRequest } from './client-options.js';
-import { checkEndpointUrl } from './discovery.js';
 import { TokenClientError } from './errors.js';
 import type { TokenClientEvent } from './events.js';
 import { createTokenFetcher } from './fetch-token.js';
@@ -12,6 +11,8 @@ import { startFlight } from './single-flight.js';
 import { cancelTimer, createTokenCache, invalidateEntry, usableToken, type CacheEntry } from './token-cache.js';
 import type { ExchangeTokenOptions, TokenClientOptions, TokenRequestOptions } from './token-client-options.js';
 import { createDpopProver, type DpopProver } from './dpop.js';
+import { createClientCertificateTransport, type ClientCertificateTransport } from './mtls.js';
+import { checkCertificateEndpoint, checkEndpointUrl } from './discovery.js';
 
 /** Something that hands out tokens for one audience and scope set. */
 export interface TokenSource {
@@ -20,6 +21,8 @@ export interface TokenSource {
   invalidate(accessToken: string): boolean;
   /** The client's DPoP key, when its tokens are DPoP-bound: auth fetch signs a proof per request with it. */
   readonly dpop?: DpopProver | undefined;
+  /** The client's certificate, with `mtls`: auth fetch and the axios adapter present it to the APIs. */
+  readonly mtls?: ClientCertificateTransport | undefined;
 }
 
 export interface TokenClient {
@@ -38,6 +41,8 @@ export interface TokenClient {
   close(): void;
   /** Set with the `dpop` option: proofs of this client's key, for its calls to APIs. */
   readonly dpop: DpopProver | undefined;
+  /** Set with the `mtls` option: the certificate, to present on calls of your own (`client.mtls.fetchWith()`, `httpsAgent`). */
+  readonly mtls: ClientCertificateTransport | undefined;
 }
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
@@ -55,7 +60,9 @@ const MAX_EXCHANGE_ENTRIES = 1_000;
 export function createTokenClient(input: TokenClientOptions): TokenClient {
   const options = checkTokenClientOptions(input);
   const preset = options.preset;
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const mtls = options.mtls ? createClientCertificateTransport(options.mtls) : undefined;
+  // With mtls every request presents the certificate and trusts mtls.ca: discovery too, on the same pool.
+  const fetchImpl = mtls ? mtls.fetchWith(options.fetch) : (options.fetch ?? globalThis.fetch);
   const now = options.clock ?? Date.now;
   const emit = safeListener<TokenClientEvent>(options.onEvent);
   const random = options.random ?? Math.random;
@@ -65,6 +72,7 @@ export function createTokenClient(input: TokenClientOptions): TokenClient {
   const configuredEndpoint = options.tokenEndpoint ?? preset?.tokenEndpoint;
   if (!issuer && !configuredEndpoint) throw new TokenClientError('configuration_error', 'createTokenClient: issuer, tokenEndpoint or a preset is required.');
   if (configuredEndpoint) checkEndpointUrl(configuredEndpoint, allowInsecureHttp);
+  if (configuredEndpoint && mtls) checkCertificateEndpoint(configuredEndpoint);
   if (issuer) checkEndpointUrl(issuer, allowInsecureHttp);
 
   let closed = false;
@@ -224,6 +232,7 @@ export function createTokenClient(input: TokenClientOptions): TokenClient {
         getToken: () => tokenOf(entry),
         invalidate: (accessToken) => invalidateEntry(entry, accessToken, emit),
         dpop,
+        mtls,
       };
     },
     invalidate(accessToken) {
@@ -233,8 +242,10 @@ export function createTokenClient(input: TokenClientOptions): TokenClient {
       return dropped;
     },
     dpop,
+    mtls,
     close() {
       closed = true;
+      void mtls?.close();
       for (const entry of cache.entries()) cancelTimer(entry);
       for (const entry of exchanges.entries()) cancelTimer(entry);
     },

@@ -74,6 +74,9 @@ export function requireAuth(options: VerifierOptions | Verifier): RequestHandler
       // The DPoP scheme's proof is for this method and URL: as the client addressed it, with the
       // scheme and host Express reports (X-Forwarded-Proto/-Host only under its 'trust proxy').
       ...(isDpopScheme(authorization) ? { dpop: req.headers.dpop, method: req.method, url: `${req.protocol}://${req.host}${req.originalUrl}` } : {}),
+      // Mutual TLS: the core reads the peer certificate (or a trusted proxy's Client-Cert) only for a certificate-bound token.
+      socket: req.socket,
+      clientCertHeader: req.headers['client-cert'],
     };
     checkThen(
       verifier,

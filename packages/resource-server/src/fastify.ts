@@ -52,6 +52,9 @@ export function requireAuth(options: VerifierOptions | Verifier): preHandlerHook
       ...(isDpopScheme(authorization)
         ? { dpop: request.headers.dpop, method: request.method, url: `${request.protocol}://${request.host}${request.url}` }
         : {}),
+      // Mutual TLS: the core reads the peer certificate (or a trusted proxy's Client-Cert) only for a certificate-bound token.
+      socket: request.raw.socket,
+      clientCertHeader: request.headers['client-cert'],
     };
     checkThen(
       verifier,

@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import { AuthError, invalidRequest } from './errors.js';
 
 /** RFC 6750 §2.1 b64token, after a case-insensitive `Bearer` (or RFC 9449 §7.1 `DPoP`) and exactly one space. */
@@ -18,6 +19,22 @@ export interface BearerSources {
   dpop?: string | string[] | undefined;
   method?: string | undefined;
   url?: string | undefined;
+  /**
+   * For a certificate-bound token (RFC 8705): the connection the request came on (a node:tls
+   * TLSSocket fits). Its peer certificate, and its address for `mtls.trustedProxies`, are read only
+   * when the token is bound, so the adapters pass the socket as it is.
+   */
+  socket?: ClientSocket | undefined;
+  /** Or the certificate the client presented, when the caller has it in hand (DER bytes or parsed): then the socket and header are not read. */
+  clientCertificate?: Uint8Array | X509Certificate | undefined;
+  /** The `Client-Cert` header (RFC 9440): read only when the socket's peer is one of `mtls.trustedProxies`. */
+  clientCertHeader?: string | string[] | undefined;
+}
+
+/** What is read of a connection for mutual TLS: a net.Socket or tls.TLSSocket has both. */
+export interface ClientSocket {
+  readonly remoteAddress?: string | undefined;
+  getPeerX509Certificate?(): X509Certificate | undefined;
 }
 
 /** The request's one access token and how it was presented: `DPoP` only in the Authorization header. */

@@ -57,7 +57,13 @@ export type RejectionReason =
   /** A DPoP-bound token presented as a bearer token (RFC 9449 §7.2). */
   | 'dpop_bound_token_as_bearer'
   /** A bearer token presented with the DPoP scheme, or to an API that accepts only DPoP-bound tokens. */
-  | 'not_dpop_bound';
+  | 'not_dpop_bound'
+  /** Mutual TLS (RFC 8705): a certificate-bound token, and no client certificate with the request. */
+  | 'client_certificate_missing'
+  /** A certificate-bound token with another client certificate than the one it names (`cnf.x5t#S256`). */
+  | 'client_certificate_mismatch'
+  /** An unbound token at an API that accepts only certificate-bound tokens. */
+  | 'not_certificate_bound';
 
 const STATUS: Record<AuthErrorCode, number> = {
   missing_token: 401,

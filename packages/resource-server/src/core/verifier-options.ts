@@ -5,6 +5,8 @@ import type { IntrospectionCache } from './introspection-cache.js';
 import { ASYMMETRIC_ALGORITHMS, importSharedSecret, isJwsAlgorithm, resolveVerifyOn, type JwsAlgorithm, type VerificationKey, type VerifyOn } from './jws.js';
 import { createDpopNonces, createOptionChecks, DEFAULT_DPOP_ALGORITHMS, describeValue, DPOP_ALGORITHMS, safeListener } from '@m2m-auth/sdk-core';
 import type { DpopPolicy } from './verify/proof-of-possession.js';
+import type { MtlsPolicy } from './verify/certificate-binding.js';
+import { createPresentedThumbprint, proxyTrustFromList, type ProxyTrust } from './client-certificate.js';
 import type { ProviderPreset } from './presets.js';
 import type { AuthoritiesOptions } from './principal.js';
 import { createMemoryReplayStore, type ReplayStore } from './replay-store.js';
@@ -49,6 +51,8 @@ export interface VerifierOptions {
   bearer?: BearerOptions;
   /** DPoP-bound tokens (RFC 9449) are always accepted with their proof, and refused as bearer tokens; this tunes how. */
   dpop?: DpopOptions;
+  /** Certificate-bound tokens (RFC 8705) are always accepted with their certificate, and refused without it; this tunes how. */
+  mtls?: MtlsOptions;
   onEvent?: (event: ResourceServerEvent) => void;
   fetch?: typeof fetch;
   /** Milliseconds since the epoch; tests move it instead of sleeping. */
@@ -78,6 +82,18 @@ export interface DpopOptions {
   origin?: string;
 }
 
+export interface MtlsOptions {
+  /** Accept only certificate-bound tokens (`cnf.x5t#S256`): any other is refused. Default false. */
+  required?: boolean;
+  /**
+   * TLS-terminating proxies whose `Client-Cert` header (RFC 9440) carries the client's certificate:
+   * IP addresses and CIDR ranges of the peers (`['10.0.0.0/8']`), or a function of the peer's
+   * address. From these peers the header is the certificate (their own TLS certificate is not);
+   * from any other, the header is ignored. Default: none — the header is never believed.
+   */
+  trustedProxies?: readonly string[] | ((remoteAddress: string) => boolean);
+}
+
 /** The options after checking and defaulting: what the verification pipeline reads. */
 export interface ResolvedVerifierOptions {
   readonly issuers: readonly string[];
@@ -96,6 +112,7 @@ export interface ResolvedVerifierOptions {
   readonly bearer: BearerOptions & { maxLength: number };
   readonly replayStore: ReplayStore | undefined;
   readonly dpop: DpopPolicy;
+  readonly mtls: MtlsPolicy;
   /** Size of the verified-token caches; undefined = no cache. */
   readonly cacheEntries: number | undefined;
   readonly jwks: { readonly cooldownMs: number; readonly timeoutMs: number; readonly prefetch: boolean };
@@ -127,6 +144,7 @@ const OPTION_NAMES = [
   'realm',
   'bearer',
   'dpop',
+  'mtls',
   'onEvent',
   'fetch',
   'now',
@@ -202,6 +220,7 @@ export function resolveVerifierOptions(input: VerifierOptions): ResolvedVerifier
     // A replay check must see every presentation, so it turns the verified-token cache off.
     replayStore,
     dpop: resolveDpop(options.dpop, now),
+    mtls: resolveMtls(options.mtls),
     cacheEntries: replayStore ? undefined : cacheEntries,
     jwks: {
       cooldownMs: (check.number(jwks.cooldownSeconds, 'jwks.cooldownSeconds', { min: 0 }) ?? 30) * 1000,
@@ -321,6 +340,25 @@ function resolveDpop(value: unknown, now: () => number): DpopPolicy {
     required: check.boolean(dpop.required, 'dpop.required') ?? false,
     origin: origin === undefined ? undefined : new URL(origin).origin,
   };
+}
+
+function resolveMtls(value: unknown): MtlsPolicy {
+  const mtls = check.object(value, 'mtls', ['required', 'trustedProxies']) ?? {};
+  return {
+    required: check.boolean(mtls.required, 'mtls.required') ?? false,
+    presentedThumbprint: createPresentedThumbprint(resolveTrustedProxies(mtls.trustedProxies)),
+  };
+}
+
+function resolveTrustedProxies(value: unknown): ProxyTrust | undefined {
+  if (value === undefined || typeof value === 'function') return value as ProxyTrust | undefined;
+  if (!Array.isArray(value))
+    return fail(`mtls.trustedProxies must be an array of IP addresses and CIDR ranges, or a function of the peer address (got ${describeValue(value)}).`);
+  const entries = check.stringList(value, 'mtls.trustedProxies')!;
+  const trust = proxyTrustFromList(entries);
+  if (typeof trust !== 'function')
+    return fail(`mtls.trustedProxies[${trust.invalid}] must be an IP address or a CIDR range such as 10.0.0.0/8 (got a string that is not one).`);
+  return trust;
 }
 
 function resolveAuthorities(value: unknown, name: string): AuthoritiesOptions | undefined {

@@ -68,7 +68,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   verify = withOutcomeEvents(verify, emit, realm, report);
   // Keyed by the token, and by the raw Authorization header: a repeat caller costs one map lookup.
   if (config.cacheEntries !== undefined) verify = withTokenCache(verify, createVerifiedTokenCache(config.cacheEntries), now, tolerance);
-  let check: Authenticate = createAuthenticate(verify, bearer, report, config.dpop, now);
+  let check: Authenticate = createAuthenticate(verify, bearer, report, { dpop: config.dpop, mtls: config.mtls }, now);
   if (config.cacheEntries !== undefined) check = withHeaderCache(check, createVerifiedTokenCache(config.cacheEntries), bearer, now, tolerance);
 
   const verifier: Verifier = {

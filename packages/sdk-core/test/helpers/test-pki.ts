@@ -21,6 +21,8 @@ export interface CertificateRequest {
   readonly subject: string;
   readonly sanDns?: readonly string[];
   readonly sanUri?: readonly string[];
+  /** IP addresses (a server certificate for 127.0.0.1). */
+  readonly sanIp?: readonly string[];
   /** Days of validity (default 1); a negative number makes an already expired certificate. */
   readonly days?: number;
 }
@@ -39,7 +41,11 @@ function openssl(args: readonly string[], cwd: string): void {
 }
 
 function extensions(request: CertificateRequest, isCa: boolean): string {
-  const san = [...(request.sanDns ?? []).map((name) => `DNS:${name}`), ...(request.sanUri ?? []).map((uri) => `URI:${uri}`)];
+  const san = [
+    ...(request.sanDns ?? []).map((name) => `DNS:${name}`),
+    ...(request.sanUri ?? []).map((uri) => `URI:${uri}`),
+    ...(request.sanIp ?? []).map((ip) => `IP:${ip}`),
+  ];
   return [
     isCa ? 'basicConstraints=critical,CA:TRUE' : 'basicConstraints=critical,CA:FALSE',
     isCa ? 'keyUsage=critical,keyCertSign,cRLSign' : 'keyUsage=critical,digitalSignature',

@@ -13,6 +13,8 @@ import type { AdminCaller } from './admin-context.js';
  * - a credential of a client (a new or rotated secret, its JWKS or its authentication methods,
  *   enabling it, deleting it with its grants): every admin scope that client holds, and
  *   `introspection:write` when it may introspect — whoever controls the credential acts as it;
+ * - disabling a client: every admin scope it holds, as deleting it does — otherwise a lesser admin
+ *   could lock the greater ones out of the admin plane;
  * - a client's introspection permission (set, changed or removed): `introspection:write`;
  * - a federated credential of a client (added or removed) is a credential of it, as above;
  * - a trusted issuer's keys or checks, changed so that more tokens pass (new keys, a longer lifetime,
@@ -62,6 +64,7 @@ export function clientUpdateNeeds(
 ): string[] {
   return [
     ...(changesCredentials(before, after) ? credentialChangeNeeds(before, adminGrant) : []),
+    ...(before.isEnabled && !after.isEnabled ? adminScopesOf(adminGrant) : []),
     ...(changesIntrospection(before.introspectApis, after.introspectApis) ? [INTROSPECTION_WRITE_SCOPE] : []),
   ];
 }

@@ -4,6 +4,8 @@ import { StorageConflictError, StorageReferenceError } from '../storage/types.js
 import { AdminError, notFound } from '../errors/admin-error.js';
 import { generateRecordId } from '../secrets/identifiers.js';
 import { echo } from '../errors/echo.js';
+import type { OverviewSources } from './overview-sources.js';
+import type { TokenInspection } from '../tokens/inspect-token.js';
 
 export interface AdminDeps {
   storage: Storage;
@@ -22,6 +24,10 @@ export interface AdminDeps {
   adminTokenMaxTtlSeconds?: number;
   /** Where usage counts are read (the shared state); without it `readUsage` answers unavailable. */
   usage?: Pick<UsageCounterStore, 'readUsage'>;
+  /** What the overview reads beside storage (a running server provides it); without it `readOverview` answers unavailable. */
+  overview?: OverviewSources;
+  /** Reads a token as the server's endpoints would (tokens/inspect-token.ts, bound to the key ring and shared state); without it `inspectToken` answers unavailable. */
+  inspectToken?: (token: string) => Promise<TokenInspection>;
   /** Called after every committed write, so in-process caches drop stale entries before it returns. */
   onChange?: () => void | Promise<void>;
 }

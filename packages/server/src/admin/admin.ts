@@ -11,6 +11,8 @@ import { createSigningKeyLifecycleOperations, type SigningKeyLifecycleOperations
 import { createTrustedIssuerOperations, createTrustedIssuerWrites, type TrustedIssuerOperations } from './trusted-issuers.js';
 import { createFederatedCredentialOperations, createFederatedCredentialWrites, type FederatedCredentialOperations } from './federated-credentials.js';
 import { createUsageOperations, type UsageOperations } from './usage.js';
+import { createOverviewOperations, type OverviewOperations } from './overview.js';
+import { createTokenInspectionOperations, type TokenInspectionOperations } from './token-inspection.js';
 import { createExchangePolicyOperations, createExchangePolicyWrites, type ExchangePolicyOperations } from './exchange-policies.js';
 
 export type { AdminDeps, AdminCaller } from './admin-context.js';
@@ -27,6 +29,7 @@ export type { ClientSecretDetails, AddedClientSecret } from './client-secrets.js
 export type { AddTrustedIssuerInput, UpdateTrustedIssuerInput } from './trusted-issuers.js';
 export type { AddFederatedCredentialInput } from './federated-credentials.js';
 export type { UsageFilter, UsageView } from './usage.js';
+export type { OverviewSources, OverviewView } from './overview.js';
 export type { AddExchangePolicyInput, ExchangePolicyFilter } from './exchange-policies.js';
 
 /**
@@ -48,7 +51,9 @@ export interface Admin
     AuditOperations,
     BootstrapOperations,
     ConfigOperations,
-    UsageOperations {
+    UsageOperations,
+    OverviewOperations,
+    TokenInspectionOperations {
   /** Who the audit log names for writes made through this handle. */
   readonly actor: string;
   /** The same operations, recorded in the audit log as done by `actor`. */
@@ -92,5 +97,7 @@ export function createAdmin(deps: AdminDeps): Admin {
       policies: policyWrites,
     }),
     ...createUsageOperations(context),
+    ...createOverviewOperations(context),
+    ...createTokenInspectionOperations(context),
   };
 }

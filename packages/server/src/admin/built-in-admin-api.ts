@@ -33,6 +33,10 @@ export const ISSUERS_WRITE_SCOPE = 'issuers:write';
  */
 export const EXCHANGE_POLICIES_READ_SCOPE = 'exchange-policies:read';
 export const EXCHANGE_POLICIES_WRITE_SCOPE = 'exchange-policies:write';
+/** The console's overview page: this instance's recent token activity and health (key ages also need keys:read). */
+export const OVERVIEW_READ_SCOPE = 'overview:read';
+/** The console's token inspector: whether a pasted token was issued here, is revoked, expired, active. */
+export const TOKENS_INSPECT_SCOPE = 'tokens:inspect';
 
 export const ADMIN_SCOPES: readonly ApiScope[] = [
   { value: 'apis:read', description: 'Read APIs and their scopes' },
@@ -61,6 +65,8 @@ export const ADMIN_SCOPES: readonly ApiScope[] = [
     value: EXCHANGE_POLICIES_WRITE_SCOPE,
     description: 'Add and remove token-exchange policies (which client may exchange whose tokens for which API; never for the admin API)',
   },
+  { value: OVERVIEW_READ_SCOPE, description: 'Read the overview: recent token activity of the instance, failures, busiest clients, health' },
+  { value: TOKENS_INSPECT_SCOPE, description: 'Inspect a token: whether this server issued it, its signature, and whether it is revoked, expired or active' },
 ];
 
 export type AdminScope =
@@ -78,7 +84,9 @@ export type AdminScope =
   | typeof ISSUERS_WRITE_SCOPE
   | 'usage:read'
   | typeof EXCHANGE_POLICIES_READ_SCOPE
-  | typeof EXCHANGE_POLICIES_WRITE_SCOPE;
+  | typeof EXCHANGE_POLICIES_WRITE_SCOPE
+  | typeof OVERVIEW_READ_SCOPE
+  | typeof TOKENS_INSPECT_SCOPE;
 
 /** The built-in API as first created (by bootstrap, or by an apply whose document refers to it). */
 export function builtInAdminApi(at: number): ApiRecord {

@@ -1,11 +1,11 @@
-import type { SigningAlgorithm, SigningKeyRecord } from '../storage/types.js';
+import type { RegistryStores, SigningAlgorithm, SigningKeyRecord } from '../storage/types.js';
 import { notFound, validationFailed } from '../errors/admin-error.js';
 import { ensureSigningKey, rotateSigningKey } from '../keys/key-rotation.js';
-import { requireApi, type AdminContext } from './admin-context.js';
+import { changedFields, requireApi, type AdminContext } from './admin-context.js';
 import { validateSigningAlg } from './validation.js';
 import { echo } from '../errors/echo.js';
 
-import type { SigningKeySummary } from './resources/signing-key.js';
+import { signingKeyResource, type SigningKeySummary } from './resources/signing-key.js';
 
 export type { SigningKeySummary } from './resources/signing-key.js';
 
@@ -63,10 +63,22 @@ export function createKeyOperations({ deps, write }: AdminContext): KeyOperation
           if ((await requireApi(tx, apiIdentifier)).signingAlg !== 'HS256') throw validationFailed('api', `${apiIdentifier} does not use HS256`);
         }
         const { created, demoted, sharedSecret } = await rotateSigningKey(keyDeps(tx), algorithm, algorithm === 'HS256' ? apiIdentifier! : null);
-        await audit('key.rotated', { alg: algorithm, kid: created.kid, previous: demoted.map((key) => key.kid) });
+        await audit('key.rotated', {
+          alg: algorithm,
+          kid: created.kid,
+          previous: demoted.map((key) => key.kid),
+          after: signingKeyResource.toWire(summarizeKey(created)),
+          demoted: await Promise.all(demoted.map((key) => keyChanges(tx, key))),
+        });
         return { key: summarizeKey(created), previous: demoted.map(summarizeKey), ...(sharedSecret ? { sharedSecret } : {}) };
       }),
   };
+}
+
+/** A key's change as every update's audit event records it: `changes: {field: {before, after}}` (changedFields). */
+export async function keyChanges(tx: Pick<RegistryStores, 'getKey'>, before: SigningKeyRecord) {
+  const after = (await tx.getKey(before.kid))!;
+  return { kid: before.kid, changes: changedFields(signingKeyResource.toWire(summarizeKey(before)), signingKeyResource.toWire(summarizeKey(after))) };
 }
 
 export function summarizeKey(key: SigningKeyRecord): SigningKeySummary {

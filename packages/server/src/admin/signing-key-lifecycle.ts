@@ -5,6 +5,7 @@ import { KEY_CLOCK_SKEW_SECONDS } from '../keys/rotation-policy.js';
 import { rotateSigningKey } from '../keys/key-rotation.js';
 import type { AdminContext } from './admin-context.js';
 import { echo } from '../errors/echo.js';
+import { keyChanges } from './keys.js';
 
 /** Retiring and revoking keys, with the rules that keep tokens verifiable. */
 export interface SigningKeyLifecycleOperations {
@@ -40,7 +41,7 @@ export function createSigningKeyLifecycleOperations({ deps, write }: AdminContex
           }
         }
         await tx.setKeyStatus(kid, 'retired', now());
-        await audit('key.retired', { kid, before: { status: key.status }, after: { status: 'retired' }, forced: options.force === true });
+        await audit('key.retired', { ...(await keyChanges(tx, key)), forced: options.force === true });
       }),
 
     revokeSigningKey: (kid) =>
@@ -50,12 +51,7 @@ export function createSigningKeyLifecycleOperations({ deps, write }: AdminContex
         const replacement =
           key.status === 'active' ? (await rotateSigningKey({ keys: tx, kek: deps.kek, now }, key.alg, key.apiIdentifier)).created : undefined;
         await tx.setKeyStatus(kid, 'retired', now());
-        await audit('key.revoked', {
-          kid,
-          before: { status: key.status },
-          after: { status: 'retired' },
-          ...(replacement ? { replacement: replacement.kid } : {}),
-        });
+        await audit('key.revoked', { ...(await keyChanges(tx, key)), ...(replacement ? { replacement: replacement.kid } : {}) });
         return { revoked: kid, replacement: replacement?.kid };
       }),
   };

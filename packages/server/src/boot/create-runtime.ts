@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DEFAULT_KEY_ROTATION_POLICY, type KeyRotationPolicy } from '../keys/rotation-policy.js';
-import { runScheduledRotation, type RotationStep } from '../keys/scheduled-rotation.js';
+import { rotationStepAudit, runScheduledRotation, type RotationStep } from '../keys/scheduled-rotation.js';
 import { generateRecordId } from '../secrets/identifiers.js';
 import type { Logger } from 'pino';
 import type { Storage } from '../storage/types.js';
@@ -25,6 +25,7 @@ import { createTokenRateLimiter } from '../endpoints/token-rate-limiter.js';
 import type { RateLimits } from '../config/rate-limits.js';
 import { createClientCredentialsGrant } from '../grants/client-credentials-grant.js';
 import { createTokenEndpoint } from '../endpoints/token-endpoint.js';
+import { forAudienceOnly } from '../grants/single-audience-grant.js';
 import { type TokenRequest } from '../protocol/token-request.js';
 import { createIntrospectionEndpoint } from '../endpoints/introspection-endpoint.js';
 import { renderDiscoveryDocument, serverEndpoints, type ServerEndpoints } from '../endpoints/discovery.js';
@@ -32,8 +33,10 @@ import type { EndpointResponse } from '../protocol/endpoint-response.js';
 import { createRegistryView, type RegistryView } from '../registry/registry-view.js';
 import { signOnFor, type SignOn } from '../tokens/jws-signer.js';
 import { createTokenIssuer } from '../tokens/token-issuer.js';
+import { inspectToken } from '../tokens/inspect-token.js';
 import { countEndpointEvents, createServerMetrics, type ServerMetrics } from '../observability/metrics.js';
 import { logEndpointEvents, logSharedStateTransitions } from '../observability/endpoint-logs.js';
+import { countRecentActivity } from '../observability/recent-activity.js';
 import { createEndpointEventBus } from '../protocol/endpoint-events.js';
 import { createDpopNonces } from '@m2m-auth/sdk-core';
 import { createTokenEndpointDpop, DEFAULT_DPOP_PROOF_WINDOW_SECONDS } from '../sender-constraint/token-endpoint-dpop.js';
@@ -126,6 +129,13 @@ export interface ServerRuntime {
   /** Set when tracing is on: the HTTP layer opens a span per request with it. */
   readonly tracer: Tracer | undefined;
   token(request: TokenRequest): Promise<EndpointResponse>;
+  /**
+   * The token endpoint of the admin API's own listener (where the web console signs in): the same
+   * client authentication, limits and events, the client-credentials grant for the admin API only.
+   */
+  adminToken(request: TokenRequest): Promise<EndpointResponse>;
+  /** Revocation on the admin API's own listener: only admin tokens are revoked. */
+  adminRevoke(request: TokenRequest): Promise<EndpointResponse>;
   introspect(request: TokenRequest): Promise<EndpointResponse>;
   revoke(request: TokenRequest): Promise<EndpointResponse>;
   /** One scheduled-rotation pass now (the timer calls it; tests call it under a fake clock). */
@@ -167,6 +177,8 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const events = createEndpointEventBus();
   countEndpointEvents(events, metrics);
   logEndpointEvents(events, logger);
+  const startedAt = now();
+  const activity = countRecentActivity(events, now);
   if (tracer) annotateEndpointEvents(events);
 
   const state = options.state ?? createMemoryState({ now });
@@ -265,14 +277,9 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
       : undefined,
     replay: sharedState,
   });
-  const token = createTokenEndpoint({
-    authenticate,
-    rateLimiter: createTokenRateLimiter(sharedState, options.rateLimits ?? {}),
-    quota,
-    grants: grants.map((grant) => traced(grant, traceGrant)),
-    events,
-    dpop,
-  });
+  const tokenEndpointDeps = { authenticate, rateLimiter: createTokenRateLimiter(sharedState, options.rateLimits ?? {}), quota, events, dpop };
+  const token = createTokenEndpoint({ ...tokenEndpointDeps, grants: grants.map((grant) => traced(grant, traceGrant)) });
+  const adminToken = createTokenEndpoint({ ...tokenEndpointDeps, grants: [traced(forAudienceOnly(clientCredentials, ADMIN_API_IDENTIFIER), traceGrant)] });
 
   // Introspection and revocation (RFC 7662, RFC 7009) need the same: the caller authenticated, our own tokens checked, revocations.
   const tokenManagement = { issuer: endpoints.issuer, authenticate, registry, revoked: sharedState, opaque, now, events };
@@ -289,7 +296,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     const steps = await runScheduledRotation(rotationDeps);
     for (const step of steps) {
       logger.info({ event: `key.${step.step}`, ...step }, 'scheduled key rotation');
-      await storage.appendAuditEvent({ id: generateRecordId('evt'), at: now(), type: `key.${step.step}`, actor: 'scheduler', data: { ...step } });
+      await storage.appendAuditEvent({ id: generateRecordId('evt'), at: now(), type: `key.${step.step}`, actor: 'scheduler', data: rotationStepAudit(step) });
     }
     if (steps.length > 0) registry.invalidate();
     return steps;
@@ -305,6 +312,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   rotationTimer?.unref();
 
   const revoke = createRevocationEndpoint(tokenManagement);
+  const adminRevoke = createRevocationEndpoint({ ...tokenManagement, onlyAudience: ADMIN_API_IDENTIFIER });
 
   return {
     issuer: endpoints.issuer,
@@ -331,13 +339,23 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
         actor: 'server',
         adminTokenMaxTtlSeconds,
         usage: sharedState,
+        overview: {
+          startedAt,
+          activity,
+          // A read of a key no token id takes: one round trip, whatever the kind of state.
+          sharedState: { kind: state.kind, check: () => state.isTokenRevoked('health-check') },
+          rotationPolicy: rotationTimer ? rotationDeps.policy : undefined,
+        },
+        inspectToken: (token) => inspectToken({ issuer: endpoints.issuer, keyRing: registry.keyRing, now, opaque, registry, revoked: sharedState }, token),
         onChange: () => registry.refresh(),
       }),
       traceAdmin,
     ),
     token,
+    adminToken,
     introspect,
     revoke,
+    adminRevoke,
     rotateKeysNow,
     close: async () => {
       clearInterval(rotationTimer);

@@ -72,7 +72,7 @@ async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCre
   const client = await deps.registry.client(clientId);
   let credential: string = credentials.method;
   if (credentials.method === 'private_key_jwt') {
-    if (!client?.jwks) throw invalidClient(FAILED, client ? 'client has no registered keys' : 'unknown client');
+    if (!client?.jwks) throw invalidClient(FAILED, client ? 'client has no registered keys' : 'unknown client', client?.clientId);
     await verifyAssertion(deps, client, credentials.assertion);
   } else {
     const secrets = client ? await deps.registry.clientSecrets(clientId) : [];
@@ -84,14 +84,15 @@ async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCre
       if (clientSecretMatches(deps.secretPepper, credentials.secret, secret.hash)) matched = secret.id;
     }
     if (!client) clientSecretMatches(deps.secretPepper, credentials.secret, DUMMY_HASH);
-    if (!client || matched === undefined) throw invalidClient(FAILED, client ? 'secret mismatch' : 'unknown client');
+    // Named either way (undefined for an unknown id), so both paths do the same work.
+    if (!client || matched === undefined) throw invalidClient(FAILED, client ? 'secret mismatch' : 'unknown client', client?.clientId);
     deps.onSecretUsed?.(client.clientId, matched);
     credential = `secret:${matched}`;
   }
   if (!client.tokenEndpointAuthMethods.includes(credentials.method)) {
-    throw invalidClient(`This client may not authenticate with ${credentials.method}.`);
+    throw invalidClient(`This client may not authenticate with ${credentials.method}.`, undefined, client.clientId);
   }
-  if (!client.isEnabled) throw invalidClient('This client is disabled.');
+  if (!client.isEnabled) throw invalidClient('This client is disabled.', undefined, client.clientId);
   return { client, credential };
 }
 
@@ -122,11 +123,11 @@ async function verifyAssertion(deps: ClientAuthDeps, client: RegisteredClient, a
       clockTolerance: 5,
     }));
   } catch (error) {
-    throw invalidClient(FAILED, `client_assertion rejected: ${(error as Error).message}`);
+    throw invalidClient(FAILED, `client_assertion rejected: ${(error as Error).message}`, client.clientId);
   }
   const nowS = Math.floor(deps.now() / 1000);
   if (payload.exp! - nowS > MAX_ASSERTION_LIFETIME_S) {
-    throw invalidClient(`client_assertion must expire within ${MAX_ASSERTION_LIFETIME_S} seconds.`);
+    throw invalidClient(`client_assertion must expire within ${MAX_ASSERTION_LIFETIME_S} seconds.`, undefined, client.clientId);
   }
   // Hashed: the jti is the caller's string, of any length.
   const replayKey = createHash('sha256').update(`${client.clientId}\n${payload.jti}`).digest('base64url');
@@ -134,6 +135,6 @@ async function verifyAssertion(deps: ClientAuthDeps, client: RegisteredClient, a
   // recording it, so its retry after Retry-After is a first use; no other client is affected.
   const isFirstUse = await useAssertionOnce(deps.assertionReplay, `as:${replayKey}`, payload.exp! * 1000, client.clientId);
   if (!isFirstUse) {
-    throw invalidClient('client_assertion was already used (jti replay).');
+    throw invalidClient('client_assertion was already used (jti replay).', undefined, client.clientId);
   }
 }

@@ -91,10 +91,11 @@ export const BASIC_CHALLENGE = 'Basic realm="m2m-auth", charset="UTF-8"';
  * invalid_client is always a 401 with a challenge (RFC 6749 §5.2 requires one when the client
  * used the Authorization header; sending one every time tells every client how to authenticate).
  */
-export function invalidClient(description: string, detail?: string): OAuthError {
+export function invalidClient(description: string, detail?: string, registeredClientId?: string): OAuthError {
   return new OAuthError('invalid_client', description, {
     status: 401,
     headers: { 'www-authenticate': BASIC_CHALLENGE },
     ...(detail ? { detail } : {}),
+    registeredClientId,
   });
 }

@@ -19,6 +19,8 @@ export interface RevocationDeps {
   opaque: { store: Pick<OpaqueTokenStore, 'getOpaqueToken' | 'deleteOpaqueToken'>; pepper: Buffer };
   now: () => number;
   events?: EndpointEvents;
+  /** Revoke only tokens for this API (the admin listener's copy: admin tokens); any other is answered as foreign. */
+  onlyAudience?: string;
 }
 
 /**
@@ -40,6 +42,12 @@ async function revoke(deps: RevocationDeps, own: OwnToken, clientId: string): Pr
   await deps.revoked.revokeToken(revokedTokenKey(String(own.claims.jti)), own.claims.exp! * 1000, clientId).catch(refuseOverAllowance);
 }
 
+function isForAudience(own: OwnToken, audience: string | undefined): boolean {
+  if (audience === undefined) return true;
+  const { aud } = own.claims;
+  return Array.isArray(aud) ? aud.includes(audience) : aud === audience;
+}
+
 /**
  * RFC 7009. The client authenticates as at the token endpoint and may revoke only tokens issued
  * to it. Anything else — an unknown, malformed, expired or foreign token — gets the same 200 and
@@ -53,7 +61,7 @@ export function createRevocationEndpoint(deps: RevocationDeps) {
     try {
       const { caller, token } = await readTokenManagementRequest(deps.authenticate, request);
       const own = await readOwnToken({ issuer: deps.issuer, keyRing: deps.registry.keyRing, now: deps.now, opaque: deps.opaque }, token);
-      if (own && own.claims.client_id === caller.clientId) {
+      if (own && own.claims.client_id === caller.clientId && isForAudience(own, deps.onlyAudience)) {
         await revoke(deps, own, caller.clientId);
         deps.events?.emit('token.revoked', { clientId: caller.clientId, jti: String(own.claims.jti), requestId: request.requestId });
       }

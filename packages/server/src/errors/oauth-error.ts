@@ -41,6 +41,11 @@ export interface OAuthErrorOptions {
   detail?: string;
   cause?: unknown;
   headers?: Record<string, string>;
+  /**
+   * The registered client a refusal concerns, set only once the client is known to exist (a wrong
+   * secret for it, say): for counting failures per client. Never an id the caller merely sent, never sent.
+   */
+  registeredClientId?: string | undefined;
 }
 
 export class OAuthError extends Error {
@@ -48,6 +53,7 @@ export class OAuthError extends Error {
   readonly status: number;
   readonly detail: string | undefined;
   readonly headers: Record<string, string>;
+  readonly registeredClientId: string | undefined;
 
   constructor(
     readonly error: OAuthErrorCode,
@@ -58,6 +64,7 @@ export class OAuthError extends Error {
     this.status = options.status ?? DEFAULT_STATUS[error];
     this.detail = options.detail;
     this.headers = options.headers ?? {};
+    this.registeredClientId = options.registeredClientId;
   }
 }
 

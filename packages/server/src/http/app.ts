@@ -23,6 +23,8 @@ import { ADMIN_PATH_PARAMETER_MAX_CHARS, registerAdminApi } from './admin/admin-
 import { sendEndpointResponse as send } from './send-endpoint-response.js';
 import { cacheHeaders } from './cache-policy.js';
 import { traceRequests } from './request-tracing.js';
+import { registerConsole } from './console/console-routes.js';
+import type { ConsoleAssets } from './console/console-assets.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -36,6 +38,8 @@ export interface AppOptions {
   collectMetrics?: () => Promise<string>;
   /** Serve the admin API under /admin/v1 on this app (default true; false when it has its own listener or is off). */
   adminApi?: boolean;
+  /** The web console's files, served under /console beside the admin API (absent: /console says it was not built). */
+  console?: ConsoleAssets | undefined;
   /** True from the start of a graceful shutdown: /readyz then answers 503 while the listener still serves. */
   isShuttingDown?: () => boolean;
 }
@@ -53,34 +57,10 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
   const app = createFastify({ ...options, bodyLimit: BODY_LIMIT_BYTES });
   if (runtime.tracer) traceRequests(app, runtime.tracer);
 
-  // Only form bodies are parsed; any other content type reaches the handler as a marker, so the
-  // endpoint can answer with a proper OAuth error instead of Fastify's 415.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => done(null, parseFormParams(body as string)));
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, NOT_FORM));
-
-  const oauthEndpoint =
-    (name: string, handler: (request: TokenRequest) => Promise<EndpointResponse>) => async (request: FastifyRequest, reply: FastifyReply) => {
-      const started = performance.now();
-      const params = request.body as FormParams | typeof NOT_FORM | undefined;
-      const response =
-        params === NOT_FORM || params === undefined
-          ? errorResponse(invalidRequest(`The request body must be ${FORM}.`))
-          : await handler({
-              authorization: request.headers.authorization,
-              params,
-              remoteAddress: request.ip,
-              requestId: request.id,
-              accept: request.headers.accept,
-              dpopProof: oneHeader(request.headers.dpop),
-            });
-      runtime.metrics.observeRequest(name, response.status, (performance.now() - started) / 1000);
-      return send(reply, response);
-    };
-
-  app.post(TOKEN_PATH, oauthEndpoint('token', runtime.token));
-  app.post(INTROSPECTION_PATH, oauthEndpoint('introspection', runtime.introspect));
-  app.post(REVOCATION_PATH, oauthEndpoint('revocation', runtime.revoke));
+  useFormBodies(app);
+  app.post(TOKEN_PATH, oauthEndpoint(runtime, 'token', runtime.token));
+  app.post(INTROSPECTION_PATH, oauthEndpoint(runtime, 'introspection', runtime.introspect));
+  app.post(REVOCATION_PATH, oauthEndpoint(runtime, 'revocation', runtime.revoke));
 
   app.get(JWKS_PATH, { config: { cache: { publicMaxAgeSeconds: JWKS_MAX_AGE_SECONDS } } }, async (_request, reply) => {
     return reply.type('application/jwk-set+json').send(await runtime.jwksJson());
@@ -91,7 +71,10 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
     });
   }
 
-  if (options.adminApi ?? true) registerAdminApi(app, runtime);
+  if (options.adminApi ?? true) {
+    registerAdminApi(app, runtime);
+    registerConsole(app, options.console);
+  }
 
   if (options.exposeMetrics) {
     app.get('/metrics', async (_request, reply) =>
@@ -114,6 +97,37 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
   });
 
   return app;
+}
+
+/**
+ * Only form bodies are parsed; any other content type reaches the handler as a marker, so the
+ * endpoint can answer with a proper OAuth error instead of Fastify's 415.
+ */
+function useFormBodies(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => done(null, parseFormParams(body as string)));
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, NOT_FORM));
+}
+
+/** An OAuth endpoint core as a route: the form handed over as a TokenRequest, its answer written as is. */
+function oauthEndpoint(runtime: ServerRuntime, name: string, handler: (request: TokenRequest) => Promise<EndpointResponse>) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const started = performance.now();
+    const params = request.body as FormParams | typeof NOT_FORM | undefined;
+    const response =
+      params === NOT_FORM || params === undefined
+        ? errorResponse(invalidRequest(`The request body must be ${FORM}.`))
+        : await handler({
+            authorization: request.headers.authorization,
+            params,
+            remoteAddress: request.ip,
+            requestId: request.id,
+            accept: request.headers.accept,
+            dpopProof: oneHeader(request.headers.dpop),
+          });
+    runtime.metrics.observeRequest(name, response.status, (performance.now() - started) / 1000);
+    return send(reply, response);
+  };
 }
 
 /** Node joins repeated headers of most names with a comma; one it keeps apart is joined the same way, so either is refused as two. */
@@ -141,12 +155,23 @@ function describeFrameworkError(error: { code?: string }): string {
 
 /**
  * The admin API alone, for its own listener (`--admin-host`/`--admin-port`): the token endpoint's
- * listener can then face the network while this one stays on a private address.
+ * listener can then face the network while this one stays on a private address. The web console
+ * is served here too, and signs in on its own origin: a token endpoint that issues admin tokens
+ * only, and revocation of them.
  */
-export function buildAdminApp(runtime: ServerRuntime, options: Pick<AppOptions, 'logger' | 'serverFactory' | 'https'>): FastifyInstance {
+export function buildAdminApp(
+  runtime: ServerRuntime,
+  options: Pick<AppOptions, 'logger' | 'serverFactory' | 'https' | 'trustProxy' | 'console'>,
+): FastifyInstance {
   const app = createFastify(options);
   if (runtime.tracer) traceRequests(app, runtime.tracer);
+  app.register(async (oauth) => {
+    useFormBodies(oauth);
+    oauth.post(TOKEN_PATH, { bodyLimit: BODY_LIMIT_BYTES }, oauthEndpoint(runtime, 'admin_token', runtime.adminToken));
+    oauth.post(REVOCATION_PATH, { bodyLimit: BODY_LIMIT_BYTES }, oauthEndpoint(runtime, 'admin_revocation', runtime.adminRevoke));
+  });
   registerAdminApi(app, runtime);
+  registerConsole(app, options.console);
   app.get('/healthz', async (_request, reply) => reply.send({ status: 'ok' }));
   return app;
 }

@@ -5,7 +5,7 @@
  * errors, health, metrics, the admin API — is `no-store`. Answers written on the raw socket
  * before a route exists use `cacheHeaders('no-store')` too.
  */
-export type CachePolicy = 'no-store' | 'no-cache' | { publicMaxAgeSeconds: number };
+export type CachePolicy = 'no-store' | 'no-cache' | { publicMaxAgeSeconds: number; immutable?: boolean };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -20,5 +20,6 @@ const NO_CACHE = { 'cache-control': 'no-cache' } as const;
 export function cacheHeaders(policy: CachePolicy = 'no-store'): Record<string, string> {
   if (policy === 'no-store') return NO_STORE;
   if (policy === 'no-cache') return NO_CACHE;
-  return { 'cache-control': `public, max-age=${policy.publicMaxAgeSeconds}` };
+  // immutable: a content-hashed name never changes content, so browsers need not even revalidate on reload.
+  return { 'cache-control': `public, max-age=${policy.publicMaxAgeSeconds}${policy.immutable ? ', immutable' : ''}` };
 }

@@ -17,7 +17,8 @@ import type { SignOn } from '../tokens/jws-signer.js';
 import type { Admin } from '../admin/admin.js';
 import { DATABASE_FILE, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../config/server-config.js';
 import { createLogger } from './logger.js';
-import { buildAdminApp, buildApp } from './app.js';
+import { buildAdminApp, buildApp, type AppOptions } from './app.js';
+import { DEFAULT_CONSOLE_DIR, loadConsoleAssets } from './console/console-assets.js';
 import { ADMIN_PREFIX } from './admin/admin-routes.js';
 import { DEFAULT_AUDIT_RETENTION_DAYS } from '../admin/audit.js';
 import { httpErrorAnswer, pathOf } from './error-answers.js';
@@ -72,6 +73,8 @@ export interface StartServerOptions {
    * address and port (port 0 picks a free one).
    */
   adminApi?: boolean | { host: string; port: number };
+  /** The web console's build, served at /console wherever the admin API is (default: the package's dist/console). */
+  consoleDir?: string;
   /** Audit events older than this many days are deleted, at start and daily (default 90). */
   auditRetentionDays?: number;
   /** Longest lifetime of an admin token (default and most: ADMIN_TOKEN_TTL_SECONDS). */
@@ -173,6 +176,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
     const mainListener = listener;
     const adminChoice = options.adminApi ?? true;
+    const consoleAssets = adminChoice === false ? undefined : loadConsoleAssets(options.consoleDir ?? DEFAULT_CONSOLE_DIR);
+    if (adminChoice !== false && !consoleAssets)
+      logger.info({ event: 'console.absent' }, 'this build has no web console: /console answers 404 (the admin API is unaffected)');
     let isShuttingDown = false;
     const app = buildApp(runtime, {
       isShuttingDown: () => isShuttingDown,
@@ -181,11 +187,15 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       exposeMetrics: options.exposeMetrics ?? false,
       ...(options.clusterMetrics ? { collectMetrics: clusterMetricsCollector(runtime.metrics.registry) } : {}),
       adminApi: adminChoice === true,
+      console: consoleAssets,
       serverFactory: (handler) => mainListener.serveWhenReady(handler),
     });
     await app.ready();
     mainListener.ready();
-    admin = typeof adminChoice === 'object' ? await listenAdmin(runtime, adminChoice, logger, tls, limits) : undefined;
+    admin =
+      typeof adminChoice === 'object'
+        ? await listenAdmin(runtime, adminChoice, { logger, trustProxy: options.trustProxy ?? false, console: consoleAssets }, tls, limits)
+        : undefined;
     const adminListener = admin;
     const adminUrl = admin ? `${admin.url}${ADMIN_PREFIX}` : adminChoice === true ? `${url}${ADMIN_PREFIX}` : undefined;
     const stopPruning = scheduleAuditPruning(runtime.admin, options.auditRetentionDays, logger);
@@ -298,14 +308,14 @@ function answerStarting(request: IncomingMessage, response: ServerResponse) {
 async function listenAdmin(
   runtime: ServerRuntime,
   where: { host: string; port: number },
-  logger: Logger,
+  appOptions: Pick<AppOptions, 'logger' | 'trustProxy' | 'console'>,
   tls: { cert: Buffer; key: Buffer } | undefined,
   limits: ConnectionLimits,
 ) {
   const listener = createListener(tls, limits);
   await listen(listener.server, where.port, where.host);
   const { port } = listener.server.address() as AddressInfo;
-  const app = buildAdminApp(runtime, { logger, serverFactory: (handler) => listener.serveWhenReady(handler) });
+  const app = buildAdminApp(runtime, { ...appOptions, serverFactory: (handler) => listener.serveWhenReady(handler) });
   try {
     await app.ready();
   } catch (error) {

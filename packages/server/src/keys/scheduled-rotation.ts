@@ -63,3 +63,38 @@ export async function runScheduledRotation(deps: ScheduledRotationDeps): Promise
 function newest(keys: readonly SigningKeyRecord[], alg: SigningAlgorithm, status: SigningKeyRecord['status']) {
   return keys.filter((key) => key.alg === alg && key.status === status && key.apiIdentifier === null).at(-1);
 }
+
+/**
+ * When scheduled rotation next makes a new key sign: a pending key's end of prepublication, else
+ * an active key's age reaching the schedule; the soonest over the published algorithms. Null when
+ * rotation is off or no published key signs. (The check runs once a minute, so it is that close.)
+ */
+export function nextScheduledRotation(keys: readonly SigningKeyRecord[], policy: KeyRotationPolicy): number | null {
+  if (policy.rotateEveryMs === 0) return null;
+  let next: number | null = null;
+  for (const alg of new Set(keys.filter((key) => key.alg !== 'HS256').map((key) => key.alg))) {
+    const active = newest(keys, alg, 'active');
+    if (!active) continue;
+    const pending = newest(keys, alg, 'pending');
+    const at = pending ? pending.createdAt + policy.prepublishMs : active.createdAt + policy.rotateEveryMs;
+    next = next === null ? at : Math.min(next, at);
+  }
+  return next;
+}
+
+/**
+ * A step's audit data in the shape every admin change records (admin-context.ts changedFields): a
+ * new key as `after`, a changed one as `changes: {field: {before, after}}`, the keys an activation
+ * demoted as `demoted` (as `key.rotated` lists them).
+ */
+export function rotationStepAudit(step: RotationStep): Record<string, unknown> {
+  const status = (before: string, after: string) => ({ status: { before, after } });
+  switch (step.step) {
+    case 'prepublished':
+      return { ...step, after: { kid: step.kid, alg: step.alg, status: 'pending' } };
+    case 'activated':
+      return { ...step, changes: status('pending', 'active'), demoted: step.previous.map((kid) => ({ kid, changes: status('active', 'published') })) };
+    case 'retired':
+      return { ...step, changes: status('published', 'retired') };
+  }
+}

@@ -16,13 +16,15 @@ import { revokedKey, rotatedKey, rotateKey, signingKeyList, signingKeyResource }
 import { auditEventResource } from '../admin/resources/audit-event.js';
 import { applyResult, ConfigDocumentAnswer } from '../admin/resources/config-document.js';
 import { usageFilter, usageView } from '../admin/resources/usage.js';
+import { overviewView } from '../admin/resources/overview.js';
+import { inspectTokenRequest, tokenInspectionView } from '../admin/resources/token-inspection.js';
 
 export interface RemoteAdminOptions {
   /** Base URL of the server (or of its admin listener); the API is at `${server}/admin/v1`. */
   server: string;
   clientId: string;
   clientSecret: string;
-  /** Default `${server}/oauth/token`; set it when the admin API has its own listener. */
+  /** Default `${server}/oauth/token` (an own admin listener answers it too, for admin tokens). */
   tokenEndpoint?: string;
   fetch?: typeof fetch;
 }
@@ -214,6 +216,9 @@ export function createRemoteAdmin(options: RemoteAdminOptions): Admin & { close(
       ),
 
     readUsage: async (filter = {}) => usageView.fromWire(await call(usageView.schema, 'GET', '/usage', undefined, usageFilter.toWire(filter))),
+    readOverview: async () => overviewView.fromWire(await call(overviewView.schema, 'GET', '/overview')),
+    inspectToken: async (token) =>
+      tokenInspectionView.fromWire(await call(tokenInspectionView.schema, 'POST', '/tokens/inspect', inspectTokenRequest.toWire({ token }))),
 
     pruneAuditEvents: localOnly('pruning the audit log'),
     bootstrapAdminClient: localOnly('admin bootstrap'),

@@ -364,10 +364,12 @@ describe.runIf(hasHaproxy())('the load balancer, run in front of stand-in instan
     expect(reached).toEqual([]);
   });
 
-  it('the admin frontend passes /admin/… to the admin listener, and nothing else', async () => {
-    expect(await get(ports.admin, '/admin/v1/apis')).toEqual({ status: 200, body: 'admin /admin/v1/apis' });
+  it('the admin frontend passes the admin API, the console and its sign-in to the admin listener, and nothing else', async () => {
+    for (const path of ['/admin/v1/apis', '/console', '/console/assets/index-3f9a1c.js', '/oauth/token', '/oauth/revoke'])
+      expect(await get(ports.admin, path), path).toEqual({ status: 200, body: `admin ${path}` });
     reached.length = 0;
-    for (const path of ['/oauth/token', '/.well-known/jwks.json', '/metrics', '/']) expect((await get(ports.admin, path)).status, path).toBe(404);
+    for (const path of ['/oauth/introspect', '/oauth/token/x', '/.well-known/jwks.json', '/metrics', '/', '/consoles'])
+      expect((await get(ports.admin, path)).status, path).toBe(404);
     expect(reached).toEqual([]);
   });
 });

@@ -44,6 +44,8 @@ export interface TestAppOptions {
   storage?: Storage;
   /** Storage and shared state from one of the CI stacks (stacks.ts); default in-memory. */
   stack?: Pick<Stack, 'open'>;
+  /** The web console's files to serve under /console (default: none, as a server built without it). */
+  console?: AppOptions['console'];
 }
 
 /** The real app (in-memory unless storage or a stack is given), driven with inject(); logs captured for redaction checks. */
@@ -64,7 +66,12 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ...options.runtime,
   });
   await runtime.admin.ensureSigningKeys();
-  const app = buildApp(runtime, { logger, exposeMetrics: true, ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}) });
+  const app = buildApp(runtime, {
+    logger,
+    exposeMetrics: true,
+    ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+    ...(options.console ? { console: options.console } : {}),
+  });
   await app.ready();
   return {
     app,

@@ -228,10 +228,16 @@ describe('least privilege: nobody confers what they do not hold', () => {
       expectInsufficient(await call(method, url, ci.headers, payload), rootNeeds);
     }
     expectInsufficient(await call('POST', `/clients/${introspector.clientId}/secrets`, ci.headers, {}), ['introspection:write']);
-    // Disabling takes away; enabling again gives back what the client holds.
-    expect((await call('PATCH', `/clients/${boot.clientId}`, ci.headers, { enabled: false })).status).toBe(200);
+    // Disabling a greater admin would lock it out of the admin plane, so it needs what that admin
+    // holds, as deleting does; enabling again gives back what the client holds.
+    expectInsufficient(await call('PATCH', `/clients/${boot.clientId}`, ci.headers, { enabled: false }), rootNeeds);
+    expect((await t.runtime.admin.getClient(boot.clientId)).client.isEnabled).toBe(true);
+    await t.runtime.admin.updateClient(boot.clientId, { isEnabled: false });
     expectInsufficient(await call('PATCH', `/clients/${boot.clientId}`, ci.headers, { enabled: true }), rootNeeds);
     await t.runtime.admin.updateClient(boot.clientId, { isEnabled: true });
+    // An ordinary client it may disable and enable.
+    expect((await call('PATCH', `/clients/${service.clientId}`, ci.headers, { enabled: false })).status).toBe(200);
+    expect((await call('PATCH', `/clients/${service.clientId}`, ci.headers, { enabled: true })).status).toBe(200);
     expect((await call('PATCH', `/clients/${boot.clientId}`, ci.headers, { name: 'renamed' })).status).toBe(200);
     expect(await t.runtime.admin.listClientSecrets(boot.clientId)).toHaveLength(1);
 

@@ -82,6 +82,8 @@ describe('admin bootstrap', () => {
       'usage:read',
       'exchange-policies:read',
       'exchange-policies:write',
+      'overview:read',
+      'tokens:inspect',
     ]);
     expect(await admin.isRegistryEmpty()).toBe(false);
     const [event] = (await admin.listAuditEvents()).items;
@@ -166,6 +168,24 @@ describe('built-in admin API upgrade', () => {
     await storage.updateGrant(full.id, { scopes: old.map((scope) => scope.value) }, full.updatedAt);
     expect(await admin.upgradeBuiltInAdminApi()).toEqual(['usage:read']);
     expect((await storage.findGrant(boot.clientId, ADMIN_API_IDENTIFIER))!.scopes).toContain('usage:read');
+  });
+});
+
+describe('built-in admin API upgrade for the web console', () => {
+  it('an admin API from before the console gains overview:read and tokens:inspect; full admins gain them, narrower admins do not', async () => {
+    const { admin, storage } = setup();
+    const boot = await admin.bootstrapAdminClient();
+    const auditor = await admin.createClient({ name: 'auditor' });
+    await admin.createGrant({ clientId: auditor.clientId, apiIdentifier: ADMIN_API_IDENTIFIER, scopes: ['audit:read'] });
+    const api = (await storage.getApi(ADMIN_API_IDENTIFIER))!;
+    const old = api.scopes.filter((scope) => scope.value !== 'overview:read' && scope.value !== 'tokens:inspect');
+    await storage.updateApi(ADMIN_API_IDENTIFIER, { scopes: old }, api.updatedAt);
+    const full = (await storage.findGrant(boot.clientId, ADMIN_API_IDENTIFIER))!;
+    await storage.updateGrant(full.id, { scopes: old.map((scope) => scope.value) }, full.updatedAt);
+
+    expect(await admin.upgradeBuiltInAdminApi()).toEqual(['overview:read', 'tokens:inspect']);
+    expect((await storage.findGrant(boot.clientId, ADMIN_API_IDENTIFIER))!.scopes.slice(-2)).toEqual(['overview:read', 'tokens:inspect']);
+    expect((await storage.findGrant(auditor.clientId, ADMIN_API_IDENTIFIER))!.scopes).toEqual(['audit:read']);
   });
 });
 

@@ -30,6 +30,8 @@ import { auditEventResource, auditFilter, AuditQuery } from '../../admin/resourc
 import { applyResult, ApplyQuery, ConfigDocumentAnswer, ConfigDocumentBody, ExportQuery } from '../../admin/resources/config-document.js';
 import { Problem } from '../../admin/resources/problem.js';
 import { usageFilter, UsageQuery, usageView } from '../../admin/resources/usage.js';
+import { overviewView } from '../../admin/resources/overview.js';
+import { inspectTokenRequest, tokenInspectionView } from '../../admin/resources/token-inspection.js';
 
 export const ADMIN_PREFIX = '/admin/v1';
 export const OPENAPI_PATH = `${ADMIN_PREFIX}/openapi.json`;
@@ -101,7 +103,7 @@ export function registerAdminApi(app: FastifyInstance, runtime: ServerRuntime): 
             description:
               `Manage APIs, clients, grants, trusted issuers and federated credentials (workload identity federation), token-exchange policies, signing keys and the audit log. Authenticate with an access token of ${ADMIN_API_IDENTIFIER} (client credentials grant, audience=${ADMIN_API_IDENTIFIER}); each operation names the scope it needs. Errors are RFC 9457 problem details.\n\n` +
               `Nobody confers what they do not hold: a grant on ${ADMIN_API_IDENTIFIER} (create, change, delete) also needs every admin scope it holds before and after; ` +
-              `a new or rotated secret, a federated credential added or removed, a change of jwks or token_endpoint_auth_methods, enabling or deleting a client also needs every admin scope that client holds (and introspection:write when it may introspect); ` +
+              `a new or rotated secret, a federated credential added or removed, a change of jwks or token_endpoint_auth_methods, enabling, disabling or deleting a client also needs every admin scope that client holds (and introspection:write when it may introspect); ` +
               `changing a trusted issuer's keys or loosening its checks, or removing it with its credentials, needs what every client with a credential of it holds; ` +
               `setting or changing introspect_apis needs introspection:write; an exchange policy never targets ${ADMIN_API_IDENTIFIER}. config/apply and its dry run apply the same rules. Such a refusal is 403 insufficient-scope with required_scopes. ` +
               `Admin tokens live at most ${ADMIN_TOKEN_TTL_SECONDS} seconds (a server may lower that); a token revoked at /oauth/revoke is refused at once, and when its revocation cannot be checked the answer is 503 with Retry-After.`,
@@ -646,6 +648,29 @@ export function adminRoutes(): RouteSpec[] {
       querystring: UsageQuery,
       success: [200, usageView.schema],
       handler: async (admin, { query }) => usageView.toWire(await admin.readUsage(usageFilter.fromWire(query))),
+    }),
+
+    // ---- Overview (the web console's first page)
+    route({
+      method: 'GET',
+      url: '/overview',
+      scope: 'overview:read',
+      summary:
+        'This instance’s token endpoint over the last 60 minutes (tokens issued and failed per minute, failures by reason, the busiest and the most failing clients, counted in this process: behind a load balancer each instance answers for its own share), the signing keys’ ages and the next scheduled rotation (keys and next_rotation only with keys:read too; left out otherwise), and whether the database and the shared state answer',
+      success: [200, overviewView.schema],
+      handler: async (admin) => overviewView.toWire(await admin.readOverview()),
+    }),
+
+    // ---- Token inspector
+    route({
+      method: 'POST',
+      url: '/tokens/inspect',
+      scope: 'tokens:inspect',
+      summary:
+        'What this server knows of a token: issued here (its keys, its opaque store), signature, revoked, expired, active as introspection would answer, and why not; header and claims decoded. Any string answers 200 (format unknown when it is no token); the token is never logged or stored',
+      body: inspectTokenRequest.schema,
+      success: [200, tokenInspectionView.schema],
+      handler: async (admin, { body }) => tokenInspectionView.toWire(await admin.inspectToken(inspectTokenRequest.fromWire(body).token)),
     }),
   ];
 }
