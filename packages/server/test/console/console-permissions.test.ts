@@ -141,6 +141,20 @@ describe.skipIf(!isChromiumPresent)('the token inspector', () => {
     expect(JSON.parse((await page.getByTestId('jwt-claims').textContent())!).scope).toBe('orders:read orders:write admin');
   });
 
+  it('shows an opaque token’s claims as the server issued them, with no signature to check', async () => {
+    const { page } = watched;
+    await adminRequest(server, 'POST', '/apis', { identifier: 'https://ledger.example', scopes: ['ledger:read'], token_format: 'opaque' });
+    await adminRequest(server, 'POST', '/grants', { client_id: reporting.client_id, api: 'https://ledger.example', scopes: ['ledger:read'] });
+    const opaque = await fetchToken(server.url, reporting.client_id, reporting.client_secret, 'https://ledger.example');
+    expect(opaque.split('.')).toHaveLength(1);
+    const verdict = await inspect(opaque);
+    await verdict.waitFor();
+    expect(await verdict.textContent()).toMatch(/^not applicable/);
+    expect(await page.getByRole('heading', { name: 'Active token of this server' }).count()).toBe(1);
+    expect(JSON.parse((await page.getByTestId('jwt-claims').textContent())!)).toMatchObject({ client_id: reporting.client_id, scope: 'ledger:read' });
+    expect(await page.getByTestId('jwt-header').count()).toBe(0);
+  });
+
   it('shows a revoked token as revoked', async () => {
     const revoked = await fetch(`${server.url}/oauth/revoke`, {
       method: 'POST',

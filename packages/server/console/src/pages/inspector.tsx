@@ -24,7 +24,9 @@ export function InspectorPage() {
   const [token, setToken] = useState('');
   const [inspection, setInspection] = useState<Inspection>();
   const action = useAction();
-  const decoded = token.trim() ? decodeJwt(token) : undefined;
+  const jwt = token.trim() ? decodeJwt(token) : undefined;
+  // An opaque token has nothing to decode here: the server shows the claims it issued it with.
+  const decoded = jwt ?? (inspection?.claims ? { claims: inspection.claims } : undefined);
   const exp = typeof decoded?.claims.exp === 'number' ? decoded.claims.exp : undefined;
   return (
     <>
@@ -72,15 +74,17 @@ export function InspectorPage() {
       </form>
       <ProblemView problem={action.problem} />
       {inspection ? <Verdict inspection={inspection} /> : null}
-      {token.trim() && !decoded ? <p>This is not a JWT: an opaque token can only be checked by the server.</p> : null}
+      {token.trim() && !jwt && !inspection ? <p>This is not a JWT: an opaque token can only be read and checked by the server.</p> : null}
       {decoded ? (
         <div class="grid">
-          <section class="card" aria-labelledby="header-heading">
-            <h2 id="header-heading">Header</h2>
-            <pre class="json" data-testid="jwt-header">
-              {JSON.stringify(decoded.header, null, 2)}
-            </pre>
-          </section>
+          {jwt ? (
+            <section class="card" aria-labelledby="header-heading">
+              <h2 id="header-heading">Header</h2>
+              <pre class="json" data-testid="jwt-header">
+                {JSON.stringify(jwt.header, null, 2)}
+              </pre>
+            </section>
+          ) : null}
           <section class="card" aria-labelledby="claims-heading">
             <h2 id="claims-heading">Claims</h2>
             {exp !== undefined ? <Countdown exp={exp} /> : null}
