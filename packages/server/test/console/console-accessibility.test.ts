@@ -90,6 +90,13 @@ describe.skipIf(!isChromiumPresent)('accessibility', () => {
     expect(await axeViolations(page)).toEqual([]);
     await page.keyboard.press('Escape');
 
+    await openConsolePage(page, 'APIs');
+    await settle(page);
+    await page.getByRole('button', { name: `Edit scopes of ${API}` }).click();
+    await page.getByRole('dialog').waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.keyboard.press('Escape');
+
     await openConsolePage(page, 'Audit log');
     await settle(page);
     await page.getByRole('button', { name: /Show client\.disabled/ }).click();

@@ -113,6 +113,29 @@ describe.skipIf(!isChromiumPresent)('config as code', () => {
     expect(await tokenStatus(dispatcher.id, second)).toBe(200);
   });
 
+  it('edits an API’s scopes, and the audit log shows the change before and after, side by side', async () => {
+    const { page } = watched;
+    await openConsolePage(page, 'APIs');
+    await page.getByRole('button', { name: 'Edit scopes of https://shipping.example' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Scopes of Shipping' });
+    const field = dialog.getByLabel('Scopes (separated by spaces)');
+    expect(await field.inputValue()).toBe('shipments:read shipments:write');
+    await field.fill('shipments:read shipments:write shipments:cancel');
+    await dialog.getByRole('button', { name: 'Save scopes' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    expect(await page.getByRole('row', { name: /Shipping/ }).textContent()).toContain('shipments:cancel');
+
+    await openConsolePage(page, 'Audit log');
+    await page.getByLabel('Type').fill('api.updated');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('button', { name: /Show api\.updated/ }).click();
+    const changes = page.getByRole('table', { name: 'Changes' });
+    const scopes = changes.getByRole('row', { name: /^scopes/ });
+    const [before, after] = await scopes.locator('td').allTextContents();
+    expect(before).not.toContain('shipments:cancel');
+    expect(after).toContain('shipments:cancel');
+  });
+
   it('loaded the YAML parser without a CSP violation or a script error', () => {
     expect(watched.violations).toEqual([]);
     expect(watched.errors).toEqual([]);

@@ -21,6 +21,7 @@ export function ApisPage() {
   const apis = useLoad(() => (canRead ? listAll<Api>(api, '/apis') : Promise.resolve({ items: [], isTruncated: false })));
   const [isCreating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Api>();
+  const [editing, setEditing] = useState<Api>();
   const [sharedSecret, setSharedSecret] = useState<{ identifier: string; secret: string }>();
   return (
     <>
@@ -94,9 +95,14 @@ export function ApisPage() {
                       {item.identifier.startsWith('urn:m2m-auth:') ? (
                         <span class="muted">built in</span>
                       ) : (
-                        <button type="button" class="danger" onClick={() => setDeleting(item)} aria-label={`Delete API ${item.identifier}`}>
-                          Delete
-                        </button>
+                        <div class="buttons">
+                          <button type="button" onClick={() => setEditing(item)}>
+                            Edit scopes<span class="visually-hidden"> of {item.identifier}</span>
+                          </button>
+                          <button type="button" class="danger" onClick={() => setDeleting(item)} aria-label={`Delete API ${item.identifier}`}>
+                            Delete
+                          </button>
+                        </div>
                       )}
                     </td>
                   ) : null}
@@ -114,6 +120,16 @@ export function ApisPage() {
             setCreating(false);
             if (secret) setSharedSecret({ identifier: created.identifier, secret });
             apis.set((data) => ({ ...data, items: [...data.items, created] }));
+          }}
+        />
+      ) : null}
+      {editing ? (
+        <EditScopes
+          target={editing}
+          onClose={() => setEditing(undefined)}
+          onSaved={(saved) => {
+            setEditing(undefined);
+            apis.set((data) => ({ ...data, items: data.items.map((item) => (item.identifier === saved.identifier ? saved : item)) }));
           }}
         />
       ) : null}
@@ -136,6 +152,42 @@ export function ApisPage() {
         </Confirm>
       ) : null}
     </>
+  );
+}
+
+/** An API's scope list, edited as text; the scopes kept keep their descriptions. */
+function EditScopes({ target, onClose, onSaved }: { target: Api; onClose: () => void; onSaved: (saved: Api) => void }) {
+  const { api, announce } = useConsole();
+  const action = useAction();
+  return (
+    <Dialog title={`Scopes of ${target.name}`} onClose={onClose}>
+      <form
+        onSubmit={async (event) => {
+          event.preventDefault();
+          const values = splitScopes(String(new FormData(event.currentTarget).get('scopes') ?? ''));
+          await action.run(async () => {
+            const scopes = values.map((value) => target.scopes.find((scope) => scope.value === value) ?? value);
+            const saved = await api.send<Api>('PATCH', `/apis/${segment(target.identifier)}`, { scopes });
+            announce(`The scopes of ${saved.identifier} were saved.`);
+            onSaved(saved);
+          });
+        }}
+      >
+        <label>
+          Scopes (separated by spaces)
+          <input name="scopes" spellcheck={false} defaultValue={target.scopes.map((scope) => scope.value).join(' ')} />
+        </label>
+        <ProblemView problem={action.problem} />
+        <div class="actions">
+          <button type="submit" class="primary" disabled={action.isBusy}>
+            Save scopes
+          </button>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
   );
 }
 
