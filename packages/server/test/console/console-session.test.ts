@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import {
+  adminRequest,
   hasChromium,
   launchChromium,
   openConsolePage,
@@ -14,7 +15,8 @@ import {
 /**
  * The console's session against a server whose admin tokens live 30 seconds (the shortest it
  * allows): the token is renewed before it expires without asking for the secret again, the
- * replaced token is revoked, and the console keeps working on the new one.
+ * replaced token is revoked, and the console keeps working on the new one. When the server
+ * refuses the renewal (the secret was revoked meanwhile), the session ends and says why.
  */
 const isChromiumPresent = hasChromium();
 const TTL_SECONDS = 30;
@@ -61,4 +63,16 @@ describe.skipIf(!isChromiumPresent)('a session longer than a token', () => {
     await watched.page.getByRole('button', { name: 'Sign in' }).waitFor();
     await expect.poll(() => statusWith(issued.at(-1)!), { timeout: 5000 }).toBe(401);
   });
+
+  it('ends the session, saying why, when the server refuses to renew it (its secret was revoked)', async () => {
+    const { page } = watched;
+    const auditor = await adminRequest<{ client_id: string; client_secret: string }>(server, 'POST', '/clients', { name: 'auditor' });
+    await adminRequest(server, 'POST', '/grants', { client_id: auditor.client_id, api: 'urn:m2m-auth:admin', scopes: ['audit:read'] });
+    await signIn(page, server.consoleUrl, auditor.client_id, auditor.client_secret);
+    await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
+    const secrets = await adminRequest<{ items: { id: string }[] }>(server, 'GET', `/clients/${auditor.client_id}/secrets`);
+    await adminRequest(server, 'DELETE', `/clients/${auditor.client_id}/secrets/${secrets.items[0]!.id}`);
+    await page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: TTL_SECONDS * 1000 });
+    expect(await page.getByRole('status').filter({ hasText: 'Your session ended: invalid_client' }).count()).toBe(1);
+  }, 60_000);
 });

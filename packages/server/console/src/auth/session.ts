@@ -57,6 +57,9 @@ async function postForm(path: string, authorization: string, params: Record<stri
   });
 }
 
+/** RFC 6749 §5.2 answers that mean these credentials will not get a token (not "try later": 429, 5xx). */
+const isRefusal = (status: number) => status === 400 || status === 401 || status === 403;
+
 export function createSessionManager(events: SessionEvents, now: () => number = Date.now): SessionManager {
   let accessToken: string | undefined;
   let session: Session | undefined;
@@ -81,17 +84,23 @@ export function createSessionManager(events: SessionEvents, now: () => number = 
 
   async function renewNow() {
     const clientId = session?.clientId;
-    if (!renew || !clientId) return;
+    const requestToken = renew;
+    const revokeToken = revoke;
+    if (!requestToken || !clientId) return;
     try {
       const previous = accessToken;
-      adopt(clientId, await renew());
+      const answer = await requestToken();
+      // Signed out while the renewal was on its way: its token is not wanted either.
+      if (renew !== requestToken) return void revokeToken?.(answer.access_token).catch(() => undefined);
+      adopt(clientId, answer);
       // One live admin token at a time: the one replaced is revoked, not left to expire.
-      if (previous) void revoke?.(previous).catch(() => undefined);
+      if (previous) void revokeToken?.(previous).catch(() => undefined);
     } catch (error) {
+      if (renew !== requestToken) return;
       const problem = asProblem(error);
-      // The server refused the credentials (secret revoked, client disabled): the session is over.
-      // Otherwise (server unreachable) try again while the current token still works.
-      if (problem.status >= 400 && problem.status < 500) return void signOut(`Your session ended: ${problem.message}`);
+      // The server refused the credentials (secret revoked, client disabled, grant gone): the
+      // session is over. Otherwise (unreachable, busy, rate-limited) try again while the token works.
+      if (isRefusal(problem.status)) return void signOut(`Your session ended: ${problem.message}`);
       if (session && session.expiresAt - now() > RETRY_MS) timer = setTimeout(renewNow, RETRY_MS);
       else void signOut('Your session ended: the server could not be reached to renew it.');
     }
