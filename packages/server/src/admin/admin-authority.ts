@@ -2,6 +2,7 @@ import type { ClientGrantRecord, ClientRecord, RegistryStores, TrustedIssuerReco
 import { AdminError } from '../errors/admin-error.js';
 import { ADMIN_API_IDENTIFIER, INTROSPECTION_WRITE_SCOPE } from './built-in-admin-api.js';
 import type { AdminCaller } from './admin-context.js';
+import type { TlsRegistrationFields } from './tls-client-registration.js';
 
 /**
  * Least privilege of the admin plane: nobody confers what they do not hold. A route's own scope
@@ -10,7 +11,8 @@ import type { AdminCaller } from './admin-context.js';
  *
  * - a grant on the admin API (create, update, delete): every admin scope the grant holds, before
  *   and after the change;
- * - a credential of a client (a new or rotated secret, its JWKS or its authentication methods,
+ * - a credential of a client (a new or rotated secret, its JWKS or its authentication methods, the
+ *   certificate subject or DNS names it is known by, certificate-bound tokens turned off,
  *   enabling it, deleting it with its grants): every admin scope that client holds, and
  *   `introspection:write` when it may introspect — whoever controls the credential acts as it;
  * - disabling a client: every admin scope it holds, as deleting it does — otherwise a lesser admin
@@ -43,12 +45,23 @@ export function credentialChangeNeeds(
   return [...adminScopesOf(adminGrant), ...((client.introspectApis ?? []).length > 0 ? [INTROSPECTION_WRITE_SCOPE] : [])];
 }
 
-/** The client fields a patch changes that amount to a new way of acting as the client. */
-export function changesCredentials(before: ClientRecord, after: Pick<ClientRecord, 'tokenEndpointAuthMethods' | 'jwks' | 'isEnabled'>): boolean {
+/** What of a client says who may act as it (null or absent: none). */
+export type ClientCredentialFields = Pick<ClientRecord, 'isEnabled'> & TlsRegistrationFields;
+
+/**
+ * The client fields a patch changes that amount to a new way of acting as the client: its methods
+ * and keys, the certificate subject or DNS names a CA's certificate is matched by (RFC 8705
+ * §2.1), enabling it, and dropping certificate-bound tokens (a stolen token of it then works
+ * without the certificate's key).
+ */
+export function changesCredentials(before: ClientRecord, after: ClientCredentialFields): boolean {
   return (
     JSON.stringify(before.tokenEndpointAuthMethods) !== JSON.stringify(after.tokenEndpointAuthMethods) ||
     JSON.stringify(before.jwks) !== JSON.stringify(after.jwks) ||
-    (!before.isEnabled && after.isEnabled)
+    (!before.isEnabled && after.isEnabled) ||
+    (before.tlsClientAuthSubjectDn ?? null) !== (after.tlsClientAuthSubjectDn ?? null) ||
+    JSON.stringify(before.tlsClientAuthSanDns ?? []) !== JSON.stringify(after.tlsClientAuthSanDns ?? []) ||
+    (Boolean(before.tlsClientCertificateBoundAccessTokens) && !after.tlsClientCertificateBoundAccessTokens)
   );
 }
 
@@ -59,7 +72,7 @@ export function changesIntrospection(before: readonly string[] | undefined, afte
 /** What an update of `before` into `after` needs, given the client's grant on the admin API. */
 export function clientUpdateNeeds(
   before: ClientRecord,
-  after: Pick<ClientRecord, 'tokenEndpointAuthMethods' | 'jwks' | 'isEnabled' | 'introspectApis'>,
+  after: ClientCredentialFields & { introspectApis?: string[] | undefined },
   adminGrant: ClientGrantRecord | undefined,
 ): string[] {
   return [

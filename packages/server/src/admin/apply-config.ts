@@ -747,9 +747,19 @@ const apiFields = (api: Pick<ApiRecord, 'identifier' | 'name' | 'scopes' | 'sign
 const clientFields = (
   client: Pick<
     ClientRecord,
-    'name' | 'description' | 'defaultApi' | 'isEnabled' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis' | 'dpopBoundAccessTokens'
+    | 'name'
+    | 'description'
+    | 'defaultApi'
+    | 'isEnabled'
+    | 'tokenEndpointAuthMethods'
+    | 'jwks'
+    | 'introspectApis'
+    | 'dpopBoundAccessTokens'
+    | 'tlsClientAuthSanDns'
+    | 'tlsClientCertificateBoundAccessTokens'
   > & {
     quota?: ClientRecord['quota'] | null;
+    tlsClientAuthSubjectDn?: string | null;
   },
 ) => ({
   name: client.name,
@@ -761,12 +771,40 @@ const clientFields = (
   introspect_apis: client.introspectApis ?? [],
   quota: quotaToWire(client.quota ?? undefined),
   dpop_bound_access_tokens: client.dpopBoundAccessTokens ?? false,
+  tls_client_auth_subject_dn: client.tlsClientAuthSubjectDn ?? null,
+  tls_client_auth_san_dns: client.tlsClientAuthSanDns ?? [],
+  tls_client_certificate_bound_access_tokens: client.tlsClientCertificateBoundAccessTokens ?? false,
 });
 
-/** An exported document (and a plan's new resource) leaves out a flag at its default, so a registry that uses none reads as before. */
-function withoutFalseFlags<T extends { require_sender_constrained?: boolean; dpop_bound_access_tokens?: boolean }>(fields: T): T {
-  const { require_sender_constrained: strict, dpop_bound_access_tokens: bound, ...rest } = fields;
-  return { ...rest, ...(strict ? { require_sender_constrained: true } : {}), ...(bound ? { dpop_bound_access_tokens: true } : {}) } as T;
+/**
+ * An exported document (and a plan's new resource) leaves out a sender-constraint or mutual-TLS
+ * field at its default, so a registry that uses none reads as before.
+ */
+function withoutFalseFlags<
+  T extends {
+    require_sender_constrained?: boolean;
+    dpop_bound_access_tokens?: boolean;
+    tls_client_auth_subject_dn?: string | null;
+    tls_client_auth_san_dns?: string[];
+    tls_client_certificate_bound_access_tokens?: boolean;
+  },
+>(fields: T): T {
+  const {
+    require_sender_constrained: strict,
+    dpop_bound_access_tokens: bound,
+    tls_client_auth_subject_dn: subject,
+    tls_client_auth_san_dns: dnsNames,
+    tls_client_certificate_bound_access_tokens: certificateBound,
+    ...rest
+  } = fields;
+  return {
+    ...rest,
+    ...(strict ? { require_sender_constrained: true } : {}),
+    ...(bound ? { dpop_bound_access_tokens: true } : {}),
+    ...(subject ? { tls_client_auth_subject_dn: subject } : {}),
+    ...(dnsNames?.length ? { tls_client_auth_san_dns: dnsNames } : {}),
+    ...(certificateBound ? { tls_client_certificate_bound_access_tokens: true } : {}),
+  } as T;
 }
 
 const grantFields = (grant: Pick<ClientGrantRecord, 'scopes' | 'tokenTtlSeconds'>) => ({ scopes: grant.scopes, token_ttl_seconds: grant.tokenTtlSeconds });

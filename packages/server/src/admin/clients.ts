@@ -10,6 +10,7 @@ import { resolveQuota, validateAuthMethods, validateBoolean, validateClientId, v
 import { validateIntrospectApis } from './introspection-permission.js';
 import { clientUpdateNeeds, credentialChangeNeeds, findAdminGrant, grantChangeNeeds, requireCallerScopes } from './admin-authority.js';
 import { INTROSPECTION_WRITE_SCOPE } from './built-in-admin-api.js';
+import { checkTlsRegistration, validateSanDns, validateSubjectDn } from './tls-client-registration.js';
 
 import type { CreateClientInput, UpdateClientInput } from './resources/client.js';
 import type { ClientSecretSummary, RotatedSecret } from './resources/client-secret.js';
@@ -83,11 +84,18 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
       ...(input.dpopBoundAccessTokens !== undefined && validateBoolean(input.dpopBoundAccessTokens, 'dpop_bound_access_tokens')
         ? { dpopBoundAccessTokens: true }
         : {}),
+      ...(input.tlsClientAuthSubjectDn != null ? { tlsClientAuthSubjectDn: validateSubjectDn(input.tlsClientAuthSubjectDn) } : {}),
+      ...(input.tlsClientAuthSanDns?.length ? { tlsClientAuthSanDns: validateSanDns(input.tlsClientAuthSanDns) } : {}),
+      ...(input.tlsClientCertificateBoundAccessTokens !== undefined &&
+      validateBoolean(input.tlsClientCertificateBoundAccessTokens, 'tls_client_certificate_bound_access_tokens')
+        ? { tlsClientCertificateBoundAccessTokens: true }
+        : {}),
       createdAt: at,
       updatedAt: at,
     };
+    checkTlsRegistration(client);
     await asAdminErrors(() => tx.createClient(client), `A client with id ${client.clientId} already exists`);
-    const usesSecret = methods.some((method) => method !== 'private_key_jwt');
+    const usesSecret = methods.some((method) => method === 'client_secret_basic' || method === 'client_secret_post');
     const issued = usesSecret ? await addSecret(tx, deps.secretPepper, client.clientId, at, options.clientSecret) : undefined;
     return { client, clientId: client.clientId, ...(issued ?? {}) };
   }
@@ -120,16 +128,32 @@ export function createClientWrites({ deps }: AdminContext): ClientWrites {
         ...(patch.dpopBoundAccessTokens !== undefined
           ? { dpopBoundAccessTokens: validateBoolean(patch.dpopBoundAccessTokens, 'dpop_bound_access_tokens') }
           : {}),
+        ...(patch.tlsClientAuthSubjectDn !== undefined
+          ? { tlsClientAuthSubjectDn: patch.tlsClientAuthSubjectDn === null ? null : validateSubjectDn(patch.tlsClientAuthSubjectDn) }
+          : {}),
+        ...(patch.tlsClientAuthSanDns !== undefined ? { tlsClientAuthSanDns: validateSanDns(patch.tlsClientAuthSanDns) } : {}),
+        ...(patch.tlsClientCertificateBoundAccessTokens !== undefined
+          ? {
+              tlsClientCertificateBoundAccessTokens: validateBoolean(patch.tlsClientCertificateBoundAccessTokens, 'tls_client_certificate_bound_access_tokens'),
+            }
+          : {}),
       };
       const methods = validated.tokenEndpointAuthMethods ?? before.tokenEndpointAuthMethods;
       const jwks = validated.jwks === undefined ? before.jwks : validated.jwks;
       if (methods.includes('private_key_jwt') && !jwks) throw validationFailed('jwks', 'private_key_jwt needs the client public keys (jwks)');
       const isEnabled = validated.isEnabled ?? before.isEnabled;
       const introspectApis = validated.introspectApis ?? before.introspectApis;
+      const tls = {
+        tlsClientAuthSubjectDn:
+          validated.tlsClientAuthSubjectDn === undefined ? before.tlsClientAuthSubjectDn : (validated.tlsClientAuthSubjectDn ?? undefined),
+        tlsClientAuthSanDns: validated.tlsClientAuthSanDns === undefined ? before.tlsClientAuthSanDns : validated.tlsClientAuthSanDns,
+        tlsClientCertificateBoundAccessTokens: validated.tlsClientCertificateBoundAccessTokens ?? before.tlsClientCertificateBoundAccessTokens,
+      };
+      checkTlsRegistration({ tokenEndpointAuthMethods: methods, jwks, ...tls });
       if (deps.caller) {
         const needs = clientUpdateNeeds(
           before,
-          { tokenEndpointAuthMethods: methods, jwks, isEnabled, ...(introspectApis ? { introspectApis } : {}) },
+          { tokenEndpointAuthMethods: methods, jwks, isEnabled, ...(introspectApis ? { introspectApis } : {}), ...tls },
           await findAdminGrant(tx, clientId),
         );
         requireCallerScopes(deps.caller, needs, `This change to client ${clientId}`);

@@ -33,6 +33,7 @@ import {
 } from './validation.js';
 
 import { CONFIG_ENTRY_FIELDS } from './resources/config-document.js';
+import { checkTlsRegistration, validateSanDns, validateSubjectDn } from './tls-client-registration.js';
 
 /**
  * The configuration document of `m2m-auth export` / `apply` (format version 1): its shape and JSON
@@ -86,6 +87,10 @@ export interface DesiredClient {
   /** null: no quota (an apply removes one the server has). */
   quota: ClientQuota | null;
   dpopBoundAccessTokens: boolean;
+  /** null / []: none (an apply removes what the server has). */
+  tlsClientAuthSubjectDn: string | null;
+  tlsClientAuthSanDns: string[];
+  tlsClientCertificateBoundAccessTokens: boolean;
   federatedCredentials: DesiredFederatedCredential[];
 }
 
@@ -360,6 +365,14 @@ function parseClient(entry: Record<string, unknown>, path: string, problems: Pro
     validateAuthMethods(entry.token_endpoint_auth_methods ?? (jwks ? ['private_key_jwt'] : ['client_secret_basic', 'client_secret_post'])),
   );
   if (methods?.includes('private_key_jwt') && !jwks) problems.add(`${path}.jwks`, 'private_key_jwt needs the client public keys (jwks)');
+  const tlsClientAuthSubjectDn =
+    entry.tls_client_auth_subject_dn == null
+      ? null
+      : (problems.check(`${path}.tls_client_auth_subject_dn`, () => validateSubjectDn(entry.tls_client_auth_subject_dn)) ?? null);
+  const tlsClientAuthSanDns = problems.check(`${path}.tls_client_auth_san_dns`, () => validateSanDns(entry.tls_client_auth_san_dns ?? [])) ?? [];
+  if (methods && jwks !== undefined) {
+    problems.check(path, () => checkTlsRegistration({ tokenEndpointAuthMethods: methods, jwks, tlsClientAuthSubjectDn, tlsClientAuthSanDns }));
+  }
   if (entry.default_api != null && typeof entry.default_api !== 'string')
     problems.add(`${path}.default_api`, 'default_api must be the identifier of an API of the document, or null');
   const defaultApi = typeof entry.default_api === 'string' ? entry.default_api : null;
@@ -377,6 +390,11 @@ function parseClient(entry: Record<string, unknown>, path: string, problems: Pro
     quota: problems.check(`${path}.quota`, () => parseQuota(entry.quota)),
     dpopBoundAccessTokens: problems.check(`${path}.dpop_bound_access_tokens`, () =>
       validateBoolean(entry.dpop_bound_access_tokens ?? false, 'dpop_bound_access_tokens'),
+    ),
+    tlsClientAuthSubjectDn,
+    tlsClientAuthSanDns,
+    tlsClientCertificateBoundAccessTokens: problems.check(`${path}.tls_client_certificate_bound_access_tokens`, () =>
+      validateBoolean(entry.tls_client_certificate_bound_access_tokens ?? false, 'tls_client_certificate_bound_access_tokens'),
     ),
     federatedCredentials: parseFederatedCredentials(entry, path, problems, knownIssuer),
   };

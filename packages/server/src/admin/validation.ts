@@ -14,7 +14,13 @@ import { isValidScopeToken } from '../grants/scope.js';
 import { echo } from '../errors/echo.js';
 import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '../protocol/limits.js';
 
-const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+const AUTH_METHODS: readonly ClientAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+];
 
 /** An API identifier is the token's `aud`: an absolute URI without a fragment. */
 export function validateApiIdentifier(value: unknown): string {
@@ -127,7 +133,8 @@ export interface JwksRules {
   /** X.509 chains (`x5c`) beside the keys, as a SPIFFE bundle carries them for its X.509-SVID keys. */
   allowsCertificates?: boolean;
 }
-const CLIENT_JWKS: JwksRules = { maxKeys: MAX_JWKS_KEYS, field: 'jwks' };
+// Certificates beside a client's keys: self_signed_tls_client_auth registers them so (RFC 8705 §2.2).
+const CLIENT_JWKS: JwksRules = { maxKeys: MAX_JWKS_KEYS, field: 'jwks', allowsCertificates: true };
 /** An X.509 chain of a JWK: a few base64 DER certificates. */
 export const MAX_CHAIN_CERTIFICATES = 10;
 export const MAX_CERTIFICATE_CHARS = 16_384;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type X509Certificate } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DEFAULT_KEY_ROTATION_POLICY, type KeyRotationPolicy } from '../keys/rotation-policy.js';
 import { rotationStepAudit, runScheduledRotation, type RotationStep } from '../keys/scheduled-rotation.js';
@@ -91,6 +91,18 @@ export interface RuntimeOptions {
   usage?: UsageOptions;
   /** DPoP at the token endpoint (RFC 9449); always accepted, these only tune it. */
   dpop?: DpopSettings;
+  /** Mutual TLS (RFC 8705): client certificates authenticate and bind tokens. Off when absent. */
+  mutualTls?: MutualTlsSettings;
+}
+
+export interface MutualTlsSettings {
+  /** The CAs that issue `tls_client_auth` certificates (`--mtls-ca`). */
+  trustedCas: readonly X509Certificate[];
+  /**
+   * The base URL of a listener of its own for mutual TLS (`--mtls-port`): discovery names its
+   * token, introspection and revocation endpoints as `mtls_endpoint_aliases` (RFC 8705 §5).
+   */
+  aliasBaseUrl?: string;
 }
 
 export interface UsageOptions {
@@ -128,6 +140,8 @@ export interface ServerRuntime {
   readonly adminTokenMaxTtlSeconds: number;
   /** Set when tracing is on: the HTTP layer opens a span per request with it. */
   readonly tracer: Tracer | undefined;
+  /** Whether client certificates are read (RFC 8705): the HTTP layer reads none without it. */
+  readonly isMutualTlsOn: boolean;
   token(request: TokenRequest): Promise<EndpointResponse>;
   /**
    * The token endpoint of the admin API's own listener (where the web console signs in): the same
@@ -155,6 +169,9 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
   const adminTokenMaxTtlSeconds = Math.min(options.adminTokenMaxTtlSeconds ?? ADMIN_TOKEN_TTL_SECONDS, ADMIN_TOKEN_TTL_SECONDS);
   const { keyEncryptionKey: kek, secretPepper, opaqueTokenPepper, dpopNonceKey } = deriveSecrets(options.masterKey);
   const endpoints = serverEndpoints(options.issuer);
+  const mutualTlsMetadata = options.mutualTls && {
+    ...(options.mutualTls.aliasBaseUrl ? { aliases: serverEndpoints(options.mutualTls.aliasBaseUrl) } : {}),
+  };
   let discovery: Promise<string> | undefined;
   // Made before the registry, whose refresh failures it counts; it reads the keys only when scraped.
   const metrics = createServerMetrics({ signingKeys: async () => (await registry.keyRing()).records, now });
@@ -237,6 +254,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
       serverIssuer: endpoints.issuer,
       onOutcome: (outcome) => events.emit('client.federated', outcome),
     },
+    ...(options.mutualTls ? { mutualTls: { trustedCas: options.mutualTls.trustedCas, now } } : {}),
   };
   void prepareDecoyKeys();
   const authenticate = traced<ClientAuthenticator>(
@@ -329,6 +347,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     },
     adminTokenMaxTtlSeconds,
     tracer,
+    isMutualTlsOn: options.mutualTls !== undefined,
     // A write through this process's admin is applied to its own cache before the call returns.
     admin: traced(
       createAdmin({
@@ -364,7 +383,7 @@ export function createRuntime(options: RuntimeOptions): ServerRuntime {
     },
     jwksJson: async () => (await registry.keyRing()).jwksJson,
     discoveryJson: () => {
-      discovery ??= registry.apis().then((apis) => renderDiscoveryDocument(endpoints, apis, grantTypes));
+      discovery ??= registry.apis().then((apis) => renderDiscoveryDocument(endpoints, apis, grantTypes, mutualTlsMetadata));
       discovery.catch(() => (discovery = undefined));
       return discovery;
     },

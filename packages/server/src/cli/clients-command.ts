@@ -26,6 +26,19 @@ interface ClientOptions extends ManagementOptions {
   removeQuota?: boolean;
   /** --dpop-bound / --no-dpop-bound. */
   dpopBound?: boolean;
+  tlsSubjectDn?: string;
+  tlsSanDns?: string[];
+  /** --certificate-bound / --no-certificate-bound. */
+  certificateBound?: boolean;
+}
+
+/** The mutual-TLS registration the flags ask for ("" removes a subject or the DNS names on update). */
+function mutualTlsChange(options: ClientOptions) {
+  return {
+    ...(options.tlsSubjectDn !== undefined ? { tlsClientAuthSubjectDn: options.tlsSubjectDn || null } : {}),
+    ...(options.tlsSanDns !== undefined ? { tlsClientAuthSanDns: options.tlsSanDns } : {}),
+    ...(options.certificateBound !== undefined ? { tlsClientCertificateBoundAccessTokens: options.certificateBound } : {}),
+  };
 }
 
 /** `--quota-per-hour 500`, or `none` for no hourly limit. */
@@ -76,6 +89,9 @@ const describeClient = (client: Static<typeof clientResource.schema>) =>
     ['introspects', client.introspect_apis],
     ['quota', describeQuota(client.quota)],
     ['dpop-bound', client.dpop_bound_access_tokens ? 'yes: every token request must carry a DPoP proof' : 'no'],
+    ...(client.tls_client_auth_subject_dn !== null ? [['tls subject dn', client.tls_client_auth_subject_dn] as [string, string]] : []),
+    ...(client.tls_client_auth_san_dns.length > 0 ? [['tls san dns', client.tls_client_auth_san_dns] as [string, string[]]] : []),
+    ['certificate-bound', client.tls_client_certificate_bound_access_tokens ? 'yes: every token request must present its TLS client certificate' : 'no'],
     ['created', client.created_at],
   ]);
 
@@ -95,13 +111,19 @@ export function clientsCommand(): Command {
     .requiredOption('--name <name>', 'service name, e.g. billing-service')
     .option('--description <text>', 'free text')
     .option('--default-api <identifier>', 'audience used when a token request names none')
-    .option('--auth-methods <list>', 'client_secret_basic,client_secret_post,private_key_jwt', parseList)
-    .option('--jwks-file <path>', 'public JWK Set for private_key_jwt')
+    .option('--auth-methods <list>', 'client_secret_basic,client_secret_post,private_key_jwt,tls_client_auth,self_signed_tls_client_auth', parseList)
+    .option('--jwks-file <path>', 'public JWK Set for private_key_jwt; keys with x5c certificates for self_signed_tls_client_auth')
+    .option('--tls-subject-dn <dn>', 'tls_client_auth: the subject of its certificate, an RFC 4514 DN such as "CN=orders,O=Example"')
+    .option('--tls-san-dns <names>', 'tls_client_auth: DNS names (comma-separated), one of which its certificate must carry', parseList)
     .option('--introspect <apis>', 'API identifiers (comma-separated) or * whose tokens this client may introspect', parseList)
     .addOption(quotaOptions.perHour())
     .addOption(quotaOptions.perDay())
     .addOption(quotaOptions.mode())
     .option('--dpop-bound', 'every token request must carry a DPoP proof: all its tokens are bound to its key (dpop_bound_access_tokens)')
+    .option(
+      '--certificate-bound',
+      'every token request must present its TLS client certificate: all its tokens are bound to it (tls_client_certificate_bound_access_tokens)',
+    )
     .action(
       action(async (options: ClientOptions) =>
         withAdmin(options, async ({ admin }) => {
@@ -115,6 +137,7 @@ export function clientsCommand(): Command {
             ...(options.introspect !== undefined ? { introspectApis: options.introspect } : {}),
             ...quotaChange(options),
             ...(options.dpopBound !== undefined ? { dpopBoundAccessTokens: options.dpopBound } : {}),
+            ...mutualTlsChange(options),
           });
           const view = clientResource.toWire(created.client);
           if (created.clientSecret) process.stderr.write(`warning: ${SECRET_WARNING}\n`);
@@ -175,7 +198,9 @@ export function clientsCommand(): Command {
     .option('--description <text>', 'free text')
     .option('--default-api <identifier>', 'default audience ("" to clear)')
     .option('--auth-methods <list>', 'allowed authentication methods', parseList)
-    .option('--jwks-file <path>', 'public JWK Set for private_key_jwt')
+    .option('--jwks-file <path>', 'public JWK Set for private_key_jwt; keys with x5c certificates for self_signed_tls_client_auth')
+    .option('--tls-subject-dn <dn>', 'tls_client_auth: the subject of its certificate, an RFC 4514 DN ("" removes)')
+    .option('--tls-san-dns <names>', 'tls_client_auth: DNS names (comma-separated) its certificate may carry ("" removes)', parseList)
     .option('--introspect <apis>', 'API identifiers (comma-separated) or * whose tokens this client may introspect ("" removes)', parseList)
     .addOption(quotaOptions.perHour())
     .addOption(quotaOptions.perDay())
@@ -183,6 +208,8 @@ export function clientsCommand(): Command {
     .option('--remove-quota', 'remove the token quota')
     .option('--dpop-bound', 'every token request must carry a DPoP proof (dpop_bound_access_tokens)')
     .option('--no-dpop-bound', 'DPoP optional again: bearer tokens without a proof')
+    .option('--certificate-bound', 'every token request must present its TLS client certificate (tls_client_certificate_bound_access_tokens)')
+    .option('--no-certificate-bound', 'a certificate optional again: bearer tokens without one')
     .action(
       action(async (clientId: string, options: ClientOptions) =>
         withAdmin(options, async ({ admin }) => {
@@ -196,6 +223,7 @@ export function clientsCommand(): Command {
             ...(options.introspect !== undefined ? { introspectApis: options.introspect } : {}),
             ...quotaChange(options),
             ...(options.dpopBound !== undefined ? { dpopBoundAccessTokens: options.dpopBound } : {}),
+            ...mutualTlsChange(options),
           });
           const view = clientResource.toWire(client);
           print(options, () => `Client updated\n${describeClient(view)}`, view);

@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { readConfigFile, resolveServerConfig, type ConfigSource, type ServerConfig } from '../config/server-config.js';
+import { readCaBundle } from '../config/mtls-ca.js';
 import type { RunningServer } from '../http/start-server.js';
 import { withConnections } from './cli-context.js';
 import { redactDatabaseUrl } from '../storage/open-storage.js';
@@ -69,6 +70,15 @@ export function serveCommand(): Command {
     )
     .option('--dpop-nonce', 'require a server nonce in every DPoP proof (RFC 9449 §8), valid on every instance (env M2M_AUTH_DPOP_NONCE)')
     .option('--dpop-proof-window <s>', 'how far a DPoP proof’s iat may be from now, either way (default 60; env M2M_AUTH_DPOP_PROOF_WINDOW)')
+    .option(
+      '--mtls-ca <pem file>',
+      'mutual TLS (RFC 8705): CAs whose client certificates tls_client_auth accepts; client certificates are asked for on the TLS listener and read from a --trust-proxy Client-Cert header (env M2M_AUTH_MTLS_CA)',
+    )
+    .option(
+      '--mtls-port <port>',
+      'ask for client certificates on a TLS listener of its own on this port instead, named in discovery’s mtls_endpoint_aliases (env M2M_AUTH_MTLS_PORT)',
+    )
+    .option('--mtls-url <url>', 'public https base URL of the --mtls-port listener (default https://<host>:<mtls-port>; env M2M_AUTH_MTLS_URL)')
     .option('--metrics', 'serve Prometheus metrics at /metrics (env M2M_AUTH_METRICS)')
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace, silent (env M2M_AUTH_LOG_LEVEL)')
     .option('--workers <n>', 'worker processes sharing the port (default 1; env M2M_AUTH_WORKERS)')
@@ -107,6 +117,7 @@ export function serveCommand(): Command {
       action(async (flags: ServeFlags) => {
         const { config: configFile, ...rest } = flags;
         const config = resolveServerConfig(rest, process.env, configFile ? readConfigFile(configFile) : {});
+        if (config.mutualTls) readCaBundle(config.mutualTls.caPath);
         if (config.workers > 1 && cluster.isPrimary) return runPrimary(config);
         await runServer(config);
       }),
@@ -166,6 +177,15 @@ async function runServer(config: ServerConfig) {
     logger,
     limits: config.limits,
     ...(config.tls ? { tls: { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } } : {}),
+    ...(config.mutualTls
+      ? {
+          mutualTls: {
+            ca: readCaBundle(config.mutualTls.caPath),
+            ...(config.mutualTls.listener ? { port: config.mutualTls.listener.port } : {}),
+            ...(config.mutualTls.listener?.publicUrl ? { url: config.mutualTls.listener.publicUrl } : {}),
+          },
+        }
+      : {}),
   });
   if (cluster.isPrimary) {
     const bootstrapped = await bootstrapOnFirstStart(server.admin);
@@ -216,6 +236,11 @@ async function runPrimary(config: ServerConfig) {
  * The banner goes to stderr, for the person who started the server; the log (stdout) never holds
  * the bootstrap secret.
  */
+function describeMutualTls({ caPath, listener }: NonNullable<ServerConfig['mutualTls']>): string {
+  const where = listener ? `its own listener, ${listener.publicUrl ?? `port ${listener.port}`}` : 'this listener and trusted proxies';
+  return `client certificates on ${where} (CAs: ${caPath})`;
+}
+
 function printBanner(config: ServerConfig, url: string, adminUrl: string | undefined, bootstrapped: BootstrappedAdmin | undefined) {
   const isSecretSupplied = Boolean(process.env[BOOTSTRAP_SECRET_ENV]);
   // The CLI commands must reach this server's database and master key, PostgreSQL included.
@@ -230,6 +255,7 @@ function printBanner(config: ServerConfig, url: string, adminUrl: string | undef
       `  jwks:       ${config.issuer}/.well-known/jwks.json`,
       `  database:   ${redactDatabaseUrl(config.database.url)}`,
       `  admin API:  ${adminUrl ?? 'off'}`,
+      ...(config.mutualTls ? [`  mutual TLS: ${describeMutualTls(config.mutualTls)}`] : []),
       `  data dir:   ${config.dataDir}`,
       '',
       ...(bootstrapped

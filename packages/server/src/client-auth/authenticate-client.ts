@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
-import type { RegisteredClient } from '../storage/types.js';
+import type { ClientAuthMethod, RegisteredClient } from '../storage/types.js';
 import { FAILED, type AuthenticatedClient, type ClientDirectory } from './authenticated-client.js';
 import type { AssertionReplayStore } from '../state/types.js';
 import { OAuthError } from '../errors/oauth-error.js';
@@ -11,6 +11,7 @@ import { isStorableText } from '../protocol/storable-text.js';
 import { claimedIdentity } from '../federation/platform-token.js';
 import { authenticateFederated, type FederatedAuthDeps } from './federated-authentication.js';
 import { useAssertionOnce } from './assertion-replay.js';
+import { authenticateWithCertificate, type MutualTlsAuthDeps } from './tls-client-auth.js';
 
 export type { FederatedAuthDeps, FederatedOutcome } from './federated-authentication.js';
 export type { AuthenticatedClient, ClientAuthenticator, ClientDirectory } from './authenticated-client.js';
@@ -28,6 +29,8 @@ export interface ClientAuthDeps {
   onSecretUsed?: (clientId: string, secretId: string) => void;
   /** Workload identity federation: platform tokens of trusted issuers instead of a secret. */
   federation?: FederatedAuthDeps;
+  /** Mutual TLS (RFC 8705 §2): the CAs of tls_client_auth. Without it no certificate authenticates. */
+  mutualTls?: MutualTlsAuthDeps;
 }
 
 /** Compared against when the client does not exist, so unknown and known ids take the same time. */
@@ -70,10 +73,18 @@ function failureKeyOf(credentials: PresentedCredentials): string {
 async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCredentials, clientId: string): Promise<AuthenticatedClient> {
   if (credentials.method === 'federated') return authenticateFederated(deps, credentials);
   const client = await deps.registry.client(clientId);
-  let credential: string = credentials.method;
-  if (credentials.method === 'private_key_jwt') {
+  // The method that passed (for a certificate, the client's registration says which) and what it names on the token.issued line.
+  let method: ClientAuthMethod;
+  let credential: string;
+  if (credentials.method === 'mutual_tls') {
+    if (!deps.mutualTls) throw invalidClient(FAILED, 'mutual TLS is not configured');
+    if (!client) throw invalidClient(FAILED, 'unknown client');
+    method = authenticateWithCertificate(deps.mutualTls, client, credentials.certificate);
+    credential = method;
+  } else if (credentials.method === 'private_key_jwt') {
     if (!client?.jwks) throw invalidClient(FAILED, client ? 'client has no registered keys' : 'unknown client', client?.clientId);
     await verifyAssertion(deps, client, credentials.assertion);
+    method = credential = 'private_key_jwt';
   } else {
     const secrets = client ? await deps.registry.clientSecrets(clientId) : [];
     const now = deps.now();
@@ -87,10 +98,11 @@ async function verifyCredentials(deps: ClientAuthDeps, credentials: PresentedCre
     // Named either way (undefined for an unknown id), so both paths do the same work.
     if (!client || matched === undefined) throw invalidClient(FAILED, client ? 'secret mismatch' : 'unknown client', client?.clientId);
     deps.onSecretUsed?.(client.clientId, matched);
+    method = credentials.method;
     credential = `secret:${matched}`;
   }
-  if (!client.tokenEndpointAuthMethods.includes(credentials.method)) {
-    throw invalidClient(`This client may not authenticate with ${credentials.method}.`, undefined, client.clientId);
+  if (!client.tokenEndpointAuthMethods.includes(method)) {
+    throw invalidClient(`This client may not authenticate with ${method}.`, undefined, client.clientId);
   }
   if (!client.isEnabled) throw invalidClient('This client is disabled.', undefined, client.clientId);
   return { client, credential };

@@ -1,5 +1,6 @@
 import { OAuthError, invalidRequest } from '../errors/oauth-error.js';
 import type { FormParams } from '../protocol/form-params.js';
+import type { PresentedCertificate } from '../protocol/token-request.js';
 import { JWT_BEARER_ASSERTION_TYPE, JWT_SPIFFE_ASSERTION_TYPE } from '../federation/federation-rules.js';
 import type { AssertionProfile } from '../federation/platform-token.js';
 import { decodeJwt } from 'jose';
@@ -9,15 +10,23 @@ export type PresentedCredentials =
   | { method: 'client_secret_basic' | 'client_secret_post'; clientId: string; secret: string }
   | { method: 'private_key_jwt'; clientId: string | undefined; assertion: string }
   /** A workload's platform token from a trusted issuer (workload identity federation). */
-  | { method: 'federated'; profile: AssertionProfile; clientId: string | undefined; assertion: string };
+  | { method: 'federated'; profile: AssertionProfile; clientId: string | undefined; assertion: string }
+  /** RFC 8705 §2: the TLS client certificate, for the client named by client_id (which of the two methods is the client's registration's to say). */
+  | { method: 'mutual_tls'; clientId: string; certificate: PresentedCertificate };
 
 export const CLIENT_AUTH_PARAMETERS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
 
 /**
  * Finds the one authentication method a token, introspection or revocation request uses
- * (RFC 6749 §2.3: a client MUST NOT use more than one).
+ * (RFC 6749 §2.3: a client MUST NOT use more than one). A TLS client certificate authenticates
+ * only when nothing else does: a client that sends a secret or an assertion authenticates with
+ * that, and its certificate can still bind its tokens.
  */
-export function extractClientCredentials(authorization: string | undefined, params: FormParams): PresentedCredentials {
+export function extractClientCredentials(
+  authorization: string | undefined,
+  params: FormParams,
+  certificate?: PresentedCertificate | undefined,
+): PresentedCredentials {
   const bodyId = params.get('client_id');
   const bodySecret = params.get('client_secret');
   const assertion = params.get('client_assertion');
@@ -46,6 +55,10 @@ export function extractClientCredentials(authorization: string | undefined, para
     // A client's own key signs with iss = sub = its id (RFC 7523 §3); a platform names itself as iss.
     if (isSelfIssued(assertion)) return { method: 'private_key_jwt', clientId: bodyId, assertion };
     return { method: 'federated', profile: 'jwt-bearer', clientId: bodyId, assertion };
+  }
+  if (certificate) {
+    if (!bodyId) throw invalidClient('client_id is required with a TLS client certificate.');
+    return { method: 'mutual_tls', clientId: bodyId, certificate };
   }
   throw invalidClient('Client authentication is required.');
 }

@@ -57,6 +57,11 @@ export interface ServerConfig {
   /** DPoP at the token endpoint: how fresh a proof must be, and whether every proof must carry a server nonce. */
   dpop: { proofWindowSeconds: number; requireNonce: boolean };
   /**
+   * Mutual TLS (RFC 8705), on when `--mtls-ca` is given: the CA bundle's path, and a listener of its
+   * own (`--mtls-port`, public as `--mtls-url`) when client certificates are not asked for on the main one.
+   */
+  mutualTls: { caPath: string; listener: { port: number; publicUrl: string | undefined } | undefined } | undefined;
+  /**
    * OpenTelemetry traces over OTLP/HTTP, or undefined (off). On when an endpoint is given, or
    * OTEL_TRACES_EXPORTER=otlp (the exporter's default endpoint then); OTEL_TRACES_EXPORTER=none
    * turns it off whatever else is set.
@@ -133,6 +138,9 @@ interface ConfigInput {
   stateMaxEntries: string;
   dpopNonce: string;
   dpopProofWindow: string;
+  mtlsCa: string;
+  mtlsPort: string;
+  mtlsUrl: string;
   otelExporterOtlpEndpoint: string;
   otelTracesExporter: string;
   shutdownDrainSeconds: string;
@@ -187,6 +195,9 @@ export const CONFIG_ENVIRONMENT: Readonly<Record<keyof ConfigInput, string>> = {
   stateMaxEntries: 'M2M_AUTH_STATE_MAX_ENTRIES',
   dpopNonce: 'M2M_AUTH_DPOP_NONCE',
   dpopProofWindow: 'M2M_AUTH_DPOP_PROOF_WINDOW',
+  mtlsCa: 'M2M_AUTH_MTLS_CA',
+  mtlsPort: 'M2M_AUTH_MTLS_PORT',
+  mtlsUrl: 'M2M_AUTH_MTLS_URL',
   // The OpenTelemetry variables by their standard names: a collector sidecar or an operator that
   // injects them configures m2m-auth like any other instrumented service.
   otelExporterOtlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
@@ -325,6 +336,7 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
 
   const issuer = pick('issuer') ?? defaultIssuer(host, port ?? DEFAULT_PORT, tls !== undefined, problems);
   validateIssuer(issuer, insecureHttp, problems);
+  const mutualTls = resolveMutualTls(pick, { hasTls: tls !== undefined, hasTrustedProxy: trustProxy !== false && trustProxy !== 0 }, problems);
 
   const tracing = resolveTracing(pick, problems);
   const shutdownDrainSeconds = parseInteger(pick('shutdownDrainSeconds') ?? '0', 0, 300);
@@ -360,9 +372,39 @@ export function resolveServerConfig(flags: ConfigSource, env: NodeJS.ProcessEnv,
     rateLimits,
     stateLimits,
     dpop,
+    mutualTls,
     tracing,
     shutdownDrainSeconds: shutdownDrainSeconds!,
   };
+}
+
+/**
+ * Mutual TLS needs a TLS connection whose certificate reaches the server: its own listener's
+ * (--tls-cert/--tls-key) or a terminating proxy's Client-Cert header (--trust-proxy). A listener
+ * of its own is TLS, so it needs the server's certificate too.
+ */
+function resolveMutualTls(pick: Pick, context: { hasTls: boolean; hasTrustedProxy: boolean }, problems: string[]): ServerConfig['mutualTls'] {
+  const caPath = pick('mtlsCa');
+  const portText = pick('mtlsPort');
+  const publicUrl = pick('mtlsUrl');
+  if (caPath === undefined) {
+    if (portText !== undefined || publicUrl !== undefined) problems.push('--mtls-port and --mtls-url need --mtls-ca: mutual TLS is on only with trusted CAs');
+    return undefined;
+  }
+  if (!context.hasTls && !context.hasTrustedProxy) {
+    problems.push(
+      `${where('mtlsCa')}: client certificates reach the server over its own TLS (--tls-cert/--tls-key) or from a TLS-terminating proxy in --trust-proxy that forwards them (Client-Cert); give one`,
+    );
+  }
+  const port = portText === undefined ? undefined : parseInteger(portText, 0, 65_535);
+  if (portText !== undefined && port === undefined)
+    problems.push(`${where('mtlsPort')}: must be a port number from 0 to 65535 (got ${JSON.stringify(portText)})`);
+  if (portText !== undefined && !context.hasTls) problems.push(`${where('mtlsPort')}: the mutual-TLS listener serves TLS: give --tls-cert and --tls-key`);
+  if (publicUrl !== undefined) {
+    if (portText === undefined) problems.push(`${where('mtlsUrl')}: names the public URL of the --mtls-port listener; give --mtls-port too`);
+    if (!/^https:\/\/[^/?#]+(\/[^?#]*)?$/.test(publicUrl)) problems.push(`${where('mtlsUrl')}: must be an https URL without query or fragment`);
+  }
+  return { caPath: resolve(caPath), listener: port === undefined ? undefined : { port, publicUrl: publicUrl?.replace(/\/+$/, '') } };
 }
 
 const TRACES_EXPORTERS = ['otlp', 'none'];

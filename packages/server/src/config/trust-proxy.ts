@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { compile as compileProxyAddresses } from '@fastify/proxy-addr';
 
 /**
  * Which X-Forwarded-For entries to believe: none (`false`), the last N hops (the number of
@@ -57,4 +58,16 @@ export function fastifyTrustProxy(trustProxy: TrustProxy): boolean | string[] | 
   if (trustProxy === false || trustProxy === 0) return false;
   if (typeof trustProxy === 'number') return (_address, hop) => hop < trustProxy;
   return [...trustProxy];
+}
+
+/**
+ * Whether the socket peer itself is a proxy this server trusts: what a header only a proxy may
+ * set (RFC 9440 `Client-Cert`) requires. A hop count trusts whoever connects (the server is then
+ * reachable through its proxies alone); an address list, only those addresses.
+ */
+export function trustsPeer(trustProxy: TrustProxy): (peerAddress: string | undefined) => boolean {
+  if (trustProxy === false || trustProxy === 0) return () => false;
+  if (typeof trustProxy === 'number') return (peer) => peer !== undefined;
+  const isTrusted = compileProxyAddresses([...trustProxy]);
+  return (peer) => peer !== undefined && isTrusted(peer, 0);
 }

@@ -12,7 +12,8 @@ import type { ClientQuotaCheck } from '../usage/client-quota.js';
 import { jsonResponse, type EndpointResponse } from '../protocol/endpoint-response.js';
 import { errorResponse } from '../errors/error-response.js';
 import type { TokenEndpointDpop } from '../sender-constraint/token-endpoint-dpop.js';
-import { tokenTypeOf } from '../sender-constraint/token-binding.js';
+import { combinedBinding, tokenTypeOf } from '../sender-constraint/token-binding.js';
+import { certificateBinding } from '../sender-constraint/certificate-binding.js';
 
 export interface TokenEndpointDeps {
   authenticate: ClientAuthenticator;
@@ -29,8 +30,8 @@ export interface TokenEndpointDeps {
 
 /**
  * POST /oauth/token, as the RFC 6749 checklist: parameters, grant type, the DPoP proof's own
- * checks, client authentication, grant-type permission, the proof bound to the client, then the
- * grant itself. (No answer is cached: http/cache-policy.ts.)
+ * checks, client authentication (a TLS client certificate among the ways), grant-type permission,
+ * the certificate and the proof bound to the client, then the grant itself. (No answer is cached: http/cache-policy.ts.)
  */
 export function createTokenEndpoint(deps: TokenEndpointDeps) {
   const grants = new Map(deps.grants.map((grant) => [grant.grantType, grant]));
@@ -41,7 +42,9 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
       const grant = selectGrant(grants, request.params);
       rejectRepeatedParameters(request.params, ['grant_type', ...CLIENT_AUTH_PARAMETERS, ...grant.parameters]);
       rejectUnstorableParameters(request.params, grant.parameters);
-      const credentials = grant.credentialsFrom ? credentialsOfGrant(grant, request) : extractClientCredentials(request.authorization, request.params);
+      const credentials = grant.credentialsFrom
+        ? credentialsOfGrant(grant, request)
+        : extractClientCredentials(request.authorization, request.params, request.clientCertificate);
       await deps.rateLimiter?.checkAddress(request.remoteAddress);
       const proof = checkProof(deps.dpop, request.dpopProof);
       const authenticated = await deps.authenticate(credentials, request.remoteAddress);
@@ -50,8 +53,10 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
       if (!grant.permittedByPolicy && !client.grantTypes.includes(grant.grantType)) {
         throw new OAuthError('unauthorized_client', `This client may not use the ${grant.grantType} grant.`);
       }
-      // The proof is used once before anything is counted or issued: a refused one costs no quota.
-      const binding = await deps.dpop?.bind(proof, client);
+      // A missing certificate refuses before a proof is used; the proof is used once before
+      // anything is counted or issued: a refused one costs no quota.
+      const certificate = certificateBinding(request.clientCertificate, client);
+      const binding = combinedBinding(await deps.dpop?.bind(proof, client), certificate);
       // Before the grant issues (and, for an opaque token, stores) a token; a quota counts tokens
       // issued, so the count is given back when the grant refuses.
       const admitted = await deps.quota?.admit(client, request.requestId);

@@ -15,7 +15,7 @@ export async function readTokenManagementRequest(
 ): Promise<{ caller: RegisteredClient; token: string }> {
   rejectRepeatedParameters(request.params, ['token', 'token_type_hint', ...CLIENT_AUTH_PARAMETERS]);
   rejectUnstorableParameters(request.params, ['token', 'token_type_hint']);
-  const credentials = extractClientCredentials(request.authorization, request.params);
+  const credentials = extractClientCredentials(request.authorization, request.params, request.clientCertificate);
   const { client: caller } = await authenticate(credentials, request.remoteAddress);
   const token = request.params.get('token');
   if (token === undefined) throw invalidRequest('The token parameter is required.');

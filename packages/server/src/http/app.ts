@@ -16,9 +16,10 @@ import { invalidRequest } from '../errors/oauth-error.js';
 import { httpErrorAnswer, pathOf } from './error-answers.js';
 import { answerClientError } from './client-error.js';
 import { INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH } from '../endpoints/discovery.js';
-import { fastifyTrustProxy, type TrustProxy } from '../config/trust-proxy.js';
+import { fastifyTrustProxy, trustsPeer, type TrustProxy } from '../config/trust-proxy.js';
+import { createCertificateReader } from './client-certificate.js';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/jwks-max-age.js';
-import type { TokenRequest } from '../protocol/token-request.js';
+import type { PresentedCertificate, TokenRequest } from '../protocol/token-request.js';
 import { ADMIN_PATH_PARAMETER_MAX_CHARS, registerAdminApi } from './admin/admin-routes.js';
 import { sendEndpointResponse as send } from './send-endpoint-response.js';
 import { cacheHeaders } from './cache-policy.js';
@@ -58,9 +59,11 @@ export function buildApp(runtime: ServerRuntime, options: AppOptions): FastifyIn
   if (runtime.tracer) traceRequests(app, runtime.tracer);
 
   useFormBodies(app);
-  app.post(TOKEN_PATH, oauthEndpoint(runtime, 'token', runtime.token));
-  app.post(INTROSPECTION_PATH, oauthEndpoint(runtime, 'introspection', runtime.introspect));
-  app.post(REVOCATION_PATH, oauthEndpoint(runtime, 'revocation', runtime.revoke));
+  // Without mutual TLS no certificate is read, and a Client-Cert header is ignored as before.
+  const presentedCertificate = runtime.isMutualTlsOn ? createCertificateReader(trustsPeer(options.trustProxy ?? false)) : noCertificate;
+  app.post(TOKEN_PATH, oauthEndpoint(runtime, 'token', runtime.token, presentedCertificate));
+  app.post(INTROSPECTION_PATH, oauthEndpoint(runtime, 'introspection', runtime.introspect, presentedCertificate));
+  app.post(REVOCATION_PATH, oauthEndpoint(runtime, 'revocation', runtime.revoke, presentedCertificate));
 
   app.get(JWKS_PATH, { config: { cache: { publicMaxAgeSeconds: JWKS_MAX_AGE_SECONDS } } }, async (_request, reply) => {
     return reply.type('application/jwk-set+json').send(await runtime.jwksJson());
@@ -110,21 +113,41 @@ function useFormBodies(app: FastifyInstance): void {
 }
 
 /** An OAuth endpoint core as a route: the form handed over as a TokenRequest, its answer written as is. */
-function oauthEndpoint(runtime: ServerRuntime, name: string, handler: (request: TokenRequest) => Promise<EndpointResponse>) {
+const noCertificate = (): undefined => undefined;
+
+/**
+ * One OAuth endpoint on Fastify: the form body, the request's facts (a certificate the TLS
+ * handshake or a trusted proxy presented among them) and the metric. The endpoint answers every
+ * error itself; a Client-Cert header refused before it is called is answered the same way.
+ */
+function oauthEndpoint(
+  runtime: ServerRuntime,
+  name: string,
+  handler: (request: TokenRequest) => Promise<EndpointResponse>,
+  presentedCertificate: (request: FastifyRequest['raw']) => PresentedCertificate | undefined = noCertificate,
+) {
+  const call = async (request: FastifyRequest, params: FormParams): Promise<EndpointResponse> => {
+    let clientCertificate: PresentedCertificate | undefined;
+    try {
+      clientCertificate = presentedCertificate(request.raw);
+    } catch (error) {
+      return errorResponse(error);
+    }
+    return handler({
+      authorization: request.headers.authorization,
+      params,
+      remoteAddress: request.ip,
+      requestId: request.id,
+      accept: request.headers.accept,
+      dpopProof: oneHeader(request.headers.dpop),
+      clientCertificate,
+    });
+  };
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const started = performance.now();
     const params = request.body as FormParams | typeof NOT_FORM | undefined;
     const response =
-      params === NOT_FORM || params === undefined
-        ? errorResponse(invalidRequest(`The request body must be ${FORM}.`))
-        : await handler({
-            authorization: request.headers.authorization,
-            params,
-            remoteAddress: request.ip,
-            requestId: request.id,
-            accept: request.headers.accept,
-            dpopProof: oneHeader(request.headers.dpop),
-          });
+      params === NOT_FORM || params === undefined ? errorResponse(invalidRequest(`The request body must be ${FORM}.`)) : await call(request, params);
     runtime.metrics.observeRequest(name, response.status, (performance.now() - started) / 1000);
     return send(reply, response);
   };

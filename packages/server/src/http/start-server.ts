@@ -24,6 +24,7 @@ import { DEFAULT_AUDIT_RETENTION_DAYS } from '../admin/audit.js';
 import { httpErrorAnswer, pathOf } from './error-answers.js';
 import { cacheHeaders } from './cache-policy.js';
 import type { TrustProxy } from '../config/trust-proxy.js';
+import { parseCaBundle } from '../config/mtls-ca.js';
 
 export interface StartServerOptions {
   /** `memory` (tests), `sqlite` (`<dataDir>/m2m-auth.db`), or an opened Storage; else `databaseUrl` decides. */
@@ -44,6 +45,13 @@ export interface StartServerOptions {
   /** base64url master key; else M2M_AUTH_MASTER_KEY; else `<dataDir>/master.key` (memory: random). */
   masterKey?: string;
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * Mutual TLS (RFC 8705): `ca`, the CAs of tls_client_auth (PEM, or a path to it). Client
+   * certificates are asked for on the main TLS listener, or on a listener of its own when `port`
+   * is given (0 picks a free one; `url`, its public base URL, defaults to https://host:port), and
+   * taken from a trusted proxy's Client-Cert header on either.
+   */
+  mutualTls?: { ca: string | Buffer; port?: number; url?: string };
   trustProxy?: TrustProxy;
   /** Serve Prometheus metrics at /metrics. */
   exposeMetrics?: boolean;
@@ -93,6 +101,8 @@ export interface RunningServer {
   /** Where the admin API answers: `${url}/admin/v1`, its own listener's, or undefined when off. */
   readonly adminUrl: string | undefined;
   readonly issuer: string;
+  /** The mutual-TLS listener's URL, when it has its own. */
+  readonly mtlsUrl: string | undefined;
   readonly admin: Admin;
   readonly runtime: ServerRuntime;
   close(): Promise<void>;
@@ -118,6 +128,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let state: SharedState | undefined;
   let listener: Listener | undefined;
   let admin: Awaited<ReturnType<typeof listenAdmin>> | undefined;
+  let mtlsListener: Listener | undefined;
   let tracing: RunningTracing | undefined;
   try {
     tracing = options.tracing ? await startTracing(options.tracing) : undefined;
@@ -142,13 +153,24 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     }
     const tls = options.tls && { cert: toBuffer(options.tls.cert), key: toBuffer(options.tls.key) };
     const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
-    listener = createListener(tls, limits);
+    const mutualTls = options.mutualTls && { ...options.mutualTls, trustedCas: parseCaBundle(toBuffer(options.mutualTls.ca)) };
+    if (mutualTls?.port !== undefined && !tls) throw new Error('a mutual-TLS listener of its own serves TLS: give tls (cert and key) too');
+    // Certificates are asked for where mutual TLS is served: its own listener, else the main one.
+    const askCertificates = mutualTls && tls && { ca: mutualTls.trustedCas.map((ca) => ca.toString()) };
+    listener = createListener(tls, limits, mutualTls?.port === undefined ? askCertificates : undefined);
     const server = listener.server;
     const host = options.host ?? '127.0.0.1';
     await listen(server, options.port ?? 8080, host);
     const { port } = server.address() as AddressInfo;
     const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
     const issuer = (options.issuer ?? url).replace(/\/+$/, '');
+    let mtlsUrl: string | undefined;
+    if (mutualTls?.port !== undefined) {
+      mtlsListener = createListener(tls, limits, askCertificates);
+      await listen(mtlsListener.server, mutualTls.port, host);
+      const mtlsPort = (mtlsListener.server.address() as AddressInfo).port;
+      mtlsUrl = (mutualTls.url ?? `https://${host.includes(':') ? `[${host}]` : host}:${mtlsPort}`).replace(/\/+$/, '');
+    }
 
     const runtime = createRuntime({
       storage,
@@ -162,6 +184,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ...options.lifecycle,
       ...(options.adminTokenMaxTtlSeconds !== undefined ? { adminTokenMaxTtlSeconds: options.adminTokenMaxTtlSeconds } : {}),
       ...(tracing ? { tracer: tracing.tracer } : {}),
+      ...(mutualTls ? { mutualTls: { trustedCas: mutualTls.trustedCas, ...(mtlsUrl ? { aliasBaseUrl: mtlsUrl } : {}) } } : {}),
       state,
     });
     // Redis gets a moment to answer before the first request; without it the server serves anyway
@@ -192,6 +215,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
     await app.ready();
     mainListener.ready();
+    // The OAuth endpoints again, for clients with certificates (RFC 8705 §5): no admin API, no metrics.
+    const mtls = mtlsListener && { listener: mtlsListener, app: await serveMutualTls(mtlsListener, runtime, logger, options.trustProxy, () => isShuttingDown) };
     admin =
       typeof adminChoice === 'object'
         ? await listenAdmin(runtime, adminChoice, { logger, trustProxy: options.trustProxy ?? false, console: consoleAssets }, tls, limits)
@@ -199,7 +224,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const adminListener = admin;
     const adminUrl = admin ? `${admin.url}${ADMIN_PREFIX}` : adminChoice === true ? `${url}${ADMIN_PREFIX}` : undefined;
     const stopPruning = scheduleAuditPruning(runtime.admin, options.auditRetentionDays, logger);
-    logger.info({ event: 'server.listening', url, adminUrl, issuer, storage: storage.kind }, 'm2m-auth listening');
+    logger.info({ event: 'server.listening', url, adminUrl, ...(mtlsUrl ? { mtlsUrl } : {}), issuer, storage: storage.kind }, 'm2m-auth listening');
 
     let closing: Promise<void> | undefined;
     const runningTracing = tracing;
@@ -208,6 +233,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       url,
       adminUrl,
       issuer,
+      mtlsUrl,
       admin: runtime.admin,
       runtime,
       close: () =>
@@ -219,6 +245,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           }
           stopPruning();
           await adminListener?.close();
+          await mtls?.listener.close(() => mtls.app.close());
           await mainListener.close(() => app.close());
           await runtime.close();
           // After the last request: its spans are sent before the process exits.
@@ -229,6 +256,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     };
   } catch (error) {
     await admin?.close();
+    await mtlsListener?.close();
     await listener?.close();
     await tracing?.shutdown();
     await state?.close();
@@ -259,7 +287,7 @@ interface Listener {
  * A socket with the connection limits that answers 503 until its app is ready. We listen before
  * Fastify exists (so port 0 can name the issuer), so we own the socket and close it ourselves.
  */
-function createListener(tls: { cert: Buffer; key: Buffer } | undefined, limits: ConnectionLimits): Listener {
+function createListener(tls: { cert: Buffer; key: Buffer } | undefined, limits: ConnectionLimits, askCertificates?: { ca: string[] }): Listener {
   const serverOptions = {
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
@@ -267,7 +295,10 @@ function createListener(tls: { cert: Buffer; key: Buffer } | undefined, limits: 
     // How often Node looks for expired requests (default 30 s, which would stretch the timeouts).
     connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
   };
-  const server = tls ? createHttpsServer({ ...tls, ...serverOptions }) : createHttpServer(serverOptions);
+  // Asked, not required: a client without a certificate is served as before, and a self-signed one
+  // reaches client authentication (`authorized` says whether the chain led to a --mtls-ca CA).
+  const clientCertificates = askCertificates ? { requestCert: true, rejectUnauthorized: false, ca: askCertificates.ca } : {};
+  const server = tls ? createHttpsServer({ ...tls, ...clientCertificates, ...serverOptions }) : createHttpServer(serverOptions);
   server.maxConnections = limits.maxConnections;
   let pending: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
   let handle: typeof pending;
@@ -302,6 +333,20 @@ function answerStarting(request: IncomingMessage, response: ServerResponse) {
     connection: 'close',
   });
   response.end(answer.body);
+}
+
+/** The OAuth endpoints and discovery on the mutual-TLS listener, once its app is ready. */
+async function serveMutualTls(listener: Listener, runtime: ServerRuntime, logger: Logger, trustProxy: TrustProxy | undefined, isShuttingDown: () => boolean) {
+  const app = buildApp(runtime, {
+    isShuttingDown,
+    logger,
+    trustProxy: trustProxy ?? false,
+    adminApi: false,
+    serverFactory: (handler) => listener.serveWhenReady(handler),
+  });
+  await app.ready();
+  listener.ready();
+  return app;
 }
 
 /** The admin API on its own socket, so the token endpoint's listener need not expose it. */

@@ -33,7 +33,14 @@ export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['RS256', 'PS256'
 export type TokenFormat = 'jwt' | 'opaque';
 export const TOKEN_FORMATS: readonly TokenFormat[] = ['jwt', 'opaque'];
 
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+export type ClientAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'private_key_jwt'
+  /** RFC 8705 §2.1: a certificate of a trusted CA with the client's registered subject DN or DNS name. */
+  | 'tls_client_auth'
+  /** RFC 8705 §2.2: a self-signed certificate registered in the client's `jwks` (`x5c`). */
+  | 'self_signed_tls_client_auth';
 
 export interface ApiScope {
   value: string;
@@ -76,6 +83,12 @@ export interface ClientRecord {
   quota?: ClientQuota;
   /** RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request of this client must carry a DPoP proof. Absent = false. */
   dpopBoundAccessTokens?: boolean;
+  /** RFC 8705 §2.1.2 `tls_client_auth_subject_dn`: the RFC 4514 subject its certificate must have (compared normalised). Absent = none. */
+  tlsClientAuthSubjectDn?: string;
+  /** RFC 8705 §2.1.2 `tls_client_auth_san_dns`: DNS names, one of which its certificate must carry. Absent = none. */
+  tlsClientAuthSanDns?: string[];
+  /** RFC 8705 §3.4 `tls_client_certificate_bound_access_tokens`: every token request must present its TLS client certificate. Absent = false. */
+  tlsClientCertificateBoundAccessTokens?: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -102,7 +115,18 @@ export interface ClientQuota {
 export type RegisteredClient = Readonly<
   Pick<
     ClientRecord,
-    'clientId' | 'isEnabled' | 'defaultApi' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis' | 'quota' | 'dpopBoundAccessTokens'
+    | 'clientId'
+    | 'isEnabled'
+    | 'defaultApi'
+    | 'grantTypes'
+    | 'tokenEndpointAuthMethods'
+    | 'jwks'
+    | 'introspectApis'
+    | 'quota'
+    | 'dpopBoundAccessTokens'
+    | 'tlsClientAuthSubjectDn'
+    | 'tlsClientAuthSanDns'
+    | 'tlsClientCertificateBoundAccessTokens'
   >
 >;
 /** What authenticating with a secret reads: which one matched, its hash and its expiry. */
@@ -310,13 +334,24 @@ export interface AuditEventQuery {
 }
 
 export type ApiPatch = Partial<Pick<ApiRecord, 'name' | 'scopes' | 'signingAlg' | 'tokenTtlSeconds' | 'tokenFormat' | 'requireSenderConstrained'>>;
-/** `quota: null` removes the client's quota. */
+/** `quota: null` removes the client's quota; `null` (or an empty list) removes a TLS subject or DNS names. */
 export type ClientPatch = Partial<
   Pick<
     ClientRecord,
-    'name' | 'description' | 'defaultApi' | 'isEnabled' | 'grantTypes' | 'tokenEndpointAuthMethods' | 'jwks' | 'introspectApis' | 'dpopBoundAccessTokens'
+    | 'name'
+    | 'description'
+    | 'defaultApi'
+    | 'isEnabled'
+    | 'grantTypes'
+    | 'tokenEndpointAuthMethods'
+    | 'jwks'
+    | 'introspectApis'
+    | 'dpopBoundAccessTokens'
+    | 'tlsClientCertificateBoundAccessTokens'
   > & {
     quota: ClientQuota | null;
+    tlsClientAuthSubjectDn: string | null;
+    tlsClientAuthSanDns: string[] | null;
   }
 >;
 export type TrustedIssuerPatch = Partial<Pick<TrustedIssuerRecord, 'jwksUri' | 'jwks' | 'tokenReuse' | 'maxTokenLifetimeSeconds' | 'isShared'>>;

@@ -208,6 +208,51 @@ describe.each(['memory', 'sqlite'] as const)('applyConfig on %s storage', (kind)
     expect((await admin.getApi('https://orders.example')).requireSenderConstrained).toBeUndefined();
   });
 
+  it('carries mutual TLS: tls_client_auth by subject or DNS names, certificate-bound tokens, through apply, export and back', async () => {
+    await admin.applyConfig(document);
+    const tls = structuredClone(document) as typeof document & { clients: Record<string, unknown>[] };
+    Object.assign(tls.clients[0]!, {
+      token_endpoint_auth_methods: ['tls_client_auth'],
+      tls_client_auth_subject_dn: 'CN=billing,O=Example',
+      tls_client_certificate_bound_access_tokens: true,
+    });
+    const result = await admin.applyConfig(tls);
+    expect(result.plan.changes.map((change) => (change.action === 'update' ? change.changes : undefined))).toEqual([
+      {
+        token_endpoint_auth_methods: { before: ['client_secret_basic', 'client_secret_post'], after: ['tls_client_auth'] },
+        tls_client_auth_subject_dn: { before: null, after: 'CN=billing,O=Example' },
+        tls_client_certificate_bound_access_tokens: { before: false, after: true },
+      },
+    ]);
+    const exported = await admin.exportConfig();
+    expect(exported.clients?.find((client) => client.name === 'billing-service')).toMatchObject({
+      tls_client_auth_subject_dn: 'CN=billing,O=Example',
+      tls_client_certificate_bound_access_tokens: true,
+    });
+    expect(exported.clients?.find((client) => client.name === 'billing-service')).not.toHaveProperty('tls_client_auth_san_dns');
+    await expectReproducedOnFreshStore(admin, exported, registry);
+    // DNS names instead of the subject: the subject goes.
+    const byName = structuredClone(tls);
+    delete byName.clients[0]!.tls_client_auth_subject_dn;
+    byName.clients[0]!.tls_client_auth_san_dns = ['billing.example'];
+    await admin.applyConfig(byName);
+    const billing = (await allPages((page) => admin.listClients(page))).find((client) => client.name === 'billing-service')!;
+    expect(billing.tlsClientAuthSanDns).toEqual(['billing.example']);
+    expect(billing.tlsClientAuthSubjectDn).toBeUndefined();
+  });
+
+  it('reports a mutual-TLS client without its subject or names, and a subject that is not a DN, at their paths', async () => {
+    const broken = structuredClone(document) as typeof document & { clients: Record<string, unknown>[] };
+    Object.assign(broken.clients[0]!, { token_endpoint_auth_methods: ['tls_client_auth'] });
+    await expect(admin.applyConfig(broken)).rejects.toMatchObject({
+      message: expect.stringContaining('clients[0]: tls_client_auth needs exactly one of tls_client_auth_subject_dn or tls_client_auth_san_dns'),
+    });
+    broken.clients[0]!.tls_client_auth_subject_dn = 'billing';
+    await expect(admin.applyConfig(broken)).rejects.toMatchObject({
+      message: expect.stringContaining('clients[0].tls_client_auth_subject_dn: tls_client_auth_subject_dn needs type=value'),
+    });
+  });
+
   it('applies, exports and removes a client token quota', async () => {
     const withQuota = structuredClone(document) as typeof document & { clients: Record<string, unknown>[] };
     withQuota.clients[0]!.quota = { per_hour: 500, mode: 'observe' };

@@ -54,6 +54,29 @@ describe.skipIf(!isAvailable)('postgres', () => {
       await expect(open(schema)).rejects.toThrow(/newer than this m2m-auth/);
     });
 
+    it('upgrades a schema from before mutual TLS: its clients keep their methods and are not certificate-bound', async () => {
+      const schema = schemas.next();
+      const first = await open(schema);
+      const stored = { ...client('c1'), dpopBoundAccessTokens: true };
+      await first.createClient({ ...stored, tlsClientAuthSanDns: ['c1.example'], tlsClientCertificateBoundAccessTokens: true });
+      await first.close();
+      const admin = new pg.Client({ connectionString: POSTGRES_URL });
+      await admin.connect();
+      await admin.query(
+        `ALTER TABLE "${schema}".clients DROP COLUMN tls_client_auth_subject_dn, DROP COLUMN tls_client_auth_san_dns, DROP COLUMN tls_client_certificate_bound_access_tokens;
+         DELETE FROM "${schema}".schema_migrations WHERE version >= ${POSTGRES_SCHEMA_VERSION}`,
+      );
+      await admin.end();
+      const upgraded = await open(schema);
+      try {
+        expect(await upgraded.getClient('c1')).toEqual(stored);
+        await upgraded.updateClient('c1', { tlsClientAuthSubjectDn: 'CN=c1' }, T0 + 1);
+        expect((await upgraded.getClient('c1'))?.tlsClientAuthSubjectDn).toBe('CN=c1');
+      } finally {
+        await upgraded.close();
+      }
+    });
+
     it('upgrades a schema from before sender-constrained tokens: its clients keep bearer tokens', async () => {
       const schema = schemas.next();
       const first = await open(schema);
@@ -62,8 +85,9 @@ describe.skipIf(!isAvailable)('postgres', () => {
       const admin = new pg.Client({ connectionString: POSTGRES_URL });
       await admin.connect();
       await admin.query(
-        `ALTER TABLE "${schema}".clients DROP COLUMN dpop_bound_access_tokens; ALTER TABLE "${schema}".apis DROP COLUMN require_sender_constrained;
-         DELETE FROM "${schema}".schema_migrations WHERE version >= ${POSTGRES_SCHEMA_VERSION}`,
+        `ALTER TABLE "${schema}".clients DROP COLUMN dpop_bound_access_tokens, DROP COLUMN tls_client_auth_subject_dn, DROP COLUMN tls_client_auth_san_dns, DROP COLUMN tls_client_certificate_bound_access_tokens;
+         ALTER TABLE "${schema}".apis DROP COLUMN require_sender_constrained;
+         DELETE FROM "${schema}".schema_migrations WHERE version >= ${POSTGRES_SCHEMA_VERSION - 1}`,
       );
       await admin.end();
       const upgraded = await open(schema);
@@ -84,7 +108,7 @@ describe.skipIf(!isAvailable)('postgres', () => {
       await admin.connect();
       await admin.query(
         `DROP TABLE "${schema}".exchange_policies; ALTER TABLE "${schema}".apis DROP COLUMN token_format, DROP COLUMN require_sender_constrained;
-         ALTER TABLE "${schema}".clients DROP COLUMN quota, DROP COLUMN dpop_bound_access_tokens;
+         ALTER TABLE "${schema}".clients DROP COLUMN quota, DROP COLUMN dpop_bound_access_tokens, DROP COLUMN tls_client_auth_subject_dn, DROP COLUMN tls_client_auth_san_dns, DROP COLUMN tls_client_certificate_bound_access_tokens;
          DELETE FROM "${schema}".schema_migrations WHERE version >= 5`,
       );
       await admin.end();

@@ -6,6 +6,7 @@ import { describeStorageConformance } from './conformance/storage-conformance.js
 import BetterSqlite3 from 'better-sqlite3';
 import { createSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { SQLITE_SCHEMA_VERSION } from '../../src/storage/sqlite/sqlite-migrations.js';
+import { recordBuilders } from './conformance/fixtures.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'm2m-auth-sqlite-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -53,6 +54,25 @@ describe('sqlite adapter specifics', () => {
     await second.close();
   });
 
+  it('upgrades a database from before mutual TLS: its clients keep their methods and are not certificate-bound', async () => {
+    const path = join(directory, 'before-mtls.db');
+    const first = createSqliteStorage({ path });
+    const stored = { ...recordBuilders(T0).client('c1'), dpopBoundAccessTokens: true };
+    await first.createClient({ ...stored, tlsClientAuthSubjectDn: 'CN=c1', tlsClientCertificateBoundAccessTokens: true });
+    await first.close();
+    // The database as migration 9 left it: none of the three columns.
+    const db = new BetterSqlite3(path);
+    db.exec(
+      `ALTER TABLE clients DROP COLUMN tls_client_auth_subject_dn; ALTER TABLE clients DROP COLUMN tls_client_auth_san_dns; ALTER TABLE clients DROP COLUMN tls_client_certificate_bound_access_tokens; PRAGMA user_version = ${SQLITE_SCHEMA_VERSION - 1};`,
+    );
+    db.close();
+    const upgraded = createSqliteStorage({ path });
+    expect(await upgraded.getClient('c1')).toEqual(stored);
+    await upgraded.updateClient('c1', { tlsClientAuthSanDns: ['c1.example'] }, T0 + 1);
+    expect((await upgraded.getClient('c1'))?.tlsClientAuthSanDns).toEqual(['c1.example']);
+    await upgraded.close();
+  });
+
   it('upgrades a database from before sender-constrained tokens: its clients and APIs keep bearer tokens', async () => {
     const path = join(directory, 'before-dpop.db');
     const first = createSqliteStorage({ path });
@@ -61,7 +81,7 @@ describe('sqlite adapter specifics', () => {
     // The database as the migration before left it: neither column.
     const db = new BetterSqlite3(path);
     db.exec(
-      `ALTER TABLE apis DROP COLUMN require_sender_constrained; ALTER TABLE clients DROP COLUMN dpop_bound_access_tokens; PRAGMA user_version = ${SQLITE_SCHEMA_VERSION - 1};`,
+      `ALTER TABLE clients DROP COLUMN tls_client_auth_subject_dn; ALTER TABLE clients DROP COLUMN tls_client_auth_san_dns; ALTER TABLE clients DROP COLUMN tls_client_certificate_bound_access_tokens; ALTER TABLE apis DROP COLUMN require_sender_constrained; ALTER TABLE clients DROP COLUMN dpop_bound_access_tokens; PRAGMA user_version = ${SQLITE_SCHEMA_VERSION - 2};`,
     );
     db.close();
     const upgraded = createSqliteStorage({ path });
@@ -77,7 +97,7 @@ describe('sqlite adapter specifics', () => {
     // The database as version 5 left it: no token_format column (nor the later ones).
     const db = new BetterSqlite3(path);
     db.exec(
-      'DROP TABLE exchange_policies; ALTER TABLE apis DROP COLUMN token_format; ALTER TABLE apis DROP COLUMN require_sender_constrained; ALTER TABLE clients DROP COLUMN quota; ALTER TABLE clients DROP COLUMN dpop_bound_access_tokens; PRAGMA user_version = 5;',
+      'DROP TABLE exchange_policies; ALTER TABLE clients DROP COLUMN tls_client_auth_subject_dn; ALTER TABLE clients DROP COLUMN tls_client_auth_san_dns; ALTER TABLE clients DROP COLUMN tls_client_certificate_bound_access_tokens; ALTER TABLE apis DROP COLUMN token_format; ALTER TABLE apis DROP COLUMN require_sender_constrained; ALTER TABLE clients DROP COLUMN quota; ALTER TABLE clients DROP COLUMN dpop_bound_access_tokens; PRAGMA user_version = 5;',
     );
     db.close();
     const upgraded = createSqliteStorage({ path });

@@ -23,6 +23,27 @@ describe('resolveServerConfig', () => {
     expect(() => resolveServerConfig({ dpopProofWindow: '0' }, {})).toThrowError(/dpop-proof-window \/ M2M_AUTH_DPOP_PROOF_WINDOW: must be a whole number/);
   });
 
+  it('turns mutual TLS on with --mtls-ca (flag, environment or file), on the TLS listener or one of its own; off by default', () => {
+    const tls = { tlsCert: 'server.pem', tlsKey: 'server-key.pem' };
+    expect(resolveServerConfig({}, {}).mutualTls).toBeUndefined();
+    expect(resolveServerConfig({ ...tls, mtlsCa: 'ca.pem' }, {}).mutualTls).toEqual({ caPath: resolve('ca.pem'), listener: undefined });
+    expect(resolveServerConfig({ trustProxy: '10.0.0.1' }, { M2M_AUTH_MTLS_CA: '/etc/ca.pem' }).mutualTls?.caPath).toBe('/etc/ca.pem');
+    expect(resolveServerConfig(tls, {}, { mtlsCa: 'ca.pem', mtlsPort: '8443', mtlsUrl: 'https://mtls.auth.example/' }).mutualTls).toEqual({
+      caPath: resolve('ca.pem'),
+      listener: { port: 8443, publicUrl: 'https://mtls.auth.example' },
+    });
+  });
+
+  it('refuses mutual TLS that no certificate could reach: no TLS and no trusted proxy, a listener without TLS, aliases without a CA', () => {
+    expect(() => resolveServerConfig({ mtlsCa: 'ca.pem' }, {})).toThrowError(/--mtls-ca \/ M2M_AUTH_MTLS_CA: client certificates reach the server/);
+    expect(() => resolveServerConfig({ mtlsCa: 'ca.pem', trustProxy: '1', mtlsPort: '8443' }, {})).toThrowError(/mutual-TLS listener serves TLS/);
+    expect(() => resolveServerConfig({ mtlsPort: '8443' }, {})).toThrowError(/need --mtls-ca/);
+    expect(() => resolveServerConfig({ mtlsCa: 'ca.pem', trustProxy: '1', mtlsUrl: 'https://mtls.example' }, {})).toThrowError(/give --mtls-port too/);
+    expect(() => resolveServerConfig({ mtlsCa: 'ca.pem', tlsCert: 'c', tlsKey: 'k', mtlsPort: 'x', mtlsUrl: 'http://mtls.example' }, {})).toThrowError(
+      /must be a port number[\s\S]*must be an https URL/,
+    );
+  });
+
   it('places the admin API: main listener by default, its own address, or off; contradictions refused', () => {
     expect(resolveServerConfig({}, {}).adminApi).toBe('main-listener');
     expect(resolveServerConfig({ adminPort: '9444' }, {}).adminApi).toEqual({ host: '127.0.0.1', port: 9444 });

@@ -19,11 +19,28 @@ import {
 import { clientSecretResource } from './client-secret.js';
 import { ConfigFederatedCredential } from './federated-credential.js';
 import { MAX_FEDERATED_CREDENTIALS_PER_CLIENT } from '../../federation/federation-rules.js';
+import { MAX_DISTINGUISHED_NAME_CHARS } from '../../client-auth/distinguished-name.js';
+import { MAX_TLS_SAN_DNS } from '../tls-client-registration.js';
 
 /** A client: what it is on the wire, in a create or change request, and in the config document. */
 
 const DpopBound = Type.Boolean({
   description: 'RFC 9449 §5.2: every token request of this client must carry a DPoP proof, so all its tokens are DPoP-bound. Default false.',
+});
+
+const TlsSubjectDn = Type.String({
+  minLength: 1,
+  maxLength: MAX_DISTINGUISHED_NAME_CHARS,
+  description:
+    'RFC 8705 §2.1.2: tls_client_auth accepts a certificate of a trusted CA with this subject, an RFC 4514 DN compared attribute by attribute (order kept, case and spacing ignored), e.g. CN=orders,O=Example',
+});
+const TlsSanDns = Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
+  maxItems: MAX_TLS_SAN_DNS,
+  description: 'RFC 8705 §2.1.2: tls_client_auth accepts a certificate of a trusted CA naming one of these DNS names (subjectAltName dNSName, exact)',
+});
+const CertificateBound = Type.Boolean({
+  description:
+    'RFC 8705 §3.4: every token request of this client must present its TLS client certificate, and its tokens are bound to it (cnf x5t#S256). Default false.',
 });
 
 export const clientResource = codec({
@@ -46,6 +63,19 @@ export const clientResource = codec({
     encode: (value: boolean | undefined) => value ?? false,
     decode: (value: boolean) => value || undefined,
   }),
+  // Records leave them out when none; the wire always says (null, [], false).
+  tls_client_auth_subject_dn: mapped('tlsClientAuthSubjectDn', nullable(TlsSubjectDn), {
+    encode: (value: string | undefined) => value ?? null,
+    decode: (value: string | null) => value ?? undefined,
+  }),
+  tls_client_auth_san_dns: mapped('tlsClientAuthSanDns', TlsSanDns, {
+    encode: (value: string[] | undefined) => value ?? [],
+    decode: (value: string[]) => (value.length > 0 ? value : undefined),
+  }),
+  tls_client_certificate_bound_access_tokens: mapped('tlsClientCertificateBoundAccessTokens', CertificateBound, {
+    encode: (value: boolean | undefined) => value ?? false,
+    decode: (value: boolean) => value || undefined,
+  }),
   created_at: time('createdAt'),
   updated_at: time('updatedAt'),
 });
@@ -60,6 +90,10 @@ const changeable = {
   introspect_apis: optional('introspectApis', IntrospectApis),
   quota: mapped('quota', Type.Optional(QuotaChange), { encode: quotaChangeToWire, decode: quotaChangeFromWire }),
   dpop_bound_access_tokens: optional('dpopBoundAccessTokens', DpopBound),
+  // null (or []) removes it.
+  tls_client_auth_subject_dn: optional('tlsClientAuthSubjectDn', nullable(TlsSubjectDn)),
+  tls_client_auth_san_dns: optional('tlsClientAuthSanDns', TlsSanDns),
+  tls_client_certificate_bound_access_tokens: optional('tlsClientCertificateBoundAccessTokens', CertificateBound),
 };
 export const createClient = codec({ name: field('name', Name), ...changeable });
 export const updateClient = codec({
@@ -72,6 +106,9 @@ export const updateClient = codec({
   introspect_apis: changeable.introspect_apis,
   quota: changeable.quota,
   dpop_bound_access_tokens: changeable.dpop_bound_access_tokens,
+  tls_client_auth_subject_dn: changeable.tls_client_auth_subject_dn,
+  tls_client_auth_san_dns: changeable.tls_client_auth_san_dns,
+  tls_client_certificate_bound_access_tokens: changeable.tls_client_certificate_bound_access_tokens,
 });
 /** `isEnabled`: default true; a disabled client gets no tokens. Not part of the create request (the CLI and apply use it). */
 export type CreateClientInput = RecordOf<typeof createClient.fields> & { isEnabled?: boolean };
@@ -124,6 +161,9 @@ export const ConfigClient = Type.Object(
       }),
     ),
     dpop_bound_access_tokens: Type.Optional(DpopBound),
+    tls_client_auth_subject_dn: Type.Optional(nullable(TlsSubjectDn)),
+    tls_client_auth_san_dns: Type.Optional(TlsSanDns),
+    tls_client_certificate_bound_access_tokens: Type.Optional(CertificateBound),
   },
   { additionalProperties: false },
 );

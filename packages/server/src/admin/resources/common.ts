@@ -10,7 +10,17 @@ import {
   type TokenFormat,
 } from '../../storage/types.js';
 import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '../../protocol/limits.js';
-import { inMemberOrder, JWK_MEMBER_ORDER, JWK_PUBLIC_MEMBERS, MAX_JWK_MEMBER_CHARS, MAX_JWKS_KEYS, MAX_QUOTA, type QuotaChangeInput } from '../validation.js';
+import {
+  inMemberOrder,
+  JWK_MEMBER_ORDER,
+  JWK_PUBLIC_MEMBERS,
+  MAX_CERTIFICATE_CHARS,
+  MAX_CHAIN_CERTIFICATES,
+  MAX_JWK_MEMBER_CHARS,
+  MAX_JWKS_KEYS,
+  MAX_QUOTA,
+  type QuotaChangeInput,
+} from '../validation.js';
 import { mapped } from './fields.js';
 
 /** Schemas more than one admin resource speaks: snake_case like OAuth, ISO-8601 times. */
@@ -47,13 +57,19 @@ export const TokenFormatSchema = stringEnum<TokenFormat>(TOKEN_FORMATS, {
 
 export const TokenTtl = Type.Integer({ minimum: MIN_TOKEN_TTL_SECONDS, maximum: MAX_TOKEN_TTL_SECONDS, description: 'Access-token lifetime in seconds' });
 
-export const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+export const AUTH_METHODS: readonly ClientAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+];
 export const AuthMethods = Type.Array(stringEnum<ClientAuthMethod>(AUTH_METHODS), { minItems: 1 });
 
 /** A public JWK Set: flat public JWKs only (admin/validation.ts checks the members each kty has). */
 export type PublicJwks = { keys: Record<string, unknown>[] };
 const jwkMember = Type.String({ maxLength: MAX_JWK_MEMBER_CHARS });
-// In stored order (validation.ts); x5c only where a JWK Set allows certificates (trusted issuers).
+// In stored order (validation.ts).
 const jwkMembers = JWK_MEMBER_ORDER.filter((member) => member !== 'x5c');
 export const Jwk = Type.Object(
   {
@@ -61,13 +77,20 @@ export const Jwk = Type.Object(
     kty: stringEnum(Object.keys(JWK_PUBLIC_MEMBERS)),
     key_ops: Type.Optional(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 8 })),
     ext: Type.Optional(Type.Boolean()),
+    x5c: Type.Optional(
+      Type.Array(Type.String({ maxLength: MAX_CERTIFICATE_CHARS }), {
+        minItems: 1,
+        maxItems: MAX_CHAIN_CERTIFICATES,
+        description: 'The key’s certificate first (base64 DER): a self_signed_tls_client_auth client’s registered certificate (RFC 8705 §2.2)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 // Typed as the record's JWK Set: the schema checks more than the type can say (members per kty).
 export const Jwks = Type.Unsafe<PublicJwks | null>(
   nullable(Type.Object({ keys: Type.Array(Jwk, { minItems: 1, maxItems: MAX_JWKS_KEYS }) }, { additionalProperties: false }), {
-    description: 'Public JWK Set for private_key_jwt',
+    description: 'Public JWK Set for private_key_jwt, and the certificates (x5c) of self_signed_tls_client_auth',
   }),
 );
 

@@ -22,6 +22,7 @@ import {
 } from '../types.js';
 import { createMemoryLifecycleStores } from './memory-lifecycle.js';
 import { withTransactions } from '../transaction-gate.js';
+import { patchedClient } from '../client-patch.js';
 
 /**
  * In-process storage for tests and throwaway servers. Records are cloned on the way in and out
@@ -171,10 +172,7 @@ export function createMemoryStorage(): Storage {
     async updateClient(clientId, patch: ClientPatch, now) {
       const client = clients.get(clientId);
       if (!client) return undefined;
-      const { quota, ...rest } = copy(patch);
-      const updated: ClientRecord = withoutFalseFlags({ ...client, ...definedOnly(rest), updatedAt: now });
-      if (quota === null) delete updated.quota;
-      else if (quota !== undefined) updated.quota = quota;
+      const updated = patchedClient(client, copy(patch), now);
       clients.set(clientId, updated);
       written({ entity: 'client', key: clientId });
       return copy(updated);
@@ -476,8 +474,11 @@ function definedOnly<T extends object>(patch: T): Partial<T> {
 }
 
 /** Boolean flags are stored only when set: a record reads back without a false one, as from SQLite and PostgreSQL. */
-function withoutFalseFlags<T extends { dpopBoundAccessTokens?: boolean; requireSenderConstrained?: boolean }>(record: T): T {
+function withoutFalseFlags<T extends { dpopBoundAccessTokens?: boolean; requireSenderConstrained?: boolean; tlsClientCertificateBoundAccessTokens?: boolean }>(
+  record: T,
+): T {
   if (record.dpopBoundAccessTokens === false) delete record.dpopBoundAccessTokens;
+  if (record.tlsClientCertificateBoundAccessTokens === false) delete record.tlsClientCertificateBoundAccessTokens;
   if (record.requireSenderConstrained === false) delete record.requireSenderConstrained;
   return record;
 }

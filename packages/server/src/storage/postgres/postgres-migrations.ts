@@ -223,6 +223,12 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens BOOLEAN NOT NULL DEFAULT false;
   ALTER TABLE apis ADD COLUMN require_sender_constrained BOOLEAN NOT NULL DEFAULT false;
   `,
+  // 9: mutual TLS (as SQLite's 10).
+  `
+  ALTER TABLE clients ADD COLUMN tls_client_auth_subject_dn TEXT;
+  ALTER TABLE clients ADD COLUMN tls_client_auth_san_dns JSONB;
+  ALTER TABLE clients ADD COLUMN tls_client_certificate_bound_access_tokens BOOLEAN NOT NULL DEFAULT false;
+  `,
 ];
 
 /**

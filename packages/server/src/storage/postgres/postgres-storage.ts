@@ -223,8 +223,9 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
       await insert(
         'client',
         client.clientId,
-        `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, introspect_apis, quota, dpop_bound_access_tokens, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, introspect_apis, quota, dpop_bound_access_tokens,
+           tls_client_auth_subject_dn, tls_client_auth_san_dns, tls_client_certificate_bound_access_tokens, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
         [
           client.clientId,
           client.name,
@@ -237,6 +238,9 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
           introspectApisColumn(client.introspectApis),
           client.quota ? JSON.stringify(client.quota) : null,
           client.dpopBoundAccessTokens ?? false,
+          client.tlsClientAuthSubjectDn ?? null,
+          sanDnsColumn(client.tlsClientAuthSanDns),
+          client.tlsClientCertificateBoundAccessTokens ?? false,
           client.createdAt,
           client.updatedAt,
         ],
@@ -261,6 +265,9 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
         introspect_apis: patch.introspectApis === undefined ? undefined : introspectApisColumn(patch.introspectApis),
         quota: patch.quota === undefined ? undefined : patch.quota && JSON.stringify(patch.quota),
         dpop_bound_access_tokens: patch.dpopBoundAccessTokens,
+        tls_client_auth_subject_dn: patch.tlsClientAuthSubjectDn === undefined ? undefined : patch.tlsClientAuthSubjectDn || null,
+        tls_client_auth_san_dns: patch.tlsClientAuthSanDns === undefined ? undefined : sanDnsColumn(patch.tlsClientAuthSanDns),
+        tls_client_certificate_bound_access_tokens: patch.tlsClientCertificateBoundAccessTokens,
         updated_at: now,
       });
       return row && records.client(row);
@@ -510,6 +517,11 @@ function storesOn(db: Queryable, isTransaction: boolean): RegistryStores {
 /** False when a lookup value is text no row can hold: the statement could only fail. */
 function canExist(values: unknown[]): boolean {
   return values.every((value) => typeof value !== 'string' || isStorableText(value));
+}
+
+/** No DNS names are stored as NULL, so a record reads back without the field, as in SQLite. */
+function sanDnsColumn(names: string[] | null | undefined): string | null {
+  return names?.length ? JSON.stringify(names) : null;
 }
 
 /** No permission is stored as NULL, so a record reads back without the field, as in SQLite. */

@@ -191,6 +191,13 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE apis ADD COLUMN require_sender_constrained INTEGER NOT NULL DEFAULT 0;
   `,
+  // 10: mutual TLS (RFC 8705): the certificate subject or DNS names a tls_client_auth client is
+  // known by, and whether its tokens are bound to its certificate. Nothing changes for existing rows.
+  `
+  ALTER TABLE clients ADD COLUMN tls_client_auth_subject_dn TEXT;
+  ALTER TABLE clients ADD COLUMN tls_client_auth_san_dns TEXT;
+  ALTER TABLE clients ADD COLUMN tls_client_certificate_bound_access_tokens INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 /**

@@ -17,6 +17,7 @@ import { migrate } from './sqlite-migrations.js';
 import { createSqliteLifecycleStores } from './sqlite-lifecycle.js';
 import { withTransactions } from '../transaction-gate.js';
 import { createRowMappers, type Row } from '../sql-rows.js';
+import { patchedClient } from '../client-patch.js';
 import { changesAfter, type ChangeRow } from '../change-history.js';
 
 export interface SqliteStorageOptions {
@@ -56,8 +57,10 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     clearDefaultApi: db.prepare('UPDATE clients SET default_api = NULL WHERE default_api = ?'),
 
     insertClient: db.prepare(
-      `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, introspect_apis, quota, dpop_bound_access_tokens, created_at, updated_at)
-       VALUES (@clientId, @name, @description, @defaultApi, @isEnabled, @grantTypes, @tokenEndpointAuthMethods, @jwks, @introspectApis, @quota, @dpopBoundAccessTokens, @createdAt, @updatedAt)`,
+      `INSERT INTO clients (client_id, name, description, default_api, is_enabled, grant_types, token_endpoint_auth_methods, jwks, introspect_apis, quota, dpop_bound_access_tokens,
+         tls_client_auth_subject_dn, tls_client_auth_san_dns, tls_client_certificate_bound_access_tokens, created_at, updated_at)
+       VALUES (@clientId, @name, @description, @defaultApi, @isEnabled, @grantTypes, @tokenEndpointAuthMethods, @jwks, @introspectApis, @quota, @dpopBoundAccessTokens,
+         @tlsClientAuthSubjectDn, @tlsClientAuthSanDns, @tlsClientCertificateBoundAccessTokens, @createdAt, @updatedAt)`,
     ),
     getClient: db.prepare('SELECT * FROM clients WHERE client_id = ?'),
     listClients: db.prepare(
@@ -66,7 +69,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     updateClient: db.prepare(
       `UPDATE clients SET name = @name, description = @description, default_api = @defaultApi, is_enabled = @isEnabled,
        grant_types = @grantTypes, token_endpoint_auth_methods = @tokenEndpointAuthMethods, jwks = @jwks, introspect_apis = @introspectApis, quota = @quota,
-       dpop_bound_access_tokens = @dpopBoundAccessTokens, updated_at = @updatedAt
+       dpop_bound_access_tokens = @dpopBoundAccessTokens, tls_client_auth_subject_dn = @tlsClientAuthSubjectDn,
+       tls_client_auth_san_dns = @tlsClientAuthSanDns, tls_client_certificate_bound_access_tokens = @tlsClientCertificateBoundAccessTokens, updated_at = @updatedAt
        WHERE client_id = @clientId`,
     ),
     deleteClient: db.prepare('DELETE FROM clients WHERE client_id = ?'),
@@ -231,10 +235,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     async updateClient(clientId, patch, now) {
       const row = statements.getClient.get(clientId) as Row | undefined;
       if (!row) return undefined;
-      const { quota, ...rest } = patch;
-      const updated: ClientRecord = { ...records.client(row), ...definedOnly(rest), updatedAt: now };
-      if (quota === null) delete updated.quota;
-      else if (quota !== undefined) updated.quota = quota;
+      const updated = patchedClient(records.client(row), patch, now);
       statements.updateClient.run(clientToRow(updated));
       return updated;
     },
@@ -509,6 +510,9 @@ function clientToRow(client: ClientRecord) {
     introspectApis: client.introspectApis?.length ? JSON.stringify(client.introspectApis) : null,
     quota: client.quota ? JSON.stringify(client.quota) : null,
     dpopBoundAccessTokens: client.dpopBoundAccessTokens ? 1 : 0,
+    tlsClientAuthSubjectDn: client.tlsClientAuthSubjectDn ?? null,
+    tlsClientAuthSanDns: client.tlsClientAuthSanDns?.length ? JSON.stringify(client.tlsClientAuthSanDns) : null,
+    tlsClientCertificateBoundAccessTokens: client.tlsClientCertificateBoundAccessTokens ? 1 : 0,
   };
 }
 

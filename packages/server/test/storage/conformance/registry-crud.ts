@@ -107,6 +107,37 @@ export function describeRegistryCrud(harness: ConformanceHarness, T0: number): v
         expect((await storage.getClient('c1'))?.dpopBoundAccessTokens).toBe(true);
       });
 
+      it('keeps how a client authenticates with mutual TLS and whether its tokens are certificate-bound; null or nothing removes them', async () => {
+        const tls = {
+          ...client('c1'),
+          tokenEndpointAuthMethods: ['tls_client_auth' as const],
+          tlsClientAuthSubjectDn: 'CN=orders,O=Example\\, Inc.',
+          tlsClientCertificateBoundAccessTokens: true,
+        };
+        await storage.createClient(tls);
+        expect(await storage.getClient('c1')).toEqual(tls);
+        expect((await storage.listClients())[0]).toEqual(tls);
+        const named = await storage.updateClient('c1', { tlsClientAuthSubjectDn: null, tlsClientAuthSanDns: ['orders.example', 'orders.internal'] }, T0 + 1);
+        const { tlsClientAuthSubjectDn: _removed, ...withoutSubject } = tls;
+        expect(named).toEqual({ ...withoutSubject, tlsClientAuthSanDns: ['orders.example', 'orders.internal'], updatedAt: T0 + 1 });
+        expect(await storage.getClient('c1')).toEqual(named);
+        await storage.updateClient(
+          'c1',
+          { tlsClientAuthSanDns: [], tlsClientCertificateBoundAccessTokens: false, tlsClientAuthSubjectDn: 'CN=orders' },
+          T0 + 2,
+        );
+        expect(await storage.getClient('c1')).toEqual({
+          ...client('c1'),
+          tokenEndpointAuthMethods: ['tls_client_auth'],
+          tlsClientAuthSubjectDn: 'CN=orders',
+          updatedAt: T0 + 2,
+        });
+        // An emptied introspection permission reads back absent too, as every optional list does.
+        await storage.updateClient('c1', { introspectApis: ['https://a.example'] }, T0 + 3);
+        await storage.updateClient('c1', { introspectApis: [] }, T0 + 4);
+        expect(await storage.getClient('c1')).not.toHaveProperty('introspectApis');
+      });
+
       it('refuses a duplicate client id', async () => {
         await storage.createClient(client('c1'));
         await expect(storage.createClient(client('c1'))).rejects.toBeInstanceOf(StorageConflictError);
