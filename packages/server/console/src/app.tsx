@@ -73,19 +73,20 @@ export function App() {
 
   return (
     <>
-      <a class="skip-link" href="#main" onClick={(event) => (event.preventDefault(), document.getElementById('main')?.focus())}>
+      <a
+        class="skip-link"
+        href="#main"
+        onClick={(event) => {
+          // The hash is the route: following #main would leave the page. Focus moves instead.
+          event.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         Skip to content
       </a>
       {session ? (
         <Console.Provider value={context}>
-          <Shell
-            session={session}
-            hash={hash}
-            onSignOut={() => {
-              setNotice('You signed out. The token was revoked and forgotten.');
-              void sessions.signOut('You signed out. The token was revoked and forgotten.');
-            }}
-          />
+          <Shell session={session} hash={hash} onSignOut={() => void sessions.signOut('You signed out. The token was revoked and forgotten.')} />
         </Console.Provider>
       ) : (
         <SignIn
