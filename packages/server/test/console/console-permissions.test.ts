@@ -171,6 +171,7 @@ describe.skipIf(!isChromiumPresent)('the token inspector', () => {
 
   it('keeps the token out of the address and the browser’s console', () => {
     expect(watched.page.url()).not.toContain(token.split('.')[1]);
+    expect(watched.consoleMessages.filter((message) => message.includes(token.split('.')[2]!))).toEqual([]);
     expect(watched.violations).toEqual([]);
     expect(watched.errors).toEqual([]);
   });

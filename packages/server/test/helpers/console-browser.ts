@@ -67,6 +67,8 @@ export interface WatchedPage {
   context: BrowserContext;
   violations: string[];
   errors: string[];
+  /** Everything the page wrote to the browser's console. */
+  consoleMessages: string[];
   foreignRequests: string[];
 }
 
@@ -75,13 +77,14 @@ export async function openWatchedPage(browser: Browser, origin: string, options:
   // Well inside the test's own timeout, so a missing element fails with its locator named.
   context.setDefaultTimeout(10_000);
   const page = await context.newPage();
-  const watched: WatchedPage = { page, context, violations: [], errors: [], foreignRequests: [] };
+  const watched: WatchedPage = { page, context, violations: [], errors: [], consoleMessages: [], foreignRequests: [] };
   await page.exposeBinding('__reportViolation', (_source, text: string) => void watched.violations.push(text));
   // A page script (the test's tsconfig has no DOM types): reports each violation the moment it happens.
   await page.addInitScript(
     "document.addEventListener('securitypolicyviolation', (event) => window.__reportViolation(event.effectiveDirective + ' blocked ' + event.blockedURI));",
   );
   page.on('console', (message) => {
+    watched.consoleMessages.push(message.text());
     if (/Content.Security.Policy/i.test(message.text())) watched.violations.push(message.text());
   });
   page.on('pageerror', (error) => watched.errors.push(error.message));
