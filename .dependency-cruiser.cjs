@@ -77,6 +77,12 @@ module.exports = {
     rule('sdk-core-below-the-sdks', 'sdk-core imports neither SDK nor the server', '^packages/sdk-core/', {
       path: '^packages/(server|client|resource-server)/',
     }),
+    rule(
+      'console-speaks-http-only',
+      'the operators’ console (packages/server/console) talks to the server over the admin API only: it imports no server, SDK or other package source',
+      '^packages/server/console/',
+      { path: '^packages/', pathNot: '^packages/server/console/' },
+    ),
     rule('no-cycles', 'no import cycles, type-only ones included', '^packages/', { circular: true }),
   ],
   options: {

@@ -48,6 +48,38 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off', 'no-regex-spaces': 'off' },
   },
   {
+    // The operators' console runs in the browser. Its token lives in memory only and nothing it
+    // handles (secrets, pasted tokens) may reach a log: storage APIs, cookies and console.* are refused.
+    files: ['packages/server/console/**/*.{ts,tsx}'],
+    ignores: ['packages/server/console/vite.config.ts'],
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        navigator: 'readonly',
+        location: 'readonly',
+        HTMLElement: 'readonly',
+        atob: 'readonly',
+        btoa: 'readonly',
+      },
+    },
+    rules: {
+      'no-console': 'error',
+      'no-restricted-globals': [
+        'error',
+        { name: 'localStorage', message: 'The console keeps nothing across page loads: state lives in memory.' },
+        { name: 'sessionStorage', message: 'The console keeps nothing across page loads: state lives in memory.' },
+        { name: 'indexedDB', message: 'The console keeps nothing across page loads: state lives in memory.' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'document', property: 'cookie', message: 'No cookie carries credentials: the token is sent as a bearer header.' },
+        { object: 'window', property: 'localStorage', message: 'The console keeps nothing across page loads.' },
+        { object: 'window', property: 'sessionStorage', message: 'The console keeps nothing across page loads.' },
+      ],
+    },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
   },

@@ -51,3 +51,12 @@ describe.each(PUBLISHED)('the $name tarball', ({ name, dir }) => {
     }
   });
 });
+
+describe('the server tarball', () => {
+  it('carries the built console (served at /console) without its sources', () => {
+    const files = packed.get('@m2m-auth/server').files;
+    expect(files).toContain('dist/console/index.html');
+    expect(files.filter((path) => /^dist\/console\/assets\/[\w-]+\.js$/.test(path)).length).toBeGreaterThan(0);
+    expect(files.filter((path) => path.startsWith('console/'))).toEqual([]);
+  });
+});
