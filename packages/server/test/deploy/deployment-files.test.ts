@@ -98,6 +98,24 @@ describe('deploy/Dockerfile', () => {
     expect(ignored).toMatch(/^\*\*\/dist$/m);
   });
 
+  it('carries every workspace package the server runs on, into the build and into the image', () => {
+    // The server's own @m2m-auth dependencies are workspace links in node_modules: a package left
+    // out of either stage is a dangling link, and the image fails on its first import (or the build on its first compile).
+    const manifest = JSON.parse(readFileSync(join(root, 'packages/server/package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const workspaces = Object.keys(manifest.dependencies)
+      .filter((name) => name.startsWith('@m2m-auth/'))
+      .map((name) => `packages/${name.slice('@m2m-auth/'.length)}`);
+    expect(workspaces).toEqual(expect.arrayContaining(['packages/sdk-core', 'packages/client']));
+    const built = all(buildStage, 'COPY').map((i) => i.args.split(/\s+/)[0]);
+    const shipped = all(runtime, 'COPY').map((i) => i.args.split(/\s+/)[1]);
+    for (const workspace of ['packages/server', ...workspaces]) {
+      expect(built, `the build stage copies ${workspace}/package.json before npm ci`).toContain(`${workspace}/package.json`);
+      expect(built, `the build stage copies ${workspace}'s sources`).toContain(workspace);
+      expect(shipped, `the image carries ${workspace}/package.json`).toContain(`/app/${workspace}/package.json`);
+      expect(shipped, `the image carries ${workspace}/dist`).toContain(`/app/${workspace}/dist`);
+    }
+  });
+
   it('runs as a non-root user with only what the build stage produced, no compilers', () => {
     const user = one(runtime, 'USER');
     expect(user).not.toMatch(/^(root|0)(:|$)/);

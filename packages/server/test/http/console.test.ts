@@ -10,7 +10,7 @@ import { startServer, type RunningServer } from '../../src/http/start-server.js'
 const INDEX = '<!doctype html><html><head><script type="module" src="/console/assets/index-3f9a1c.js"></script></head><body></body></html>';
 const SCRIPT = 'console.log("console");';
 const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** A console build as Vite lays it out: index.html and content-hashed assets. */
 function writeFixture(): string {
