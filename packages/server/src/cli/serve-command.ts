@@ -11,6 +11,7 @@ import { action } from './output.js';
 import { bootstrapOnFirstStart, describeBootstrapped, BOOTSTRAP_SECRET_ENV } from './admin-command.js';
 import type { BootstrappedAdmin } from '../admin/admin.js';
 import { connectionFlags } from './connection-flags.js';
+import { hasConsoleBuild } from '../http/console/console-assets.js';
 
 const ADMIN_PREFIX = '/admin/v1';
 
@@ -245,6 +246,8 @@ function printBanner(config: ServerConfig, url: string, adminUrl: string | undef
   const isSecretSupplied = Boolean(process.env[BOOTSTRAP_SECRET_ENV]);
   // The CLI commands must reach this server's database and master key, PostgreSQL included.
   const next = connectionFlags(config);
+  // The console is served wherever the admin API is, when the package was built with it.
+  const consoleUrl = adminUrl?.endsWith(ADMIN_PREFIX) && hasConsoleBuild() ? `${adminUrl.slice(0, -ADMIN_PREFIX.length)}/console` : undefined;
   process.stderr.write(
     [
       '',
@@ -255,6 +258,7 @@ function printBanner(config: ServerConfig, url: string, adminUrl: string | undef
       `  jwks:       ${config.issuer}/.well-known/jwks.json`,
       `  database:   ${redactDatabaseUrl(config.database.url)}`,
       `  admin API:  ${adminUrl ?? 'off'}`,
+      ...(consoleUrl ? [`  console:    ${consoleUrl}`] : []),
       ...(config.mutualTls ? [`  mutual TLS: ${describeMutualTls(config.mutualTls)}`] : []),
       `  data dir:   ${config.dataDir}`,
       '',
@@ -265,6 +269,7 @@ function printBanner(config: ServerConfig, url: string, adminUrl: string | undef
               .split('\n')
               .map((line) => `  ${line}`),
             '',
+            ...(consoleUrl ? [`Open ${consoleUrl} in a browser and sign in with this client id and secret.`, ''] : []),
           ]
         : []),
       'Next steps (in another terminal):',

@@ -27,6 +27,7 @@ export function launchChromium(): Promise<Browser> {
 
 export interface ConsoleServer {
   url: string;
+  /** Where the first start said the console is. */
   consoleUrl: string;
   /** The admin client the first start printed on stderr. */
   admin: { clientId: string; clientSecret: string };
@@ -41,9 +42,12 @@ export async function startConsoleServer(flags: string[] = []): Promise<ConsoleS
     const clientId = /client_id:\s+(\S+)/.exec(server.stderr())?.[1];
     const clientSecret = /client_secret:\s+(\S+)/.exec(server.stderr())?.[1];
     if (!clientId || !clientSecret) throw new Error(`the first start printed no admin client:\n${server.stderr()}`);
+    // The operator is told where the console is: the tests open it from what the first start printed.
+    const consoleUrl = /^ {2}console: +(\S+)$/m.exec(server.stderr())?.[1];
+    if (consoleUrl !== `${server.url}/console`) throw new Error(`the first start did not name the console at ${server.url}/console:\n${server.stderr()}`);
     return {
       url: server.url,
-      consoleUrl: `${server.url}/console`,
+      consoleUrl,
       admin: { clientId, clientSecret },
       close: async () => {
         server.child.kill('SIGTERM');

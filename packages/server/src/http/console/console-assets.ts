@@ -29,6 +29,11 @@ export interface ConsoleFile {
  */
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../../dist/console', import.meta.url));
 
+/** Whether the console was built into `dir` (a server built without it serves no console). */
+export function hasConsoleBuild(dir: string = DEFAULT_CONSOLE_DIR): boolean {
+  return existsSync(join(dir, 'index.html'));
+}
+
 /** Bounds against a directory option that points somewhere else by mistake (`/`): the console is a few hundred KiB. */
 const MAX_FILES = 2_000;
 const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
