@@ -190,7 +190,9 @@ export async function runMtlsSuite({ connections, repetitions, durationSeconds, 
     }
     const runs = new Map(variants.map((variant) => [variant, []]));
     for (let repetition = 1; repetition <= repetitions; repetition += 1) {
-      for (const variant of variants) {
+      // Each repetition starts one variant further on: none always runs first, or after the same one.
+      const shift = (repetition - 1) % variants.length;
+      for (const variant of [...variants.slice(shift), ...variants.slice(0, shift)]) {
         const watch = watchProcessTree(variant.pid);
         const run = await load(variant, durationSeconds);
         const usage = watch.stop();
