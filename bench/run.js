@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --suite token,resource,client,clients,instances,federation,opaque,tracing,usage,dpop] [--instances 1,3] [--quick] [--active-clients 10,10000,100000] [--databases sqlite,postgres] [--repetitions N] [--duration S]
+// npm run bench [-- --suite token,resource,client,clients,instances,federation,opaque,tracing,usage,dpop,mtls] [--instances 1,3] [--quick] [--active-clients 10,10000,100000] [--databases sqlite,postgres] [--repetitions N] [--duration S]
 // Loopback only, bounded in time; prints markdown tables and writes bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -132,6 +132,12 @@ if (suites.has('dpop')) {
   const { runDpopSuite, dpopTable } = await import('./dpop/suite.js');
   results.dpop = await runDpopSuite({ connections: Number(flags.connections.split(',').at(-1)), repetitions, durationSeconds, progress });
   output.push('### DPoP against bearer tokens', '', dpopTable(results.dpop));
+}
+
+if (suites.has('mtls')) {
+  const { runMtlsSuite, mtlsTable } = await import('./mtls/suite.js');
+  results.mtls = await runMtlsSuite({ connections: Number(flags.connections.split(',').at(-1)), repetitions, durationSeconds, progress });
+  output.push('### Mutual TLS against secrets', '', mtlsTable(results.mtls));
 }
 
 writeFileSync(`${resultsDirectory}latest.json`, JSON.stringify(results, null, 2));

@@ -4,8 +4,10 @@ import { createInterface } from 'node:readline';
 /**
  * Starts a benchmark server as its own process (so the load generator never shares its event
  * loop) and waits until it answers. `readyLine` servers print one JSON line when listening.
+ * `probe(url, signal)` replaces the default `fetch` of `probeUrl` (an https server whose CA the
+ * harness's global fetch does not trust).
  */
-export async function startChildServer({ command, args, env, readyLine = false, probeUrl, timeoutMs = 30_000 }) {
+export async function startChildServer({ command, args, env, readyLine = false, probeUrl, probe, timeoutMs = 30_000 }) {
   const child = spawn(command, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', readyLine ? 'pipe' : 'ignore', 'pipe'],
@@ -17,7 +19,7 @@ export async function startChildServer({ command, args, env, readyLine = false, 
   const exited = new Promise((_, reject) =>
     child.once('exit', (code) => reject(new Error(`${command} ${args.join(' ')} exited with ${code} before it was ready:\n${stderr}`))),
   );
-  const ready = readyLine ? readJsonLine(child) : waitForHttp(probeUrl, timeoutMs);
+  const ready = readyLine ? readJsonLine(child) : waitForHttp(probeUrl, timeoutMs, probe);
   const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`server not ready in ${timeoutMs} ms:\n${stderr}`)), timeoutMs).unref());
   const info = await Promise.race([ready, exited, timeout]).catch((error) => {
     child.kill('SIGKILL');
@@ -53,12 +55,14 @@ function readJsonLine(child) {
   });
 }
 
-async function waitForHttp(url, timeoutMs) {
+const fetchProbe = (url, signal) => fetch(url, { signal });
+
+async function waitForHttp(url, timeoutMs, probe = fetchProbe) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
       // Bounded: a server that accepts the connection before its app is ready would hold it open.
-      await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      await probe(url, AbortSignal.timeout(2_000));
       return {};
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 100));
