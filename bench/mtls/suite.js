@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startChildServer } from '../lib/child-server.js';
 import { freePort } from '../lib/free-port.js';
-import { createCa, issueCertificate } from '../lib/pki.js';
+import { createTestCa, issueCertificate } from '../../packages/sdk-core/test/helpers/test-pki.js';
 import { watchProcessTree } from '../lib/process-stats.js';
 import { formatNumber, summarize } from '../lib/stats.js';
 
@@ -42,7 +42,7 @@ export async function runMtlsSuite({ connections, repetitions, durationSeconds, 
   let api;
   try {
     progress('mtls: making a CA and certificates with openssl');
-    const ca = createCa('/CN=m2m-auth bench CA');
+    const ca = createTestCa('/CN=m2m-auth bench CA');
     const serverCertificate = issueCertificate(ca, { subject: '/CN=localhost', sanIp: ['127.0.0.1'] });
     // OpenSSL's -subj lists RDNs from the root: /O=Example/CN=bench-orders is RFC 4514's CN=bench-orders,O=Example.
     const ordersCertificate = issueCertificate(ca, { subject: '/O=Example/CN=bench-orders' });

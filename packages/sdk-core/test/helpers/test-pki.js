@@ -4,12 +4,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-// A throwaway PKI for the mutual-TLS bench: a CA and P-256 certificates it issues, made with the
-// `openssl` command line as packages/sdk-core/test/helpers/test-pki.ts does (that helper is
-// TypeScript, which the bench, plain JS run by node, cannot import). Valid for a day; PEM out.
+// A throwaway PKI for mutual-TLS tests and benchmarks: a CA and certificates issued by it (or
+// self-signed), made with the `openssl` command line on P-256 keys. Everything is returned as PEM
+// and the working directory is removed before returning. Plain JavaScript, so the benchmarks (run
+// by node, not through TypeScript) share it with the tests; the types are in test-pki.d.ts.
 
 function inTempDir(work) {
-  const dir = mkdtempSync(join(tmpdir(), 'm2m-auth-bench-pki-'));
+  const dir = mkdtempSync(join(tmpdir(), 'm2m-pki-'));
   try {
     return work(dir);
   } finally {
@@ -17,17 +18,25 @@ function inTempDir(work) {
   }
 }
 
-const openssl = (args, cwd) => execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+function openssl(args, cwd) {
+  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+}
 
-function extensions({ sanIp = [] }, isCa) {
+function extensions(request, isCa) {
+  const san = [
+    ...(request.sanDns ?? []).map((name) => `DNS:${name}`),
+    ...(request.sanUri ?? []).map((uri) => `URI:${uri}`),
+    ...(request.sanIp ?? []).map((ip) => `IP:${ip}`),
+  ];
   return [
     isCa ? 'basicConstraints=critical,CA:TRUE' : 'basicConstraints=critical,CA:FALSE',
     isCa ? 'keyUsage=critical,keyCertSign,cRLSign' : 'keyUsage=critical,digitalSignature',
     ...(isCa ? [] : ['extendedKeyUsage=clientAuth,serverAuth']),
-    ...(sanIp.length > 0 ? [`subjectAltName=${sanIp.map((ip) => `IP:${ip}`).join(',')}`] : []),
+    ...(san.length > 0 ? [`subjectAltName=${san.join(',')}`] : []),
   ].join('\n');
 }
 
+/** A new P-256 key and a signing request for `request.subject`, with the extensions file beside them. */
 function newKeyAndRequest(dir, request, isCa) {
   openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'key.pem'], dir);
   writeFileSync(join(dir, 'ext.cnf'), extensions(request, isCa));
@@ -39,22 +48,26 @@ function read(dir) {
   return { cert, key: readFileSync(join(dir, 'key.pem'), 'utf8'), x509: new X509Certificate(cert) };
 }
 
-/** A self-signed CA. `subject` is an OpenSSL `-subj` string such as `/CN=bench CA`. */
-export function createCa(subject) {
+export function selfSignedCertificate(request, isCa = false) {
   return inTempDir((dir) => {
-    newKeyAndRequest(dir, { subject }, true);
-    openssl(['x509', '-req', '-in', 'req.csr', '-signkey', 'key.pem', '-days', '2', '-extfile', 'ext.cnf', '-out', 'cert.pem'], dir);
+    newKeyAndRequest(dir, request, isCa);
+    const days = String(request.days ?? 1);
+    openssl(['x509', '-req', '-in', 'req.csr', '-signkey', 'key.pem', '-days', days, '-extfile', 'ext.cnf', '-out', 'cert.pem'], dir);
     return read(dir);
   });
 }
 
-/** A leaf certificate issued by `ca`, for a client (`/O=Example/CN=orders`) or a server (`sanIp`). */
-export function issueCertificate(ca, { subject, sanIp }) {
+export function createTestCa(subject = '/CN=m2m-auth test CA') {
+  return selfSignedCertificate({ subject, days: 2 }, true);
+}
+
+export function issueCertificate(ca, request) {
   return inTempDir((dir) => {
-    newKeyAndRequest(dir, { subject, sanIp }, false);
+    newKeyAndRequest(dir, request, false);
     writeFileSync(join(dir, 'ca.pem'), ca.cert);
     writeFileSync(join(dir, 'ca-key.pem'), ca.key);
     const serial = `0x${Date.now().toString(16)}${Math.floor(Math.random() * 1e6).toString(16)}`;
+    const days = String(request.days ?? 1);
     openssl(
       [
         'x509',
@@ -68,7 +81,7 @@ export function issueCertificate(ca, { subject, sanIp }) {
         '-set_serial',
         serial,
         '-days',
-        '1',
+        days,
         '-extfile',
         'ext.cnf',
         '-out',
