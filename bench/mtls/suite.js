@@ -8,8 +8,7 @@ import autocannon from 'autocannon';
 import { startChildServer } from '../lib/child-server.js';
 import { freePort } from '../lib/free-port.js';
 import { createTestCa, issueCertificate } from '../../packages/sdk-core/test/helpers/test-pki.js';
-import { watchProcessTree } from '../lib/process-stats.js';
-import { formatNumber, summarize } from '../lib/stats.js';
+import { measureSideBySide, sideBySideTable } from '../lib/side-by-side.js';
 
 const m2mAuthBin = fileURLToPath(new URL('../../packages/server/bin/m2m-auth.js', import.meta.url));
 const apiServer = fileURLToPath(new URL('./api-server.js', import.meta.url));
@@ -184,33 +183,7 @@ export async function runMtlsSuite({ connections, repetitions, durationSeconds, 
         failed: result.non2xx + result.errors + result.timeouts,
       };
     };
-    for (const variant of variants) {
-      const check = await load(variant, 1);
-      if (check.failed > 0) throw new Error(`mtls bench: ${variant.side} ${variant.name} answered ${check.failed} failures while warming up`);
-    }
-    const runs = new Map(variants.map((variant) => [variant, []]));
-    for (let repetition = 1; repetition <= repetitions; repetition += 1) {
-      // Each repetition starts one variant further on: none always runs first, or after the same one.
-      const shift = (repetition - 1) % variants.length;
-      for (const variant of [...variants.slice(shift), ...variants.slice(0, shift)]) {
-        const watch = watchProcessTree(variant.pid);
-        const run = await load(variant, durationSeconds);
-        const usage = watch.stop();
-        runs.get(variant).push({ ...run, cpuMicrosPerRequest: (usage.cpuSeconds * 1e6) / Math.max(run.total, 1) });
-        progress(
-          `mtls run ${repetition}/${repetitions} ${variant.side}, ${variant.name}: ${formatNumber(run.requestsPerSecond)} req/s${run.failed ? `, ${run.failed} failed` : ''}`,
-        );
-      }
-    }
-    return [...runs].map(([variant, variantRuns]) => ({
-      side: variant.side,
-      name: variant.name,
-      connections,
-      requestsPerSecond: summarize(variantRuns.map((r) => r.requestsPerSecond)),
-      p99Ms: summarize(variantRuns.map((r) => r.p99Ms)),
-      cpuMicrosPerRequest: summarize(variantRuns.map((r) => r.cpuMicrosPerRequest)),
-      failed: variantRuns.reduce((sum, r) => sum + r.failed, 0),
-    }));
+    return await measureSideBySide({ suite: 'mtls', variants, load, connections, repetitions, durationSeconds, progress });
   } finally {
     await api?.stop();
     await server?.stop();
@@ -239,20 +212,9 @@ function send(url, { method = 'GET', headers = {}, body, tls, signal = AbortSign
 }
 
 export function mtlsTable(results) {
-  const lines = [
-    `${results[0].connections} keep-alive connections, all over TLS; token endpoint: SQLite, one worker, ES256 tokens, --mtls-ca; API: Express over node:https (requestCert), resource-server SDK, one process`,
-    '',
-    '| where | request | req/s median (min–max) | vs baseline | p99 ms | CPU µs/request | failed |',
-    '|---|---|---:|---:|---:|---:|---:|',
-  ];
-  const baseline = new Map();
-  for (const row of results) {
-    if (!baseline.has(row.side)) baseline.set(row.side, row.requestsPerSecond.median);
-    const r = row.requestsPerSecond;
-    lines.push(
-      `| ${row.side} | ${row.name} | ${formatNumber(r.median)} (${formatNumber(r.min)}–${formatNumber(r.max)}) | ${formatNumber((100 * r.median) / baseline.get(row.side))}% | ` +
-        `${formatNumber(row.p99Ms.median, 1)} | ${formatNumber(row.cpuMicrosPerRequest.median)} | ${row.failed} |`,
-    );
-  }
-  return `${lines.join('\n')}\n`;
+  return sideBySideTable(results, {
+    setup:
+      'keep-alive connections, all over TLS; token endpoint: SQLite, one worker, ES256 tokens, --mtls-ca; API: Express over node:https (requestCert), resource-server SDK, one process',
+    baselineLabel: 'vs baseline',
+  });
 }
